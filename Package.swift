@@ -1,0 +1,52 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Every target builds in the Swift 6 language mode (complete strict concurrency checking);
+/// `ExistentialAny` keeps the cost of `any P` visible. Warnings are not tolerated.
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "hongbao",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "hongbao", targets: ["hongbao"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .target(name: "Primitives", swiftSettings: strict),
+        .target(
+            name: "Ledger",
+            dependencies: ["Primitives", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "RedPackets",
+            dependencies: ["Primitives", "Ledger", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TestKit",
+            dependencies: ["Primitives"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "hongbao",
+            dependencies: [
+                "Primitives", "Ledger", "RedPackets",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "PrimitivesTests", dependencies: ["Primitives", "TestKit"], swiftSettings: strict),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "TestKit"], swiftSettings: strict),
+        .testTarget(name: "RedPacketsTests", dependencies: ["RedPackets", "Ledger", "TestKit"], swiftSettings: strict),
+    ]
+)
