@@ -32,6 +32,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "Engine",
+            dependencies: ["Primitives", "Ledger", "RedPackets"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "TestKit",
             dependencies: ["Primitives"],
             swiftSettings: strict
@@ -39,7 +44,7 @@ let package = Package(
         .executableTarget(
             name: "hongbao",
             dependencies: [
-                "Primitives", "Ledger", "RedPackets",
+                "Primitives", "Ledger", "RedPackets", "Engine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,0 +1,91 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why a data directory cannot be used.
+public enum DataDirectoryError: Error, Equatable, Sendable {
+    /// Another process holds the directory's lock.
+    case inUse(path: String, pid: Int32?)
+    /// The directory cannot be created or written.
+    case unwritable(path: String, reason: String)
+    /// The path exists but is not a directory.
+    case notADirectory(path: String)
+}
+
+/// The directory that holds all of Hongbao's state, owned by one process at a time.
+///
+/// Layout:
+/// ```
+/// DIR/LOCK                          flock'd by the owning process; holds its pid
+/// DIR/ledger.sqlite                 ledger + red packets (one database: one local transaction)
+/// DIR/queue/replica-{a,b,c}/...     the message queue's three replicas
+/// ```
+public final class DataDirectory: Sendable {
+    public let path: String
+    private let lockDescriptor: Int32
+
+    /// Creates the directory if needed and takes its lock; fails with `inUse` if another process has it.
+    public init(path: String) throws(DataDirectoryError) {
+        let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw .notADirectory(path: absolute) }
+        } else {
+            do {
+                try FileManager.default.createDirectory(atPath: absolute, withIntermediateDirectories: true)
+            } catch {
+                throw .unwritable(path: absolute, reason: DataDirectory.reason(for: error))
+            }
+        }
+        guard access(absolute, W_OK | X_OK) == 0 else {
+            throw .unwritable(path: absolute, reason: String(cString: strerror(errno)))
+        }
+        let lockPath = absolute + "/LOCK"
+        let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw .unwritable(path: absolute, reason: String(cString: strerror(errno)))
+        }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            let pid = DataDirectory.readPID(descriptor)
+            close(descriptor)
+            throw .inUse(path: absolute, pid: pid)
+        }
+        let pidText = "\(getpid())\n"
+        _ = ftruncate(descriptor, 0)
+        _ = pidText.withCString { pwrite(descriptor, $0, strlen($0), 0) }
+        self.path = absolute
+        self.lockDescriptor = descriptor
+    }
+
+    deinit {
+        flock(lockDescriptor, LOCK_UN)
+        close(lockDescriptor)
+    }
+
+    /// The ledger and red-packet database.
+    public var ledgerPath: String { path + "/ledger.sqlite" }
+
+    /// The directory that holds the queue's replicas.
+    public var queuePath: String { path + "/queue" }
+
+    /// The default data directory: `$HONGBAO_DATA`, else `$XDG_DATA_HOME/hongbao`, else `~/.local/share/hongbao`.
+    public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let explicit = environment["HONGBAO_DATA"], !explicit.isEmpty { return explicit }
+        if let xdg = environment["XDG_DATA_HOME"], !xdg.isEmpty { return xdg + "/hongbao" }
+        let home = environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path
+        return home + "/.local/share/hongbao"
+    }
+
+    private static func readPID(_ descriptor: Int32) -> Int32? {
+        var buffer = [UInt8](repeating: 0, count: 32)
+        let count = pread(descriptor, &buffer, buffer.count - 1, 0)
+        guard count > 0 else { return nil }
+        let text = String(decoding: buffer[0..<count], as: UTF8.self)
+        return Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    private static func reason(for error: any Error) -> String {
+        (error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription
+    }
+}
