@@ -1,1 +1,124 @@
-enum LedgerPlaceholder {}
+import Foundation
+import GRDB
+import Primitives
+
+/// The payment ledger: accounts, balances, idempotent double-entry transfers and bills, in one SQLite
+/// database (WAL) written through a group-commit writer.
+///
+/// Other modules that must write in the same local transaction as the ledger (red packets) register their
+/// migrations at open and use `write`, which hands them a `LedgerTransaction`.
+public final class Ledger: Sendable {
+    public let path: String
+    public let limits: Limits
+    public let durability: Durability
+    let pool: DatabasePool
+    private let writer: GroupCommitWriter
+    private let clock: any WallClock
+
+    /// Opens (creating if needed) the ledger at `path`.
+    ///
+    /// - Parameter migrations: more named migrations to run after the ledger's own (red packets' tables).
+    public init(
+        path: String,
+        durability: Durability = .full,
+        limits: Limits = .default,
+        clock: any WallClock = SystemClock(),
+        migrations: @Sendable (inout DatabaseMigrator) -> Void = { _ in }
+    ) throws(LedgerError) {
+        self.path = path
+        self.limits = limits
+        self.durability = durability
+        self.clock = clock
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { database in
+            try database.execute(sql: "PRAGMA synchronous = \(durability.pragma)")
+        }
+        do {
+            try LedgerFile.checkIsOurs(path: path)
+            pool = try DatabasePool(path: path, configuration: configuration)
+            var migrator = DatabaseMigrator()
+            LedgerSchema.register(in: &migrator)
+            migrations(&migrator)
+            try pool.barrierWriteWithoutTransaction { database in
+                try database.execute(sql: "PRAGMA application_id = \(LedgerSchema.applicationID)")
+            }
+            try migrator.migrate(pool)
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw LedgerFile.classify(error, path: path)
+        }
+        writer = GroupCommitWriter(writer: pool, maxUnitsPerCommit: limits.ledger.maxTransactionsPerCommit)
+    }
+
+    /// Runs `work` in a write transaction shared with other concurrent callers (group commit). Returns after
+    /// the commit is durable. If `work` throws, its writes are rolled back and nothing else is affected.
+    public func write<T: Sendable>(_ work: @escaping @Sendable (LedgerTransaction) throws -> T) async throws -> T {
+        let limits = self.limits
+        let clock = self.clock
+        do {
+            return try await writer.write { database in
+                try work(LedgerTransaction(database: database, limits: limits, now: clock.now()))
+            }
+        } catch let error as DatabaseError {
+            throw LedgerFile.classify(error, path: path)
+        }
+    }
+
+    /// Runs `work` in its own write transaction on the caller's thread, bypassing group commit. For
+    /// single-threaded deterministic simulations and bulk loads.
+    public func writeNow<T>(_ work: (LedgerTransaction) throws -> T) throws -> T {
+        let limits = self.limits
+        let now = clock.now()
+        do {
+            return try pool.write { database in
+                try work(LedgerTransaction(database: database, limits: limits, now: now))
+            }
+        } catch let error as DatabaseError {
+            throw LedgerFile.classify(error, path: path)
+        }
+    }
+
+    /// Reads a consistent snapshot (WAL: never blocks the writer).
+    public func read<T>(_ work: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.read(work)
+        } catch let error as DatabaseError {
+            throw LedgerFile.classify(error, path: path)
+        }
+    }
+
+    /// How many group commits have happened since open.
+    public var commitCount: Int { writer.commitCount }
+
+    // MARK: Convenience operations
+
+    /// Opens a user account, optionally funded from the mint, in one transaction.
+    public func openAccount(name: String, deposit: Money? = nil) async throws -> Account {
+        try await write { transaction in
+            let account = try transaction.openAccount(name: name)
+            guard let deposit else { return account }
+            let outcome = try transaction.deposit(deposit, to: account.id, id: TransferID("open:\(account.id.rawValue)"))
+            return Account(id: account.id, name: account.name, kind: account.kind,
+                           balance: outcome.record.toBalanceAfter, createdAt: account.createdAt)
+        }
+    }
+
+    @discardableResult
+    public func transfer(_ request: TransferRequest) async throws -> TransferOutcome {
+        try await write { try $0.transfer(request) }
+    }
+
+    public func account(named name: String) throws -> Account? {
+        try read { try LedgerQueries.account(named: name, in: $0) }
+    }
+
+    public func account(id: AccountID) throws -> Account? {
+        try read { try LedgerQueries.account(id: id, in: $0) }
+    }
+
+    public func transfer(id: TransferID) throws -> TransferRecord? {
+        try read { try LedgerQueries.transfer(id: id, in: $0) }
+    }
+}

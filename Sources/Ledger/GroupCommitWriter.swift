@@ -1,0 +1,115 @@
+import Dispatch
+import GRDB
+import Synchronization
+
+/// Folds concurrent write transactions into one SQLite commit (group commit).
+///
+/// Each submitted unit of work runs in its own savepoint inside a shared transaction: a unit that throws
+/// is rolled back alone and gets its own error; the others commit together with one fsync. A unit's
+/// caller is resumed only after the shared commit is durable, so "returned" always means "on disk".
+/// Units that arrive while a commit is in progress form the next batch.
+final class GroupCommitWriter: Sendable {
+    private struct Unit {
+        /// Runs the work in a savepoint and records its outcome.
+        let run: @Sendable (Database) -> Void
+        /// Resumes the caller: with the recorded outcome, or with the commit's error.
+        let finish: @Sendable ((any Error)?) -> Void
+    }
+
+    private struct State {
+        var pending: [Unit] = []
+        var draining = false
+    }
+
+    private let writer: any DatabaseWriter
+    private let maxUnitsPerCommit: Int
+    private let state = Mutex(State())
+    private let queue = DispatchQueue(label: "hongbao.ledger.group-commit")
+    private let commitCounter = Atomic<Int>(0)
+
+    init(writer: any DatabaseWriter, maxUnitsPerCommit: Int) {
+        self.writer = writer
+        self.maxUnitsPerCommit = max(1, maxUnitsPerCommit)
+    }
+
+    /// How many commits have been made (for measuring the batching factor).
+    var commitCount: Int { commitCounter.load(ordering: .relaxed) }
+
+    func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let outcome = OutcomeBox<T>()
+            let unit = Unit(
+                run: { database in
+                    do {
+                        var value: T?
+                        try database.inSavepoint {
+                            value = try work(database)
+                            return .commit
+                        }
+                        if let value { outcome.result = .success(value) }
+                    } catch {
+                        outcome.result = .failure(error)
+                    }
+                },
+                finish: { commitError in
+                    if let commitError {
+                        continuation.resume(throwing: commitError)
+                    } else if let result = outcome.result {
+                        continuation.resume(with: result)
+                    } else {
+                        continuation.resume(throwing: LedgerError.storage("transaction produced no result"))
+                    }
+                }
+            )
+            enqueue(unit)
+        }
+    }
+
+    private func enqueue(_ unit: Unit) {
+        let startDrain = state.withLock { state -> Bool in
+            state.pending.append(unit)
+            if state.draining { return false }
+            state.draining = true
+            return true
+        }
+        if startDrain { queue.async { self.drain() } }
+    }
+
+    private func drain() {
+        while true {
+            let batch = state.withLock { state -> [Unit] in
+                if state.pending.isEmpty {
+                    state.draining = false
+                    return []
+                }
+                let count = min(state.pending.count, maxUnitsPerCommit)
+                let batch = Array(state.pending.prefix(count))
+                state.pending.removeFirst(count)
+                return batch
+            }
+            if batch.isEmpty { return }
+            commit(batch)
+        }
+    }
+
+    private func commit(_ batch: [Unit]) {
+        do {
+            try writer.writeWithoutTransaction { database in
+                try database.inTransaction(.immediate) {
+                    for unit in batch { unit.run(database) }
+                    return .commit
+                }
+            }
+            commitCounter.add(1, ordering: .relaxed)
+            for unit in batch { unit.finish(nil) }
+        } catch {
+            for unit in batch { unit.finish(error) }
+        }
+    }
+}
+
+/// Holds one unit's outcome between its run and the batch's commit. Only touched on the writer queue
+/// before `finish`, and by `finish` after the commit: never concurrently.
+private final class OutcomeBox<T>: @unchecked Sendable {
+    var result: Result<T, any Error>?
+}

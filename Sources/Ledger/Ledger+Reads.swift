@@ -1,0 +1,75 @@
+import GRDB
+import Primitives
+
+/// Orderings for account listings.
+public enum AccountOrder: String, Sendable, CaseIterable {
+    case name
+    case balanceDescending
+}
+
+extension Ledger {
+    /// User accounts, a page at a time.
+    public func accounts(order: AccountOrder = .name, limit: Int = 50, offset: Int = 0) throws -> [Account] {
+        let orderBy = order == .name ? "name" : "balance DESC, id"
+        return try read { database in
+            try Row.fetchAll(database, sql: """
+                SELECT id, name, kind, balance, created_at FROM account
+                WHERE kind = 'user' ORDER BY \(orderBy) LIMIT ? OFFSET ?
+                """, arguments: [limit, offset]).map(LedgerQueries.account(from:))
+        }
+    }
+
+    /// How many user accounts exist.
+    public func userAccountCount() throws -> Int {
+        try read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM account WHERE kind = 'user'") ?? 0 }
+    }
+
+    /// An account's statement, newest first, with the balance after each line.
+    public func bills(of account: AccountID, limit: Int = 50) throws -> [Bill] {
+        try read { database in
+            try Row.fetchAll(database, sql: """
+                SELECT t.seq, t.id, -t.amount, t.debit_balance_after, c.name, t.memo, t.created_at
+                FROM transfer t JOIN account c ON c.id = t.credit_id
+                WHERE t.debit_id = :account
+                UNION ALL
+                SELECT t.seq, t.id, t.amount, t.credit_balance_after, d.name, t.memo, t.created_at
+                FROM transfer t JOIN account d ON d.id = t.debit_id
+                WHERE t.credit_id = :account
+                ORDER BY 1 DESC LIMIT :limit
+                """, arguments: ["account": account.rawValue, "limit": limit]).map { row in
+                Bill(sequence: row[0], transferID: TransferID(row[1] as String), amount: Money(minorUnits: row[2]),
+                     balanceAfter: Money(minorUnits: row[3]), counterparty: row[4], memo: row[5],
+                     at: Timestamp(millisecondsSinceEpoch: row[6]))
+            }
+        }
+    }
+
+    /// Totals for the header and the audit: money in circulation and the number of transfers.
+    public func totals() throws -> LedgerTotals {
+        try read { database in
+            let row = try Row.fetchOne(database, sql: """
+                SELECT COALESCE(SUM(balance), 0),
+                       COALESCE(-SUM(CASE WHEN kind = 'mint' THEN balance END), 0),
+                       (SELECT COALESCE(MAX(seq), 0) FROM transfer),
+                       COUNT(*)
+                FROM account
+                """)
+            return LedgerTotals(
+                sumOfBalances: Money(minorUnits: row?[0] ?? 0),
+                moneyIssued: Money(minorUnits: row?[1] ?? 0),
+                transferCount: row?[2] ?? 0,
+                accountCount: row?[3] ?? 0
+            )
+        }
+    }
+}
+
+/// Whole-ledger figures.
+public struct LedgerTotals: Sendable, Equatable, Codable {
+    /// Must always be zero: the mint's negative balance mirrors all money issued.
+    public let sumOfBalances: Money
+    /// All money ever deposited (minus the mint's balance).
+    public let moneyIssued: Money
+    public let transferCount: Int64
+    public let accountCount: Int64
+}

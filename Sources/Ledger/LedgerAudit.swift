@@ -1,0 +1,64 @@
+import GRDB
+import Primitives
+
+/// One broken invariant, named so that a person can find it.
+public struct AuditViolation: Sendable, Equatable, Codable, CustomStringConvertible {
+    /// A stable short code (`ledger.sum`, `packet.escrow`, ...).
+    public let code: String
+    public let detail: String
+
+    public init(code: String, detail: String) {
+        self.code = code
+        self.detail = detail
+    }
+
+    public var description: String { "\(code): \(detail)" }
+}
+
+extension Ledger {
+    /// Checks the ledger's invariants (DESIGN section 6) on a consistent snapshot:
+    /// balances sum to zero; only the mint is negative; every amount is positive; every account's balance
+    /// equals the sum of its transfers; every transfer id appears once.
+    public func auditLedger(maxViolationsPerCheck: Int = 20) throws -> [AuditViolation] {
+        try read { database in
+            var violations: [AuditViolation] = []
+            let sum = try Int64.fetchOne(database, sql: "SELECT COALESCE(SUM(balance), 0) FROM account") ?? 0
+            if sum != 0 {
+                violations.append(AuditViolation(code: "ledger.sum",
+                    detail: "balances sum to \(Money(minorUnits: sum).formatted), not ¥0.00"))
+            }
+            for row in try Row.fetchAll(database, sql: """
+                SELECT name, balance FROM account WHERE kind <> 'mint' AND balance < 0 LIMIT ?
+                """, arguments: [maxViolationsPerCheck]) {
+                violations.append(AuditViolation(code: "ledger.negative",
+                    detail: "account \(row[0] as String) is negative: \(Money(minorUnits: row[1]).formatted)"))
+            }
+            let badAmounts = try Int.fetchOne(database, sql: "SELECT COUNT(*) FROM transfer WHERE amount <= 0") ?? 0
+            if badAmounts > 0 {
+                violations.append(AuditViolation(code: "ledger.amount", detail: "\(badAmounts) transfers have amount ≤ 0"))
+            }
+            for row in try Row.fetchAll(database, sql: """
+                WITH moves(account_id, delta) AS (
+                    SELECT debit_id, -amount FROM transfer
+                    UNION ALL
+                    SELECT credit_id, amount FROM transfer
+                ), sums AS (
+                    SELECT account_id, SUM(delta) AS total FROM moves GROUP BY account_id
+                )
+                SELECT a.name, a.balance, COALESCE(s.total, 0) FROM account a
+                LEFT JOIN sums s ON s.account_id = a.id
+                WHERE a.balance <> COALESCE(s.total, 0) LIMIT ?
+                """, arguments: [maxViolationsPerCheck]) {
+                violations.append(AuditViolation(code: "ledger.history",
+                    detail: "account \(row[0] as String) holds \(Money(minorUnits: row[1]).formatted) but its transfers sum to \(Money(minorUnits: row[2]).formatted)"))
+            }
+            let duplicateIDs = try Int.fetchOne(database, sql: """
+                SELECT COUNT(*) FROM (SELECT id FROM transfer GROUP BY id HAVING COUNT(*) > 1)
+                """) ?? 0
+            if duplicateIDs > 0 {
+                violations.append(AuditViolation(code: "ledger.duplicate", detail: "\(duplicateIDs) transfer ids appear more than once"))
+            }
+            return violations
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import GRDB
+
+/// The ledger's tables, as named forward-only migrations.
+///
+/// Balances live on the account row; each transfer row records both balances it left behind, so an
+/// account's bill (statement with running balance) is a range scan over the debit and credit indexes.
+enum LedgerSchema {
+    /// Marks a database as Hongbao's, so that a foreign SQLite file is refused rather than written.
+    static let applicationID: Int32 = 0x4842_4C44 // "HBLD"
+
+    static func register(in migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("ledger.v1") { database in
+            try database.execute(sql: """
+                CREATE TABLE account (
+                    id INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE,
+                    kind TEXT NOT NULL CHECK (kind IN ('user', 'mint', 'escrow')),
+                    balance INTEGER NOT NULL CHECK (balance >= 0 OR kind = 'mint'),
+                    created_at INTEGER NOT NULL
+                );
+                CREATE INDEX account_by_balance ON account (kind, balance);
+                CREATE TABLE transfer (
+                    seq INTEGER PRIMARY KEY,
+                    id TEXT NOT NULL UNIQUE,
+                    debit_id INTEGER NOT NULL REFERENCES account (id),
+                    credit_id INTEGER NOT NULL REFERENCES account (id),
+                    amount INTEGER NOT NULL CHECK (amount > 0),
+                    debit_balance_after INTEGER NOT NULL,
+                    credit_balance_after INTEGER NOT NULL,
+                    memo TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    CHECK (debit_id <> credit_id)
+                );
+                CREATE INDEX transfer_by_debit ON transfer (debit_id, seq);
+                CREATE INDEX transfer_by_credit ON transfer (credit_id, seq);
+                """)
+            try database.execute(
+                sql: "INSERT INTO account (name, kind, balance, created_at) VALUES ('mint', 'mint', 0, 0)")
+        }
+    }
+}

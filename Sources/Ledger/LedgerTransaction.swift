@@ -1,0 +1,110 @@
+import GRDB
+import Primitives
+
+/// The invariant-keeping operations available inside one ledger transaction. Callers never write ledger
+/// tables with raw SQL: they go through `transfer`, `openAccount` and friends.
+///
+/// Red packets share the database and run their own statements on `database` within the same transaction.
+public struct LedgerTransaction {
+    /// The open transaction. Other modules of the same database (red packets) write their own tables here.
+    public let database: Database
+    public let limits: Limits
+    /// The transaction's clock reading, taken once so that a batch shares one time.
+    public let now: Timestamp
+
+    init(database: Database, limits: Limits, now: Timestamp) {
+        self.database = database
+        self.limits = limits
+        self.now = now
+    }
+
+    // MARK: Accounts
+
+    /// Creates an account. Names are unique; user names are validated (see `AccountName`).
+    public func openAccount(name: String, kind: AccountKind = .user) throws -> Account {
+        if kind == .user { try AccountName.validate(name, limits: limits) }
+        if try account(named: name) != nil { throw LedgerError.duplicateAccountName(name) }
+        try database.execute(
+            sql: "INSERT INTO account (name, kind, balance, created_at) VALUES (?, ?, 0, ?)",
+            arguments: [name, kind.rawValue, now.millisecondsSinceEpoch]
+        )
+        return Account(id: AccountID(database.lastInsertedRowID), name: name, kind: kind, balance: .zero, createdAt: now)
+    }
+
+    public func account(named name: String) throws -> Account? {
+        try LedgerQueries.account(named: name, in: database)
+    }
+
+    public func account(id: AccountID) throws -> Account? {
+        try LedgerQueries.account(id: id, in: database)
+    }
+
+    /// The account with that name, or `unknownAccount`.
+    public func requireAccount(named name: String) throws -> Account {
+        guard let account = try account(named: name) else { throw LedgerError.unknownAccount(name) }
+        return account
+    }
+
+    public func mint() throws -> Account {
+        try requireAccount(named: Account.mintName)
+    }
+
+    // MARK: Transfers
+
+    /// Moves money between two accounts, idempotently.
+    ///
+    /// - The same id with the same fields returns `.alreadyApplied` with the original record.
+    /// - The same id with other fields throws `idempotencyConflict`.
+    /// - Only the mint may go negative.
+    @discardableResult
+    public func transfer(_ request: TransferRequest) throws -> TransferOutcome {
+        if let existing = try LedgerQueries.transfer(id: request.id, in: database) {
+            guard existing.from == request.from, existing.to == request.to, existing.amount == request.amount else {
+                throw LedgerError.idempotencyConflict(request.id)
+            }
+            return .alreadyApplied(existing)
+        }
+        guard request.amount.isPositive, request.amount <= limits.money.maxSingleAmount else {
+            throw LedgerError.invalidAmount(request.amount)
+        }
+        guard request.from != request.to else { throw LedgerError.sameAccount(request.from) }
+        guard let from = try account(id: request.from) else { throw LedgerError.unknownAccountID(request.from) }
+        guard let to = try account(id: request.to) else { throw LedgerError.unknownAccountID(request.to) }
+        guard let fromAfter = from.balance.subtracting(request.amount),
+              let toAfter = to.balance.adding(request.amount) else {
+            throw LedgerError.arithmeticOverflow
+        }
+        if from.kind != .mint && fromAfter.isNegative {
+            throw LedgerError.insufficientFunds(account: from.name, balance: from.balance, needed: request.amount)
+        }
+        try setBalance(of: from.id, to: fromAfter)
+        try setBalance(of: to.id, to: toAfter)
+        let statement = try database.cachedStatement(sql: """
+            INSERT INTO transfer (id, debit_id, credit_id, amount, debit_balance_after, credit_balance_after, memo, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        try statement.execute(arguments: [
+            request.id.rawValue, from.id.rawValue, to.id.rawValue, request.amount.minorUnits,
+            fromAfter.minorUnits, toAfter.minorUnits, request.memo, now.millisecondsSinceEpoch,
+        ])
+        return .applied(TransferRecord(
+            sequence: database.lastInsertedRowID, id: request.id, from: from.id, to: to.id, amount: request.amount,
+            memo: request.memo, fromBalanceAfter: fromAfter, toBalanceAfter: toAfter, at: now
+        ))
+    }
+
+    /// Moves `amount` from the mint to `account`: the only way money enters the system.
+    @discardableResult
+    public func deposit(_ amount: Money, to account: AccountID, id: TransferID) throws -> TransferOutcome {
+        try transfer(TransferRequest(id: id, from: try mint().id, to: account, amount: amount, memo: "deposit"))
+    }
+
+    public func transfer(id: TransferID) throws -> TransferRecord? {
+        try LedgerQueries.transfer(id: id, in: database)
+    }
+
+    private func setBalance(of account: AccountID, to balance: Money) throws {
+        let statement = try database.cachedStatement(sql: "UPDATE account SET balance = ? WHERE id = ?")
+        try statement.execute(arguments: [balance.minorUnits, account.rawValue])
+    }
+}

@@ -1,0 +1,24 @@
+import Primitives
+
+/// Everything that can go wrong with a red packet. User text is made by the executable and the dashboard.
+public enum PacketError: Error, Equatable, Sendable {
+    case unknownPacket(String)
+    case unknownAccount(String)
+    /// Zero, negative or above the single-amount limit.
+    case invalidAmount(Money)
+    case personalAmountTooLarge(Money, max: Money)
+    case groupAmountTooLarge(Money, max: Money)
+    case sharesOutOfRange(Int, min: Int, max: Int)
+    /// A group total smaller than shares × the minimum share.
+    case totalBelowMinimum(Money, shares: Int, minimum: Money)
+    case sendToSelf
+    case invalidTimeToLive(Duration)
+    case insufficientFunds(account: String, balance: Money, needed: Money)
+    case expired(PacketID)
+    case soldOut(PacketID)
+    case alreadyGrabbed(PacketID, user: String)
+    /// Opening requires grabbing first.
+    case notGrabbed(PacketID, user: String)
+    /// A personal packet can be grabbed only by its recipient.
+    case notRecipient(PacketID, user: String)
+}
