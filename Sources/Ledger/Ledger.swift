@@ -35,13 +35,13 @@ public final class Ledger: Sendable {
             try database.execute(sql: "PRAGMA synchronous = \(durability.pragma)")
         }
         do {
-            try LedgerFile.checkIsOurs(path: path)
+            try LedgerFile.checkIsSQLite(path: path)
             pool = try DatabasePool(path: path, configuration: configuration)
             var migrator = DatabaseMigrator()
             LedgerSchema.register(in: &migrator)
             migrations(&migrator)
             try pool.barrierWriteWithoutTransaction { database in
-                try database.execute(sql: "PRAGMA application_id = \(LedgerSchema.applicationID)")
+                try LedgerFile.claimOrVerify(database, path: path)
             }
             try migrator.migrate(pool)
         } catch let error as LedgerError {

@@ -7,20 +7,23 @@ enum LedgerFile {
     /// The 16-byte header every SQLite 3 database starts with.
     private static let sqliteHeader = Array("SQLite format 3\0".utf8)
 
-    /// Refuses a file that is not SQLite, or a SQLite database that belongs to someone else.
-    static func checkIsOurs(path: String) throws {
+    /// Refuses a file that is not a SQLite database at all, before SQLite touches it.
+    static func checkIsSQLite(path: String) throws {
         guard let handle = FileHandle(forReadingAtPath: path) else { return } // absent: will be created
         defer { try? handle.close() }
-        let header = [UInt8]((try? handle.read(upToCount: 100)) ?? Data())
+        let header = [UInt8]((try? handle.read(upToCount: 16)) ?? Data())
         if header.isEmpty { return }
-        guard header.count >= 100, Array(header.prefix(16)) == sqliteHeader else {
-            throw LedgerError.foreignDatabase(path: path)
-        }
-        let applicationID = Int32(bitPattern: UInt32(header[68]) << 24 | UInt32(header[69]) << 16
-            | UInt32(header[70]) << 8 | UInt32(header[71]))
-        guard applicationID == LedgerSchema.applicationID else {
-            throw LedgerError.foreignDatabase(path: path)
-        }
+        guard header == sqliteHeader else { throw LedgerError.foreignDatabase(path: path) }
+    }
+
+    /// Claims a new database for Hongbao, accepts one already claimed, and refuses a SQLite database that
+    /// belongs to someone else. Reads through SQLite, so a header still in the WAL is seen.
+    static func claimOrVerify(_ database: Database, path: String) throws {
+        let applicationID = try Int32.fetchOne(database, sql: "PRAGMA application_id") ?? 0
+        if applicationID == LedgerSchema.applicationID { return }
+        let objectCount = try Int.fetchOne(database, sql: "SELECT COUNT(*) FROM sqlite_master") ?? 0
+        guard applicationID == 0 && objectCount == 0 else { throw LedgerError.foreignDatabase(path: path) }
+        try database.execute(sql: "PRAGMA application_id = \(LedgerSchema.applicationID)")
     }
 
     static func classify(_ error: any Error, path: String) -> LedgerError {

@@ -1,15 +1,34 @@
 import ArgumentParser
 import Engine
+import Ledger
 
-/// `--data DIR` (or `$HONGBAO_DATA`, or `$XDG_DATA_HOME/hongbao`), shared by every subcommand.
+extension Durability: ExpressibleByArgument {}
+
+/// `--data DIR` (or `$HONGBAO_DATA`, or `$XDG_DATA_HOME/hongbao`) and `--durability`, shared by every subcommand.
 struct DataOptions: ParsableArguments {
     @Option(name: .long, help: "Data directory (default: $HONGBAO_DATA, else $XDG_DATA_HOME/hongbao).")
     var data: String?
+
+    @Option(name: .long, help: "Commit durability: full (fsync every commit, the default) or normal.")
+    var durability: Durability = .full
 
     /// Opens and locks the data directory.
     func open() throws -> DataDirectory {
         do {
             return try DataDirectory(path: data ?? DataDirectory.defaultPath())
+        } catch {
+            throw UserError(error)
+        }
+    }
+
+    /// Opens the ledger and red packets, and expires every packet whose time has passed, so that what a
+    /// command sees is the state at this moment.
+    func openStore() async throws -> Store {
+        let directory = try open()
+        do {
+            let store = try Store(directory: directory, durability: durability)
+            try await store.packets.expireDue()
+            return store
         } catch {
             throw UserError(error)
         }

@@ -1,4 +1,6 @@
 import Engine
+import Ledger
+import RedPackets
 import Foundation
 import Primitives
 
@@ -26,6 +28,10 @@ struct UserError: CustomUserMessage {
             self.init(message: UserError.text(error), exitCode: error.isInUse ? 3 : 2)
         case let error as MoneyParseError:
             self.init(message: UserError.text(error), exitCode: 2)
+        case let error as LedgerError:
+            self.init(message: UserError.text(error), exitCode: error.isStorage ? 4 : 1)
+        case let error as PacketError:
+            self.init(message: UserError.text(error), exitCode: 1)
         default:
             self.init(message: "\(error)")
         }
@@ -49,6 +55,57 @@ struct UserError: CustomUserMessage {
         case let .tooPrecise(text): return "'\(text)' has more than two decimals (the smallest unit is 0.01)"
         case let .outOfRange(text): return "'\(text)' is too large"
         case let .negative(text): return "'\(text)' is negative; amounts must be positive"
+        }
+    }
+
+    static func text(_ error: LedgerError) -> String {
+        switch error {
+        case let .unknownAccount(name): return "no account named '\(name)'"
+        case let .unknownAccountID(id): return "no account \(id)"
+        case let .duplicateAccountName(name): return "an account named '\(name)' already exists"
+        case let .invalidAccountName(name, reason): return "'\(name)' cannot be an account name: \(reason)"
+        case let .invalidAmount(amount): return "\(amount.formatted) is not a valid amount"
+        case .sameAccount: return "cannot transfer from an account to itself"
+        case let .insufficientFunds(account, balance, needed):
+            return "\(account) has \(balance.formatted), not enough for \(needed.formatted)"
+        case let .idempotencyConflict(id): return "transfer \(id) was already made with different details"
+        case let .corruptDatabase(path, reason): return "\(path) is damaged (\(reason)); restore it from a backup"
+        case let .foreignDatabase(path): return "\(path) is not a Hongbao ledger; refusing to touch it"
+        case let .storage(message): return "storage error: \(message)"
+        case .arithmeticOverflow: return "the amount would overflow a balance"
+        }
+    }
+
+    static func text(_ error: PacketError) -> String {
+        switch error {
+        case let .unknownPacket(id): return "no red packet '\(id)'"
+        case let .unknownAccount(name): return "no account named '\(name)'"
+        case let .invalidAmount(amount): return "\(amount.formatted) is not a valid amount"
+        case let .personalAmountTooLarge(amount, max):
+            return "a personal packet holds at most \(max.formatted), not \(amount.formatted)"
+        case let .groupAmountTooLarge(amount, max):
+            return "a group packet holds at most \(max.formatted), not \(amount.formatted)"
+        case let .sharesOutOfRange(shares, min, max): return "a group packet has \(min) to \(max) shares, not \(shares)"
+        case let .totalBelowMinimum(total, shares, minimum):
+            return "\(total.formatted) cannot make \(shares) shares of at least \(minimum.formatted)"
+        case .sendToSelf: return "a personal packet cannot be sent to oneself"
+        case let .invalidTimeToLive(duration): return "time to live \(duration) is out of range"
+        case let .insufficientFunds(account, balance, needed):
+            return "\(account) has \(balance.formatted), not enough for \(needed.formatted)"
+        case let .expired(id): return "red packet \(id) has expired"
+        case let .soldOut(id): return "every share of red packet \(id) is taken"
+        case let .alreadyGrabbed(id, user): return "\(user) already grabbed a share of \(id)"
+        case let .notGrabbed(id, user): return "\(user) has not grabbed a share of \(id); grab it first"
+        case let .notRecipient(id, user): return "red packet \(id) is personal and not for \(user)"
+        }
+    }
+}
+
+extension LedgerError {
+    var isStorage: Bool {
+        switch self {
+        case .corruptDatabase, .foreignDatabase, .storage: return true
+        default: return false
         }
     }
 }

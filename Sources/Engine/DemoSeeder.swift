@@ -1,0 +1,45 @@
+import Ledger
+import Primitives
+
+/// Creates demo accounts with balances: a few named people (including CJK names) and `count` numbered users.
+/// Idempotent: accounts that exist are left alone, so seeding twice adds nothing.
+public struct DemoSeeder: Sendable {
+    /// The people the story is told with.
+    public static let namedPeople = ["alice", "bob", "carol", "dave", "erin", "张三", "李四", "王五"]
+    /// Accounts created per transaction: large enough that fsyncs do not dominate, small enough that a
+    /// transaction's memory stays bounded.
+    public static let accountsPerTransaction = 20_000
+
+    public let ledger: Ledger
+    public let random: any RandomSource
+
+    public init(ledger: Ledger, random: any RandomSource) {
+        self.ledger = ledger
+        self.random = random
+    }
+
+    /// Seeds `count` numbered accounts (`u0000001`, …) plus the named people. Returns how many were created.
+    public func seed(count: Int, progress: (Int) -> Void = { _ in }) throws -> Int {
+        var names = DemoSeeder.namedPeople
+        names += (1...max(count, 1)).map { "u" + String(repeating: "0", count: max(0, 7 - String($0).count)) + String($0) }
+        if count <= 0 { names = DemoSeeder.namedPeople }
+        var created = 0
+        var start = 0
+        while start < names.count {
+            let chunk = names[start..<min(start + DemoSeeder.accountsPerTransaction, names.count)]
+            created += try ledger.writeNow { transaction in
+                var createdHere = 0
+                for name in chunk where try transaction.account(named: name) == nil {
+                    let account = try transaction.openAccount(name: name)
+                    let deposit = Money(minorUnits: random.uniform(in: 10_000...1_000_000)) // ¥100 – ¥10,000
+                    try transaction.deposit(deposit, to: account.id, id: TransferID("seed:\(name)"))
+                    createdHere += 1
+                }
+                return createdHere
+            }
+            start += chunk.count
+            progress(start)
+        }
+        return created
+    }
+}

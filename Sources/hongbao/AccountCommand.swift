@@ -1,0 +1,101 @@
+import ArgumentParser
+import Engine
+import Ledger
+import Primitives
+
+/// `hongbao account open|list|show`.
+struct AccountCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "account",
+        abstract: "Open, list and inspect accounts.",
+        subcommands: [Open.self, List.self, Show.self]
+    )
+
+    struct Open: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Open an account, optionally with a deposit from the mint.")
+        @OptionGroup var data: DataOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "The account's name (any script, no spaces).") var name: String
+        @Option(help: "Deposit this amount from the mint, e.g. 100.00.") var deposit: String?
+
+        func run() async throws {
+            let amount = try deposit.map { try parseAmount($0) }
+            let store = try await data.openStore()
+            let account = try await userErrors { try await store.ledger.openAccount(name: name, deposit: amount) }
+            if output.json { return try Output.json(AccountView(account)) }
+            Output.line("opened \(account.name) with \(account.balance.formatted)")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List user accounts.")
+        @OptionGroup var data: DataOptions
+        @OptionGroup var output: OutputOptions
+        @Option(help: "How many to show.") var limit = 50
+        @Flag(help: "Richest first instead of by name.") var richest = false
+
+        func run() async throws {
+            let store = try await data.openStore()
+            let accounts = try userErrors {
+                try store.ledger.accounts(order: richest ? .balanceDescending : .name, limit: max(0, limit))
+            }
+            if output.json { return try Output.json(accounts.map(AccountView.init)) }
+            let total = try userErrors { try store.ledger.userAccountCount() }
+            for account in accounts {
+                Output.line(Text.padded(account.name, to: 16) + " " + Text.rightAligned(account.balance.formatted, to: 18))
+            }
+            Output.line("\(accounts.count) of \(total) accounts")
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show an account's balance and bills.")
+        @OptionGroup var data: DataOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "The account's name.") var name: String
+        @Option(help: "How many bills to show.") var limit = 20
+
+        struct View: Encodable {
+            let account: AccountView
+            let bills: [BillView]
+        }
+
+        func run() async throws {
+            let store = try await data.openStore()
+            let (account, bills) = try userErrors {
+                guard let account = try store.ledger.account(named: name) else { throw LedgerError.unknownAccount(name) }
+                return (account, try store.ledger.bills(of: account.id, limit: max(0, limit)))
+            }
+            if output.json { return try Output.json(View(account: AccountView(account), bills: bills.map(BillView.init))) }
+            Output.line("\(account.name)  \(account.balance.formatted)")
+            for bill in bills {
+                let amount = (bill.amount.isPositive ? "+" : "") + bill.amount.formatted
+                Output.line("  " + Text.rightAligned(amount, to: 14) + "  " + Text.rightAligned(bill.balanceAfter.formatted, to: 16)
+                            + "  " + Text.padded(bill.counterparty, to: 20) + " " + bill.memo)
+            }
+        }
+    }
+}
+
+/// Parses an amount argument; a bad one is a usage error.
+func parseAmount(_ text: String) throws -> Money {
+    switch Money.parse(text) {
+    case let .success(money):
+        guard money.isPositive else { throw UserError(message: "'\(text)' is not a positive amount", exitCode: 2) }
+        guard money <= Limits.default.money.maxSingleAmount else {
+            throw UserError(message: "'\(text)' is too large (at most \(Limits.default.money.maxSingleAmount.formatted))", exitCode: 2)
+        }
+        return money
+    case let .failure(error):
+        throw UserError(error)
+    }
+}
+
+/// Runs `body`, turning domain errors into `UserError`.
+func userErrors<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch { throw UserError(error) }
+}
+
+func userErrors<T>(_ body: () async throws -> T) async throws -> T {
+    do { return try await body() } catch { throw UserError(error) }
+}

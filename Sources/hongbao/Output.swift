@@ -1,0 +1,117 @@
+import Foundation
+import Ledger
+import Primitives
+import RedPackets
+
+/// Writes command results: JSON for tools (stable keys, money as decimal strings) or text for people.
+enum Output {
+    static func json<T: Encodable>(_ value: T) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(value)
+        FileHandle.standardOutput.write(data)
+        FileHandle.standardOutput.write(Data("\n".utf8))
+    }
+
+    static func line(_ text: String) {
+        print(text)
+    }
+}
+
+/// JSON views of domain values: money as "12.34", times as milliseconds since the epoch.
+struct AccountView: Encodable {
+    let id: Int64
+    let name: String
+    let kind: String
+    let balance: String
+
+    init(_ account: Account) {
+        id = account.id.rawValue
+        name = account.name
+        kind = account.kind.rawValue
+        balance = account.balance.decimalString
+    }
+}
+
+struct BillView: Encodable {
+    let sequence: Int64
+    let transfer: String
+    let amount: String
+    let balanceAfter: String
+    let counterparty: String
+    let memo: String
+    let atMilliseconds: Int64
+
+    init(_ bill: Bill) {
+        sequence = bill.sequence
+        transfer = bill.transferID.rawValue
+        amount = bill.amount.decimalString
+        balanceAfter = bill.balanceAfter.decimalString
+        counterparty = bill.counterparty
+        memo = bill.memo
+        atMilliseconds = bill.at.millisecondsSinceEpoch
+    }
+}
+
+struct PacketView: Encodable {
+    let id: String
+    let kind: String
+    let sender: String
+    let total: String
+    let shares: Int
+    let grabbed: Int
+    let opened: Int
+    let openedAmount: String
+    let refunded: String
+    let state: String
+    let greeting: String
+    let createdAtMilliseconds: Int64
+    let expiresAtMilliseconds: Int64
+
+    init(_ packet: Packet) {
+        id = packet.id.rawValue
+        kind = packet.kind.rawValue
+        sender = packet.senderName
+        total = packet.total.decimalString
+        shares = packet.shares
+        grabbed = packet.grabbed
+        opened = packet.opened
+        openedAmount = packet.openedAmount.decimalString
+        refunded = packet.refunded.decimalString
+        state = packet.state.rawValue
+        greeting = packet.greeting
+        createdAtMilliseconds = packet.createdAt.millisecondsSinceEpoch
+        expiresAtMilliseconds = packet.expiresAt.millisecondsSinceEpoch
+    }
+}
+
+struct ClaimView: Encodable {
+    let id: String
+    let packet: String
+    let user: String
+    let amount: String
+    let state: String
+    let attempts: Int
+    let bestLuck: Bool?
+
+    init(_ claim: Claim, bestLuck: Bool? = nil) {
+        id = claim.id.rawValue
+        packet = claim.packetID.rawValue
+        user = claim.userName
+        amount = claim.amount.decimalString
+        state = claim.state.rawValue
+        attempts = claim.attempts
+        self.bestLuck = bestLuck
+    }
+}
+
+extension ClaimState {
+    /// What the recipient sees.
+    var userText: String {
+        switch self {
+        case .crediting: return "crediting"
+        case .waiting: return "on its way (waiting)"
+        case .credited: return "credited"
+        }
+    }
+}

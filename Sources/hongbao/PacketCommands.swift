@@ -1,0 +1,161 @@
+import ArgumentParser
+import Engine
+import Primitives
+import RedPackets
+
+/// `hongbao send FROM AMOUNT (--to NAME | --shares N [--equal])`.
+struct SendCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "send",
+        abstract: "Send a red packet: personal (--to) or group (--shares, lucky unless --equal). Prints its id."
+    )
+    @OptionGroup var data: DataOptions
+    @OptionGroup var output: OutputOptions
+    @Argument(help: "The sender's account.") var from: String
+    @Argument(help: "The total amount, e.g. 100.00.") var amount: String
+    @Option(help: "Personal packet: the recipient.") var to: String?
+    @Option(help: "Group packet: the number of shares (1–100).") var shares: Int?
+    @Flag(help: "Group packet: equal shares instead of lucky ones.") var equal = false
+    @Option(help: "Greeting shown with the packet.") var greeting = "恭喜发财，大吉大利"
+    @Option(help: "Time to live in seconds (default 24 h).") var ttl: Int?
+
+    func validate() throws {
+        if (to == nil) == (shares == nil) {
+            throw ValidationError("give either --to NAME (personal) or --shares N (group)")
+        }
+        if to != nil && equal { throw ValidationError("--equal applies to group packets only") }
+    }
+
+    func run() async throws {
+        let total = try parseAmount(amount)
+        let timeToLive = ttl.map { Duration.seconds($0) }
+        let request: SendRequest
+        if let to {
+            request = .personal(from: from, to: to, amount: total, greeting: greeting, timeToLive: timeToLive)
+        } else {
+            request = .group(from: from, total: total, shares: shares ?? 0, equal: equal, greeting: greeting,
+                             timeToLive: timeToLive)
+        }
+        if let error = request.validate(limits: .default) { throw UserError(error) }
+        let store = try await data.openStore()
+        let packet = try await userErrors { try await store.packets.send(request) }
+        if output.json { return try Output.json(PacketView(packet)) }
+        Output.line(packet.id.rawValue)
+    }
+}
+
+/// `hongbao grab PACKET NAME`.
+struct GrabCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "grab", abstract: "Grab a share of a packet.")
+    @OptionGroup var data: DataOptions
+    @OptionGroup var output: OutputOptions
+    @Argument(help: "The packet's id.") var packet: String
+    @Argument(help: "Who grabs.") var name: String
+
+    struct View: Encodable {
+        let packet: String
+        let user: String
+        let slot: Int
+    }
+
+    func run() async throws {
+        let store = try await data.openStore()
+        let slot = try await userErrors { try await store.packets.grab(PacketID(packet), user: name) }
+        if output.json { return try Output.json(View(packet: packet, user: name, slot: slot)) }
+        Output.line("\(name) grabbed share \(slot) of \(packet); open it to see the amount")
+    }
+}
+
+/// `hongbao open PACKET NAME`.
+struct OpenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "open", abstract: "Open a grabbed share: the amount is drawn now and credited.")
+    @OptionGroup var data: DataOptions
+    @OptionGroup var output: OutputOptions
+    @Argument(help: "The packet's id.") var packet: String
+    @Argument(help: "Who opens.") var name: String
+
+    struct View: Encodable {
+        let claim: ClaimView
+        let replay: Bool
+    }
+
+    func run() async throws {
+        let store = try await data.openStore()
+        let result = try await userErrors { try await store.packets.open(PacketID(packet), user: name) }
+        if output.json { return try Output.json(View(claim: ClaimView(result.claim), replay: result.wasReplay)) }
+        let again = result.wasReplay ? " (already opened)" : ""
+        Output.line("\(name) opened \(result.claim.amount.formatted): \(result.claim.state.userText)\(again)")
+    }
+}
+
+/// `hongbao packet show|sent|received`.
+struct PacketCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "packet", abstract: "Inspect packets and claims.", subcommands: [Show.self, Sent.self, Received.self])
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A packet and who got what.")
+        @OptionGroup var data: DataOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "The packet's id.") var packet: String
+
+        struct View: Encodable {
+            let packet: PacketView
+            let claims: [ClaimView]
+        }
+
+        func run() async throws {
+            let store = try await data.openStore()
+            let detail = try userErrors { try store.packets.detail(PacketID(packet)) }
+            if output.json {
+                return try Output.json(View(packet: PacketView(detail.packet),
+                                            claims: detail.claims.map { ClaimView($0, bestLuck: $0.id == detail.bestLuck) }))
+            }
+            let p = detail.packet
+            Output.line("\(p.id)  \(p.kind.rawValue) from \(p.senderName): \(p.total.formatted) in \(p.shares) shares  [\(p.state.rawValue)]")
+            Output.line("  \(p.greeting)")
+            Output.line("  grabbed \(p.grabbed)/\(p.shares), opened \(p.opened) for \(p.openedAmount.formatted)"
+                        + (p.refunded.isPositive ? ", refunded \(p.refunded.formatted)" : ""))
+            for claim in detail.claims {
+                let luck = claim.id == detail.bestLuck ? "  ★ best luck" : ""
+                Output.line("  " + Text.padded(claim.userName, to: 12) + Text.rightAligned(claim.amount.formatted, to: 12)
+                            + "  " + claim.state.userText + luck)
+            }
+        }
+    }
+
+    struct Sent: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Packets a user sent, newest first.")
+        @OptionGroup var data: DataOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "The sender.") var name: String
+        @Option(help: "How many.") var limit = 20
+
+        func run() async throws {
+            let store = try await data.openStore()
+            let packets = try userErrors { try store.packets.sent(by: name, limit: max(0, limit)) }
+            if output.json { return try Output.json(packets.map(PacketView.init)) }
+            for p in packets {
+                Output.line("\(p.id)  \(Text.rightAligned(p.total.formatted, to: 12))  \(p.kind.rawValue)  opened \(p.opened)/\(p.shares)  [\(p.state.rawValue)]")
+            }
+        }
+    }
+
+    struct Received: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Shares a user opened, newest first.")
+        @OptionGroup var data: DataOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "The recipient.") var name: String
+        @Option(help: "How many.") var limit = 20
+
+        func run() async throws {
+            let store = try await data.openStore()
+            let claims = try userErrors { try store.packets.received(by: name, limit: max(0, limit)) }
+            if output.json { return try Output.json(claims.map { ClaimView($0) }) }
+            for claim in claims {
+                Output.line("\(claim.packetID)  \(Text.rightAligned(claim.amount.formatted, to: 12))  \(claim.state.userText)")
+            }
+        }
+    }
+}
