@@ -27,16 +27,8 @@ public struct DemoSeeder: Sendable {
         var start = 0
         while start < names.count {
             let chunk = names[start..<min(start + DemoSeeder.accountsPerTransaction, names.count)]
-            created += try ledger.writeNow { transaction in
-                var createdHere = 0
-                for name in chunk where try transaction.account(named: name) == nil {
-                    let account = try transaction.openAccount(name: name)
-                    let deposit = Money(minorUnits: random.uniform(in: 10_000...1_000_000)) // ¥100 – ¥10,000
-                    try transaction.deposit(deposit, to: account.id, id: TransferID("seed:\(name)"))
-                    createdHere += 1
-                }
-                return createdHere
-            }
+            let funded = chunk.map { (name: $0, deposit: Money(minorUnits: random.uniform(in: 10_000...1_000_000))) }
+            created += try ledger.writeNow { try $0.openFundedAccounts(funded) } // ¥100 – ¥10,000 each
             start += chunk.count
             progress(start)
         }

@@ -1,0 +1,40 @@
+import GRDB
+import Primitives
+
+extension LedgerTransaction {
+    /// Opens many user accounts, each funded by a deposit from the mint, with the same invariants as
+    /// `openAccount` + `deposit` but one mint update for the whole batch (seeding a million accounts).
+    /// Names that already exist are skipped. Returns how many accounts were created.
+    public func openFundedAccounts(_ accounts: [(name: String, deposit: Money)]) throws -> Int {
+        var mint = try self.mint()
+        let insertAccount = try database.cachedStatement(sql: """
+            INSERT INTO account (name, kind, balance, created_at) VALUES (?, 'user', ?, ?)
+            ON CONFLICT (name) DO NOTHING
+            """)
+        let insertTransfer = try database.cachedStatement(sql: """
+            INSERT INTO transfer (id, debit_id, credit_id, amount, debit_balance_after, credit_balance_after, memo, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, 'deposit', ?)
+            """)
+        var created = 0
+        var mintBalance = mint.balance
+        for (name, deposit) in accounts {
+            try AccountName.validate(name, limits: limits)
+            guard deposit.isPositive, deposit <= limits.money.maxSingleAmount else { throw LedgerError.invalidAmount(deposit) }
+            try insertAccount.execute(arguments: [name, deposit.minorUnits, now.millisecondsSinceEpoch])
+            guard database.changesCount == 1 else { continue }
+            let accountID = database.lastInsertedRowID
+            guard let after = mintBalance.subtracting(deposit) else { throw LedgerError.arithmeticOverflow }
+            mintBalance = after
+            try insertTransfer.execute(arguments: [
+                "open:\(accountID)", mint.id.rawValue, accountID, deposit.minorUnits, mintBalance.minorUnits,
+                deposit.minorUnits, now.millisecondsSinceEpoch,
+            ])
+            created += 1
+        }
+        try database.execute(sql: "UPDATE account SET balance = ? WHERE id = ?",
+                             arguments: [mintBalance.minorUnits, mint.id.rawValue])
+        mint = try self.mint()
+        precondition(mint.balance == mintBalance, "mint balance drifted during a bulk deposit")
+        return created
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import XCTest
+
+/// The bad-input table of issue 3, run against the real binary: each gets one clear line on stderr, a
+/// non-zero exit, no stack trace, and changes nothing (the audit's totals are identical before and after).
+final class CLIBadInputTests: XCTestCase {
+    private var binary: HongbaoBinary!
+    private var directory: String!
+
+    override func setUpWithError() throws {
+        binary = try HongbaoBinary()
+        directory = NSTemporaryDirectory() + "hongbao-cli-\(UUID().uuidString.prefix(8))"
+        try run(["account", "open", "alice", "--deposit", "1000"])
+        try run(["account", "open", "bob"])
+        try run(["account", "open", "张三", "--deposit", "10"])
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    @discardableResult
+    private func run(_ arguments: [String], expectSuccess: Bool = true) throws -> HongbaoBinary.Result {
+        let result = try binary.run(arguments + ["--data", directory, "--durability", "normal"])
+        if expectSuccess {
+            XCTAssertEqual(result.status, 0, "\(arguments): \(result.stderr)")
+        }
+        return result
+    }
+
+    private func state() throws -> String {
+        let audit = try run(["audit", "--json"])
+        let accounts = try run(["account", "list", "--json"])
+        return audit.stdout + accounts.stdout
+    }
+
+    private func assertRefused(_ arguments: [String], mentions: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let before = try state()
+        let result = try run(arguments, expectSuccess: false)
+        XCTAssertNotEqual(result.status, 0, "\(arguments) should fail", file: file, line: line)
+        let lines = result.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, "\(arguments): one line expected, got \(result.stderr)", file: file, line: line)
+        XCTAssertTrue(result.stderr.contains(mentions), "\(arguments): '\(result.stderr)' should mention '\(mentions)'",
+                      file: file, line: line)
+        XCTAssertFalse(result.stderr.contains("Fatal error"), file: file, line: line)
+        XCTAssertEqual(try state(), before, "\(arguments) changed state", file: file, line: line)
+    }
+
+    func testBadAmountsAreRefusedAndChangeNothing() throws {
+        try assertRefused(["send", "alice", "abc", "--to", "bob"], mentions: "'abc' is not an amount")
+        try assertRefused(["send", "alice", "-1", "--to", "bob"], mentions: "negative")
+        try assertRefused(["send", "alice", "0", "--to", "bob"], mentions: "not a positive amount")
+        try assertRefused(["send", "alice", "0.001", "--to", "bob"], mentions: "more than two decimals")
+        try assertRefused(["send", "alice", "1e9", "--to", "bob"], mentions: "'1e9' is not an amount")
+        try assertRefused(["send", "alice", "99999999999999999999", "--to", "bob"], mentions: "too large")
+        try assertRefused(["account", "open", "carol", "--deposit", "abc"], mentions: "'abc' is not an amount")
+    }
+
+    func testBusinessRulesAreRefusedAndChangeNothing() throws {
+        try assertRefused(["send", "alice", "2000", "--shares", "3"], mentions: "not enough")
+        try assertRefused(["send", "张三", "100", "--to", "bob"], mentions: "not enough")
+        try assertRefused(["send", "nobody", "1", "--to", "bob"], mentions: "no account named 'nobody'")
+        try assertRefused(["send", "alice", "1", "--to", "nobody"], mentions: "no account named 'nobody'")
+        try assertRefused(["account", "open", "alice"], mentions: "already exists")
+        try assertRefused(["account", "show", "nobody"], mentions: "no account named 'nobody'")
+        try assertRefused(["send", "alice", "10", "--shares", "0"], mentions: "1 to 100 shares, not 0")
+        try assertRefused(["send", "alice", "10", "--shares", "101"], mentions: "1 to 100 shares, not 101")
+        try assertRefused(["send", "alice", "0.50", "--shares", "100"], mentions: "cannot make 100 shares")
+        try assertRefused(["send", "alice", "5", "--to", "alice"], mentions: "to oneself")
+        try assertRefused(["send", "alice", "200.01", "--to", "bob"], mentions: "at most ¥200.00")
+        try assertRefused(["grab", "nopacket", "bob"], mentions: "no red packet 'nopacket'")
+        try assertRefused(["packet", "show", "nopacket"], mentions: "no red packet 'nopacket'")
+    }
+
+    func testGrabAndOpenRules() throws {
+        let packet = try run(["send", "alice", "10", "--shares", "2"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try run(["grab", packet, "bob"])
+        try assertRefused(["grab", packet, "bob"], mentions: "already grabbed")
+        try assertRefused(["open", packet, "张三"], mentions: "has not grabbed")
+        let first = try run(["open", packet, "bob", "--json"]).stdout
+        let second = try run(["open", packet, "bob", "--json"]).stdout
+        XCTAssertTrue(second.contains("\"replay\" : true"), second)
+        XCTAssertEqual(first.replacingOccurrences(of: "\"replay\" : false", with: ""),
+                       second.replacingOccurrences(of: "\"replay\" : true", with: ""),
+                       "opening twice must return the same claim")
+        try run(["grab", packet, "张三"])
+        try assertRefused(["grab", packet, "alice"], mentions: "every share")
+        XCTAssertEqual(try run(["audit"]).status, 0)
+    }
+
+    func testOpeningAfterExpiryIsRefusedAndTheRemainderIsRefunded() throws {
+        let packet = try run(["send", "alice", "10", "--shares", "2", "--ttl", "1"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        try run(["grab", packet, "bob"])
+        let deadline = Date().addingTimeInterval(10)
+        var shown = ""
+        while Date() < deadline {
+            shown = try run(["packet", "show", packet]).stdout
+            if shown.contains("[expired]") { break }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        XCTAssertTrue(shown.contains("refunded ¥10.00"), shown)
+        try assertRefused(["open", packet, "bob"], mentions: "has expired")
+        let alice = try run(["account", "show", "alice"]).stdout
+        XCTAssertTrue(alice.hasPrefix("alice  ¥1,000.00"), alice)
+    }
+
+    func testDataDirectoryProblemsAreClearErrors() throws {
+        let garbage = directory + "-garbage"
+        try FileManager.default.createDirectory(atPath: garbage, withIntermediateDirectories: true)
+        try Data("this is not a database".utf8).write(to: URL(fileURLWithPath: garbage + "/ledger.sqlite"))
+        let foreign = try binary.run(["account", "list", "--data", garbage])
+        XCTAssertNotEqual(foreign.status, 0)
+        XCTAssertTrue(foreign.stderr.contains("not a Hongbao ledger"), foreign.stderr)
+        XCTAssertEqual(try String(contentsOfFile: garbage + "/ledger.sqlite", encoding: .utf8), "this is not a database")
+        try? FileManager.default.removeItem(atPath: garbage)
+
+        let file = directory + "-file"
+        try Data().write(to: URL(fileURLWithPath: file))
+        let notDirectory = try binary.run(["account", "list", "--data", file])
+        XCTAssertNotEqual(notDirectory.status, 0)
+        XCTAssertTrue(notDirectory.stderr.contains("is not a directory"), notDirectory.stderr)
+        try? FileManager.default.removeItem(atPath: file)
+
+        let readOnly = directory + "-readonly"
+        try FileManager.default.createDirectory(atPath: readOnly, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o500])
+        defer { try? FileManager.default.removeItem(atPath: readOnly) }
+        if getuid() != 0 { // root writes anywhere
+            let unwritable = try binary.run(["account", "list", "--data", readOnly])
+            XCTAssertNotEqual(unwritable.status, 0)
+            XCTAssertTrue(unwritable.stderr.contains("not writable"), unwritable.stderr)
+        }
+    }
+
+    func testCorruptLedgerIsReportedNotServed() throws {
+        let path = directory + "/ledger.sqlite"
+        let handle = try XCTUnwrap(FileHandle(forUpdatingAtPath: path))
+        try handle.seek(toOffset: 4096 + 16)
+        handle.write(Data(repeating: 0xA5, count: 8192))
+        try handle.close()
+        let result = try binary.run(["account", "list", "--data", directory])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("damaged") || result.stderr.contains("storage error"), result.stderr)
+    }
+
+    func testSecondProcessIsToldWhoOwnsTheDirectory() throws {
+        let pipe = Pipe()
+        let holder = try binary.start(["seed-demo", "--accounts", "2000000", "--data", directory, "--durability", "normal"],
+                                      stdout: pipe)
+        defer { holder.terminate(); holder.waitUntilExit() }
+        let deadline = Date().addingTimeInterval(20)
+        var refused: HongbaoBinary.Result?
+        while Date() < deadline {
+            let result = try binary.run(["account", "list", "--data", directory])
+            if result.stderr.contains("in use by pid") { refused = result; break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        let result = try XCTUnwrap(refused, "the second process was never refused")
+        XCTAssertTrue(result.stderr.contains("in use by pid \(holder.processIdentifier)"), result.stderr)
+        XCTAssertNotEqual(result.status, 0)
+    }
+
+    func testCJKNamesWork() throws {
+        try run(["account", "open", "李四"])
+        let packet = try run(["send", "张三", "5", "--to", "李四"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try run(["grab", packet, "李四"])
+        let opened = try run(["open", packet, "李四"]).stdout
+        XCTAssertTrue(opened.contains("李四 opened ¥5.00"), opened)
+        XCTAssertTrue(try run(["account", "show", "李四"]).stdout.hasPrefix("李四  ¥5.00"))
+    }
+}
