@@ -32,6 +32,16 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "AccountService",
+            dependencies: ["Primitives", "Ledger", "RedPackets"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "RetryWorker",
+            dependencies: ["Primitives", "RedPackets"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "Engine",
             dependencies: ["Primitives", "Ledger", "RedPackets"],
             swiftSettings: strict

@@ -5,17 +5,20 @@ public struct Limits: Sendable, Equatable {
     public var packets: PacketLimits
     public var ledger: LedgerLimits
     public var queue: QueueLimits
+    public var credit: CreditLimits
 
     public init(
         money: MoneyLimits = MoneyLimits(),
         packets: PacketLimits = PacketLimits(),
         ledger: LedgerLimits = LedgerLimits(),
-        queue: QueueLimits = QueueLimits()
+        queue: QueueLimits = QueueLimits(),
+        credit: CreditLimits = CreditLimits()
     ) {
         self.money = money
         self.packets = packets
         self.ledger = ledger
         self.queue = queue
+        self.credit = credit
     }
 
     /// The limits of the real system, as described in DESIGN.md.

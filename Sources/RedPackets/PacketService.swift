@@ -64,6 +64,25 @@ public final class PacketService: Sendable {
         }
     }
 
+    /// The old way, for comparison: draw and credit as one all-or-nothing transaction, run through
+    /// `accountCall` (the account system's faults, deadline and concurrency limit). If the account system
+    /// fails, the whole open is rolled back and the opener gets the error and must try again.
+    public func openAtomically(
+        _ packet: PacketID, user: String,
+        accountCall: @Sendable (@escaping @Sendable () async throws -> OpenResult) async throws -> OpenResult
+    ) async throws -> OpenResult {
+        let random = self.random
+        let ledger = self.ledger
+        return try await accountCall {
+            try await ledger.write { transaction in
+                let drawn = try PacketOperations.draw(packet, user: user, random: random, in: transaction)
+                if drawn.wasReplay { return OpenResult(claim: drawn.claim, wasReplay: true, creditFailure: nil) }
+                let credited = try PacketOperations.credit(drawn.claim.id, in: transaction)
+                return OpenResult(claim: credited, wasReplay: false, creditFailure: nil)
+            }
+        }
+    }
+
     /// Expires every packet past its time to live, refunding the undrawn remainders. Returns them.
     @discardableResult
     public func expireDue() async throws -> [Packet] {

@@ -1,0 +1,48 @@
+import Primitives
+import Synchronization
+
+/// Waits for an operation for at most a deadline, without cancelling it.
+///
+/// A credit that misses its deadline is not rolled back: it may still commit, exactly as a real remote
+/// call that timed out may still have happened. The caller treats it as failed and queues a retry, which is
+/// idempotent. So the operation keeps running on its own task after the deadline; that task ends when the
+/// operation does. This is the one place in the libraries that starts an unstructured task, and why.
+enum Deadline {
+    /// The operation's value, or `nil` if the deadline passed first. Errors of the operation are rethrown.
+    static func race<T: Sendable>(
+        _ deadline: Duration, clock: any WallClock, _ operation: @escaping @Sendable () async throws -> T
+    ) async throws -> T? {
+        let once = ResumeOnce<T?>()
+        return try await withCheckedThrowingContinuation { continuation in
+            once.set(continuation)
+            let timer = Task {
+                try? await clock.sleep(for: deadline)
+                if !Task.isCancelled { once.resume(with: .success(nil)) }
+            }
+            Task {
+                let result: Result<T?, any Error>
+                do { result = .success(try await operation()) } catch { result = .failure(error) }
+                timer.cancel()
+                once.resume(with: result)
+            }
+        }
+    }
+}
+
+/// Resumes a continuation exactly once, whichever side comes first.
+private final class ResumeOnce<T: Sendable>: Sendable {
+    private let state = Mutex<(continuation: CheckedContinuation<T, any Error>?, done: Bool)>((nil, false))
+
+    func set(_ continuation: CheckedContinuation<T, any Error>) {
+        state.withLock { $0.continuation = continuation }
+    }
+
+    func resume(with result: Result<T, any Error>) {
+        let continuation = state.withLock { state -> CheckedContinuation<T, any Error>? in
+            if state.done { return nil }
+            state.done = true
+            return state.continuation
+        }
+        continuation?.resume(with: result)
+    }
+}

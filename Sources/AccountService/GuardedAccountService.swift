@@ -1,0 +1,84 @@
+import Ledger
+import Primitives
+import RedPackets
+import Synchronization
+
+/// The account system as the red-packet service sees it during the Gala: a credit either commits within
+/// a deadline, or fails (overload, injected failure, outage, deadline) and the caller queues it.
+///
+/// Overload is real: when the ledger writer is saturated, credits miss the deadline or find every
+/// concurrency permit taken. Faults can be injected on top (`CreditFaults`).
+public final class GuardedAccountService: AccountService {
+    /// Counters for the dashboard.
+    public struct Counters: Sendable, Equatable, Codable {
+        public var succeeded = 0
+        public var failedInjected = 0
+        public var failedOutage = 0
+        public var failedOverload = 0
+        public var failedDeadline = 0
+        public var inFlight = 0
+
+        public var failed: Int { failedInjected + failedOutage + failedOverload + failedDeadline }
+    }
+
+    private let ledger: Ledger
+    private let limits: CreditLimits
+    private let clock: any WallClock
+    private let random: any RandomSource
+    public let faults: CreditFaults
+    private let counters = Mutex(Counters())
+
+    public init(ledger: Ledger, limits: CreditLimits, clock: any WallClock, random: any RandomSource,
+                faults: CreditFaults) {
+        self.ledger = ledger
+        self.limits = limits
+        self.clock = clock
+        self.random = random
+        self.faults = faults
+    }
+
+    public var snapshot: Counters { counters.withLock { $0 } }
+
+    public func credit(_ claim: ClaimID) async throws -> Claim {
+        try await guarded { [ledger] in
+            try await ledger.write { try PacketOperations.credit(claim, in: $0) }
+        }
+    }
+
+    /// Runs `work` (a call into the account system) under the faults, the concurrency limit and the deadline.
+    /// Used for credits, and by the transaction credit mode to decide whether its all-or-nothing open may go on.
+    public func guarded<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async throws -> T {
+        let settings = faults.settings
+        if settings.outage { throw record(.outage) }
+        if settings.failurePercent > 0 && random.uniform(in: 1...100) <= Int64(settings.failurePercent) {
+            throw record(.injectedFailure)
+        }
+        let admitted = counters.withLock { counters -> Int? in
+            guard counters.inFlight < limits.maxConcurrentCredits else { return counters.inFlight }
+            counters.inFlight += 1
+            return nil
+        }
+        if let inFlight = admitted { throw record(.overloaded(inFlight: inFlight)) }
+        defer { counters.withLock { $0.inFlight -= 1 } }
+        let latency = Duration.milliseconds(settings.addedLatencyMilliseconds)
+        let value = try await Deadline.race(limits.deadline, clock: clock) { [clock] in
+            if latency > .zero { try await clock.sleep(for: latency) }
+            return try await work()
+        }
+        guard let value else { throw record(.deadlineExceeded) }
+        counters.withLock { $0.succeeded += 1 }
+        return value
+    }
+
+    private func record(_ error: CreditError) -> CreditError {
+        counters.withLock { counters in
+            switch error {
+            case .injectedFailure: counters.failedInjected += 1
+            case .outage: counters.failedOutage += 1
+            case .overloaded: counters.failedOverload += 1
+            case .deadlineExceeded: counters.failedDeadline += 1
+            }
+        }
+        return error
+    }
+}

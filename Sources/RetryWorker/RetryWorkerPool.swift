@@ -1,0 +1,102 @@
+import Primitives
+import RedPackets
+import Synchronization
+
+/// N workers that long-poll the credit queue, credit through the account service, delete on success and
+/// back off on failure (exponential, full jitter). Past the queue's max receive count a message is
+/// dead-lettered by the queue itself. Workers can be paused, crashed and restarted while running.
+///
+/// `run()` is the service: it returns when cancelled, after every worker has stopped.
+public final class RetryWorkerPool: Sendable {
+    private let queue: any CreditQueue
+    private let accountService: any AccountService
+    private let limits: CreditLimits
+    private let clock: any WallClock
+    private let random: any RandomSource
+    private let stats: Mutex<RetryStats>
+    private let gates: [WorkerGate]
+
+    public init(queue: any CreditQueue, accountService: any AccountService, limits: CreditLimits,
+                clock: any WallClock, random: any RandomSource, workers: Int) {
+        self.queue = queue
+        self.accountService = accountService
+        self.limits = limits
+        self.clock = clock
+        self.random = random
+        let count = max(1, workers)
+        gates = (0..<count).map { _ in WorkerGate() }
+        var initial = RetryStats()
+        initial.workers = Array(repeating: .running, count: count)
+        stats = Mutex(initial)
+    }
+
+    public var workerCount: Int { gates.count }
+
+    /// A copy of the counters and worker states.
+    public var snapshot: RetryStats {
+        var copy = stats.withLock { $0 }
+        copy.workers = gates.map(\.state)
+        return copy
+    }
+
+    /// Runs every worker until cancelled.
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            for index in gates.indices {
+                group.addTask { await self.work(index) }
+            }
+        }
+    }
+
+    // MARK: Operator controls (`nil` index = every worker)
+
+    public func pause(_ index: Int? = nil) { each(index) { $0.set(.paused) } }
+    public func crash(_ index: Int? = nil) { each(index) { $0.set(.crashed) } }
+    public func restart(_ index: Int? = nil) { each(index) { $0.set(.running) } }
+
+    private func each(_ index: Int?, _ body: (WorkerGate) -> Void) {
+        if let index {
+            if gates.indices.contains(index) { body(gates[index]) }
+        } else {
+            gates.forEach(body)
+        }
+    }
+
+    // MARK: The worker loop
+
+    private func work(_ index: Int) async {
+        let gate = gates[index]
+        while !Task.isCancelled {
+            guard await gate.waitUntilRunning() else { return }
+            let messages: [CreditMessage]
+            do {
+                messages = try await queue.receive(max: limits.workerBatchSize, wait: limits.workerPollWait,
+                                                   visibility: limits.workerVisibility)
+            } catch {
+                // The queue itself is unavailable (no quorum): back off and poll again.
+                try? await clock.sleep(for: limits.retryBase)
+                continue
+            }
+            for message in messages {
+                // A crash drops everything still held: those messages reappear after their visibility timeout.
+                guard gate.state == .running, !Task.isCancelled else { break }
+                await process(message)
+            }
+        }
+    }
+
+    private func process(_ message: CreditMessage) async {
+        do {
+            _ = try await accountService.credit(message.claim)
+            try? await queue.acknowledge(message)
+            stats.withLock { $0.recordSuccess(attempt: message.receiveCount) }
+        } catch {
+            let ceiling = limits.backoffCeiling(attempt: message.receiveCount)
+            let delay = Duration.milliseconds(random.uniform(in: 0...max(0, ceiling.wholeMilliseconds)))
+            try? await queue.retry(message, after: delay)
+            let retry = RetryStats.PendingRetry(claim: message.claim, attempt: message.receiveCount,
+                                                nextTryAt: clock.now() + delay)
+            stats.withLock { $0.recordFailure(retry) }
+        }
+    }
+}
