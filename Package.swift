@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .target(name: "Primitives", swiftSettings: strict),
@@ -43,7 +44,10 @@ let package = Package(
         ),
         .target(
             name: "Engine",
-            dependencies: ["Primitives", "Ledger", "RedPackets"],
+            dependencies: [
+                "Primitives", "Ledger", "RedPackets", "AccountService", "RetryWorker", "MessageQueue",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
             swiftSettings: strict
         ),
         .target(

@@ -39,7 +39,7 @@ public final class GuardedAccountService: AccountService {
 
     public var snapshot: Counters { counters.withLock { $0 } }
 
-    public func credit(_ claim: ClaimID) async throws -> Claim {
+    public func credit(_ claim: ClaimID) async throws -> CreditOutcome {
         try await guarded { [ledger] in
             try await ledger.write { try PacketOperations.credit(claim, in: $0) }
         }

@@ -62,3 +62,25 @@ extension Ledger {
         }
     }
 }
+
+extension Ledger {
+    /// The conservation check the dashboard runs every few seconds: balances sum to zero and no account but
+    /// the mint is negative. Index-assisted except for the sum; the full history check is `auditLedger`.
+    public func auditLedgerQuick() throws -> [AuditViolation] {
+        try read { database in
+            var violations: [AuditViolation] = []
+            let sum = try Int64.fetchOne(database, sql: "SELECT COALESCE(SUM(balance), 0) FROM account") ?? 0
+            if sum != 0 {
+                violations.append(AuditViolation(code: "ledger.sum",
+                    detail: "balances sum to \(Money(minorUnits: sum).formatted), not ¥0.00"))
+            }
+            let negative = try Int.fetchOne(database, sql: """
+                SELECT COUNT(*) FROM account WHERE kind IN ('user', 'escrow') AND balance < 0
+                """) ?? 0
+            if negative > 0 {
+                violations.append(AuditViolation(code: "ledger.negative", detail: "\(negative) accounts are negative"))
+            }
+            return violations
+        }
+    }
+}

@@ -28,6 +28,12 @@ extension Duration {
         return seconds * 1_000 + attoseconds / 1_000_000_000_000_000
     }
 
+    /// Whole microseconds, truncated toward zero.
+    public var wholeMicroseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+    }
+
     /// Seconds as a floating-point number: for display and rates only, never for money.
     public var secondsDouble: Double {
         let (seconds, attoseconds) = components

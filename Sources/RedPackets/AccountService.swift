@@ -6,7 +6,19 @@ import Primitives
 ///
 /// Implementations must be idempotent: crediting an already-credited claim is a success that moves no money.
 public protocol AccountService: Sendable {
-    func credit(_ claim: ClaimID) async throws -> Claim
+    func credit(_ claim: ClaimID) async throws -> CreditOutcome
+}
+
+/// A claim after a successful credit call.
+public struct CreditOutcome: Sendable, Equatable {
+    public let claim: Claim
+    /// False when the claim had already been credited (a replay): no money moved this time.
+    public let appliedNow: Bool
+
+    public init(claim: Claim, appliedNow: Bool) {
+        self.claim = claim
+        self.appliedNow = appliedNow
+    }
 }
 
 /// Credits straight through the ledger's group-commit writer. Fails only if the ledger itself fails.
@@ -17,7 +29,7 @@ public struct DirectAccountService: AccountService {
         self.ledger = ledger
     }
 
-    public func credit(_ claim: ClaimID) async throws -> Claim {
+    public func credit(_ claim: ClaimID) async throws -> CreditOutcome {
         try await ledger.write { try PacketOperations.credit(claim, in: $0) }
     }
 }

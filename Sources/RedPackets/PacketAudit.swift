@@ -58,3 +58,22 @@ extension PacketService {
         }
     }
 }
+
+extension PacketService {
+    /// The aggregate form of the escrow invariant, cheap enough to run every few seconds:
+    /// Σ escrow balances = Σ totals − Σ credited claims − Σ refunds.
+    public func auditPacketsQuick() throws -> [AuditViolation] {
+        try ledger.read { database in
+            let row = try Row.fetchOne(database, sql: """
+                SELECT (SELECT COALESCE(SUM(balance), 0) FROM account WHERE kind = 'escrow'),
+                       (SELECT COALESCE(SUM(total - refunded), 0) FROM packet),
+                       (SELECT COALESCE(SUM(amount), 0) FROM claim WHERE state = 'credited')
+                """)
+            let escrow = Money(minorUnits: row?[0] ?? 0)
+            let owed = Money(minorUnits: (row?[1] ?? 0) - (row?[2] ?? 0))
+            guard escrow != owed else { return [] }
+            return [AuditViolation(code: "packet.escrow",
+                                   detail: "escrow accounts hold \(escrow.formatted) but packets owe \(owed.formatted)")]
+        }
+    }
+}

@@ -89,17 +89,17 @@ public enum PacketOperations {
 
     /// Step 2 of opening: credits escrow → recipient (transfer id = claim's) and marks the claim `credited`,
     /// in one transaction. Idempotent: crediting an already-credited claim changes nothing.
-    public static func credit(_ claimID: ClaimID, in transaction: LedgerTransaction) throws -> Claim {
+    public static func credit(_ claimID: ClaimID, in transaction: LedgerTransaction) throws -> CreditOutcome {
         let database = transaction.database
         guard let claim = try PacketQueries.claim(claimID, in: database) else {
             throw PacketError.unknownPacket(claimID.rawValue)
         }
-        if claim.state == .credited { return claim }
+        if claim.state == .credited { return CreditOutcome(claim: claim, appliedNow: false) }
         try transaction.transfer(claim.creditRequest)
         try database.execute(sql: """
             UPDATE claim SET state = 'credited', credited_at = ?, attempts = attempts + 1 WHERE id = ?
             """, arguments: [transaction.now.millisecondsSinceEpoch, claimID.rawValue])
-        return try PacketQueries.claim(claimID, in: database) ?? claim
+        return CreditOutcome(claim: try PacketQueries.claim(claimID, in: database) ?? claim, appliedNow: true)
     }
 
     /// Records a failed credit attempt; the claim becomes `waiting` (its credit message is queued).

@@ -56,7 +56,7 @@ public final class PacketService: Sendable {
         }
         do {
             let credited = try await accountService.credit(drawn.claim.id)
-            return OpenResult(claim: credited, wasReplay: false, creditFailure: nil)
+            return OpenResult(claim: credited.claim, wasReplay: false, creditFailure: nil)
         } catch {
             await onCreditFailure(drawn.claim, error)
             let current = try ledger.read { try PacketQueries.claim(drawn.claim.id, in: $0) } ?? drawn.claim
@@ -78,7 +78,7 @@ public final class PacketService: Sendable {
                 let drawn = try PacketOperations.draw(packet, user: user, random: random, in: transaction)
                 if drawn.wasReplay { return OpenResult(claim: drawn.claim, wasReplay: true, creditFailure: nil) }
                 let credited = try PacketOperations.credit(drawn.claim.id, in: transaction)
-                return OpenResult(claim: credited, wasReplay: false, creditFailure: nil)
+                return OpenResult(claim: credited.claim, wasReplay: false, creditFailure: nil)
             }
         }
     }

@@ -15,9 +15,14 @@ public final class RetryWorkerPool: Sendable {
     private let random: any RandomSource
     private let stats: Mutex<RetryStats>
     private let gates: [WorkerGate]
+    private let onCredited: @Sendable (Claim) -> Void
 
+    /// - Parameter onCredited: called for each credit a worker lands that moved money (not for replays of
+    ///   credits already applied); the engine measures time to credit with it.
     public init(queue: any CreditQueue, accountService: any AccountService, limits: CreditLimits,
-                clock: any WallClock, random: any RandomSource, workers: Int) {
+                clock: any WallClock, random: any RandomSource, workers: Int,
+                onCredited: @escaping @Sendable (Claim) -> Void = { _ in }) {
+        self.onCredited = onCredited
         self.queue = queue
         self.accountService = accountService
         self.limits = limits
@@ -87,8 +92,9 @@ public final class RetryWorkerPool: Sendable {
 
     private func process(_ message: CreditMessage) async {
         do {
-            _ = try await accountService.credit(message.claim)
+            let outcome = try await accountService.credit(message.claim)
             try? await queue.acknowledge(message)
+            if outcome.appliedNow { onCredited(outcome.claim) }
             stats.withLock { $0.recordSuccess(attempt: message.receiveCount) }
         } catch {
             let ceiling = limits.backoffCeiling(attempt: message.receiveCount)

@@ -4,6 +4,7 @@ import Synchronization
 /// A clock that only moves when a test moves it. Sleepers wake when `advance` passes their deadline.
 public final class ManualClock: WallClock {
     private struct Sleeper {
+        let id: UInt64
         let deadline: Timestamp
         let continuation: CheckedContinuation<Void, any Error>
     }
@@ -11,6 +12,7 @@ public final class ManualClock: WallClock {
     private struct State {
         var now: Timestamp
         var sleepers: [Sleeper] = []
+        var nextID: UInt64 = 0
     }
 
     private let state: Mutex<State>
@@ -38,14 +40,27 @@ public final class ManualClock: WallClock {
 
     public func sleep(for duration: Duration) async throws {
         try Task.checkCancellation()
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let resumeNow: Bool = state.withLock { state in
-                let deadline = state.now + duration
-                if deadline <= state.now { return true }
-                state.sleepers.append(Sleeper(deadline: deadline, continuation: continuation))
-                return false
-            }
-            if resumeNow { continuation.resume() }
+        let id = state.withLock { state -> UInt64 in
+            state.nextID += 1
+            return state.nextID
         }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let resumeNow: Bool = state.withLock { state in
+                    let deadline = state.now + duration
+                    if deadline <= state.now || Task.isCancelled { return true }
+                    state.sleepers.append(Sleeper(id: id, deadline: deadline, continuation: continuation))
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let cancelled = state.withLock { state -> Sleeper? in
+                guard let index = state.sleepers.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.sleepers.remove(at: index)
+            }
+            cancelled?.continuation.resume(throwing: CancellationError())
+        }
+        try Task.checkCancellation()
     }
 }

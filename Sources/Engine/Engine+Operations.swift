@@ -1,0 +1,141 @@
+import AccountService
+import Ledger
+import MessageQueue
+import Primitives
+import RedPackets
+
+extension Engine {
+    /// The credit mode opens use now.
+    public var creditMode: CreditMode {
+        get { mode.withLock { $0 } }
+    }
+
+    public func setCreditMode(_ newMode: CreditMode) {
+        mode.withLock { $0 = newMode }
+        events.add(.fault, "credit mode: \(newMode.rawValue)")
+    }
+
+    /// Sends a packet and wakes the expiry timer if it expires before the one it waits for.
+    public func send(_ request: SendRequest, quiet: Bool = false) async throws -> Packet {
+        let packet = try await packets.send(request)
+        metrics.update { $0.sends += 1 }
+        expiryWakeup.signal()
+        if !quiet {
+            events.add(.send, "\(packet.senderName) sent \(packet.total.formatted) in \(packet.shares) \(packet.kind.rawValue) share\(packet.shares == 1 ? "" : "s") (\(packet.id))")
+        }
+        return packet
+    }
+
+    @discardableResult
+    public func grab(_ packet: PacketID, user: String) async throws -> Int {
+        try await packets.grab(packet, user: user)
+    }
+
+    /// Opens a grabbed share the way the current credit mode says, and measures it.
+    ///
+    /// Queue mode: the opener always gets the amount; a failed credit is queued (`waiting`).
+    /// Transaction mode: a failed credit rolls the whole open back and the opener gets the error.
+    public func open(_ packet: PacketID, user: String, quiet: Bool = false) async throws -> OpenResult {
+        let started = ContinuousClock.now
+        let currentMode = creditMode
+        do {
+            let result: OpenResult
+            switch currentMode {
+            case .queue:
+                result = try await packets.open(packet, user: user)
+            case .transaction:
+                result = try await packets.openAtomically(packet, user: user) { work in
+                    try await self.accountService.guarded(work)
+                }
+            }
+            metrics.recordOpen(latency: ContinuousClock.now - started)
+            if !result.wasReplay {
+                metrics.update { metrics in
+                    if result.claim.state == .credited { metrics.creditedImmediately += 1 } else { metrics.queued += 1 }
+                }
+            }
+            if !quiet {
+                let state = result.claim.state == .credited ? "credited" : "on its way (queued)"
+                events.add(.open, "\(user) opened \(result.claim.amount.formatted) from \(packet): \(state)")
+            }
+            return result
+        } catch let error as CreditError {
+            metrics.update { metrics in
+                metrics.failedForUserTransactionMode += 1
+                metrics.rollbacks += 1
+            }
+            if !quiet { events.add(.failure, "\(user)'s open of \(packet) rolled back: \(error)") }
+            throw error
+        } catch let error as PacketError {
+            throw error // the opener's mistake (not grabbed, expired, …), not a system failure
+        } catch {
+            metrics.update { metrics in
+                if currentMode == .queue { metrics.failedForUserQueueMode += 1 } else { metrics.failedForUserTransactionMode += 1 }
+            }
+            if !quiet { events.add(.failure, "\(user)'s open of \(packet) failed: \(error)") }
+            throw error
+        }
+    }
+
+    // MARK: Fault injection
+
+    public func setCreditFailure(percent: Int) {
+        faults.update { $0.failurePercent = percent }
+        events.add(.fault, "credit failure rate \(faults.settings.failurePercent)%")
+    }
+
+    public func setLedgerLatency(milliseconds: Int) {
+        faults.update { $0.addedLatencyMilliseconds = milliseconds }
+        events.add(.fault, "account system latency +\(faults.settings.addedLatencyMilliseconds) ms")
+    }
+
+    public func setOutage(_ outage: Bool) {
+        faults.update { $0.outage = outage }
+        events.add(.fault, outage ? "account system DOWN" : "account system back up")
+    }
+
+    public func setReplica(_ replica: ReplicaID, down: Bool) async throws {
+        try await queue.setReplica(replica, down: down)
+        events.add(.fault, "replica \(replica) \(down ? "DOWN" : "up")")
+        if !down { creditPath.wakeup.signal() }
+    }
+
+    public func slowReplica(_ replica: ReplicaID, latency: Duration) async throws {
+        try await queue.slowReplica(replica, latency: latency)
+        events.add(.fault, "replica \(replica) slow +\(latency.wholeMilliseconds) ms")
+    }
+
+    public func corruptReplica(_ replica: ReplicaID) async throws {
+        let detected = try await queue.corruptReplica(replica)
+        events.add(.fault, "replica \(replica) CORRUPTED on disk" + (detected ? "; detected, out of service until rebuilt" : ""))
+    }
+
+    public func restoreReplica(_ replica: ReplicaID) async throws {
+        try await queue.restoreReplica(replica)
+        events.add(.fault, "replica \(replica) restored")
+        creditPath.wakeup.signal()
+    }
+
+    public func pauseWorkers(_ index: Int? = nil) {
+        workers.pause(index)
+        events.add(.fault, "retry workers paused")
+    }
+
+    public func crashWorkers(_ index: Int? = nil) {
+        workers.crash(index)
+        events.add(.fault, "retry workers CRASHED: their messages come back after the visibility timeout")
+    }
+
+    public func restartWorkers(_ index: Int? = nil) {
+        workers.restart(index)
+        events.add(.fault, "retry workers restarted")
+    }
+
+    /// Moves every dead-lettered credit back to the credit queue.
+    @discardableResult
+    public func redriveDeadLetters() async throws -> Int {
+        let moved = try await queue.redrive(deadLetterQueue: limits.credit.queueName + "-dlq")
+        events.add(.retry, "redrove \(moved) dead-lettered credits")
+        return moved
+    }
+}

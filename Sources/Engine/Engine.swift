@@ -1,0 +1,134 @@
+import AccountService
+import Ledger
+import MessageQueue
+import Primitives
+import RedPackets
+import RetryWorker
+import Synchronization
+
+/// Everything in one process: the ledger and red packets, the account service, the three-copy queue, the
+/// retry workers and the expiry timer, over one locked data directory.
+///
+/// `start` opens the stores and runs recovery; `run()` is the long-running service (workers, expiry,
+/// re-queueing, the slow half of the snapshot) and returns once cancelled, after every loop has stopped.
+public final class Engine: Sendable {
+    public let directory: DataDirectory
+    public let ledger: Ledger
+    public let packets: PacketService
+    public let queue: MessageQueueService
+    public let accountService: GuardedAccountService
+    public let workers: RetryWorkerPool
+    public let faults: CreditFaults
+    public let limits: Limits
+    public let durability: Durability
+    let clock: any WallClock
+    let metrics: EngineMetrics
+    let events: EventLog
+    let creditPath: CreditPath
+    let expiryWakeup = Wakeup()
+    let mode: Mutex<CreditMode>
+    let slowSnapshot = Mutex<SlowSnapshot?>(nil)
+    let startedAt: Timestamp
+
+    /// How often the expensive figures (whole-table counts, the conservation check) are refreshed.
+    static let slowSnapshotInterval: Duration = .seconds(2)
+    /// How often claims that could not be queued (no quorum) are re-sent.
+    static let requeueInterval: Duration = .milliseconds(500)
+
+    /// Opens the data directory's stores, makes sure the credit queue exists, and recovers stranded claims.
+    public static func start(_ configuration: EngineConfiguration) async throws -> Engine {
+        let directory = try DataDirectory(path: configuration.dataPath)
+        return try await Engine(directory: directory, configuration: configuration)
+    }
+
+    private init(directory: DataDirectory, configuration: EngineConfiguration) async throws {
+        let limits = configuration.limits
+        let clock = configuration.clock
+        self.directory = directory
+        self.limits = limits
+        self.durability = configuration.durability
+        self.clock = clock
+        startedAt = clock.now()
+        events = EventLog(clock: clock)
+        metrics = EngineMetrics(clock: clock)
+        mode = Mutex(configuration.creditMode)
+        faults = CreditFaults()
+        ledger = try Ledger(path: directory.ledgerPath, durability: configuration.durability, limits: limits,
+                            clock: clock, migrations: PacketSchema.register)
+        queue = try MessageQueueService.open(root: directory.queuePath, limits: limits.queue, clock: clock,
+                                             random: configuration.random)
+        try await Engine.ensureCreditQueue(queue, limits: limits.credit)
+        accountService = GuardedAccountService(ledger: ledger, limits: limits.credit, clock: clock,
+                                               random: configuration.random, faults: faults)
+        let creditQueue = MessageQueueCreditQueue(queue: queue, name: limits.credit.queueName)
+        creditPath = CreditPath(ledger: ledger, queue: creditQueue, events: events)
+        let creditPath = self.creditPath
+        packets = PacketService(ledger: ledger, accountService: accountService, random: configuration.random,
+                                onCreditFailure: { claim, error in await creditPath.creditFailed(claim, error) })
+        let metrics = self.metrics
+        workers = RetryWorkerPool(queue: creditQueue, accountService: accountService, limits: limits.credit,
+                                  clock: clock, random: configuration.random, workers: configuration.workers,
+                                  onCredited: { claim in
+                                      metrics.recordRetriedCredit(openedAt: claim.openedAt,
+                                                                  creditedAt: claim.creditedAt ?? claim.openedAt)
+                                  })
+        try await packets.expireDue()
+        let recovered = try await creditPath.recover(packets)
+        if recovered > 0 { events.add(.recovery, "re-queued \(recovered) credits left mid-flight by the last run") }
+        events.add(.info, "started on \(directory.path) (\(configuration.durability.rawValue) durability)")
+    }
+
+    /// The credit queue and its dead-letter queue, created on first start.
+    private static func ensureCreditQueue(_ queue: MessageQueueService, limits: CreditLimits) async throws {
+        let existing = Set(await queue.listQueues())
+        let deadLetter = limits.queueName + "-dlq"
+        if !existing.contains(deadLetter) { try await queue.createQueue(deadLetter) }
+        if !existing.contains(limits.queueName) {
+            var attributes = QueueAttributes()
+            attributes.maxReceiveCount = limits.maxReceiveCount
+            attributes.deadLetterQueue = deadLetter
+            try await queue.createQueue(limits.queueName, attributes: attributes)
+        }
+    }
+
+    /// Runs the workers, the expiry timer, re-queueing and the slow snapshot until cancelled.
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.workers.run() }
+            group.addTask { await self.runExpiry() }
+            group.addTask { await self.creditPath.retryUnqueued(clock: self.clock, interval: Engine.requeueInterval) }
+            group.addTask { await self.runSlowSnapshots() }
+        }
+    }
+
+    /// Closes the queue's replicas (after `run()` has returned).
+    public func close() async {
+        await queue.close()
+    }
+
+    // MARK: Loops
+
+    private func runExpiry() async {
+        while !Task.isCancelled {
+            do {
+                let expired = try await packets.expireDue()
+                for packet in expired {
+                    events.add(.info, "packet \(packet.id) expired; \(packet.refunded.formatted) back to \(packet.senderName)")
+                }
+                let next = try packets.nextExpiry()
+                let wait = next.map { max(.milliseconds(1), $0 - clock.now()) } ?? .seconds(3_600)
+                await expiryWakeup.wait(timeout: wait, clock: clock)
+            } catch {
+                events.add(.failure, "expiry failed: \(error)")
+                try? await clock.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    private func runSlowSnapshots() async {
+        while !Task.isCancelled {
+            refreshSlowSnapshot()
+            try? await clock.sleep(for: Engine.slowSnapshotInterval)
+        }
+    }
+}

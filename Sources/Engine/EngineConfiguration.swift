@@ -1,0 +1,18 @@
+import Ledger
+import Primitives
+
+/// Everything an engine is started with. Passed in, never global.
+public struct EngineConfiguration: Sendable {
+    public var dataPath: String
+    public var durability: Durability = .full
+    public var limits: Limits = .default
+    public var workers: Int
+    public var creditMode: CreditMode = .queue
+    public var clock: any WallClock = SystemClock()
+    public var random: any RandomSource = SystemRandomSource()
+
+    public init(dataPath: String, workers: Int? = nil) {
+        self.dataPath = dataPath
+        self.workers = workers ?? Limits.default.credit.defaultWorkers
+    }
+}

@@ -1,0 +1,76 @@
+import AccountService
+import Ledger
+import MessageQueue
+import Primitives
+import RedPackets
+import RetryWorker
+
+/// Everything the dashboard shows, read at one moment. Immutable; cheap to take 10 times a second.
+public struct EngineSnapshot: Sendable {
+    public let takenAt: Timestamp
+    public let uptime: Duration
+    public let durability: Durability
+    public let creditMode: CreditMode
+    public let faults: CreditFaults.Settings
+    public let metrics: MetricsSnapshot
+    public let accountService: GuardedAccountService.Counters
+    public let retries: RetryStats
+    public let queue: QueueSnapshot
+    /// Richest user accounts, read from the ledger now.
+    public let topAccounts: [Account]
+    /// Open packets, soonest to expire first, read now.
+    public let openPackets: [Packet]
+    /// Claims not yet credited, oldest first, read now.
+    public let pendingClaims: [Claim]
+    /// Claims waiting for the queue (no quorum when they failed).
+    public let unqueuedCredits: Int
+    /// Whole-table figures and the conservation check, refreshed every couple of seconds.
+    public let slow: SlowSnapshot?
+    public let events: [EngineEvent]
+}
+
+/// The expensive figures: counted over whole tables, so refreshed on their own schedule.
+public struct SlowSnapshot: Sendable {
+    public let takenAt: Timestamp
+    public let totals: LedgerTotals
+    public let packets: PacketStats
+    /// Broken invariants from the last check (empty: the books balance).
+    public let violations: [AuditViolation]
+    /// How long the check took.
+    public let checkDuration: Duration
+}
+
+extension Engine {
+    /// How many rows each list in the snapshot carries.
+    static let snapshotListLength = 12
+
+    /// The live picture: in-memory counters, the queue's state, and small indexed reads from the ledger.
+    public func snapshot() async -> EngineSnapshot {
+        let queueSnapshot = await queue.snapshot()
+        let top = (try? ledger.accounts(order: .balanceDescending, limit: Engine.snapshotListLength)) ?? []
+        let open = (try? packets.openPackets(limit: Engine.snapshotListLength)) ?? []
+        let pending = (try? packets.uncreditedClaims(limit: Engine.snapshotListLength)) ?? []
+        let now = clock.now()
+        return EngineSnapshot(
+            takenAt: now, uptime: now - startedAt, durability: durability, creditMode: creditMode,
+            faults: faults.settings, metrics: metrics.snapshot(), accountService: accountService.snapshot,
+            retries: workers.snapshot, queue: queueSnapshot, topAccounts: top, openPackets: open,
+            pendingClaims: pending, unqueuedCredits: creditPath.unqueuedCount,
+            slow: slowSnapshot.withLock { $0 }, events: events.recent)
+    }
+
+    /// Recounts the whole-table figures and re-checks conservation (ledger and packet invariants).
+    func refreshSlowSnapshot() {
+        let started = ContinuousClock.now
+        do {
+            let totals = try ledger.totals()
+            let stats = try packets.stats()
+            let violations = try ledger.auditLedgerQuick() + packets.auditPacketsQuick()
+            let snapshot = SlowSnapshot(takenAt: clock.now(), totals: totals, packets: stats, violations: violations,
+                                        checkDuration: ContinuousClock.now - started)
+            slowSnapshot.withLock { $0 = snapshot }
+        } catch {
+            events.add(.failure, "conservation check failed to run: \(error)")
+        }
+    }
+}
