@@ -37,6 +37,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "MessageQueue",
+            dependencies: [
+                "Primitives",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "TestKit",
             dependencies: ["Primitives"],
             swiftSettings: strict
@@ -44,7 +53,7 @@ let package = Package(
         .executableTarget(
             name: "hongbao",
             dependencies: [
-                "Primitives", "Ledger", "RedPackets", "Engine",
+                "Primitives", "Ledger", "RedPackets", "Engine", "MessageQueue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -53,5 +62,12 @@ let package = Package(
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives", "TestKit"], swiftSettings: strict),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "TestKit"], swiftSettings: strict),
         .testTarget(name: "RedPacketsTests", dependencies: ["RedPackets", "Ledger", "TestKit"], swiftSettings: strict),
+        .testTarget(
+            name: "MessageQueueTests",
+            dependencies: ["MessageQueue", "TestKit", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        // Drives the built `hongbao` binary; depends on nothing else on purpose.
+        .testTarget(name: "EndToEndTests", swiftSettings: strict),
     ]
 )
