@@ -31,7 +31,7 @@ public actor MessageQueueService {
     let random: any RandomSource
     let replicas: [Replica]
     let quorum: Int
-    let pollers = PollRegistry()
+    nonisolated let pollers = PollRegistry()
 
     var state: QueueState
     var acknowledgedSequence: Int64
@@ -218,6 +218,11 @@ public actor MessageQueueService {
     }
 
     // MARK: Internals
+
+    /// Waits until every replica has applied everything it was sent (tests compare replicas after this).
+    func settle() {
+        for replica in replicas { replica.drain() }
+    }
 
     func checkQuorum() throws(MessageQueueError) {
         let live = replicas.count(where: { $0.health.isLive })

@@ -106,7 +106,7 @@ final class Replica: Sendable {
             }
             try? handle.close()
         }
-        return reopen()
+        return !reopen()
     }
 
     /// Reopens the database file; false (and `corrupted`) if it fails SQLite's checks.
