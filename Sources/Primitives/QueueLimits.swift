@@ -47,7 +47,7 @@ public struct QueueLimits: Sendable, Equatable {
     /// The longest a receive may wait for a message (long poll): 30 s (CMQ).
     public var maxPollingWait: Duration = .seconds(30)
     /// The most messages `peek` shows.
-    public var maxPeekCount: Int = 1000
+    public var maxPeekCount: Int = 100_000
 
     // MARK: Replication
 
