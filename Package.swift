@@ -51,6 +51,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "MessageQueue",
+            dependencies: [
+                "Primitives",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "TestKit",
             dependencies: ["Primitives"],
             swiftSettings: strict
@@ -58,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "hongbao",
             dependencies: [
-                "Primitives", "Ledger", "RedPackets", "Engine",
+                "Primitives", "Ledger", "RedPackets", "Engine", "MessageQueue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -68,5 +77,10 @@ let package = Package(
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "TestKit"], swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: ["hongbao"], swiftSettings: strict),
         .testTarget(name: "RedPacketsTests", dependencies: ["RedPackets", "Ledger", "TestKit"], swiftSettings: strict),
+        .testTarget(
+            name: "MessageQueueTests",
+            dependencies: ["MessageQueue", "TestKit", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
     ]
 )

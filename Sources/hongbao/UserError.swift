@@ -2,6 +2,7 @@ import Engine
 import Ledger
 import RedPackets
 import Foundation
+import MessageQueue
 import Primitives
 
 /// An error rendered for a person: one line, no stack trace, a stable exit code.
@@ -32,6 +33,8 @@ struct UserError: CustomUserMessage {
             self.init(message: UserError.text(error), exitCode: error.isStorage ? 4 : 1)
         case let error as PacketError:
             self.init(message: UserError.text(error), exitCode: 1)
+        case let error as MessageQueueError:
+            self.init(message: UserError.text(error), exitCode: error.isNoQuorum ? 4 : 2)
         default:
             self.init(message: "\(error)")
         }
@@ -107,6 +110,51 @@ extension LedgerError {
         case .corruptDatabase, .foreignDatabase, .storage: return true
         default: return false
         }
+    }
+}
+
+extension UserError {
+    static func text(_ error: MessageQueueError) -> String {
+        switch error {
+        case let .unknownQueue(name): return "no queue named '\(name)'"
+        case let .duplicateQueue(name): return "a queue named '\(name)' already exists"
+        case let .invalidQueueName(name):
+            return "'\(name)' is not a queue name (1-64 letters, digits, '-' or '_')"
+        case let .queueInUse(name, user): return "queue '\(name)' is the dead-letter queue of '\(user)'; delete that first"
+        case .emptyMessage: return "a message needs a body"
+        case let .messageTooLarge(size, limit): return "the message is \(size) bytes; this queue takes at most \(limit)"
+        case let .invalidMessageID(id): return "'\(id)' is not a message id (1-128 bytes)"
+        case let .invalidBatchSize(count, limit): return "a batch holds 1 to \(limit) messages, not \(count)"
+        case let .invalidVisibilityTimeout(value): return "visibility timeout \(seconds(value)) is out of range (1 s to 12 h)"
+        case let .invalidDelay(value): return "delay \(seconds(value)) is out of range (0 to 1 h)"
+        case let .invalidPollingWait(value): return "wait \(seconds(value)) is out of range (0 to 30 s)"
+        case let .invalidRetention(value): return "retention \(seconds(value)) is out of range (1 min to 15 days)"
+        case let .invalidMaxReceiveCount(value): return "max receive count \(value) is out of range (1 to 1000)"
+        case let .invalidMessageSizeLimit(value): return "max message size \(value) is out of range (1024 to 65536 bytes)"
+        case let .tooManyQueues(limit): return "there are already \(limit) queues"
+        case let .unknownReceipt(receipt): return "receipt '\(receipt)' names no message received from this queue"
+        case let .staleReceipt(receipt):
+            return "receipt '\(receipt)' is stale: the message was delivered again since; use the newest receipt"
+        case let .noQuorum(available, required):
+            return "no quorum: \(available) replica(s) available, \(required) needed; nothing was written"
+        case let .replicaDirectoryMissing(path): return "replica directory \(path) is missing while the others hold data"
+        case let .replicaDirectoryUnwritable(path, reason): return "replica directory \(path) is not writable: \(reason)"
+        case let .replicaDirectoryGarbage(path, reason): return "\(path) is not a queue replica (\(reason)); refusing to touch it"
+        case let .noHealthyReplica(path): return "no replica under \(path) can be read; the queue cannot be recovered"
+        case let .invalidFault(reason): return "fault control: \(reason)"
+        case let .storage(reason): return "queue storage failed: \(reason)"
+        }
+    }
+
+    private static func seconds(_ duration: Duration) -> String {
+        "\(duration.wholeMilliseconds / 1_000).\(String(format: "%03d", abs(duration.wholeMilliseconds % 1_000))) s"
+    }
+}
+
+extension MessageQueueError {
+    var isNoQuorum: Bool {
+        if case .noQuorum = self { return true }
+        return false
     }
 }
 

@@ -1,0 +1,251 @@
+import Primitives
+
+/// The message queue: CMQ semantics over three SQLite replicas. Every verb validates its input against the
+/// in-memory state (the pure `QueueState`), turns into sequenced operations, and returns once a quorum of
+/// replicas has committed them. Operations that arrive while a commit is in flight share the next one.
+///
+/// Open it with `MessageQueueService.open(root:...)`; call `close()` before the process exits.
+public actor MessageQueueService {
+    enum CommitOutcome: Sendable {
+        case done
+        case lead
+        case failed(MessageQueueError)
+    }
+
+    struct CommitWaiter {
+        let last: Int64
+        let continuation: CheckedContinuation<CommitOutcome, Never>
+    }
+
+    struct Rates {
+        var sent: RateWindow
+        var received: RateWindow
+        var deleted: RateWindow
+    }
+
+    /// The limits this queue enforces.
+    public nonisolated let limits: QueueLimits
+    /// The directory holding `replica-a`, `replica-b`, `replica-c`.
+    public nonisolated let rootPath: String
+    let clock: any WallClock
+    let random: any RandomSource
+    let replicas: [Replica]
+    let quorum: Int
+    nonisolated let pollers = PollRegistry()
+
+    var state: QueueState
+    var acknowledgedSequence: Int64
+    var dispatchedSequence: Int64
+    var pending: [QueueOperation] = []
+    var commitWaiters: [CommitWaiter] = []
+    var flushing = false
+    /// Recent operations, in sequence order: the in-memory operation log that restored replicas replay.
+    var recentOperations: [QueueOperation] = []
+    var rates: [String: Rates] = [:]
+
+    init(
+        rootPath: String, limits: QueueLimits, clock: any WallClock, random: any RandomSource,
+        replicas: [Replica], quorum: Int, state: QueueState
+    ) {
+        self.rootPath = rootPath
+        self.limits = limits
+        self.clock = clock
+        self.random = random
+        self.replicas = replicas
+        self.quorum = quorum
+        self.state = state
+        self.acknowledgedSequence = state.lastSequence
+        self.dispatchedSequence = state.lastSequence
+    }
+
+    // MARK: Queues
+
+    /// Creates a queue. Its dead-letter queue, if any, must exist already.
+    public func createQueue(_ name: String, attributes: QueueAttributes? = nil) async throws(MessageQueueError) {
+        try checkQuorum()
+        let operations = try state.createQueue(
+            name, attributes: attributes ?? QueueAttributes(limits: limits), now: clock.now())
+        try await commit(operations)
+    }
+
+    /// Deletes a queue and every message in it.
+    public func deleteQueue(_ name: String) async throws(MessageQueueError) {
+        try checkQuorum()
+        try await commit(try state.deleteQueue(name))
+        pollers.wakeAll(of: name)
+    }
+
+    /// Queue names, sorted.
+    public func listQueues() -> [String] { state.queueNames }
+
+    /// A queue's attributes.
+    public func attributes(of queue: String) throws(MessageQueueError) -> QueueAttributes {
+        try state.record(queue).attributes
+    }
+
+    // MARK: Messages
+
+    /// Sends one message. With an `id` that is already live in the queue, returns it and stores nothing.
+    public func send(
+        _ queue: String, body: String, id: String? = nil, delay: Duration? = nil
+    ) async throws(MessageQueueError) -> SendResult {
+        let results = try await sendBatch(queue, [OutgoingMessage(body: body, id: id, delay: delay)])
+        guard let result = results.first else { throw .storage("send produced no result") }
+        return result
+    }
+
+    /// Sends up to `QueueLimits.maxBatchCount` messages; all or none are stored.
+    public func sendBatch(_ queue: String, _ messages: [OutgoingMessage]) async throws(MessageQueueError) -> [SendResult] {
+        try checkQuorum()
+        let ids = messages.map { $0.id == nil ? "m-" + random.identifier(count: 20) : "" }
+        let (operations, results) = try state.send(queue, messages, newIDs: ids, now: clock.now())
+        try await commit(operations)
+        return results
+    }
+
+    /// Receives at most one message (see `receiveBatch`).
+    public func receive(
+        _ queue: String, visibilityTimeout: Duration? = nil, pollingWait: Duration = .zero
+    ) async throws(MessageQueueError) -> ReceivedMessage? {
+        try await receiveBatch(queue, maxCount: 1, visibilityTimeout: visibilityTimeout, pollingWait: pollingWait).first
+    }
+
+    /// Receives up to `maxCount` visible messages. With a `pollingWait`, an empty queue is watched until a
+    /// message becomes visible (woken by the send, or by the clock at the earliest visibility deadline) or
+    /// the wait ends. A cancelled wait returns what it has (nothing).
+    public func receiveBatch(
+        _ queue: String, maxCount: Int, visibilityTimeout: Duration? = nil, pollingWait: Duration = .zero
+    ) async throws(MessageQueueError) -> [ReceivedMessage] {
+        guard pollingWait >= .zero, pollingWait <= limits.maxPollingWait else { throw .invalidPollingWait(pollingWait) }
+        let deadline = clock.now() + pollingWait
+        while true {
+            try checkQuorum()
+            let now = clock.now()
+            let (operations, messages) = try state.receive(
+                queue, maxCount: maxCount, visibilityTimeout: visibilityTimeout, now: now)
+            try await commit(operations)
+            if !messages.isEmpty || now >= deadline || Task.isCancelled { return messages }
+            if !operations.isEmpty { continue }
+            let wake = min(deadline, state.nextVisibleAt(queue) ?? deadline)
+            await waitForMessages(in: queue, until: wake)
+        }
+    }
+
+    /// Deletes a received message. A receipt from an earlier delivery is `staleReceipt`.
+    public func delete(_ queue: String, receipt: ReceiptHandle) async throws(MessageQueueError) {
+        try await deleteBatch(queue, receipts: [receipt])
+    }
+
+    /// Deletes up to `QueueLimits.maxBatchCount` received messages; one bad receipt deletes none.
+    public func deleteBatch(_ queue: String, receipts: [ReceiptHandle]) async throws(MessageQueueError) {
+        try checkQuorum()
+        try await commit(try state.delete(queue, receipts: receipts))
+    }
+
+    /// Sets a received message to become visible `timeout` from now (zero: at once).
+    public func changeVisibility(
+        _ queue: String, receipt: ReceiptHandle, timeout: Duration
+    ) async throws(MessageQueueError) {
+        try checkQuorum()
+        try await commit(try state.changeVisibility(queue, receipt: receipt, timeout: timeout, now: clock.now()))
+    }
+
+    /// Moves every message of a dead-letter queue back to the queue it came from; returns how many.
+    @discardableResult
+    public func redrive(deadLetterQueue: String) async throws(MessageQueueError) -> Int {
+        try checkQuorum()
+        let operations = try state.redrive(deadLetterQueue, now: clock.now())
+        try await commit(operations)
+        return operations.count
+    }
+
+    /// Purges every message past its queue's retention; returns how many.
+    @discardableResult
+    public func purgeExpired() async throws(MessageQueueError) -> Int {
+        try checkQuorum()
+        let operations = state.purgeExpired(now: clock.now())
+        try await commit(operations)
+        return operations.count
+    }
+
+    /// Up to `count` messages of a queue in arrival order, without receiving them.
+    public func peek(_ queue: String, count: Int) throws(MessageQueueError) -> [StoredMessage] {
+        _ = try state.record(queue)
+        return Array(state.messages(in: queue).prefix(max(0, min(count, limits.maxPeekCount))))
+    }
+
+    // MARK: Counters
+
+    /// A queue's counters now.
+    public func counters(of queue: String) throws(MessageQueueError) -> QueueCounters {
+        let now = clock.now()
+        guard var counters = state.counters(of: queue, now: now) else { throw .unknownQueue(queue) }
+        if let rate = rates[queue] {
+            counters.sentPerSecond = rate.sent.perSecond(at: now)
+            counters.receivedPerSecond = rate.received.perSecond(at: now)
+            counters.deletedPerSecond = rate.deleted.perSecond(at: now)
+        }
+        return counters
+    }
+
+    /// Every replica's health, last applied operation and lag.
+    public func replicaStatuses() -> [ReplicaStatus] {
+        replicas.map { replica in
+            let applied = replica.appliedSequence
+            return ReplicaStatus(
+                id: replica.id, health: replica.health, appliedSequence: applied,
+                lag: max(0, state.lastSequence - applied))
+        }
+    }
+
+    /// Everything the dashboard shows, in one call (cheap enough for ten calls a second).
+    public func snapshot() -> QueueSnapshot {
+        QueueSnapshot(
+            queues: state.queueNames.compactMap { try? counters(of: $0) },
+            replicas: replicaStatuses(), lastSequence: state.lastSequence,
+            acknowledgedSequence: acknowledgedSequence)
+    }
+
+    /// The state as this process holds it (for audits and tests).
+    public func currentState() -> QueueState { state }
+
+    /// Waits for every replica to apply what it was sent, then closes their databases.
+    public func close() {
+        for replica in replicas {
+            replica.drain()
+            replica.store?.close()
+        }
+    }
+
+    // MARK: Internals
+
+    /// Waits until every replica has applied everything it was sent (tests compare replicas after this).
+    func settle() {
+        for replica in replicas { replica.drain() }
+    }
+
+    func checkQuorum() throws(MessageQueueError) {
+        let live = replicas.count(where: { $0.health.isLive })
+        guard live >= quorum else { throw .noQuorum(available: live, required: quorum) }
+    }
+
+    private func waitForMessages(in queue: String, until wake: Timestamp) async {
+        let id = pollers.makeID()
+        let delay = wake - clock.now()
+        guard delay > .zero else { return }
+        let clock = self.clock, pollers = self.pollers
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                pollers.register(id, queue: queue, continuation: continuation)
+                // An unstructured task on purpose: a structured child would have to be awaited even after
+                // a send woke us, and a test clock's sleep only ends when the test moves time.
+                pollers.attach(Task {
+                    try? await clock.sleep(for: delay)
+                    pollers.wake(id)
+                }, to: id)
+            }
+        } onCancel: {
+            pollers.wake(id)
+        }
+    }
+}

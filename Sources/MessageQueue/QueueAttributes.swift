@@ -1,0 +1,60 @@
+import Primitives
+
+/// A queue's settings. `nil` fields take the defaults of `QueueLimits` when the queue is created.
+public struct QueueAttributes: Sendable, Equatable, Codable {
+    /// How long a received message stays invisible.
+    public var visibilityTimeout: Duration
+    /// How long a new message waits before its first delivery.
+    public var delay: Duration
+    /// How long a message is kept before it is purged.
+    public var retention: Duration
+    /// The largest body this queue accepts, in UTF-8 bytes.
+    public var maxMessageSizeBytes: Int
+    /// Deliveries after which a message moves to `deadLetterQueue` (when one is set).
+    public var maxReceiveCount: Int
+    /// Where messages go after `maxReceiveCount` deliveries; nil keeps redelivering them.
+    public var deadLetterQueue: String?
+
+    /// The defaults of `limits`, with any given field overridden.
+    public init(
+        limits: QueueLimits = QueueLimits(),
+        visibilityTimeout: Duration? = nil,
+        delay: Duration? = nil,
+        retention: Duration? = nil,
+        maxMessageSizeBytes: Int? = nil,
+        maxReceiveCount: Int? = nil,
+        deadLetterQueue: String? = nil
+    ) {
+        self.visibilityTimeout = visibilityTimeout ?? limits.defaultVisibilityTimeout
+        self.delay = delay ?? limits.defaultDelay
+        self.retention = retention ?? limits.defaultRetention
+        self.maxMessageSizeBytes = maxMessageSizeBytes ?? limits.maxMessageSizeBytes
+        self.maxReceiveCount = maxReceiveCount ?? limits.defaultMaxReceiveCount
+        self.deadLetterQueue = deadLetterQueue
+    }
+
+    /// Throws the first attribute outside its range in `limits`.
+    func validate(_ limits: QueueLimits) throws(MessageQueueError) {
+        try QueueAttributes.checkVisibility(visibilityTimeout, limits)
+        try QueueAttributes.checkDelay(delay, limits)
+        guard retention >= limits.minRetention, retention <= limits.maxRetention else {
+            throw .invalidRetention(retention)
+        }
+        guard maxMessageSizeBytes >= limits.minMessageSizeLimitBytes,
+              maxMessageSizeBytes <= limits.maxMessageSizeBytes
+        else { throw .invalidMessageSizeLimit(maxMessageSizeBytes) }
+        guard maxReceiveCount >= limits.minMaxReceiveCount, maxReceiveCount <= limits.maxMaxReceiveCount else {
+            throw .invalidMaxReceiveCount(maxReceiveCount)
+        }
+    }
+
+    static func checkVisibility(_ timeout: Duration, _ limits: QueueLimits) throws(MessageQueueError) {
+        guard timeout >= limits.minVisibilityTimeout, timeout <= limits.maxVisibilityTimeout else {
+            throw .invalidVisibilityTimeout(timeout)
+        }
+    }
+
+    static func checkDelay(_ delay: Duration, _ limits: QueueLimits) throws(MessageQueueError) {
+        guard delay >= .zero, delay <= limits.maxDelay else { throw .invalidDelay(delay) }
+    }
+}

@@ -1,0 +1,56 @@
+import Primitives
+
+/// One state change of the queue. Every operation gets a sequence number and is applied, in sequence
+/// order, to the in-memory state and to every live replica. Applying is deterministic: the operation
+/// carries every timestamp and count it needs.
+public struct QueueOperation: Sendable, Equatable {
+    /// What the operation does.
+    public enum Kind: Int, Sendable {
+        /// Creates `queue` with `attributes` (encoded in `text`).
+        case createQueue = 1
+        /// Deletes `queue` and its messages.
+        case deleteQueue = 2
+        /// Adds message `messageID` with body `text`, sent at `time`, visible from `visibleAt`.
+        case send = 3
+        /// Delivers `messageID` for the `count`-th time; invisible until `visibleAt`.
+        case lease = 4
+        /// Sets the visibility deadline of `messageID` to `visibleAt`.
+        case changeVisibility = 5
+        /// Removes `messageID` (a consumer deleted it).
+        case delete = 6
+        /// Removes `messageID` because its retention passed.
+        case purge = 7
+        /// Moves `messageID` to the dead-letter queue `text`, remembering its origin.
+        case deadLetter = 8
+        /// Moves `messageID` from a dead-letter queue back to queue `text`, receive count reset.
+        case redrive = 9
+    }
+
+    public var sequence: Int64
+    public var kind: Kind
+    public var queue: String
+    public var messageID: String
+    /// Body for `send`, encoded attributes for `createQueue`, destination queue for moves.
+    public var text: String
+    /// Sent time for `send`, creation time for `createQueue`, move time for moves.
+    public var time: Timestamp
+    /// The visibility deadline the message gets.
+    public var visibleAt: Timestamp
+    /// The receive count the message gets.
+    public var count: Int
+
+    init(
+        kind: Kind, queue: String, messageID: String = "", text: String = "",
+        time: Timestamp = Timestamp(millisecondsSinceEpoch: 0),
+        visibleAt: Timestamp = Timestamp(millisecondsSinceEpoch: 0), count: Int = 0
+    ) {
+        self.sequence = 0
+        self.kind = kind
+        self.queue = queue
+        self.messageID = messageID
+        self.text = text
+        self.time = time
+        self.visibleAt = visibleAt
+        self.count = count
+    }
+}

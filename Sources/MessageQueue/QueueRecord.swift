@@ -1,0 +1,65 @@
+import Primitives
+
+/// One queue in memory: attributes, messages by id, and a heap ordering them by visibility.
+struct QueueRecord: Sendable {
+    var name: String
+    var attributes: QueueAttributes
+    var createdAt: Timestamp
+    var messages: [String: StoredMessage] = [:]
+    var heap = MessageHeap()
+    /// Events since this process opened the queue (for rates and the dashboard).
+    var totals = QueueTotals()
+
+    init(name: String, attributes: QueueAttributes, createdAt: Timestamp) {
+        self.name = name
+        self.attributes = attributes
+        self.createdAt = createdAt
+    }
+
+    mutating func insert(_ message: StoredMessage) {
+        messages[message.id] = message
+        heap.push(.init(visibleAt: message.visibleAt, order: message.order, messageID: message.id))
+    }
+
+    mutating func setVisibleAt(_ id: String, _ visibleAt: Timestamp, receiveCount: Int? = nil) {
+        guard var message = messages[id] else { return }
+        message.visibleAt = visibleAt
+        if let receiveCount { message.receiveCount = receiveCount }
+        messages[id] = message
+        heap.push(.init(visibleAt: visibleAt, order: message.order, messageID: id))
+    }
+
+    /// Drops heap entries that no longer describe their message; returns the first valid one.
+    mutating func validTop() -> MessageHeap.Entry? {
+        while let top = heap.top {
+            if let message = messages[top.messageID], message.visibleAt == top.visibleAt,
+               message.order == top.order {
+                return top
+            }
+            heap.pop()
+        }
+        return nil
+    }
+
+    /// Rebuilds the heap when stale entries outnumber live ones (keeps memory bounded).
+    mutating func compactIfNeeded() {
+        guard heap.entries.count > 64, heap.entries.count > 4 * messages.count else { return }
+        var fresh = MessageHeap()
+        for message in messages.values {
+            fresh.push(.init(visibleAt: message.visibleAt, order: message.order, messageID: message.id))
+        }
+        heap = fresh
+    }
+}
+
+/// Cumulative event counts of one queue since the process opened it.
+public struct QueueTotals: Sendable, Equatable, Codable {
+    public var sent = 0
+    public var received = 0
+    public var deleted = 0
+    public var redeliveries = 0
+    public var deadLettered = 0
+    public var redriven = 0
+    public var purged = 0
+    public init() {}
+}

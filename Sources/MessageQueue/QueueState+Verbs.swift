@@ -1,0 +1,174 @@
+import Primitives
+
+/// The verbs of the core. Each validates everything before it changes anything, then returns the
+/// operations it performed (already applied) for the caller to replicate.
+extension QueueState {
+    mutating func createQueue(
+        _ name: String, attributes: QueueAttributes, now: Timestamp
+    ) throws(MessageQueueError) -> [QueueOperation] {
+        try checkName(name)
+        guard queues[name] == nil else { throw .duplicateQueue(name) }
+        guard queues.count < limits.maxQueues else { throw .tooManyQueues(limit: limits.maxQueues) }
+        try attributes.validate(limits)
+        if let deadLetter = attributes.deadLetterQueue {
+            guard deadLetter != name, queues[deadLetter] != nil else { throw .unknownQueue(deadLetter) }
+        }
+        return [perform(.init(kind: .createQueue, queue: name, text: attributes.encoded, time: now))]
+    }
+
+    mutating func deleteQueue(_ name: String) throws(MessageQueueError) -> [QueueOperation] {
+        _ = try record(name)
+        if let user = queues.values.first(where: { $0.attributes.deadLetterQueue == name }) {
+            throw .queueInUse(name: name, by: user.name)
+        }
+        return [perform(.init(kind: .deleteQueue, queue: name))]
+    }
+
+    /// Sends messages; `newIDs` supplies an id for each message without one. An id already live in the
+    /// queue (or dead-lettered from it) is not stored again: its result says `alreadyPresent`.
+    mutating func send(
+        _ queue: String, _ messages: [OutgoingMessage], newIDs: [String], now: Timestamp
+    ) throws(MessageQueueError) -> (operations: [QueueOperation], results: [SendResult]) {
+        let record = try record(queue)
+        try checkBatch(messages.count)
+        for message in messages {
+            let size = message.body.utf8.count
+            guard size > 0 else { throw .emptyMessage }
+            guard size <= record.attributes.maxMessageSizeBytes else {
+                throw .messageTooLarge(sizeBytes: size, limitBytes: record.attributes.maxMessageSizeBytes)
+            }
+            if let id = message.id {
+                guard !id.isEmpty, id.utf8.count <= limits.maxMessageIDLength else { throw .invalidMessageID(id) }
+            }
+            if let delay = message.delay { try QueueAttributes.checkDelay(delay, limits) }
+        }
+        var operations: [QueueOperation] = []
+        var results: [SendResult] = []
+        for (index, message) in messages.enumerated() {
+            let id = message.id ?? newIDs[index]
+            if isLive(id, in: record) {
+                results.append(SendResult(messageID: id, alreadyPresent: true))
+                continue
+            }
+            let visibleAt = now + (message.delay ?? record.attributes.delay)
+            operations.append(perform(.init(
+                kind: .send, queue: queue, messageID: id, text: message.body, time: now, visibleAt: visibleAt)))
+            results.append(SendResult(messageID: id, alreadyPresent: false))
+        }
+        return (operations, results)
+    }
+
+    private func isLive(_ id: String, in record: QueueRecord) -> Bool {
+        if queues[record.name]?.messages[id] != nil { return true }
+        guard let deadLetter = record.attributes.deadLetterQueue,
+              let parked = queues[deadLetter]?.messages[id] else { return false }
+        return parked.origin == record.name
+    }
+
+    /// Delivers up to `maxCount` visible messages. On the way it purges messages past retention and moves
+    /// messages past the max receive count to the dead-letter queue.
+    mutating func receive(
+        _ queue: String, maxCount: Int, visibilityTimeout: Duration?, now: Timestamp
+    ) throws(MessageQueueError) -> (operations: [QueueOperation], messages: [ReceivedMessage]) {
+        let record = try record(queue)
+        try checkBatch(maxCount)
+        let timeout = visibilityTimeout ?? record.attributes.visibilityTimeout
+        try QueueAttributes.checkVisibility(timeout, limits)
+        var operations: [QueueOperation] = []
+        var delivered: [ReceivedMessage] = []
+        while delivered.count < maxCount, let top = queues[queue]?.validTop(), top.visibleAt <= now,
+              let message = queues[queue]?.messages[top.messageID] {
+            if message.sentAt + record.attributes.retention <= now {
+                operations.append(perform(.init(kind: .purge, queue: queue, messageID: message.id)))
+            } else if let deadLetter = record.attributes.deadLetterQueue,
+                      message.receiveCount >= record.attributes.maxReceiveCount, queues[deadLetter] != nil {
+                operations.append(perform(.init(
+                    kind: .deadLetter, queue: queue, messageID: message.id, text: deadLetter,
+                    time: now, visibleAt: now)))
+            } else {
+                let count = message.receiveCount + 1
+                let visibleAt = now + timeout
+                operations.append(perform(.init(
+                    kind: .lease, queue: queue, messageID: message.id, visibleAt: visibleAt, count: count)))
+                delivered.append(ReceivedMessage(
+                    id: message.id, body: message.body,
+                    receipt: ReceiptHandle(messageID: message.id, receiveCount: count),
+                    receiveCount: count, sentAt: message.sentAt, visibleAt: visibleAt))
+            }
+        }
+        return (operations, delivered)
+    }
+
+    /// The earliest instant a message of `queue` becomes visible (for long polls), or nil if it is empty.
+    mutating func nextVisibleAt(_ queue: String) -> Timestamp? { queues[queue]?.validTop()?.visibleAt }
+
+    /// Deletes received messages. Validates every receipt first: one bad receipt deletes nothing.
+    mutating func delete(_ queue: String, receipts: [ReceiptHandle]) throws(MessageQueueError) -> [QueueOperation] {
+        try checkBatch(receipts.count)
+        for receipt in receipts { _ = try check(receipt, in: queue) }
+        var operations: [QueueOperation] = []
+        for receipt in Set(receipts) {
+            operations.append(perform(.init(kind: .delete, queue: queue, messageID: receipt.messageID)))
+        }
+        return operations
+    }
+
+    /// Sets when a received message becomes visible again (0 makes it visible now).
+    mutating func changeVisibility(
+        _ queue: String, receipt: ReceiptHandle, timeout: Duration, now: Timestamp
+    ) throws(MessageQueueError) -> [QueueOperation] {
+        _ = try check(receipt, in: queue)
+        guard timeout >= .zero, timeout <= limits.maxVisibilityTimeout else { throw .invalidVisibilityTimeout(timeout) }
+        return [perform(.init(
+            kind: .changeVisibility, queue: queue, messageID: receipt.messageID, visibleAt: now + timeout))]
+    }
+
+    /// Moves every message of dead-letter queue `deadLetterQueue` back to the queue it came from.
+    mutating func redrive(_ deadLetterQueue: String, now: Timestamp) throws(MessageQueueError) -> [QueueOperation] {
+        let record = try record(deadLetterQueue)
+        var operations: [QueueOperation] = []
+        for message in record.messages.values.sorted(by: { $0.order < $1.order }) {
+            guard let origin = message.origin, queues[origin] != nil else { continue }
+            operations.append(perform(.init(
+                kind: .redrive, queue: deadLetterQueue, messageID: message.id, text: origin,
+                time: now, visibleAt: now)))
+        }
+        return operations
+    }
+
+    /// Purges every message of every queue whose retention has passed.
+    mutating func purgeExpired(now: Timestamp) -> [QueueOperation] {
+        var operations: [QueueOperation] = []
+        for name in queueNames {
+            guard let record = queues[name] else { continue }
+            for message in record.messages.values.sorted(by: { $0.order < $1.order })
+            where message.sentAt + record.attributes.retention <= now {
+                operations.append(perform(.init(kind: .purge, queue: name, messageID: message.id)))
+            }
+        }
+        return operations
+    }
+
+    private func check(_ receipt: ReceiptHandle, in queue: String) throws(MessageQueueError) -> StoredMessage {
+        let record = try record(queue)
+        guard let message = record.messages[receipt.messageID], message.receiveCount > 0 else {
+            throw .unknownReceipt(receipt.description)
+        }
+        guard receipt.receiveCount <= message.receiveCount else { throw .unknownReceipt(receipt.description) }
+        guard message.receiveCount == receipt.receiveCount else { throw .staleReceipt(receipt.description) }
+        return message
+    }
+
+    func checkBatch(_ count: Int) throws(MessageQueueError) {
+        guard count >= 1, count <= limits.maxBatchCount else {
+            throw .invalidBatchSize(count: count, limit: limits.maxBatchCount)
+        }
+    }
+
+    private func checkName(_ name: String) throws(MessageQueueError) {
+        let allowed = name.unicodeScalars.allSatisfy {
+            ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || $0 == "-" || $0 == "_"
+        }
+        guard !name.isEmpty, name.count <= limits.maxQueueNameLength, allowed else { throw .invalidQueueName(name) }
+    }
+}

@@ -1,0 +1,124 @@
+import Primitives
+
+/// The pure core of the queue: all queues and messages, the next sequence number, and the rules. Verbs
+/// validate first (throwing leaves the state untouched), then return the operations they performed, already
+/// applied here, for the caller to replicate. `apply` replays an operation; replicas and recovery use it.
+public struct QueueState: Sendable {
+    let limits: QueueLimits
+    var queues: [String: QueueRecord] = [:]
+    /// The sequence number of the last operation applied.
+    public private(set) var lastSequence: Int64
+
+    public init(limits: QueueLimits, lastSequence: Int64 = 0) {
+        self.limits = limits
+        self.lastSequence = lastSequence
+    }
+
+    /// Queue names, sorted.
+    public var queueNames: [String] { queues.keys.sorted() }
+
+    /// A queue's attributes, or nil if there is no such queue.
+    public func attributes(of queue: String) -> QueueAttributes? { queues[queue]?.attributes }
+
+    /// All messages of a queue in arrival order (for peek, audits and tests).
+    public func messages(in queue: String) -> [StoredMessage] {
+        (queues[queue]?.messages.values.sorted { $0.order < $1.order }) ?? []
+    }
+
+    func record(_ queue: String) throws(MessageQueueError) -> QueueRecord {
+        guard let record = queues[queue] else { throw .unknownQueue(queue) }
+        return record
+    }
+
+    /// Loads a queue as a replica stores it (recovery).
+    mutating func load(_ record: QueueRecord) { queues[record.name] = record }
+    mutating func setLastSequence(_ sequence: Int64) { lastSequence = sequence }
+    mutating func setTotals(_ totals: QueueTotals, of queue: String) { queues[queue]?.totals = totals }
+
+    /// Assigns the next sequence number and applies the operation.
+    mutating func perform(_ operation: QueueOperation) -> QueueOperation {
+        var operation = operation
+        operation.sequence = lastSequence + 1
+        apply(operation)
+        return operation
+    }
+
+    /// Applies one operation. Operations are facts: an operation on a missing queue or message is a no-op,
+    /// exactly as in the replicas' SQL, so that replay is deterministic.
+    public mutating func apply(_ operation: QueueOperation) {
+        lastSequence = operation.sequence
+        switch operation.kind {
+        case .createQueue:
+            guard queues[operation.queue] == nil,
+                  let attributes = QueueAttributes(encoded: operation.text) else { return }
+            queues[operation.queue] = QueueRecord(
+                name: operation.queue, attributes: attributes, createdAt: operation.time)
+        case .deleteQueue:
+            queues[operation.queue] = nil
+        case .send:
+            guard queues[operation.queue]?.messages[operation.messageID] == nil else { return }
+            queues[operation.queue]?.insert(StoredMessage(
+                id: operation.messageID, body: operation.text, sentAt: operation.time,
+                visibleAt: operation.visibleAt, receiveCount: 0, origin: nil, order: operation.sequence))
+            queues[operation.queue]?.totals.sent += 1
+        case .lease:
+            guard queues[operation.queue]?.messages[operation.messageID] != nil else { return }
+            queues[operation.queue]?.setVisibleAt(
+                operation.messageID, operation.visibleAt, receiveCount: operation.count)
+            queues[operation.queue]?.totals.received += 1
+            if operation.count > 1 { queues[operation.queue]?.totals.redeliveries += 1 }
+        case .changeVisibility:
+            queues[operation.queue]?.setVisibleAt(operation.messageID, operation.visibleAt)
+        case .delete, .purge:
+            guard queues[operation.queue]?.messages.removeValue(forKey: operation.messageID) != nil else { return }
+            if operation.kind == .delete {
+                queues[operation.queue]?.totals.deleted += 1
+            } else {
+                queues[operation.queue]?.totals.purged += 1
+            }
+            queues[operation.queue]?.compactIfNeeded()
+        case .deadLetter, .redrive:
+            move(operation)
+        }
+    }
+
+    private mutating func move(_ operation: QueueOperation) {
+        let destination = operation.text
+        guard var message = queues[operation.queue]?.messages.removeValue(forKey: operation.messageID) else { return }
+        queues[operation.queue]?.compactIfNeeded()
+        guard queues[destination] != nil, queues[destination]?.messages[message.id] == nil else { return }
+        message.visibleAt = operation.visibleAt
+        message.order = operation.sequence
+        if operation.kind == .deadLetter {
+            message.origin = operation.queue
+            queues[operation.queue]?.totals.deadLettered += 1
+        } else {
+            message.origin = nil
+            message.receiveCount = 0
+            queues[destination]?.totals.redriven += 1
+        }
+        queues[destination]?.insert(message)
+    }
+}
+
+extension QueueAttributes {
+    /// The attributes as stored in a `createQueue` operation: milliseconds and counts, `|`-separated.
+    var encoded: String {
+        [
+            String(visibilityTimeout.wholeMilliseconds), String(delay.wholeMilliseconds),
+            String(retention.wholeMilliseconds), String(maxMessageSizeBytes), String(maxReceiveCount),
+            deadLetterQueue ?? "",
+        ].joined(separator: "|")
+    }
+
+    init?(encoded: String) {
+        let parts = encoded.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 6, let visibility = Int64(parts[0]), let delay = Int64(parts[1]),
+              let retention = Int64(parts[2]), let size = Int(parts[3]), let receives = Int(parts[4])
+        else { return nil }
+        self.init(
+            visibilityTimeout: .milliseconds(visibility), delay: .milliseconds(delay),
+            retention: .milliseconds(retention), maxMessageSizeBytes: size, maxReceiveCount: receives,
+            deadLetterQueue: parts[5].isEmpty ? nil : parts[5])
+    }
+}

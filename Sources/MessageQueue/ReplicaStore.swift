@@ -1,0 +1,215 @@
+import Foundation
+import GRDB
+import Primitives
+
+/// One replica's SQLite database: the queue's tables, its last applied sequence and a log of recent
+/// operations (for catching up other replicas). `Replica` confines writes to one serial queue.
+final class ReplicaStore: Sendable {
+    let path: String
+    let database: DatabaseQueue
+    private let operationLogLimit: Int
+
+    static let header = Array("SQLite format 3\0".utf8)
+
+    /// Opens (or creates) the database at `path`. Throws `ReplicaOpenFailure` telling corruption (rebuild it)
+    /// from garbage (someone else's file: refuse).
+    init(path: String, operationLogLimit: Int) throws(ReplicaOpenFailure) {
+        self.path = path
+        self.operationLogLimit = operationLogLimit
+        if let handle = FileHandle(forReadingAtPath: path) {
+            let prefix = (try? handle.read(upToCount: 16)).map { Array($0) } ?? []
+            try? handle.close()
+            if !prefix.isEmpty, prefix != ReplicaStore.header {
+                throw .garbage("not an SQLite database")
+            }
+        }
+        var configuration = Configuration()
+        configuration.journalMode = .wal
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            database = try DatabaseQueue(path: path, configuration: configuration)
+            let result = try database.read { db in try String.fetchOne(db, sql: "PRAGMA quick_check") }
+            guard result == "ok" else { throw ReplicaOpenFailure.corrupted(result ?? "quick_check failed") }
+            try database.write { db in try ReplicaStore.migrate(db) }
+        } catch let failure as ReplicaOpenFailure {
+            throw failure
+        } catch {
+            throw .corrupted("\(error)")
+        }
+    }
+
+    private static func migrate(_ db: Database) throws {
+        let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+        if tables.contains("replica_meta") { return }
+        guard tables.isEmpty else { throw ReplicaOpenFailure.garbage("holds tables of another program") }
+        try db.execute(sql: """
+            CREATE TABLE replica_meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+            INSERT INTO replica_meta VALUES ('format', 1), ('last_sequence', 0);
+            CREATE TABLE queue(name TEXT PRIMARY KEY, attributes TEXT NOT NULL, created_ms INTEGER NOT NULL);
+            CREATE TABLE message(
+                queue TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, sent_ms INTEGER NOT NULL,
+                visible_ms INTEGER NOT NULL, receive_count INTEGER NOT NULL, origin TEXT, ord INTEGER NOT NULL,
+                PRIMARY KEY (queue, id)) WITHOUT ROWID;
+            CREATE TABLE oplog(
+                seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL, queue TEXT NOT NULL, message TEXT NOT NULL,
+                text TEXT NOT NULL, time_ms INTEGER NOT NULL, visible_ms INTEGER NOT NULL, count INTEGER NOT NULL);
+            """)
+    }
+
+    func lastSequence() throws -> Int64 {
+        try database.read { db in
+            try Int64.fetchOne(db, sql: "SELECT value FROM replica_meta WHERE key = 'last_sequence'") ?? 0
+        }
+    }
+
+    /// Applies operations in one transaction (group commit). Operations at or below the last applied
+    /// sequence are skipped, so replaying an overlap is harmless.
+    func apply(_ operations: [QueueOperation]) throws -> Int64 {
+        try database.write { db in
+            var last = try Int64.fetchOne(db, sql: "SELECT value FROM replica_meta WHERE key = 'last_sequence'") ?? 0
+            for operation in operations where operation.sequence > last {
+                try ReplicaStore.apply(operation, db)
+                last = operation.sequence
+            }
+            try db.cachedStatement(sql: "UPDATE replica_meta SET value = ? WHERE key = 'last_sequence'")
+                .execute(arguments: [last])
+            let limit = Int64(operationLogLimit)
+            if let first = operations.first?.sequence, first / 1024 != last / 1024, last > limit {
+                try db.execute(sql: "DELETE FROM oplog WHERE seq <= ?", arguments: [last - limit])
+            }
+            return last
+        }
+    }
+
+    private static func apply(_ operation: QueueOperation, _ db: Database) throws {
+        let o = operation
+        try db.cachedStatement(sql: """
+            INSERT INTO oplog(seq, kind, queue, message, text, time_ms, visible_ms, count) VALUES (?,?,?,?,?,?,?,?)
+            """).execute(arguments: [
+                o.sequence, o.kind.rawValue, o.queue, o.messageID, o.text, o.time.millisecondsSinceEpoch,
+                o.visibleAt.millisecondsSinceEpoch, o.count,
+            ])
+        switch o.kind {
+        case .createQueue:
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO queue VALUES (?, ?, ?)")
+                .execute(arguments: [o.queue, o.text, o.time.millisecondsSinceEpoch])
+        case .deleteQueue:
+            try db.cachedStatement(sql: "DELETE FROM queue WHERE name = ?").execute(arguments: [o.queue])
+            try db.cachedStatement(sql: "DELETE FROM message WHERE queue = ?").execute(arguments: [o.queue])
+        case .send:
+            try db.cachedStatement(sql: """
+                INSERT OR IGNORE INTO message SELECT ?, ?, ?, ?, ?, 0, NULL, ?
+                WHERE EXISTS (SELECT 1 FROM queue WHERE name = ?)
+                """).execute(arguments: [
+                    o.queue, o.messageID, o.text, o.time.millisecondsSinceEpoch,
+                    o.visibleAt.millisecondsSinceEpoch, o.sequence, o.queue,
+                ])
+        case .lease:
+            try db.cachedStatement(sql: "UPDATE message SET visible_ms = ?, receive_count = ? WHERE queue = ? AND id = ?")
+                .execute(arguments: [o.visibleAt.millisecondsSinceEpoch, o.count, o.queue, o.messageID])
+        case .changeVisibility:
+            try db.cachedStatement(sql: "UPDATE message SET visible_ms = ? WHERE queue = ? AND id = ?")
+                .execute(arguments: [o.visibleAt.millisecondsSinceEpoch, o.queue, o.messageID])
+        case .delete, .purge:
+            try db.cachedStatement(sql: "DELETE FROM message WHERE queue = ? AND id = ?")
+                .execute(arguments: [o.queue, o.messageID])
+        case .deadLetter, .redrive:
+            let keepCount = o.kind == .deadLetter
+            try db.cachedStatement(sql: """
+                INSERT OR IGNORE INTO message
+                SELECT ?, id, body, sent_ms, ?, CASE WHEN ? THEN receive_count ELSE 0 END, ?, ?
+                FROM message WHERE queue = ? AND id = ? AND EXISTS (SELECT 1 FROM queue WHERE name = ?)
+                """).execute(arguments: [
+                    o.text, o.visibleAt.millisecondsSinceEpoch, keepCount, keepCount ? o.queue : nil,
+                    o.sequence, o.queue, o.messageID, o.text,
+                ])
+            try db.cachedStatement(sql: "DELETE FROM message WHERE queue = ? AND id = ?")
+                .execute(arguments: [o.queue, o.messageID])
+        }
+    }
+
+    /// The logged operations after `sequence` (at most `limit`), or nil when the log no longer reaches back.
+    func operations(after sequence: Int64, limit: Int) throws -> [QueueOperation]? {
+        try database.read { db in
+            let last = try Int64.fetchOne(db, sql: "SELECT value FROM replica_meta WHERE key = 'last_sequence'") ?? 0
+            if last <= sequence { return [] }
+            let first = try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM oplog") ?? (last + 1)
+            guard first <= sequence + 1 else { return nil }
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT seq, kind, queue, message, text, time_ms, visible_ms, count FROM oplog
+                WHERE seq > ? ORDER BY seq LIMIT ?
+                """, arguments: [sequence, limit])
+            return rows.compactMap(ReplicaStore.operation)
+        }
+    }
+
+    private static func operation(_ row: Row) -> QueueOperation? {
+        guard let kind = QueueOperation.Kind(rawValue: row["kind"]) else { return nil }
+        var operation = QueueOperation(
+            kind: kind, queue: row["queue"], messageID: row["message"], text: row["text"],
+            time: Timestamp(millisecondsSinceEpoch: row["time_ms"]),
+            visibleAt: Timestamp(millisecondsSinceEpoch: row["visible_ms"]), count: row["count"])
+        operation.sequence = row["seq"]
+        return operation
+    }
+
+    /// The whole queue state as this replica holds it.
+    func loadState(limits: QueueLimits) throws -> QueueState {
+        try database.read { db in
+            var state = QueueState(limits: limits)
+            let last = try Int64.fetchOne(db, sql: "SELECT value FROM replica_meta WHERE key = 'last_sequence'") ?? 0
+            state.setLastSequence(last)
+            var records: [String: QueueRecord] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT name, attributes, created_ms FROM queue") {
+                let name: String = row["name"]
+                let encoded: String = row["attributes"]
+                guard let attributes = QueueAttributes(encoded: encoded) else { continue }
+                records[name] = QueueRecord(
+                    name: name, attributes: attributes, createdAt: Timestamp(millisecondsSinceEpoch: row["created_ms"]))
+            }
+            let cursor = try Row.fetchCursor(db, sql: """
+                SELECT queue, id, body, sent_ms, visible_ms, receive_count, origin, ord FROM message ORDER BY ord
+                """)
+            while let row = try cursor.next() {
+                let queue: String = row["queue"]
+                records[queue]?.insert(StoredMessage(
+                    id: row["id"], body: row["body"], sentAt: Timestamp(millisecondsSinceEpoch: row["sent_ms"]),
+                    visibleAt: Timestamp(millisecondsSinceEpoch: row["visible_ms"]),
+                    receiveCount: row["receive_count"], origin: row["origin"], order: row["ord"]))
+            }
+            for record in records.values { state.load(record) }
+            return state
+        }
+    }
+
+    /// Runs SQLite's quick check; false (or a thrown error) means the file is damaged.
+    func quickCheck() throws -> Bool {
+        try database.read { db in try String.fetchOne(db, sql: "PRAGMA quick_check") } == "ok"
+    }
+
+    /// Moves everything out of the write-ahead log into the database file.
+    func checkpoint() throws {
+        try database.writeWithoutTransaction { db in
+            _ = try db.checkpoint(.truncate)
+        }
+    }
+
+    /// Copies this database into `destination` (SQLite's online backup).
+    func copy(to destination: ReplicaStore) throws {
+        try database.backup(to: destination.database)
+    }
+
+    func close() {
+        try? database.close()
+    }
+}
+
+/// Why a replica's database could not be opened.
+enum ReplicaOpenFailure: Error {
+    /// The file is an SQLite database that fails its checks: rebuild it from a healthy replica.
+    case corrupted(String)
+    /// The file is not ours: refuse to touch it.
+    case garbage(String)
+}

@@ -1,0 +1,81 @@
+import GRDB
+@testable import MessageQueue
+import Primitives
+import TestKit
+import XCTest
+
+/// A queue under a temporary directory, on a manual clock and a seeded random source.
+struct QueueFixture {
+    let directory: TemporaryDirectory
+    let clock: ManualClock
+    let limits: QueueLimits
+    var root: String { directory.appending("queue") }
+
+    init(limits: QueueLimits = QueueLimits()) throws {
+        directory = try TemporaryDirectory(prefix: "hongbao-queue")
+        clock = ManualClock()
+        self.limits = limits
+    }
+
+    func open() throws -> MessageQueueService {
+        try MessageQueueService.open(root: root, limits: limits, clock: clock, random: SeededRandomSource(seed: 7))
+    }
+
+    func databasePath(_ id: ReplicaID) -> String { root + "/" + id.directoryName + "/queue.sqlite" }
+
+    /// What a replica holds, read straight from its file: last sequence, queues, messages.
+    func contents(of id: ReplicaID) throws -> ReplicaContents {
+        var configuration = Configuration()
+        configuration.readonly = true
+        let database = try DatabaseQueue(path: databasePath(id), configuration: configuration)
+        defer { try? database.close() }
+        return try database.read { db in
+            ReplicaContents(
+                lastSequence: try Int64.fetchOne(db, sql: "SELECT value FROM replica_meta WHERE key = 'last_sequence'") ?? -1,
+                queues: try String.fetchAll(db, sql: "SELECT name || '|' || attributes FROM queue ORDER BY name"),
+                messages: try String.fetchAll(db, sql: """
+                    SELECT queue || '|' || id || '|' || body || '|' || sent_ms || '|' || visible_ms || '|' ||
+                    receive_count || '|' || ifnull(origin, '') || '|' || ord FROM message ORDER BY queue, id
+                    """),
+                operations: try String.fetchAll(db, sql: """
+                    SELECT seq || '|' || kind || '|' || queue || '|' || message || '|' || text || '|' || time_ms ||
+                    '|' || visible_ms || '|' || count FROM oplog ORDER BY seq
+                    """))
+        }
+    }
+
+    func remove() { directory.remove() }
+}
+
+struct ReplicaContents: Equatable {
+    var lastSequence: Int64
+    var queues: [String]
+    var messages: [String]
+    var operations: [String]
+
+    /// The operations both replicas still log (logs are trimmed at different moments).
+    func sharedOperations(with other: ReplicaContents) -> ([String], [String]) {
+        let count = min(operations.count, other.operations.count)
+        return (Array(operations.suffix(count)), Array(other.operations.suffix(count)))
+    }
+}
+
+/// Asserts that `body` throws exactly `expected`.
+func assertThrows<T>(
+    _ expected: MessageQueueError, file: StaticString = #filePath, line: UInt = #line,
+    _ body: () async throws -> T
+) async {
+    do {
+        _ = try await body()
+        XCTFail("expected \(expected), got no error", file: file, line: line)
+    } catch let error as MessageQueueError {
+        XCTAssertEqual(error, expected, file: file, line: line)
+    } catch {
+        XCTFail("expected \(expected), got \(error)", file: file, line: line)
+    }
+}
+
+/// `XCTUnwrap` for a value that needs `await` (XCTUnwrap's autoclosure cannot await).
+func unwrapped<T>(_ value: T?, file: StaticString = #filePath, line: UInt = #line) throws -> T {
+    try XCTUnwrap(value, file: file, line: line)
+}

@@ -1,0 +1,180 @@
+@testable import MessageQueue
+import Primitives
+import TestKit
+import XCTest
+
+final class ReplicationTests: XCTestCase {
+    func testAnAcknowledgedSendIsCommittedOnTwoReplicas() async throws {
+        let fixture = try QueueFixture()
+        defer { fixture.remove() }
+        let queue = try fixture.open()
+        try await queue.createQueue("work")
+        try await queue.setReplica(.b, down: true)
+        // The only other live replica is slow: the send must still wait for its commit.
+        try await queue.slowReplica(.c, latency: .milliseconds(300))
+        let sent = try await queue.send("work", body: "durable")
+        for id in [ReplicaID.a, .c] {
+            let contents = try fixture.contents(of: id)
+            XCTAssertTrue(contents.messages.contains { $0.hasPrefix("work|\(sent.messageID)|durable|") }, "\(id)")
+        }
+        let b = try fixture.contents(of: .b)
+        XCTAssertFalse(b.messages.contains { $0.contains(sent.messageID) }, "b was down")
+        await queue.close()
+    }
+
+    func testEveryAcknowledgedOperationIsOnAtLeastTwoReplicas() async throws {
+        let fixture = try QueueFixture()
+        defer { fixture.remove() }
+        let queue = try fixture.open()
+        try await queue.createQueue("work")
+        for index in 0..<20 {
+            let sent = try await queue.send("work", body: "m\(index)")
+            let holders = try ReplicaID.allCases.filter { id in
+                try fixture.contents(of: id).messages.contains { $0.hasPrefix("work|\(sent.messageID)|") }
+            }
+            XCTAssertGreaterThanOrEqual(holders.count, 2)
+        }
+        await queue.close()
+    }
+
+    func testWithTwoReplicasDownSendFailsWithNoQuorumAndNothingIsStored() async throws {
+        let fixture = try QueueFixture()
+        defer { fixture.remove() }
+        let queue = try fixture.open()
+        try await queue.createQueue("work")
+        try await queue.setReplica(.b, down: true)
+        try await queue.setReplica(.c, down: true)
+        await queue.settle()
+        let before = try fixture.contents(of: .a)
+        await assertThrows(.noQuorum(available: 1, required: 2)) {
+            try await queue.send("work", body: "lost?")
+        }
+        await assertThrows(.noQuorum(available: 1, required: 2)) {
+            try await queue.receive("work")
+        }
+        let state = await queue.currentState()
+        XCTAssertEqual(state.messages(in: "work"), [])
+        await queue.settle()
+        XCTAssertEqual(try fixture.contents(of: .a), before)
+        try await queue.restoreReplica(.b)
+        _ = try await queue.send("work", body: "back")
+        await queue.close()
+    }
+
+    func testADownReplicaCatchesUpAndThenAllReplicasHoldTheSameOperations() async throws {
+        let fixture = try QueueFixture()
+        defer { fixture.remove() }
+        let queue = try fixture.open()
+        try await queue.createQueue("work")
+        try await queue.setReplica(.c, down: true)
+        try await churn(queue, fixture.clock, rounds: 30)
+        let behind = await queue.replicaStatuses().first { $0.id == .c }
+        XCTAssertGreaterThan(behind?.lag ?? 0, 0)
+        try await queue.restoreReplica(.c)
+        try await churn(queue, fixture.clock, rounds: 5)
+        await queue.settle()
+        let statuses = await queue.replicaStatuses()
+        XCTAssertEqual(statuses.map(\.health), [.up, .up, .up])
+        XCTAssertEqual(statuses.map(\.lag), [0, 0, 0])
+        try assertReplicasAgree(fixture, with: await queue.currentState())
+        await queue.close()
+    }
+
+    func testAReplicaTooFarBehindIsRestoredByAFullCopy() async throws {
+        var limits = QueueLimits()
+        limits.catchUpOperationLimit = 40
+        limits.catchUpChunkOperations = 10
+        let fixture = try QueueFixture(limits: limits)
+        defer { fixture.remove() }
+        let queue = try fixture.open()
+        try await queue.createQueue("work")
+        try await queue.setReplica(.a, down: true)
+        try await churn(queue, fixture.clock, rounds: 60)
+        try await queue.restoreReplica(.a)
+        await queue.settle()
+        try assertReplicasAgree(fixture, with: await queue.currentState())
+        await queue.close()
+    }
+
+    func testACorruptedReplicaIsDetectedNeverServedAndRebuilt() async throws {
+        let fixture = try QueueFixture()
+        defer { fixture.remove() }
+        let queue = try fixture.open()
+        try await queue.createQueue("work")
+        try await churn(queue, fixture.clock, rounds: 40)
+        let detected = try await queue.corruptReplica(.b)
+        XCTAssertTrue(detected)
+        let health = await queue.replicaStatuses().first { $0.id == .b }?.health
+        XCTAssertEqual(health, .corrupted)
+        try await churn(queue, fixture.clock, rounds: 5)
+        try await queue.restoreReplica(.b)
+        await queue.settle()
+        try assertReplicasAgree(fixture, with: await queue.currentState())
+        await queue.close()
+    }
+
+    func testReopeningRecoversTheStateAndBringsABehindReplicaUpToDate() async throws {
+        let fixture = try QueueFixture()
+        defer { fixture.remove() }
+        var queue = try fixture.open()
+        try await queue.createQueue("work")
+        try await queue.setReplica(.c, down: true)
+        try await churn(queue, fixture.clock, rounds: 20)
+        let expected = await queue.currentState()
+        await queue.close()
+        queue = try fixture.open()
+        let recovered = await queue.currentState()
+        XCTAssertEqual(recovered.lastSequence, expected.lastSequence)
+        XCTAssertEqual(recovered.messages(in: "work"), expected.messages(in: "work"))
+        try assertReplicasAgree(fixture, with: recovered)
+        await queue.close()
+    }
+
+    func testAReplicaFileDamagedWhileClosedIsRebuiltOnOpen() async throws {
+        let fixture = try QueueFixture()
+        defer { fixture.remove() }
+        var queue = try fixture.open()
+        try await queue.createQueue("work")
+        try await churn(queue, fixture.clock, rounds: 40)
+        let expected = await queue.currentState()
+        await queue.close()
+        let handle = try XCTUnwrap(FileHandle(forUpdatingAtPath: fixture.databasePath(.a)))
+        let size = try handle.seekToEnd()
+        try handle.seek(toOffset: 100)
+        try handle.write(contentsOf: Data(repeating: 0xA5, count: Int(size) - 100))
+        try handle.close()
+        queue = try fixture.open()
+        let recovered = await queue.currentState()
+        XCTAssertEqual(recovered.messages(in: "work"), expected.messages(in: "work"))
+        try assertReplicasAgree(fixture, with: recovered)
+        await queue.close()
+    }
+
+    // MARK: Helpers
+
+    /// Sends, receives, deletes and lets some messages time out.
+    private func churn(_ queue: MessageQueueService, _ clock: ManualClock, rounds: Int) async throws {
+        for round in 0..<rounds {
+            _ = try await queue.sendBatch("work", (0..<3).map { OutgoingMessage(body: "r\(round)-\($0)") })
+            let batch = try await queue.receiveBatch("work", maxCount: 4, visibilityTimeout: .seconds(2))
+            if let first = batch.first { try await queue.delete("work", receipt: first.receipt) }
+            clock.advance(by: .seconds(1))
+        }
+    }
+
+    /// Every replica holds the same queues, messages and last sequence as `state`, and the same operations.
+    private func assertReplicasAgree(
+        _ fixture: QueueFixture, with state: QueueState, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
+        let contents = try ReplicaID.allCases.map { try fixture.contents(of: $0) }
+        for (id, replica) in zip(ReplicaID.allCases, contents) {
+            XCTAssertEqual(replica.lastSequence, state.lastSequence, "\(id)", file: file, line: line)
+            XCTAssertEqual(replica.messages.count, state.messages(in: "work").count, "\(id)", file: file, line: line)
+            XCTAssertEqual(replica.messages, contents[0].messages, "\(id)", file: file, line: line)
+            XCTAssertEqual(replica.queues, contents[0].queues, "\(id)", file: file, line: line)
+            let (mine, theirs) = replica.sharedOperations(with: contents[0])
+            XCTAssertFalse(mine.isEmpty, file: file, line: line)
+            XCTAssertEqual(mine, theirs, "\(id)", file: file, line: line)
+        }
+    }
+}
