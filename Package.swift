@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         .target(name: "Primitives", swiftSettings: strict),
@@ -60,6 +61,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "Simulation",
+            dependencies: [
+                "Primitives", "Engine", "RedPackets", "MessageQueue",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "TestKit",
             dependencies: ["Primitives"],
             swiftSettings: strict
@@ -67,7 +76,8 @@ let package = Package(
         .executableTarget(
             name: "hongbao",
             dependencies: [
-                "Primitives", "Ledger", "RedPackets", "Engine", "MessageQueue",
+                "Primitives", "Ledger", "RedPackets", "Engine", "MessageQueue", "Simulation", "RetryWorker",
+                "AccountService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

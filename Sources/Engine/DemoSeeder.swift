@@ -18,11 +18,18 @@ public struct DemoSeeder: Sendable {
         self.random = random
     }
 
+    /// `u0000001` … `u<count>`: the numbered demo users.
+    public static func numberedNames(count: Int) -> [String] {
+        guard count > 0 else { return [] }
+        return (1...count).map { number in
+            let digits = String(number)
+            return "u" + String(repeating: "0", count: max(0, 7 - digits.count)) + digits
+        }
+    }
+
     /// Seeds `count` numbered accounts (`u0000001`, …) plus the named people. Returns how many were created.
     public func seed(count: Int, progress: (Int) -> Void = { _ in }) throws -> Int {
-        var names = DemoSeeder.namedPeople
-        names += (1...max(count, 1)).map { "u" + String(repeating: "0", count: max(0, 7 - String($0).count)) + String($0) }
-        if count <= 0 { names = DemoSeeder.namedPeople }
+        let names = DemoSeeder.namedPeople + DemoSeeder.numberedNames(count: count)
         var created = 0
         var start = 0
         while start < names.count {

@@ -51,11 +51,13 @@ extension Engine {
             metrics.recordOpen(latency: ContinuousClock.now - started)
             if !result.wasReplay {
                 metrics.update { metrics in
-                    if result.claim.state == .credited { metrics.creditedImmediately += 1 } else { metrics.queued += 1 }
+                    // Judged by the in-line attempt, not the claim's state now: a worker may already have
+                    // landed a queued credit by the time the opener's result is read back.
+                    if result.creditFailure == nil { metrics.creditedImmediately += 1 } else { metrics.queued += 1 }
                 }
             }
             if !quiet {
-                let state = result.claim.state == .credited ? "credited" : "on its way (queued)"
+                let state = result.creditFailure == nil ? "credited" : "on its way (queued)"
                 events.add(.open, "\(user) opened \(result.claim.amount.formatted) from \(packet): \(state)")
             }
             return result
@@ -137,5 +139,45 @@ extension Engine {
         let moved = try await queue.redrive(deadLetterQueue: limits.credit.queueName + "-dlq")
         events.add(.retry, "redrove \(moved) dead-lettered credits")
         return moved
+    }
+}
+
+extension Engine {
+    /// Opens, credits, latencies and failures so far.
+    public func metricsSnapshot() -> MetricsSnapshot {
+        metrics.snapshot()
+    }
+
+    /// Every invariant of DESIGN section 6 that does not hold: ledger, packets, and the credit queue
+    /// (every claim not credited has a live credit message, or sits in the dead-letter queue).
+    public func audit() async throws -> [AuditViolation] {
+        var violations = try ledger.auditLedger() + packets.auditPackets()
+        violations += try await auditCreditMessages()
+        return violations
+    }
+
+    /// Credits in the dead-letter queue, waiting for the operator.
+    public func deadLetteredCount() async -> Int {
+        (try? await queue.counters(of: limits.credit.queueName + "-dlq"))?.total ?? 0
+    }
+
+    /// Each `waiting` claim must have its credit message in the credit queue or its dead-letter queue.
+    /// (`crediting` claims are mid-open or are re-queued by recovery on start.)
+    func auditCreditMessages() async throws -> [AuditViolation] {
+        let waiting = try packets.uncreditedClaims(limit: Int.max).filter { $0.state == .waiting }
+        guard !waiting.isEmpty else { return [] }
+        let state = await queue.currentState()
+        let live = Set([limits.credit.queueName, limits.credit.queueName + "-dlq"].flatMap { state.messages(in: $0).map(\.id) })
+        let missing = waiting.filter { !live.contains($0.id.rawValue) }
+        return missing.prefix(20).map {
+            AuditViolation(code: "claim.message", detail: "claim \($0.id) is waiting but no credit message holds it")
+        }
+    }
+}
+
+extension Engine {
+    /// Adds a line to the event log (scenarios, the dashboard).
+    public func note(_ kind: EngineEvent.Kind, _ text: String) {
+        events.add(kind, text)
     }
 }

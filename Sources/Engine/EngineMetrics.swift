@@ -24,6 +24,10 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
     public var openLatencyP99Microseconds: UInt64 = 0
     public var openLatencyP999Microseconds: UInt64 = 0
     public var openLatencyMaxMicroseconds: UInt64 = 0
+    /// Open latency since start, in microseconds.
+    public var allTimeOpenLatencyP50Microseconds: UInt64 = 0
+    public var allTimeOpenLatencyP99Microseconds: UInt64 = 0
+    public var allTimeOpenLatencyP999Microseconds: UInt64 = 0
     /// From open to credit, for credits that went through the queue, in milliseconds (all time).
     public var timeToCreditP50Milliseconds: UInt64 = 0
     public var timeToCreditP99Milliseconds: UInt64 = 0
@@ -36,6 +40,7 @@ final class EngineMetrics: Sendable {
         var snapshot = MetricsSnapshot()
         var openLatencyCurrent = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .two)
         var openLatencyPrevious = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .two)
+        var openLatencyAllTime = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .two)
         var windowStartedAt: Timestamp
         var timeToCredit = Histogram<UInt64>(highestTrackableValue: 86_400_000, numberOfSignificantValueDigits: .two)
         /// (time, opens, credits) samples for rates.
@@ -70,6 +75,7 @@ final class EngineMetrics: Sendable {
                 state.windowStartedAt = now
             }
             _ = state.openLatencyCurrent.record(min(microseconds, 60_000_000))
+            _ = state.openLatencyAllTime.record(min(microseconds, 60_000_000))
         }
     }
 
@@ -103,6 +109,11 @@ final class EngineMetrics: Sendable {
                 snapshot.openLatencyP99Microseconds = latency.valueAtPercentile(99)
                 snapshot.openLatencyP999Microseconds = latency.valueAtPercentile(99.9)
                 snapshot.openLatencyMaxMicroseconds = latency.max
+            }
+            if state.openLatencyAllTime.totalCount > 0 {
+                snapshot.allTimeOpenLatencyP50Microseconds = state.openLatencyAllTime.valueAtPercentile(50)
+                snapshot.allTimeOpenLatencyP99Microseconds = state.openLatencyAllTime.valueAtPercentile(99)
+                snapshot.allTimeOpenLatencyP999Microseconds = state.openLatencyAllTime.valueAtPercentile(99.9)
             }
             if state.timeToCredit.totalCount > 0 {
                 snapshot.timeToCreditP50Milliseconds = state.timeToCredit.valueAtPercentile(50)

@@ -1,0 +1,145 @@
+import Engine
+import Primitives
+import RedPackets
+import Synchronization
+
+/// The Gala load: group packets sent by random people and opened share by share by random people, at a
+/// target rate of opens per second. Each open is a grab followed by an open through the engine, so it
+/// takes the real credit path with whatever faults are injected.
+///
+/// `run()` is a service: it paces opens until cancelled; `setRate` changes the rate live (0 pauses).
+public final class LoadGenerator: Sendable {
+    /// The shape of the packets the load sends.
+    public struct Shape: Sendable {
+        public var total = Money(yuan: 100)
+        public var shares = 10
+        public var users: [String]
+        public var maxConcurrentOpens = 512
+
+        public init(users: [String]) {
+            self.users = users
+        }
+    }
+
+    /// What the load has done.
+    public struct Counters: Sendable, Equatable, Codable {
+        public var rate = 0
+        public var started = 0
+        public var completed = 0
+        public var failed = 0
+        /// Opens the pacer skipped because `maxConcurrentOpens` were already in flight.
+        public var skipped = 0
+        public var packetsSent = 0
+    }
+
+    private struct State {
+        var counters = Counters()
+        var packets: [(id: PacketID, sharesLeft: Int)] = []
+        var inFlight = 0
+    }
+
+    /// The pacer's tick: small enough for smooth rates, large enough not to burn a core.
+    static let tick: Duration = .milliseconds(10)
+
+    private let engine: Engine
+    private let shape: Shape
+    private let random: any RandomSource
+    private let clock: any WallClock
+    private let state = Mutex(State())
+
+    public init(engine: Engine, shape: Shape, random: any RandomSource, clock: any WallClock = SystemClock(),
+                rate: Int = 0) {
+        precondition(shape.users.count >= 2, "the load needs at least two users")
+        self.engine = engine
+        self.shape = shape
+        self.random = random
+        self.clock = clock
+        state.withLock { $0.counters.rate = max(0, rate) }
+    }
+
+    public var counters: Counters { state.withLock { $0.counters } }
+
+    public func setRate(_ rate: Int) {
+        state.withLock { $0.counters.rate = max(0, rate) }
+    }
+
+    /// Paces opens at the current rate until cancelled, then waits for those in flight.
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            var owed = 0.0
+            var last = ContinuousClock.now
+            while !Task.isCancelled {
+                try? await clock.sleep(for: LoadGenerator.tick)
+                let now = ContinuousClock.now
+                let rate = state.withLock { $0.counters.rate }
+                owed += Double(rate) * (now - last).secondsDouble
+                last = now
+                if rate == 0 { owed = 0 }
+                while owed >= 1 {
+                    owed -= 1
+                    let admitted = state.withLock { state -> Bool in
+                        guard state.inFlight < shape.maxConcurrentOpens else {
+                            state.counters.skipped += 1
+                            return false
+                        }
+                        state.inFlight += 1
+                        state.counters.started += 1
+                        return true
+                    }
+                    if admitted { group.addTask { await self.openOne() } }
+                }
+            }
+        }
+    }
+
+    /// One open: take a share of a live packet (sending a new one when none is left), grab it, open it.
+    func openOne() async {
+        defer { state.withLock { $0.inFlight -= 1 } }
+        do {
+            let user = shape.users[Int(random.uniform(in: 0...Int64(shape.users.count - 1)))]
+            let packet = try await takeShare(excluding: user)
+            do {
+                try await engine.grab(packet, user: user)
+            } catch PacketError.alreadyGrabbed {
+                // The same person drew the same packet twice: give the share back, count nothing.
+                state.withLock { state in state.packets.append((packet, 1)) }
+                state.withLock { $0.counters.started -= 1 }
+                return
+            }
+            _ = try await engine.open(packet, user: user, quiet: true)
+            state.withLock { $0.counters.completed += 1 }
+        } catch {
+            state.withLock { $0.counters.failed += 1 }
+        }
+    }
+
+    private func takeShare(excluding user: String) async throws -> PacketID {
+        let taken = state.withLock { state -> PacketID? in
+            guard var first = state.packets.popLast() else { return nil }
+            first.sharesLeft -= 1
+            if first.sharesLeft > 0 { state.packets.append(first) }
+            return first.id
+        }
+        if let taken { return taken }
+        let packet = try await sendPacket(excluding: user)
+        state.withLock { state in
+            if packet.shares > 1 { state.packets.append((packet.id, packet.shares - 1)) }
+            state.counters.packetsSent += 1
+        }
+        return packet.id
+    }
+
+    private func sendPacket(excluding user: String) async throws -> Packet {
+        var lastError: (any Error)?
+        for _ in 0..<8 {
+            let sender = shape.users[Int(random.uniform(in: 0...Int64(shape.users.count - 1)))]
+            if sender == user { continue }
+            do {
+                return try await engine.send(.group(from: sender, total: shape.total, shares: shape.shares), quiet: true)
+            } catch PacketError.insufficientFunds {
+                lastError = PacketError.insufficientFunds(account: sender, balance: .zero, needed: shape.total)
+            }
+        }
+        throw lastError ?? PacketError.unknownAccount(user)
+    }
+}

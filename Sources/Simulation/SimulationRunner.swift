@@ -1,0 +1,110 @@
+import Engine
+import Foundation
+import MessageQueue
+import Primitives
+import RedPackets
+
+/// Runs the engine under the Gala load for a while, then lets the workers drain, then audits.
+public struct SimulationRunner: Sendable {
+    public struct Options: Sendable {
+        public var seed: UInt64 = 1
+        public var duration: Duration = .seconds(10)
+        public var rate = 1_000
+        public var accounts = 10_000
+        /// How long to wait for the queue to drain after the load stops.
+        public var drainLimit: Duration = .seconds(60)
+        public var scenario: Scenario?
+
+        public init() {}
+    }
+
+    /// One line of progress, once a second.
+    public struct Progress: Sendable {
+        public let elapsed: Duration
+        public let snapshot: EngineSnapshot
+        public let load: LoadGenerator.Counters
+        public let phase: String
+    }
+
+    public let engine: Engine
+    public let options: Options
+
+    public init(engine: Engine, options: Options) {
+        self.engine = engine
+        self.options = options
+    }
+
+    /// Seeds demo accounts if needed and returns the users the load draws from.
+    public static func prepareUsers(engine: Engine, count: Int, seed: UInt64) throws -> [String] {
+        let seeder = DemoSeeder(ledger: engine.ledger, random: SeededRandomSource(seed: seed))
+        _ = try seeder.seed(count: count)
+        return DemoSeeder.namedPeople + DemoSeeder.numberedNames(count: count)
+    }
+
+    public func run(progress: @escaping @Sendable (Progress) -> Void) async throws -> SimulationSummary {
+        let users = try SimulationRunner.prepareUsers(engine: engine, count: options.accounts, seed: options.seed)
+        let load = LoadGenerator(engine: engine, shape: LoadGenerator.Shape(users: users),
+                                 random: SeededRandomSource(seed: options.seed &+ 1), rate: options.rate)
+        let started = ContinuousClock.now
+        var drainSeconds: Double?
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.engine.run() }
+            group.addTask { await load.run() }
+            if let scenario = options.scenario {
+                group.addTask { await ScenarioPlayer(scenario: scenario, engine: engine, load: load).run() }
+            }
+            var phase = "load"
+            var loadStoppedAt: ContinuousClock.Instant?
+            while true {
+                try? await Task.sleep(for: .seconds(1))
+                let elapsed = ContinuousClock.now - started
+                let snapshot = await engine.snapshot()
+                if loadStoppedAt == nil && elapsed >= options.duration {
+                    load.setRate(0)
+                    loadStoppedAt = ContinuousClock.now
+                    phase = "drain"
+                }
+                progress(Progress(elapsed: elapsed, snapshot: snapshot, load: load.counters, phase: phase))
+                if let stoppedAt = loadStoppedAt {
+                    if SimulationRunner.isDrained(snapshot) {
+                        drainSeconds = (ContinuousClock.now - stoppedAt).secondsDouble
+                        break
+                    }
+                    if ContinuousClock.now - stoppedAt >= options.drainLimit { break }
+                }
+            }
+            group.cancelAll()
+        }
+        return try await summarize(load: load, elapsed: ContinuousClock.now - started, drainSeconds: drainSeconds)
+    }
+
+    /// Nothing queued, in flight, or waiting to be credited (dead-lettered credits wait for the operator).
+    static func isDrained(_ snapshot: EngineSnapshot) -> Bool {
+        let credits = snapshot.queue.queues.first { $0.name == "credits" }
+        let queued = credits.map { $0.visible + $0.inFlight + $0.delayed } ?? 0
+        return queued == 0 && snapshot.unqueuedCredits == 0
+            && !snapshot.pendingClaims.contains { $0.state == .crediting }
+    }
+
+    private func summarize(load: LoadGenerator, elapsed: Duration, drainSeconds: Double?) async throws -> SimulationSummary {
+        let metrics = engine.metricsSnapshot()
+        let retries = engine.workers.snapshot
+        let violations = try await engine.audit()
+        let stillWaiting = try engine.packets.uncreditedClaims(limit: 1_000_000).count
+        let loadSeconds = min(elapsed, options.duration).secondsDouble
+        return SimulationSummary(
+            seed: options.seed, creditMode: engine.creditMode.rawValue, durationSeconds: loadSeconds,
+            targetRate: options.rate, packetsSent: load.counters.packetsSent, opens: metrics.opens,
+            opensPerSecond: loadSeconds > 0 ? Double(metrics.opens) / loadSeconds : 0,
+            creditedImmediately: metrics.creditedImmediately, creditedByRetry: metrics.creditedByRetry,
+            failedForUser: metrics.failedForUserQueueMode + metrics.failedForUserTransactionMode,
+            rollbacks: metrics.rollbacks, maxAttempts: retries.maxAttempt,
+            deadLettered: await engine.deadLetteredCount(),
+            openLatencyP50Milliseconds: Double(metrics.allTimeOpenLatencyP50Microseconds) / 1_000,
+            openLatencyP99Milliseconds: Double(metrics.allTimeOpenLatencyP99Microseconds) / 1_000,
+            openLatencyP999Milliseconds: Double(metrics.allTimeOpenLatencyP999Microseconds) / 1_000,
+            timeToCreditP99Milliseconds: metrics.timeToCreditP99Milliseconds,
+            drainSeconds: drainSeconds, stillWaiting: stillWaiting,
+            auditViolations: violations.map(\.description))
+    }
+}

@@ -1,0 +1,104 @@
+import ArgumentParser
+import Engine
+import Foundation
+import MessageQueue
+import Primitives
+import Simulation
+
+extension CreditMode: ExpressibleByArgument {}
+
+/// `hongbao simulate`: the Gala load with faults, headless, on a real data directory; then drain and audit.
+struct SimulateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Run the Gala load with faults headless, print a summary, then audit (exit 0 only if clean)."
+    )
+    @OptionGroup var data: DataOptions
+    @OptionGroup var output: OutputOptions
+    @Option(help: "Seed for the load's choices.") var seed: UInt64 = 1
+    @Option(help: "Seconds of load (a scenario sets its own).") var duration = 10
+    @Option(help: "Target opens per second (0: no load, just let the workers drain).") var rate = 1_000
+    @Option(name: .customLong("credit-failure"), help: "Percent of credits that fail (0–100).") var creditFailure = 0
+    @Option(help: "Milliseconds added to every credit.") var latency = 0
+    @Option(name: .customLong("replica-down"), help: "Take this replica (a, b or c) down for the run.")
+    var replicaDown: String?
+    @Option(help: "Retry workers.") var workers = Limits.default.credit.defaultWorkers
+    @Option(name: .customLong("credit-mode"), help: "queue (the CMQ way) or transaction (the old way).")
+    var creditMode: CreditMode = .queue
+    @Option(help: "Demo accounts the load draws from.") var accounts = 10_000
+    @Option(help: "Most seconds to wait for the queue to drain after the load.") var drain = 60
+    @Option(help: "A scenario file (TOML): a timeline of load and faults.") var scenario: String?
+
+    func validate() throws {
+        guard duration >= 0, duration <= 86_400 else { throw ValidationError("--duration must be 0 to 86400 seconds") }
+        guard (0...1_000_000).contains(rate) else { throw ValidationError("--rate must be 0 to 1,000,000") }
+        guard (0...100).contains(creditFailure) else { throw ValidationError("--credit-failure must be 0 to 100") }
+        guard (0...60_000).contains(latency) else { throw ValidationError("--latency must be 0 to 60000 ms") }
+        guard (1...256).contains(workers) else { throw ValidationError("--workers must be 1 to 256") }
+        guard (2...10_000_000).contains(accounts) else { throw ValidationError("--accounts must be 2 to 10,000,000") }
+        if let replicaDown, ReplicaID(rawValue: replicaDown) == nil {
+            throw ValidationError("--replica-down takes a, b or c")
+        }
+    }
+
+    func run() async throws {
+        let loaded = try scenario.map { path in try userErrors { try ScenarioFile.load(path: path) } }
+        var configuration = EngineConfiguration(dataPath: data.data ?? DataDirectory.defaultPath(), workers: workers)
+        configuration.durability = data.durability
+        configuration.creditMode = creditMode
+        let engine = try await userErrors { try await Engine.start(configuration) }
+        engine.setCreditFailure(percent: creditFailure)
+        engine.setLedgerLatency(milliseconds: latency)
+        if let replicaDown, let replica = ReplicaID(rawValue: replicaDown) {
+            try await userErrors { try await engine.setReplica(replica, down: true) }
+        }
+        var options = SimulationRunner.Options()
+        options.seed = seed
+        options.duration = loaded?.duration ?? .seconds(duration)
+        options.rate = loaded == nil ? rate : 0
+        options.accounts = accounts
+        options.drainLimit = .seconds(drain)
+        options.scenario = loaded
+        let json = output.json
+        let summary = try await userErrors {
+            try await SimulationRunner(engine: engine, options: options).run { progress in
+                if !json { Output.line(SimulateCommand.progressLine(progress)) }
+            }
+        }
+        await engine.close()
+        if json {
+            try Output.json(summary)
+        } else {
+            SimulateCommand.printSummary(summary)
+        }
+        if !summary.auditViolations.isEmpty { throw ExitCode(1) }
+    }
+
+    static func progressLine(_ progress: SimulationRunner.Progress) -> String {
+        let s = progress.snapshot
+        let credits = s.queue.queues.first { $0.name == "credits" }
+        let depth = credits.map { $0.visible + $0.inFlight + $0.delayed } ?? 0
+        let p99 = Double(s.metrics.openLatencyP99Microseconds) / 1_000
+        return String(format: "%5.0fs %@ opens %8d  %6.0f/s  p99 %6.1f ms  credits %6.0f/s  queued %6d  retried %7d  dlq %4d",
+                      progress.elapsed.secondsDouble, progress.phase.padding(toLength: 5, withPad: " ", startingAt: 0),
+                      s.metrics.opens, s.metrics.opensPerSecond, p99, s.metrics.creditsPerSecond, depth,
+                      s.metrics.creditedByRetry, s.queue.queues.first { $0.name == "credits-dlq" }?.total ?? 0)
+    }
+
+    static func printSummary(_ summary: SimulationSummary) {
+        Output.line("""
+            ── summary (seed \(summary.seed), \(summary.creditMode) mode) ──
+            packets sent          \(summary.packetsSent)
+            opens                 \(summary.opens) in \(String(format: "%.1f", summary.durationSeconds)) s = \(String(format: "%.0f", summary.opensPerSecond))/s (target \(summary.targetRate)/s)
+            credited at once      \(summary.creditedImmediately)
+            credited by retry     \(summary.creditedByRetry) (max attempts \(summary.maxAttempts), time to credit p99 \(summary.timeToCreditP99Milliseconds) ms)
+            failed in front of user \(summary.failedForUser) (rollbacks \(summary.rollbacks))
+            dead-lettered         \(summary.deadLettered)
+            still waiting         \(summary.stillWaiting)
+            open latency          p50 \(String(format: "%.2f", summary.openLatencyP50Milliseconds)) ms  p99 \(String(format: "%.2f", summary.openLatencyP99Milliseconds)) ms  p99.9 \(String(format: "%.2f", summary.openLatencyP999Milliseconds)) ms
+            drained in            \(summary.drainSeconds.map { String(format: "%.1f s", $0) } ?? "not within the limit")
+            audit                 \(summary.auditViolations.isEmpty ? "✓ every invariant holds" : "✗ \(summary.auditViolations.count) broken")
+            """)
+        for violation in summary.auditViolations { Output.line("  ✗ \(violation)") }
+    }
+}
