@@ -69,6 +69,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "Benchmarks",
+            dependencies: [
+                "Primitives", "Ledger",
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "TestKit",
             dependencies: ["Primitives"],
             swiftSettings: strict
@@ -76,7 +84,7 @@ let package = Package(
         .executableTarget(
             name: "hongbao",
             dependencies: [
-                "Primitives", "Ledger", "RedPackets", "Engine", "MessageQueue", "Simulation", "RetryWorker",
+                "Primitives", "Ledger", "RedPackets", "Engine", "MessageQueue", "Simulation", "RetryWorker", "Benchmarks",
                 "AccountService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

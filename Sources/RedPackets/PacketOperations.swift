@@ -23,7 +23,7 @@ public enum PacketOperations {
             id: id.fundingTransferID, from: sender.id, to: escrow.id, amount: request.total,
             memo: "red packet \(id.rawValue)"))
         let expiresAt = transaction.now + (request.timeToLive ?? transaction.limits.packets.defaultTimeToLive)
-        try transaction.database.execute(sql: """
+        try transaction.database.execute(cached: """
             INSERT INTO packet (id, kind, sender_id, recipient_id, escrow_id, total, shares, greeting, created_at,
                                 expires_at, state)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')
@@ -46,11 +46,9 @@ public enum PacketOperations {
         }
         guard packet.grabbed < packet.shares else { throw PacketError.soldOut(packetID) }
         let slot = packet.grabbed + 1
-        try transaction.database.execute(
-            sql: "INSERT INTO grab (packet_id, user_id, slot, grabbed_at) VALUES (?, ?, ?, ?)",
+        try transaction.database.execute(cached: "INSERT INTO grab (packet_id, user_id, slot, grabbed_at) VALUES (?, ?, ?, ?)",
             arguments: [packetID.rawValue, account.id.rawValue, slot, transaction.now.millisecondsSinceEpoch])
-        try transaction.database.execute(
-            sql: "UPDATE packet SET grabbed = grabbed + 1 WHERE id = ?", arguments: [packetID.rawValue])
+        try transaction.database.execute(cached: "UPDATE packet SET grabbed = grabbed + 1 WHERE id = ?", arguments: [packetID.rawValue])
         return slot
     }
 
@@ -71,12 +69,12 @@ public enum PacketOperations {
         let amount = ShareDraw.next(kind: packet.kind, remaining: packet.remaining,
                                     sharesLeft: packet.shares - packet.opened,
                                     minShare: transaction.limits.packets.minShare, random: random)
-        try database.execute(sql: """
+        try database.execute(cached: """
             INSERT INTO claim (id, packet_id, user_id, slot, amount, state, opened_at)
             VALUES (?, ?, ?, ?, ?, 'crediting', ?)
             """, arguments: [claimID.rawValue, packetID.rawValue, account.id.rawValue, slot, amount.minorUnits,
                              transaction.now.millisecondsSinceEpoch])
-        try database.execute(sql: """
+        try database.execute(cached: """
             UPDATE packet SET opened = opened + 1, opened_amount = opened_amount + ?,
                 state = CASE WHEN opened + 1 = shares THEN 'finished' ELSE state END
             WHERE id = ?
@@ -96,7 +94,7 @@ public enum PacketOperations {
         }
         if claim.state == .credited { return CreditOutcome(claim: claim, appliedNow: false) }
         try transaction.transfer(claim.creditRequest)
-        try database.execute(sql: """
+        try database.execute(cached: """
             UPDATE claim SET state = 'credited', credited_at = ?, attempts = attempts + 1 WHERE id = ?
             """, arguments: [transaction.now.millisecondsSinceEpoch, claimID.rawValue])
         return CreditOutcome(claim: try PacketQueries.claim(claimID, in: database) ?? claim, appliedNow: true)
@@ -104,7 +102,7 @@ public enum PacketOperations {
 
     /// Records a failed credit attempt; the claim becomes `waiting` (its credit message is queued).
     public static func markWaiting(_ claimID: ClaimID, in transaction: LedgerTransaction) throws {
-        try transaction.database.execute(sql: """
+        try transaction.database.execute(cached: """
             UPDATE claim SET state = 'waiting', attempts = attempts + 1 WHERE id = ? AND state <> 'credited'
             """, arguments: [claimID.rawValue])
     }
@@ -125,8 +123,7 @@ public enum PacketOperations {
                     id: packet.id.refundTransferID, from: packet.escrowID, to: packet.senderID, amount: remainder,
                     memo: "refund of red packet \(packet.id.rawValue)"))
             }
-            try database.execute(
-                sql: "UPDATE packet SET state = 'expired', refunded = ? WHERE id = ?",
+            try database.execute(cached: "UPDATE packet SET state = 'expired', refunded = ? WHERE id = ?",
                 arguments: [remainder.minorUnits, rawID])
             expired.append(try requirePacket(packet.id, in: database))
         }

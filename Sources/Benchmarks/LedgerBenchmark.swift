@@ -1,0 +1,137 @@
+import Foundation
+import GRDBSQLite
+import Ledger
+import Primitives
+
+/// Transfers per second through the group-commit writer, against the same transactions written through
+/// the raw sqlite3 C API on the same machine in the same run.
+public enum LedgerBenchmark {
+    public struct Result: Sendable, Codable {
+        public var name: String
+        public var durability: String
+        public var transfers: Int
+        public var seconds: Double
+        public var commits: Int
+        public var transfersPerSecond: Double { seconds > 0 ? Double(transfers) / seconds : 0 }
+    }
+
+    /// Accounts the transfers move money between.
+    static let accounts = 10_000
+
+    /// `concurrency` tasks each submit transfers between random accounts until `transfers` are done.
+    public static func groupCommit(
+        directory: String, durability: Durability, transfers: Int, concurrency: Int
+    ) async throws -> Result {
+        let ledger = try Ledger(path: directory + "/ledger.sqlite", durability: durability)
+        let ids = try seed(ledger)
+        let perTask = max(1, transfers / concurrency)
+        let commitsBefore = ledger.commitCount
+        let start = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<concurrency {
+                group.addTask {
+                    let random = SeededRandomSource(seed: UInt64(task + 1))
+                    for index in 0..<perTask {
+                        let (from, to) = pick(ids, random)
+                        try await ledger.transfer(TransferRequest(
+                            id: TransferID("b\(task)-\(index)"), from: from, to: to, amount: Money(minorUnits: 1), memo: "bench"))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let seconds = (ContinuousClock.now - start).secondsDouble
+        let done = perTask * concurrency
+        try verify(ledger, transfers: done)
+        return Result(name: "group commit (\(concurrency) concurrent)", durability: durability.rawValue, transfers: done,
+                      seconds: seconds, commits: ledger.commitCount - commitsBefore)
+    }
+
+    /// The same transfers (read both balances, check, update both, insert the transfer row with its
+    /// indexes) through the sqlite3 C API with prepared statements, `batch` transfers per commit.
+    public static func rawSQLite(directory: String, durability: Durability, transfers: Int, batch: Int) throws -> Result {
+        let path = directory + "/raw-\(batch).sqlite"
+        do { // the same schema, made by the ledger itself
+            let ledger = try Ledger(path: path, durability: durability)
+            _ = try seed(ledger)
+        }
+        var db: OpaquePointer?
+        guard sqlite3_open(path, &db) == SQLITE_OK, let db else { throw LedgerError.storage("raw open failed") }
+        defer { sqlite3_close(db) }
+        func exec(_ sql: String) { sqlite3_exec(db, sql, nil, nil, nil) }
+        exec("PRAGMA journal_mode = WAL")
+        exec("PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
+        var select: OpaquePointer?, update: OpaquePointer?, insert: OpaquePointer?
+        sqlite3_prepare_v2(db, "SELECT balance, kind FROM account WHERE id = ?", -1, &select, nil)
+        sqlite3_prepare_v2(db, "UPDATE account SET balance = ? WHERE id = ?", -1, &update, nil)
+        sqlite3_prepare_v2(db, """
+            INSERT INTO transfer (id, debit_id, credit_id, amount, debit_balance_after, credit_balance_after, memo, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, 'bench', 0)
+            """, -1, &insert, nil)
+        defer { sqlite3_finalize(select); sqlite3_finalize(update); sqlite3_finalize(insert) }
+        func balance(_ id: Int64) -> Int64 {
+            sqlite3_bind_int64(select, 1, id)
+            sqlite3_step(select)
+            let value = sqlite3_column_int64(select, 0)
+            sqlite3_reset(select)
+            return value
+        }
+        func setBalance(_ id: Int64, _ value: Int64) {
+            sqlite3_bind_int64(update, 1, value)
+            sqlite3_bind_int64(update, 2, id)
+            sqlite3_step(update)
+            sqlite3_reset(update)
+        }
+        let random = SeededRandomSource(seed: 99)
+        let ids = (2...Int64(accounts + 1)).map(AccountID.init)
+        let start = ContinuousClock.now
+        var done = 0
+        while done < transfers {
+            exec("BEGIN IMMEDIATE")
+            for _ in 0..<min(batch, transfers - done) {
+                let (from, to) = pick(ids, random)
+                let fromBalance = balance(from.rawValue) - 1
+                let toBalance = balance(to.rawValue) + 1
+                guard fromBalance >= 0 else { continue }
+                setBalance(from.rawValue, fromBalance)
+                setBalance(to.rawValue, toBalance)
+                let id = "r\(done)"
+                sqlite3_bind_text(insert, 1, id, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+                sqlite3_bind_int64(insert, 2, from.rawValue)
+                sqlite3_bind_int64(insert, 3, to.rawValue)
+                sqlite3_bind_int64(insert, 4, 1)
+                sqlite3_bind_int64(insert, 5, fromBalance)
+                sqlite3_bind_int64(insert, 6, toBalance)
+                sqlite3_step(insert)
+                sqlite3_reset(insert)
+                done += 1
+            }
+            exec("COMMIT")
+        }
+        let seconds = (ContinuousClock.now - start).secondsDouble
+        return Result(name: "raw sqlite3, \(batch) per commit", durability: durability.rawValue, transfers: done,
+                      seconds: seconds, commits: (transfers + batch - 1) / batch)
+    }
+
+    private static func seed(_ ledger: Ledger) throws -> [AccountID] {
+        let names = (1...accounts).map { (name: "bench\($0)", deposit: Money(yuan: 1_000)) }
+        _ = try ledger.writeNow { try $0.openFundedAccounts(names) }
+        return (2...Int64(accounts + 1)).map(AccountID.init)
+    }
+
+    private static func pick(_ ids: [AccountID], _ random: some RandomSource) -> (AccountID, AccountID) {
+        let from = ids[Int(random.uniform(in: 0...Int64(ids.count - 1)))]
+        var to = ids[Int(random.uniform(in: 0...Int64(ids.count - 1)))]
+        if to == from { to = ids[(ids.firstIndex(of: from)! + 1) % ids.count] }
+        return (from, to)
+    }
+
+    /// The bench checks the work it timed: every transfer is there and the books balance.
+    private static func verify(_ ledger: Ledger, transfers: Int) throws {
+        let totals = try ledger.totals()
+        let violations = try ledger.auditLedgerQuick()
+        guard totals.transferCount >= Int64(transfers), violations.isEmpty, totals.sumOfBalances == .zero else {
+            throw LedgerError.storage("benchmark verification failed: \(totals), \(violations)")
+        }
+    }
+}
