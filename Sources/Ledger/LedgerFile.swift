@@ -19,8 +19,21 @@ enum LedgerFile {
         let applicationID = Int32(bitPattern: UInt32(header[68]) << 24 | UInt32(header[69]) << 16
             | UInt32(header[70]) << 8 | UInt32(header[71]))
         guard applicationID == LedgerSchema.applicationID else {
+            // In WAL mode the page that carries the application id may so far exist only in the write-ahead log:
+            // the file was never checkpointed (a crash, or another connection still open). Ask SQLite, which
+            // reads through the log.
+            if FileManager.default.fileExists(atPath: path + "-wal"),
+               (try? applicationIDThroughLog(path: path)) == LedgerSchema.applicationID {
+                return
+            }
             throw LedgerError.foreignDatabase(path: path)
         }
+    }
+
+    /// The application id as SQLite sees it, write-ahead log included. Only reads.
+    private static func applicationIDThroughLog(path: String) throws -> Int32? {
+        let queue = try DatabaseQueue(path: path)
+        return try queue.read { try Int32.fetchOne($0, sql: "PRAGMA application_id") }
     }
 
     static func classify(_ error: any Error, path: String) -> LedgerError {
