@@ -1,0 +1,86 @@
+import Ledger
+import Primitives
+import RedPackets
+import Synchronization
+import TestKit
+import XCTest
+
+final class CreditPathTests: PacketTestCase {
+    func testAFailingAccountServiceLeavesTheClaimCreditingWithItsAmount() async throws {
+        let failing = FailingAccountService()
+        let reported = Mutex<[ClaimID]>([])
+        service = PacketService(ledger: ledger, accountService: failing, random: SeededRandomSource(seed: 9),
+                                onCreditFailure: { claim, error in
+                                    XCTAssertTrue(error is FailingAccountService.Outage)
+                                    reported.withLock { $0.append(claim.id) }
+                                })
+        try await user("s", yuan("50"))
+        try await user("r")
+        let packet = try await service.send(.group(from: "s", total: yuan("20"), shares: 2, equal: true))
+        try await service.grab(packet.id, user: "r")
+        let result = try await service.open(packet.id, user: "r")
+
+        XCTAssertNotNil(result.creditFailure)
+        XCTAssertFalse(result.wasReplay)
+        XCTAssertEqual(result.claim.state, .crediting)
+        XCTAssertEqual(result.claim.amount, yuan("10"))
+        XCTAssertNil(result.claim.creditedAt)
+        XCTAssertEqual(failing.attempts.load(ordering: .relaxed), 1)
+        XCTAssertEqual(reported.withLock { $0 }, [result.claim.id])
+        XCTAssertEqual(try balance("r"), .zero, "no money moved")
+        XCTAssertEqual(try escrowBalance(packet), yuan("20"), "the drawn amount is still owed from escrow")
+        XCTAssertNil(try ledger.transfer(id: result.claim.id.creditTransferID))
+        XCTAssertEqual(try service.uncreditedClaims().map(\.id), [result.claim.id])
+        XCTAssertEqual(try service.stats().claimsCrediting, 1)
+        try assertAuditsClean()
+
+        // Opening again is a replay of the same claim; it does not draw again.
+        let replay = try await service.open(packet.id, user: "r")
+        XCTAssertTrue(replay.wasReplay)
+        XCTAssertEqual(replay.claim, result.claim)
+
+        // The recovery path credits it later: twice, concurrently and then again, moves the money once.
+        let direct = DirectAccountService(ledger: ledger)
+        async let firstCredit = direct.credit(result.claim.id)
+        async let secondCredit = direct.credit(result.claim.id)
+        let (one, two) = try await (firstCredit, secondCredit)
+        let three = try await direct.credit(result.claim.id)
+        XCTAssertEqual(one.state, .credited)
+        XCTAssertEqual(one, two)
+        XCTAssertEqual(two, three)
+        XCTAssertEqual(three.amount, yuan("10"))
+        XCTAssertEqual(try balance("r"), yuan("10"))
+        XCTAssertEqual(try escrowBalance(packet), yuan("10"))
+        XCTAssertEqual(try ledger.transfer(id: result.claim.id.creditTransferID)?.amount, yuan("10"))
+        XCTAssertEqual(try service.uncreditedClaims(), [])
+        try assertAuditsClean()
+    }
+
+    func testAClaimOwedAtExpiryIsNotRefundedAndCanStillBeCredited() async throws {
+        service = PacketService(ledger: ledger, accountService: FailingAccountService(), random: SeededRandomSource(seed: 3))
+        try await user("s", yuan("50"))
+        try await user("r")
+        let packet = try await service.send(.group(from: "s", total: yuan("9"), shares: 3, equal: true,
+                                                   timeToLive: .seconds(30)))
+        try await service.grab(packet.id, user: "r")
+        let claim = try await service.open(packet.id, user: "r").claim
+        XCTAssertEqual(claim.amount, yuan("3"))
+        clock.advance(by: .seconds(30))
+        let expired = try await service.expireDue()
+        XCTAssertEqual(expired.first?.refunded, yuan("6"))
+        XCTAssertEqual(try balance("s"), yuan("47"))
+        XCTAssertEqual(try escrowBalance(packet), yuan("3"), "the owed claim stays in escrow")
+        try assertAuditsClean()
+
+        let credited = try await DirectAccountService(ledger: ledger).credit(claim.id)
+        XCTAssertEqual(credited.state, .credited)
+        XCTAssertEqual(try balance("r"), yuan("3"))
+        XCTAssertEqual(try escrowBalance(packet), .zero)
+        try assertAuditsClean()
+    }
+
+    func testCreditingAnUnknownClaimFails() async throws {
+        await assertThrows({ try await DirectAccountService(ledger: self.ledger).credit(ClaimID("nope.1")) },
+                           PacketError.unknownPacket("nope.1"))
+    }
+}
