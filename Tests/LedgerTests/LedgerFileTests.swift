@@ -47,6 +47,53 @@ final class LedgerDurabilityTests: LedgerTestCase {
     }
 }
 
+final class LedgerDurabilitySettingTests: LedgerTestCase {
+    private func writerPragmas(_ ledger: Ledger) async throws -> (synchronous: Int, journalMode: String) {
+        try await ledger.write { transaction in
+            (try Int.fetchOne(transaction.database, sql: "PRAGMA synchronous") ?? -1,
+             try String.fetchOne(transaction.database, sql: "PRAGMA journal_mode") ?? "")
+        }
+    }
+
+    func testFullDurabilityIsTheDefaultAndUsesSynchronousFull() async throws {
+        let ledger = try Ledger(path: path, clock: clock)
+        XCTAssertEqual(ledger.durability, .full)
+        let pragmas = try await writerPragmas(ledger)
+        XCTAssertEqual(pragmas.synchronous, 2, "synchronous=FULL")
+        XCTAssertEqual(pragmas.journalMode, "wal")
+    }
+
+    func testNormalDurabilityIsOptIn() async throws {
+        let ledger = try makeLedger(durability: .normal)
+        let pragmas = try await writerPragmas(ledger)
+        XCTAssertEqual(pragmas.synchronous, 1, "synchronous=NORMAL")
+        XCTAssertEqual(pragmas.journalMode, "wal")
+    }
+}
+
+final class LedgerCorruptFileTests: LedgerTestCase {
+    func testADamagedLedgerIsReportedAsCorrupt() async throws {
+        do {
+            let ledger = try makeLedger(durability: .full)
+            for index in 0..<50 { _ = try await ledger.openAccount(name: "user\(index)", deposit: Money(yuan: 1)) }
+        }
+        // Fold the write-ahead log into the file, so that the pages scribbled over below hold the data.
+        try await DatabaseQueue(path: path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        // Keep the header page (so the file is still recognisably ours), scribble over every later page.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        XCTAssertGreaterThan(bytes.count, 8_192)
+        for index in 4_096..<bytes.count { bytes[index] = UInt8(truncatingIfNeeded: index &* 31 &+ 7) }
+        try bytes.write(to: URL(fileURLWithPath: path))
+        do {
+            let ledger = try makeLedger()
+            _ = try ledger.auditLedger()
+            XCTFail("a damaged ledger opened and audited cleanly")
+        } catch let LedgerError.corruptDatabase(path: reported, reason: _) {
+            XCTAssertEqual(reported, path)
+        }
+    }
+}
+
 final class LedgerForeignFileTests: LedgerTestCase {
     private func assertRefusedAsForeign(file: StaticString = #filePath, line: UInt = #line) throws {
         let before = try Data(contentsOf: URL(fileURLWithPath: path))

@@ -1,3 +1,4 @@
+import GRDB
 import Ledger
 import Primitives
 import RedPackets
@@ -82,5 +83,45 @@ final class CreditPathTests: PacketTestCase {
     func testCreditingAnUnknownClaimFails() async throws {
         await assertThrows({ try await DirectAccountService(ledger: self.ledger).credit(ClaimID("nope.1")) },
                            PacketError.unknownPacket("nope.1"))
+    }
+}
+
+final class PacketAuditTests: PacketTestCase {
+    private func tamper(_ sql: String) throws {
+        let queue = try DatabaseQueue(path: directory.appending("ledger.sqlite"))
+        try queue.write { try $0.execute(sql: sql) }
+    }
+
+    private func openedPacket() async throws -> Packet {
+        try await user("s", yuan("100"))
+        for name in ["a", "b"] { try await user(name) }
+        let packet = try await service.send(.group(from: "s", total: yuan("10"), shares: 3))
+        for name in ["a", "b"] {
+            try await service.grab(packet.id, user: name)
+            _ = try await service.open(packet.id, user: name)
+        }
+        try assertAuditsClean()
+        return packet
+    }
+
+    func testAClaimWhoseAmountDiffersFromItsCreditIsCaught() async throws {
+        let packet = try await openedPacket()
+        try tamper("UPDATE claim SET amount = amount + 1 WHERE id = '\(ClaimID(packet: packet.id, slot: 1).rawValue)'")
+        XCTAssertEqual(Set(try service.auditPackets().map(\.code)), ["packet.escrow", "packet.claims", "claim.credit"])
+    }
+
+    func testACreditedClaimWithoutItsTransferIsCaught() async throws {
+        let packet = try await openedPacket()
+        try tamper("UPDATE claim SET state = 'crediting' WHERE id = '\(ClaimID(packet: packet.id, slot: 2).rawValue)'")
+        XCTAssertEqual(Set(try service.auditPackets().map(\.code)), ["packet.escrow", "claim.credit"])
+    }
+
+    func testAWrongRefundIsCaught() async throws {
+        let packet = try await openedPacket()
+        clock.advance(by: Limits.default.packets.defaultTimeToLive)
+        try await service.expireDue()
+        try assertAuditsClean()
+        try tamper("UPDATE packet SET refunded = refunded + 1 WHERE id = '\(packet.id.rawValue)'")
+        XCTAssertEqual(Set(try service.auditPackets().map(\.code)), ["packet.escrow", "packet.refund"])
     }
 }
