@@ -4,6 +4,7 @@ import Synchronization
 /// A clock that only moves when a test moves it. Sleepers wake when `advance` passes their deadline.
 public final class ManualClock: WallClock {
     private struct Sleeper {
+        let id: UInt64
         let deadline: Timestamp
         let continuation: CheckedContinuation<Void, any Error>
     }
@@ -11,6 +12,9 @@ public final class ManualClock: WallClock {
     private struct State {
         var now: Timestamp
         var sleepers: [Sleeper] = []
+        var nextSleeperID: UInt64 = 0
+        /// Sleepers cancelled before they were registered: they must not register.
+        var cancelledEarly: Set<UInt64> = []
     }
 
     private let state: Mutex<State>
@@ -38,14 +42,33 @@ public final class ManualClock: WallClock {
 
     public func sleep(for duration: Duration) async throws {
         try Task.checkCancellation()
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let resumeNow: Bool = state.withLock { state in
-                let deadline = state.now + duration
-                if deadline <= state.now { return true }
-                state.sleepers.append(Sleeper(deadline: deadline, continuation: continuation))
-                return false
+        let id = state.withLock { state -> UInt64 in
+            defer { state.nextSleeperID += 1 }
+            return state.nextSleeperID
+        }
+        // A cancellation racing with a wake-up may leave the id behind: forget it once the sleep is over.
+        defer { state.withLock { _ = $0.cancelledEarly.remove(id) } }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let outcome: Result<Void, any Error>? = state.withLock { state in
+                    if state.cancelledEarly.remove(id) != nil { return .failure(CancellationError()) }
+                    let deadline = state.now + duration
+                    if deadline <= state.now { return .success(()) }
+                    state.sleepers.append(Sleeper(id: id, deadline: deadline, continuation: continuation))
+                    return nil
+                }
+                if let outcome { continuation.resume(with: outcome) }
             }
-            if resumeNow { continuation.resume() }
+        } onCancel: {
+            // Wakes the sleeper with `CancellationError`, as `WallClock.sleep` promises.
+            let cancelled: Sleeper? = state.withLock { state in
+                guard let index = state.sleepers.firstIndex(where: { $0.id == id }) else {
+                    state.cancelledEarly.insert(id)
+                    return nil
+                }
+                return state.sleepers.remove(at: index)
+            }
+            cancelled?.continuation.resume(throwing: CancellationError())
         }
     }
 }
