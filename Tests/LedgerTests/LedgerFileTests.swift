@@ -148,6 +148,14 @@ final class LedgerForeignFileTests: LedgerTestCase {
         }
     }
 
+    func testAPathInAMissingDirectoryIsAStorageError() {
+        let missing = directory.appending("no/such/dir/ledger.sqlite")
+        XCTAssertThrowsError(try Ledger(path: missing, clock: clock)) { error in
+            guard case .storage = error as? LedgerError else { return XCTFail("\(error)") }
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: missing))
+    }
+
     func testAnEmptyFileBecomesALedger() async throws {
         _ = FileManager.default.createFile(atPath: path, contents: Data())
         let ledger = try makeLedger()

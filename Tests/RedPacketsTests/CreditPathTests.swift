@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import Ledger
 import Primitives
@@ -123,5 +124,34 @@ final class PacketAuditTests: PacketTestCase {
         try assertAuditsClean()
         try tamper("UPDATE packet SET refunded = refunded + 1 WHERE id = '\(packet.id.rawValue)'")
         XCTAssertEqual(Set(try service.auditPackets().map(\.code)), ["packet.escrow", "packet.refund"])
+    }
+}
+
+final class PacketDurabilityTests: PacketTestCase {
+    /// The database and its write-ahead log as a `kill -9` would leave them, reopened elsewhere.
+    func testPacketsAndClaimsSurviveACrashCopy() async throws {
+        try await user("s", yuan("100"))
+        for name in ["a", "b"] { try await user(name) }
+        let packet = try await service.send(.group(from: "s", total: yuan("10"), shares: 3))
+        try await service.grab(packet.id, user: "a")
+        try await service.grab(packet.id, user: "b")
+        let claim = try await service.open(packet.id, user: "a").claim
+        let path = directory.appending("ledger.sqlite"), copy = directory.appending("crash.sqlite")
+        try FileManager.default.copyItem(atPath: path, toPath: copy)
+        if FileManager.default.fileExists(atPath: path + "-wal") {
+            try FileManager.default.copyItem(atPath: path + "-wal", toPath: copy + "-wal")
+        }
+
+        let recoveredLedger = try Ledger(path: copy, durability: .normal, clock: clock, migrations: PacketSchema.register)
+        let recovered = PacketService(ledger: recoveredLedger, random: SeededRandomSource(seed: 77))
+        XCTAssertEqual(try recovered.packet(packet.id).grabbed, 2)
+        let replay = try await recovered.open(packet.id, user: "a")
+        XCTAssertTrue(replay.wasReplay)
+        XCTAssertEqual(replay.claim, claim)
+        let second = try await recovered.open(packet.id, user: "b")
+        XCTAssertFalse(second.wasReplay)
+        XCTAssertEqual(try XCTUnwrap(recoveredLedger.account(named: "b")).balance, second.claim.amount)
+        XCTAssertEqual(try recoveredLedger.auditLedger(), [])
+        XCTAssertEqual(try recovered.auditPackets(), [])
     }
 }
