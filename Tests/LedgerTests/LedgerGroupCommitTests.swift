@@ -123,6 +123,37 @@ final class LedgerGroupCommitTests: LedgerTestCase {
         XCTAssertLessThan(batches.count, Int(succeeded))
     }
 
+    func testNoCommitFoldsMoreThanTheLimit() async throws {
+        var limits = Limits.default
+        limits.ledger.maxTransactionsPerCommit = 4
+        let ledger = try makeLedger(limits: limits)
+        let a = try await ledger.openAccount(name: "a", deposit: Money(yuan: 1_000)).id
+        let b = try await ledger.openAccount(name: "b").id
+        let writes = 100
+        let gate = WriterGate(expecting: writes)
+        let holder = Task { try await ledger.write { _ in gate.hold() } }
+        await gate.entered.wait()
+        // Each unit notes the commit count it ran under: the units of one batch share it.
+        let batches = try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<writes {
+                group.addTask {
+                    gate.arrive()
+                    return try await ledger.write { transaction in
+                        try transaction.transfer(TransferRequest(
+                            id: TransferID("cap-\(index)"), from: a, to: b, amount: Money(minorUnits: 1), memo: ""))
+                        return ledger.commitCount
+                    }
+                }
+            }
+            return try await group.reduce(into: [Int: Int]()) { $0[$1, default: 0] += 1 }
+        }
+        try await holder.value
+        XCTAssertEqual(batches.values.reduce(0, +), writes)
+        XCTAssertLessThanOrEqual(batches.values.max() ?? 0, 4, "\(batches)")
+        XCTAssertGreaterThanOrEqual(batches.count, writes / 4)
+        XCTAssertEqual(try balance("b", in: ledger), Money(minorUnits: Int64(writes)))
+    }
+
     func testAThrowingWriteReturnsItsOwnErrorAndWritesNothing() async throws {
         let ledger = try makeLedger()
         let a = try await ledger.openAccount(name: "a", deposit: Money(yuan: 10)).id
