@@ -271,3 +271,20 @@ final class LedgerTransferTests: LedgerTestCase {
         XCTAssertEqual(try ledger.bills(of: a.id, limit: 1).map(\.transferID), ["t2"])
     }
 }
+
+final class LedgerAccountNameEquivalenceTests: LedgerTestCase {
+    /// "é" typed as one scalar (NFC) and as e + combining accent (NFD) look the same to a person: they must not
+    /// be two accounts.
+    func testCanonicallyEquivalentNamesAreNotTwoAccounts() async throws {
+        let ledger = try makeLedger()
+        let composed = "Andr\u{E9}"
+        let decomposed = "Andre\u{301}"
+        XCTAssertEqual(composed, decomposed, "Swift compares by canonical equivalence")
+        _ = try await ledger.openAccount(name: composed, deposit: Money(yuan: 1))
+        do {
+            _ = try await ledger.openAccount(name: decomposed, deposit: Money(yuan: 1))
+            XCTFail("a second account with a canonically equivalent name was opened")
+        } catch LedgerError.duplicateAccountName, LedgerError.invalidAccountName {}
+        XCTAssertEqual(try ledger.userAccountCount(), 1)
+    }
+}
