@@ -106,35 +106,3 @@ func assertThrows<E: Error & Equatable, T>(
 
 /// An error thrown on purpose from inside a transaction.
 struct DeliberateFailure: Error, Equatable {}
-
-/// A one-shot signal an async test can await without sleeping.
-final class AsyncFlag: Sendable {
-    private struct State {
-        var fired = false
-        var waiters: [CheckedContinuation<Void, Never>] = []
-    }
-
-    private let state = Mutex(State())
-
-    init() {}
-
-    func fire() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.fired = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    func wait() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let fired = state.withLock { state -> Bool in
-                if state.fired { return true }
-                state.waiters.append(continuation)
-                return false
-            }
-            if fired { continuation.resume() }
-        }
-    }
-}
