@@ -252,6 +252,25 @@ final class LedgerTransferTests: LedgerTestCase {
         XCTAssertEqual(try ledger.totals(), before)
     }
 
+    func testABalanceThatWouldOverflowIsRefusedAndNothingIsWritten() async throws {
+        var limits = Limits.default
+        limits.money.maxSingleAmount = Money(minorUnits: .max)
+        let ledger = try makeLedger(limits: limits)
+        let a = try await ledger.openAccount(name: "a", deposit: Money(minorUnits: .max))
+        let b = try await ledger.openAccount(name: "b", deposit: Money(minorUnits: 1))
+        // Only reachable with limits far beyond any real use; `totals()` cannot negate Int64.min, so check by hand.
+        XCTAssertEqual(try balance("mint", in: ledger), Money(minorUnits: .min))
+        await assertThrows({ try await ledger.write { try $0.deposit(Money(minorUnits: 1), to: b.id, id: "one-too-many") } },
+                           LedgerError.arithmeticOverflow)
+        await assertThrows({ try await ledger.transfer(TransferRequest(id: "into-a", from: b.id, to: a.id, amount: Money(minorUnits: 1), memo: "")) },
+                           LedgerError.arithmeticOverflow)
+        XCTAssertNil(try ledger.transfer(id: "one-too-many"))
+        XCTAssertNil(try ledger.transfer(id: "into-a"))
+        XCTAssertEqual(try balance("mint", in: ledger), Money(minorUnits: .min))
+        XCTAssertEqual(try balance("a", in: ledger), Money(minorUnits: .max))
+        XCTAssertEqual(try balance("b", in: ledger), Money(minorUnits: 1))
+    }
+
     func testBillsShowTheRunningBalanceNewestFirst() async throws {
         let ledger = try makeLedger()
         let (a, b) = try await twoAccounts(ledger)          // a: +100.00 (deposit)
