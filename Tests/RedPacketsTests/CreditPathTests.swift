@@ -155,3 +155,46 @@ final class PacketDurabilityTests: PacketTestCase {
         XCTAssertEqual(try recovered.auditPackets(), [])
     }
 }
+
+final class PacketStatsTests: PacketTestCase {
+    func testStatsCountPacketsAndClaimsByState() async throws {
+        let failing = PacketService(ledger: ledger, accountService: FailingAccountService(), random: SeededRandomSource(seed: 5))
+        try await user("s", yuan("100"))
+        for name in ["a", "b", "c", "d"] { try await user(name) }
+        let open = try await service.send(.group(from: "s", total: yuan("9"), shares: 3, equal: true))
+        let finished = try await service.send(.group(from: "s", total: yuan("1"), shares: 1, timeToLive: .seconds(10)))
+        let expiring = try await service.send(.group(from: "s", total: yuan("2"), shares: 2, timeToLive: .seconds(10)))
+        try await service.grab(finished.id, user: "a")
+        _ = try await service.open(finished.id, user: "a")                       // credited
+        for name in ["b", "c", "d"] { try await service.grab(open.id, user: name) }
+        let crediting = try await failing.open(open.id, user: "b").claim        // crediting
+        let waiting = try await failing.open(open.id, user: "c").claim          // → waiting
+        try await ledger.write { try PacketOperations.markWaiting(waiting.id, in: $0) }
+        clock.advance(by: .seconds(10))
+        try await service.expireDue()
+
+        let stats = try service.stats()
+        XCTAssertEqual(stats.open, 1)
+        XCTAssertEqual(stats.finished, 1)
+        XCTAssertEqual(stats.expired, 1)
+        XCTAssertEqual(stats.grabbedUnopened, 1, "d grabbed the open packet and has not opened")
+        XCTAssertEqual(stats.claimsCredited, 1)
+        XCTAssertEqual(stats.claimsCrediting, 1)
+        XCTAssertEqual(stats.claimsWaiting, 1)
+        XCTAssertEqual(stats.waitingAmount, yuan("3"))
+        XCTAssertEqual(try service.claim(waiting.id)?.state, .waiting)
+        XCTAssertEqual(try service.claim(waiting.id)?.attempts, 1)
+        XCTAssertEqual(Set(try service.uncreditedClaims().map(\.id)), [crediting.id, waiting.id])
+        XCTAssertEqual(try service.packet(expiring.id).refunded, yuan("2"))
+        try assertAuditsClean()
+
+        // A waiting claim is credited like any other, once.
+        let credited = try await DirectAccountService(ledger: ledger).credit(waiting.id)
+        XCTAssertEqual(credited.state, .credited)
+        XCTAssertEqual(credited.attempts, 2)
+        try await ledger.write { try PacketOperations.markWaiting(waiting.id, in: $0) } // too late: stays credited
+        XCTAssertEqual(try service.claim(waiting.id)?.state, .credited)
+        XCTAssertEqual(try balance("c"), yuan("3"))
+        try assertAuditsClean()
+    }
+}
