@@ -92,9 +92,17 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives", "TestKit"], swiftSettings: strict),
-        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "TestKit"], swiftSettings: strict),
+        .testTarget(
+            name: "LedgerTests",
+            dependencies: ["Ledger", "TestKit", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RedPacketsTests",
+            dependencies: ["RedPackets", "Ledger", "TestKit", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "EndToEndTests", dependencies: ["hongbao"], swiftSettings: strict),
-        .testTarget(name: "RedPacketsTests", dependencies: ["RedPackets", "Ledger", "TestKit"], swiftSettings: strict),
         .testTarget(
             name: "MessageQueueTests",
             dependencies: ["MessageQueue", "TestKit", .product(name: "GRDB", package: "GRDB.swift")],

@@ -41,6 +41,9 @@ public final class Ledger: Sendable {
             LedgerSchema.register(in: &migrator)
             migrations(&migrator)
             try pool.barrierWriteWithoutTransaction { database in
+                // GRDB sets synchronous=NORMAL on the writer when it enables WAL, after `prepareDatabase` ran:
+                // set the chosen durability again on the writer connection, the one that commits.
+                try database.execute(sql: "PRAGMA synchronous = \(durability.pragma)")
                 try LedgerFile.claimOrVerify(database, path: path)
             }
             try migrator.migrate(pool)

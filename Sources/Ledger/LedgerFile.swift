@@ -14,6 +14,17 @@ enum LedgerFile {
         let header = [UInt8]((try? handle.read(upToCount: 16)) ?? Data())
         if header.isEmpty { return }
         guard header == sqliteHeader else { throw LedgerError.foreignDatabase(path: path) }
+        // A SQLite database: look before the pool switches it to WAL (which would modify a foreign file).
+        // A plain connection reads through a write-ahead log left by a crash, so a Hongbao ledger whose header
+        // page was never checkpointed is still recognised.
+        let queue = try DatabaseQueue(path: path)
+        try queue.read { database in
+            let applicationID = try Int32.fetchOne(database, sql: "PRAGMA application_id") ?? 0
+            let objectCount = try Int.fetchOne(database, sql: "SELECT COUNT(*) FROM sqlite_master") ?? 0
+            if applicationID != LedgerSchema.applicationID && (applicationID != 0 || objectCount > 0) {
+                throw LedgerError.foreignDatabase(path: path)
+            }
+        }
     }
 
     /// Claims a new database for Hongbao, accepts one already claimed, and refuses a SQLite database that

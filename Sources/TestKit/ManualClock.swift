@@ -12,7 +12,9 @@ public final class ManualClock: WallClock {
     private struct State {
         var now: Timestamp
         var sleepers: [Sleeper] = []
-        var nextID: UInt64 = 0
+        var nextSleeperID: UInt64 = 0
+        /// Sleepers cancelled before they were registered: they must not register.
+        var cancelledEarly: Set<UInt64> = []
     }
 
     private let state: Mutex<State>
@@ -41,26 +43,32 @@ public final class ManualClock: WallClock {
     public func sleep(for duration: Duration) async throws {
         try Task.checkCancellation()
         let id = state.withLock { state -> UInt64 in
-            state.nextID += 1
-            return state.nextID
+            defer { state.nextSleeperID += 1 }
+            return state.nextSleeperID
         }
+        // A cancellation racing with a wake-up may leave the id behind: forget it once the sleep is over.
+        defer { state.withLock { _ = $0.cancelledEarly.remove(id) } }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let resumeNow: Bool = state.withLock { state in
+                let outcome: Result<Void, any Error>? = state.withLock { state in
+                    if state.cancelledEarly.remove(id) != nil { return .failure(CancellationError()) }
                     let deadline = state.now + duration
-                    if deadline <= state.now || Task.isCancelled { return true }
+                    if deadline <= state.now { return .success(()) }
                     state.sleepers.append(Sleeper(id: id, deadline: deadline, continuation: continuation))
-                    return false
+                    return nil
                 }
-                if resumeNow { continuation.resume() }
+                if let outcome { continuation.resume(with: outcome) }
             }
         } onCancel: {
-            let cancelled = state.withLock { state -> Sleeper? in
-                guard let index = state.sleepers.firstIndex(where: { $0.id == id }) else { return nil }
+            // Wakes the sleeper with `CancellationError`, as `WallClock.sleep` promises.
+            let cancelled: Sleeper? = state.withLock { state in
+                guard let index = state.sleepers.firstIndex(where: { $0.id == id }) else {
+                    state.cancelledEarly.insert(id)
+                    return nil
+                }
                 return state.sleepers.remove(at: index)
             }
             cancelled?.continuation.resume(throwing: CancellationError())
         }
-        try Task.checkCancellation()
     }
 }

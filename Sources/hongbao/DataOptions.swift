@@ -1,6 +1,11 @@
 import ArgumentParser
 import Engine
 import Ledger
+import Synchronization
+
+/// A command holds its data directory's lock until the process exits, whatever it still references: ARC may
+/// release a `DataDirectory` after its last use, which would unlock the directory while the command runs.
+private let heldDirectories = Mutex<[DataDirectory]>([])
 
 extension Durability: ExpressibleByArgument {}
 
@@ -15,7 +20,9 @@ struct DataOptions: ParsableArguments {
     /// Opens and locks the data directory.
     func open() throws -> DataDirectory {
         do {
-            return try DataDirectory(path: data ?? DataDirectory.defaultPath())
+            let directory = try DataDirectory(path: data ?? DataDirectory.defaultPath())
+            heldDirectories.withLock { $0.append(directory) }
+            return directory
         } catch {
             throw UserError(error)
         }

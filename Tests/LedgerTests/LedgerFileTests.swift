@@ -1,0 +1,211 @@
+import Foundation
+import GRDB
+import Ledger
+import Primitives
+import TestKit
+import XCTest
+
+final class LedgerDurabilityTests: LedgerTestCase {
+    func testStateSurvivesClosingAndReopening() async throws {
+        var bills: [Bill] = []
+        var totals: LedgerTotals?
+        do {
+            let ledger = try makeLedger(durability: .full)
+            let a = try await ledger.openAccount(name: "张三", deposit: Money(minorUnits: 10_000))
+            let b = try await ledger.openAccount(name: "李四")
+            try await ledger.transfer(TransferRequest(id: "t", from: a.id, to: b.id, amount: Money(minorUnits: 1_234), memo: "m"))
+            bills = try ledger.bills(of: a.id)
+            totals = try ledger.totals()
+        } // the ledger is released here (its connections close, possibly a moment later: the reopen must not care)
+        let reopened = try makeLedger(durability: .full)
+        XCTAssertEqual(try balance("张三", in: reopened), Money(minorUnits: 8_766))
+        XCTAssertEqual(try balance("李四", in: reopened), Money(minorUnits: 1_234))
+        XCTAssertEqual(try reopened.bills(of: try XCTUnwrap(reopened.account(named: "张三")).id), bills)
+        XCTAssertEqual(try reopened.totals(), totals)
+        XCTAssertEqual(try reopened.auditLedger(), [])
+        // Idempotency survives the restart too.
+        let replay = try await reopened.transfer(TransferRequest(
+            id: "t", from: try XCTUnwrap(reopened.account(named: "张三")).id,
+            to: try XCTUnwrap(reopened.account(named: "李四")).id, amount: Money(minorUnits: 1_234), memo: "m"))
+        XCTAssertTrue(replay.wasReplay)
+    }
+
+    /// The files as a crash would leave them: the database and its write-ahead log, never checkpointed.
+    func testALedgerCopiedWhileOpenWithItsWALReopens() async throws {
+        let ledger = try makeLedger(durability: .full)
+        let a = try await ledger.openAccount(name: "a", deposit: Money(minorUnits: 500))
+        _ = a
+        let copy = directory.appending("copy.sqlite")
+        try FileManager.default.copyItem(atPath: path, toPath: copy)
+        if FileManager.default.fileExists(atPath: path + "-wal") {
+            try FileManager.default.copyItem(atPath: path + "-wal", toPath: copy + "-wal")
+        }
+        let recovered = try Ledger(path: copy, durability: .full, clock: clock)
+        XCTAssertEqual(try balance("a", in: recovered), Money(minorUnits: 500))
+        XCTAssertEqual(try recovered.auditLedger(), [])
+        withExtendedLifetime(ledger) {}
+    }
+}
+
+final class LedgerDurabilitySettingTests: LedgerTestCase {
+    private func writerPragmas(_ ledger: Ledger) async throws -> (synchronous: Int, journalMode: String) {
+        try await ledger.write { transaction in
+            (try Int.fetchOne(transaction.database, sql: "PRAGMA synchronous") ?? -1,
+             try String.fetchOne(transaction.database, sql: "PRAGMA journal_mode") ?? "")
+        }
+    }
+
+    func testFullDurabilityIsTheDefaultAndUsesSynchronousFull() async throws {
+        let ledger = try Ledger(path: path, clock: clock)
+        XCTAssertEqual(ledger.durability, .full)
+        let pragmas = try await writerPragmas(ledger)
+        XCTAssertEqual(pragmas.synchronous, 2, "synchronous=FULL")
+        XCTAssertEqual(pragmas.journalMode, "wal")
+    }
+
+    func testNormalDurabilityIsOptIn() async throws {
+        let ledger = try makeLedger(durability: .normal)
+        let pragmas = try await writerPragmas(ledger)
+        XCTAssertEqual(pragmas.synchronous, 1, "synchronous=NORMAL")
+        XCTAssertEqual(pragmas.journalMode, "wal")
+    }
+}
+
+final class LedgerCorruptFileTests: LedgerTestCase {
+    func testADamagedLedgerIsReportedAsCorrupt() async throws {
+        do {
+            let ledger = try makeLedger(durability: .full)
+            for index in 0..<50 { _ = try await ledger.openAccount(name: "user\(index)", deposit: Money(yuan: 1)) }
+        }
+        // Fold the write-ahead log into the file, so that the pages scribbled over below hold the data.
+        try await DatabaseQueue(path: path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        // Keep the header page (so the file is still recognisably ours), scribble over every later page.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        XCTAssertGreaterThan(bytes.count, 8_192)
+        for index in 4_096..<bytes.count { bytes[index] = UInt8(truncatingIfNeeded: index &* 31 &+ 7) }
+        try bytes.write(to: URL(fileURLWithPath: path))
+        do {
+            let ledger = try makeLedger()
+            _ = try ledger.auditLedger()
+            XCTFail("a damaged ledger opened and audited cleanly")
+        } catch let LedgerError.corruptDatabase(path: reported, reason: _) {
+            XCTAssertEqual(reported, path)
+        }
+    }
+}
+
+final class LedgerForeignFileTests: LedgerTestCase {
+    private func assertRefusedAsForeign(file: StaticString = #filePath, line: UInt = #line) throws {
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try makeLedger(), file: file, line: line) { error in
+            XCTAssertEqual(error as? LedgerError, .foreignDatabase(path: self.path), file: file, line: line)
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), before, "the foreign file was modified",
+                       file: file, line: line)
+    }
+
+    func testAShortTextFileIsForeign() throws {
+        try "hello, not a database\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try assertRefusedAsForeign()
+    }
+
+    func testALongTextFileIsForeign() throws {
+        try String(repeating: "garbage text that is longer than a SQLite header. ", count: 100)
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        try assertRefusedAsForeign()
+    }
+
+    func testAnotherApplicationsSQLiteDatabaseIsForeign() throws {
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try queue.write { database in
+                try database.execute(sql: "CREATE TABLE recipes (id INTEGER PRIMARY KEY, name TEXT)")
+                try database.execute(sql: "INSERT INTO recipes (name) VALUES ('饺子')")
+            }
+        }
+        try assertRefusedAsForeign()
+    }
+
+    func testASQLiteDatabaseWithAnotherApplicationIDIsForeign() throws {
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try queue.writeWithoutTransaction { database in
+                try database.execute(sql: "PRAGMA application_id = 1234")
+                try database.execute(sql: "CREATE TABLE account (id INTEGER PRIMARY KEY)")
+            }
+        }
+        try assertRefusedAsForeign()
+    }
+
+    /// The WAL-aware check that lets an uncheckpointed ledger reopen must not let a foreign WAL database in.
+    func testAnotherApplicationsWALDatabaseInUseIsForeign() throws {
+        let pool = try DatabasePool(path: path)
+        try pool.write { try $0.execute(sql: "CREATE TABLE recipes (id INTEGER PRIMARY KEY, name TEXT)") }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path + "-wal"))
+        try assertRefusedAsForeign()
+        try withExtendedLifetime(pool) {
+            XCTAssertEqual(try pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM recipes") }, 0)
+        }
+    }
+
+    func testAPathInAMissingDirectoryIsAStorageError() {
+        let missing = directory.appending("no/such/dir/ledger.sqlite")
+        XCTAssertThrowsError(try Ledger(path: missing, clock: clock)) { error in
+            guard case .storage = error as? LedgerError else { return XCTFail("\(error)") }
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: missing))
+    }
+
+    func testAnEmptyFileBecomesALedger() async throws {
+        _ = FileManager.default.createFile(atPath: path, contents: Data())
+        let ledger = try makeLedger()
+        _ = try await ledger.openAccount(name: "a", deposit: Money(yuan: 1))
+        XCTAssertEqual(try balance("a", in: ledger), Money(yuan: 1))
+    }
+}
+
+final class LedgerAuditTests: LedgerTestCase {
+    private func populatedLedger() async throws -> Ledger {
+        let ledger = try makeLedger()
+        let a = try await ledger.openAccount(name: "a", deposit: Money(yuan: 100))
+        let b = try await ledger.openAccount(name: "b", deposit: Money(yuan: 50))
+        try await ledger.transfer(TransferRequest(id: "t1", from: a.id, to: b.id, amount: Money(minorUnits: 1_234), memo: ""))
+        try await ledger.transfer(TransferRequest(id: "t2", from: b.id, to: a.id, amount: Money(minorUnits: 99), memo: ""))
+        return ledger
+    }
+
+    private func tamper(_ sql: String) throws {
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { try $0.execute(sql: sql) }
+    }
+
+    func testAHealthyLedgerPassesTheAudit() async throws {
+        let ledger = try await populatedLedger()
+        XCTAssertEqual(try ledger.auditLedger(), [])
+    }
+
+    func testMoneyCreatedOutOfThinAirFailsSumAndHistory() async throws {
+        let ledger = try await populatedLedger()
+        try tamper("UPDATE account SET balance = balance + 100 WHERE name = 'a'")
+        let violations = try ledger.auditLedger()
+        XCTAssertEqual(Set(violations.map(\.code)), ["ledger.sum", "ledger.history"], "\(violations)")
+        XCTAssertTrue(violations.contains { $0.code == "ledger.sum" && $0.detail.contains("¥1.00") }, "\(violations)")
+        XCTAssertTrue(violations.contains { $0.code == "ledger.history" && $0.detail.contains("account a") }, "\(violations)")
+    }
+
+    func testMoneyMovedWithoutATransferFailsHistoryOnly() async throws {
+        let ledger = try await populatedLedger()
+        try tamper("""
+            UPDATE account SET balance = balance - 1 WHERE name = 'a';
+            UPDATE account SET balance = balance + 1 WHERE name = 'b';
+            """)
+        let violations = try ledger.auditLedger()
+        XCTAssertEqual(violations.map(\.code), ["ledger.history", "ledger.history"], "\(violations)")
+    }
+
+    func testADeletedTransferFailsHistory() async throws {
+        let ledger = try await populatedLedger()
+        try tamper("DELETE FROM transfer WHERE id = 't2'")
+        XCTAssertEqual(Set(try ledger.auditLedger().map(\.code)), ["ledger.history"])
+    }
+}

@@ -1,0 +1,47 @@
+import Ledger
+import Primitives
+import Synchronization
+import TestKit
+import XCTest
+
+/// A fresh ledger file in a fresh temporary directory per test, on a manual clock.
+class LedgerTestCase: XCTestCase {
+    var directory: TemporaryDirectory!
+    var clock: ManualClock!
+    var path: String { directory.appending("ledger.sqlite") }
+
+    override func setUpWithError() throws {
+        directory = try TemporaryDirectory(prefix: "hongbao-ledger-test")
+        clock = ManualClock()
+    }
+
+    override func tearDown() {
+        directory?.remove()
+    }
+
+    func makeLedger(durability: Durability = .normal, limits: Limits = .default) throws -> Ledger {
+        try Ledger(path: path, durability: durability, limits: limits, clock: clock)
+    }
+
+    func balance(_ name: String, in ledger: Ledger, file: StaticString = #filePath, line: UInt = #line) throws -> Money {
+        let account = try XCTUnwrap(try ledger.account(named: name), "no account \(name)", file: file, line: line)
+        return account.balance
+    }
+}
+
+/// Asserts that `body` throws exactly `expected`.
+func assertThrows<E: Error & Equatable, T>(
+    _ body: () async throws -> T, _ expected: E, file: StaticString = #filePath, line: UInt = #line
+) async {
+    do {
+        let value = try await body()
+        XCTFail("expected \(expected), got \(value)", file: file, line: line)
+    } catch let error as E {
+        XCTAssertEqual(error, expected, file: file, line: line)
+    } catch {
+        XCTFail("expected \(expected), got \(error)", file: file, line: line)
+    }
+}
+
+/// An error thrown on purpose from inside a transaction.
+struct DeliberateFailure: Error, Equatable {}
