@@ -114,7 +114,8 @@ final class Replica: Sendable {
     func reopen() -> Bool {
         store?.close()
         do {
-            let store = try ReplicaStore(path: databasePath, operationLogLimit: operationLogLimit)
+            let store = try ReplicaStore(
+                path: databasePath, operationLogLimit: operationLogLimit, checkpointPhase: id.checkpointPhase)
             let applied = try store.lastSequence()
             inner.withLock {
                 $0.store = store
@@ -133,7 +134,8 @@ final class Replica: Sendable {
         store?.close()
         inner.withLock { $0.store = nil }
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
-        let fresh = try ReplicaStore(path: databasePath, operationLogLimit: operationLogLimit)
+        let fresh = try ReplicaStore(
+                path: databasePath, operationLogLimit: operationLogLimit, checkpointPhase: id.checkpointPhase)
         try source.copy(to: fresh)
         let applied = try fresh.lastSequence()
         inner.withLock {
