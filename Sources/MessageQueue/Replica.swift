@@ -14,6 +14,7 @@ final class Replica: Sendable {
         var appliedSequence: Int64 = 0
         var latency: Duration = .zero
         var forceRebuild = false
+        var commits = 0
     }
 
     let id: ReplicaID
@@ -59,7 +60,10 @@ final class Replica: Sendable {
             guard let store else { return completion(.failure(ReplicaOpenFailure.corrupted("closed"))) }
             do {
                 let applied = try store.apply(operations)
-                inner.withLock { $0.appliedSequence = max($0.appliedSequence, applied) }
+                inner.withLock {
+                    $0.appliedSequence = max($0.appliedSequence, applied)
+                    $0.commits += 1
+                }
                 completion(.success(applied))
             } catch {
                 markFailed(error)
@@ -85,6 +89,12 @@ final class Replica: Sendable {
 
     /// Blocks until every queued operation has been applied.
     func drain() { queue.sync {} }
+
+    /// Group commits this replica has made since it was opened.
+    var commits: Int { inner.withLock { $0.commits } }
+
+    /// Holds the replica's queue until `gate` is signalled (tests use it to line operations up).
+    func hold(until gate: DispatchSemaphore) { queue.async { gate.wait() } }
 
     // MARK: On the replica's queue
 

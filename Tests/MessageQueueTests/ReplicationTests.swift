@@ -2,6 +2,7 @@
 import Primitives
 import TestKit
 import XCTest
+import Dispatch
 
 final class ReplicationTests: XCTestCase {
     func testAnAcknowledgedSendIsCommittedOnTwoReplicas() async throws {
@@ -176,5 +177,40 @@ final class ReplicationTests: XCTestCase {
             XCTAssertFalse(mine.isEmpty, file: file, line: line)
             XCTAssertEqual(mine, theirs, "\(id)", file: file, line: line)
         }
+    }
+}
+
+final class GroupCommitTests: XCTestCase {
+    func testSendsArrivingDuringACommitShareOneTransactionPerReplica() async throws {
+        let fixture = try QueueFixture()
+        defer { fixture.remove() }
+        let queue = try fixture.open()
+        try await queue.createQueue("work")
+        await queue.settle()
+        let before = queue.replicas.map(\.commits)
+        let gate = DispatchSemaphore(value: 0)
+        for replica in queue.replicas { replica.hold(until: gate) }
+        // The first send leads and waits behind the held replicas; the next 31 pile up meanwhile.
+        let first = Task { try await queue.send("work", body: "first") }
+        await waitUntil { await queue.flushing }
+        let rest = (0..<31).map { index in Task { try await queue.send("work", body: "m\(index)") } }
+        await waitUntil { await queue.pending.count == 31 }
+        for _ in queue.replicas { gate.signal() }
+        _ = try await first.value
+        for task in rest { _ = try await task.value }
+        await queue.settle()
+        let commits = zip(queue.replicas.map(\.commits), before).map { $0 - $1 }
+        XCTAssertEqual(commits, [2, 2, 2], "one transaction for the first send, one for the 31 that waited")
+        let stored = try await queue.peek("work", count: 100)
+        XCTAssertEqual(stored.count, 32)
+        await queue.close()
+    }
+
+    private func waitUntil(_ condition: @escaping () async -> Bool, file: StaticString = #filePath, line: UInt = #line) async {
+        for _ in 0..<100_000 {
+            if await condition() { return }
+            await Task.yield()
+        }
+        XCTFail("condition never held", file: file, line: line)
     }
 }
