@@ -114,6 +114,31 @@ final class ReplicationTests: XCTestCase {
         await queue.close()
     }
 
+    func testDamageDoneOnDiskWhileRunningIsFoundByTheCheckAndRepaired() async throws {
+        let fixture = try QueueFixture()
+        defer { fixture.remove() }
+        let queue = try fixture.open()
+        try await queue.createQueue("work")
+        try await churn(queue, fixture.clock, rounds: 40)
+        await queue.settle()
+        // Pages still in the write-ahead log would be written back over the damage; damage checkpointed pages.
+        try await queue.replicas[2].perform { try $0.store?.checkpoint() }
+        let handle = try unwrapped(FileHandle(forUpdatingAtPath: fixture.databasePath(.c)))
+        let size = try handle.seekToEnd()
+        try handle.seek(toOffset: 100)
+        try handle.write(contentsOf: Data(repeating: 0x5A, count: Int(size) - 100))
+        try handle.close()
+        let verdicts = await queue.checkReplicas()
+        XCTAssertEqual(verdicts, [.a: true, .b: true, .c: false])
+        let health = await queue.replicaStatuses().map(\.health)
+        XCTAssertEqual(health, [.up, .up, .corrupted])
+        try await churn(queue, fixture.clock, rounds: 5)
+        try await queue.restoreReplica(.c)
+        await queue.settle()
+        try assertReplicasAgree(fixture, with: await queue.currentState())
+        await queue.close()
+    }
+
     func testReopeningRecoversTheStateAndBringsABehindReplicaUpToDate() async throws {
         let fixture = try QueueFixture()
         defer { fixture.remove() }
