@@ -12,11 +12,17 @@ final class QueueCrashTests: XCTestCase {
 
         var seed: UInt64 = 0x5EED_0004
         var acknowledged: [String] = []
+        var deleted: [String] = []
+        var received: [String] = []
         let rounds = 24
         for round in 0..<rounds {
+            // Two rounds in three send; the third receives and deletes.
+            let consuming = round % 3 == 2
             let process = Process()
             process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = ["queue", "load", "crash", "--count", "1000000", "--prefix", "r\(round)", "--data", data]
+            process.arguments = consuming
+                ? ["queue", "consume", "crash", "--count", "1000000", "--data", data]
+                : ["queue", "load", "crash", "--count", "1000000", "--prefix", "r\(round)", "--data", data]
             let output = Pipe()
             process.standardOutput = output
             process.standardError = FileHandle.nullDevice
@@ -30,17 +36,29 @@ final class QueueCrashTests: XCTestCase {
             let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             // Only complete lines were acknowledged.
             let lines = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
-            acknowledged += lines
+            if consuming {
+                for line in lines {
+                    if line.hasPrefix("deleted ") { deleted.append(String(line.dropFirst(8))) }
+                    if line.hasPrefix("received ") { received.append(String(line.dropFirst(9))) }
+                }
+            } else {
+                acknowledged += lines
+            }
         }
-        print("crash test: \(acknowledged.count) messages acknowledged over \(rounds) kills")
+        print("crash test: \(acknowledged.count) sends and \(deleted.count) deletes acknowledged over \(rounds) kills")
         XCTAssertGreaterThan(acknowledged.count, rounds, "the load made progress between kills")
 
         let peek = try run(binary, ["queue", "peek", "crash", "-n", "100000", "--json", "--data", data])
         let messages = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(peek.utf8)) as? [[String: Any]])
         let ids = messages.compactMap { $0["id"] as? String }
         XCTAssertEqual(ids.count, Set(ids).count, "no message is stored twice")
-        let missing = Set(acknowledged).subtracting(ids)
+        XCTAssertGreaterThan(deleted.count, 0, "the consumer made progress between kills")
+        // A message the consumer received may have been deleted just before the kill, unreported.
+        let missing = Set(acknowledged).subtracting(received).subtracting(ids)
         XCTAssertEqual(missing, [], "acknowledged messages lost")
+        let unreported = Set(received).subtracting(deleted).subtracting(ids)
+        XCTAssertLessThanOrEqual(unreported.count, rounds / 3, "at most one unreported delete per killed consumer")
+        XCTAssertEqual(Set(deleted).intersection(ids), [], "acknowledged deletes undone")
 
         let replicas = try run(binary, ["queue", "replicas", "--json", "--data", data])
         let statuses = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(replicas.utf8)) as? [[String: Any]])
