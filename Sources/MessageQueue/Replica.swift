@@ -57,7 +57,11 @@ final class Replica: Sendable {
         queue.async { [self] in
             let (store, latency) = inner.withLock { ($0.store, $0.latency) }
             if latency > .zero { Thread.sleep(forTimeInterval: latency.secondsDouble) }
-            guard let store else { return completion(.failure(ReplicaOpenFailure.corrupted("closed"))) }
+            guard let store else {
+                let error = ReplicaOpenFailure.corrupted("no usable database")
+                markFailed(error)
+                return completion(.failure(error))
+            }
             do {
                 let applied = try store.apply(operations)
                 inner.withLock {
@@ -92,6 +96,15 @@ final class Replica: Sendable {
 
     /// Group commits this replica has made since it was opened.
     var commits: Int { inner.withLock { $0.commits } }
+
+    /// Closes the database after what is already queued, so later commits fail (tests: a replica failing
+    /// in the middle of a commit).
+    func closeAfterQueuedWork() {
+        queue.async { [self] in
+            store?.close()
+            inner.withLock { $0.store = nil }
+        }
+    }
 
     /// Holds the replica's queue until `gate` is signalled (tests use it to line operations up).
     func hold(until gate: DispatchSemaphore) { queue.async { gate.wait() } }

@@ -231,6 +231,46 @@ final class GroupCommitTests: XCTestCase {
         await queue.close()
     }
 
+    func testACommitThatLosesItsQuorumMidwayFailsAndTheStateIsReloadedWithoutReusingSequences() async throws {
+        let fixture = try QueueFixture()
+        defer { fixture.remove() }
+        let queue = try fixture.open()
+        try await queue.createQueue("work")
+        let kept = try await queue.send("work", body: "acknowledged")
+        await queue.settle()
+        let gate = DispatchSemaphore(value: 0)
+        for replica in queue.replicas.dropFirst() {
+            replica.hold(until: gate)
+            replica.closeAfterQueuedWork()
+        }
+        let failing = Task { try await queue.send("work", body: "unacknowledged") }
+        await waitUntil { await queue.flushing }
+        gate.signal()
+        gate.signal()
+        do {
+            _ = try await failing.value
+            XCTFail("the send was acknowledged by one replica")
+        } catch let error as MessageQueueError {
+            XCTAssertEqual(error, .noQuorum(available: 1, required: 2))
+        }
+        let statuses = await queue.replicaStatuses()
+        XCTAssertEqual(statuses.map(\.health), [.up, .corrupted, .corrupted])
+        // Memory now holds exactly what replica a holds (which committed the unacknowledged send).
+        let state = await queue.currentState()
+        let a = try fixture.contents(of: .a)
+        XCTAssertEqual(state.lastSequence, a.lastSequence)
+        XCTAssertTrue(state.messages(in: "work").contains { $0.id == kept.messageID })
+        try await queue.restoreReplica(.b)
+        try await queue.restoreReplica(.c)
+        let after = try await queue.send("work", body: "after")
+        await queue.settle()
+        let contents = try ReplicaID.allCases.map { try fixture.contents(of: $0) }
+        XCTAssertEqual(Set(contents.map(\.messages)).count, 1, "replicas agree")
+        XCTAssertEqual(contents[0].lastSequence, a.lastSequence + 1, "the next operation takes the next sequence")
+        XCTAssertTrue(contents[0].messages.contains { $0.hasPrefix("work|\(after.messageID)|") })
+        await queue.close()
+    }
+
     private func waitUntil(_ condition: @escaping () async -> Bool, file: StaticString = #filePath, line: UInt = #line) async {
         for _ in 0..<100_000 {
             if await condition() { return }
