@@ -271,6 +271,29 @@ final class GroupCommitTests: XCTestCase {
         await queue.close()
     }
 
+    func testAReplicaFallingFurtherBehindThanTheLogIsTakenDownAndRestoredByACopy() async throws {
+        var limits = QueueLimits()
+        limits.catchUpOperationLimit = 20
+        limits.catchUpChunkOperations = 5
+        let fixture = try QueueFixture(limits: limits)
+        defer { fixture.remove() }
+        let queue = try fixture.open()
+        try await queue.createQueue("work")
+        let gate = DispatchSemaphore(value: 0)
+        queue.replicas[1].hold(until: gate)
+        for index in 0..<25 { _ = try await queue.send("work", body: "m\(index)") }
+        let health = await queue.replicaStatuses().map(\.health)
+        XCTAssertEqual(health, [.up, .down, .up])
+        gate.signal()
+        try await queue.restoreReplica(.b)
+        _ = try await queue.send("work", body: "after")
+        await queue.settle()
+        let contents = try ReplicaID.allCases.map { try fixture.contents(of: $0) }
+        XCTAssertEqual(Set(contents.map(\.messages)).count, 1)
+        XCTAssertEqual(contents.map(\.messages.count), [26, 26, 26])
+        await queue.close()
+    }
+
     private func waitUntil(_ condition: @escaping () async -> Bool, file: StaticString = #filePath, line: UInt = #line) async {
         for _ in 0..<100_000 {
             if await condition() { return }
