@@ -40,6 +40,7 @@ extension MessageQueueService {
             }
             acknowledgedSequence = groupLast
             acknowledged(group)
+            dropReplicasTooFarBehind()
             let done = commitWaiters.filter { $0.last <= groupLast }
             commitWaiters.removeAll { $0.last <= groupLast }
             for waiter in done { waiter.continuation.resume(returning: .done) }
@@ -48,6 +49,15 @@ extension MessageQueueService {
         if !commitWaiters.isEmpty {
             flushing = true
             commitWaiters.removeFirst().continuation.resume(returning: .lead)
+        }
+    }
+
+    /// A live replica (a slow one) that falls further behind than the operation log reaches is taken down:
+    /// its backlog would otherwise grow without bound. Restoring it makes a full copy.
+    private func dropReplicasTooFarBehind() {
+        let limit = Int64(limits.catchUpOperationLimit)
+        for replica in replicas where replica.health.isLive && dispatchedSequence - replica.appliedSequence > limit {
+            replica.setHealth(.down)
         }
     }
 

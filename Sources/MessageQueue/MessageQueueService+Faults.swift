@@ -38,6 +38,20 @@ extension MessageQueueService {
         return detected
     }
 
+    /// Runs SQLite's checks on every live replica, reopening its file first so that no cached page hides
+    /// damage done on disk. A replica that fails is `corrupted` (never served) until restored.
+    /// Returns each checked replica's verdict.
+    @discardableResult
+    public func checkReplicas() async -> [ReplicaID: Bool] {
+        var verdicts: [ReplicaID: Bool] = [:]
+        for replica in replicas where replica.health.isLive {
+            let sound = (try? await replica.perform { $0.reopen() }) ?? false
+            if !sound { replica.setHealth(.corrupted) }
+            verdicts[replica.id] = sound
+        }
+        return verdicts
+    }
+
     /// Brings a replica back: a damaged or far-behind replica first gets a full copy of the most advanced
     /// live replica, then the missing operations are replayed in chunks (its health says how far behind it
     /// is), and the last few are queued in order before it goes live again.

@@ -20,7 +20,8 @@ extension MessageQueueService {
         for (id, directory) in directories {
             let path = directory + "/queue.sqlite"
             do {
-                let store = try ReplicaStore(path: path, operationLogLimit: limits.catchUpOperationLimit)
+                let store = try ReplicaStore(
+                    path: path, operationLogLimit: limits.catchUpOperationLimit, checkpointPhase: id.checkpointPhase)
                 opened.append((id, directory, store, (try? store.lastSequence()) ?? -1))
             } catch let failure {
                 switch failure {

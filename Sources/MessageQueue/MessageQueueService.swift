@@ -29,7 +29,7 @@ public actor MessageQueueService {
     public nonisolated let rootPath: String
     let clock: any WallClock
     let random: any RandomSource
-    let replicas: [Replica]
+    nonisolated let replicas: [Replica]
     let quorum: Int
     nonisolated let pollers = PollRegistry()
 

@@ -29,13 +29,14 @@ extension QueueState {
     mutating func send(
         _ queue: String, _ messages: [OutgoingMessage], newIDs: [String], now: Timestamp
     ) throws(MessageQueueError) -> (operations: [QueueOperation], results: [SendResult]) {
-        let record = try record(queue)
+        // Only the attributes are kept: holding the record would make every insert copy its messages.
+        let attributes = try record(queue).attributes
         try checkBatch(messages.count)
         for message in messages {
             let size = message.body.utf8.count
             guard size > 0 else { throw .emptyMessage }
-            guard size <= record.attributes.maxMessageSizeBytes else {
-                throw .messageTooLarge(sizeBytes: size, limitBytes: record.attributes.maxMessageSizeBytes)
+            guard size <= attributes.maxMessageSizeBytes else {
+                throw .messageTooLarge(sizeBytes: size, limitBytes: attributes.maxMessageSizeBytes)
             }
             if let id = message.id {
                 guard !id.isEmpty, id.utf8.count <= limits.maxMessageIDLength else { throw .invalidMessageID(id) }
@@ -46,11 +47,11 @@ extension QueueState {
         var results: [SendResult] = []
         for (index, message) in messages.enumerated() {
             let id = message.id ?? newIDs[index]
-            if isLive(id, in: record) {
+            if isLive(id, in: queue, attributes: attributes) {
                 results.append(SendResult(messageID: id, alreadyPresent: true))
                 continue
             }
-            let visibleAt = now + (message.delay ?? record.attributes.delay)
+            let visibleAt = now + (message.delay ?? attributes.delay)
             operations.append(perform(.init(
                 kind: .send, queue: queue, messageID: id, text: message.body, time: now, visibleAt: visibleAt)))
             results.append(SendResult(messageID: id, alreadyPresent: false))
@@ -58,11 +59,11 @@ extension QueueState {
         return (operations, results)
     }
 
-    private func isLive(_ id: String, in record: QueueRecord) -> Bool {
-        if queues[record.name]?.messages[id] != nil { return true }
-        guard let deadLetter = record.attributes.deadLetterQueue,
+    private func isLive(_ id: String, in queue: String, attributes: QueueAttributes) -> Bool {
+        if queues[queue]?.messages[id] != nil { return true }
+        guard let deadLetter = attributes.deadLetterQueue,
               let parked = queues[deadLetter]?.messages[id] else { return false }
-        return parked.origin == record.name
+        return parked.origin == queue
     }
 
     /// Delivers up to `maxCount` visible messages. On the way it purges messages past retention and moves
@@ -70,18 +71,18 @@ extension QueueState {
     mutating func receive(
         _ queue: String, maxCount: Int, visibilityTimeout: Duration?, now: Timestamp
     ) throws(MessageQueueError) -> (operations: [QueueOperation], messages: [ReceivedMessage]) {
-        let record = try record(queue)
+        let attributes = try record(queue).attributes
         try checkBatch(maxCount)
-        let timeout = visibilityTimeout ?? record.attributes.visibilityTimeout
+        let timeout = visibilityTimeout ?? attributes.visibilityTimeout
         try QueueAttributes.checkVisibility(timeout, limits)
         var operations: [QueueOperation] = []
         var delivered: [ReceivedMessage] = []
         while delivered.count < maxCount, let top = queues[queue]?.validTop(), top.visibleAt <= now,
               let message = queues[queue]?.messages[top.messageID] {
-            if message.sentAt + record.attributes.retention <= now {
+            if message.sentAt + attributes.retention <= now {
                 operations.append(perform(.init(kind: .purge, queue: queue, messageID: message.id)))
-            } else if let deadLetter = record.attributes.deadLetterQueue,
-                      message.receiveCount >= record.attributes.maxReceiveCount, queues[deadLetter] != nil {
+            } else if let deadLetter = attributes.deadLetterQueue,
+                      message.receiveCount >= attributes.maxReceiveCount, queues[deadLetter] != nil {
                 operations.append(perform(.init(
                     kind: .deadLetter, queue: queue, messageID: message.id, text: deadLetter,
                     time: now, visibleAt: now)))
@@ -125,9 +126,9 @@ extension QueueState {
 
     /// Moves every message of dead-letter queue `deadLetterQueue` back to the queue it came from.
     mutating func redrive(_ deadLetterQueue: String, now: Timestamp) throws(MessageQueueError) -> [QueueOperation] {
-        let record = try record(deadLetterQueue)
+        _ = try record(deadLetterQueue)
         var operations: [QueueOperation] = []
-        for message in record.messages.values.sorted(by: { $0.order < $1.order }) {
+        for message in messages(in: deadLetterQueue) {
             guard let origin = message.origin, queues[origin] != nil else { continue }
             operations.append(perform(.init(
                 kind: .redrive, queue: deadLetterQueue, messageID: message.id, text: origin,
@@ -140,9 +141,8 @@ extension QueueState {
     mutating func purgeExpired(now: Timestamp) -> [QueueOperation] {
         var operations: [QueueOperation] = []
         for name in queueNames {
-            guard let record = queues[name] else { continue }
-            for message in record.messages.values.sorted(by: { $0.order < $1.order })
-            where message.sentAt + record.attributes.retention <= now {
+            guard let retention = queues[name]?.attributes.retention else { continue }
+            for message in messages(in: name) where message.sentAt + retention <= now {
                 operations.append(perform(.init(kind: .purge, queue: name, messageID: message.id)))
             }
         }
@@ -150,8 +150,8 @@ extension QueueState {
     }
 
     private func check(_ receipt: ReceiptHandle, in queue: String) throws(MessageQueueError) -> StoredMessage {
-        let record = try record(queue)
-        guard let message = record.messages[receipt.messageID], message.receiveCount > 0 else {
+        guard queues[queue] != nil else { throw .unknownQueue(queue) }
+        guard let message = queues[queue]?.messages[receipt.messageID], message.receiveCount > 0 else {
             throw .unknownReceipt(receipt.description)
         }
         guard receipt.receiveCount <= message.receiveCount else { throw .unknownReceipt(receipt.description) }

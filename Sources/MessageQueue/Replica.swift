@@ -14,6 +14,7 @@ final class Replica: Sendable {
         var appliedSequence: Int64 = 0
         var latency: Duration = .zero
         var forceRebuild = false
+        var commits = 0
     }
 
     let id: ReplicaID
@@ -56,10 +57,17 @@ final class Replica: Sendable {
         queue.async { [self] in
             let (store, latency) = inner.withLock { ($0.store, $0.latency) }
             if latency > .zero { Thread.sleep(forTimeInterval: latency.secondsDouble) }
-            guard let store else { return completion(.failure(ReplicaOpenFailure.corrupted("closed"))) }
+            guard let store else {
+                let error = ReplicaOpenFailure.corrupted("no usable database")
+                markFailed(error)
+                return completion(.failure(error))
+            }
             do {
                 let applied = try store.apply(operations)
-                inner.withLock { $0.appliedSequence = max($0.appliedSequence, applied) }
+                inner.withLock {
+                    $0.appliedSequence = max($0.appliedSequence, applied)
+                    $0.commits += 1
+                }
                 completion(.success(applied))
             } catch {
                 markFailed(error)
@@ -85,6 +93,21 @@ final class Replica: Sendable {
 
     /// Blocks until every queued operation has been applied.
     func drain() { queue.sync {} }
+
+    /// Group commits this replica has made since it was opened.
+    var commits: Int { inner.withLock { $0.commits } }
+
+    /// Closes the database after what is already queued, so later commits fail (tests: a replica failing
+    /// in the middle of a commit).
+    func closeAfterQueuedWork() {
+        queue.async { [self] in
+            store?.close()
+            inner.withLock { $0.store = nil }
+        }
+    }
+
+    /// Holds the replica's queue until `gate` is signalled (tests use it to line operations up).
+    func hold(until gate: DispatchSemaphore) { queue.async { gate.wait() } }
 
     // MARK: On the replica's queue
 
@@ -114,7 +137,8 @@ final class Replica: Sendable {
     func reopen() -> Bool {
         store?.close()
         do {
-            let store = try ReplicaStore(path: databasePath, operationLogLimit: operationLogLimit)
+            let store = try ReplicaStore(
+                path: databasePath, operationLogLimit: operationLogLimit, checkpointPhase: id.checkpointPhase)
             let applied = try store.lastSequence()
             inner.withLock {
                 $0.store = store
@@ -133,7 +157,8 @@ final class Replica: Sendable {
         store?.close()
         inner.withLock { $0.store = nil }
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
-        let fresh = try ReplicaStore(path: databasePath, operationLogLimit: operationLogLimit)
+        let fresh = try ReplicaStore(
+                path: databasePath, operationLogLimit: operationLogLimit, checkpointPhase: id.checkpointPhase)
         try source.copy(to: fresh)
         let applied = try fresh.lastSequence()
         inner.withLock {

@@ -8,4 +8,7 @@ public enum ReplicaID: String, CaseIterable, Sendable, Codable, Comparable, Cust
     public var directoryName: String { "replica-\(rawValue)" }
 
     public var description: String { rawValue }
+
+    /// Which third of the checkpoint period this replica checkpoints in (0, 1, 2).
+    var checkpointPhase: Int { ReplicaID.allCases.firstIndex(of: self) ?? 0 }
 }

@@ -8,14 +8,22 @@ final class ReplicaStore: Sendable {
     let path: String
     let database: DatabaseQueue
     private let operationLogLimit: Int
+    /// Operations between checkpoints of the write-ahead log, and where in that period this replica
+    /// checkpoints: replicas checkpoint at different moments, so that at most one of a quorum pays for it.
+    private let checkpointPeriod: Int64
+    private let checkpointOffset: Int64
 
     static let header = Array("SQLite format 3\0".utf8)
 
     /// Opens (or creates) the database at `path`. Throws `ReplicaOpenFailure` telling corruption (rebuild it)
     /// from garbage (someone else's file: refuse).
-    init(path: String, operationLogLimit: Int) throws(ReplicaOpenFailure) {
+    init(
+        path: String, operationLogLimit: Int, checkpointPeriod: Int = 4096, checkpointPhase: Int = 0
+    ) throws(ReplicaOpenFailure) {
         self.path = path
         self.operationLogLimit = operationLogLimit
+        self.checkpointPeriod = Int64(max(1, checkpointPeriod))
+        self.checkpointOffset = Int64(checkpointPhase) * Int64(max(1, checkpointPeriod)) / 3
         if let handle = FileHandle(forReadingAtPath: path) {
             let prefix = (try? handle.read(upToCount: 16)).map { Array($0) } ?? []
             try? handle.close()
@@ -27,6 +35,8 @@ final class ReplicaStore: Sendable {
         configuration.journalMode = .wal
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Checkpoints are run by `apply`, staggered across replicas (see `checkpointPeriod`).
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
         }
         do {
             database = try DatabaseQueue(path: path, configuration: configuration)
@@ -67,8 +77,17 @@ final class ReplicaStore: Sendable {
     /// Applies operations in one transaction (group commit). Operations at or below the last applied
     /// sequence are skipped, so replaying an overlap is harmless.
     func apply(_ operations: [QueueOperation]) throws -> Int64 {
+        let (before, last) = try write(operations)
+        if (before + checkpointOffset) / checkpointPeriod != (last + checkpointOffset) / checkpointPeriod {
+            try database.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
+        }
+        return last
+    }
+
+    private func write(_ operations: [QueueOperation]) throws -> (before: Int64, after: Int64) {
         try database.write { db in
-            var last = try Int64.fetchOne(db, sql: "SELECT value FROM replica_meta WHERE key = 'last_sequence'") ?? 0
+            let before = try Int64.fetchOne(db, sql: "SELECT value FROM replica_meta WHERE key = 'last_sequence'") ?? 0
+            var last = before
             for operation in operations where operation.sequence > last {
                 try ReplicaStore.apply(operation, db)
                 last = operation.sequence
@@ -79,7 +98,7 @@ final class ReplicaStore: Sendable {
             if let first = operations.first?.sequence, first / 1024 != last / 1024, last > limit {
                 try db.execute(sql: "DELETE FROM oplog WHERE seq <= ?", arguments: [last - limit])
             }
-            return last
+            return (before, last)
         }
     }
 

@@ -9,6 +9,7 @@ struct QueueBenchCommand: AsyncParsableCommand {
     @Option(help: "Messages per throughput run.") var messages = 100_000
     @Option(help: "Concurrent clients.") var workers = 16
     @Option(help: "Seconds of the latency run.") var latencySeconds = 5
+    @Option(help: "Offered send rate of the latency run (default: half the three-replica throughput).") var rate: Int?
     @Option(help: "Where to put the scratch databases (default: the temporary directory).") var scratch: String?
 
     func run() async throws {
@@ -25,7 +26,7 @@ struct QueueBenchCommand: AsyncParsableCommand {
             report(one)
             let raw = try QueueBenchmark.sqliteBaseline(path: base + "/raw.sqlite", messages: messages)
             report(raw)
-            let rate = Int(three.messagesPerSecond / 2)
+            let rate = self.rate ?? Int(three.messagesPerSecond / 2)
             let latency = try await QueueBenchmark.sendLatency(root: base + "/latency", rate: rate, seconds: latencySeconds)
             print(String(
                 format: "send latency at %d/s offered (3 replicas): %d sends, %d failed, p50 %.2f ms, p99 %.2f ms, max %.2f ms",

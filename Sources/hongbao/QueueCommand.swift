@@ -11,7 +11,7 @@ struct QueueCommand: AsyncParsableCommand {
         abstract: "Operate the three-copy message queue.",
         subcommands: [
             Create.self, List.self, Stats.self, Send.self, Receive.self, Delete.self, Peek.self, Redrive.self,
-            Replicas.self, Load.self,
+            Replicas.self, Load.self, Consume.self,
         ]
     )
 
@@ -244,6 +244,26 @@ extension QueueCommand {
                     let result = try await service.send(name, body: "load \(index)", id: "\(prefix)-\(index)")
                     // Written straight to the file descriptor: nothing is buffered when the process is killed.
                     FileHandle.standardOutput.write(Data((result.messageID + "\n").utf8))
+                }
+            }
+        }
+    }
+
+    /// Hidden: receives and deletes messages one by one, printing `received ID` before each delete and
+    /// `deleted ID` once the delete is acknowledged (crash tests).
+    struct Consume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(shouldDisplay: false)
+        @OptionGroup var data: DataOptions
+        @Argument var name: String
+        @Option var count: Int = 1_000
+
+        func run() async throws {
+            try await QueueCommand.withQueue(data) { service in
+                for _ in 0..<count {
+                    guard let message = try await service.receive(name) else { return }
+                    FileHandle.standardOutput.write(Data(("received " + message.id + "\n").utf8))
+                    try await service.delete(name, receipt: message.receipt)
+                    FileHandle.standardOutput.write(Data(("deleted " + message.id + "\n").utf8))
                 }
             }
         }

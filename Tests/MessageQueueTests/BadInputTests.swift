@@ -11,6 +11,8 @@ final class BadInputTests: XCTestCase {
         let queue = try fixture.open()
         let limits = fixture.limits
         try await queue.createQueue("work")
+        try await queue.createQueue("parked")
+        try await queue.createQueue("source", attributes: QueueAttributes(deadLetterQueue: "parked"))
         _ = try await queue.send("work", body: "x")
         let received = try unwrapped(try await queue.receive("work", visibilityTimeout: .seconds(1)))
         fixture.clock.advance(by: .seconds(1))
@@ -79,6 +81,9 @@ final class BadInputTests: XCTestCase {
                 try await queue.changeVisibility("work", receipt: current.receipt, timeout: .seconds(-1))
             }),
             ("delete unknown queue", .unknownQueue("nope"), { try await queue.deleteQueue("nope") }),
+            ("delete a dead-letter queue in use", .queueInUse(name: "parked", by: "source"), {
+                try await queue.deleteQueue("parked")
+            }),
             ("slow latency too large", .invalidFault("latency must be between 0 and \(limits.maxReplicaLatency)"), {
                 try await queue.slowReplica(.a, latency: .seconds(11))
             }),

@@ -159,6 +159,22 @@ final class QueueSemanticsTests: XCTestCase {
         XCTAssertEqual(all.count, 1)
     }
 
+    func testSendingTheIDOfADeadLetteredMessageStoresNoSecondCopy() async throws {
+        try await queue.createQueue("dlq")
+        try await queue.createQueue("credits", attributes: QueueAttributes(
+            visibilityTimeout: .seconds(1), maxReceiveCount: 1, deadLetterQueue: "dlq"))
+        _ = try await queue.send("credits", body: "credit", id: "claim-9")
+        _ = try await queue.receive("credits")
+        fixture.clock.advance(by: .seconds(1))
+        let none = try await queue.receive("credits")
+        XCTAssertNil(none)
+        let again = try await queue.send("credits", body: "credit", id: "claim-9")
+        XCTAssertTrue(again.alreadyPresent, "the dead-lettered copy is still live")
+        let sourceCount = try await queue.peek("credits", count: 10).count
+        let parkedCount = try await queue.peek("dlq", count: 10).count
+        XCTAssertEqual([sourceCount, parkedCount], [0, 1])
+    }
+
     func testABatchWithOneBadMessageStoresNothing() async throws {
         let big = String(repeating: "x", count: fixture.limits.maxMessageSizeBytes + 1)
         await assertThrows(.messageTooLarge(sizeBytes: big.utf8.count, limitBytes: fixture.limits.maxMessageSizeBytes)) {

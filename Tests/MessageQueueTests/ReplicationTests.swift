@@ -2,6 +2,7 @@
 import Primitives
 import TestKit
 import XCTest
+import Dispatch
 
 final class ReplicationTests: XCTestCase {
     func testAnAcknowledgedSendIsCommittedOnTwoReplicas() async throws {
@@ -113,6 +114,31 @@ final class ReplicationTests: XCTestCase {
         await queue.close()
     }
 
+    func testDamageDoneOnDiskWhileRunningIsFoundByTheCheckAndRepaired() async throws {
+        let fixture = try QueueFixture()
+        defer { fixture.remove() }
+        let queue = try fixture.open()
+        try await queue.createQueue("work")
+        try await churn(queue, fixture.clock, rounds: 40)
+        await queue.settle()
+        // Pages still in the write-ahead log would be written back over the damage; damage checkpointed pages.
+        try await queue.replicas[2].perform { try $0.store?.checkpoint() }
+        let handle = try unwrapped(FileHandle(forUpdatingAtPath: fixture.databasePath(.c)))
+        let size = try handle.seekToEnd()
+        try handle.seek(toOffset: 100)
+        try handle.write(contentsOf: Data(repeating: 0x5A, count: Int(size) - 100))
+        try handle.close()
+        let verdicts = await queue.checkReplicas()
+        XCTAssertEqual(verdicts, [.a: true, .b: true, .c: false])
+        let health = await queue.replicaStatuses().map(\.health)
+        XCTAssertEqual(health, [.up, .up, .corrupted])
+        try await churn(queue, fixture.clock, rounds: 5)
+        try await queue.restoreReplica(.c)
+        await queue.settle()
+        try assertReplicasAgree(fixture, with: await queue.currentState())
+        await queue.close()
+    }
+
     func testReopeningRecoversTheStateAndBringsABehindReplicaUpToDate() async throws {
         let fixture = try QueueFixture()
         defer { fixture.remove() }
@@ -176,5 +202,103 @@ final class ReplicationTests: XCTestCase {
             XCTAssertFalse(mine.isEmpty, file: file, line: line)
             XCTAssertEqual(mine, theirs, "\(id)", file: file, line: line)
         }
+    }
+}
+
+final class GroupCommitTests: XCTestCase {
+    func testSendsArrivingDuringACommitShareOneTransactionPerReplica() async throws {
+        let fixture = try QueueFixture()
+        defer { fixture.remove() }
+        let queue = try fixture.open()
+        try await queue.createQueue("work")
+        await queue.settle()
+        let before = queue.replicas.map(\.commits)
+        let gate = DispatchSemaphore(value: 0)
+        for replica in queue.replicas { replica.hold(until: gate) }
+        // The first send leads and waits behind the held replicas; the next 31 pile up meanwhile.
+        let first = Task { try await queue.send("work", body: "first") }
+        await waitUntil { await queue.flushing }
+        let rest = (0..<31).map { index in Task { try await queue.send("work", body: "m\(index)") } }
+        await waitUntil { await queue.pending.count == 31 }
+        for _ in queue.replicas { gate.signal() }
+        _ = try await first.value
+        for task in rest { _ = try await task.value }
+        await queue.settle()
+        let commits = zip(queue.replicas.map(\.commits), before).map { $0 - $1 }
+        XCTAssertEqual(commits, [2, 2, 2], "one transaction for the first send, one for the 31 that waited")
+        let stored = try await queue.peek("work", count: 100)
+        XCTAssertEqual(stored.count, 32)
+        await queue.close()
+    }
+
+    func testACommitThatLosesItsQuorumMidwayFailsAndTheStateIsReloadedWithoutReusingSequences() async throws {
+        let fixture = try QueueFixture()
+        defer { fixture.remove() }
+        let queue = try fixture.open()
+        try await queue.createQueue("work")
+        let kept = try await queue.send("work", body: "acknowledged")
+        await queue.settle()
+        let gate = DispatchSemaphore(value: 0)
+        for replica in queue.replicas.dropFirst() {
+            replica.hold(until: gate)
+            replica.closeAfterQueuedWork()
+        }
+        let failing = Task { try await queue.send("work", body: "unacknowledged") }
+        await waitUntil { await queue.flushing }
+        gate.signal()
+        gate.signal()
+        do {
+            _ = try await failing.value
+            XCTFail("the send was acknowledged by one replica")
+        } catch let error as MessageQueueError {
+            XCTAssertEqual(error, .noQuorum(available: 1, required: 2))
+        }
+        let statuses = await queue.replicaStatuses()
+        XCTAssertEqual(statuses.map(\.health), [.up, .corrupted, .corrupted])
+        // Memory now holds exactly what replica a holds (which committed the unacknowledged send).
+        let state = await queue.currentState()
+        let a = try fixture.contents(of: .a)
+        XCTAssertEqual(state.lastSequence, a.lastSequence)
+        XCTAssertTrue(state.messages(in: "work").contains { $0.id == kept.messageID })
+        try await queue.restoreReplica(.b)
+        try await queue.restoreReplica(.c)
+        let after = try await queue.send("work", body: "after")
+        await queue.settle()
+        let contents = try ReplicaID.allCases.map { try fixture.contents(of: $0) }
+        XCTAssertEqual(Set(contents.map(\.messages)).count, 1, "replicas agree")
+        XCTAssertEqual(contents[0].lastSequence, a.lastSequence + 1, "the next operation takes the next sequence")
+        XCTAssertTrue(contents[0].messages.contains { $0.hasPrefix("work|\(after.messageID)|") })
+        await queue.close()
+    }
+
+    func testAReplicaFallingFurtherBehindThanTheLogIsTakenDownAndRestoredByACopy() async throws {
+        var limits = QueueLimits()
+        limits.catchUpOperationLimit = 20
+        limits.catchUpChunkOperations = 5
+        let fixture = try QueueFixture(limits: limits)
+        defer { fixture.remove() }
+        let queue = try fixture.open()
+        try await queue.createQueue("work")
+        let gate = DispatchSemaphore(value: 0)
+        queue.replicas[1].hold(until: gate)
+        for index in 0..<25 { _ = try await queue.send("work", body: "m\(index)") }
+        let health = await queue.replicaStatuses().map(\.health)
+        XCTAssertEqual(health, [.up, .down, .up])
+        gate.signal()
+        try await queue.restoreReplica(.b)
+        _ = try await queue.send("work", body: "after")
+        await queue.settle()
+        let contents = try ReplicaID.allCases.map { try fixture.contents(of: $0) }
+        XCTAssertEqual(Set(contents.map(\.messages)).count, 1)
+        XCTAssertEqual(contents.map(\.messages.count), [26, 26, 26])
+        await queue.close()
+    }
+
+    private func waitUntil(_ condition: @escaping () async -> Bool, file: StaticString = #filePath, line: UInt = #line) async {
+        for _ in 0..<100_000 {
+            if await condition() { return }
+            await Task.yield()
+        }
+        XCTFail("condition never held", file: file, line: line)
     }
 }

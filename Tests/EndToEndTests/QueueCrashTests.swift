@@ -1,0 +1,100 @@
+import Foundation
+import XCTest
+
+/// Runs the real `hongbao` binary sending messages, kills it with SIGKILL at random moments, restarts it,
+/// and checks that every message it acknowledged (printed) is still in the queue, once.
+final class QueueCrashTests: XCTestCase {
+    func testEveryAcknowledgedMessageSurvivesKillNine() throws {
+        let binary = try Self.binary()
+        let data = FileManager.default.temporaryDirectory.path + "/hongbao-crash-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        _ = try run(binary, ["queue", "create", "crash", "--data", data])
+
+        var seed: UInt64 = 0x5EED_0004
+        var acknowledged: [String] = []
+        var deleted: [String] = []
+        var received: [String] = []
+        let rounds = 24
+        for round in 0..<rounds {
+            // Two rounds in three send; the third receives and deletes.
+            let consuming = round % 3 == 2
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = consuming
+                ? ["queue", "consume", "crash", "--count", "1000000", "--data", data]
+                : ["queue", "load", "crash", "--count", "1000000", "--prefix", "r\(round)", "--data", data]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // A random moment, 20-420 ms in: during start-up and recovery, or mid-load.
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            usleep(useconds_t(20_000 + (seed >> 33) % 400_000))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationReason, .uncaughtSignal, "round \(round) ended before the kill")
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            // Only complete lines were acknowledged.
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+            if consuming {
+                for line in lines {
+                    if line.hasPrefix("deleted ") { deleted.append(String(line.dropFirst(8))) }
+                    if line.hasPrefix("received ") { received.append(String(line.dropFirst(9))) }
+                }
+            } else {
+                acknowledged += lines
+            }
+        }
+        print("crash test: \(acknowledged.count) sends and \(deleted.count) deletes acknowledged over \(rounds) kills")
+        XCTAssertGreaterThan(acknowledged.count, rounds, "the load made progress between kills")
+
+        let peek = try run(binary, ["queue", "peek", "crash", "-n", "100000", "--json", "--data", data])
+        let messages = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(peek.utf8)) as? [[String: Any]])
+        let ids = messages.compactMap { $0["id"] as? String }
+        XCTAssertEqual(ids.count, Set(ids).count, "no message is stored twice")
+        XCTAssertGreaterThan(deleted.count, 0, "the consumer made progress between kills")
+        // A message the consumer received may have been deleted just before the kill, unreported.
+        let missing = Set(acknowledged).subtracting(received).subtracting(ids)
+        XCTAssertEqual(missing, [], "acknowledged messages lost")
+        let unreported = Set(received).subtracting(deleted).subtracting(ids)
+        XCTAssertLessThanOrEqual(unreported.count, rounds / 3, "at most one unreported delete per killed consumer")
+        XCTAssertEqual(Set(deleted).intersection(ids), [], "acknowledged deletes undone")
+
+        let replicas = try run(binary, ["queue", "replicas", "--json", "--data", data])
+        let statuses = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(replicas.utf8)) as? [[String: Any]])
+        let sequences = Set(statuses.compactMap { $0["last_sequence"] as? Int })
+        XCTAssertEqual(sequences.count, 1, "after recovery every replica holds the same operations: \(statuses)")
+    }
+
+    // MARK: Helpers
+
+    /// Runs the binary to completion and returns its standard output; fails on a non-zero exit.
+    private func run(_ binary: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(process.terminationStatus, 0, "hongbao \(arguments.joined(separator: " ")): \(message)")
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The built binary: next to the test bundle, else `.build/debug/hongbao` under the package root.
+    static func binary() throws -> String {
+        let beside = Bundle(for: QueueCrashTests.self).bundleURL.deletingLastPathComponent()
+            .appendingPathComponent("hongbao").path
+        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let fallback = root.appendingPathComponent(".build/debug/hongbao").path
+        guard FileManager.default.isExecutableFile(atPath: fallback) else {
+            throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: fallback])
+        }
+        return fallback
+    }
+}
