@@ -150,15 +150,18 @@ final class CLIBadInputTests: XCTestCase {
         let holder = try binary.start(["seed-demo", "--accounts", "2000000", "--data", directory, "--durability", "normal"],
                                       stdout: pipe)
         defer { holder.terminate(); holder.waitUntilExit() }
+        // Wait until the holder has the lock (its pid is in LOCK); probing earlier could race it for the lock.
         let deadline = Date().addingTimeInterval(20)
-        var refused: HongbaoBinary.Result?
-        while Date() < deadline {
-            let result = try binary.run(["account", "list", "--data", directory])
-            if result.stderr.contains("in use by pid") { refused = result; break }
-            Thread.sleep(forTimeInterval: 0.05)
+        let lockPath = directory + "/LOCK"
+        while Date() < deadline, holder.isRunning,
+              (try? String(contentsOfFile: lockPath, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+                != String(holder.processIdentifier) {
+            Thread.sleep(forTimeInterval: 0.02)
         }
-        let result = try XCTUnwrap(refused, "the second process was never refused")
+        XCTAssertTrue(holder.isRunning, "the holder should still be seeding")
+        let result = try binary.run(["account", "list", "--data", directory])
         XCTAssertTrue(result.stderr.contains("in use by pid \(holder.processIdentifier)"), result.stderr)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
         XCTAssertNotEqual(result.status, 0)
     }
 
