@@ -7,3 +7,13 @@ extension Database {
         try cachedStatement(sql: sql).execute(arguments: arguments)
     }
 }
+
+extension Statement {
+    /// The first row mapped by `transform`, read straight from the statement without copying the row
+    /// (`Row.fetchOne` copies every value first). The row is only valid inside `transform`.
+    public func fetchFirst<T>(arguments: StatementArguments, _ transform: (Row) throws -> T) throws -> T? {
+        let cursor = try Row.fetchCursor(self, arguments: arguments)
+        guard let row = try cursor.next() else { return nil }
+        return try transform(row)
+    }
+}

@@ -10,7 +10,7 @@ public enum AccountOrder: String, Sendable, CaseIterable {
 extension Ledger {
     /// User accounts, a page at a time.
     public func accounts(order: AccountOrder = .name, limit: Int = 50, offset: Int = 0) throws -> [Account] {
-        let orderBy = order == .name ? "name" : "balance DESC, id"
+        let orderBy = order == .name ? "name" : "balance DESC"
         return try read { database in
             try Row.fetchAll(database, sql: """
                 SELECT id, name, kind, balance, created_at FROM account

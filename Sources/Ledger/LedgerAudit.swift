@@ -75,7 +75,7 @@ extension Ledger {
                     detail: "balances sum to \(Money(minorUnits: sum).formatted), not ¥0.00"))
             }
             let negative = try Int.fetchOne(database, sql: """
-                SELECT COUNT(*) FROM account WHERE kind IN ('user', 'escrow') AND balance < 0
+                SELECT COUNT(*) FROM account WHERE kind <> 'mint' AND balance < 0
                 """) ?? 0
             if negative > 0 {
                 violations.append(AuditViolation(code: "ledger.negative", detail: "\(negative) accounts are negative"))

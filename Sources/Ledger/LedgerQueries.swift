@@ -6,13 +6,13 @@ enum LedgerQueries {
     static func account(named name: String, in database: Database) throws -> Account? {
         let statement = try database.cachedStatement(
             sql: "SELECT id, name, kind, balance, created_at FROM account WHERE name = ?")
-        return try Row.fetchOne(statement, arguments: [name]).map(account(from:))
+        return try statement.fetchFirst(arguments: [name], account(from:))
     }
 
     static func account(id: AccountID, in database: Database) throws -> Account? {
         let statement = try database.cachedStatement(
             sql: "SELECT id, name, kind, balance, created_at FROM account WHERE id = ?")
-        return try Row.fetchOne(statement, arguments: [id.rawValue]).map(account(from:))
+        return try statement.fetchFirst(arguments: [id.rawValue], account(from:))
     }
 
     static func account(from row: Row) -> Account {
@@ -30,7 +30,7 @@ enum LedgerQueries {
             SELECT seq, id, debit_id, credit_id, amount, memo, debit_balance_after, credit_balance_after, created_at
             FROM transfer WHERE id = ?
             """)
-        return try Row.fetchOne(statement, arguments: [id.rawValue]).map { row in
+        return try statement.fetchFirst(arguments: [id.rawValue]) { row in
             TransferRecord(
                 sequence: row[0], id: TransferID(row[1] as String), from: AccountID(row[2]), to: AccountID(row[3]),
                 amount: Money(minorUnits: row[4]), memo: row[5], fromBalanceAfter: Money(minorUnits: row[6]),

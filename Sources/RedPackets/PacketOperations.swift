@@ -79,9 +79,10 @@ public enum PacketOperations {
                 state = CASE WHEN opened + 1 = shares THEN 'finished' ELSE state END
             WHERE id = ?
             """, arguments: [amount.minorUnits, packetID.rawValue])
-        guard let claim = try PacketQueries.claim(claimID, in: database) else {
-            throw PacketError.unknownPacket(packetID.rawValue)
-        }
+        // Built from what was just written rather than read back: this runs tens of thousands of times a second.
+        let claim = Claim(id: claimID, packetID: packetID, userID: account.id, userName: account.name, slot: slot,
+                          amount: amount, state: .crediting, openedAt: transaction.now, creditedAt: nil, attempts: 0,
+                          escrowID: packet.escrowID)
         return (claim, false)
     }
 
@@ -97,7 +98,10 @@ public enum PacketOperations {
         try database.execute(cached: """
             UPDATE claim SET state = 'credited', credited_at = ?, attempts = attempts + 1 WHERE id = ?
             """, arguments: [transaction.now.millisecondsSinceEpoch, claimID.rawValue])
-        return CreditOutcome(claim: try PacketQueries.claim(claimID, in: database) ?? claim, appliedNow: true)
+        let credited = Claim(id: claim.id, packetID: claim.packetID, userID: claim.userID, userName: claim.userName,
+                             slot: claim.slot, amount: claim.amount, state: .credited, openedAt: claim.openedAt,
+                             creditedAt: transaction.now, attempts: claim.attempts + 1, escrowID: claim.escrowID)
+        return CreditOutcome(claim: credited, appliedNow: true)
     }
 
     /// Records a failed credit attempt; the claim becomes `waiting` (its credit message is queued).

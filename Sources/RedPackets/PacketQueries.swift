@@ -17,7 +17,7 @@ enum PacketQueries {
         let statement = try database.cachedStatement(sql: """
             SELECT \(packetColumns) FROM packet p JOIN account s ON s.id = p.sender_id WHERE p.id = ?
             """)
-        return try Row.fetchOne(statement, arguments: [id.rawValue]).map(packet(from:))
+        return try statement.fetchFirst(arguments: [id.rawValue], packet(from:))
     }
 
     static func claim(_ id: ClaimID, in database: Database) throws -> Claim? {
@@ -25,7 +25,7 @@ enum PacketQueries {
             SELECT \(claimColumns) FROM claim c JOIN account u ON u.id = c.user_id
             JOIN packet p ON p.id = c.packet_id WHERE c.id = ?
             """)
-        return try Row.fetchOne(statement, arguments: [id.rawValue]).map(claim(from:))
+        return try statement.fetchFirst(arguments: [id.rawValue], claim(from:))
     }
 
     static func packet(from row: Row) -> Packet {

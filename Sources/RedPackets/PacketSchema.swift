@@ -31,8 +31,7 @@ public enum PacketSchema {
                     user_id INTEGER NOT NULL REFERENCES account (id),
                     slot INTEGER NOT NULL,
                     grabbed_at INTEGER NOT NULL,
-                    PRIMARY KEY (packet_id, user_id),
-                    UNIQUE (packet_id, slot)
+                    PRIMARY KEY (packet_id, user_id)
                 ) WITHOUT ROWID;
                 CREATE TABLE claim (
                     id TEXT PRIMARY KEY,
@@ -47,7 +46,6 @@ public enum PacketSchema {
                     UNIQUE (packet_id, user_id)
                 );
                 CREATE INDEX claim_by_user ON claim (user_id, opened_at);
-                CREATE INDEX claim_by_packet ON claim (packet_id, slot);
                 CREATE INDEX claim_uncredited ON claim (state) WHERE state <> 'credited';
                 """)
         }
