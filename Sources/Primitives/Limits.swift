@@ -62,6 +62,11 @@ public struct LedgerLimits: Sendable, Equatable {
     /// The most transactions the group-commit writer folds into one SQLite commit. Bounds the work lost to
     /// one failed commit and the latency added to the first transaction of a batch.
     public var maxTransactionsPerCommit: Int = 512
+    /// Page cache of the ledger's writer connection (64 MiB): holds the working set of a busy Gala.
+    public var writerCacheBytes: Int = 64 * 1024 * 1024
+    /// How much of the ledger file connections may memory-map for reading (1 GiB: a million accounts and
+    /// their history fit; pages are shared with the OS cache, not copied).
+    public var memoryMapBytes: Int = 1024 * 1024 * 1024
 
     public init() {}
 }

@@ -82,10 +82,16 @@ public final class RetryWorkerPool: Sendable {
                 try? await clock.sleep(for: limits.retryBase)
                 continue
             }
-            for message in messages {
-                // A crash drops everything still held: those messages reappear after their visibility timeout.
-                guard gate.state == .running, !Task.isCancelled else { break }
-                await process(message)
+            // The batch's credits go out together, so they share the ledger's group commits (one at a time, a
+            // worker would wait a whole commit cycle per message). A crash drops whatever is not yet
+            // processed: those messages reappear after their visibility timeout.
+            await withDiscardingTaskGroup { group in
+                for message in messages {
+                    group.addTask {
+                        guard gate.state == .running, !Task.isCancelled else { return }
+                        await self.process(message)
+                    }
+                }
             }
         }
     }
