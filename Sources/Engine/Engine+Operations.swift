@@ -51,6 +51,7 @@ extension Engine {
             metrics.recordOpen(latency: ContinuousClock.now - started)
             if !result.wasReplay {
                 metrics.update { metrics in
+                    if currentMode == .queue { metrics.opensQueueMode += 1 } else { metrics.opensTransactionMode += 1 }
                     // Judged by the in-line attempt, not the claim's state now: a worker may already have
                     // landed a queued credit by the time the opener's result is read back.
                     if result.creditFailure == nil { metrics.creditedImmediately += 1 } else { metrics.queued += 1 }

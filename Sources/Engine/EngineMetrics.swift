@@ -5,7 +5,10 @@ import Synchronization
 /// Figures about opens and credits, for the dashboard header and `simulate`'s summary.
 public struct MetricsSnapshot: Sendable, Equatable, Codable {
     public var opens = 0
-    /// Opens whose in-line credit landed at once.
+    /// Opens made in each credit mode (successful ones: a rolled-back open is a failure, not an open).
+    public var opensQueueMode = 0
+    public var opensTransactionMode = 0
+    /// Opens whose in-line credit landed at once (both modes).
     public var creditedImmediately = 0
     /// Opens whose credit went to the queue (the opener saw "on its way").
     public var queued = 0
