@@ -104,6 +104,12 @@ let package = Package(
         ),
         .testTarget(name: "EndToEndTests", dependencies: ["hongbao"], swiftSettings: strict),
         .testTarget(
+            name: "EngineTests",
+            dependencies: ["Engine", "Ledger", "RedPackets", "MessageQueue", "TestKit",
+                           .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "MessageQueueTests",
             dependencies: ["MessageQueue", "TestKit", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict

@@ -1,0 +1,215 @@
+import Engine
+import Foundation
+import Ledger
+import MessageQueue
+import Primitives
+import RedPackets
+import TestKit
+import XCTest
+
+/// The credit path of DESIGN section 5 on a real engine (real ledger, real three-copy queue, real workers),
+/// with short retry timings so that it runs in seconds. Conditions are awaited by polling with a deadline.
+final class EngineCreditPathTests: XCTestCase {
+    private var directory: TemporaryDirectory!
+
+    override func setUpWithError() throws {
+        directory = try TemporaryDirectory(prefix: "hongbao-engine")
+    }
+
+    override func tearDown() {
+        directory.remove()
+    }
+
+    private func configuration() -> EngineConfiguration {
+        var configuration = EngineConfiguration(dataPath: directory.path, workers: 2)
+        configuration.durability = .normal
+        configuration.limits.credit.retryBase = .milliseconds(5)
+        configuration.limits.credit.retryCap = .milliseconds(50)
+        configuration.limits.credit.workerPollWait = .milliseconds(100)
+        configuration.limits.credit.workerVisibility = .seconds(1)
+        configuration.random = SeededRandomSource(seed: 7)
+        return configuration
+    }
+
+    /// Starts an engine and runs it until `body` returns; then stops it cleanly.
+    private func withRunningEngine(
+        _ configuration: EngineConfiguration? = nil, _ body: (Engine) async throws -> Void
+    ) async throws {
+        let engine = try await Engine.start(configuration ?? self.configuration())
+        let running = Task { await engine.run() }
+        do {
+            try await body(engine)
+        } catch {
+            running.cancel()
+            _ = await running.value
+            await engine.close()
+            throw error
+        }
+        running.cancel()
+        _ = await running.value
+        await engine.close()
+    }
+
+    private func eventually(_ what: String, timeout: TimeInterval = 20, _ condition: () async throws -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        XCTFail("timed out waiting for: \(what)")
+    }
+
+    private func seedAndSend(_ engine: Engine, shares: Int = 5) async throws -> Packet {
+        _ = try await engine.ledger.openAccount(name: "alice", deposit: Money(yuan: 1_000))
+        for name in ["bob", "carol", "dave", "erin", "frank"] { _ = try await engine.ledger.openAccount(name: name) }
+        return try await engine.send(.group(from: "alice", total: Money(yuan: 100), shares: shares))
+    }
+
+    func testAFailedCreditWaitsInTheQueueAndIsCreditedExactlyOnceWhenTheAccountSystemRecovers() async throws {
+        try await withRunningEngine { engine in
+            let packet = try await seedAndSend(engine)
+            engine.setCreditFailure(percent: 100)
+            try await engine.grab(packet.id, user: "bob")
+            let opened = try await engine.open(packet.id, user: "bob")
+            XCTAssertNotNil(opened.creditFailure, "the in-line credit must have failed")
+            XCTAssertTrue(opened.claim.amount.isPositive, "the opener sees the amount at once")
+            XCTAssertEqual(try engine.packets.claim(opened.claim.id)?.state, .waiting)
+            XCTAssertEqual(try engine.ledger.account(named: "bob")?.balance, .zero)
+            let queued = try await engine.queue.counters(of: "credits")
+            XCTAssertEqual(queued.total, 1, "the failed credit is one message in the credit queue")
+
+            // Workers keep failing while the failure rate is 100%: the claim stays waiting, money stays in escrow.
+            try await eventually("a retry attempt") { engine.workers.snapshot.failed >= 2 }
+            XCTAssertEqual(try engine.packets.claim(opened.claim.id)?.state, .waiting)
+
+            engine.setCreditFailure(percent: 0)
+            try await eventually("the claim credited") { try engine.packets.claim(opened.claim.id)?.state == .credited }
+            try await eventually("the queue empty") { try await engine.queue.counters(of: "credits").total == 0 }
+            XCTAssertEqual(try engine.ledger.account(named: "bob")?.balance, opened.claim.amount)
+            let transfers = try engine.ledger.read {
+                try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM transfer WHERE id = ?",
+                                 arguments: [opened.claim.id.creditTransferID.rawValue])
+            }
+            XCTAssertEqual(transfers, 1, "credited exactly once")
+            let violations = try await engine.audit()
+            XCTAssertEqual(violations, [])
+        }
+    }
+
+    func testCrashedWorkersLeaseExpiresAndTheCreditIsStillDelivered() async throws {
+        try await withRunningEngine { engine in
+            let packet = try await seedAndSend(engine)
+            engine.crashWorkers()
+            engine.setCreditFailure(percent: 100)
+            for user in ["bob", "carol"] {
+                try await engine.grab(packet.id, user: user)
+                _ = try await engine.open(packet.id, user: user)
+            }
+            engine.setCreditFailure(percent: 0)
+            try await Task.sleep(for: .milliseconds(300))
+            XCTAssertEqual(try engine.packets.uncreditedClaims().count, 2, "crashed workers credit nothing")
+            engine.restartWorkers()
+            try await eventually("both credited") { try engine.packets.uncreditedClaims().isEmpty }
+            let violations = try await engine.audit()
+            XCTAssertEqual(violations, [])
+        }
+    }
+
+    func testWithTwoReplicasDownCreditsWaitForQuorumAndAreQueuedWhenItReturns() async throws {
+        try await withRunningEngine { engine in
+            let packet = try await seedAndSend(engine)
+            engine.setCreditFailure(percent: 100)
+            try await engine.setReplica(.a, down: true)
+            try await engine.setReplica(.b, down: true)
+            try await engine.grab(packet.id, user: "bob")
+            let opened = try await engine.open(packet.id, user: "bob")
+            XCTAssertTrue(opened.claim.amount.isPositive)
+            XCTAssertEqual(try engine.packets.claim(opened.claim.id)?.state, .crediting,
+                           "no quorum: the message could not be queued, so the claim is not marked waiting")
+            let snapshot = await engine.snapshot()
+            XCTAssertEqual(snapshot.unqueuedCredits, 1)
+            engine.setCreditFailure(percent: 0)
+            try await engine.setReplica(.a, down: false)
+            try await eventually("credited after the quorum returns") {
+                try engine.packets.claim(opened.claim.id)?.state == .credited
+            }
+            let violations = try await engine.audit()
+            XCTAssertEqual(violations, [])
+        }
+    }
+
+    func testRestartRequeuesClaimsLeftCreditingByACrash() async throws {
+        var claimID: ClaimID?
+        var amount = Money.zero
+        do {
+            // A crash between draw and queueing: the claim is recorded `crediting` and no message exists.
+            let engine = try await Engine.start(configuration())
+            let packet = try await seedAndSend(engine)
+            try await engine.grab(packet.id, user: "bob")
+            let drawn = try await engine.ledger.write {
+                try PacketOperations.draw(packet.id, user: "bob", random: SeededRandomSource(seed: 1), in: $0)
+            }
+            claimID = drawn.claim.id
+            amount = drawn.claim.amount
+            await engine.close()
+        }
+        let id = try XCTUnwrap(claimID)
+        try await withRunningEngine { engine in
+            try await eventually("recovered and credited") { try engine.packets.claim(id)?.state == .credited }
+            XCTAssertEqual(try engine.ledger.account(named: "bob")?.balance, amount)
+            let violations = try await engine.audit()
+            XCTAssertEqual(violations, [])
+        }
+    }
+
+    func testTransactionModeRollsBackTheWholeOpenAndTheUserSeesAnError() async throws {
+        try await withRunningEngine { engine in
+            let packet = try await seedAndSend(engine)
+            engine.setCreditMode(.transaction)
+            engine.setCreditFailure(percent: 100)
+            try await engine.grab(packet.id, user: "bob")
+            do {
+                _ = try await engine.open(packet.id, user: "bob")
+                XCTFail("a failed credit must fail the open in transaction mode")
+            } catch {}
+            XCTAssertEqual(try engine.packets.packet(packet.id).opened, 0, "rolled back: nothing drawn")
+            XCTAssertEqual(try engine.packets.uncreditedClaims(), [])
+            XCTAssertEqual(engine.metricsSnapshot().rollbacks, 1)
+            engine.setCreditFailure(percent: 0)
+            let retried = try await engine.open(packet.id, user: "bob")
+            XCTAssertEqual(retried.claim.state, .credited)
+            let violations = try await engine.audit()
+            XCTAssertEqual(violations, [])
+        }
+    }
+
+    func testDeadLetteredCreditsAreShownAndRedriveDeliversThem() async throws {
+        var configuration = configuration()
+        configuration.limits.credit.maxReceiveCount = 2
+        try await withRunningEngine(configuration) { engine in
+            let packet = try await seedAndSend(engine)
+            engine.setCreditFailure(percent: 100)
+            try await engine.grab(packet.id, user: "bob")
+            let opened = try await engine.open(packet.id, user: "bob")
+            try await eventually("dead-lettered") { await engine.deadLetteredCount() == 1 }
+            var violations = try await engine.audit()
+            XCTAssertEqual(violations, [], "a dead-lettered credit still has its message")
+            engine.setCreditFailure(percent: 0)
+            let redriven = try await engine.redriveDeadLetters()
+            XCTAssertEqual(redriven, 1)
+            try await eventually("credited after redrive") { try engine.packets.claim(opened.claim.id)?.state == .credited }
+            violations = try await engine.audit()
+            XCTAssertEqual(violations, [])
+        }
+    }
+
+    func testExpiryRunsOnItsOwnAndRefundsTheRemainder() async throws {
+        try await withRunningEngine { engine in
+            _ = try await engine.ledger.openAccount(name: "alice", deposit: Money(yuan: 100))
+            let packet = try await engine.send(.group(from: "alice", total: Money(yuan: 10), shares: 2,
+                                                      timeToLive: .seconds(1)))
+            try await eventually("expired by the engine's timer") { try engine.packets.packet(packet.id).state == .expired }
+            XCTAssertEqual(try engine.ledger.account(named: "alice")?.balance, Money(yuan: 100))
+        }
+    }
+}
