@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         .target(name: "Primitives", swiftSettings: strict),
@@ -37,6 +38,24 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "Dashboard",
+            dependencies: ["Primitives", .product(name: "TOMLKit", package: "TOMLKit")],
+            swiftSettings: strict
+        ),
+        // No `pkgConfig: "ncursesw"`: its cflags (-D_XOPEN_SOURCE=600) are "prohibited flags" to SwiftPM and
+        // make every build print a warning. The module map links ncursesw/tinfo and the header defines what
+        // the wide-character API needs.
+        .systemLibrary(
+            name: "CNCurses",
+            providers: [.apt(["libncurses-dev"])]
+        ),
+        .target(name: "CNCursesShim", dependencies: ["CNCurses"]),
+        .target(
+            name: "TerminalUI",
+            dependencies: ["Dashboard", "Primitives", "CNCurses", "CNCursesShim"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "TestKit",
             dependencies: ["Primitives"],
             swiftSettings: strict
@@ -44,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "hongbao",
             dependencies: [
-                "Primitives", "Ledger", "RedPackets", "Engine",
+                "Primitives", "Ledger", "RedPackets", "Engine", "Dashboard", "TerminalUI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -52,6 +71,7 @@ let package = Package(
         ),
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives", "TestKit"], swiftSettings: strict),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "TestKit"], swiftSettings: strict),
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Primitives"], swiftSettings: strict),
         .testTarget(name: "RedPacketsTests", dependencies: ["RedPackets", "Ledger", "TestKit"], swiftSettings: strict),
     ]
 )
