@@ -49,10 +49,14 @@ let package = Package(
             name: "CNCurses",
             providers: [.apt(["libncurses-dev"])]
         ),
-        .target(name: "CNCursesShim", dependencies: ["CNCurses"]),
+        .target(
+            name: "CNCursesShim",
+            dependencies: ["CNCurses"],
+            linkerSettings: [.linkedLibrary("ncursesw"), .linkedLibrary("tinfo")]
+        ),
         .target(
             name: "TerminalUI",
-            dependencies: ["Dashboard", "Primitives", "CNCurses", "CNCursesShim"],
+            dependencies: ["Dashboard", "Primitives", "CNCursesShim"],
             swiftSettings: strict
         ),
         .target(

@@ -274,7 +274,9 @@ public struct DashboardUpdate: Sendable {
 }
 
 extension DashboardModel {
-    mutating func setStatus(_ text: String, _ severity: StatusMessage.Severity, now: Timestamp) {
+    /// Shows a message in the status line for `StatusMessage.lifetime` (used by the terminal layer for its own
+    /// errors, e.g. a theme that failed to load).
+    public mutating func setStatus(_ text: String, _ severity: StatusMessage.Severity, now: Timestamp) {
         status = StatusMessage(text: text, severity: severity, expiresAt: now + StatusMessage.lifetime)
     }
 }

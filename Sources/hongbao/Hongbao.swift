@@ -8,7 +8,7 @@ struct Hongbao: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hongbao",
         abstract: "Red packets, a ledger and a three-copy message queue that never loses money.",
-        subcommands: []
+        subcommands: [PreviewCommand.self]
     )
 
     /// Runs the command and turns any error into one line on stderr and an exit code (`UserError`).
