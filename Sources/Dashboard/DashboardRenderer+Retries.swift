@@ -39,11 +39,11 @@ extension DashboardRenderer {
             let isLast = index == histogram.count - 1 && histogram.count > 1
             let label = DisplayWidth.fit(isLast ? "≥\(index + 1)×" : "\(index + 1)×", to: 4, alignRight: true)
             let role: ColorRole = index == 0 ? .ok : (index < 3 ? .warn : .error)
-            writeSegments(&buffer, [
-                (options.unicode ? label : label.replacingOccurrences("≥", ">"), CellStyle(.muted)), (" ", .plain),
-                (bar(Double(count) / Double(peak), width: barWidth), CellStyle(role)),
-                (" " + DisplayWidth.fit(DashboardText.compact(count), to: 9, alignRight: false), CellStyle(.text, bold: true)),
-            ], x: rect.x, y: rect.y + index, maxX: rect.maxX)
+            let y = rect.y + index
+            buffer.write(options.unicode ? label : label.replacingOccurrences("≥", ">"), x: rect.x, y: y, style: CellStyle(.muted))
+            drawBar(&buffer, Double(count) / Double(peak), x: rect.x + 5, y: y, width: barWidth, role: role)
+            buffer.write(DashboardText.compact(count), x: rect.x + 6 + barWidth, y: y, maxWidth: rect.maxX - rect.x - 6 - barWidth,
+                         style: CellStyle(.text, bold: true))
         }
     }
 
@@ -80,11 +80,12 @@ extension DashboardRenderer {
         let barWidth = max(1, min(20, rect.width - labelWidth - 6))
         var y = rect.y
         let failureRole: ColorRole = faults.creditFailurePercent == 0 ? .ok : (faults.creditFailurePercent >= 50 ? .error : .warn)
-        writeSegments(&buffer, [
-            (DisplayWidth.fit("credit failures", to: labelWidth), CellStyle(.muted)),
-            (bar(Double(faults.creditFailurePercent) / 100, width: barWidth), CellStyle(failureRole)),
-            (" \(faults.creditFailurePercent)%", CellStyle(failureRole, bold: true)),
-        ], x: rect.x, y: y, maxX: rect.maxX)
+        buffer.write(DisplayWidth.fit("credit failures", to: labelWidth), x: rect.x, y: y, maxWidth: rect.width, style: CellStyle(.muted))
+        if rect.width > labelWidth + 6 {
+            drawBar(&buffer, Double(faults.creditFailurePercent) / 100, x: rect.x + labelWidth, y: y, width: barWidth, role: failureRole)
+            buffer.write(" \(faults.creditFailurePercent)%", x: rect.x + labelWidth + barWidth, y: y,
+                         maxWidth: rect.maxX - rect.x - labelWidth - barWidth, style: CellStyle(failureRole, bold: true))
+        }
         y += 1
         if y < rect.maxY {
             writeSegments(&buffer, [

@@ -100,7 +100,9 @@ public struct DashboardRenderer: Sendable {
         buffer.set(x: right, y: bottom, Cell(character: glyphs[5], style: style))
         let label = focused ? (options.unicode ? " ▶ \(title) " : " > \(title) ") : " \(title) "
         buffer.write(label, x: rect.x + 2, y: rect.y, maxWidth: rect.width - 4, style: CellStyle(focused ? .borderFocus : .title, bold: true))
-        return rect.inset(by: 1)
+        let inner = rect.inset(by: 1)
+        // One column of padding on each side when there is room: text never touches the border.
+        return inner.width > 20 ? Rect(x: inner.x + 1, y: inner.y, width: inner.width - 2, height: inner.height) : inner
     }
 
     /// Writes label/value pairs on one line; returns the column after the last one written.
@@ -111,6 +113,16 @@ public struct DashboardRenderer: Sendable {
             column += buffer.write(text, x: column, y: y, maxWidth: maxX - column, style: style)
         }
         return column
+    }
+
+    /// Draws a bar filled to `fraction` in `role`, the rest as a muted track; returns the columns used.
+    @discardableResult
+    func drawBar(_ buffer: inout CellBuffer, _ fraction: Double, x: Int, y: Int, width: Int, role: ColorRole) -> Int {
+        let filled = bar(fraction, width: width).trailingSpacesRemoved()
+        let used = buffer.write(filled, x: x, y: y, maxWidth: width, style: CellStyle(role))
+        let track = String(repeating: options.unicode ? "·" : ".", count: max(0, width - used))
+        buffer.write(track, x: x + used, y: y, maxWidth: width - used, style: CellStyle(.muted))
+        return width
     }
 
     /// A horizontal bar of `width` cells filled to `fraction` (0…1), in eighths on UTF-8 terminals.
@@ -130,4 +142,12 @@ public struct DashboardRenderer: Sendable {
 
     var check: String { options.unicode ? "✓" : "ok" }
     var cross: String { options.unicode ? "✗" : "X" }
+}
+
+extension String {
+    func trailingSpacesRemoved() -> String {
+        var copy = self
+        while copy.last == " " { copy.removeLast() }
+        return copy
+    }
 }

@@ -46,6 +46,7 @@ public enum Sparkline {
         case .ascii: return asciiRamp[levels[0]]
         case .blocks: return blockRamp[levels[0]]
         case .braille:
+            if levels[0] == 0 && levels[1] == 0 { return " " }
             var bits: UInt32 = 0
             for level in 0..<levels[0] { bits |= leftDots[level] }
             for level in 0..<levels[1] { bits |= rightDots[level] }
