@@ -75,7 +75,12 @@ let package = Package(
         ),
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives", "TestKit"], swiftSettings: strict),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "TestKit"], swiftSettings: strict),
-        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Primitives"], swiftSettings: strict),
+        .testTarget(
+            name: "DashboardTests",
+            dependencies: ["Dashboard", "Primitives"],
+            exclude: ["Snapshots", "Fixtures"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "RedPacketsTests", dependencies: ["RedPackets", "Ledger", "TestKit"], swiftSettings: strict),
     ]
 )

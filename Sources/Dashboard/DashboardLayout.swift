@@ -18,9 +18,10 @@ public struct DashboardLayout: Sendable, Equatable {
     }
 
     private static func grid(_ body: Rect) -> [PaneID: Rect] {
-        let third = body.height / 3
-        let (rowA, rest) = body.splitRows(third)
-        let (rowB, rowC) = rest.splitRows(third)
+        // The queue row needs 8 rows for its stats, graph, quorum line and three replicas.
+        let queueRows = max(body.height / 3, min(8, body.height))
+        let (rowA, rest) = body.splitRows((body.height - queueRows) / 2)
+        let (rowB, rowC) = rest.splitRows(queueRows)
         let (accounts, packets) = rowA.splitColumns(body.width * 9 / 20)
         let (queue, retries) = rowB.splitColumns(body.width / 2)
         let (faults, events) = rowC.splitColumns(body.width * 2 / 5)

@@ -92,7 +92,7 @@ extension DashboardRenderer {
     }
 
     func drawConfirm(_ buffer: inout CellBuffer, question: String) {
-        let width = min(max(44, DisplayWidth.of(question) + 6), buffer.width - 4)
+        let width = min(max(48, DisplayWidth.of(question) + 10), buffer.width - 4)
         let inner = drawDialog(&buffer, width: width, height: 6, title: "Confirm")
         guard !inner.isEmpty else { return }
         buffer.write("! " + question, x: inner.x + 1, y: inner.y, maxWidth: inner.width - 2, style: CellStyle(.warn, bold: true))

@@ -3,10 +3,11 @@ import Primitives
 extension DashboardRenderer {
     func drawAccounts(_ buffer: inout CellBuffer, _ rect: Rect, _ accounts: AccountsSummary, selected: Int?) {
         guard !rect.isEmpty else { return }
+        let wide = rect.width >= 48
         let columns = fitColumns([
             TableColumn(title: "Account", width: 0),
-            TableColumn(title: "Balance", width: 14, alignRight: true),
-            TableColumn(title: "On its way", width: 15, alignRight: true),
+            TableColumn(title: "Balance", width: 13, alignRight: true),
+            TableColumn(title: wide ? "On its way" : "Wait", width: wide ? 15 : 5, alignRight: true),
         ], width: rect.width)
         writeHeaderRow(&buffer, columns: columns, x: rect.x, y: rect.y, width: rect.width)
         let summaryRows = rect.height >= 5 ? 1 : 0
@@ -17,7 +18,8 @@ extension DashboardRenderer {
         let offset = scrollOffset(selected: selected, count: accounts.top.count, rows: rows)
         for (line, index) in (offset..<min(accounts.top.count, offset + max(0, rows))).enumerated() {
             let account = accounts.top[index]
-            let waiting = account.waitingCredits > 0 ? "\(account.waitingCredits)× \(account.waitingAmount.formatted)" : "—"
+            let waiting = account.waitingCredits == 0 ? "—"
+                : (wide ? "\(account.waitingCredits)× \(account.waitingAmount.formatted)" : "\(account.waitingCredits)×")
             writeRow(&buffer, [
                 (account.name, CellStyle(.text)),
                 (account.balance.formatted, CellStyle(.money, bold: true)),
@@ -25,7 +27,7 @@ extension DashboardRenderer {
             ], columns: columns, x: rect.x, y: rect.y + 1 + line, width: rect.width, selected: index == selected)
         }
         if summaryRows > 0 {
-            let text = "\(DashboardText.count(accounts.totalAccounts)) accounts · \(DashboardText.count(accounts.totalWaitingCredits)) credits on their way (\(accounts.totalWaitingAmount.formatted))"
+            let text = "\(DashboardText.count(accounts.totalAccounts)) accounts · \(DashboardText.count(accounts.totalWaitingCredits)) on their way \(accounts.totalWaitingAmount.formatted)"
             buffer.write(options.unicode ? text : text.replacingGlyphsForASCII(), x: rect.x, y: rect.maxY - 1, maxWidth: rect.width,
                          style: CellStyle(accounts.totalWaitingCredits > 0 ? .warn : .muted))
         }
@@ -58,11 +60,11 @@ extension DashboardRenderer {
         let columns = fitColumns([
             TableColumn(title: "Packet", width: 0),
             TableColumn(title: "From", width: 8),
-            TableColumn(title: "Kind", width: 8),
             TableColumn(title: "Total", width: 11, alignRight: true),
-            TableColumn(title: "Opened", width: 7, alignRight: true),
+            TableColumn(title: "Opened", width: 6, alignRight: true),
             TableColumn(title: "State", width: 8),
             TableColumn(title: "Expires", width: 7, alignRight: true),
+            TableColumn(title: "Kind", width: 8),
         ], width: rect.width)
         writeHeaderRow(&buffer, columns: columns, x: rect.x, y: top, width: rect.width)
         let rows = rect.maxY - top - 1
@@ -82,11 +84,11 @@ extension DashboardRenderer {
             writeRow(&buffer, [
                 (packet.id.rawValue, CellStyle(.text)),
                 (packet.sender, CellStyle(.text)),
-                (packet.kind.rawValue, CellStyle(.muted)),
                 (packet.total.formatted, CellStyle(.money, bold: true)),
                 ("\(packet.opened)/\(packet.shares)", CellStyle(.text)),
                 (packet.state.rawValue, CellStyle(stateRole, bold: packet.state == .open)),
                 (options.unicode ? expires : expires.replacingOccurrences("—", "-"), CellStyle(expiresRole)),
+                (packet.kind.rawValue, CellStyle(.muted)),
             ], columns: columns, x: rect.x, y: top + 1 + line, width: rect.width, selected: index == selected)
         }
     }

@@ -4,17 +4,18 @@ extension DashboardRenderer {
     func drawQueue(_ buffer: inout CellBuffer, _ rect: Rect, _ queue: QueueSummary, selected: Int, focused: Bool) {
         guard !rect.isEmpty else { return }
         let oldest = queue.oldestAge.map { DashboardText.duration($0) } ?? "—"
-        writeSegments(&buffer, [
-            ("visible ", CellStyle(.muted)), (DashboardText.count(queue.visible), CellStyle(.text, bold: true)),
-            ("  in flight ", CellStyle(.muted)), (DashboardText.count(queue.inFlight), CellStyle(.text, bold: true)),
-            ("  delayed ", CellStyle(.muted)), (DashboardText.count(queue.delayed), CellStyle(.text, bold: true)),
-            ("  DLQ ", CellStyle(.muted)), (DashboardText.count(queue.deadLetters), CellStyle(queue.deadLetters > 0 ? .error : .text, bold: true)),
-            ("  oldest ", CellStyle(.muted)), (options.unicode ? oldest : "-", CellStyle(.text, bold: true)),
-        ], x: rect.x, y: rect.y, maxX: rect.maxX)
+        let stats: [HeaderGroup] = [
+            HeaderGroup(0, [("visible ", CellStyle(.muted)), (DashboardText.count(queue.visible), CellStyle(.text, bold: true))]),
+            HeaderGroup(1, [("  in flight ", CellStyle(.muted)), (DashboardText.count(queue.inFlight), CellStyle(.text, bold: true))]),
+            HeaderGroup(2, [("  delayed ", CellStyle(.muted)), (DashboardText.count(queue.delayed), CellStyle(.text, bold: true))]),
+            HeaderGroup(0, [("  DLQ ", CellStyle(.muted)), (DashboardText.count(queue.deadLetters), CellStyle(queue.deadLetters > 0 ? .error : .text, bold: true))]),
+            HeaderGroup(1, [("  oldest ", CellStyle(.muted)), (options.unicode ? oldest : "-", CellStyle(.text, bold: true))]),
+        ]
+        drawGroupLine(&buffer, left: stats, right: [], y: rect.y, rect: Rect(x: rect.x, y: rect.y, width: rect.width + 1, height: 1))
 
         // Rows: 1 stats, graph, 1 quorum line, replicas. The graph gets what the replicas leave.
         let replicaRows = queue.replicas.count + (queue.replicas.isEmpty ? 0 : 1)
-        let graphRows = max(1, min(6, rect.height - 1 - replicaRows))
+        let graphRows = max(1, min(20, rect.height - 1 - replicaRows))
         guard rect.height >= 2 else { return }
         let peak = queue.depthHistory.suffix(rect.width * 2).max() ?? 0
         let label = "depth \(DashboardText.compact(queue.depth)) "
@@ -33,7 +34,7 @@ extension DashboardRenderer {
         let hasQuorum = healthy >= queue.writeQuorum
         writeSegments(&buffer, [
             (hasQuorum ? "\(check) writes ok" : "\(cross) NO QUORUM: writes blocked", CellStyle(hasQuorum ? .ok : .error, bold: true, reverse: !hasQuorum)),
-            ("  \(healthy)/\(queue.replicas.count) replicas in sync set, quorum \(queue.writeQuorum)", CellStyle(.muted)),
+            ("  \(healthy)/\(queue.replicas.count) in sync, quorum \(queue.writeQuorum)", CellStyle(.muted)),
         ], x: rect.x, y: y, maxX: rect.maxX)
         y += 1
         for (index, replica) in queue.replicas.enumerated() where y < rect.maxY {
@@ -51,11 +52,12 @@ extension DashboardRenderer {
         case .catchingUp: (options.unicode ? "↻" : "*", "CATCHING UP", .warn)
         }
         let lagRole: ColorRole = replica.lag == 0 ? .muted : (replica.lag > 1_000 ? .error : .warn)
+        let wide = width >= 50
         writeSegments(&buffer, [
-            ("replica \(replica.name) ", CellStyle(.text, bold: true)),
+            (wide ? "replica \(replica.name) " : "\(replica.name) ", CellStyle(.text, bold: true)),
             (DisplayWidth.fit("\(glyph) \(word)", to: 14), CellStyle(role, bold: true)),
-            (" seq ", CellStyle(.muted)), (DisplayWidth.fit(DashboardText.count(Int(replica.lastSequence)), to: 10, alignRight: true), CellStyle(.text)),
-            ("  lag ", CellStyle(.muted)), (DashboardText.count(Int(replica.lag)), CellStyle(lagRole, bold: replica.lag > 0)),
+            ("lag ", CellStyle(.muted)), (DisplayWidth.fit(DashboardText.count(Int(replica.lag)), to: 7), CellStyle(lagRole, bold: replica.lag > 0)),
+            (" seq ", CellStyle(.muted)), (DashboardText.count(Int(replica.lastSequence)), CellStyle(.text)),
         ], x: x, y: y, maxX: x + width)
         if selected {
             buffer.restyle(Rect(x: x, y: y, width: width, height: 1)) { style in

@@ -49,8 +49,16 @@ extension DashboardRenderer {
 
     private func drawNextRetries(_ buffer: inout CellBuffer, _ rect: Rect, _ next: [RetryRow], selected: Int?) {
         guard !rect.isEmpty else { return }
-        if next.isEmpty {
+        guard let first = next.first else {
             buffer.write("next retries: none waiting", x: rect.x, y: rect.y, maxWidth: rect.width, style: CellStyle(.muted))
+            return
+        }
+        if rect.height < 2 {
+            writeSegments(&buffer, [
+                ("next ", CellStyle(.muted)), ("\(first.recipient) ", CellStyle(.text)), (first.amount.formatted, CellStyle(.money, bold: true)),
+                (" #\(first.attempt) in \(DashboardText.duration(first.dueIn))", CellStyle(.warn)),
+                (next.count > 1 ? " (+\(next.count - 1))" : "", CellStyle(.muted)),
+            ], x: rect.x, y: rect.y, maxX: rect.maxX)
             return
         }
         let columns = fitColumns([
@@ -76,11 +84,12 @@ extension DashboardRenderer {
     func drawFaults(_ buffer: inout CellBuffer, _ rect: Rect, _ snapshot: DashboardSnapshot) {
         guard !rect.isEmpty else { return }
         let faults = snapshot.faults
-        let labelWidth = 16
+        let narrow = rect.width < 40
+        let labelWidth = narrow ? 10 : 16
         let barWidth = max(1, min(20, rect.width - labelWidth - 6))
         var y = rect.y
         let failureRole: ColorRole = faults.creditFailurePercent == 0 ? .ok : (faults.creditFailurePercent >= 50 ? .error : .warn)
-        buffer.write(DisplayWidth.fit("credit failures", to: labelWidth), x: rect.x, y: y, maxWidth: rect.width, style: CellStyle(.muted))
+        buffer.write(DisplayWidth.fit(narrow ? "failures" : "credit failures", to: labelWidth), x: rect.x, y: y, maxWidth: rect.width, style: CellStyle(.muted))
         if rect.width > labelWidth + 6 {
             drawBar(&buffer, Double(faults.creditFailurePercent) / 100, x: rect.x + labelWidth, y: y, width: barWidth, role: failureRole)
             buffer.write(" \(faults.creditFailurePercent)%", x: rect.x + labelWidth + barWidth, y: y,
@@ -89,17 +98,17 @@ extension DashboardRenderer {
         y += 1
         if y < rect.maxY {
             writeSegments(&buffer, [
-                (DisplayWidth.fit("ledger latency", to: labelWidth), CellStyle(.muted)),
+                (DisplayWidth.fit(narrow ? "ledger" : "ledger latency", to: labelWidth), CellStyle(.muted)),
                 ("+\(faults.ledgerLatencyMilliseconds) ms", CellStyle(faults.ledgerLatencyMilliseconds > 0 ? .warn : .ok, bold: true)),
             ], x: rect.x, y: y, maxX: rect.maxX)
             y += 1
         }
         if y < rect.maxY {
             let load = faults.loadRunning
-                ? (options.unicode ? "▶ RUNNING " : "> RUNNING ") + "\(DashboardText.count(faults.loadRatePerSecond)) opens/s"
+                ? (options.unicode ? "▶ RUNNING " : "> RUNNING ") + "\(DashboardText.count(faults.loadRatePerSecond))\(narrow ? "/s" : " opens/s")"
                 : (options.unicode ? "■ stopped" : "# stopped")
             writeSegments(&buffer, [
-                (DisplayWidth.fit("Gala load", to: labelWidth), CellStyle(.muted)),
+                (DisplayWidth.fit(narrow ? "Gala" : "Gala load", to: labelWidth), CellStyle(.muted)),
                 (load, CellStyle(faults.loadRunning ? .accent : .muted, bold: faults.loadRunning)),
             ], x: rect.x, y: y, maxX: rect.maxX)
             y += 1
@@ -112,18 +121,19 @@ extension DashboardRenderer {
         guard rect.height >= 2 else { return }
         let active = snapshot.header.creditMode
         let mark = options.unicode ? "●" : "*"
+        let numberWidth = rect.width < 40 ? 7 : 9
         let columns = fitColumns([
             TableColumn(title: "users saw", width: 0),
-            TableColumn(title: (active == .queue ? mark : " ") + "queue", width: 9, alignRight: true),
-            TableColumn(title: (active == .transaction ? mark : " ") + "txn", width: 9, alignRight: true),
+            TableColumn(title: (active == .queue ? mark : " ") + "queue", width: numberWidth, alignRight: true),
+            TableColumn(title: (active == .transaction ? mark : " ") + "txn", width: numberWidth, alignRight: true),
         ], width: rect.width)
         writeHeaderRow(&buffer, columns: columns, x: rect.x, y: rect.y, width: rect.width)
         let queue = snapshot.failures.queue
         let transaction = snapshot.failures.transaction
         let rows: [(String, Int, Int, ColorRole)] = [
-            ("failed in front of user", queue.userVisibleFailures, transaction.userVisibleFailures, .error),
+            ("an error", queue.userVisibleFailures, transaction.userVisibleFailures, .error),
             ("\"on its way\"", queue.deferredCredits, transaction.deferredCredits, .warn),
-            ("credited at once", queue.immediateCredits, transaction.immediateCredits, .ok),
+            ("paid at once", queue.immediateCredits, transaction.immediateCredits, .ok),
         ]
         for (index, row) in rows.enumerated() where rect.y + 1 + index < rect.maxY {
             writeRow(&buffer, [
@@ -131,6 +141,18 @@ extension DashboardRenderer {
                 (DashboardText.count(row.1), CellStyle(row.1 > 0 ? row.3 : .muted, bold: row.1 > 0)),
                 (DashboardText.count(row.2), CellStyle(row.2 > 0 ? row.3 : .muted, bold: row.2 > 0)),
             ], columns: columns, x: rect.x, y: rect.y + 1 + index, width: rect.width, selected: false)
+        }
+        // On tall screens, say what the comparison means (for the audience).
+        let notes = [
+            "queue: a failed credit waits in the queue (3 copies)",
+            "and is retried until paid; the user sees \"on its way\".",
+            "transaction: retried inline, then the user sees an error.",
+            "m switches mode; f injects credit failures.",
+        ]
+        let notesTop = rect.y + 5
+        guard rect.maxY - notesTop >= notes.count else { return }
+        for (index, note) in notes.enumerated() {
+            buffer.write(note, x: rect.x, y: notesTop + index, maxWidth: rect.width, style: CellStyle(.muted))
         }
     }
 }

@@ -49,7 +49,9 @@ final class DisplayWidthTests: XCTestCase {
         XCTAssertEqual(narrow.text(), "ab王…")
         var edge = CellBuffer(width: 3, height: 1)
         edge.write("a王", x: 1, y: 0, maxWidth: 1)
-        XCTAssertEqual(edge.text(), " a", "a wide glyph that does not fit is not written")
+        XCTAssertEqual(edge.text(), " …", "cut text ends in an ellipsis, never half a glyph")
+        edge.write("李", x: 2, y: 0)
+        XCTAssertEqual(edge[2, 0].width, 1, "a wide glyph in the last column is replaced")
     }
 
     func testSparklines() {

@@ -73,7 +73,7 @@ final class RenderSnapshotTests: XCTestCase {
         XCTAssertTrue(buffer.text().contains("DOWN"))
         // The selected replica row is reversed; an error word is bold even without colour.
         let rows = buffer.text().split(separator: "\n", omittingEmptySubsequences: false)
-        guard let downRow = rows.firstIndex(where: { $0.contains("replica b") }), let column = rows[downRow].firstIndex(of: "D") else {
+        guard let downRow = rows.firstIndex(where: { $0.contains("b ▼ DOWN") }), let column = rows[downRow].firstIndex(of: "D") else {
             return XCTFail("replica b row not found")
         }
         let x = DisplayWidth.of(String(rows[downRow][..<column]))
