@@ -120,15 +120,24 @@ void hb_clear(void) { werase(stdscr); }
 
 static void hb_record_signal(int signal_number) { hb_signal = signal_number; }
 
+static const int hb_signals[4] = { SIGINT, SIGTERM, SIGQUIT, SIGHUP };
+static struct sigaction hb_previous[4];
+static int hb_installed = 0;
+
 void hb_install_signal_handlers(void) {
     struct sigaction action;
     memset(&action, 0, sizeof action);
     action.sa_handler = hb_record_signal;
     sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, NULL);
-    sigaction(SIGTERM, &action, NULL);
-    sigaction(SIGQUIT, &action, NULL);
-    sigaction(SIGHUP, &action, NULL);
+    hb_signal = 0;
+    for (int index = 0; index < 4; index++) sigaction(hb_signals[index], &action, &hb_previous[index]);
+    hb_installed = 1;
+}
+
+void hb_restore_signal_handlers(void) {
+    if (!hb_installed) return;
+    for (int index = 0; index < 4; index++) sigaction(hb_signals[index], &hb_previous[index], NULL);
+    hb_installed = 0;
 }
 
 int hb_pending_signal(void) { return (int)hb_signal; }

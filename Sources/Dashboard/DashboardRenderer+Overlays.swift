@@ -30,7 +30,7 @@ extension DashboardRenderer {
         let lines = helpLines()
         let columnsWanted = buffer.width >= 110 ? 2 : 1
         let perColumn = (lines.count + columnsWanted - 1) / columnsWanted
-        let columnWidth = 52
+        let columnWidth = min(60, max(40, (buffer.width - 8) / columnsWanted - 2))
         let inner = drawDialog(&buffer, width: columnsWanted * (columnWidth + 2) + 2, height: perColumn + 4,
                                title: "Help — keys (Esc closes, j/k scroll)")
         guard !inner.isEmpty else { return }

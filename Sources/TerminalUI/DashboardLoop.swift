@@ -6,7 +6,7 @@ import Primitives
 /// Runs on one task; owns the screen.
 final class DashboardLoop {
     /// How often the keyboard is polled (input latency bound when idle).
-    static let inputPollMilliseconds = 8
+    static let inputPollMilliseconds = 12
     /// Key presses redraw at once, but never more often than this.
     static let inputFrameMilliseconds: Int64 = 16
 
@@ -61,9 +61,13 @@ final class DashboardLoop {
                 dirty = true
             }
             if !model.frozen, let (fresh, freshGeneration) = shared.snapshot(newerThan: generation) {
-                snapshot = fresh
                 generation = freshGeneration
-                dirty = true
+                var comparable = fresh
+                comparable.takenAt = snapshot.takenAt
+                if comparable != snapshot {
+                    snapshot = fresh
+                    dirty = true
+                }
             }
             let now = options.clock.now()
             let elapsed = now.millisecondsSinceEpoch - lastFrame

@@ -9,9 +9,12 @@ import Primitives
 /// Load the theme first (`ThemeLoader.load`) so that a broken theme is reported before the screen is taken.
 /// Input is read every few milliseconds, independently of snapshots, which a child task fetches once per refresh
 /// interval; commands run in their own child tasks and answer through the status line.
-public func runDashboard(backend: any DashboardBackend, theme: Theme, options: DashboardOptions = DashboardOptions()) async throws {
+/// Returns why it stopped, so that the caller can choose an exit status (e.g. 128 + signal).
+@discardableResult
+public func runDashboard(backend: any DashboardBackend, theme: Theme, options: DashboardOptions = DashboardOptions()) async throws -> DashboardExit {
     guard isatty(STDIN_FILENO) != 0, isatty(STDOUT_FILENO) != 0 else { throw TerminalError.notATerminal }
     hb_install_signal_handlers()
+    defer { hb_restore_signal_handlers() }
     let screen = try TerminalScreen(theme: theme, color: !options.noColor)
     defer { screen.end() }
     let shared = SharedState(refreshMilliseconds: options.refreshMilliseconds)
@@ -28,6 +31,19 @@ public func runDashboard(backend: any DashboardBackend, theme: Theme, options: D
         }
         group.cancelAll()
     }
+    let signal = hb_pending_signal()
+    if signal != 0 { return .signal(signal) }
+    return Task.isCancelled ? .cancelled : .quit
+}
+
+/// Why the dashboard stopped.
+public enum DashboardExit: Sendable, Equatable {
+    /// The operator pressed `q` or Ctrl-C (read as a key) or ran `:quit`.
+    case quit
+    /// SIGINT, SIGTERM, SIGQUIT or SIGHUP arrived.
+    case signal(Int32)
+    /// The surrounding task was cancelled.
+    case cancelled
 }
 
 /// Fetches a snapshot once per refresh interval until cancelled.

@@ -46,6 +46,8 @@ void hb_clear(void);
 
 /// Installs handlers for SIGINT, SIGTERM, SIGQUIT and SIGHUP that only record the signal.
 void hb_install_signal_handlers(void);
+/// Puts back the handlers that were installed before hb_install_signal_handlers.
+void hb_restore_signal_handlers(void);
 /// The last signal received (0 if none).
 int hb_pending_signal(void);
 
