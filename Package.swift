@@ -81,6 +81,7 @@ let package = Package(
             exclude: ["Snapshots", "Fixtures"],
             swiftSettings: strict
         ),
+        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "Dashboard"], swiftSettings: strict),
         .testTarget(name: "RedPacketsTests", dependencies: ["RedPackets", "Ledger", "TestKit"], swiftSettings: strict),
     ]
 )

@@ -53,17 +53,28 @@ public struct CellBuffer: Sendable, Equatable {
 
     /// Fills a rectangle with a character in a style.
     public mutating func fill(_ rect: Rect, character: Character = " ", style: CellStyle = .plain) {
-        for row in max(0, rect.y)..<min(height, rect.maxY) where rect.maxY > 0 {
-            for column in max(0, rect.x)..<min(width, rect.maxX) where rect.maxX > 0 {
+        let (rows, columns) = clip(rect)
+        for row in rows {
+            for column in columns {
                 set(x: column, y: row, Cell(character: character, width: 1, style: style))
             }
         }
     }
 
+    /// The rows and columns of `rect` that lie inside the buffer (empty ranges when none do).
+    private func clip(_ rect: Rect) -> (Range<Int>, Range<Int>) {
+        let top = min(max(0, rect.y), height)
+        let bottom = max(top, min(height, rect.maxY))
+        let left = min(max(0, rect.x), width)
+        let right = max(left, min(width, rect.maxX))
+        return (top..<bottom, left..<right)
+    }
+
     /// Changes the style of the cells of a rectangle, keeping their characters.
     public mutating func restyle(_ rect: Rect, _ change: (inout CellStyle) -> Void) {
-        for row in max(0, rect.y)..<min(height, rect.maxY) where rect.maxY > 0 {
-            for column in max(0, rect.x)..<min(width, rect.maxX) where rect.maxX > 0 {
+        let (rows, columns) = clip(rect)
+        for row in rows {
+            for column in columns {
                 change(&cells[row * width + column].style)
             }
         }

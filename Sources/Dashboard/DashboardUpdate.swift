@@ -192,6 +192,7 @@ public struct DashboardUpdate: Sendable {
             model.setStatus("refresh every \(interval) ms", .info, now: now)
             return [.setRefresh(milliseconds: interval)]
         case .cycleTheme:
+            guard !model.themeNames.isEmpty else { return [] }
             model.themeIndex = (model.themeIndex + 1) % model.themeNames.count
             model.setStatus("theme: \(model.themeName)", .info, now: now)
             return [.applyTheme(index: model.themeIndex)]

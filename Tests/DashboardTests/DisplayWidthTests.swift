@@ -54,6 +54,14 @@ final class DisplayWidthTests: XCTestCase {
         XCTAssertEqual(edge[2, 0].width, 1, "a wide glyph in the last column is replaced")
     }
 
+    func testFillAndRestyleClipToTheBuffer() {
+        var buffer = CellBuffer(width: 4, height: 2)
+        buffer.fill(Rect(x: 30, y: 30, width: 5, height: 5), character: "x")
+        buffer.fill(Rect(x: -3, y: -3, width: 5, height: 4), character: "y")
+        buffer.restyle(Rect(x: 10, y: -10, width: 3, height: 3)) { $0.bold = true }
+        XCTAssertEqual(buffer.text(), "yy\n")
+    }
+
     func testSparklines() {
         XCTAssertEqual(Sparkline.lines([0, 1, 2, 3, 4, 5, 6, 7, 8], width: 9, style: .blocks), [" ▁▂▃▄▅▆▇█"])
         XCTAssertEqual(Sparkline.lines([0, 4, 8, 4], width: 2, style: .braille), ["⢠⣧"])
