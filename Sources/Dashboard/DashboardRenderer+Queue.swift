@@ -60,10 +60,7 @@ extension DashboardRenderer {
             (" seq ", CellStyle(.muted)), (DashboardText.count(Int(replica.lastSequence)), CellStyle(.text)),
         ], x: x, y: y, maxX: x + width)
         if selected {
-            buffer.restyle(Rect(x: x, y: y, width: width, height: 1)) { style in
-                style.reverse = true
-                style.bold = true
-            }
+            highlightRow(&buffer, Rect(x: x, y: y, width: width, height: 1))
         }
     }
 }

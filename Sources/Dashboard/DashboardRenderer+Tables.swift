@@ -29,10 +29,7 @@ extension DashboardRenderer {
             column += spec.width + 1
         }
         if selected {
-            buffer.restyle(Rect(x: x, y: y, width: width, height: 1)) { style in
-                style.reverse = true
-                style.bold = true
-            }
+            highlightRow(&buffer, Rect(x: x, y: y, width: width, height: 1))
         }
     }
 
@@ -42,6 +39,19 @@ extension DashboardRenderer {
 
     private func writeRow(buffer: inout CellBuffer, _ cells: [(String, CellStyle)], columns: [TableColumn], x: Int, y: Int, width: Int) {
         writeRow(&buffer, cells, columns: columns, x: x, y: y, width: width, selected: false)
+    }
+
+    /// Marks the selected row: a coloured bar when colour is on, reverse video otherwise (always bold).
+    func highlightRow(_ buffer: inout CellBuffer, _ rect: Rect) {
+        let color = options.color
+        buffer.restyle(rect) { style in
+            style.bold = true
+            if color {
+                style.background = .selectedBackground
+            } else {
+                style.reverse = true
+            }
+        }
     }
 
     /// The first row to show so that `selected` stays visible in `rows` lines.
