@@ -35,6 +35,7 @@ public struct CommandLineParser: Sendable {
         ("workers", "workers pause|resume|crash|restart"),
         ("mode", "mode queue|transaction"),
         ("redrive", "redrive"),
+        ("scenario", "scenario (pause / resume)"),
         ("refresh", "refresh MILLISECONDS"),
         ("theme", "theme"),
         ("freeze", "freeze"),
@@ -60,6 +61,7 @@ public struct CommandLineParser: Sendable {
         case "workers", "worker": return parseWorkers(rest)
         case "mode": return parseMode(rest)
         case "redrive": return .success(.engine(.redriveDeadLetters))
+        case "scenario": return .success(.engine(.toggleScenarioPause))
         case "refresh":
             return integer(rest.first, command: "refresh", range: refreshRange, what: "refresh interval")
                 .map { .refresh(milliseconds: $0) }

@@ -22,6 +22,8 @@ public enum DashboardCommand: Sendable, Equatable {
     case setCreditMode(CreditMode)
     /// Move every dead letter back to the credit queue.
     case redriveDeadLetters
+    /// Pause or resume the scenario being played (`--scenario`); a no-op answer when none is playing.
+    case toggleScenarioPause
 }
 
 /// A packet to send.

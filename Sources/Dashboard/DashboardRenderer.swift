@@ -24,7 +24,7 @@ public struct DashboardRenderer: Sendable {
         drawHeader(&buffer, layout.header, model: model, snapshot: snapshot, now: now)
         for pane in PaneID.allCases {
             guard let rect = layout.panes[pane] else { continue }
-            let inner = drawBox(&buffer, rect, title: "\(pane.rawValue) \(pane.title)", focused: model.focus == pane)
+            let inner = drawBox(&buffer, rect, title: paneTitle(pane, snapshot), focused: model.focus == pane)
             let selected = model.focus == pane ? model.selected(pane) : nil
             switch pane {
             case .accounts: drawAccounts(&buffer, inner, snapshot.accounts, selected: selected)
@@ -43,6 +43,22 @@ public struct DashboardRenderer: Sendable {
         case .commandLine?, nil: break
         }
         return finish(buffer)
+    }
+
+    /// "3 Credit queue · depth 1,317": the pane's number (its jump key), name and headline figure.
+    func paneTitle(_ pane: PaneID, _ snapshot: DashboardSnapshot) -> String {
+        let figure: String
+        switch pane {
+        case .accounts: figure = "\(DashboardText.count(snapshot.accounts.totalAccounts)) accounts"
+        case .packets: figure = "\(DashboardText.count(snapshot.packets.open)) open"
+        case .queue: figure = "depth \(DashboardText.count(snapshot.queue.depth))"
+        case .retries:
+            let running = snapshot.retries.workers.filter { $0.state == .running }.count
+            figure = "\(running)/\(snapshot.retries.workers.count) workers"
+        case .faults: figure = "mode \(snapshot.header.creditMode.rawValue)"
+        case .events: figure = "\(DashboardText.count(snapshot.events.count))"
+        }
+        return "\(pane.rawValue) \(pane.title) \(options.unicode ? "·" : "-") \(figure)"
     }
 
     /// Without colour, the roles that carry meaning become bold so that they still stand out.

@@ -23,6 +23,7 @@ public enum DashboardText {
         case .workers(let action): return "workers \(action.rawValue)"
         case .setCreditMode(let mode): return "credit mode \(mode.rawValue)"
         case .redriveDeadLetters: return "redrive dead letters"
+        case .toggleScenarioPause: return "scenario pause / resume"
         }
     }
 

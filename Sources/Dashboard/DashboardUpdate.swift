@@ -232,6 +232,7 @@ public struct DashboardUpdate: Sendable {
         case .workersRestart: command = .workers(.restart)
         case .toggleCreditMode: command = .setCreditMode(snapshot.header.creditMode == .queue ? .transaction : .queue)
         case .redrive: command = .redriveDeadLetters
+        case .scenarioPause: command = .toggleScenarioPause
         default: return []
         }
         return performOrConfirm(command, model: &model, now: now)

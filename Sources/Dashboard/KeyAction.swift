@@ -32,4 +32,5 @@ public enum KeyAction: Sendable, Equatable {
     case workersRestart
     case toggleCreditMode
     case redrive
+    case scenarioPause
 }

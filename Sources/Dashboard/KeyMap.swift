@@ -46,6 +46,7 @@ public struct KeyMap: Sendable, Equatable {
         KeyBinding(keys: [.character("C")], description: "crash retry workers", context: .engine, action: .workersCrash, hint: "crash"),
         KeyBinding(keys: [.character("R")], description: "restart retry workers", context: .engine, action: .workersRestart),
         KeyBinding(keys: [.character("D")], description: "redrive dead letters to the queue", context: .engine, action: .redrive, hint: "redrive"),
+        KeyBinding(keys: [.character(" ")], description: "pause / resume the scenario (--scenario)", context: .engine, action: .scenarioPause),
         KeyBinding(keys: [.character("d")], description: "replica down / up", context: .queue, action: .replicaDownToggle, hint: "down"),
         KeyBinding(keys: [.character("w")], description: "replica slow / normal", context: .queue, action: .replicaSlowToggle, hint: "slow"),
         KeyBinding(keys: [.character("x")], description: "corrupt replica (asks y/N)", context: .queue, action: .replicaCorrupt, hint: "corrupt"),

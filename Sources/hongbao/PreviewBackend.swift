@@ -139,6 +139,8 @@ actor PreviewBackend: DashboardBackend {
         case .setCreditMode(let newMode):
             mode = newMode
             log(.system, "credit mode: \(newMode.rawValue)")
+        case .toggleScenarioPause:
+            return .failure(.unavailable("no scenario in the synthetic preview"))
         case .redriveDeadLetters:
             visible += Double(deadLetters)
             log(.retry, "redrove \(deadLetters) dead letters")

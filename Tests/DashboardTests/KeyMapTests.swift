@@ -70,6 +70,7 @@ final class KeyMapTests: XCTestCase {
             (.character("C"), .workers(.crash)),
             (.character("R"), .workers(.restart)),
             (.character("D"), .redriveDeadLetters),
+            (.character(" "), .toggleScenarioPause),
             (.character("o"), .grabAndOpen(packet: nil, user: nil)),
             (.character("d"), .replica(name: "a", action: .down)),
             (.character("w"), .replica(name: "a", action: .slow)),
