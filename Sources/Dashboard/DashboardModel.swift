@@ -11,6 +11,8 @@ public struct DashboardModel: Sendable, Equatable {
     public var themeNames: [String]
     public var themeIndex: Int
     public var status: StatusMessage?
+    /// Text filters per list pane (`/`); rows that do not contain the text are hidden.
+    public var filters: [PaneID: String]
     /// `:` lines entered, oldest first.
     public var commandHistory: [String]
     /// Commands sent and not answered yet.
@@ -28,6 +30,7 @@ public struct DashboardModel: Sendable, Equatable {
         self.themeNames = themeNames.isEmpty ? ["default"] : themeNames
         self.themeIndex = themeIndex
         self.status = nil
+        self.filters = [:]
         self.commandHistory = []
         self.pendingCommands = 0
         self.screenWidth = screenWidth

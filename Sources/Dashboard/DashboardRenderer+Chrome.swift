@@ -81,8 +81,13 @@ extension DashboardRenderer {
     func drawFooter(_ buffer: inout CellBuffer, _ rect: Rect, model: DashboardModel, now: Timestamp) {
         let base = CellStyle(.text, background: .footerBackground)
         buffer.fill(rect, style: base)
-        if case .commandLine(let text, _)? = model.overlay {
-            let prompt = ":" + text
+        let promptText: String?
+        switch model.overlay {
+        case .commandLine(let text, _)?: promptText = ":" + text
+        case .filter(let text)?: promptText = "/" + text
+        default: promptText = nil
+        }
+        if let prompt = promptText {
             let shown = DisplayWidth.of(prompt) < rect.width - 1 ? prompt : "…" + String(prompt.suffix(max(1, rect.width / 2)))
             let end = buffer.write(shown, x: rect.x, y: rect.y, maxWidth: rect.width - 1, style: base.bolded)
             buffer.write(options.unicode ? "█" : "_", x: rect.x + end, y: rect.y, style: CellStyle(.accent, background: .footerBackground))

@@ -13,7 +13,8 @@ public struct DashboardRenderer: Sendable {
     }
 
     /// Draws one frame. Any size is accepted: 0×0 gives an empty buffer; below 80×24 a centred message.
-    public func render(model: DashboardModel, snapshot: DashboardSnapshot, width: Int, height: Int, now: Timestamp) -> CellBuffer {
+    public func render(model: DashboardModel, snapshot unfiltered: DashboardSnapshot, width: Int, height: Int, now: Timestamp) -> CellBuffer {
+        let snapshot = unfiltered.filtered(by: model.filters)
         var buffer = CellBuffer(width: width, height: height)
         guard buffer.width > 0, buffer.height > 0 else { return buffer }
         if width < DashboardModel.minimumWidth || height < DashboardModel.minimumHeight {
@@ -24,7 +25,9 @@ public struct DashboardRenderer: Sendable {
         drawHeader(&buffer, layout.header, model: model, snapshot: snapshot, now: now)
         for pane in PaneID.allCases {
             guard let rect = layout.panes[pane] else { continue }
-            let inner = drawBox(&buffer, rect, title: paneTitle(pane, snapshot), focused: model.focus == pane)
+            var title = paneTitle(pane, unfiltered)
+            if let filter = model.filters[pane] { title += " /\(filter)" }
+            let inner = drawBox(&buffer, rect, title: title, focused: model.focus == pane)
             let selected = model.focus == pane ? model.selected(pane) : nil
             switch pane {
             case .accounts: drawAccounts(&buffer, inner, snapshot.accounts, selected: selected)
@@ -40,7 +43,7 @@ public struct DashboardRenderer: Sendable {
         case .help(let scroll)?: drawHelp(&buffer, scroll: scroll)
         case .form(let form)?: drawForm(&buffer, form)
         case .confirm(let question, _)?: drawConfirm(&buffer, question: question)
-        case .commandLine?, nil: break
+        case .commandLine?, .filter?, nil: break
         }
         return finish(buffer)
     }

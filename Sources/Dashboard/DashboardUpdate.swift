@@ -17,8 +17,9 @@ public struct DashboardUpdate: Sendable {
     }
 
     /// Applies one event.
-    public func update(_ model: DashboardModel, _ event: DashboardEvent, snapshot: DashboardSnapshot, now: Timestamp) -> (DashboardModel, [DashboardEffect]) {
+    public func update(_ model: DashboardModel, _ event: DashboardEvent, snapshot unfiltered: DashboardSnapshot, now: Timestamp) -> (DashboardModel, [DashboardEffect]) {
         var next = model
+        let snapshot = unfiltered.filtered(by: model.filters)
         let effects: [DashboardEffect]
         switch event {
         case .resize(let width, let height):
@@ -50,6 +51,9 @@ public struct DashboardUpdate: Sendable {
             model.overlay = nil
             if key == .character("y") || key == .character("Y") { return perform(command, model: &model, now: now) }
             model.setStatus("cancelled", .info, now: now)
+            return []
+        case .filter(let text)?:
+            handleFilterKey(key, text: text, model: &model)
             return []
         case .commandLine(let text, let historyIndex)?:
             return handleCommandLineKey(key, text: text, historyIndex: historyIndex, model: &model, snapshot: snapshot, now: now)
@@ -95,6 +99,27 @@ public struct DashboardUpdate: Sendable {
         }
         model.overlay = .form(form)
         return []
+    }
+
+    private func handleFilterKey(_ key: Key, text: String, model: inout DashboardModel) {
+        let pane = model.focus
+        var updated = text
+        switch key {
+        case .escape:
+            model.filters[pane] = nil
+            model.overlay = nil
+            return
+        case .enter:
+            model.overlay = nil
+            return
+        case .backspace, .delete: if !updated.isEmpty { updated.removeLast() }
+        case .control("u"): updated = ""
+        case .character(let character): updated.append(character)
+        default: return
+        }
+        model.overlay = .filter(text: updated)
+        model.filters[pane] = updated.isEmpty ? nil : updated
+        model.selection[pane] = 0
     }
 
     private func handleCommandLineKey(
@@ -175,6 +200,12 @@ public struct DashboardUpdate: Sendable {
         case .quit: return [.quit]
         case .help: model.overlay = .help(scroll: 0)
         case .commandLine: model.overlay = .commandLine(text: "", historyIndex: nil)
+        case .filter:
+            guard DashboardSnapshot.filterablePanes.contains(model.focus) else {
+                model.setStatus("\(model.focus.title) has no list to filter", .info, now: now)
+                return []
+            }
+            model.overlay = .filter(text: model.filters[model.focus] ?? "")
         case .nextPane: model.focus = model.focus.next
         case .previousPane: model.focus = model.focus.previous
         case .focus(let pane): model.focus = pane

@@ -3,6 +3,7 @@ public enum KeyAction: Sendable, Equatable {
     case quit
     case help
     case commandLine
+    case filter
     case nextPane
     case previousPane
     case focus(PaneID)

@@ -17,6 +17,7 @@ public struct KeyMap: Sendable, Equatable {
         KeyBinding(keys: [.character("?")], description: "help (Esc closes)", context: .global, action: .help, hint: "help"),
         KeyBinding(keys: [.character("q"), .control("c")], label: "q/Ctrl-C", description: "quit", context: .global, action: .quit, hint: "quit"),
         KeyBinding(keys: [.character(":")], description: "command line (:send alice 100 --shares 10)", context: .global, action: .commandLine, hint: "cmd"),
+        KeyBinding(keys: [.character("/")], description: "filter the focused list (Enter keeps, Esc clears)", context: .global, action: .filter, hint: "filter"),
         KeyBinding(keys: [.character("p")], description: "freeze / unfreeze the display (engine keeps running)", context: .global, action: .toggleFreeze, hint: "freeze"),
         KeyBinding(keys: [.character("+"), .character("=")], label: "+", description: "refresh faster", context: .global, action: .refreshFaster),
         KeyBinding(keys: [.character("-")], description: "refresh slower", context: .global, action: .refreshSlower),

@@ -7,4 +7,6 @@ public enum Overlay: Sendable, Equatable {
     case confirm(question: String, command: DashboardCommand)
     /// The `:` prompt: its text and the history position being recalled (`nil` = editing a new line).
     case commandLine(text: String, historyIndex: Int?)
+    /// The `/` prompt, filtering the focused list as it is typed.
+    case filter(text: String)
 }

@@ -207,6 +207,26 @@ final class KeyMapTests: XCTestCase {
         XCTAssertNil(personal.validRequest(validator: validator).flatMap { try? $0.get() }, "no recipient yet")
     }
 
+    func testFilterNarrowsTheFocusedList() {
+        let (filtered, _) = press(.character("/"), .character("李"))
+        XCTAssertEqual(filtered.filters[.accounts], "李")
+        XCTAssertEqual(filtered.overlay, .filter(text: "李"))
+        let text = Fixture.render(filtered, width: 120, height: 40).text()
+        XCTAssertTrue(text.contains("1 Accounts · 10,042 accounts /李"))
+        XCTAssertTrue(text.contains("║ 李娜"))
+        XCTAssertFalse(text.contains("║ alice"), "rows without the text are hidden")
+        XCTAssertEqual(text.split(separator: "\n").last, "/李█")
+        let (kept, _) = press(.enter, model: filtered)
+        XCTAssertNil(kept.overlay)
+        XCTAssertEqual(kept.filters[.accounts], "李")
+        XCTAssertEqual(press(.character("j"), .character("j"), model: kept).0.selected(.accounts), 0, "selection is bounded by the filtered rows")
+        let (cleared, _) = press(.character("/"), .escape, model: kept)
+        XCTAssertNil(cleared.filters[.accounts])
+        let (queue, _) = press(.character("3"), .character("/"))
+        XCTAssertNil(queue.overlay)
+        XCTAssertEqual(queue.status?.text, "Credit queue has no list to filter")
+    }
+
     func testCommandResultsReachTheStatusLine() {
         var model = press(.character("D")).0
         XCTAssertEqual(model.pendingCommands, 1)
