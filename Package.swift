@@ -77,6 +77,28 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "Dashboard",
+            dependencies: ["Primitives", .product(name: "TOMLKit", package: "TOMLKit")],
+            swiftSettings: strict
+        ),
+        // No `pkgConfig: "ncursesw"`: its cflags (-D_XOPEN_SOURCE=600) are "prohibited flags" to SwiftPM and
+        // make every build print a warning. The module map links ncursesw/tinfo and the header defines what
+        // the wide-character API needs.
+        .systemLibrary(
+            name: "CNCurses",
+            providers: [.apt(["libncurses-dev"])]
+        ),
+        .target(
+            name: "CNCursesShim",
+            dependencies: ["CNCurses"],
+            linkerSettings: [.linkedLibrary("ncursesw"), .linkedLibrary("tinfo")]
+        ),
+        .target(
+            name: "TerminalUI",
+            dependencies: ["Dashboard", "Primitives", "CNCursesShim"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "TestKit",
             dependencies: ["Primitives"],
             swiftSettings: strict
@@ -85,7 +107,7 @@ let package = Package(
             name: "hongbao",
             dependencies: [
                 "Primitives", "Ledger", "RedPackets", "Engine", "MessageQueue", "Simulation", "RetryWorker", "Benchmarks",
-                "AccountService",
+                "AccountService", "Dashboard", "TerminalUI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -114,5 +136,12 @@ let package = Package(
             dependencies: ["MessageQueue", "TestKit", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "DashboardTests",
+            dependencies: ["Dashboard", "Primitives"],
+            exclude: ["Snapshots", "Fixtures"],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "Dashboard"], swiftSettings: strict),
     ]
 )

@@ -11,6 +11,7 @@ struct Hongbao: AsyncParsableCommand {
         subcommands: [
             AccountCommand.self, SendCommand.self, GrabCommand.self, OpenCommand.self, PacketCommand.self,
             SeedDemoCommand.self, AuditCommand.self, SimulateCommand.self, BenchCommand.self, QueueCommand.self, QueueBenchCommand.self,
+            PreviewCommand.self,
         ]
     )
 

@@ -1,0 +1,133 @@
+import Primitives
+
+extension DashboardRenderer {
+    func drawAccounts(_ buffer: inout CellBuffer, _ rect: Rect, _ accounts: AccountsSummary, selected: Int?) {
+        guard !rect.isEmpty else { return }
+        let wide = rect.width >= 48
+        let columns = fitColumns([
+            TableColumn(title: "Account", width: 0),
+            TableColumn(title: "Balance", width: 13, alignRight: true),
+            TableColumn(title: wide ? "On its way" : "Wait", width: wide ? 15 : 5, alignRight: true),
+        ], width: rect.width)
+        writeHeaderRow(&buffer, columns: columns, x: rect.x, y: rect.y, width: rect.width)
+        let summaryRows = rect.height >= 5 ? 1 : 0
+        let rows = rect.height - 1 - summaryRows
+        if accounts.top.isEmpty, rows > 0 {
+            buffer.write("no accounts yet", x: rect.x, y: rect.y + 1, maxWidth: rect.width, style: CellStyle(.muted))
+        }
+        let offset = scrollOffset(selected: selected, count: accounts.top.count, rows: rows)
+        for (line, index) in (offset..<min(accounts.top.count, offset + max(0, rows))).enumerated() {
+            let account = accounts.top[index]
+            let waiting = account.waitingCredits == 0 ? "—"
+                : (wide ? "\(account.waitingCredits)× \(account.waitingAmount.formatted)" : "\(account.waitingCredits)×")
+            writeRow(&buffer, [
+                (account.name, CellStyle(.text)),
+                (account.balance.formatted, CellStyle(.money, bold: true)),
+                (options.unicode ? waiting : waiting.replacingOccurrences("—", "-"), CellStyle(account.waitingCredits > 0 ? .warn : .muted)),
+            ], columns: columns, x: rect.x, y: rect.y + 1 + line, width: rect.width, selected: index == selected)
+        }
+        if summaryRows > 0 {
+            let text = "\(DashboardText.count(accounts.totalAccounts)) accounts · \(DashboardText.count(accounts.totalWaitingCredits)) on their way \(accounts.totalWaitingAmount.formatted)"
+            buffer.write(options.unicode ? text : text.replacingGlyphsForASCII(), x: rect.x, y: rect.maxY - 1, maxWidth: rect.width,
+                         style: CellStyle(accounts.totalWaitingCredits > 0 ? .warn : .muted))
+        }
+    }
+
+    func drawPackets(_ buffer: inout CellBuffer, _ rect: Rect, _ packets: PacketsSummary, selected: Int?) {
+        guard !rect.isEmpty else { return }
+        let counts: [(String, CellStyle)] = [
+            ("open ", CellStyle(.muted)), (DashboardText.count(packets.open), CellStyle(.text, bold: true)),
+            ("  grabbed ", CellStyle(.muted)), (DashboardText.count(packets.grabbed), CellStyle(.text, bold: true)),
+            ("  opened ", CellStyle(.muted)), (DashboardText.count(packets.opened), CellStyle(.ok, bold: true)),
+            ("  expired ", CellStyle(.muted)), (DashboardText.count(packets.expired), CellStyle(.text, bold: true)),
+            ("  expiring ", CellStyle(.muted)), (DashboardText.count(packets.expiringSoon), CellStyle(packets.expiringSoon > 0 ? .warn : .text, bold: true)),
+        ]
+        writeSegments(&buffer, counts, x: rect.x, y: rect.y, maxX: rect.maxX)
+        var top = rect.y + 1
+        if rect.height >= 4 {
+            if let luck = packets.bestLuck {
+                writeSegments(&buffer, [
+                    (options.unicode ? "★ best luck " : "* best luck ", CellStyle(.accent, bold: true)),
+                    (luck.recipient, CellStyle(.text, bold: true)), (" ", .plain), (luck.amount.formatted, CellStyle(.money, bold: true)),
+                    (" in \(luck.packet.rawValue)", CellStyle(.muted)),
+                ], x: rect.x, y: top, maxX: rect.maxX)
+            } else {
+                buffer.write("best luck: nobody yet", x: rect.x, y: top, maxWidth: rect.width, style: CellStyle(.muted))
+            }
+            top += 1
+        }
+        guard rect.maxY - top >= 2 else { return }
+        let columns = fitColumns([
+            TableColumn(title: "Packet", width: 0),
+            TableColumn(title: "From", width: 8),
+            TableColumn(title: "Total", width: 11, alignRight: true),
+            TableColumn(title: "Opened", width: 6, alignRight: true),
+            TableColumn(title: "State", width: 8),
+            TableColumn(title: "Expires", width: 7, alignRight: true),
+            TableColumn(title: "Kind", width: 8),
+        ], width: rect.width)
+        writeHeaderRow(&buffer, columns: columns, x: rect.x, y: top, width: rect.width)
+        let rows = rect.maxY - top - 1
+        if packets.recent.isEmpty {
+            buffer.write("no packets yet — press s to send one", x: rect.x, y: top + 1, maxWidth: rect.width, style: CellStyle(.muted))
+        }
+        let offset = scrollOffset(selected: selected, count: packets.recent.count, rows: rows)
+        for (line, index) in (offset..<min(packets.recent.count, offset + max(0, rows))).enumerated() {
+            let packet = packets.recent[index]
+            let stateRole: ColorRole = switch packet.state {
+            case .open: .ok
+            case .soldOut, .done: .muted
+            case .expired: .warn
+            }
+            let expires = packet.expiresIn.map { DashboardText.duration($0) } ?? "—"
+            let expiresRole: ColorRole = (packet.expiresIn.map { $0 < .seconds(60) } ?? false) ? .warn : .muted
+            writeRow(&buffer, [
+                (packet.id.rawValue, CellStyle(.text)),
+                (packet.sender, CellStyle(.text)),
+                (packet.total.formatted, CellStyle(.money, bold: true)),
+                ("\(packet.opened)/\(packet.shares)", CellStyle(.text)),
+                (packet.state.rawValue, CellStyle(stateRole, bold: packet.state == .open)),
+                (options.unicode ? expires : expires.replacingOccurrences("—", "-"), CellStyle(expiresRole)),
+                (packet.kind.rawValue, CellStyle(.muted)),
+            ], columns: columns, x: rect.x, y: top + 1 + line, width: rect.width, selected: index == selected)
+        }
+    }
+
+    func drawEvents(_ buffer: inout CellBuffer, _ rect: Rect, _ events: [EventLine], scrollBack: Int) {
+        guard !rect.isEmpty else { return }
+        if events.isEmpty {
+            buffer.write("no events yet", x: rect.x, y: rect.y, maxWidth: rect.width, style: CellStyle(.muted))
+            return
+        }
+        let back = min(max(0, scrollBack), max(0, events.count - 1))
+        let end = events.count - back
+        let start = max(0, end - rect.height)
+        for (line, event) in events[start..<end].enumerated() {
+            let role: ColorRole = switch event.kind {
+            case .send, .open: .text
+            case .grab: .muted
+            case .credit: .ok
+            case .failure: .error
+            case .retry: .warn
+            case .fault: .error
+            case .system: .accent
+            }
+            writeSegments(&buffer, [
+                (DashboardText.timeOfDay(event.at) + " ", CellStyle(.muted)),
+                (DisplayWidth.fit(event.kind.rawValue, to: 7) + " ", CellStyle(role, bold: true)),
+                (event.text, CellStyle(role == .muted ? .muted : .text)),
+            ], x: rect.x, y: rect.y + line, maxX: rect.maxX)
+        }
+        if back > 0 {
+            let marker = " ↓ \(back) newer "
+            let text = options.unicode ? marker : marker.replacingOccurrences("↓", "v")
+            buffer.write(text, x: rect.maxX - DisplayWidth.of(text), y: rect.maxY - 1, style: CellStyle(.accent, bold: true, reverse: true))
+        }
+    }
+}
+
+extension String {
+    func replacingOccurrences(_ target: Character, _ replacement: Character) -> String {
+        String(map { $0 == target ? replacement : $0 })
+    }
+}

@@ -1,0 +1,66 @@
+import Primitives
+
+extension DashboardRenderer {
+    func drawQueue(_ buffer: inout CellBuffer, _ rect: Rect, _ queue: QueueSummary, selected: Int, focused: Bool) {
+        guard !rect.isEmpty else { return }
+        let oldest = queue.oldestAge.map { DashboardText.duration($0) } ?? "—"
+        let stats: [HeaderGroup] = [
+            HeaderGroup(0, [("visible ", CellStyle(.muted)), (DashboardText.count(queue.visible), CellStyle(.text, bold: true))]),
+            HeaderGroup(1, [("  in flight ", CellStyle(.muted)), (DashboardText.count(queue.inFlight), CellStyle(.text, bold: true))]),
+            HeaderGroup(2, [("  delayed ", CellStyle(.muted)), (DashboardText.count(queue.delayed), CellStyle(.text, bold: true))]),
+            HeaderGroup(0, [("  DLQ ", CellStyle(.muted)), (DashboardText.count(queue.deadLetters), CellStyle(queue.deadLetters > 0 ? .error : .text, bold: true))]),
+            HeaderGroup(1, [("  oldest ", CellStyle(.muted)), (options.unicode ? oldest : "-", CellStyle(.text, bold: true))]),
+        ]
+        drawGroupLine(&buffer, left: stats, right: [], y: rect.y, rect: Rect(x: rect.x, y: rect.y, width: rect.width + 1, height: 1))
+
+        // Rows: 1 stats, graph, 1 quorum line, replicas. The graph gets what the replicas leave.
+        let replicaRows = queue.replicas.count + (queue.replicas.isEmpty ? 0 : 1)
+        let graphRows = max(1, min(20, rect.height - 1 - replicaRows))
+        guard rect.height >= 2 else { return }
+        let peak = queue.depthHistory.suffix(rect.width * 2).max() ?? 0
+        let label = "depth \(DashboardText.compact(queue.depth)) "
+        let scale = "max \(DashboardText.compact(peak))"
+        let graphWidth = max(1, rect.width - DisplayWidth.of(label) - 1)
+        let graph = Sparkline.lines(queue.depthHistory, width: graphWidth, rows: graphRows, style: options.sparklineStyle)
+        for (index, line) in graph.enumerated() where rect.y + 1 + index < rect.maxY {
+            let y = rect.y + 1 + index
+            if index == graph.count - 1 { buffer.write(label, x: rect.x, y: y, style: CellStyle(.text, bold: true)) }
+            if index == 0 && graph.count > 1 { buffer.write(scale, x: rect.x, y: y, maxWidth: DisplayWidth.of(label), style: CellStyle(.muted)) }
+            buffer.write(line, x: rect.x + DisplayWidth.of(label), y: y, maxWidth: graphWidth, style: CellStyle(.graph))
+        }
+        var y = rect.y + 1 + graph.count
+        guard !queue.replicas.isEmpty, y < rect.maxY else { return }
+        let healthy = queue.replicas.filter { $0.state == .up || $0.state == .slow || $0.state == .catchingUp }.count
+        let hasQuorum = healthy >= queue.writeQuorum
+        writeSegments(&buffer, [
+            (hasQuorum ? "\(check) writes ok" : "\(cross) NO QUORUM: writes blocked", CellStyle(hasQuorum ? .ok : .error, bold: true, reverse: !hasQuorum)),
+            ("  \(healthy)/\(queue.replicas.count) in sync, quorum \(queue.writeQuorum)", CellStyle(.muted)),
+        ], x: rect.x, y: y, maxX: rect.maxX)
+        y += 1
+        for (index, replica) in queue.replicas.enumerated() where y < rect.maxY {
+            drawReplica(&buffer, replica, x: rect.x, y: y, width: rect.width, selected: focused && index == selected)
+            y += 1
+        }
+    }
+
+    private func drawReplica(_ buffer: inout CellBuffer, _ replica: ReplicaStatus, x: Int, y: Int, width: Int, selected: Bool) {
+        let (glyph, word, role): (String, String, ColorRole) = switch replica.state {
+        case .up: (options.unicode ? "▲" : "^", "UP", .ok)
+        case .down: (options.unicode ? "▼" : "v", "DOWN", .error)
+        case .slow: (options.unicode ? "◆" : "~", "SLOW", .warn)
+        case .corrupted: (cross, "CORRUPTED", .error)
+        case .catchingUp: (options.unicode ? "↻" : "*", "CATCHING UP", .warn)
+        }
+        let lagRole: ColorRole = replica.lag == 0 ? .muted : (replica.lag > 1_000 ? .error : .warn)
+        let wide = width >= 50
+        writeSegments(&buffer, [
+            (wide ? "replica \(replica.name) " : "\(replica.name) ", CellStyle(.text, bold: true)),
+            (DisplayWidth.fit("\(glyph) \(word)", to: 14), CellStyle(role, bold: true)),
+            ("lag ", CellStyle(.muted)), (DisplayWidth.fit(DashboardText.count(Int(replica.lag)), to: 7), CellStyle(lagRole, bold: replica.lag > 0)),
+            (" seq ", CellStyle(.muted)), (DashboardText.count(Int(replica.lastSequence)), CellStyle(.text)),
+        ], x: x, y: y, maxX: x + width)
+        if selected {
+            highlightRow(&buffer, Rect(x: x, y: y, width: width, height: 1))
+        }
+    }
+}

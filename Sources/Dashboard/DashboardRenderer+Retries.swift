@@ -1,0 +1,158 @@
+import Primitives
+
+extension DashboardRenderer {
+    func drawRetries(_ buffer: inout CellBuffer, _ rect: Rect, _ retries: RetriesSummary, selected: Int?) {
+        guard !rect.isEmpty else { return }
+        var segments: [(String, CellStyle)] = [("workers ", CellStyle(.muted))]
+        if retries.workers.isEmpty { segments.append(("none", CellStyle(.muted))) }
+        for worker in retries.workers {
+            let (glyph, role): (String, ColorRole) = switch worker.state {
+            case .running: (options.unicode ? "●" : "+", .ok)
+            case .paused: (options.unicode ? "‖" : "=", .warn)
+            case .crashed: (cross, .error)
+            }
+            segments.append(("\(worker.name) \(glyph) \(worker.state.rawValue)  ", CellStyle(role, bold: worker.state != .running)))
+        }
+        writeSegments(&buffer, segments, x: rect.x, y: rect.y, maxX: rect.maxX)
+        guard rect.height >= 2 else { return }
+        let backoff = retries.backoff.isEmpty ? "" : " · backoff \(retries.backoff)"
+        buffer.write("succeeded after retry \(DashboardText.count(retries.succeeded))\(backoff)", x: rect.x, y: rect.y + 1,
+                     maxWidth: rect.width, style: CellStyle(.muted))
+
+        let remaining = rect.height - 2
+        let nextRows = retries.next.isEmpty ? 1 : min(retries.next.count + 1, max(1, remaining / 2))
+        let histogramRows = max(0, remaining - nextRows)
+        drawHistogram(&buffer, Rect(x: rect.x, y: rect.y + 2, width: rect.width, height: histogramRows), retries.attemptHistogram)
+        drawNextRetries(&buffer, Rect(x: rect.x, y: rect.y + 2 + histogramRows, width: rect.width, height: nextRows), retries.next, selected: selected)
+    }
+
+    private func drawHistogram(_ buffer: inout CellBuffer, _ rect: Rect, _ histogram: [Int]) {
+        guard !rect.isEmpty else { return }
+        if histogram.isEmpty || histogram.allSatisfy({ $0 == 0 }) {
+            buffer.write("attempts: no retries yet", x: rect.x, y: rect.y, maxWidth: rect.width, style: CellStyle(.muted))
+            return
+        }
+        let shown = Array(histogram.prefix(rect.height))
+        let peak = max(1, shown.max() ?? 1)
+        let barWidth = max(1, rect.width - 16)
+        for (index, count) in shown.enumerated() {
+            let isLast = index == histogram.count - 1 && histogram.count > 1
+            let label = DisplayWidth.fit(isLast ? "≥\(index + 1)×" : "\(index + 1)×", to: 4, alignRight: true)
+            let role: ColorRole = index == 0 ? .ok : (index < 3 ? .warn : .error)
+            let y = rect.y + index
+            buffer.write(options.unicode ? label : label.replacingOccurrences("≥", ">"), x: rect.x, y: y, style: CellStyle(.muted))
+            drawBar(&buffer, Double(count) / Double(peak), x: rect.x + 5, y: y, width: barWidth, role: role)
+            buffer.write(DashboardText.compact(count), x: rect.x + 6 + barWidth, y: y, maxWidth: rect.maxX - rect.x - 6 - barWidth,
+                         style: CellStyle(.text, bold: true))
+        }
+    }
+
+    private func drawNextRetries(_ buffer: inout CellBuffer, _ rect: Rect, _ next: [RetryRow], selected: Int?) {
+        guard !rect.isEmpty else { return }
+        guard let first = next.first else {
+            buffer.write("next retries: none waiting", x: rect.x, y: rect.y, maxWidth: rect.width, style: CellStyle(.muted))
+            return
+        }
+        if rect.height < 2 {
+            writeSegments(&buffer, [
+                ("next ", CellStyle(.muted)), ("\(first.recipient) ", CellStyle(.text)), (first.amount.formatted, CellStyle(.money, bold: true)),
+                (" #\(first.attempt) in \(DashboardText.duration(first.dueIn))", CellStyle(.warn)),
+                (next.count > 1 ? " (+\(next.count - 1))" : "", CellStyle(.muted)),
+            ], x: rect.x, y: rect.y, maxX: rect.maxX)
+            return
+        }
+        let columns = fitColumns([
+            TableColumn(title: "Next retry", width: 0),
+            TableColumn(title: "Amount", width: 10, alignRight: true),
+            TableColumn(title: "Try", width: 3, alignRight: true),
+            TableColumn(title: "Due", width: 7, alignRight: true),
+        ], width: rect.width)
+        writeHeaderRow(&buffer, columns: columns, x: rect.x, y: rect.y, width: rect.width)
+        let rows = rect.height - 1
+        let offset = scrollOffset(selected: selected, count: next.count, rows: rows)
+        for (line, index) in (offset..<min(next.count, offset + max(0, rows))).enumerated() {
+            let retry = next[index]
+            writeRow(&buffer, [
+                ("\(retry.recipient) \(retry.claim.rawValue)", CellStyle(.text)),
+                (retry.amount.formatted, CellStyle(.money, bold: true)),
+                ("#\(retry.attempt)", CellStyle(retry.attempt > 3 ? .error : .warn)),
+                (DashboardText.duration(retry.dueIn), CellStyle(.muted)),
+            ], columns: columns, x: rect.x, y: rect.y + 1 + line, width: rect.width, selected: index == selected)
+        }
+    }
+
+    func drawFaults(_ buffer: inout CellBuffer, _ rect: Rect, _ snapshot: DashboardSnapshot) {
+        guard !rect.isEmpty else { return }
+        let faults = snapshot.faults
+        let narrow = rect.width < 40
+        let labelWidth = narrow ? 10 : 16
+        let barWidth = max(1, min(20, rect.width - labelWidth - 6))
+        var y = rect.y
+        let failureRole: ColorRole = faults.creditFailurePercent == 0 ? .ok : (faults.creditFailurePercent >= 50 ? .error : .warn)
+        buffer.write(DisplayWidth.fit(narrow ? "failures" : "credit failures", to: labelWidth), x: rect.x, y: y, maxWidth: rect.width, style: CellStyle(.muted))
+        if rect.width > labelWidth + 6 {
+            drawBar(&buffer, Double(faults.creditFailurePercent) / 100, x: rect.x + labelWidth, y: y, width: barWidth, role: failureRole)
+            buffer.write(" \(faults.creditFailurePercent)%", x: rect.x + labelWidth + barWidth, y: y,
+                         maxWidth: rect.maxX - rect.x - labelWidth - barWidth, style: CellStyle(failureRole, bold: true))
+        }
+        y += 1
+        if y < rect.maxY {
+            writeSegments(&buffer, [
+                (DisplayWidth.fit(narrow ? "ledger" : "ledger latency", to: labelWidth), CellStyle(.muted)),
+                ("+\(faults.ledgerLatencyMilliseconds) ms", CellStyle(faults.ledgerLatencyMilliseconds > 0 ? .warn : .ok, bold: true)),
+            ], x: rect.x, y: y, maxX: rect.maxX)
+            y += 1
+        }
+        if y < rect.maxY {
+            let load = faults.loadRunning
+                ? (options.unicode ? "▶ RUNNING " : "> RUNNING ") + "\(DashboardText.count(faults.loadRatePerSecond))\(narrow ? "/s" : " opens/s")"
+                : (options.unicode ? "■ stopped" : "# stopped")
+            writeSegments(&buffer, [
+                (DisplayWidth.fit(narrow ? "Gala" : "Gala load", to: labelWidth), CellStyle(.muted)),
+                (load, CellStyle(faults.loadRunning ? .accent : .muted, bold: faults.loadRunning)),
+            ], x: rect.x, y: y, maxX: rect.maxX)
+            y += 1
+        }
+        drawModeComparison(&buffer, Rect(x: rect.x, y: y, width: rect.width, height: rect.maxY - y), snapshot)
+    }
+
+    /// Queue mode and transaction mode side by side: what users saw in each.
+    private func drawModeComparison(_ buffer: inout CellBuffer, _ rect: Rect, _ snapshot: DashboardSnapshot) {
+        guard rect.height >= 2 else { return }
+        let active = snapshot.header.creditMode
+        let mark = options.unicode ? "●" : "*"
+        let numberWidth = rect.width < 40 ? 7 : 9
+        let columns = fitColumns([
+            TableColumn(title: "users saw", width: 0),
+            TableColumn(title: (active == .queue ? mark : " ") + "queue", width: numberWidth, alignRight: true),
+            TableColumn(title: (active == .transaction ? mark : " ") + "txn", width: numberWidth, alignRight: true),
+        ], width: rect.width)
+        writeHeaderRow(&buffer, columns: columns, x: rect.x, y: rect.y, width: rect.width)
+        let queue = snapshot.failures.queue
+        let transaction = snapshot.failures.transaction
+        let rows: [(String, Int, Int, ColorRole)] = [
+            ("an error", queue.userVisibleFailures, transaction.userVisibleFailures, .error),
+            ("\"on its way\"", queue.deferredCredits, transaction.deferredCredits, .warn),
+            ("paid at once", queue.immediateCredits, transaction.immediateCredits, .ok),
+        ]
+        for (index, row) in rows.enumerated() where rect.y + 1 + index < rect.maxY {
+            writeRow(&buffer, [
+                (row.0, CellStyle(.text)),
+                (DashboardText.count(row.1), CellStyle(row.1 > 0 ? row.3 : .muted, bold: row.1 > 0)),
+                (DashboardText.count(row.2), CellStyle(row.2 > 0 ? row.3 : .muted, bold: row.2 > 0)),
+            ], columns: columns, x: rect.x, y: rect.y + 1 + index, width: rect.width, selected: false)
+        }
+        // On tall screens, say what the comparison means (for the audience).
+        let notes = [
+            "queue: a failed credit waits in the queue (3 copies)",
+            "and is retried until paid; the user sees \"on its way\".",
+            "transaction: retried inline, then the user sees an error.",
+            "m switches mode; f injects credit failures.",
+        ]
+        let notesTop = rect.y + 5
+        guard rect.maxY - notesTop >= notes.count else { return }
+        for (index, note) in notes.enumerated() {
+            buffer.write(note, x: rect.x, y: notesTop + index, maxWidth: rect.width, style: CellStyle(.muted))
+        }
+    }
+}

@@ -1,0 +1,172 @@
+import Primitives
+
+/// The pure render: (model, snapshot, size, time) → `CellBuffer`. No terminal, no clock, no I/O.
+public struct DashboardRenderer: Sendable {
+    public var keyMap: KeyMap
+    public var validator: PacketRequestValidator
+    public var options: RenderOptions
+
+    public init(keyMap: KeyMap = .standard, limits: Limits = .default, options: RenderOptions = RenderOptions()) {
+        self.keyMap = keyMap
+        self.validator = PacketRequestValidator(limits: limits.packets)
+        self.options = options
+    }
+
+    /// Draws one frame. Any size is accepted: 0×0 gives an empty buffer; below 80×24 a centred message.
+    public func render(model: DashboardModel, snapshot unfiltered: DashboardSnapshot, width: Int, height: Int, now: Timestamp) -> CellBuffer {
+        let snapshot = unfiltered.filtered(by: model.filters)
+        var buffer = CellBuffer(width: width, height: height)
+        guard buffer.width > 0, buffer.height > 0 else { return buffer }
+        if width < DashboardModel.minimumWidth || height < DashboardModel.minimumHeight {
+            drawTooSmall(&buffer)
+            return finish(buffer)
+        }
+        let layout = DashboardLayout(width: width, height: height)
+        drawHeader(&buffer, layout.header, model: model, snapshot: snapshot, now: now)
+        for pane in PaneID.allCases {
+            guard let rect = layout.panes[pane] else { continue }
+            var title = paneTitle(pane, unfiltered)
+            if let filter = model.filters[pane] { title += " /\(filter)" }
+            let inner = drawBox(&buffer, rect, title: title, focused: model.focus == pane)
+            let selected = model.focus == pane ? model.selected(pane) : nil
+            switch pane {
+            case .accounts: drawAccounts(&buffer, inner, snapshot.accounts, selected: selected)
+            case .packets: drawPackets(&buffer, inner, snapshot.packets, selected: selected)
+            case .queue: drawQueue(&buffer, inner, snapshot.queue, selected: model.selected(.queue), focused: model.focus == .queue)
+            case .retries: drawRetries(&buffer, inner, snapshot.retries, selected: selected)
+            case .faults: drawFaults(&buffer, inner, snapshot)
+            case .events: drawEvents(&buffer, inner, snapshot.events, scrollBack: model.selected(.events))
+            }
+        }
+        drawFooter(&buffer, layout.footer, model: model, now: now)
+        switch model.overlay {
+        case .help(let scroll)?: drawHelp(&buffer, scroll: scroll)
+        case .form(let form)?: drawForm(&buffer, form)
+        case .confirm(let question, _)?: drawConfirm(&buffer, question: question)
+        case .commandLine?, .filter?, nil: break
+        }
+        return finish(buffer)
+    }
+
+    /// "3 Credit queue · depth 1,317": the pane's number (its jump key), name and headline figure.
+    func paneTitle(_ pane: PaneID, _ snapshot: DashboardSnapshot) -> String {
+        let figure: String
+        switch pane {
+        case .accounts: figure = "\(DashboardText.count(snapshot.accounts.totalAccounts)) accounts"
+        case .packets: figure = "\(DashboardText.count(snapshot.packets.open)) open"
+        case .queue: figure = "depth \(DashboardText.count(snapshot.queue.depth))"
+        case .retries:
+            let running = snapshot.retries.workers.filter { $0.state == .running }.count
+            figure = "\(running)/\(snapshot.retries.workers.count) workers"
+        case .faults: figure = "mode \(snapshot.header.creditMode.rawValue)"
+        case .events: figure = "\(DashboardText.count(snapshot.events.count))"
+        }
+        return "\(pane.rawValue) \(pane.title) \(options.unicode ? "·" : "-") \(figure)"
+    }
+
+    /// Without colour, the roles that carry meaning become bold so that they still stand out.
+    private func finish(_ buffer: CellBuffer) -> CellBuffer {
+        guard !options.color else { return buffer }
+        var copy = buffer
+        copy.restyle(Rect(x: 0, y: 0, width: copy.width, height: copy.height)) { style in
+            switch style.foreground {
+            case .error, .warn, .title, .borderFocus, .key: style.bold = true
+            default: break
+            }
+        }
+        return copy
+    }
+
+    private func drawTooSmall(_ buffer: inout CellBuffer) {
+        let lines = [
+            "terminal too small: \(buffer.width)×\(buffer.height), need \(DashboardModel.minimumWidth)×\(DashboardModel.minimumHeight)",
+            "enlarge the window, or press q to quit",
+        ]
+        let top = max(0, (buffer.height - lines.count) / 2)
+        for (index, line) in lines.enumerated() {
+            let fitted = DisplayWidth.truncate(line, to: buffer.width)
+            let left = max(0, (buffer.width - DisplayWidth.of(fitted)) / 2)
+            buffer.write(fitted, x: left, y: top + index, style: CellStyle(index == 0 ? .warn : .muted, bold: index == 0))
+        }
+    }
+
+    // MARK: - Drawing helpers
+
+    /// Draws a border with a title; returns the inner rectangle. The focused pane gets a double border and a
+    /// `▶` before its title, so focus shows without colour.
+    func drawBox(_ buffer: inout CellBuffer, _ rect: Rect, title: String, focused: Bool) -> Rect {
+        guard rect.width >= 2, rect.height >= 2 else { return Rect(x: rect.x, y: rect.y, width: 0, height: 0) }
+        let glyphs: [Character]
+        if options.unicode {
+            glyphs = focused ? ["╔", "═", "╗", "║", "╚", "╝"] : ["╭", "─", "╮", "│", "╰", "╯"]
+        } else {
+            glyphs = focused ? ["#", "=", "#", "|", "#", "#"] : ["+", "-", "+", "|", "+", "+"]
+        }
+        let style = CellStyle(focused ? .borderFocus : .border, bold: focused)
+        let right = rect.maxX - 1
+        let bottom = rect.maxY - 1
+        for column in rect.x...right {
+            buffer.set(x: column, y: rect.y, Cell(character: glyphs[1], style: style))
+            buffer.set(x: column, y: bottom, Cell(character: glyphs[1], style: style))
+        }
+        for row in rect.y...bottom {
+            buffer.set(x: rect.x, y: row, Cell(character: glyphs[3], style: style))
+            buffer.set(x: right, y: row, Cell(character: glyphs[3], style: style))
+        }
+        buffer.set(x: rect.x, y: rect.y, Cell(character: glyphs[0], style: style))
+        buffer.set(x: right, y: rect.y, Cell(character: glyphs[2], style: style))
+        buffer.set(x: rect.x, y: bottom, Cell(character: glyphs[4], style: style))
+        buffer.set(x: right, y: bottom, Cell(character: glyphs[5], style: style))
+        let label = focused ? (options.unicode ? " ▶ \(title) " : " > \(title) ") : " \(title) "
+        buffer.write(label, x: rect.x + 2, y: rect.y, maxWidth: rect.width - 4, style: CellStyle(focused ? .borderFocus : .title, bold: true))
+        let inner = rect.inset(by: 1)
+        // One column of padding on each side when there is room: text never touches the border.
+        return inner.width > 20 ? Rect(x: inner.x + 1, y: inner.y, width: inner.width - 2, height: inner.height) : inner
+    }
+
+    /// Writes label/value pairs on one line; returns the column after the last one written.
+    @discardableResult
+    func writeSegments(_ buffer: inout CellBuffer, _ segments: [(String, CellStyle)], x: Int, y: Int, maxX: Int) -> Int {
+        var column = x
+        for (text, style) in segments where column < maxX {
+            column += buffer.write(text, x: column, y: y, maxWidth: maxX - column, style: style)
+        }
+        return column
+    }
+
+    /// Draws a bar filled to `fraction` in `role`, the rest as a muted track; returns the columns used.
+    @discardableResult
+    func drawBar(_ buffer: inout CellBuffer, _ fraction: Double, x: Int, y: Int, width: Int, role: ColorRole) -> Int {
+        let filled = bar(fraction, width: width).trailingSpacesRemoved()
+        let used = buffer.write(filled, x: x, y: y, maxWidth: width, style: CellStyle(role))
+        let track = String(repeating: options.unicode ? "·" : ".", count: max(0, width - used))
+        buffer.write(track, x: x + used, y: y, maxWidth: width - used, style: CellStyle(.muted))
+        return width
+    }
+
+    /// A horizontal bar of `width` cells filled to `fraction` (0…1), in eighths on UTF-8 terminals.
+    func bar(_ fraction: Double, width: Int) -> String {
+        guard width > 0 else { return "" }
+        let clamped = fraction.isFinite ? min(1, max(0, fraction)) : 0
+        if !options.unicode {
+            let filled = Int((clamped * Double(width)).rounded())
+            return String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        }
+        let eighths = Int((clamped * Double(width * 8)).rounded())
+        let partials: [Character] = ["▏", "▎", "▍", "▌", "▋", "▊", "▉"]
+        var out = String(repeating: "█", count: eighths / 8)
+        if eighths % 8 > 0, eighths / 8 < width { out.append(partials[eighths % 8 - 1]) }
+        return out + String(repeating: " ", count: max(0, width - DisplayWidth.of(out)))
+    }
+
+    var check: String { options.unicode ? "✓" : "ok" }
+    var cross: String { options.unicode ? "✗" : "X" }
+}
+
+extension String {
+    func trailingSpacesRemoved() -> String {
+        var copy = self
+        while copy.last == " " { copy.removeLast() }
+        return copy
+    }
+}

@@ -1,0 +1,38 @@
+import Primitives
+
+/// One account in the accounts pane.
+public struct AccountRow: Sendable, Equatable {
+    /// The account's name (may be CJK: measured by display width).
+    public var name: String
+    public var balance: Money
+    /// Credits owed to this account that are still in the queue.
+    public var waitingCredits: Int
+    /// Their total amount.
+    public var waitingAmount: Money
+
+    public init(name: String, balance: Money, waitingCredits: Int = 0, waitingAmount: Money = .zero) {
+        self.name = name
+        self.balance = balance
+        self.waitingCredits = waitingCredits
+        self.waitingAmount = waitingAmount
+    }
+}
+
+/// The accounts pane: the top balances and the credits still on their way.
+public struct AccountsSummary: Sendable, Equatable {
+    /// The top accounts by balance, largest first (the engine decides how many; the pane shows what fits).
+    public var top: [AccountRow]
+    /// How many user accounts exist.
+    public var totalAccounts: Int
+    /// Credits waiting in the queue across all accounts.
+    public var totalWaitingCredits: Int
+    /// Their total amount.
+    public var totalWaitingAmount: Money
+
+    public init(top: [AccountRow] = [], totalAccounts: Int = 0, totalWaitingCredits: Int = 0, totalWaitingAmount: Money = .zero) {
+        self.top = top
+        self.totalAccounts = totalAccounts
+        self.totalWaitingCredits = totalWaitingCredits
+        self.totalWaitingAmount = totalWaitingAmount
+    }
+}

@@ -1,0 +1,63 @@
+import Primitives
+
+/// How a failed credit is handled: parked in the queue and retried, or retried inline in one transaction.
+public enum CreditMode: String, Sendable, Equatable, CaseIterable {
+    /// The failed credit goes to the queue; the user sees "on its way".
+    case queue
+    /// The credit is retried inline; when it gives up the user sees a failure.
+    case transaction
+}
+
+/// The result of the live conservation check (money is neither created nor destroyed).
+public enum ConservationStatus: Sendable, Equatable {
+    /// Not checked yet.
+    case unknown
+    /// Balances sum to zero across all accounts (the mint included).
+    case ok
+    /// The books do not balance; the message says by how much and where.
+    case violated(String)
+}
+
+/// The header line: throughput, latency and the health of the whole system.
+public struct HeaderStats: Sendable, Equatable {
+    /// Shares opened per second, averaged over the last few seconds.
+    public var opensPerSecond: Double
+    /// Credits that reached a recipient per second.
+    public var creditsPerSecond: Double
+    /// Median time to open a share.
+    public var openLatencyP50: Duration
+    /// 99th percentile time to open a share.
+    public var openLatencyP99: Duration
+    /// The durability mode of the stores, e.g. "sync", "group commit".
+    public var durability: String
+    /// When the engine started, for the uptime.
+    public var startedAt: Timestamp
+    /// The active credit mode.
+    public var creditMode: CreditMode
+    /// The live conservation check.
+    public var conservation: ConservationStatus
+    /// A scenario's caption ("the Gala starts: 2,000 opens per second"), or `nil` when none is playing.
+    public var caption: String?
+
+    public init(
+        opensPerSecond: Double = 0,
+        creditsPerSecond: Double = 0,
+        openLatencyP50: Duration = .zero,
+        openLatencyP99: Duration = .zero,
+        durability: String = "sync",
+        startedAt: Timestamp = Timestamp(millisecondsSinceEpoch: 0),
+        creditMode: CreditMode = .queue,
+        conservation: ConservationStatus = .unknown,
+        caption: String? = nil
+    ) {
+        self.opensPerSecond = opensPerSecond
+        self.creditsPerSecond = creditsPerSecond
+        self.openLatencyP50 = openLatencyP50
+        self.openLatencyP99 = openLatencyP99
+        self.durability = durability
+        self.startedAt = startedAt
+        self.creditMode = creditMode
+        self.conservation = conservation
+        self.caption = caption
+    }
+}

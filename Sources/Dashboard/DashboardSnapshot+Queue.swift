@@ -1,0 +1,67 @@
+import Primitives
+
+/// A queue replica's state.
+public enum ReplicaState: String, Sendable, Equatable, CaseIterable {
+    case up
+    case down
+    /// Answers, but late (injected latency).
+    case slow
+    /// Its copy failed a checksum; it is excluded until restored.
+    case corrupted
+    /// Back up and copying what it missed.
+    case catchingUp = "catching up"
+}
+
+/// One replica of the credit queue.
+public struct ReplicaStatus: Sendable, Equatable {
+    /// "a", "b" or "c".
+    public var name: String
+    public var state: ReplicaState
+    /// The last sequence number this replica has stored.
+    public var lastSequence: Int64
+    /// How many sequence numbers it is behind the leader.
+    public var lag: Int64
+
+    public init(name: String, state: ReplicaState, lastSequence: Int64 = 0, lag: Int64 = 0) {
+        self.name = name
+        self.state = state
+        self.lastSequence = lastSequence
+        self.lag = lag
+    }
+}
+
+/// The queue pane (CMQ model: visible, in flight, delayed, dead letters).
+public struct QueueSummary: Sendable, Equatable {
+    /// The queue's name, e.g. "credits".
+    public var name: String
+    public var visible: Int
+    public var inFlight: Int
+    public var delayed: Int
+    public var deadLetters: Int
+    /// Age of the oldest message (`nil` when the queue is empty).
+    public var oldestAge: Duration?
+    /// Total depth sampled at regular intervals, oldest first: feeds the sparkline.
+    public var depthHistory: [Int]
+    /// The replicas, in name order.
+    public var replicas: [ReplicaStatus]
+    /// Copies needed for a write to be acknowledged (2 of 3).
+    public var writeQuorum: Int
+
+    public init(
+        name: String = "credits", visible: Int = 0, inFlight: Int = 0, delayed: Int = 0, deadLetters: Int = 0,
+        oldestAge: Duration? = nil, depthHistory: [Int] = [], replicas: [ReplicaStatus] = [], writeQuorum: Int = 2
+    ) {
+        self.name = name
+        self.visible = visible
+        self.inFlight = inFlight
+        self.delayed = delayed
+        self.deadLetters = deadLetters
+        self.oldestAge = oldestAge
+        self.depthHistory = depthHistory
+        self.replicas = replicas
+        self.writeQuorum = writeQuorum
+    }
+
+    /// Messages not yet deleted, dead letters excluded.
+    public var depth: Int { visible + inFlight + delayed }
+}

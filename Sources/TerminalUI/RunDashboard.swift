@@ -1,0 +1,59 @@
+import CNCursesShim
+import Dashboard
+import Foundation
+import Primitives
+
+/// Runs the full-screen dashboard until the operator quits, a signal arrives (SIGINT, SIGTERM, SIGQUIT, SIGHUP)
+/// or the task is cancelled. The terminal is restored (`endwin`) on every way out, errors included.
+///
+/// Load the theme first (`ThemeLoader.load`) so that a broken theme is reported before the screen is taken.
+/// Input is read every few milliseconds, independently of snapshots, which a child task fetches once per refresh
+/// interval; commands run in their own child tasks and answer through the status line.
+/// Returns why it stopped, so that the caller can choose an exit status (e.g. 128 + signal).
+@discardableResult
+public func runDashboard(backend: any DashboardBackend, theme: Theme, options: DashboardOptions = DashboardOptions()) async throws -> DashboardExit {
+    guard isatty(STDIN_FILENO) != 0, isatty(STDOUT_FILENO) != 0 else { throw TerminalError.notATerminal }
+    hb_install_signal_handlers()
+    defer { hb_restore_signal_handlers() }
+    let screen = try TerminalScreen(theme: theme, color: !options.noColor)
+    defer { screen.end() }
+    let shared = SharedState(refreshMilliseconds: options.refreshMilliseconds)
+    let loop = DashboardLoop(screen: screen, backend: backend, shared: shared, options: options, theme: theme)
+    await withTaskGroup(of: Void.self) { group in
+        group.addTask {
+            await pollSnapshots(backend: backend, shared: shared)
+        }
+        await loop.run { command in
+            group.addTask {
+                let result = await backend.perform(command)
+                shared.post(.commandFinished(command, result))
+            }
+        }
+        group.cancelAll()
+    }
+    let signal = hb_pending_signal()
+    if signal != 0 { return .signal(signal) }
+    return Task.isCancelled ? .cancelled : .quit
+}
+
+/// Why the dashboard stopped.
+public enum DashboardExit: Sendable, Equatable {
+    /// The operator pressed `q` or Ctrl-C (read as a key) or ran `:quit`.
+    case quit
+    /// SIGINT, SIGTERM, SIGQUIT or SIGHUP arrived.
+    case signal(Int32)
+    /// The surrounding task was cancelled.
+    case cancelled
+}
+
+/// Fetches a snapshot once per refresh interval until cancelled.
+private func pollSnapshots(backend: any DashboardBackend, shared: SharedState) async {
+    while !Task.isCancelled {
+        shared.publish(await backend.snapshot())
+        do {
+            try await Task.sleep(for: .milliseconds(shared.refreshMilliseconds))
+        } catch {
+            return
+        }
+    }
+}

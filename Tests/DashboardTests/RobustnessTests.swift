@@ -1,0 +1,79 @@
+import Dashboard
+import Primitives
+import XCTest
+
+final class RobustnessTests: XCTestCase {
+    func testZeroAndTinySizesNeverCrash() {
+        for (width, height) in [(0, 0), (0, 24), (80, 0), (1, 1), (2, 2), (-5, -5), (79, 24), (80, 23), (10, 3)] {
+            let buffer = Fixture.render(Fixture.model(width: width, height: height), width: width, height: height)
+            XCTAssertEqual(buffer.width, max(0, width))
+            XCTAssertEqual(buffer.height, max(0, height))
+        }
+        XCTAssertEqual(Fixture.render(Fixture.model(width: 0, height: 0), width: 0, height: 0).text(), "")
+    }
+
+    func testResizeStormWithEveryOverlay() {
+        let overlays: [Overlay?] = [
+            nil, .help(scroll: 99), .form(SendForm(amount: "1.234")), .commandLine(text: String(repeating: "王", count: 300), historyIndex: nil),
+            .confirm(question: String(repeating: "corrupt? ", count: 40), command: .replica(name: "a", action: .corrupt)),
+        ]
+        let update = DashboardUpdate()
+        var model = Fixture.model(width: 80, height: 24)
+        var sizes = 0
+        for overlay in overlays {
+            model.overlay = overlay
+            for width in stride(from: 0, through: 260, by: 13) {
+                for height in stride(from: 0, through: 75, by: 7) {
+                    model = update.update(model, .resize(width: width, height: height), snapshot: Fixture.snapshot, now: Fixture.now).0
+                    let buffer = Fixture.render(model, width: width, height: height)
+                    XCTAssertEqual(buffer.cells.count, width * height)
+                    if width >= 80 && height >= 24 {
+                        XCTAssertFalse(buffer.text().contains("terminal too small"))
+                        for line in buffer.text().split(separator: "\n") {
+                            XCTAssertLessThanOrEqual(DisplayWidth.of(String(line)), width)
+                        }
+                    }
+                    sizes += 1
+                }
+            }
+        }
+        XCTAssertGreaterThan(sizes, 1_000)
+    }
+
+    func testEmptySnapshotRendersCalmly() {
+        let text = Fixture.render(Fixture.model(width: 120, height: 40), width: 120, height: 40, snapshot: .empty).text()
+        XCTAssertTrue(text.contains("no accounts yet"))
+        XCTAssertTrue(text.contains("no packets yet"))
+        XCTAssertTrue(text.contains("attempts: no retries yet"))
+        XCTAssertTrue(text.contains("no events yet"))
+    }
+
+    func testConservationViolationIsShownInWords() {
+        var snapshot = Fixture.snapshot
+        snapshot.header.conservation = .violated("off by ¥0.01")
+        let text = Fixture.render(Fixture.model(width: 120, height: 40), width: 120, height: 40, snapshot: snapshot).text()
+        XCTAssertTrue(text.contains("✗ VIOLATED: off by ¥0.01"))
+        snapshot.queue.replicas = snapshot.queue.replicas.map { ReplicaStatus(name: $0.name, state: .down) }
+        XCTAssertTrue(Fixture.render(Fixture.model(width: 120, height: 40), width: 120, height: 40, snapshot: snapshot).text().contains("✗ NO QUORUM"))
+    }
+
+    func testBenchmarkRuns() {
+        let result = DashboardBenchmark.benchmarkRender(width: 200, height: 60, iterations: 3)
+        XCTAssertEqual(result.iterations, 3)
+        XCTAssertEqual(result.width, 200)
+    }
+
+    func testDurationsAndCounts() {
+        XCTAssertEqual(DashboardText.duration(.microseconds(850)), "850µs")
+        XCTAssertEqual(DashboardText.duration(.microseconds(3_150)), "3.1ms")
+        XCTAssertEqual(DashboardText.duration(.milliseconds(41)), "41ms")
+        XCTAssertEqual(DashboardText.duration(.milliseconds(12_400)), "12.40s")
+        XCTAssertEqual(DashboardText.duration(.seconds(125)), "2m05s")
+        XCTAssertEqual(DashboardText.duration(.seconds(3_720)), "1h02m")
+        XCTAssertEqual(DashboardText.uptime(.seconds(3_723)), "01:02:03")
+        XCTAssertEqual(DashboardText.timeOfDay(Fixture.now), "12:54:56")
+        XCTAssertEqual(DashboardText.count(1_234_567), "1,234,567")
+        XCTAssertEqual(DashboardText.rate(7.46), "7.5")
+        XCTAssertEqual(DashboardText.compact(48_213), "48.2k")
+    }
+}

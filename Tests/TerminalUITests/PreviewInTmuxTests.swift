@@ -1,0 +1,81 @@
+import Foundation
+import XCTest
+
+/// Drives the real binary in tmux (120×40): the screen appears, keys act, `q` and SIGTERM restore the terminal.
+/// Uses the SYNTHETIC `dashboard-preview` until the engine-backed dashboard exists; then point `command` at it.
+final class PreviewInTmuxTests: XCTestCase {
+    private let session = "hongbao-ui-test-\(getpid())"
+    private var binary: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/debug/hongbao").path
+    }
+
+    override func setUpWithError() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else { throw XCTSkip("tmux is not installed") }
+        guard FileManager.default.isExecutableFile(atPath: binary) else { throw XCTSkip("\(binary) not built") }
+        let command = "\(binary) dashboard-preview; echo EXITED $?; sleep 30"
+        _ = try tmux(["new-session", "-d", "-s", session, "-x", "120", "-y", "40", command])
+    }
+
+    override func tearDown() {
+        _ = try? tmux(["kill-session", "-t", session])
+    }
+
+    func testPanesAppearKeysActAndQuitRestoresTheTerminal() throws {
+        try waitFor("1 Accounts")
+        XCTAssertTrue(try screen().contains("6 Events"))
+        _ = try tmux(["send-keys", "-t", session, "G"])
+        try waitFor("gala ▶")
+        _ = try tmux(["send-keys", "-t", session, ":replica b down", "Enter"])
+        try waitFor("b ▼ DOWN")
+        _ = try tmux(["send-keys", "-t", session, ":sned", "Enter"])
+        try waitFor("✗ unknown command 'sned'")
+        _ = try tmux(["send-keys", "-t", session, "q"])
+        try waitFor("EXITED 0")
+        XCTAssertEqual(try tmux(["display", "-p", "-t", session, "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines), "0")
+    }
+
+    func testSIGTERMRestoresTheTerminal() throws {
+        try waitFor("1 Accounts")
+        let shell = try tmux(["display", "-p", "-t", session, "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let child = try run("/usr/bin/pgrep", ["-P", shell]).split(separator: "\n").first.flatMap { Int32($0) }
+        let pid = try XCTUnwrap(child, "no dashboard process under the tmux shell")
+        XCTAssertEqual(kill(pid, SIGTERM), 0)
+        try waitFor("EXITED 0")
+        XCTAssertEqual(try tmux(["display", "-p", "-t", session, "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines), "0")
+    }
+
+    // MARK: - Helpers
+
+    private func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", session]) }
+
+    /// Polls the screen until `text` appears, failing after a deadline (never a bare sleep).
+    private func waitFor(_ text: String, seconds: Double = 10, file: StaticString = #filePath, line: UInt = #line) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try screen().contains(text) { return }
+            usleep(50_000)
+        }
+        XCTFail("'\(text)' did not appear; screen:\n\(try screen())", file: file, line: line)
+        throw MissedExpectation(text: text)
+    }
+
+    private struct MissedExpectation: Error {
+        var text: String
+    }
+
+    private func tmux(_ arguments: [String]) throws -> String { try run("/usr/bin/tmux", arguments) }
+
+    private func run(_ executable: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
