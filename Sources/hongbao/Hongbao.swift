@@ -9,10 +9,11 @@ struct Hongbao: AsyncParsableCommand {
         commandName: "hongbao",
         abstract: "Red packets, a ledger and a three-copy message queue that never loses money.",
         subcommands: [
-            AccountCommand.self, SendCommand.self, GrabCommand.self, OpenCommand.self, PacketCommand.self,
+            DashboardRunCommand.self, AccountCommand.self, SendCommand.self, GrabCommand.self, OpenCommand.self, PacketCommand.self,
             SeedDemoCommand.self, AuditCommand.self, SimulateCommand.self, BenchCommand.self, QueueCommand.self, QueueBenchCommand.self,
             PreviewCommand.self,
-        ]
+        ],
+        defaultSubcommand: DashboardRunCommand.self
     )
 
     /// Runs the command and turns any error into one line on stderr and an exit code (`UserError`).

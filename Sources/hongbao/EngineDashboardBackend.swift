@@ -1,0 +1,297 @@
+import Dashboard
+import Engine
+import Foundation
+import Ledger
+import MessageQueue
+import Primitives
+import RedPackets
+import RetryWorker
+import Simulation
+import Synchronization
+import TerminalUI
+
+/// The dashboard's view of the real engine: every figure comes from the engine's snapshot (the ledger and
+/// the queue's replicas on disk, the workers' counters), and every key press becomes an engine call.
+final class EngineDashboardBackend: DashboardBackend {
+    /// Opens per second the Gala load starts at when no rate is given.
+    static let defaultGalaRate = 2_000
+    /// The highest rate `faster` goes to.
+    static let maxGalaRate = 64_000
+    /// Samples of queue depth kept for the sparkline.
+    static let depthHistoryLength = 240
+
+    private let engine: Engine
+    private let load: LoadGenerator
+    private let users: [String]
+    private let scenario: ScenarioPlayer?
+    private let random: any RandomSource
+    private let state = Mutex<(depths: [Int], galaRate: Int)>(([], 0))
+
+    init(engine: Engine, load: LoadGenerator, users: [String], scenario: ScenarioPlayer?, random: any RandomSource) {
+        self.engine = engine
+        self.load = load
+        self.users = users
+        self.scenario = scenario
+        self.random = random
+    }
+
+    // MARK: Snapshot
+
+    func snapshot() async -> DashboardSnapshot {
+        let s = await engine.snapshot()
+        let credits = s.queue.queues.first { $0.name == engine.limits.credit.queueName }
+        let deadLetters = s.queue.queues.first { $0.name == engine.limits.credit.queueName + "-dlq" }
+        let depth = credits.map { $0.visible + $0.inFlight + $0.delayed } ?? 0
+        let history = state.withLock { state -> [Int] in
+            state.depths.append(depth)
+            if state.depths.count > Self.depthHistoryLength { state.depths.removeFirst() }
+            return state.depths
+        }
+        let loadCounters = load.counters
+        return DashboardSnapshot(
+            takenAt: s.takenAt,
+            header: header(s),
+            accounts: accounts(s),
+            packets: packets(s),
+            queue: QueueSummary(
+                name: engine.limits.credit.queueName, visible: credits?.visible ?? 0, inFlight: credits?.inFlight ?? 0,
+                delayed: credits?.delayed ?? 0, deadLetters: deadLetters?.total ?? 0,
+                oldestAge: (credits?.total ?? 0) > 0 ? credits?.oldestAge : nil, depthHistory: history,
+                replicas: s.queue.replicas.map(Self.replica), writeQuorum: engine.limits.queue.quorum),
+            retries: retries(s),
+            failures: FailureComparison(
+                queue: ModeFailures(userVisibleFailures: s.metrics.failedForUserQueueMode,
+                                    deferredCredits: s.metrics.queued,
+                                    immediateCredits: s.metrics.opensQueueMode - s.metrics.queued),
+                transaction: ModeFailures(userVisibleFailures: s.metrics.failedForUserTransactionMode,
+                                          deferredCredits: 0, immediateCredits: s.metrics.opensTransactionMode)),
+            faults: FaultSettings(creditFailurePercent: s.faults.failurePercent,
+                                  ledgerLatencyMilliseconds: s.faults.addedLatencyMilliseconds,
+                                  loadRunning: loadCounters.rate > 0, loadRatePerSecond: loadCounters.rate),
+            events: s.events.map { EventLine(at: $0.at, kind: Self.eventKind($0.kind), text: $0.text) })
+    }
+
+    private func header(_ s: EngineSnapshot) -> HeaderStats {
+        let conservation: ConservationStatus
+        if let slow = s.slow {
+            conservation = slow.violations.isEmpty ? .ok : .violated(slow.violations.map(\.description).joined(separator: "; "))
+        } else {
+            conservation = .unknown
+        }
+        var caption = scenario.map { player in
+            player.isPaused ? "⏸ paused — " + player.caption : player.caption
+        }
+        if caption?.isEmpty == true { caption = nil }
+        return HeaderStats(
+            opensPerSecond: s.metrics.opensPerSecond, creditsPerSecond: s.metrics.creditsPerSecond,
+            openLatencyP50: .microseconds(Int64(s.metrics.openLatencyP50Microseconds)),
+            openLatencyP99: .microseconds(Int64(s.metrics.openLatencyP99Microseconds)),
+            durability: s.durability == .full ? "FULL" : "NORMAL",
+            startedAt: s.takenAt + .milliseconds(-s.uptime.wholeMilliseconds),
+            creditMode: s.creditMode == .queue ? .queue : .transaction,
+            conservation: conservation, caption: caption)
+    }
+
+    private func accounts(_ s: EngineSnapshot) -> AccountsSummary {
+        var waiting: [AccountID: (count: Int, amount: Money)] = [:]
+        for claim in s.pendingClaims {
+            let current = waiting[claim.userID] ?? (0, .zero)
+            waiting[claim.userID] = (current.count + 1, current.amount + claim.amount)
+        }
+        let top = s.topAccounts.map { account in
+            AccountRow(name: account.name, balance: account.balance,
+                       waitingCredits: waiting[account.id]?.count ?? 0, waitingAmount: waiting[account.id]?.amount ?? .zero)
+        }
+        let stats = s.slow?.packets
+        return AccountsSummary(top: top, totalAccounts: Int(s.slow?.totals.accountCount ?? 0),
+                               totalWaitingCredits: (stats?.claimsWaiting ?? 0) + (stats?.claimsCrediting ?? 0),
+                               totalWaitingAmount: stats?.waitingAmount ?? .zero)
+    }
+
+    private func packets(_ s: EngineSnapshot) -> PacketsSummary {
+        let stats = s.slow?.packets
+        let soon = s.takenAt + .seconds(60)
+        let rows = s.openPackets.map { packet in
+            PacketRow(id: packet.id, sender: packet.senderName, kind: Self.kind(packet.kind), total: packet.total,
+                      shares: packet.shares, grabbed: packet.grabbed, opened: packet.opened,
+                      state: packet.grabbed >= packet.shares ? .soldOut : .open,
+                      expiresIn: packet.expiresAt - s.takenAt)
+        }
+        return PacketsSummary(open: stats?.open ?? s.openPackets.count, grabbed: stats?.grabbedUnopened ?? 0,
+                              opened: stats?.claimsCredited ?? 0, expired: stats?.expired ?? 0,
+                              expiringSoon: s.openPackets.filter { $0.expiresAt <= soon }.count, recent: rows)
+    }
+
+    private func retries(_ s: EngineSnapshot) -> RetriesSummary {
+        let claims = Dictionary(s.pendingClaims.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let next = s.retries.recentRetries.reversed().compactMap { retry -> RetryRow? in
+            guard retry.nextTryAt >= s.takenAt else { return nil }
+            return RetryRow(claim: retry.claim, recipient: claims[retry.claim]?.userName ?? "",
+                            amount: claims[retry.claim]?.amount ?? .zero, attempt: retry.attempt,
+                            dueIn: retry.nextTryAt - s.takenAt)
+        }
+        let workers = s.retries.workers.enumerated().map { index, state in
+            WorkerStatus(name: "w\(index + 1)", state: Self.worker(state), completed: 0)
+        }
+        let limits = engine.limits.credit
+        let backoff = "full jitter, base \(limits.retryBase.wholeMilliseconds) ms, cap \(limits.retryCap.wholeMilliseconds / 1_000) s, DLQ after \(limits.maxReceiveCount)"
+        return RetriesSummary(attemptHistogram: s.retries.successesByAttempt, next: Array(next.prefix(16)),
+                              workers: workers, succeeded: s.retries.succeeded, backoff: backoff)
+    }
+
+    // MARK: Commands
+
+    func perform(_ command: DashboardCommand) async -> Result<String, DashboardCommandError> {
+        do {
+            return .success(try await run(command))
+        } catch let error as DashboardCommandError {
+            return .failure(error)
+        } catch {
+            return .failure(.rejected(UserError(error).userMessage))
+        }
+    }
+
+    private func run(_ command: DashboardCommand) async throws -> String {
+        switch command {
+        case let .send(request):
+            let packet = try await engine.send(Self.sendRequest(request))
+            return "sent \(packet.total.formatted) from \(packet.senderName): packet \(packet.id)"
+        case let .grabAndOpen(packet, user):
+            return try await grabAndOpen(packet: packet, user: user)
+        case let .gala(action):
+            return gala(action)
+        case let .setCreditFailureRate(percent):
+            engine.setCreditFailure(percent: percent)
+            return "credit failure rate \(engine.faults.settings.failurePercent)%"
+        case let .setLedgerLatency(milliseconds):
+            engine.setLedgerLatency(milliseconds: milliseconds)
+            return "account system latency +\(engine.faults.settings.addedLatencyMilliseconds) ms"
+        case let .replica(name, action):
+            guard let replica = ReplicaID(rawValue: name) else { throw DashboardCommandError.rejected("no replica '\(name)' (a, b or c)") }
+            switch action {
+            case .down: try await engine.setReplica(replica, down: true)
+            case .slow: try await engine.slowReplica(replica, latency: .milliseconds(200))
+            case .corrupt: try await engine.corruptReplica(replica)
+            case .restore: try await engine.restoreReplica(replica)
+            }
+            return "replica \(name): \(action.rawValue)"
+        case let .workers(action):
+            switch action {
+            case .pause: engine.pauseWorkers()
+            case .resume, .restart: engine.restartWorkers()
+            case .crash: engine.crashWorkers()
+            }
+            return "workers: \(action.rawValue)"
+        case let .setCreditMode(mode):
+            engine.setCreditMode(mode == .queue ? .queue : .transaction)
+            return "credit mode: \(mode.rawValue)"
+        case .redriveDeadLetters:
+            let moved = try await engine.redriveDeadLetters()
+            return "redrove \(moved) dead-lettered credits"
+        case .toggleScenarioPause:
+            guard let scenario else { return "no scenario is playing" }
+            scenario.togglePause()
+            return scenario.isPaused ? "scenario paused" : "scenario resumed"
+        }
+    }
+
+    private func gala(_ action: GalaAction) -> String {
+        let current = load.counters.rate
+        let rate: Int
+        switch action {
+        case let .start(ratePerSecond): rate = ratePerSecond ?? state.withLock { $0.galaRate > 0 ? $0.galaRate : Self.defaultGalaRate }
+        case .stop: rate = 0
+        case .faster: rate = min(Self.maxGalaRate, max(current * 2, 250))
+        case .slower: rate = current / 2
+        }
+        load.setRate(rate)
+        if rate > 0 { state.withLock { $0.galaRate = rate } }
+        engine.note(.info, rate > 0 ? "Gala load \(rate) opens/s" : "Gala load stopped")
+        return rate > 0 ? "Gala load: \(rate) opens/s" : "Gala load stopped"
+    }
+
+    private func grabAndOpen(packet: PacketID?, user: String?) async throws -> String {
+        let target: PacketID
+        if let packet {
+            target = packet
+        } else if let newest = try engine.packets.openPackets(limit: 50).max(by: { $0.createdAt < $1.createdAt }) {
+            target = newest.id
+        } else {
+            throw DashboardCommandError.rejected("no open packet: send one first (s / g)")
+        }
+        var candidates = user.map { [$0] } ?? []
+        if user == nil {
+            let named = DemoSeeder.namedPeople
+            let start = Int(random.uniform(in: 0...Int64(named.count - 1)))
+            candidates = (0..<named.count).map { named[(start + $0) % named.count] } + (0..<8).map { _ in
+                users[Int(random.uniform(in: 0...Int64(users.count - 1)))]
+            }
+        }
+        for candidate in candidates {
+            do {
+                try await engine.grab(target, user: candidate)
+            } catch PacketError.alreadyGrabbed, PacketError.notRecipient {
+                continue
+            }
+            let result = try await engine.open(target, user: candidate)
+            let state = result.creditFailure == nil ? "credited" : "on its way (queued)"
+            return "\(candidate) opened \(result.claim.amount.formatted) from \(target): \(state)"
+        }
+        throw DashboardCommandError.rejected("nobody left to grab packet \(target)")
+    }
+
+    // MARK: Mapping
+
+    static func sendRequest(_ request: PacketRequest) -> SendRequest {
+        let greeting = request.greeting ?? "恭喜发财，大吉大利"
+        switch request.kind {
+        case let .personal(recipient):
+            return .personal(from: request.sender, to: recipient, amount: request.amount, greeting: greeting)
+        case let .lucky(shares):
+            return .group(from: request.sender, total: request.amount, shares: shares, greeting: greeting)
+        case let .equal(shares):
+            return .group(from: request.sender, total: request.amount, shares: shares, equal: true, greeting: greeting)
+        }
+    }
+
+    static func kind(_ kind: PacketKind) -> PacketKindLabel {
+        switch kind {
+        case .personal: return .personal
+        case .lucky: return .lucky
+        case .equal: return .equal
+        }
+    }
+
+    static func replica(_ status: MessageQueue.ReplicaStatus) -> Dashboard.ReplicaStatus {
+        let state: ReplicaState
+        switch status.health {
+        case .up: state = .up
+        case .down: state = .down
+        case .slow: state = .slow
+        case .corrupted: state = .corrupted
+        case .catchingUp: state = .catchingUp
+        }
+        return Dashboard.ReplicaStatus(name: status.id.rawValue, state: state, lastSequence: status.appliedSequence,
+                                       lag: status.lag)
+    }
+
+    static func worker(_ state: RetryWorker.WorkerState) -> Dashboard.WorkerState {
+        switch state {
+        case .running: return .running
+        case .paused: return .paused
+        case .crashed: return .crashed
+        }
+    }
+
+    static func eventKind(_ kind: EngineEvent.Kind) -> EventKind {
+        switch kind {
+        case .send: return .send
+        case .open: return .open
+        case .credit: return .credit
+        case .retry: return .retry
+        case .failure: return .failure
+        case .fault: return .fault
+        case .recovery, .info: return .system
+        }
+    }
+}
