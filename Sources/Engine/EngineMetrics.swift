@@ -105,6 +105,12 @@ final class EngineMetrics: Sendable {
                 snapshot.opensPerSecond = Double(snapshot.opens - first.1) / seconds
                 snapshot.creditsPerSecond = Double(credits - first.2) / seconds
             }
+            if now - state.windowStartedAt >= EngineMetrics.latencyWindow * 2 {
+                // Nothing opened for two windows: the recent percentiles are of nothing.
+                state.openLatencyPrevious.reset()
+                state.openLatencyCurrent.reset()
+                state.windowStartedAt = now
+            }
             var latency = state.openLatencyPrevious
             latency.add(state.openLatencyCurrent)
             if latency.totalCount > 0 {

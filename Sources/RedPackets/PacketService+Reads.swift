@@ -20,6 +20,10 @@ public struct PacketStats: Sendable, Equatable, Codable {
     public var claimsWaiting = 0
     public var claimsCredited = 0
     public var waitingAmount = Money.zero
+    /// Every claim ever opened (credited or not).
+    public var claimsOpened: Int { claimsCrediting + claimsWaiting + claimsCredited }
+    /// The best share of the most recently finished group packet (WeChat's "best luck").
+    public var latestBestLuck: Claim?
 }
 
 extension PacketService {
@@ -123,6 +127,13 @@ extension PacketService {
             }
             stats.claimsCredited = try Int.fetchOne(database, sql: "SELECT COUNT(*) FROM claim") ?? 0
             stats.claimsCredited -= stats.claimsCrediting + stats.claimsWaiting
+            stats.latestBestLuck = try Row.fetchOne(database, sql: """
+                SELECT \(PacketQueries.claimColumns) FROM claim c JOIN account u ON u.id = c.user_id
+                JOIN packet p ON p.id = c.packet_id
+                WHERE c.packet_id = (SELECT id FROM packet WHERE state = 'finished' AND shares > 1
+                                     ORDER BY rowid DESC LIMIT 1)
+                ORDER BY c.amount DESC, c.slot LIMIT 1
+                """).map(PacketQueries.claim(from:))
             return stats
         }
     }

@@ -17,6 +17,8 @@ final class EngineDashboardBackend: DashboardBackend {
     static let defaultGalaRate = 2_000
     /// The highest rate `faster` goes to.
     static let maxGalaRate = 64_000
+    /// Upcoming retries listed in the retries pane.
+    static let retryRows = 12
     /// Samples of queue depth kept for the sparkline.
     static let depthHistoryLength = 240
 
@@ -117,17 +119,19 @@ final class EngineDashboardBackend: DashboardBackend {
                       state: packet.grabbed >= packet.shares ? .soldOut : .open,
                       expiresIn: packet.expiresAt - s.takenAt)
         }
+        let best = stats?.latestBestLuck.map { BestLuck(recipient: $0.userName, amount: $0.amount, packet: $0.packetID) }
         return PacketsSummary(open: stats?.open ?? s.openPackets.count, grabbed: stats?.grabbedUnopened ?? 0,
-                              opened: stats?.claimsCredited ?? 0, expired: stats?.expired ?? 0,
-                              expiringSoon: s.openPackets.filter { $0.expiresAt <= soon }.count, recent: rows)
+                              opened: stats?.claimsOpened ?? 0, expired: stats?.expired ?? 0,
+                              expiringSoon: s.openPackets.filter { $0.expiresAt <= soon }.count, recent: rows,
+                              bestLuck: best)
     }
 
     private func retries(_ s: EngineSnapshot) -> RetriesSummary {
-        let claims = Dictionary(s.pendingClaims.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        let next = s.retries.recentRetries.reversed().compactMap { retry -> RetryRow? in
-            guard retry.nextTryAt >= s.takenAt else { return nil }
-            return RetryRow(claim: retry.claim, recipient: claims[retry.claim]?.userName ?? "",
-                            amount: claims[retry.claim]?.amount ?? .zero, attempt: retry.attempt,
+        let due = s.retries.recentRetries.reversed().filter { $0.nextTryAt >= s.takenAt }.prefix(Self.retryRows)
+        let next = due.compactMap { retry -> RetryRow? in
+            // A handful of primary-key reads: who is owed what comes from the ledger, not from memory.
+            guard let claim = try? engine.packets.claim(retry.claim) else { return nil }
+            return RetryRow(claim: retry.claim, recipient: claim.userName, amount: claim.amount, attempt: retry.attempt,
                             dueIn: retry.nextTryAt - s.takenAt)
         }
         let workers = s.retries.workers.enumerated().map { index, state in
@@ -135,7 +139,7 @@ final class EngineDashboardBackend: DashboardBackend {
         }
         let limits = engine.limits.credit
         let backoff = "full jitter, base \(limits.retryBase.wholeMilliseconds) ms, cap \(limits.retryCap.wholeMilliseconds / 1_000) s, DLQ after \(limits.maxReceiveCount)"
-        return RetriesSummary(attemptHistogram: s.retries.successesByAttempt, next: Array(next.prefix(16)),
+        return RetriesSummary(attemptHistogram: s.retries.successesByAttempt, next: next,
                               workers: workers, succeeded: s.retries.succeeded, backoff: backoff)
     }
 

@@ -1,0 +1,102 @@
+import Foundation
+import XCTest
+
+/// The real dashboard on a real engine, in tmux at 120×40, driven by keys as an operator would: the panes
+/// appear, a sent packet shows, 100% credit failures make the queue and the retries rise on screen, restoring
+/// drains them to zero, a replica taken down shows DOWN, `q` quits and the terminal is restored, and the
+/// books still balance afterwards.
+final class DashboardInTmuxTests: XCTestCase {
+    private let session = "hongbao-e2e-\(getpid())"
+    private var binary: HongbaoBinary!
+    private var directory: String!
+
+    override func setUpWithError() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else { throw XCTSkip("tmux is not installed") }
+        binary = try HongbaoBinary()
+        directory = NSTemporaryDirectory() + "hongbao-dash-\(UUID().uuidString.prefix(8))"
+        let command = "\(binary.url.path) --data \(directory!) --durability normal --demo-accounts 300; echo EXITED $?; sleep 60"
+        _ = try tmux(["new-session", "-d", "-s", session, "-x", "120", "-y", "40", command])
+    }
+
+    override func tearDown() {
+        _ = try? tmux(["kill-session", "-t", session])
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    func testAnOperatorBreaksItAndWatchesItHeal() throws {
+        try waitFor { $0.contains("1 Accounts") && $0.contains("6 Events") && $0.contains("conservation ✓") }
+
+        try command("send alice 88.88 --shares 8")
+        try waitFor { $0.contains("sent ¥88.88 from alice") && $0.contains("¥88.88") }
+
+        try command("failure 100")
+        try waitFor { $0.contains("fail 100%") }
+        try command("gala start 200")
+        try waitFor(seconds: 30) { screen in
+            (Self.number(after: "Credit queue · depth ", in: screen) ?? 0) >= 20 && screen.contains("Next retry")
+        }
+
+        try command("gala stop")
+        try command("failure 0")
+        try waitFor(seconds: 60) { screen in
+            Self.number(after: "Credit queue · depth ", in: screen) == 0 && screen.contains("DLQ 0")
+                && (Self.number(after: "succeeded after retry ", in: screen) ?? 0) >= 20
+        }
+
+        try command("replica b down")
+        try waitFor { $0.contains("replica b ▼ DOWN") }
+
+        _ = try tmux(["send-keys", "-t", session, "q"])
+        try waitFor { $0.contains("EXITED 0") }
+        XCTAssertEqual(try tmux(["display", "-p", "-t", session, "#{alternate_on}"])
+            .trimmingCharacters(in: .whitespacesAndNewlines), "0", "the terminal is back from the alternate screen")
+
+        let audit = try binary.run(["audit", "--data", directory])
+        XCTAssertEqual(audit.status, 0, audit.stdout + audit.stderr)
+    }
+
+    // MARK: Helpers
+
+    private func command(_ text: String) throws {
+        _ = try tmux(["send-keys", "-t", session, ":"])
+        _ = try tmux(["send-keys", "-t", session, "-l", text])
+        _ = try tmux(["send-keys", "-t", session, "Enter"])
+    }
+
+    /// The number printed right after `label` ("depth 1,234" → 1234).
+    static func number(after label: String, in screen: String) -> Int? {
+        guard let range = screen.range(of: label) else { return nil }
+        let digits = screen[range.upperBound...].prefix { $0.isNumber || $0 == "," }.filter(\.isNumber)
+        return Int(digits)
+    }
+
+    private func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", session]) }
+
+    /// Polls the screen until `condition` holds, failing with the screen after a deadline.
+    private func waitFor(seconds: Double = 15, file: StaticString = #filePath, line: UInt = #line,
+                         _ condition: (String) -> Bool) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition(try screen()) { return }
+            usleep(100_000)
+        }
+        let last = try screen()
+        XCTFail("the screen never showed what was expected:\n\(last)", file: file, line: line)
+        throw ScreenExpectationMissed()
+    }
+
+    private struct ScreenExpectationMissed: Error {}
+
+    private func tmux(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/tmux")
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
