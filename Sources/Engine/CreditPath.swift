@@ -50,7 +50,7 @@ final class CreditPath: Sendable {
     func recover(_ packets: PacketService) async throws -> Int {
         var recovered = 0
         while true {
-            let stranded = try packets.uncreditedClaims(limit: 1_000).filter { $0.state == .crediting }
+            let stranded = try packets.creditingClaims(limit: 1_000)
             if stranded.isEmpty { return recovered }
             var progressed = false
             for claim in stranded where await enqueue(claim.id) {

@@ -82,6 +82,16 @@ extension PacketService {
         }
     }
 
+    /// Claims left `crediting` (drawn, neither credited nor queued: a crash came in between), oldest first.
+    public func creditingClaims(limit: Int = 1_000) throws -> [Claim] {
+        try ledger.read { database in
+            try Row.fetchAll(database, sql: """
+                SELECT \(PacketQueries.claimColumns) FROM claim c JOIN account u ON u.id = c.user_id
+                JOIN packet p ON p.id = c.packet_id WHERE c.state = 'crediting' ORDER BY c.opened_at LIMIT ?
+                """, arguments: [limit]).map(PacketQueries.claim(from:))
+        }
+    }
+
     /// Open packets, soonest to expire first.
     public func openPackets(limit: Int = 50) throws -> [Packet] {
         try ledger.read { database in
