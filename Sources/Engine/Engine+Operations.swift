@@ -182,3 +182,30 @@ extension Engine {
         events.add(kind, text)
     }
 }
+
+/// Where a claim's queued credit stands, as its recipient is told: "waiting (attempt N, next try in T)".
+public struct CreditProgress: Sendable, Equatable {
+    /// Credit attempts made by the retry workers so far (the message's receive count).
+    public let attempts: Int
+    /// When the message becomes visible again, i.e. the next try.
+    public let nextTryAt: Timestamp
+    /// True when the credit went to the dead-letter queue and waits for the operator's redrive.
+    public let deadLettered: Bool
+}
+
+extension Engine {
+    /// The queued credit of each given claim that has one, read from the queue's state.
+    public func creditProgress(of claims: [ClaimID]) async -> [ClaimID: CreditProgress] {
+        guard !claims.isEmpty else { return [:] }
+        let wanted = Set(claims.map(\.rawValue))
+        let state = await queue.currentState()
+        var progress: [ClaimID: CreditProgress] = [:]
+        for (name, dead) in [(limits.credit.queueName, false), (limits.credit.queueName + "-dlq", true)] {
+            for message in state.messages(in: name) where wanted.contains(message.id) {
+                progress[ClaimID(message.id)] = CreditProgress(attempts: message.receiveCount,
+                                                               nextTryAt: message.visibleAt, deadLettered: dead)
+            }
+        }
+        return progress
+    }
+}

@@ -106,8 +106,11 @@ struct PacketCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = try await data.openStore()
-            let detail = try userErrors { try store.packets.detail(PacketID(packet)) }
+            let engine = try await data.openEngine()
+            let detail = try userErrors { try engine.packets.detail(PacketID(packet)) }
+            let progress = await engine.creditProgress(of: detail.claims.filter { $0.state != .credited }.map(\.id))
+            let now = SystemClock().now()
+            await engine.close()
             if output.json {
                 return try Output.json(View(packet: PacketView(detail.packet),
                                             claims: detail.claims.map { ClaimView($0, bestLuck: $0.id == detail.bestLuck) }))
@@ -119,8 +122,15 @@ struct PacketCommand: AsyncParsableCommand {
                         + (p.refunded.isPositive ? ", refunded \(p.refunded.formatted)" : ""))
             for claim in detail.claims {
                 let luck = claim.id == detail.bestLuck ? "  ★ best luck" : ""
+                var state = claim.state.userText
+                if let queued = progress[claim.id] {
+                    let wait = max(0, (queued.nextTryAt - now).wholeMilliseconds)
+                    state = queued.deadLettered
+                        ? "waiting (dead-lettered after \(queued.attempts) attempts; redrive to retry)"
+                        : "waiting (attempt \(queued.attempts), next try in \(String(format: "%.1f", Double(wait) / 1_000)) s)"
+                }
                 Output.line("  " + Text.padded(claim.userName, to: 12) + Text.rightAligned(claim.amount.formatted, to: 12)
-                            + "  " + claim.state.userText + luck)
+                            + "  " + state + luck)
             }
         }
     }
