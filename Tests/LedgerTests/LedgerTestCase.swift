@@ -29,19 +29,3 @@ class LedgerTestCase: XCTestCase {
     }
 }
 
-/// Asserts that `body` throws exactly `expected`.
-func assertThrows<E: Error & Equatable, T>(
-    _ body: () async throws -> T, _ expected: E, file: StaticString = #filePath, line: UInt = #line
-) async {
-    do {
-        let value = try await body()
-        XCTFail("expected \(expected), got \(value)", file: file, line: line)
-    } catch let error as E {
-        XCTAssertEqual(error, expected, file: file, line: line)
-    } catch {
-        XCTFail("expected \(expected), got \(error)", file: file, line: line)
-    }
-}
-
-/// An error thrown on purpose from inside a transaction.
-struct DeliberateFailure: Error, Equatable {}
