@@ -14,7 +14,8 @@ final class PreviewInTmuxTests: XCTestCase {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else { throw XCTSkip("tmux is not installed") }
         guard FileManager.default.isExecutableFile(atPath: binary) else { throw XCTSkip("\(binary) not built") }
         let command = "\(binary) dashboard-preview; echo EXITED $?; sleep 30"
-        _ = try tmux(["new-session", "-d", "-s", session, "-x", "120", "-y", "40", command])
+        // No output pipe here: a tmux server started by this call would inherit it and keep it open forever.
+        _ = try run("/usr/bin/tmux", ["new-session", "-d", "-s", session, "-x", "120", "-y", "40", command], captureOutput: false)
     }
 
     override func tearDown() {
@@ -66,13 +67,19 @@ final class PreviewInTmuxTests: XCTestCase {
 
     private func tmux(_ arguments: [String]) throws -> String { try run("/usr/bin/tmux", arguments) }
 
-    private func run(_ executable: String, _ arguments: [String]) throws -> String {
+    private func run(_ executable: String, _ arguments: [String], captureOutput: Bool = true) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        process.standardError = FileHandle.nullDevice
+        guard captureOutput else {
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            return ""
+        }
         let output = Pipe()
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
