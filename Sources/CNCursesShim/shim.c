@@ -9,12 +9,16 @@
 #include "CNCursesShim.h"
 
 static int hb_started = 0;
+static SCREEN *hb_screen = NULL;
 static int hb_color_started = 0;
 static volatile sig_atomic_t hb_signal = 0;
 
 int hb_begin(int want_color) {
     setlocale(LC_ALL, "");
-    if (initscr() == NULL) return -1;
+    // newterm rather than initscr: initscr exits the process when TERM is unusable; newterm returns NULL.
+    hb_screen = newterm(NULL, stdout, stdin);
+    if (hb_screen == NULL) return -1;
+    set_term(hb_screen);
     hb_started = 1;
     cbreak();
     noecho();
@@ -36,6 +40,8 @@ void hb_end(void) {
     if (hb_started) {
         curs_set(1);
         endwin();
+        delscreen(hb_screen);
+        hb_screen = NULL;
         hb_started = 0;
     }
 }

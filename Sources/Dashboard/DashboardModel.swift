@@ -17,6 +17,8 @@ public struct DashboardModel: Sendable, Equatable {
     public var commandHistory: [String]
     /// Commands sent and not answered yet.
     public var pendingCommands: Int
+    /// Frames actually drawn in the last second, measured by the terminal layer (`nil` in tests).
+    public var measuredFramesPerSecond: Int?
     /// The terminal size in cells, from the last resize event.
     public var screenWidth: Int
     public var screenHeight: Int
@@ -33,6 +35,7 @@ public struct DashboardModel: Sendable, Equatable {
         self.filters = [:]
         self.commandHistory = []
         self.pendingCommands = 0
+        self.measuredFramesPerSecond = nil
         self.screenWidth = screenWidth
         self.screenHeight = screenHeight
     }

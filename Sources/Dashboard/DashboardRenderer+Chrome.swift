@@ -50,7 +50,8 @@ extension DashboardRenderer {
         if let caption = header.caption {
             second.append(HeaderGroup(1, [(options.unicode ? "  ▸ " : "  > ", label), (caption, CellStyle(.accent, background: .headerBackground, bold: true))]))
         } else {
-            second.append(HeaderGroup(5, [("  \(1_000 / max(1, model.refreshMilliseconds)) fps · theme \(model.themeName)", label)]))
+            let fps = model.measuredFramesPerSecond.map { " · \($0) fps" } ?? ""
+            second.append(HeaderGroup(5, [("  refresh \(model.refreshMilliseconds)ms\(fps) · theme \(model.themeName)", label)]))
         }
         drawGroupLine(&buffer, left: second, right: [], y: rect.y + 1, rect: rect)
     }

@@ -61,7 +61,7 @@ extension DashboardRenderer {
             TableColumn(title: "Packet", width: 0),
             TableColumn(title: "From", width: 8),
             TableColumn(title: "Total", width: 11, alignRight: true),
-            TableColumn(title: "Opened", width: 6, alignRight: true),
+            TableColumn(title: "Opened", width: 7, alignRight: true),
             TableColumn(title: "State", width: 8),
             TableColumn(title: "Expires", width: 7, alignRight: true),
             TableColumn(title: "Kind", width: 8),

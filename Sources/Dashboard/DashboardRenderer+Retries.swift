@@ -6,12 +6,17 @@ extension DashboardRenderer {
         var segments: [(String, CellStyle)] = [("workers ", CellStyle(.muted))]
         if retries.workers.isEmpty { segments.append(("none", CellStyle(.muted))) }
         for worker in retries.workers {
-            let (glyph, role): (String, ColorRole) = switch worker.state {
-            case .running: (options.unicode ? "●" : "+", .ok)
-            case .paused: (options.unicode ? "‖" : "=", .warn)
-            case .crashed: (cross, .error)
-            }
+            let (glyph, role) = workerGlyph(worker.state)
             segments.append(("\(worker.name) \(glyph) \(worker.state.rawValue)  ", CellStyle(role, bold: worker.state != .running)))
+        }
+        if segments.reduce(0, { $0 + DisplayWidth.of($1.0) }) > rect.width + 2 {
+            // Too many to list: counts per state instead.
+            segments = [("workers ", CellStyle(.muted))]
+            for state in WorkerState.allCases {
+                let count = retries.workers.filter { $0.state == state }.count
+                let (glyph, role) = workerGlyph(state)
+                segments.append(("\(glyph) \(count) \(state.rawValue)  ", CellStyle(count > 0 ? role : .muted, bold: count > 0 && state != .running)))
+            }
         }
         writeSegments(&buffer, segments, x: rect.x, y: rect.y, maxX: rect.maxX)
         guard rect.height >= 2 else { return }
@@ -24,6 +29,14 @@ extension DashboardRenderer {
         let histogramRows = max(0, remaining - nextRows)
         drawHistogram(&buffer, Rect(x: rect.x, y: rect.y + 2, width: rect.width, height: histogramRows), retries.attemptHistogram)
         drawNextRetries(&buffer, Rect(x: rect.x, y: rect.y + 2 + histogramRows, width: rect.width, height: nextRows), retries.next, selected: selected)
+    }
+
+    private func workerGlyph(_ state: WorkerState) -> (String, ColorRole) {
+        switch state {
+        case .running: return (options.unicode ? "●" : "+", .ok)
+        case .paused: return (options.unicode ? "‖" : "=", .warn)
+        case .crashed: return (cross, .error)
+        }
     }
 
     private func drawHistogram(_ buffer: inout CellBuffer, _ rect: Rect, _ histogram: [Int]) {

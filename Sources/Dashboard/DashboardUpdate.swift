@@ -194,7 +194,6 @@ public struct DashboardUpdate: Sendable {
         return [.perform(command)]
     }
 
-    // swiftlint:disable:next cyclomatic_complexity
     private func apply(_ action: KeyAction, model: inout DashboardModel, snapshot: DashboardSnapshot, now: Timestamp) -> [DashboardEffect] {
         switch action {
         case .quit: return [.quit]

@@ -42,6 +42,7 @@ final class DashboardLoop {
         var lastFrame: Int64 = 0
         var lastSecond: Int64 = -1
         var dirty = true
+        var framesThisSecond = 0
         while !Task.isCancelled && hb_pending_signal() == 0 {
             var inputArrived = false
             var quit = false
@@ -79,7 +80,12 @@ final class DashboardLoop {
                 if model.screenWidth != screen.width || model.screenHeight != screen.height {
                     _ = apply(.resize(width: screen.width, height: screen.height), perform: perform)
                 }
+                if second != lastSecond {
+                    model.measuredFramesPerSecond = lastSecond < 0 ? nil : framesThisSecond
+                    framesThisSecond = 0
+                }
                 screen.draw(renderer.render(model: model, snapshot: snapshot, width: screen.width, height: screen.height, now: now))
+                framesThisSecond += 1
                 lastFrame = now.millisecondsSinceEpoch
                 lastSecond = second
                 dirty = false

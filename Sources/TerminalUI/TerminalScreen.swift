@@ -86,6 +86,11 @@ final class TerminalScreen {
                 }
                 scalars.removeAll(keepingCapacity: true)
                 for scalar in cell.character.unicodeScalars.prefix(4) { scalars.append(scalar.value) }
+                if !unicode, scalars.contains(where: { $0 > 0x7E }) {
+                    // Not a UTF-8 terminal: a glyph it cannot show becomes "?" (wide ones "??") instead of garbage.
+                    scalars = [0x3F]
+                    if cell.width == 2 { _ = hb_put_cell(Int32(x + 1), Int32(y), scalars, 1, 0, 0) }
+                }
                 let (attributes, pair) = resolve(cell.style)
                 _ = hb_put_cell(Int32(x), Int32(y), scalars, Int32(scalars.count), attributes, pair)
             }

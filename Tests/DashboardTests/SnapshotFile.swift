@@ -1,5 +1,6 @@
 import Dashboard
 import Foundation
+import Primitives
 import XCTest
 
 /// Compares rendered text with a reviewed snapshot file under `Tests/DashboardTests/Snapshots/`.
@@ -47,5 +48,3 @@ enum Fixture {
         DashboardRenderer(options: options).render(model: model, snapshot: snapshot, width: width, height: height, now: now)
     }
 }
-
-import Primitives

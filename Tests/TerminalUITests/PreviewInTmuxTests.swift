@@ -4,7 +4,10 @@ import XCTest
 /// Drives the real binary in tmux (120×40): the screen appears, keys act, `q` and SIGTERM restore the terminal.
 /// Uses the SYNTHETIC `dashboard-preview` until the engine-backed dashboard exists; then point `command` at it.
 final class PreviewInTmuxTests: XCTestCase {
-    private let session = "hongbao-ui-test-\(getpid())"
+    private let session = "dashboard"
+    /// A private tmux server: killing it in `tearDown` also closes any descriptor it inherited from the test
+    /// process (otherwise `swift test` waits forever for its output pipe to close).
+    private let socket = "hongbao-ui-test-\(getpid())"
     private var binary: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent(".build/debug/hongbao").path
@@ -14,11 +17,13 @@ final class PreviewInTmuxTests: XCTestCase {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else { throw XCTSkip("tmux is not installed") }
         guard FileManager.default.isExecutableFile(atPath: binary) else { throw XCTSkip("\(binary) not built") }
         let command = "\(binary) dashboard-preview; echo EXITED $?; sleep 30"
-        _ = try tmux(["new-session", "-d", "-s", session, "-x", "120", "-y", "40", command])
+        // No output pipe here: a tmux server started by this call would inherit it and keep it open forever.
+        _ = try run("/usr/bin/tmux", ["-L", socket, "new-session", "-d", "-s", session, "-x", "120", "-y", "40", command], captureOutput: false)
     }
 
     override func tearDown() {
-        _ = try? tmux(["kill-session", "-t", session])
+        _ = try? run("/usr/bin/tmux", ["-L", socket, "kill-server"], captureOutput: false)
+        try? FileManager.default.removeItem(atPath: "/tmp/tmux-\(getuid())/\(socket)")
     }
 
     func testPanesAppearKeysActAndQuitRestoresTheTerminal() throws {
@@ -64,18 +69,24 @@ final class PreviewInTmuxTests: XCTestCase {
         var text: String
     }
 
-    private func tmux(_ arguments: [String]) throws -> String { try run("/usr/bin/tmux", arguments) }
+    private func tmux(_ arguments: [String]) throws -> String { try run("/usr/bin/tmux", ["-L", socket] + arguments) }
 
-    private func run(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+    /// Runs a program through `/bin/sh` with stdin and stderr on /dev/null and stdout in a temporary file.
+    /// posix_spawn + waitpid rather than Foundation's `Process`, whose `waitUntilExit` was seen to hang here
+    /// when the child (a tmux client that starts a server) exited very quickly.
+    private func run(_ executable: String, _ arguments: [String], captureOutput: Bool = true) throws -> String {
+        let outputPath = NSTemporaryDirectory() + "hongbao-ui-test-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).out"
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        let quoted = ([executable] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+        let script = "exec \(quoted) </dev/null 2>/dev/null >" + (captureOutput ? "'\(outputPath)'" : "/dev/null")
+        var pid: pid_t = 0
+        let argv: [UnsafeMutablePointer<CChar>?] = ["/bin/sh", "-c", script].map { (text: String) in strdup(text) } + [nil]
+        defer { argv.forEach { free($0) } }
+        guard posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ) == 0 else { throw SpawnFailed() }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        return captureOutput ? ((try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "") : ""
     }
+
+    private struct SpawnFailed: Error {}
 }

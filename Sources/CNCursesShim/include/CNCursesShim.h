@@ -19,7 +19,7 @@ typedef enum {
 /// Attribute bits passed to hb_put_cell.
 enum { HB_ATTR_BOLD = 1, HB_ATTR_REVERSE = 2, HB_ATTR_UNDERLINE = 4 };
 
-/// setlocale(LC_ALL, ""), then initscr, cbreak, noecho, keypad, non-blocking input, hidden cursor, colours
+/// setlocale(LC_ALL, ""), then newterm (like initscr, but failing instead of exiting), cbreak, noecho, keypad, non-blocking input, hidden cursor, colours
 /// (with use_default_colors). Returns 0 on success, -1 when the terminal could not be initialised.
 int hb_begin(int want_color);
 /// endwin(); safe to call more than once.
