@@ -124,7 +124,7 @@ let package = Package(
             dependencies: ["RedPackets", "Ledger", "TestKit", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["hongbao"], swiftSettings: strict),
+        .testTarget(name: "EndToEndTests", dependencies: ["hongbao", "TestKit"], swiftSettings: strict),
         .testTarget(
             name: "EngineTests",
             dependencies: ["Engine", "Ledger", "RedPackets", "MessageQueue", "TestKit",
@@ -142,6 +142,6 @@ let package = Package(
             exclude: ["Snapshots", "Fixtures"],
             swiftSettings: strict
         ),
-        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "Dashboard"], swiftSettings: strict),
+        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "Dashboard", "TestKit"], swiftSettings: strict),
     ]
 )

@@ -11,7 +11,6 @@ struct Hongbao: AsyncParsableCommand {
         subcommands: [
             DashboardRunCommand.self, AccountCommand.self, SendCommand.self, GrabCommand.self, OpenCommand.self, PacketCommand.self,
             SeedDemoCommand.self, AuditCommand.self, SimulateCommand.self, BenchCommand.self, QueueCommand.self, QueueBenchCommand.self,
-            PreviewCommand.self,
         ],
         defaultSubcommand: DashboardRunCommand.self
     )

@@ -1,4 +1,5 @@
 import Foundation
+import TestKit
 import XCTest
 
 /// The real dashboard on a real engine, in tmux at 120×40, driven by keys as an operator would: the panes
@@ -6,7 +7,10 @@ import XCTest
 /// drains them to zero, a replica taken down shows DOWN, `q` quits and the terminal is restored, and the
 /// books still balance afterwards.
 final class DashboardInTmuxTests: XCTestCase {
-    private let session = "hongbao-e2e-\(getpid())"
+    private let session = "dashboard"
+    /// A private tmux server, killed in `tearDown`. The call that starts a server must not capture output: the
+    /// server would inherit the pipe and the test would wait forever for it to close.
+    private let socket = "hongbao-e2e-\(getpid())"
     private var binary: HongbaoBinary!
     private var directory: String!
 
@@ -15,11 +19,11 @@ final class DashboardInTmuxTests: XCTestCase {
         binary = try HongbaoBinary()
         directory = NSTemporaryDirectory() + "hongbao-dash-\(UUID().uuidString.prefix(8))"
         let command = "\(binary.url.path) --data \(directory!) --durability normal --demo-accounts 300; echo EXITED $?; sleep 60"
-        _ = try tmux(["new-session", "-d", "-s", session, "-x", "120", "-y", "40", command])
+        _ = try tmux(["new-session", "-d", "-s", session, "-x", "120", "-y", "40", command], captureOutput: false)
     }
 
     override func tearDown() {
-        _ = try? tmux(["kill-session", "-t", session])
+        _ = try? tmux(["kill-server"], captureOutput: false)
         try? FileManager.default.removeItem(atPath: directory)
     }
 
@@ -87,16 +91,7 @@ final class DashboardInTmuxTests: XCTestCase {
 
     private struct ScreenExpectationMissed: Error {}
 
-    private func tmux(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/tmux")
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+    private func tmux(_ arguments: [String], captureOutput: Bool = true) throws -> String {
+        try Spawn.run("/usr/bin/tmux", ["-L", socket] + arguments, captureOutput: captureOutput)
     }
 }

@@ -1,10 +1,12 @@
 import Foundation
+import TestKit
 import XCTest
 
-/// Drives the real binary in tmux (120×40): the screen appears, keys act, `q` and SIGTERM restore the terminal.
-/// Uses the SYNTHETIC `dashboard-preview` until the engine-backed dashboard exists; then point `command` at it.
-final class PreviewInTmuxTests: XCTestCase {
+/// Drives the real binary in tmux (120×40) on a fresh data directory: the screen appears, keys act, `q` and
+/// SIGTERM restore the terminal.
+final class DashboardSignalsInTmuxTests: XCTestCase {
     private let session = "dashboard"
+    private let dataDirectory = NSTemporaryDirectory() + "hongbao-ui-test-\(UUID().uuidString.prefix(8))"
     /// A private tmux server: killing it in `tearDown` also closes any descriptor it inherited from the test
     /// process (otherwise `swift test` waits forever for its output pipe to close).
     private let socket = "hongbao-ui-test-\(getpid())"
@@ -16,13 +18,14 @@ final class PreviewInTmuxTests: XCTestCase {
     override func setUpWithError() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else { throw XCTSkip("tmux is not installed") }
         guard FileManager.default.isExecutableFile(atPath: binary) else { throw XCTSkip("\(binary) not built") }
-        let command = "\(binary) dashboard-preview; echo EXITED $?; sleep 30"
+        let command = "\(binary) --data \(dataDirectory) --durability normal --demo-accounts 50; echo EXITED $?; sleep 30"
         // No output pipe here: a tmux server started by this call would inherit it and keep it open forever.
         _ = try run("/usr/bin/tmux", ["-L", socket, "new-session", "-d", "-s", session, "-x", "120", "-y", "40", command], captureOutput: false)
     }
 
     override func tearDown() {
         _ = try? run("/usr/bin/tmux", ["-L", socket, "kill-server"], captureOutput: false)
+        try? FileManager.default.removeItem(atPath: dataDirectory)
         try? FileManager.default.removeItem(atPath: "/tmp/tmux-\(getuid())/\(socket)")
     }
 
@@ -46,7 +49,7 @@ final class PreviewInTmuxTests: XCTestCase {
         let child = try run("/usr/bin/pgrep", ["-P", shell]).split(separator: "\n").first.flatMap { Int32($0) }
         let pid = try XCTUnwrap(child, "no dashboard process under the tmux shell")
         XCTAssertEqual(kill(pid, SIGTERM), 0)
-        try waitFor("EXITED 0")
+        try waitFor("EXITED 143") // 128 + SIGTERM, after a clean shutdown
         XCTAssertEqual(try tmux(["display", "-p", "-t", session, "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines), "0")
     }
 
@@ -75,18 +78,6 @@ final class PreviewInTmuxTests: XCTestCase {
     /// posix_spawn + waitpid rather than Foundation's `Process`, whose `waitUntilExit` was seen to hang here
     /// when the child (a tmux client that starts a server) exited very quickly.
     private func run(_ executable: String, _ arguments: [String], captureOutput: Bool = true) throws -> String {
-        let outputPath = NSTemporaryDirectory() + "hongbao-ui-test-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).out"
-        defer { try? FileManager.default.removeItem(atPath: outputPath) }
-        let quoted = ([executable] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
-        let script = "exec \(quoted) </dev/null 2>/dev/null >" + (captureOutput ? "'\(outputPath)'" : "/dev/null")
-        var pid: pid_t = 0
-        let argv: [UnsafeMutablePointer<CChar>?] = ["/bin/sh", "-c", script].map { (text: String) in strdup(text) } + [nil]
-        defer { argv.forEach { free($0) } }
-        guard posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ) == 0 else { throw SpawnFailed() }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        return captureOutput ? ((try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "") : ""
+        try Spawn.run(executable, arguments, captureOutput: captureOutput)
     }
-
-    private struct SpawnFailed: Error {}
 }

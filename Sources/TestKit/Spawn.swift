@@ -1,0 +1,30 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a program to completion with `posix_spawn` and `waitpid`, its output through a file.
+///
+/// Foundation's `Process` is not used on purpose: `waitUntilExit` was seen to hang on an exited tmux client,
+/// and a pipe handed to a command that starts a tmux server stays open as long as the server lives.
+public enum Spawn {
+    public struct Failed: Error {}
+
+    /// Runs `executable` with `arguments` (stdin and stderr from/to /dev/null); returns its stdout when
+    /// `captureOutput`, else "".
+    @discardableResult
+    public static func run(_ executable: String, _ arguments: [String], captureOutput: Bool = true) throws -> String {
+        let outputPath = NSTemporaryDirectory() + "hongbao-spawn-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).out"
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        let quoted = ([executable] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+            .joined(separator: " ")
+        let script = "exec \(quoted) </dev/null 2>/dev/null >" + (captureOutput ? "'\(outputPath)'" : "/dev/null")
+        var pid: pid_t = 0
+        let argv: [UnsafeMutablePointer<CChar>?] = ["/bin/sh", "-c", script].map { (text: String) in strdup(text) } + [nil]
+        defer { argv.forEach { free($0) } }
+        guard posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ) == 0 else { throw Failed() }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        return captureOutput ? ((try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "") : ""
+    }
+}
