@@ -64,18 +64,24 @@ final class CreditPath: Sendable {
     /// Re-sends remembered claims until none is left; sleeps until signalled or a retry interval passes.
     func retryUnqueued(clock: any WallClock, interval: Duration) async {
         while !Task.isCancelled {
-            let pending = unqueued.withLock { $0 }
-            var stillPending = false
-            for claim in pending {
-                do {
-                    try await queue.enqueue(claim)
-                    try await ledger.write { try PacketOperations.markWaiting(claim, in: $0) }
-                    unqueued.withLock { _ = $0.remove(claim) }
-                } catch {
-                    stillPending = true
-                }
-            }
+            let stillPending = await retryUnqueuedOnce() > 0
             await wakeup.wait(timeout: stillPending ? interval : .seconds(3_600), clock: clock)
         }
+    }
+
+    /// One pass over the remembered claims, in claim order; returns how many are still not queued.
+    func retryUnqueuedOnce() async -> Int {
+        let pending = unqueued.withLock { $0 }.sorted { $0.rawValue < $1.rawValue }
+        var stillPending = 0
+        for claim in pending {
+            do {
+                try await queue.enqueue(claim)
+                try await ledger.write { try PacketOperations.markWaiting(claim, in: $0) }
+                unqueued.withLock { _ = $0.remove(claim) }
+            } catch {
+                stillPending += 1
+            }
+        }
+        return stillPending
     }
 }

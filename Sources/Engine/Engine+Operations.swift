@@ -133,6 +133,13 @@ extension Engine {
         events.add(.fault, "retry workers restarted")
     }
 
+    /// One pass of re-queueing: re-sends the credits that found no quorum when they failed. `run()` does
+    /// this on its own; the deterministic simulation calls it step by step. Returns how many are still unsent.
+    @discardableResult
+    public func requeueUnqueuedCredits() async -> Int {
+        await creditPath.retryUnqueuedOnce()
+    }
+
     /// Moves every dead-lettered credit back to the credit queue.
     @discardableResult
     public func redriveDeadLetters() async throws -> Int {
