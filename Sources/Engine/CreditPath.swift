@@ -46,19 +46,18 @@ final class CreditPath: Sendable {
         }
     }
 
-    /// On start: every claim still `crediting` (a crash between open and queueing) gets its message.
+    /// On start: every claim still `crediting` (a crash between open and queueing) gets its message; those
+    /// that cannot be queued now (no quorum) are remembered for `retryUnqueued`.
+    ///
+    /// Selects `crediting` claims directly: filtering the oldest uncredited claims would miss every stranded
+    /// claim behind a backlog of `waiting` ones. Stranded claims are few (opens in flight at a crash, opens
+    /// during a quorum loss), so they are read in one go.
     func recover(_ packets: PacketService) async throws -> Int {
         var recovered = 0
-        while true {
-            let stranded = try packets.uncreditedClaims(limit: 1_000).filter { $0.state == .crediting }
-            if stranded.isEmpty { return recovered }
-            var progressed = false
-            for claim in stranded where await enqueue(claim.id) {
-                recovered += 1
-                progressed = true
-            }
-            if !progressed { return recovered } // no quorum: retryUnqueued takes over
+        for claim in try packets.uncreditedClaims(in: .crediting, limit: Int.max) where await enqueue(claim.id) {
+            recovered += 1
         }
+        return recovered
     }
 
     /// Re-sends remembered claims until none is left; sleeps until signalled or a retry interval passes.
