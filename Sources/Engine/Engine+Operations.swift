@@ -155,11 +155,13 @@ extension Engine {
         metrics.snapshot()
     }
 
-    /// Every invariant of DESIGN section 6 that does not hold: ledger, packets, and the credit queue
-    /// (every claim not credited has a live credit message, or sits in the dead-letter queue).
+    /// Every invariant of DESIGN section 6 that does not hold: ledger, packets, the credit queue (every claim
+    /// not credited has a live credit message, or sits in the dead-letter queue), and the replicas that are
+    /// up agree with the acknowledged state. Run it on a quiet engine (see `replicaDisagreements`).
     public func audit() async throws -> [AuditViolation] {
         var violations = try ledger.auditLedger() + packets.auditPackets()
         violations += try await auditCreditMessages()
+        violations += await queue.replicaDisagreements().map { AuditViolation(code: "queue.replicas", detail: $0) }
         return violations
     }
 
@@ -171,7 +173,7 @@ extension Engine {
     /// Each `waiting` claim must have its credit message in the credit queue or its dead-letter queue.
     /// (`crediting` claims are mid-open or are re-queued by recovery on start.)
     func auditCreditMessages() async throws -> [AuditViolation] {
-        let waiting = try packets.uncreditedClaims(limit: Int.max).filter { $0.state == .waiting }
+        let waiting = try packets.uncreditedClaims(in: .waiting, limit: Int.max)
         guard !waiting.isEmpty else { return [] }
         let state = await queue.currentState()
         let live = Set([limits.credit.queueName, limits.credit.queueName + "-dlq"].flatMap { state.messages(in: $0).map(\.id) })
