@@ -105,7 +105,11 @@ let package = Package(
             dependencies: ["RedPackets", "Ledger", "TestKit", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["hongbao"], swiftSettings: strict),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["hongbao", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "SimulationTests",
             dependencies: [

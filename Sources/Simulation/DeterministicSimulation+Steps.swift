@@ -20,7 +20,8 @@ extension DeterministicSimulation {
             case 970..<980: crashWorker()
             case 980..<982: try await restart()
             case 982..<985: try await crashMidOpen()
-            case 985..<988: try startOutage()
+            case 985..<986: try startOutage()
+            case 986..<988: try await advanceClock()
             case 988..<991: try await redrive()
             default: _ = try await engine().requeueUnqueuedCredits()
             }
@@ -101,7 +102,13 @@ extension DeterministicSimulation {
     /// A crash between step 1 (draw) and step 3 (queue and mark `waiting`) of DESIGN section 5: sometimes
     /// before the credit message is sent, sometimes after it is sent but before the claim is marked.
     func crashMidOpen() async throws {
-        guard let share = takeGrabbed() else { return try await restart() }
+        if let share = takeGrabbed() { try await drawAndCrash(share) }
+        try await restart()
+    }
+
+    /// The half of an open that happens before the crash. (Holds the engine only until it returns, so that
+    /// the restart can release the old engine's data-directory lock.)
+    private func drawAndCrash(_ share: (packet: PacketID, user: String)) async throws {
         let engine = try engine()
         let random = engineRandom
         do {
@@ -118,7 +125,6 @@ extension DeterministicSimulation {
         } catch is PacketError {
             counts.opensRefused += 1
         }
-        try await restart()
     }
 
     func record(_ claim: Claim, user: String) {
@@ -214,7 +220,7 @@ extension DeterministicSimulation {
     /// The account system goes down for a while (long enough, sometimes, to dead-letter credits).
     func startOutage() throws {
         guard outageUntil == nil else { return }
-        outageUntil = clock.now() + .seconds(roll(10...240))
+        outageUntil = clock.now() + .seconds(roll(10...150))
         try engine().setOutage(true)
         counts.outages += 1
     }
