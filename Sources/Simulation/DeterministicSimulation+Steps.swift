@@ -93,7 +93,11 @@ extension DeterministicSimulation {
             counts.opens += 1
             guard !result.wasReplay else { return }
             record(result.claim, user: share.user)
-            if result.creditFailure == nil { counts.creditedInline += 1 } else { counts.creditsQueued += 1 }
+            switch (result.creditFailure, result.claim.state) {
+            case (nil, _): counts.creditedInline += 1
+            case (_, .crediting): counts.creditsUnqueued += 1 // no quorum: re-sent by `requeueUnqueuedCredits`
+            default: counts.creditsQueued += 1
+            }
         } catch is PacketError {
             counts.opensRefused += 1
         }

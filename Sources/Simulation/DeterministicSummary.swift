@@ -11,6 +11,9 @@ public struct DeterministicSummary: Sendable, Codable, Equatable {
         public var opensRefused = 0
         public var creditedInline = 0
         public var creditsQueued = 0
+        /// Opens whose credit failed while the queue had no quorum: the claim stays `crediting` and the
+        /// engine re-sends it later.
+        public var creditsUnqueued = 0
         public var workerReceives = 0
         public var workerReceiveFailures = 0
         public var workerCredits = 0
@@ -65,7 +68,7 @@ extension DeterministicSummary {
             "── deterministic simulation (seed \(seed), \(operations) operations) ──",
             "packets sent          \(c.sends) (refused \(c.sendsRefused)), expired \(c.packetsExpired)",
             "grabs                 \(c.grabs) (refused \(c.grabsRefused))",
-            "opens                 \(c.opens) (refused \(c.opensRefused)): credited at once \(c.creditedInline), queued \(c.creditsQueued)",
+            "opens                 \(c.opens) (refused \(c.opensRefused)): credited at once \(c.creditedInline), queued \(c.creditsQueued), not queued (no quorum) \(c.creditsUnqueued)",
             "workers               \(c.workerReceives) receives (\(c.workerReceiveFailures) failed), \(c.workerCredits) credits, \(c.workerFailures) failed attempts",
             "faults                \(c.replicasDown) replicas down, \(c.replicasCorrupted) corrupted, \(c.replicasRestored) restored (\(c.restoreFailures) failed), \(c.quorumLosses) quorum losses",
             "                      \(c.workerCrashes) worker crashes (\(c.droppedMessages) messages dropped), \(c.outages) account outages, \(c.redriven) redriven",
