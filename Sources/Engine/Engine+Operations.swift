@@ -173,14 +173,29 @@ extension Engine {
     /// Each `waiting` claim must have its credit message in the credit queue or its dead-letter queue.
     /// (`crediting` claims are mid-open or are re-queued by recovery on start.)
     func auditCreditMessages() async throws -> [AuditViolation] {
+        try await waitingClaimsWithoutMessage().prefix(20).map {
+            AuditViolation(code: "claim.message", detail: "claim \($0.id) is waiting but no credit message holds it")
+        }
+    }
+
+    /// `waiting` claims whose credit message is in neither the credit queue nor its dead-letter queue: the
+    /// queue purged it (retention), or the books and the queue disagree.
+    func waitingClaimsWithoutMessage() async throws -> [Claim] {
         let waiting = try packets.uncreditedClaims(in: .waiting, limit: Int.max)
         guard !waiting.isEmpty else { return [] }
         let state = await queue.currentState()
         let live = Set([limits.credit.queueName, limits.credit.queueName + "-dlq"].flatMap { state.messages(in: $0).map(\.id) })
-        let missing = waiting.filter { !live.contains($0.id.rawValue) }
-        return missing.prefix(20).map {
-            AuditViolation(code: "claim.message", detail: "claim \($0.id) is waiting but no credit message holds it")
+        return waiting.filter { !live.contains($0.id.rawValue) }
+    }
+
+    /// On start, after recovery: re-sends the credit of every `waiting` claim whose message is gone, so
+    /// that a purge never strands money in escrow. Returns how many were re-queued.
+    func requeueLostCredits() async throws -> Int {
+        var requeued = 0
+        for claim in try await waitingClaimsWithoutMessage() where await creditPath.enqueue(claim.id) {
+            requeued += 1
         }
+        return requeued
     }
 }
 

@@ -59,7 +59,7 @@ public final class Engine: Sendable {
                             clock: clock, writeMode: configuration.ledgerWrites, migrations: PacketSchema.register)
         queue = try MessageQueueService.open(root: directory.queuePath, limits: limits.queue, clock: clock,
                                              random: configuration.random)
-        try await Engine.ensureCreditQueue(queue, limits: limits.credit)
+        try await Engine.ensureCreditQueue(queue, limits: limits)
         accountService = GuardedAccountService(ledger: ledger, limits: limits.credit, clock: clock,
                                                random: configuration.random, faults: faults)
         creditQueue = MessageQueueCreditQueue(queue: queue, name: limits.credit.queueName)
@@ -79,20 +79,25 @@ public final class Engine: Sendable {
             try await packets.expireDue()
             let recovered = try await creditPath.recover(packets)
             if recovered > 0 { events.add(.recovery, "re-queued \(recovered) credits left mid-flight by the last run") }
+            let lost = try await requeueLostCredits()
+            if lost > 0 { events.add(.recovery, "re-queued \(lost) waiting credits whose message the queue had purged") }
         }
         events.add(.info, "started on \(directory.path) (\(configuration.durability.rawValue) durability)")
     }
 
-    /// The credit queue and its dead-letter queue, created on first start.
-    private static func ensureCreditQueue(_ queue: MessageQueueService, limits: CreditLimits) async throws {
+    /// The credit queue and its dead-letter queue, created on first start. Both keep messages as long as the
+    /// queue allows (`QueueLimits.maxRetention`): a purged credit message is money owed with nobody to
+    /// deliver it (the next start re-queues it, see `requeueLostCredits`).
+    private static func ensureCreditQueue(_ queue: MessageQueueService, limits: Limits) async throws {
         let existing = Set(await queue.listQueues())
-        let deadLetter = limits.queueName + "-dlq"
-        if !existing.contains(deadLetter) { try await queue.createQueue(deadLetter) }
-        if !existing.contains(limits.queueName) {
-            var attributes = QueueAttributes()
-            attributes.maxReceiveCount = limits.maxReceiveCount
+        let deadLetter = limits.credit.queueName + "-dlq"
+        var attributes = QueueAttributes(limits: limits.queue)
+        attributes.retention = limits.queue.maxRetention
+        if !existing.contains(deadLetter) { try await queue.createQueue(deadLetter, attributes: attributes) }
+        if !existing.contains(limits.credit.queueName) {
+            attributes.maxReceiveCount = limits.credit.maxReceiveCount
             attributes.deadLetterQueue = deadLetter
-            try await queue.createQueue(limits.queueName, attributes: attributes)
+            try await queue.createQueue(limits.credit.queueName, attributes: attributes)
         }
     }
 

@@ -63,4 +63,49 @@ final class CreditRecoveryTests: XCTestCase {
         await engine.close()
         return drawn.claim.id
     }
+
+    /// A credit message the queue purged (its retention passed during a long outage, or while it sat in the
+    /// dead-letter queue) must not strand its claim: the audit reports it, and the next start re-queues it.
+    func testAWaitingClaimWhoseMessageWasPurgedIsRequeuedOnStart() async throws {
+        let directory = try TemporaryDirectory(prefix: "hongbao-recovery")
+        defer { directory.remove() }
+        let clock = ManualClock()
+        var configuration = EngineConfiguration(dataPath: directory.appending("data"), workers: 1)
+        configuration.durability = .normal
+        configuration.limits = DeterministicSimulation.limits()
+        configuration.clock = clock
+        configuration.random = SeededRandomSource(seed: 12)
+        configuration.ledgerWrites = .immediate
+
+        let claim = try await purgeACreditMessage(configuration, clock: clock)
+        let engine = try await Engine.start(configuration)
+        XCTAssertEqual(try engine.packets.claim(claim)?.state, .waiting)
+        let messages = try await engine.workers.receive(wait: .zero)
+        XCTAssertEqual(messages.map(\.claim), [claim], "the restart re-queued the credit")
+        for message in messages { await engine.workers.process(message) }
+        XCTAssertEqual(try engine.packets.claim(claim)?.state, .credited)
+        let violations = try await engine.audit()
+        XCTAssertEqual(violations, [])
+        await engine.close()
+    }
+
+    /// Opens a share while the account system is down (the claim is `waiting`), lets the credit message
+    /// outlive the credit queue's retention, and has a worker receive: the queue purges the message.
+    private func purgeACreditMessage(_ configuration: EngineConfiguration, clock: ManualClock) async throws -> ClaimID {
+        let engine = try await Engine.start(configuration)
+        for user in ["s", "r"] { _ = try await engine.ledger.openAccount(name: user, deposit: Money(yuan: 100)) }
+        engine.setOutage(true)
+        let packet = try await engine.send(.group(from: "s", total: Money(yuan: 10), shares: 1), quiet: true)
+        try await engine.grab(packet.id, user: "r")
+        let claim = try await engine.open(packet.id, user: "r", quiet: true).claim
+        XCTAssertEqual(claim.state, .waiting)
+        let retention = try await engine.queue.attributes(of: "credits").retention
+        clock.advance(by: retention + .seconds(1))
+        let received = try await engine.workers.receive(wait: .zero)
+        XCTAssertEqual(received, [], "the message outlived its retention and was purged")
+        let violations = try await engine.audit().map(\.code)
+        XCTAssertEqual(violations, ["claim.message"], "the audit sees the claim without its message")
+        await engine.close()
+        return claim.id
+    }
 }
