@@ -17,6 +17,7 @@ final class CreditCrashLoopTests: XCTestCase {
 
         var seed: UInt64 = 0xC4ED_17C4_A5E5
         var claimsSeen: [Int] = []
+        var strandedSeen: [Int] = []
         for round in 0..<Self.rounds {
             let process = try binary.start(["simulate", "--rate", "300", "--credit-failure", "30", "--duration", "30",
                                             "--seed", "\(round + 1)"] + common)
@@ -26,9 +27,11 @@ final class CreditCrashLoopTests: XCTestCase {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             XCTAssertEqual(process.terminationReason, .uncaughtSignal, "round \(round) ended before the kill")
-            claimsSeen.append(try Self.claimFigures(data).claims)
+            let figures = try Self.claimFigures(data)
+            claimsSeen.append(figures.claims)
+            strandedSeen.append(figures.crediting) // left mid-open by the kill: the next start re-queues them
         }
-        print("credit crash loop: claims after each kill \(claimsSeen)")
+        print("credit crash loop: claims after each kill \(claimsSeen); crediting (stranded) \(strandedSeen)")
         XCTAssertGreaterThan(claimsSeen.last ?? 0, Self.rounds * 50, "the load opened shares between kills")
 
         let drain = try binary.run(["simulate", "--rate", "0", "--credit-failure", "0", "--duration", "1",
@@ -53,6 +56,7 @@ final class CreditCrashLoopTests: XCTestCase {
     struct ClaimFigures {
         var claims: Int
         var uncredited: Int
+        var crediting: Int
         var creditTransfers: Int
         var mismatched: Int
     }
@@ -60,7 +64,9 @@ final class CreditCrashLoopTests: XCTestCase {
     /// Read straight from the ledger file (read-only), independently of the binary's own audit.
     static func claimFigures(_ data: String) throws -> ClaimFigures {
         let path = data + "/ledger.sqlite"
-        guard FileManager.default.fileExists(atPath: path) else { return ClaimFigures(claims: 0, uncredited: 0, creditTransfers: 0, mismatched: 0) }
+        guard FileManager.default.fileExists(atPath: path) else {
+            return ClaimFigures(claims: 0, uncredited: 0, crediting: 0, creditTransfers: 0, mismatched: 0)
+        }
         var configuration = Configuration()
         configuration.readonly = true
         let database = try DatabaseQueue(path: path, configuration: configuration)
@@ -69,6 +75,7 @@ final class CreditCrashLoopTests: XCTestCase {
             ClaimFigures(
                 claims: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM claim") ?? 0,
                 uncredited: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM claim WHERE state <> 'credited'") ?? 0,
+                crediting: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM claim WHERE state = 'crediting'") ?? 0,
                 creditTransfers: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM transfer WHERE id LIKE 'claim:%'") ?? 0,
                 mismatched: try Int.fetchOne(db, sql: """
                     SELECT COUNT(*) FROM claim c LEFT JOIN transfer t ON t.id = 'claim:' || c.id
