@@ -79,6 +79,8 @@ public final class Engine: Sendable {
             try await packets.expireDue()
             let recovered = try await creditPath.recover(packets)
             if recovered > 0 { events.add(.recovery, "re-queued \(recovered) credits left mid-flight by the last run") }
+            // Purge first what the downtime pushed past retention: a credit purged later would be stranded.
+            try await queue.purgeExpired()
             let lost = try await requeueLostCredits()
             if lost > 0 { events.add(.recovery, "re-queued \(lost) waiting credits whose message the queue had purged") }
         }

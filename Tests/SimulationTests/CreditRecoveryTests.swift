@@ -89,6 +89,44 @@ final class CreditRecoveryTests: XCTestCase {
         await engine.close()
     }
 
+    /// The process was down for longer than the credit queue's retention: the start purges what expired and
+    /// re-queues those credits at once, instead of letting the first receive purge them afterwards.
+    func testADowntimeLongerThanRetentionLosesNoCredit() async throws {
+        let directory = try TemporaryDirectory(prefix: "hongbao-recovery")
+        defer { directory.remove() }
+        let clock = ManualClock()
+        var configuration = EngineConfiguration(dataPath: directory.appending("data"), workers: 1)
+        configuration.durability = .normal
+        configuration.limits = DeterministicSimulation.limits()
+        configuration.clock = clock
+        configuration.random = SeededRandomSource(seed: 13)
+        configuration.ledgerWrites = .immediate
+
+        let claim = try await queueACredit(configuration)
+        clock.advance(by: configuration.limits.queue.maxRetention + .seconds(1))
+        let engine = try await Engine.start(configuration)
+        let messages = try await engine.workers.receive(wait: .zero)
+        XCTAssertEqual(messages.map(\.claim), [claim], "the credit is still deliverable after the downtime")
+        for message in messages { await engine.workers.process(message) }
+        XCTAssertEqual(try engine.packets.claim(claim)?.state, .credited)
+        let violations = try await engine.audit()
+        XCTAssertEqual(violations, [])
+        await engine.close()
+    }
+
+    /// Opens a share while the account system is down: the claim is `waiting`, its message queued.
+    private func queueACredit(_ configuration: EngineConfiguration) async throws -> ClaimID {
+        let engine = try await Engine.start(configuration)
+        for user in ["s", "r"] { _ = try await engine.ledger.openAccount(name: user, deposit: Money(yuan: 100)) }
+        engine.setOutage(true)
+        let packet = try await engine.send(.group(from: "s", total: Money(yuan: 10), shares: 1), quiet: true)
+        try await engine.grab(packet.id, user: "r")
+        let claim = try await engine.open(packet.id, user: "r", quiet: true).claim
+        XCTAssertEqual(claim.state, .waiting)
+        await engine.close()
+        return claim.id
+    }
+
     /// Opens a share while the account system is down (the claim is `waiting`), lets the credit message
     /// outlive the credit queue's retention, and has a worker receive: the queue purges the message.
     private func purgeACreditMessage(_ configuration: EngineConfiguration, clock: ManualClock) async throws -> ClaimID {
