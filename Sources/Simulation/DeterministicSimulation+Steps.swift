@@ -23,6 +23,7 @@ extension DeterministicSimulation {
             case 985..<986: try startOutage()
             case 986..<988: try await advanceClock()
             case 988..<991: try await redrive()
+            case 991: if chance(250) { try await longDowntime() }
             default: _ = try await engine().requeueUnqueuedCredits()
             }
         } catch let error as DeterministicSimulationError {
@@ -227,6 +228,19 @@ extension DeterministicSimulation {
         outageUntil = clock.now() + .seconds(roll(10...150))
         try engine().setOutage(true)
         counts.outages += 1
+    }
+
+    /// The process stays down past the credit queue's retention (a long holiday): messages expire while
+    /// nothing runs, and the start must purge and re-queue them before a worker's receive would drop them.
+    func longDowntime() async throws {
+        for index in held.indices { held[index] = [] }
+        await engineSlot?.close()
+        engineSlot = nil
+        clock.advance(by: limits.queue.maxRetention + .seconds(roll(1...86_400)))
+        if let until = outageUntil, clock.now() >= until { outageUntil = nil }
+        counts.longDowntimes += 1
+        counts.restarts += 1
+        try await startEngine()
     }
 
     /// The operator moves dead-lettered credits back (fails harmlessly without a quorum).

@@ -31,6 +31,8 @@ public struct DeterministicSummary: Sendable, Codable, Equatable {
         public var restarts = 0
         public var crashesMidOpen = 0
         public var crashesAfterSend = 0
+        /// Restarts after the process was down longer than the credit queue's retention.
+        public var longDowntimes = 0
         public var outages = 0
         public var redriven = 0
 
@@ -72,7 +74,7 @@ extension DeterministicSummary {
             "workers               \(c.workerReceives) receives (\(c.workerReceiveFailures) failed), \(c.workerCredits) credits, \(c.workerFailures) failed attempts",
             "faults                \(c.replicasDown) replicas down, \(c.replicasCorrupted) corrupted, \(c.replicasRestored) restored (\(c.restoreFailures) failed), \(c.quorumLosses) quorum losses",
             "                      \(c.workerCrashes) worker crashes (\(c.droppedMessages) messages dropped), \(c.outages) account outages, \(c.redriven) redriven",
-            "restarts              \(c.restarts) (\(c.crashesMidOpen) mid-open, \(c.crashesAfterSend) after queueing)",
+            "restarts              \(c.restarts) (\(c.crashesMidOpen) mid-open, \(c.crashesAfterSend) after queueing, \(c.longDowntimes) after a downtime past retention)",
             "claims                \(claims) for \(claimedMinorUnits) minor units",
             "converged             in \(convergenceRounds) rounds, \(convergenceVirtualSeconds) virtual s (run: \(virtualSeconds) virtual s)",
             "queue                 \(queueSequence) operations",

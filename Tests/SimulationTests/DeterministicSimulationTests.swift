@@ -36,6 +36,8 @@ final class DeterministicSimulationTests: XCTestCase {
         XCTAssertGreaterThan(counts.replicasRestored, 0, "seed \(seed): replicas went down and came back")
         XCTAssertGreaterThan(counts.quorumLosses, 0, "seed \(seed): the queue lost its quorum")
         XCTAssertGreaterThan(counts.droppedMessages, 0, "seed \(seed): crashed workers dropped messages")
+        XCTAssertGreaterThan(counts.longDowntimes, 0, "seed \(seed): downtimes outlasted the queue's retention")
+        XCTAssertGreaterThan(counts.redriven, 0, "seed \(seed): outages dead-lettered credits, redriven later")
     }
 
     func testTheSameSeedGivesTheSameSummaryByteForByte() async throws {
