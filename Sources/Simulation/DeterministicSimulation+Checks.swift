@@ -94,6 +94,7 @@ extension DeterministicSimulation {
         let rows = try ledger.read { database in
             try Row.fetchAll(database, sql: """
                 SELECT c.id, c.amount, c.state, t.amount FROM claim c LEFT JOIN transfer t ON t.id = 'claim:' || c.id
+                ORDER BY c.id
                 """)
         }
         let creditTransfers = try ledger.read { database in

@@ -88,6 +88,7 @@ public final class DeterministicSimulation {
     }
 
     /// Runs the fault phase, the convergence phase and the checks; removes the data directory at the end.
+    /// Call it once per simulation value.
     public func run() async throws -> DeterministicSummary {
         defer { directory.remove() }
         try await startEngine()
