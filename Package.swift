@@ -63,8 +63,11 @@ let package = Package(
         .target(
             name: "Simulation",
             dependencies: [
-                "Primitives", "Engine", "RedPackets", "MessageQueue",
+                "Primitives", "Engine", "Ledger", "RedPackets", "MessageQueue", "RetryWorker",
+                // The deterministic simulation runs on TestKit's manual clock and temporary directories.
+                "TestKit",
                 .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict
         ),
@@ -124,7 +127,19 @@ let package = Package(
             dependencies: ["RedPackets", "Ledger", "TestKit", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["hongbao", "TestKit"], swiftSettings: strict),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["hongbao", "TestKit", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SimulationTests",
+            dependencies: [
+                "Simulation", "Engine", "Ledger", "RedPackets", "MessageQueue", "Primitives", "TestKit",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "EngineTests",
             dependencies: ["Engine", "Ledger", "RedPackets", "MessageQueue", "TestKit",

@@ -46,36 +46,41 @@ final class CreditPath: Sendable {
         }
     }
 
-    /// On start: every claim still `crediting` (a crash between open and queueing) gets its message.
+    /// On start: every claim still `crediting` (a crash between open and queueing) gets its message; those
+    /// that cannot be queued now (no quorum) are remembered for `retryUnqueued`.
+    ///
+    /// Selects `crediting` claims directly: filtering the oldest uncredited claims would miss every stranded
+    /// claim behind a backlog of `waiting` ones. Stranded claims are few (opens in flight at a crash, opens
+    /// during a quorum loss), so they are read in one go.
     func recover(_ packets: PacketService) async throws -> Int {
         var recovered = 0
-        while true {
-            let stranded = try packets.creditingClaims(limit: 1_000)
-            if stranded.isEmpty { return recovered }
-            var progressed = false
-            for claim in stranded where await enqueue(claim.id) {
-                recovered += 1
-                progressed = true
-            }
-            if !progressed { return recovered } // no quorum: retryUnqueued takes over
+        for claim in try packets.uncreditedClaims(in: .crediting, limit: Int.max) where await enqueue(claim.id) {
+            recovered += 1
         }
+        return recovered
     }
 
     /// Re-sends remembered claims until none is left; sleeps until signalled or a retry interval passes.
     func retryUnqueued(clock: any WallClock, interval: Duration) async {
         while !Task.isCancelled {
-            let pending = unqueued.withLock { $0 }
-            var stillPending = false
-            for claim in pending {
-                do {
-                    try await queue.enqueue(claim)
-                    try await ledger.write { try PacketOperations.markWaiting(claim, in: $0) }
-                    unqueued.withLock { _ = $0.remove(claim) }
-                } catch {
-                    stillPending = true
-                }
-            }
+            let stillPending = await retryUnqueuedOnce() > 0
             await wakeup.wait(timeout: stillPending ? interval : .seconds(3_600), clock: clock)
         }
+    }
+
+    /// One pass over the remembered claims, in claim order; returns how many are still not queued.
+    func retryUnqueuedOnce() async -> Int {
+        let pending = unqueued.withLock { $0 }.sorted { $0.rawValue < $1.rawValue }
+        var stillPending = 0
+        for claim in pending {
+            do {
+                try await queue.enqueue(claim)
+                try await ledger.write { try PacketOperations.markWaiting(claim, in: $0) }
+                unqueued.withLock { _ = $0.remove(claim) }
+            } catch {
+                stillPending += 1
+            }
+        }
+        return stillPending
     }
 }

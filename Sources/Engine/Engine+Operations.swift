@@ -134,6 +134,13 @@ extension Engine {
         events.add(.fault, "retry workers restarted")
     }
 
+    /// One pass of re-queueing: re-sends the credits that found no quorum when they failed. `run()` does
+    /// this on its own; the deterministic simulation calls it step by step. Returns how many are still unsent.
+    @discardableResult
+    public func requeueUnqueuedCredits() async -> Int {
+        await creditPath.retryUnqueuedOnce()
+    }
+
     /// Moves every dead-lettered credit back to the credit queue.
     @discardableResult
     public func redriveDeadLetters() async throws -> Int {
@@ -149,11 +156,13 @@ extension Engine {
         metrics.snapshot()
     }
 
-    /// Every invariant of DESIGN section 6 that does not hold: ledger, packets, and the credit queue
-    /// (every claim not credited has a live credit message, or sits in the dead-letter queue).
+    /// Every invariant of DESIGN section 6 that does not hold: ledger, packets, the credit queue (every claim
+    /// not credited has a live credit message, or sits in the dead-letter queue), and the replicas that are
+    /// up agree with the acknowledged state. Run it on a quiet engine (see `replicaDisagreements`).
     public func audit() async throws -> [AuditViolation] {
         var violations = try ledger.auditLedger() + packets.auditPackets()
         violations += try await auditCreditMessages()
+        violations += await queue.replicaDisagreements().map { AuditViolation(code: "queue.replicas", detail: $0) }
         return violations
     }
 
@@ -165,14 +174,29 @@ extension Engine {
     /// Each `waiting` claim must have its credit message in the credit queue or its dead-letter queue.
     /// (`crediting` claims are mid-open or are re-queued by recovery on start.)
     func auditCreditMessages() async throws -> [AuditViolation] {
-        let waiting = try packets.uncreditedClaims(limit: Int.max).filter { $0.state == .waiting }
+        try await waitingClaimsWithoutMessage().prefix(20).map {
+            AuditViolation(code: "claim.message", detail: "claim \($0.id) is waiting but no credit message holds it")
+        }
+    }
+
+    /// `waiting` claims whose credit message is in neither the credit queue nor its dead-letter queue: the
+    /// queue purged it (retention), or the books and the queue disagree.
+    func waitingClaimsWithoutMessage() async throws -> [Claim] {
+        let waiting = try packets.uncreditedClaims(in: .waiting, limit: Int.max)
         guard !waiting.isEmpty else { return [] }
         let state = await queue.currentState()
         let live = Set([limits.credit.queueName, limits.credit.queueName + "-dlq"].flatMap { state.messages(in: $0).map(\.id) })
-        let missing = waiting.filter { !live.contains($0.id.rawValue) }
-        return missing.prefix(20).map {
-            AuditViolation(code: "claim.message", detail: "claim \($0.id) is waiting but no credit message holds it")
+        return waiting.filter { !live.contains($0.id.rawValue) }
+    }
+
+    /// On start, after recovery: re-sends the credit of every `waiting` claim whose message is gone, so
+    /// that a purge never strands money in escrow. Returns how many were re-queued.
+    func requeueLostCredits() async throws -> Int {
+        var requeued = 0
+        for claim in try await waitingClaimsWithoutMessage() where await creditPath.enqueue(claim.id) {
+            requeued += 1
         }
+        return requeued
     }
 }
 

@@ -18,6 +18,8 @@ public final class Engine: Sendable {
     public let queue: MessageQueueService
     public let accountService: GuardedAccountService
     public let workers: RetryWorkerPool
+    /// The `credits` queue as the credit path and the workers see it (message id = claim id).
+    public let creditQueue: any CreditQueue
     public let faults: CreditFaults
     public let limits: Limits
     public let durability: Durability
@@ -33,7 +35,7 @@ public final class Engine: Sendable {
     /// How often the expensive figures (whole-table counts, the conservation check) are refreshed.
     static let slowSnapshotInterval: Duration = .seconds(2)
     /// How often claims that could not be queued (no quorum) are re-sent.
-    static let requeueInterval: Duration = .milliseconds(500)
+    public static let requeueInterval: Duration = .milliseconds(500)
 
     /// Opens the data directory's stores, makes sure the credit queue exists, and recovers stranded claims.
     public static func start(_ configuration: EngineConfiguration) async throws -> Engine {
@@ -54,13 +56,14 @@ public final class Engine: Sendable {
         mode = Mutex(configuration.creditMode)
         faults = CreditFaults()
         ledger = try Ledger(path: directory.ledgerPath, durability: configuration.durability, limits: limits,
-                            clock: clock, migrations: PacketSchema.register)
+                            clock: clock, writeMode: configuration.ledgerWrites, migrations: PacketSchema.register)
         queue = try MessageQueueService.open(root: directory.queuePath, limits: limits.queue, clock: clock,
                                              random: configuration.random)
-        try await Engine.ensureCreditQueue(queue, limits: limits.credit)
+        try await Engine.ensureCreditQueue(queue, limits: limits)
         accountService = GuardedAccountService(ledger: ledger, limits: limits.credit, clock: clock,
                                                random: configuration.random, faults: faults)
-        let creditQueue = MessageQueueCreditQueue(queue: queue, name: limits.credit.queueName)
+        creditQueue = MessageQueueCreditQueue(queue: queue, name: limits.credit.queueName)
+        let creditQueue = self.creditQueue
         creditPath = CreditPath(ledger: ledger, queue: creditQueue, events: events)
         let creditPath = self.creditPath
         packets = PacketService(ledger: ledger, accountService: accountService, random: configuration.random,
@@ -72,22 +75,31 @@ public final class Engine: Sendable {
                                       metrics.recordRetriedCredit(openedAt: claim.openedAt,
                                                                   creditedAt: claim.creditedAt ?? claim.openedAt)
                                   })
-        try await packets.expireDue()
-        let recovered = try await creditPath.recover(packets)
-        if recovered > 0 { events.add(.recovery, "re-queued \(recovered) credits left mid-flight by the last run") }
+        if configuration.recoverOnStart {
+            try await packets.expireDue()
+            let recovered = try await creditPath.recover(packets)
+            if recovered > 0 { events.add(.recovery, "re-queued \(recovered) credits left mid-flight by the last run") }
+            // Purge first what the downtime pushed past retention: a credit purged later would be stranded.
+            try await queue.purgeExpired()
+            let lost = try await requeueLostCredits()
+            if lost > 0 { events.add(.recovery, "re-queued \(lost) waiting credits whose message the queue had purged") }
+        }
         events.add(.info, "started on \(directory.path) (\(configuration.durability.rawValue) durability)")
     }
 
-    /// The credit queue and its dead-letter queue, created on first start.
-    private static func ensureCreditQueue(_ queue: MessageQueueService, limits: CreditLimits) async throws {
+    /// The credit queue and its dead-letter queue, created on first start. Both keep messages as long as the
+    /// queue allows (`QueueLimits.maxRetention`): a purged credit message is money owed with nobody to
+    /// deliver it (the next start re-queues it, see `requeueLostCredits`).
+    private static func ensureCreditQueue(_ queue: MessageQueueService, limits: Limits) async throws {
         let existing = Set(await queue.listQueues())
-        let deadLetter = limits.queueName + "-dlq"
-        if !existing.contains(deadLetter) { try await queue.createQueue(deadLetter) }
-        if !existing.contains(limits.queueName) {
-            var attributes = QueueAttributes()
-            attributes.maxReceiveCount = limits.maxReceiveCount
+        let deadLetter = limits.credit.queueName + "-dlq"
+        var attributes = QueueAttributes(limits: limits.queue)
+        attributes.retention = limits.queue.maxRetention
+        if !existing.contains(deadLetter) { try await queue.createQueue(deadLetter, attributes: attributes) }
+        if !existing.contains(limits.credit.queueName) {
+            attributes.maxReceiveCount = limits.credit.maxReceiveCount
             attributes.deadLetterQueue = deadLetter
-            try await queue.createQueue(limits.queueName, attributes: attributes)
+            try await queue.createQueue(limits.credit.queueName, attributes: attributes)
         }
     }
 

@@ -10,6 +10,11 @@ public struct EngineConfiguration: Sendable {
     public var creditMode: CreditMode = .queue
     public var clock: any WallClock = SystemClock()
     public var random: any RandomSource = SystemRandomSource()
+    /// `.immediate` for the deterministic simulation (one task, no writer thread); group commit otherwise.
+    public var ledgerWrites: LedgerWriteMode = .groupCommit
+    /// Whether `start` expires due packets and re-queues stranded claims. `hongbao audit` turns it off: it
+    /// opens the engine to check the queue, and must not change the books it checks.
+    public var recoverOnStart = true
 
     public init(dataPath: String, workers: Int? = nil) {
         self.dataPath = dataPath

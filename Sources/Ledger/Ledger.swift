@@ -11,21 +11,27 @@ public final class Ledger: Sendable {
     public let path: String
     public let limits: Limits
     public let durability: Durability
+    /// Whether `write` goes through the group-commit writer or commits at once on the caller's thread.
+    public let writeMode: LedgerWriteMode
     let pool: DatabasePool
     private let writer: GroupCommitWriter
     private let clock: any WallClock
 
     /// Opens (creating if needed) the ledger at `path`.
     ///
-    /// - Parameter migrations: more named migrations to run after the ledger's own (red packets' tables).
+    /// - Parameters:
+    ///   - writeMode: `.immediate` only for single-task deterministic simulations (see `LedgerWriteMode`).
+    ///   - migrations: more named migrations to run after the ledger's own (red packets' tables).
     public init(
         path: String,
         durability: Durability = .full,
         limits: Limits = .default,
         clock: any WallClock = SystemClock(),
+        writeMode: LedgerWriteMode = .groupCommit,
         migrations: @Sendable (inout DatabaseMigrator) -> Void = { _ in }
     ) throws(LedgerError) {
         self.path = path
+        self.writeMode = writeMode
         self.limits = limits
         self.durability = durability
         self.clock = clock
@@ -62,7 +68,9 @@ public final class Ledger: Sendable {
 
     /// Runs `work` in a write transaction shared with other concurrent callers (group commit). Returns after
     /// the commit is durable. If `work` throws, its writes are rolled back and nothing else is affected.
+    /// In `.immediate` write mode it is `writeNow`.
     public func write<T: Sendable>(_ work: @escaping @Sendable (LedgerTransaction) throws -> T) async throws -> T {
+        if writeMode == .immediate { return try writeNow(work) }
         let limits = self.limits
         let clock = self.clock
         do {

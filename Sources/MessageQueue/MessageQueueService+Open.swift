@@ -21,7 +21,8 @@ extension MessageQueueService {
             let path = directory + "/queue.sqlite"
             do {
                 let store = try ReplicaStore(
-                    path: path, operationLogLimit: limits.catchUpOperationLimit, checkpointPhase: id.checkpointPhase)
+                    path: path, operationLogLimit: limits.catchUpOperationLimit, checkpointPhase: id.checkpointPhase,
+                    durability: limits.replicaDurability)
                 opened.append((id, directory, store, (try? store.lastSequence()) ?? -1))
             } catch let failure {
                 switch failure {
@@ -38,7 +39,7 @@ extension MessageQueueService {
         for (id, directory, store, last) in opened {
             let replica = Replica(
                 id: id, directory: directory, operationLogLimit: limits.catchUpOperationLimit, store: store,
-                appliedSequence: max(0, last), health: .up)
+                appliedSequence: max(0, last), health: .up, durability: limits.replicaDurability)
             if id != best.0 { try bringUpToDate(replica, from: bestStore, last: last, limits: limits) }
             replicas.append(replica)
         }

@@ -20,6 +20,8 @@ final class Replica: Sendable {
     let id: ReplicaID
     let directory: String
     let operationLogLimit: Int
+    /// How this replica's database commits (`QueueLimits.replicaDurability`).
+    let durability: ReplicaDurability
     private let queue: DispatchQueue
     private let inner: Mutex<Inner>
 
@@ -27,9 +29,10 @@ final class Replica: Sendable {
 
     init(
         id: ReplicaID, directory: String, operationLogLimit: Int, store: ReplicaStore?, appliedSequence: Int64,
-        health: ReplicaHealth
+        health: ReplicaHealth, durability: ReplicaDurability = .full
     ) {
         self.id = id
+        self.durability = durability
         self.directory = directory
         self.operationLogLimit = operationLogLimit
         self.queue = DispatchQueue(label: "hongbao.queue.\(id.directoryName)")
@@ -138,7 +141,8 @@ final class Replica: Sendable {
         store?.close()
         do {
             let store = try ReplicaStore(
-                path: databasePath, operationLogLimit: operationLogLimit, checkpointPhase: id.checkpointPhase)
+                path: databasePath, operationLogLimit: operationLogLimit, checkpointPhase: id.checkpointPhase,
+                durability: durability)
             let applied = try store.lastSequence()
             inner.withLock {
                 $0.store = store
@@ -158,7 +162,8 @@ final class Replica: Sendable {
         inner.withLock { $0.store = nil }
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
         let fresh = try ReplicaStore(
-                path: databasePath, operationLogLimit: operationLogLimit, checkpointPhase: id.checkpointPhase)
+                path: databasePath, operationLogLimit: operationLogLimit, checkpointPhase: id.checkpointPhase,
+                durability: durability)
         try source.copy(to: fresh)
         let applied = try fresh.lastSequence()
         inner.withLock {

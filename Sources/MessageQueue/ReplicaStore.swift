@@ -18,7 +18,8 @@ final class ReplicaStore: Sendable {
     /// Opens (or creates) the database at `path`. Throws `ReplicaOpenFailure` telling corruption (rebuild it)
     /// from garbage (someone else's file: refuse).
     init(
-        path: String, operationLogLimit: Int, checkpointPeriod: Int = 4096, checkpointPhase: Int = 0
+        path: String, operationLogLimit: Int, checkpointPeriod: Int = 4096, checkpointPhase: Int = 0,
+        durability: ReplicaDurability = .full
     ) throws(ReplicaOpenFailure) {
         self.path = path
         self.operationLogLimit = operationLogLimit
@@ -34,7 +35,7 @@ final class ReplicaStore: Sendable {
         var configuration = Configuration()
         configuration.journalMode = .wal
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA synchronous = \(durability.pragma)")
             // Checkpoints are run by `apply`, staggered across replicas (see `checkpointPeriod`).
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
         }

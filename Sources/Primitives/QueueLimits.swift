@@ -63,6 +63,9 @@ public struct QueueLimits: Sendable, Equatable {
     public var catchUpChunkOperations: Int = 2_000
     /// The largest injected replica latency (fault control `slow`): 10 s.
     public var maxReplicaLatency: Duration = .seconds(10)
+    /// How each replica commits: `full` (fsync every commit) in the real system; deterministic simulations
+    /// use `normal`, because they model process crashes, not power loss, and fsyncs would dominate their run.
+    public var replicaDurability: ReplicaDurability = .full
 
     // MARK: Counters
 

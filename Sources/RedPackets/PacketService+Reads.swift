@@ -73,22 +73,15 @@ extension PacketService {
     }
 
     /// Claims not yet credited, oldest first (the credit path's recovery and the dashboard use these).
-    public func uncreditedClaims(limit: Int = 1_000) throws -> [Claim] {
+    /// - Parameter state: only claims in this state (`crediting` or `waiting`); nil: both.
+    public func uncreditedClaims(in state: ClaimState? = nil, limit: Int = 1_000) throws -> [Claim] {
         try ledger.read { database in
             try Row.fetchAll(database, sql: """
                 SELECT \(PacketQueries.claimColumns) FROM claim c JOIN account u ON u.id = c.user_id
-                JOIN packet p ON p.id = c.packet_id WHERE c.state <> 'credited' ORDER BY c.opened_at LIMIT ?
-                """, arguments: [limit]).map(PacketQueries.claim(from:))
-        }
-    }
-
-    /// Claims left `crediting` (drawn, neither credited nor queued: a crash came in between), oldest first.
-    public func creditingClaims(limit: Int = 1_000) throws -> [Claim] {
-        try ledger.read { database in
-            try Row.fetchAll(database, sql: """
-                SELECT \(PacketQueries.claimColumns) FROM claim c JOIN account u ON u.id = c.user_id
-                JOIN packet p ON p.id = c.packet_id WHERE c.state = 'crediting' ORDER BY c.opened_at LIMIT ?
-                """, arguments: [limit]).map(PacketQueries.claim(from:))
+                JOIN packet p ON p.id = c.packet_id
+                WHERE c.state <> 'credited' AND (?1 IS NULL OR c.state = ?1)
+                ORDER BY c.opened_at, c.id LIMIT ?2
+                """, arguments: [state?.rawValue, limit]).map(PacketQueries.claim(from:))
         }
     }
 

@@ -75,8 +75,7 @@ public final class RetryWorkerPool: Sendable {
             guard await gate.waitUntilRunning() else { return }
             let messages: [CreditMessage]
             do {
-                messages = try await queue.receive(max: limits.workerBatchSize, wait: limits.workerPollWait,
-                                                   visibility: limits.workerVisibility)
+                messages = try await receive(wait: limits.workerPollWait)
             } catch {
                 // The queue itself is unavailable (no quorum): back off and poll again.
                 try? await clock.sleep(for: limits.retryBase)
@@ -96,12 +95,25 @@ public final class RetryWorkerPool: Sendable {
         }
     }
 
-    private func process(_ message: CreditMessage) async {
+    // MARK: One step at a time (the worker loop above, and the deterministic simulation)
+
+    /// One receive as a worker makes it: up to `workerBatchSize` credits, each hidden for `workerVisibility`,
+    /// waiting up to `wait` for one to appear (the simulation passes zero: it never waits).
+    public func receive(wait: Duration) async throws -> [CreditMessage] {
+        try await queue.receive(max: limits.workerBatchSize, wait: wait, visibility: limits.workerVisibility)
+    }
+
+    /// One credit attempt for a received message: credit (idempotent), delete on success; on failure show it
+    /// again after an exponential, fully jittered backoff. Queue errors are left to the visibility timeout:
+    /// an undeleted message comes back and its credit is a replay. Returns whether the credit landed.
+    @discardableResult
+    public func process(_ message: CreditMessage) async -> Bool {
         do {
             let outcome = try await accountService.credit(message.claim)
             try? await queue.acknowledge(message)
             if outcome.appliedNow { onCredited(outcome.claim) }
             stats.withLock { $0.recordSuccess(attempt: message.receiveCount) }
+            return true
         } catch {
             let ceiling = limits.backoffCeiling(attempt: message.receiveCount)
             let delay = Duration.milliseconds(random.uniform(in: 0...max(0, ceiling.wholeMilliseconds)))
@@ -109,6 +121,7 @@ public final class RetryWorkerPool: Sendable {
             let retry = RetryStats.PendingRetry(claim: message.claim, attempt: message.receiveCount,
                                                 nextTryAt: clock.now() + delay)
             stats.withLock { $0.recordFailure(retry) }
+            return false
         }
     }
 }

@@ -28,6 +28,12 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Demo accounts the load draws from.") var accounts = 10_000
     @Option(help: "Most seconds to wait for the queue to drain after the load.") var drain = 60
     @Option(help: "A scenario file (TOML): a timeline of load and faults.") var scenario: String?
+    @Flag(help: ArgumentHelp(
+        "Run the deterministic simulation instead: one task, virtual clock, seeded faults, temporary directory.",
+        discussion: "Uses --seed and --operations, with its own fault schedule (30 % credit failures, replica, "
+            + "worker, account-system and process faults). The same seed prints the same summary, byte for byte."))
+    var deterministic = false
+    @Option(help: "Steps of the deterministic simulation's fault phase.") var operations = 100_000
 
     func validate() throws {
         guard duration >= 0, duration <= 86_400 else { throw ValidationError("--duration must be 0 to 86400 seconds") }
@@ -36,12 +42,14 @@ struct SimulateCommand: AsyncParsableCommand {
         guard (0...60_000).contains(latency) else { throw ValidationError("--latency must be 0 to 60000 ms") }
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be 1 to 256") }
         guard (2...10_000_000).contains(accounts) else { throw ValidationError("--accounts must be 2 to 10,000,000") }
+        guard (0...100_000_000).contains(operations) else { throw ValidationError("--operations must be 0 to 100,000,000") }
         if let replicaDown, ReplicaID(rawValue: replicaDown) == nil {
             throw ValidationError("--replica-down takes a, b or c")
         }
     }
 
     func run() async throws {
+        if deterministic { return try await runDeterministic() }
         let loaded = try scenario.map { path in try userErrors { try ScenarioFile.load(path: path) } }
         var configuration = EngineConfiguration(dataPath: data.data ?? DataDirectory.defaultPath(), workers: workers)
         configuration.durability = data.durability
@@ -72,6 +80,14 @@ struct SimulateCommand: AsyncParsableCommand {
             SimulateCommand.printSummary(summary)
         }
         if !summary.auditViolations.isEmpty { throw ExitCode(1) }
+    }
+
+    /// `--deterministic`: prints the summary (text or JSON); exit 1 if a check failed.
+    private func runDeterministic() async throws {
+        let options = DeterministicSimulation.Options(seed: seed, operations: operations)
+        let summary = try await userErrors { try await DeterministicSimulation(options).run() }
+        if output.json { try Output.json(summary) } else { Output.line(summary.text) }
+        if !summary.passed { throw ExitCode(1) }
     }
 
     static func progressLine(_ progress: SimulationRunner.Progress) -> String {

@@ -4,6 +4,7 @@ import RedPackets
 import Foundation
 import MessageQueue
 import Primitives
+import Simulation
 
 /// An error rendered for a person: one line, no stack trace, a stable exit code.
 protocol CustomUserMessage: Error {
@@ -35,6 +36,8 @@ struct UserError: CustomUserMessage {
             self.init(message: UserError.text(error), exitCode: 1)
         case let error as MessageQueueError:
             self.init(message: UserError.text(error), exitCode: error.isNoQuorum ? 4 : 2)
+        case let error as DeterministicSimulationError:
+            self.init(message: UserError.text(error), exitCode: 4)
         default:
             self.init(message: "\(error)")
         }
@@ -48,6 +51,13 @@ struct UserError: CustomUserMessage {
             return "data directory \(path) is not writable: \(reason)"
         case let .notADirectory(path):
             return "\(path) is not a directory"
+        }
+    }
+
+    static func text(_ error: DeterministicSimulationError) -> String {
+        switch error {
+        case .engineNotRunning: return "deterministic simulation: the engine did not come back after a restart"
+        case let .unexpected(step, detail): return "deterministic simulation stopped at step \(step): \(detail)"
         }
     }
 
