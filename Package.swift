@@ -71,7 +71,8 @@ let package = Package(
         .target(
             name: "Benchmarks",
             dependencies: [
-                "Primitives", "Ledger",
+                "Primitives", "Ledger", "MessageQueue", "Engine", "Simulation", "Dashboard",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: strict
@@ -140,6 +141,11 @@ let package = Package(
             name: "DashboardTests",
             dependencies: ["Dashboard", "Primitives"],
             exclude: ["Snapshots", "Fixtures"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "BenchmarksTests",
+            dependencies: ["Benchmarks", "Ledger", "MessageQueue", "Engine"],
             swiftSettings: strict
         ),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "Dashboard"], swiftSettings: strict),
