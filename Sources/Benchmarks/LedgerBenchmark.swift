@@ -57,8 +57,9 @@ public enum LedgerBenchmark {
                       seconds: seconds, commits: ledger.commitCount - commitsBefore)
     }
 
-    /// The same transfers (read both balances, check, update both, insert the transfer row with its
-    /// indexes) through the sqlite3 C API with prepared statements, `batch` transfers per commit.
+    /// The same transfers (look the transfer id up for idempotency, read both balances, check, update both,
+    /// insert the transfer row with its indexes) through the sqlite3 C API with prepared statements, `batch`
+    /// transfers per commit, with the ledger writer's cache settings.
     public static func rawSQLite(
         directory: String, durability: Durability, transfers: Int, batch: Int, accounts: Int = defaultAccounts
     ) throws -> Result {
@@ -84,14 +85,24 @@ public enum LedgerBenchmark {
         func exec(_ sql: String) { if sqlite3_exec(db, sql, nil, nil, nil) != SQLITE_OK { failures += 1 } }
         exec("PRAGMA journal_mode = WAL")
         exec("PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
-        var select: OpaquePointer?, update: OpaquePointer?, insert: OpaquePointer?
+        exec("PRAGMA cache_size = -\(Limits.default.ledger.writerCacheBytes / 1024)")
+        exec("PRAGMA temp_store = MEMORY")
+        var lookup: OpaquePointer?, select: OpaquePointer?, update: OpaquePointer?, insert: OpaquePointer?
+        sqlite3_prepare_v2(db, "SELECT seq FROM transfer WHERE id = ?", -1, &lookup, nil)
         sqlite3_prepare_v2(db, "SELECT balance, kind FROM account WHERE id = ?", -1, &select, nil)
         sqlite3_prepare_v2(db, "UPDATE account SET balance = ? WHERE id = ?", -1, &update, nil)
         sqlite3_prepare_v2(db, """
             INSERT INTO transfer (id, debit_id, credit_id, amount, debit_balance_after, credit_balance_after, memo, created_at)
             VALUES (?, ?, ?, ?, ?, ?, 'bench', 0)
             """, -1, &insert, nil)
-        defer { sqlite3_finalize(select); sqlite3_finalize(update); sqlite3_finalize(insert) }
+        defer { sqlite3_finalize(lookup); sqlite3_finalize(select); sqlite3_finalize(update); sqlite3_finalize(insert) }
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        func exists(_ id: String) -> Bool {
+            sqlite3_bind_text(lookup, 1, id, -1, transient)
+            let found = sqlite3_step(lookup) == SQLITE_ROW
+            sqlite3_reset(lookup)
+            return found
+        }
         func balance(_ id: Int64) -> Int64 {
             sqlite3_bind_int64(select, 1, id)
             sqlite3_step(select)
@@ -113,13 +124,14 @@ public enum LedgerBenchmark {
             exec("BEGIN IMMEDIATE")
             for _ in 0..<min(batch, transfers - done) {
                 let (from, to) = pick(ids, random)
+                let id = "r\(done)"
+                guard !exists(id) else { continue }
                 let fromBalance = balance(from.rawValue) - 1
                 let toBalance = balance(to.rawValue) + 1
                 guard fromBalance >= 0 else { continue }
                 setBalance(from.rawValue, fromBalance)
                 setBalance(to.rawValue, toBalance)
-                let id = "r\(done)"
-                sqlite3_bind_text(insert, 1, id, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+                sqlite3_bind_text(insert, 1, id, -1, transient)
                 sqlite3_bind_int64(insert, 2, from.rawValue)
                 sqlite3_bind_int64(insert, 3, to.rawValue)
                 sqlite3_bind_int64(insert, 4, 1)
