@@ -18,11 +18,8 @@ public struct BenchFigure: Sendable, Codable, Equatable {
     public var goalMet: Bool?
     public var note: String?
 
-    /// `median / baselineMedian`.
-    public var ratio: Double? {
-        guard let baselineMedian, baselineMedian > 0 else { return nil }
-        return median / baselineMedian
-    }
+    /// `median / baselineMedian` (stored, so that `--json` carries it).
+    public var ratio: Double?
 
     public init(suite: String, name: String, unit: String, samples: Samples, higherIsBetter: Bool,
                 baselineName: String? = nil, baseline: Samples? = nil, note: String? = nil) {
@@ -36,6 +33,7 @@ public struct BenchFigure: Sendable, Codable, Equatable {
         self.higherIsBetter = higherIsBetter
         self.baselineName = baselineName
         baselineMedian = baseline?.median
+        if let base = baseline?.median, base > 0 { ratio = samples.median / base }
         self.note = note
     }
 
