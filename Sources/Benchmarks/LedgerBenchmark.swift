@@ -68,15 +68,26 @@ public enum LedgerBenchmark {
             let ledger = try Ledger(path: path, durability: durability)
             _ = try seed(ledger, accounts: accounts)
         }
-        let result = try rawTransfers(path: path, durability: durability, transfers: transfers, batch: batch,
-                                      accounts: accounts)
+        let ids = (2...Int64(accounts + 1)).map(AccountID.init)
+        let result = try rawTransfers(path: path, durability: durability, transfers: transfers, batch: batch, ids: ids,
+                                      tag: "r")
         // Checked through the ledger, like the group commit: every row is there and the books balance.
         try verify(try Ledger(path: path, durability: durability), transfers: Int64(accounts + result.transfers))
         return result
     }
 
+    /// The same on an existing ledger's file (the scale bench's), between `ids`; the ledger must be idle.
+    public static func rawSQLite(ledger: Ledger, ids: [AccountID], transfers: Int, batch: Int, tag: String) throws -> Result {
+        guard ids.count >= 2 else { throw BenchError.setupFailed("the ledger bench needs two accounts") }
+        let before = try ledger.totals().transferCount
+        let result = try rawTransfers(path: ledger.path, durability: ledger.durability, transfers: transfers, batch: batch,
+                                      ids: ids, tag: tag)
+        try verify(ledger, transfers: before + Int64(result.transfers))
+        return result
+    }
+
     private static func rawTransfers(
-        path: String, durability: Durability, transfers: Int, batch: Int, accounts: Int
+        path: String, durability: Durability, transfers: Int, batch: Int, ids: [AccountID], tag: String
     ) throws -> Result {
         var db: OpaquePointer?
         guard sqlite3_open(path, &db) == SQLITE_OK, let db else { throw LedgerError.storage("raw open failed") }
@@ -117,14 +128,13 @@ public enum LedgerBenchmark {
             sqlite3_reset(update)
         }
         let random = SeededRandomSource(seed: 99)
-        let ids = (2...Int64(accounts + 1)).map(AccountID.init)
         let start = ContinuousClock.now
         var done = 0
         while done < transfers {
             exec("BEGIN IMMEDIATE")
             for _ in 0..<min(batch, transfers - done) {
                 let (from, to) = pick(ids, random)
-                let id = "r\(done)"
+                let id = "\(tag)\(done)"
                 guard !exists(id) else { continue }
                 let fromBalance = balance(from.rawValue) - 1
                 let toBalance = balance(to.rawValue) + 1

@@ -34,12 +34,13 @@ public enum ScaleSuite {
 
     public static func run(_ context: BenchContext) async throws -> [BenchFigure] {
         let sizes = sizes(context)
-        var ledger: [(Int, Samples)] = [], opens: [(Int, Samples)] = []
+        var ledger: [(Int, Samples)] = [], raw: [(Int, Samples)] = [], opens: [(Int, Samples)] = []
         var figures: [BenchFigure] = []
         for accounts in sizes.accounts {
             try await context.withScratch("scale-\(accounts)") { directory in
                 let result = try await accountScale(context, directory: directory, accounts: accounts, sizes: sizes)
                 ledger.append((accounts, result.transfers))
+                raw.append((accounts, result.raw))
                 opens.append((accounts, result.opens))
                 if accounts == sizes.accounts.last {
                     try await seedQueue(context, directory: directory, messages: sizes.queuedAtStartup)
@@ -48,28 +49,36 @@ public enum ScaleSuite {
                 }
             }
         }
-        figures.insert(contentsOf: growth(ledger, name: "ledger transfers/s", unit: "transfers/s")
-            + growth(opens, name: "opens/s saturated", unit: "opens/s"), at: 0)
-        figures.insert(contentsOf: try await queueScale(context, sizes: sizes), at: ledger.count + opens.count)
+        let growthFigures = growth(ledger, name: "ledger transfers/s", unit: "transfers/s")
+            + growth(raw, name: "raw sqlite3 transfers/s", unit: "transfers/s", goal: false)
+            + growth(opens, name: "opens/s saturated", unit: "opens/s")
+        figures.insert(contentsOf: growthFigures, at: 0)
+        figures.insert(contentsOf: try await queueScale(context, sizes: sizes), at: growthFigures.count)
         return figures
     }
 
     /// Ledger transfers/s and saturated opens/s on an engine seeded with `accounts` demo accounts.
     static func accountScale(
         _ context: BenchContext, directory: String, accounts: Int, sizes: Sizes
-    ) async throws -> (transfers: Samples, opens: Samples) {
+    ) async throws -> (transfers: Samples, raw: Samples, opens: Samples) {
         context.progress("scale: seeding \(accounts) accounts")
         let engine = try await Engine.start(EngineConfiguration(dataPath: directory))
         let users = try SimulationRunner.prepareUsers(engine: engine, count: accounts, seed: 1)
         let ids = try engine.ledger.read { database in
             try Int64.fetchAll(database, sql: "SELECT id FROM account WHERE kind = 'user'").map(AccountID.init)
         }
-        var transfers: [Double] = [], opens: [Double] = []
+        var transfers: [Double] = [], raw: [Double] = [], opens: [Double] = []
         for run in 1...context.runs {
             context.progress("scale \(accounts) accounts: ledger run \(run)/\(context.runs)")
-            transfers.append(try await LedgerBenchmark.groupCommit(
+            let grouped = try await LedgerBenchmark.groupCommit(
                 ledger: engine.ledger, ids: ids, transfers: sizes.transfers, concurrency: LedgerSuite.concurrency,
-                tag: "s\(run)-").transfersPerSecond)
+                tag: "s\(run)-")
+            transfers.append(grouped.transfersPerSecond)
+            // The same transfers through raw sqlite3 on the same file, batched like the group commit was: does
+            // SQLite itself slow down as the tables grow?
+            raw.append(try LedgerBenchmark.rawSQLite(
+                ledger: engine.ledger, ids: ids, transfers: sizes.transfers,
+                batch: max(1, grouped.transfers / max(1, grouped.commits)), tag: "raw\(run)-").transfersPerSecond)
         }
         for run in 1...context.runs {
             context.progress("scale \(accounts) accounts: opens run \(run)/\(context.runs)")
@@ -78,17 +87,17 @@ public enum ScaleSuite {
                 creditFailurePercent: 0).achievedPerSecond)
         }
         await engine.close()
-        return (Samples(transfers), Samples(opens))
+        return (Samples(transfers), Samples(raw), Samples(opens))
     }
 
     /// Each size against the smallest: the ratio must not fall below 0.8.
-    static func growth(_ series: [(Int, Samples)], name: String, unit: String) -> [BenchFigure] {
+    static func growth(_ series: [(Int, Samples)], name: String, unit: String, goal: Bool = true) -> [BenchFigure] {
         guard let (smallest, base) = series.first else { return [] }
         return series.map { accounts, samples in
             let figure = BenchFigure(suite: "scale", name: "\(name), \(count(accounts)) accounts", unit: unit, samples: samples,
                                      higherIsBetter: true, baselineName: accounts == smallest ? nil : "\(count(smallest)) accounts",
                                      baseline: accounts == smallest ? nil : base)
-            guard accounts != smallest else { return figure }
+            guard accounts != smallest, goal else { return figure }
             return figure.with(goal: "drop ≤ 20 %", met: (figure.ratio ?? 0) >= 1 - maximumDrop)
         }
     }
