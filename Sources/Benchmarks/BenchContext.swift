@@ -41,11 +41,21 @@ public struct BenchContext: Sendable {
         return text.split(separator: " ").prefix(3).joined(separator: " ")
     }
 
-    /// Peak resident set size of a process (`VmHWM`), in MiB; nil if it cannot be read.
+    /// Peak resident set size of a process (`VmHWM`), in MiB; nil if it cannot be read. It counts the pages
+    /// of memory-mapped files (SQLite's mmap of the ledger) as well as the process's own memory.
     public static func peakRSSMebibytes(pid: Int32? = nil) -> Double? {
+        statusField("VmHWM", pid: pid)
+    }
+
+    /// Resident anonymous memory now (`RssAnon`: heap, stacks, SQLite page caches; not mapped files), in MiB.
+    public static func anonymousRSSMebibytes(pid: Int32? = nil) -> Double? {
+        statusField("RssAnon", pid: pid)
+    }
+
+    private static func statusField(_ name: String, pid: Int32?) -> Double? {
         let path = pid.map { "/proc/\($0)/status" } ?? "/proc/self/status"
         guard let text = try? String(contentsOfFile: path, encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }),
               let kibibytes = Double(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
         return kibibytes / 1_024
     }

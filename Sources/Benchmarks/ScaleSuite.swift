@@ -144,10 +144,12 @@ public enum ScaleSuite {
         var figures = [BenchFigure(suite: "scale", name: "startup, \(state)", unit: "s", samples: Samples(starts),
                                    higherIsBetter: false).with(goal: "≤ 2 s", met: Samples(starts).median <= maximumStartSeconds)]
         guard let executable = context.executablePath else { return figures }
-        var recoveries: [Double] = [], peaks: [Double] = []
+        var recoveries: [Double] = [], peaks: [Double] = [], anonymous: [Double] = []
         for run in 1...context.runs {
             context.progress("scale: simulate under load, kill -9, restart (run \(run)/\(context.runs))")
-            peaks.append(try await killUnderLoad(executable: executable, directory: directory))
+            let memory = try await killUnderLoad(executable: executable, directory: directory)
+            peaks.append(memory.peak)
+            anonymous.append(memory.anonymous)
             recoveries.append(try await timedStart(directory: directory, queued: queued))
         }
         figures.append(BenchFigure(suite: "scale", name: "kill -9 recovery, \(state)", unit: "s", samples: Samples(recoveries),
@@ -156,6 +158,9 @@ public enum ScaleSuite {
         figures.append(BenchFigure(suite: "scale", name: "peak RSS, simulate, \(state)", unit: "MiB", samples: Samples(peaks),
                                    higherIsBetter: false, note: "VmHWM of `hongbao simulate` at 2,000 opens/s, 20 % failures")
             .with(goal: "≤ 300 MiB", met: Samples(peaks).max <= maximumPeakRSSMebibytes))
+        figures.append(BenchFigure(suite: "scale", name: "peak anonymous RSS, simulate, \(state)", unit: "MiB",
+                                   samples: Samples(anonymous), higherIsBetter: false,
+                                   note: "largest RssAnon sampled every 100 ms: VmHWM minus the mmap'd database pages"))
         return figures
     }
 
@@ -174,8 +179,8 @@ public enum ScaleSuite {
     }
 
     /// Runs `hongbao simulate` on the directory until it has reported a few seconds of load, reads its peak
-    /// RSS, and kills it with SIGKILL. Returns the peak RSS in MiB.
-    static func killUnderLoad(executable: String, directory: String) async throws -> Double {
+    /// RSS, and kills it with SIGKILL. Returns its peak RSS and the largest anonymous RSS seen, in MiB.
+    static func killUnderLoad(executable: String, directory: String) async throws -> (peak: Double, anonymous: Double) {
         let output = directory + "/simulate.out"
         guard FileManager.default.createFile(atPath: output, contents: nil) else {
             throw BenchError.setupFailed("cannot create \(output)")
@@ -189,7 +194,9 @@ public enum ScaleSuite {
         do { try process.run() } catch { throw BenchError.setupFailed("cannot run \(executable): \(error)") }
         let deadline = ContinuousClock.now + .seconds(180)
         var loaded = false
+        var anonymous = 0.0
         while ContinuousClock.now < deadline, process.isRunning {
+            anonymous = max(anonymous, BenchContext.anonymousRSSMebibytes(pid: process.processIdentifier) ?? 0)
             let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
             if text.split(separator: "\n").filter({ $0.contains(" load ") }).count >= 3 { loaded = true; break }
             try await Task.sleep(for: .milliseconds(100))
@@ -200,7 +207,7 @@ public enum ScaleSuite {
         guard loaded, let peak else {
             throw BenchError.setupFailed("`hongbao simulate` did not report load within the deadline")
         }
-        return peak
+        return (peak, anonymous)
     }
 
     static func count(_ value: Int) -> String {
