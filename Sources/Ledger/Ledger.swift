@@ -53,6 +53,7 @@ public final class Ledger: Sendable {
                 // statement sub-journal, a temporary *file* once it passes 64 KiB. In memory it is a memcpy and
                 // is truncated at each release; on disk it cost a pwrite per page, a third of the writer's time.
                 try database.execute(sql: "PRAGMA temp_store = MEMORY")
+                try database.execute(sql: "PRAGMA wal_autocheckpoint = \(limits.ledger.walAutocheckpointPages)")
                 try LedgerFile.claimOrVerify(database, path: path)
             }
             try migrator.migrate(pool)
