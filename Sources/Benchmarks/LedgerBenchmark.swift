@@ -59,7 +59,7 @@ public enum LedgerBenchmark {
 
     /// The same transfers (look the transfer id up for idempotency, read both balances, check, update both,
     /// insert the transfer row with its indexes) through the sqlite3 C API with prepared statements, `batch`
-    /// transfers per commit, with the ledger writer's cache settings.
+    /// transfers per commit, with the ledger writer's cache and checkpoint settings.
     public static func rawSQLite(
         directory: String, durability: Durability, transfers: Int, batch: Int, accounts: Int = defaultAccounts
     ) throws -> Result {
@@ -98,6 +98,7 @@ public enum LedgerBenchmark {
         exec("PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
         exec("PRAGMA cache_size = -\(Limits.default.ledger.writerCacheBytes / 1024)")
         exec("PRAGMA temp_store = MEMORY")
+        exec("PRAGMA wal_autocheckpoint = \(Limits.default.ledger.walAutocheckpointPages)")
         var lookup: OpaquePointer?, select: OpaquePointer?, update: OpaquePointer?, insert: OpaquePointer?
         sqlite3_prepare_v2(db, "SELECT seq FROM transfer WHERE id = ?", -1, &lookup, nil)
         sqlite3_prepare_v2(db, "SELECT balance, kind FROM account WHERE id = ?", -1, &select, nil)
