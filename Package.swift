@@ -74,7 +74,8 @@ let package = Package(
         .target(
             name: "Benchmarks",
             dependencies: [
-                "Primitives", "Ledger",
+                "Primitives", "Ledger", "MessageQueue", "Engine", "Simulation", "Dashboard",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: strict
@@ -158,5 +159,10 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "Dashboard", "TestKit"], swiftSettings: strict),
+        .testTarget(
+            name: "BenchmarksTests",
+            dependencies: ["Benchmarks", "Ledger", "MessageQueue", "Engine"],
+            swiftSettings: strict
+        ),
     ]
 )

@@ -16,14 +16,24 @@ public enum LedgerBenchmark {
     }
 
     /// Accounts the transfers move money between.
-    static let accounts = 10_000
+    public static let defaultAccounts = 10_000
 
     /// `concurrency` tasks each submit transfers between random accounts until `transfers` are done.
     public static func groupCommit(
-        directory: String, durability: Durability, transfers: Int, concurrency: Int
+        directory: String, durability: Durability, transfers: Int, concurrency: Int, accounts: Int = defaultAccounts
     ) async throws -> Result {
         let ledger = try Ledger(path: directory + "/ledger.sqlite", durability: durability)
-        let ids = try seed(ledger)
+        let ids = try seed(ledger, accounts: accounts)
+        return try await groupCommit(ledger: ledger, ids: ids, transfers: transfers, concurrency: concurrency)
+    }
+
+    /// The same on an existing ledger (the scale bench's, seeded with many accounts), between `ids`.
+    public static func groupCommit(
+        ledger: Ledger, ids: [AccountID], transfers: Int, concurrency: Int, tag: String = "b"
+    ) async throws -> Result {
+        guard ids.count >= 2 else { throw BenchError.setupFailed("the ledger bench needs two accounts") }
+        let durability = ledger.durability
+        let before = try ledger.totals().transferCount
         let perTask = max(1, transfers / concurrency)
         let commitsBefore = ledger.commitCount
         let start = ContinuousClock.now
@@ -34,7 +44,7 @@ public enum LedgerBenchmark {
                     for index in 0..<perTask {
                         let (from, to) = pick(ids, random)
                         try await ledger.transfer(TransferRequest(
-                            id: TransferID("b\(task)-\(index)"), from: from, to: to, amount: Money(minorUnits: 1), memo: "bench"))
+                            id: TransferID("\(tag)\(task)-\(index)"), from: from, to: to, amount: Money(minorUnits: 1), memo: "bench"))
                     }
                 }
             }
@@ -42,33 +52,69 @@ public enum LedgerBenchmark {
         }
         let seconds = (ContinuousClock.now - start).secondsDouble
         let done = perTask * concurrency
-        try verify(ledger, transfers: done)
+        try verify(ledger, transfers: before + Int64(done))
         return Result(name: "group commit (\(concurrency) concurrent)", durability: durability.rawValue, transfers: done,
                       seconds: seconds, commits: ledger.commitCount - commitsBefore)
     }
 
-    /// The same transfers (read both balances, check, update both, insert the transfer row with its
-    /// indexes) through the sqlite3 C API with prepared statements, `batch` transfers per commit.
-    public static func rawSQLite(directory: String, durability: Durability, transfers: Int, batch: Int) throws -> Result {
+    /// The same transfers (look the transfer id up for idempotency, read both balances, check, update both,
+    /// insert the transfer row with its indexes) through the sqlite3 C API with prepared statements, `batch`
+    /// transfers per commit, with the ledger writer's cache and checkpoint settings.
+    public static func rawSQLite(
+        directory: String, durability: Durability, transfers: Int, batch: Int, accounts: Int = defaultAccounts
+    ) throws -> Result {
         let path = directory + "/raw-\(batch).sqlite"
         do { // the same schema, made by the ledger itself
             let ledger = try Ledger(path: path, durability: durability)
-            _ = try seed(ledger)
+            _ = try seed(ledger, accounts: accounts)
         }
+        let ids = (2...Int64(accounts + 1)).map(AccountID.init)
+        let result = try rawTransfers(path: path, durability: durability, transfers: transfers, batch: batch, ids: ids,
+                                      tag: "r")
+        // Checked through the ledger, like the group commit: every row is there and the books balance.
+        try verify(try Ledger(path: path, durability: durability), transfers: Int64(accounts + result.transfers))
+        return result
+    }
+
+    /// The same on an existing ledger's file (the scale bench's), between `ids`; the ledger must be idle.
+    public static func rawSQLite(ledger: Ledger, ids: [AccountID], transfers: Int, batch: Int, tag: String) throws -> Result {
+        guard ids.count >= 2 else { throw BenchError.setupFailed("the ledger bench needs two accounts") }
+        let before = try ledger.totals().transferCount
+        let result = try rawTransfers(path: ledger.path, durability: ledger.durability, transfers: transfers, batch: batch,
+                                      ids: ids, tag: tag)
+        try verify(ledger, transfers: before + Int64(result.transfers))
+        return result
+    }
+
+    private static func rawTransfers(
+        path: String, durability: Durability, transfers: Int, batch: Int, ids: [AccountID], tag: String
+    ) throws -> Result {
         var db: OpaquePointer?
         guard sqlite3_open(path, &db) == SQLITE_OK, let db else { throw LedgerError.storage("raw open failed") }
         defer { sqlite3_close(db) }
-        func exec(_ sql: String) { sqlite3_exec(db, sql, nil, nil, nil) }
+        var failures = 0
+        func exec(_ sql: String) { if sqlite3_exec(db, sql, nil, nil, nil) != SQLITE_OK { failures += 1 } }
         exec("PRAGMA journal_mode = WAL")
         exec("PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
-        var select: OpaquePointer?, update: OpaquePointer?, insert: OpaquePointer?
+        exec("PRAGMA cache_size = -\(Limits.default.ledger.writerCacheBytes / 1024)")
+        exec("PRAGMA temp_store = MEMORY")
+        exec("PRAGMA wal_autocheckpoint = \(Limits.default.ledger.walAutocheckpointPages)")
+        var lookup: OpaquePointer?, select: OpaquePointer?, update: OpaquePointer?, insert: OpaquePointer?
+        sqlite3_prepare_v2(db, "SELECT seq FROM transfer WHERE id = ?", -1, &lookup, nil)
         sqlite3_prepare_v2(db, "SELECT balance, kind FROM account WHERE id = ?", -1, &select, nil)
         sqlite3_prepare_v2(db, "UPDATE account SET balance = ? WHERE id = ?", -1, &update, nil)
         sqlite3_prepare_v2(db, """
             INSERT INTO transfer (id, debit_id, credit_id, amount, debit_balance_after, credit_balance_after, memo, created_at)
             VALUES (?, ?, ?, ?, ?, ?, 'bench', 0)
             """, -1, &insert, nil)
-        defer { sqlite3_finalize(select); sqlite3_finalize(update); sqlite3_finalize(insert) }
+        defer { sqlite3_finalize(lookup); sqlite3_finalize(select); sqlite3_finalize(update); sqlite3_finalize(insert) }
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        func exists(_ id: String) -> Bool {
+            sqlite3_bind_text(lookup, 1, id, -1, transient)
+            let found = sqlite3_step(lookup) == SQLITE_ROW
+            sqlite3_reset(lookup)
+            return found
+        }
         func balance(_ id: Int64) -> Int64 {
             sqlite3_bind_int64(select, 1, id)
             sqlite3_step(select)
@@ -83,55 +129,57 @@ public enum LedgerBenchmark {
             sqlite3_reset(update)
         }
         let random = SeededRandomSource(seed: 99)
-        let ids = (2...Int64(accounts + 1)).map(AccountID.init)
         let start = ContinuousClock.now
         var done = 0
         while done < transfers {
             exec("BEGIN IMMEDIATE")
             for _ in 0..<min(batch, transfers - done) {
                 let (from, to) = pick(ids, random)
+                let id = "\(tag)\(done)"
+                guard !exists(id) else { continue }
                 let fromBalance = balance(from.rawValue) - 1
                 let toBalance = balance(to.rawValue) + 1
                 guard fromBalance >= 0 else { continue }
                 setBalance(from.rawValue, fromBalance)
                 setBalance(to.rawValue, toBalance)
-                let id = "r\(done)"
-                sqlite3_bind_text(insert, 1, id, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+                sqlite3_bind_text(insert, 1, id, -1, transient)
                 sqlite3_bind_int64(insert, 2, from.rawValue)
                 sqlite3_bind_int64(insert, 3, to.rawValue)
                 sqlite3_bind_int64(insert, 4, 1)
                 sqlite3_bind_int64(insert, 5, fromBalance)
                 sqlite3_bind_int64(insert, 6, toBalance)
-                sqlite3_step(insert)
+                if sqlite3_step(insert) != SQLITE_DONE { failures += 1 }
                 sqlite3_reset(insert)
                 done += 1
             }
             exec("COMMIT")
         }
         let seconds = (ContinuousClock.now - start).secondsDouble
+        guard failures == 0 else { throw BenchError.verificationFailed("raw sqlite3: \(failures) statements failed") }
         return Result(name: "raw sqlite3, \(batch) per commit", durability: durability.rawValue, transfers: done,
                       seconds: seconds, commits: (transfers + batch - 1) / batch)
     }
 
-    private static func seed(_ ledger: Ledger) throws -> [AccountID] {
+    private static func seed(_ ledger: Ledger, accounts: Int) throws -> [AccountID] {
         let names = (1...accounts).map { (name: "bench\($0)", deposit: Money(yuan: 1_000)) }
         _ = try ledger.writeNow { try $0.openFundedAccounts(names) }
         return (2...Int64(accounts + 1)).map(AccountID.init)
     }
 
+    /// Two different accounts, uniformly.
     private static func pick(_ ids: [AccountID], _ random: some RandomSource) -> (AccountID, AccountID) {
-        let from = ids[Int(random.uniform(in: 0...Int64(ids.count - 1)))]
-        var to = ids[Int(random.uniform(in: 0...Int64(ids.count - 1)))]
-        if to == from { to = ids[(ids.firstIndex(of: from)! + 1) % ids.count] }
-        return (from, to)
+        let from = Int(random.uniform(in: 0...Int64(ids.count - 1)))
+        var to = Int(random.uniform(in: 0...Int64(ids.count - 2)))
+        if to >= from { to += 1 }
+        return (ids[from], ids[to])
     }
 
     /// The bench checks the work it timed: every transfer is there and the books balance.
-    private static func verify(_ ledger: Ledger, transfers: Int) throws {
+    private static func verify(_ ledger: Ledger, transfers: Int64) throws {
         let totals = try ledger.totals()
         let violations = try ledger.auditLedgerQuick()
-        guard totals.transferCount >= Int64(transfers), violations.isEmpty, totals.sumOfBalances == .zero else {
-            throw LedgerError.storage("benchmark verification failed: \(totals), \(violations)")
+        guard totals.transferCount == transfers, violations.isEmpty, totals.sumOfBalances == .zero else {
+            throw BenchError.verificationFailed("ledger: expected \(transfers) transfers; \(totals), \(violations)")
         }
     }
 }

@@ -4,14 +4,19 @@ import Synchronization
 
 /// Folds concurrent write transactions into one SQLite commit (group commit).
 ///
-/// Each submitted unit of work runs in its own savepoint inside a shared transaction: a unit that throws
-/// is rolled back alone and gets its own error; the others commit together with one fsync. A unit's
-/// caller is resumed only after the shared commit is durable, so "returned" always means "on disk".
-/// Units that arrive while a commit is in progress form the next batch.
+/// A batch of submitted units runs in one shared transaction, committed with one fsync. A unit that throws
+/// is rolled back alone and gets its own error; the others commit. A unit's caller is resumed only after
+/// the shared commit is durable, so "returned" always means "on disk". Units that arrive while a commit is
+/// in progress form the next batch.
+///
+/// Optimistically, a batch first runs without savepoints: a savepoint makes SQLite copy every page a unit
+/// touches into the statement journal, which cost as much as the unit's own work. If any unit throws, the
+/// whole transaction is rolled back and the batch runs again with a savepoint per unit (units are
+/// database work only, so running one twice after a rollback is running it once).
 final class GroupCommitWriter: Sendable {
     private struct Unit {
-        /// Runs the work in a savepoint and records its outcome.
-        let run: @Sendable (Database) -> Void
+        /// Runs the work (in its own savepoint if asked) and records its outcome; false if it threw.
+        let run: @Sendable (Database, _ inSavepoint: Bool) -> Bool
         /// Resumes the caller: with the recorded outcome, or with the commit's error.
         let finish: @Sendable ((any Error)?) -> Void
     }
@@ -39,23 +44,34 @@ final class GroupCommitWriter: Sendable {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let outcome = OutcomeBox<T>()
             let unit = Unit(
-                run: { database in
+                run: { database, inSavepoint in
+                    guard inSavepoint else {
+                        do {
+                            outcome.result = .success(try work(database))
+                            return true
+                        } catch {
+                            outcome.result = .failure(error)
+                            return false
+                        }
+                    }
                     // A savepoint through cached statements: GRDB's `inSavepoint` re-parses its SQL each time,
                     // which shows in profiles at tens of thousands of units per second.
                     do {
                         try database.cachedStatement(sql: "SAVEPOINT unit").execute()
                     } catch {
                         outcome.result = .failure(error)
-                        return
+                        return false
                     }
                     do {
                         let value = try work(database)
                         try database.cachedStatement(sql: "RELEASE SAVEPOINT unit").execute()
                         outcome.result = .success(value)
+                        return true
                     } catch {
                         try? database.cachedStatement(sql: "ROLLBACK TO SAVEPOINT unit").execute()
                         try? database.cachedStatement(sql: "RELEASE SAVEPOINT unit").execute()
                         outcome.result = .failure(error)
+                        return false
                     }
                 },
                 finish: { commitError in
@@ -102,8 +118,17 @@ final class GroupCommitWriter: Sendable {
     private func commit(_ batch: [Unit]) {
         do {
             try writer.writeWithoutTransaction { database in
+                var everyUnitSucceeded = true
                 try database.inTransaction(.immediate) {
-                    for unit in batch { unit.run(database) }
+                    for unit in batch where !unit.run(database, false) {
+                        everyUnitSucceeded = false
+                        return .rollback
+                    }
+                    return .commit
+                }
+                guard !everyUnitSucceeded else { return }
+                try database.inTransaction(.immediate) {
+                    for unit in batch { _ = unit.run(database, true) }
                     return .commit
                 }
             }

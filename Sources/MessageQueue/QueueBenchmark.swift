@@ -26,39 +26,98 @@ public enum QueueBenchmark {
     static let body = String(repeating: "x", count: 100)
 
     /// Full cycles send → receive → delete in batches of 16 by `workers` concurrent clients, until
-    /// `messages` messages have been sent and every one deleted.
+    /// `messages` messages have been sent and every one deleted. With a `backlog`, that many messages are
+    /// first sent to another queue and left there (not timed): the cost of a cycle must not grow with it.
+    /// Checks its work: every message sent was received and deleted, and the queue is empty.
     public static func fullCycle(
-        name: String, root: String, replicaIDs: [ReplicaID], messages: Int, workers: Int
+        name: String, root: String, replicaIDs: [ReplicaID], messages: Int, workers: Int, backlog: Int = 0
     ) async throws -> Throughput {
+        let results = try await fullCycles(name: name, root: root, replicaIDs: replicaIDs, messages: messages,
+                                           workers: workers, backlog: backlog, rounds: 1)
+        guard let first = results.first else { throw MessageQueueError.storage("no benchmark round ran") }
+        return first
+    }
+
+    /// `rounds` timed rounds of `fullCycle` on the same queue service (the backlog is sent once).
+    public static func fullCycles(
+        name: String, root: String, replicaIDs: [ReplicaID], messages: Int, workers: Int, backlog: Int, rounds: Int
+    ) async throws -> [Throughput] {
         let service = try MessageQueueService.open(root: root, replicaIDs: replicaIDs)
         try await service.createQueue("bench")
+        if backlog > 0 { try await fill(service, queue: "backlog", messages: backlog, workers: workers) }
+        var results: [Throughput] = []
+        do {
+            for round in 0..<rounds {
+                results.append(try await cycleRound(name: name, service: service, round: round, messages: messages,
+                                                    workers: workers, backlog: backlog))
+            }
+        } catch {
+            await service.close()
+            throw error
+        }
+        await service.close()
+        return results
+    }
+
+    private static func cycleRound(
+        name: String, service: MessageQueueService, round: Int, messages: Int, workers: Int, backlog: Int
+    ) async throws -> Throughput {
         let batch = service.limits.maxBatchCount
         let cyclesPerWorker = max(1, messages / (batch * workers))
         let start = ContinuousClock.now
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        var deleted = try await withThrowingTaskGroup(of: Int.self) { group in
             for worker in 0..<workers {
                 group.addTask {
+                    var deleted = 0
                     for cycle in 0..<cyclesPerWorker {
                         let outgoing = (0..<batch).map {
-                            OutgoingMessage(body: body, id: "w\(worker)-\(cycle)-\($0)")
+                            OutgoingMessage(body: body, id: "r\(round)-w\(worker)-\(cycle)-\($0)")
                         }
                         _ = try await service.sendBatch("bench", outgoing)
                         let received = try await service.receiveBatch(
                             "bench", maxCount: batch, visibilityTimeout: .seconds(60))
                         if !received.isEmpty { try await service.deleteBatch("bench", receipts: received.map(\.receipt)) }
+                        deleted += received.count
                     }
+                    return deleted
                 }
             }
-            try await group.waitForAll()
+            return try await group.reduce(0, +)
         }
         while true {
             let received = try await service.receiveBatch("bench", maxCount: batch, visibilityTimeout: .seconds(60))
             if received.isEmpty { break }
             try await service.deleteBatch("bench", receipts: received.map(\.receipt))
+            deleted += received.count
         }
         let elapsed = ContinuousClock.now - start
-        await service.close()
-        return Throughput(name: name, messages: cyclesPerWorker * workers * batch, seconds: elapsed.secondsDouble)
+        let sent = cyclesPerWorker * workers * batch
+        let left = try await service.counters(of: "bench").total
+        let kept = backlog > 0 ? try await service.counters(of: "backlog").total : 0
+        guard deleted == sent, left == 0, kept == backlog else {
+            throw MessageQueueError.storage(
+                "benchmark verification failed: sent \(sent), deleted \(deleted), left \(left), backlog \(kept) of \(backlog)")
+        }
+        return Throughput(name: name, messages: sent, seconds: elapsed.secondsDouble)
+    }
+
+    /// Sends `messages` messages to `queue` in batches, `workers` at a time, and leaves them there.
+    public static func fill(_ service: MessageQueueService, queue: String, messages: Int, workers: Int) async throws {
+        if !(await service.listQueues()).contains(queue) { try await service.createQueue(queue) }
+        let batch = service.limits.maxBatchCount
+        let batches = (messages + batch - 1) / batch
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<workers {
+                group.addTask {
+                    for index in stride(from: worker, to: batches, by: workers) {
+                        let count = min(batch, messages - index * batch)
+                        let outgoing = (0..<count).map { OutgoingMessage(body: body, id: "\(queue)-\(index)-\($0)") }
+                        _ = try await service.sendBatch(queue, outgoing)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
     }
 
     /// Single `send`s offered at `rate` per second for `seconds`; latency from the moment each send was due.

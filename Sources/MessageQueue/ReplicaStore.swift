@@ -87,7 +87,9 @@ final class ReplicaStore: Sendable {
 
     private func write(_ operations: [QueueOperation]) throws -> (before: Int64, after: Int64) {
         try database.write { db in
-            let before = try Int64.fetchOne(db, sql: "SELECT value FROM replica_meta WHERE key = 'last_sequence'") ?? 0
+            // Cached: parsing this once per write showed as 4 % of a three-replica cycle's CPU.
+            let before = try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT value FROM replica_meta WHERE key = 'last_sequence'")) ?? 0
             var last = before
             for operation in operations where operation.sequence > last {
                 try ReplicaStore.apply(operation, db)

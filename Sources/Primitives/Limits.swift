@@ -67,6 +67,10 @@ public struct LedgerLimits: Sendable, Equatable {
     /// How much of the ledger file connections may memory-map for reading (1 GiB: a million accounts and
     /// their history fit; pages are shared with the OS cache, not copied).
     public var memoryMapBytes: Int = 1024 * 1024 * 1024
+    /// WAL pages between automatic checkpoints (10,000 ≈ 40 MiB; SQLite's default is 1,000). The writer runs
+    /// the checkpoint inside a commit, and hot pages (balances, open packets) are rewritten many times per
+    /// interval: a longer one copies each back to the database once instead of ten times.
+    public var walAutocheckpointPages: Int = 10_000
 
     public init() {}
 }

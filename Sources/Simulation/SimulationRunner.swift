@@ -79,7 +79,7 @@ public struct SimulationRunner: Sendable {
     }
 
     /// Nothing queued, in flight, or waiting to be credited (dead-lettered credits wait for the operator).
-    static func isDrained(_ snapshot: EngineSnapshot) -> Bool {
+    public static func isDrained(_ snapshot: EngineSnapshot) -> Bool {
         let credits = snapshot.queue.queues.first { $0.name == "credits" }
         let queued = credits.map { $0.visible + $0.inFlight + $0.delayed } ?? 0
         return queued == 0 && snapshot.unqueuedCredits == 0

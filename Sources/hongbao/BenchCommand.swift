@@ -1,36 +1,46 @@
 import ArgumentParser
 import Benchmarks
 import Foundation
-import Ledger
 
-/// `hongbao bench`: the headline numbers, each beside its baseline measured in the same run.
+/// `hongbao bench`: the headline numbers, each the median of several runs beside its baseline measured in
+/// the same run. A progress line on stderr while it runs; a table (or `--json`) at the end.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure throughput and latency against baselines (use a release build).")
+        commandName: "bench",
+        abstract: "Measure throughput and latency against baselines in the same run (use a release build).")
     @OptionGroup var output: OutputOptions
-    @Argument(help: "ledger | all") var suite = "all"
-    @Flag(help: "Smaller runs (a smoke test).") var quick = false
+    @Argument(help: "ledger | queue | e2e | render | scale | all") var suite = "all"
+    @Flag(help: "Smaller runs: a full `all` in under two minutes (a smoke test, no thresholds).") var quick = false
+    @Option(help: "Where scratch data directories go (default: the temporary directory); each bench gets a fresh one.")
+    var data: String?
+    @Option(help: "Runs per figure (median and spread are over these).") var runs = 3
+
+    func validate() throws {
+        guard suite == "all" || BenchSuite(rawValue: suite) != nil else {
+            throw ValidationError("unknown suite '\(suite)': use ledger, queue, e2e, render, scale or all")
+        }
+        guard (1...20).contains(runs) else { throw ValidationError("--runs must be 1 to 20") }
+    }
 
     func run() async throws {
-        let transfers = quick ? 5_000 : 50_000
-        var results: [LedgerBenchmark.Result] = []
-        for durability in [Durability.full, .normal] {
-            let directory = NSTemporaryDirectory() + "hongbao-bench-\(UUID().uuidString.prefix(8))"
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: directory) }
-            let grouped = try await LedgerBenchmark.groupCommit(directory: directory, durability: durability,
-                                                                transfers: transfers, concurrency: 256)
-            results.append(grouped)
-            let batch = max(1, grouped.transfers / max(1, grouped.commits))
-            results.append(try LedgerBenchmark.rawSQLite(directory: directory, durability: durability,
-                                                         transfers: transfers, batch: batch))
-            results.append(try LedgerBenchmark.rawSQLite(directory: directory, durability: durability,
-                                                         transfers: min(transfers, 2_000), batch: 1))
+        let suites = suite == "all" ? BenchSuite.allCases : BenchSuite(rawValue: suite).map { [$0] } ?? []
+        let progress = ProgressLine()
+        let context = BenchContext(quick: quick, dataRoot: data, executablePath: BenchCommand.executablePath(),
+                                   runs: runs, progress: { progress.show($0) })
+        let report: BenchReport
+        do {
+            report = try await BenchReport.run(suites, context: context)
+        } catch {
+            progress.clear()
+            throw UserError(message: "bench failed: \(error)", exitCode: 1)
         }
-        if output.json { return try Output.json(results) }
-        for result in results {
-            Output.line(String(format: "%-34@ %-6@ %9.0f transfers/s  (%d transfers, %d commits)",
-                               result.name, result.durability, result.transfersPerSecond, result.transfers, result.commits))
-        }
+        progress.clear()
+        if output.json { return try Output.json(report) }
+        BenchTable.print(report)
+    }
+
+    /// This binary, for the `kill -9` recovery bench.
+    static func executablePath() -> String? {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments.first
     }
 }

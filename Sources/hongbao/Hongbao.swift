@@ -10,7 +10,7 @@ struct Hongbao: AsyncParsableCommand {
         abstract: "Red packets, a ledger and a three-copy message queue that never loses money.",
         subcommands: [
             DashboardRunCommand.self, AccountCommand.self, SendCommand.self, GrabCommand.self, OpenCommand.self, PacketCommand.self,
-            SeedDemoCommand.self, AuditCommand.self, SimulateCommand.self, BenchCommand.self, QueueCommand.self, QueueBenchCommand.self,
+            SeedDemoCommand.self, AuditCommand.self, SimulateCommand.self, BenchCommand.self, QueueCommand.self,
         ],
         defaultSubcommand: DashboardRunCommand.self
     )

@@ -70,7 +70,10 @@ struct SimulateCommand: AsyncParsableCommand {
         let json = output.json
         let summary = try await userErrors {
             try await SimulationRunner(engine: engine, options: options).run { progress in
-                if !json { Output.line(SimulateCommand.progressLine(progress)) }
+                if !json {
+                    Output.line(SimulateCommand.progressLine(progress))
+                    fflush(nil) // a line a second even into a pipe or file (the bench's kill -9 run reads it)
+                }
             }
         }
         await engine.close()

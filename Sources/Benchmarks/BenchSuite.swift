@@ -1,0 +1,43 @@
+import Foundation
+
+/// The suites of `hongbao bench`, in the order `all` runs them.
+public enum BenchSuite: String, CaseIterable, Sendable, Codable {
+    case ledger, queue, e2e, render, scale
+
+    public func run(_ context: BenchContext) async throws -> [BenchFigure] {
+        switch self {
+        case .ledger: return try await LedgerSuite.run(context)
+        case .queue: return try await QueueSuite.run(context)
+        case .e2e: return try await EndToEndSuite.run(context)
+        case .render: return try await RenderSuite.run(context)
+        case .scale: return try await ScaleSuite.run(context)
+        }
+    }
+}
+
+/// Everything one `hongbao bench` run measured, with the conditions it ran in.
+public struct BenchReport: Sendable, Codable {
+    public var suites: [String]
+    public var quick: Bool
+    public var startedAt: String
+    public var loadAverageBefore: String
+    public var loadAverageAfter: String
+    public var seconds: Double
+    public var cores: Int
+    public var figures: [BenchFigure]
+
+    /// Runs `suites` one after the other and collects their figures.
+    public static func run(_ suites: [BenchSuite], context: BenchContext) async throws -> BenchReport {
+        let started = ContinuousClock.now
+        let before = BenchContext.loadAverage()
+        var figures: [BenchFigure] = []
+        for suite in suites {
+            figures += try await suite.run(context)
+        }
+        return BenchReport(
+            suites: suites.map(\.rawValue), quick: context.quick, startedAt: ISO8601DateFormatter().string(from: Date()),
+            loadAverageBefore: before, loadAverageAfter: BenchContext.loadAverage(),
+            seconds: (ContinuousClock.now - started).secondsDouble, cores: ProcessInfo.processInfo.activeProcessorCount,
+            figures: figures)
+    }
+}

@@ -1,0 +1,96 @@
+import Engine
+import Foundation
+import Ledger
+import Primitives
+import Simulation
+
+/// The Gala load (`LoadGenerator`) against a real engine at FULL durability: opens/s achieved at an offered
+/// rate, open latency from the engine's HdrHistogram, and how long the credit queue takes to drain.
+public enum OpenLoadBenchmark {
+    public struct Run: Sendable, Codable {
+        public var offeredPerSecond: Int
+        public var achievedPerSecond: Double
+        public var opens: Int
+        public var skipped: Int
+        public var p50Milliseconds: Double
+        public var p99Milliseconds: Double
+        public var p999Milliseconds: Double
+        public var drainSeconds: Double
+        public var creditedByRetry: Int
+
+        /// Achieved at least 95 % of what was offered, and nothing was turned away for being overloaded.
+        public var sustained: Bool { achievedPerSecond >= 0.95 * Double(offeredPerSecond) && skipped == 0 }
+    }
+
+    /// How long the queue may take to drain before the run fails.
+    static let drainLimit: Duration = .seconds(120)
+    static let drainPoll: Duration = .milliseconds(50)
+
+    /// Starts a fresh engine in `directory`, seeds `accounts`, offers `rate` opens/s for `duration`, then stops
+    /// the load and times the drain; then audits. Throws if the audit finds anything or the queue does not drain.
+    public static func run(
+        directory: String, accounts: Int, rate: Int, duration: Duration, creditFailurePercent: Int,
+        durability: Durability = .full
+    ) async throws -> Run {
+        var configuration = EngineConfiguration(dataPath: directory)
+        configuration.durability = durability
+        let engine = try await Engine.start(configuration)
+        let users = try SimulationRunner.prepareUsers(engine: engine, count: accounts, seed: 1)
+        let run = try await measure(engine: engine, users: users, rate: rate, duration: duration,
+                                    creditFailurePercent: creditFailurePercent)
+        await engine.close()
+        return run
+    }
+
+    /// The same on an engine already started and seeded (the scale bench's).
+    public static func measure(
+        engine: Engine, users: [String], rate: Int, duration: Duration, creditFailurePercent: Int
+    ) async throws -> Run {
+        engine.setCreditFailure(percent: creditFailurePercent)
+        let load = LoadGenerator(engine: engine, shape: LoadGenerator.Shape(users: users),
+                                 random: SeededRandomSource(seed: 7), rate: rate)
+        let opensBefore = engine.metricsSnapshot().opens
+        let outcome: (opens: Int, seconds: Double, drain: Double?) = await withTaskGroup(of: Void.self) { group in
+            group.addTask { await engine.run() }
+            group.addTask { await load.run() }
+            let started = ContinuousClock.now
+            try? await Task.sleep(for: duration)
+            load.setRate(0)
+            let seconds = (ContinuousClock.now - started).secondsDouble
+            let opens = engine.metricsSnapshot().opens - opensBefore
+            let stopped = ContinuousClock.now
+            var drain: Double?
+            while ContinuousClock.now - stopped < drainLimit {
+                if load.counters.started == load.counters.completed + load.counters.failed,
+                   SimulationRunner.isDrained(await engine.snapshot()) {
+                    drain = (ContinuousClock.now - stopped).secondsDouble
+                    break
+                }
+                try? await Task.sleep(for: drainPoll)
+            }
+            group.cancelAll()
+            return (opens, seconds, drain)
+        }
+        try await verify(engine: engine, load: load.counters, drained: outcome.drain != nil)
+        let metrics = engine.metricsSnapshot()
+        return Run(
+            offeredPerSecond: rate, achievedPerSecond: Double(outcome.opens) / outcome.seconds, opens: outcome.opens,
+            skipped: load.counters.skipped,
+            p50Milliseconds: Double(metrics.allTimeOpenLatencyP50Microseconds) / 1_000,
+            p99Milliseconds: Double(metrics.allTimeOpenLatencyP99Microseconds) / 1_000,
+            p999Milliseconds: Double(metrics.allTimeOpenLatencyP999Microseconds) / 1_000,
+            drainSeconds: outcome.drain ?? drainLimit.secondsDouble, creditedByRetry: metrics.creditedByRetry)
+    }
+
+    /// Every open the load counted is in the engine's figures, nothing is left waiting, the audit is clean.
+    static func verify(engine: Engine, load: LoadGenerator.Counters, drained: Bool) async throws {
+        guard drained else { throw BenchError.verificationFailed("e2e: the credit queue did not drain") }
+        let violations = try await engine.audit()
+        let dead = await engine.deadLetteredCount()
+        let waiting = try engine.packets.uncreditedClaims(limit: dead + 1).count
+        guard violations.isEmpty, waiting == dead, load.completed > 0, load.failed == 0 else {
+            throw BenchError.verificationFailed(
+                "e2e: \(load.completed) opens, \(load.failed) failed, \(waiting) uncredited (\(dead) dead-lettered), audit: \(violations.prefix(3))")
+        }
+    }
+}
