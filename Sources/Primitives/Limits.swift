@@ -64,9 +64,10 @@ public struct LedgerLimits: Sendable, Equatable {
     public var maxTransactionsPerCommit: Int = 512
     /// Page cache of the ledger's writer connection (64 MiB): holds the working set of a busy Gala.
     public var writerCacheBytes: Int = 64 * 1024 * 1024
-    /// How much of the ledger file connections may memory-map for reading (1 GiB: a million accounts and
-    /// their history fit; pages are shared with the OS cache, not copied).
-    public var memoryMapBytes: Int = 1024 * 1024 * 1024
+    /// How much of the ledger file connections may memory-map for reading (64 MiB). Mapped pages count in the
+    /// process's resident set once touched: with 1 GiB a full audit of a million-account ledger pushed peak
+    /// RSS past 300 MiB. Reads beyond the map go through SQLite's page cache as usual.
+    public var memoryMapBytes: Int = 64 * 1024 * 1024
     /// WAL pages between automatic checkpoints (10,000 ≈ 40 MiB; SQLite's default is 1,000). The writer runs
     /// the checkpoint inside a commit, and hot pages (balances, open packets) are rewritten many times per
     /// interval: a longer one copies each back to the database once instead of ten times.
