@@ -8,6 +8,18 @@ import XCTest
 
 /// Recovery on start (DESIGN section 5, step 5) on a real engine, on a manual clock.
 final class CreditRecoveryTests: XCTestCase {
+    /// One engine worker, the simulation's limits, the manual clock, immediate ledger writes.
+    static func configuration(_ directory: TemporaryDirectory, clock: ManualClock, random: any RandomSource)
+        -> EngineConfiguration {
+        var configuration = EngineConfiguration(dataPath: directory.appending("data"), workers: 1)
+        configuration.durability = .normal
+        configuration.limits = DeterministicSimulation.limits()
+        configuration.clock = clock
+        configuration.random = random
+        configuration.ledgerWrites = .immediate
+        return configuration
+    }
+
     /// Regression: recovery used to look for `crediting` claims among the 1,000 oldest uncredited ones, so a
     /// backlog of `waiting` claims (an account-system outage) hid a claim stranded by a crash behind it.
     func testAClaimStrandedBehindMoreThanAThousandWaitingClaimsIsRequeuedOnStart() async throws {
@@ -15,12 +27,7 @@ final class CreditRecoveryTests: XCTestCase {
         defer { directory.remove() }
         let clock = ManualClock()
         let random = SeededRandomSource(seed: 11)
-        var configuration = EngineConfiguration(dataPath: directory.appending("data"), workers: 1)
-        configuration.durability = .normal
-        configuration.limits = DeterministicSimulation.limits()
-        configuration.clock = clock
-        configuration.random = random
-        configuration.ledgerWrites = .immediate
+        let configuration = Self.configuration(directory, clock: clock, random: random)
 
         let stranded = try await strandAClaimBehindAWaitingBacklog(configuration, clock: clock, random: random)
 
@@ -70,12 +77,7 @@ final class CreditRecoveryTests: XCTestCase {
         let directory = try TemporaryDirectory(prefix: "hongbao-recovery")
         defer { directory.remove() }
         let clock = ManualClock()
-        var configuration = EngineConfiguration(dataPath: directory.appending("data"), workers: 1)
-        configuration.durability = .normal
-        configuration.limits = DeterministicSimulation.limits()
-        configuration.clock = clock
-        configuration.random = SeededRandomSource(seed: 12)
-        configuration.ledgerWrites = .immediate
+        let configuration = Self.configuration(directory, clock: clock, random: SeededRandomSource(seed: 12))
 
         let claim = try await purgeACreditMessage(configuration, clock: clock)
         let engine = try await Engine.start(configuration)
@@ -95,12 +97,7 @@ final class CreditRecoveryTests: XCTestCase {
         let directory = try TemporaryDirectory(prefix: "hongbao-recovery")
         defer { directory.remove() }
         let clock = ManualClock()
-        var configuration = EngineConfiguration(dataPath: directory.appending("data"), workers: 1)
-        configuration.durability = .normal
-        configuration.limits = DeterministicSimulation.limits()
-        configuration.clock = clock
-        configuration.random = SeededRandomSource(seed: 13)
-        configuration.ledgerWrites = .immediate
+        let configuration = Self.configuration(directory, clock: clock, random: SeededRandomSource(seed: 13))
 
         let claim = try await queueACredit(configuration)
         clock.advance(by: configuration.limits.queue.maxRetention + .seconds(1))
