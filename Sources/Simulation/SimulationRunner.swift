@@ -90,7 +90,8 @@ public struct SimulationRunner: Sendable {
         let metrics = engine.metricsSnapshot()
         let retries = engine.workers.snapshot
         let violations = try await engine.audit()
-        let stillWaiting = try engine.packets.uncreditedClaims(limit: 1_000_000).count
+        let stats = try engine.packets.stats() // counted in SQL, not by loading every uncredited claim
+        let stillWaiting = stats.claimsCrediting + stats.claimsWaiting
         let loadSeconds = min(elapsed, options.duration).secondsDouble
         return SimulationSummary(
             seed: options.seed, creditMode: engine.creditMode.rawValue, durationSeconds: loadSeconds,
