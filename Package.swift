@@ -25,7 +25,11 @@ let package = Package(
         .target(name: "Primitives", swiftSettings: strict),
         .target(
             name: "Ledger",
-            dependencies: ["Primitives", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "Primitives",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: strict
         ),
         .target(

@@ -12,10 +12,10 @@ extension Ledger {
     public func accounts(order: AccountOrder = .name, limit: Int = 50, offset: Int = 0) throws -> [Account] {
         let orderBy = order == .name ? "name" : "balance DESC"
         return try read { database in
-            try Row.fetchAll(database, sql: """
+            try database.fetchAll(prepared: """
                 SELECT id, name, kind, balance, created_at FROM account
                 WHERE kind = 'user' ORDER BY \(orderBy) LIMIT ? OFFSET ?
-                """, arguments: [limit, offset]).map(LedgerQueries.account(from:))
+                """, limit, offset, map: LedgerQueries.account(from:))
         }
     }
 

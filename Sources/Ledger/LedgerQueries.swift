@@ -1,40 +1,38 @@
 import GRDB
 import Primitives
 
-/// Read queries shared by transactions and readers.
+/// Read queries shared by transactions and readers (prepared statements: they run on every transfer).
 enum LedgerQueries {
     static func account(named name: String, in database: Database) throws -> Account? {
-        let statement = try database.cachedStatement(
-            sql: "SELECT id, name, kind, balance, created_at FROM account WHERE name = ?")
-        return try statement.fetchFirst(arguments: [name], account(from:))
+        try database.fetchFirst(prepared: "SELECT id, name, kind, balance, created_at FROM account WHERE name = ?",
+                                name, map: account(from:))
     }
 
     static func account(id: AccountID, in database: Database) throws -> Account? {
-        let statement = try database.cachedStatement(
-            sql: "SELECT id, name, kind, balance, created_at FROM account WHERE id = ?")
-        return try statement.fetchFirst(arguments: [id.rawValue], account(from:))
+        try database.fetchFirst(prepared: "SELECT id, name, kind, balance, created_at FROM account WHERE id = ?",
+                                id.rawValue, map: account(from:))
     }
 
-    static func account(from row: Row) -> Account {
+    static func account(from row: SQLiteRow) -> Account {
         Account(
-            id: AccountID(row[0]),
-            name: row[1],
-            kind: AccountKind(rawValue: row[2]) ?? .user,
-            balance: Money(minorUnits: row[3]),
-            createdAt: Timestamp(millisecondsSinceEpoch: row[4])
+            id: AccountID(row.int64(0)),
+            name: row.text(1),
+            kind: AccountKind(rawValue: row.text(2)) ?? .user,
+            balance: Money(minorUnits: row.int64(3)),
+            createdAt: Timestamp(millisecondsSinceEpoch: row.int64(4))
         )
     }
 
     static func transfer(id: TransferID, in database: Database) throws -> TransferRecord? {
-        let statement = try database.cachedStatement(sql: """
+        try database.fetchFirst(prepared: """
             SELECT seq, id, debit_id, credit_id, amount, memo, debit_balance_after, credit_balance_after, created_at
             FROM transfer WHERE id = ?
-            """)
-        return try statement.fetchFirst(arguments: [id.rawValue]) { row in
+            """, id.rawValue) { row in
             TransferRecord(
-                sequence: row[0], id: TransferID(row[1] as String), from: AccountID(row[2]), to: AccountID(row[3]),
-                amount: Money(minorUnits: row[4]), memo: row[5], fromBalanceAfter: Money(minorUnits: row[6]),
-                toBalanceAfter: Money(minorUnits: row[7]), at: Timestamp(millisecondsSinceEpoch: row[8])
+                sequence: row.int64(0), id: TransferID(row.text(1)), from: AccountID(row.int64(2)),
+                to: AccountID(row.int64(3)), amount: Money(minorUnits: row.int64(4)), memo: row.text(5),
+                fromBalanceAfter: Money(minorUnits: row.int64(6)), toBalanceAfter: Money(minorUnits: row.int64(7)),
+                at: Timestamp(millisecondsSinceEpoch: row.int64(8))
             )
         }
     }

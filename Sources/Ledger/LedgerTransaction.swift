@@ -24,10 +24,8 @@ public struct LedgerTransaction {
     public func openAccount(name: String, kind: AccountKind = .user) throws -> Account {
         if kind == .user { try AccountName.validate(name, limits: limits) }
         if try account(named: name) != nil { throw LedgerError.duplicateAccountName(name) }
-        try database.execute(
-            sql: "INSERT INTO account (name, kind, balance, created_at) VALUES (?, ?, 0, ?)",
-            arguments: [name, kind.rawValue, now.millisecondsSinceEpoch]
-        )
+        try database.execute(prepared: "INSERT INTO account (name, kind, balance, created_at) VALUES (?, ?, 0, ?)",
+                             name, kind.rawValue, now.millisecondsSinceEpoch)
         return Account(id: AccountID(database.lastInsertedRowID), name: name, kind: kind, balance: .zero, createdAt: now)
     }
 
@@ -79,14 +77,11 @@ public struct LedgerTransaction {
         }
         try setBalance(of: from.id, to: fromAfter)
         try setBalance(of: to.id, to: toAfter)
-        let statement = try database.cachedStatement(sql: """
+        try database.execute(prepared: """
             INSERT INTO transfer (id, debit_id, credit_id, amount, debit_balance_after, credit_balance_after, memo, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        try statement.execute(arguments: [
-            request.id.rawValue, from.id.rawValue, to.id.rawValue, request.amount.minorUnits,
-            fromAfter.minorUnits, toAfter.minorUnits, request.memo, now.millisecondsSinceEpoch,
-        ])
+            """, request.id.rawValue, from.id.rawValue, to.id.rawValue, request.amount.minorUnits,
+            fromAfter.minorUnits, toAfter.minorUnits, request.memo, now.millisecondsSinceEpoch)
         return .applied(TransferRecord(
             sequence: database.lastInsertedRowID, id: request.id, from: from.id, to: to.id, amount: request.amount,
             memo: request.memo, fromBalanceAfter: fromAfter, toBalanceAfter: toAfter, at: now
@@ -104,7 +99,6 @@ public struct LedgerTransaction {
     }
 
     private func setBalance(of account: AccountID, to balance: Money) throws {
-        let statement = try database.cachedStatement(sql: "UPDATE account SET balance = ? WHERE id = ?")
-        try statement.execute(arguments: [balance.minorUnits, account.rawValue])
+        try database.execute(prepared: "UPDATE account SET balance = ? WHERE id = ?", balance.minorUnits, account.rawValue)
     }
 }

@@ -23,9 +23,15 @@ extension RandomSource {
 
     /// `count` characters from a lowercase alphabet without look-alikes, for identifiers.
     public func identifier(count: Int) -> String {
-        let alphabet = Array("23456789abcdefghjkmnpqrstuvwxyz")
+        let alphabet = IdentifierAlphabet.characters
         return String((0..<count).map { _ in alphabet[Int(uniform(in: 0...Int64(alphabet.count - 1)))] })
     }
+}
+
+/// The characters of identifiers: lowercase, without look-alikes, in ascending order (so that numbers encoded
+/// with them sort as numbers).
+public enum IdentifierAlphabet {
+    public static let characters = Array("23456789abcdefghjkmnpqrstuvwxyz")
 }
 
 /// The system's cryptographically secure generator.

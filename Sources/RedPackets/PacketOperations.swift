@@ -23,14 +23,23 @@ public enum PacketOperations {
             id: id.fundingTransferID, from: sender.id, to: escrow.id, amount: request.total,
             memo: "red packet \(id.rawValue)"))
         let expiresAt = transaction.now + (request.timeToLive ?? transaction.limits.packets.defaultTimeToLive)
-        try transaction.database.execute(cached: """
+        try transaction.database.execute(prepared: """
             INSERT INTO packet (id, kind, sender_id, recipient_id, escrow_id, total, shares, greeting, created_at,
                                 expires_at, state)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')
-            """, arguments: [id.rawValue, request.kind.rawValue, sender.id.rawValue, recipientID?.rawValue,
-                             escrow.id.rawValue, request.total.minorUnits, request.shares, request.greeting,
-                             transaction.now.millisecondsSinceEpoch, expiresAt.millisecondsSinceEpoch])
+            """, id.rawValue, request.kind.rawValue, sender.id.rawValue, recipientID?.rawValue,
+            escrow.id.rawValue, request.total.minorUnits, request.shares, request.greeting,
+            transaction.now.millisecondsSinceEpoch, expiresAt.millisecondsSinceEpoch)
         return try requirePacket(id, in: transaction.database)
+    }
+
+    /// A new time-ordered packet id (`PacketID.generate`) that no packet has yet. Checked inside the write
+    /// transaction, so two sends can never be given the same id.
+    public static func unusedID(random: any RandomSource, in transaction: LedgerTransaction) throws -> PacketID {
+        while true {
+            let id = PacketID.generate(at: transaction.now, random: random)
+            if try PacketQueries.packet(id, in: transaction.database) == nil { return id }
+        }
     }
 
     /// Reserves a slot for `user`. One per user per packet.
@@ -46,9 +55,9 @@ public enum PacketOperations {
         }
         guard packet.grabbed < packet.shares else { throw PacketError.soldOut(packetID) }
         let slot = packet.grabbed + 1
-        try transaction.database.execute(cached: "INSERT INTO grab (packet_id, user_id, slot, grabbed_at) VALUES (?, ?, ?, ?)",
-            arguments: [packetID.rawValue, account.id.rawValue, slot, transaction.now.millisecondsSinceEpoch])
-        try transaction.database.execute(cached: "UPDATE packet SET grabbed = grabbed + 1 WHERE id = ?", arguments: [packetID.rawValue])
+        try transaction.database.execute(prepared: "INSERT INTO grab (packet_id, user_id, slot, grabbed_at) VALUES (?, ?, ?, ?)",
+            packetID.rawValue, account.id.rawValue, slot, transaction.now.millisecondsSinceEpoch)
+        try transaction.database.execute(prepared: "UPDATE packet SET grabbed = grabbed + 1 WHERE id = ?", packetID.rawValue)
         return slot
     }
 
@@ -69,16 +78,16 @@ public enum PacketOperations {
         let amount = ShareDraw.next(kind: packet.kind, remaining: packet.remaining,
                                     sharesLeft: packet.shares - packet.opened,
                                     minShare: transaction.limits.packets.minShare, random: random)
-        try database.execute(cached: """
+        try database.execute(prepared: """
             INSERT INTO claim (id, packet_id, user_id, slot, amount, state, opened_at)
             VALUES (?, ?, ?, ?, ?, 'crediting', ?)
-            """, arguments: [claimID.rawValue, packetID.rawValue, account.id.rawValue, slot, amount.minorUnits,
-                             transaction.now.millisecondsSinceEpoch])
-        try database.execute(cached: """
+            """, claimID.rawValue, packetID.rawValue, account.id.rawValue, slot, amount.minorUnits,
+            transaction.now.millisecondsSinceEpoch)
+        try database.execute(prepared: """
             UPDATE packet SET opened = opened + 1, opened_amount = opened_amount + ?,
                 state = CASE WHEN opened + 1 = shares THEN 'finished' ELSE state END
             WHERE id = ?
-            """, arguments: [amount.minorUnits, packetID.rawValue])
+            """, amount.minorUnits, packetID.rawValue)
         // Built from what was just written rather than read back: this runs tens of thousands of times a second.
         let claim = Claim(id: claimID, packetID: packetID, userID: account.id, userName: account.name, slot: slot,
                           amount: amount, state: .crediting, openedAt: transaction.now, creditedAt: nil, attempts: 0,
@@ -95,9 +104,9 @@ public enum PacketOperations {
         }
         if claim.state == .credited { return CreditOutcome(claim: claim, appliedNow: false) }
         try transaction.transfer(claim.creditRequest)
-        try database.execute(cached: """
+        try database.execute(prepared: """
             UPDATE claim SET state = 'credited', credited_at = ?, attempts = attempts + 1 WHERE id = ?
-            """, arguments: [transaction.now.millisecondsSinceEpoch, claimID.rawValue])
+            """, transaction.now.millisecondsSinceEpoch, claimID.rawValue)
         let credited = Claim(id: claim.id, packetID: claim.packetID, userID: claim.userID, userName: claim.userName,
                              slot: claim.slot, amount: claim.amount, state: .credited, openedAt: claim.openedAt,
                              creditedAt: transaction.now, attempts: claim.attempts + 1, escrowID: claim.escrowID)
@@ -106,9 +115,9 @@ public enum PacketOperations {
 
     /// Records a failed credit attempt; the claim becomes `waiting` (its credit message is queued).
     public static func markWaiting(_ claimID: ClaimID, in transaction: LedgerTransaction) throws {
-        try transaction.database.execute(cached: """
+        try transaction.database.execute(prepared: """
             UPDATE claim SET state = 'waiting', attempts = attempts + 1 WHERE id = ? AND state <> 'credited'
-            """, arguments: [claimID.rawValue])
+            """, claimID.rawValue)
     }
 
     /// Expires every open packet whose time has come: refunds the undrawn remainder escrow → sender.
@@ -127,8 +136,8 @@ public enum PacketOperations {
                     id: packet.id.refundTransferID, from: packet.escrowID, to: packet.senderID, amount: remainder,
                     memo: "refund of red packet \(packet.id.rawValue)"))
             }
-            try database.execute(cached: "UPDATE packet SET state = 'expired', refunded = ? WHERE id = ?",
-                arguments: [remainder.minorUnits, rawID])
+            try database.execute(prepared: "UPDATE packet SET state = 'expired', refunded = ? WHERE id = ?",
+                                 remainder.minorUnits, rawID)
             expired.append(try requirePacket(packet.id, in: database))
         }
         return expired
@@ -153,7 +162,7 @@ public enum PacketOperations {
     }
 
     private static func slot(of user: AccountID, in packet: PacketID, database: Database) throws -> Int? {
-        try Int.fetchOne(database.cachedStatement(sql: "SELECT slot FROM grab WHERE packet_id = ? AND user_id = ?"),
-                         arguments: [packet.rawValue, user.rawValue])
+        try database.fetchFirst(prepared: "SELECT slot FROM grab WHERE packet_id = ? AND user_id = ?",
+                                packet.rawValue, user.rawValue) { $0.int(0) }
     }
 }

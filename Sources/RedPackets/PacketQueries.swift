@@ -1,4 +1,5 @@
 import GRDB
+import Ledger
 import Primitives
 
 /// Row mapping for packets and claims.
@@ -14,54 +15,52 @@ enum PacketQueries {
         """
 
     static func packet(_ id: PacketID, in database: Database) throws -> Packet? {
-        let statement = try database.cachedStatement(sql: """
+        try database.fetchFirst(prepared: """
             SELECT \(packetColumns) FROM packet p JOIN account s ON s.id = p.sender_id WHERE p.id = ?
-            """)
-        return try statement.fetchFirst(arguments: [id.rawValue], packet(from:))
+            """, id.rawValue, map: packet(from:))
     }
 
     static func claim(_ id: ClaimID, in database: Database) throws -> Claim? {
-        let statement = try database.cachedStatement(sql: """
+        try database.fetchFirst(prepared: """
             SELECT \(claimColumns) FROM claim c JOIN account u ON u.id = c.user_id
             JOIN packet p ON p.id = c.packet_id WHERE c.id = ?
-            """)
-        return try statement.fetchFirst(arguments: [id.rawValue], claim(from:))
+            """, id.rawValue, map: claim(from:))
     }
 
-    static func packet(from row: Row) -> Packet {
+    static func packet(from row: SQLiteRow) -> Packet {
         Packet(
-            id: PacketID(row[0] as String),
-            kind: PacketKind(rawValue: row[1]) ?? .lucky,
-            senderID: AccountID(row[2]),
-            senderName: row[3],
-            recipientID: (row[4] as Int64?).map(AccountID.init),
-            escrowID: AccountID(row[5]),
-            total: Money(minorUnits: row[6]),
-            shares: row[7],
-            greeting: row[8],
-            createdAt: Timestamp(millisecondsSinceEpoch: row[9]),
-            expiresAt: Timestamp(millisecondsSinceEpoch: row[10]),
-            grabbed: row[11],
-            opened: row[12],
-            openedAmount: Money(minorUnits: row[13]),
-            refunded: Money(minorUnits: row[14]),
-            state: PacketState(rawValue: row[15]) ?? .open
+            id: PacketID(row.text(0)),
+            kind: PacketKind(rawValue: row.text(1)) ?? .lucky,
+            senderID: AccountID(row.int64(2)),
+            senderName: row.text(3),
+            recipientID: row.optionalInt64(4).map(AccountID.init),
+            escrowID: AccountID(row.int64(5)),
+            total: Money(minorUnits: row.int64(6)),
+            shares: row.int(7),
+            greeting: row.text(8),
+            createdAt: Timestamp(millisecondsSinceEpoch: row.int64(9)),
+            expiresAt: Timestamp(millisecondsSinceEpoch: row.int64(10)),
+            grabbed: row.int(11),
+            opened: row.int(12),
+            openedAmount: Money(minorUnits: row.int64(13)),
+            refunded: Money(minorUnits: row.int64(14)),
+            state: PacketState(rawValue: row.text(15)) ?? .open
         )
     }
 
-    static func claim(from row: Row) -> Claim {
+    static func claim(from row: SQLiteRow) -> Claim {
         Claim(
-            id: ClaimID(row[0] as String),
-            packetID: PacketID(row[1] as String),
-            userID: AccountID(row[2]),
-            userName: row[3],
-            slot: row[4],
-            amount: Money(minorUnits: row[5]),
-            state: ClaimState(rawValue: row[6]) ?? .crediting,
-            openedAt: Timestamp(millisecondsSinceEpoch: row[7]),
-            creditedAt: (row[8] as Int64?).map(Timestamp.init(millisecondsSinceEpoch:)),
-            attempts: row[9],
-            escrowID: AccountID(row[10])
+            id: ClaimID(row.text(0)),
+            packetID: PacketID(row.text(1)),
+            userID: AccountID(row.int64(2)),
+            userName: row.text(3),
+            slot: row.int(4),
+            amount: Money(minorUnits: row.int64(5)),
+            state: ClaimState(rawValue: row.text(6)) ?? .crediting,
+            openedAt: Timestamp(millisecondsSinceEpoch: row.int64(7)),
+            creditedAt: row.optionalInt64(8).map(Timestamp.init(millisecondsSinceEpoch:)),
+            attempts: row.int(9),
+            escrowID: AccountID(row.int64(10))
         )
     }
 }

@@ -34,10 +34,10 @@ extension PacketService {
     public func detail(_ id: PacketID) throws -> PacketDetail {
         try ledger.read { database in
             let packet = try PacketOperations.requirePacket(id, in: database)
-            let claims = try Row.fetchAll(database, sql: """
+            let claims = try database.fetchAll(prepared: """
                 SELECT \(PacketQueries.claimColumns) FROM claim c JOIN account u ON u.id = c.user_id
                 JOIN packet p ON p.id = c.packet_id WHERE c.packet_id = ? ORDER BY c.slot
-                """, arguments: [id.rawValue]).map(PacketQueries.claim(from:))
+                """, id.rawValue, map: PacketQueries.claim(from:))
             var best: Claim?
             if packet.opened == packet.shares && packet.shares > 1 {
                 for claim in claims where best.map({ claim.amount > $0.amount }) ?? true { best = claim }
@@ -54,10 +54,10 @@ extension PacketService {
     public func sent(by user: String, limit: Int = 50) throws -> [Packet] {
         try ledger.read { database in
             guard let account = try userID(user, database) else { throw PacketError.unknownAccount(user) }
-            return try Row.fetchAll(database, sql: """
+            return try database.fetchAll(prepared: """
                 SELECT \(PacketQueries.packetColumns) FROM packet p JOIN account s ON s.id = p.sender_id
                 WHERE p.sender_id = ? ORDER BY p.created_at DESC, p.rowid DESC LIMIT ?
-                """, arguments: [account.rawValue, limit]).map(PacketQueries.packet(from:))
+                """, account.rawValue, limit, map: PacketQueries.packet(from:))
         }
     }
 
@@ -65,10 +65,10 @@ extension PacketService {
     public func received(by user: String, limit: Int = 50) throws -> [Claim] {
         try ledger.read { database in
             guard let account = try userID(user, database) else { throw PacketError.unknownAccount(user) }
-            return try Row.fetchAll(database, sql: """
+            return try database.fetchAll(prepared: """
                 SELECT \(PacketQueries.claimColumns) FROM claim c JOIN account u ON u.id = c.user_id
                 JOIN packet p ON p.id = c.packet_id WHERE c.user_id = ? ORDER BY c.opened_at DESC, c.rowid DESC LIMIT ?
-                """, arguments: [account.rawValue, limit]).map(PacketQueries.claim(from:))
+                """, account.rawValue, limit, map: PacketQueries.claim(from:))
         }
     }
 
@@ -76,22 +76,22 @@ extension PacketService {
     /// - Parameter state: only claims in this state (`crediting` or `waiting`); nil: both.
     public func uncreditedClaims(in state: ClaimState? = nil, limit: Int = 1_000) throws -> [Claim] {
         try ledger.read { database in
-            try Row.fetchAll(database, sql: """
+            try database.fetchAll(prepared: """
                 SELECT \(PacketQueries.claimColumns) FROM claim c JOIN account u ON u.id = c.user_id
                 JOIN packet p ON p.id = c.packet_id
                 WHERE c.state <> 'credited' AND (?1 IS NULL OR c.state = ?1)
                 ORDER BY c.opened_at, c.id LIMIT ?2
-                """, arguments: [state?.rawValue, limit]).map(PacketQueries.claim(from:))
+                """, state?.rawValue, limit, map: PacketQueries.claim(from:))
         }
     }
 
     /// Open packets, soonest to expire first.
     public func openPackets(limit: Int = 50) throws -> [Packet] {
         try ledger.read { database in
-            try Row.fetchAll(database, sql: """
+            try database.fetchAll(prepared: """
                 SELECT \(PacketQueries.packetColumns) FROM packet p JOIN account s ON s.id = p.sender_id
                 WHERE p.state = 'open' ORDER BY p.expires_at LIMIT ?
-                """, arguments: [limit]).map(PacketQueries.packet(from:))
+                """, limit, map: PacketQueries.packet(from:))
         }
     }
 
@@ -130,13 +130,13 @@ extension PacketService {
             }
             stats.claimsCredited = try Int.fetchOne(database, sql: "SELECT COUNT(*) FROM claim") ?? 0
             stats.claimsCredited -= stats.claimsCrediting + stats.claimsWaiting
-            stats.latestBestLuck = try Row.fetchOne(database, sql: """
+            stats.latestBestLuck = try database.fetchFirst(prepared: """
                 SELECT \(PacketQueries.claimColumns) FROM claim c JOIN account u ON u.id = c.user_id
                 JOIN packet p ON p.id = c.packet_id
                 WHERE c.packet_id = (SELECT id FROM packet WHERE state = 'finished' AND shares > 1
                                      ORDER BY rowid DESC LIMIT 1)
                 ORDER BY c.amount DESC, c.slot LIMIT 1
-                """).map(PacketQueries.claim(from:))
+                """, map: PacketQueries.claim(from:))
             return stats
         }
     }

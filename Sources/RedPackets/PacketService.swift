@@ -34,8 +34,11 @@ public final class PacketService: Sendable {
     /// Debits the sender into escrow and creates the packet, in one transaction. Returns the new packet.
     public func send(_ request: SendRequest) async throws -> Packet {
         if let error = request.validate(limits: ledger.limits) { throw error }
-        let id = PacketID(random.identifier(count: 10))
-        return try await ledger.write { try PacketOperations.send(request, id: id, in: $0) }
+        let random = self.random
+        return try await ledger.write { transaction in
+            try PacketOperations.send(request, id: PacketOperations.unusedID(random: random, in: transaction),
+                                      in: transaction)
+        }
     }
 
     /// Reserves a share of the packet for `user`; returns the slot number.

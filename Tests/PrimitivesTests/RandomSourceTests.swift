@@ -81,3 +81,31 @@ final class UniformTests: XCTestCase {
         }
     }
 }
+
+final class PacketIDTests: XCTestCase {
+    /// Ids of later seconds sort after earlier ones, so new rows land at the right edge of their B-trees.
+    func testGeneratedIdsSortByCreationSecond() {
+        let random = SeededRandomSource(seed: 3)
+        let start = Timestamp(millisecondsSinceEpoch: 1_795_000_000_000)
+        let ids = (0..<2_000).map { second in
+            PacketID.generate(at: start + .seconds(Int64(second)), random: random).rawValue
+        }
+        XCTAssertEqual(ids, ids.sorted())
+        XCTAssertTrue(ids.allSatisfy { $0.count == PacketID.timeCharacters + PacketID.randomCharacters })
+    }
+
+    func testIdsOfTheSameSecondShareTheTimePrefixAndDifferInTheRandomPart() {
+        let random = SeededRandomSource(seed: 4)
+        let now = Timestamp(millisecondsSinceEpoch: 1_795_000_000_123)
+        let a = PacketID.generate(at: now, random: random).rawValue
+        let b = PacketID.generate(at: now + .milliseconds(800), random: random).rawValue
+        XCTAssertEqual(a.prefix(PacketID.timeCharacters), b.prefix(PacketID.timeCharacters))
+        XCTAssertNotEqual(a, b)
+        let alphabet = Set(IdentifierAlphabet.characters)
+        XCTAssertTrue((a + b).allSatisfy(alphabet.contains))
+    }
+
+    func testTheAlphabetIsInAscendingOrder() {
+        XCTAssertEqual(IdentifierAlphabet.characters, IdentifierAlphabet.characters.sorted())
+    }
+}

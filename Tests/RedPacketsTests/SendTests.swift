@@ -123,3 +123,27 @@ final class SendTests: PacketTestCase {
         XCTAssertEqual(try escrowBalance(packet), yuan("5"))
     }
 }
+
+final class PacketIDAllocationTests: PacketTestCase {
+    /// Ids are time-ordered with a short random part, so two sends in one second can draw the same one: the
+    /// second must get another id, chosen inside its transaction.
+    func testASecondSendThatDrawsATakenIdGetsAnother() async throws {
+        try await user("a", yuan("100"))
+        let first = try await ledger.write { transaction in
+            try PacketOperations.send(.group(from: "a", total: yuan("1"), shares: 1),
+                                      id: PacketOperations.unusedID(random: SeededRandomSource(seed: 5), in: transaction),
+                                      in: transaction)
+        }
+        let second = try await ledger.write { transaction in
+            try PacketOperations.send(.group(from: "a", total: yuan("1"), shares: 1),
+                                      id: PacketOperations.unusedID(random: SeededRandomSource(seed: 5), in: transaction),
+                                      in: transaction)
+        }
+        XCTAssertEqual(PacketID.generate(at: clock.now(), random: SeededRandomSource(seed: 5)), first.id,
+                       "the first send took the seed's first id")
+        XCTAssertNotEqual(first.id, second.id)
+        XCTAssertEqual(first.id.rawValue.prefix(PacketID.timeCharacters), second.id.rawValue.prefix(PacketID.timeCharacters))
+        XCTAssertEqual(try count("packet"), 2)
+        try assertAuditsClean()
+    }
+}
