@@ -9,6 +9,11 @@ import Synchronization
 /// the shared commit is durable, so "returned" always means "on disk". Units that arrive while a commit is
 /// in progress form the next batch.
 ///
+/// With a `WALSyncer` (FULL durability) the commit itself does not fsync: committed batches go to a second
+/// queue that fsyncs the WAL once for every batch committed so far and then resumes their callers, while
+/// the writer already runs the next batch. Callers still return only once their commit is on disk; what
+/// runs in parallel is the disk flush of batch N and the SQL of batch N+1.
+///
 /// Optimistically, a batch first runs without savepoints: a savepoint makes SQLite copy every page a unit
 /// touches into the statement journal, which cost as much as the unit's own work. If any unit throws, the
 /// whole transaction is rolled back and the batch runs again with a savepoint per unit (units are
@@ -24,17 +29,25 @@ final class GroupCommitWriter: Sendable {
     private struct State {
         var pending: [Unit] = []
         var draining = false
+        /// Committed batches waiting for the fsync that makes them durable.
+        var unsynced: [[Unit]] = []
+        var syncing = false
     }
 
     private let writer: any DatabaseWriter
     private let maxUnitsPerCommit: Int
     private let state = Mutex(State())
     private let queue = DispatchQueue(label: "hongbao.ledger.group-commit")
+    private let syncQueue = DispatchQueue(label: "hongbao.ledger.wal-sync")
+    private let syncer: WALSyncer?
     private let commitCounter = Atomic<Int>(0)
 
-    init(writer: any DatabaseWriter, maxUnitsPerCommit: Int) {
+    /// - Parameter syncer: fsyncs the WAL after commits made without it (FULL durability); nil when each
+    ///   commit is as durable as it will be when SQLite returns.
+    init(writer: any DatabaseWriter, maxUnitsPerCommit: Int, syncer: WALSyncer?) {
         self.writer = writer
         self.maxUnitsPerCommit = max(1, maxUnitsPerCommit)
+        self.syncer = syncer
     }
 
     /// How many commits have been made (for measuring the batching factor).
@@ -133,9 +146,41 @@ final class GroupCommitWriter: Sendable {
                 }
             }
             commitCounter.add(1, ordering: .relaxed)
-            for unit in batch { unit.finish(nil) }
         } catch {
             for unit in batch { unit.finish(error) }
+            return
+        }
+        guard syncer != nil else {
+            for unit in batch { unit.finish(nil) }
+            return
+        }
+        let startSync = state.withLock { state -> Bool in
+            state.unsynced.append(batch)
+            if state.syncing { return false }
+            state.syncing = true
+            return true
+        }
+        if startSync { syncQueue.async { self.syncCommitted() } }
+    }
+
+    /// Fsyncs the WAL for every batch committed so far, resumes their callers, repeats until none is left.
+    /// A failed fsync fails those batches: their rows are committed but their durability is unknown, which
+    /// callers handle like any unknown outcome (transfers are idempotent by id).
+    private func syncCommitted() {
+        guard let syncer else { return }
+        while true {
+            let batches = state.withLock { state -> [[Unit]] in
+                let batches = state.unsynced
+                state.unsynced = []
+                if batches.isEmpty { state.syncing = false }
+                return batches
+            }
+            if batches.isEmpty { return }
+            var failure: (any Error)?
+            do { try syncer.sync() } catch { failure = error }
+            for batch in batches {
+                for unit in batch { unit.finish(failure) }
+            }
         }
     }
 }

@@ -15,6 +15,8 @@ public final class Ledger: Sendable {
     public let writeMode: LedgerWriteMode
     let pool: DatabasePool
     private let writer: GroupCommitWriter
+    /// At FULL durability, the fsync that acknowledges commits (see `WALSyncer`); nil at NORMAL.
+    public let walSyncer: WALSyncer?
     private let clock: any WallClock
 
     /// Opens (creating if needed) the ledger at `path`.
@@ -35,6 +37,8 @@ public final class Ledger: Sendable {
         self.limits = limits
         self.durability = durability
         self.clock = clock
+        let syncer = durability == .full ? WALSyncer(walPath: path + "-wal") : nil
+        walSyncer = syncer
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { database in
@@ -49,9 +53,10 @@ public final class Ledger: Sendable {
             LedgerSchema.register(in: &migrator)
             migrations(&migrator)
             try pool.barrierWriteWithoutTransaction { database in
-                // GRDB sets synchronous=NORMAL on the writer when it enables WAL, after `prepareDatabase` ran:
-                // set the chosen durability again on the writer connection, the one that commits.
-                try database.execute(sql: "PRAGMA synchronous = \(durability.pragma)")
+                // GRDB sets synchronous=NORMAL on the writer when it enables WAL, after `prepareDatabase` ran.
+                // That is what the writer connection, the one that commits, must use: at FULL durability the
+                // WALSyncer fsyncs after commits, off the writer thread, before any caller is told.
+                try database.execute(sql: "PRAGMA synchronous = NORMAL")
                 // The writer keeps the hot pages (accounts, recent packets and claims, index interiors) cached:
                 // SQLite's default 2 MiB cache made throughput fall by half as the database grew past it.
                 try database.execute(sql: "PRAGMA cache_size = -\(limits.ledger.writerCacheBytes / 1024)")
@@ -68,7 +73,9 @@ public final class Ledger: Sendable {
         } catch {
             throw LedgerFile.classify(error, path: path)
         }
-        writer = GroupCommitWriter(writer: pool, maxUnitsPerCommit: limits.ledger.maxTransactionsPerCommit)
+        writer = GroupCommitWriter(writer: pool, maxUnitsPerCommit: limits.ledger.maxTransactionsPerCommit,
+                                   syncer: syncer)
+        try syncer?.sync() // the migrations' commits
     }
 
     /// Runs `work` in a write transaction shared with other concurrent callers (group commit). Returns after
@@ -93,9 +100,11 @@ public final class Ledger: Sendable {
         let limits = self.limits
         let now = clock.now()
         do {
-            return try pool.write { database in
+            let result = try pool.write { database in
                 try work(LedgerTransaction(database: database, limits: limits, now: now))
             }
+            try walSyncer?.sync()
+            return result
         } catch let error as DatabaseError {
             throw LedgerFile.classify(error, path: path)
         }

@@ -55,16 +55,29 @@ final class LedgerDurabilitySettingTests: LedgerTestCase {
         }
     }
 
-    func testFullDurabilityIsTheDefaultAndUsesSynchronousFull() async throws {
+    /// FULL is the default: commits are made with synchronous=NORMAL and every write is acknowledged after an
+    /// fsync of the WAL by the ledger's syncer (see `GroupCommitWriterSyncTests` for the ordering).
+    func testFullDurabilityIsTheDefaultAndFsyncsTheWALForEveryWrite() async throws {
         let ledger = try Ledger(path: path, clock: clock)
         XCTAssertEqual(ledger.durability, .full)
+        let syncer = try XCTUnwrap(ledger.walSyncer)
+        XCTAssertEqual(syncer.path, path + "-wal")
         let pragmas = try await writerPragmas(ledger)
-        XCTAssertEqual(pragmas.synchronous, 2, "synchronous=FULL")
+        XCTAssertEqual(pragmas.synchronous, 1, "the commit itself does not fsync; the syncer does")
         XCTAssertEqual(pragmas.journalMode, "wal")
+        for round in 1...3 {
+            let before = syncer.syncCount
+            _ = try await ledger.openAccount(name: "user\(round)", deposit: Money(minorUnits: 100))
+            XCTAssertGreaterThan(syncer.syncCount, before, "round \(round)")
+        }
+        let before = syncer.syncCount
+        _ = try ledger.writeNow { try $0.openAccount(name: "now") }
+        XCTAssertGreaterThan(syncer.syncCount, before, "writeNow fsyncs too")
     }
 
-    func testNormalDurabilityIsOptIn() async throws {
+    func testNormalDurabilityIsOptInAndNeverFsyncsOnCommit() async throws {
         let ledger = try makeLedger(durability: .normal)
+        XCTAssertNil(ledger.walSyncer)
         let pragmas = try await writerPragmas(ledger)
         XCTAssertEqual(pragmas.synchronous, 1, "synchronous=NORMAL")
         XCTAssertEqual(pragmas.journalMode, "wal")

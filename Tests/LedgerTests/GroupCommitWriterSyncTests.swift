@@ -1,0 +1,77 @@
+import Dispatch
+import GRDB
+@testable import Ledger
+import Synchronization
+import TestKit
+import XCTest
+
+/// At FULL durability a caller is resumed only after an fsync that started after its commit: committed but
+/// unsynced rows are already visible to readers, yet nobody has been told they are written.
+final class GroupCommitWriterSyncTests: XCTestCase {
+    func testACommittedWriteIsNotAcknowledgedBeforeTheWALIsSynced() async throws {
+        let directory = try TemporaryDirectory(prefix: "hongbao-sync-test")
+        defer { directory.remove() }
+        let path = directory.appending("t.sqlite")
+        let pool = try DatabasePool(path: path)
+        try await pool.write { try $0.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY)") }
+        let release = DispatchSemaphore(value: 0)
+        let held = Atomic<Int>(0)
+        let syncer = WALSyncer(walPath: path + "-wal") {
+            held.add(1, ordering: .relaxed)
+            release.wait()
+        }
+        let writer = GroupCommitWriter(writer: pool, maxUnitsPerCommit: 8, syncer: syncer)
+        let acknowledged = Atomic<Bool>(false)
+        let write = Task {
+            try await writer.write { try $0.execute(sql: "INSERT INTO t (id) VALUES (1)") }
+            acknowledged.store(true, ordering: .relaxed)
+        }
+        // Committed (a reader sees the row) and the syncer has started on it...
+        while try await pool.read({ try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM t") }) != 1
+            || held.load(ordering: .relaxed) == 0 {
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        // ...but the caller waits for the fsync.
+        try await Task.sleep(for: .milliseconds(50))
+        XCTAssertFalse(acknowledged.load(ordering: .relaxed), "acknowledged before the WAL was synced")
+        XCTAssertEqual(syncer.syncCount, 0)
+        release.signal()
+        try await write.value
+        XCTAssertTrue(acknowledged.load(ordering: .relaxed))
+        XCTAssertEqual(syncer.syncCount, 1)
+    }
+
+    /// Batches committed while an fsync is in progress are all covered by the next one.
+    func testOneSyncCoversEveryBatchCommittedBeforeIt() async throws {
+        let directory = try TemporaryDirectory(prefix: "hongbao-sync-test")
+        defer { directory.remove() }
+        let path = directory.appending("t.sqlite")
+        let pool = try DatabasePool(path: path)
+        try await pool.write { try $0.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY)") }
+        let release = DispatchSemaphore(value: 0)
+        let firstHeld = Atomic<Bool>(false)
+        let syncer = WALSyncer(walPath: path + "-wal") {
+            if !firstHeld.exchange(true, ordering: .relaxed) { release.wait() }
+        }
+        let writer = GroupCommitWriter(writer: pool, maxUnitsPerCommit: 1, syncer: syncer)
+        let first = Task { try await writer.write { try $0.execute(sql: "INSERT INTO t (id) VALUES (0)") } }
+        while !firstHeld.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(1)) }
+        // One unit per commit: ten more commits while the first fsync is held.
+        let rest = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for id in 1...10 {
+                    group.addTask { try await writer.write { try $0.execute(sql: "INSERT INTO t (id) VALUES (?)", arguments: [id]) } }
+                }
+                try await group.waitForAll()
+            }
+        }
+        while try await pool.read({ try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM t") }) != 11 {
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        release.signal()
+        try await first.value
+        try await rest.value
+        XCTAssertEqual(writer.commitCount, 11)
+        XCTAssertEqual(syncer.syncCount, 2, "the held fsync, then one for the ten commits made meanwhile")
+    }
+}
