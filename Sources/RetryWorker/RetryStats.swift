@@ -10,6 +10,8 @@ public struct RetryStats: Sendable, Equatable, Codable {
     }
 
     public var workers: [WorkerState] = []
+    /// Credits each worker has landed, by worker index.
+    public var completedByWorker: [Int] = []
     public var attempts = 0
     public var succeeded = 0
     public var failed = 0
@@ -25,9 +27,10 @@ public struct RetryStats: Sendable, Equatable, Codable {
     /// Attempts beyond this share the last histogram bucket.
     public static let histogramBuckets = 12
 
-    mutating func recordSuccess(attempt: Int) {
+    mutating func recordSuccess(attempt: Int, worker: Int?) {
         attempts += 1
         succeeded += 1
+        if let worker, completedByWorker.indices.contains(worker) { completedByWorker[worker] += 1 }
         maxAttempt = max(maxAttempt, attempt)
         let bucket = min(max(attempt, 1), RetryStats.histogramBuckets) - 1
         if successesByAttempt.count <= bucket {

@@ -32,6 +32,7 @@ public final class RetryWorkerPool: Sendable {
         gates = (0..<count).map { _ in WorkerGate() }
         var initial = RetryStats()
         initial.workers = Array(repeating: .running, count: count)
+        initial.completedByWorker = Array(repeating: 0, count: count)
         stats = Mutex(initial)
     }
 
@@ -88,7 +89,7 @@ public final class RetryWorkerPool: Sendable {
                 for message in messages {
                     group.addTask {
                         guard gate.state == .running, !Task.isCancelled else { return }
-                        await self.process(message)
+                        await self.process(message, worker: index)
                     }
                 }
             }
@@ -106,13 +107,14 @@ public final class RetryWorkerPool: Sendable {
     /// One credit attempt for a received message: credit (idempotent), delete on success; on failure show it
     /// again after an exponential, fully jittered backoff. Queue errors are left to the visibility timeout:
     /// an undeleted message comes back and its credit is a replay. Returns whether the credit landed.
+    /// - Parameter worker: the worker's index, for its completed count (nil: not one of the pool's workers).
     @discardableResult
-    public func process(_ message: CreditMessage) async -> Bool {
+    public func process(_ message: CreditMessage, worker: Int? = nil) async -> Bool {
         do {
             let outcome = try await accountService.credit(message.claim)
             try? await queue.acknowledge(message)
             if outcome.appliedNow { onCredited(outcome.claim) }
-            stats.withLock { $0.recordSuccess(attempt: message.receiveCount) }
+            stats.withLock { $0.recordSuccess(attempt: message.receiveCount, worker: worker) }
             return true
         } catch {
             let ceiling = limits.backoffCeiling(attempt: message.receiveCount)

@@ -135,7 +135,8 @@ final class EngineDashboardBackend: DashboardBackend {
                             dueIn: retry.nextTryAt - s.takenAt)
         }
         let workers = s.retries.workers.enumerated().map { index, state in
-            WorkerStatus(name: "w\(index + 1)", state: Self.worker(state), completed: 0)
+            WorkerStatus(name: "w\(index + 1)", state: Self.worker(state),
+                         completed: s.retries.completedByWorker.indices.contains(index) ? s.retries.completedByWorker[index] : 0)
         }
         let limits = engine.limits.credit
         let backoff = "full jitter, base \(limits.retryBase.wholeMilliseconds) ms, cap \(limits.retryCap.wholeMilliseconds / 1_000) s, DLQ after \(limits.maxReceiveCount)"

@@ -91,6 +91,10 @@ final class EngineCreditPathTests: XCTestCase {
                                  arguments: [opened.claim.id.creditTransferID.rawValue])
             }
             XCTAssertEqual(transfers, 1, "credited exactly once")
+            let retries = engine.workers.snapshot
+            XCTAssertEqual(retries.succeeded, 1)
+            XCTAssertEqual(retries.completedByWorker.count, 2)
+            XCTAssertEqual(retries.completedByWorker.reduce(0, +), 1, "the worker that landed it counts it")
             let violations = try await engine.audit()
             XCTAssertEqual(violations, [])
         }
