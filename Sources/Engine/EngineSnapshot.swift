@@ -16,8 +16,8 @@ public struct EngineSnapshot: Sendable {
     public let accountService: GuardedAccountService.Counters
     public let retries: RetryStats
     public let queue: QueueSnapshot
-    /// Richest user accounts, read from the ledger now.
-    public let topAccounts: [Account]
+    /// Richest user accounts, from the slow snapshot (balances are not indexed: finding them scans the table).
+    public var topAccounts: [Account] { slow?.topAccounts ?? [] }
     /// Open packets, soonest to expire first, read now.
     public let openPackets: [Packet]
     /// Claims not yet credited, oldest first, read now.
@@ -29,11 +29,13 @@ public struct EngineSnapshot: Sendable {
     public let events: [EngineEvent]
 }
 
-/// The expensive figures: counted over whole tables, so refreshed on their own schedule.
+/// The expensive figures: counted or ranked over whole tables, so refreshed on their own schedule.
 public struct SlowSnapshot: Sendable {
     public let takenAt: Timestamp
     public let totals: LedgerTotals
     public let packets: PacketStats
+    /// Richest user accounts.
+    public let topAccounts: [Account]
     /// Broken invariants from the last check (empty: the books balance).
     public let violations: [AuditViolation]
     /// How long the check took.
@@ -47,14 +49,13 @@ extension Engine {
     /// The live picture: in-memory counters, the queue's state, and small indexed reads from the ledger.
     public func snapshot() async -> EngineSnapshot {
         let queueSnapshot = await queue.snapshot()
-        let top = (try? ledger.accounts(order: .balanceDescending, limit: Engine.snapshotListLength)) ?? []
         let open = (try? packets.openPackets(limit: Engine.snapshotListLength)) ?? []
         let pending = (try? packets.uncreditedClaims(limit: Engine.snapshotListLength)) ?? []
         let now = clock.now()
         return EngineSnapshot(
             takenAt: now, uptime: now - startedAt, durability: durability, creditMode: creditMode,
             faults: faults.settings, metrics: metrics.snapshot(), accountService: accountService.snapshot,
-            retries: workers.snapshot, queue: queueSnapshot, topAccounts: top, openPackets: open,
+            retries: workers.snapshot, queue: queueSnapshot, openPackets: open,
             pendingClaims: pending, unqueuedCredits: creditPath.unqueuedCount,
             slow: slowSnapshot.withLock { $0 }, events: events.recent)
     }
@@ -65,9 +66,10 @@ extension Engine {
         do {
             let totals = try ledger.totals()
             let stats = try packets.stats()
+            let top = try ledger.accounts(order: .balanceDescending, limit: Engine.snapshotListLength)
             let violations = try ledger.auditLedgerQuick() + packets.auditPacketsQuick()
-            let snapshot = SlowSnapshot(takenAt: clock.now(), totals: totals, packets: stats, violations: violations,
-                                        checkDuration: ContinuousClock.now - started)
+            let snapshot = SlowSnapshot(takenAt: clock.now(), totals: totals, packets: stats, topAccounts: top,
+                                        violations: violations, checkDuration: ContinuousClock.now - started)
             slowSnapshot.withLock { $0 = snapshot }
         } catch {
             events.add(.failure, "conservation check failed to run: \(error)")

@@ -8,9 +8,10 @@ public enum AccountOrder: String, Sendable, CaseIterable {
 }
 
 extension Ledger {
-    /// User accounts, a page at a time.
+    /// User accounts, a page at a time. By name it walks the name index; richest first scans the table
+    /// (balances are not indexed, see `LedgerSchema`), about 90 ms at a million accounts.
     public func accounts(order: AccountOrder = .name, limit: Int = 50, offset: Int = 0) throws -> [Account] {
-        let orderBy = order == .name ? "name" : "balance DESC"
+        let orderBy = order == .name ? "name" : "balance DESC, id"
         return try read { database in
             try database.fetchAll(prepared: """
                 SELECT id, name, kind, balance, created_at FROM account

@@ -92,6 +92,32 @@ final class LedgerAccountTests: LedgerTestCase {
         XCTAssertEqual(try ledger.accounts(order: .name).map(\.name), ["a", "b", "c"])
         XCTAssertEqual(try ledger.accounts(order: .balanceDescending).map(\.name), ["a", "c", "b"])
         XCTAssertEqual(try ledger.accounts(order: .name, limit: 1, offset: 1).map(\.name), ["b"])
+        _ = try await ledger.openAccount(name: "d", deposit: Money(yuan: 2))
+        XCTAssertEqual(try ledger.accounts(order: .balanceDescending).map(\.name), ["a", "c", "d", "b"],
+                       "equal balances in account order")
+    }
+
+    /// Balances are not indexed (every balance change would move an index entry); a ledger made before
+    /// `ledger.v2` loses its balance index when it is opened.
+    func testBalancesAreNotIndexedAndAnOldLedgersIndexIsDropped() async throws {
+        func balanceIndexes(_ ledger: Ledger) throws -> [String] {
+            try ledger.read { database in
+                try String.fetchAll(database, sql: """
+                    SELECT DISTINCT il.name FROM pragma_index_list('account') il, pragma_index_info(il.name) ii
+                    WHERE ii.name = 'balance'
+                    """)
+            }
+        }
+        var ledger: Ledger? = try makeLedger()
+        XCTAssertEqual(try balanceIndexes(ledger!), [])
+        try await ledger!.write { transaction in
+            try transaction.database.execute(sql: "CREATE INDEX account_by_balance ON account (balance) WHERE kind = 'user'")
+            try transaction.database.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'ledger.v2'")
+        }
+        XCTAssertEqual(try balanceIndexes(ledger!), ["account_by_balance"])
+        ledger = nil
+        ledger = try makeLedger()
+        XCTAssertEqual(try balanceIndexes(ledger!), [])
     }
 }
 
