@@ -36,6 +36,8 @@ public enum EndToEndSuite {
         for step in 1...(context.quick ? 3 : maximumSteps) {
             context.progress("e2e \(creditFailurePercent)% failures: offering \(offered) opens/s (step \(step))")
             let run = try await once(context, rate: offered, duration: duration, failure: creditFailurePercent)
+            context.progress("e2e \(creditFailurePercent)% failures: \(offered) offered, \(Int(run.achievedPerSecond)) achieved, "
+                             + "\(run.skipped) skipped at the in-flight limit: \(run.sustained ? "sustained" : "not sustained")")
             last = run
             if run.sustained {
                 best = run
