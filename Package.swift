@@ -23,18 +23,23 @@ let package = Package(
     ],
     targets: [
         .target(name: "Primitives", swiftSettings: strict),
+        // Hot-path statements through the SQLite C API, shared by the ledger and the queue's replicas.
         .target(
-            name: "Ledger",
+            name: "SQLiteSupport",
             dependencies: [
-                "Primitives",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: strict
         ),
         .target(
+            name: "Ledger",
+            dependencies: ["Primitives", "SQLiteSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .target(
             name: "RedPackets",
-            dependencies: ["Primitives", "Ledger", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Primitives", "Ledger", "SQLiteSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .target(
@@ -58,7 +63,7 @@ let package = Package(
         .target(
             name: "MessageQueue",
             dependencies: [
-                "Primitives",
+                "Primitives", "SQLiteSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
@@ -122,6 +127,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives", "TestKit"], swiftSettings: strict),
+        .testTarget(
+            name: "SQLiteSupportTests",
+            dependencies: ["SQLiteSupport", "TestKit", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "LedgerTests",
             dependencies: ["Ledger", "TestKit", .product(name: "GRDB", package: "GRDB.swift")],

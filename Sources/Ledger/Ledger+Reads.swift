@@ -1,5 +1,6 @@
 import GRDB
 import Primitives
+import SQLiteSupport
 
 /// Orderings for account listings.
 public enum AccountOrder: String, Sendable, CaseIterable {

@@ -1,5 +1,6 @@
 import GRDB
 import Primitives
+import SQLiteSupport
 
 /// Read queries shared by transactions and readers (prepared statements: they run on every transfer).
 enum LedgerQueries {

@@ -1,5 +1,6 @@
 import GRDB
 import Primitives
+import SQLiteSupport
 
 /// The invariant-keeping operations available inside one ledger transaction. Callers never write ledger
 /// tables with raw SQL: they go through `transfer`, `openAccount` and friends.

@@ -1,6 +1,7 @@
 import GRDB
 import Ledger
 import Primitives
+import SQLiteSupport
 
 /// The red-packet operations, each run inside a ledger transaction so that money and packet state change
 /// together or not at all. Stateless: the service and the account service call these.

@@ -1,6 +1,7 @@
 import GRDB
 import Ledger
 import Primitives
+import SQLiteSupport
 
 /// Row mapping for packets and claims.
 enum PacketQueries {

@@ -1,6 +1,7 @@
 import GRDB
 import Ledger
 import Primitives
+import SQLiteSupport
 
 /// A packet with its claims, for `packet show` and the dashboard.
 public struct PacketDetail: Sendable, Equatable, Codable {

@@ -107,6 +107,9 @@ extension Database {
         _ sql: String, _ arguments: repeat each Argument
     ) throws -> SQLiteStatement {
         let statement = try cachedStatement(sql: sql).sqliteStatement
+        // GRDB resets a statement before it runs it, not after: one it ran last may still be stepped, and
+        // binding to a stepped statement is SQLITE_MISUSE.
+        sqlite3_reset(statement)
         var index: Int32 = 0
         for argument in repeat each arguments {
             index += 1

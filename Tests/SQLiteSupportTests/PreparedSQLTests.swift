@@ -1,5 +1,5 @@
 import GRDB
-import Ledger
+import SQLiteSupport
 import TestKit
 import XCTest
 
@@ -70,6 +70,28 @@ final class PreparedSQLTests: XCTestCase {
             for name in ["a", "b", "c"] { try db.execute(prepared: "INSERT INTO t (name, n) VALUES (?, 1)", name) }
             XCTAssertEqual(try db.execute(prepared: "UPDATE t SET n = n + 1 WHERE n = ?", 1), 3)
             XCTAssertEqual(try db.execute(prepared: "UPDATE t SET n = 0 WHERE name = ?", "nobody"), 0)
+        }
+    }
+}
+
+final class PreparedSQLSharingTests: XCTestCase {
+    /// GRDB and this layer share GRDB's statement cache, and GRDB leaves a statement it ran un-reset.
+    func testAStatementGRDBRanLastCanBeBoundAgain() throws {
+        let directory = try TemporaryDirectory(prefix: "hongbao-prepared-test")
+        defer { directory.remove() }
+        let database = try DatabaseQueue(path: directory.appending("t.sqlite"))
+        try database.write { db in
+            try db.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")
+            for id in 1...3 { try db.execute(prepared: "INSERT INTO t (id, name) VALUES (?, ?)", id, "n\(id)") }
+            let sql = "DELETE FROM t WHERE id = ?"
+            try db.cachedStatement(sql: sql).execute(arguments: [1])
+            XCTAssertEqual(try db.execute(prepared: sql, 2), 1)
+            try db.cachedStatement(sql: sql).execute(arguments: [3])
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t"), 0)
+            let select = "SELECT name FROM t WHERE id >= ?"
+            try db.execute(prepared: "INSERT INTO t (id, name) VALUES (?, ?)", 4, "n4")
+            _ = try Row.fetchCursor(db.cachedStatement(sql: select), arguments: [0]).next()
+            XCTAssertEqual(try db.fetchFirst(prepared: select, 0) { $0.text(0) }, "n4")
         }
     }
 }
