@@ -82,7 +82,8 @@ extension DashboardRenderer {
             let expires = packet.expiresIn.map { DashboardText.duration($0) } ?? "—"
             let expiresRole: ColorRole = (packet.expiresIn.map { $0 < .seconds(60) } ?? false) ? .warn : .muted
             writeRow(&buffer, [
-                (packet.id.rawValue, CellStyle(.text)),
+                // Ids made in the same second share their first characters: when cut, keep the end.
+                (DisplayWidth.truncateLeading(packet.id.rawValue, to: columns.first?.width ?? 0), CellStyle(.text)),
                 (packet.sender, CellStyle(.text)),
                 (packet.total.formatted, CellStyle(.money, bold: true)),
                 ("\(packet.opened)/\(packet.shares)", CellStyle(.text)),

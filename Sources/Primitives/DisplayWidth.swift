@@ -47,6 +47,22 @@ public enum DisplayWidth {
         return out + "…"
     }
 
+    /// The longest suffix of `text` that fits in `columns`, starting with `…` when something was cut: for
+    /// identifiers that share a prefix (packet ids begin with their creation second) and differ at the end.
+    public static func truncateLeading(_ text: String, to columns: Int) -> String {
+        guard columns > 0 else { return "" }
+        if of(text) <= columns { return text }
+        var kept: [Character] = []
+        var used = 0
+        for character in text.reversed() {
+            let width = of(character)
+            if used + width > columns - 1 { break }
+            kept.append(character)
+            used += width
+        }
+        return "…" + String(kept.reversed())
+    }
+
     /// `text` truncated or padded with spaces to exactly `columns` (left-aligned, or right-aligned).
     public static func fit(_ text: String, to columns: Int, alignRight: Bool = false) -> String {
         let cut = truncate(text, to: columns)

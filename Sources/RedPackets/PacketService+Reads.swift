@@ -21,6 +21,8 @@ public struct PacketStats: Sendable, Equatable, Codable {
     public var claimsWaiting = 0
     public var claimsCredited = 0
     public var waitingAmount = Money.zero
+    /// Drawn and not yet credited, not yet queued either (in-line credits in flight, or stranded by a crash).
+    public var creditingAmount = Money.zero
     /// Every claim ever opened (credited or not).
     public var claimsOpened: Int { claimsCrediting + claimsWaiting + claimsCredited }
     /// The best share of the most recently finished group packet (WeChat's "best luck").
@@ -122,7 +124,9 @@ extension PacketService {
                 SELECT state, COUNT(*), COALESCE(SUM(amount), 0) FROM claim WHERE state <> 'credited' GROUP BY state
                 """) {
                 switch ClaimState(rawValue: row[0]) {
-                case .crediting: stats.claimsCrediting = row[1]
+                case .crediting:
+                    stats.claimsCrediting = row[1]
+                    stats.creditingAmount = Money(minorUnits: row[2])
                 case .waiting:
                     stats.claimsWaiting = row[1]
                     stats.waitingAmount = Money(minorUnits: row[2])

@@ -107,7 +107,7 @@ final class EngineDashboardBackend: DashboardBackend {
         let stats = s.slow?.packets
         return AccountsSummary(top: top, totalAccounts: Int(s.slow?.totals.accountCount ?? 0),
                                totalWaitingCredits: (stats?.claimsWaiting ?? 0) + (stats?.claimsCrediting ?? 0),
-                               totalWaitingAmount: stats?.waitingAmount ?? .zero)
+                               totalWaitingAmount: (stats?.waitingAmount ?? .zero) + (stats?.creditingAmount ?? .zero))
     }
 
     private func packets(_ s: EngineSnapshot) -> PacketsSummary {

@@ -31,6 +31,14 @@ final class DisplayWidthTests: XCTestCase {
         for columns in 0...12 {
             XCTAssertLessThanOrEqual(DisplayWidth.of(DisplayWidth.truncate("佐藤さくらabc", to: columns)), columns)
         }
+        XCTAssertEqual(DisplayWidth.truncateLeading("2rbw9gczd4mm", to: 7), "…czd4mm", "the end tells ids apart")
+        XCTAssertEqual(DisplayWidth.truncateLeading("2rbw9gczd4mm", to: 12), "2rbw9gczd4mm")
+        XCTAssertEqual(DisplayWidth.truncateLeading("王小明", to: 5), "…小明")
+        XCTAssertEqual(DisplayWidth.truncateLeading("王小明", to: 4), "…明")
+        XCTAssertEqual(DisplayWidth.truncateLeading("alice", to: 0), "")
+        for columns in 0...12 {
+            XCTAssertLessThanOrEqual(DisplayWidth.of(DisplayWidth.truncateLeading("佐藤さくらabc", to: columns)), columns)
+        }
         XCTAssertEqual(DisplayWidth.fit("李娜", to: 6), "李娜  ")
         XCTAssertEqual(DisplayWidth.fit("李娜", to: 6, alignRight: true), "  李娜")
     }

@@ -184,6 +184,7 @@ final class PacketStatsTests: PacketTestCase {
         XCTAssertEqual(stats.claimsCrediting, 1)
         XCTAssertEqual(stats.claimsWaiting, 1)
         XCTAssertEqual(stats.waitingAmount, yuan("3"))
+        XCTAssertEqual(stats.creditingAmount, crediting.amount, "drawn, in flight, not yet queued")
         XCTAssertEqual(try service.claim(waiting.id)?.state, .waiting)
         XCTAssertEqual(try service.claim(waiting.id)?.attempts, 1)
         XCTAssertEqual(Set(try service.uncreditedClaims().map(\.id)), [crediting.id, waiting.id])
