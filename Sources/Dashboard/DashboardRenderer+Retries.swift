@@ -5,9 +5,11 @@ extension DashboardRenderer {
         guard !rect.isEmpty else { return }
         var segments: [(String, CellStyle)] = [("workers ", CellStyle(.muted))]
         if retries.workers.isEmpty { segments.append(("none", CellStyle(.muted))) }
+        // Each worker: its state glyph and the credits it has landed.
         for worker in retries.workers {
             let (glyph, role) = workerGlyph(worker.state)
-            segments.append(("\(worker.name) \(glyph) \(worker.state.rawValue)  ", CellStyle(role, bold: worker.state != .running)))
+            segments.append(("\(worker.name) \(glyph) ", CellStyle(role, bold: worker.state != .running)))
+            segments.append(("\(DashboardText.compact(worker.completed))  ", CellStyle(.text)))
         }
         if segments.reduce(0, { $0 + DisplayWidth.of($1.0) }) > rect.width + 2 {
             // Too many to list: counts per state instead.
