@@ -8,12 +8,26 @@ import XCTest
 /// At FULL durability a caller is resumed only after an fsync that started after its commit: committed but
 /// unsynced rows are already visible to readers, yet nobody has been told they are written.
 final class GroupCommitWriterSyncTests: XCTestCase {
-    func testACommittedWriteIsNotAcknowledgedBeforeTheWALIsSynced() async throws {
-        let directory = try TemporaryDirectory(prefix: "hongbao-sync-test")
-        defer { directory.remove() }
-        let path = directory.appending("t.sqlite")
+    private var directory: TemporaryDirectory!
+    private var path: String { directory.appending("t.sqlite") }
+
+    override func setUpWithError() throws {
+        directory = try TemporaryDirectory(prefix: "hongbao-sync-test")
+    }
+
+    override func tearDown() {
+        directory?.remove()
+    }
+
+    /// A WAL database with one table `t (id)`.
+    private func makePool() async throws -> DatabasePool {
         let pool = try DatabasePool(path: path)
         try await pool.write { try $0.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY)") }
+        return pool
+    }
+
+    func testACommittedWriteIsNotAcknowledgedBeforeTheWALIsSynced() async throws {
+        let pool = try await makePool()
         let release = DispatchSemaphore(value: 0)
         let held = Atomic<Int>(0)
         let syncer = WALSyncer(walPath: path + "-wal") {
@@ -43,11 +57,7 @@ final class GroupCommitWriterSyncTests: XCTestCase {
 
     /// Batches committed while an fsync is in progress are all covered by the next one.
     func testOneSyncCoversEveryBatchCommittedBeforeIt() async throws {
-        let directory = try TemporaryDirectory(prefix: "hongbao-sync-test")
-        defer { directory.remove() }
-        let path = directory.appending("t.sqlite")
-        let pool = try DatabasePool(path: path)
-        try await pool.write { try $0.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY)") }
+        let pool = try await makePool()
         let release = DispatchSemaphore(value: 0)
         let firstHeld = Atomic<Bool>(false)
         let syncer = WALSyncer(walPath: path + "-wal") {
