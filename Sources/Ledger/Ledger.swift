@@ -42,7 +42,6 @@ public final class Ledger: Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { database in
-            try database.execute(sql: "PRAGMA synchronous = \(durability.pragma)")
             // Readers (snapshots, audits) read through a memory map: no copying into a per-connection cache.
             try database.execute(sql: "PRAGMA mmap_size = \(limits.ledger.memoryMapBytes)")
         }
