@@ -11,8 +11,8 @@ import Synchronization
 ///
 /// Committed batches go to a second queue that resumes their callers while the writer already runs the next
 /// batch. With a `WALSyncer` (FULL durability) the commit itself does not fsync: that queue fsyncs the WAL
-/// once for every batch committed so far before it resumes them. Callers still return only once their commit is on disk; what
-/// runs in parallel is the disk flush of batch N and the SQL of batch N+1.
+/// once for every batch committed so far before it resumes them. Callers still return only once their commit
+/// is on disk; what runs in parallel is the disk flush of batch N and the SQL of batch N+1.
 ///
 /// Optimistically, a batch first runs without savepoints: a savepoint makes SQLite copy every page a unit
 /// touches into the statement journal, which cost as much as the unit's own work. If any unit throws, the
@@ -29,16 +29,16 @@ final class GroupCommitWriter: Sendable {
     private struct State {
         var pending: [Unit] = []
         var draining = false
-        /// Committed batches waiting for the fsync that makes them durable.
-        var unsynced: [[Unit]] = []
-        var syncing = false
+        /// Committed batches whose callers are not yet resumed (at FULL, waiting for the fsync).
+        var committed: [[Unit]] = []
+        var acknowledging = false
     }
 
     private let writer: any DatabaseWriter
     private let maxUnitsPerCommit: Int
     private let state = Mutex(State())
     private let queue = DispatchQueue(label: "hongbao.ledger.group-commit")
-    private let syncQueue = DispatchQueue(label: "hongbao.ledger.acknowledge")
+    private let acknowledgeQueue = DispatchQueue(label: "hongbao.ledger.acknowledge")
     private let syncer: WALSyncer?
     private let commitCounter = Atomic<Int>(0)
 
@@ -152,25 +152,24 @@ final class GroupCommitWriter: Sendable {
         }
         // Resuming a batch's callers is left to the other queue even without an fsync: a few hundred
         // continuation resumes per batch were writer time that the next batch waited for.
-        let startSync = state.withLock { state -> Bool in
-            state.unsynced.append(batch)
-            if state.syncing { return false }
-            state.syncing = true
+        let startAcknowledging = state.withLock { state -> Bool in
+            state.committed.append(batch)
+            if state.acknowledging { return false }
+            state.acknowledging = true
             return true
         }
-        if startSync { syncQueue.async { self.syncCommitted() } }
+        if startAcknowledging { acknowledgeQueue.async { self.acknowledgeCommitted() } }
     }
 
     /// Fsyncs the WAL (with a syncer) for every batch committed so far, then resumes their callers; repeats
-    /// until none is left.
-    /// A failed fsync fails those batches: their rows are committed but their durability is unknown, which
+    /// until none is left. A failed fsync fails those batches: their rows are committed but their durability is unknown, which
     /// callers handle like any unknown outcome (transfers are idempotent by id).
-    private func syncCommitted() {
+    private func acknowledgeCommitted() {
         while true {
             let batches = state.withLock { state -> [[Unit]] in
-                let batches = state.unsynced
-                state.unsynced = []
-                if batches.isEmpty { state.syncing = false }
+                let batches = state.committed
+                state.committed = []
+                if batches.isEmpty { state.acknowledging = false }
                 return batches
             }
             if batches.isEmpty { return }
