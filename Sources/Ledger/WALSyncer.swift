@@ -40,19 +40,19 @@ public final class WALSyncer: Sendable {
             guard stat(path, &status) == 0 else {
                 // No WAL file yet (nothing committed through it) or gone: nothing unsynced can be in it.
                 if errno == ENOENT { return }
-                throw LedgerError.storage("cannot stat \(path): \(String(cString: strerror(errno)))")
+                throw WALSyncer.failure("cannot stat \(path)")
             }
             if state.descriptor < 0 || state.inode != UInt64(status.st_ino) {
                 if state.descriptor >= 0 { close(state.descriptor) }
                 let descriptor = open(path, O_RDONLY | O_CLOEXEC)
                 guard descriptor >= 0 else {
-                    throw LedgerError.storage("cannot open \(path): \(String(cString: strerror(errno)))")
+                    throw WALSyncer.failure("cannot open \(path)")
                 }
                 state = (descriptor, UInt64(status.st_ino))
                 try syncDirectory()
             }
             guard fsync(state.descriptor) == 0 else {
-                throw LedgerError.storage("fsync of \(path) failed: \(String(cString: strerror(errno)))")
+                throw WALSyncer.failure("fsync of \(path) failed")
             }
         }
         syncs.add(1, ordering: .relaxed)
@@ -62,10 +62,15 @@ public final class WALSyncer: Sendable {
     private func syncDirectory() throws(LedgerError) {
         let directory = (path as NSString).deletingLastPathComponent
         let descriptor = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw LedgerError.storage("cannot open \(directory): \(String(cString: strerror(errno)))") }
+        guard descriptor >= 0 else { throw WALSyncer.failure("cannot open \(directory)") }
         defer { close(descriptor) }
         guard fsync(descriptor) == 0 else {
-            throw LedgerError.storage("fsync of \(directory) failed: \(String(cString: strerror(errno)))")
+            throw WALSyncer.failure("fsync of \(directory) failed")
         }
+    }
+
+    /// A storage error naming what failed and the system's reason (`errno`, read at once).
+    private static func failure(_ what: String) -> LedgerError {
+        LedgerError.storage("\(what): \(String(cString: strerror(errno)))")
     }
 }
