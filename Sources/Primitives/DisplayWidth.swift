@@ -36,15 +36,7 @@ public enum DisplayWidth {
     public static func truncate(_ text: String, to columns: Int) -> String {
         guard columns > 0 else { return "" }
         if of(text) <= columns { return text }
-        var out = ""
-        var used = 0
-        for character in text {
-            let width = of(character)
-            if used + width > columns - 1 { break }
-            out.append(character)
-            used += width
-        }
-        return out + "…"
+        return String(fitting(text, in: columns - 1)) + "…"
     }
 
     /// The longest suffix of `text` that fits in `columns`, starting with `…` when something was cut: for
@@ -52,15 +44,20 @@ public enum DisplayWidth {
     public static func truncateLeading(_ text: String, to columns: Int) -> String {
         guard columns > 0 else { return "" }
         if of(text) <= columns { return text }
+        return "…" + String(fitting(text.reversed(), in: columns - 1).reversed())
+    }
+
+    /// The leading characters of `characters` whose widths add up to at most `columns`.
+    private static func fitting(_ characters: some Sequence<Character>, in columns: Int) -> [Character] {
         var kept: [Character] = []
         var used = 0
-        for character in text.reversed() {
+        for character in characters {
             let width = of(character)
-            if used + width > columns - 1 { break }
+            if used + width > columns { break }
             kept.append(character)
             used += width
         }
-        return "…" + String(kept.reversed())
+        return kept
     }
 
     /// `text` truncated or padded with spaces to exactly `columns` (left-aligned, or right-aligned).
