@@ -12,9 +12,12 @@ public enum EndToEndSuite {
     static let stepUpFactor = 1.1
     static let maximumSteps = 7
 
+    /// How long each run offers its load.
+    static func runDuration(_ context: BenchContext) -> Duration { context.quick ? .seconds(2) : .seconds(10) }
+
     public static func run(_ context: BenchContext) async throws -> [BenchFigure] {
         let latencyRate = context.quick ? 2_000 : Int(minimumOpensPerSecond)
-        let duration: Duration = context.quick ? .seconds(2) : .seconds(10)
+        let duration = runDuration(context)
         var figures: [BenchFigure] = []
         var baseline: (throughput: [OpenLoadBenchmark.Run], latency: [OpenLoadBenchmark.Run]) = ([], [])
         for failure in [0, 20] {
@@ -37,7 +40,7 @@ public enum EndToEndSuite {
     /// overload until a rate is sustained, then up by `stepUpFactor` until one is not, and keeps the highest
     /// sustained run.
     static func sustainedRuns(_ context: BenchContext, creditFailurePercent: Int) async throws -> [OpenLoadBenchmark.Run] {
-        let duration: Duration = context.quick ? .seconds(2) : .seconds(10)
+        let duration = runDuration(context)
         var offered = context.quick ? 3_000 : 8_000
         var best: OpenLoadBenchmark.Run?
         var last: OpenLoadBenchmark.Run?

@@ -1,5 +1,4 @@
 import GRDB
-import Ledger
 import Primitives
 import SQLiteSupport
 
