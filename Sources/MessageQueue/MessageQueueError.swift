@@ -28,6 +28,14 @@ public enum MessageQueueError: Error, Equatable, Sendable {
     case invalidMaxReceiveCount(Int)
     /// A per-queue message size limit outside its range.
     case invalidMessageSizeLimit(Int)
+    /// A check-back delay (the wait before a half message's first check-back) outside its range.
+    case invalidCheckBackDelay(Duration)
+    /// A max check-back count outside its range.
+    case invalidMaxCheckBacks(Int)
+    /// A commit or rollback names no half message of this queue (never sent, already rolled back, or forged).
+    case unknownHalfMessage(queue: String, id: String)
+    /// A rollback names a message that was already committed (or sent as an ordinary message).
+    case halfMessageAlreadyCommitted(queue: String, id: String)
     /// Too many queues.
     case tooManyQueues(limit: Int)
     /// The receipt does not parse, or names no message of this queue.

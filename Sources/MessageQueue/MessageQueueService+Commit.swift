@@ -77,14 +77,15 @@ extension MessageQueueService {
         var counts: [String: (sent: Int, received: Int, deleted: Int)] = [:]
         for operation in group {
             switch operation.kind {
-            case .send:
+            case .send, .commitHalf:
+                // A committed half message enters the queue as a send does.
                 counts[operation.queue, default: (0, 0, 0)].sent += 1
                 touched.insert(operation.queue)
             case .lease: counts[operation.queue, default: (0, 0, 0)].received += 1
             case .delete: counts[operation.queue, default: (0, 0, 0)].deleted += 1
             case .changeVisibility: touched.insert(operation.queue)
             case .deadLetter, .redrive: touched.insert(operation.text)
-            case .createQueue, .deleteQueue, .purge: break
+            case .createQueue, .deleteQueue, .purge, .sendHalf, .rollbackHalf, .checkBack: break
             }
         }
         for (queue, count) in counts {

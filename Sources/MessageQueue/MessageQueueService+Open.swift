@@ -10,10 +10,12 @@ extension MessageQueueService {
     /// - Parameters:
     ///   - replicaIDs: which replicas to keep (all three normally; one for the single-copy benchmark).
     ///   - quorum: commits needed for an acknowledgement; `limits.quorum` capped at the replica count.
+    ///   - checkBackTimer: whether registering a check-back handler starts a timer task that asks about
+    ///     overdue half messages; false leaves that to calls of `runCheckBacks()` (deterministic runs).
     public static func open(
         root: String, limits: QueueLimits = QueueLimits(), clock: any WallClock = SystemClock(),
         random: any RandomSource = SystemRandomSource(), replicaIDs: [ReplicaID] = ReplicaID.allCases,
-        quorum: Int? = nil
+        quorum: Int? = nil, checkBackTimer: Bool = true
     ) throws(MessageQueueError) -> MessageQueueService {
         let directories = try prepareDirectories(root: root, replicaIDs: replicaIDs)
         var opened: [(ReplicaID, String, ReplicaStore?, Int64)] = []
@@ -45,7 +47,7 @@ extension MessageQueueService {
         }
         return MessageQueueService(
             rootPath: root, limits: limits, clock: clock, random: random, replicas: replicas,
-            quorum: min(quorum ?? limits.quorum, replicas.count), state: state)
+            quorum: min(quorum ?? limits.quorum, replicas.count), state: state, runsCheckBackTimer: checkBackTimer)
     }
 
     private static func bringUpToDate(

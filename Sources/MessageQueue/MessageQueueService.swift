@@ -42,11 +42,20 @@ public actor MessageQueueService {
     /// Recent operations, in sequence order: the in-memory operation log that restored replicas replay.
     var recentOperations: [QueueOperation] = []
     var rates: [String: Rates] = [:]
+    /// Producers' check-back handlers, by queue.
+    var checkBackHandlers: [String: CheckBackHandler] = [:]
+    /// Half messages whose check-back is being asked right now (`queue`, NUL, `id`).
+    var checkBacksInFlight: Set<String> = []
+    /// Whether registering a handler starts `checkBackTimer` (false: the owner calls `runCheckBacks`).
+    let runsCheckBackTimer: Bool
+    var checkBackTimer: Task<Void, Never>?
+    var isClosed = false
 
     init(
         rootPath: String, limits: QueueLimits, clock: any WallClock, random: any RandomSource,
-        replicas: [Replica], quorum: Int, state: QueueState
+        replicas: [Replica], quorum: Int, state: QueueState, runsCheckBackTimer: Bool = true
     ) {
+        self.runsCheckBackTimer = runsCheckBackTimer
         self.rootPath = rootPath
         self.limits = limits
         self.clock = clock
@@ -209,8 +218,12 @@ public actor MessageQueueService {
     /// The state as this process holds it (for audits and tests).
     public func currentState() -> QueueState { state }
 
-    /// Waits for every replica to apply what it was sent, then closes their databases.
+    /// Stops the check-back timer, waits for every replica to apply what it was sent, then closes their
+    /// databases.
     public func close() {
+        isClosed = true
+        checkBackTimer?.cancel()
+        checkBackTimer = nil
         for replica in replicas {
             replica.drain()
             replica.store?.close()

@@ -14,6 +14,10 @@ public struct QueueAttributes: Sendable, Equatable, Codable {
     public var maxReceiveCount: Int
     /// Where messages go after `maxReceiveCount` deliveries; nil keeps redelivering them.
     public var deadLetterQueue: String?
+    /// How long a half message waits for its producer's decision before the first check-back.
+    public var checkBackDelay: Duration
+    /// Check-backs after which an undecided half message is left `exhausted`.
+    public var maxCheckBacks: Int
 
     /// The defaults of `limits`, with any given field overridden.
     public init(
@@ -23,7 +27,9 @@ public struct QueueAttributes: Sendable, Equatable, Codable {
         retention: Duration? = nil,
         maxMessageSizeBytes: Int? = nil,
         maxReceiveCount: Int? = nil,
-        deadLetterQueue: String? = nil
+        deadLetterQueue: String? = nil,
+        checkBackDelay: Duration? = nil,
+        maxCheckBacks: Int? = nil
     ) {
         self.visibilityTimeout = visibilityTimeout ?? limits.defaultVisibilityTimeout
         self.delay = delay ?? limits.defaultDelay
@@ -31,6 +37,8 @@ public struct QueueAttributes: Sendable, Equatable, Codable {
         self.maxMessageSizeBytes = maxMessageSizeBytes ?? limits.maxMessageSizeBytes
         self.maxReceiveCount = maxReceiveCount ?? limits.defaultMaxReceiveCount
         self.deadLetterQueue = deadLetterQueue
+        self.checkBackDelay = checkBackDelay ?? limits.defaultCheckBackDelay
+        self.maxCheckBacks = maxCheckBacks ?? limits.defaultMaxCheckBacks
     }
 
     /// Throws the first attribute outside its range in `limits`.
@@ -45,6 +53,12 @@ public struct QueueAttributes: Sendable, Equatable, Codable {
         else { throw .invalidMessageSizeLimit(maxMessageSizeBytes) }
         guard maxReceiveCount >= limits.minMaxReceiveCount, maxReceiveCount <= limits.maxMaxReceiveCount else {
             throw .invalidMaxReceiveCount(maxReceiveCount)
+        }
+        guard checkBackDelay >= limits.minCheckBackDelay, checkBackDelay <= limits.maxCheckBackDelay else {
+            throw .invalidCheckBackDelay(checkBackDelay)
+        }
+        guard maxCheckBacks >= limits.minMaxCheckBacks, maxCheckBacks <= limits.maxMaxCheckBacks else {
+            throw .invalidMaxCheckBacks(maxCheckBacks)
         }
     }
 

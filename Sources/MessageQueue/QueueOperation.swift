@@ -24,6 +24,16 @@ public struct QueueOperation: Sendable, Equatable {
         case deadLetter = 8
         /// Moves `messageID` from a dead-letter queue back to queue `text`, receive count reset.
         case redrive = 9
+        /// Adds half message `messageID` with body `text`, prepared at `time`, first checked back at
+        /// `visibleAt`; `count` is its delivery delay after commit in milliseconds (-1: the queue's).
+        case sendHalf = 10
+        /// Turns half message `messageID` into a message sent at `time`, visible from `visibleAt`.
+        case commitHalf = 11
+        /// Removes half message `messageID` (its producer rolled it back).
+        case rollbackHalf = 12
+        /// Records that half message `messageID` has been checked back `count` times; the next check-back
+        /// is due at `visibleAt`.
+        case checkBack = 13
     }
 
     public var sequence: Int64

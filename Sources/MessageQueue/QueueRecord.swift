@@ -7,6 +7,10 @@ struct QueueRecord: Sendable {
     var createdAt: Timestamp
     var messages: [String: StoredMessage] = [:]
     var heap = MessageHeap()
+    /// Half messages, invisible to receivers until committed.
+    var halves: [String: HalfMessage] = [:]
+    /// Check-backs made since the queue was created (durable, unlike `totals`).
+    var checkBacksMade = 0
     /// Events since this process opened the queue (for rates and the dashboard).
     var totals = QueueTotals()
 
@@ -61,5 +65,11 @@ public struct QueueTotals: Sendable, Equatable, Codable {
     public var deadLettered = 0
     public var redriven = 0
     public var purged = 0
+    /// Half messages stored, committed (by the producer or a check-back), rolled back.
+    public var halfSent = 0
+    public var halfCommitted = 0
+    public var halfRolledBack = 0
+    /// Check-backs made (each call of the producer's handler whose answer was recorded).
+    public var checkBacks = 0
     public init() {}
 }

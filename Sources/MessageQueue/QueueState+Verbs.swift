@@ -25,12 +25,32 @@ extension QueueState {
     }
 
     /// Sends messages; `newIDs` supplies an id for each message without one. An id already live in the
-    /// queue (or dead-lettered from it) is not stored again: its result says `alreadyPresent`.
+    /// queue (or dead-lettered from it, or held as a half message) is not stored again: its result says
+    /// `alreadyPresent`.
     mutating func send(
         _ queue: String, _ messages: [OutgoingMessage], newIDs: [String], now: Timestamp
     ) throws(MessageQueueError) -> (operations: [QueueOperation], results: [SendResult]) {
         // Only the attributes are kept: holding the record would make every insert copy its messages.
         let attributes = try record(queue).attributes
+        try checkOutgoing(messages, attributes: attributes)
+        var operations: [QueueOperation] = []
+        var results: [SendResult] = []
+        for (index, message) in messages.enumerated() {
+            let id = message.id ?? newIDs[index]
+            if isLive(id, in: queue, attributes: attributes) || queues[queue]?.halves[id] != nil {
+                results.append(SendResult(messageID: id, alreadyPresent: true))
+                continue
+            }
+            let visibleAt = now + (message.delay ?? attributes.delay)
+            operations.append(perform(.init(
+                kind: .send, queue: queue, messageID: id, text: message.body, time: now, visibleAt: visibleAt)))
+            results.append(SendResult(messageID: id, alreadyPresent: false))
+        }
+        return (operations, results)
+    }
+
+    /// Validates a batch of outgoing messages against the queue's attributes and the limits.
+    func checkOutgoing(_ messages: [OutgoingMessage], attributes: QueueAttributes) throws(MessageQueueError) {
         try checkBatch(messages.count)
         for message in messages {
             let size = message.body.utf8.count
@@ -43,23 +63,10 @@ extension QueueState {
             }
             if let delay = message.delay { try QueueAttributes.checkDelay(delay, limits) }
         }
-        var operations: [QueueOperation] = []
-        var results: [SendResult] = []
-        for (index, message) in messages.enumerated() {
-            let id = message.id ?? newIDs[index]
-            if isLive(id, in: queue, attributes: attributes) {
-                results.append(SendResult(messageID: id, alreadyPresent: true))
-                continue
-            }
-            let visibleAt = now + (message.delay ?? attributes.delay)
-            operations.append(perform(.init(
-                kind: .send, queue: queue, messageID: id, text: message.body, time: now, visibleAt: visibleAt)))
-            results.append(SendResult(messageID: id, alreadyPresent: false))
-        }
-        return (operations, results)
     }
 
-    private func isLive(_ id: String, in queue: String, attributes: QueueAttributes) -> Bool {
+    /// Whether a message with this id is live in `queue` (or parked in its dead-letter queue).
+    func isLive(_ id: String, in queue: String, attributes: QueueAttributes) -> Bool {
         if queues[queue]?.messages[id] != nil { return true }
         guard let deadLetter = attributes.deadLetterQueue,
               let parked = queues[deadLetter]?.messages[id] else { return false }

@@ -50,7 +50,7 @@ public struct QueueState: Sendable {
         switch operation.kind {
         case .createQueue:
             guard queues[operation.queue] == nil,
-                  let attributes = QueueAttributes(encoded: operation.text) else { return }
+                  let attributes = QueueAttributes(encoded: operation.text, limits: limits) else { return }
             queues[operation.queue] = QueueRecord(
                 name: operation.queue, attributes: attributes, createdAt: operation.time)
         case .deleteQueue:
@@ -79,6 +79,8 @@ public struct QueueState: Sendable {
             queues[operation.queue]?.compactIfNeeded()
         case .deadLetter, .redrive:
             move(operation)
+        case .sendHalf, .commitHalf, .rollbackHalf, .checkBack:
+            applyHalf(operation)
         }
     }
 
@@ -102,23 +104,33 @@ public struct QueueState: Sendable {
 }
 
 extension QueueAttributes {
-    /// The attributes as stored in a `createQueue` operation: milliseconds and counts, `|`-separated.
+    /// The attributes as stored in a `createQueue` operation: milliseconds and counts, `|`-separated. Queues
+    /// created before transactional messages stored six fields; they read back with the default check-back
+    /// settings of the limits in force.
     var encoded: String {
         [
             String(visibilityTimeout.wholeMilliseconds), String(delay.wholeMilliseconds),
             String(retention.wholeMilliseconds), String(maxMessageSizeBytes), String(maxReceiveCount),
-            deadLetterQueue ?? "",
+            deadLetterQueue ?? "", String(checkBackDelay.wholeMilliseconds), String(maxCheckBacks),
         ].joined(separator: "|")
     }
 
-    init?(encoded: String) {
+    init?(encoded: String, limits: QueueLimits) {
         let parts = encoded.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == 6, let visibility = Int64(parts[0]), let delay = Int64(parts[1]),
+        guard parts.count == 6 || parts.count == 8, let visibility = Int64(parts[0]), let delay = Int64(parts[1]),
               let retention = Int64(parts[2]), let size = Int(parts[3]), let receives = Int(parts[4])
         else { return nil }
+        var checkBackDelay: Duration?
+        var maxCheckBacks: Int?
+        if parts.count == 8 {
+            guard let milliseconds = Int64(parts[6]), let count = Int(parts[7]) else { return nil }
+            checkBackDelay = .milliseconds(milliseconds)
+            maxCheckBacks = count
+        }
         self.init(
-            visibilityTimeout: .milliseconds(visibility), delay: .milliseconds(delay),
+            limits: limits, visibilityTimeout: .milliseconds(visibility), delay: .milliseconds(delay),
             retention: .milliseconds(retention), maxMessageSizeBytes: size, maxReceiveCount: receives,
-            deadLetterQueue: parts[5].isEmpty ? nil : parts[5])
+            deadLetterQueue: parts[5].isEmpty ? nil : parts[5], checkBackDelay: checkBackDelay,
+            maxCheckBacks: maxCheckBacks)
     }
 }

@@ -49,4 +49,11 @@ public struct QueueSnapshot: Sendable, Equatable, Codable {
     public var lastSequence: Int64
     /// The newest operation committed on a quorum.
     public var acknowledgedSequence: Int64
+
+    /// Half messages awaiting a decision, over every queue.
+    public var halfPending: Int { queues.reduce(0) { $0 + $1.halfPending } }
+    /// Half messages whose check-backs are used up, over every queue.
+    public var halfExhausted: Int { queues.reduce(0) { $0 + $1.halfExhausted } }
+    /// Check-backs made, over every queue.
+    public var checkBacks: Int { queues.reduce(0) { $0 + $1.checkBacks } }
 }

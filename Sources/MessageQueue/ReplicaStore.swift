@@ -52,14 +52,28 @@ final class ReplicaStore: Sendable {
         }
     }
 
+    /// Format 1: queues, messages, the operation log. Format 2 adds half messages.
+    static let format = 2
+
     private static func migrate(_ db: Database) throws {
         let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
-        if tables.contains("replica_meta") { return }
+        if tables.contains("replica_meta") {
+            if !tables.contains("half_message") {
+                if try !db.columns(in: "queue").contains(where: { $0.name == "check_backs" }) {
+                    try db.execute(sql: "ALTER TABLE queue ADD COLUMN check_backs INTEGER NOT NULL DEFAULT 0")
+                }
+                try createHalfMessageTable(db)
+                try db.execute(sql: "UPDATE replica_meta SET value = ? WHERE key = 'format'", arguments: [format])
+            }
+            return
+        }
         guard tables.isEmpty else { throw ReplicaOpenFailure.garbage("holds tables of another program") }
         try db.execute(sql: """
             CREATE TABLE replica_meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-            INSERT INTO replica_meta VALUES ('format', 1), ('last_sequence', 0);
-            CREATE TABLE queue(name TEXT PRIMARY KEY, attributes TEXT NOT NULL, created_ms INTEGER NOT NULL);
+            INSERT INTO replica_meta VALUES ('format', \(format)), ('last_sequence', 0);
+            CREATE TABLE queue(
+                name TEXT PRIMARY KEY, attributes TEXT NOT NULL, created_ms INTEGER NOT NULL,
+                check_backs INTEGER NOT NULL DEFAULT 0);
             CREATE TABLE message(
                 queue TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, sent_ms INTEGER NOT NULL,
                 visible_ms INTEGER NOT NULL, receive_count INTEGER NOT NULL, origin TEXT, ord INTEGER NOT NULL,
@@ -67,6 +81,16 @@ final class ReplicaStore: Sendable {
             CREATE TABLE oplog(
                 seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL, queue TEXT NOT NULL, message TEXT NOT NULL,
                 text TEXT NOT NULL, time_ms INTEGER NOT NULL, visible_ms INTEGER NOT NULL, count INTEGER NOT NULL);
+            """)
+        try createHalfMessageTable(db)
+    }
+
+    private static func createHalfMessageTable(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE half_message(
+                queue TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, prepared_ms INTEGER NOT NULL,
+                check_ms INTEGER NOT NULL, check_count INTEGER NOT NULL, delay_ms INTEGER, ord INTEGER NOT NULL,
+                PRIMARY KEY (queue, id)) WITHOUT ROWID;
             """)
     }
 
@@ -113,11 +137,12 @@ final class ReplicaStore: Sendable {
             o.visibleAt.millisecondsSinceEpoch, o.count)
         switch o.kind {
         case .createQueue:
-            try db.execute(prepared: "INSERT OR IGNORE INTO queue VALUES (?, ?, ?)", o.queue, o.text,
+            try db.execute(prepared: "INSERT OR IGNORE INTO queue(name, attributes, created_ms) VALUES (?, ?, ?)", o.queue, o.text,
                            o.time.millisecondsSinceEpoch)
         case .deleteQueue:
             try db.execute(prepared: "DELETE FROM queue WHERE name = ?", o.queue)
             try db.execute(prepared: "DELETE FROM message WHERE queue = ?", o.queue)
+            try db.execute(prepared: "DELETE FROM half_message WHERE queue = ?", o.queue)
         case .send:
             try db.execute(prepared: """
                 INSERT OR IGNORE INTO message SELECT ?, ?, ?, ?, ?, 0, NULL, ?
@@ -144,6 +169,27 @@ final class ReplicaStore: Sendable {
                 ])
             try db.cachedStatement(sql: "DELETE FROM message WHERE queue = ? AND id = ?")
                 .execute(arguments: [o.queue, o.messageID])
+        case .sendHalf:
+            try db.execute(prepared: """
+                INSERT OR IGNORE INTO half_message SELECT ?, ?, ?, ?, ?, 0, ?, ?
+                WHERE EXISTS (SELECT 1 FROM queue WHERE name = ?)
+                """, o.queue, o.messageID, o.text, o.time.millisecondsSinceEpoch, o.visibleAt.millisecondsSinceEpoch,
+                o.count < 0 ? nil : Int64(o.count), o.sequence, o.queue)
+        case .commitHalf:
+            try db.execute(prepared: """
+                INSERT OR IGNORE INTO message SELECT queue, id, body, ?, ?, 0, NULL, ?
+                FROM half_message WHERE queue = ? AND id = ?
+                """, o.time.millisecondsSinceEpoch, o.visibleAt.millisecondsSinceEpoch, o.sequence, o.queue, o.messageID)
+            try db.execute(prepared: "DELETE FROM half_message WHERE queue = ? AND id = ?", o.queue, o.messageID)
+        case .rollbackHalf:
+            try db.execute(prepared: "DELETE FROM half_message WHERE queue = ? AND id = ?", o.queue, o.messageID)
+        case .checkBack:
+            try db.execute(prepared: """
+                UPDATE queue SET check_backs = check_backs + 1
+                WHERE name = ? AND EXISTS (SELECT 1 FROM half_message WHERE queue = ? AND id = ?)
+                """, o.queue, o.queue, o.messageID)
+            try db.execute(prepared: "UPDATE half_message SET check_count = ?, check_ms = ? WHERE queue = ? AND id = ?",
+                           o.count, o.visibleAt.millisecondsSinceEpoch, o.queue, o.messageID)
         }
     }
 
@@ -179,12 +225,14 @@ final class ReplicaStore: Sendable {
             let last = try Int64.fetchOne(db, sql: "SELECT value FROM replica_meta WHERE key = 'last_sequence'") ?? 0
             state.setLastSequence(last)
             var records: [String: QueueRecord] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT name, attributes, created_ms FROM queue") {
+            for row in try Row.fetchAll(db, sql: "SELECT name, attributes, created_ms, check_backs FROM queue") {
                 let name: String = row["name"]
                 let encoded: String = row["attributes"]
-                guard let attributes = QueueAttributes(encoded: encoded) else { continue }
-                records[name] = QueueRecord(
+                guard let attributes = QueueAttributes(encoded: encoded, limits: limits) else { continue }
+                var record = QueueRecord(
                     name: name, attributes: attributes, createdAt: Timestamp(millisecondsSinceEpoch: row["created_ms"]))
+                record.checkBacksMade = row["check_backs"]
+                records[name] = record
             }
             let cursor = try Row.fetchCursor(db, sql: """
                 SELECT queue, id, body, sent_ms, visible_ms, receive_count, origin, ord FROM message ORDER BY ord
@@ -195,6 +243,18 @@ final class ReplicaStore: Sendable {
                     id: row["id"], body: row["body"], sentAt: Timestamp(millisecondsSinceEpoch: row["sent_ms"]),
                     visibleAt: Timestamp(millisecondsSinceEpoch: row["visible_ms"]),
                     receiveCount: row["receive_count"], origin: row["origin"], order: row["ord"]))
+            }
+            let halves = try Row.fetchCursor(db, sql: """
+                SELECT queue, id, body, prepared_ms, check_ms, check_count, delay_ms, ord FROM half_message
+                """)
+            while let row = try halves.next() {
+                let queue: String = row["queue"]
+                let delay: Int64? = row["delay_ms"]
+                let half = HalfMessage(
+                    id: row["id"], body: row["body"], preparedAt: Timestamp(millisecondsSinceEpoch: row["prepared_ms"]),
+                    checkBackAt: Timestamp(millisecondsSinceEpoch: row["check_ms"]), checkBacks: row["check_count"],
+                    delay: delay.map { .milliseconds($0) }, order: row["ord"])
+                records[queue]?.halves[half.id] = half
             }
             for record in records.values { state.load(record) }
             return state

@@ -40,6 +40,29 @@ public struct QueueLimits: Sendable, Equatable {
     /// The longest caller-supplied message id, in UTF-8 bytes (a claim id fits with room to spare).
     public var maxMessageIDLength: Int = 128
 
+    // MARK: Transactional (half) messages
+
+    /// How long a half message waits for its producer's commit or rollback before the queue asks the
+    /// producer's check-back handler (CMQ's first query interval): 10 s by default.
+    public var defaultCheckBackDelay: Duration = .seconds(10)
+    /// The allowed range of that delay: 1 s … 12 h (CMQ).
+    public var minCheckBackDelay: Duration = .seconds(1)
+    public var maxCheckBackDelay: Duration = .seconds(12 * 60 * 60)
+    /// Check-backs after which an undecided half message is left `exhausted` for the operator (CMQ's
+    /// max query count): 15 by default, 1…1000 allowed.
+    public var defaultMaxCheckBacks: Int = 15
+    public var minMaxCheckBacks: Int = 1
+    public var maxMaxCheckBacks: Int = 1000
+    /// Check-backs back off exponentially from the queue's delay (delay·2^(n−1)) up to this interval.
+    public var maxCheckBackInterval: Duration = .seconds(5 * 60)
+    /// Check-back handlers the queue runs at once.
+    public var checkBackConcurrency: Int = 16
+    /// The most check-backs one pass asks (the rest come in the next pass, at once): keeps a pass short
+    /// after a restart that finds many overdue half messages.
+    public var maxCheckBacksPerPass: Int = 1024
+    /// The longest the check-back timer sleeps before it looks for due half messages again.
+    public var checkBackPollInterval: Duration = .seconds(1)
+
     // MARK: Verbs
 
     /// The most messages one `sendBatch` / `receiveBatch` / `deleteBatch` handles: 16 (CMQ).

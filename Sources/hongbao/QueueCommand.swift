@@ -10,8 +10,8 @@ struct QueueCommand: AsyncParsableCommand {
         commandName: "queue",
         abstract: "Operate the three-copy message queue.",
         subcommands: [
-            Create.self, List.self, Stats.self, Send.self, Receive.self, Delete.self, Peek.self, Redrive.self,
-            Replicas.self, Load.self, Consume.self,
+            Create.self, List.self, Stats.self, Send.self, Commit.self, Rollback.self, Receive.self, Delete.self,
+            Peek.self, Redrive.self, Replicas.self, Load.self, LoadHalf.self, Consume.self,
         ]
     )
 
@@ -60,12 +60,17 @@ extension QueueCommand {
         @Option(help: "Largest message in bytes (default 65536).") var maxSize: Int?
         @Option(help: "Deliveries before a message is dead-lettered (default 5).") var maxReceiveCount: Int?
         @Option(help: "Dead-letter queue (must exist).") var deadLetter: String?
+        @Option(help: "Seconds a half message waits for its commit before the first check-back (default 10).")
+        var checkBackDelay: Double?
+        @Option(help: "Check-backs before an undecided half message is left exhausted (default 15).")
+        var maxCheckBacks: Int?
 
         func run() async throws {
             let attributes = QueueAttributes(
                 visibilityTimeout: QueueCommand.duration(seconds: visibility),
                 delay: QueueCommand.duration(seconds: delay), retention: QueueCommand.duration(seconds: retention),
-                maxMessageSizeBytes: maxSize, maxReceiveCount: maxReceiveCount, deadLetterQueue: deadLetter)
+                maxMessageSizeBytes: maxSize, maxReceiveCount: maxReceiveCount, deadLetterQueue: deadLetter,
+                checkBackDelay: QueueCommand.duration(seconds: checkBackDelay), maxCheckBacks: maxCheckBacks)
             try await QueueCommand.withQueue(data) { try await $0.createQueue(name, attributes: attributes) }
             if output.json { try QueueCommand.printJSON(["created": name]) } else { print("created queue \(name)") }
         }
@@ -95,6 +100,8 @@ extension QueueCommand {
             let fields: [(String, Any)] = [
                 ("visible", counters.visible), ("in_flight", counters.inFlight), ("delayed", counters.delayed),
                 ("dead_lettered", counters.deadLettered),
+                ("half_pending", counters.halfPending), ("half_exhausted", counters.halfExhausted),
+                ("check_backs", counters.checkBacks),
                 ("oldest_age_seconds", QueueCommand.seconds(counters.oldestAge)),
                 ("visibility_timeout_seconds", QueueCommand.seconds(attributes.visibilityTimeout)),
                 ("delay_seconds", QueueCommand.seconds(attributes.delay)),
@@ -102,6 +109,8 @@ extension QueueCommand {
                 ("max_message_size_bytes", attributes.maxMessageSizeBytes),
                 ("max_receive_count", attributes.maxReceiveCount),
                 ("dead_letter_queue", attributes.deadLetterQueue ?? ""),
+                ("check_back_delay_seconds", QueueCommand.seconds(attributes.checkBackDelay)),
+                ("max_check_backs", attributes.maxCheckBacks),
             ]
             if output.json {
                 try QueueCommand.printJSON(Dictionary(uniqueKeysWithValues: fields + [("name", name)]))
@@ -120,16 +129,46 @@ extension QueueCommand {
         @Argument var body: String
         @Option(help: "Delivery delay in seconds.") var delay: Double?
         @Option(help: "Message id (idempotency key).") var id: String?
+        @Flag(help: "Send a half message: invisible until `queue commit` (or gone after `queue rollback`).")
+        var half = false
 
         func run() async throws {
-            let result = try await QueueCommand.withQueue(data) {
-                try await $0.send(name, body: body, id: id, delay: QueueCommand.duration(seconds: delay))
+            let delay = QueueCommand.duration(seconds: delay)
+            let result = try await QueueCommand.withQueue(data) { [half] in
+                half ? try await $0.sendHalf(name, body: body, id: id, delay: delay)
+                    : try await $0.send(name, body: body, id: id, delay: delay)
             }
             if output.json {
                 try QueueCommand.printJSON(["id": result.messageID, "already_present": result.alreadyPresent])
             } else {
                 print(result.messageID + (result.alreadyPresent ? " (already present)" : ""))
             }
+        }
+    }
+
+    struct Commit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Commit a half message: it becomes deliverable.")
+        @OptionGroup var data: DataOptions
+        @OptionGroup var output: OutputOptions
+        @Argument var name: String
+        @Argument(help: "The half message's id.") var id: String
+
+        func run() async throws {
+            try await QueueCommand.withQueue(data) { try await $0.commitHalf(name, id: id) }
+            if output.json { try QueueCommand.printJSON(["committed": id]) } else { print("committed \(id)") }
+        }
+    }
+
+    struct Rollback: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Roll a half message back: it is gone.")
+        @OptionGroup var data: DataOptions
+        @OptionGroup var output: OutputOptions
+        @Argument var name: String
+        @Argument(help: "The half message's id.") var id: String
+
+        func run() async throws {
+            try await QueueCommand.withQueue(data) { try await $0.rollbackHalf(name, id: id) }
+            if output.json { try QueueCommand.printJSON(["rolled_back": id]) } else { print("rolled back \(id)") }
         }
     }
 
@@ -184,8 +223,10 @@ extension QueueCommand {
         @OptionGroup var output: OutputOptions
         @Argument var name: String
         @Option(name: .short, help: "How many messages.") var n: Int = 10
+        @Flag(help: "Show the half messages (not yet committed) instead, with their check-backs.") var half = false
 
         func run() async throws {
+            if half { return try await peekHalf() }
             let messages = try await QueueCommand.withQueue(data) { try await $0.peek(name, count: n) }
             if output.json {
                 try QueueCommand.printJSON(messages.map {
@@ -193,6 +234,17 @@ extension QueueCommand {
                 })
             } else {
                 for message in messages { print("\(message.id)\t\(message.receiveCount)\t\(message.body)") }
+            }
+        }
+
+        private func peekHalf() async throws {
+            let halves = try await QueueCommand.withQueue(data) { try await $0.halfMessages(in: name).prefix(max(0, n)) }
+            if output.json {
+                try QueueCommand.printJSON(halves.map {
+                    ["id": $0.id, "body": $0.body, "check_backs": $0.checkBacks] as [String: Any]
+                })
+            } else {
+                for half in halves { print("\(half.id)\t\(half.checkBacks)\t\(half.body)") }
             }
         }
     }
@@ -244,6 +296,34 @@ extension QueueCommand {
                     let result = try await service.send(name, body: "load \(index)", id: "\(prefix)-\(index)")
                     // Written straight to the file descriptor: nothing is buffered when the process is killed.
                     FileHandle.standardOutput.write(Data((result.messageID + "\n").utf8))
+                }
+            }
+        }
+    }
+
+    /// Hidden: sends half messages one by one, printing `half ID` once each is acknowledged, then commits
+    /// the even ones (`committed ID`) and rolls back the odd ones (`rolled-back ID`) (crash tests).
+    struct LoadHalf: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "load-half", shouldDisplay: false)
+        @OptionGroup var data: DataOptions
+        @Argument var name: String
+        @Option var count: Int = 1_000
+        @Option(help: "Prefix of the message ids (id = PREFIX-INDEX).") var prefix = "half"
+
+        func run() async throws {
+            try await QueueCommand.withQueue(data) { service in
+                if await !service.listQueues().contains(name) { try await service.createQueue(name) }
+                for index in 0..<count {
+                    let id = "\(prefix)-\(index)"
+                    _ = try await service.sendHalf(name, body: "half \(index)", id: id)
+                    FileHandle.standardOutput.write(Data(("half " + id + "\n").utf8))
+                    if index % 2 == 0 {
+                        try await service.commitHalf(name, id: id)
+                        FileHandle.standardOutput.write(Data(("committed " + id + "\n").utf8))
+                    } else {
+                        try await service.rollbackHalf(name, id: id)
+                        FileHandle.standardOutput.write(Data(("rolled-back " + id + "\n").utf8))
+                    }
                 }
             }
         }

@@ -141,6 +141,11 @@ extension UserError {
         case let .invalidRetention(value): return "retention \(seconds(value)) is out of range (1 min to 15 days)"
         case let .invalidMaxReceiveCount(value): return "max receive count \(value) is out of range (1 to 1000)"
         case let .invalidMessageSizeLimit(value): return "max message size \(value) is out of range (1024 to 65536 bytes)"
+        case let .invalidCheckBackDelay(value): return "check-back delay \(seconds(value)) is out of range (1 s to 12 h)"
+        case let .invalidMaxCheckBacks(value): return "max check-backs \(value) is out of range (1 to 1000)"
+        case let .unknownHalfMessage(queue, id): return "queue '\(queue)' holds no half message '\(id)'"
+        case let .halfMessageAlreadyCommitted(queue, id):
+            return "message '\(id)' of queue '\(queue)' is committed already; it cannot be rolled back"
         case let .tooManyQueues(limit): return "there are already \(limit) queues"
         case let .unknownReceipt(receipt): return "receipt '\(receipt)' names no message received from this queue"
         case let .staleReceipt(receipt):

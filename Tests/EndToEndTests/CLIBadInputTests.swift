@@ -56,6 +56,22 @@ final class CLIBadInputTests: XCTestCase {
         try assertRefused(["account", "open", "carol", "--deposit", "abc"], mentions: "'abc' is not an amount")
     }
 
+    func testForgedHalfMessageDecisionsAreRefusedAndChangeNothing() throws {
+        try run(["queue", "create", "tx"])
+        try run(["queue", "send", "tx", "credit", "--half", "--id", "h1"])
+        try run(["queue", "send", "tx", "done", "--half", "--id", "h2"])
+        try run(["queue", "commit", "tx", "h2"])
+        let before = try run(["queue", "peek", "tx", "--half", "--json"]).stdout
+        try assertRefused(["queue", "commit", "tx", "forged"], mentions: "queue 'tx' holds no half message 'forged'")
+        try assertRefused(["queue", "rollback", "tx", "forged"], mentions: "queue 'tx' holds no half message 'forged'")
+        try assertRefused(["queue", "rollback", "tx", "h2"], mentions: "committed already")
+        try assertRefused(["queue", "commit", "nope", "h1"], mentions: "no queue named 'nope'")
+        try assertRefused(["queue", "create", "t2", "--check-back-delay", "0"], mentions: "check-back delay 0")
+        try assertRefused(["queue", "create", "t3", "--max-check-backs", "1001"], mentions: "max check-backs 1001")
+        XCTAssertEqual(try run(["queue", "peek", "tx", "--half", "--json"]).stdout, before)
+        XCTAssertTrue(before.contains("\"h1\""), before)
+    }
+
     func testBusinessRulesAreRefusedAndChangeNothing() throws {
         try assertRefused(["send", "alice", "2000", "--shares", "3"], mentions: "not enough")
         try assertRefused(["send", "张三", "100", "--to", "bob"], mentions: "not enough")

@@ -66,6 +66,64 @@ final class QueueCrashTests: XCTestCase {
         XCTAssertEqual(sequences.count, 1, "after recovery every replica holds the same operations: \(statuses)")
     }
 
+    /// Half messages under `kill -9`: every acknowledged half message is still held (or committed), every
+    /// acknowledged commit is a message, every acknowledged rollback is gone, and none is both.
+    func testHalfMessagesSurviveKillNine() throws {
+        let binary = try Self.binary()
+        let data = FileManager.default.temporaryDirectory.path + "/hongbao-crash-half-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        _ = try run(binary, ["queue", "create", "tx", "--data", data])
+        var seed: UInt64 = 0x5EED_0013
+        var sent: [String] = [], committed: [String] = [], rolledBack: [String] = []
+        let rounds = 8
+        for round in 0..<rounds {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = ["queue", "load-half", "tx", "--count", "1000000", "--prefix", "r\(round)", "--data", data]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            usleep(useconds_t(20_000 + (seed >> 33) % 400_000))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationReason, .uncaughtSignal, "round \(round) ended before the kill")
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
+                let parts = line.split(separator: " ").map(String.init)
+                guard parts.count == 2 else { continue }
+                switch parts[0] {
+                case "half": sent.append(parts[1])
+                case "committed": committed.append(parts[1])
+                case "rolled-back": rolledBack.append(parts[1])
+                default: XCTFail("unexpected line \(line)")
+                }
+            }
+        }
+        print("half crash test: \(sent.count) half messages, \(committed.count) commits, \(rolledBack.count) rollbacks")
+        XCTAssertGreaterThan(committed.count, rounds, "the load made progress between kills")
+
+        let messages = Set(try ids(binary, ["queue", "peek", "tx", "-n", "100000", "--json", "--data", data]))
+        let halves = try ids(binary, ["queue", "peek", "tx", "--half", "-n", "100000", "--json", "--data", data])
+        XCTAssertEqual(messages.intersection(halves), [], "no id is both a half message and a message")
+        XCTAssertEqual(Set(committed).subtracting(messages), [], "acknowledged commits lost")
+        XCTAssertEqual(Set(rolledBack).intersection(messages.union(halves)), [], "acknowledged rollbacks undone")
+        let even = sent.filter { ($0.split(separator: "-").last.flatMap { Int($0) } ?? 1) % 2 == 0 }
+        XCTAssertEqual(Set(even).subtracting(messages).subtracting(halves), [], "acknowledged half messages lost")
+        XCTAssertEqual(Set(sent).subtracting(even).intersection(messages), [], "a rolled-back id was delivered")
+        XCTAssertLessThanOrEqual(halves.count, rounds, "at most the one in flight per kill is left undecided")
+        let stats = try run(binary, ["queue", "stats", "tx", "--json", "--data", data])
+        let counters = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(stats.utf8)) as? [String: Any])
+        XCTAssertEqual(counters["half_pending"] as? Int, halves.count)
+    }
+
+    private func ids(_ binary: String, _ arguments: [String]) throws -> [String] {
+        let text = try run(binary, arguments)
+        let rows = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])
+        return rows.compactMap { $0["id"] as? String }
+    }
+
     // MARK: Helpers
 
     /// Runs the binary to completion and returns its standard output; fails on a non-zero exit.

@@ -17,6 +17,10 @@ final class BadInputTests: XCTestCase {
         let received = try unwrapped(try await queue.receive("work", visibilityTimeout: .seconds(1)))
         fixture.clock.advance(by: .seconds(1))
         let current = try unwrapped(try await queue.receive("work"))
+        _ = try await queue.sendHalf("work", body: "pending", id: "h1")
+        _ = try await queue.sendHalf("work", body: "committed", id: "h2")
+        try await queue.commitHalf("work", id: "h2")
+        let longID = String(repeating: "i", count: limits.maxMessageIDLength + 1)
         let tooBig = String(repeating: "x", count: limits.maxMessageSizeBytes + 1)
         let tooMany = (0...limits.maxBatchCount).map { OutgoingMessage(body: "m\($0)") }
 
@@ -84,6 +88,50 @@ final class BadInputTests: XCTestCase {
             ("delete a dead-letter queue in use", .queueInUse(name: "parked", by: "source"), {
                 try await queue.deleteQueue("parked")
             }),
+            ("commit of a forged half message id", .unknownHalfMessage(queue: "work", id: "forged"), {
+                try await queue.commitHalf("work", id: "forged")
+            }),
+            ("commit batch with one forged id", .unknownHalfMessage(queue: "work", id: "forged"), {
+                try await queue.commitHalfBatch("work", ids: ["h1", "forged"])
+            }),
+            ("commit of a received message's receipt text", .unknownHalfMessage(queue: "work", id: current.receipt.description), {
+                try await queue.commitHalf("work", id: current.receipt.description)
+            }),
+            ("commit in another queue", .unknownHalfMessage(queue: "parked", id: "h1"), {
+                try await queue.commitHalf("parked", id: "h1")
+            }),
+            ("commit in an unknown queue", .unknownQueue("nope"), { try await queue.commitHalf("nope", id: "h1") }),
+            ("empty commit batch", .invalidBatchSize(count: 0, limit: limits.maxBatchCount), {
+                try await queue.commitHalfBatch("work", ids: [])
+            }),
+            ("rollback of a forged id", .unknownHalfMessage(queue: "work", id: "forged"), {
+                try await queue.rollbackHalf("work", id: "forged")
+            }),
+            ("rollback of a committed half message", .halfMessageAlreadyCommitted(queue: "work", id: "h2"), {
+                try await queue.rollbackHalf("work", id: "h2")
+            }),
+            ("rollback of an ordinary message", .halfMessageAlreadyCommitted(queue: "work", id: current.id), {
+                try await queue.rollbackHalfBatch("work", ids: ["h1", current.id])
+            }),
+            ("empty half message", .emptyMessage, { _ = try await queue.sendHalf("work", body: "") }),
+            ("half message id too long", .invalidMessageID(longID), {
+                _ = try await queue.sendHalf("work", body: "x", id: longID)
+            }),
+            ("half message delay too long", .invalidDelay(.seconds(3601)), {
+                _ = try await queue.sendHalf("work", body: "x", delay: .seconds(3601))
+            }),
+            ("check-back delay zero", .invalidCheckBackDelay(.zero), {
+                try await queue.createQueue("q5", attributes: QueueAttributes(checkBackDelay: .zero))
+            }),
+            ("max check-backs zero", .invalidMaxCheckBacks(0), {
+                try await queue.createQueue("q6", attributes: QueueAttributes(maxCheckBacks: 0))
+            }),
+            ("max check-backs too many", .invalidMaxCheckBacks(1001), {
+                try await queue.createQueue("q7", attributes: QueueAttributes(maxCheckBacks: 1001))
+            }),
+            ("check-back handler for an unknown queue", .unknownQueue("nope"), {
+                try await queue.setCheckBackHandler(for: "nope") { _, _ in .commit }
+            }),
             ("slow latency too large", .invalidFault("latency must be between 0 and \(limits.maxReplicaLatency)"), {
                 try await queue.slowReplica(.a, latency: .seconds(11))
             }),
@@ -105,6 +153,8 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(after.lastSequence, before.lastSequence)
         XCTAssertEqual(after.queueNames, before.queueNames)
         XCTAssertEqual(after.messages(in: "work"), before.messages(in: "work"))
+        XCTAssertEqual(after.halfMessages(in: "work"), before.halfMessages(in: "work"))
+        XCTAssertEqual(after.halfMessages(in: "work").map(\.id), ["h1"])
         await queue.close()
         let afterReplicas = try ReplicaID.allCases.map { try fixture.contents(of: $0) }
         XCTAssertEqual(afterReplicas, beforeReplicas)

@@ -17,8 +17,9 @@ struct QueueFixture {
         self.limits = limits
     }
 
-    func open() throws -> MessageQueueService {
-        try MessageQueueService.open(root: root, limits: limits, clock: clock, random: SeededRandomSource(seed: 7))
+    func open(checkBackTimer: Bool = true) throws -> MessageQueueService {
+        try MessageQueueService.open(
+            root: root, limits: limits, clock: clock, random: SeededRandomSource(seed: 7), checkBackTimer: checkBackTimer)
     }
 
     func databasePath(_ id: ReplicaID) -> String { root + "/" + id.directoryName + "/queue.sqlite" }
@@ -37,6 +38,10 @@ struct QueueFixture {
                     SELECT queue || '|' || id || '|' || body || '|' || sent_ms || '|' || visible_ms || '|' ||
                     receive_count || '|' || ifnull(origin, '') || '|' || ord FROM message ORDER BY queue, id
                     """),
+                halves: try String.fetchAll(db, sql: """
+                    SELECT queue || '|' || id || '|' || body || '|' || prepared_ms || '|' || check_ms || '|' ||
+                    check_count || '|' || ifnull(delay_ms, '') || '|' || ord FROM half_message ORDER BY queue, id
+                    """),
                 operations: try String.fetchAll(db, sql: """
                     SELECT seq || '|' || kind || '|' || queue || '|' || message || '|' || text || '|' || time_ms ||
                     '|' || visible_ms || '|' || count FROM oplog ORDER BY seq
@@ -51,6 +56,7 @@ struct ReplicaContents: Equatable {
     var lastSequence: Int64
     var queues: [String]
     var messages: [String]
+    var halves: [String]
     var operations: [String]
 
     /// The operations both replicas still log (logs are trimmed at different moments).

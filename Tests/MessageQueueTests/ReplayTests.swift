@@ -15,14 +15,22 @@ final class ReplayTests: XCTestCase {
     private func runWorkload(seed: UInt64, steps: Int) async throws {
         let fixture = try QueueFixture()
         defer { fixture.remove() }
-        let queue = try fixture.open()
+        let queue = try fixture.open(checkBackTimer: false)
         let random = SeededRandomSource(seed: seed)
         try await queue.createQueue("dlq")
         try await queue.createQueue("work", attributes: QueueAttributes(
             visibilityTimeout: .seconds(3), retention: .seconds(60), maxReceiveCount: 2, deadLetterQueue: "dlq"))
+        // The producer answers by the id's last digit: commit, roll back, or not known yet.
+        try await queue.setCheckBackHandler(for: "work") { _, message in
+            switch (message.id.last?.wholeNumberValue ?? 0) % 3 {
+            case 0: return .commit
+            case 1: return .rollback
+            default: return .unknown
+            }
+        }
         var receipts: [ReceiptHandle] = []
         for _ in 0..<steps {
-            switch random.uniform(in: 0...9) {
+            switch random.uniform(in: 0...11) {
             case 0...3:
                 let id: String? = random.uniform(in: 0...3) == 0 ? "fixed-\(random.uniform(in: 0...20))" : nil
                 _ = try await queue.send(
@@ -38,6 +46,16 @@ final class ReplayTests: XCTestCase {
             case 8:
                 if random.uniform(in: 0...9) == 0 { try await queue.redrive(deadLetterQueue: "dlq") }
                 try await queue.purgeExpired()
+            case 9:
+                _ = try await queue.sendHalf("work", body: "h\(random.next() % 1000)", id: "half-\(random.uniform(in: 0...30))")
+            case 10:
+                let id = "half-\(random.uniform(in: 0...30))"
+                if random.uniform(in: 0...1) == 0 {
+                    try? await queue.commitHalf("work", id: id)
+                } else {
+                    try? await queue.rollbackHalf("work", id: id)
+                }
+                await queue.runCheckBacks()
             default:
                 fixture.clock.advance(by: .seconds(random.uniform(in: 1...4)))
                 try await injectFault(queue, random)
@@ -61,11 +79,13 @@ final class ReplayTests: XCTestCase {
             store.close()
             for name in ["work", "dlq"] {
                 XCTAssertEqual(loaded.messages(in: name), memory.messages(in: name), "seed \(seed), replica \(id), \(name)")
+                XCTAssertEqual(loaded.halfMessages(in: name), memory.halfMessages(in: name), "seed \(seed), replica \(id), \(name)")
             }
             XCTAssertEqual(loaded.lastSequence, memory.lastSequence, "seed \(seed), replica \(id)")
         }
         for name in ["work", "dlq"] {
             XCTAssertEqual(replayed.messages(in: name), memory.messages(in: name), "seed \(seed): replay of \(name)")
+            XCTAssertEqual(replayed.halfMessages(in: name), memory.halfMessages(in: name), "seed \(seed): replay of \(name)")
         }
         XCTAssertEqual(replayed.queueNames, memory.queueNames)
         await queue.close()

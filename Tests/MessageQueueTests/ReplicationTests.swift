@@ -197,6 +197,8 @@ final class ReplicationTests: XCTestCase {
             XCTAssertEqual(replica.lastSequence, state.lastSequence, "\(id)", file: file, line: line)
             XCTAssertEqual(replica.messages.count, state.messages(in: "work").count, "\(id)", file: file, line: line)
             XCTAssertEqual(replica.messages, contents[0].messages, "\(id)", file: file, line: line)
+            XCTAssertEqual(replica.halves, contents[0].halves, "\(id)", file: file, line: line)
+            XCTAssertEqual(replica.halves.count, state.halfMessages(in: "work").count, "\(id)", file: file, line: line)
             XCTAssertEqual(replica.queues, contents[0].queues, "\(id)", file: file, line: line)
             let (mine, theirs) = replica.sharedOperations(with: contents[0])
             XCTAssertFalse(mine.isEmpty, file: file, line: line)
