@@ -12,7 +12,7 @@ public enum DashboardCommand: Sendable, Equatable {
     case gala(GalaAction)
     /// Make the account service fail this percentage of credits (0–100).
     case setCreditFailureRate(percent: Int)
-    /// Add this latency to every ledger write.
+    /// Add this latency to every credit the account service makes ("account latency" on screen).
     case setLedgerLatency(milliseconds: Int)
     /// Break or repair one queue replica ("a", "b" or "c").
     case replica(name: String, action: ReplicaAction)
@@ -66,8 +66,18 @@ public enum ReplicaAction: String, Sendable, Equatable, CaseIterable {
     case slow
     /// Destructive: the replica's copy is damaged and must be rebuilt. Asks y/N first.
     case corrupt
-    /// Back to `up` (it catches up first).
+    /// Back to `up`: it catches up first, and a corrupted replica is rebuilt from a healthy copy.
     case restore
+
+    /// The word people read ("restore" meant nothing to them: it brings the replica back up).
+    public var word: String {
+        switch self {
+        case .down: return "down"
+        case .slow: return "slow"
+        case .corrupt: return "corrupt"
+        case .restore: return "back up"
+        }
+    }
 }
 
 /// What to do to the retry workers.

@@ -19,6 +19,8 @@ public struct DashboardModel: Sendable, Equatable {
     public var pendingCommands: Int
     /// Frames actually drawn in the last second, measured by the terminal layer (`nil` in tests).
     public var measuredFramesPerSecond: Int?
+    /// Settings asked for and not yet shown by a snapshot: keys step from these.
+    public var requested: RequestedSettings
     /// The terminal size in cells, from the last resize event.
     public var screenWidth: Int
     public var screenHeight: Int
@@ -36,8 +38,14 @@ public struct DashboardModel: Sendable, Equatable {
         self.commandHistory = []
         self.pendingCommands = 0
         self.measuredFramesPerSecond = nil
+        self.requested = RequestedSettings()
         self.screenWidth = screenWidth
         self.screenHeight = screenHeight
+    }
+
+    /// Call when a new snapshot arrives: settings it already shows stop overriding it.
+    public mutating func reconcile(with snapshot: DashboardSnapshot) {
+        requested.reconcile(with: snapshot)
     }
 
     /// The selected row of a pane.

@@ -44,7 +44,7 @@ extension DashboardRenderer {
             HeaderGroup(3, [("  p50 ", label), (DashboardText.duration(header.openLatencyP50), value)]),
             HeaderGroup(2, [("  p99 ", label), (DashboardText.duration(header.openLatencyP99), p99Style)]),
             HeaderGroup(1, [(separator + "fail ", label), ("\(faults.creditFailurePercent)%", failureStyle)]),
-            HeaderGroup(2, [("  ledger ", label), ("+\(faults.ledgerLatencyMilliseconds)ms", latencyStyle)]),
+            HeaderGroup(2, [("  account latency ", label), ("+\(faults.ledgerLatencyMilliseconds) ms", latencyStyle)]),
             HeaderGroup(2, [("  gala ", label), (gala, CellStyle(faults.loadRunning ? .accent : .muted, background: .headerBackground, bold: faults.loadRunning))]),
         ]
         if let caption = header.caption {

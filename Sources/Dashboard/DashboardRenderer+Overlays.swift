@@ -84,7 +84,7 @@ extension DashboardRenderer {
                          style: CellStyle(.error, bold: true))
         } else {
             let limit = form.kind == .personal ? validator.limits.maxPersonalAmount : validator.limits.maxGroupAmount
-            buffer.write("up to \(limit.formatted); \(validator.limits.minShares)–\(validator.limits.maxShares) shares of at least \(validator.limits.minShare.formatted)",
+            buffer.write("up to \(money(limit)); \(validator.limits.minShares)–\(validator.limits.maxShares) shares of at least \(money(validator.limits.minShare))",
                          x: inner.x + 1, y: messageY, maxWidth: inner.width - 2, style: CellStyle(.muted))
         }
         let help = options.unicode ? "Enter send · Tab/↑↓ field · ←→ kind · Esc cancel" : "Enter send - Tab field - <> kind - Esc cancel"

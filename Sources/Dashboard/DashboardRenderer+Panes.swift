@@ -1,39 +1,47 @@
 import Primitives
 
 extension DashboardRenderer {
-    func drawAccounts(_ buffer: inout CellBuffer, _ rect: Rect, _ accounts: AccountsSummary, selected: Int?) {
+    func drawAccounts(_ buffer: inout CellBuffer, _ rect: Rect, _ accounts: AccountsSummary, selected: Int?, scrollTo: Int, filter: String?) {
         guard !rect.isEmpty else { return }
         let wide = rect.width >= 48
+        func waiting(_ account: AccountRow) -> String {
+            account.waitingCredits == 0 ? dash
+                : (wide ? "\(account.waitingCredits)\(times) \(money(account.waitingAmount))" : "\(account.waitingCredits)\(times)")
+        }
+        let waitingWidth = accounts.top.reduce(wide ? 15 : 5) { max($0, DisplayWidth.of(waiting($1))) }
         let columns = fitColumns([
             TableColumn(title: "Account", width: 0),
-            TableColumn(title: "Balance", width: 13, alignRight: true),
-            TableColumn(title: wide ? "On its way" : "Wait", width: wide ? 15 : 5, alignRight: true),
+            TableColumn(title: "Balance", width: moneyColumnWidth(accounts.top.map(\.balance), minimum: 13), alignRight: true),
+            TableColumn(title: wide ? "On its way" : "Wait", width: waitingWidth, alignRight: true),
         ], width: rect.width)
         writeHeaderRow(&buffer, columns: columns, x: rect.x, y: rect.y, width: rect.width)
         let summaryRows = rect.height >= 5 ? 1 : 0
         let rows = rect.height - 1 - summaryRows
-        if accounts.top.isEmpty, rows > 0 {
-            buffer.write("no accounts yet", x: rect.x, y: rect.y + 1, maxWidth: rect.width, style: CellStyle(.muted))
+        let count = accounts.page.count(carrying: accounts.top.count)
+        if let note = listNote(count: count, page: accounts.page, filter: filter, empty: "no accounts yet"), rows > 0 {
+            buffer.write(note, x: rect.x, y: rect.y + 1, maxWidth: rect.width, style: CellStyle(.muted))
         }
-        let offset = scrollOffset(selected: selected, count: accounts.top.count, rows: rows)
-        for (line, index) in (offset..<min(accounts.top.count, offset + max(0, rows))).enumerated() {
-            let account = accounts.top[index]
-            let waiting = account.waitingCredits == 0 ? "—"
-                : (wide ? "\(account.waitingCredits)× \(account.waitingAmount.formatted)" : "\(account.waitingCredits)×")
+        let offset = scrollOffset(selected: scrollTo, count: count, rows: rows)
+        for (line, index) in (offset..<min(count, offset + max(0, rows))).enumerated() {
+            guard accounts.page.filter == filter, let account = accounts.page.row(index, in: accounts.top) else { continue }
             writeRow(&buffer, [
                 (account.name, CellStyle(.text)),
-                (account.balance.formatted, CellStyle(.money, bold: true)),
-                (options.unicode ? waiting : waiting.replacingOccurrences("—", "-"), CellStyle(account.waitingCredits > 0 ? .warn : .muted)),
+                (money(account.balance), CellStyle(.money, bold: true)),
+                (waiting(account), CellStyle(account.waitingCredits > 0 ? .warn : .muted)),
             ], columns: columns, x: rect.x, y: rect.y + 1 + line, width: rect.width, selected: index == selected)
         }
         if summaryRows > 0 {
-            let text = "\(DashboardText.count(accounts.totalAccounts)) accounts · \(DashboardText.count(accounts.totalWaitingCredits)) on their way \(accounts.totalWaitingAmount.formatted)"
-            buffer.write(options.unicode ? text : text.replacingGlyphsForASCII(), x: rect.x, y: rect.maxY - 1, maxWidth: rect.width,
-                         style: CellStyle(accounts.totalWaitingCredits > 0 ? .warn : .muted))
+            // Groups shown whole or not at all, the amount last to go: money is never cut.
+            let style = CellStyle(accounts.totalWaitingCredits > 0 ? .warn : .muted)
+            drawGroupLine(&buffer, left: [
+                HeaderGroup(1, [("\(DashboardText.count(accounts.totalAccounts)) accounts \(options.unicode ? "·" : "-") ", style)]),
+                HeaderGroup(0, [("\(DashboardText.count(accounts.totalWaitingCredits)) on their way ", style)]),
+                HeaderGroup(0, [(money(accounts.totalWaitingAmount), style)]),
+            ], right: [], y: rect.maxY - 1, rect: Rect(x: rect.x, y: rect.maxY - 1, width: rect.width + 1, height: 1))
         }
     }
 
-    func drawPackets(_ buffer: inout CellBuffer, _ rect: Rect, _ packets: PacketsSummary, selected: Int?) {
+    func drawPackets(_ buffer: inout CellBuffer, _ rect: Rect, _ packets: PacketsSummary, selected: Int?, scrollTo: Int, filter: String?) {
         guard !rect.isEmpty else { return }
         let counts: [(String, CellStyle)] = [
             ("open ", CellStyle(.muted)), (DashboardText.count(packets.open), CellStyle(.text, bold: true)),
@@ -48,7 +56,7 @@ extension DashboardRenderer {
             if let luck = packets.bestLuck {
                 writeSegments(&buffer, [
                     (options.unicode ? "★ best luck " : "* best luck ", CellStyle(.accent, bold: true)),
-                    (luck.recipient, CellStyle(.text, bold: true)), (" ", .plain), (luck.amount.formatted, CellStyle(.money, bold: true)),
+                    (luck.recipient, CellStyle(.text, bold: true)), (" ", .plain), (money(luck.amount), CellStyle(.money, bold: true)),
                     (" in \(luck.packet.rawValue)", CellStyle(.muted)),
                 ], x: rect.x, y: top, maxX: rect.maxX)
             } else {
@@ -60,20 +68,22 @@ extension DashboardRenderer {
         let columns = fitColumns([
             TableColumn(title: "Packet", width: 0),
             TableColumn(title: "From", width: 8),
-            TableColumn(title: "Total", width: 11, alignRight: true),
+            TableColumn(title: "Total", width: moneyColumnWidth(packets.recent.map(\.total), minimum: 11), alignRight: true),
             TableColumn(title: "Opened", width: 7, alignRight: true),
+            TableColumn(title: "Grabbed", width: 7, alignRight: true),
             TableColumn(title: "State", width: 8),
             TableColumn(title: "Expires", width: 7, alignRight: true),
             TableColumn(title: "Kind", width: 8),
         ], width: rect.width)
         writeHeaderRow(&buffer, columns: columns, x: rect.x, y: top, width: rect.width)
         let rows = rect.maxY - top - 1
-        if packets.recent.isEmpty {
-            buffer.write("no packets yet — press s to send one", x: rect.x, y: top + 1, maxWidth: rect.width, style: CellStyle(.muted))
+        let count = packets.page.count(carrying: packets.recent.count)
+        if let note = listNote(count: count, page: packets.page, filter: filter, empty: "no packets yet \(dash) press s to send one") {
+            buffer.write(note, x: rect.x, y: top + 1, maxWidth: rect.width, style: CellStyle(.muted))
         }
-        let offset = scrollOffset(selected: selected, count: packets.recent.count, rows: rows)
-        for (line, index) in (offset..<min(packets.recent.count, offset + max(0, rows))).enumerated() {
-            let packet = packets.recent[index]
+        let offset = scrollOffset(selected: scrollTo, count: count, rows: rows)
+        for (line, index) in (offset..<min(count, offset + max(0, rows))).enumerated() {
+            guard packets.page.filter == filter, let packet = packets.page.row(index, in: packets.recent) else { continue }
             let stateRole: ColorRole = switch packet.state {
             case .open: .ok
             case .soldOut, .done: .muted
@@ -85,8 +95,9 @@ extension DashboardRenderer {
                 // Ids made in the same second share their first characters: when cut, keep the end.
                 (DisplayWidth.truncateLeading(packet.id.rawValue, to: columns.first?.width ?? 0), CellStyle(.text)),
                 (packet.sender, CellStyle(.text)),
-                (packet.total.formatted, CellStyle(.money, bold: true)),
+                (money(packet.total), CellStyle(.money, bold: true)),
                 ("\(packet.opened)/\(packet.shares)", CellStyle(.text)),
+                ("\(packet.grabbed)/\(packet.shares)", CellStyle(.text)),
                 (packet.state.rawValue, CellStyle(stateRole, bold: packet.state == .open)),
                 (options.unicode ? expires : expires.replacingOccurrences("—", "-"), CellStyle(expiresRole)),
                 (packet.kind.rawValue, CellStyle(.muted)),

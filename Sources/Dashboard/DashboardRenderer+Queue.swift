@@ -30,12 +30,17 @@ extension DashboardRenderer {
         }
         var y = rect.y + 1 + graph.count
         guard !queue.replicas.isEmpty, y < rect.maxY else { return }
-        let healthy = queue.replicas.filter { $0.state == .up || $0.state == .slow || $0.state == .catchingUp }.count
-        let hasQuorum = healthy >= queue.writeQuorum
-        writeSegments(&buffer, [
-            (hasQuorum ? "\(check) writes ok" : "\(cross) NO QUORUM: writes blocked", CellStyle(hasQuorum ? .ok : .error, bold: true, reverse: !hasQuorum)),
-            ("  \(healthy)/\(queue.replicas.count) in sync, quorum \(queue.writeQuorum)", CellStyle(.muted)),
-        ], x: rect.x, y: y, maxX: rect.maxX)
+        // Taking writes: up or slow (a replica catching up is not written to yet). "In sync" only when no lag.
+        let live = queue.replicas.filter { $0.state == .up || $0.state == .slow }
+        let hasQuorum = live.count >= queue.writeQuorum
+        let behind = live.filter { $0.lag > 0 }
+        let sync = behind.isEmpty ? "in sync" : "lag \(DashboardText.count(Int(behind.map(\.lag).max() ?? 0)))"
+        drawGroupLine(&buffer, left: [
+            HeaderGroup(0, [(hasQuorum ? "\(check) writes ok" : "\(cross) NO QUORUM: writes blocked",
+                             CellStyle(hasQuorum ? .ok : .error, bold: true, reverse: !hasQuorum))]),
+            HeaderGroup(0, [("  \(live.count)/\(queue.replicas.count) up, ", CellStyle(.muted)), (sync, CellStyle(behind.isEmpty ? .muted : .warn))]),
+            HeaderGroup(1, [(", quorum \(queue.writeQuorum)", CellStyle(.muted))]),
+        ], right: [], y: y, rect: Rect(x: rect.x, y: y, width: rect.width + 1, height: 1))
         y += 1
         for (index, replica) in queue.replicas.enumerated() where y < rect.maxY {
             drawReplica(&buffer, replica, x: rect.x, y: y, width: rect.width, selected: focused && index == selected)

@@ -1,7 +1,7 @@
 import Primitives
 
 extension DashboardRenderer {
-    func drawRetries(_ buffer: inout CellBuffer, _ rect: Rect, _ retries: RetriesSummary, selected: Int?) {
+    func drawRetries(_ buffer: inout CellBuffer, _ rect: Rect, _ retries: RetriesSummary, selected: Int?, scrollTo: Int, filter: String?) {
         guard !rect.isEmpty else { return }
         var segments: [(String, CellStyle)] = [("workers ", CellStyle(.muted))]
         if retries.workers.isEmpty { segments.append(("none", CellStyle(.muted))) }
@@ -27,10 +27,13 @@ extension DashboardRenderer {
                      maxWidth: rect.width, style: CellStyle(.muted))
 
         let remaining = rect.height - 2
-        let nextRows = retries.next.isEmpty ? 1 : min(retries.next.count + 1, max(1, remaining / 2))
-        let histogramRows = max(0, remaining - nextRows)
+        // The histogram takes the rows its buckets need (up to half); the list of waiting credits fills the rest.
+        let count = retries.page.count(carrying: retries.next.count)
+        let histogramRows = count == 0 && filter == nil
+            ? max(0, remaining - 1) : min(max(1, retries.attemptHistogram.count), max(0, remaining / 2))
         drawHistogram(&buffer, Rect(x: rect.x, y: rect.y + 2, width: rect.width, height: histogramRows), retries.attemptHistogram)
-        drawNextRetries(&buffer, Rect(x: rect.x, y: rect.y + 2 + histogramRows, width: rect.width, height: nextRows), retries.next, selected: selected)
+        drawNextRetries(&buffer, Rect(x: rect.x, y: rect.y + 2 + histogramRows, width: rect.width, height: remaining - histogramRows),
+                        retries, selected: selected, scrollTo: scrollTo, filter: filter)
     }
 
     private func workerGlyph(_ state: WorkerState) -> (String, ColorRole) {
@@ -62,36 +65,38 @@ extension DashboardRenderer {
         }
     }
 
-    private func drawNextRetries(_ buffer: inout CellBuffer, _ rect: Rect, _ next: [RetryRow], selected: Int?) {
+    private func drawNextRetries(_ buffer: inout CellBuffer, _ rect: Rect, _ retries: RetriesSummary, selected: Int?, scrollTo: Int, filter: String?) {
         guard !rect.isEmpty else { return }
-        guard let first = next.first else {
-            buffer.write("next retries: none waiting", x: rect.x, y: rect.y, maxWidth: rect.width, style: CellStyle(.muted))
+        let next = retries.next
+        let count = retries.page.count(carrying: next.count)
+        if let note = listNote(count: count, page: retries.page, filter: filter, empty: "retries: no credit waiting") {
+            buffer.write(note, x: rect.x, y: rect.y, maxWidth: rect.width, style: CellStyle(.muted))
             return
         }
-        if rect.height < 2 {
+        if rect.height < 2, let first = next.first {
             writeSegments(&buffer, [
-                ("next ", CellStyle(.muted)), ("\(first.recipient) ", CellStyle(.text)), (first.amount.formatted, CellStyle(.money, bold: true)),
-                (" #\(first.attempt) in \(DashboardText.duration(first.dueIn))", CellStyle(.warn)),
-                (next.count > 1 ? " (+\(next.count - 1))" : "", CellStyle(.muted)),
+                ("next ", CellStyle(.muted)), ("\(first.recipient) ", CellStyle(.text)), (money(first.amount), CellStyle(.money, bold: true)),
+                (" #\(first.attempt) in \(first.dueIn.map(DashboardText.duration) ?? "?")", CellStyle(.warn)),
+                (count > 1 ? " (+\(DashboardText.count(count - 1)))" : "", CellStyle(.muted)),
             ], x: rect.x, y: rect.y, maxX: rect.maxX)
             return
         }
         let columns = fitColumns([
-            TableColumn(title: "Next retry", width: 0),
-            TableColumn(title: "Amount", width: 10, alignRight: true),
+            TableColumn(title: "Waiting", width: 0),
+            TableColumn(title: "Amount", width: moneyColumnWidth(next.map(\.amount), minimum: 10), alignRight: true),
             TableColumn(title: "Try", width: 3, alignRight: true),
             TableColumn(title: "Due", width: 7, alignRight: true),
         ], width: rect.width)
         writeHeaderRow(&buffer, columns: columns, x: rect.x, y: rect.y, width: rect.width)
         let rows = rect.height - 1
-        let offset = scrollOffset(selected: selected, count: next.count, rows: rows)
-        for (line, index) in (offset..<min(next.count, offset + max(0, rows))).enumerated() {
-            let retry = next[index]
+        let offset = scrollOffset(selected: scrollTo, count: count, rows: rows)
+        for (line, index) in (offset..<min(count, offset + max(0, rows))).enumerated() {
+            guard let retry = retries.page.row(index, in: next) else { continue }
             writeRow(&buffer, [
                 ("\(retry.recipient) \(retry.claim.rawValue)", CellStyle(.text)),
-                (retry.amount.formatted, CellStyle(.money, bold: true)),
+                (money(retry.amount), CellStyle(.money, bold: true)),
                 ("#\(retry.attempt)", CellStyle(retry.attempt > 3 ? .error : .warn)),
-                (DashboardText.duration(retry.dueIn), CellStyle(.muted)),
+                (retry.dueIn.map(DashboardText.duration) ?? dash, CellStyle(.muted)),
             ], columns: columns, x: rect.x, y: rect.y + 1 + line, width: rect.width, selected: index == selected)
         }
     }
@@ -100,20 +105,29 @@ extension DashboardRenderer {
         guard !rect.isEmpty else { return }
         let faults = snapshot.faults
         let narrow = rect.width < 40
-        let labelWidth = narrow ? 10 : 16
-        let barWidth = max(1, min(20, rect.width - labelWidth - 6))
+        let labelWidth = narrow ? 9 : 16
         var y = rect.y
+        // Timeouts beside the failure rate: credits that missed their deadline went to the queue like failures,
+        // though no failure was injected, so they are their own number. The bar gets what is left of the line.
         let failureRole: ColorRole = faults.creditFailurePercent == 0 ? .ok : (faults.creditFailurePercent >= 50 ? .error : .warn)
+        let percent = " \(faults.creditFailurePercent)%"
+        let timeouts = DashboardText.count(faults.creditTimeouts)
+        let timeoutsWidth = DisplayWidth.of("  timeouts ") + DisplayWidth.of(timeouts)
+        let barWidth = min(20, rect.width - labelWidth - 5 - timeoutsWidth)
         buffer.write(DisplayWidth.fit(narrow ? "failures" : "credit failures", to: labelWidth), x: rect.x, y: y, maxWidth: rect.width, style: CellStyle(.muted))
-        if rect.width > labelWidth + 6 {
-            drawBar(&buffer, Double(faults.creditFailurePercent) / 100, x: rect.x + labelWidth, y: y, width: barWidth, role: failureRole)
-            buffer.write(" \(faults.creditFailurePercent)%", x: rect.x + labelWidth + barWidth, y: y,
-                         maxWidth: rect.maxX - rect.x - labelWidth - barWidth, style: CellStyle(failureRole, bold: true))
+        var column = rect.x + labelWidth
+        if barWidth >= 4 {
+            column += drawBar(&buffer, Double(faults.creditFailurePercent) / 100, x: column, y: y, width: barWidth, role: failureRole)
         }
+        writeSegments(&buffer, [
+            (barWidth >= 4 ? DisplayWidth.fit(percent, to: 5, alignRight: true) : String(percent.dropFirst()), CellStyle(failureRole, bold: true)),
+            ("  timeouts ", CellStyle(.muted)),
+            (timeouts, CellStyle(faults.creditTimeouts > 0 ? .warn : .muted, bold: faults.creditTimeouts > 0)),
+        ], x: column, y: y, maxX: rect.maxX)
         y += 1
         if y < rect.maxY {
             writeSegments(&buffer, [
-                (DisplayWidth.fit(narrow ? "ledger" : "ledger latency", to: labelWidth), CellStyle(.muted)),
+                (DisplayWidth.fit(narrow ? "latency" : "account latency", to: labelWidth), CellStyle(.muted)),
                 ("+\(faults.ledgerLatencyMilliseconds) ms", CellStyle(faults.ledgerLatencyMilliseconds > 0 ? .warn : .ok, bold: true)),
             ], x: rect.x, y: y, maxX: rect.maxX)
             y += 1

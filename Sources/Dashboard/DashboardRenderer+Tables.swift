@@ -55,6 +55,18 @@ extension DashboardRenderer {
         }
     }
 
+    /// The width a money column needs so that no amount in it is ever cut: names shrink first.
+    func moneyColumnWidth(_ amounts: [Money], minimum: Int) -> Int {
+        amounts.reduce(minimum) { max($0, DisplayWidth.of(money($1))) }
+    }
+
+    /// What a list says instead of rows: still searching for a new filter, nothing matches, or nothing yet.
+    func listNote(count: Int, page: ListPage, filter: String?, empty: String) -> String? {
+        if page.filter != filter { return "searching\(ellipsis)" }
+        guard count == 0 else { return nil }
+        return filter.map { "nothing matches /\($0)" } ?? empty
+    }
+
     /// The first row to show so that `selected` stays visible in `rows` lines.
     func scrollOffset(selected: Int?, count: Int, rows: Int) -> Int {
         guard let selected, rows > 0, count > rows else { return 0 }

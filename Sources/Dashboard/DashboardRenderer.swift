@@ -28,12 +28,14 @@ public struct DashboardRenderer: Sendable {
             var title = paneTitle(pane, unfiltered)
             if let filter = model.filters[pane] { title += " /\(filter)" }
             let inner = drawBox(&buffer, rect, title: title, focused: model.focus == pane)
+            // Only the focused pane highlights its row, but every list stays scrolled to its selection: the
+            // backend answers the window around it.
             let selected = model.focus == pane ? model.selected(pane) : nil
             switch pane {
-            case .accounts: drawAccounts(&buffer, inner, snapshot.accounts, selected: selected)
-            case .packets: drawPackets(&buffer, inner, snapshot.packets, selected: selected)
+            case .accounts: drawAccounts(&buffer, inner, snapshot.accounts, selected: selected, scrollTo: model.selected(.accounts), filter: model.filters[.accounts])
+            case .packets: drawPackets(&buffer, inner, snapshot.packets, selected: selected, scrollTo: model.selected(.packets), filter: model.filters[.packets])
             case .queue: drawQueue(&buffer, inner, snapshot.queue, selected: model.selected(.queue), focused: model.focus == .queue)
-            case .retries: drawRetries(&buffer, inner, snapshot.retries, selected: selected)
+            case .retries: drawRetries(&buffer, inner, snapshot.retries, selected: selected, scrollTo: model.selected(.retries), filter: model.filters[.retries])
             case .faults: drawFaults(&buffer, inner, snapshot)
             case .events: drawEvents(&buffer, inner, snapshot.events, scrollBack: model.selected(.events))
             }
@@ -159,7 +161,15 @@ public struct DashboardRenderer: Sendable {
         return out + String(repeating: " ", count: max(0, width - DisplayWidth.of(out)))
     }
 
+    /// An amount as shown: "¥1,234.56", or "CNY 1,234.56" where the terminal cannot show "¥" (LANG=C).
+    func money(_ amount: Money) -> String {
+        options.unicode ? amount.formatted : String(amount.formatted.flatMap { $0 == "¥" ? Array("CNY ") : [$0] })
+    }
+
     var check: String { options.unicode ? "✓" : "ok" }
+    var dash: String { options.unicode ? "—" : "-" }
+    var times: String { options.unicode ? "×" : "x" }
+    var ellipsis: String { options.unicode ? "…" : "..." }
     var cross: String { options.unicode ? "✗" : "X" }
 }
 

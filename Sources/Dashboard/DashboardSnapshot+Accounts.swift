@@ -20,8 +20,10 @@ public struct AccountRow: Sendable, Equatable {
 
 /// The accounts pane: the top balances and the credits still on their way.
 public struct AccountsSummary: Sendable, Equatable {
-    /// The top accounts by balance, largest first (the engine decides how many; the pane shows what fits).
+    /// User accounts, richest first: the window of the list that was asked for (see `page`).
     public var top: [AccountRow]
+    /// Where `top` sits in the whole (filtered) list.
+    public var page: ListPage
     /// How many user accounts exist.
     public var totalAccounts: Int
     /// Credits waiting in the queue across all accounts.
@@ -29,8 +31,10 @@ public struct AccountsSummary: Sendable, Equatable {
     /// Their total amount.
     public var totalWaitingAmount: Money
 
-    public init(top: [AccountRow] = [], totalAccounts: Int = 0, totalWaitingCredits: Int = 0, totalWaitingAmount: Money = .zero) {
+    public init(top: [AccountRow] = [], page: ListPage = ListPage(), totalAccounts: Int = 0, totalWaitingCredits: Int = 0,
+                totalWaitingAmount: Money = .zero) {
         self.top = top
+        self.page = page
         self.totalAccounts = totalAccounts
         self.totalWaitingCredits = totalWaitingCredits
         self.totalWaitingAmount = totalWaitingAmount

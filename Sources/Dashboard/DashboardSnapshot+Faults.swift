@@ -31,14 +31,19 @@ public struct FailureComparison: Sendable, Equatable {
 public struct FaultSettings: Sendable, Equatable {
     /// Percentage of credits the account service fails on purpose (0–100).
     public var creditFailurePercent: Int
-    /// Latency added to every ledger write.
+    /// Latency added to every credit the account service makes ("account latency").
     public var ledgerLatencyMilliseconds: Int
+    /// Credits that missed their deadline (timed out) since start: they went to the queue like failures, but
+    /// no failure was injected, so they are shown as their own number.
+    public var creditTimeouts: Int
     /// Whether the Gala load generator runs.
     public var loadRunning: Bool
     /// Its target rate in opens per second.
     public var loadRatePerSecond: Int
 
-    public init(creditFailurePercent: Int = 0, ledgerLatencyMilliseconds: Int = 0, loadRunning: Bool = false, loadRatePerSecond: Int = 0) {
+    public init(creditFailurePercent: Int = 0, ledgerLatencyMilliseconds: Int = 0, loadRunning: Bool = false, loadRatePerSecond: Int = 0,
+                creditTimeouts: Int = 0) {
+        self.creditTimeouts = creditTimeouts
         self.creditFailurePercent = creditFailurePercent
         self.ledgerLatencyMilliseconds = ledgerLatencyMilliseconds
         self.loadRunning = loadRunning

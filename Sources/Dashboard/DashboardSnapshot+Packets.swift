@@ -73,14 +73,17 @@ public struct PacketsSummary: Sendable, Equatable {
     public var expired: Int
     /// Packets expiring within the next minute.
     public var expiringSoon: Int
-    /// Recent and soon-expiring packets, most relevant first.
+    /// Packets, newest first: the window of the list that was asked for (see `page`).
     public var recent: [PacketRow]
+    /// Where `recent` sits in the whole (filtered) list.
+    public var page: ListPage
     public var bestLuck: BestLuck?
 
     public init(
         open: Int = 0, grabbed: Int = 0, opened: Int = 0, expired: Int = 0, expiringSoon: Int = 0,
-        recent: [PacketRow] = [], bestLuck: BestLuck? = nil
+        recent: [PacketRow] = [], page: ListPage = ListPage(), bestLuck: BestLuck? = nil
     ) {
+        self.page = page
         self.open = open
         self.grabbed = grabbed
         self.opened = opened

@@ -28,10 +28,10 @@ public struct RetryRow: Sendable, Equatable {
     public var amount: Money
     /// The attempt that comes next (1 = first retry).
     public var attempt: Int
-    /// Time until it becomes visible again.
-    public var dueIn: Duration
+    /// Time until it becomes visible again (`nil` when not known: no worker has scheduled it in this run).
+    public var dueIn: Duration?
 
-    public init(claim: ClaimID, recipient: String, amount: Money, attempt: Int, dueIn: Duration) {
+    public init(claim: ClaimID, recipient: String, amount: Money, attempt: Int, dueIn: Duration?) {
         self.claim = claim
         self.recipient = recipient
         self.amount = amount
@@ -45,8 +45,10 @@ public struct RetriesSummary: Sendable, Equatable {
     /// `attemptHistogram[i]` = credits that succeeded (or are pending) after `i + 1` attempts; the last bucket
     /// collects everything beyond.
     public var attemptHistogram: [Int]
-    /// The next retries due, soonest first.
+    /// Credits waiting for a retry, oldest first: the window of the list that was asked for (see `page`).
     public var next: [RetryRow]
+    /// Where `next` sits in the whole (filtered) list.
+    public var page: ListPage
     public var workers: [WorkerStatus]
     /// Credits completed by retries since start.
     public var succeeded: Int
@@ -54,9 +56,10 @@ public struct RetriesSummary: Sendable, Equatable {
     public var backoff: String
 
     public init(
-        attemptHistogram: [Int] = [], next: [RetryRow] = [], workers: [WorkerStatus] = [], succeeded: Int = 0,
-        backoff: String = ""
+        attemptHistogram: [Int] = [], next: [RetryRow] = [], page: ListPage = ListPage(), workers: [WorkerStatus] = [],
+        succeeded: Int = 0, backoff: String = ""
     ) {
+        self.page = page
         self.attemptHistogram = attemptHistogram
         self.next = next
         self.workers = workers

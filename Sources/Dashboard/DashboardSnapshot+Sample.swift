@@ -12,9 +12,11 @@ extension DashboardSnapshot {
         let kinds: [PacketKindLabel] = [.lucky, .equal, .personal]
         let states: [PacketStateLabel] = [.open, .open, .soldOut, .done, .expired]
         let packets = (0..<16).map { index in
-            PacketRow(id: PacketID("p\(2_040 - index)"), sender: names[index % names.count], kind: kinds[index % 3],
-                      total: Money(minorUnits: Int64(10_000 + index * 2_537)), shares: index % 3 == 2 ? 1 : 10,
-                      grabbed: min(10, index), opened: min(10, index) / 2 + (index % 3 == 2 ? 1 : 0) - (index % 3 == 2 ? min(10, index) / 2 : 0),
+            let shares = index % 3 == 2 ? 1 : 10
+            let grabbed = min(shares, index)
+            return PacketRow(id: PacketID("p\(2_040 - index)"), sender: names[index % names.count], kind: kinds[index % 3],
+                      total: Money(minorUnits: Int64(10_000 + index * 2_537)), shares: shares,
+                      grabbed: grabbed, opened: (grabbed + 1) / 2,
                       state: states[index % states.count],
                       expiresIn: states[index % states.count] == .expired ? nil : .seconds(Int64(30 + index * 97)))
         }
@@ -53,7 +55,8 @@ extension DashboardSnapshot {
                                     succeeded: 12_130, backoff: "exp 100ms…30s"),
             failures: FailureComparison(queue: ModeFailures(userVisibleFailures: 0, deferredCredits: 3_410, immediateCredits: 44_803),
                                         transaction: ModeFailures(userVisibleFailures: 2_977, deferredCredits: 0, immediateCredits: 31_220)),
-            faults: FaultSettings(creditFailurePercent: 30, ledgerLatencyMilliseconds: 50, loadRunning: true, loadRatePerSecond: 2_000),
+            faults: FaultSettings(creditFailurePercent: 30, ledgerLatencyMilliseconds: 50, loadRunning: true, loadRatePerSecond: 2_000,
+                                  creditTimeouts: 1_312),
             events: events
         )
     }

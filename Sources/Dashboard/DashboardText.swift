@@ -18,8 +18,8 @@ public enum DashboardText {
         case .gala(.faster): return "Gala load faster"
         case .gala(.slower): return "Gala load slower"
         case .setCreditFailureRate(let percent): return "credit failures \(percent)%"
-        case .setLedgerLatency(let milliseconds): return "ledger latency \(milliseconds) ms"
-        case .replica(let name, let action): return "replica \(name) \(action.rawValue)"
+        case .setLedgerLatency(let milliseconds): return "account latency +\(milliseconds) ms"
+        case .replica(let name, let action): return "replica \(name) \(action.word)"
         case .workers(let action): return "workers \(action.rawValue)"
         case .setCreditMode(let mode): return "credit mode \(mode.rawValue)"
         case .redriveDeadLetters: return "redrive dead letters"
@@ -75,9 +75,10 @@ public enum DashboardText {
         return out
     }
 
-    /// A count in at most 5 columns: "999", "12.3k", "4.5M".
+    /// A count in at most 6 columns, grouped like `count` below 100,000 so that the same number never appears
+    /// in two formats on one screen: "999", "8,831", "99,999", "123.4k", "4.5M".
     public static func compact(_ value: Int) -> String {
-        if value < 10_000 { return "\(value)" }
+        if value < 100_000 { return count(value) }
         if value < 1_000_000 { return "\(value / 1_000).\(value / 100 % 10)k" }
         return "\(value / 1_000_000).\(value / 100_000 % 10)M"
     }

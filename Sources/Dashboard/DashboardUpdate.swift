@@ -26,8 +26,10 @@ public struct DashboardUpdate: Sendable {
             next.screenWidth = max(0, width)
             next.screenHeight = max(0, height)
             effects = []
-        case .commandFinished(_, let result):
+        case .commandFinished(let command, let result):
             next.pendingCommands = max(0, next.pendingCommands - 1)
+            let succeeded = if case .success = result { true } else { false }
+            next.requested.finished(command, succeeded: succeeded, now: now)
             switch result {
             case .success(let text): next.setStatus(text, .success, now: now)
             case .failure(let error): next.setStatus(error.message, .error, now: now)
@@ -190,6 +192,7 @@ public struct DashboardUpdate: Sendable {
 
     private func perform(_ command: DashboardCommand, model: inout DashboardModel, now: Timestamp) -> [DashboardEffect] {
         model.pendingCommands += 1
+        model.requested.sent(command)
         model.setStatus("→ \(DashboardText.describe(command))", .info, now: now)
         return [.perform(command)]
     }
@@ -210,8 +213,8 @@ public struct DashboardUpdate: Sendable {
         case .focus(let pane): model.focus = pane
         case .moveUp: moveSelection(by: -1, model: &model, snapshot: snapshot)
         case .moveDown: moveSelection(by: 1, model: &model, snapshot: snapshot)
-        case .pageUp: moveSelection(by: -10, model: &model, snapshot: snapshot)
-        case .pageDown: moveSelection(by: 10, model: &model, snapshot: snapshot)
+        case .pageUp: moveSelection(by: -model.listCapacity(model.focus), model: &model, snapshot: snapshot)
+        case .pageDown: moveSelection(by: model.listCapacity(model.focus), model: &model, snapshot: snapshot)
         case .toggleFreeze:
             model.frozen.toggle()
             model.setStatus(model.frozen ? "display frozen (engine keeps running) — p to resume" : "display live", .info, now: now)
@@ -239,28 +242,26 @@ public struct DashboardUpdate: Sendable {
         let command: DashboardCommand
         switch action {
         case .grabAndOpen:
-            let packets = snapshot.packets.recent
-            let packet = model.focus == .packets && !packets.isEmpty ? packets[min(model.selected(.packets), packets.count - 1)].id : nil
+            let packet = model.focus == .packets ? snapshot.packets.page.row(model.selected(.packets), in: snapshot.packets.recent)?.id : nil
             command = .grabAndOpen(packet: packet, user: nil)
-        case .galaToggle: command = .gala(snapshot.faults.loadRunning ? .stop : .start(ratePerSecond: nil))
+        case .galaToggle: command = .gala(model.requested.galaRunning(snapshot) ? .stop : .start(ratePerSecond: nil))
         case .galaFaster: command = .gala(.faster)
         case .galaSlower: command = .gala(.slower)
         case .cycleCreditFailures:
-            command = .setCreditFailureRate(percent: Self.nextPreset(after: snapshot.faults.creditFailurePercent, in: failurePresets))
+            command = .setCreditFailureRate(percent: Self.nextPreset(after: model.requested.creditFailurePercent(snapshot), in: failurePresets))
         case .cycleLedgerLatency:
-            command = .setLedgerLatency(milliseconds: Self.nextPreset(after: snapshot.faults.ledgerLatencyMilliseconds, in: latencyPresets))
+            command = .setLedgerLatency(milliseconds: Self.nextPreset(after: model.requested.latencyMilliseconds(snapshot), in: latencyPresets))
         case .replicaDownToggle, .replicaSlowToggle, .replicaCorrupt, .replicaRestore:
             guard let replica = selectedReplica else {
                 model.setStatus("no replica to act on", .error, now: now)
                 return []
             }
-            command = .replica(name: replica.name, action: Self.replicaAction(action, current: replica.state))
+            command = .replica(name: replica.name, action: Self.replicaAction(action, current: model.requested.replicaState(replica)))
         case .workersPauseToggle:
-            let anyPaused = snapshot.retries.workers.contains { $0.state == .paused }
-            command = .workers(anyPaused ? .resume : .pause)
+            command = .workers(model.requested.workersPaused(snapshot) ? .resume : .pause)
         case .workersCrash: command = .workers(.crash)
         case .workersRestart: command = .workers(.restart)
-        case .toggleCreditMode: command = .setCreditMode(snapshot.header.creditMode == .queue ? .transaction : .queue)
+        case .toggleCreditMode: command = .setCreditMode(model.requested.creditMode(snapshot) == .queue ? .transaction : .queue)
         case .redrive: command = .redriveDeadLetters
         case .scenarioPause: command = .toggleScenarioPause
         default: return []
@@ -270,7 +271,8 @@ public struct DashboardUpdate: Sendable {
 
     private static func replicaAction(_ action: KeyAction, current: ReplicaState) -> ReplicaAction {
         switch action {
-        case .replicaDownToggle: return current == .down ? .restore : .down
+        // A corrupted replica is out of service like a down one: the same key brings it back (rebuilt).
+        case .replicaDownToggle: return current == .down || current == .corrupted ? .restore : .down
         case .replicaSlowToggle: return current == .slow ? .restore : .slow
         case .replicaCorrupt: return .corrupt
         default: return .restore
@@ -295,10 +297,10 @@ public struct DashboardUpdate: Sendable {
     /// How many selectable rows a pane has.
     static func rowCount(of pane: PaneID, in snapshot: DashboardSnapshot) -> Int {
         switch pane {
-        case .accounts: return snapshot.accounts.top.count
-        case .packets: return snapshot.packets.recent.count
+        case .accounts: return snapshot.accounts.page.count(carrying: snapshot.accounts.top.count)
+        case .packets: return snapshot.packets.page.count(carrying: snapshot.packets.recent.count)
         case .queue: return snapshot.queue.replicas.count
-        case .retries: return snapshot.retries.next.count
+        case .retries: return snapshot.retries.page.count(carrying: snapshot.retries.next.count)
         case .faults: return 0
         case .events: return snapshot.events.count
         }

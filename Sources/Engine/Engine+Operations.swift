@@ -89,7 +89,7 @@ extension Engine {
 
     public func setLedgerLatency(milliseconds: Int) {
         faults.update { $0.addedLatencyMilliseconds = milliseconds }
-        events.add(.fault, "account system latency +\(faults.settings.addedLatencyMilliseconds) ms")
+        events.add(.fault, "account latency +\(faults.settings.addedLatencyMilliseconds) ms")
     }
 
     public func setOutage(_ outage: Bool) {
@@ -110,13 +110,24 @@ extension Engine {
 
     public func corruptReplica(_ replica: ReplicaID) async throws {
         let detected = try await queue.corruptReplica(replica)
-        events.add(.fault, "replica \(replica) CORRUPTED on disk" + (detected ? "; detected, out of service until rebuilt" : ""))
+        events.add(.fault, "replica \(replica) CORRUPTED on disk" + (detected ? "; detected," : ";") + " out of service until rebuilt (d)")
     }
 
-    public func restoreReplica(_ replica: ReplicaID) async throws {
+    /// Brings a replica back up; returns what that took, in words ("back up", "rebuilt from a healthy copy").
+    @discardableResult
+    public func restoreReplica(_ replica: ReplicaID) async throws -> String {
+        let before = await queue.replicaStatuses().first { $0.id == replica }?.health
         try await queue.restoreReplica(replica)
-        events.add(.fault, "replica \(replica) restored")
+        let what: String
+        switch before {
+        case .corrupted?: what = "rebuilt from a healthy copy and back up"
+        case .slow?: what = "back to normal speed"
+        case .up?: what = "already up"
+        default: what = "back up"
+        }
+        events.add(.fault, "replica \(replica) \(what)")
         creditPath.wakeup.signal()
+        return what
     }
 
     public func pauseWorkers(_ index: Int? = nil) {
@@ -127,6 +138,12 @@ extension Engine {
     public func crashWorkers(_ index: Int? = nil) {
         workers.crash(index)
         events.add(.fault, "retry workers CRASHED: their messages come back after the visibility timeout")
+    }
+
+    /// Resumes paused workers (the same as a restart for the pool, but said as what the operator did).
+    public func resumeWorkers(_ index: Int? = nil) {
+        workers.restart(index)
+        events.add(.fault, "retry workers resumed")
     }
 
     public func restartWorkers(_ index: Int? = nil) {

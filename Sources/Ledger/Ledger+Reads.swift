@@ -21,6 +21,30 @@ extension Ledger {
         }
     }
 
+    /// User accounts whose name contains `text` (case-insensitive for ASCII), a page at a time: the dashboard's
+    /// filtered and scrolled list. Both orders scan the table when filtered (a substring has no index); the
+    /// dashboard reads one screenful at a time, on its own thread, spaced by the time the read took.
+    public func accounts(matching text: String?, order: AccountOrder, limit: Int, offset: Int) throws -> [Account] {
+        guard let text, !text.isEmpty else { return try accounts(order: order, limit: limit, offset: offset) }
+        let orderBy = order == .name ? "name" : "balance DESC, id"
+        return try read { database in
+            try database.fetchAll(prepared: """
+                SELECT id, name, kind, balance, created_at FROM account
+                WHERE kind = 'user' AND instr(lower(name), lower(?)) > 0 ORDER BY \(orderBy) LIMIT ? OFFSET ?
+                """, text, limit, offset, map: LedgerQueries.account(from:))
+        }
+    }
+
+    /// How many user accounts have a name containing `text` (all of them when `text` is nil or empty).
+    public func userAccountCount(matching text: String?) throws -> Int {
+        guard let text, !text.isEmpty else { return try userAccountCount() }
+        return try read { database in
+            try database.fetchFirst(prepared: """
+                SELECT COUNT(*) FROM account WHERE kind = 'user' AND instr(lower(name), lower(?)) > 0
+                """, text) { Int($0.int64(0)) } ?? 0
+        }
+    }
+
     /// How many user accounts exist.
     public func userAccountCount() throws -> Int {
         try read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM account WHERE kind = 'user'") ?? 0 }
@@ -53,14 +77,16 @@ extension Ledger {
                 SELECT COALESCE(SUM(balance), 0),
                        COALESCE(-SUM(CASE WHEN kind = 'mint' THEN balance END), 0),
                        (SELECT COALESCE(MAX(seq), 0) FROM transfer),
-                       COUNT(*)
+                       COUNT(*),
+                       COALESCE(SUM(kind = 'user'), 0)
                 FROM account
                 """)
             return LedgerTotals(
                 sumOfBalances: Money(minorUnits: row?[0] ?? 0),
                 moneyIssued: Money(minorUnits: row?[1] ?? 0),
                 transferCount: row?[2] ?? 0,
-                accountCount: row?[3] ?? 0
+                accountCount: row?[3] ?? 0,
+                userAccountCount: row?[4] ?? 0
             )
         }
     }
@@ -73,5 +99,8 @@ public struct LedgerTotals: Sendable, Equatable, Codable {
     /// All money ever deposited (minus the mint's balance).
     public let moneyIssued: Money
     public let transferCount: Int64
+    /// Every account: users, the mint and one escrow per packet.
     public let accountCount: Int64
+    /// People only (what the dashboard counts as "accounts").
+    public let userAccountCount: Int64
 }

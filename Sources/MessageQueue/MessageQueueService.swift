@@ -201,8 +201,10 @@ public actor MessageQueueService {
     public func replicaStatuses() -> [ReplicaStatus] {
         replicas.map { replica in
             let applied = replica.appliedSequence
+            // Damage SQLite's checks missed still needs a rebuild: it is reported as corrupted, not merely down.
+            let health: ReplicaHealth = replica.health == .down && replica.forceRebuild ? .corrupted : replica.health
             return ReplicaStatus(
-                id: replica.id, health: replica.health, appliedSequence: applied,
+                id: replica.id, health: health, appliedSequence: applied,
                 lag: max(0, state.lastSequence - applied))
         }
     }

@@ -88,6 +88,65 @@ extension PacketService {
         }
     }
 
+    /// Packets whose id, sender, kind or state contains `text` (every packet when nil), newest first, a page at a
+    /// time: the dashboard's packet list over the whole ledger.
+    public func packets(matching text: String?, limit: Int, offset: Int) throws -> [Packet] {
+        try ledger.read { database in
+            try database.fetchAll(prepared: """
+                SELECT \(PacketQueries.packetColumns) FROM packet p JOIN account s ON s.id = p.sender_id
+                WHERE ?1 IS NULL OR instr(lower(p.id || ' ' || s.name || ' ' || p.kind || ' ' || p.state), lower(?1)) > 0
+                ORDER BY p.rowid DESC LIMIT ?2 OFFSET ?3
+                """, text, limit, offset, map: PacketQueries.packet(from:))
+        }
+    }
+
+    /// How many packets `packets(matching:limit:offset:)` pages through.
+    public func packetCount(matching text: String?) throws -> Int {
+        try ledger.read { database in
+            try database.fetchFirst(prepared: """
+                SELECT COUNT(*) FROM packet p JOIN account s ON s.id = p.sender_id
+                WHERE ?1 IS NULL OR instr(lower(p.id || ' ' || s.name || ' ' || p.kind || ' ' || p.state), lower(?1)) > 0
+                """, text) { Int($0.int64(0)) } ?? 0
+        }
+    }
+
+    /// Claims waiting in the queue for a retry whose recipient or id contains `text` (all when nil), oldest
+    /// first, a page at a time: the dashboard's retries list.
+    public func waitingClaims(matching text: String?, limit: Int, offset: Int) throws -> [Claim] {
+        try ledger.read { database in
+            try database.fetchAll(prepared: """
+                SELECT \(PacketQueries.claimColumns) FROM claim c JOIN account u ON u.id = c.user_id
+                JOIN packet p ON p.id = c.packet_id
+                WHERE c.state = 'waiting' AND (?1 IS NULL OR instr(lower(c.id || ' ' || u.name), lower(?1)) > 0)
+                ORDER BY c.opened_at, c.id LIMIT ?2 OFFSET ?3
+                """, text, limit, offset, map: PacketQueries.claim(from:))
+        }
+    }
+
+    /// How many claims `waitingClaims(matching:limit:offset:)` pages through.
+    public func waitingClaimCount(matching text: String?) throws -> Int {
+        try ledger.read { database in
+            try database.fetchFirst(prepared: """
+                SELECT COUNT(*) FROM claim c JOIN account u ON u.id = c.user_id
+                WHERE c.state = 'waiting' AND (?1 IS NULL OR instr(lower(c.id || ' ' || u.name), lower(?1)) > 0)
+                """, text) { Int($0.int64(0)) } ?? 0
+        }
+    }
+
+    /// Credits not yet made to each of `users`: how many and how much (users owed nothing are left out).
+    public func uncreditedTotals(for users: [AccountID]) throws -> [AccountID: (count: Int, amount: Money)] {
+        try ledger.read { database in
+            var totals: [AccountID: (count: Int, amount: Money)] = [:]
+            for user in Set(users) {
+                let row = try database.fetchFirst(prepared: """
+                    SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM claim WHERE user_id = ? AND state <> 'credited'
+                    """, user.rawValue) { ($0.int64(0), $0.int64(1)) }
+                if let row, row.0 > 0 { totals[user] = (Int(row.0), Money(minorUnits: row.1)) }
+            }
+            return totals
+        }
+    }
+
     /// Open packets, soonest to expire first.
     public func openPackets(limit: Int = 50) throws -> [Packet] {
         try ledger.read { database in

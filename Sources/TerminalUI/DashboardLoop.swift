@@ -63,6 +63,7 @@ final class DashboardLoop {
             }
             if !model.frozen, let (fresh, freshGeneration) = shared.snapshot(newerThan: generation) {
                 generation = freshGeneration
+                model.reconcile(with: fresh)
                 var comparable = fresh
                 comparable.takenAt = snapshot.takenAt
                 if comparable != snapshot {
@@ -100,11 +101,16 @@ final class DashboardLoop {
         }
     }
 
+    /// The lists' windows the screen needs for the current model.
+    var listQuery: ListQuery { model.listQuery() }
+
     /// Applies one event and its effects; returns `true` to quit.
     private func apply(_ event: DashboardEvent, perform: (DashboardCommand) -> Void) -> Bool {
         let now = options.clock.now()
         let (next, effects) = update.update(model, event, snapshot: snapshot, now: now)
         model = next
+        let query = model.listQuery()
+        if query != shared.query { shared.query = query }
         for effect in effects {
             switch effect {
             case .quit: return true

@@ -23,6 +23,7 @@ public func runDashboard(backend: any DashboardBackend, theme: Theme, options: D
         group.addTask {
             await pollSnapshots(backend: backend, shared: shared)
         }
+        shared.query = loop.listQuery
         await loop.run { command in
             group.addTask {
                 let result = await backend.perform(command)
@@ -46,14 +47,23 @@ public enum DashboardExit: Sendable, Equatable {
     case cancelled
 }
 
-/// Fetches a snapshot once per refresh interval until cancelled.
+/// Fetches a snapshot once per refresh interval, and soon after the lists' query changes (a filter typed, a page
+/// scrolled), until cancelled.
 private func pollSnapshots(backend: any DashboardBackend, shared: SharedState) async {
     while !Task.isCancelled {
-        shared.publish(await backend.snapshot())
-        do {
-            try await Task.sleep(for: .milliseconds(shared.refreshMilliseconds))
-        } catch {
-            return
+        let query = shared.query
+        shared.publish(await backend.snapshot(for: query))
+        var waited = 0
+        while waited < shared.refreshMilliseconds, shared.query == query {
+            do {
+                try await Task.sleep(for: .milliseconds(queryPollMilliseconds))
+            } catch {
+                return
+            }
+            waited += queryPollMilliseconds
         }
     }
 }
+
+/// How often the poller looks for a changed list query between snapshots.
+private let queryPollMilliseconds = 10

@@ -8,6 +8,7 @@ final class SharedState: Sendable {
         var snapshotGeneration = 0
         var refreshMilliseconds: Int
         var finished: [DashboardEvent] = []
+        var query = ListQuery()
     }
 
     private let contents: Mutex<Contents>
@@ -34,6 +35,12 @@ final class SharedState: Sendable {
     var refreshMilliseconds: Int {
         get { contents.withLock { $0.refreshMilliseconds } }
         set { contents.withLock { $0.refreshMilliseconds = newValue } }
+    }
+
+    /// The lists' windows the screen needs now (set by the UI loop, read by the snapshot poller).
+    var query: ListQuery {
+        get { contents.withLock { $0.query } }
+        set { contents.withLock { $0.query = newValue } }
     }
 
     func post(_ event: DashboardEvent) {

@@ -17,8 +17,6 @@ final class EngineDashboardBackend: DashboardBackend {
     static let defaultGalaRate = 2_000
     /// The highest rate `faster` goes to.
     static let maxGalaRate = 64_000
-    /// Upcoming retries listed in the retries pane.
-    static let retryRows = 12
     /// Samples of queue depth kept for the sparkline.
     static let depthHistoryLength = 240
 
@@ -28,6 +26,7 @@ final class EngineDashboardBackend: DashboardBackend {
     private let scenario: ScenarioPlayer?
     private let random: any RandomSource
     private let state = Mutex<(depths: [Int], galaRate: Int)>(([], 0))
+    private let lists: DashboardLists
 
     init(engine: Engine, load: LoadGenerator, users: [String], scenario: ScenarioPlayer?, random: any RandomSource) {
         self.engine = engine
@@ -35,12 +34,14 @@ final class EngineDashboardBackend: DashboardBackend {
         self.users = users
         self.scenario = scenario
         self.random = random
+        self.lists = DashboardLists(engine: engine)
     }
 
     // MARK: Snapshot
 
-    func snapshot() async -> DashboardSnapshot {
+    func snapshot(for query: ListQuery) async -> DashboardSnapshot {
         let s = await engine.snapshot()
+        let answer = await lists.answer(for: query)
         let credits = s.queue.queues.first { $0.name == engine.limits.credit.queueName }
         let deadLetters = s.queue.queues.first { $0.name == engine.limits.credit.queueName + "-dlq" }
         let depth = credits.map { $0.visible + $0.inFlight + $0.delayed } ?? 0
@@ -53,14 +54,14 @@ final class EngineDashboardBackend: DashboardBackend {
         return DashboardSnapshot(
             takenAt: s.takenAt,
             header: header(s),
-            accounts: accounts(s),
-            packets: packets(s),
+            accounts: accounts(s, answer),
+            packets: packets(s, answer),
             queue: QueueSummary(
                 name: engine.limits.credit.queueName, visible: credits?.visible ?? 0, inFlight: credits?.inFlight ?? 0,
                 delayed: credits?.delayed ?? 0, deadLetters: deadLetters?.total ?? 0,
                 oldestAge: (credits?.total ?? 0) > 0 ? credits?.oldestAge : nil, depthHistory: history,
                 replicas: s.queue.replicas.map(Self.replica), writeQuorum: engine.limits.queue.quorum),
-            retries: retries(s),
+            retries: retries(s, answer),
             failures: FailureComparison(
                 queue: ModeFailures(userVisibleFailures: s.metrics.failedForUserQueueMode,
                                     deferredCredits: s.metrics.queued,
@@ -69,7 +70,8 @@ final class EngineDashboardBackend: DashboardBackend {
                                           deferredCredits: 0, immediateCredits: s.metrics.opensTransactionMode)),
             faults: FaultSettings(creditFailurePercent: s.faults.failurePercent,
                                   ledgerLatencyMilliseconds: s.faults.addedLatencyMilliseconds,
-                                  loadRunning: loadCounters.rate > 0, loadRatePerSecond: loadCounters.rate),
+                                  loadRunning: loadCounters.rate > 0, loadRatePerSecond: loadCounters.rate,
+                                  creditTimeouts: s.accountService.failedDeadline),
             events: s.events.map { EventLine(at: $0.at, kind: Self.eventKind($0.kind), text: $0.text) })
     }
 
@@ -94,45 +96,38 @@ final class EngineDashboardBackend: DashboardBackend {
             conservation: conservation, caption: caption)
     }
 
-    private func accounts(_ s: EngineSnapshot) -> AccountsSummary {
-        var waiting: [AccountID: (count: Int, amount: Money)] = [:]
-        for claim in s.pendingClaims {
-            let current = waiting[claim.userID] ?? (0, .zero)
-            waiting[claim.userID] = (current.count + 1, current.amount + claim.amount)
-        }
-        let top = s.topAccounts.map { account in
-            AccountRow(name: account.name, balance: account.balance,
-                       waitingCredits: waiting[account.id]?.count ?? 0, waitingAmount: waiting[account.id]?.amount ?? .zero)
-        }
+    private func accounts(_ s: EngineSnapshot, _ answer: DashboardLists.Answer?) -> AccountsSummary {
         let stats = s.slow?.packets
-        return AccountsSummary(top: top, totalAccounts: Int(s.slow?.totals.accountCount ?? 0),
+        let people = s.slow.map { Int($0.totals.userAccountCount) } ?? answer?.accountsPage.matching ?? 0
+        return AccountsSummary(top: answer?.accounts ?? [], page: answer?.accountsPage ?? ListPage(), totalAccounts: people,
                                totalWaitingCredits: (stats?.claimsWaiting ?? 0) + (stats?.claimsCrediting ?? 0),
                                totalWaitingAmount: (stats?.waitingAmount ?? .zero) + (stats?.creditingAmount ?? .zero))
     }
 
-    private func packets(_ s: EngineSnapshot) -> PacketsSummary {
+    private func packets(_ s: EngineSnapshot, _ answer: DashboardLists.Answer?) -> PacketsSummary {
         let stats = s.slow?.packets
         let soon = s.takenAt + .seconds(60)
-        let rows = s.openPackets.map { packet in
-            PacketRow(id: packet.id, sender: packet.senderName, kind: Self.kind(packet.kind), total: packet.total,
-                      shares: packet.shares, grabbed: packet.grabbed, opened: packet.opened,
-                      state: packet.grabbed >= packet.shares ? .soldOut : .open,
-                      expiresIn: packet.expiresAt - s.takenAt)
+        // Rows read a moment ago: their time to expiry is counted from now.
+        let rows = (answer?.packets ?? []).map { row in
+            var row = row
+            row.expiresIn = row.expiresIn.map { $0 - (s.takenAt - (answer?.takenAt ?? s.takenAt)) }
+            return row
         }
         let best = stats?.latestBestLuck.map { BestLuck(recipient: $0.userName, amount: $0.amount, packet: $0.packetID) }
         return PacketsSummary(open: stats?.open ?? s.openPackets.count, grabbed: stats?.grabbedUnopened ?? 0,
                               opened: stats?.claimsOpened ?? 0, expired: stats?.expired ?? 0,
                               expiringSoon: s.openPackets.filter { $0.expiresAt <= soon }.count, recent: rows,
-                              bestLuck: best)
+                              page: answer?.packetsPage ?? ListPage(), bestLuck: best)
     }
 
-    private func retries(_ s: EngineSnapshot) -> RetriesSummary {
-        let due = s.retries.recentRetries.reversed().filter { $0.nextTryAt >= s.takenAt }.prefix(Self.retryRows)
-        let next = due.compactMap { retry -> RetryRow? in
-            // A handful of primary-key reads: who is owed what comes from the ledger, not from memory.
-            guard let claim = try? engine.packets.claim(retry.claim) else { return nil }
-            return RetryRow(claim: retry.claim, recipient: claim.userName, amount: claim.amount, attempt: retry.attempt,
-                            dueIn: retry.nextTryAt - s.takenAt)
+    private func retries(_ s: EngineSnapshot, _ answer: DashboardLists.Answer?) -> RetriesSummary {
+        // Who is owed what comes from the ledger; when the next try is due, from the workers' recent failures.
+        var scheduled: [ClaimID: RetryStats.PendingRetry] = [:]
+        for retry in s.retries.recentRetries { scheduled[retry.claim] = retry }
+        let next = (answer?.waiting ?? []).map { claim in
+            let retry = scheduled[claim.id]
+            return RetryRow(claim: claim.id, recipient: claim.userName, amount: claim.amount,
+                            attempt: retry?.attempt ?? claim.attempts, dueIn: retry.map { $0.nextTryAt - s.takenAt })
         }
         let workers = s.retries.workers.enumerated().map { index, state in
             WorkerStatus(name: "w\(index + 1)", state: Self.worker(state),
@@ -140,7 +135,7 @@ final class EngineDashboardBackend: DashboardBackend {
         }
         let limits = engine.limits.credit
         let backoff = "full jitter, base \(limits.retryBase.wholeMilliseconds) ms, cap \(limits.retryCap.wholeMilliseconds / 1_000) s, DLQ after \(limits.maxReceiveCount)"
-        return RetriesSummary(attemptHistogram: s.retries.successesByAttempt, next: next,
+        return RetriesSummary(attemptHistogram: s.retries.successesByAttempt, next: next, page: answer?.waitingPage ?? ListPage(),
                               workers: workers, succeeded: s.retries.succeeded, backoff: backoff)
     }
 
@@ -170,20 +165,21 @@ final class EngineDashboardBackend: DashboardBackend {
             return "credit failure rate \(engine.faults.settings.failurePercent)%"
         case let .setLedgerLatency(milliseconds):
             engine.setLedgerLatency(milliseconds: milliseconds)
-            return "account system latency +\(engine.faults.settings.addedLatencyMilliseconds) ms"
+            return "account latency +\(engine.faults.settings.addedLatencyMilliseconds) ms"
         case let .replica(name, action):
             guard let replica = ReplicaID(rawValue: name) else { throw DashboardCommandError.rejected("no replica '\(name)' (a, b or c)") }
             switch action {
             case .down: try await engine.setReplica(replica, down: true)
             case .slow: try await engine.slowReplica(replica, latency: .milliseconds(200))
             case .corrupt: try await engine.corruptReplica(replica)
-            case .restore: try await engine.restoreReplica(replica)
+            case .restore: return "replica \(name) " + (try await engine.restoreReplica(replica))
             }
-            return "replica \(name): \(action.rawValue)"
+            return "replica \(name) \(action.word)"
         case let .workers(action):
             switch action {
             case .pause: engine.pauseWorkers()
-            case .resume, .restart: engine.restartWorkers()
+            case .resume: engine.resumeWorkers()
+            case .restart: engine.restartWorkers()
             case .crash: engine.crashWorkers()
             }
             return "workers: \(action.rawValue)"

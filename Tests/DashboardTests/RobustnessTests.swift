@@ -74,6 +74,9 @@ final class RobustnessTests: XCTestCase {
         XCTAssertEqual(DashboardText.timeOfDay(Fixture.now), "12:54:56")
         XCTAssertEqual(DashboardText.count(1_234_567), "1,234,567")
         XCTAssertEqual(DashboardText.rate(7.46), "7.5")
-        XCTAssertEqual(DashboardText.compact(48_213), "48.2k")
+        // One format on one screen: below 100,000 a compact count is the grouped count ("depth 8,831" twice).
+        XCTAssertEqual(DashboardText.compact(2_598), "2,598")
+        XCTAssertEqual(DashboardText.compact(48_213), DashboardText.count(48_213))
+        XCTAssertEqual(DashboardText.compact(148_213), "148.2k")
     }
 }

@@ -44,7 +44,9 @@ enum Fixture {
         return model
     }
 
-    static func render(_ model: DashboardModel, width: Int, height: Int, options: RenderOptions = RenderOptions(), snapshot: DashboardSnapshot = snapshot) -> CellBuffer {
-        DashboardRenderer(options: options).render(model: model, snapshot: snapshot, width: width, height: height, now: now)
+    /// Renders `snapshot` (by default the sample, answering the model's list query as a backend would).
+    static func render(_ model: DashboardModel, width: Int, height: Int, options: RenderOptions = RenderOptions(), snapshot: DashboardSnapshot? = nil) -> CellBuffer {
+        DashboardRenderer(options: options).render(model: model, snapshot: snapshot ?? Self.snapshot.answering(model.listQuery()),
+                                                   width: width, height: height, now: now)
     }
 }

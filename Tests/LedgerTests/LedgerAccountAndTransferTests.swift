@@ -20,6 +20,22 @@ final class LedgerAccountTests: LedgerTestCase {
         XCTAssertEqual(try ledger.userAccountCount(), 1)
     }
 
+    func testAccountsFilterAndPageOverTheWholeLedger() async throws {
+        let ledger = try makeLedger()
+        for index in 1...30 { _ = try await ledger.openAccount(name: "u\(1_000 + index)", deposit: Money(yuan: Int64(index))) }
+        _ = try await ledger.openAccount(name: "张三", deposit: Money(yuan: 100))
+        let richest = try ledger.accounts(matching: nil, order: .balanceDescending, limit: 3, offset: 0).map(\.name)
+        XCTAssertEqual(richest, ["张三", "u1030", "u1029"])
+        XCTAssertEqual(try ledger.accounts(matching: nil, order: .balanceDescending, limit: 2, offset: 30).map(\.name), ["u1001"])
+        XCTAssertEqual(try ledger.accounts(matching: "U102", order: .balanceDescending, limit: 50, offset: 0).map(\.name),
+                       (1_020...1_029).reversed().map { "u\($0)" }, "case-insensitive, past the first page")
+        XCTAssertEqual(try ledger.accounts(matching: "张", order: .balanceDescending, limit: 5, offset: 0).map(\.name), ["张三"])
+        XCTAssertEqual(try ledger.accounts(matching: "u102", order: .balanceDescending, limit: 3, offset: 9).map(\.name), ["u1020"])
+        XCTAssertEqual(try ledger.userAccountCount(matching: "u102"), 10)
+        XCTAssertEqual(try ledger.userAccountCount(matching: nil), 31)
+        XCTAssertEqual(try ledger.userAccountCount(matching: "mint"), 0, "only people")
+    }
+
     func testOpeningWithoutDepositStartsAtZero() async throws {
         let ledger = try makeLedger()
         let account = try await ledger.openAccount(name: "lisi")

@@ -114,6 +114,24 @@ final class ReplicationTests: XCTestCase {
         await queue.close()
     }
 
+    func testDamageTheChecksMissedIsReportedAsCorruptedNotDown() async throws {
+        let fixture = try QueueFixture()
+        defer { fixture.remove() }
+        let queue = try fixture.open()
+        try await queue.createQueue("work")
+        // What `corruptReplica` leaves when SQLite's checks do not catch the damage: out of service, rebuild due.
+        let replica = queue.replicas[1]
+        replica.setHealth(.down)
+        replica.forceRebuild = true
+        var health = await queue.replicaStatuses().first { $0.id == .b }?.health
+        XCTAssertEqual(health, .corrupted)
+        try await queue.restoreReplica(.b)
+        await queue.settle()
+        health = await queue.replicaStatuses().first { $0.id == .b }?.health
+        XCTAssertEqual(health, .up)
+        await queue.close()
+    }
+
     func testDamageDoneOnDiskWhileRunningIsFoundByTheCheckAndRepaired() async throws {
         let fixture = try QueueFixture()
         defer { fixture.remove() }

@@ -191,6 +191,23 @@ final class PacketStatsTests: PacketTestCase {
         XCTAssertEqual(try service.packet(expiring.id).refunded, yuan("2"))
         try assertAuditsClean()
 
+        // The dashboard's lists: every packet newest first, filtered and paged; waiting credits; what each is owed.
+        XCTAssertEqual(try service.packets(matching: nil, limit: 10, offset: 0).map(\.id), [expiring.id, finished.id, open.id])
+        XCTAssertEqual(try service.packets(matching: nil, limit: 1, offset: 1).map(\.id), [finished.id])
+        XCTAssertEqual(try service.packets(matching: "EXPIRED", limit: 10, offset: 0).map(\.id), [expiring.id])
+        XCTAssertEqual(try service.packetCount(matching: nil), 3)
+        XCTAssertEqual(try service.packetCount(matching: "expired"), 1)
+        XCTAssertEqual(try service.waitingClaims(matching: nil, limit: 10, offset: 0).map(\.id), [waiting.id])
+        XCTAssertEqual(try service.waitingClaims(matching: "C", limit: 10, offset: 0).map(\.id), [waiting.id], "by recipient")
+        XCTAssertEqual(try service.waitingClaims(matching: "nobody", limit: 10, offset: 0).map(\.id), [])
+        XCTAssertFalse(try service.waitingClaims(matching: nil, limit: 10, offset: 0).contains { $0.id == crediting.id },
+                       "crediting is not waiting")
+        XCTAssertEqual(try service.waitingClaimCount(matching: nil), 1)
+        let owed = try service.uncreditedTotals(for: [crediting.userID, waiting.userID, try XCTUnwrap(ledger.account(named: "a")).id])
+        XCTAssertEqual(owed.count, 2, "a is owed nothing")
+        XCTAssertEqual(owed[waiting.userID]?.count, 1)
+        XCTAssertEqual(owed[waiting.userID]?.amount, yuan("3"))
+
         // A waiting claim is credited like any other, once.
         let credited = try await DirectAccountService(ledger: ledger).credit(waiting.id).claim
         XCTAssertEqual(credited.state, .credited)

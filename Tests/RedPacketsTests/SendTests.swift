@@ -31,6 +31,16 @@ final class SendTests: PacketTestCase {
         try assertAuditsClean()
     }
 
+    func testTheUserAccountCountLeavesOutEscrowAndTheMint() async throws {
+        try await user("张三", yuan("500"))
+        try await user("李四")
+        _ = try await service.send(.group(from: "张三", total: yuan("10"), shares: 2, greeting: "新年快乐"))
+        _ = try await service.send(.personal(from: "张三", to: "李四", amount: yuan("1"), greeting: "新年快乐"))
+        let totals = try ledger.totals()
+        XCTAssertEqual(totals.userAccountCount, 2, "people only")
+        XCTAssertEqual(totals.accountCount, 5, "two people, the mint and two escrow accounts")
+    }
+
     func testSendingLuckyAndEqualPacketsDebitsTheExactTotal() async throws {
         try await user("a", yuan("1000"))
         let lucky = try await service.send(.group(from: "a", total: yuan("100.00"), shares: 10))

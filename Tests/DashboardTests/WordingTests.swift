@@ -1,0 +1,84 @@
+import Dashboard
+import Primitives
+import XCTest
+
+/// What the screen says is true: one word per thing, every number in one format, no amount ever cut.
+final class WordingTests: XCTestCase {
+    private func text(_ snapshot: DashboardSnapshot, width: Int = 120, height: Int = 40, focus: PaneID = .accounts) -> String {
+        Fixture.render(Fixture.model(width: width, height: height, focus: focus), width: width, height: height,
+                       snapshot: snapshot).text()
+    }
+
+    func testASoldOutPacketSaysHowManySharesWereOpenedAndGrabbed() {
+        var snapshot = Fixture.snapshot
+        snapshot.packets.recent = [PacketRow(id: PacketID("p1"), sender: "alice", kind: .lucky, total: Money(minorUnits: 10_000),
+                                             shares: 10, grabbed: 10, opened: 0, state: .soldOut, expiresIn: .seconds(90))]
+        let screen = text(snapshot)
+        XCTAssertTrue(screen.contains("Opened Grabbed State"), screen)
+        XCTAssertTrue(screen.contains("0/10   10/10 sold out"), "not \"0/10 sold out\"")
+    }
+
+    func testInSyncOnlyWhenNoReplicaTakingWritesLags() {
+        var snapshot = Fixture.snapshot
+        snapshot.queue.replicas = ["a", "b", "c"].map { ReplicaStatus(name: $0, state: .up, lastSequence: 1_000, lag: 0) }
+        XCTAssertTrue(text(snapshot).contains("3/3 up, in sync"))
+        snapshot.queue.replicas[1].lag = 704
+        let lagging = text(snapshot)
+        XCTAssertFalse(lagging.contains("in sync"), "a replica 704 behind is not in sync")
+        XCTAssertTrue(lagging.contains("3/3 up, lag 704"))
+    }
+
+    func testTimeoutsAreTheirOwnNumberBesideCreditFailures() {
+        var snapshot = Fixture.snapshot
+        snapshot.faults.creditFailurePercent = 0
+        snapshot.faults.creditTimeouts = 4_321
+        for (width, height) in [(80, 24), (120, 40), (250, 70)] {
+            let line = text(snapshot, width: width, height: height).split(separator: "\n").first { $0.contains("failures") } ?? ""
+            XCTAssertTrue(line.contains("0%") && line.contains("timeouts 4,321"), "\(width)x\(height): \(line)")
+        }
+    }
+
+    func testTheLatencyKnobHasOneName() {
+        let screens = [text(Fixture.snapshot), text(Fixture.snapshot, width: 200, height: 60)]
+        var help = Fixture.model(width: 120, height: 40)
+        help.overlay = .help(scroll: 0)
+        let everything = screens + [Fixture.render(help, width: 120, height: 40).text(),
+                                    DashboardText.describe(.setLedgerLatency(milliseconds: 50))]
+        for screen in everything {
+            XCTAssertFalse(screen.contains("ledger latency") || screen.contains("ledger +") || screen.contains("system latency"), screen)
+        }
+        XCTAssertTrue(screens[0].contains("account latency +50 ms"))
+        XCTAssertEqual(DashboardText.describe(.setLedgerLatency(milliseconds: 50)), "account latency +50 ms")
+        XCTAssertEqual(DashboardText.describe(.replica(name: "b", action: .restore)), "replica b back up")
+    }
+
+    func testMoneyIsNeverCutOtherColumnsShrinkFirst() {
+        var snapshot = Fixture.snapshot
+        let rich = Money(minorUnits: 10_000_000_000)  // ¥100,000,000.00
+        snapshot.accounts.top[0].balance = rich
+        snapshot.accounts.top[1].waitingCredits = 3
+        snapshot.accounts.top[1].waitingAmount = rich
+        snapshot.accounts.totalWaitingAmount = rich
+        snapshot.packets.recent[0].total = rich
+        snapshot.retries.next[0].amount = rich
+        for (width, height, focus) in [(80, 24, PaneID.accounts), (120, 40, .accounts), (120, 40, .retries), (80, 24, .packets)] {
+            let screen = text(snapshot, width: width, height: height, focus: focus)
+            XCTAssertFalse(screen.contains("¥100,000,00…") || screen.contains("¥100,000,000.…") || screen.contains("¥100,000,000…"),
+                           "\(width)x\(height):\n\(screen)")
+            XCTAssertTrue(screen.contains("¥100,000,000.00"), "\(width)x\(height):\n\(screen)")
+        }
+    }
+
+    func testCountsHaveOneFormatOnOneScreen() {
+        var snapshot = Fixture.snapshot
+        snapshot.queue.visible = 8_831
+        snapshot.queue.inFlight = 0
+        snapshot.queue.delayed = 0
+        snapshot.retries.attemptHistogram = [2_598, 3_669]
+        let screen = text(snapshot, focus: .queue)
+        XCTAssertTrue(screen.contains("Credit queue · depth 8,831"))
+        XCTAssertTrue(screen.contains("depth 8,831 "), "the graph's label uses the same format")
+        XCTAssertFalse(screen.contains("8831") || screen.contains("2598"))
+        XCTAssertTrue(screen.contains("2,598") && screen.contains("3,669"))
+    }
+}
