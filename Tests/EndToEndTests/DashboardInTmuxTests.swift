@@ -37,7 +37,7 @@ final class DashboardInTmuxTests: XCTestCase {
         try waitFor { $0.contains("fail 100%") }
         try command("gala start 200")
         try waitFor(seconds: 30) { screen in
-            (Self.number(after: "Credit queue · depth ", in: screen) ?? 0) >= 20 && screen.contains("Next retry")
+            (Self.number(after: "Credit queue · depth ", in: screen) ?? 0) >= 20 && screen.contains("Waiting  ")
         }
 
         try command("gala stop")
