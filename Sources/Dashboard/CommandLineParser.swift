@@ -9,6 +9,8 @@ public enum CommandLineAction: Sendable, Equatable {
     case toggleFreeze
     /// Set the refresh interval (milliseconds).
     case refresh(milliseconds: Int)
+    /// Show this view (`presenter`, `compare`, `view panes`).
+    case view(DashboardView)
 }
 
 /// Parses the `:` command line. Accepts the same words as the CLI:
@@ -35,7 +37,10 @@ public struct CommandLineParser: Sendable {
         ("workers", "workers pause|resume|crash|restart"),
         ("mode", "mode queue|transaction"),
         ("redrive", "redrive"),
-        ("scenario", "scenario (pause / resume)"),
+        ("scenario", "scenario [pause | next | previous | restart]"),
+        ("presenter", "presenter (big numbers; v)"),
+        ("compare", "compare [on | off] (queue and transaction side by side; c)"),
+        ("view", "view panes | presenter | compare"),
         ("refresh", "refresh MILLISECONDS"),
         ("theme", "theme"),
         ("freeze", "freeze"),
@@ -61,7 +66,20 @@ public struct CommandLineParser: Sendable {
         case "workers", "worker": return parseWorkers(rest)
         case "mode": return parseMode(rest)
         case "redrive": return .success(.engine(.redriveDeadLetters))
-        case "scenario": return .success(.engine(.toggleScenarioPause))
+        case "scenario": return parseScenario(rest)
+        case "presenter": return .success(.view(.presenter))
+        case "compare", "side-by-side":
+            switch rest.first?.lowercased() {
+            case nil, "on": return .success(.view(.compare))
+            case "off": return .success(.view(.panes))
+            case let word?: return .failure(.unknownAction(command: "compare", action: word, allowed: ["on", "off"]))
+            }
+        case "view":
+            guard let word = rest.first?.lowercased() else { return .failure(.missingArgument(command: "view", usage: Self.usage("view"))) }
+            guard let view = DashboardView(rawValue: word) else {
+                return .failure(.unknownAction(command: "view", action: word, allowed: DashboardView.allCases.map(\.rawValue)))
+            }
+            return .success(.view(view))
         case "refresh":
             return integer(rest.first, command: "refresh", range: refreshRange, what: "refresh interval")
                 .map { .refresh(milliseconds: $0) }
@@ -198,6 +216,17 @@ public struct CommandLineParser: Sendable {
             return .failure(.unknownAction(command: "workers", action: word, allowed: WorkerAction.allCases.map(\.rawValue)))
         }
         return .success(.engine(.workers(action)))
+    }
+
+    private func parseScenario(_ words: [String]) -> Result<CommandLineAction, CommandLineError> {
+        switch words.first?.lowercased() {
+        case nil, "pause", "resume", "start", "play": return .success(.engine(.toggleScenarioPause))
+        case "next", "n": return .success(.engine(.scenarioStep(.next)))
+        case "previous", "prev", "back", "b": return .success(.engine(.scenarioStep(.previous)))
+        case "restart": return .success(.engine(.scenarioStep(.restart)))
+        case let word?:
+            return .failure(.unknownAction(command: "scenario", action: word, allowed: ["pause", "resume", "next", "previous", "restart"]))
+        }
     }
 
     private func parseMode(_ words: [String]) -> Result<CommandLineAction, CommandLineError> {

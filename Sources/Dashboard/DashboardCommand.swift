@@ -24,6 +24,17 @@ public enum DashboardCommand: Sendable, Equatable {
     case redriveDeadLetters
     /// Pause or resume the scenario being played (`--scenario`); a no-op answer when none is playing.
     case toggleScenarioPause
+    /// Jump to the next or previous caption of the scenario, or play it again from the start.
+    case scenarioStep(ScenarioStep)
+    /// Run (or stop feeding) the second engine, in transaction mode, for the side-by-side view.
+    case compare(Bool)
+}
+
+/// Moving through a scenario by hand.
+public enum ScenarioStep: String, Sendable, Equatable, CaseIterable {
+    case next
+    case previous
+    case restart
 }
 
 /// A packet to send.

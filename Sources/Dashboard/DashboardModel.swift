@@ -2,6 +2,8 @@
 /// status line. Changed only by `DashboardUpdate`.
 public struct DashboardModel: Sendable, Equatable {
     public var focus: PaneID
+    /// The panes, the presenter view or the side-by-side comparison.
+    public var view: DashboardView
     /// Selected row per pane (for Events: lines scrolled back from the newest).
     public var selection: [PaneID: Int]
     public var overlay: Overlay?
@@ -27,6 +29,7 @@ public struct DashboardModel: Sendable, Equatable {
 
     public init(themeNames: [String] = ["default"], themeIndex: Int = 0, refreshMilliseconds: Int = RefreshRate.defaultMilliseconds, screenWidth: Int = 80, screenHeight: Int = 24) {
         self.focus = .accounts
+        self.view = .panes
         self.selection = [:]
         self.overlay = nil
         self.frozen = false

@@ -22,6 +22,22 @@ public struct DashboardRenderer: Sendable {
             return finish(buffer)
         }
         let layout = DashboardLayout(width: width, height: height)
+        switch model.view {
+        case .presenter: drawPresenter(&buffer, model: model, snapshot: snapshot, now: now)
+        case .compare: drawCompare(&buffer, model: model, snapshot: snapshot, now: now)
+        case .panes: drawPanes(&buffer, layout, model: model, snapshot: snapshot, unfiltered: unfiltered, now: now)
+        }
+        drawFooter(&buffer, layout.footer, model: model, now: now)
+        switch model.overlay {
+        case .help(let scroll)?: drawHelp(&buffer, scroll: scroll)
+        case .form(let form)?: drawForm(&buffer, form)
+        case .confirm(let question, _)?: drawConfirm(&buffer, question: question)
+        case .commandLine?, .filter?, nil: break
+        }
+        return finish(buffer)
+    }
+
+    private func drawPanes(_ buffer: inout CellBuffer, _ layout: DashboardLayout, model: DashboardModel, snapshot: DashboardSnapshot, unfiltered: DashboardSnapshot, now: Timestamp) {
         drawHeader(&buffer, layout.header, model: model, snapshot: snapshot, now: now)
         for pane in PaneID.allCases {
             guard let rect = layout.panes[pane] else { continue }
@@ -40,14 +56,6 @@ public struct DashboardRenderer: Sendable {
             case .events: drawEvents(&buffer, inner, snapshot.events, scrollBack: model.selected(.events))
             }
         }
-        drawFooter(&buffer, layout.footer, model: model, now: now)
-        switch model.overlay {
-        case .help(let scroll)?: drawHelp(&buffer, scroll: scroll)
-        case .form(let form)?: drawForm(&buffer, form)
-        case .confirm(let question, _)?: drawConfirm(&buffer, question: question)
-        case .commandLine?, .filter?, nil: break
-        }
-        return finish(buffer)
     }
 
     /// "3 Credit queue · depth 1,317": the pane's number (its jump key), name and headline figure.

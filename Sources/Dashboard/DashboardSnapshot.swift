@@ -24,6 +24,10 @@ public struct DashboardSnapshot: Sendable, Equatable {
     public var faults: FaultSettings
     /// The most recent events, oldest first.
     public var events: [EventLine]
+    /// The scenario being played, if any.
+    public var scenario: ScenarioStatus?
+    /// Both credit modes side by side, while the comparison runs.
+    public var comparison: Comparison?
 
     public init(
         takenAt: Timestamp,
@@ -34,7 +38,9 @@ public struct DashboardSnapshot: Sendable, Equatable {
         retries: RetriesSummary = RetriesSummary(),
         failures: FailureComparison = FailureComparison(),
         faults: FaultSettings = FaultSettings(),
-        events: [EventLine] = []
+        events: [EventLine] = [],
+        scenario: ScenarioStatus? = nil,
+        comparison: Comparison? = nil
     ) {
         self.takenAt = takenAt
         self.header = header
@@ -45,6 +51,8 @@ public struct DashboardSnapshot: Sendable, Equatable {
         self.failures = failures
         self.faults = faults
         self.events = events
+        self.scenario = scenario
+        self.comparison = comparison
     }
 
     /// A snapshot with nothing in it, taken at the epoch: what the dashboard shows before the first real one.

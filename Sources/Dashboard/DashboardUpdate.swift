@@ -174,6 +174,7 @@ public struct DashboardUpdate: Sendable {
         case .success(.help): return apply(.help, model: &model, snapshot: snapshot, now: now)
         case .success(.cycleTheme): return apply(.cycleTheme, model: &model, snapshot: snapshot, now: now)
         case .success(.toggleFreeze): return apply(.toggleFreeze, model: &model, snapshot: snapshot, now: now)
+        case .success(.view(let view)): return show(view, model: &model, now: now)
         case .success(.refresh(let milliseconds)):
             model.refreshMilliseconds = milliseconds
             model.setStatus("refresh every \(milliseconds) ms", .info, now: now)
@@ -231,6 +232,8 @@ public struct DashboardUpdate: Sendable {
             return [.applyTheme(index: model.themeIndex)]
         case .redraw: return [.redraw]
         case .sendForm: model.overlay = .form(SendForm())
+        case .togglePresenter: return show(model.view == .presenter ? .panes : .presenter, model: &model, now: now)
+        case .toggleCompare: return show(model.view == .compare ? .panes : .compare, model: &model, now: now)
         default: return engineAction(action, model: &model, snapshot: snapshot, now: now)
         }
         return []
@@ -264,9 +267,39 @@ public struct DashboardUpdate: Sendable {
         case .toggleCreditMode: command = .setCreditMode(model.requested.creditMode(snapshot) == .queue ? .transaction : .queue)
         case .redrive: command = .redriveDeadLetters
         case .scenarioPause: command = .toggleScenarioPause
+        case .scenarioNext: command = .scenarioStep(.next)
+        case .scenarioPrevious: command = .scenarioStep(.previous)
         default: return []
         }
         return performOrConfirm(command, model: &model, now: now)
+    }
+
+    /// Switches the view. Entering the comparison asks the backend to run the second engine; leaving it lets that
+    /// engine rest.
+    private func show(_ view: DashboardView, model: inout DashboardModel, now: Timestamp) -> [DashboardEffect] {
+        let previous = model.view
+        model.view = view
+        guard previous != view else { return [] }
+        switch view {
+        case .presenter: model.setStatus("presenter view (v returns to the panes)", .info, now: now)
+        case .compare: model.setStatus("side by side (c returns to the panes)", .info, now: now)
+        case .panes: model.setStatus("panes", .info, now: now)
+        }
+        if view == .compare { return perform(.compare(true), model: &model, now: now) }
+        if previous == .compare { return perform(.compare(false), model: &model, now: now) }
+        return []
+    }
+
+    /// Follows a scenario whose steps ask for views (`current.view` is the view asked by the latest step that names
+    /// one): the view switches when that request changes, or when the scenario goes back a step. The operator's own
+    /// choice stands until then.
+    public func follow(_ model: DashboardModel, previous: ScenarioStatus?, current: ScenarioStatus?, now: Timestamp) -> (DashboardModel, [DashboardEffect]) {
+        guard let current, let view = current.view else { return (model, []) }
+        let wentBack = previous.map { current.step < $0.step } ?? false
+        guard view != previous?.view || wentBack else { return (model, []) }
+        var next = model
+        let effects = show(view, model: &next, now: now)
+        return (next, effects)
     }
 
     private static func replicaAction(_ action: KeyAction, current: ReplicaState) -> ReplicaAction {

@@ -34,4 +34,10 @@ public enum KeyAction: Sendable, Equatable {
     case toggleCreditMode
     case redrive
     case scenarioPause
+    case scenarioNext
+    case scenarioPrevious
+    /// Shows or leaves the presenter view.
+    case togglePresenter
+    /// Shows or leaves the side-by-side comparison of the two credit modes.
+    case toggleCompare
 }

@@ -28,7 +28,19 @@ public struct Scenario: Sendable, Equatable {
         public let actions: [Action]
         /// Shown on the dashboard's caption line while this step is the latest: what and why.
         public let caption: String
+        /// The dashboard view this step shows ("panes", "presenter" or "compare"), or `nil` to keep the current one.
+        public let view: String?
+
+        public init(at: Duration, actions: [Action], caption: String, view: String? = nil) {
+            self.at = at
+            self.actions = actions
+            self.caption = caption
+            self.view = view
+        }
     }
+
+    /// The dashboard views a step may name.
+    public static let views: Set<String> = ["panes", "presenter", "compare"]
 
     public let name: String
     public let steps: [Step]

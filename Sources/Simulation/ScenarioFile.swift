@@ -31,6 +31,7 @@ public struct ScenarioFileError: Error, Equatable, CustomStringConvertible, Send
 /// workers = "crash"         # pause, crash, restart
 /// credit_mode = "transaction"
 /// redrive = true
+/// view = "presenter"        # the dashboard view for this step: panes, presenter or compare
 /// ```
 public enum ScenarioFile {
     public static func load(path: String) throws -> Scenario {
@@ -103,7 +104,7 @@ public enum ScenarioFile {
         guard let at = try int("at", 0...86_400) else { throw fail("at", "missing 'at' (seconds from the start)") }
         var actions: [Scenario.Action] = []
         let known: Set = ["at", "caption", "rate", "credit_failure", "ledger_latency", "outage", "replica_down", "replica_up",
-                          "replica_slow", "replica_corrupt", "replica_restore", "workers", "credit_mode", "redrive"]
+                          "replica_slow", "replica_corrupt", "replica_restore", "workers", "credit_mode", "redrive", "view"]
         for key in step.keys where !known.contains(key) { throw fail(key, "unknown key '\(key)'") }
         if let rate = try int("rate", 0...1_000_000) { actions.append(.rate(rate)) }
         if let percent = try int("credit_failure", 0...100) { actions.append(.creditFailure(percent: percent)) }
@@ -141,7 +142,14 @@ public enum ScenarioFile {
             guard value.bool != nil else { throw fail("redrive", "'redrive' must be true or false") }
             if value.bool == true { actions.append(.redrive) }
         }
-        return Scenario.Step(at: .seconds(at), actions: actions, caption: step["caption"]?.string ?? "")
+        var view: String?
+        if let value = step["view"] {
+            guard let name = value.string, Scenario.views.contains(name) else {
+                throw fail("view", "'view' must be \"panes\", \"presenter\" or \"compare\"")
+            }
+            view = name
+        }
+        return Scenario.Step(at: .seconds(at), actions: actions, caption: step["caption"]?.string ?? "", view: view)
     }
 }
 

@@ -20,8 +20,11 @@ final class DashboardLoop {
     private var snapshot = DashboardSnapshot.empty
     private var generation = 0
     private var themes: [String: Theme]
+    private let recorder: AsciicastRecorder?
 
-    init(screen: TerminalScreen, backend: any DashboardBackend, shared: SharedState, options: DashboardOptions, theme: Theme) {
+    init(screen: TerminalScreen, backend: any DashboardBackend, shared: SharedState, options: DashboardOptions, theme: Theme,
+         recorder: AsciicastRecorder? = nil) {
+        self.recorder = recorder
         self.screen = screen
         self.backend = backend
         self.shared = shared
@@ -34,11 +37,13 @@ final class DashboardLoop {
         self.model = DashboardModel(themeNames: names, themeIndex: names.firstIndex(of: theme.name) ?? 0,
                                     refreshMilliseconds: options.refreshMilliseconds,
                                     screenWidth: screen.width, screenHeight: screen.height)
+        self.model.view = options.initialView
         self.themes = [theme.name: theme]
     }
 
     /// Loops until quit, a signal or cancellation. `perform` starts a command in a child task.
     func run(perform: (DashboardCommand) -> Void) async {
+        if options.initialView == .compare { perform(.compare(true)) }
         var lastFrame: Int64 = 0
         var lastSecond: Int64 = -1
         var dirty = true
@@ -64,6 +69,9 @@ final class DashboardLoop {
             if !model.frozen, let (fresh, freshGeneration) = shared.snapshot(newerThan: generation) {
                 generation = freshGeneration
                 model.reconcile(with: fresh)
+                let (followed, effects) = update.follow(model, previous: snapshot.scenario, current: fresh.scenario, now: options.clock.now())
+                model = followed
+                if run(effects, perform: perform, now: options.clock.now()) { return }
                 var comparable = fresh
                 comparable.takenAt = snapshot.takenAt
                 if comparable != snapshot {
@@ -85,7 +93,9 @@ final class DashboardLoop {
                     model.measuredFramesPerSecond = lastSecond < 0 ? nil : framesThisSecond
                     framesThisSecond = 0
                 }
-                screen.draw(renderer.render(model: model, snapshot: snapshot, width: screen.width, height: screen.height, now: now))
+                let frame = renderer.render(model: model, snapshot: snapshot, width: screen.width, height: screen.height, now: now)
+                screen.draw(frame)
+                recorder?.record(frame, at: now)
                 framesThisSecond += 1
                 lastFrame = now.millisecondsSinceEpoch
                 lastSecond = second
@@ -111,6 +121,11 @@ final class DashboardLoop {
         model = next
         let query = model.listQuery()
         if query != shared.query { shared.query = query }
+        return run(effects, perform: perform, now: now)
+    }
+
+    /// Performs the effects of an update; returns `true` to quit.
+    private func run(_ effects: [DashboardEffect], perform: (DashboardCommand) -> Void, now: Timestamp) -> Bool {
         for effect in effects {
             switch effect {
             case .quit: return true
@@ -126,6 +141,7 @@ final class DashboardLoop {
     private func switchTheme(to name: String, now: Timestamp) {
         if let cached = themes[name] {
             screen.apply(cached)
+            recorder?.apply(cached)
             return
         }
         guard let loader = options.themeLoader else { return }
@@ -133,6 +149,7 @@ final class DashboardLoop {
             let theme = try loader.load(name)
             themes[name] = theme
             screen.apply(theme)
+            recorder?.apply(theme)
         } catch {
             model.setStatus(error.message, .error, now: now)
         }

@@ -14,6 +14,10 @@ public struct DashboardOptions: Sendable {
     public var clock: any WallClock
     public var limits: Limits
     public var keyMap: KeyMap
+    /// The view shown first (`--compare` starts side by side).
+    public var initialView: DashboardView = .panes
+    /// Where to write an asciicast v2 recording of the session (`--record FILE.cast`), if anywhere.
+    public var recordPath: String?
 
     public init(
         refreshMilliseconds: Int = RefreshRate.defaultMilliseconds,
@@ -44,11 +48,14 @@ public enum TerminalError: Error, Sendable, Equatable {
     case cannotInitialise
     /// Standard input or output is not a terminal.
     case notATerminal
+    /// The recording file cannot be written.
+    case cannotRecord(String)
 
     public var message: String {
         switch self {
         case .cannotInitialise: return "cannot initialise the terminal (is TERM set?)"
         case .notATerminal: return "the dashboard needs a terminal (stdin and stdout must be a TTY)"
+        case .cannotRecord(let path): return "cannot write the recording \(path)"
         }
     }
 }

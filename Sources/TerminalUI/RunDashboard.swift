@@ -13,12 +13,14 @@ import Primitives
 @discardableResult
 public func runDashboard(backend: any DashboardBackend, theme: Theme, options: DashboardOptions = DashboardOptions()) async throws -> DashboardExit {
     guard isatty(STDIN_FILENO) != 0, isatty(STDOUT_FILENO) != 0 else { throw TerminalError.notATerminal }
+    let recorder = try options.recordPath.map { try AsciicastRecorder(path: $0, theme: theme, color: !options.noColor) }
+    defer { recorder?.finish() }
     hb_install_signal_handlers()
     defer { hb_restore_signal_handlers() }
     let screen = try TerminalScreen(theme: theme, color: !options.noColor)
     defer { screen.end() }
     let shared = SharedState(refreshMilliseconds: options.refreshMilliseconds)
-    let loop = DashboardLoop(screen: screen, backend: backend, shared: shared, options: options, theme: theme)
+    let loop = DashboardLoop(screen: screen, backend: backend, shared: shared, options: options, theme: theme, recorder: recorder)
     await withTaskGroup(of: Void.self) { group in
         group.addTask {
             await pollSnapshots(backend: backend, shared: shared)

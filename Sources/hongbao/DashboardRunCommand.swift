@@ -20,6 +20,14 @@ struct DashboardRunCommand: AsyncParsableCommand {
     @Option(name: .customLong("demo-accounts"), help: "Numbered demo accounts the Gala load uses (seeded on first run).")
     var demoAccounts = 10_000
     @Option(help: "Seed for the Gala load's choices.") var seed: UInt64 = 8
+    @Flag(help: "Start side by side: this engine in queue mode and a second one, in DIR-transaction, in transaction mode, on the same load and faults (c toggles it live).")
+    var compare = false
+    @Flag(name: .customLong("presenter"), help: "Start in the presenter view (v toggles it live).") var presenter = false
+    @Option(help: "Write the session to this file as an asciicast v2 recording (asciinema play FILE replays it).")
+    var record: String?
+    @Flag(name: .customLong("scenario-wait"), help: "Load the scenario but start it with Space.") var scenarioWait = false
+    @Option(name: .customLong("scenario-speed"), help: "Play the scenario's timeline this many times faster (rehearsals, tests).")
+    var scenarioSpeed: Double = 1
 
     func validate() throws {
         guard RefreshRate.range.contains(refresh) else {
@@ -27,6 +35,8 @@ struct DashboardRunCommand: AsyncParsableCommand {
         }
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be 1 to 256") }
         guard (2...1_000_000).contains(demoAccounts) else { throw ValidationError("--demo-accounts must be 2 to 1,000,000") }
+        guard scenarioSpeed.isFinite, (0.1...100).contains(scenarioSpeed) else { throw ValidationError("--scenario-speed must be 0.1 to 100") }
+        guard !(compare && presenter) else { throw ValidationError("--compare and --presenter each choose the first view; give one") }
     }
 
     func run() async throws {
@@ -44,15 +54,27 @@ struct DashboardRunCommand: AsyncParsableCommand {
             throw UserError(message: "the dashboard needs a terminal; for scripts use the subcommands (hongbao --help)",
                             exitCode: 2)
         }
+        if let record {
+            // Refused before the screen is taken: a recording that cannot be written is a user mistake.
+            guard FileManager.default.createFile(atPath: record, contents: nil) else {
+                throw UserError(message: "--record: cannot write \(record)", exitCode: 2)
+            }
+        }
         var configuration = EngineConfiguration(dataPath: data.data ?? DataDirectory.defaultPath(), workers: workers)
         configuration.durability = data.durability
         let engine = try await userErrors { try await Engine.start(configuration) }
+        let slot = ComparisonSlot(settings: ComparisonSettings(
+            dataPath: configuration.dataPath + "-transaction", durability: data.durability, workers: workers,
+            demoAccounts: demoAccounts, seed: seed))
         let users = try userErrors { try SimulationRunner.prepareUsers(engine: engine, count: demoAccounts, seed: seed) }
         let random = SeededRandomSource(seed: seed)
         let load = LoadGenerator(engine: engine, shape: LoadGenerator.Shape(users: users), random: random)
-        let player = loadedScenario.map { ScenarioPlayer(scenario: $0, engine: engine, load: load) }
-        let backend = EngineDashboardBackend(engine: engine, load: load, users: users, scenario: player, random: random)
-        let options = DashboardOptions(refreshMilliseconds: refresh, themeLoader: loader, limits: engine.limits)
+        let target = ComparedScenarioTarget(primary: EngineScenarioTarget(engine: engine, load: load), slot: slot)
+        let player = loadedScenario.map { ScenarioPlayer(scenario: $0, target: target, speed: scenarioSpeed, waitForStart: scenarioWait) }
+        let backend = EngineDashboardBackend(engine: engine, load: load, users: users, scenario: player, random: random, comparison: slot)
+        var options = DashboardOptions(refreshMilliseconds: refresh, themeLoader: loader, limits: engine.limits)
+        options.initialView = compare ? .compare : (presenter ? .presenter : .panes)
+        options.recordPath = record
         let exit: DashboardExit? = await withTaskGroup(of: DashboardExit?.self) { group in
             group.addTask { await engine.run(); return nil }
             group.addTask { await load.run(); return nil }
@@ -61,6 +83,7 @@ struct DashboardRunCommand: AsyncParsableCommand {
             group.cancelAll()
             return result
         }
+        await slot.close()
         await engine.close()
         if case let .signal(number) = exit { throw ExitCode(128 + number) }
     }

@@ -27,21 +27,31 @@ final class EngineDashboardBackend: DashboardBackend {
     private let random: any RandomSource
     private let state = Mutex<(depths: [Int], galaRate: Int)>(([], 0))
     private let lists: DashboardLists
+    /// The second engine of the side-by-side view.
+    let comparison: ComparisonSlot
+    /// When snapshots of each engine were taken in the last second (first engine, second engine).
+    private let updates = Mutex<(primary: [Timestamp], secondary: [Timestamp])>(([], []))
 
-    init(engine: Engine, load: LoadGenerator, users: [String], scenario: ScenarioPlayer?, random: any RandomSource) {
+    init(engine: Engine, load: LoadGenerator, users: [String], scenario: ScenarioPlayer?, random: any RandomSource,
+         comparison: ComparisonSlot = ComparisonSlot(settings: nil)) {
         self.engine = engine
         self.load = load
         self.users = users
         self.scenario = scenario
         self.random = random
         self.lists = DashboardLists(engine: engine)
+        self.comparison = comparison
     }
 
     // MARK: Snapshot
 
     func snapshot(for query: ListQuery) async -> DashboardSnapshot {
+        let mirror = comparison.mirror
+        async let other: EngineSnapshot? = mirror?.engine.snapshot()
         let s = await engine.snapshot()
         let answer = await lists.answer(for: query)
+        let second = await other
+        let primaryUpdates = countUpdate(at: s.takenAt, secondary: false)
         let credits = s.queue.queues.first { $0.name == engine.limits.credit.queueName }
         let deadLetters = s.queue.queues.first { $0.name == engine.limits.credit.queueName + "-dlq" }
         let depth = credits.map { $0.visible + $0.inFlight + $0.delayed } ?? 0
@@ -51,16 +61,27 @@ final class EngineDashboardBackend: DashboardBackend {
             return state.depths
         }
         let loadCounters = load.counters
+        let accountsSummary = accounts(s, answer)
+        let replicas = s.queue.replicas.map(Self.replica)
+        var compared: Comparison?
+        if let second {
+            let secondUpdates = countUpdate(at: second.takenAt, secondary: true)
+            let baseline = comparison.baseline
+            compared = Comparison(
+                queue: Self.half(s, since: baseline?.primary, accounts: accountsSummary, replicas: replicas, updates: primaryUpdates),
+                transaction: Self.half(second, since: baseline?.secondary, accounts: accounts(second, nil),
+                                       replicas: second.queue.replicas.map(Self.replica), updates: secondUpdates))
+        }
         return DashboardSnapshot(
             takenAt: s.takenAt,
             header: header(s),
-            accounts: accounts(s, answer),
+            accounts: accountsSummary,
             packets: packets(s, answer),
             queue: QueueSummary(
                 name: engine.limits.credit.queueName, visible: credits?.visible ?? 0, inFlight: credits?.inFlight ?? 0,
                 delayed: credits?.delayed ?? 0, deadLetters: deadLetters?.total ?? 0,
                 oldestAge: (credits?.total ?? 0) > 0 ? credits?.oldestAge : nil, depthHistory: history,
-                replicas: s.queue.replicas.map(Self.replica), writeQuorum: engine.limits.queue.quorum),
+                replicas: replicas, writeQuorum: engine.limits.queue.quorum),
             retries: retries(s, answer),
             failures: FailureComparison(
                 queue: ModeFailures(userVisibleFailures: s.metrics.failedForUserQueueMode,
@@ -72,7 +93,55 @@ final class EngineDashboardBackend: DashboardBackend {
                                   ledgerLatencyMilliseconds: s.faults.addedLatencyMilliseconds,
                                   loadRunning: loadCounters.rate > 0, loadRatePerSecond: loadCounters.rate,
                                   creditTimeouts: s.accountService.failedDeadline),
-            events: s.events.map { EventLine(at: $0.at, kind: Self.eventKind($0.kind), text: $0.text) })
+            events: s.events.map { EventLine(at: $0.at, kind: Self.eventKind($0.kind), text: $0.text) },
+            scenario: scenarioStatus(),
+            comparison: compared)
+    }
+
+    private func scenarioStatus() -> ScenarioStatus? {
+        guard let scenario else { return nil }
+        let position = scenario.position
+        return ScenarioStatus(name: scenario.scenario.name, step: position.step, stepCount: position.stepCount,
+                              caption: position.caption, started: position.started, paused: position.paused,
+                              finished: position.finished, view: scenario.requestedView.flatMap(DashboardView.init(rawValue:)))
+    }
+
+    /// Records a snapshot of one engine; returns how many were taken in the last second.
+    private func countUpdate(at time: Timestamp, secondary: Bool) -> Int {
+        updates.withLock { updates in
+            func count(_ times: inout [Timestamp]) -> Int {
+                times.append(time)
+                times.removeAll { time - $0 >= .seconds(1) }
+                return times.count
+            }
+            return secondary ? count(&updates.secondary) : count(&updates.primary)
+        }
+    }
+
+    /// One half of the side-by-side view from one engine's snapshot.
+    static func half(_ s: EngineSnapshot, since baseline: MetricsSnapshot?, accounts: AccountsSummary,
+                     replicas: [Dashboard.ReplicaStatus], updates: Int) -> ComparisonHalf {
+        let start = baseline
+        let conservation: ConservationStatus
+        if let slow = s.slow {
+            conservation = slow.violations.isEmpty ? .ok : .violated(slow.violations.map(\.description).joined(separator: "; "))
+        } else {
+            conservation = .unknown
+        }
+        let queueMode = s.creditMode == .queue
+        let p50: Duration = queueMode ? .milliseconds(Int64(s.metrics.timeToCreditP50Milliseconds))
+            : .microseconds(Int64(s.metrics.allTimeOpenLatencyP50Microseconds))
+        let p99: Duration = queueMode ? .milliseconds(Int64(s.metrics.timeToCreditP99Milliseconds))
+            : .microseconds(Int64(s.metrics.allTimeOpenLatencyP99Microseconds))
+        return ComparisonHalf(
+            mode: queueMode ? .queue : .transaction, opensPerSecond: s.metrics.opensPerSecond,
+            opens: s.metrics.opensQueueMode + s.metrics.opensTransactionMode
+                - (start?.opensQueueMode ?? 0) - (start?.opensTransactionMode ?? 0),
+            usersWithError: s.metrics.failedForUserQueueMode + s.metrics.failedForUserTransactionMode
+                - (start?.failedForUserQueueMode ?? 0) - (start?.failedForUserTransactionMode ?? 0),
+            rollbacks: s.metrics.rollbacks - (start?.rollbacks ?? 0), onItsWayCount: accounts.totalWaitingCredits,
+            onItsWayAmount: accounts.totalWaitingAmount, creditP50: p50, creditP99: p99, conservation: conservation,
+            updatesPerSecond: updates, replicas: replicas)
     }
 
     private func header(_ s: EngineSnapshot) -> HeaderStats {
@@ -143,7 +212,20 @@ final class EngineDashboardBackend: DashboardBackend {
 
     func perform(_ command: DashboardCommand) async -> Result<String, DashboardCommandError> {
         do {
-            return .success(try await run(command))
+            if case let .compare(on) = command { return .success(try await compare(on)) }
+            if case .setCreditMode = command, comparison.mirror != nil {
+                throw DashboardCommandError.rejected("side by side: each half keeps its credit mode (c leaves the comparison)")
+            }
+            let text = try await run(command)
+            guard let mirror = comparison.mirror, Self.mirrored(command) else { return .success(text) }
+            // Load and faults act on both engines at once; the load runs at the same rate on each.
+            if case .gala = command {
+                mirror.load.setRate(load.counters.rate)
+                return .success(text + " (each engine)")
+            }
+            let second = EngineDashboardBackend(engine: mirror.engine, load: mirror.load, users: users, scenario: nil, random: random)
+            _ = try await second.run(command)
+            return .success(text + " (both engines)")
         } catch let error as DashboardCommandError {
             return .failure(error)
         } catch {
@@ -191,9 +273,49 @@ final class EngineDashboardBackend: DashboardBackend {
             return "redrove \(moved) dead-lettered credits"
         case .toggleScenarioPause:
             guard let scenario else { return "no scenario is playing" }
+            let wasStarted = scenario.position.started
             scenario.togglePause()
+            if !wasStarted { return "scenario started" }
             return scenario.isPaused ? "scenario paused" : "scenario resumed"
+        case let .scenarioStep(step):
+            guard let scenario else { return "no scenario is playing" }
+            switch step {
+            case .next: if !scenario.next() { return "already at the last step" }
+            case .previous: if !scenario.previous() { return "already at the first step" }
+            case .restart: scenario.restart()
+            }
+            let position = scenario.position
+            return "scenario step \(position.step)/\(position.stepCount)"
+        case .compare:
+            return try await compare(true)
         }
+    }
+
+    /// Commands that act on both engines while the side-by-side view runs.
+    static func mirrored(_ command: DashboardCommand) -> Bool {
+        switch command {
+        case .gala, .setCreditFailureRate, .setLedgerLatency, .replica, .workers, .redriveDeadLetters: return true
+        case .send, .grabAndOpen, .setCreditMode, .toggleScenarioPause, .scenarioStep, .compare: return false
+        }
+    }
+
+    /// Starts (or rests) the second engine; on start it takes the first engine's load and faults, and the first
+    /// engine goes to queue mode so that each half shows one way.
+    private func compare(_ on: Bool) async throws -> String {
+        guard on else {
+            comparison.deactivate()
+            return "side by side off (the second engine rests)"
+        }
+        guard let second = try await comparison.activate() else { return "the second engine is starting" }
+        if engine.creditMode != .queue { engine.setCreditMode(.queue) }
+        async let secondMetrics = second.engine.snapshot().metrics
+        comparison.setBaseline(primary: await engine.snapshot().metrics, secondary: await secondMetrics)
+        let faults = engine.faults.settings
+        second.engine.setCreditFailure(percent: faults.failurePercent)
+        second.engine.setLedgerLatency(milliseconds: faults.addedLatencyMilliseconds)
+        second.engine.setOutage(faults.outage)
+        second.load.setRate(load.counters.rate)
+        return "side by side: queue mode here, transaction mode in \(comparison.settings?.dataPath ?? "the second directory")"
     }
 
     private func gala(_ action: GalaAction) -> String {

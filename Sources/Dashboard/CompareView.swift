@@ -1,0 +1,77 @@
+import Primitives
+
+/// The side-by-side view: two engines on the same generated load and the same faults, one in each credit mode.
+/// The queue half keeps every user whole ("on its way"); the transaction half fails in front of them.
+extension DashboardRenderer {
+    func drawCompare(_ buffer: inout CellBuffer, model: DashboardModel, snapshot: DashboardSnapshot, now: Timestamp) {
+        let width = buffer.width
+        let footerY = buffer.height - 1
+        drawStageTitle(&buffer, title: "side by side, counted from its start", model: model, snapshot: snapshot, now: now)
+        var y = 1
+        if snapshot.scenario != nil || snapshot.header.caption != nil {
+            let rows = 3
+            drawCaption(&buffer, snapshot: snapshot, rect: Rect(x: 2, y: y, width: width - 4, height: rows))
+            y += rows
+        }
+        let body = Rect(x: 0, y: y, width: width, height: footerY - y)
+        guard let comparison = snapshot.comparison else {
+            let message = "starting the second engine (transaction mode)…"
+            let fitted = DisplayWidth.truncate(options.unicode ? message : "starting the second engine (transaction mode)...", to: width)
+            buffer.write(fitted, x: max(0, (width - DisplayWidth.of(fitted)) / 2), y: body.y + body.height / 2, style: CellStyle(.muted))
+            return
+        }
+        let (left, right) = body.splitColumns(width / 2)
+        drawHalf(&buffer, comparison.queue, rect: left, title: "QUEUE \(options.unicode ? "·" : "-") on its way")
+        drawHalf(&buffer, comparison.transaction, rect: right, title: "TRANSACTION \(options.unicode ? "·" : "-") all or nothing")
+    }
+
+    private func drawHalf(_ buffer: inout CellBuffer, _ half: ComparisonHalf, rect: Rect, title: String) {
+        let inner = drawBox(&buffer, rect, title: title, focused: false)
+        guard inner.height > 0, inner.width > 0 else { return }
+        var y = inner.y
+        let errorRole: ColorRole = half.usersWithError > 0 ? .error : .ok
+        let rows = halfRows(half)
+        // Big digits for the number that makes the argument, when the half is tall enough for them and the rest.
+        if inner.height >= BigDigits.height + 2 + rows.count {
+            drawFigure(&buffer, StageFigure(label: "users who saw an error", spellings: Self.countSpellings(half.usersWithError), role: errorRole),
+                       rect: Rect(x: inner.x, y: y, width: inner.width, height: BigDigits.height + 1))
+            y += BigDigits.height + 2
+        }
+        for row in rows where y < inner.maxY {
+            let valueWidth = DisplayWidth.of(row.value)
+            let labelWidth = max(0, inner.width - valueWidth - 1)
+            buffer.write(row.label, x: inner.x, y: y, maxWidth: labelWidth, style: CellStyle(.muted))
+            buffer.write(row.value, x: inner.maxX - min(valueWidth, inner.width), y: y, maxWidth: inner.width, style: CellStyle(row.role, bold: true))
+            y += 1
+        }
+    }
+
+    private struct HalfRow {
+        var label: String
+        var value: String
+        var role: ColorRole
+    }
+
+    private func halfRows(_ half: ComparisonHalf) -> [HalfRow] {
+        let money: (String, ColorRole)
+        switch half.conservation {
+        case .ok: money = ("\(check) balanced", .ok)
+        case .unknown: money = ("? checking", .muted)
+        case .violated(let text): money = ("\(cross) NOT BALANCED \(text)", .error)
+        }
+        let timing = "time to credit p50/p99"
+        let replicas = half.replicas.map { "\($0.name) \($0.state == .up ? (options.unicode ? "▲" : "+") : (options.unicode ? "▼" : "v")) \($0.state.rawValue)" }
+        var rows = [
+            HalfRow(label: "opens/s", value: DashboardText.rate(half.opensPerSecond), role: .graph),
+            HalfRow(label: "opens", value: DashboardText.count(half.opens), role: .text),
+            HalfRow(label: "users who saw an error", value: DashboardText.count(half.usersWithError), role: half.usersWithError > 0 ? .error : .ok),
+            HalfRow(label: "rollbacks", value: DashboardText.count(half.rollbacks), role: half.rollbacks > 0 ? .error : .text),
+            HalfRow(label: "on its way", value: "\(DashboardText.count(half.onItsWayCount)) \(options.unicode ? "·" : "-") \(half.onItsWayAmount.formatted)", role: .money),
+            HalfRow(label: timing, value: "\(DashboardText.duration(half.creditP50)) / \(DashboardText.duration(half.creditP99))", role: .text),
+            HalfRow(label: "money", value: money.0, role: money.1),
+            HalfRow(label: "updates/s", value: "\(half.updatesPerSecond)", role: half.updatesPerSecond >= 5 ? .text : .warn),
+        ]
+        if !replicas.isEmpty { rows.append(HalfRow(label: "replicas", value: replicas.joined(separator: "  "), role: .text)) }
+        return rows
+    }
+}

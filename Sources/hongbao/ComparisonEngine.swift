@@ -1,0 +1,147 @@
+import Dashboard
+import Engine
+import Foundation
+import Ledger
+import Primitives
+import Simulation
+import Synchronization
+
+/// How to start the second engine of the side-by-side view: its own data directory, the same accounts and load.
+struct ComparisonSettings: Sendable {
+    var dataPath: String
+    var durability: Durability
+    var workers: Int
+    var demoAccounts: Int
+    var seed: UInt64
+}
+
+/// The second engine of the side-by-side view, in transaction mode, with its own load generator driven by the same
+/// seed and rate as the first. Started on demand, closed when the dashboard ends.
+final class ComparisonEngine: Sendable {
+    let engine: Engine
+    let load: LoadGenerator
+    private let tasks: Mutex<[Task<Void, Never>]>
+
+    private init(engine: Engine, load: LoadGenerator) {
+        self.engine = engine
+        self.load = load
+        self.tasks = Mutex([])
+    }
+
+    static func start(_ settings: ComparisonSettings) async throws -> ComparisonEngine {
+        var configuration = EngineConfiguration(dataPath: settings.dataPath, workers: settings.workers)
+        configuration.durability = settings.durability
+        configuration.creditMode = .transaction
+        let engine = try await Engine.start(configuration)
+        engine.setCreditMode(.transaction)
+        let users = try SimulationRunner.prepareUsers(engine: engine, count: settings.demoAccounts, seed: settings.seed)
+        let load = LoadGenerator(engine: engine, shape: LoadGenerator.Shape(users: users), random: SeededRandomSource(seed: settings.seed))
+        let comparison = ComparisonEngine(engine: engine, load: load)
+        comparison.tasks.withLock {
+            $0 = [Task { await engine.run() }, Task { await load.run() }]
+        }
+        return comparison
+    }
+
+    /// Stops the load and the engine and closes its stores.
+    func close() async {
+        let running = tasks.withLock { tasks -> [Task<Void, Never>] in defer { tasks = [] }; return tasks }
+        for task in running { task.cancel() }
+        for task in running { await task.value }
+        await engine.close()
+    }
+}
+
+/// The second engine's place, shared by the dashboard backend and the scenario target: off, starting, or running
+/// (and mirroring the first engine's load and faults while the side-by-side view is shown).
+final class ComparisonSlot: Sendable {
+    enum State {
+        case off
+        case starting
+        case running(ComparisonEngine, mirrored: Bool)
+        case failed(String)
+    }
+
+    let settings: ComparisonSettings?
+    private let state = Mutex<State>(.off)
+    /// Each engine's counters when the comparison began: the halves count from there, so both start at zero.
+    private let baselines = Mutex<(primary: MetricsSnapshot, secondary: MetricsSnapshot)?>(nil)
+
+    var baseline: (primary: MetricsSnapshot, secondary: MetricsSnapshot)? { baselines.withLock { $0 } }
+
+    func setBaseline(primary: MetricsSnapshot, secondary: MetricsSnapshot) {
+        baselines.withLock { $0 = (primary, secondary) }
+    }
+
+    init(settings: ComparisonSettings?) {
+        self.settings = settings
+    }
+
+    var current: State { state.withLock { $0 } }
+
+    /// The second engine while it mirrors the first.
+    var mirror: ComparisonEngine? {
+        state.withLock { state in
+            if case let .running(engine, true) = state { return engine }
+            return nil
+        }
+    }
+
+    /// Starts the second engine if needed and makes it mirror the first; `nil` when it is already starting.
+    func activate() async throws -> ComparisonEngine? {
+        guard let settings else { throw DashboardCommandError.unavailable("side by side needs the engine-backed dashboard") }
+        let action: (start: Bool, engine: ComparisonEngine?) = state.withLock { state in
+            switch state {
+            case .off, .failed: state = .starting; return (true, nil)
+            case .starting: return (false, nil)
+            case let .running(engine, _): state = .running(engine, mirrored: true); return (false, engine)
+            }
+        }
+        guard action.start else { return action.engine }
+        do {
+            let engine = try await ComparisonEngine.start(settings)
+            state.withLock { $0 = .running(engine, mirrored: true) }
+            return engine
+        } catch {
+            let message = UserError(error).userMessage
+            state.withLock { $0 = .failed(message) }
+            throw DashboardCommandError.rejected("the second engine did not start: \(message)")
+        }
+    }
+
+    /// Stops mirroring; the second engine's load rests.
+    func deactivate() {
+        let engine: ComparisonEngine? = state.withLock { state in
+            if case let .running(engine, _) = state {
+                state = .running(engine, mirrored: false)
+                return engine
+            }
+            return nil
+        }
+        engine?.load.setRate(0)
+    }
+
+    func close() async {
+        let engine: ComparisonEngine? = state.withLock { state in
+            defer { state = .off }
+            if case let .running(engine, _) = state { return engine }
+            return nil
+        }
+        await engine?.close()
+    }
+}
+
+/// A scenario acts on the first engine and, while the side-by-side view runs, on the second one too (except the
+/// credit mode: each half keeps its own).
+struct ComparedScenarioTarget: ScenarioTarget {
+    let primary: EngineScenarioTarget
+    let slot: ComparisonSlot
+
+    func perform(_ action: Scenario.Action) async {
+        if case .creditMode = action, slot.mirror != nil { return }
+        await primary.perform(action)
+        if let mirror = slot.mirror {
+            await EngineScenarioTarget(engine: mirror.engine, load: mirror.load).perform(action)
+        }
+    }
+}
