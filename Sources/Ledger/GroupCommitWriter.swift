@@ -53,6 +53,13 @@ final class GroupCommitWriter: Sendable {
     /// How many commits have been made (for measuring the batching factor).
     var commitCount: Int { commitCounter.load(ordering: .relaxed) }
 
+    /// Blocks until every submitted unit is committed and its caller resumed: the writer's queues then no
+    /// longer run code that holds the database. Call only when no more units are being submitted.
+    func waitUntilIdle() {
+        queue.sync {}
+        acknowledgeQueue.sync {}
+    }
+
     func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let outcome = OutcomeBox<T>()

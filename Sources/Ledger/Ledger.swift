@@ -24,49 +24,59 @@ public final class Ledger: Sendable {
     /// - Parameters:
     ///   - writeMode: `.immediate` only for single-task deterministic simulations (see `LedgerWriteMode`).
     ///   - migrations: more named migrations to run after the ledger's own (red packets' tables).
+    ///   - readOnly: open an existing ledger for reading only: no migration, no checkpoint, nothing written to
+    ///     the database (SQLite may create its shared-memory index beside it). Writes then fail.
     public init(
         path: String,
         durability: Durability = .full,
         limits: Limits = .default,
         clock: any WallClock = SystemClock(),
         writeMode: LedgerWriteMode = .groupCommit,
-        migrations: @Sendable (inout DatabaseMigrator) -> Void = { _ in }
+        migrations: @Sendable (inout DatabaseMigrator) -> Void = { _ in },
+        readOnly: Bool = false
     ) throws(LedgerError) {
         self.path = path
         self.writeMode = writeMode
         self.limits = limits
         self.durability = durability
         self.clock = clock
-        let syncer = durability == .full ? WALSyncer(walPath: path + "-wal") : nil
+        let syncer = durability == .full && !readOnly ? WALSyncer(walPath: path + "-wal") : nil
         walSyncer = syncer
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
+        configuration.readonly = readOnly
         configuration.prepareDatabase { database in
             // Readers (snapshots, audits) read through a memory map: no copying into a per-connection cache.
             try database.execute(sql: "PRAGMA mmap_size = \(limits.ledger.memoryMapBytes)")
         }
         do {
-            try LedgerFile.checkIsSQLite(path: path)
-            pool = try DatabasePool(path: path, configuration: configuration)
-            var migrator = DatabaseMigrator()
-            LedgerSchema.register(in: &migrator)
-            migrations(&migrator)
-            try pool.barrierWriteWithoutTransaction { database in
-                // GRDB sets synchronous=NORMAL on the writer when it enables WAL, after `prepareDatabase` ran.
-                // That is what the writer connection, the one that commits, must use: at FULL durability the
-                // WALSyncer fsyncs after commits, off the writer thread, before any caller is told.
-                try database.execute(sql: "PRAGMA synchronous = NORMAL")
-                // The writer keeps the hot pages (accounts, recent packets and claims, index interiors) cached:
-                // SQLite's default 2 MiB cache made throughput fall by half as the database grew past it.
-                try database.execute(sql: "PRAGMA cache_size = -\(limits.ledger.writerCacheBytes / 1024)")
-                // Group commit runs each unit in a savepoint: SQLite copies every page a unit touches into the
-                // statement sub-journal, a temporary *file* once it passes 64 KiB. In memory it is a memcpy and
-                // is truncated at each release; on disk it cost a pwrite per page, a third of the writer's time.
-                try database.execute(sql: "PRAGMA temp_store = MEMORY")
-                try database.execute(sql: "PRAGMA wal_autocheckpoint = \(limits.ledger.walAutocheckpointPages)")
-                try LedgerFile.claimOrVerify(database, path: path)
+            if readOnly {
+                guard FileManager.default.fileExists(atPath: path) else { throw LedgerError.missingDatabase(path: path) }
+                try LedgerFile.checkIsSQLite(path: path, readOnly: true)
+                pool = try DatabasePool(path: path, configuration: configuration)
+            } else {
+                try LedgerFile.checkIsSQLite(path: path)
+                pool = try DatabasePool(path: path, configuration: configuration)
+                var migrator = DatabaseMigrator()
+                LedgerSchema.register(in: &migrator)
+                migrations(&migrator)
+                try pool.barrierWriteWithoutTransaction { database in
+                    // GRDB sets synchronous=NORMAL on the writer when it enables WAL, after `prepareDatabase` ran.
+                    // That is what the writer connection, the one that commits, must use: at FULL durability the
+                    // WALSyncer fsyncs after commits, off the writer thread, before any caller is told.
+                    try database.execute(sql: "PRAGMA synchronous = NORMAL")
+                    // The writer keeps the hot pages (accounts, recent packets and claims, index interiors) cached:
+                    // SQLite's default 2 MiB cache made throughput fall by half as the database grew past it.
+                    try database.execute(sql: "PRAGMA cache_size = -\(limits.ledger.writerCacheBytes / 1024)")
+                    // Group commit runs each unit in a savepoint: SQLite copies every page a unit touches into the
+                    // statement sub-journal, a temporary *file* once it passes 64 KiB. In memory it is a memcpy and
+                    // is truncated at each release; on disk it cost a pwrite per page, a third of the writer's time.
+                    try database.execute(sql: "PRAGMA temp_store = MEMORY")
+                    try database.execute(sql: "PRAGMA wal_autocheckpoint = \(limits.ledger.walAutocheckpointPages)")
+                    try LedgerFile.claimOrVerify(database, path: path)
+                }
+                try migrator.migrate(pool)
             }
-            try migrator.migrate(pool)
         } catch let error as LedgerError {
             throw error
         } catch {
@@ -114,6 +124,18 @@ public final class Ledger: Sendable {
         do {
             return try pool.read(work)
         } catch let error as DatabaseError {
+            throw LedgerFile.classify(error, path: path)
+        }
+    }
+
+    /// Closes the database once the group-commit writer is idle. Without it the pool closes whenever the last
+    /// reference goes, which may be a writer queue still finishing its acknowledgement: a process that opens
+    /// the file again at once could then find it locked. Use no method of this ledger afterwards.
+    public func close() throws(LedgerError) {
+        writer.waitUntilIdle()
+        do {
+            try pool.close()
+        } catch {
             throw LedgerFile.classify(error, path: path)
         }
     }

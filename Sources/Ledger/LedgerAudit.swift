@@ -18,7 +18,8 @@ public struct AuditViolation: Sendable, Equatable, Codable, CustomStringConverti
 extension Ledger {
     /// Checks the ledger's invariants (DESIGN section 6) on a consistent snapshot:
     /// balances sum to zero; only the mint is negative; every amount is positive; every account's balance
-    /// equals the sum of its transfers; every transfer id appears once.
+    /// equals the sum of its transfers; every bill's running balance replays from its transfers; every
+    /// transfer id appears once.
     public func auditLedger(maxViolationsPerCheck: Int = 20) throws -> [AuditViolation] {
         try read { database in
             var violations: [AuditViolation] = []
@@ -51,6 +52,32 @@ extension Ledger {
                 """, arguments: [maxViolationsPerCheck]) {
                 violations.append(AuditViolation(code: "ledger.history",
                     detail: "account \(row[0] as String) holds \(Money(minorUnits: row[1]).formatted) but its transfers sum to \(Money(minorUnits: row[2]).formatted)"))
+            }
+            // Each transfer records the balance it left on both sides (the bills' running balance); replaying an
+            // account's transfers in order from zero must reach each recorded balance.
+            for row in try Row.fetchAll(database, sql: """
+                WITH moves(account_id, seq, delta, after) AS (
+                    SELECT debit_id, seq, -amount, debit_balance_after FROM transfer
+                    UNION ALL
+                    SELECT credit_id, seq, amount, credit_balance_after FROM transfer
+                ), replayed AS (
+                    SELECT account_id, seq, after,
+                           SUM(delta) OVER (PARTITION BY account_id ORDER BY seq ROWS UNBOUNDED PRECEDING) AS running
+                    FROM moves
+                ), wrong AS (
+                    SELECT account_id, MIN(seq) AS first_seq, COUNT(*) AS bills FROM replayed
+                    WHERE after <> running GROUP BY account_id
+                )
+                SELECT a.name, w.first_seq, w.bills, r.after, r.running FROM wrong w
+                JOIN account a ON a.id = w.account_id
+                JOIN replayed r ON r.account_id = w.account_id AND r.seq = w.first_seq
+                LIMIT ?
+                """, arguments: [maxViolationsPerCheck]) {
+                violations.append(AuditViolation(code: "ledger.bills", detail: """
+                    account \(row[0] as String): \(row[2] as Int) bill(s) record a running balance their transfers do not \
+                    replay to, first transfer #\(row[1] as Int64) (records \(Money(minorUnits: row[3]).formatted), \
+                    replays to \(Money(minorUnits: row[4]).formatted))
+                    """))
             }
             let duplicateIDs = try Int.fetchOne(database, sql: """
                 SELECT COUNT(*) FROM (SELECT id FROM transfer GROUP BY id HAVING COUNT(*) > 1)

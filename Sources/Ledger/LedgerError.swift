@@ -15,6 +15,8 @@ public enum LedgerError: Error, Equatable, Sendable {
     /// The database file is damaged or is not a Hongbao ledger.
     case corruptDatabase(path: String, reason: String)
     case foreignDatabase(path: String)
+    /// Opened for reading, but there is no ledger there yet.
+    case missingDatabase(path: String)
     /// The database could not be opened or written (permissions, disk full).
     case storage(String)
     case arithmeticOverflow

@@ -8,7 +8,8 @@ enum LedgerFile {
     private static let sqliteHeader = Array("SQLite format 3\0".utf8)
 
     /// Refuses a file that is not a SQLite database at all, before SQLite touches it.
-    static func checkIsSQLite(path: String) throws {
+    /// `readOnly`: look through a read-only connection (the caller opens the ledger read-only too).
+    static func checkIsSQLite(path: String, readOnly: Bool = false) throws {
         guard let handle = FileHandle(forReadingAtPath: path) else { return } // absent: will be created
         defer { try? handle.close() }
         let header = [UInt8]((try? handle.read(upToCount: 16)) ?? Data())
@@ -17,7 +18,10 @@ enum LedgerFile {
         // A SQLite database: look before the pool switches it to WAL (which would modify a foreign file).
         // A plain connection reads through a write-ahead log left by a crash, so a Hongbao ledger whose header
         // page was never checkpointed is still recognised.
-        let queue = try DatabaseQueue(path: path)
+        var configuration = Configuration()
+        configuration.readonly = readOnly
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        defer { try? queue.close() }
         try queue.read { database in
             let applicationID = try Int32.fetchOne(database, sql: "PRAGMA application_id") ?? 0
             let objectCount = try Int.fetchOne(database, sql: "SELECT COUNT(*) FROM sqlite_master") ?? 0

@@ -7,15 +7,19 @@ extension MessageQueueService {
     /// compares them with the state this process acknowledged: the last sequence, the queues, every
     /// message (id, body, times, receive count, origin, order) and every half message (id, body, times,
     /// check-backs, delay, order). Also checks that no half message shares its id with a message of its
-    /// queue. Returns one line per disagreement.
+    /// queue, and that the replicas' operation logs hold the same operation at every sequence number they
+    /// share (a catch-up replays them). Returns one line per disagreement.
     ///
-    /// Meant for a quiet queue (`hongbao audit`, the end of a simulation): under load a replica may
-    /// legitimately be a group commit behind the in-memory state while this runs.
-    public func replicaDisagreements() async -> [String] {
+    /// The replicas are read without suspending the actor: no verb can dispatch an operation between the
+    /// moment their queues drain and the moment they are read, so the acknowledged state read here is the
+    /// one the replicas were sent. (Reading through each replica's queue let a worker's delete land on a
+    /// replica after the expected state had been taken, and the audit reported a replica ahead.)
+    public func replicaDisagreements() -> [String] {
         settle()
         let limits = self.limits
         let expected = state
         var problems = MessageQueueService.halfMessageConflicts(expected)
+        var logs: [(String, ReplicaStore)] = []
         for replica in replicas where replica.health.isLive {
             let name = replica.id.directoryName
             guard let store = replica.store else {
@@ -24,34 +28,64 @@ extension MessageQueueService {
             }
             let stored: QueueState
             do {
-                stored = try await replica.perform { _ in try store.loadState(limits: limits) }
+                stored = try store.loadState(limits: limits)
             } catch {
                 problems.append("\(name) cannot be read: \(error)")
                 continue
             }
             problems += MessageQueueService.differences(stored, expected, replica: name)
+            logs.append((name, store))
+        }
+        problems += MessageQueueService.operationLogDisagreements(logs)
+        return problems
+    }
+
+    /// Pairs of replicas whose operation logs hold different operations at the same sequence number.
+    static func operationLogDisagreements(_ stores: [(String, ReplicaStore)]) -> [String] {
+        var logs: [(String, [Int64: QueueOperation])] = []
+        var problems: [String] = []
+        for (name, store) in stores {
+            do {
+                logs.append((name, try store.operationLog()))
+            } catch {
+                problems.append("\(name)'s operation log cannot be read: \(error)")
+            }
+        }
+        guard let (firstName, first) = logs.first else { return problems }
+        for (name, log) in logs.dropFirst() {
+            let differing = log.keys.filter { sequence in first[sequence].map { $0 != log[sequence] } ?? false }.sorted()
+            guard let sequence = differing.first else { continue }
+            problems.append("""
+                \(name)'s operation log differs from \(firstName)'s at \(differing.count) sequence number(s), \
+                first at \(sequence)
+                """)
         }
         return problems
     }
 
-    private static func differences(_ stored: QueueState, _ expected: QueueState, replica: String) -> [String] {
+    /// How `stored` (one replica's tables) differs from `expected` (`reference`: the acknowledged state, or
+    /// another replica's).
+    static func differences(
+        _ stored: QueueState, _ expected: QueueState, replica: String, reference: String = "the queue"
+    ) -> [String] {
         if stored.lastSequence != expected.lastSequence {
-            return ["\(replica) applied operations up to \(stored.lastSequence), the queue acknowledged \(expected.lastSequence)"]
+            let verb = reference == "the queue" ? "acknowledged" : "holds"
+            return ["\(replica) applied operations up to \(stored.lastSequence), \(reference) \(verb) \(expected.lastSequence)"]
         }
         if stored.queueNames != expected.queueNames {
-            return ["\(replica) holds queues \(stored.queueNames), the queue has \(expected.queueNames)"]
+            return ["\(replica) holds queues \(stored.queueNames), \(reference) has \(expected.queueNames)"]
         }
         var problems: [String] = []
         for queue in expected.queueNames where stored.checkBacksMade(in: queue) != expected.checkBacksMade(in: queue) {
             let counts = (stored.checkBacksMade(in: queue), expected.checkBacksMade(in: queue))
-            problems.append("\(replica) counts \(counts.0) check-backs in \(queue), the queue \(counts.1)")
+            problems.append("\(replica) counts \(counts.0) check-backs in \(queue), \(reference) \(counts.1)")
         }
         for queue in expected.queueNames {
             let mine = stored.messages(in: queue), theirs = expected.messages(in: queue)
             guard mine != theirs else { continue }
             let differing = Set(mine.map(\.id)).symmetricDifference(theirs.map(\.id)).sorted().prefix(5)
             problems.append("""
-                \(replica) holds \(mine.count) messages in \(queue), the queue \(theirs.count)\
+                \(replica) holds \(mine.count) messages in \(queue), \(reference) \(theirs.count)\
                 \(differing.isEmpty ? " (same ids, different fields)" : "; e.g. \(differing.joined(separator: ", "))")
                 """)
         }
@@ -60,7 +94,7 @@ extension MessageQueueService {
             guard mine != theirs else { continue }
             let differing = Set(mine.map(\.id)).symmetricDifference(theirs.map(\.id)).sorted().prefix(5)
             problems.append("""
-                \(replica) holds \(mine.count) half messages in \(queue), the queue \(theirs.count)\
+                \(replica) holds \(mine.count) half messages in \(queue), \(reference) \(theirs.count)\
                 \(differing.isEmpty ? " (same ids, different fields)" : "; e.g. \(differing.joined(separator: ", "))")
                 """)
         }

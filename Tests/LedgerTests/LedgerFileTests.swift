@@ -89,6 +89,9 @@ final class LedgerCorruptFileTests: LedgerTestCase {
         do {
             let ledger = try makeLedger(durability: .full)
             for index in 0..<50 { _ = try await ledger.openAccount(name: "user\(index)", deposit: Money(yuan: 1)) }
+            // Closed explicitly: leaving scope does not close the pool while the writer's acknowledgement queue
+            // still holds it, and the checkpoint below then found the database locked.
+            try ledger.close()
         }
         // Fold the write-ahead log into the file, so that the pages scribbled over below hold the data.
         try await DatabaseQueue(path: path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
@@ -220,5 +223,38 @@ final class LedgerAuditTests: LedgerTestCase {
         let ledger = try await populatedLedger()
         try tamper("DELETE FROM transfer WHERE id = 't2'")
         XCTAssertEqual(Set(try ledger.auditLedger().map(\.code)), ["ledger.history"])
+        XCTAssertEqual(try ledger.auditLedgerQuick(), [], "the quick check sees sums only: a lost transfer keeps them at zero")
+    }
+
+    func testABillWhoseRunningBalanceDoesNotReplayIsCaught() async throws {
+        let ledger = try await populatedLedger()
+        // Balances and their sums untouched: only b's bill after t1 claims a running balance one fen too high.
+        try tamper("UPDATE transfer SET credit_balance_after = credit_balance_after + 1 WHERE id = 't1'")
+        let violations = try ledger.auditLedger()
+        XCTAssertEqual(violations.map(\.code), ["ledger.bills"], "\(violations)")
+        XCTAssertTrue(violations[0].detail.contains("account b"), violations[0].detail)
+        XCTAssertTrue(violations[0].detail.contains("records ¥62.35, replays to ¥62.34"), violations[0].detail)
+    }
+
+    // The dashboard's headline comes from the quick check: fed the same damaged books as the full audit, it
+    // must fail wherever the damage shows in the sums it checks.
+
+    func testTheQuickCheckCatchesMoneyCreatedOutOfThinAir() async throws {
+        let ledger = try await populatedLedger()
+        XCTAssertEqual(try ledger.auditLedgerQuick(), [])
+        try tamper("UPDATE account SET balance = balance + 100 WHERE name = 'a'")
+        let violations = try ledger.auditLedgerQuick()
+        XCTAssertEqual(violations.map(\.code), ["ledger.sum"], "\(violations)")
+        XCTAssertTrue(violations[0].detail.contains("¥1.00"), violations[0].detail)
+    }
+
+    func testTheQuickCheckCatchesANegativeUser() async throws {
+        let ledger = try await populatedLedger()
+        try tamper("""
+            PRAGMA ignore_check_constraints = ON;
+            UPDATE account SET balance = -5 WHERE name = 'b';
+            """)
+        XCTAssertEqual(Set(try ledger.auditLedger().map(\.code)), ["ledger.sum", "ledger.negative", "ledger.history"])
+        XCTAssertEqual(Set(try ledger.auditLedgerQuick().map(\.code)), ["ledger.sum", "ledger.negative"])
     }
 }

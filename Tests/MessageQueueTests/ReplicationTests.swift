@@ -1,3 +1,4 @@
+import GRDB
 @testable import MessageQueue
 import Primitives
 import TestKit
@@ -191,6 +192,29 @@ final class ReplicationTests: XCTestCase {
         let recovered = await queue.currentState()
         XCTAssertEqual(recovered.messages(in: "work"), expected.messages(in: "work"))
         try assertReplicasAgree(fixture, with: recovered)
+        await queue.close()
+    }
+
+    func testTheAuditCatchesAnOperationLogEntryThatDiffersBetweenReplicas() async throws {
+        let fixture = try QueueFixture()
+        defer { fixture.remove() }
+        var queue = try fixture.open()
+        try await queue.createQueue("work")
+        try await churn(queue, fixture.clock, rounds: 5)
+        var disagreements = await queue.replicaDisagreements()
+        XCTAssertEqual(disagreements, [])
+        await queue.close()
+        // Tables identical on every replica; only replica-b's log of one send says another body. A catch-up
+        // from replica-b would replay the wrong body.
+        let tampered = try DatabaseQueue(path: fixture.databasePath(.b))
+        try await tampered.write { db in
+            try db.execute(sql: "UPDATE oplog SET text = 'forged' WHERE seq = (SELECT MIN(seq) FROM oplog WHERE kind = 3)")
+        }
+        try tampered.close()
+        queue = try fixture.open()
+        disagreements = await queue.replicaDisagreements()
+        XCTAssertEqual(disagreements.count, 1, "\(disagreements)")
+        XCTAssertTrue(disagreements.first?.contains("replica-b's operation log differs") == true, "\(disagreements)")
         await queue.close()
     }
 

@@ -109,14 +109,17 @@ final class PacketAuditTests: PacketTestCase {
 
     func testAClaimWhoseAmountDiffersFromItsCreditIsCaught() async throws {
         let packet = try await openedPacket()
+        XCTAssertEqual(try service.auditPacketsQuick(), [])
         try tamper("UPDATE claim SET amount = amount + 1 WHERE id = '\(ClaimID(packet: packet.id, slot: 1).rawValue)'")
         XCTAssertEqual(Set(try service.auditPackets().map(\.code)), ["packet.escrow", "packet.claims", "claim.credit"])
+        XCTAssertEqual(try service.auditPacketsQuick().map(\.code), ["packet.escrow"], "the dashboard's headline check")
     }
 
     func testACreditedClaimWithoutItsTransferIsCaught() async throws {
         let packet = try await openedPacket()
         try tamper("UPDATE claim SET state = 'crediting' WHERE id = '\(ClaimID(packet: packet.id, slot: 2).rawValue)'")
         XCTAssertEqual(Set(try service.auditPackets().map(\.code)), ["packet.escrow", "claim.credit"])
+        XCTAssertEqual(try service.auditPacketsQuick().map(\.code), ["packet.escrow"], "the dashboard's headline check")
     }
 
     func testAWrongRefundIsCaught() async throws {
@@ -126,6 +129,7 @@ final class PacketAuditTests: PacketTestCase {
         try assertAuditsClean()
         try tamper("UPDATE packet SET refunded = refunded + 1 WHERE id = '\(packet.id.rawValue)'")
         XCTAssertEqual(Set(try service.auditPackets().map(\.code)), ["packet.escrow", "packet.refund"])
+        XCTAssertEqual(try service.auditPacketsQuick().map(\.code), ["packet.escrow"], "the dashboard's headline check")
     }
 }
 
