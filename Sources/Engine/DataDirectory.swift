@@ -11,6 +11,8 @@ public enum DataDirectoryError: Error, Equatable, Sendable {
     case unwritable(path: String, reason: String)
     /// The path exists but is not a directory.
     case notADirectory(path: String)
+    /// Opened for reading, but the directory does not exist.
+    case missing(path: String)
 }
 
 /// The directory that holds all of Hongbao's state, owned by one process at a time.
@@ -26,11 +28,14 @@ public final class DataDirectory: Sendable {
     private let lockDescriptor: Int32
 
     /// Creates the directory if needed and takes its lock; fails with `inUse` if another process has it.
-    public init(path: String) throws(DataDirectoryError) {
+    /// - Parameter create: false for reading commands: a missing directory is `missing`, not created.
+    public init(path: String, create: Bool = true) throws(DataDirectoryError) {
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else { throw .notADirectory(path: absolute) }
+        } else if !create {
+            throw .missing(path: absolute)
         } else {
             do {
                 try FileManager.default.createDirectory(atPath: absolute, withIntermediateDirectories: true)

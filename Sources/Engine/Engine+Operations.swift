@@ -98,8 +98,9 @@ extension Engine {
     }
 
     public func setReplica(_ replica: ReplicaID, down: Bool) async throws {
-        try await queue.setReplica(replica, down: down)
+        let repair = try await queue.setReplica(replica, down: down)
         events.add(.fault, "replica \(replica) \(down ? "DOWN" : "up")")
+        if let repair { events.add(.recovery, "repaired " + repair.summary) }
         if !down { creditPath.wakeup.signal() }
     }
 
@@ -114,10 +115,11 @@ extension Engine {
     }
 
     /// Brings a replica back up; returns what that took, in words ("back up", "rebuilt from a healthy copy").
+    /// The repair it made, if any, is recorded durably by the queue and added to the events.
     @discardableResult
     public func restoreReplica(_ replica: ReplicaID) async throws -> String {
         let before = await queue.replicaStatuses().first { $0.id == replica }?.health
-        try await queue.restoreReplica(replica)
+        let repair = try await queue.restoreReplica(replica)
         let what: String
         switch before {
         case .corrupted?: what = "rebuilt from a healthy copy and back up"
@@ -126,6 +128,7 @@ extension Engine {
         default: what = "back up"
         }
         events.add(.fault, "replica \(replica) \(what)")
+        if let repair { events.add(.recovery, "repaired " + repair.summary) }
         creditPath.wakeup.signal()
         return what
     }
@@ -218,6 +221,11 @@ extension Engine {
 }
 
 extension Engine {
+    /// The event log, oldest first (what the dashboard's events pane shows).
+    public func recentEvents() -> [EngineEvent] {
+        events.recent
+    }
+
     /// Adds a line to the event log (scenarios, the dashboard).
     public func note(_ kind: EngineEvent.Kind, _ text: String) {
         events.add(kind, text)

@@ -63,6 +63,7 @@ public final class Engine: Sendable {
                             clock: clock, writeMode: configuration.ledgerWrites, migrations: PacketSchema.register)
         queue = try MessageQueueService.open(root: directory.queuePath, limits: limits.queue, clock: clock,
                                              random: configuration.random)
+        for repair in queue.repairsAtOpen { events.add(.recovery, "repaired at open: " + repair.summary) }
         try await Engine.ensureCreditQueue(queue, limits: limits)
         accountService = GuardedAccountService(ledger: ledger, limits: limits.credit, clock: clock,
                                                random: configuration.random, faults: faults)

@@ -12,8 +12,11 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
     public var creditedImmediately = 0
     /// Opens whose credit went to the queue (the opener saw "on its way").
     public var queued = 0
-    /// Credits landed by the retry workers.
+    /// Credits landed by the retry workers, of claims opened since this engine started.
     public var creditedByRetry = 0
+    /// Credits landed by the retry workers of claims opened before this engine started (queued by an
+    /// earlier run of the same data directory): not this run's opens, so counted apart.
+    public var creditedFromEarlierRuns = 0
     /// Opens that failed in front of the user, per credit mode.
     public var failedForUserQueueMode = 0
     public var failedForUserTransactionMode = 0
@@ -57,10 +60,12 @@ final class EngineMetrics: Sendable {
 
     private let state: Mutex<State>
     private let clock: any WallClock
+    private let startedAt: Timestamp
 
     init(clock: any WallClock) {
         self.clock = clock
-        state = Mutex(State(windowStartedAt: clock.now()))
+        startedAt = clock.now()
+        state = Mutex(State(windowStartedAt: startedAt))
     }
 
     func update(_ change: (inout MetricsSnapshot) -> Void) {
@@ -85,6 +90,10 @@ final class EngineMetrics: Sendable {
     func recordRetriedCredit(openedAt: Timestamp, creditedAt: Timestamp) {
         let milliseconds = UInt64(max(0, (creditedAt - openedAt).wholeMilliseconds))
         state.withLock { state in
+            guard openedAt >= startedAt else {
+                state.snapshot.creditedFromEarlierRuns += 1
+                return
+            }
             state.snapshot.creditedByRetry += 1
             _ = state.timeToCredit.record(min(milliseconds, 86_400_000))
         }

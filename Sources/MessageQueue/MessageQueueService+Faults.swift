@@ -5,13 +5,15 @@ import Primitives
 /// a full copy of a healthy replica first when the replica is damaged or too far behind.
 extension MessageQueueService {
     /// Takes a replica down (it misses operations) or brings it back (same as `restoreReplica`).
-    public func setReplica(_ id: ReplicaID, down: Bool) async throws(MessageQueueError) {
+    /// Returns the repair made when bringing it back, if any (also recorded durably).
+    @discardableResult
+    public func setReplica(_ id: ReplicaID, down: Bool) async throws(MessageQueueError) -> ReplicaRepair? {
         let replica = try self.replica(id)
         if down {
             if replica.health.isLive { replica.setHealth(.down) }
-        } else {
-            try await restoreReplica(id)
+            return nil
         }
+        return try await restoreReplica(id)
     }
 
     /// Adds `latency` before each of the replica's commits (zero: back to normal).
@@ -35,6 +37,10 @@ extension MessageQueueService {
         let detected = (try? await replica.perform { $0.damageAndCheck(random: random) }) ?? false
         replica.setHealth(detected ? .corrupted : .down)
         if !detected { replica.forceRebuild = true }
+        record(ReplicaRepair(
+            at: clock.now(), replica: id,
+            found: detected ? "damaged on purpose; SQLite's checks caught it" : "damaged on purpose; SQLite's checks missed it",
+            action: detected ? "marked corrupted until restored" : "taken down; restoring rebuilds it"))
         return detected
     }
 
@@ -46,7 +52,11 @@ extension MessageQueueService {
         var verdicts: [ReplicaID: Bool] = [:]
         for replica in replicas where replica.health.isLive {
             let sound = (try? await replica.perform { $0.reopen() }) ?? false
-            if !sound { replica.setHealth(.corrupted) }
+            if !sound {
+                replica.setHealth(.corrupted)
+                record(ReplicaRepair(at: clock.now(), replica: replica.id, found: "damaged on disk (SQLite's checks failed)",
+                                     action: "marked corrupted until restored"))
+            }
             verdicts[replica.id] = sound
         }
         return verdicts
@@ -55,30 +65,50 @@ extension MessageQueueService {
     /// Brings a replica back: a damaged or far-behind replica first gets a full copy of the most advanced
     /// live replica, then the missing operations are replayed in chunks (its health says how far behind it
     /// is), and the last few are queued in order before it goes live again.
-    public func restoreReplica(_ id: ReplicaID) async throws(MessageQueueError) {
+    /// Returns the repair made (also recorded durably), or nil when the replica was live already.
+    @discardableResult
+    public func restoreReplica(_ id: ReplicaID) async throws(MessageQueueError) -> ReplicaRepair? {
         let replica = try self.replica(id)
         switch replica.health {
-        case .up, .catchingUp: return
-        case .slow: return replica.setHealth(.up)
+        case .up, .catchingUp: return nil
+        case .slow:
+            replica.setHealth(.up)
+            return nil
         case .down, .corrupted: break
         }
-        replica.setHealth(.catchingUp(behind: max(0, dispatchedSequence - replica.appliedSequence)))
+        let wasHealth = replica.health
+        let behind = max(0, dispatchedSequence - replica.appliedSequence)
+        replica.setHealth(.catchingUp(behind: behind))
         do {
             let sound = try await replica.perform { replica in
                 !replica.forceRebuild && ((try? replica.store?.quickCheck()) ?? false) == true
             }
-            if !sound { try await fullCopy(into: replica) }
+            var copiedFrom: (ReplicaID, Int64)?
+            if !sound { copiedFrom = try await fullCopy(into: replica) }
+            let startedAt = replica.appliedSequence
             while true {
                 let applied = replica.appliedSequence
                 guard let missing = operations(after: applied),
                       dispatchedSequence - applied <= Int64(limits.catchUpOperationLimit) else {
-                    try await fullCopy(into: replica)
+                    copiedFrom = try await fullCopy(into: replica)
                     continue
                 }
                 if missing.count <= limits.catchUpChunkOperations {
                     replica.enqueue(missing) { _ in }
                     replica.setHealth(.up)
-                    return
+                    let found = sound ? "\(wasHealth.label), \(behind) operation(s) behind"
+                                      : "\(wasHealth.label), its file failing SQLite's checks or damaged on purpose"
+                    let repair: ReplicaRepair
+                    if let (source, copied) = copiedFrom {
+                        repair = ReplicaRepair(at: clock.now(), replica: id, found: found, action: "rebuilt by a full copy",
+                                               source: source, operations: copied + Int64(missing.count))
+                    } else {
+                        repair = ReplicaRepair(at: clock.now(), replica: id, found: found,
+                                               action: "caught up from the queue's log",
+                                               operations: replica.appliedSequence - startedAt + Int64(missing.count))
+                    }
+                    record(repair)
+                    return repair
                 }
                 let chunk = Array(missing.prefix(limits.catchUpChunkOperations))
                 try await replica.perform { try $0.applyNow(chunk) }
@@ -93,13 +123,22 @@ extension MessageQueueService {
         }
     }
 
-    private func fullCopy(into replica: Replica) async throws {
+    /// Replaces the replica's file by a copy of the most advanced live replica's; returns that replica and the
+    /// sequence the copy holds.
+    private func fullCopy(into replica: Replica) async throws -> (ReplicaID, Int64) {
         let sources = replicas.filter { $0 !== replica && $0.health.isLive && $0.store != nil }
         guard let source = sources.max(by: { $0.appliedSequence < $1.appliedSequence }),
               let sourceStore = source.store else {
             throw MessageQueueError.noQuorum(available: sources.count, required: 1)
         }
         try await replica.perform { try $0.rebuild(from: sourceStore) }
+        return (source.id, replica.appliedSequence)
+    }
+
+    /// Makes a detection or repair durable (see `ReplicaRepairLog`). Failing to record does not undo the
+    /// repair: the queue is sound either way.
+    func record(_ repair: ReplicaRepair) {
+        repairLog.append([repair])
     }
 
     /// The dispatched operations after `sequence`, or nil when the in-memory log no longer reaches back.

@@ -19,6 +19,7 @@ extension MessageQueueService {
     ) throws(MessageQueueError) -> MessageQueueService {
         let directories = try prepareDirectories(root: root, replicaIDs: replicaIDs)
         var opened: [(ReplicaID, String, ReplicaStore?, Int64)] = []
+        var damage: [ReplicaID: String] = [:]
         for (id, directory) in directories {
             let path = directory + "/queue.sqlite"
             do {
@@ -29,7 +30,9 @@ extension MessageQueueService {
             } catch let failure {
                 switch failure {
                 case let .garbage(reason): throw .replicaDirectoryGarbage(path: directory, reason: reason)
-                case .corrupted: opened.append((id, directory, nil, -1))
+                case let .corrupted(reason):
+                    opened.append((id, directory, nil, -1))
+                    damage[id] = reason
                 }
             }
         }
@@ -38,33 +41,51 @@ extension MessageQueueService {
         let state: QueueState
         do { state = try bestStore.loadState(limits: limits) } catch { throw .storage("\(error)") }
         var replicas: [Replica] = []
+        var repairs: [ReplicaRepair] = []
+        let now = clock.now()
         for (id, directory, store, last) in opened {
             let replica = Replica(
                 id: id, directory: directory, operationLogLimit: limits.catchUpOperationLimit, store: store,
                 appliedSequence: max(0, last), health: .up, durability: limits.replicaDurability)
-            if id != best.0 { try bringUpToDate(replica, from: bestStore, last: last, limits: limits) }
+            if id != best.0 {
+                let found = damage[id].map { "damaged (\($0))" } ?? "\(best.3 - last) operation(s) behind"
+                if let repair = try bringUpToDate(replica, from: (best.0, bestStore), last: last, limits: limits,
+                                                  found: found, now: now) {
+                    repairs.append(repair)
+                }
+            }
             replicas.append(replica)
         }
+        ReplicaRepairLog(root: root).append(repairs)
         return MessageQueueService(
             rootPath: root, limits: limits, clock: clock, random: random, replicas: replicas,
-            quorum: min(quorum ?? limits.quorum, replicas.count), state: state, runsCheckBackTimer: checkBackTimer)
+            quorum: min(quorum ?? limits.quorum, replicas.count), state: state, runsCheckBackTimer: checkBackTimer,
+            repairsAtOpen: repairs)
     }
 
+    /// Catches `replica` up from the source's operation log, or rebuilds it by a full copy when it is damaged
+    /// or the log no longer reaches back. Returns what was done, or nil when it was already up to date.
     private static func bringUpToDate(
-        _ replica: Replica, from source: ReplicaStore, last: Int64, limits: QueueLimits
-    ) throws(MessageQueueError) {
+        _ replica: Replica, from source: (id: ReplicaID, store: ReplicaStore), last: Int64, limits: QueueLimits,
+        found: String, now: Timestamp
+    ) throws(MessageQueueError) -> ReplicaRepair? {
         do {
             var applied = last
             while replica.store != nil, applied >= 0,
-                  let operations = try source.operations(after: applied, limit: limits.catchUpChunkOperations),
+                  let operations = try source.store.operations(after: applied, limit: limits.catchUpChunkOperations),
                   let newest = operations.last?.sequence {
                 try replica.applyNow(operations)
                 applied = newest
             }
-            let sourceLast = try source.lastSequence()
+            let sourceLast = try source.store.lastSequence()
             if replica.store == nil || applied < 0 || sourceLast != applied {
-                try replica.rebuild(from: source)
+                try replica.rebuild(from: source.store)
+                return ReplicaRepair(at: now, replica: replica.id, found: found, action: "rebuilt by a full copy",
+                                     source: source.id, operations: sourceLast)
             }
+            guard applied > last else { return nil }
+            return ReplicaRepair(at: now, replica: replica.id, found: found, action: "caught up", source: source.id,
+                                 operations: applied - last)
         } catch {
             throw .storage("rebuilding \(replica.id.directoryName): \(error)")
         }

@@ -32,6 +32,10 @@ public actor MessageQueueService {
     nonisolated let replicas: [Replica]
     let quorum: Int
     nonisolated let pollers = PollRegistry()
+    /// What opening the queue repaired (also in the durable repair log): damaged replicas rebuilt, replicas
+    /// behind caught up.
+    public nonisolated let repairsAtOpen: [ReplicaRepair]
+    let repairLog: ReplicaRepairLog
 
     var state: QueueState
     var acknowledgedSequence: Int64
@@ -53,10 +57,13 @@ public actor MessageQueueService {
 
     init(
         rootPath: String, limits: QueueLimits, clock: any WallClock, random: any RandomSource,
-        replicas: [Replica], quorum: Int, state: QueueState, runsCheckBackTimer: Bool = true
+        replicas: [Replica], quorum: Int, state: QueueState, runsCheckBackTimer: Bool = true,
+        repairsAtOpen: [ReplicaRepair] = []
     ) {
         self.runsCheckBackTimer = runsCheckBackTimer
         self.rootPath = rootPath
+        self.repairsAtOpen = repairsAtOpen
+        self.repairLog = ReplicaRepairLog(root: rootPath)
         self.limits = limits
         self.clock = clock
         self.random = random
@@ -216,6 +223,9 @@ public actor MessageQueueService {
             replicas: replicaStatuses(), lastSequence: state.lastSequence,
             acknowledgedSequence: acknowledgedSequence)
     }
+
+    /// Every replica detection and repair recorded in this queue's root, oldest first.
+    public nonisolated func repairHistory() -> [ReplicaRepair] { repairLog.entries() }
 
     /// The state as this process holds it (for audits and tests).
     public func currentState() -> QueueState { state }

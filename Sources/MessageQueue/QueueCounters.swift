@@ -32,7 +32,7 @@ public struct QueueCounters: Sendable, Equatable, Codable {
 
 extension QueueState {
     /// Counts a queue's messages by state at `now` (rates are filled in by the service).
-    func counters(of queue: String, now: Timestamp) -> QueueCounters? {
+    public func counters(of queue: String, now: Timestamp) -> QueueCounters? {
         guard let record = queues[queue] else { return nil }
         var visible = 0, inFlight = 0, delayed = 0
         var oldest: Timestamp?

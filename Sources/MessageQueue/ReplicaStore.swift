@@ -17,10 +17,11 @@ final class ReplicaStore: Sendable {
     static let header = Array("SQLite format 3\0".utf8)
 
     /// Opens (or creates) the database at `path`. Throws `ReplicaOpenFailure` telling corruption (rebuild it)
-    /// from garbage (someone else's file: refuse).
+    /// from garbage (someone else's file: refuse). `readOnly` opens an existing replica for reading only
+    /// (audits, reading commands): no migration, nothing written.
     init(
         path: String, operationLogLimit: Int, checkpointPeriod: Int = 4096, checkpointPhase: Int = 0,
-        durability: ReplicaDurability = .full
+        durability: ReplicaDurability = .full, readOnly: Bool = false
     ) throws(ReplicaOpenFailure) {
         self.path = path
         self.operationLogLimit = operationLogLimit
@@ -34,8 +35,14 @@ final class ReplicaStore: Sendable {
             }
         }
         var configuration = Configuration()
-        configuration.journalMode = .wal
+        if readOnly {
+            guard FileManager.default.fileExists(atPath: path) else { throw .corrupted("the file is missing") }
+            configuration.readonly = true
+        } else {
+            configuration.journalMode = .wal
+        }
         configuration.prepareDatabase { db in
+            if readOnly { return }
             try db.execute(sql: "PRAGMA synchronous = \(durability.pragma)")
             // Checkpoints are run by `apply`, staggered across replicas (see `checkpointPeriod`).
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
@@ -44,7 +51,16 @@ final class ReplicaStore: Sendable {
             database = try DatabaseQueue(path: path, configuration: configuration)
             let result = try database.read { db in try String.fetchOne(db, sql: "PRAGMA quick_check") }
             guard result == "ok" else { throw ReplicaOpenFailure.corrupted(result ?? "quick_check failed") }
-            try database.write { db in try ReplicaStore.migrate(db) }
+            if readOnly {
+                let tables = try database.read { db in
+                    try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+                }
+                guard tables.contains("replica_meta") else {
+                    throw ReplicaOpenFailure.garbage(tables.isEmpty ? "empty" : "holds tables of another program")
+                }
+            } else {
+                try database.write { db in try ReplicaStore.migrate(db) }
+            }
         } catch let failure as ReplicaOpenFailure {
             throw failure
         } catch {
@@ -205,6 +221,24 @@ final class ReplicaStore: Sendable {
                 WHERE seq > ? ORDER BY seq LIMIT ?
                 """, arguments: [sequence, limit])
             return rows.compactMap(ReplicaStore.operation)
+        }
+    }
+
+    /// Every operation still in the log, by sequence number (the audit compares replicas' logs).
+    func operationLog() throws -> [Int64: QueueOperation] {
+        try database.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT seq, kind, queue, message, text, time_ms, visible_ms, count FROM oplog ORDER BY seq
+                """)
+            var log: [Int64: QueueOperation] = [:]
+            for row in rows {
+                let sequence: Int64 = row["seq"]
+                // An undecodable row is kept as an operation that equals no real one.
+                log[sequence] = ReplicaStore.operation(row) ?? QueueOperation(
+                    kind: .purge, queue: "", messageID: "undecodable kind \(row["kind"] as Int64? ?? -1)", text: "",
+                    time: Timestamp(millisecondsSinceEpoch: 0), visibleAt: Timestamp(millisecondsSinceEpoch: 0), count: -1)
+            }
+            return log
         }
     }
 
