@@ -24,8 +24,9 @@ public final class Ledger: Sendable {
     /// - Parameters:
     ///   - writeMode: `.immediate` only for single-task deterministic simulations (see `LedgerWriteMode`).
     ///   - migrations: more named migrations to run after the ledger's own (red packets' tables).
-    ///   - readOnly: open an existing ledger for reading only: no migration, no checkpoint, nothing written to
-    ///     the database (SQLite may create its shared-memory index beside it). Writes then fail.
+    ///   - readOnly: open an existing ledger for reading only, after SQLite's quick check of the whole file:
+    ///     no migration, no checkpoint, nothing written to the database (SQLite may create its shared-memory
+    ///     index beside it). Writes then fail.
     public init(
         path: String,
         durability: Durability = .full,
@@ -54,6 +55,14 @@ public final class Ledger: Sendable {
                 guard FileManager.default.fileExists(atPath: path) else { throw LedgerError.missingDatabase(path: path) }
                 try LedgerFile.checkIsSQLite(path: path, readOnly: true)
                 pool = try DatabasePool(path: path, configuration: configuration)
+                // A reader may touch only pages a damage spared and print what looks right: check the whole
+                // file first (about 0.1 s per 20 MB), so that a damaged ledger is reported and never served.
+                let verdict = try pool.read { try String.fetchOne($0, sql: "PRAGMA quick_check(1)") }
+                guard verdict == "ok" else {
+                    let reason = (verdict ?? "quick_check failed").split(separator: "\n")
+                        .filter { !$0.hasPrefix("***") }.joined(separator: "; ")
+                    throw LedgerError.corruptDatabase(path: path, reason: reason)
+                }
             } else {
                 try LedgerFile.checkIsSQLite(path: path)
                 pool = try DatabasePool(path: path, configuration: configuration)

@@ -35,11 +35,18 @@ public struct ScenarioFileError: Error, Equatable, CustomStringConvertible, Send
 /// ```
 public enum ScenarioFile {
     public static func load(path: String) throws -> Scenario {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ScenarioFileError(path: path, line: nil, problem: "cannot be read (\(error.localizedDescription))")
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ScenarioFileError(path: path, line: nil, problem: "does not exist")
+        }
+        if isDirectory.boolValue {
+            throw ScenarioFileError(path: path, line: nil, problem: "is a directory, not a scenario file (.toml)")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ScenarioFileError(path: path, line: nil, problem: "cannot be read (\(String(cString: strerror(errno))))")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ScenarioFileError(path: path, line: nil, problem: "is not UTF-8 text")
         }
         return try parse(text, path: path)
     }

@@ -24,6 +24,8 @@ public struct SimulationRunner: Sendable {
         public let snapshot: EngineSnapshot
         public let load: LoadGenerator.Counters
         public let phase: String
+        /// Opens per second since the previous line (since the start for the first one).
+        public let opensPerSecond: Double
     }
 
     public let engine: Engine
@@ -47,24 +49,39 @@ public struct SimulationRunner: Sendable {
                                  random: SeededRandomSource(seed: options.seed &+ 1), rate: options.rate)
         let started = ContinuousClock.now
         var drainSeconds: Double?
+        // No load at all for a zero duration: the run only lets the workers drain what is queued.
+        let loadDuration = options.duration
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.engine.run() }
-            group.addTask { await load.run() }
-            if let scenario = options.scenario {
-                group.addTask { await ScenarioPlayer(scenario: scenario, engine: engine, load: load).run() }
+            if loadDuration > .zero {
+                group.addTask { await load.run() }
+                // The load stops at its duration, not at the next progress line.
+                group.addTask {
+                    try? await Task.sleep(for: loadDuration)
+                    load.setRate(0)
+                }
+                if let scenario = options.scenario {
+                    group.addTask { await ScenarioPlayer(scenario: scenario, engine: engine, load: load).run() }
+                }
             }
-            var phase = "load"
-            var loadStoppedAt: ContinuousClock.Instant?
+            var phase = loadDuration > .zero ? "load" : "drain"
+            var loadStoppedAt: ContinuousClock.Instant? = loadDuration > .zero ? nil : started
+            var previous = (at: started, opens: engine.metricsSnapshot().opens)
             while true {
                 try? await Task.sleep(for: .seconds(1))
-                let elapsed = ContinuousClock.now - started
+                let now = ContinuousClock.now
+                let elapsed = now - started
                 let snapshot = await engine.snapshot()
-                if loadStoppedAt == nil && elapsed >= options.duration {
+                if loadStoppedAt == nil && elapsed >= loadDuration {
                     load.setRate(0)
-                    loadStoppedAt = ContinuousClock.now
+                    loadStoppedAt = now
                     phase = "drain"
                 }
-                progress(Progress(elapsed: elapsed, snapshot: snapshot, load: load.counters, phase: phase))
+                let interval = (now - previous.at).secondsDouble
+                let rate = interval > 0 ? Double(snapshot.metrics.opens - previous.opens) / interval : 0
+                previous = (now, snapshot.metrics.opens)
+                progress(Progress(elapsed: elapsed, snapshot: snapshot, load: load.counters, phase: phase,
+                                  opensPerSecond: rate))
                 if let stoppedAt = loadStoppedAt {
                     if SimulationRunner.isDrained(snapshot) {
                         drainSeconds = (ContinuousClock.now - stoppedAt).secondsDouble
@@ -95,9 +112,10 @@ public struct SimulationRunner: Sendable {
         let loadSeconds = min(elapsed, options.duration).secondsDouble
         return SimulationSummary(
             seed: options.seed, creditMode: engine.creditMode.rawValue, durationSeconds: loadSeconds,
-            targetRate: options.rate, packetsSent: load.counters.packetsSent, opens: metrics.opens,
+            targetRate: options.rate, scenario: options.scenario?.name, packetsSent: load.counters.packetsSent, opens: metrics.opens,
             opensPerSecond: loadSeconds > 0 ? Double(metrics.opens) / loadSeconds : 0,
             creditedImmediately: metrics.creditedImmediately, creditedByRetry: metrics.creditedByRetry,
+            creditedFromEarlierRuns: metrics.creditedFromEarlierRuns,
             failedForUser: metrics.failedForUserQueueMode + metrics.failedForUserTransactionMode,
             rollbacks: metrics.rollbacks, maxAttempts: retries.maxAttempt,
             deadLettered: await engine.deadLetteredCount(),
@@ -105,7 +123,7 @@ public struct SimulationRunner: Sendable {
             openLatencyP99Milliseconds: Double(metrics.allTimeOpenLatencyP99Microseconds) / 1_000,
             openLatencyP999Milliseconds: Double(metrics.allTimeOpenLatencyP999Microseconds) / 1_000,
             timeToCreditP99Milliseconds: metrics.timeToCreditP99Milliseconds,
-            drainSeconds: drainSeconds, stillWaiting: stillWaiting,
+            drainSeconds: drainSeconds, drainLimitSeconds: options.drainLimit.secondsDouble, stillWaiting: stillWaiting,
             auditViolations: violations.map(\.description))
     }
 }

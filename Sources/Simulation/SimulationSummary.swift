@@ -7,12 +7,18 @@ public struct SimulationSummary: Sendable, Codable {
     public var seed: UInt64
     public var creditMode: String
     public var durationSeconds: Double
+    /// Opens per second asked for (0 when a scenario sets the rate, or for no load).
     public var targetRate: Int
+    /// The scenario that drove the load, if any.
+    public var scenario: String?
     public var packetsSent: Int
     public var opens: Int
     public var opensPerSecond: Double
     public var creditedImmediately: Int
+    /// Credits the retry workers landed for this run's opens.
     public var creditedByRetry: Int
+    /// Credits the retry workers landed for opens of earlier runs of the same data directory.
+    public var creditedFromEarlierRuns: Int
     public var failedForUser: Int
     public var rollbacks: Int
     public var maxAttempts: Int
@@ -22,6 +28,8 @@ public struct SimulationSummary: Sendable, Codable {
     public var openLatencyP999Milliseconds: Double
     public var timeToCreditP99Milliseconds: UInt64
     public var drainSeconds: Double?
+    /// How long the run waited for the queue to drain before giving up.
+    public var drainLimitSeconds: Double
     public var stillWaiting: Int
     public var auditViolations: [String]
 }

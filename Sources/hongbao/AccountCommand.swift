@@ -35,7 +35,7 @@ struct AccountCommand: AsyncParsableCommand {
         @Flag(help: "Richest first instead of by name.") var richest = false
 
         func run() async throws {
-            let store = try await data.openStore()
+            let store = try data.openReader()
             let accounts = try userErrors {
                 try store.ledger.accounts(order: richest ? .balanceDescending : .name, limit: max(0, limit))
             }
@@ -61,7 +61,7 @@ struct AccountCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = try await data.openStore()
+            let store = try data.openReader()
             let (account, bills) = try userErrors {
                 guard let account = try store.ledger.account(named: name) else { throw LedgerError.unknownAccount(name) }
                 return (account, try store.ledger.bills(of: account.id, limit: max(0, limit)))

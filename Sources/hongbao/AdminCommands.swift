@@ -27,25 +27,35 @@ struct SeedDemoCommand: AsyncParsableCommand {
         let store = try await data.openStore()
         let started = ContinuousClock.now
         let seeder = DemoSeeder(ledger: store.ledger, random: SeededRandomSource(seed: seed))
+        // A progress line rewritten in place on a terminal; into a file or pipe nothing but the result.
+        let onTerminal = !output.json && isatty(STDERR_FILENO) == 1
         let created = try userErrors {
             try seeder.seed(count: accounts) { done in
-                if !output.json { FileHandle.standardError.write(Data("\rseeding: \(done) accounts".utf8)) }
+                if onTerminal { FileHandle.standardError.write(Data("\r\u{1B}[Kseeding: \(done) accounts".utf8)) }
             }
         }
         let seconds = (ContinuousClock.now - started).secondsDouble
         let total = try userErrors { try store.ledger.userAccountCount() }
         if output.json { return try Output.json(View(created: created, accounts: total, seconds: seconds)) }
-        FileHandle.standardError.write(Data("\n".utf8))
+        if onTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         Output.line("created \(created) accounts in \(String(format: "%.1f", seconds)) s; \(total) accounts in all")
     }
 }
 
-/// `hongbao audit [--json]`: exit 0 only when every invariant holds.
+/// `hongbao audit [--repair] [--json]`: exit 0 only when every invariant holds and nothing awaits recovery.
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "audit", abstract: "Check every invariant of the books; exit 0 only if all hold.")
+        commandName: "audit",
+        abstract: "Check every invariant of the books, changing nothing; exit 0 only if all hold.",
+        discussion: """
+            The books are opened read-only: a replica that is behind or damaged, and claims a stopped run left \
+            crediting, are reported as awaiting recovery, not repaired. The engine repairs them when it \
+            starts; --repair does that first (the same recovery as a start), then audits.
+            """)
     @OptionGroup var data: DataOptions
     @OptionGroup var output: OutputOptions
+    @Flag(help: "Run the engine's start-up recovery first (catch up and rebuild replicas, re-queue stranded credits).")
+    var repair = false
 
     struct View: Encodable {
         let ok: Bool
@@ -54,37 +64,48 @@ struct AuditCommand: AsyncParsableCommand {
         let transfers: Int64
         let accounts: Int64
         let violations: [AuditViolation]
+        let awaitingRecovery: [String]
+        let repaired: [String]?
     }
 
     func run() async throws {
-        let (violations, totals) = try await check()
+        let repaired = repair ? try await runRecovery() : nil
+        let report = try userErrors { try data.openReader().audit() }
+        let totals = report.totals
         if output.json {
-            try Output.json(View(ok: violations.isEmpty, moneyIssued: totals.moneyIssued.decimalString,
+            try Output.json(View(ok: report.isClean, moneyIssued: totals.moneyIssued.decimalString,
                                  sumOfBalances: totals.sumOfBalances.decimalString, transfers: totals.transferCount,
-                                 accounts: totals.accountCount, violations: violations))
+                                 accounts: totals.accountCount, violations: report.violations,
+                                 awaitingRecovery: report.awaitingRecovery, repaired: repaired))
         } else {
+            for line in repaired ?? [] { Output.line("repaired: \(line)") }
             Output.line("money issued \(totals.moneyIssued.formatted), balances sum to \(totals.sumOfBalances.formatted), "
                         + "\(totals.transferCount) transfers, \(totals.accountCount) accounts")
-            for violation in violations { Output.line("✗ \(violation)") }
-            Output.line(violations.isEmpty ? "✓ every invariant holds" : "✗ \(violations.count) invariants broken")
+            for violation in report.violations { Output.line("✗ \(violation)") }
+            for line in report.awaitingRecovery { Output.line("… \(line)") }
+            if !report.violations.isEmpty {
+                Output.line("✗ \(report.violations.count) invariants broken")
+            } else if !report.awaitingRecovery.isEmpty {
+                Output.line("… the books hold, but recovery is pending: start the engine or run `hongbao audit --repair`")
+            } else {
+                Output.line("✓ every invariant holds")
+            }
         }
-        if !violations.isEmpty { throw ExitCode(1) }
+        if !report.isClean { throw ExitCode(1) }
     }
 
-    /// With a queue in the directory, the engine's audit (ledger, packets, credit messages, replicas agree),
-    /// opened without recovery so that the books are checked as they are; without one, ledger and packets.
-    private func check() async throws -> ([AuditViolation], LedgerTotals) {
+    /// Starts the engine (its recovery runs), stops it, and returns what it repaired and recovered.
+    private func runRecovery() async throws -> [String] {
         let path = data.data ?? DataDirectory.defaultPath()
-        guard FileManager.default.fileExists(atPath: path + "/queue") else {
-            let store = try await data.openStore()
-            return try userErrors { (try store.audit(), try store.ledger.totals()) }
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw UserError(DataDirectoryError.missing(path: URL(fileURLWithPath: path).standardizedFileURL.path))
         }
         var configuration = EngineConfiguration(dataPath: path, workers: 1)
         configuration.durability = data.durability
-        configuration.recoverOnStart = false
         let engine = try await userErrors { try await Engine.start(configuration) }
-        let result = try await userErrors { (try await engine.audit(), try engine.ledger.totals()) }
+        let lines = engine.queue.repairsAtOpen.map(\.summary)
+            + engine.recentEvents().filter { $0.kind == .recovery && !$0.text.hasPrefix("repaired at open") }.map(\.text)
         await engine.close()
-        return result
+        return lines
     }
 }

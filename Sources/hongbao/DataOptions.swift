@@ -43,6 +43,18 @@ struct DataOptions: ParsableArguments {
 }
 
 extension DataOptions {
+    /// Opens the books for reading only (see `BooksReader`): a missing directory or ledger is an error, and
+    /// nothing in the directory is written, caught up, repaired or recovered.
+    func openReader() throws -> BooksReader {
+        do {
+            let directory = try DataDirectory(path: data ?? DataDirectory.defaultPath(), create: false)
+            heldDirectories.withLock { $0.append(directory) }
+            return try BooksReader(directory: directory)
+        } catch {
+            throw UserError(error)
+        }
+    }
+
     /// Opens the whole engine (ledger, red packets, the queue's replicas) without running its services:
     /// for commands that need the queue's view too. Recovery runs as on every start.
     func openEngine() async throws -> Engine {

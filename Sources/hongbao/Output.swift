@@ -2,6 +2,7 @@ import Foundation
 import Ledger
 import Primitives
 import RedPackets
+import Engine
 
 /// Writes command results: JSON for tools (stable keys, money as decimal strings) or text for people.
 enum Output {
@@ -67,8 +68,11 @@ struct PacketView: Encodable {
     let greeting: String
     let createdAtMilliseconds: Int64
     let expiresAtMilliseconds: Int64
+    /// Past its time but not yet refunded: the engine's next start (or its expiry timer) refunds it.
+    let refundPending: Bool
 
-    init(_ packet: Packet) {
+    init(_ packet: Packet, now: Timestamp) {
+        refundPending = packet.state == .open && packet.expiresAt <= now
         id = packet.id.rawValue
         kind = packet.kind.rawValue
         sender = packet.senderName
@@ -93,8 +97,11 @@ struct ClaimView: Encodable {
     let state: String
     let attempts: Int
     let bestLuck: Bool?
+    /// The queued credit, when there is one: retry attempts so far, the next try, dead-lettered or not.
+    let queued: QueuedCreditView?
 
-    init(_ claim: Claim, bestLuck: Bool? = nil) {
+    init(_ claim: Claim, bestLuck: Bool? = nil, progress: CreditProgress? = nil) {
+        queued = progress.map(QueuedCreditView.init)
         id = claim.id.rawValue
         packet = claim.packetID.rawValue
         user = claim.userName
@@ -102,6 +109,18 @@ struct ClaimView: Encodable {
         state = claim.state.rawValue
         attempts = claim.attempts
         self.bestLuck = bestLuck
+    }
+}
+
+struct QueuedCreditView: Encodable {
+    let attempts: Int
+    let nextTryAtMilliseconds: Int64
+    let deadLettered: Bool
+
+    init(_ progress: CreditProgress) {
+        attempts = progress.attempts
+        nextTryAtMilliseconds = progress.nextTryAt.millisecondsSinceEpoch
+        deadLettered = progress.deadLettered
     }
 }
 

@@ -39,7 +39,7 @@ struct SendCommand: AsyncParsableCommand {
         if let error = request.validate(limits: .default) { throw UserError(error) }
         let store = try await data.openStore()
         let packet = try await userErrors { try await store.packets.send(request) }
-        if output.json { return try Output.json(PacketView(packet)) }
+        if output.json { return try Output.json(PacketView(packet, now: SystemClock().now())) }
         Output.line(packet.id.rawValue)
     }
 }
@@ -89,7 +89,7 @@ struct OpenCommand: AsyncParsableCommand {
     }
 }
 
-/// `hongbao packet show|sent|received`.
+/// `hongbao packet show|sent|received`: reads only (see `BooksReader`).
 struct PacketCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "packet", abstract: "Inspect packets and claims.", subcommands: [Show.self, Sent.self, Received.self])
@@ -102,24 +102,41 @@ struct PacketCommand: AsyncParsableCommand {
 
         struct View: Encodable {
             let packet: PacketView
+            let recipient: String?
+            let escrow: EscrowView
             let claims: [ClaimView]
         }
 
+        struct EscrowView: Encodable {
+            let account: String
+            let balance: String
+        }
+
         func run() async throws {
-            let engine = try await data.openEngine()
-            let detail = try userErrors { try engine.packets.detail(PacketID(packet)) }
-            let progress = await engine.creditProgress(of: detail.claims.filter { $0.state != .credited }.map(\.id))
-            let now = SystemClock().now()
-            await engine.close()
-            if output.json {
-                return try Output.json(View(packet: PacketView(detail.packet),
-                                            claims: detail.claims.map { ClaimView($0, bestLuck: $0.id == detail.bestLuck) }))
+            let reader = try data.openReader()
+            let (detail, recipient, escrow) = try userErrors {
+                let detail = try reader.packets.detail(PacketID(packet))
+                let recipient = try detail.packet.recipientID.flatMap { try reader.ledger.account(id: $0)?.name }
+                let escrow = try reader.ledger.account(id: detail.packet.escrowID)
+                return (detail, recipient, escrow)
             }
+            let progress = reader.creditProgress(of: detail.claims.filter { $0.state != .credited }.map(\.id))
+            let now = SystemClock().now()
             let p = detail.packet
-            Output.line("\(p.id)  \(p.kind.rawValue) from \(p.senderName): \(p.total.formatted) in \(p.shares) shares  [\(p.state.rawValue)]")
+            let escrowView = EscrowView(account: escrow?.name ?? "escrow #\(p.escrowID.rawValue)",
+                                        balance: (escrow?.balance ?? .zero).decimalString)
+            if output.json {
+                return try Output.json(View(
+                    packet: PacketView(p, now: now), recipient: recipient, escrow: escrowView,
+                    claims: detail.claims.map { ClaimView($0, bestLuck: $0.id == detail.bestLuck, progress: progress[$0.id]) }))
+            }
+            let shareWord = p.shares == 1 ? "share" : "shares"
+            Output.line("\(p.id)  \(p.kind.rawValue) from \(p.senderName)" + (recipient.map { " to \($0)" } ?? "")
+                        + ": \(p.total.formatted) in \(p.shares) \(shareWord)  [\(p.stateText(now: now))]")
             Output.line("  \(p.greeting)")
             Output.line("  grabbed \(p.grabbed)/\(p.shares), opened \(p.opened) for \(p.openedAmount.formatted)"
-                        + (p.refunded.isPositive ? ", refunded \(p.refunded.formatted)" : ""))
+                        + (p.refunded.isPositive ? ", refunded \(p.refunded.formatted)" : "")
+                        + "; escrow holds \((escrow?.balance ?? .zero).formatted)")
             for claim in detail.claims {
                 let luck = claim.id == detail.bestLuck ? "  ★ best luck" : ""
                 var state = claim.state.userText
@@ -143,12 +160,16 @@ struct PacketCommand: AsyncParsableCommand {
         @Option(help: "How many.") var limit = 20
 
         func run() async throws {
-            let store = try await data.openStore()
-            let packets = try userErrors { try store.packets.sent(by: name, limit: max(0, limit)) }
-            if output.json { return try Output.json(packets.map(PacketView.init)) }
-            for p in packets {
-                Output.line("\(p.id)  \(Text.rightAligned(p.total.formatted, to: 12))  \(p.kind.rawValue)  opened \(p.opened)/\(p.shares)  [\(p.state.rawValue)]")
+            let reader = try data.openReader()
+            let packets = try userErrors { try reader.packets.sent(by: name, limit: max(0, limit)) }
+            let now = SystemClock().now()
+            if output.json { return try Output.json(packets.map { PacketView($0, now: now) }) }
+            let rows = packets.map { p in
+                [p.id.rawValue, p.total.formatted, p.kind.rawValue, "\(p.opened)/\(p.shares)", p.stateText(now: now)]
             }
+            guard !rows.isEmpty else { return Output.line("\(name) has sent no packets") }
+            Text.table(header: ["packet", "total", "kind", "opened", "state"], rows: rows, rightAligned: [1, 3])
+                .forEach(Output.line)
         }
     }
 
@@ -160,12 +181,21 @@ struct PacketCommand: AsyncParsableCommand {
         @Option(help: "How many.") var limit = 20
 
         func run() async throws {
-            let store = try await data.openStore()
-            let claims = try userErrors { try store.packets.received(by: name, limit: max(0, limit)) }
+            let reader = try data.openReader()
+            let claims = try userErrors { try reader.packets.received(by: name, limit: max(0, limit)) }
             if output.json { return try Output.json(claims.map { ClaimView($0) }) }
-            for claim in claims {
-                Output.line("\(claim.packetID)  \(Text.rightAligned(claim.amount.formatted, to: 12))  \(claim.state.userText)")
-            }
+            let rows = claims.map { [$0.packetID.rawValue, $0.amount.formatted, $0.state.userText] }
+            guard !rows.isEmpty else { return Output.line("\(name) has opened no shares") }
+            Text.table(header: ["packet", "amount", "state"], rows: rows, rightAligned: [1]).forEach(Output.line)
         }
+    }
+}
+
+extension Packet {
+    /// The state as people should read it now: an open packet past its time is expired even before the next
+    /// start refunds it (reading commands change nothing, so the refund waits for the engine).
+    func stateText(now: Timestamp) -> String {
+        if state == .open && expiresAt <= now { return "expired, refund pending" }
+        return state.rawValue
     }
 }

@@ -40,12 +40,38 @@ struct QueueCommand: AsyncParsableCommand {
         seconds.map { .milliseconds(Int64(($0 * 1_000).rounded())) }
     }
 
-    static func printJSON(_ value: Any) throws {
-        let data = try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])
-        print(String(decoding: data, as: UTF8.self))
+    /// The queue as it is on disk, read without writing (see `QueueInspection`); nil when there is none yet.
+    static func inspect(_ data: DataOptions) throws -> QueueInspection? {
+        do {
+            let directory = try DataDirectory(path: data.data ?? DataDirectory.defaultPath(), create: false)
+            return try MessageQueueService.inspect(root: directory.queuePath)
+        } catch {
+            throw UserError(error)
+        }
+    }
+
+    /// The state of an existing queue for the reading commands; an unknown queue is an error.
+    static func inspectedState(_ data: DataOptions, queue name: String) throws -> QueueState {
+        guard let state = try inspect(data)?.state, state.attributes(of: name) != nil else {
+            throw UserError(MessageQueueError.unknownQueue(name))
+        }
+        return state
     }
 
     static func seconds(_ duration: Duration) -> Double { duration.secondsDouble }
+
+    static func secondsText(_ seconds: Double) -> String {
+        seconds == seconds.rounded() ? "\(Int64(seconds)) s" : String(format: "%.3f s", seconds)
+    }
+
+    /// Repair times in the log: UTC, to the second.
+    static let timeFormat: DateFormatter = {
+        let format = DateFormatter()
+        format.locale = Locale(identifier: "en_US_POSIX")
+        format.timeZone = TimeZone(identifier: "UTC")
+        format.dateFormat = "yyyy-MM-dd HH:mm:ss 'UTC'"
+        return format
+    }()
 }
 
 extension QueueCommand {
@@ -72,52 +98,81 @@ extension QueueCommand {
                 maxMessageSizeBytes: maxSize, maxReceiveCount: maxReceiveCount, deadLetterQueue: deadLetter,
                 checkBackDelay: QueueCommand.duration(seconds: checkBackDelay), maxCheckBacks: maxCheckBacks)
             try await QueueCommand.withQueue(data) { try await $0.createQueue(name, attributes: attributes) }
-            if output.json { try QueueCommand.printJSON(["created": name]) } else { print("created queue \(name)") }
+            if output.json { try Output.json(["created": name]) } else { Output.line("created queue \(name)") }
         }
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List queues.")
+        static let configuration = CommandConfiguration(abstract: "List queues (reads only).")
         @OptionGroup var data: DataOptions
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let names = try await QueueCommand.withQueue(data) { await $0.listQueues() }
-            if output.json { try QueueCommand.printJSON(names) } else { names.forEach { print($0) } }
+            let names = try QueueCommand.inspect(data)?.state.queueNames ?? []
+            if output.json { try Output.json(names) } else { names.forEach { Output.line($0) } }
         }
     }
 
     struct Stats: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a queue's attributes and counters.")
+        static let configuration = CommandConfiguration(abstract: "Show a queue's attributes and counters (reads only).")
         @OptionGroup var data: DataOptions
         @OptionGroup var output: OutputOptions
-        @Argument var name: String
+        @Argument(help: "The queue's name.") var name: String
+
+        struct View: Encodable {
+            let name: String
+            let visible: Int
+            let inFlight: Int
+            let delayed: Int
+            let deadLettered: Int
+            let halfPending: Int
+            let halfExhausted: Int
+            let checkBacks: Int
+            let oldestAgeSeconds: Double
+            let visibilityTimeoutSeconds: Double
+            let delaySeconds: Double
+            let retentionSeconds: Double
+            let maxMessageSizeBytes: Int
+            let maxReceiveCount: Int
+            let deadLetterQueue: String?
+            let checkBackDelaySeconds: Double
+            let maxCheckBacks: Int
+        }
 
         func run() async throws {
-            let (counters, attributes) = try await QueueCommand.withQueue(data) {
-                (try await $0.counters(of: name), try await $0.attributes(of: name))
-            }
-            let fields: [(String, Any)] = [
-                ("visible", counters.visible), ("in_flight", counters.inFlight), ("delayed", counters.delayed),
-                ("dead_lettered", counters.deadLettered),
-                ("half_pending", counters.halfPending), ("half_exhausted", counters.halfExhausted),
-                ("check_backs", counters.checkBacks),
-                ("oldest_age_seconds", QueueCommand.seconds(counters.oldestAge)),
-                ("visibility_timeout_seconds", QueueCommand.seconds(attributes.visibilityTimeout)),
-                ("delay_seconds", QueueCommand.seconds(attributes.delay)),
-                ("retention_seconds", QueueCommand.seconds(attributes.retention)),
-                ("max_message_size_bytes", attributes.maxMessageSizeBytes),
-                ("max_receive_count", attributes.maxReceiveCount),
-                ("dead_letter_queue", attributes.deadLetterQueue ?? ""),
-                ("check_back_delay_seconds", QueueCommand.seconds(attributes.checkBackDelay)),
-                ("max_check_backs", attributes.maxCheckBacks),
+            let state = try QueueCommand.inspectedState(data, queue: name)
+            guard let counters = state.counters(of: name, now: SystemClock().now()),
+                  let attributes = state.attributes(of: name) else { throw UserError(MessageQueueError.unknownQueue(name)) }
+            let view = View(
+                name: name, visible: counters.visible, inFlight: counters.inFlight, delayed: counters.delayed,
+                deadLettered: counters.deadLettered, halfPending: counters.halfPending,
+                halfExhausted: counters.halfExhausted, checkBacks: counters.checkBacks,
+                oldestAgeSeconds: QueueCommand.seconds(counters.oldestAge),
+                visibilityTimeoutSeconds: QueueCommand.seconds(attributes.visibilityTimeout),
+                delaySeconds: QueueCommand.seconds(attributes.delay), retentionSeconds: QueueCommand.seconds(attributes.retention),
+                maxMessageSizeBytes: attributes.maxMessageSizeBytes, maxReceiveCount: attributes.maxReceiveCount,
+                deadLetterQueue: attributes.deadLetterQueue,
+                checkBackDelaySeconds: QueueCommand.seconds(attributes.checkBackDelay), maxCheckBacks: attributes.maxCheckBacks)
+            if output.json { return try Output.json(view) }
+            var fields: [(String, String)] = [
+                ("visible", "\(view.visible)"), ("in flight", "\(view.inFlight)"), ("delayed", "\(view.delayed)"),
+                ("half messages pending", "\(view.halfPending)"), ("half messages exhausted", "\(view.halfExhausted)"),
+                ("check-backs made", "\(view.checkBacks)"),
+                ("oldest age", QueueCommand.secondsText(view.oldestAgeSeconds)),
+                ("visibility timeout", QueueCommand.secondsText(view.visibilityTimeoutSeconds)),
+                ("delay", QueueCommand.secondsText(view.delaySeconds)),
+                ("retention", QueueCommand.secondsText(view.retentionSeconds)),
+                ("max message size", "\(view.maxMessageSizeBytes) bytes"),
+                ("max receive count", "\(view.maxReceiveCount)"),
+                ("check-back delay", QueueCommand.secondsText(view.checkBackDelaySeconds)),
+                ("max check-backs", "\(view.maxCheckBacks)"),
             ]
-            if output.json {
-                try QueueCommand.printJSON(Dictionary(uniqueKeysWithValues: fields + [("name", name)]))
-            } else {
-                print("queue \(name)")
-                for (key, value) in fields { print("  \(key.replacingOccurrences(of: "_", with: " ")): \(value)") }
+            if let deadLetter = view.deadLetterQueue {
+                fields += [("dead-letter queue", deadLetter), ("dead-lettered", "\(view.deadLettered)")]
             }
+            Output.line("queue \(name)")
+            let width = fields.map { $0.0.count }.max() ?? 0
+            for (key, value) in fields { Output.line("  " + Text.padded(key, to: width) + "  " + value) }
         }
     }
 
@@ -125,12 +180,17 @@ extension QueueCommand {
         static let configuration = CommandConfiguration(abstract: "Send a message; prints its id once two replicas hold it.")
         @OptionGroup var data: DataOptions
         @OptionGroup var output: OutputOptions
-        @Argument var name: String
-        @Argument var body: String
+        @Argument(help: "The queue's name.") var name: String
+        @Argument(help: "The message body (text, up to the queue's size limit).") var body: String
         @Option(help: "Delivery delay in seconds.") var delay: Double?
         @Option(help: "Message id (idempotency key).") var id: String?
         @Flag(help: "Send a half message: invisible until `queue commit` (or gone after `queue rollback`).")
         var half = false
+
+        struct View: Encodable {
+            let id: String
+            let alreadyPresent: Bool
+        }
 
         func run() async throws {
             let delay = QueueCommand.duration(seconds: delay)
@@ -139,9 +199,9 @@ extension QueueCommand {
                     : try await $0.send(name, body: body, id: id, delay: delay)
             }
             if output.json {
-                try QueueCommand.printJSON(["id": result.messageID, "already_present": result.alreadyPresent])
+                try Output.json(View(id: result.messageID, alreadyPresent: result.alreadyPresent))
             } else {
-                print(result.messageID + (result.alreadyPresent ? " (already present)" : ""))
+                Output.line(result.messageID + (result.alreadyPresent ? " (already present)" : ""))
             }
         }
     }
@@ -150,12 +210,12 @@ extension QueueCommand {
         static let configuration = CommandConfiguration(abstract: "Commit a half message: it becomes deliverable.")
         @OptionGroup var data: DataOptions
         @OptionGroup var output: OutputOptions
-        @Argument var name: String
+        @Argument(help: "The queue's name.") var name: String
         @Argument(help: "The half message's id.") var id: String
 
         func run() async throws {
             try await QueueCommand.withQueue(data) { try await $0.commitHalf(name, id: id) }
-            if output.json { try QueueCommand.printJSON(["committed": id]) } else { print("committed \(id)") }
+            if output.json { try Output.json(["committed": id]) } else { Output.line("committed \(id)") }
         }
     }
 
@@ -163,12 +223,12 @@ extension QueueCommand {
         static let configuration = CommandConfiguration(abstract: "Roll a half message back: it is gone.")
         @OptionGroup var data: DataOptions
         @OptionGroup var output: OutputOptions
-        @Argument var name: String
+        @Argument(help: "The queue's name.") var name: String
         @Argument(help: "The half message's id.") var id: String
 
         func run() async throws {
             try await QueueCommand.withQueue(data) { try await $0.rollbackHalf(name, id: id) }
-            if output.json { try QueueCommand.printJSON(["rolled_back": id]) } else { print("rolled back \(id)") }
+            if output.json { try Output.json(["rolledBack": id]) } else { Output.line("rolled back \(id)") }
         }
     }
 
@@ -176,9 +236,28 @@ extension QueueCommand {
         static let configuration = CommandConfiguration(abstract: "Receive a message; prints its receipt and body.")
         @OptionGroup var data: DataOptions
         @OptionGroup var output: OutputOptions
-        @Argument var name: String
+        @Argument(help: "The queue's name.") var name: String
         @Option(help: "Seconds to wait for a message (long poll, up to 30).") var wait: Double = 0
         @Option(help: "Seconds the message stays invisible (default: the queue's).") var visibility: Double?
+
+        struct MessageView: Encodable {
+            let id: String
+            let receipt: String
+            let body: String
+            let receiveCount: Int
+        }
+
+        /// `{"message": {...}}`, or `{"message": null}` when nothing was visible.
+        struct View: Encodable {
+            let message: MessageView?
+
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(message, forKey: .message)
+            }
+
+            enum CodingKeys: String, CodingKey { case message }
+        }
 
         func run() async throws {
             let message = try await QueueCommand.withQueue(data) {
@@ -186,18 +265,13 @@ extension QueueCommand {
                     name, visibilityTimeout: QueueCommand.duration(seconds: visibility),
                     pollingWait: QueueCommand.duration(seconds: wait) ?? .zero)
             }
-            guard let message else {
-                if output.json { try QueueCommand.printJSON([String: Any]()) } else { print("no message") }
-                return
-            }
             if output.json {
-                try QueueCommand.printJSON([
-                    "id": message.id, "receipt": message.receipt.description, "body": message.body,
-                    "receive_count": message.receiveCount,
-                ])
-            } else {
-                print("\(message.receipt)\t\(message.body)")
+                return try Output.json(View(message: message.map {
+                    MessageView(id: $0.id, receipt: $0.receipt.description, body: $0.body, receiveCount: $0.receiveCount)
+                }))
             }
+            guard let message else { return Output.line("no message: \(name) has nothing visible") }
+            Output.line("\(message.receipt)\t\(message.body)")
         }
     }
 
@@ -205,47 +279,57 @@ extension QueueCommand {
         static let configuration = CommandConfiguration(abstract: "Delete a received message by its receipt.")
         @OptionGroup var data: DataOptions
         @OptionGroup var output: OutputOptions
-        @Argument var name: String
-        @Argument var receipt: String
+        @Argument(help: "The queue's name.") var name: String
+        @Argument(help: "The receipt `queue receive` printed for the message (its newest delivery).") var receipt: String
 
         func run() async throws {
             guard let handle = ReceiptHandle(receipt) else {
                 throw UserError(message: "'\(receipt)' is not a receipt (it looks like COUNT:ID)", exitCode: 2)
             }
             try await QueueCommand.withQueue(data) { try await $0.delete(name, receipt: handle) }
-            if output.json { try QueueCommand.printJSON(["deleted": handle.messageID]) } else { print("deleted \(handle.messageID)") }
+            if output.json { try Output.json(["deleted": handle.messageID]) } else { Output.line("deleted \(handle.messageID)") }
         }
     }
 
     struct Peek: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show messages without receiving them.")
+        static let configuration = CommandConfiguration(abstract: "Show messages without receiving them (reads only).")
         @OptionGroup var data: DataOptions
         @OptionGroup var output: OutputOptions
-        @Argument var name: String
-        @Option(name: .short, help: "How many messages.") var n: Int = 10
+        @Argument(help: "The queue's name.") var name: String
+        @Option(name: .short, help: "How many messages, oldest first.") var n: Int = 10
         @Flag(help: "Show the half messages (not yet committed) instead, with their check-backs.") var half = false
 
-        func run() async throws {
-            if half { return try await peekHalf() }
-            let messages = try await QueueCommand.withQueue(data) { try await $0.peek(name, count: n) }
-            if output.json {
-                try QueueCommand.printJSON(messages.map {
-                    ["id": $0.id, "body": $0.body, "receive_count": $0.receiveCount, "origin": $0.origin ?? ""]
-                })
-            } else {
-                for message in messages { print("\(message.id)\t\(message.receiveCount)\t\(message.body)") }
-            }
+        struct View: Encodable {
+            let id: String
+            let body: String
+            let receiveCount: Int
+            let origin: String?
         }
 
-        private func peekHalf() async throws {
-            let halves = try await QueueCommand.withQueue(data) { try await $0.halfMessages(in: name).prefix(max(0, n)) }
-            if output.json {
-                try QueueCommand.printJSON(halves.map {
-                    ["id": $0.id, "body": $0.body, "check_backs": $0.checkBacks] as [String: Any]
-                })
-            } else {
-                for half in halves { print("\(half.id)\t\(half.checkBacks)\t\(half.body)") }
+        struct HalfView: Encodable {
+            let id: String
+            let body: String
+            let checkBacks: Int
+        }
+
+        func run() async throws {
+            let state = try QueueCommand.inspectedState(data, queue: name)
+            let limit = max(0, min(n, QueueLimits().maxPeekCount))
+            if half {
+                let halves = state.halfMessages(in: name).prefix(limit)
+                if output.json {
+                    return try Output.json(halves.map { HalfView(id: $0.id, body: $0.body, checkBacks: $0.checkBacks) })
+                }
+                for half in halves { Output.line("\(half.id)\t\(half.checkBacks)\t\(half.body)") }
+                return
             }
+            let messages = state.messages(in: name).prefix(limit)
+            if output.json {
+                return try Output.json(messages.map {
+                    View(id: $0.id, body: $0.body, receiveCount: $0.receiveCount, origin: $0.origin)
+                })
+            }
+            for message in messages { Output.line("\(message.id)\t\(message.receiveCount)\t\(message.body)") }
         }
     }
 
@@ -258,25 +342,55 @@ extension QueueCommand {
 
         func run() async throws {
             let moved = try await QueueCommand.withQueue(data) { try await $0.redrive(deadLetterQueue: name) }
-            if output.json { try QueueCommand.printJSON(["redriven": moved]) } else { print("redrove \(moved) message(s)") }
+            if output.json { try Output.json(["redriven": moved]) } else { Output.line("redrove \(moved) message(s)") }
         }
     }
 
     struct Replicas: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show each replica's state, last sequence and lag.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show each replica as it is on disk (state, last sequence, lag) and every repair made (reads only).")
         @OptionGroup var data: DataOptions
         @OptionGroup var output: OutputOptions
 
+        struct ReplicaView: Encodable {
+            let replica: String
+            let state: String
+            let lastSequence: Int64?
+            let lag: Int64
+            let damage: String?
+        }
+
+        struct View: Encodable {
+            let replicas: [ReplicaView]
+            let awaitingRepair: [String]
+            let repairs: [ReplicaRepair]
+        }
+
         func run() async throws {
-            let statuses = try await QueueCommand.withQueue(data) { await $0.replicaStatuses() }
+            guard let inspection = try QueueCommand.inspect(data) else {
+                if output.json { return try Output.json(View(replicas: [], awaitingRepair: [], repairs: [])) }
+                return Output.line("no queue in this data directory yet")
+            }
+            let views = inspection.replicas.map { finding in
+                ReplicaView(replica: finding.id.directoryName,
+                            state: finding.damage == nil ? (finding.lag > 0 ? "behind" : "up") : "damaged",
+                            lastSequence: finding.lastSequence, lag: finding.lag, damage: finding.damage)
+            }
             if output.json {
-                try QueueCommand.printJSON(statuses.map {
-                    ["replica": $0.id.rawValue, "state": $0.health.label, "last_sequence": $0.appliedSequence, "lag": $0.lag]
-                })
-            } else {
-                for status in statuses {
-                    print("replica-\(status.id)\t\(status.health.label)\tlast \(status.appliedSequence)\tlag \(status.lag)")
-                }
+                return try Output.json(View(replicas: views, awaitingRepair: inspection.pendingRepairs,
+                                            repairs: inspection.repairs))
+            }
+            let rows = views.map { view in
+                [view.replica, view.state, view.lastSequence.map { "\($0)" } ?? "-", "\(view.lag)", view.damage ?? ""]
+            }
+            Text.table(header: ["replica", "state", "last", "lag", "damage"], rows: rows, rightAligned: [2, 3])
+                .forEach(Output.line)
+            for line in inspection.pendingRepairs { Output.line("awaiting repair: \(line)") }
+            let repairs = inspection.repairs
+            Output.line(repairs.isEmpty ? "no repairs recorded" : "repairs recorded (\(repairs.count), newest last):")
+            for repair in repairs.suffix(20) {
+                let at = Date(timeIntervalSince1970: Double(repair.atMilliseconds) / 1_000)
+                Output.line("  " + QueueCommand.timeFormat.string(from: at) + "  " + repair.summary)
             }
         }
     }

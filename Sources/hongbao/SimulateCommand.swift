@@ -16,7 +16,7 @@ struct SimulateCommand: AsyncParsableCommand {
     @OptionGroup var data: DataOptions
     @OptionGroup var output: OutputOptions
     @Option(help: "Seed for the load's choices.") var seed: UInt64 = 1
-    @Option(help: "Seconds of load (a scenario sets its own).") var duration = 10
+    @Option(help: "Seconds of load (a scenario sets its own); 0: no load, only drain what is queued.") var duration = 10
     @Option(help: "Target opens per second (0: no load, just let the workers drain).") var rate = 1_000
     @Option(name: .customLong("credit-failure"), help: "Percent of credits that fail (0–100).") var creditFailure = 0
     @Option(help: "Milliseconds added to every credit.") var latency = 0
@@ -36,6 +36,7 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Steps of the deterministic simulation's fault phase.") var operations = 100_000
 
     func validate() throws {
+        guard (0...3_600).contains(drain) else { throw ValidationError("--drain must be 0 to 3600 seconds") }
         guard duration >= 0, duration <= 86_400 else { throw ValidationError("--duration must be 0 to 86400 seconds") }
         guard (0...1_000_000).contains(rate) else { throw ValidationError("--rate must be 0 to 1,000,000") }
         guard (0...100).contains(creditFailure) else { throw ValidationError("--credit-failure must be 0 to 100") }
@@ -63,7 +64,8 @@ struct SimulateCommand: AsyncParsableCommand {
         var options = SimulationRunner.Options()
         options.seed = seed
         options.duration = loaded?.duration ?? .seconds(duration)
-        options.rate = loaded == nil ? rate : 0
+        // A scenario sets the rate itself; a zero duration means no load at all, whatever --rate says.
+        options.rate = loaded == nil && duration > 0 ? rate : 0
         options.accounts = accounts
         options.drainLimit = .seconds(drain)
         options.scenario = loaded
@@ -100,22 +102,28 @@ struct SimulateCommand: AsyncParsableCommand {
         let p99 = Double(s.metrics.openLatencyP99Microseconds) / 1_000
         return String(format: "%5.0fs %@ opens %8d  %6.0f/s  p99 %6.1f ms  credits %6.0f/s  queued %6d  retried %7d  dlq %4d",
                       progress.elapsed.secondsDouble, progress.phase.padding(toLength: 5, withPad: " ", startingAt: 0),
-                      s.metrics.opens, s.metrics.opensPerSecond, p99, s.metrics.creditsPerSecond, depth,
+                      s.metrics.opens, progress.opensPerSecond, p99, s.metrics.creditsPerSecond, depth,
                       s.metrics.creditedByRetry, s.queue.queues.first { $0.name == "credits-dlq" }?.total ?? 0)
     }
 
     static func printSummary(_ summary: SimulationSummary) {
+        let target = summary.scenario.map { " (rate set by scenario \($0))" }
+            ?? (summary.targetRate > 0 ? " (target \(summary.targetRate)/s)" : " (no load asked for)")
+        let drained = summary.drainSeconds.map { String(format: "in %.1f s", $0) }
+            ?? String(format: "no: still busy after the %.0f s limit", summary.drainLimitSeconds)
+        let earlier = summary.creditedFromEarlierRuns > 0
+            ? "\ncredited from earlier runs \(summary.creditedFromEarlierRuns) (opened before this run, queued by it)" : ""
         Output.line("""
             ── summary (seed \(summary.seed), \(summary.creditMode) mode) ──
             packets sent          \(summary.packetsSent)
-            opens                 \(summary.opens) in \(String(format: "%.1f", summary.durationSeconds)) s = \(String(format: "%.0f", summary.opensPerSecond))/s (target \(summary.targetRate)/s)
+            opens                 \(summary.opens) in \(String(format: "%.1f", summary.durationSeconds)) s = \(String(format: "%.0f", summary.opensPerSecond))/s\(target)
             credited at once      \(summary.creditedImmediately)
-            credited by retry     \(summary.creditedByRetry) (max attempts \(summary.maxAttempts), time to credit p99 \(summary.timeToCreditP99Milliseconds) ms)
+            credited by retry     \(summary.creditedByRetry) (max attempts \(summary.maxAttempts), time to credit p99 \(summary.timeToCreditP99Milliseconds) ms)\(earlier)
             failed in front of user \(summary.failedForUser) (rollbacks \(summary.rollbacks))
             dead-lettered         \(summary.deadLettered)
             still waiting         \(summary.stillWaiting)
             open latency          p50 \(String(format: "%.2f", summary.openLatencyP50Milliseconds)) ms  p99 \(String(format: "%.2f", summary.openLatencyP99Milliseconds)) ms  p99.9 \(String(format: "%.2f", summary.openLatencyP999Milliseconds)) ms
-            drained in            \(summary.drainSeconds.map { String(format: "%.1f s", $0) } ?? "not within the limit")
+            drained               \(drained)
             audit                 \(summary.auditViolations.isEmpty ? "✓ every invariant holds" : "✗ \(summary.auditViolations.count) broken")
             """)
         for violation in summary.auditViolations { Output.line("  ✗ \(violation)") }

@@ -6,23 +6,53 @@ import MessageQueue
 import Primitives
 import Simulation
 
-/// An error rendered for a person: one line, no stack trace, a stable exit code.
+/// An error rendered for a person: one line, no stack trace, a stable exit code; and for tools (`--json`), a
+/// stable code.
 protocol CustomUserMessage: Error {
     var userMessage: String { get }
     var exitCode: Int32 { get }
+    /// A stable identifier for `--json` errors: `usage`, `failed`, or `MODULE.case` for domain errors
+    /// (`ledger.unknownAccount`, `queue.noQuorum`, `dataDirectory.inUse`…).
+    var code: String { get }
 }
 
 /// The one place where domain errors become user text. Each module's error enum gets a case here.
 struct UserError: CustomUserMessage {
     let userMessage: String
     let exitCode: Int32
+    let code: String
 
-    init(message: String, exitCode: Int32 = 1) {
+    init(message: String, exitCode: Int32 = 1, code: String? = nil) {
         self.userMessage = message
         self.exitCode = exitCode
+        self.code = code ?? (exitCode == 2 ? "usage" : "failed")
     }
 
     init(_ error: any Error) {
+        var made = UserError(described: error)
+        if !(error is UserError) { made = UserError(message: made.userMessage, exitCode: made.exitCode, code: UserError.code(of: error)) }
+        self = made
+    }
+
+    /// `MODULE.case` from the error's type and enum case: stable as long as the case keeps its name.
+    static func code(of error: any Error) -> String {
+        let module: String
+        switch error {
+        case is DataDirectoryError: module = "dataDirectory"
+        case is MoneyParseError: module = "amount"
+        case is LedgerError: module = "ledger"
+        case is PacketError: module = "packet"
+        case is MessageQueueError: module = "queue"
+        case is ScenarioFileError: return "scenario.invalid"
+        case is DeterministicSimulationError: module = "simulation"
+        default: return "failed"
+        }
+        let described = String(describing: error)
+        let name = described.prefix { $0 != "(" && $0 != "." }
+        return module + "." + (name.isEmpty ? "error" : String(name))
+    }
+
+    private init(described error: any Error) {
         switch error {
         case let error as UserError:
             self = error
@@ -36,6 +66,8 @@ struct UserError: CustomUserMessage {
             self.init(message: UserError.text(error), exitCode: 1)
         case let error as MessageQueueError:
             self.init(message: UserError.text(error), exitCode: error.isNoQuorum ? 4 : 2)
+        case let error as ScenarioFileError:
+            self.init(message: error.description, exitCode: 2)
         case let error as DeterministicSimulationError:
             self.init(message: UserError.text(error), exitCode: 4)
         default:
@@ -51,6 +83,8 @@ struct UserError: CustomUserMessage {
             return "data directory \(path) is not writable: \(reason)"
         case let .notADirectory(path):
             return "\(path) is not a directory"
+        case let .missing(path):
+            return "there is no data directory at \(path) (nothing to show)"
         }
     }
 
@@ -84,6 +118,7 @@ struct UserError: CustomUserMessage {
         case let .idempotencyConflict(id): return "transfer \(id) was already made with different details"
         case let .corruptDatabase(path, reason): return "\(path) is damaged (\(reason)); restore it from a backup"
         case let .foreignDatabase(path): return "\(path) is not a Hongbao ledger; refusing to touch it"
+        case let .missingDatabase(path): return "there is no ledger at \(path) yet (nothing to show)"
         case let .storage(message): return "storage error: \(message)"
         case .arithmeticOverflow: return "the amount would overflow a balance"
         }
@@ -117,7 +152,7 @@ struct UserError: CustomUserMessage {
 extension LedgerError {
     var isStorage: Bool {
         switch self {
-        case .corruptDatabase, .foreignDatabase, .storage: return true
+        case .corruptDatabase, .foreignDatabase, .missingDatabase, .storage: return true
         default: return false
         }
     }

@@ -112,11 +112,18 @@ final class CLIBadInputTests: XCTestCase {
         var shown = ""
         while Date() < deadline {
             shown = try run(["packet", "show", packet]).stdout
-            if shown.contains("[expired]") { break }
+            if shown.contains("[expired, refund pending]") { break }
             Thread.sleep(forTimeInterval: 0.2)
         }
-        XCTAssertTrue(shown.contains("refunded ¥10.00"), shown)
-        try assertRefused(["open", packet, "bob"], mentions: "has expired")
+        // Reading changes nothing: the packet is shown expired, and the refund waits for a writing command.
+        XCTAssertTrue(shown.contains("[expired, refund pending]"), shown)
+        XCTAssertFalse(shown.contains("refunded"), shown)
+        XCTAssertTrue(try run(["account", "show", "alice"]).stdout.hasPrefix("alice  ¥990.00"))
+        let refused = try run(["open", packet, "bob"], expectSuccess: false)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("has expired"), refused.stderr)
+        shown = try run(["packet", "show", packet]).stdout
+        XCTAssertTrue(shown.contains("[expired]") && shown.contains("refunded ¥10.00"), shown)
         let alice = try run(["account", "show", "alice"]).stdout
         XCTAssertTrue(alice.hasPrefix("alice  ¥1,000.00"), alice)
     }

@@ -10,6 +10,10 @@ struct HongbaoBinary {
 
     let url: URL
 
+    /// The checkout this test file is in (the README, the scenarios).
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
     init() throws {
         let candidates = [
             URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("hongbao"),
@@ -25,9 +29,10 @@ struct HongbaoBinary {
 
     /// Runs to completion with the given arguments and environment additions.
     @discardableResult
-    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+    func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> Result {
         let process = Process()
         process.executableURL = url
+        if let directory { process.currentDirectoryURL = directory }
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let out = Pipe()
@@ -44,12 +49,13 @@ struct HongbaoBinary {
     }
 
     /// Starts without waiting; the caller kills or waits.
-    func start(_ arguments: [String], stdout: Pipe? = nil) throws -> Process {
+    func start(_ arguments: [String], stdout: Pipe? = nil, stderr: Pipe? = nil, directory: URL? = nil) throws -> Process {
         let process = Process()
         process.executableURL = url
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
         process.standardOutput = stdout ?? FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        process.standardError = stderr ?? FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
         try process.run()
         return process

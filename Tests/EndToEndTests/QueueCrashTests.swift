@@ -60,9 +60,13 @@ final class QueueCrashTests: XCTestCase {
         XCTAssertLessThanOrEqual(unreported.count, rounds / 3, "at most one unreported delete per killed consumer")
         XCTAssertEqual(Set(deleted).intersection(ids), [], "acknowledged deletes undone")
 
+        // Reading commands (peek, replicas) repair nothing; a writing one opens the queue, which recovers first.
+        _ = try run(binary, ["queue", "create", "after-the-crashes", "--data", data])
         let replicas = try run(binary, ["queue", "replicas", "--json", "--data", data])
-        let statuses = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(replicas.utf8)) as? [[String: Any]])
-        let sequences = Set(statuses.compactMap { $0["last_sequence"] as? Int })
+        let view = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(replicas.utf8)) as? [String: Any])
+        let statuses = try XCTUnwrap(view["replicas"] as? [[String: Any]])
+        let sequences = Set(statuses.compactMap { $0["lastSequence"] as? Int })
+        XCTAssertEqual(statuses.count, 3)
         XCTAssertEqual(sequences.count, 1, "after recovery every replica holds the same operations: \(statuses)")
     }
 

@@ -1,0 +1,88 @@
+import Foundation
+import XCTest
+
+/// Every `hongbao …` command the README shows runs as written: the test reads the README's indented command
+/// lines, fills in what a person would (the packet id `send` printed, the receipt `queue receive` printed),
+/// and runs each one against one data directory, in order, expecting success.
+///
+/// The long ones (the Gala scenario, about two minutes; `bench`, minutes) run in a scratch directory and
+/// must still be running, with nothing on stderr but progress, after a few seconds: they are stopped there.
+/// The dashboard (`swift run … hongbao`) needs a terminal and is the tmux tests' job.
+final class ReadmeCommandsTests: XCTestCase {
+    private static let longRunning = ["simulate --scenario", "bench"]
+
+    /// The README's command lines: indented, starting with `hongbao `, comments dropped, `a && b` split, and
+    /// synopsis lines (with `[`, `|` or `<`) left out.
+    static func commands(in readme: String) -> [[String]] {
+        var commands: [[String]] = []
+        for line in readme.split(separator: "\n", omittingEmptySubsequences: false) where line.hasPrefix("    hongbao ") {
+            let code = line.components(separatedBy: "  #").first ?? String(line)
+            if code.contains("[") || code.contains("|") || code.contains("<") { continue }
+            for part in code.components(separatedBy: "&&") {
+                let words = part.split(separator: " ").map(String.init)
+                if words.first == "hongbao" { commands.append(Array(words.dropFirst())) }
+            }
+        }
+        return commands
+    }
+
+    func testTheReadmeHasNoShorthandCommandLines() throws {
+        let readme = try String(contentsOf: HongbaoBinary.repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        for line in readme.split(separator: "\n") where line.hasPrefix("    hongbao ") {
+            let code = line.components(separatedBy: "  #").first ?? String(line)
+            XCTAssertFalse(code.contains(" / "), "'\(line)' is not a command a person can type")
+        }
+    }
+
+    func testEveryCommandInTheReadmeRunsAsWritten() throws {
+        let binary = try HongbaoBinary()
+        let root = HongbaoBinary.repositoryRoot
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let commands = ReadmeCommandsTests.commands(in: readme)
+        XCTAssertGreaterThan(commands.count, 20, "the README's commands were not found")
+        let data = NSTemporaryDirectory() + "hongbao-readme-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        var packet: String?
+        var receipt: String?
+        for command in commands {
+            let line = command.joined(separator: " ")
+            if ReadmeCommandsTests.longRunning.contains(where: { line.hasPrefix($0) }) {
+                try assertStartsAndKeepsRunning(binary, command, root: root)
+                continue
+            }
+            let filled = command.map { word -> String in
+                switch word {
+                case "PACKET": return packet ?? word
+                case "RECEIPT": return receipt ?? word
+                default: return word
+                }
+            }
+            let result = try binary.run(filled + ["--data", data, "--durability", "normal"], directory: root)
+            XCTAssertEqual(result.status, 0, "hongbao \(line): \(result.stdout) \(result.stderr)")
+            if command.first == "send", let id = result.stdout.split(separator: "\n").first {
+                packet = String(id)
+            }
+            if command.starts(with: ["queue", "receive"]), let first = result.stdout.split(separator: "\t").first {
+                receipt = String(first)
+            }
+        }
+        XCTAssertNotNil(packet, "the README sends no packet")
+        XCTAssertNotNil(receipt, "the README receives no message")
+    }
+
+    /// Starts a long command in a scratch directory and checks it is still running, without an error, after
+    /// a few seconds; then stops it.
+    private func assertStartsAndKeepsRunning(_ binary: HongbaoBinary, _ command: [String], root: URL) throws {
+        let scratch = NSTemporaryDirectory() + "hongbao-readme-long-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let errors = Pipe()
+        let process = try binary.start(command + ["--data", scratch], stderr: errors, directory: root)
+        Thread.sleep(forTimeInterval: 4)
+        let running = process.isRunning
+        if running { process.terminate() }
+        process.waitUntilExit()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertTrue(running, "hongbao \(command.joined(separator: " ")) stopped at once: \(stderr)")
+        XCTAssertFalse(stderr.contains("hongbao:") || stderr.contains("Error:"), "\(command): \(stderr)")
+    }
+}
