@@ -102,7 +102,7 @@ final class CLITruthTests: XCTestCase {
         XCTAssertFalse(plain.contains("dead"), plain)
         XCTAssertFalse(plain.contains(":\n") || plain.hasSuffix(":"), plain)
         let work = try run(["queue", "stats", "work"]).stdout
-        XCTAssertTrue(work.contains("dead-letter queue   parked"), work)
+        XCTAssertTrue(work.contains("dead-letter queue        parked"), work)
     }
 
     func testQueueHelpDescribesEveryArgument() throws {

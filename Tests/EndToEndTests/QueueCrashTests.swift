@@ -119,7 +119,7 @@ final class QueueCrashTests: XCTestCase {
         XCTAssertLessThanOrEqual(halves.count, rounds, "at most the one in flight per kill is left undecided")
         let stats = try run(binary, ["queue", "stats", "tx", "--json", "--data", data])
         let counters = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(stats.utf8)) as? [String: Any])
-        XCTAssertEqual(counters["half_pending"] as? Int, halves.count)
+        XCTAssertEqual(counters["halfPending"] as? Int, halves.count)
     }
 
     private func ids(_ binary: String, _ arguments: [String]) throws -> [String] {
