@@ -6,6 +6,7 @@
 #include <string.h>
 #include <wchar.h>
 #include <ncursesw/curses.h>
+#include <ncursesw/term.h>
 #include "CNCursesShim.h"
 
 static int hb_started = 0;
@@ -13,8 +14,22 @@ static SCREEN *hb_screen = NULL;
 static int hb_color_started = 0;
 static volatile sig_atomic_t hb_signal = 0;
 
+int hb_check_terminal(void) {
+    int error = 0;
+    // Output to /dev/null's descriptor is not needed: setupterm only reads terminfo and writes nothing.
+    if (setupterm(NULL, 1, &error) != OK) return -1;
+    const char *cup = tigetstr("cup");
+    int addressable = cup != NULL && cup != (char *)-1;
+    del_curterm(cur_term);
+    cur_term = NULL;
+    return addressable ? 0 : -2;
+}
+
+static int hb_utf8 = 0;
+
 int hb_begin(int want_color) {
     setlocale(LC_ALL, "");
+    hb_utf8 = hb_is_utf8();
     // newterm rather than initscr: initscr exits the process when TERM is unusable; newterm returns NULL.
     hb_screen = newterm(NULL, stdout, stdin);
     if (hb_screen == NULL) return -1;
@@ -63,16 +78,26 @@ int hb_init_pair(int pair, int foreground, int background) {
 }
 
 void hb_size(int *width, int *height) {
-    int rows = 0, columns = 0;
-    getmaxyx(stdscr, rows, columns);
-    *width = columns < 0 ? 0 : columns;
-    *height = rows < 0 ? 0 : rows;
+    // Not "rows" and "columns": term.h defines those names as macros.
+    int height_cells = 0, width_cells = 0;
+    getmaxyx(stdscr, height_cells, width_cells);
+    *width = width_cells < 0 ? 0 : width_cells;
+    *height = height_cells < 0 ? 0 : height_cells;
 }
 
 hb_key_kind hb_read_key(uint32_t *character) {
     wint_t code = 0;
-    int result = wget_wch(stdscr, &code);
+    int result;
     *character = 0;
+    if (hb_utf8) {
+        result = wget_wch(stdscr, &code);
+    } else {
+        // Outside UTF-8 wget_wch cannot decode a multi-byte character (it drops it, and what follows): read bytes.
+        int byte = wgetch(stdscr);
+        if (byte == ERR) return HB_KEY_NONE;
+        result = byte >= KEY_MIN ? KEY_CODE_YES : OK;
+        code = (wint_t)byte;
+    }
     if (result == ERR) return HB_KEY_NONE;
     if (result == KEY_CODE_YES) {
         switch (code) {

@@ -4,6 +4,8 @@ public struct CellBuffer: Sendable, Equatable {
     public let width: Int
     public let height: Int
     public private(set) var cells: [Cell]
+    /// Text is written with `ASCIIFallback` (a terminal that cannot show Unicode): `CNY`, `us`, `-`, `...`.
+    public var asciiOnly = false
 
     /// A blank buffer; negative sizes count as zero.
     public init(width: Int, height: Int, fill: Cell = .blank) {
@@ -37,7 +39,15 @@ public struct CellBuffer: Sendable, Equatable {
         guard y >= 0, y < height, x < width else { return 0 }
         let limit = min(maxWidth ?? (width - x), width - x)
         guard limit > 0 else { return 0 }
-        let fitted = DisplayWidth.truncate(text, to: limit)
+        let fitted: String
+        if asciiOnly {
+            let plain = ASCIIFallback.transliterate(text)
+            fitted = DisplayWidth.of(plain) <= limit || limit < 4
+                ? DisplayWidth.truncate(plain, to: limit)
+                : String(DisplayWidth.truncate(plain, to: limit - 2).dropLast()) + "..."
+        } else {
+            fitted = DisplayWidth.truncate(text, to: limit)
+        }
         var column = x
         for character in fitted {
             let glyphWidth = DisplayWidth.of(character)

@@ -2,6 +2,8 @@
 /// 3-column one from 150 (big screens).
 public struct DashboardLayout: Sendable, Equatable {
     public var header: Rect
+    /// The scenario caption's own rows under the header (empty without a caption).
+    public var caption: Rect
     public var panes: [PaneID: Rect]
     public var footer: Rect
 
@@ -10,10 +12,12 @@ public struct DashboardLayout: Sendable, Equatable {
     /// Rows of the header.
     public static let headerRows = 2
 
-    public init(width: Int, height: Int) {
+    public init(width: Int, height: Int, captionRows: Int = 0) {
         header = Rect(x: 0, y: 0, width: width, height: Self.headerRows)
+        caption = Rect(x: 0, y: Self.headerRows, width: width, height: max(0, captionRows))
         footer = Rect(x: 0, y: max(0, height - 1), width: width, height: 1)
-        let body = Rect(x: 0, y: Self.headerRows, width: width, height: height - Self.headerRows - 1)
+        let top = Self.headerRows + caption.height
+        let body = Rect(x: 0, y: top, width: width, height: height - top - 1)
         panes = width >= Self.wideWidth ? Self.wide(body) : Self.grid(body)
     }
 

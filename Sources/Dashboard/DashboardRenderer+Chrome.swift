@@ -21,7 +21,7 @@ extension DashboardRenderer {
         }
         let conservation: HeaderGroup
         switch header.conservation {
-        case .ok: conservation = HeaderGroup(0, [("conservation ", label), ("\(check) balanced", CellStyle(.ok, background: .headerBackground, bold: true))])
+        case .ok: conservation = HeaderGroup(0, [("conservation ", label), (options.unicode ? "✓ balanced" : "balanced", CellStyle(.ok, background: .headerBackground, bold: true))])
         case .unknown: conservation = HeaderGroup(0, [("conservation ", label), ("? checking", label)])
         case .violated(let message):
             conservation = HeaderGroup(0, [("conservation ", label), (" \(cross) VIOLATED: \(message) ", CellStyle(.error, background: .headerBackground, bold: true, reverse: true))])
@@ -47,12 +47,9 @@ extension DashboardRenderer {
             HeaderGroup(2, [("  account latency ", label), ("+\(faults.ledgerLatencyMilliseconds) ms", latencyStyle)]),
             HeaderGroup(2, [("  gala ", label), (gala, CellStyle(faults.loadRunning ? .accent : .muted, background: .headerBackground, bold: faults.loadRunning))]),
         ]
-        if let caption = header.caption {
-            second.append(HeaderGroup(1, [(options.unicode ? "  ▸ " : "  > ", label), (caption, CellStyle(.accent, background: .headerBackground, bold: true))]))
-        } else {
-            let fps = model.measuredFramesPerSecond.map { " · \($0) fps" } ?? ""
-            second.append(HeaderGroup(5, [("  refresh \(model.refreshMilliseconds)ms\(fps) · theme \(model.themeName)", label)]))
-        }
+        // The scenario caption has its own lines (DashboardRenderer+Caption), never this one.
+        let fps = model.measuredFramesPerSecond.map { " · \($0) fps" } ?? ""
+        second.append(HeaderGroup(5, [("  refresh \(model.refreshMilliseconds)ms\(fps) · theme \(model.themeName)", label)]))
         drawGroupLine(&buffer, left: second, right: [], y: rect.y + 1, rect: rect)
     }
 

@@ -93,7 +93,7 @@ extension DashboardRenderer {
             let expiresRole: ColorRole = (packet.expiresIn.map { $0 < .seconds(60) } ?? false) ? .warn : .muted
             writeRow(&buffer, [
                 // Ids made in the same second share their first characters: when cut, keep the end.
-                (DisplayWidth.truncateLeading(packet.id.rawValue, to: columns.first?.width ?? 0), CellStyle(.text)),
+                (keepingEnd(packet.id.rawValue, to: columns.first?.width ?? 0), CellStyle(.text)),
                 (packet.sender, CellStyle(.text)),
                 (money(packet.total), CellStyle(.money, bold: true)),
                 ("\(packet.opened)/\(packet.shares)", CellStyle(.text)),
@@ -103,6 +103,12 @@ extension DashboardRenderer {
                 (packet.kind.rawValue, CellStyle(.muted)),
             ], columns: columns, x: rect.x, y: top + 1 + line, width: rect.width, selected: index == selected)
         }
+    }
+
+    /// `text` cut from the front to `width` columns, starting with `…` (`...` in ASCII) when cut.
+    func keepingEnd(_ text: String, to width: Int) -> String {
+        guard !options.unicode, DisplayWidth.of(text) > width, width > 4 else { return DisplayWidth.truncateLeading(text, to: width) }
+        return "..." + DisplayWidth.truncateLeading(text, to: width - 2).dropFirst()
     }
 
     func drawEvents(_ buffer: inout CellBuffer, _ rect: Rect, _ events: [EventLine], scrollBack: Int) {

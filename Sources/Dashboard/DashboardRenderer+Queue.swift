@@ -36,7 +36,7 @@ extension DashboardRenderer {
         let behind = live.filter { $0.lag > 0 }
         let sync = behind.isEmpty ? "in sync" : "lag \(DashboardText.count(Int(behind.map(\.lag).max() ?? 0)))"
         drawGroupLine(&buffer, left: [
-            HeaderGroup(0, [(hasQuorum ? "\(check) writes ok" : "\(cross) NO QUORUM: writes blocked",
+            HeaderGroup(0, [(hasQuorum ? (options.unicode ? "✓ writes ok" : "writes ok") : "\(cross) NO QUORUM: writes blocked",
                              CellStyle(hasQuorum ? .ok : .error, bold: true, reverse: !hasQuorum))]),
             HeaderGroup(0, [("  \(live.count)/\(queue.replicas.count) up, ", CellStyle(.muted)), (sync, CellStyle(behind.isEmpty ? .muted : .warn))]),
             HeaderGroup(1, [(", quorum \(queue.writeQuorum)", CellStyle(.muted))]),

@@ -16,12 +16,15 @@ public struct DashboardRenderer: Sendable {
     public func render(model: DashboardModel, snapshot unfiltered: DashboardSnapshot, width: Int, height: Int, now: Timestamp) -> CellBuffer {
         let snapshot = unfiltered.filtered(by: model.filters)
         var buffer = CellBuffer(width: width, height: height)
+        buffer.asciiOnly = !options.unicode
         guard buffer.width > 0, buffer.height > 0 else { return buffer }
         if width < DashboardModel.minimumWidth || height < DashboardModel.minimumHeight {
             drawTooSmall(&buffer)
             return finish(buffer)
         }
-        let layout = DashboardLayout(width: width, height: height)
+        // The scenario caption gets its own rows under the header of the panes view.
+        let caption = model.view == .panes ? captionRows(snapshot.header, width: width) : 0
+        let layout = DashboardLayout(width: width, height: height, captionRows: caption)
         switch model.view {
         case .presenter: drawPresenter(&buffer, model: model, snapshot: snapshot, now: now)
         case .compare: drawCompare(&buffer, model: model, snapshot: snapshot, now: now)
@@ -39,6 +42,7 @@ public struct DashboardRenderer: Sendable {
 
     private func drawPanes(_ buffer: inout CellBuffer, _ layout: DashboardLayout, model: DashboardModel, snapshot: DashboardSnapshot, unfiltered: DashboardSnapshot, now: Timestamp) {
         drawHeader(&buffer, layout.header, model: model, snapshot: snapshot, now: now)
+        drawCaption(&buffer, layout.caption, header: snapshot.header)
         for pane in PaneID.allCases {
             guard let rect = layout.panes[pane] else { continue }
             var title = paneTitle(pane, unfiltered)

@@ -38,6 +38,8 @@ public struct HeaderStats: Sendable, Equatable {
     public var conservation: ConservationStatus
     /// A scenario's caption ("the Gala starts: 2,000 opens per second"), or `nil` when none is playing.
     public var caption: String?
+    /// The scenario is paused (space): the PAUSED badge shows until play resumes.
+    public var scenarioPaused: Bool
 
     public init(
         opensPerSecond: Double = 0,
@@ -48,8 +50,10 @@ public struct HeaderStats: Sendable, Equatable {
         startedAt: Timestamp = Timestamp(millisecondsSinceEpoch: 0),
         creditMode: CreditMode = .queue,
         conservation: ConservationStatus = .unknown,
-        caption: String? = nil
+        caption: String? = nil,
+        scenarioPaused: Bool = false
     ) {
+        self.scenarioPaused = scenarioPaused
         self.opensPerSecond = opensPerSecond
         self.creditsPerSecond = creditsPerSecond
         self.openLatencyP50 = openLatencyP50

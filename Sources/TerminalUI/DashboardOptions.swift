@@ -44,18 +44,29 @@ public struct DashboardOptions: Sendable {
 
 /// Why the dashboard could not run.
 public enum TerminalError: Error, Sendable, Equatable {
-    /// `initscr` failed (no terminal, unknown TERM).
+    /// `newterm` failed.
     case cannotInitialise
     /// Standard input or output is not a terminal.
     case notATerminal
     /// The recording file cannot be written.
     case cannotRecord(String)
+    /// terminfo does not know `TERM` (or TERM is not set).
+    case unknownTerminal(String)
+    /// The terminal cannot move the cursor (TERM=dumb): a full-screen dashboard would be drawn as one long line.
+    case cannotAddressCursor(String)
 
     public var message: String {
         switch self {
         case .cannotInitialise: return "cannot initialise the terminal (is TERM set?)"
         case .notATerminal: return "the dashboard needs a terminal (stdin and stdout must be a TTY)"
         case .cannotRecord(let path): return "cannot write the recording \(path)"
+        case .unknownTerminal(let name):
+            return name.isEmpty
+                ? "TERM is not set: the dashboard needs to know the terminal (try TERM=xterm-256color)"
+                : "TERM=\(name) is not a terminal type this system knows (terminfo); try TERM=xterm-256color"
+        case .cannotAddressCursor(let name):
+            return "TERM=\(name) cannot move the cursor, which the full-screen dashboard needs; use a terminal such as "
+                + "xterm-256color, or the subcommands (hongbao --help)"
         }
     }
 }

@@ -22,6 +22,23 @@ enum KeyDecoder {
         }
     }
 
+    /// The scalar `bytes` spell once they form a whole UTF-8 sequence (and then empties `bytes`); `nil` while more
+    /// bytes are due. A byte that cannot start or continue a sequence is dropped.
+    static func decodeUTF8(_ bytes: inout [UInt8]) -> Unicode.Scalar? {
+        guard let first = bytes.first else { return nil }
+        let length = first >= 0xF0 ? 4 : first >= 0xE0 ? 3 : first >= 0xC0 ? 2 : 1
+        guard length > 1 else {
+            bytes = []
+            return nil
+        }
+        guard bytes.count >= length else { return nil }
+        defer { bytes = [] }
+        var decoder = UTF8()
+        var iterator = bytes.prefix(length).makeIterator()
+        if case .scalarValue(let scalar) = decoder.decode(&iterator) { return scalar }
+        return nil
+    }
+
     static func decodeCharacter(_ code: UInt32) -> Key? {
         switch code {
         case 9: return .tab

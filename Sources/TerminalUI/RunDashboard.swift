@@ -13,6 +13,7 @@ import Primitives
 @discardableResult
 public func runDashboard(backend: any DashboardBackend, theme: Theme, options: DashboardOptions = DashboardOptions()) async throws -> DashboardExit {
     guard isatty(STDIN_FILENO) != 0, isatty(STDOUT_FILENO) != 0 else { throw TerminalError.notATerminal }
+    try checkTerminal()
     let recorder = try options.recordPath.map { try AsciicastRecorder(path: $0, theme: theme, color: !options.noColor) }
     defer { recorder?.finish() }
     hb_install_signal_handlers()
@@ -37,6 +38,17 @@ public func runDashboard(backend: any DashboardBackend, theme: Theme, options: D
     let signal = hb_pending_signal()
     if signal != 0 { return .signal(signal) }
     return Task.isCancelled ? .cancelled : .quit
+}
+
+/// Checks `$TERM` without drawing anything: terminfo must know it and it must be able to address the cursor.
+/// Call it before starting anything the dashboard would have to stop again.
+public func checkTerminal(environment: [String: String] = ProcessInfo.processInfo.environment) throws(TerminalError) {
+    let name = environment["TERM"] ?? ""
+    switch hb_check_terminal() {
+    case 0: return
+    case -2: throw .cannotAddressCursor(name)
+    default: throw .unknownTerminal(name)
+    }
 }
 
 /// Why the dashboard stopped.

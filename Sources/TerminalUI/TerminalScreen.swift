@@ -11,6 +11,8 @@ final class TerminalScreen {
     private var previous: CellBuffer?
     private var styleCache: [CellStyle: (attributes: Int32, pair: Int32)] = [:]
     private var ended = false
+    /// Bytes of a multi-byte character read one at a time outside UTF-8 locales.
+    private var pendingUTF8: [UInt8] = []
 
     /// Takes over the terminal. Call `end()` on every path out (the loop does it in a `defer`).
     init(theme: Theme, color: Bool) throws(TerminalError) {
@@ -64,7 +66,14 @@ final class TerminalScreen {
         case HB_KEY_RESIZE:
             refreshSize()
             return .resize(width: width, height: height)
+        case HB_KEY_CHARACTER where !unicode && character >= 0x80 && character <= 0xFF:
+            // Outside UTF-8 the shim hands over bytes: put the UTF-8 sequence back together, so that CJK typed at
+            // `:` arrives whole.
+            pendingUTF8.append(UInt8(character))
+            guard let scalar = KeyDecoder.decodeUTF8(&pendingUTF8) else { return .ignored }
+            return .key(.character(Character(scalar)))
         default:
+            pendingUTF8 = []
             return KeyDecoder.decode(kind: kind, character: character).map { .key($0) } ?? .ignored
         }
     }

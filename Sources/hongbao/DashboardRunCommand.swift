@@ -54,6 +54,11 @@ struct DashboardRunCommand: AsyncParsableCommand {
             throw UserError(message: "the dashboard needs a terminal; for scripts use the subcommands (hongbao --help)",
                             exitCode: 2)
         }
+        do {
+            try checkTerminal()
+        } catch {
+            throw UserError(message: error.message, exitCode: 2)
+        }
         if let record {
             // Refused before the screen is taken: a recording that cannot be written is a user mistake.
             guard FileManager.default.createFile(atPath: record, contents: nil) else {
@@ -75,16 +80,29 @@ struct DashboardRunCommand: AsyncParsableCommand {
         var options = DashboardOptions(refreshMilliseconds: refresh, themeLoader: loader, limits: engine.limits)
         options.initialView = compare ? .compare : (presenter ? .presenter : .panes)
         options.recordPath = record
-        let exit: DashboardExit? = await withTaskGroup(of: DashboardExit?.self) { group in
-            group.addTask { await engine.run(); return nil }
-            group.addTask { await load.run(); return nil }
-            if let player { group.addTask { await player.run(); return nil } }
-            let result = try? await runDashboard(backend: backend, theme: loadedTheme, options: options)
+        // A terminal that fails once the engine runs still ends the program with its message and a non-zero status,
+        // after the engine has stopped cleanly.
+        let exit: Result<DashboardExit, TerminalError> = await withTaskGroup(of: Void.self) { group in
+            group.addTask { await engine.run() }
+            group.addTask { await load.run() }
+            if let player { group.addTask { await player.run() } }
+            let result: Result<DashboardExit, TerminalError>
+            do {
+                result = .success(try await runDashboard(backend: backend, theme: loadedTheme, options: options))
+            } catch let error as TerminalError {
+                result = .failure(error)
+            } catch {
+                result = .failure(.cannotInitialise)
+            }
             group.cancelAll()
             return result
         }
         await slot.close()
         await engine.close()
-        if case let .signal(number) = exit { throw ExitCode(128 + number) }
+        switch exit {
+        case .success(.signal(let number)): throw ExitCode(128 + number)
+        case .success: return
+        case .failure(let error): throw UserError(message: error.message, exitCode: 2)
+        }
     }
 }

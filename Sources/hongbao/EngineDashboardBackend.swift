@@ -151,9 +151,7 @@ final class EngineDashboardBackend: DashboardBackend {
         } else {
             conservation = .unknown
         }
-        var caption = scenario.map { player in
-            player.isPaused ? "⏸ paused — " + player.caption : player.caption
-        }
+        var caption = scenario?.caption
         if caption?.isEmpty == true { caption = nil }
         return HeaderStats(
             opensPerSecond: s.metrics.opensPerSecond, creditsPerSecond: s.metrics.creditsPerSecond,
@@ -162,7 +160,7 @@ final class EngineDashboardBackend: DashboardBackend {
             durability: s.durability == .full ? "FULL" : "NORMAL",
             startedAt: s.takenAt + .milliseconds(-s.uptime.wholeMilliseconds),
             creditMode: s.creditMode == .queue ? .queue : .transaction,
-            conservation: conservation, caption: caption)
+            conservation: conservation, caption: caption, scenarioPaused: scenario?.isPaused ?? false)
     }
 
     private func accounts(_ s: EngineSnapshot, _ answer: DashboardLists.Answer?) -> AccountsSummary {

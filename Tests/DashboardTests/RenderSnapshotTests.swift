@@ -86,5 +86,11 @@ final class RenderSnapshotTests: XCTestCase {
         SnapshotFile.assertMatches(buffer.text(), named: "ascii-120x40")
         XCTAssertFalse(buffer.text().contains("╭"))
         XCTAssertFalse(buffer.text().unicodeScalars.contains { (0x2800...0x28FF).contains($0.value) })
+        // LANG=C: readable ASCII, not "?" for every glyph the terminal lacks.
+        for glyph in ["¥", "µ", "·", "…", "—", "×", "→", "✓", "✗", "▶", "│", "█", "★", "●", "‖", "▲", "▼"] {
+            XCTAssertFalse(buffer.text().contains(glyph), "\(glyph) in the ASCII rendering")
+        }
+        XCTAssertTrue(buffer.text().contains("CNY 98,765.43"))
+        XCTAssertTrue(buffer.text().contains("..."), "a cut ends in ...")
     }
 }

@@ -22,6 +22,9 @@ enum { HB_ATTR_BOLD = 1, HB_ATTR_REVERSE = 2, HB_ATTR_UNDERLINE = 4 };
 /// setlocale(LC_ALL, ""), then newterm (like initscr, but failing instead of exiting), cbreak, noecho, keypad, non-blocking input, hidden cursor, colours
 /// (with use_default_colors). Returns 0 on success, -1 when the terminal could not be initialised.
 int hb_begin(int want_color);
+/// Checks $TERM before anything is drawn: 0 when terminfo knows it and it can address the cursor, -1 when
+/// terminfo does not know it (or has no database), -2 when it cannot move the cursor (TERM=dumb). Writes nothing.
+int hb_check_terminal(void);
 /// endwin(); safe to call more than once.
 void hb_end(void);
 /// 1 when the locale's codeset is UTF-8.
@@ -33,7 +36,8 @@ int hb_color_pairs(void);
 int hb_init_pair(int pair, int foreground, int background);
 /// Screen size of stdscr.
 void hb_size(int *width, int *height);
-/// Reads one key without blocking; returns the kind and stores a character in *character.
+/// Reads one key without blocking; returns the kind and stores a character in *character. In a locale that is not
+/// UTF-8 each byte of a multi-byte character arrives on its own (the caller assembles UTF-8).
 hb_key_kind hb_read_key(uint32_t *character);
 /// Writes one cell (a grapheme of up to 4 code points) at (x, y) on stdscr.
 int hb_put_cell(int x, int y, const uint32_t *codepoints, int count, int attributes, int pair);
