@@ -218,6 +218,23 @@ final class ReplicationTests: XCTestCase {
         await queue.close()
     }
 
+    /// The audit compares each replica with the state it acknowledged; sends running at the same time must
+    /// never make a replica look ahead of it (the audit used to suspend between taking the state and
+    /// reading each replica, and a send dispatched meanwhile reached the replica first).
+    func testAnAuditRacingSendsNeverSeesAReplicaAhead() async throws {
+        let fixture = try QueueFixture()
+        defer { fixture.remove() }
+        let queue = try fixture.open()
+        try await queue.createQueue("work")
+        for round in 0..<50 {
+            async let sent = queue.sendBatch("work", (0..<3).map { OutgoingMessage(body: "r\(round)-\($0)") })
+            let problems = await queue.replicaDisagreements()
+            _ = try await sent
+            XCTAssertEqual(problems, [], "round \(round)")
+        }
+        await queue.close()
+    }
+
     // MARK: Helpers
 
     /// Sends, receives, deletes and lets some messages time out.
