@@ -54,16 +54,6 @@ extension DataOptions {
             throw UserError(error)
         }
     }
-
-    /// Opens the whole engine (ledger, red packets, the queue's replicas) without running its services:
-    /// for commands that need the queue's view too. Recovery runs as on every start.
-    func openEngine() async throws -> Engine {
-        var configuration = EngineConfiguration(dataPath: data ?? DataDirectory.defaultPath())
-        configuration.durability = durability
-        let engine = try await userErrors { try await Engine.start(configuration) }
-        heldDirectories.withLock { $0.append(engine.directory) }
-        return engine
-    }
 }
 
 /// `--json`: machine-readable output.
