@@ -144,7 +144,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["hongbao", "TestKit", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["hongbao", "Simulation", "TestKit", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .testTarget(

@@ -103,8 +103,9 @@ public final class ScenarioPlayer: Sendable {
     /// The view the current step asks for, by name ("presenter", "compare", "panes"), if any.
     public var requestedView: String? {
         state.withLock { state in
-            // The latest step at or before the current one that names a view.
-            scenario.steps.prefix(state.reached).last { $0.view != nil }?.view
+            // The latest step at or before the current one that names a view; before the start, the first step's
+            // (the stage is set for it while the scenario waits for Space).
+            state.reached == 0 ? scenario.steps.first?.view : scenario.steps.prefix(state.reached).last { $0.view != nil }?.view
         }
     }
 

@@ -151,7 +151,9 @@ final class EngineDashboardBackend: DashboardBackend {
         } else {
             conservation = .unknown
         }
-        var caption = scenario?.caption
+        var caption = scenario.map { player in
+            player.position.started ? player.caption : "Space starts the scenario \(player.scenario.name)"
+        }
         if caption?.isEmpty == true { caption = nil }
         return HeaderStats(
             opensPerSecond: s.metrics.opensPerSecond, creditsPerSecond: s.metrics.creditsPerSecond,
