@@ -8,9 +8,10 @@ extension DashboardRenderer {
         let footerY = buffer.height - 1
         drawStageTitle(&buffer, title: "side by side, counted from its start", model: model, snapshot: snapshot, now: now)
         var y = 1
-        if snapshot.scenario != nil || snapshot.header.caption != nil {
-            let rows = 3
-            drawCaption(&buffer, snapshot: snapshot, rect: Rect(x: 2, y: y, width: width - 4, height: rows))
+        // The dashboard's own caption line (wrapped, with the PAUSED badge), under the title.
+        let rows = captionRows(snapshot.header, width: width)
+        if rows > 0 {
+            drawCaption(&buffer, Rect(x: 0, y: y, width: width, height: rows), header: snapshot.header)
             y += rows
         }
         let body = Rect(x: 0, y: y, width: width, height: footerY - y)

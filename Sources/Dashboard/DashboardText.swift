@@ -87,36 +87,3 @@ public enum DashboardText {
 
     static func pad(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
 }
-
-extension DashboardText {
-    /// Splits `text` into lines of at most `width` columns, on spaces where it can (a word longer than a line, or
-    /// text without spaces such as CJK, is broken between characters).
-    public static func wrap(_ text: String, width: Int) -> [String] {
-        guard width > 0 else { return [] }
-        var lines: [String] = []
-        var line = ""
-        func flush() {
-            if !line.isEmpty { lines.append(line) }
-            line = ""
-        }
-        for word in text.split(separator: " ", omittingEmptySubsequences: true) {
-            let wordWidth = DisplayWidth.of(String(word))
-            let needed = line.isEmpty ? wordWidth : DisplayWidth.of(line) + 1 + wordWidth
-            if needed <= width {
-                line += line.isEmpty ? String(word) : " " + word
-                continue
-            }
-            flush()
-            if wordWidth <= width {
-                line = String(word)
-                continue
-            }
-            for character in word {
-                if DisplayWidth.of(line) + DisplayWidth.of(character) > width { flush() }
-                line.append(character)
-            }
-        }
-        flush()
-        return lines
-    }
-}

@@ -65,6 +65,9 @@ extension DashboardRenderer {
         left.append(HeaderGroup(3, [("  fail ", label), ("\(faults.creditFailurePercent)%", CellStyle(faults.creditFailurePercent > 0 ? .error : .ok, background: .headerBackground, bold: true))]))
         let gala = faults.loadRunning ? "\(DashboardText.count(faults.loadRatePerSecond))/s" : "off"
         left.append(HeaderGroup(4, [("  load ", label), (gala, value)]))
+        if model.view == .compare, let scenario = snapshot.scenario {
+            left.append(HeaderGroup(1, [("  \(scenario.name) step \(scenario.step)/\(scenario.stepCount)", value)]))
+        }
         if model.frozen {
             left.append(HeaderGroup(0, [("  ", label), (" FROZEN ", CellStyle(.warn, background: .headerBackground, bold: true, reverse: true))]))
         }
@@ -137,7 +140,7 @@ extension DashboardRenderer {
             caption = snapshot.header.caption ?? ""
         }
         guard !caption.isEmpty else { return }
-        for line in DashboardText.wrap(caption, width: rect.width) where y < rect.maxY {
+        for line in Self.wrap(caption, width: rect.width) where y < rect.maxY {
             buffer.write(line, x: rect.x + max(0, (rect.width - DisplayWidth.of(line)) / 2), y: y, style: CellStyle(.accent, bold: true))
             y += 1
         }
