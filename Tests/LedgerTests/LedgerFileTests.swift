@@ -85,6 +85,13 @@ final class LedgerDurabilitySettingTests: LedgerTestCase {
 }
 
 final class LedgerCorruptFileTests: LedgerTestCase {
+    func testClosingALedgerWaitsForItsWriterAndClosesThePool() async throws {
+        let ledger = try makeLedger(durability: .full)
+        for index in 0..<20 { _ = try await ledger.openAccount(name: "user\(index)", deposit: Money(yuan: 1)) }
+        try ledger.close()
+        XCTAssertThrowsError(try ledger.account(named: "user0"), "the pool is closed, not left to whoever releases it last")
+    }
+
     func testADamagedLedgerIsReportedAsCorrupt() async throws {
         do {
             let ledger = try makeLedger(durability: .full)
@@ -234,6 +241,7 @@ final class LedgerAuditTests: LedgerTestCase {
         XCTAssertEqual(violations.map(\.code), ["ledger.bills"], "\(violations)")
         XCTAssertTrue(violations[0].detail.contains("account b"), violations[0].detail)
         XCTAssertTrue(violations[0].detail.contains("records ¥62.35, replays to ¥62.34"), violations[0].detail)
+        XCTAssertEqual(try ledger.auditLedgerQuick(), [], "the quick check sees sums only; bills are the full audit's")
     }
 
     // The dashboard's headline comes from the quick check: fed the same damaged books as the full audit, it
