@@ -20,6 +20,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        // The SQS endpoint: HTTP server, and MD5 / HMAC-SHA256 for SQS's checksums and Signature Version 4.
+        // No traits: the configuration-file support and full-Foundation extras are not used here.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .target(name: "Primitives", swiftSettings: strict),
@@ -66,6 +72,21 @@ let package = Package(
                 "Primitives", "SQLiteSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict
+        ),
+        // Amazon SQS's wire protocol over the queue: the pure mapping (shapes, errors, checksums, signatures)
+        // and the HTTP server around it.
+        .target(
+            name: "SQSServer",
+            dependencies: [
+                "Primitives", "MessageQueue",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -120,7 +141,7 @@ let package = Package(
             name: "hongbao",
             dependencies: [
                 "Primitives", "Ledger", "RedPackets", "Engine", "MessageQueue", "Simulation", "RetryWorker", "Benchmarks",
-                "AccountService", "Dashboard", "TerminalUI",
+                "AccountService", "Dashboard", "TerminalUI", "SQSServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -164,6 +185,11 @@ let package = Package(
         .testTarget(
             name: "MessageQueueTests",
             dependencies: ["MessageQueue", "TestKit", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SQSServerTests",
+            dependencies: ["SQSServer", "MessageQueue", "Primitives", "TestKit"],
             swiftSettings: strict
         ),
         .testTarget(

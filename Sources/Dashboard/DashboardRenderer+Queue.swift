@@ -15,7 +15,8 @@ extension DashboardRenderer {
 
         // Rows: 1 stats, graph, 1 quorum line, replicas. The graph gets what the replicas leave.
         let replicaRows = queue.replicas.count + (queue.replicas.isEmpty ? 0 : 1)
-        let graphRows = max(1, min(20, rect.height - 1 - replicaRows))
+        let externalRows = queue.external == nil ? 0 : ExternalClients.rows
+        let graphRows = max(1, min(20, rect.height - 1 - replicaRows - externalRows))
         guard rect.height >= 2 else { return }
         let peak = queue.depthHistory.suffix(rect.width * 2).max() ?? 0
         let label = "depth \(DashboardText.compact(queue.depth)) "
@@ -45,6 +46,9 @@ extension DashboardRenderer {
         for (index, replica) in queue.replicas.enumerated() where y < rect.maxY {
             drawReplica(&buffer, replica, x: rect.x, y: y, width: rect.width, selected: focused && index == selected)
             y += 1
+        }
+        if let external = queue.external, y < rect.maxY {
+            drawExternalClients(&buffer, Rect(x: rect.x, y: y, width: rect.width, height: rect.maxY - y), external)
         }
     }
 

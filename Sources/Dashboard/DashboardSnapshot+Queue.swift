@@ -46,10 +46,13 @@ public struct QueueSummary: Sendable, Equatable {
     public var replicas: [ReplicaStatus]
     /// Copies needed for a write to be acknowledged (2 of 3).
     public var writeQuorum: Int
+    /// Programs using the queue over the SQS endpoint, when it is on.
+    public var external: ExternalClients?
 
     public init(
         name: String = "credits", visible: Int = 0, inFlight: Int = 0, delayed: Int = 0, deadLetters: Int = 0,
-        oldestAge: Duration? = nil, depthHistory: [Int] = [], replicas: [ReplicaStatus] = [], writeQuorum: Int = 2
+        oldestAge: Duration? = nil, depthHistory: [Int] = [], replicas: [ReplicaStatus] = [], writeQuorum: Int = 2,
+        external: ExternalClients? = nil
     ) {
         self.name = name
         self.visible = visible
@@ -60,6 +63,7 @@ public struct QueueSummary: Sendable, Equatable {
         self.depthHistory = depthHistory
         self.replicas = replicas
         self.writeQuorum = writeQuorum
+        self.external = external
     }
 
     /// Messages not yet deleted, dead letters excluded.

@@ -85,7 +85,7 @@ extension MessageQueueService {
             case .delete: counts[operation.queue, default: (0, 0, 0)].deleted += 1
             case .changeVisibility: touched.insert(operation.queue)
             case .deadLetter, .redrive: touched.insert(operation.text)
-            case .createQueue, .deleteQueue, .purge, .sendHalf, .rollbackHalf, .checkBack: break
+            case .createQueue, .deleteQueue, .purge, .sendHalf, .rollbackHalf, .checkBack, .setAttributes: break
             }
         }
         for (queue, count) in counts {

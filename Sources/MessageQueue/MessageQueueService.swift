@@ -84,6 +84,28 @@ public actor MessageQueueService {
         try await commit(operations)
     }
 
+    /// Replaces a queue's attributes; every replica gets the change like any other operation.
+    public func setAttributes(_ name: String, _ attributes: QueueAttributes) async throws(MessageQueueError) {
+        try checkQuorum()
+        try await commit(try state.setAttributes(name, attributes))
+        pollers.wakeAll(of: name)
+    }
+
+    /// Removes every message of a queue, in flight or not; returns how many.
+    @discardableResult
+    public func purgeQueue(_ name: String) async throws(MessageQueueError) -> Int {
+        try checkQuorum()
+        let operations = try state.purgeQueue(name)
+        try await commit(operations)
+        return operations.count
+    }
+
+    /// The queues whose dead-letter queue is `name`, sorted.
+    public func deadLetterSources(of name: String) throws(MessageQueueError) -> [String] {
+        _ = try state.record(name)
+        return state.queueNames.filter { state.attributes(of: $0)?.deadLetterQueue == name }
+    }
+
     /// Deletes a queue and every message in it.
     public func deleteQueue(_ name: String) async throws(MessageQueueError) {
         try checkQuorum()
@@ -97,6 +119,11 @@ public actor MessageQueueService {
     /// A queue's attributes.
     public func attributes(of queue: String) throws(MessageQueueError) -> QueueAttributes {
         try state.record(queue).attributes
+    }
+
+    /// When a queue was created.
+    public func createdAt(of queue: String) throws(MessageQueueError) -> Timestamp {
+        try state.record(queue).createdAt
     }
 
     // MARK: Messages
@@ -166,11 +193,12 @@ public actor MessageQueueService {
         try await commit(try state.changeVisibility(queue, receipt: receipt, timeout: timeout, now: clock.now()))
     }
 
-    /// Moves every message of a dead-letter queue back to the queue it came from; returns how many.
+    /// Moves every message of a dead-letter queue back to the queue it came from, or to `destination` when
+    /// one is given; returns how many.
     @discardableResult
-    public func redrive(deadLetterQueue: String) async throws(MessageQueueError) -> Int {
+    public func redrive(deadLetterQueue: String, to destination: String? = nil) async throws(MessageQueueError) -> Int {
         try checkQuorum()
-        let operations = try state.redrive(deadLetterQueue, now: clock.now())
+        let operations = try state.redrive(deadLetterQueue, to: destination, now: clock.now())
         try await commit(operations)
         return operations.count
     }

@@ -18,6 +18,14 @@ public struct QueueAttributes: Sendable, Equatable, Codable {
     public var checkBackDelay: Duration
     /// Check-backs after which an undecided half message is left `exhausted`.
     public var maxCheckBacks: Int
+    /// How long a receive that names no wait of its own long-polls (zero: it returns at once).
+    public var receiveWaitTime: Duration
+    /// Which queues may use this one as their dead-letter queue (SQS's RedriveAllowPolicy JSON, kept verbatim).
+    public var redriveAllowPolicy: String?
+    /// The queue's tags (cost allocation tags in SQS), key to value.
+    public var tags: [String: String]
+    /// Other named settings a client gave the queue, kept and returned verbatim (an SQS policy, say).
+    public var properties: [String: String]
 
     /// The defaults of `limits`, with any given field overridden.
     public init(
@@ -29,7 +37,11 @@ public struct QueueAttributes: Sendable, Equatable, Codable {
         maxReceiveCount: Int? = nil,
         deadLetterQueue: String? = nil,
         checkBackDelay: Duration? = nil,
-        maxCheckBacks: Int? = nil
+        maxCheckBacks: Int? = nil,
+        receiveWaitTime: Duration = .zero,
+        redriveAllowPolicy: String? = nil,
+        tags: [String: String] = [:],
+        properties: [String: String] = [:]
     ) {
         self.visibilityTimeout = visibilityTimeout ?? limits.defaultVisibilityTimeout
         self.delay = delay ?? limits.defaultDelay
@@ -39,6 +51,10 @@ public struct QueueAttributes: Sendable, Equatable, Codable {
         self.deadLetterQueue = deadLetterQueue
         self.checkBackDelay = checkBackDelay ?? limits.defaultCheckBackDelay
         self.maxCheckBacks = maxCheckBacks ?? limits.defaultMaxCheckBacks
+        self.receiveWaitTime = receiveWaitTime
+        self.redriveAllowPolicy = redriveAllowPolicy
+        self.tags = tags
+        self.properties = properties
     }
 
     /// Throws the first attribute outside its range in `limits`.
@@ -59,6 +75,9 @@ public struct QueueAttributes: Sendable, Equatable, Codable {
         }
         guard maxCheckBacks >= limits.minMaxCheckBacks, maxCheckBacks <= limits.maxMaxCheckBacks else {
             throw .invalidMaxCheckBacks(maxCheckBacks)
+        }
+        guard receiveWaitTime >= .zero, receiveWaitTime <= limits.maxPollingWait else {
+            throw .invalidPollingWait(receiveWaitTime)
         }
     }
 

@@ -34,6 +34,8 @@ public struct QueueOperation: Sendable, Equatable {
         /// Records that half message `messageID` has been checked back `count` times; the next check-back
         /// is due at `visibleAt`.
         case checkBack = 13
+        /// Replaces the attributes of `queue` with those encoded in `text`.
+        case setAttributes = 14
     }
 
     public var sequence: Int64
@@ -48,11 +50,13 @@ public struct QueueOperation: Sendable, Equatable {
     public var visibleAt: Timestamp
     /// The receive count the message gets.
     public var count: Int
+    /// For `send`: the message's attributes, opaque to the queue (empty when it has none).
+    public var extra: String
 
     init(
         kind: Kind, queue: String, messageID: String = "", text: String = "",
         time: Timestamp = Timestamp(millisecondsSinceEpoch: 0),
-        visibleAt: Timestamp = Timestamp(millisecondsSinceEpoch: 0), count: Int = 0
+        visibleAt: Timestamp = Timestamp(millisecondsSinceEpoch: 0), count: Int = 0, extra: String = ""
     ) {
         self.sequence = 0
         self.kind = kind
@@ -62,5 +66,6 @@ public struct QueueOperation: Sendable, Equatable {
         self.time = time
         self.visibleAt = visibleAt
         self.count = count
+        self.extra = extra
     }
 }

@@ -16,6 +16,24 @@ extension QueueState {
         return [perform(.init(kind: .createQueue, queue: name, text: attributes.encoded, time: now))]
     }
 
+    /// Replaces a queue's attributes (validated as at creation; the dead-letter queue must exist).
+    mutating func setAttributes(
+        _ name: String, _ attributes: QueueAttributes
+    ) throws(MessageQueueError) -> [QueueOperation] {
+        _ = try record(name)
+        try attributes.validate(limits)
+        if let deadLetter = attributes.deadLetterQueue {
+            guard deadLetter != name, queues[deadLetter] != nil else { throw .unknownQueue(deadLetter) }
+        }
+        return [perform(.init(kind: .setAttributes, queue: name, text: attributes.encoded))]
+    }
+
+    /// Removes every message of a queue (delivered or not).
+    mutating func purgeQueue(_ name: String) throws(MessageQueueError) -> [QueueOperation] {
+        _ = try record(name)
+        return messages(in: name).map { perform(.init(kind: .purge, queue: name, messageID: $0.id)) }
+    }
+
     mutating func deleteQueue(_ name: String) throws(MessageQueueError) -> [QueueOperation] {
         _ = try record(name)
         if let user = queues.values.first(where: { $0.attributes.deadLetterQueue == name }) {
@@ -43,7 +61,8 @@ extension QueueState {
             }
             let visibleAt = now + (message.delay ?? attributes.delay)
             operations.append(perform(.init(
-                kind: .send, queue: queue, messageID: id, text: message.body, time: now, visibleAt: visibleAt)))
+                kind: .send, queue: queue, messageID: id, text: message.body, time: now, visibleAt: visibleAt,
+                extra: message.attributes)))
             results.append(SendResult(messageID: id, alreadyPresent: false))
         }
         return (operations, results)
@@ -53,8 +72,8 @@ extension QueueState {
     func checkOutgoing(_ messages: [OutgoingMessage], attributes: QueueAttributes) throws(MessageQueueError) {
         try checkBatch(messages.count)
         for message in messages {
-            let size = message.body.utf8.count
-            guard size > 0 else { throw .emptyMessage }
+            guard !message.body.isEmpty else { throw .emptyMessage }
+            let size = message.body.utf8.count + message.attributes.utf8.count
             guard size <= attributes.maxMessageSizeBytes else {
                 throw .messageTooLarge(sizeBytes: size, limitBytes: attributes.maxMessageSizeBytes)
             }
@@ -101,7 +120,8 @@ extension QueueState {
                 delivered.append(ReceivedMessage(
                     id: message.id, body: message.body,
                     receipt: ReceiptHandle(messageID: message.id, receiveCount: count),
-                    receiveCount: count, sentAt: message.sentAt, visibleAt: visibleAt))
+                    receiveCount: count, sentAt: message.sentAt, visibleAt: visibleAt,
+                    attributes: message.attributes))
             }
         }
         return (operations, delivered)
@@ -132,11 +152,16 @@ extension QueueState {
     }
 
     /// Moves every message of dead-letter queue `deadLetterQueue` back to the queue it came from.
-    mutating func redrive(_ deadLetterQueue: String, now: Timestamp) throws(MessageQueueError) -> [QueueOperation] {
+    mutating func redrive(
+        _ deadLetterQueue: String, to destination: String? = nil, now: Timestamp
+    ) throws(MessageQueueError) -> [QueueOperation] {
         _ = try record(deadLetterQueue)
+        if let destination {
+            guard destination != deadLetterQueue, queues[destination] != nil else { throw .unknownQueue(destination) }
+        }
         var operations: [QueueOperation] = []
         for message in messages(in: deadLetterQueue) {
-            guard let origin = message.origin, queues[origin] != nil else { continue }
+            guard let origin = destination ?? message.origin, queues[origin] != nil else { continue }
             operations.append(perform(.init(
                 kind: .redrive, queue: deadLetterQueue, messageID: message.id, text: origin,
                 time: now, visibleAt: now)))

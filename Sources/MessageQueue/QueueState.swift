@@ -1,3 +1,4 @@
+import Foundation
 import Primitives
 
 /// The pure core of the queue: all queues and messages, the next sequence number, and the rules. Verbs
@@ -59,7 +60,8 @@ public struct QueueState: Sendable {
             guard queues[operation.queue]?.messages[operation.messageID] == nil else { return }
             queues[operation.queue]?.insert(StoredMessage(
                 id: operation.messageID, body: operation.text, sentAt: operation.time,
-                visibleAt: operation.visibleAt, receiveCount: 0, origin: nil, order: operation.sequence))
+                visibleAt: operation.visibleAt, receiveCount: 0, origin: nil, order: operation.sequence,
+                attributes: operation.extra))
             queues[operation.queue]?.totals.sent += 1
         case .lease:
             guard queues[operation.queue]?.messages[operation.messageID] != nil else { return }
@@ -81,6 +83,10 @@ public struct QueueState: Sendable {
             move(operation)
         case .sendHalf, .commitHalf, .rollbackHalf, .checkBack:
             applyHalf(operation)
+        case .setAttributes:
+            guard queues[operation.queue] != nil,
+                  let attributes = QueueAttributes(encoded: operation.text, limits: limits) else { return }
+            queues[operation.queue]?.attributes = attributes
         }
     }
 
@@ -104,33 +110,65 @@ public struct QueueState: Sendable {
 }
 
 extension QueueAttributes {
-    /// The attributes as stored in a `createQueue` operation: milliseconds and counts, `|`-separated. Queues
-    /// created before transactional messages stored six fields; they read back with the default check-back
-    /// settings of the limits in force.
+    /// The fields added for SQS clients, stored as JSON after a ninth `|` (absent when all are at their
+    /// defaults, so queues that use none of them are stored exactly as before).
+    private struct Extension: Codable, Equatable {
+        var receiveWaitMilliseconds: Int64 = 0
+        var redriveAllowPolicy: String?
+        var tags: [String: String] = [:]
+        var properties: [String: String] = [:]
+    }
+
+    /// The attributes as stored in a `createQueue` or `setAttributes` operation: milliseconds and counts,
+    /// `|`-separated, then the extension's JSON if any. Queues created before transactional messages stored
+    /// six fields; they read back with the default check-back settings of the limits in force.
     var encoded: String {
-        [
+        var parts = [
             String(visibilityTimeout.wholeMilliseconds), String(delay.wholeMilliseconds),
             String(retention.wholeMilliseconds), String(maxMessageSizeBytes), String(maxReceiveCount),
             deadLetterQueue ?? "", String(checkBackDelay.wholeMilliseconds), String(maxCheckBacks),
-        ].joined(separator: "|")
+        ]
+        let extensionFields = Extension(
+            receiveWaitMilliseconds: receiveWaitTime.wholeMilliseconds, redriveAllowPolicy: redriveAllowPolicy,
+            tags: tags, properties: properties)
+        if extensionFields != Extension(), let json = try? JSONEncoder.sorted.encode(extensionFields) {
+            parts.append(String(decoding: json, as: UTF8.self))
+        }
+        return parts.joined(separator: "|")
     }
 
     init?(encoded: String, limits: QueueLimits) {
-        let parts = encoded.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == 6 || parts.count == 8, let visibility = Int64(parts[0]), let delay = Int64(parts[1]),
+        let parts = encoded.split(separator: "|", maxSplits: 8, omittingEmptySubsequences: false).map(String.init)
+        guard [6, 8, 9].contains(parts.count), let visibility = Int64(parts[0]), let delay = Int64(parts[1]),
               let retention = Int64(parts[2]), let size = Int(parts[3]), let receives = Int(parts[4])
         else { return nil }
         var checkBackDelay: Duration?
         var maxCheckBacks: Int?
-        if parts.count == 8 {
+        if parts.count >= 8 {
             guard let milliseconds = Int64(parts[6]), let count = Int(parts[7]) else { return nil }
             checkBackDelay = .milliseconds(milliseconds)
             maxCheckBacks = count
+        }
+        var extensionFields = Extension()
+        if parts.count == 9 {
+            guard let decoded = try? JSONDecoder().decode(Extension.self, from: Data(parts[8].utf8)) else { return nil }
+            extensionFields = decoded
         }
         self.init(
             limits: limits, visibilityTimeout: .milliseconds(visibility), delay: .milliseconds(delay),
             retention: .milliseconds(retention), maxMessageSizeBytes: size, maxReceiveCount: receives,
             deadLetterQueue: parts[5].isEmpty ? nil : parts[5], checkBackDelay: checkBackDelay,
-            maxCheckBacks: maxCheckBacks)
+            maxCheckBacks: maxCheckBacks, receiveWaitTime: .milliseconds(extensionFields.receiveWaitMilliseconds),
+            redriveAllowPolicy: extensionFields.redriveAllowPolicy, tags: extensionFields.tags,
+            properties: extensionFields.properties)
+    }
+}
+
+extension JSONEncoder {
+    /// Sorted keys: the same attributes always encode to the same text on every replica.
+    static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
     }
 }

@@ -68,8 +68,9 @@ final class ReplicaStore: Sendable {
         }
     }
 
-    /// Format 1: queues, messages, the operation log. Format 2 adds half messages.
-    static let format = 2
+    /// Format 1: queues, messages, the operation log. Format 2 adds half messages. Format 3 adds the
+    /// attributes of messages (and of operations that carry them).
+    static let format = 3
 
     private static func migrate(_ db: Database) throws {
         let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -79,8 +80,14 @@ final class ReplicaStore: Sendable {
                     try db.execute(sql: "ALTER TABLE queue ADD COLUMN check_backs INTEGER NOT NULL DEFAULT 0")
                 }
                 try createHalfMessageTable(db)
-                try db.execute(sql: "UPDATE replica_meta SET value = ? WHERE key = 'format'", arguments: [format])
             }
+            if try !db.columns(in: "message").contains(where: { $0.name == "attrs" }) {
+                try db.execute(sql: """
+                    ALTER TABLE message ADD COLUMN attrs TEXT NOT NULL DEFAULT '';
+                    ALTER TABLE oplog ADD COLUMN extra TEXT NOT NULL DEFAULT '';
+                    """)
+            }
+            try db.execute(sql: "UPDATE replica_meta SET value = ? WHERE key = 'format'", arguments: [format])
             return
         }
         guard tables.isEmpty else { throw ReplicaOpenFailure.garbage("holds tables of another program") }
@@ -93,10 +100,11 @@ final class ReplicaStore: Sendable {
             CREATE TABLE message(
                 queue TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, sent_ms INTEGER NOT NULL,
                 visible_ms INTEGER NOT NULL, receive_count INTEGER NOT NULL, origin TEXT, ord INTEGER NOT NULL,
-                PRIMARY KEY (queue, id)) WITHOUT ROWID;
+                attrs TEXT NOT NULL DEFAULT '', PRIMARY KEY (queue, id)) WITHOUT ROWID;
             CREATE TABLE oplog(
                 seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL, queue TEXT NOT NULL, message TEXT NOT NULL,
-                text TEXT NOT NULL, time_ms INTEGER NOT NULL, visible_ms INTEGER NOT NULL, count INTEGER NOT NULL);
+                text TEXT NOT NULL, time_ms INTEGER NOT NULL, visible_ms INTEGER NOT NULL, count INTEGER NOT NULL,
+                extra TEXT NOT NULL DEFAULT '');
             """)
         try createHalfMessageTable(db)
     }
@@ -148,9 +156,10 @@ final class ReplicaStore: Sendable {
     private static func apply(_ operation: QueueOperation, _ db: Database) throws {
         let o = operation
         try db.execute(prepared: """
-            INSERT INTO oplog(seq, kind, queue, message, text, time_ms, visible_ms, count) VALUES (?,?,?,?,?,?,?,?)
+            INSERT INTO oplog(seq, kind, queue, message, text, time_ms, visible_ms, count, extra)
+            VALUES (?,?,?,?,?,?,?,?,?)
             """, o.sequence, o.kind.rawValue, o.queue, o.messageID, o.text, o.time.millisecondsSinceEpoch,
-            o.visibleAt.millisecondsSinceEpoch, o.count)
+            o.visibleAt.millisecondsSinceEpoch, o.count, o.extra)
         switch o.kind {
         case .createQueue:
             try db.execute(prepared: "INSERT OR IGNORE INTO queue(name, attributes, created_ms) VALUES (?, ?, ?)", o.queue, o.text,
@@ -161,10 +170,10 @@ final class ReplicaStore: Sendable {
             try db.execute(prepared: "DELETE FROM half_message WHERE queue = ?", o.queue)
         case .send:
             try db.execute(prepared: """
-                INSERT OR IGNORE INTO message SELECT ?, ?, ?, ?, ?, 0, NULL, ?
-                WHERE EXISTS (SELECT 1 FROM queue WHERE name = ?)
+                INSERT OR IGNORE INTO message(queue, id, body, sent_ms, visible_ms, receive_count, origin, ord, attrs)
+                SELECT ?, ?, ?, ?, ?, 0, NULL, ?, ? WHERE EXISTS (SELECT 1 FROM queue WHERE name = ?)
                 """, o.queue, o.messageID, o.text, o.time.millisecondsSinceEpoch, o.visibleAt.millisecondsSinceEpoch,
-                o.sequence, o.queue)
+                o.sequence, o.extra, o.queue)
         case .lease:
             try db.execute(prepared: "UPDATE message SET visible_ms = ?, receive_count = ? WHERE queue = ? AND id = ?",
                            o.visibleAt.millisecondsSinceEpoch, o.count, o.queue, o.messageID)
@@ -176,8 +185,8 @@ final class ReplicaStore: Sendable {
         case .deadLetter, .redrive:
             let keepCount = o.kind == .deadLetter
             try db.cachedStatement(sql: """
-                INSERT OR IGNORE INTO message
-                SELECT ?, id, body, sent_ms, ?, CASE WHEN ? THEN receive_count ELSE 0 END, ?, ?
+                INSERT OR IGNORE INTO message(queue, id, body, sent_ms, visible_ms, receive_count, origin, ord, attrs)
+                SELECT ?, id, body, sent_ms, ?, CASE WHEN ? THEN receive_count ELSE 0 END, ?, ?, attrs
                 FROM message WHERE queue = ? AND id = ? AND EXISTS (SELECT 1 FROM queue WHERE name = ?)
                 """).execute(arguments: [
                     o.text, o.visibleAt.millisecondsSinceEpoch, keepCount, keepCount ? o.queue : nil,
@@ -193,10 +202,13 @@ final class ReplicaStore: Sendable {
                 o.count < 0 ? nil : Int64(o.count), o.sequence, o.queue)
         case .commitHalf:
             try db.execute(prepared: """
-                INSERT OR IGNORE INTO message SELECT queue, id, body, ?, ?, 0, NULL, ?
+                INSERT OR IGNORE INTO message(queue, id, body, sent_ms, visible_ms, receive_count, origin, ord)
+                SELECT queue, id, body, ?, ?, 0, NULL, ?
                 FROM half_message WHERE queue = ? AND id = ?
                 """, o.time.millisecondsSinceEpoch, o.visibleAt.millisecondsSinceEpoch, o.sequence, o.queue, o.messageID)
             try db.execute(prepared: "DELETE FROM half_message WHERE queue = ? AND id = ?", o.queue, o.messageID)
+        case .setAttributes:
+            try db.execute(prepared: "UPDATE queue SET attributes = ? WHERE name = ?", o.text, o.queue)
         case .rollbackHalf:
             try db.execute(prepared: "DELETE FROM half_message WHERE queue = ? AND id = ?", o.queue, o.messageID)
         case .checkBack:
@@ -217,7 +229,7 @@ final class ReplicaStore: Sendable {
             let first = try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM oplog") ?? (last + 1)
             guard first <= sequence + 1 else { return nil }
             let rows = try Row.fetchAll(db, sql: """
-                SELECT seq, kind, queue, message, text, time_ms, visible_ms, count FROM oplog
+                SELECT seq, kind, queue, message, text, time_ms, visible_ms, count, extra FROM oplog
                 WHERE seq > ? ORDER BY seq LIMIT ?
                 """, arguments: [sequence, limit])
             return rows.compactMap(ReplicaStore.operation)
@@ -247,7 +259,7 @@ final class ReplicaStore: Sendable {
         var operation = QueueOperation(
             kind: kind, queue: row["queue"], messageID: row["message"], text: row["text"],
             time: Timestamp(millisecondsSinceEpoch: row["time_ms"]),
-            visibleAt: Timestamp(millisecondsSinceEpoch: row["visible_ms"]), count: row["count"])
+            visibleAt: Timestamp(millisecondsSinceEpoch: row["visible_ms"]), count: row["count"], extra: row["extra"])
         operation.sequence = row["seq"]
         return operation
     }
@@ -269,14 +281,15 @@ final class ReplicaStore: Sendable {
                 records[name] = record
             }
             let cursor = try Row.fetchCursor(db, sql: """
-                SELECT queue, id, body, sent_ms, visible_ms, receive_count, origin, ord FROM message ORDER BY ord
+                SELECT queue, id, body, sent_ms, visible_ms, receive_count, origin, ord, attrs FROM message ORDER BY ord
                 """)
             while let row = try cursor.next() {
                 let queue: String = row["queue"]
                 records[queue]?.insert(StoredMessage(
                     id: row["id"], body: row["body"], sentAt: Timestamp(millisecondsSinceEpoch: row["sent_ms"]),
                     visibleAt: Timestamp(millisecondsSinceEpoch: row["visible_ms"]),
-                    receiveCount: row["receive_count"], origin: row["origin"], order: row["ord"]))
+                    receiveCount: row["receive_count"], origin: row["origin"], order: row["ord"],
+                    attributes: row["attrs"]))
             }
             let halves = try Row.fetchCursor(db, sql: """
                 SELECT queue, id, body, prepared_ms, check_ms, check_count, delay_ms, ord FROM half_message

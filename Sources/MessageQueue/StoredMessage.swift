@@ -16,10 +16,12 @@ public struct StoredMessage: Sendable, Equatable {
     public var origin: String?
     /// Arrival order in its queue (the sequence of the operation that put it there).
     public var order: Int64
+    /// The sender's attributes, opaque to the queue (the SQS endpoint keeps message attributes here).
+    public var attributes: String
 
     public init(
         id: String, body: String, sentAt: Timestamp, visibleAt: Timestamp, receiveCount: Int,
-        origin: String?, order: Int64
+        origin: String?, order: Int64, attributes: String = ""
     ) {
         self.id = id
         self.body = body
@@ -28,6 +30,7 @@ public struct StoredMessage: Sendable, Equatable {
         self.receiveCount = receiveCount
         self.origin = origin
         self.order = order
+        self.attributes = attributes
     }
 }
 
@@ -42,6 +45,8 @@ public struct ReceivedMessage: Sendable, Equatable {
     public var sentAt: Timestamp
     /// Delivered again after this instant unless deleted.
     public var visibleAt: Timestamp
+    /// The sender's attributes, as sent (empty when none).
+    public var attributes: String = ""
 }
 
 /// One message of a `sendBatch`.
@@ -51,11 +56,14 @@ public struct OutgoingMessage: Sendable, Equatable {
     public var id: String?
     /// Overrides the queue's delivery delay.
     public var delay: Duration?
+    /// Opaque attributes stored and returned with the message (counted in its size).
+    public var attributes: String
 
-    public init(body: String, id: String? = nil, delay: Duration? = nil) {
+    public init(body: String, id: String? = nil, delay: Duration? = nil, attributes: String = "") {
         self.body = body
         self.id = id
         self.delay = delay
+        self.attributes = attributes
     }
 }
 

@@ -3,6 +3,7 @@ import Dashboard
 import Engine
 import Foundation
 import Primitives
+import SQSServer
 import Simulation
 import TerminalUI
 
@@ -20,6 +21,8 @@ struct DashboardRunCommand: AsyncParsableCommand {
     @Option(name: .customLong("demo-accounts"), help: "Numbered demo accounts the Gala load uses (seeded on first run).")
     var demoAccounts = 10_000
     @Option(help: "Seed for the Gala load's choices.") var seed: UInt64 = 8
+    @Option(help: "Also serve the queue over the Amazon SQS protocol on HOST:PORT (off by default; see `hongbao serve`).")
+    var sqs: String?
     @Flag(help: "Start side by side: this engine in queue mode and a second one, in DIR-transaction, in transaction mode, on the same load and faults (c toggles it live).")
     var compare = false
     @Flag(name: .customLong("presenter"), help: "Start in the presenter view (v toggles it live).") var presenter = false
@@ -35,6 +38,9 @@ struct DashboardRunCommand: AsyncParsableCommand {
         }
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be 1 to 256") }
         guard (2...1_000_000).contains(demoAccounts) else { throw ValidationError("--demo-accounts must be 2 to 1,000,000") }
+        if let sqs, Self.sqsAddress(sqs) == nil {
+            throw ValidationError("--sqs must be PORT or HOST:PORT (port 1 to 65535), e.g. 127.0.0.1:9324")
+        }
         guard scenarioSpeed.isFinite, (0.1...100).contains(scenarioSpeed) else { throw ValidationError("--scenario-speed must be 0.1 to 100") }
         guard !(compare && presenter) else { throw ValidationError("--compare and --presenter each choose the first view; give one") }
     }
@@ -76,7 +82,12 @@ struct DashboardRunCommand: AsyncParsableCommand {
         let load = LoadGenerator(engine: engine, shape: LoadGenerator.Shape(users: users), random: random)
         let target = ComparedScenarioTarget(primary: EngineScenarioTarget(engine: engine, load: load), slot: slot)
         let player = loadedScenario.map { ScenarioPlayer(scenario: $0, target: target, speed: scenarioSpeed, waitForStart: scenarioWait) }
-        let backend = EngineDashboardBackend(engine: engine, load: load, users: users, scenario: player, random: random, comparison: slot)
+        let endpoint = try sqs.flatMap(Self.sqsAddress).map { address in
+            try sqsEndpoint(engine: engine, host: address.host, port: address.port)
+        }
+        let backend = EngineDashboardBackend(
+            engine: engine, load: load, users: users, scenario: player, random: random, comparison: slot,
+            traffic: endpoint?.endpoint.traffic)
         var options = DashboardOptions(refreshMilliseconds: refresh, themeLoader: loader, limits: engine.limits)
         options.initialView = compare ? .compare : (presenter ? .presenter : .panes)
         options.recordPath = record
@@ -85,6 +96,15 @@ struct DashboardRunCommand: AsyncParsableCommand {
         let exit: Result<DashboardExit, TerminalError> = await withTaskGroup(of: Void.self) { group in
             group.addTask { await engine.run() }
             group.addTask { await load.run() }
+            if let endpoint {
+                group.addTask {
+                    do {
+                        try await SQSHTTPServer.application(endpoint: endpoint.endpoint, configuration: endpoint.configuration).run()
+                    } catch {
+                        endpoint.endpoint.traffic.setAddress("\(endpoint.configuration.host):\(endpoint.configuration.port) failed: \(error)")
+                    }
+                }
+            }
             if let player { group.addTask { await player.run() } }
             let result: Result<DashboardExit, TerminalError>
             do {
@@ -104,5 +124,28 @@ struct DashboardRunCommand: AsyncParsableCommand {
         case .success: return
         case .failure(let error): throw UserError(message: error.message, exitCode: 2)
         }
+    }
+
+    /// `PORT`, `:PORT` or `HOST:PORT` (loopback when the host is left out).
+    static func sqsAddress(_ text: String) -> (host: String, port: Int)? {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard let last = parts.last, let port = Int(last), (1...65535).contains(port) else { return nil }
+        let host = parts.dropLast().joined(separator: ":")
+        return (host.isEmpty ? "127.0.0.1" : host, port)
+    }
+
+    /// The SQS endpoint over the engine's queue, with the data directory's credentials.
+    private func sqsEndpoint(
+        engine: Engine, host: String, port: Int
+    ) throws -> (endpoint: SQSEndpoint, configuration: SQSServerConfiguration) {
+        let credentials: SQSCredentials
+        do {
+            credentials = try CredentialsFile.loadOrCreate(in: engine.directory.path).0
+        } catch {
+            throw UserError(message: error.description, exitCode: 2)
+        }
+        let endpoint = SQSEndpoint(service: engine.queue, credentials: credentials)
+        endpoint.traffic.setAddress("\(host):\(port)")
+        return (endpoint, SQSServerConfiguration(host: host, port: port))
     }
 }

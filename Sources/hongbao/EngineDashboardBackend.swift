@@ -6,6 +6,7 @@ import MessageQueue
 import Primitives
 import RedPackets
 import RetryWorker
+import SQSServer
 import Simulation
 import Synchronization
 import TerminalUI
@@ -31,10 +32,13 @@ final class EngineDashboardBackend: DashboardBackend {
     let comparison: ComparisonSlot
     /// When snapshots of each engine were taken in the last second (first engine, second engine).
     private let updates = Mutex<(primary: [Timestamp], secondary: [Timestamp])>(([], []))
+    /// The SQS endpoint's traffic, when the dashboard serves one (`--sqs`).
+    private let traffic: SQSTraffic?
 
     init(engine: Engine, load: LoadGenerator, users: [String], scenario: ScenarioPlayer?, random: any RandomSource,
-         comparison: ComparisonSlot = ComparisonSlot(settings: nil)) {
+         comparison: ComparisonSlot = ComparisonSlot(settings: nil), traffic: SQSTraffic? = nil) {
         self.engine = engine
+        self.traffic = traffic
         self.load = load
         self.users = users
         self.scenario = scenario
@@ -81,7 +85,8 @@ final class EngineDashboardBackend: DashboardBackend {
                 name: engine.limits.credit.queueName, visible: credits?.visible ?? 0, inFlight: credits?.inFlight ?? 0,
                 delayed: credits?.delayed ?? 0, deadLetters: deadLetters?.total ?? 0,
                 oldestAge: (credits?.total ?? 0) > 0 ? credits?.oldestAge : nil, depthHistory: history,
-                replicas: replicas, writeQuorum: engine.limits.queue.quorum),
+                replicas: replicas, writeQuorum: engine.limits.queue.quorum,
+                external: traffic.map { Self.external($0.snapshot()) }),
             retries: retries(s, answer),
             failures: FailureComparison(
                 queue: ModeFailures(userVisibleFailures: s.metrics.failedForUserQueueMode,
@@ -142,6 +147,13 @@ final class EngineDashboardBackend: DashboardBackend {
             rollbacks: s.metrics.rollbacks - (start?.rollbacks ?? 0), onItsWayCount: accounts.totalWaitingCredits,
             onItsWayAmount: accounts.totalWaitingAmount, creditP50: p50, creditP99: p99, conservation: conservation,
             updatesPerSecond: updates, replicas: replicas)
+    }
+
+    static func external(_ traffic: SQSTraffic.Snapshot) -> ExternalClients {
+        ExternalClients(
+            address: traffic.address, openConnections: traffic.openConnections,
+            rates: traffic.requestsPerSecond.map { ExternalClients.ActionRate(action: $0.action, perSecond: $0.rate) },
+            errorsPerSecond: traffic.errorsPerSecond, errors: traffic.errors, commonestError: traffic.errorCodes.first?.code)
     }
 
     private func header(_ s: EngineSnapshot) -> HeaderStats {

@@ -11,6 +11,7 @@ struct Hongbao: AsyncParsableCommand {
         subcommands: [
             DashboardRunCommand.self, AccountCommand.self, SendCommand.self, GrabCommand.self, OpenCommand.self, PacketCommand.self,
             SeedDemoCommand.self, AuditCommand.self, SimulateCommand.self, BenchCommand.self, QueueCommand.self,
+            ServeCommand.self,
         ],
         defaultSubcommand: DashboardRunCommand.self
     )

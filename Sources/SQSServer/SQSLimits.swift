@@ -1,0 +1,37 @@
+import Primitives
+
+/// Amazon SQS's documented limits, enforced by the endpoint before the queue sees a request.
+public enum SQSLimits {
+    /// Entries in one batch request.
+    public static let maxBatchEntries = 10
+    /// The largest message (body plus attributes) and the largest batch, in bytes: 256 KiB.
+    public static let maxMessageSize = 262_144
+    /// The smallest `MaximumMessageSize` a queue may set.
+    public static let minMessageSize = 1_024
+    /// The longest `DelaySeconds`.
+    public static let maxDelaySeconds = 900
+    /// The longest `VisibilityTimeout`: 12 hours.
+    public static let maxVisibilitySeconds = 43_200
+    /// The longest long poll.
+    public static let maxWaitSeconds = 20
+    /// `MessageRetentionPeriod`'s range: 1 minute to 14 days.
+    public static let minRetentionSeconds = 60
+    public static let maxRetentionSeconds = 1_209_600
+    /// Queue names: 1 to 80 characters.
+    public static let maxQueueNameLength = 80
+    /// Message attributes per message.
+    public static let maxMessageAttributes = 10
+    /// Tags per queue.
+    public static let maxTags = 50
+
+    /// Queue limits that admit everything SQS admits (the endpoint narrows them to SQS's ranges itself).
+    public static func queueLimits(_ base: QueueLimits = QueueLimits()) -> QueueLimits {
+        var limits = base
+        limits.minVisibilityTimeout = .zero
+        limits.maxDelay = max(limits.maxDelay, .seconds(maxDelaySeconds))
+        limits.maxMessageSizeBytes = max(limits.maxMessageSizeBytes, maxMessageSize)
+        limits.maxQueueNameLength = max(limits.maxQueueNameLength, maxQueueNameLength)
+        limits.maxRetention = max(limits.maxRetention, .seconds(maxRetentionSeconds))
+        return limits
+    }
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import Engine
+import Foundation
+import MessageQueue
+import SQSServer
+
+/// `hongbao serve`: the queue of the data directory over Amazon SQS's protocol, for boto3, the AWS CLI and
+/// any SQS SDK. Every message is on two of the three replicas before the response, as through the CLI.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the three-copy queue over the Amazon SQS protocol (AWS JSON 1.0, Signature V4).")
+
+    @OptionGroup var data: DataOptions
+    @Option(help: "Address to listen on (default 127.0.0.1; anything else exposes the queue to the network).")
+    var host = "127.0.0.1"
+    @Option(help: "Port (0 picks a free one and prints it).") var port = 9324
+    @Option(help: "Most open connections; more wait until one closes.") var maxConnections = 512
+
+    func run() async throws {
+        guard (0...65535).contains(port) else { throw UserError(message: "--port must be 0…65535", exitCode: 2) }
+        guard maxConnections >= 1 else { throw UserError(message: "--max-connections must be at least 1", exitCode: 2) }
+        let directory = try data.open()
+        let credentials: SQSCredentials
+        let created: Bool
+        do {
+            (credentials, created) = try CredentialsFile.loadOrCreate(in: directory.path)
+        } catch {
+            throw UserError(message: error.description, exitCode: 2)
+        }
+        let service: MessageQueueService
+        do {
+            service = try MessageQueueService.open(root: directory.queuePath, limits: SQSLimits.queueLimits())
+        } catch {
+            throw UserError(error)
+        }
+        let endpoint = SQSEndpoint(service: service, credentials: credentials)
+        var configuration = SQSServerConfiguration(host: host, port: port)
+        configuration.maxConnections = maxConnections
+        let credentialsPath = directory.path + "/" + CredentialsFile.fileName
+        let application = SQSHTTPServer.application(endpoint: endpoint, configuration: configuration) { port in
+            ServeCommand.printBanner(host: host, port: port, credentialsPath: credentialsPath, created: created)
+        }
+        do {
+            try await application.runService()
+        } catch {
+            await service.close()
+            throw UserError(message: "SQS endpoint on \(host):\(port) stopped: \(error)", exitCode: 4)
+        }
+        await service.close()
+    }
+
+    static func printBanner(host: String, port: Int, credentialsPath: String, created: Bool) {
+        let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+        let lines = [
+            "SQS endpoint listening on \(url) (queue: three copies, acknowledged at two)",
+            "credentials: \(credentialsPath) (mode 0600\(created ? ", created now" : ""), profile \(CredentialsFile.profile))",
+            "  export AWS_SHARED_CREDENTIALS_FILE=\(credentialsPath) AWS_PROFILE=\(CredentialsFile.profile) AWS_DEFAULT_REGION=us-east-1",
+            "  aws sqs --endpoint-url \(url) create-queue --queue-name demo",
+            "  boto3.client(\"sqs\", endpoint_url=\"\(url)\")   # with the same environment",
+            "stop with Ctrl-C",
+        ]
+        print(lines.joined(separator: "\n"))
+        fflush(nil)  // the banner reaches a pipe at once (tests read the port from it)
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import SQSServer
+import XCTest
+
+/// SQS's MD5s and Signature Version 4, checked against values computed by code nobody here wrote:
+/// moto's message checksums and botocore's signer.
+final class ChecksumAndSignatureTests: XCTestCase {
+    func testBodyMD5MatchesMoto() {
+        XCTAssertEqual(SQSChecksum.body("hello world"), "5eb63bbbe01eeed093cb22bb8f5acdc3")
+        XCTAssertEqual(SQSChecksum.body("红包 ✓"), "db8bf95555463967a6c3fea0eaed2bbc")
+    }
+
+    func testMessageAttributesMD5MatchesMoto() {
+        let attributes: [String: MessageAttributeValue] = [
+            "city": MessageAttributeValue(dataType: "String", stringValue: "Any City"),
+            "count": MessageAttributeValue(dataType: "Number", stringValue: "42"),
+            "blob": MessageAttributeValue(dataType: "Binary", binaryValue: [1, 2, 3]),
+            "Zeta.name": MessageAttributeValue(dataType: "String.custom", stringValue: "红包"),
+        ]
+        XCTAssertEqual(SQSChecksum.attributes(attributes), "ad7788462311f07685bdaae899a8b9a9")
+    }
+
+    /// Signed by botocore's SigV4Auth (credentials AKIDEXAMPLE / wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY).
+    static let botocoreRequest = SignedRequest(
+        method: "POST", path: "/", query: "",
+        headers: [
+            (name: "Host", value: "127.0.0.1:9324"),
+            (name: "X-Amz-Target", value: "AmazonSQS.CreateQueue"),
+            (name: "Content-Type", value: "application/x-amz-json-1.0"),
+            (name: "X-Amz-Date", value: "20261201T143327Z"),
+            (name: "Authorization", value: "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261201/us-east-1/sqs/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=c8efc894244e4d6dbb213289f1b3124da9429e7f222573450104bc30b39c5843"),
+        ],
+        body: Array(#"{"QueueName": "demo"}"#.utf8))
+    static let signedAt = Date(timeIntervalSince1970: 1_796_135_607)  // 2026-12-01T14:33:27Z
+    let verifier = SignatureV4Verifier(credentials: SQSCredentials(
+        accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"))
+
+    func testBotocoreSignatureVerifies() throws {
+        let verified = try verifier.verify(Self.botocoreRequest, now: Self.signedAt.addingTimeInterval(60))
+        XCTAssertEqual(verified.region, "us-east-1")
+        XCTAssertEqual(verified.accessKeyID, "AKIDEXAMPLE")
+    }
+
+    func testAChangedBodyHeaderOrSecretIsRefused() {
+        var body = Self.botocoreRequest
+        body.body = Array(#"{"QueueName": "demp"}"#.utf8)
+        XCTAssertThrowsError(try verifier.verify(body, now: Self.signedAt)) { XCTAssertEqual(($0 as? SQSError)?.type, "SignatureDoesNotMatch") }
+        var target = Self.botocoreRequest
+        target.headers[1].value = "AmazonSQS.DeleteQueue"
+        XCTAssertThrowsError(try verifier.verify(target, now: Self.signedAt)) { XCTAssertEqual(($0 as? SQSError)?.type, "SignatureDoesNotMatch") }
+        let otherSecret = SignatureV4Verifier(credentials: SQSCredentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "other"))
+        XCTAssertThrowsError(try otherSecret.verify(Self.botocoreRequest, now: Self.signedAt)) {
+            XCTAssertEqual(($0 as? SQSError)?.type, "SignatureDoesNotMatch")
+        }
+    }
+
+    func testUnknownKeyMissingAuthorizationAndOldSignaturesAreRefused() {
+        let otherKey = SignatureV4Verifier(credentials: SQSCredentials(accessKeyID: "AKIDOTHER", secretAccessKey: "x"))
+        XCTAssertThrowsError(try otherKey.verify(Self.botocoreRequest, now: Self.signedAt)) {
+            XCTAssertEqual(($0 as? SQSError)?.type, "InvalidClientTokenId")
+        }
+        var unsigned = Self.botocoreRequest
+        unsigned.headers.removeLast()
+        XCTAssertThrowsError(try verifier.verify(unsigned, now: Self.signedAt)) {
+            XCTAssertEqual(($0 as? SQSError)?.type, "MissingAuthenticationToken")
+        }
+        XCTAssertThrowsError(try verifier.verify(Self.botocoreRequest, now: Self.signedAt.addingTimeInterval(16 * 60))) {
+            XCTAssertEqual(($0 as? SQSError)?.message.hasPrefix("Signature expired"), true)
+        }
+    }
+}
