@@ -25,10 +25,14 @@ struct QueueRecord: Sendable {
         heap.push(.init(visibleAt: message.visibleAt, order: message.order, messageID: message.id))
     }
 
-    mutating func setVisibleAt(_ id: String, _ visibleAt: Timestamp, receiveCount: Int? = nil) {
+    mutating func setVisibleAt(
+        _ id: String, _ visibleAt: Timestamp, receiveCount: Int? = nil, receivedAt: Timestamp? = nil
+    ) {
         guard var message = messages[id] else { return }
         message.visibleAt = visibleAt
         if let receiveCount { message.receiveCount = receiveCount }
+        // The first delivery (again after a redrive reset the count) records when it happened.
+        if let receivedAt, receiveCount == 1 || message.firstReceivedAt == nil { message.firstReceivedAt = receivedAt }
         messages[id] = message
         heap.push(.init(visibleAt: visibleAt, order: message.order, messageID: id))
     }

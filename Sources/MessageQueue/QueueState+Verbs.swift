@@ -116,12 +116,13 @@ extension QueueState {
                 let count = message.receiveCount + 1
                 let visibleAt = now + timeout
                 operations.append(perform(.init(
-                    kind: .lease, queue: queue, messageID: message.id, visibleAt: visibleAt, count: count)))
+                    kind: .lease, queue: queue, messageID: message.id, time: now, visibleAt: visibleAt, count: count)))
                 delivered.append(ReceivedMessage(
                     id: message.id, body: message.body,
                     receipt: ReceiptHandle(messageID: message.id, receiveCount: count),
                     receiveCount: count, sentAt: message.sentAt, visibleAt: visibleAt,
-                    attributes: message.attributes))
+                    attributes: message.attributes,
+                    firstReceivedAt: count == 1 ? now : (message.firstReceivedAt ?? now)))
             }
         }
         return (operations, delivered)

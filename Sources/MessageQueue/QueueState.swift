@@ -66,7 +66,8 @@ public struct QueueState: Sendable {
         case .lease:
             guard queues[operation.queue]?.messages[operation.messageID] != nil else { return }
             queues[operation.queue]?.setVisibleAt(
-                operation.messageID, operation.visibleAt, receiveCount: operation.count)
+                operation.messageID, operation.visibleAt, receiveCount: operation.count,
+                receivedAt: operation.time.millisecondsSinceEpoch > 0 ? operation.time : nil)
             queues[operation.queue]?.totals.received += 1
             if operation.count > 1 { queues[operation.queue]?.totals.redeliveries += 1 }
         case .changeVisibility:

@@ -84,6 +84,7 @@ final class ReplicaStore: Sendable {
             if try !db.columns(in: "message").contains(where: { $0.name == "attrs" }) {
                 try db.execute(sql: """
                     ALTER TABLE message ADD COLUMN attrs TEXT NOT NULL DEFAULT '';
+                    ALTER TABLE message ADD COLUMN first_ms INTEGER;
                     ALTER TABLE oplog ADD COLUMN extra TEXT NOT NULL DEFAULT '';
                     """)
             }
@@ -100,7 +101,7 @@ final class ReplicaStore: Sendable {
             CREATE TABLE message(
                 queue TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, sent_ms INTEGER NOT NULL,
                 visible_ms INTEGER NOT NULL, receive_count INTEGER NOT NULL, origin TEXT, ord INTEGER NOT NULL,
-                attrs TEXT NOT NULL DEFAULT '', PRIMARY KEY (queue, id)) WITHOUT ROWID;
+                attrs TEXT NOT NULL DEFAULT '', first_ms INTEGER, PRIMARY KEY (queue, id)) WITHOUT ROWID;
             CREATE TABLE oplog(
                 seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL, queue TEXT NOT NULL, message TEXT NOT NULL,
                 text TEXT NOT NULL, time_ms INTEGER NOT NULL, visible_ms INTEGER NOT NULL, count INTEGER NOT NULL,
@@ -175,8 +176,12 @@ final class ReplicaStore: Sendable {
                 """, o.queue, o.messageID, o.text, o.time.millisecondsSinceEpoch, o.visibleAt.millisecondsSinceEpoch,
                 o.sequence, o.extra, o.queue)
         case .lease:
-            try db.execute(prepared: "UPDATE message SET visible_ms = ?, receive_count = ? WHERE queue = ? AND id = ?",
-                           o.visibleAt.millisecondsSinceEpoch, o.count, o.queue, o.messageID)
+            try db.execute(prepared: """
+                UPDATE message SET visible_ms = ?, receive_count = ?,
+                first_ms = CASE WHEN ? > 0 AND (? = 1 OR first_ms IS NULL) THEN ? ELSE first_ms END
+                WHERE queue = ? AND id = ?
+                """, o.visibleAt.millisecondsSinceEpoch, o.count, o.time.millisecondsSinceEpoch, o.count,
+                o.time.millisecondsSinceEpoch, o.queue, o.messageID)
         case .changeVisibility:
             try db.execute(prepared: "UPDATE message SET visible_ms = ? WHERE queue = ? AND id = ?",
                            o.visibleAt.millisecondsSinceEpoch, o.queue, o.messageID)
@@ -185,8 +190,9 @@ final class ReplicaStore: Sendable {
         case .deadLetter, .redrive:
             let keepCount = o.kind == .deadLetter
             try db.cachedStatement(sql: """
-                INSERT OR IGNORE INTO message(queue, id, body, sent_ms, visible_ms, receive_count, origin, ord, attrs)
-                SELECT ?, id, body, sent_ms, ?, CASE WHEN ? THEN receive_count ELSE 0 END, ?, ?, attrs
+                INSERT OR IGNORE INTO message(
+                    queue, id, body, sent_ms, visible_ms, receive_count, origin, ord, attrs, first_ms)
+                SELECT ?, id, body, sent_ms, ?, CASE WHEN ? THEN receive_count ELSE 0 END, ?, ?, attrs, first_ms
                 FROM message WHERE queue = ? AND id = ? AND EXISTS (SELECT 1 FROM queue WHERE name = ?)
                 """).execute(arguments: [
                     o.text, o.visibleAt.millisecondsSinceEpoch, keepCount, keepCount ? o.queue : nil,
@@ -281,7 +287,8 @@ final class ReplicaStore: Sendable {
                 records[name] = record
             }
             let cursor = try Row.fetchCursor(db, sql: """
-                SELECT queue, id, body, sent_ms, visible_ms, receive_count, origin, ord, attrs FROM message ORDER BY ord
+                SELECT queue, id, body, sent_ms, visible_ms, receive_count, origin, ord, attrs, first_ms
+                FROM message ORDER BY ord
                 """)
             while let row = try cursor.next() {
                 let queue: String = row["queue"]
@@ -289,7 +296,8 @@ final class ReplicaStore: Sendable {
                     id: row["id"], body: row["body"], sentAt: Timestamp(millisecondsSinceEpoch: row["sent_ms"]),
                     visibleAt: Timestamp(millisecondsSinceEpoch: row["visible_ms"]),
                     receiveCount: row["receive_count"], origin: row["origin"], order: row["ord"],
-                    attributes: row["attrs"]))
+                    attributes: row["attrs"],
+                    firstReceivedAt: (row["first_ms"] as Int64?).map { Timestamp(millisecondsSinceEpoch: $0) }))
             }
             let halves = try Row.fetchCursor(db, sql: """
                 SELECT queue, id, body, prepared_ms, check_ms, check_count, delay_ms, ord FROM half_message

@@ -18,10 +18,12 @@ public struct StoredMessage: Sendable, Equatable {
     public var order: Int64
     /// The sender's attributes, opaque to the queue (the SQS endpoint keeps message attributes here).
     public var attributes: String
+    /// When it was first delivered (nil until then).
+    public var firstReceivedAt: Timestamp?
 
     public init(
         id: String, body: String, sentAt: Timestamp, visibleAt: Timestamp, receiveCount: Int,
-        origin: String?, order: Int64, attributes: String = ""
+        origin: String?, order: Int64, attributes: String = "", firstReceivedAt: Timestamp? = nil
     ) {
         self.id = id
         self.body = body
@@ -31,6 +33,7 @@ public struct StoredMessage: Sendable, Equatable {
         self.origin = origin
         self.order = order
         self.attributes = attributes
+        self.firstReceivedAt = firstReceivedAt
     }
 }
 
@@ -47,6 +50,8 @@ public struct ReceivedMessage: Sendable, Equatable {
     public var visibleAt: Timestamp
     /// The sender's attributes, as sent (empty when none).
     public var attributes: String = ""
+    /// When the message was first delivered.
+    public var firstReceivedAt: Timestamp
 }
 
 /// One message of a `sendBatch`.

@@ -33,8 +33,10 @@ enum QueueAttributeMapping {
         _ given: [String: String], to attributes: inout QueueAttributes, queue: String, service: MessageQueueService,
         creating: Bool
     ) async throws {
-        for key in given.keys.sorted() {
-            guard let value = given[key] else { continue }
+        for rawKey in given.keys.sorted() {
+            guard let rawValue = given[rawKey] else { continue }
+            let key = rawKey.trimmingCharacters(in: .whitespaces)
+            let value = rawValue.trimmingCharacters(in: .whitespaces)
             guard settable.contains(key) else { throw SQSError.invalidAttributeName(key) }
             switch key {
             case "DelaySeconds":
@@ -60,7 +62,8 @@ enum QueueAttributeMapping {
                     attributes.redriveAllowPolicy = value
                 }
             case "FifoQueue":
-                guard value.lowercased() == "false" else {
+                // Anything but "true" makes a standard queue (as SQS and moto read it).
+                guard value.lowercased() != "true" else {
                     throw SQSError.invalidAttributeValue(key, creating
                         ? "FIFO queues are not supported by this endpoint." : "a queue's type cannot be changed.")
                 }
@@ -148,7 +151,7 @@ enum QueueAttributeMapping {
         ]
         for key in verbatim { if let value = attributes.properties[key] { out[key] = value } }
         if let deadLetter = attributes.deadLetterQueue {
-            out["RedrivePolicy"] = "{\"deadLetterTargetArn\":\"\(deadLetterArn(deadLetter))\",\"maxReceiveCount\":\(attributes.maxReceiveCount)}"
+            out["RedrivePolicy"] = "{\"deadLetterTargetArn\": \"\(deadLetterArn(deadLetter))\", \"maxReceiveCount\": \(attributes.maxReceiveCount)}"
         }
         if let policy = attributes.redriveAllowPolicy { out["RedriveAllowPolicy"] = policy }
         return out

@@ -14,11 +14,16 @@ struct MessageEnvelope: Codable, Equatable {
     var a: [String: Value]?
     var y: [String: Value]?
     var g: String?
+    var d: String?
 
-    init(attributes: [String: MessageAttributeValue], system: [String: MessageAttributeValue], groupID: String?) {
+    init(
+        attributes: [String: MessageAttributeValue], system: [String: MessageAttributeValue], groupID: String?,
+        deduplicationID: String? = nil
+    ) {
         a = attributes.isEmpty ? nil : attributes.mapValues(MessageEnvelope.value)
         y = system.isEmpty ? nil : system.mapValues(MessageEnvelope.value)
         g = groupID
+        d = deduplicationID
     }
 
     static func value(_ v: MessageAttributeValue) -> Value {
@@ -29,7 +34,7 @@ struct MessageEnvelope: Codable, Equatable {
         MessageAttributeValue(dataType: v.t, stringValue: v.s, binaryValue: v.b.flatMap { Data(base64Encoded: $0) }.map(Array.init))
     }
 
-    var isEmpty: Bool { a == nil && y == nil && g == nil }
+    var isEmpty: Bool { a == nil && y == nil && g == nil && d == nil }
 
     var encoded: String {
         guard !isEmpty, let data = try? JSONEncoder.sortedKeys.encode(self) else { return "" }
@@ -62,8 +67,11 @@ struct ValidatedMessage {
     var attributes: [String: MessageAttributeValue]
     var system: [String: MessageAttributeValue]
     var groupID: String?
+    var deduplicationID: String?
 
-    var envelope: MessageEnvelope { MessageEnvelope(attributes: attributes, system: system, groupID: groupID) }
+    var envelope: MessageEnvelope {
+        MessageEnvelope(attributes: attributes, system: system, groupID: groupID, deduplicationID: deduplicationID)
+    }
 
     /// The size SQS counts: body and attributes.
     var size: Int { body.utf8.count + attributes.reduce(0) { $0 + $1.value.size(name: $1.key) } }
@@ -116,7 +124,7 @@ extension SQSEndpoint {
         }
         for (name, value) in given {
             guard SQSEndpoint.validAttributeName(name) else {
-                throw SQSError.invalidParameter("Message attribute name '\(name)' is invalid.")
+                throw SQSError.invalidParameter("The message attribute name '\(name)' is invalid. Attribute name can contain A-Z, a-z, 0-9, underscore (_), hyphen (-), and period (.) characters.")
             }
             attributes[name] = try MessageAttributeValue.parse(name: name, value)
         }
@@ -131,11 +139,10 @@ extension SQSEndpoint {
             }
             system[name] = parsed
         }
-        if try p.string("MessageDeduplicationId") != nil {
-            throw SQSError.invalidParameter("The request include parameter that is not valid for this queue type")
-        }
+        // A MessageDeduplicationId deduplicates nothing on a standard queue; like moto, it is kept and returned.
         let message = ValidatedMessage(
-            body: body, delay: delay, attributes: attributes, system: system, groupID: try p.string("MessageGroupId"))
+            body: body, delay: delay, attributes: attributes, system: system, groupID: try p.string("MessageGroupId"),
+            deduplicationID: try p.string("MessageDeduplicationId"))
         guard message.size <= maxSize else {
             throw SQSError.invalidParameter("One or more parameters are invalid. Reason: Message must be shorter than \(maxSize) bytes.")
         }
@@ -157,16 +164,29 @@ extension SQSEndpoint {
     }
 
     /// Checks a batch's entries: 1 to 10, ids distinct and well-formed.
-    func checkEntries(_ entries: [Parameters]) throws(SQSError) -> [String] {
-        guard !entries.isEmpty else { throw SQSError.emptyBatch }
+    func checkEntries(_ entries: [Parameters], entry: String) throws(SQSError) -> [String] {
+        guard !entries.isEmpty else { throw SQSError.emptyBatch(entry) }
         guard entries.count <= SQSLimits.maxBatchEntries else { throw SQSError.tooManyEntries(entries.count) }
         var ids: [String] = []
         for entry in entries {
             guard let id = try? entry.string("Id"), SQSEndpoint.validName(id) else { throw SQSError.invalidBatchEntryID }
             ids.append(id)
         }
-        guard Set(ids).count == ids.count else { throw SQSError.batchIDsNotDistinct }
+        var seen = Set<String>()
+        for id in ids where !seen.insert(id).inserted { throw SQSError.batchIDsNotDistinct(id) }
         return ids
+    }
+
+    /// An entry's size as SQS counts it toward a batch: body, and each attribute's name, type and value.
+    static func entrySize(_ entry: Parameters) -> Int {
+        var size = (entry.object["MessageBody"] as? String)?.utf8.count ?? 0
+        for (name, value) in (entry.object["MessageAttributes"] as? [String: Any]) ?? [:] {
+            let fields = value as? [String: Any] ?? [:]
+            size += name.utf8.count + ((fields["DataType"] as? String)?.utf8.count ?? 0)
+                + ((fields["StringValue"] as? String)?.utf8.count ?? 0)
+                + ((fields["BinaryValue"] as? String).flatMap { Data(base64Encoded: $0)?.count } ?? 0)
+        }
+        return size
     }
 
     static func failure(_ id: String, _ error: SQSError) -> [String: Any] {
@@ -176,21 +196,19 @@ extension SQSEndpoint {
     func sendMessageBatch(_ p: Parameters, _ c: Context) async throws -> [String: Any] {
         let name = try await queueName(p)
         let entries = try p.objects("Entries")
-        let ids = try checkEntries(entries)
+        let ids = try checkEntries(entries, entry: "SendMessageBatchRequestEntry")
         let maxSize = try await service.attributes(of: name).maxMessageSizeBytes
+        let total = entries.reduce(0) { $0 + SQSEndpoint.entrySize($1) }
+        guard total <= SQSLimits.maxMessageSize else { throw SQSError.batchTooLong(total) }
         var valid: [(id: String, message: ValidatedMessage)] = []
         var failed: [[String: Any]] = []
-        var total = 0
         for (id, entry) in zip(ids, entries) {
             do {
-                let message = try validateMessage(entry, maxSize: maxSize)
-                total += message.size
-                valid.append((id, message))
+                valid.append((id, try validateMessage(entry, maxSize: maxSize)))
             } catch {
                 failed.append(SQSEndpoint.failure(id, error))
             }
         }
-        guard total <= SQSLimits.maxMessageSize else { throw SQSError.batchTooLong(total) }
         var successful: [[String: Any]] = []
         if !valid.isEmpty {
             let messageIDs = valid.map { _ in UUID().uuidString.lowercased() }
@@ -263,8 +281,10 @@ extension SQSEndpoint {
             "SenderId": c.accessKeyID,
             "SentTimestamp": String(message.sentAt.millisecondsSinceEpoch),
             "ApproximateReceiveCount": String(message.receiveCount),
+            "ApproximateFirstReceiveTimestamp": String(message.firstReceivedAt.millisecondsSinceEpoch),
         ]
         if let group = envelope.g { system["MessageGroupId"] = group }
+        if let deduplication = envelope.d { system["MessageDeduplicationId"] = deduplication }
         if let trace = envelope.system["AWSTraceHeader"]?.stringValue { system["AWSTraceHeader"] = trace }
         let wanted = systemNames.contains("All") ? system : system.filter { systemNames.contains($0.key) }
         if !wanted.isEmpty { out["Attributes"] = wanted }
@@ -272,7 +292,7 @@ extension SQSEndpoint {
         let selected = all.filter { name, _ in
             attributeNames.contains { pattern in
                 pattern == "All" || pattern == ".*" || pattern == name
-                    || (pattern.hasSuffix(".*") && name.hasPrefix(String(pattern.dropLast(1))))
+                    || (pattern.hasSuffix(".*") && name.hasPrefix(String(pattern.dropLast(2))))
             }
         }
         if !selected.isEmpty {
@@ -283,7 +303,9 @@ extension SQSEndpoint {
     }
 
     func receipt(_ text: String) throws(SQSError) -> ReceiptHandle {
-        guard let receipt = ReceiptHandle(text) else { throw SQSError.invalidReceipt(text) }
+        guard let receipt = ReceiptHandle(text) else {
+            throw SQSError(type: "ReceiptHandleIsInvalid", message: "The input receipt handle is invalid.")
+        }
         return receipt
     }
 
@@ -303,7 +325,7 @@ extension SQSEndpoint {
     func deleteMessageBatch(_ p: Parameters, _ c: Context) async throws -> [String: Any] {
         let name = try await queueName(p)
         let entries = try p.objects("Entries")
-        let ids = try checkEntries(entries)
+        let ids = try checkEntries(entries, entry: "DeleteMessageBatchRequestEntry")
         var handles: [(id: String, receipt: ReceiptHandle)] = []
         var failed: [[String: Any]] = []
         for (id, entry) in zip(ids, entries) {
@@ -363,7 +385,7 @@ extension SQSEndpoint {
     func changeVisibilityBatch(_ p: Parameters, _ c: Context) async throws -> [String: Any] {
         let name = try await queueName(p)
         let entries = try p.objects("Entries")
-        let ids = try checkEntries(entries)
+        let ids = try checkEntries(entries, entry: "ChangeMessageVisibilityBatchRequestEntry")
         var successful: [[String: Any]] = []
         var failed: [[String: Any]] = []
         for (id, entry) in zip(ids, entries) {

@@ -21,8 +21,8 @@ public struct SQSResponse: Sendable {
 public final class SQSEndpoint: Sendable {
     /// The account id in queue URLs and ARNs.
     public static let accountID = "123456789012"
-    /// The largest request body read (an SQS batch is at most 256 KiB; JSON escapes can make it larger).
-    public static let maxBodyBytes = 2 * 1024 * 1024
+    /// The largest request body read (an SQS batch is at most 1 MiB; JSON escapes can make it larger).
+    public static let maxBodyBytes = 4 * 1024 * 1024
 
     public let service: MessageQueueService
     public let verifier: SignatureV4Verifier
@@ -51,6 +51,13 @@ public final class SQSEndpoint: Sendable {
         do {
             guard request.method.uppercased() == "POST" else {
                 throw SQSError(status: 405, type: "InvalidAction", message: "Only POST requests are accepted.")
+            }
+            if target.isEmpty, SQSEndpoint.isCallerIdentityRequest(request) {
+                var sts = verifier
+                sts.service = "sts"
+                let verified = try sts.verify(request, now: now)
+                traffic.record(action: "sts:GetCallerIdentity", errorCode: nil, at: now)
+                return SQSEndpoint.callerIdentity(verified.accessKeyID)
             }
             let verified = try verifier.verify(request, now: now)
             guard !target.isEmpty else {
@@ -110,6 +117,30 @@ public final class SQSEndpoint: Sendable {
             }
         }
         return deepest
+    }
+
+    /// STS's GetCallerIdentity (query protocol), which SDK programs and test suites call to learn the account
+    /// id: the one thing besides SQS this endpoint answers.
+    static func isCallerIdentityRequest(_ request: SignedRequest) -> Bool {
+        guard (request.header("Content-Type") ?? "").contains("x-www-form-urlencoded"), request.body.count < 1_024 else {
+            return false
+        }
+        let form = String(decoding: request.body, as: UTF8.self).split(separator: "&")
+        return form.contains("Action=GetCallerIdentity")
+    }
+
+    static func callerIdentity(_ accessKeyID: String) -> SQSResponse {
+        let xml = """
+            <GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+              <GetCallerIdentityResult>
+                <Arn>arn:aws:iam::\(accountID):user/hongbao</Arn>
+                <UserId>\(accessKeyID)</UserId>
+                <Account>\(accountID)</Account>
+              </GetCallerIdentityResult>
+              <ResponseMetadata><RequestId>\(UUID().uuidString.lowercased())</RequestId></ResponseMetadata>
+            </GetCallerIdentityResponse>
+            """
+        return SQSResponse(status: 200, headers: [(name: "Content-Type", value: "text/xml")], body: Array(xml.utf8))
     }
 
     /// The response for an error: `__type` and `message` in the body, the query code in `x-amzn-query-error`.
@@ -207,7 +238,7 @@ public final class SQSEndpoint: Sendable {
         guard SQSEndpoint.validName(name) else {
             throw SQSError.invalidParameter("Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length")
         }
-        try checkTags(tags)
+        try checkTags(tags, queue: name)
         let names = await service.listQueues()
         if names.contains(name) {
             let existing = try await service.attributes(of: name)
@@ -328,13 +359,16 @@ public final class SQSEndpoint: Sendable {
 
     // MARK: Tags
 
-    func checkTags(_ tags: [String: String]) throws(SQSError) {
+    func checkTags(_ tags: [String: String], queue: String) throws(SQSError) {
         guard tags.count <= SQSLimits.maxTags else {
-            throw SQSError.invalidParameter("Too many tags added for queue. Queues can have at most \(SQSLimits.maxTags) tags.")
+            throw SQSError.invalidParameter("Too many tags added for queue \(queue).")
         }
         for (key, value) in tags {
-            guard !key.isEmpty, key.count <= 128, value.count <= 256 else {
-                throw SQSError.invalidParameter("Tag keys must be 1 to 128 characters and values at most 256.")
+            guard !key.isEmpty, key.count <= 128 else {
+                throw SQSError.invalidParameter("Tag keys must be between 1 and 128 characters in length.")
+            }
+            guard value.count <= 256 else {
+                throw SQSError.invalidParameter("Tag values must be at most 256 characters in length.")
             }
         }
     }
@@ -345,7 +379,7 @@ public final class SQSEndpoint: Sendable {
         guard !tags.isEmpty else { throw SQSError.missingParameter("Tags") }
         var attributes = try await service.attributes(of: name)
         attributes.tags.merge(tags) { _, new in new }
-        try checkTags(attributes.tags)
+        try checkTags(attributes.tags, queue: name)
         do { try await service.setAttributes(name, attributes) } catch { throw SQSError(error) }
         return [:]
     }
@@ -353,7 +387,7 @@ public final class SQSEndpoint: Sendable {
     func untagQueue(_ p: Parameters, _ c: Context) async throws -> [String: Any] {
         let name = try await queueName(p)
         let keys = try p.strings("TagKeys")
-        guard !keys.isEmpty else { throw SQSError.missingParameter("TagKeys") }
+        guard !keys.isEmpty else { throw SQSError.invalidParameter("Tag keys must be between 1 and 128 characters in length.") }
         var attributes = try await service.attributes(of: name)
         for key in keys { attributes.tags[key] = nil }
         do { try await service.setAttributes(name, attributes) } catch { throw SQSError(error) }

@@ -46,9 +46,10 @@ public struct SQSError: Error, Equatable, Sendable {
         SQSError(type: "InvalidAttributeValue", message: "Invalid value for the parameter \(name). Reason: \(reason)")
     }
 
-    public static let emptyBatch = SQSError(
-        type: "EmptyBatchRequest", queryCode: "AWS.SimpleQueueService.EmptyBatchRequest",
-        message: "There should be at least one SendMessageBatchRequestEntry in the request.")
+    public static func emptyBatch(_ entry: String = "SendMessageBatchRequestEntry") -> SQSError {
+        SQSError(type: "EmptyBatchRequest", queryCode: "AWS.SimpleQueueService.EmptyBatchRequest",
+                 message: "There should be at least one \(entry) in the request.")
+    }
 
     public static func tooManyEntries(_ count: Int) -> SQSError {
         SQSError(
@@ -56,9 +57,10 @@ public struct SQSError: Error, Equatable, Sendable {
             message: "Maximum number of entries per request are 10. You have sent \(count).")
     }
 
-    public static let batchIDsNotDistinct = SQSError(
-        type: "BatchEntryIdsNotDistinct", queryCode: "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
-        message: "Two or more batch entries in the request have the same Id.")
+    public static func batchIDsNotDistinct(_ id: String) -> SQSError {
+        SQSError(type: "BatchEntryIdsNotDistinct", queryCode: "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
+                 message: "Id \(id) repeated.")
+    }
 
     public static let invalidBatchEntryID = SQSError(
         type: "InvalidBatchEntryId", queryCode: "AWS.SimpleQueueService.InvalidBatchEntryId",
@@ -137,7 +139,7 @@ public struct SQSError: Error, Equatable, Sendable {
         case .invalidMessageID(let id):
             self = .internalError("message id \(id) refused")
         case .invalidBatchSize(let count, _):
-            self = count == 0 ? .emptyBatch : .tooManyEntries(count)
+            self = count == 0 ? .emptyBatch() : .tooManyEntries(count)
         case .invalidVisibilityTimeout(let value):
             self = .invalidParameter("Value \(value.components.seconds) for parameter VisibilityTimeout is invalid. Reason: must be between 0 and 43200.")
         case .invalidDelay(let value):
@@ -149,7 +151,9 @@ public struct SQSError: Error, Equatable, Sendable {
         case .invalidMaxReceiveCount:
             self = .invalidParameter("Value for parameter RedrivePolicy is invalid. Reason: Invalid value for maxReceiveCount: must be between 1 and 1000.")
         case .invalidMessageSizeLimit:
-            self = .invalidAttributeValue("MaximumMessageSize", "must be between 1024 and 262144")
+            self = .invalidAttributeValue("MaximumMessageSize", "must be between 1024 and 1048576")
+        case .invalidCheckBackDelay, .invalidMaxCheckBacks, .unknownHalfMessage, .halfMessageAlreadyCommitted:
+            self = .invalidParameter("\(error)")
         case .tooManyQueues(let limit):
             self = SQSError(status: 403, type: "OverLimit", message: "This endpoint holds at most \(limit) queues.")
         case .unknownReceipt(let handle), .staleReceipt(let handle):

@@ -4,8 +4,9 @@ import Primitives
 public enum SQSLimits {
     /// Entries in one batch request.
     public static let maxBatchEntries = 10
-    /// The largest message (body plus attributes) and the largest batch, in bytes: 256 KiB.
-    public static let maxMessageSize = 262_144
+    /// The largest message (body plus attributes) and the largest batch, in bytes: 1 MiB (SQS's limit
+    /// since August 2025, and its default `MaximumMessageSize`).
+    public static let maxMessageSize = 1_048_576
     /// The smallest `MaximumMessageSize` a queue may set.
     public static let minMessageSize = 1_024
     /// The longest `DelaySeconds`.

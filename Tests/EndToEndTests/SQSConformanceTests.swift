@@ -154,7 +154,7 @@ final class SQSConformanceTests: XCTestCase {
         for testcase in xml.components(separatedBy: "<testcase ").dropFirst() {
             guard testcase.contains("<failure") || testcase.contains("<error") else { continue }
             let head = String(testcase.prefix { $0 != ">" })
-            if let range = head.range(of: #"name="[^"]+""#, options: .regularExpression) {
+            if let range = head.range(of: #" name="[^"]+""#, options: .regularExpression) {
                 failedNames.append(String(head[range]))
             }
         }

@@ -42,9 +42,9 @@ final class AttributeChangeTests: XCTestCase {
 
     func testAttributesWithoutExtensionsAreStoredInTheFirstFormat() {
         let plain = QueueAttributes()
-        XCTAssertEqual(plain.encoded.split(separator: "|", omittingEmptySubsequences: false).count, 6)
-        XCTAssertEqual(QueueAttributes(encoded: plain.encoded), plain)
-        XCTAssertNil(QueueAttributes(encoded: plain.encoded + "|not json"))
+        XCTAssertEqual(plain.encoded.split(separator: "|", omittingEmptySubsequences: false).count, 8)
+        XCTAssertEqual(QueueAttributes(encoded: plain.encoded, limits: QueueLimits()), plain)
+        XCTAssertNil(QueueAttributes(encoded: plain.encoded + "|not json", limits: QueueLimits()))
     }
 
     func testSetAttributesValidatesAndChangesNothingOnError() async throws {

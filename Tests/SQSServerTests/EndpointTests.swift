@@ -140,7 +140,7 @@ final class EndpointTests: XCTestCase {
         XCTAssertEqual(attributes["MaximumMessageSize"], "2048")
         XCTAssertEqual(attributes["ReceiveMessageWaitTimeSeconds"], "2")
         XCTAssertEqual(attributes["QueueArn"], "arn:aws:sqs:us-east-1:123456789012:q")
-        XCTAssertEqual(attributes["RedrivePolicy"], #"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:123456789012:dlq","maxReceiveCount":3}"#)
+        XCTAssertEqual(attributes["RedrivePolicy"], #"{"deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:dlq", "maxReceiveCount": 3}"#)
         XCTAssertEqual(attributes["RedriveAllowPolicy"], #"{"redrivePermission":"allowAll"}"#)
         let sources = await fixture.ok("ListDeadLetterSourceQueues", ["QueueUrl": dlq])
         XCTAssertEqual(sources["queueUrls"] as? [String], [url])
