@@ -246,7 +246,7 @@ final class ReplicaStore: Sendable {
     func operationLog() throws -> [Int64: QueueOperation] {
         try database.read { db in
             let rows = try Row.fetchAll(db, sql: """
-                SELECT seq, kind, queue, message, text, time_ms, visible_ms, count FROM oplog ORDER BY seq
+                SELECT seq, kind, queue, message, text, time_ms, visible_ms, count, extra FROM oplog ORDER BY seq
                 """)
             var log: [Int64: QueueOperation] = [:]
             for row in rows {
@@ -265,7 +265,7 @@ final class ReplicaStore: Sendable {
         var operation = QueueOperation(
             kind: kind, queue: row["queue"], messageID: row["message"], text: row["text"],
             time: Timestamp(millisecondsSinceEpoch: row["time_ms"]),
-            visibleAt: Timestamp(millisecondsSinceEpoch: row["visible_ms"]), count: row["count"], extra: row["extra"])
+            visibleAt: Timestamp(millisecondsSinceEpoch: row["visible_ms"]), count: row["count"], extra: row["extra"] as String? ?? "")
         operation.sequence = row["seq"]
         return operation
     }
