@@ -43,25 +43,28 @@ let package = Package(
             dependencies: ["Primitives", "SQLiteSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
+        // The credit path's contracts (account service, credit order and outcome, credit queue and message,
+        // the red-packet side's recorder) and its pure state machine: below everything that takes part in it.
+        .target(name: "Crediting", dependencies: ["Primitives"], swiftSettings: strict),
         .target(
             name: "RedPackets",
-            dependencies: ["Primitives", "Ledger", "SQLiteSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Primitives", "Ledger", "Crediting", "SQLiteSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .target(
             name: "AccountService",
-            dependencies: ["Primitives", "Ledger", "RedPackets"],
+            dependencies: ["Primitives", "Ledger", "Crediting"],
             swiftSettings: strict
         ),
         .target(
             name: "RetryWorker",
-            dependencies: ["Primitives", "RedPackets"],
+            dependencies: ["Primitives", "Crediting"],
             swiftSettings: strict
         ),
         .target(
             name: "Engine",
             dependencies: [
-                "Primitives", "Ledger", "RedPackets", "AccountService", "RetryWorker", "MessageQueue",
+                "Primitives", "Ledger", "Crediting", "RedPackets", "AccountService", "RetryWorker", "MessageQueue",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: strict
@@ -93,7 +96,7 @@ let package = Package(
         .target(
             name: "Simulation",
             dependencies: [
-                "Primitives", "Engine", "Ledger", "RedPackets", "MessageQueue", "RetryWorker",
+                "Primitives", "Engine", "Ledger", "Crediting", "RedPackets", "AccountService", "MessageQueue", "RetryWorker",
                 // The deterministic simulation runs on TestKit's manual clock and temporary directories.
                 "TestKit",
                 .product(name: "TOMLKit", package: "TOMLKit"),
@@ -160,9 +163,11 @@ let package = Package(
         ),
         .testTarget(
             name: "RedPacketsTests",
-            dependencies: ["RedPackets", "Ledger", "TestKit", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["RedPackets", "Ledger", "Crediting", "AccountService", "TestKit",
+                           .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
+        .testTarget(name: "CreditingTests", dependencies: ["Crediting", "Primitives"], swiftSettings: strict),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["hongbao", "Simulation", "TestKit", .product(name: "GRDB", package: "GRDB.swift")],

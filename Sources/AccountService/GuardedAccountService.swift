@@ -1,7 +1,24 @@
+import Crediting
 import Ledger
 import Primitives
-import RedPackets
 import Synchronization
+
+/// Credits straight through the account store: settlement → recipient under the claim's transfer id. Fails
+/// only if the store itself fails.
+public struct LedgerAccountService: AccountService {
+    private let accounts: any AccountStore
+
+    public init(accounts: any AccountStore) {
+        self.accounts = accounts
+    }
+
+    public func credit(_ order: CreditOrder) async throws -> CreditOutcome {
+        let outcome = try await accounts.transfer(TransferRequest(
+            id: order.transferID, from: accounts.settlementAccountID, to: order.recipient, amount: order.amount,
+            memo: "red packet \(order.packet.rawValue)"))
+        return CreditOutcome(order: order, appliedNow: !outcome.wasReplay, creditedAt: outcome.record.at)
+    }
+}
 
 /// The account system as the red-packet service sees it during the Gala: a credit either commits within
 /// a deadline, or fails (overload, injected failure, outage, deadline) and the caller queues it.
@@ -21,16 +38,16 @@ public final class GuardedAccountService: AccountService {
         public var failed: Int { failedInjected + failedOutage + failedOverload + failedDeadline }
     }
 
-    private let ledger: Ledger
+    private let direct: LedgerAccountService
     private let limits: CreditLimits
     private let clock: any WallClock
     private let random: any RandomSource
     public let faults: CreditFaults
     private let counters = Mutex(Counters())
 
-    public init(ledger: Ledger, limits: CreditLimits, clock: any WallClock, random: any RandomSource,
+    public init(accounts: any AccountStore, limits: CreditLimits, clock: any WallClock, random: any RandomSource,
                 faults: CreditFaults) {
-        self.ledger = ledger
+        self.direct = LedgerAccountService(accounts: accounts)
         self.limits = limits
         self.clock = clock
         self.random = random
@@ -39,10 +56,8 @@ public final class GuardedAccountService: AccountService {
 
     public var snapshot: Counters { counters.withLock { $0 } }
 
-    public func credit(_ claim: ClaimID) async throws -> CreditOutcome {
-        try await guarded { [ledger] in
-            try await ledger.write { try PacketOperations.credit(claim, in: $0) }
-        }
+    public func credit(_ order: CreditOrder) async throws -> CreditOutcome {
+        try await guarded { [direct] in try await direct.credit(order) }
     }
 
     /// Runs `work` (a call into the account system) under the faults, the concurrency limit and the deadline.

@@ -1,6 +1,5 @@
 import Engine
 import Foundation
-import GRDB
 import Ledger
 import MessageQueue
 import Primitives
@@ -64,9 +63,7 @@ public enum ScaleSuite {
         context.progress("scale: seeding \(accounts) accounts")
         let engine = try await Engine.start(EngineConfiguration(dataPath: directory))
         let users = try SimulationRunner.prepareUsers(engine: engine, count: accounts, seed: 1)
-        let ids = try engine.ledger.read { database in
-            try Int64.fetchAll(database, sql: "SELECT id FROM account WHERE kind = 'user'").map(AccountID.init)
-        }
+        let ids = try engine.ledger.userAccountIDs()
         var transfers: [Double] = [], raw: [Double] = [], opens: [Double] = []
         for run in 1...context.runs {
             context.progress("scale \(accounts) accounts: ledger run \(run)/\(context.runs)")

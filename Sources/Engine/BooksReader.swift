@@ -11,6 +11,7 @@ import RedPackets
 public final class BooksReader: Sendable {
     public let directory: DataDirectory
     public let ledger: Ledger
+    public let packetStore: SQLitePacketStore
     public let packets: PacketService
     /// The queue as its replicas hold it; nil when the directory has no queue yet.
     public let queue: QueueInspection?
@@ -21,8 +22,15 @@ public final class BooksReader: Sendable {
         self.directory = directory
         self.limits = limits
         ledger = try Ledger(path: directory.ledgerPath, limits: limits, readOnly: true)
-        packets = PacketService(ledger: ledger)
+        packetStore = try SQLitePacketStore(path: directory.packetsPath, limits: limits, readOnly: true)
+        packets = PacketService(store: packetStore, accounts: ledger, limits: limits)
         queue = try MessageQueueService.inspect(root: directory.queuePath, limits: limits.queue)
+    }
+
+    /// Closes both databases (see `Ledger.close`).
+    public func close() throws {
+        try ledger.close()
+        try packetStore.close()
     }
 
     /// The queued credit of each given claim that has one, as the queue holds it on disk.
@@ -39,42 +47,63 @@ public final class BooksReader: Sendable {
         return progress
     }
 
-    /// Every invariant that does not hold, and everything the next start would repair or recover.
-    public func audit() throws -> AuditReport {
-        var violations = try ledger.auditLedger() + packets.auditPackets()
-        var awaiting: [String] = []
+    /// Every invariant that does not hold, and everything the next start would repair or recover: both
+    /// systems alone and against each other (`PacketService.auditAcrossSystems`), and the queue.
+    public func audit() async throws -> AuditReport {
         let live = Set([limits.credit.queueName, limits.credit.queueName + "-dlq"].flatMap {
-            queue?.state.messages(in: $0).map(\.id) ?? []
+            queue?.state.messages(in: $0).map { ClaimID($0.id) } ?? []
         })
-        let waiting = try packets.uncreditedClaims(in: .waiting, limit: Int.max).filter { !live.contains($0.id.rawValue) }
-        violations += waiting.prefix(20).map {
-            AuditViolation(code: "claim.message", detail: "claim \($0.id) is waiting but no credit message holds it")
-        }
-        // A claim left `crediting` with no message anywhere: a run stopped between the draw and the credit.
-        // The money sits in escrow, owed; the next start re-queues it.
-        let stranded = try packets.uncreditedClaims(in: .crediting, limit: Int.max).filter { !live.contains($0.id.rawValue) }
-        if !stranded.isEmpty {
-            let owed = stranded.reduce(Money.zero) { $0 + $1.amount }
-            awaiting.append("""
-                awaiting recovery: \(stranded.count) claim\(stranded.count == 1 ? "" : "s"), \(owed.formatted) \
-                (left crediting by the last run, with no credit message; the next start re-queues them)
-                """)
-        }
+        var report = try await AuditReport.across(ledger: ledger, packets: packets, liveMessages: live)
         if let queue {
-            violations += queue.violations.map { AuditViolation(code: "queue.replicas", detail: $0) }
-            awaiting += queue.pendingRepairs.map { "awaiting repair: " + $0 }
+            report.violations += queue.violations.map { AuditViolation(code: "queue.replicas", detail: $0) }
+            report.awaitingRecovery += queue.pendingRepairs.map { "awaiting repair: " + $0 }
         }
-        return AuditReport(violations: violations, awaitingRecovery: awaiting, totals: try ledger.totals())
+        return report
     }
 }
 
 /// What an audit found: broken invariants, and what the next start recovers or repairs.
 public struct AuditReport: Sendable {
-    public let violations: [AuditViolation]
-    /// One line each: claims to re-queue, replicas to catch up or rebuild.
-    public let awaitingRecovery: [String]
+    public var violations: [AuditViolation]
+    /// One line each: claims to re-queue, sends and refunds to settle, replicas to catch up or rebuild.
+    public var awaitingRecovery: [String]
     public let totals: LedgerTotals
 
     /// True when every invariant holds and nothing awaits recovery.
     public var isClean: Bool { violations.isEmpty && awaitingRecovery.isEmpty }
+}
+
+extension AuditReport {
+    /// The ledger's invariants, the packet store's, and the two against each other; each uncredited claim
+    /// must have a live credit message (or a dead-lettered one), or is reported as awaiting recovery (a
+    /// `crediting` claim the next start re-queues); sends and refunds a crash left half done await recovery.
+    static func across(ledger: Ledger, packets: PacketService, liveMessages live: Set<ClaimID>) async throws -> AuditReport {
+        let across = try await packets.auditAcrossSystems()
+        var report = AuditReport(violations: try ledger.auditLedger() + across.violations, awaitingRecovery: [],
+                                 totals: try ledger.totals())
+        var stranded: [Claim] = []
+        for (claim, creditedInLedger) in across.uncredited where !live.contains(claim.id) {
+            if claim.state == .waiting && !creditedInLedger {
+                if report.violations.filter({ $0.code == "claim.message" }).count < 20 {
+                    report.violations.append(AuditViolation(
+                        code: "claim.message", detail: "claim \(claim.id) is waiting but no credit message holds it"))
+                }
+            } else {
+                stranded.append(claim)
+            }
+        }
+        if !stranded.isEmpty {
+            let owed = stranded.reduce(Money.zero) { $0 + $1.amount }
+            report.awaitingRecovery.append("""
+                awaiting recovery: \(stranded.count) claim\(stranded.count == 1 ? "" : "s"), \(owed.formatted) \
+                (left crediting by the last run, with no credit message; the next start re-queues them)
+                """)
+        }
+        for packet in across.awaitingRecovery {
+            report.awaitingRecovery.append(packet.state == .paying
+                ? "awaiting recovery: packet \(packet.id) (\(packet.total.formatted)) is paying; the next start opens or cancels it"
+                : "awaiting recovery: packet \(packet.id) has a refund of \(packet.refunded.formatted) pending; the next start makes it")
+        }
+        return report
+    }
 }

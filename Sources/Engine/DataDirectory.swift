@@ -20,7 +20,8 @@ public enum DataDirectoryError: Error, Equatable, Sendable {
 /// Layout:
 /// ```
 /// DIR/LOCK                          flock'd by the owning process; holds its pid
-/// DIR/ledger.sqlite                 ledger + red packets (one database: one local transaction)
+/// DIR/ledger.sqlite                 the account system: accounts, transfers, the settlement account
+/// DIR/redpackets.sqlite             the red-packet system: packets, grabs, claims, refunds
 /// DIR/queue/replica-{a,b,c}/...     the message queue's three replicas
 /// ```
 public final class DataDirectory: Sendable {
@@ -68,8 +69,11 @@ public final class DataDirectory: Sendable {
         close(lockDescriptor)
     }
 
-    /// The ledger and red-packet database.
+    /// The account system's database.
     public var ledgerPath: String { path + "/ledger.sqlite" }
+
+    /// The red-packet system's database.
+    public var packetsPath: String { path + "/redpackets.sqlite" }
 
     /// The directory that holds the queue's replicas.
     public var queuePath: String { path + "/queue" }

@@ -1,4 +1,5 @@
 import AccountService
+import Crediting
 import Ledger
 import MessageQueue
 import Primitives
@@ -42,10 +43,11 @@ extension Engine {
             let result: OpenResult
             switch currentMode {
             case .queue:
-                result = try await packets.open(packet, user: user)
+                result = try await packets.open(packet, user: user, via: creditPath.driver)
             case .transaction:
-                result = try await packets.openAtomically(packet, user: user) { work in
-                    try await self.accountService.guarded(work)
+                let accountService = self.accountService
+                result = try await packets.openAtomically(packet, user: user) { order in
+                    try await accountService.credit(order)
                 }
             }
             metrics.recordOpen(latency: ContinuousClock.now - started)
@@ -176,14 +178,21 @@ extension Engine {
         metrics.snapshot()
     }
 
-    /// Every invariant of DESIGN section 6 that does not hold: ledger, packets, the credit queue (every claim
-    /// not credited has a live credit message, or sits in the dead-letter queue), and the replicas that are
-    /// up agree with the acknowledged state. Run it on a quiet engine (see `replicaDisagreements`).
+    /// Every invariant of DESIGN section 6 that does not hold (see `auditReport`).
     public func audit() async throws -> [AuditViolation] {
-        var violations = try ledger.auditLedger() + packets.auditPackets()
-        violations += try await auditCreditMessages()
-        violations += await queue.replicaDisagreements().map { AuditViolation(code: "queue.replicas", detail: $0) }
-        return violations
+        try await auditReport().violations
+    }
+
+    /// Both systems checked alone and against each other, and the queue: the ledger's invariants, the packet
+    /// store's, the settlement account against what the packets hold, one ledger credit per credited claim;
+    /// every uncredited claim has a live credit message (or a dead-lettered one), or is reported as awaiting
+    /// recovery (a `crediting` claim the next start re-queues); the replicas that are up agree with the
+    /// acknowledged state. Run it on a quiet engine (see `replicaDisagreements`).
+    public func auditReport() async throws -> AuditReport {
+        var report = try await AuditReport.across(ledger: ledger, packets: packets,
+                                                  liveMessages: try await liveCreditMessages())
+        report.violations += await queue.replicaDisagreements().map { AuditViolation(code: "queue.replicas", detail: $0) }
+        return report
     }
 
     /// Credits in the dead-letter queue, waiting for the operator.
@@ -191,29 +200,27 @@ extension Engine {
         (try? await queue.counters(of: limits.credit.queueName + "-dlq"))?.total ?? 0
     }
 
-    /// Each `waiting` claim must have its credit message in the credit queue or its dead-letter queue.
-    /// (`crediting` claims are mid-open or are re-queued by recovery on start.)
-    func auditCreditMessages() async throws -> [AuditViolation] {
-        try await waitingClaimsWithoutMessage().prefix(20).map {
-            AuditViolation(code: "claim.message", detail: "claim \($0.id) is waiting but no credit message holds it")
-        }
+    /// The claims whose credit message is live in the credit queue or its dead-letter queue.
+    func liveCreditMessages() async throws -> Set<ClaimID> {
+        let state = await queue.currentState()
+        return Set([limits.credit.queueName, limits.credit.queueName + "-dlq"]
+            .flatMap { state.messages(in: $0).map { ClaimID($0.id) } })
     }
 
     /// `waiting` claims whose credit message is in neither the credit queue nor its dead-letter queue: the
     /// queue purged it (retention), or the books and the queue disagree.
     func waitingClaimsWithoutMessage() async throws -> [Claim] {
-        let waiting = try packets.uncreditedClaims(in: .waiting, limit: Int.max)
+        let waiting = try await packets.store.uncreditedClaims(in: .waiting, limit: Int.max)
         guard !waiting.isEmpty else { return [] }
-        let state = await queue.currentState()
-        let live = Set([limits.credit.queueName, limits.credit.queueName + "-dlq"].flatMap { state.messages(in: $0).map(\.id) })
-        return waiting.filter { !live.contains($0.id.rawValue) }
+        let live = try await liveCreditMessages()
+        return waiting.filter { !live.contains($0.id) }
     }
 
     /// On start, after recovery: re-sends the credit of every `waiting` claim whose message is gone, so
     /// that a purge never strands money in escrow. Returns how many were re-queued.
     func requeueLostCredits() async throws -> Int {
         var requeued = 0
-        for claim in try await waitingClaimsWithoutMessage() where await creditPath.enqueue(claim.id) {
+        for claim in try await waitingClaimsWithoutMessage() where await creditPath.enqueue(claim.creditOrder) {
             requeued += 1
         }
         return requeued

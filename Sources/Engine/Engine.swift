@@ -1,4 +1,5 @@
 import AccountService
+import Crediting
 import Dispatch
 import Ledger
 import MessageQueue
@@ -7,20 +8,22 @@ import RedPackets
 import RetryWorker
 import Synchronization
 
-/// Everything in one process: the ledger and red packets, the account service, the three-copy queue, the
-/// retry workers and the expiry timer, over one locked data directory.
+/// Everything in one process: the account system (ledger) and the red-packet system, each in its own
+/// database with its own writer, the account service, the three-copy queue that joins them, the retry
+/// workers and the expiry timer, over one locked data directory.
 ///
 /// `start` opens the stores and runs recovery; `run()` is the long-running service (workers, expiry,
 /// re-queueing, the slow half of the snapshot) and returns once cancelled, after every loop has stopped.
 public final class Engine: Sendable {
     public let directory: DataDirectory
     public let ledger: Ledger
+    public let packetStore: SQLitePacketStore
     public let packets: PacketService
     public let queue: MessageQueueService
     public let accountService: GuardedAccountService
-    public let workers: RetryWorkerPool
+    public let workers: RetryWorkerPool<MessageQueueCreditQueue>
     /// The `credits` queue as the credit path and the workers see it (message id = claim id).
-    public let creditQueue: any CreditQueue
+    public let creditQueue: MessageQueueCreditQueue
     public let faults: CreditFaults
     public let limits: Limits
     public let durability: Durability
@@ -60,29 +63,32 @@ public final class Engine: Sendable {
         mode = Mutex(configuration.creditMode)
         faults = CreditFaults()
         ledger = try Ledger(path: directory.ledgerPath, durability: configuration.durability, limits: limits,
-                            clock: clock, writeMode: configuration.ledgerWrites, migrations: PacketSchema.register)
+                            clock: clock, writeMode: configuration.ledgerWrites)
+        packetStore = try SQLitePacketStore(path: directory.packetsPath, durability: configuration.durability,
+                                            limits: limits, clock: clock, writeMode: configuration.ledgerWrites)
         queue = try MessageQueueService.open(root: directory.queuePath, limits: limits.queue, clock: clock,
                                              random: configuration.random)
         for repair in queue.repairsAtOpen { events.add(.recovery, "repaired at open: " + repair.summary) }
         try await Engine.ensureCreditQueue(queue, limits: limits)
-        accountService = GuardedAccountService(ledger: ledger, limits: limits.credit, clock: clock,
+        accountService = GuardedAccountService(accounts: ledger, limits: limits.credit, clock: clock,
                                                random: configuration.random, faults: faults)
         creditQueue = MessageQueueCreditQueue(queue: queue, name: limits.credit.queueName)
-        let creditQueue = self.creditQueue
-        creditPath = CreditPath(ledger: ledger, queue: creditQueue, events: events)
-        let creditPath = self.creditPath
-        packets = PacketService(ledger: ledger, accountService: accountService, random: configuration.random,
-                                onCreditFailure: { claim, error in await creditPath.creditFailed(claim, error) })
+        packets = PacketService(store: packetStore, accounts: ledger, limits: limits, random: configuration.random)
+        creditPath = CreditPath(accountService: accountService, queue: creditQueue, packets: packets,
+                                limits: limits.credit, random: configuration.random, events: events)
         let metrics = self.metrics
-        workers = RetryWorkerPool(queue: creditQueue, accountService: accountService, limits: limits.credit,
-                                  clock: clock, random: configuration.random, workers: configuration.workers,
-                                  onCredited: { claim in
-                                      metrics.recordRetriedCredit(openedAt: claim.openedAt,
-                                                                  creditedAt: claim.creditedAt ?? claim.openedAt)
+        workers = RetryWorkerPool(driver: creditPath.driver, clock: clock, workers: configuration.workers,
+                                  onCredited: { outcome in
+                                      metrics.recordRetriedCredit(openedAt: outcome.order.openedAt,
+                                                                  creditedAt: outcome.creditedAt)
                                   })
         if configuration.recoverOnStart {
+            let settled = try await packets.recover()
+            if settled != RecoveryReport() {
+                events.add(.recovery, "settled what the last run left between two systems: \(settled.paymentsConfirmed) sends paid, \(settled.sendsCancelled) cancelled, \(settled.refundsSettled) refunds")
+            }
             try await packets.expireDue()
-            let recovered = try await creditPath.recover(packets)
+            let recovered = try await creditPath.recover()
             if recovered > 0 { events.add(.recovery, "re-queued \(recovered) credits left mid-flight by the last run") }
             // Purge first what the downtime pushed past retention: a credit purged later would be stranded.
             try await queue.purgeExpired()
@@ -117,6 +123,9 @@ public final class Engine: Sendable {
             group.addTask { await self.runSlowSnapshots() }
         }
     }
+
+    /// Group commits made by each system's writer (ledger, red packets) since start.
+    public var commitCounts: (ledger: Int, packets: Int) { (ledger.commitCount, packetStore.commitCount) }
 
     /// Closes the queue's replicas (after `run()` has returned).
     public func close() async {

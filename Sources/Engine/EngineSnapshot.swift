@@ -67,7 +67,9 @@ extension Engine {
             let totals = try ledger.totals()
             let stats = try packets.stats()
             let top = try ledger.accounts(order: .balanceDescending, limit: Engine.snapshotListLength)
-            let violations = try ledger.auditLedgerQuick() + packets.auditPacketsQuick()
+            // The ledger's conservation check only: the two systems' stores are read at different moments, so
+            // comparing them under load would show the credits in flight as differences (`audit` compares them).
+            let violations = try ledger.auditLedgerQuick()
             let snapshot = SlowSnapshot(takenAt: clock.now(), totals: totals, packets: stats, topAccounts: top,
                                         violations: violations, checkDuration: ContinuousClock.now - started)
             slowSnapshot.withLock { $0 = snapshot }

@@ -1,29 +1,52 @@
+import Crediting
 import MessageQueue
 import Primitives
-import RetryWorker
+import Synchronization
 
-/// The credit queue on the real three-copy message queue: message id = body = claim id.
-struct MessageQueueCreditQueue: CreditQueue {
+/// The credit queue on the real three-copy message queue: message id = claim id, body = the credit order.
+/// Receipts stay `ReceiptHandle`s from receive to delete.
+public struct MessageQueueCreditQueue: CreditQueue {
+    public typealias Receipt = ReceiptHandle
+
     let queue: MessageQueueService
     let name: String
+    private let unreadable: Counter
 
-    func enqueue(_ claim: ClaimID) async throws {
-        _ = try await queue.send(name, body: claim.rawValue, id: claim.rawValue)
+    init(queue: MessageQueueService, name: String) {
+        self.queue = queue
+        self.name = name
+        unreadable = Counter()
     }
 
-    func receive(max: Int, wait: Duration, visibility: Duration) async throws -> [CreditMessage] {
-        try await queue.receiveBatch(name, maxCount: max, visibilityTimeout: visibility, pollingWait: wait).map {
-            CreditMessage(claim: ClaimID($0.body), receipt: $0.receipt.description, receiveCount: $0.receiveCount)
+    /// Deliveries whose body was not a credit order. They are neither credited nor deleted: they come back
+    /// until the queue dead-letters them, where the operator sees them.
+    public var unreadableDeliveries: Int { unreadable.value }
+
+    public func enqueue(_ order: CreditOrder) async throws {
+        _ = try await queue.send(name, body: order.messageBody, id: order.claim.rawValue)
+    }
+
+    public func receive(max: Int, wait: Duration, visibility: Duration) async throws -> [CreditMessage<ReceiptHandle>] {
+        try await queue.receiveBatch(name, maxCount: max, visibilityTimeout: visibility, pollingWait: wait).compactMap {
+            guard let order = CreditOrder(messageBody: $0.body) else {
+                unreadable.increment()
+                return nil
+            }
+            return CreditMessage(order: order, receipt: $0.receipt, receiveCount: $0.receiveCount)
         }
     }
 
-    func acknowledge(_ message: CreditMessage) async throws {
-        guard let receipt = ReceiptHandle(message.receipt) else { return }
-        try await queue.delete(name, receipt: receipt)
+    public func acknowledge(_ message: CreditMessage<ReceiptHandle>) async throws {
+        try await queue.delete(name, receipt: message.receipt)
     }
 
-    func retry(_ message: CreditMessage, after delay: Duration) async throws {
-        guard let receipt = ReceiptHandle(message.receipt) else { return }
-        try await queue.changeVisibility(name, receipt: receipt, timeout: delay)
+    public func retry(_ message: CreditMessage<ReceiptHandle>, after delay: Duration) async throws {
+        try await queue.changeVisibility(name, receipt: message.receipt, timeout: delay)
     }
+}
+
+final class Counter: Sendable {
+    private let count = Atomic<Int>(0)
+    func increment() { count.add(1, ordering: .relaxed) }
+    var value: Int { count.load(ordering: .relaxed) }
 }

@@ -1,11 +1,13 @@
+import AccountService
 import Ledger
 import Primitives
 import RedPackets
 
-/// The ledger and red packets over a locked data directory: what the operator CLI works on.
+/// The ledger and the red-packet store over a locked data directory: what the operator CLI works on.
 public final class Store: Sendable {
     public let directory: DataDirectory
     public let ledger: Ledger
+    public let packetStore: SQLitePacketStore
     public let packets: PacketService
 
     public init(
@@ -13,19 +15,35 @@ public final class Store: Sendable {
         durability: Durability = .full,
         limits: Limits = .default,
         clock: any WallClock = SystemClock(),
-        random: any RandomSource = SystemRandomSource(),
-        accountService: (any AccountService)? = nil,
-        onCreditFailure: @escaping @Sendable (Claim, any Error) async -> Void = { _, _ in }
+        random: any RandomSource = SystemRandomSource()
     ) throws {
         self.directory = directory
-        ledger = try Ledger(path: directory.ledgerPath, durability: durability, limits: limits, clock: clock,
-                            migrations: PacketSchema.register)
-        packets = PacketService(ledger: ledger, accountService: accountService, random: random,
-                                onCreditFailure: onCreditFailure)
+        ledger = try Ledger(path: directory.ledgerPath, durability: durability, limits: limits, clock: clock)
+        packetStore = try SQLitePacketStore(path: directory.packetsPath, durability: durability, limits: limits,
+                                            clock: clock)
+        packets = PacketService(store: packetStore, accounts: ledger, limits: limits, random: random)
     }
 
-    /// Every ledger and packet invariant that does not hold (empty when the books are right).
-    public func audit() throws -> [AuditViolation] {
-        try ledger.auditLedger() + packets.auditPackets()
+    /// Opens a grabbed share from the CLI: draws, then credits straight through the ledger and records it. There
+    /// is no queue here: if the credit fails the claim stays `crediting` and the engine's next start queues it.
+    public func open(_ packet: PacketID, user: String) async throws -> OpenResult {
+        let drawn = try await packets.draw(packet, user: user)
+        if drawn.wasReplay || drawn.claim.state != .crediting {
+            return OpenResult(claim: drawn.claim, wasReplay: drawn.wasReplay, creditFailure: nil)
+        }
+        do {
+            let outcome = try await LedgerAccountService(accounts: ledger).credit(drawn.claim.creditOrder)
+            try await packetStore.markCredited(drawn.claim.id, at: outcome.creditedAt)
+            return OpenResult(claim: try packetStore.claim(drawn.claim.id) ?? drawn.claim, wasReplay: false,
+                              creditFailure: nil)
+        } catch {
+            return OpenResult(claim: drawn.claim, wasReplay: false, creditFailure: "\(error)")
+        }
+    }
+
+    /// Every ledger and packet invariant that does not hold, and every disagreement between the two systems
+    /// (empty when the books are right).
+    public func audit() async throws -> [AuditViolation] {
+        try ledger.auditLedger() + (try await packets.auditAcrossSystems()).violations
     }
 }

@@ -6,7 +6,9 @@ public enum AccountKind: String, Sendable, Codable {
     case user
     /// The source of all money: deposits are transfers out of the mint, so its balance is minus all money.
     case mint
-    /// Holds a red packet's money between send and open (or refund).
+    /// Holds money for another system between two of its steps: the red-packet system's settlement account
+    /// holds every packet's money between send and open (or refund). (Ledgers made before the two systems
+    /// were split also hold one retired escrow account per old packet.)
     case escrow
 }
 
@@ -28,4 +30,6 @@ public struct Account: Sendable, Equatable, Codable {
 
     /// The name of the mint account, created by the first migration.
     public static let mintName = "mint"
+    /// The red-packet system's settlement account, created by the ledger's migrations.
+    public static let settlementName = "settlement:redpackets"
 }

@@ -99,7 +99,7 @@ public struct LedgerTotals: Sendable, Equatable, Codable {
     /// All money ever deposited (minus the mint's balance).
     public let moneyIssued: Money
     public let transferCount: Int64
-    /// Every account: users, the mint and one escrow per packet.
+    /// Every account: users, the mint and the red-packet system's settlement account.
     public let accountCount: Int64
     /// People only (what the dashboard counts as "accounts").
     public let userAccountCount: Int64

@@ -1,29 +1,29 @@
 import Foundation
 import GRDB
 import Primitives
+import SQLiteSupport
 
-/// The payment ledger: accounts, balances, idempotent double-entry transfers and bills, in one SQLite
-/// database (WAL) written through a group-commit writer.
+/// The account system's ledger: accounts, balances, idempotent double-entry transfers and bills, in its own
+/// SQLite database (WAL) written through its own group-commit writer. The SQLite implementation of
+/// `AccountStore`; nothing outside this module sees its SQL or its `Database`.
 ///
-/// Other modules that must write in the same local transaction as the ledger (red packets) register their
-/// migrations at open and use `write`, which hands them a `LedgerTransaction`.
+/// The red-packet system holds its money in one settlement account here (`Account.settlementName`): sending
+/// pays sender → settlement, opening credits settlement → recipient, expiry refunds settlement → sender.
 public final class Ledger: Sendable {
     public let path: String
     public let limits: Limits
     public let durability: Durability
     /// Whether `write` goes through the group-commit writer or commits at once on the caller's thread.
     public let writeMode: LedgerWriteMode
-    let pool: DatabasePool
-    private let writer: GroupCommitWriter
-    /// At FULL durability, the fsync that acknowledges commits (see `WALSyncer`); nil at NORMAL.
-    public let walSyncer: WALSyncer?
+    let store: SQLiteStore
     private let clock: any WallClock
+    /// The red-packet system's settlement account.
+    public let settlementAccountID: AccountID
 
     /// Opens (creating if needed) the ledger at `path`.
     ///
     /// - Parameters:
     ///   - writeMode: `.immediate` only for single-task deterministic simulations (see `LedgerWriteMode`).
-    ///   - migrations: more named migrations to run after the ledger's own (red packets' tables).
     ///   - readOnly: open an existing ledger for reading only, after SQLite's quick check of the whole file:
     ///     no migration, no checkpoint, nothing written to the database (SQLite may create its shared-memory
     ///     index beside it). Writes then fail.
@@ -33,7 +33,6 @@ public final class Ledger: Sendable {
         limits: Limits = .default,
         clock: any WallClock = SystemClock(),
         writeMode: LedgerWriteMode = .groupCommit,
-        migrations: @Sendable (inout DatabaseMigrator) -> Void = { _ in },
         readOnly: Bool = false
     ) throws(LedgerError) {
         self.path = path
@@ -41,74 +40,48 @@ public final class Ledger: Sendable {
         self.limits = limits
         self.durability = durability
         self.clock = clock
-        let syncer = durability == .full && !readOnly ? WALSyncer(walPath: path + "-wal") : nil
-        walSyncer = syncer
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(5)
-        configuration.readonly = readOnly
-        configuration.prepareDatabase { database in
-            // Readers (snapshots, audits) read through a memory map: no copying into a per-connection cache.
-            try database.execute(sql: "PRAGMA mmap_size = \(limits.ledger.memoryMapBytes)")
-        }
+        let options = SQLiteStoreOptions(
+            applicationID: LedgerSchema.applicationID, syncWAL: durability == .full,
+            groupCommit: writeMode == .groupCommit, maxUnitsPerCommit: limits.ledger.maxTransactionsPerCommit,
+            writerCacheBytes: limits.ledger.writerCacheBytes, memoryMapBytes: limits.ledger.memoryMapBytes,
+            walAutocheckpointPages: limits.ledger.walAutocheckpointPages, readOnly: readOnly)
         do {
-            if readOnly {
-                guard FileManager.default.fileExists(atPath: path) else { throw LedgerError.missingDatabase(path: path) }
-                try LedgerFile.checkIsSQLite(path: path, readOnly: true)
-                pool = try DatabasePool(path: path, configuration: configuration)
-                // A reader may touch only pages a damage spared and print what looks right: check the whole
-                // file first (about 0.1 s per 20 MB), so that a damaged ledger is reported and never served.
-                let verdict = try pool.read { try String.fetchOne($0, sql: "PRAGMA quick_check(1)") }
-                guard verdict == "ok" else {
-                    let reason = (verdict ?? "quick_check failed").split(separator: "\n")
-                        .filter { !$0.hasPrefix("***") }.joined(separator: "; ")
-                    throw LedgerError.corruptDatabase(path: path, reason: reason)
-                }
-            } else {
-                try LedgerFile.checkIsSQLite(path: path)
-                pool = try DatabasePool(path: path, configuration: configuration)
-                var migrator = DatabaseMigrator()
-                LedgerSchema.register(in: &migrator)
-                migrations(&migrator)
-                try pool.barrierWriteWithoutTransaction { database in
-                    // GRDB sets synchronous=NORMAL on the writer when it enables WAL, after `prepareDatabase` ran.
-                    // That is what the writer connection, the one that commits, must use: at FULL durability the
-                    // WALSyncer fsyncs after commits, off the writer thread, before any caller is told.
-                    try database.execute(sql: "PRAGMA synchronous = NORMAL")
-                    // The writer keeps the hot pages (accounts, recent packets and claims, index interiors) cached:
-                    // SQLite's default 2 MiB cache made throughput fall by half as the database grew past it.
-                    try database.execute(sql: "PRAGMA cache_size = -\(limits.ledger.writerCacheBytes / 1024)")
-                    // Group commit runs each unit in a savepoint: SQLite copies every page a unit touches into the
-                    // statement sub-journal, a temporary *file* once it passes 64 KiB. In memory it is a memcpy and
-                    // is truncated at each release; on disk it cost a pwrite per page, a third of the writer's time.
-                    try database.execute(sql: "PRAGMA temp_store = MEMORY")
-                    try database.execute(sql: "PRAGMA wal_autocheckpoint = \(limits.ledger.walAutocheckpointPages)")
-                    try LedgerFile.claimOrVerify(database, path: path)
-                }
-                try migrator.migrate(pool)
-            }
-        } catch let error as LedgerError {
-            throw error
+            store = try SQLiteStore(path: path, options: options) { LedgerSchema.register(path: path, in: &$0) }
+            let settlement = try store.read { try LedgerQueries.account(named: Account.settlementName, in: $0) }
+            guard let settlement else { throw LedgerError.storage("\(path): no settlement account") }
+            settlementAccountID = settlement.id
         } catch {
-            throw LedgerFile.classify(error, path: path)
+            throw Ledger.classify(error)
         }
-        writer = GroupCommitWriter(writer: pool, maxUnitsPerCommit: limits.ledger.maxTransactionsPerCommit,
-                                   syncer: syncer)
-        try syncer?.sync() // the migrations' commits
+    }
+
+    /// At FULL durability, the fsync that acknowledges commits (see `WALSyncer`); nil at NORMAL.
+    public var walSyncer: WALSyncer? { store.walSyncer }
+
+    /// Storage errors as `LedgerError`; the ledger's own errors unchanged.
+    static func classify(_ error: any Error) -> LedgerError {
+        switch error {
+        case let error as LedgerError: return error
+        case let SQLiteStoreError.corruptDatabase(path, reason): return .corruptDatabase(path: path, reason: reason)
+        case let SQLiteStoreError.foreignDatabase(path): return .foreignDatabase(path: path)
+        case let SQLiteStoreError.missingDatabase(path): return .missingDatabase(path: path)
+        case let SQLiteStoreError.storage(message): return .storage(message)
+        default: return .storage("\(error)")
+        }
     }
 
     /// Runs `work` in a write transaction shared with other concurrent callers (group commit). Returns after
     /// the commit is durable. If `work` throws, its writes are rolled back and nothing else is affected.
-    /// In `.immediate` write mode it is `writeNow`.
+    /// In `.immediate` write mode it commits at once.
     public func write<T: Sendable>(_ work: @escaping @Sendable (LedgerTransaction) throws -> T) async throws -> T {
-        if writeMode == .immediate { return try writeNow(work) }
         let limits = self.limits
         let clock = self.clock
         do {
-            return try await writer.write { database in
+            return try await store.write { database in
                 try work(LedgerTransaction(database: database, limits: limits, now: clock.now()))
             }
-        } catch let error as DatabaseError {
-            throw LedgerFile.classify(error, path: path)
+        } catch let error as SQLiteStoreError {
+            throw Ledger.classify(error)
         }
     }
 
@@ -118,22 +91,20 @@ public final class Ledger: Sendable {
         let limits = self.limits
         let now = clock.now()
         do {
-            let result = try pool.write { database in
+            return try store.writeNow { database in
                 try work(LedgerTransaction(database: database, limits: limits, now: now))
             }
-            try walSyncer?.sync()
-            return result
-        } catch let error as DatabaseError {
-            throw LedgerFile.classify(error, path: path)
+        } catch let error as SQLiteStoreError {
+            throw Ledger.classify(error)
         }
     }
 
-    /// Reads a consistent snapshot (WAL: never blocks the writer).
-    public func read<T>(_ work: (Database) throws -> T) throws -> T {
+    /// Reads a consistent snapshot (WAL: never blocks the writer). The ledger's own: its SQL stays here.
+    func read<T>(_ work: (Database) throws -> T) throws -> T {
         do {
-            return try pool.read(work)
-        } catch let error as DatabaseError {
-            throw LedgerFile.classify(error, path: path)
+            return try store.read(work)
+        } catch let error as SQLiteStoreError {
+            throw Ledger.classify(error)
         }
     }
 
@@ -141,16 +112,15 @@ public final class Ledger: Sendable {
     /// reference goes, which may be a writer queue still finishing its acknowledgement: a process that opens
     /// the file again at once could then find it locked. Use no method of this ledger afterwards.
     public func close() throws(LedgerError) {
-        writer.waitUntilIdle()
         do {
-            try pool.close()
+            try store.close()
         } catch {
-            throw LedgerFile.classify(error, path: path)
+            throw Ledger.classify(error)
         }
     }
 
     /// How many group commits have happened since open.
-    public var commitCount: Int { writer.commitCount }
+    public var commitCount: Int { store.commitCount }
 
     // MARK: Convenience operations
 

@@ -17,6 +17,9 @@ public enum LedgerError: Error, Equatable, Sendable {
     case foreignDatabase(path: String)
     /// Opened for reading, but there is no ledger there yet.
     case missingDatabase(path: String)
+    /// A ledger from the single-database layout, red packets included: this version keeps the red-packet
+    /// system in its own database and does not convert old data directories.
+    case singleDatabaseLayout(path: String)
     /// The database could not be opened or written (permissions, disk full).
     case storage(String)
     case arithmeticOverflow

@@ -28,13 +28,15 @@ enum LedgerQueries {
         try database.fetchFirst(prepared: """
             SELECT seq, id, debit_id, credit_id, amount, memo, debit_balance_after, credit_balance_after, created_at
             FROM transfer WHERE id = ?
-            """, id.rawValue) { row in
-            TransferRecord(
-                sequence: row.int64(0), id: TransferID(row.text(1)), from: AccountID(row.int64(2)),
-                to: AccountID(row.int64(3)), amount: Money(minorUnits: row.int64(4)), memo: row.text(5),
-                fromBalanceAfter: Money(minorUnits: row.int64(6)), toBalanceAfter: Money(minorUnits: row.int64(7)),
-                at: Timestamp(millisecondsSinceEpoch: row.int64(8))
-            )
-        }
+            """, id.rawValue, map: transfer(from:))
+    }
+
+    static func transfer(from row: SQLiteRow) -> TransferRecord {
+        TransferRecord(
+            sequence: row.int64(0), id: TransferID(row.text(1)), from: AccountID(row.int64(2)),
+            to: AccountID(row.int64(3)), amount: Money(minorUnits: row.int64(4)), memo: row.text(5),
+            fromBalanceAfter: Money(minorUnits: row.int64(6)), toBalanceAfter: Money(minorUnits: row.int64(7)),
+            at: Timestamp(millisecondsSinceEpoch: row.int64(8))
+        )
     }
 }

@@ -9,7 +9,7 @@ enum LedgerSchema {
     /// Marks a database as Hongbao's, so that a foreign SQLite file is refused rather than written.
     static let applicationID: Int32 = 0x4842_4C44 // "HBLD"
 
-    static func register(in migrator: inout DatabaseMigrator) {
+    static func register(path: String, in migrator: inout DatabaseMigrator) {
         migrator.registerMigration("ledger.v1") { database in
             try database.execute(sql: """
                 CREATE TABLE account (
@@ -46,6 +46,16 @@ enum LedgerSchema {
         // does once and the engine every couple of seconds, with its conservation check.
         migrator.registerMigration("ledger.v2") { database in
             try database.execute(sql: "DROP INDEX IF EXISTS account_by_balance")
+        }
+        // The red-packet system keeps its own database; its money sits here in one settlement account. A ledger
+        // that still holds red-packet tables comes from the single-database layout and is refused, untouched
+        // (this migration's transaction rolls back).
+        migrator.registerMigration("ledger.v3") { database in
+            if try database.tableExists("packet") { throw LedgerError.singleDatabaseLayout(path: path) }
+            try database.execute(sql: """
+                INSERT INTO account (name, kind, balance, created_at) VALUES (?, 'escrow', 0, 0)
+                ON CONFLICT (name) DO NOTHING
+                """, arguments: [Account.settlementName])
         }
     }
 }

@@ -5,10 +5,9 @@ import SQLiteSupport
 /// The invariant-keeping operations available inside one ledger transaction. Callers never write ledger
 /// tables with raw SQL: they go through `transfer`, `openAccount` and friends.
 ///
-/// Red packets share the database and run their own statements on `database` within the same transaction.
+/// The transaction's `Database` stays inside this module: no other module runs SQL on the ledger.
 public struct LedgerTransaction {
-    /// The open transaction. Other modules of the same database (red packets) write their own tables here.
-    public let database: Database
+    let database: Database
     public let limits: Limits
     /// The transaction's clock reading, taken once so that a batch shares one time.
     public let now: Timestamp

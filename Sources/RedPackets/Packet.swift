@@ -1,3 +1,4 @@
+import Crediting
 import Primitives
 
 /// How a packet's total is divided.
@@ -12,11 +13,17 @@ public enum PacketKind: String, Sendable, Codable, CaseIterable {
 
 /// Where a packet is in its life.
 public enum PacketState: String, Sendable, Codable {
+    /// Created in the red-packet store; the sender's payment into the settlement account is not confirmed
+    /// yet. Nobody can grab it. A crash here is settled on the next start (`PacketService.recover`).
+    case paying
+    /// The payment never happened (insufficient funds, or a crash before it): the packet never existed for
+    /// anyone, and no money moved.
+    case cancelled
     /// Shares may still be grabbed or opened.
     case open
     /// Every share has been opened: nothing is left to refund.
     case finished
-    /// The time to live passed; the unopened remainder went back to the sender.
+    /// The time to live passed; the unopened remainder goes back to the sender (see `refundPending`).
     case expired
 }
 
@@ -27,7 +34,6 @@ public struct Packet: Sendable, Equatable, Codable {
     public let senderID: AccountID
     public let senderName: String
     public let recipientID: AccountID?
-    public let escrowID: AccountID
     public let total: Money
     public let shares: Int
     public let greeting: String
@@ -36,11 +42,23 @@ public struct Packet: Sendable, Equatable, Codable {
     public let grabbed: Int
     public let opened: Int
     public let openedAmount: Money
+    /// The part of the opened amount already credited to recipients.
+    public let creditedAmount: Money
+    /// The undrawn remainder refunded (or, while `refundPending`, to be refunded) at expiry.
     public let refunded: Money
+    /// Expired, and the refund's transfer is not yet confirmed by the account system.
+    public let refundPending: Bool
     public let state: PacketState
 
     /// Money not yet drawn by an open.
     public var remaining: Money { total - openedAmount }
+
+    /// Whether the sender's payment is in the settlement account.
+    public var isPaid: Bool { state != .paying && state != .cancelled }
+
+    /// What the settlement account holds for this packet, by the red-packet store's books: the paid total
+    /// less what was credited and what was refunded (or decided to be refunded).
+    public var held: Money { isPaid ? total - creditedAmount - refunded : .zero }
 }
 
 /// The state of an opened share's money on its way to the recipient.
@@ -66,13 +84,9 @@ public struct Claim: Sendable, Equatable, Codable {
     public let creditedAt: Timestamp?
     /// Credit attempts made so far (the first, in-line attempt counts).
     public let attempts: Int
-    public let escrowID: AccountID
 
-    /// The credit this claim needs: escrow → recipient, transfer id derived from the claim id.
-    public var creditRequest: TransferRequest {
-        TransferRequest(id: id.creditTransferID, from: escrowID, to: userID, amount: amount,
-                        memo: "red packet \(packetID.rawValue)")
+    /// The credit this claim needs: settlement → recipient, transfer id derived from the claim id.
+    public var creditOrder: CreditOrder {
+        CreditOrder(claim: id, packet: packetID, recipient: userID, amount: amount, openedAt: openedAt)
     }
 }
-
-import Ledger

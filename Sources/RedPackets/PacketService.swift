@@ -1,3 +1,4 @@
+import Crediting
 import Ledger
 import Primitives
 
@@ -8,92 +9,273 @@ public struct OpenResult: Sendable, Equatable {
     public let wasReplay: Bool
     /// The error of the in-line credit attempt, when it failed and the claim is `crediting`/`waiting`.
     public let creditFailure: String?
+
+    public init(claim: Claim, wasReplay: Bool, creditFailure: String?) {
+        self.claim = claim
+        self.wasReplay = wasReplay
+        self.creditFailure = creditFailure
+    }
 }
 
-/// Sends, grabs, opens and expires red packets over the ledger.
+/// A packet with its claims, for `packet show` and the dashboard.
+public struct PacketDetail: Sendable, Equatable, Codable {
+    public let packet: Packet
+    public let claims: [Claim]
+    /// The largest share, once every share is opened (WeChat's "best luck"); ties go to the earliest.
+    public let bestLuck: ClaimID?
+}
+
+/// What `recover` settled: the cross-system steps a crash left half done.
+public struct RecoveryReport: Sendable, Equatable {
+    public init() {}
+
+    /// `paying` packets whose payment had landed: now open.
+    public var paymentsConfirmed = 0
+    /// `paying` packets whose payment never happened: cancelled, no money moved.
+    public var sendsCancelled = 0
+    /// Expired packets whose refund was still to be made or recorded.
+    public var refundsSettled = 0
+}
+
+/// The red-packet system: sends, grabs, opens and expires red packets in its own store, and moves their
+/// money only through the account system's transfers, each idempotent by an id derived from the packet or
+/// the claim. No transaction spans the two; each flow records its intent in the packet store first, so a
+/// crash between the steps leaves something `recover` (or the credit queue) finishes:
+///
+/// - send: packet `paying` → pay sender → settlement (`send:<packet>`) → packet `open`;
+/// - open: claim `crediting` → credit settlement → recipient (`claim:<claim>`, see `CreditFlow`) → `credited`;
+/// - expiry: packet `expired` with its refund pending → refund settlement → sender (`refund:<packet>`) → settled.
 public final class PacketService: Sendable {
-    public let ledger: Ledger
-    private let accountService: any AccountService
+    public let store: any PacketStore
+    public let accounts: any AccountStore
+    public let limits: Limits
     private let random: any RandomSource
-    private let onCreditFailure: @Sendable (Claim, any Error) async -> Void
 
-    /// - Parameter onCreditFailure: called when the in-line credit fails; the credit path queues the claim
-    ///   there. The default just leaves the claim `crediting` for recovery.
-    public init(
-        ledger: Ledger,
-        accountService: (any AccountService)? = nil,
-        random: any RandomSource = SystemRandomSource(),
-        onCreditFailure: @escaping @Sendable (Claim, any Error) async -> Void = { _, _ in }
-    ) {
-        self.ledger = ledger
-        self.accountService = accountService ?? DirectAccountService(ledger: ledger)
+    public init(store: any PacketStore, accounts: any AccountStore, limits: Limits,
+                random: any RandomSource = SystemRandomSource()) {
+        self.store = store
+        self.accounts = accounts
+        self.limits = limits
         self.random = random
-        self.onCreditFailure = onCreditFailure
     }
 
-    /// Debits the sender into escrow and creates the packet, in one transaction. Returns the new packet.
+    // MARK: Send
+
+    /// Creates the packet (`paying`), takes the payment into the settlement account, and opens the packet.
+    /// Insufficient funds cancel it and throw; any other failure of the payment leaves it `paying` for
+    /// `recover`, which opens it if the payment landed and cancels it if not.
     public func send(_ request: SendRequest) async throws -> Packet {
-        if let error = request.validate(limits: ledger.limits) { throw error }
-        let random = self.random
-        return try await ledger.write { transaction in
-            try PacketOperations.send(request, id: PacketOperations.unusedID(random: random, in: transaction),
-                                      in: transaction)
+        if let error = request.validate(limits: limits) { throw error }
+        let sender = try await requireUser(request.sender)
+        var recipientID: AccountID?
+        if request.kind == .personal, let recipientName = request.recipient {
+            let recipient = try await requireUser(recipientName)
+            guard recipient.id != sender.id else { throw PacketError.sendToSelf }
+            recipientID = recipient.id
         }
+        // Refused before anything is written; the payment checks again, atomically.
+        guard sender.balance >= request.total else {
+            throw PacketError.insufficientFunds(account: sender.name, balance: sender.balance, needed: request.total)
+        }
+        let draft = PacketDraft(kind: request.kind, senderID: sender.id, senderName: sender.name,
+                                recipientID: recipientID, total: request.total, shares: request.shares,
+                                greeting: request.greeting,
+                                timeToLive: request.timeToLive ?? limits.packets.defaultTimeToLive)
+        let packet = try await store.createPacket(draft, random: random)
+        do {
+            try await pay(packet)
+        } catch let LedgerError.insufficientFunds(account, balance, needed) {
+            try await store.cancel(packet.id)
+            throw PacketError.insufficientFunds(account: account, balance: balance, needed: needed)
+        }
+        return try await store.markPaid(packet.id)
     }
+
+    private func pay(_ packet: Packet) async throws {
+        _ = try await accounts.transfer(TransferRequest(
+            id: packet.id.fundingTransferID, from: packet.senderID, to: accounts.settlementAccountID,
+            amount: packet.total, memo: "red packet \(packet.id.rawValue)"))
+    }
+
+    // MARK: Grab and open
 
     /// Reserves a share of the packet for `user`; returns the slot number.
     @discardableResult
     public func grab(_ packet: PacketID, user: String) async throws -> Int {
-        try await ledger.write { try PacketOperations.grab(packet, user: user, in: $0) }
+        try await store.grab(packet, user: try await requireUser(user))
     }
 
-    /// Opens the grabbed share: draws the amount, then credits it. Opening twice returns the same claim.
-    ///
-    /// If the credit fails, the claim keeps its drawn amount and `onCreditFailure` takes over (the credit
-    /// path queues it); the opener sees the amount with `creditFailure` set, never an error.
-    public func open(_ packet: PacketID, user: String) async throws -> OpenResult {
-        let random = self.random
-        let drawn = try await ledger.write { try PacketOperations.draw(packet, user: user, random: random, in: $0) }
+    /// Step 1 of opening: draws the amount and records the claim as `crediting`. Opening twice returns the
+    /// existing claim (`wasReplay`), whatever its state.
+    public func draw(_ packet: PacketID, user: String) async throws -> (claim: Claim, wasReplay: Bool) {
+        try await store.draw(packet, user: try await requireUser(user), random: random)
+    }
+
+    /// Opens the grabbed share: draws the amount, then runs its credit flow through `driver` (the in-line
+    /// credit, and on failure the queue). The opener sees the amount, with `creditFailure` set when the money
+    /// is on its way rather than already in the account; never an error for a failed credit.
+    public func open<Queue: CreditQueue>(
+        _ packet: PacketID, user: String, via driver: CreditFlowDriver<Queue>
+    ) async throws -> OpenResult {
+        let drawn = try await draw(packet, user: user)
         if drawn.wasReplay || drawn.claim.state != .crediting {
             return OpenResult(claim: drawn.claim, wasReplay: drawn.wasReplay, creditFailure: nil)
         }
-        do {
-            let credited = try await accountService.credit(drawn.claim.id)
-            return OpenResult(claim: credited.claim, wasReplay: false, creditFailure: nil)
-        } catch {
-            await onCreditFailure(drawn.claim, error)
-            let current = try ledger.read { try PacketQueries.claim(drawn.claim.id, in: $0) } ?? drawn.claim
-            return OpenResult(claim: current, wasReplay: false, creditFailure: "\(error)")
+        switch await driver.creditAtOpen(drawn.claim.creditOrder) {
+        case .credited:
+            return OpenResult(claim: (try? store.claim(drawn.claim.id)) ?? drawn.claim, wasReplay: false,
+                              creditFailure: nil)
+        case let .queued(reason), let .unqueued(reason), let .retrying(reason, _):
+            return OpenResult(claim: (try? store.claim(drawn.claim.id)) ?? drawn.claim, wasReplay: false,
+                              creditFailure: reason)
         }
     }
 
-    /// The old way, for comparison: draw and credit as one all-or-nothing transaction, run through
-    /// `accountCall` (the account system's faults, deadline and concurrency limit). If the account system
-    /// fails, the whole open is rolled back and the opener gets the error and must try again.
+    /// The old way, for comparison: the open succeeds only if the credit does. `credit` is the account
+    /// system's call (its faults, deadline and concurrency limit). With two systems there is no transaction to
+    /// roll back: a failed credit is compensated by removing the claim again (`undraw`), and the opener gets
+    /// the error and must try again. A crash between the two leaves a `crediting` claim that recovery queues.
     public func openAtomically(
-        _ packet: PacketID, user: String,
-        accountCall: @Sendable (@escaping @Sendable () async throws -> OpenResult) async throws -> OpenResult
+        _ packet: PacketID, user: String, credit: @Sendable (CreditOrder) async throws -> CreditOutcome
     ) async throws -> OpenResult {
-        let random = self.random
-        let ledger = self.ledger
-        return try await accountCall {
-            try await ledger.write { transaction in
-                let drawn = try PacketOperations.draw(packet, user: user, random: random, in: transaction)
-                if drawn.wasReplay { return OpenResult(claim: drawn.claim, wasReplay: true, creditFailure: nil) }
-                let credited = try PacketOperations.credit(drawn.claim.id, in: transaction)
-                return OpenResult(claim: credited.claim, wasReplay: false, creditFailure: nil)
-            }
+        let drawn = try await draw(packet, user: user)
+        if drawn.wasReplay || drawn.claim.state != .crediting {
+            return OpenResult(claim: drawn.claim, wasReplay: drawn.wasReplay, creditFailure: nil)
         }
+        let outcome: CreditOutcome
+        do {
+            outcome = try await credit(drawn.claim.creditOrder)
+        } catch {
+            try await store.undraw(drawn.claim.id)
+            throw error
+        }
+        try await store.markCredited(drawn.claim.id, at: outcome.creditedAt)
+        return OpenResult(claim: (try? store.claim(drawn.claim.id)) ?? drawn.claim, wasReplay: false, creditFailure: nil)
     }
 
-    /// Expires every packet past its time to live, refunding the undrawn remainders. Returns them.
+    // MARK: Expiry
+
+    /// Expires every packet past its time to live and refunds the undrawn remainders (then settles any
+    /// refund an earlier crash left pending). Returns the packets expired now.
     @discardableResult
     public func expireDue() async throws -> [Packet] {
         var all: [Packet] = []
         while true {
-            let batch = try await ledger.write { try PacketOperations.expireDue(limit: 256, in: $0) }
+            let batch = try await store.expireDue(limit: 256)
             all += batch
-            if batch.count < 256 { return all }
+            if batch.count < 256 { break }
         }
+        // Refunds left pending by a failed transfer earlier are settled here too (idempotent by their ids).
+        let pending = try await store.unsettledPackets().filter(\.refundPending)
+        for packet in pending { try await refund(packet) }
+        return all.map { (try? store.packet($0.id)) ?? $0 }
+    }
+
+    private func refund(_ packet: Packet) async throws {
+        _ = try await accounts.transfer(TransferRequest(
+            id: packet.id.refundTransferID, from: accounts.settlementAccountID, to: packet.senderID,
+            amount: packet.refunded, memo: "refund of red packet \(packet.id.rawValue)"))
+        try await store.markRefunded(packet.id)
+    }
+
+    // MARK: Recovery
+
+    /// Finishes every send and expiry a crash left between its steps. Run at start, before any traffic: a
+    /// `paying` packet is opened if its payment landed and cancelled if not (no payment can still be in flight
+    /// then); a pending refund is made (idempotent by its id) and recorded. Opens are the credit path's
+    /// (`crediting` claims are re-queued by the engine).
+    public func recover() async throws -> RecoveryReport {
+        var report = RecoveryReport()
+        let unsettled = try await store.unsettledPackets()
+        let payments = try await accounts.transfers(unsettled.filter { $0.state == .paying }.map(\.id.fundingTransferID))
+        for packet in unsettled {
+            if packet.state == .paying {
+                if payments[packet.id.fundingTransferID] != nil {
+                    _ = try await store.markPaid(packet.id)
+                    report.paymentsConfirmed += 1
+                } else {
+                    try await store.cancel(packet.id)
+                    report.sendsCancelled += 1
+                }
+            } else if packet.refundPending {
+                try await refund(packet)
+                report.refundsSettled += 1
+            }
+        }
+        return report
+    }
+
+    // MARK: Reads
+
+    public func packet(_ id: PacketID) throws -> Packet {
+        guard let packet = try store.packet(id), packet.isPaid else { throw PacketError.unknownPacket(id.rawValue) }
+        return packet
+    }
+
+    public func detail(_ id: PacketID) throws -> PacketDetail {
+        let packet = try self.packet(id)
+        let claims = try store.claims(of: id)
+        var best: Claim?
+        if packet.opened == packet.shares && packet.shares > 1 {
+            for claim in claims where best.map({ claim.amount > $0.amount }) ?? true { best = claim }
+        }
+        return PacketDetail(packet: packet, claims: claims, bestLuck: best?.id)
+    }
+
+    public func claim(_ id: ClaimID) throws -> Claim? {
+        try store.claim(id)
+    }
+
+    /// Packets sent by `user`, newest first.
+    public func sent(by user: String, limit: Int = 50) async throws -> [Packet] {
+        try store.sent(by: try await requireUser(user).id, limit: limit)
+    }
+
+    /// Claims received by `user`, newest first.
+    public func received(by user: String, limit: Int = 50) async throws -> [Claim] {
+        try store.received(by: try await requireUser(user).id, limit: limit)
+    }
+
+    /// Claims not yet credited, oldest first (the credit path's recovery and the dashboard use these).
+    /// - Parameter state: only claims in this state (`crediting` or `waiting`); nil: both.
+    public func uncreditedClaims(in state: ClaimState? = nil, limit: Int = 1_000) throws -> [Claim] {
+        try store.uncreditedClaimsNow(in: state, limit: limit)
+    }
+
+    public func openPackets(limit: Int = 50) throws -> [Packet] {
+        try store.openPackets(limit: limit)
+    }
+
+    public func packets(matching text: String?, limit: Int, offset: Int) throws -> [Packet] {
+        try store.packets(matching: text, limit: limit, offset: offset)
+    }
+
+    public func packetCount(matching text: String?) throws -> Int {
+        try store.packetCount(matching: text)
+    }
+
+    public func waitingClaims(matching text: String?, limit: Int, offset: Int) throws -> [Claim] {
+        try store.waitingClaims(matching: text, limit: limit, offset: offset)
+    }
+
+    public func waitingClaimCount(matching text: String?) throws -> Int {
+        try store.waitingClaimCount(matching: text)
+    }
+
+    public func uncreditedTotals(for users: [AccountID]) throws -> [AccountID: (count: Int, amount: Money)] {
+        try store.uncreditedTotals(for: users)
+    }
+
+    public func nextExpiry() throws -> Timestamp? {
+        try store.nextExpiry()
+    }
+
+    public func stats() throws -> PacketStats {
+        try store.stats()
+    }
+
+    private func requireUser(_ name: String) async throws -> Account {
+        guard let account = try await accounts.userAccount(named: name) else { throw PacketError.unknownAccount(name) }
+        return account
     }
 }

@@ -1,33 +1,29 @@
+import Crediting
 import Primitives
-import RedPackets
 import Synchronization
 
-/// N workers that long-poll the credit queue, credit through the account service, delete on success and
-/// back off on failure (exponential, full jitter). Past the queue's max receive count a message is
-/// dead-lettered by the queue itself. Workers can be paused, crashed and restarted while running.
+/// N workers that long-poll the credit queue and run each delivery's `CreditFlow` (credit through the
+/// account service, record it in the red-packet store, delete on success; back off on failure, exponential
+/// with full jitter). Past the queue's max receive count a message is dead-lettered by the queue itself.
+/// Workers can be paused, crashed and restarted while running.
 ///
 /// `run()` is the service: it returns when cancelled, after every worker has stopped.
-public final class RetryWorkerPool: Sendable {
-    private let queue: any CreditQueue
-    private let accountService: any AccountService
+public final class RetryWorkerPool<Queue: CreditQueue>: Sendable {
+    private let driver: CreditFlowDriver<Queue>
     private let limits: CreditLimits
     private let clock: any WallClock
-    private let random: any RandomSource
     private let stats: Mutex<RetryStats>
     private let gates: [WorkerGate]
-    private let onCredited: @Sendable (Claim) -> Void
+    private let onCredited: @Sendable (CreditOutcome) -> Void
 
     /// - Parameter onCredited: called for each credit a worker lands that moved money (not for replays of
     ///   credits already applied); the engine measures time to credit with it.
-    public init(queue: any CreditQueue, accountService: any AccountService, limits: CreditLimits,
-                clock: any WallClock, random: any RandomSource, workers: Int,
-                onCredited: @escaping @Sendable (Claim) -> Void = { _ in }) {
+    public init(driver: CreditFlowDriver<Queue>, clock: any WallClock, workers: Int,
+                onCredited: @escaping @Sendable (CreditOutcome) -> Void = { _ in }) {
         self.onCredited = onCredited
-        self.queue = queue
-        self.accountService = accountService
-        self.limits = limits
+        self.driver = driver
+        self.limits = driver.limits
         self.clock = clock
-        self.random = random
         let count = max(1, workers)
         gates = (0..<count).map { _ in WorkerGate() }
         var initial = RetryStats()
@@ -74,7 +70,7 @@ public final class RetryWorkerPool: Sendable {
         let gate = gates[index]
         while !Task.isCancelled {
             guard await gate.waitUntilRunning() else { return }
-            let messages: [CreditMessage]
+            let messages: [CreditMessage<Queue.Receipt>]
             do {
                 messages = try await receive(wait: limits.workerPollWait)
             } catch {
@@ -100,30 +96,29 @@ public final class RetryWorkerPool: Sendable {
 
     /// One receive as a worker makes it: up to `workerBatchSize` credits, each hidden for `workerVisibility`,
     /// waiting up to `wait` for one to appear (the simulation passes zero: it never waits).
-    public func receive(wait: Duration) async throws -> [CreditMessage] {
-        try await queue.receive(max: limits.workerBatchSize, wait: wait, visibility: limits.workerVisibility)
+    public func receive(wait: Duration) async throws -> [CreditMessage<Queue.Receipt>] {
+        try await driver.queue.receive(max: limits.workerBatchSize, wait: wait, visibility: limits.workerVisibility)
     }
 
-    /// One credit attempt for a received message: credit (idempotent), delete on success; on failure show it
-    /// again after an exponential, fully jittered backoff. Queue errors are left to the visibility timeout:
-    /// an undeleted message comes back and its credit is a replay. Returns whether the credit landed.
+    /// One credit attempt for a received message (its `CreditFlow`): credit (idempotent), record it, delete
+    /// on success; on failure show it again after an exponential, fully jittered backoff. Queue errors are
+    /// left to the visibility timeout: an undeleted message comes back and its credit is a replay. Returns
+    /// whether the credit landed.
     /// - Parameter worker: the worker's index, for its completed count (nil: not one of the pool's workers).
     @discardableResult
-    public func process(_ message: CreditMessage, worker: Int? = nil) async -> Bool {
-        do {
-            let outcome = try await accountService.credit(message.claim)
-            try? await queue.acknowledge(message)
-            if outcome.appliedNow { onCredited(outcome.claim) }
+    public func process(_ message: CreditMessage<Queue.Receipt>, worker: Int? = nil) async -> Bool {
+        switch await driver.creditDelivery(message) {
+        case let .credited(outcome):
+            if outcome.appliedNow { onCredited(outcome) }
             stats.withLock { $0.recordSuccess(attempt: message.receiveCount, worker: worker) }
             return true
-        } catch {
-            let ceiling = limits.backoffCeiling(attempt: message.receiveCount)
-            let delay = Duration.milliseconds(random.uniform(in: 0...max(0, ceiling.wholeMilliseconds)))
-            try? await queue.retry(message, after: delay)
-            let retry = RetryStats.PendingRetry(claim: message.claim, attempt: message.receiveCount,
+        case let .retrying(_, delay):
+            let retry = RetryStats.PendingRetry(claim: message.order.claim, attempt: message.receiveCount,
                                                 nextTryAt: clock.now() + delay)
             stats.withLock { $0.recordFailure(retry) }
             return false
+        case .queued, .unqueued:
+            preconditionFailure("a delivery's credit flow never queues")
         }
     }
 }

@@ -1,5 +1,4 @@
 import Engine
-import GRDB
 import Ledger
 import MessageQueue
 import Primitives
@@ -60,10 +59,10 @@ extension DeterministicSimulation {
         let stillQueued = try await queued(engine)
         if stillQueued > 0 { violations.append("\(stillQueued) credit messages still queued") }
         violations += await replicaChecks(engine)
-        violations += try claimChecks(engine.ledger)
+        violations += try await claimChecks(engine)
         let totals = try engine.ledger.totals()
         if totals.sumOfBalances != .zero { violations.append("balances sum to \(totals.sumOfBalances), not zero") }
-        violations += try balanceChecks(engine.ledger)
+        violations += try await balanceChecks(engine)
         let claimed = model.claims.values.reduce(Int64(0)) { $0 + $1.amount.minorUnits }
         return DeterministicSummary(
             seed: options.seed, operations: options.operations, counts: counts, claims: model.claims.count,
@@ -89,34 +88,31 @@ extension DeterministicSimulation {
     }
 
     /// Each claim the model opened exists with its amount, is credited, and has exactly one credit transfer
-    /// (`claim:<id>`) of that amount; no credit transfer exists for any other claim.
-    func claimChecks(_ ledger: Ledger) throws -> [String] {
-        let rows = try ledger.read { database in
-            try Row.fetchAll(database, sql: """
-                SELECT c.id, c.amount, c.state, t.amount FROM claim c LEFT JOIN transfer t ON t.id = 'claim:' || c.id
-                ORDER BY c.id
-                """)
-        }
-        let creditTransfers = try ledger.read { database in
-            try Int.fetchOne(database, sql: "SELECT COUNT(*) FROM transfer WHERE id LIKE 'claim:%'") ?? 0
-        }
+    /// (`claim:<id>`) of that amount; no credit transfer exists for any other claim. Read through the two
+    /// systems' APIs: the packet store's claims, the ledger's credit transfers.
+    func claimChecks(_ engine: Engine) async throws -> [String] {
+        let credited = try await engine.packetStore.creditedClaimAmounts()
+        let uncredited = try await engine.packetStore.uncreditedClaims(in: nil, limit: Int.max)
+        let transfers = try engine.ledger.transfersNow(withPrefix: "claim:")
+        let creditByID = Dictionary(transfers.map { ($0.id, $0.amount) }, uniquingKeysWith: { first, _ in first })
         var problems: [String] = []
-        if rows.count != model.claims.count {
-            problems.append("the ledger holds \(rows.count) claims, the model opened \(model.claims.count)")
+        let claims = credited.count + uncredited.count
+        if claims != model.claims.count {
+            problems.append("the packet store holds \(claims) claims, the model opened \(model.claims.count)")
         }
-        if creditTransfers != model.claims.count {
-            problems.append("\(creditTransfers) credit transfers for \(model.claims.count) claims")
+        if transfers.count != model.claims.count {
+            problems.append("\(transfers.count) credit transfers for \(model.claims.count) claims")
         }
-        for row in rows {
-            let id = ClaimID(row[0] as String)
-            let amount = Money(minorUnits: row[1])
-            let state: String = row[2]
-            let transferred = (row[3] as Int64?).map { Money(minorUnits: $0) }
+        for claim in uncredited.prefix(5) {
+            problems.append("claim \(claim.id) is \(claim.state.rawValue) for \(claim.amount)")
+        }
+        for (id, amount) in credited.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             if model.claims[id]?.amount != amount {
                 problems.append("claim \(id) holds \(amount), the model drew \(model.claims[id].map { "\($0.amount)" } ?? "nothing")")
             }
-            if state != ClaimState.credited.rawValue || transferred != amount {
-                problems.append("claim \(id) is \(state) for \(amount) with credit transfer \(transferred.map { "\($0)" } ?? "none")")
+            let transferred = creditByID[id.creditTransferID]
+            if transferred != amount {
+                problems.append("claim \(id) is credited for \(amount) with credit transfer \(transferred.map { "\($0)" } ?? "none")")
             }
             if problems.count > 20 { break }
         }
@@ -124,20 +120,23 @@ extension DeterministicSimulation {
     }
 
     /// Each user's balance is what the model says: initial deposit − packets sent + refunds + claims received.
-    func balanceChecks(_ ledger: Ledger) throws -> [String] {
-        let refunds = try ledger.read { database in
-            try Row.fetchAll(database, sql: """
-                SELECT a.name, SUM(p.refunded) FROM packet p JOIN account a ON a.id = p.sender_id GROUP BY a.name
-                """).reduce(into: [String: Money]()) { $0[$1[0]] = Money(minorUnits: $1[1]) }
+    /// Refunds are the ledger's `refund:` transfers, checked against the packet store by the audit.
+    func balanceChecks(_ engine: Engine) async throws -> [String] {
+        var refunds: [AccountID: Money] = [:]
+        for refund in try engine.ledger.transfersNow(withPrefix: "refund:") {
+            refunds[refund.to, default: .zero] += refund.amount
         }
         var received: [String: Money] = [:]
         for claim in model.claims.values { received[claim.user, default: .zero] += claim.amount }
         var problems: [String] = []
         for user in users {
-            let expected = (initialBalances[user] ?? .zero) - (model.sent[user] ?? .zero) + (refunds[user] ?? .zero)
+            guard let account = try engine.ledger.account(named: user) else {
+                problems.append("\(user) has no account")
+                continue
+            }
+            let expected = (initialBalances[user] ?? .zero) - (model.sent[user] ?? .zero) + (refunds[account.id] ?? .zero)
                 + (received[user] ?? .zero)
-            let actual = try ledger.account(named: user)?.balance ?? .zero
-            if actual != expected { problems.append("\(user) holds \(actual), the model expects \(expected)") }
+            if account.balance != expected { problems.append("\(user) holds \(account.balance), the model expects \(expected)") }
             if problems.count > 20 { break }
         }
         return problems
@@ -145,9 +144,7 @@ extension DeterministicSimulation {
 
     /// FNV-1a over every account's name and balance, in name order.
     func balancesDigest(_ ledger: Ledger) throws -> String {
-        let lines = try ledger.read { database in
-            try String.fetchAll(database, sql: "SELECT name || '=' || balance FROM account ORDER BY name")
-        }
+        let lines = try ledger.allAccounts().map { "\($0.name)=\($0.balance.minorUnits)" }
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         for byte in lines.joined(separator: "\n").utf8 {
             hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3

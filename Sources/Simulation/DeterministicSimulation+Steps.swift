@@ -1,3 +1,4 @@
+import AccountService
 import Engine
 import Ledger
 import MessageQueue
@@ -21,7 +22,8 @@ extension DeterministicSimulation {
             case 980..<982: try await restart()
             case 982..<985: try await crashMidOpen()
             case 985..<986: try startOutage()
-            case 986..<988: try await advanceClock()
+            case 986: try await crashMidSend()
+            case 987: try await crashMidExpiry()
             case 988..<991: try await redrive()
             case 991: if chance(250) { try await longDowntime() }
             default: _ = try await engine().requeueUnqueuedCredits()
@@ -104,8 +106,8 @@ extension DeterministicSimulation {
         }
     }
 
-    /// A crash between step 1 (draw) and step 3 (queue and mark `waiting`) of DESIGN section 5: sometimes
-    /// before the credit message is sent, sometimes after it is sent but before the claim is marked.
+    /// A crash between the open's steps: after the draw (nothing else), after the credit message was sent
+    /// (the claim not yet marked), or after the ledger credited the share (the packet store not yet told).
     func crashMidOpen() async throws {
         if let share = takeGrabbed() { try await drawAndCrash(share) }
         try await restart()
@@ -115,21 +117,77 @@ extension DeterministicSimulation {
     /// the restart can release the old engine's data-directory lock.)
     private func drawAndCrash(_ share: (packet: PacketID, user: String)) async throws {
         let engine = try engine()
-        let random = engineRandom
         do {
-            let drawn = try await engine.ledger.write {
-                try PacketOperations.draw(share.packet, user: share.user, random: random, in: $0)
-            }
+            let drawn = try await engine.packets.draw(share.packet, user: share.user)
             if !drawn.wasReplay { record(drawn.claim, user: share.user) }
-            if chance(500) {
-                try? await engine.creditQueue.enqueue(drawn.claim.id)
+            switch roll(0...2) {
+            case 0:
+                try? await engine.creditQueue.enqueue(drawn.claim.creditOrder)
                 counts.crashesAfterSend += 1
-            } else {
+            case 1 where drawn.claim.state == .crediting:
+                _ = try await LedgerAccountService(accounts: engine.ledger).credit(drawn.claim.creditOrder)
+                counts.crashesAfterLedgerCredit += 1
+            default:
                 counts.crashesMidOpen += 1
             }
         } catch is PacketError {
             counts.opensRefused += 1
         }
+    }
+
+    /// A crash between the send's steps: the packet created `paying` and then (or not) the sender's payment.
+    /// Recovery opens it if the payment landed (the model counts it sent then) and cancels it if not.
+    func crashMidSend() async throws {
+        try await sendHalfway()
+        try await restart()
+    }
+
+    /// The half of a send that happens before the crash (holds the engine only until it returns).
+    private func sendHalfway() async throws {
+        let engine = try engine()
+        let sender = randomUser()
+        guard let account = try engine.ledger.account(named: sender) else { return }
+        let total = Money(minorUnits: roll(1...5_000))
+        let shares = Int(roll(1...min(10, total.minorUnits)))
+        let draft = PacketDraft(kind: .lucky, senderID: account.id, senderName: sender, recipientID: nil, total: total,
+                                shares: shares, greeting: "", timeToLive: .seconds(roll(5...600)))
+        let packet = try await engine.packetStore.createPacket(draft, random: engineRandom)
+        if chance(500), account.balance >= total {
+            _ = try await engine.ledger.transfer(TransferRequest(
+                id: packet.id.fundingTransferID, from: account.id, to: engine.ledger.settlementAccountID,
+                amount: total, memo: "red packet \(packet.id.rawValue)"))
+            model.sent[sender, default: .zero] += total
+            model.live.append((packet.id, nil))
+            counts.crashesAfterPayment += 1
+        } else {
+            counts.crashesBeforePayment += 1
+        }
+    }
+
+    /// A crash between the expiry's steps: due packets marked expired with their refunds pending, and then (or
+    /// not) the refunds made but not recorded. Recovery makes and records each refund once.
+    func crashMidExpiry() async throws {
+        try await expireHalfway()
+        try await restart()
+    }
+
+    /// The half of an expiry that happens before the crash (holds the engine only until it returns).
+    private func expireHalfway() async throws {
+        let engine = try engine()
+        let expired = try await engine.packetStore.expireDue(limit: 256)
+        if chance(500) {
+            for packet in expired where packet.refundPending {
+                _ = try await engine.ledger.transfer(TransferRequest(
+                    id: packet.id.refundTransferID, from: engine.ledger.settlementAccountID, to: packet.senderID,
+                    amount: packet.refunded, memo: "refund of red packet \(packet.id.rawValue)"))
+            }
+            counts.crashesAfterRefund += 1
+        } else {
+            counts.crashesBeforeRefund += 1
+        }
+        counts.packetsExpired += expired.count
+        let ids = Set(expired.map(\.id))
+        model.live.removeAll { ids.contains($0.id) }
     }
 
     func record(_ claim: Claim, user: String) {

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Crediting
 import Ledger
 import MessageQueue
 import Primitives
@@ -64,7 +65,7 @@ public final class DeterministicSimulation {
     var users: [String] = []
     var initialBalances: [String: Money] = [:]
     var model = Model()
-    var held: [[CreditMessage]]
+    var held: [[CreditMessage<MessageQueueCreditQueue.Receipt>]]
     var counts = DeterministicSummary.Counts()
     var step = 0
     var outageUntil: Timestamp?

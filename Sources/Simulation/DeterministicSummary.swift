@@ -29,8 +29,20 @@ public struct DeterministicSummary: Sendable, Codable, Equatable {
         public var restoreFailures = 0
         public var quorumLosses = 0
         public var restarts = 0
+        /// Crashes after a share was drawn, before its credit was queued.
         public var crashesMidOpen = 0
+        /// Crashes after the drawn share's credit message was sent, before the claim was marked.
         public var crashesAfterSend = 0
+        /// Crashes after the ledger credited a drawn share, before the red-packet store recorded it.
+        public var crashesAfterLedgerCredit = 0
+        /// Crashes after a packet was created `paying`, before the sender's payment.
+        public var crashesBeforePayment = 0
+        /// Crashes after the sender's payment, before the packet was opened.
+        public var crashesAfterPayment = 0
+        /// Crashes after packets were marked expired, before their refunds.
+        public var crashesBeforeRefund = 0
+        /// Crashes after the refunds, before they were recorded.
+        public var crashesAfterRefund = 0
         /// Restarts after the process was down longer than the credit queue's retention.
         public var longDowntimes = 0
         public var outages = 0
@@ -74,7 +86,9 @@ extension DeterministicSummary {
             "workers               \(c.workerReceives) receives (\(c.workerReceiveFailures) failed), \(c.workerCredits) credits, \(c.workerFailures) failed attempts",
             "faults                \(c.replicasDown) replicas down, \(c.replicasCorrupted) corrupted, \(c.replicasRestored) restored (\(c.restoreFailures) failed), \(c.quorumLosses) quorum losses",
             "                      \(c.workerCrashes) worker crashes (\(c.droppedMessages) messages dropped), \(c.outages) account outages, \(c.redriven) redriven",
-            "restarts              \(c.restarts) (\(c.crashesMidOpen) mid-open, \(c.crashesAfterSend) after queueing, \(c.longDowntimes) after a downtime past retention)",
+            "restarts              \(c.restarts) (\(c.longDowntimes) after a downtime past retention), crashes between the systems' steps:",
+            "                      open: \(c.crashesMidOpen) after the draw, \(c.crashesAfterSend) after queueing, \(c.crashesAfterLedgerCredit) after the ledger's credit",
+            "                      send: \(c.crashesBeforePayment) before the payment, \(c.crashesAfterPayment) after it; expiry: \(c.crashesBeforeRefund) before the refund, \(c.crashesAfterRefund) after it",
             "claims                \(claims) for \(claimedMinorUnits) minor units",
             "converged             in \(convergenceRounds) rounds, \(convergenceVirtualSeconds) virtual s (run: \(virtualSeconds) virtual s)",
             "queue                 \(queueSequence) operations",

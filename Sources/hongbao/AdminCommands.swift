@@ -70,7 +70,7 @@ struct AuditCommand: AsyncParsableCommand {
 
     func run() async throws {
         let repaired = repair ? try await runRecovery() : nil
-        let report = try userErrors { try data.openReader().audit() }
+        let report = try await userErrors { try await data.openReader().audit() }
         let totals = report.totals
         if output.json {
             try Output.json(View(ok: report.isClean, moneyIssued: totals.moneyIssued.decimalString,

@@ -126,6 +126,8 @@ final class DashboardLists: Sendable {
         case .open: state = packet.grabbed >= packet.shares ? .soldOut : .open
         case .finished: state = .done
         case .expired: state = .expired
+        // Not listed: a packet being paid for, or one whose payment never happened, exists for nobody.
+        case .paying, .cancelled: state = .open
         }
         return PacketRow(id: packet.id, sender: packet.senderName, kind: EngineDashboardBackend.kind(packet.kind),
                          total: packet.total, shares: packet.shares, grabbed: packet.grabbed, opened: packet.opened,

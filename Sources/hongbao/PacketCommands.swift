@@ -82,7 +82,7 @@ struct OpenCommand: AsyncParsableCommand {
 
     func run() async throws {
         let store = try await data.openStore()
-        let result = try await userErrors { try await store.packets.open(PacketID(packet), user: name) }
+        let result = try await userErrors { try await store.open(PacketID(packet), user: name) }
         if output.json { return try Output.json(View(claim: ClaimView(result.claim), replay: result.wasReplay)) }
         let again = result.wasReplay ? " (already opened)" : ""
         Output.line("\(name) opened \(result.claim.amount.formatted): \(result.claim.state.userText)\(again)")
@@ -103,31 +103,24 @@ struct PacketCommand: AsyncParsableCommand {
         struct View: Encodable {
             let packet: PacketView
             let recipient: String?
-            let escrow: EscrowView
+            /// What the settlement account holds for this packet (total − credited − refunded).
+            let held: String
             let claims: [ClaimView]
-        }
-
-        struct EscrowView: Encodable {
-            let account: String
-            let balance: String
         }
 
         func run() async throws {
             let reader = try data.openReader()
-            let (detail, recipient, escrow) = try userErrors {
+            let (detail, recipient) = try userErrors {
                 let detail = try reader.packets.detail(PacketID(packet))
                 let recipient = try detail.packet.recipientID.flatMap { try reader.ledger.account(id: $0)?.name }
-                let escrow = try reader.ledger.account(id: detail.packet.escrowID)
-                return (detail, recipient, escrow)
+                return (detail, recipient)
             }
             let progress = reader.creditProgress(of: detail.claims.filter { $0.state != .credited }.map(\.id))
             let now = SystemClock().now()
             let p = detail.packet
-            let escrowView = EscrowView(account: escrow?.name ?? "escrow #\(p.escrowID.rawValue)",
-                                        balance: (escrow?.balance ?? .zero).decimalString)
             if output.json {
                 return try Output.json(View(
-                    packet: PacketView(p, now: now), recipient: recipient, escrow: escrowView,
+                    packet: PacketView(p, now: now), recipient: recipient, held: p.held.decimalString,
                     claims: detail.claims.map { ClaimView($0, bestLuck: $0.id == detail.bestLuck, progress: progress[$0.id]) }))
             }
             let shareWord = p.shares == 1 ? "share" : "shares"
@@ -136,7 +129,7 @@ struct PacketCommand: AsyncParsableCommand {
             Output.line("  \(p.greeting)")
             Output.line("  grabbed \(p.grabbed)/\(p.shares), opened \(p.opened) for \(p.openedAmount.formatted)"
                         + (p.refunded.isPositive ? ", refunded \(p.refunded.formatted)" : "")
-                        + "; escrow holds \((escrow?.balance ?? .zero).formatted)")
+                        + "; holds \(p.held.formatted) in the settlement account")
             for claim in detail.claims {
                 let luck = claim.id == detail.bestLuck ? "  ★ best luck" : ""
                 var state = claim.state.userText
@@ -161,7 +154,7 @@ struct PacketCommand: AsyncParsableCommand {
 
         func run() async throws {
             let reader = try data.openReader()
-            let packets = try userErrors { try reader.packets.sent(by: name, limit: max(0, limit)) }
+            let packets = try await userErrors { try await reader.packets.sent(by: name, limit: max(0, limit)) }
             let now = SystemClock().now()
             if output.json { return try Output.json(packets.map { PacketView($0, now: now) }) }
             let rows = packets.map { p in
@@ -182,7 +175,7 @@ struct PacketCommand: AsyncParsableCommand {
 
         func run() async throws {
             let reader = try data.openReader()
-            let claims = try userErrors { try reader.packets.received(by: name, limit: max(0, limit)) }
+            let claims = try await userErrors { try await reader.packets.received(by: name, limit: max(0, limit)) }
             if output.json { return try Output.json(claims.map { ClaimView($0) }) }
             let rows = claims.map { [$0.packetID.rawValue, $0.amount.formatted, $0.state.userText] }
             guard !rows.isEmpty else { return Output.line("\(name) has opened no shares") }

@@ -117,8 +117,10 @@ struct UserError: CustomUserMessage {
             return "\(account) has \(balance.formatted), not enough for \(needed.formatted)"
         case let .idempotencyConflict(id): return "transfer \(id) was already made with different details"
         case let .corruptDatabase(path, reason): return "\(path) is damaged (\(reason)); restore it from a backup"
-        case let .foreignDatabase(path): return "\(path) is not a Hongbao ledger; refusing to touch it"
+        case let .foreignDatabase(path): return "\(path) is not a Hongbao ledger or red-packet store; refusing to touch it"
         case let .missingDatabase(path): return "there is no ledger at \(path) yet (nothing to show)"
+        case let .singleDatabaseLayout(path):
+            return "\(path) keeps red packets inside the ledger (the layout before the account and red-packet systems were split); this version does not convert it: use a new data directory (--data), or the version that made it"
         case let .storage(message): return "storage error: \(message)"
         case .arithmeticOverflow: return "the amount would overflow a balance"
         }
@@ -152,7 +154,7 @@ struct UserError: CustomUserMessage {
 extension LedgerError {
     var isStorage: Bool {
         switch self {
-        case .corruptDatabase, .foreignDatabase, .missingDatabase, .storage: return true
+        case .corruptDatabase, .foreignDatabase, .missingDatabase, .singleDatabaseLayout, .storage: return true
         default: return false
         }
     }

@@ -243,10 +243,10 @@ final class CLITruthTests: XCTestCase {
         let personal = try run(["send", "alice", "5", "--to", "bob"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let text = try run(["packet", "show", personal]).stdout
         XCTAssertTrue(text.contains("personal from alice to bob"), text)
-        XCTAssertTrue(text.contains("escrow holds ¥5.00"), text)
+        XCTAssertTrue(text.contains("holds ¥5.00 in the settlement account"), text)
         let view = try XCTUnwrap(try json(try run(["packet", "show", personal, "--json"]).stdout) as? [String: Any])
         XCTAssertEqual(view["recipient"] as? String, "bob")
-        XCTAssertEqual((view["escrow"] as? [String: Any])?["balance"] as? String, "5.00")
+        XCTAssertEqual(view["held"] as? String, "5.00")
         XCTAssertEqual((try XCTUnwrap(view["packet"] as? [String: Any]))["kind"] as? String, "personal")
     }
 

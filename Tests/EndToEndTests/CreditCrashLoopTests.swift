@@ -61,26 +61,35 @@ final class CreditCrashLoopTests: XCTestCase {
         var mismatched: Int
     }
 
-    /// Read straight from the ledger file (read-only), independently of the binary's own audit.
+    /// Read straight from the two systems' files (read-only), independently of the binary's own audit: the
+    /// claims from the red-packet store, the credit transfers from the ledger.
     static func claimFigures(_ data: String) throws -> ClaimFigures {
-        let path = data + "/ledger.sqlite"
-        guard FileManager.default.fileExists(atPath: path) else {
+        let packetsPath = data + "/redpackets.sqlite", ledgerPath = data + "/ledger.sqlite"
+        guard FileManager.default.fileExists(atPath: packetsPath), FileManager.default.fileExists(atPath: ledgerPath) else {
             return ClaimFigures(claims: 0, uncredited: 0, crediting: 0, creditTransfers: 0, mismatched: 0)
         }
         var configuration = Configuration()
         configuration.readonly = true
-        let database = try DatabaseQueue(path: path, configuration: configuration)
-        defer { try? database.close() }
-        return try database.read { db in
-            ClaimFigures(
-                claims: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM claim") ?? 0,
-                uncredited: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM claim WHERE state <> 'credited'") ?? 0,
-                crediting: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM claim WHERE state = 'crediting'") ?? 0,
-                creditTransfers: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM transfer WHERE id LIKE 'claim:%'") ?? 0,
-                mismatched: try Int.fetchOne(db, sql: """
-                    SELECT COUNT(*) FROM claim c LEFT JOIN transfer t ON t.id = 'claim:' || c.id
-                    WHERE t.id IS NULL OR t.amount <> c.amount
-                    """) ?? 0)
+        let packets = try DatabaseQueue(path: packetsPath, configuration: configuration)
+        let ledger = try DatabaseQueue(path: ledgerPath, configuration: configuration)
+        defer {
+            try? packets.close()
+            try? ledger.close()
         }
+        let claims = try packets.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, amount, state FROM claim").map {
+                (id: $0[0] as String, amount: $0[1] as Int64, state: $0[2] as String)
+            }
+        }
+        let credits = try ledger.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, amount FROM transfer WHERE id >= 'claim:' AND id < 'claim;'")
+                .reduce(into: [String: Int64]()) { $0[String(($1[0] as String).dropFirst("claim:".count))] = $1[1] }
+        }
+        return ClaimFigures(
+            claims: claims.count,
+            uncredited: claims.filter { $0.state != "credited" }.count,
+            crediting: claims.filter { $0.state == "crediting" }.count,
+            creditTransfers: credits.count,
+            mismatched: claims.filter { credits[$0.id] != $0.amount }.count)
     }
 }

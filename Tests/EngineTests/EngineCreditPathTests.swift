@@ -86,11 +86,8 @@ final class EngineCreditPathTests: XCTestCase {
             try await eventually("the claim credited") { try engine.packets.claim(opened.claim.id)?.state == .credited }
             try await eventually("the queue empty") { try await engine.queue.counters(of: "credits").total == 0 }
             XCTAssertEqual(try engine.ledger.account(named: "bob")?.balance, opened.claim.amount)
-            let transfers = try engine.ledger.read {
-                try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM transfer WHERE id = ?",
-                                 arguments: [opened.claim.id.creditTransferID.rawValue])
-            }
-            XCTAssertEqual(transfers, 1, "credited exactly once")
+            let transfers = try engine.ledger.transfersNow(withPrefix: "claim:")
+            XCTAssertEqual(transfers.map(\.id), [opened.claim.id.creditTransferID], "credited exactly once")
             let retries = engine.workers.snapshot
             XCTAssertEqual(retries.succeeded, 1)
             XCTAssertEqual(retries.completedByWorker.count, 2)
@@ -137,6 +134,8 @@ final class EngineCreditPathTests: XCTestCase {
             try await eventually("credited after the quorum returns") {
                 try engine.packets.claim(opened.claim.id)?.state == .credited
             }
+            // The claim is recorded credited before its message is deleted: audit once the queue is quiet.
+            try await eventually("the queue empty") { try await engine.queue.counters(of: "credits").total == 0 }
             let violations = try await engine.audit()
             XCTAssertEqual(violations, [])
         }
@@ -150,9 +149,7 @@ final class EngineCreditPathTests: XCTestCase {
             let engine = try await Engine.start(configuration())
             let packet = try await seedAndSend(engine)
             try await engine.grab(packet.id, user: "bob")
-            let drawn = try await engine.ledger.write {
-                try PacketOperations.draw(packet.id, user: "bob", random: SeededRandomSource(seed: 1), in: $0)
-            }
+            let drawn = try await engine.packets.draw(packet.id, user: "bob")
             claimID = drawn.claim.id
             amount = drawn.claim.amount
             await engine.close()
@@ -212,7 +209,10 @@ final class EngineCreditPathTests: XCTestCase {
             _ = try await engine.ledger.openAccount(name: "alice", deposit: Money(yuan: 100))
             let packet = try await engine.send(.group(from: "alice", total: Money(yuan: 10), shares: 2,
                                                       timeToLive: .seconds(1)))
-            try await eventually("expired by the engine's timer") { try engine.packets.packet(packet.id).state == .expired }
+            try await eventually("expired and refunded by the engine's timer") {
+                let now = try engine.packets.packet(packet.id)
+                return now.state == .expired && !now.refundPending
+            }
             XCTAssertEqual(try engine.ledger.account(named: "alice")?.balance, Money(yuan: 100))
         }
     }

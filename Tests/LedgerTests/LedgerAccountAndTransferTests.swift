@@ -1,4 +1,4 @@
-import Ledger
+@testable import Ledger
 import Primitives
 import TestKit
 import XCTest
@@ -60,7 +60,7 @@ final class LedgerAccountTests: LedgerTestCase {
         let totals = try ledger.totals()
         XCTAssertEqual(totals.moneyIssued, .zero)
         XCTAssertEqual(totals.transferCount, 0)
-        XCTAssertEqual(totals.accountCount, 1, "only the mint")
+        XCTAssertEqual(totals.accountCount, 2, "only the mint and the red-packet system's settlement account")
     }
 
     func testTheLongestAllowedNameIsAccepted() async throws {

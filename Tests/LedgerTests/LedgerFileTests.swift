@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import Ledger
+@testable import Ledger
 import Primitives
 import TestKit
 import XCTest
@@ -264,5 +264,34 @@ final class LedgerAuditTests: LedgerTestCase {
             """)
         XCTAssertEqual(Set(try ledger.auditLedger().map(\.code)), ["ledger.sum", "ledger.negative", "ledger.history"])
         XCTAssertEqual(Set(try ledger.auditLedgerQuick().map(\.code)), ["ledger.sum", "ledger.negative"])
+    }
+}
+
+final class LedgerLayoutTests: LedgerTestCase {
+    /// A ledger from the single-database layout (red packets inside it) is refused with its own error; its
+    /// red-packet tables stay and no settlement account is added.
+    func testALedgerThatStillHoldsRedPacketTablesIsRefusedUntouched() throws {
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { database in
+            try database.execute(sql: "PRAGMA application_id = \(LedgerSchema.applicationID)")
+            try database.execute(sql: "CREATE TABLE packet (id TEXT PRIMARY KEY)")
+        }
+        try queue.close()
+        XCTAssertThrowsError(try makeLedger()) { error in
+            XCTAssertEqual(error as? LedgerError, .singleDatabaseLayout(path: self.path))
+        }
+        let reopened = try DatabaseQueue(path: path)
+        try reopened.read { database in
+            XCTAssertTrue(try database.tableExists("packet"))
+            XCTAssertEqual(try Int.fetchOne(database, sql: "SELECT COUNT(*) FROM account WHERE name = ?",
+                                            arguments: [Account.settlementName]), 0)
+        }
+    }
+
+    func testANewLedgerHasAnEmptySettlementAccount() throws {
+        let ledger = try makeLedger()
+        let settlement = try XCTUnwrap(try ledger.account(named: Account.settlementName))
+        XCTAssertEqual(settlement.id, ledger.settlementAccountID)
+        XCTAssertEqual(settlement.balance, .zero)
     }
 }

@@ -1,5 +1,5 @@
 import Dispatch
-import Ledger
+@testable import Ledger
 import Primitives
 import Synchronization
 import TestKit

@@ -1,4 +1,4 @@
-import Ledger
+@testable import Ledger
 import Primitives
 import Synchronization
 import TestKit

@@ -1,3 +1,5 @@
+import AccountService
+import Crediting
 import Ledger
 import Primitives
 import RedPackets
@@ -80,12 +82,12 @@ final class RandomWorkloadTests: PacketTestCase {
     /// The same kind of workload with an account system that fails a third of the credits: claims stay owed in
     /// escrow (the audit still holds), and crediting them afterwards settles every one exactly once.
     func testRandomWorkloadWithAFlakyAccountSystemSettlesAfterRecovery() async throws {
-        service = PacketService(ledger: ledger, accountService: FlakyAccountService(ledger: ledger, seed: 99),
-                                random: SeededRandomSource(seed: 4))
+        service = PacketService(store: packetStore, accounts: ledger, limits: .default, random: SeededRandomSource(seed: 4))
+        accountService = FlakyAccountService(ledger: ledger, seed: 99)
         try await runWorkload(seed: 7_777)
         let owed = try service.uncreditedClaims(limit: 10_000)
         XCTAssertFalse(owed.isEmpty, "the flaky account system never failed")
-        let direct = DirectAccountService(ledger: ledger)
+        let direct = DirectCredit(ledger: ledger, store: packetStore)
         for claim in owed {
             let before = try balance(claim.userName)
             let credited = try await direct.credit(claim.id)
@@ -97,10 +99,11 @@ final class RandomWorkloadTests: PacketTestCase {
             XCTAssertEqual(try balance(claim.userName), before + claim.amount)
         }
         XCTAssertEqual(try service.uncreditedClaims(), [])
-        for packet in try ledger.read({ try String.fetchAll($0, sql: "SELECT id FROM packet") }).map(PacketID.init) {
-            XCTAssertEqual(try escrowBalance(service.packet(packet)), .zero, "escrow of \(packet) not empty")
+        for packet in try await packetStore.allPackets() {
+            XCTAssertEqual(packet.held, .zero, "packet \(packet.id) still holds money")
         }
-        try assertAuditsClean()
+        XCTAssertEqual(try settlementBalance(), .zero)
+        try await assertAuditsClean()
     }
 
     private func runWorkload(seed: UInt64) async throws {
@@ -140,9 +143,9 @@ final class RandomWorkloadTests: PacketTestCase {
                     grabbed.append((packet, name))
                 case 50..<80 where !grabbed.isEmpty:
                     let (packet, name) = pick(Array(grabbed.suffix(30)))
-                    _ = try await service.open(packet, user: name)
+                    _ = try await open(packet, user: name)
                 case 80..<90 where !packets.isEmpty:
-                    _ = try await service.open(pick(Array(packets.suffix(20))), user: pick(users)) // often not grabbed
+                    _ = try await open(pick(Array(packets.suffix(20))), user: pick(users)) // often not grabbed
                 case 90..<97:
                     clock.advance(by: .seconds(random.uniform(in: 1...60)))
                 default:
@@ -163,7 +166,7 @@ final class RandomWorkloadTests: PacketTestCase {
         let totals = try ledger.totals()
         XCTAssertEqual(totals.sumOfBalances, .zero)
         XCTAssertEqual(totals.moneyIssued, deposited)
-        try assertAuditsClean()
+        try await assertAuditsClean()
         // Every packet is finished or expired; what users do not hold is owed to them from escrow.
         XCTAssertEqual(try service.openPackets(), [])
         let owed = try service.uncreditedClaims(limit: 10_000).map(\.amount).reduce(.zero, +)
@@ -175,16 +178,16 @@ final class RandomWorkloadTests: PacketTestCase {
 /// Credits through the ledger, but fails about a third of the attempts (seeded, before touching the ledger).
 final class FlakyAccountService: AccountService {
     struct Outage: Error {}
-    private let direct: DirectAccountService
+    private let direct: LedgerAccountService
     private let random: SeededRandomSource
 
     init(ledger: Ledger, seed: UInt64) {
-        direct = DirectAccountService(ledger: ledger)
+        direct = LedgerAccountService(accounts: ledger)
         random = SeededRandomSource(seed: seed)
     }
 
-    func credit(_ claim: ClaimID) async throws -> CreditOutcome {
+    func credit(_ order: CreditOrder) async throws -> CreditOutcome {
         if random.uniform(in: 0...2) == 0 { throw Outage() }
-        return try await direct.credit(claim)
+        return try await direct.credit(order)
     }
 }

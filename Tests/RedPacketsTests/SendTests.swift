@@ -23,12 +23,13 @@ final class SendTests: PacketTestCase {
         XCTAssertEqual(packet.expiresAt, clock.now() + Limits.default.packets.defaultTimeToLive)
         XCTAssertEqual(try balance("张三"), Money(minorUnits: 41_112))
         XCTAssertEqual(try balance("李四"), .zero, "nothing reaches the recipient before open")
-        XCTAssertEqual(try escrowBalance(packet), Money(minorUnits: 8_888))
+        XCTAssertEqual(try held(packet), Money(minorUnits: 8_888))
         let funding = try XCTUnwrap(try ledger.transfer(id: packet.id.fundingTransferID))
         XCTAssertEqual(funding.amount, Money(minorUnits: 8_888))
-        XCTAssertEqual(funding.to, packet.escrowID)
+        XCTAssertEqual(funding.to, ledger.settlementAccountID)
+        XCTAssertEqual(try settlementBalance(), Money(minorUnits: 8_888))
         XCTAssertEqual(try service.packet(packet.id), packet)
-        try assertAuditsClean()
+        try await assertAuditsClean()
     }
 
     func testTheUserAccountCountLeavesOutEscrowAndTheMint() async throws {
@@ -52,10 +53,10 @@ final class SendTests: PacketTestCase {
         XCTAssertEqual(equal.kind, .equal)
         XCTAssertEqual(equal.expiresAt, clock.now() + .seconds(30))
         XCTAssertNotEqual(lucky.id, equal.id)
-        XCTAssertEqual(try escrowBalance(lucky), Money(minorUnits: 10_000))
-        XCTAssertEqual(try escrowBalance(equal), Money(minorUnits: 3))
+        XCTAssertEqual(try held(lucky), Money(minorUnits: 10_000))
+        XCTAssertEqual(try held(equal), Money(minorUnits: 3))
         XCTAssertEqual(try balance("a"), Money(minorUnits: 100_000 - 10_000 - 3))
-        try assertAuditsClean()
+        try await assertAuditsClean()
     }
 
     func testTheLimitsThemselvesAreAccepted() async throws {
@@ -68,7 +69,7 @@ final class SendTests: PacketTestCase {
         _ = try await service.send(.group(from: "a", total: yuan("1"), shares: 2, timeToLive: .seconds(1)))
         _ = try await service.send(.group(from: "a", total: yuan("1"), shares: 2, timeToLive: .seconds(7 * 24 * 3600)))
         XCTAssertEqual(try balance("a"), yuan("50000") - yuan("200") - yuan("1") - yuan("0.01") - yuan("20000") - yuan("2"))
-        try assertAuditsClean()
+        try await assertAuditsClean()
     }
 
     func testEveryInvalidSendThrowsItsTypedErrorAndWritesNothing() async throws {
@@ -117,20 +118,21 @@ final class SendTests: PacketTestCase {
             }
         }
         XCTAssertEqual(try snapshot(), before)
-        XCTAssertEqual(try service.sent(by: "张三"), [])
-        try assertAuditsClean()
+        let awaited1 = try await service.sent(by: "张三")
+        XCTAssertEqual(awaited1, [])
+        try await assertAuditsClean()
     }
 
-    func testAnEscrowAccountCannotSendOrReceive() async throws {
+    func testTheSettlementAccountCannotSendOrReceive() async throws {
         try await user("a", yuan("10"))
         let packet = try await service.send(.group(from: "a", total: yuan("5"), shares: 1))
-        let escrowName = "escrow:\(packet.id.rawValue)"
-        XCTAssertNotNil(try ledger.account(named: escrowName))
+        let escrowName = Account.settlementName
+        XCTAssertEqual(try settlementBalance(), yuan("5"))
         await assertThrows({ try await self.service.send(.group(from: escrowName, total: yuan("1"), shares: 1)) },
                            PacketError.unknownAccount(escrowName))
         await assertThrows({ try await self.service.send(.personal(from: "a", to: escrowName, amount: yuan("1"))) },
                            PacketError.unknownAccount(escrowName))
-        XCTAssertEqual(try escrowBalance(packet), yuan("5"))
+        XCTAssertEqual(try held(packet), yuan("5"))
     }
 }
 
@@ -139,21 +141,15 @@ final class PacketIDAllocationTests: PacketTestCase {
     /// second must get another id, chosen inside its transaction.
     func testASecondSendThatDrawsATakenIdGetsAnother() async throws {
         try await user("a", yuan("100"))
-        let first = try await ledger.write { transaction in
-            try PacketOperations.send(.group(from: "a", total: yuan("1"), shares: 1),
-                                      id: PacketOperations.unusedID(random: SeededRandomSource(seed: 5), in: transaction),
-                                      in: transaction)
-        }
-        let second = try await ledger.write { transaction in
-            try PacketOperations.send(.group(from: "a", total: yuan("1"), shares: 1),
-                                      id: PacketOperations.unusedID(random: SeededRandomSource(seed: 5), in: transaction),
-                                      in: transaction)
-        }
+        service = PacketService(store: packetStore, accounts: ledger, limits: .default, random: SeededRandomSource(seed: 5))
+        let first = try await service.send(.group(from: "a", total: yuan("1"), shares: 1))
+        service = PacketService(store: packetStore, accounts: ledger, limits: .default, random: SeededRandomSource(seed: 5))
+        let second = try await service.send(.group(from: "a", total: yuan("1"), shares: 1))
         XCTAssertEqual(PacketID.generate(at: clock.now(), random: SeededRandomSource(seed: 5)), first.id,
                        "the first send took the seed's first id")
         XCTAssertNotEqual(first.id, second.id)
         XCTAssertEqual(first.id.rawValue.prefix(PacketID.timeCharacters), second.id.rawValue.prefix(PacketID.timeCharacters))
         XCTAssertEqual(try count("packet"), 2)
-        try assertAuditsClean()
+        try await assertAuditsClean()
     }
 }

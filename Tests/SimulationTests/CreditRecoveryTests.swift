@@ -63,9 +63,7 @@ final class CreditRecoveryTests: XCTestCase {
         clock.advance(by: .seconds(1))
         let packet = try await engine.send(.group(from: users[1], total: Money(yuan: 1), shares: 1), quiet: true)
         try await engine.grab(packet.id, user: users[2])
-        let drawn = try await engine.ledger.write {
-            try PacketOperations.draw(packet.id, user: users[2], random: random, in: $0)
-        }
+        let drawn = try await engine.packets.draw(packet.id, user: users[2])
         XCTAssertEqual(drawn.claim.state, .crediting)
         await engine.close()
         return drawn.claim.id
@@ -83,7 +81,7 @@ final class CreditRecoveryTests: XCTestCase {
         let engine = try await Engine.start(configuration)
         XCTAssertEqual(try engine.packets.claim(claim)?.state, .waiting)
         let messages = try await engine.workers.receive(wait: .zero)
-        XCTAssertEqual(messages.map(\.claim), [claim], "the restart re-queued the credit")
+        XCTAssertEqual(messages.map(\.order.claim), [claim], "the restart re-queued the credit")
         for message in messages { await engine.workers.process(message) }
         XCTAssertEqual(try engine.packets.claim(claim)?.state, .credited)
         let violations = try await engine.audit()
@@ -103,7 +101,7 @@ final class CreditRecoveryTests: XCTestCase {
         clock.advance(by: configuration.limits.queue.maxRetention + .seconds(1))
         let engine = try await Engine.start(configuration)
         let messages = try await engine.workers.receive(wait: .zero)
-        XCTAssertEqual(messages.map(\.claim), [claim], "the credit is still deliverable after the downtime")
+        XCTAssertEqual(messages.map(\.order.claim), [claim], "the credit is still deliverable after the downtime")
         for message in messages { await engine.workers.process(message) }
         XCTAssertEqual(try engine.packets.claim(claim)?.state, .credited)
         let violations = try await engine.audit()

@@ -32,7 +32,15 @@ final class DeterministicSimulationTests: XCTestCase {
         XCTAssertGreaterThan(counts.creditsQueued, 0, "seed \(seed): credits failed in line and were queued")
         XCTAssertGreaterThan(counts.creditsUnqueued, 0, "seed \(seed): credits found no quorum and were re-sent")
         XCTAssertGreaterThan(counts.workerCredits, 0, "seed \(seed): workers credited")
-        XCTAssertGreaterThan(counts.crashesMidOpen + counts.crashesAfterSend, 0, "seed \(seed): crashes mid-open")
+        // A crash between every two steps of every flow that crosses the two systems.
+        for (name, count) in [("after the draw", counts.crashesMidOpen), ("after queueing", counts.crashesAfterSend),
+                              ("after the ledger's credit", counts.crashesAfterLedgerCredit),
+                              ("before the payment", counts.crashesBeforePayment),
+                              ("after the payment", counts.crashesAfterPayment),
+                              ("before the refund", counts.crashesBeforeRefund),
+                              ("after the refund", counts.crashesAfterRefund)] {
+            XCTAssertGreaterThan(count, 0, "seed \(seed): crashes \(name)")
+        }
         XCTAssertGreaterThan(counts.replicasRestored, 0, "seed \(seed): replicas went down and came back")
         XCTAssertGreaterThan(counts.quorumLosses, 0, "seed \(seed): the queue lost its quorum")
         XCTAssertGreaterThan(counts.droppedMessages, 0, "seed \(seed): crashed workers dropped messages")

@@ -1,6 +1,6 @@
 import Dispatch
 import GRDB
-@testable import Ledger
+@testable import SQLiteSupport
 import Synchronization
 import TestKit
 import XCTest

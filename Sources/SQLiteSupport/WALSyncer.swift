@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 
-/// Makes committed WAL frames durable: `fsync` of the ledger's `-wal` file, on its own descriptor.
+/// Makes committed WAL frames durable: `fsync` of a store's `-wal` file, on its own descriptor.
 ///
 /// At FULL durability the writer connection commits with `synchronous=NORMAL` (frames written, not synced)
 /// and the group-commit writer acknowledges a batch only after a `sync()` that started after its commit.
@@ -9,7 +9,7 @@ import Synchronization
 /// instead of waiting on the disk. SQLite's NORMAL mode still syncs the WAL before and the database after
 /// each checkpoint, so a crash never tears the file; the extra fsync is what makes each commit durable.
 ///
-/// The writer connection keeps the WAL file open for the ledger's lifetime, so its inode does not change;
+/// The writer connection keeps the WAL file open for the store's lifetime, so its inode does not change;
 /// the descriptor is re-opened if it ever does (checked on every sync).
 public final class WALSyncer: Sendable {
     public let path: String
@@ -18,7 +18,7 @@ public final class WALSyncer: Sendable {
     /// Runs before each fsync; tests hold syncs back with it to see that nobody is told before one.
     private let beforeSync: (@Sendable () -> Void)?
 
-    init(walPath: String, beforeSync: (@Sendable () -> Void)? = nil) {
+    public init(walPath: String, beforeSync: (@Sendable () -> Void)? = nil) {
         path = walPath
         self.beforeSync = beforeSync
     }
@@ -33,9 +33,9 @@ public final class WALSyncer: Sendable {
     public var syncCount: Int { syncs.load(ordering: .relaxed) }
 
     /// Flushes everything written to the WAL so far to stable storage.
-    func sync() throws(LedgerError) {
+    public func sync() throws(SQLiteStoreError) {
         beforeSync?()
-        try state.withLock { state throws(LedgerError) in
+        try state.withLock { state throws(SQLiteStoreError) in
             var status = stat()
             guard stat(path, &status) == 0 else {
                 // No WAL file yet (nothing committed through it) or gone: nothing unsynced can be in it.
@@ -59,7 +59,7 @@ public final class WALSyncer: Sendable {
     }
 
     /// The WAL's directory entry must be durable too, once, for a WAL file created since the last sync.
-    private func syncDirectory() throws(LedgerError) {
+    private func syncDirectory() throws(SQLiteStoreError) {
         let directory = (path as NSString).deletingLastPathComponent
         let descriptor = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else { throw WALSyncer.failure("cannot open \(directory)") }
@@ -70,7 +70,7 @@ public final class WALSyncer: Sendable {
     }
 
     /// A storage error naming what failed and the system's reason (`errno`, read at once).
-    private static func failure(_ what: String) -> LedgerError {
-        LedgerError.storage("\(what): \(String(cString: strerror(errno)))")
+    private static func failure(_ what: String) -> SQLiteStoreError {
+        SQLiteStoreError.storage("\(what): \(String(cString: strerror(errno)))")
     }
 }

@@ -18,7 +18,7 @@ import Synchronization
 /// touches into the statement journal, which cost as much as the unit's own work. If any unit throws, the
 /// whole transaction is rolled back and the batch runs again with a savepoint per unit (units are
 /// database work only, so running one twice after a rollback is running it once).
-final class GroupCommitWriter: Sendable {
+public final class GroupCommitWriter: Sendable {
     private struct Unit {
         /// Runs the work (in its own savepoint if asked) and records its outcome; false if it threw.
         let run: @Sendable (Database, _ inSavepoint: Bool) -> Bool
@@ -37,30 +37,30 @@ final class GroupCommitWriter: Sendable {
     private let writer: any DatabaseWriter
     private let maxUnitsPerCommit: Int
     private let state = Mutex(State())
-    private let queue = DispatchQueue(label: "hongbao.ledger.group-commit")
-    private let acknowledgeQueue = DispatchQueue(label: "hongbao.ledger.acknowledge")
+    private let queue = DispatchQueue(label: "hongbao.store.group-commit")
+    private let acknowledgeQueue = DispatchQueue(label: "hongbao.store.acknowledge")
     private let syncer: WALSyncer?
     private let commitCounter = Atomic<Int>(0)
 
     /// - Parameter syncer: fsyncs the WAL after commits made without it (FULL durability); nil when each
     ///   commit is as durable as it will be when SQLite returns.
-    init(writer: any DatabaseWriter, maxUnitsPerCommit: Int, syncer: WALSyncer?) {
+    public init(writer: any DatabaseWriter, maxUnitsPerCommit: Int, syncer: WALSyncer?) {
         self.writer = writer
         self.maxUnitsPerCommit = max(1, maxUnitsPerCommit)
         self.syncer = syncer
     }
 
     /// How many commits have been made (for measuring the batching factor).
-    var commitCount: Int { commitCounter.load(ordering: .relaxed) }
+    public var commitCount: Int { commitCounter.load(ordering: .relaxed) }
 
     /// Blocks until every submitted unit is committed and its caller resumed: the writer's queues then no
     /// longer run code that holds the database. Call only when no more units are being submitted.
-    func waitUntilIdle() {
+    public func waitUntilIdle() {
         queue.sync {}
         acknowledgeQueue.sync {}
     }
 
-    func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    public func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let outcome = OutcomeBox<T>()
             let unit = Unit(
@@ -100,7 +100,7 @@ final class GroupCommitWriter: Sendable {
                     } else if let result = outcome.result {
                         continuation.resume(with: result)
                     } else {
-                        continuation.resume(throwing: LedgerError.storage("transaction produced no result"))
+                        continuation.resume(throwing: SQLiteStoreError.storage("transaction produced no result"))
                     }
                 }
             )

@@ -1,0 +1,196 @@
+import Primitives
+
+/// The credit of one opened share, from the in-line attempt at open time to a retry worker's delivery, as one
+/// pure state machine in the style of swift-nio's: each event returns the one action the caller must perform
+/// next and report back; the machine does no I/O, reads no clock and draws no random number. The engine and
+/// the retry workers perform the actions (`CreditFlowDriver`); the tests drive it by hand.
+///
+/// At open (`origin: .open`):
+/// ```
+/// credit ─ok─▶ markCredited ─▶ finish(credited)
+///    │              └─failed─▶ enqueue (a worker's replay records it) ─▶ finish(credited)
+///    └─failed─▶ enqueue ─ok─▶ markWaiting ─▶ finish(queued)
+///                  └─failed─▶ remember (re-sent when the queue is back) ─▶ finish(unqueued)
+/// ```
+/// For a worker's delivery (`origin: .retry(attempt:)`):
+/// ```
+/// credit ─ok─▶ markCredited ─ok─▶ acknowledge ─▶ finish(credited)
+///    │              └─failed─▶ retryLater
+///    └─failed─▶ retryLater (exponential backoff ceiling; the driver draws the full jitter) ─▶ finish(retrying)
+/// ```
+/// Every path that moved money or may have moved it ends with the claim either recorded as credited or a
+/// message (or a remembered re-send) that will replay the credit: no path loses a credit, and the ledger's
+/// idempotent transfer id makes every replay move nothing.
+public struct CreditFlow: Sendable {
+    public enum Origin: Sendable, Equatable {
+        /// The in-line attempt, right after the share was drawn.
+        case open
+        /// A worker's delivery of the credit message (`attempt` = the message's receive count).
+        case retry(attempt: Int)
+    }
+
+    public enum Action: Sendable, Equatable {
+        /// Ask the account service to credit the order.
+        case credit(CreditOrder)
+        /// Record the claim as credited in the red-packet store.
+        case markCredited(ClaimID, at: Timestamp)
+        /// Send the credit message (message id = claim id).
+        case enqueue(CreditOrder)
+        /// Record the claim as waiting for its queued credit.
+        case markWaiting(ClaimID)
+        /// Delete the delivered message.
+        case acknowledge
+        /// Show the delivered message again after a delay drawn from `0...ceiling` (full jitter).
+        case retryLater(ceiling: Duration)
+        /// The queue has no quorum: keep the order and send it when the queue is back.
+        case remember(CreditOrder)
+        /// Nothing more to do.
+        case finish(Outcome)
+    }
+
+    public enum Outcome: Sendable, Equatable {
+        /// The money is in the recipient's account (`appliedNow` false: an earlier attempt had moved it).
+        case credited(CreditOutcome)
+        /// Open only: the in-line credit failed and the message carries it now.
+        case queued(reason: String)
+        /// Open only: the in-line credit failed and the queue could not take the message yet; it is remembered.
+        case unqueued(reason: String)
+        /// Retry only: the credit failed again; the message shows again after `delay`.
+        case retrying(reason: String, delay: Duration)
+    }
+
+    private enum State: Sendable, Equatable {
+        case idle
+        case crediting
+        case markingCredited(CreditOutcome)
+        /// `credited`: the money already moved and only the record is missing.
+        case queueing(reason: String, credited: CreditOutcome?)
+        case remembering(reason: String, credited: CreditOutcome?)
+        case markingWaiting(reason: String)
+        case acknowledging(CreditOutcome)
+        case rescheduling(reason: String)
+        case done(Outcome)
+    }
+
+    public let order: CreditOrder
+    public let origin: Origin
+    private let limits: CreditLimits
+    private var state: State = .idle
+
+    public init(order: CreditOrder, origin: Origin, limits: CreditLimits) {
+        self.order = order
+        self.origin = origin
+        self.limits = limits
+    }
+
+    /// The outcome once the flow has finished.
+    public var outcome: Outcome? {
+        if case let .done(outcome) = state { return outcome }
+        return nil
+    }
+
+    public mutating func start() -> Action {
+        guard state == .idle else { return unexpected() }
+        state = .crediting
+        return .credit(order)
+    }
+
+    /// The account service credited the order (now, or before).
+    public mutating func credited(_ credit: CreditOutcome) -> Action {
+        guard state == .crediting else { return unexpected() }
+        state = .markingCredited(credit)
+        return .markCredited(order.claim, at: credit.creditedAt)
+    }
+
+    /// The account service refused or timed out. The credit may still land later (a missed deadline): the
+    /// retry that follows is idempotent.
+    public mutating func creditFailed(_ reason: String) -> Action {
+        guard state == .crediting else { return unexpected() }
+        switch origin {
+        case .open:
+            state = .queueing(reason: reason, credited: nil)
+            return .enqueue(order)
+        case let .retry(attempt):
+            state = .rescheduling(reason: reason)
+            return .retryLater(ceiling: limits.backoffCeiling(attempt: attempt))
+        }
+    }
+
+    /// The red-packet store recorded the claim (credited, or waiting).
+    public mutating func recorded() -> Action {
+        switch state {
+        case let .markingCredited(credit):
+            if origin == .open { return finish(.credited(credit)) }
+            state = .acknowledging(credit)
+            return .acknowledge
+        case let .markingWaiting(reason):
+            return finish(.queued(reason: reason))
+        default:
+            return unexpected()
+        }
+    }
+
+    /// The red-packet store could not record the claim.
+    public mutating func recordFailed(_ reason: String) -> Action {
+        switch state {
+        case let .markingCredited(credit):
+            switch origin {
+            case .open:
+                // The money moved; a message makes a worker replay the credit and record it.
+                state = .queueing(reason: reason, credited: credit)
+                return .enqueue(order)
+            case let .retry(attempt):
+                state = .rescheduling(reason: reason)
+                return .retryLater(ceiling: limits.backoffCeiling(attempt: attempt))
+            }
+        case let .markingWaiting(reason):
+            // The message is live; the claim stays `crediting` until a worker records it credited.
+            return finish(.queued(reason: reason))
+        default:
+            return unexpected()
+        }
+    }
+
+    public mutating func enqueued() -> Action {
+        guard case let .queueing(reason, credited) = state else { return unexpected() }
+        if let credited { return finish(.credited(credited)) }
+        state = .markingWaiting(reason: reason)
+        return .markWaiting(order.claim)
+    }
+
+    public mutating func enqueueFailed(_ reason: String) -> Action {
+        guard case let .queueing(firstReason, credited) = state else { return unexpected() }
+        state = .remembering(reason: credited == nil ? firstReason : reason, credited: credited)
+        return .remember(order)
+    }
+
+    public mutating func remembered() -> Action {
+        guard case let .remembering(reason, credited) = state else { return unexpected() }
+        if let credited { return finish(.credited(credited)) }
+        return finish(.unqueued(reason: reason))
+    }
+
+    /// The delivered message was deleted, or could not be (it comes back after its visibility timeout and its
+    /// credit is a replay): the credit stands either way.
+    public mutating func acknowledged() -> Action {
+        guard case let .acknowledging(credit) = state else { return unexpected() }
+        return finish(.credited(credit))
+    }
+
+    /// The delivered message will show again after `delay` (or after its visibility timeout, if the queue
+    /// refused the change).
+    public mutating func rescheduled(after delay: Duration) -> Action {
+        guard case let .rescheduling(reason) = state else { return unexpected() }
+        return finish(.retrying(reason: reason, delay: delay))
+    }
+
+    private mutating func finish(_ outcome: Outcome) -> Action {
+        state = .done(outcome)
+        return .finish(outcome)
+    }
+
+    /// An event the current state does not expect is a bug in the driver.
+    private func unexpected(function: StaticString = #function) -> Action {
+        preconditionFailure("CreditFlow: \(function) in state \(state)")
+    }
+}

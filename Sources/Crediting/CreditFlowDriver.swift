@@ -1,0 +1,83 @@
+import Primitives
+
+/// Performs a `CreditFlow`'s actions against the real account service, queue and red-packet store, feeding
+/// each result back to the machine, until it finishes. The engine runs it for the in-line credit at open
+/// time; the retry workers for each delivery.
+public struct CreditFlowDriver<Queue: CreditQueue>: Sendable {
+    public let accountService: any AccountService
+    public let queue: Queue
+    public let recorder: any ClaimRecorder
+    public let limits: CreditLimits
+    private let random: any RandomSource
+    private let remember: @Sendable (CreditOrder) -> Void
+
+    /// - Parameter remember: keeps an order the queue could not take, to be sent when it is back.
+    public init(accountService: any AccountService, queue: Queue, recorder: any ClaimRecorder, limits: CreditLimits,
+                random: any RandomSource, remember: @escaping @Sendable (CreditOrder) -> Void) {
+        self.accountService = accountService
+        self.queue = queue
+        self.recorder = recorder
+        self.limits = limits
+        self.random = random
+        self.remember = remember
+    }
+
+    /// The in-line credit of a share just drawn.
+    public func creditAtOpen(_ order: CreditOrder) async -> CreditFlow.Outcome {
+        var flow = CreditFlow(order: order, origin: .open, limits: limits)
+        return await run(&flow, message: nil)
+    }
+
+    /// A worker's attempt for a delivered credit message.
+    public func creditDelivery(_ message: CreditMessage<Queue.Receipt>) async -> CreditFlow.Outcome {
+        var flow = CreditFlow(order: message.order, origin: .retry(attempt: message.receiveCount), limits: limits)
+        return await run(&flow, message: message)
+    }
+
+    private func run(_ flow: inout CreditFlow, message: CreditMessage<Queue.Receipt>?) async -> CreditFlow.Outcome {
+        var action = flow.start()
+        while true {
+            switch action {
+            case let .credit(order):
+                do {
+                    action = flow.credited(try await accountService.credit(order))
+                } catch {
+                    action = flow.creditFailed("\(error)")
+                }
+            case let .markCredited(claim, time):
+                do {
+                    try await recorder.markCredited(claim, at: time)
+                    action = flow.recorded()
+                } catch {
+                    action = flow.recordFailed("\(error)")
+                }
+            case let .markWaiting(claim):
+                do {
+                    try await recorder.markWaiting(claim)
+                    action = flow.recorded()
+                } catch {
+                    action = flow.recordFailed("\(error)")
+                }
+            case let .enqueue(order):
+                do {
+                    try await queue.enqueue(order)
+                    action = flow.enqueued()
+                } catch {
+                    action = flow.enqueueFailed("\(error)")
+                }
+            case let .remember(order):
+                remember(order)
+                action = flow.remembered()
+            case .acknowledge:
+                if let message { try? await queue.acknowledge(message) }
+                action = flow.acknowledged()
+            case let .retryLater(ceiling):
+                let delay = Duration.milliseconds(random.uniform(in: 0...max(0, ceiling.wholeMilliseconds)))
+                if let message { try? await queue.retry(message, after: delay) }
+                action = flow.rescheduled(after: delay)
+            case let .finish(outcome):
+                return outcome
+            }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import Primitives
+
+/// The account system as the other systems see it: idempotent transfers between accounts, lookups, and the
+/// audit. `Ledger` is the SQLite implementation; another storage engine (a network database) implements this
+/// protocol, which is why everything a network round trip would serve is `async`.
+public protocol AccountStore: Sendable {
+    /// The red-packet system's settlement account.
+    var settlementAccountID: AccountID { get }
+    /// Moves money between two accounts, idempotently by the request's id (see `LedgerTransaction.transfer`).
+    func transfer(_ request: TransferRequest) async throws -> TransferOutcome
+    /// The user account with that name (not the mint, not settlement accounts).
+    func userAccount(named name: String) async throws -> Account?
+    /// The transfers with these ids that exist.
+    func transfers(_ ids: [TransferID]) async throws -> [TransferID: TransferRecord]
+    /// Every transfer whose id starts with `prefix` (`claim:`, `send:`, `refund:`), for cross-system audits.
+    func transfers(withPrefix prefix: String) async throws -> [TransferRecord]
+    /// An account's current balance.
+    func balance(of account: AccountID) async throws -> Money?
+    /// The ledger's own invariants that do not hold.
+    func auditAccounts() async throws -> [AuditViolation]
+}
+
+extension Ledger: AccountStore {
+    public func userAccount(named name: String) async throws -> Account? {
+        guard let account = try account(named: name), account.kind == .user else { return nil }
+        return account
+    }
+
+    public func transfers(_ ids: [TransferID]) async throws -> [TransferID: TransferRecord] {
+        try read { database in
+            var found: [TransferID: TransferRecord] = [:]
+            for id in ids {
+                if let record = try LedgerQueries.transfer(id: id, in: database) { found[id] = record }
+            }
+            return found
+        }
+    }
+
+    public func transfers(withPrefix prefix: String) async throws -> [TransferRecord] {
+        try transfersNow(withPrefix: prefix)
+    }
+
+    public func balance(of account: AccountID) async throws -> Money? {
+        try self.account(id: account)?.balance
+    }
+
+    public func auditAccounts() async throws -> [AuditViolation] {
+        try auditLedger()
+    }
+
+    /// `transfers(withPrefix:)` on the caller's thread (CLI, simulation checks).
+    public func transfersNow(withPrefix prefix: String) throws -> [TransferRecord] {
+        // A range over the unique index on id: every id that starts with `prefix`.
+        let upper = prefix + "\u{10FFFF}"
+        return try read { database in
+            try database.fetchAll(prepared: """
+                SELECT seq, id, debit_id, credit_id, amount, memo, debit_balance_after, credit_balance_after, created_at
+                FROM transfer WHERE id >= ? AND id < ? ORDER BY id
+                """, prefix, upper, map: LedgerQueries.transfer(from:))
+        }
+    }
+
+    /// Every account (mint and settlement included) by name: simulation checks and digests.
+    public func allAccounts() throws -> [Account] {
+        try read { database in
+            try database.fetchAll(prepared: "SELECT id, name, kind, balance, created_at FROM account ORDER BY name",
+                                  map: LedgerQueries.account(from:))
+        }
+    }
+
+    /// The ids of every user account (benchmarks pick transfer partners from them).
+    public func userAccountIDs() throws -> [AccountID] {
+        try read { database in
+            try database.fetchAll(prepared: "SELECT id FROM account WHERE kind = 'user' ORDER BY id") {
+                AccountID($0.int64(0))
+            }
+        }
+    }
+}

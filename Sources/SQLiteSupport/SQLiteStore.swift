@@ -1,0 +1,158 @@
+import Foundation
+import GRDB
+
+/// How a store's SQLite file is opened and written.
+public struct SQLiteStoreOptions: Sendable {
+    /// Marks the file as this store's, so that a foreign SQLite file (or the other store's) is refused.
+    public var applicationID: Int32
+    /// FULL durability: a write returns only after an fsync of the WAL that covers its commit (`WALSyncer`).
+    public var syncWAL: Bool
+    /// Whether `write` goes through the group-commit writer (false: it commits at once on the caller's
+    /// thread, for single-task deterministic simulations).
+    public var groupCommit: Bool
+    public var maxUnitsPerCommit: Int
+    public var writerCacheBytes: Int
+    public var memoryMapBytes: Int
+    public var walAutocheckpointPages: Int
+    /// Open an existing database for reading only, after SQLite's quick check of the whole file: no
+    /// migration, no pragma written, no checkpoint. Writes then fail.
+    public var readOnly: Bool
+
+    public init(applicationID: Int32, syncWAL: Bool, groupCommit: Bool, maxUnitsPerCommit: Int,
+                writerCacheBytes: Int, memoryMapBytes: Int, walAutocheckpointPages: Int, readOnly: Bool = false) {
+        self.readOnly = readOnly
+        self.applicationID = applicationID
+        self.syncWAL = syncWAL
+        self.groupCommit = groupCommit
+        self.maxUnitsPerCommit = maxUnitsPerCommit
+        self.writerCacheBytes = writerCacheBytes
+        self.memoryMapBytes = memoryMapBytes
+        self.walAutocheckpointPages = walAutocheckpointPages
+    }
+}
+
+/// One SQLite database in WAL mode with its own group-commit writer: what the account system's ledger and
+/// the red-packet system's store are each built on. Only the store that owns it sees its `Database`.
+///
+/// Errors from SQLite come out as `SQLiteStoreError`; errors thrown by the caller's work pass unchanged.
+public final class SQLiteStore: Sendable {
+    public let path: String
+    public let options: SQLiteStoreOptions
+    let pool: DatabasePool
+    private let writer: GroupCommitWriter
+    /// At FULL durability, the fsync that acknowledges commits; nil at NORMAL.
+    public let walSyncer: WALSyncer?
+
+    /// Opens (creating if needed) the database at `path` and runs `migrations`.
+    public init(path: String, options: SQLiteStoreOptions, migrations: (inout DatabaseMigrator) -> Void) throws {
+        self.path = path
+        self.options = options
+        let syncer = options.syncWAL && !options.readOnly ? WALSyncer(walPath: path + "-wal") : nil
+        walSyncer = syncer
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        configuration.readonly = options.readOnly
+        configuration.prepareDatabase { database in
+            // Readers (snapshots, audits) read through a memory map: no copying into a per-connection cache.
+            try database.execute(sql: "PRAGMA mmap_size = \(options.memoryMapBytes)")
+        }
+        do {
+            if options.readOnly {
+                guard FileManager.default.fileExists(atPath: path) else { throw SQLiteStoreError.missingDatabase(path: path) }
+                try SQLiteFile.checkIsSQLite(path: path, applicationID: options.applicationID, readOnly: true)
+                pool = try DatabasePool(path: path, configuration: configuration)
+                // A reader may touch only pages a damage spared and print what looks right: check the whole
+                // file first (about 0.1 s per 20 MB), so that a damaged database is reported and never served.
+                let verdict = try pool.read { try String.fetchOne($0, sql: "PRAGMA quick_check(1)") }
+                guard verdict == "ok" else {
+                    let reason = (verdict ?? "quick_check failed").split(separator: "\n")
+                        .filter { !$0.hasPrefix("***") }.joined(separator: "; ")
+                    throw SQLiteStoreError.corruptDatabase(path: path, reason: reason)
+                }
+                writer = GroupCommitWriter(writer: pool, maxUnitsPerCommit: options.maxUnitsPerCommit, syncer: nil)
+                return
+            }
+            try SQLiteFile.checkIsSQLite(path: path, applicationID: options.applicationID)
+            pool = try DatabasePool(path: path, configuration: configuration)
+            var migrator = DatabaseMigrator()
+            migrations(&migrator)
+            try pool.barrierWriteWithoutTransaction { database in
+                // GRDB sets synchronous=NORMAL on the writer when it enables WAL, after `prepareDatabase` ran.
+                // That is what the writer connection, the one that commits, must use: at FULL durability the
+                // WALSyncer fsyncs after commits, off the writer thread, before any caller is told.
+                try database.execute(sql: "PRAGMA synchronous = NORMAL")
+                // The writer keeps the hot pages cached: SQLite's default 2 MiB cache made throughput fall by
+                // half as the database grew past it.
+                try database.execute(sql: "PRAGMA cache_size = -\(options.writerCacheBytes / 1024)")
+                // Group commit runs each unit in a savepoint: SQLite copies every page a unit touches into the
+                // statement sub-journal, a temporary *file* once it passes 64 KiB. In memory it is a memcpy and
+                // is truncated at each release; on disk it cost a pwrite per page, a third of the writer's time.
+                try database.execute(sql: "PRAGMA temp_store = MEMORY")
+                try database.execute(sql: "PRAGMA wal_autocheckpoint = \(options.walAutocheckpointPages)")
+                try SQLiteFile.claimOrVerify(database, path: path, applicationID: options.applicationID)
+            }
+            try migrator.migrate(pool)
+        } catch {
+            throw SQLiteFile.classify(error, path: path)
+        }
+        writer = GroupCommitWriter(writer: pool, maxUnitsPerCommit: options.maxUnitsPerCommit, syncer: syncer)
+        try syncer?.sync() // the migrations' commits
+    }
+
+    /// Runs `work` in a write transaction shared with other concurrent callers (group commit). Returns after
+    /// the commit is durable. If `work` throws, its writes are rolled back and nothing else is affected.
+    /// Without group commit it is `writeNow`.
+    public func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        if !options.groupCommit { return try writeNow(work) }
+        do {
+            return try await writer.write(work)
+        } catch let error as DatabaseError {
+            throw SQLiteFile.classify(error, path: path)
+        }
+    }
+
+    /// Runs `work` in its own write transaction on the caller's thread, bypassing group commit.
+    public func writeNow<T>(_ work: (Database) throws -> T) throws -> T {
+        do {
+            let result = try pool.write(work)
+            try walSyncer?.sync()
+            return result
+        } catch let error as DatabaseError {
+            throw SQLiteFile.classify(error, path: path)
+        }
+    }
+
+    /// Reads a consistent snapshot (WAL: never blocks the writer).
+    public func read<T>(_ work: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.read(work)
+        } catch let error as DatabaseError {
+            throw SQLiteFile.classify(error, path: path)
+        }
+    }
+
+    /// Runs `work` on the writer connection outside any transaction, with every other write held back
+    /// (schema checks, tests).
+    public func barrier<T>(_ work: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.barrierWriteWithoutTransaction(work)
+        } catch let error as DatabaseError {
+            throw SQLiteFile.classify(error, path: path)
+        }
+    }
+
+    /// Closes the database once the group-commit writer is idle. Without it the pool closes whenever the last
+    /// reference goes, which may be a writer queue still finishing its acknowledgement: a process that opens
+    /// the file again at once could then find it locked. Use no method of this store afterwards.
+    public func close() throws {
+        writer.waitUntilIdle()
+        do {
+            try pool.close()
+        } catch {
+            throw SQLiteFile.classify(error, path: path)
+        }
+    }
+
+    /// How many group commits have happened since open.
+    public var commitCount: Int { writer.commitCount }
+}
