@@ -233,7 +233,7 @@ public final class SQLitePacketStore: PacketStore {
     }
 
     public func cancel(_ id: PacketID) async throws {
-        try await write { database, _ in
+        _ = try await write { database, _ in
             try database.execute(prepared: "UPDATE packet SET state = 'cancelled' WHERE id = ? AND state = 'paying'",
                                  id.rawValue)
         }
@@ -305,7 +305,7 @@ public final class SQLitePacketStore: PacketStore {
     }
 
     public func markWaiting(_ claim: ClaimID) async throws {
-        try await write { database, _ in
+        _ = try await write { database, _ in
             try database.execute(prepared: """
                 UPDATE claim SET state = 'waiting', attempts = attempts + 1 WHERE id = ? AND state = 'crediting'
                 """, claim.rawValue)
@@ -347,7 +347,7 @@ public final class SQLitePacketStore: PacketStore {
     }
 
     public func markRefunded(_ id: PacketID) async throws {
-        try await write { database, _ in
+        _ = try await write { database, _ in
             try database.execute(prepared: "UPDATE packet SET refund_pending = 0 WHERE id = ?", id.rawValue)
         }
     }
