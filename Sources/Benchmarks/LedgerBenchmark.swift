@@ -64,11 +64,11 @@ public enum LedgerBenchmark {
         directory: String, durability: Durability, transfers: Int, batch: Int, accounts: Int = defaultAccounts
     ) throws -> Result {
         let path = directory + "/raw-\(batch).sqlite"
+        let ids: [AccountID]
         do { // the same schema, made by the ledger itself
             let ledger = try Ledger(path: path, durability: durability)
-            _ = try seed(ledger, accounts: accounts)
+            ids = try seed(ledger, accounts: accounts)
         }
-        let ids = (2...Int64(accounts + 1)).map(AccountID.init)
         let result = try rawTransfers(path: path, durability: durability, transfers: transfers, batch: batch, ids: ids,
                                       tag: "r")
         // Checked through the ledger, like the group commit: every row is there and the books balance.
@@ -163,7 +163,7 @@ public enum LedgerBenchmark {
     private static func seed(_ ledger: Ledger, accounts: Int) throws -> [AccountID] {
         let names = (1...accounts).map { (name: "bench\($0)", deposit: Money(yuan: 1_000)) }
         _ = try ledger.writeNow { try $0.openFundedAccounts(names) }
-        return (2...Int64(accounts + 1)).map(AccountID.init)
+        return try ledger.userAccountIDs()
     }
 
     /// Two different accounts, uniformly.

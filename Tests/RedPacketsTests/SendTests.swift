@@ -32,14 +32,14 @@ final class SendTests: PacketTestCase {
         try await assertAuditsClean()
     }
 
-    func testTheUserAccountCountLeavesOutEscrowAndTheMint() async throws {
+    func testTheUserAccountCountLeavesOutTheSettlementAccountAndTheMint() async throws {
         try await user("张三", yuan("500"))
         try await user("李四")
         _ = try await service.send(.group(from: "张三", total: yuan("10"), shares: 2, greeting: "新年快乐"))
         _ = try await service.send(.personal(from: "张三", to: "李四", amount: yuan("1"), greeting: "新年快乐"))
         let totals = try ledger.totals()
         XCTAssertEqual(totals.userAccountCount, 2, "people only")
-        XCTAssertEqual(totals.accountCount, 5, "two people, the mint and two escrow accounts")
+        XCTAssertEqual(totals.accountCount, 4, "two people, the mint and the one settlement account for every packet")
     }
 
     func testSendingLuckyAndEqualPacketsDebitsTheExactTotal() async throws {
