@@ -107,7 +107,7 @@ let package = Package(
         .target(
             name: "Benchmarks",
             dependencies: [
-                "Primitives", "Ledger", "MessageQueue", "Engine", "Simulation", "Dashboard",
+                "Primitives", "Ledger", "MessageQueue", "Engine", "Simulation", "Dashboard", "SQSServer",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],

@@ -2,7 +2,10 @@ import Foundation
 
 /// The suites of `hongbao bench`, in the order `all` runs them.
 public enum BenchSuite: String, CaseIterable, Sendable, Codable {
-    case ledger, queue, e2e, render, scale
+    case ledger, queue, e2e, render, scale, sqs
+
+    /// What `all` runs: every suite but `sqs`, which is asked for by name (it starts an HTTP server).
+    public static var standard: [BenchSuite] { allCases.filter { $0 != .sqs } }
 
     public func run(_ context: BenchContext) async throws -> [BenchFigure] {
         switch self {
@@ -11,6 +14,7 @@ public enum BenchSuite: String, CaseIterable, Sendable, Codable {
         case .e2e: return try await EndToEndSuite.run(context)
         case .render: return try await RenderSuite.run(context)
         case .scale: return try await ScaleSuite.run(context)
+        case .sqs: return try await SQSSuite.run(context)
         }
     }
 }

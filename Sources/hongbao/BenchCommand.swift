@@ -9,7 +9,7 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Measure throughput and latency against baselines in the same run (use a release build).")
     @OptionGroup var output: OutputOptions
-    @Argument(help: "ledger | queue | e2e | render | scale | all") var suite = "all"
+    @Argument(help: "ledger | queue | e2e | render | scale | all (those five) | sqs") var suite = "all"
     @Flag(help: "Smaller runs: a full `all` in under two minutes (a smoke test, no thresholds).") var quick = false
     @Option(help: "Where scratch data directories go (default: the temporary directory); each bench gets a fresh one.")
     var data: String?
@@ -17,13 +17,13 @@ struct BenchCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard suite == "all" || BenchSuite(rawValue: suite) != nil else {
-            throw ValidationError("unknown suite '\(suite)': use ledger, queue, e2e, render, scale or all")
+            throw ValidationError("unknown suite '\(suite)': use ledger, queue, e2e, render, scale, all or sqs")
         }
         guard (1...20).contains(runs) else { throw ValidationError("--runs must be 1 to 20") }
     }
 
     func run() async throws {
-        let suites = suite == "all" ? BenchSuite.allCases : BenchSuite(rawValue: suite).map { [$0] } ?? []
+        let suites = suite == "all" ? BenchSuite.standard : BenchSuite(rawValue: suite).map { [$0] } ?? []
         let progress = ProgressLine()
         let context = BenchContext(quick: quick, dataRoot: data, executablePath: BenchCommand.executablePath(),
                                    runs: runs, progress: { progress.show($0) })
