@@ -37,6 +37,12 @@ extension DashboardRenderer {
             drawFigure(&buffer, StageFigure(label: "users who saw an error", spellings: Self.countSpellings(half.usersWithError), role: errorRole),
                        rect: Rect(x: inner.x, y: y, width: inner.width, height: BigDigits.height + 1))
             y += BigDigits.height + 2
+            // On a tall screen, the money the user was told is on its way, too.
+            if inner.height >= 2 * (BigDigits.height + 2) + rows.count {
+                drawFigure(&buffer, StageFigure(label: "money on its way", spellings: Self.moneySpellings(half.onItsWayAmount), role: .money),
+                           rect: Rect(x: inner.x, y: y, width: inner.width, height: BigDigits.height + 1))
+                y += BigDigits.height + 2
+            }
         }
         for row in rows where y < inner.maxY {
             let valueWidth = DisplayWidth.of(row.value)
@@ -61,7 +67,7 @@ extension DashboardRenderer {
         case .violated(let text): money = ("\(cross) NOT BALANCED \(text)", .error)
         }
         let timing = "time to credit p50/p99"
-        let replicas = half.replicas.map { "\($0.name) \($0.state == .up ? (options.unicode ? "▲" : "+") : (options.unicode ? "▼" : "v")) \($0.state.rawValue)" }
+        let replicas = half.replicas.map { "\($0.name) \(stageMark($0.state).1) \($0.state.rawValue)" }
         var rows = [
             HalfRow(label: "opens/s", value: DashboardText.rate(half.opensPerSecond), role: .graph),
             HalfRow(label: "opens", value: DashboardText.count(half.opens), role: .text),

@@ -156,15 +156,7 @@ extension DashboardRenderer {
         let total = tileWidth * replicas.count + gap * (replicas.count - 1)
         var x = rect.x + (rect.width - total) / 2
         for replica in replicas {
-            let role: ColorRole
-            let glyph: String
-            switch replica.state {
-            case .up: (role, glyph) = (.ok, options.unicode ? "▲" : "+")
-            case .slow: (role, glyph) = (.warn, options.unicode ? "◐" : "~")
-            case .catchingUp: (role, glyph) = (.warn, options.unicode ? "↻" : "~")
-            case .down: (role, glyph) = (.error, options.unicode ? "▼" : "v")
-            case .corrupted: (role, glyph) = (.error, options.unicode ? "✗" : "X")
-            }
+            let (role, glyph) = stageMark(replica.state)
             let tile = Rect(x: x, y: rect.y, width: tileWidth, height: rect.height)
             let style = CellStyle(role, bold: true, reverse: true)
             buffer.fill(tile, style: style)
@@ -176,6 +168,17 @@ extension DashboardRenderer {
                 buffer.write(fitted, x: x + (tileWidth - DisplayWidth.of(fitted)) / 2, y: top + index, style: style)
             }
             x += tileWidth + gap
+        }
+    }
+
+    /// A replica state's colour and glyph on the stage views.
+    func stageMark(_ state: ReplicaState) -> (ColorRole, String) {
+        switch state {
+        case .up: return (.ok, options.unicode ? "▲" : "+")
+        case .slow: return (.warn, options.unicode ? "◐" : "~")
+        case .catchingUp: return (.warn, options.unicode ? "↻" : "~")
+        case .down: return (.error, options.unicode ? "▼" : "v")
+        case .corrupted: return (.error, options.unicode ? "✗" : "X")
         }
     }
 
