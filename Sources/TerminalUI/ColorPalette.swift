@@ -24,7 +24,8 @@ final class ColorPalette {
     /// The ncurses pair for a style's colours (0, the terminal default, when colour is off or pairs ran out).
     func pair(for style: CellStyle) -> Int32 {
         guard colors > 0 else { return 0 }
-        let key = PairKey(foreground: Self.number(theme[style.foreground], colors: colors), background: Self.number(theme[style.background], colors: colors))
+        let (foreground, background) = numbers(for: style)
+        let key = PairKey(foreground: foreground, background: background)
         if key.foreground == -1 && key.background == -1 { return 0 }
         if let pair = pairs[key] { return pair }
         guard nextPair < maxPairs else { return 0 }
@@ -33,6 +34,29 @@ final class ColorPalette {
         _ = hb_init_pair(pair, key.foreground, key.background)
         pairs[key] = pair
         return pair
+    }
+
+    /// The colour numbers a style is drawn with: the theme's, made readable where the terminal's few colours
+    /// would otherwise draw text in its own background colour (grey on a dark bar at 8 colours), or the terminal's
+    /// own text colour on a bar the theme coloured (which may be the bar's colour on another terminal).
+    func numbers(for style: CellStyle) -> (foreground: Int32, background: Int32) {
+        let foreground = Self.number(theme[style.foreground], colors: colors)
+        let background = Self.number(theme[style.background], colors: colors)
+        guard background != -1, foreground == -1 || foreground == background else { return (foreground, background) }
+        return (Self.contrasting(background, colors: colors), background)
+    }
+
+    /// Black on a light colour, white (bright at 16 colours and more) on a dark one.
+    static func contrasting(_ background: Int32, colors: Int) -> Int32 {
+        let (red, green, blue): (Int, Int, Int)
+        if colors >= 0x1000000 && background > 255 {
+            (red, green, blue) = (Int(background >> 16 & 0xFF), Int(background >> 8 & 0xFF), Int(background & 0xFF))
+        } else {
+            (red, green, blue) = rgb(ofPaletteIndex: Int(background))
+        }
+        let light = red * 299 + green * 587 + blue * 114 > 128_000
+        if light { return 0 }
+        return colors >= 16 ? 15 : 7
     }
 
     /// The ncurses colour number for a theme colour given `colors` available (-1: terminal default).
@@ -71,7 +95,9 @@ final class ColorPalette {
         let low = min(red, green, blue)
         if high - low < 40 {
             if high < 64 { return 0 }
-            if high < 192 { return colors >= 16 ? 8 : 0 }
+            // A mid grey is bright black where there are 16 colours; with 8 it is white, not black: black text
+            // vanishes on the dark backgrounds most terminals have.
+            if high < 192 { return colors >= 16 ? 8 : (high >= 0x60 ? 7 : 0) }
             return 7
         }
         let threshold = (high + low) / 2

@@ -11,7 +11,7 @@ final class ColorPaletteTests: XCTestCase {
         XCTAssertEqual(ColorPalette.number(coral, colors: 8), 1, "nearest of 8: red")
         XCTAssertEqual(ColorPalette.number(.rgb(red: 0x8A, green: 0x8A, blue: 0x8A), colors: 256), 245, "greys use 232–255")
         XCTAssertEqual(ColorPalette.number(.rgb(red: 0x8A, green: 0x8A, blue: 0x8A), colors: 16), 8)
-        XCTAssertEqual(ColorPalette.number(.rgb(red: 0x8A, green: 0x8A, blue: 0x8A), colors: 8), 0)
+        XCTAssertEqual(ColorPalette.number(.rgb(red: 0x8A, green: 0x8A, blue: 0x8A), colors: 8), 7, "mid grey is white of 8, not black")
         XCTAssertEqual(ColorPalette.number(.rgb(red: 0xFF, green: 0xD7, blue: 0x00), colors: 8), 3, "gold is yellow")
         XCTAssertEqual(ColorPalette.number(.terminalDefault, colors: 256), -1)
         XCTAssertEqual(ColorPalette.number(.named(.cyan, bright: true), colors: 16), 14)
