@@ -6,6 +6,8 @@ public enum CommandLineAction: Sendable, Equatable {
     case quit
     case help
     case cycleTheme
+    /// Use the theme of this name (refused when there is no such theme).
+    case theme(String)
     case toggleFreeze
     /// Set the refresh interval (milliseconds).
     case refresh(milliseconds: Int)
@@ -42,7 +44,7 @@ public struct CommandLineParser: Sendable {
         ("compare", "compare [on | off] (queue and transaction side by side; c)"),
         ("view", "view panes | presenter | compare"),
         ("refresh", "refresh MILLISECONDS"),
-        ("theme", "theme"),
+        ("theme", "theme [NAME] (no name: the next theme)"),
         ("freeze", "freeze"),
         ("quit", "quit"),
     ]
@@ -83,7 +85,7 @@ public struct CommandLineParser: Sendable {
         case "refresh":
             return integer(rest.first, command: "refresh", range: refreshRange, what: "refresh interval")
                 .map { .refresh(milliseconds: $0) }
-        case "theme": return .success(.cycleTheme)
+        case "theme": return .success(rest.first.map { .theme(String($0)) } ?? .cycleTheme)
         case "freeze", "pause": return .success(.toggleFreeze)
         case "help", "h", "?": return .success(.help)
         case "quit", "q", "exit": return .success(.quit)

@@ -173,6 +173,14 @@ public struct DashboardUpdate: Sendable {
         case .success(.quit): return [.quit]
         case .success(.help): return apply(.help, model: &model, snapshot: snapshot, now: now)
         case .success(.cycleTheme): return apply(.cycleTheme, model: &model, snapshot: snapshot, now: now)
+        case .success(.theme(let name)):
+            guard let index = model.themeNames.firstIndex(of: name) else {
+                model.setStatus("unknown theme '\(name)': the themes are \(model.themeNames.joined(separator: ", "))", .error, now: now)
+                return []
+            }
+            model.themeIndex = index
+            model.setStatus("theme: \(name)", .info, now: now)
+            return [.applyTheme(index: index)]
         case .success(.toggleFreeze): return apply(.toggleFreeze, model: &model, snapshot: snapshot, now: now)
         case .success(.view(let view)): return show(view, model: &model, now: now)
         case .success(.refresh(let milliseconds)):

@@ -49,8 +49,42 @@ final class ThemeTests: XCTestCase {
         XCTAssertTrue(message.hasPrefix("x.toml:5: key 'warn': '#ffaa' is not a colour"), message)
     }
 
+    func testAColoursTableAndTwoErrorsAreReportedAtTheFirstRealLine() {
+        let directory = Fixture.fixturesDirectory.path
+        let broken = ThemeLoader(searchDirectories: [directory])
+        let colours = error(broken, "colours-table")
+        XCTAssertEqual(colours, .unknownTable(file: directory + "/colours-table.toml", line: 4, table: "colours"))
+        let message = colours?.message ?? ""
+        XCTAssertTrue(message.contains(":4: unknown table [colours] (did you mean [colors]?)"), message)
+        XCTAssertTrue(message.contains("name, description and a [colors] table with: text, background"), message)
+        XCTAssertEqual(error(broken, "two-errors"), .badValue(file: directory + "/two-errors.toml", line: 4, key: "warn", value: "#ffaa"),
+                       "the first error written, not the last")
+    }
+
+    func testThemesAreShippedInTheExecutableAndFilesOverrideThem() throws {
+        // From any directory: no search path at all.
+        let nowhere = ThemeLoader(searchDirectories: [])
+        XCTAssertEqual(nowhere.availableNames(), ["default", "colorblind", "festival", "high-contrast", "light"])
+        for name in nowhere.availableNames() {
+            let shipped = try nowhere.load(name)
+            XCTAssertEqual(shipped, try loader.load(name), "\(name): the shipped theme is the file's")
+            let file = try String(contentsOf: Fixture.themesDirectory.appendingPathComponent(name + ".toml"), encoding: .utf8)
+            XCTAssertEqual(BuiltInThemes.files[name], file, "\(name).toml and BuiltInThemes.swift are in step")
+        }
+        // A Themes/ directory with its own light.toml overrides the shipped one.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hongbao-themes-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "[colors]\nok = \"blue\"\n".write(to: directory.appendingPathComponent("light.toml"), atomically: true, encoding: .utf8)
+        let overridden = try ThemeLoader(searchDirectories: [directory.path]).load("light")
+        XCTAssertEqual(overridden[.ok], .named(.blue, bright: false))
+        XCTAssertEqual(overridden[.title], Theme.default[.title], "the override replaces the shipped file, merged over the default")
+    }
+
     func testMissingThemeAndPaths() {
-        XCTAssertEqual(error(loader, "nope"), .notFound(name: "nope", searched: [Fixture.themesDirectory.path]))
+        let known = ["default", "colorblind", "festival", "high-contrast", "light"]
+        XCTAssertEqual(error(loader, "nope"), .notFound(name: "nope", known: known))
+        XCTAssertTrue(ThemeError.notFound(name: "nope", known: known).message.contains("the themes are default, colorblind"))
         XCTAssertEqual(error(loader, "/no/such/theme.toml"), .unreadable(file: "/no/such/theme.toml"))
         XCTAssertNoThrow(try loader.load(Fixture.themesDirectory.appendingPathComponent("light.toml").path))
         XCTAssertEqual(try ThemeLoader(searchDirectories: []).load("default"), .default, "built-in default without files")
@@ -75,5 +109,27 @@ final class ThemeTests: XCTestCase {
         } catch {
             return error
         }
+    }
+}
+
+final class ThemeCommandTests: XCTestCase {
+    func testThemeCommandPicksANamedThemeAndRefusesAnUnknownOneLoudly() {
+        let update = DashboardUpdate()
+        var model = Fixture.model(width: 120, height: 40)
+        model.themeNames = ["default", "festival", "light"]
+        func run(_ line: String) -> (DashboardModel, [DashboardEffect]) {
+            var typed = model
+            typed.overlay = .commandLine(text: line, historyIndex: nil)
+            return update.update(typed, .key(.enter), snapshot: Fixture.snapshot, now: Fixture.now)
+        }
+        let (light, effects) = run("theme light")
+        XCTAssertEqual(light.themeName, "light")
+        XCTAssertEqual(effects, [.applyTheme(index: 2)])
+        let (refused, none) = run("theme nope")
+        XCTAssertEqual(none, [], "an unknown name does not move to another theme")
+        XCTAssertEqual(refused.themeName, "default")
+        XCTAssertEqual(refused.status?.severity, .error)
+        XCTAssertEqual(refused.status?.text, "unknown theme 'nope': the themes are default, festival, light")
+        XCTAssertEqual(run("theme").0.themeName, "festival", "no name: the next theme")
     }
 }

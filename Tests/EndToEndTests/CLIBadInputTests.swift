@@ -197,3 +197,19 @@ final class CLIBadInputTests: XCTestCase {
         XCTAssertTrue(try run(["account", "show", "李四"]).stdout.hasPrefix("李四  ¥5.00"))
     }
 }
+
+/// `--theme` finds the themes shipped in the executable from any directory, and refuses an unknown name loudly.
+final class DashboardThemeOptionTests: XCTestCase {
+    func testThemesAreFoundOutsideTheCheckoutAndUnknownNamesAreRefused() throws {
+        let binary = try HongbaoBinary()
+        let elsewhere = URL(fileURLWithPath: NSTemporaryDirectory())
+        let unknown = try binary.run(["--theme", "nope"], directory: elsewhere)
+        XCTAssertEqual(unknown.status, 2)
+        XCTAssertTrue(unknown.stderr.contains("unknown theme 'nope': the themes are default, colorblind, festival, high-contrast, light"),
+                      unknown.stderr)
+        // Found without Themes/ in sight: it gets as far as asking for a terminal.
+        let light = try binary.run(["--theme", "light"], directory: elsewhere)
+        XCTAssertFalse(light.stderr.contains("theme"), light.stderr)
+        XCTAssertTrue(light.stderr.contains("needs a terminal"), light.stderr)
+    }
+}
