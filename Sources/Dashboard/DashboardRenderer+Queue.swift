@@ -9,7 +9,7 @@ extension DashboardRenderer {
             HeaderGroup(1, [("  in flight ", CellStyle(.muted)), (DashboardText.count(queue.inFlight), CellStyle(.text, bold: true))]),
             HeaderGroup(2, [("  delayed ", CellStyle(.muted)), (DashboardText.count(queue.delayed), CellStyle(.text, bold: true))]),
             HeaderGroup(0, [("  DLQ ", CellStyle(.muted)), (DashboardText.count(queue.deadLetters), CellStyle(queue.deadLetters > 0 ? .error : .text, bold: true))]),
-            HeaderGroup(1, [("  oldest ", CellStyle(.muted)), (options.unicode ? oldest : "-", CellStyle(.text, bold: true))]),
+            HeaderGroup(1, [("  oldest ", CellStyle(.muted)), (oldest, CellStyle(.text, bold: true))]),
         ]
         drawGroupLine(&buffer, left: stats, right: [], y: rect.y, rect: Rect(x: rect.x, y: rect.y, width: rect.width + 1, height: 1))
 
