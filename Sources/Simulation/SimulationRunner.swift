@@ -51,19 +51,22 @@ public struct SimulationRunner: Sendable {
         var drainSeconds: Double?
         // No load at all for a zero duration: the run only lets the workers drain what is queued.
         let loadDuration = options.duration
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.engine.run() }
-            if loadDuration > .zero {
-                group.addTask { await load.run() }
-                // The load stops at its duration, not at the next progress line.
-                group.addTask {
-                    try? await Task.sleep(for: loadDuration)
-                    load.setRate(0)
-                }
-                if let scenario = options.scenario {
-                    group.addTask { await ScenarioPlayer(scenario: scenario, engine: engine, load: load).run() }
-                }
+        // Started engine, load, its timer, scenario; stopped in reverse once drained: the scenario, the load,
+        // then the engine (swift-service-lifecycle's discipline, see `ServiceStack`).
+        let engine = self.engine
+        var services: [ServiceStack.Service] = [{ await engine.run() }]
+        if loadDuration > .zero {
+            services.append { await load.run() }
+            // The load stops at its duration, not at the next progress line.
+            services.append {
+                try? await Task.sleep(for: loadDuration)
+                load.setRate(0)
             }
+            if let scenario = options.scenario {
+                services.append { await ScenarioPlayer(scenario: scenario, engine: engine, load: load).run() }
+            }
+        }
+        try await ServiceStack.run(services) {
             var phase = loadDuration > .zero ? "load" : "drain"
             var loadStoppedAt: ContinuousClock.Instant? = loadDuration > .zero ? nil : started
             var previous = (at: started, opens: engine.metricsSnapshot().opens)
@@ -90,7 +93,6 @@ public struct SimulationRunner: Sendable {
                     if ContinuousClock.now - stoppedAt >= options.drainLimit { break }
                 }
             }
-            group.cancelAll()
         }
         return try await summarize(load: load, elapsed: ContinuousClock.now - started, drainSeconds: drainSeconds)
     }

@@ -93,29 +93,29 @@ struct DashboardRunCommand: AsyncParsableCommand {
         options.recordPath = record
         // A terminal that fails once the engine runs still ends the program with its message and a non-zero status,
         // after the engine has stopped cleanly.
-        let exit: Result<DashboardExit, TerminalError> = await withTaskGroup(of: Void.self) { group in
-            group.addTask { await engine.run() }
-            group.addTask { await load.run() }
-            if let endpoint {
-                group.addTask {
-                    do {
-                        try await SQSHTTPServer.application(endpoint: endpoint.endpoint, configuration: endpoint.configuration).run()
-                    } catch {
-                        endpoint.endpoint.traffic.setAddress("\(endpoint.configuration.host):\(endpoint.configuration.port) failed: \(error)")
-                    }
+        // Started engine, load, SQS endpoint, scenario; stopped in reverse (swift-service-lifecycle's discipline,
+        // see `ServiceStack`): the scenario stops driving, the endpoint stops serving, the load stops opening,
+        // and only then the engine stops its workers and timers.
+        var services: [ServiceStack.Service] = [{ await engine.run() }, { await load.run() }]
+        if let endpoint {
+            services.append {
+                do {
+                    try await SQSHTTPServer.application(endpoint: endpoint.endpoint, configuration: endpoint.configuration).run()
+                } catch {
+                    endpoint.endpoint.traffic.setAddress("\(endpoint.configuration.host):\(endpoint.configuration.port) failed: \(error)")
                 }
             }
-            if let player { group.addTask { await player.run() } }
-            let result: Result<DashboardExit, TerminalError>
-            do {
-                result = .success(try await runDashboard(backend: backend, theme: loadedTheme, options: options))
-            } catch let error as TerminalError {
-                result = .failure(error)
-            } catch {
-                result = .failure(.cannotInitialise)
-            }
-            group.cancelAll()
-            return result
+        }
+        if let player { services.append { await player.run() } }
+        let exit: Result<DashboardExit, TerminalError>
+        do {
+            exit = .success(try await ServiceStack.run(services) {
+                try await runDashboard(backend: backend, theme: loadedTheme, options: options)
+            })
+        } catch let error as TerminalError {
+            exit = .failure(error)
+        } catch {
+            exit = .failure(.cannotInitialise)
         }
         await slot.close()
         await engine.close()

@@ -1,4 +1,4 @@
-import Primitives
+import Simulation
 import Synchronization
 import XCTest
 
