@@ -52,7 +52,7 @@ final class CLITruthTests: XCTestCase {
     /// The README says which commands take --data, --durability and --json; each command's help agrees.
     func testTheCommonOptionsAreWhereTheReadmeSaysTheyAre() throws {
         let readme = try String(contentsOf: HongbaoBinary.repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
-        XCTAssertTrue(readme.contains("Every command\nbut `bench` takes `--data DIR` and `--durability full|normal`; every command but the dashboard takes\n`--json`"),
+        XCTAssertTrue(readme.contains("Every command\nbut `bench` takes `--data DIR` and `--durability full|normal`; every command but the dashboard and\n`serve` takes `--json`"),
                       "the README's claim changed: update this test with it")
         let commands = [
             ["seed-demo"], ["audit"], ["simulate"], ["send"], ["grab"], ["open"],
@@ -62,9 +62,9 @@ final class CLITruthTests: XCTestCase {
             ["queue", "delete"], ["queue", "peek"], ["queue", "redrive"], ["queue", "replicas"],
             ["queue", "commit"], ["queue", "rollback"],
         ]
-        for command in commands + [["dashboard"], ["bench"]] {
+        for command in commands + [["dashboard"], ["bench"], ["serve"]] {
             let help = try binary.run(command + ["--help"]).stdout
-            let isBench = command == ["bench"], isDashboard = command == ["dashboard"]
+            let isBench = command == ["bench"], isDashboard = command == ["dashboard"] || command == ["serve"]
             XCTAssertTrue(help.contains("--data <data>"), "\(command) lacks --data")
             XCTAssertEqual(help.contains("--durability"), !isBench, "\(command) --durability")
             XCTAssertEqual(help.contains("--json"), !isDashboard, "\(command) --json")

@@ -5,11 +5,13 @@ import XCTest
 /// lines, fills in what a person would (the packet id `send` printed, the receipt `queue receive` printed),
 /// and runs each one against one data directory, in order, expecting success.
 ///
-/// The long ones (the Gala scenario, about two minutes; `bench`, minutes) run in a scratch directory and
-/// must still be running, with nothing on stderr but progress, after a few seconds: they are stopped there.
+/// The long ones (the Gala scenario, about two minutes; `bench`, minutes; `serve`, until stopped) run in a
+/// scratch directory and must still be running, with nothing on stderr but progress, after a few seconds:
+/// they are stopped there. `serve` gets `--port 0` (a free port): the README's port may be taken on a shared
+/// machine. A command that names its own `--data` gets the test's directory in its place.
 /// The dashboard (`swift run … hongbao`) needs a terminal and is the tmux tests' job.
 final class ReadmeCommandsTests: XCTestCase {
-    private static let longRunning = ["simulate --scenario", "bench"]
+    private static let longRunning = ["simulate --scenario", "bench", "serve"]
 
     /// The README's command lines: indented, starting with `hongbao `, comments dropped, `a && b` split, and
     /// synopsis lines (with `[`, `|` or `<`) left out.
@@ -19,7 +21,8 @@ final class ReadmeCommandsTests: XCTestCase {
             let code = line.components(separatedBy: "  #").first ?? String(line)
             if code.contains("[") || code.contains("|") || code.contains("<") { continue }
             for part in code.components(separatedBy: "&&") {
-                let words = part.split(separator: " ").map(String.init)
+                // A trailing `&` (run in the background) is the shell's, not the command's.
+                let words = part.split(separator: " ").map(String.init).filter { $0 != "&" }
                 if words.first == "hongbao" { commands.append(Array(words.dropFirst())) }
             }
         }
@@ -57,7 +60,7 @@ final class ReadmeCommandsTests: XCTestCase {
                 default: return word
                 }
             }
-            let result = try binary.run(filled + ["--data", data, "--durability", "normal"], directory: root)
+            let result = try binary.run(ReadmeCommandsTests.withData(filled, data) + ["--durability", "normal"], directory: root)
             XCTAssertEqual(result.status, 0, "hongbao \(line): \(result.stdout) \(result.stderr)")
             if command.first == "send", let id = result.stdout.split(separator: "\n").first {
                 packet = String(id)
@@ -70,13 +73,24 @@ final class ReadmeCommandsTests: XCTestCase {
         XCTAssertNotNil(receipt, "the README receives no message")
     }
 
+    /// The command with `--data DIR`: its own `--data` value replaced, or the option added.
+    static func withData(_ command: [String], _ directory: String) -> [String] {
+        guard let index = command.firstIndex(of: "--data"), index + 1 < command.count else {
+            return command + ["--data", directory]
+        }
+        var replaced = command
+        replaced[index + 1] = directory
+        return replaced
+    }
+
     /// Starts a long command in a scratch directory and checks it is still running, without an error, after
     /// a few seconds; then stops it.
     private func assertStartsAndKeepsRunning(_ binary: HongbaoBinary, _ command: [String], root: URL) throws {
         let scratch = NSTemporaryDirectory() + "hongbao-readme-long-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let errors = Pipe()
-        let process = try binary.start(command + ["--data", scratch], stderr: errors, directory: root)
+        let port = command.first == "serve" ? ["--port", "0"] : []
+        let process = try binary.start(ReadmeCommandsTests.withData(command, scratch) + port, stderr: errors, directory: root)
         Thread.sleep(forTimeInterval: 4)
         let running = process.isRunning
         if running { process.terminate() }
