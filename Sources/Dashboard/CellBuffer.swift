@@ -33,20 +33,23 @@ public struct CellBuffer: Sendable, Equatable {
     }
 
     /// Writes `text` from (x, y) within `maxWidth` columns (default: to the right edge), truncating with `…`.
+    /// Control, bidirectional and invisible format characters are shown escaped (`TerminalText`).
     /// Returns the columns written. A wide glyph that would cross the limit is replaced by a space.
     @discardableResult
     public mutating func write(_ text: String, x: Int, y: Int, maxWidth: Int? = nil, style: CellStyle = .plain) -> Int {
         guard y >= 0, y < height, x < width else { return 0 }
         let limit = min(maxWidth ?? (width - x), width - x)
         guard limit > 0 else { return 0 }
+        // Whatever the text holds (a name, a message body, a caption), nothing reaches the terminal raw.
+        let safe = TerminalText.sanitize(text)
         let fitted: String
         if asciiOnly {
-            let plain = ASCIIFallback.transliterate(text)
+            let plain = ASCIIFallback.transliterate(safe)
             fitted = DisplayWidth.of(plain) <= limit || limit < 4
                 ? DisplayWidth.truncate(plain, to: limit)
                 : String(DisplayWidth.truncate(plain, to: limit - 2).dropLast()) + "..."
         } else {
-            fitted = DisplayWidth.truncate(text, to: limit)
+            fitted = DisplayWidth.truncate(safe, to: limit)
         }
         var column = x
         for character in fitted {

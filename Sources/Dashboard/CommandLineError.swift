@@ -1,3 +1,5 @@
+import Primitives
+
 /// Why a `:` command line did not parse. Turned into status-line text by `message`, the one place it is worded.
 public enum CommandLineError: Error, Sendable, Equatable {
     case empty
@@ -20,9 +22,9 @@ public enum CommandLineError: Error, Sendable, Equatable {
         case .missingArgument(let command, let usage):
             return "\(command): missing argument; usage: \(usage)"
         case .badNumber(let text):
-            return "'\(text)' is not a whole number"
+            return "'\(TerminalText.quoted(text))' is not a whole number (digits only)"
         case .badAmount(let text):
-            return "'\(text)' is not an amount (like 100 or 8.37)"
+            return "'\(TerminalText.quoted(text))' is not an amount (like 100 or 8.37)"
         case .outOfRange(let what, let value, let range):
             return "\(what) \(value) is out of range \(range.lowerBound)–\(range.upperBound)"
         case .unknownOption(let option):

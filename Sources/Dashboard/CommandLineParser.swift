@@ -101,7 +101,7 @@ public struct CommandLineParser: Sendable {
         guard var text else { return .failure(.missingArgument(command: command, usage: Self.usage(command))) }
         if text.hasSuffix("%") { text.removeLast() }
         if text.hasSuffix("ms") { text.removeLast(2) }
-        guard let value = Int(text) else { return .failure(.badNumber(text)) }
+        guard let value = NumberText.wholeNumber(text) else { return .failure(.badNumber(text)) }
         guard range.contains(value) else { return .failure(.outOfRange(what: what, value: value, range: range)) }
         return .success(value)
     }
@@ -123,7 +123,7 @@ public struct CommandLineParser: Sendable {
                 index += 2
             case "--shares":
                 guard let value else { return .failure(.missingArgument(command: "send", usage: Self.usage("send"))) }
-                guard let count = Int(value) else { return .failure(.badNumber(value)) }
+                guard let count = NumberText.wholeNumber(value) else { return .failure(.badNumber(value)) }
                 shares = count
                 index += 2
             case "--greeting":

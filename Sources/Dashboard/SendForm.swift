@@ -106,7 +106,7 @@ public struct SendForm: Sendable, Equatable {
                 case .amountNotPositive?, .amountAboveLimit?: return validator.validate(request)?.message
                 default: break
                 }
-                if let shareCount = Int(shares), kind != .personal,
+                if let shareCount = NumberText.wholeNumber(shares), kind != .personal,
                    let full = self.request(amount: money, sharesOverride: shareCount),
                    case .amountBelowShares? = validator.validate(full) {
                     return validator.validate(full)?.message
@@ -115,7 +115,7 @@ public struct SendForm: Sendable, Equatable {
             }
         case .shares:
             guard kind != .personal else { return nil }
-            guard let count = Int(shares) else { return shares.isEmpty && !submitAttempted ? nil : "shares must be a whole number" }
+            guard let count = NumberText.wholeNumber(shares) else { return shares.isEmpty && !submitAttempted ? nil : "shares must be a whole number" }
             return validator.validateShares(count)?.message
         }
     }
@@ -131,7 +131,7 @@ public struct SendForm: Sendable, Equatable {
     /// The request, when every field is valid.
     public func validRequest(validator: PacketRequestValidator) -> Result<PacketRequest, PacketValidationError>? {
         guard case .success(let money) = Money.parse(amount) else { return nil }
-        let shareCount = Int(shares) ?? 0
+        let shareCount = NumberText.wholeNumber(shares) ?? 0
         guard let request = request(amount: money, sharesOverride: shareCount) else { return nil }
         if let error = validator.validate(request) { return .failure(error) }
         return .success(request)

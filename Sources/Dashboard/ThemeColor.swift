@@ -1,3 +1,5 @@
+import Primitives
+
 /// A colour as a theme file writes it: `#rrggbb`, one of the 8 named colours (optionally `bright_`), a 0–255
 /// palette index, or `default` (the terminal's own colour).
 public enum ThemeColor: Sendable, Hashable {
@@ -21,10 +23,10 @@ public enum ThemeColor: Sendable, Hashable {
         if value == "default" || value == "none" { return .terminalDefault }
         if value.hasPrefix("#") {
             let hex = value.dropFirst()
-            guard hex.count == 6, let number = UInt32(hex, radix: 16) else { return nil }
+            guard hex.count == 6, hex.allSatisfy(\.isHexDigit), let number = UInt32(hex, radix: 16) else { return nil }
             return .rgb(red: UInt8(number >> 16 & 0xFF), green: UInt8(number >> 8 & 0xFF), blue: UInt8(number & 0xFF))
         }
-        if let index = Int(value) { return index >= 0 && index <= 255 ? .indexed(UInt8(index)) : nil }
+        if let index = NumberText.wholeNumber(value) { return index <= 255 ? .indexed(UInt8(index)) : nil }
         if value.hasPrefix("bright_"), let named = NamedColor(rawValue: String(value.dropFirst(7))) { return .named(named, bright: true) }
         if let named = NamedColor(rawValue: value) { return .named(named, bright: false) }
         return nil

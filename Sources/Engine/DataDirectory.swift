@@ -13,6 +13,9 @@ public enum DataDirectoryError: Error, Equatable, Sendable {
     case notADirectory(path: String)
     /// Opened for reading, but the directory does not exist.
     case missing(path: String)
+    /// The path given (by `source`: `--data`, `HONGBAO_DATA`) is empty: refused rather than taken as the current
+    /// directory.
+    case emptyPath(source: String)
 }
 
 /// The directory that holds all of Hongbao's state, owned by one process at a time.
@@ -24,6 +27,11 @@ public enum DataDirectoryError: Error, Equatable, Sendable {
 /// DIR/redpackets.sqlite             the red-packet system: packets, grabs, claims, refunds
 /// DIR/queue/replica-{a,b,c}/...     the message queue's three replicas
 /// ```
+///
+/// The ledger holds everyone's balances: the directory is created 0700 and every file in it 0600 (the owning
+/// process creates files with umask 077, so SQLite's WAL and shared-memory files and the replicas are private
+/// too). An existing directory that others can read is used as it is; `readableByOthers` says so, and the
+/// executable warns.
 public final class DataDirectory: Sendable {
     public let path: String
     private let lockDescriptor: Int32
@@ -31,7 +39,9 @@ public final class DataDirectory: Sendable {
     /// Creates the directory if needed and takes its lock; fails with `inUse` if another process has it.
     /// - Parameter create: false for reading commands: a missing directory is `missing`, not created.
     public init(path: String, create: Bool = true) throws(DataDirectoryError) {
+        guard !path.isEmpty else { throw .emptyPath(source: "the data directory path") }
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+        umask(0o077)
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else { throw .notADirectory(path: absolute) }
@@ -39,7 +49,8 @@ public final class DataDirectory: Sendable {
             throw .missing(path: absolute)
         } else {
             do {
-                try FileManager.default.createDirectory(atPath: absolute, withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(atPath: absolute, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o700])
             } catch {
                 throw .unwritable(path: absolute, reason: DataDirectory.reason(for: error))
             }
@@ -48,7 +59,7 @@ public final class DataDirectory: Sendable {
             throw .unwritable(path: absolute, reason: String(cString: strerror(errno)))
         }
         let lockPath = absolute + "/LOCK"
-        let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw .unwritable(path: absolute, reason: String(cString: strerror(errno)))
         }
@@ -77,6 +88,28 @@ public final class DataDirectory: Sendable {
 
     /// The directory that holds the queue's replicas.
     public var queuePath: String { path + "/queue" }
+
+    /// The directory or ledger file modes when others (group or world) may read them, e.g. `["DIR 0755"]`; empty
+    /// when the directory is private.
+    public var readableByOthers: [String] {
+        [path, ledgerPath].compactMap { file in
+            var status = stat()
+            guard stat(file, &status) == 0, status.st_mode & 0o044 != 0 else { return nil }
+            return "\(file) " + String(status.st_mode & 0o777, radix: 8)
+        }
+    }
+
+    /// The directory to use: `explicit` (`--data`), else the default. An empty `--data` or `HONGBAO_DATA` is refused.
+    public static func resolvePath(
+        explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(DataDirectoryError) -> String {
+        if let explicit {
+            guard !explicit.isEmpty else { throw .emptyPath(source: "--data") }
+            return explicit
+        }
+        if environment["HONGBAO_DATA"] == "" { throw .emptyPath(source: "HONGBAO_DATA") }
+        return defaultPath(environment: environment)
+    }
 
     /// The default data directory: `$HONGBAO_DATA`, else `$XDG_DATA_HOME/hongbao`, else `~/.local/share/hongbao`.
     public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {

@@ -1,4 +1,5 @@
 import GRDB
+import Primitives
 
 /// The ledger's tables, as named forward-only migrations.
 ///
@@ -56,6 +57,26 @@ enum LedgerSchema {
                 INSERT INTO account (name, kind, balance, created_at) VALUES (?, 'escrow', 0, 0)
                 ON CONFLICT (name) DO NOTHING
                 """, arguments: [Account.settlementName])
+        }
+        // Look-alike names: `name_key` is `TextRules.lookalikeKey(name)` (NFKC with case folding) for user accounts,
+        // unique, so that `ALICE` or `Ａｌｉｃｅ` cannot be opened beside `alice`. System accounts (mint, escrow:…)
+        // keep NULL: their names are made by the code, never typed. A ledger that already holds look-alikes still
+        // opens: within each group the first account given its key here keeps it (plain ASCII names first, then the
+        // others by id), the rest keep NULL and keep working under their exact names; no new name can join a group.
+        migrator.registerMigration("ledger.v4-name-key") { database in
+            try database.execute(sql: """
+                ALTER TABLE account ADD COLUMN name_key TEXT;
+                CREATE UNIQUE INDEX account_by_name_key ON account (name_key);
+                UPDATE OR IGNORE account SET name_key = lower(name) WHERE kind = 'user' AND name NOT GLOB '*[^ -~]*';
+                """)
+            let others = try Row.fetchAll(database, sql: """
+                SELECT id, name FROM account WHERE kind = 'user' AND name_key IS NULL ORDER BY id
+                """)
+            for row in others {
+                let name: String = row["name"]
+                try database.execute(sql: "UPDATE OR IGNORE account SET name_key = ? WHERE id = ?",
+                                     arguments: [TextRules.lookalikeKey(name), row["id"] as Int64])
+            }
         }
     }
 }

@@ -4,12 +4,12 @@ import Primitives
 extension LedgerTransaction {
     /// Opens many user accounts, each funded by a deposit from the mint, with the same invariants as
     /// `openAccount` + `deposit` but one mint update for the whole batch (seeding a million accounts).
-    /// Names that already exist are skipped. Returns how many accounts were created.
+    /// Names that already exist (or look like an existing one) are skipped. Returns how many accounts were created.
     public func openFundedAccounts(_ accounts: [(name: String, deposit: Money)]) throws -> Int {
         var mint = try self.mint()
         let insertAccount = try database.cachedStatement(sql: """
-            INSERT INTO account (name, kind, balance, created_at) VALUES (?, 'user', ?, ?)
-            ON CONFLICT (name) DO NOTHING
+            INSERT INTO account (name, name_key, kind, balance, created_at) VALUES (?, ?, 'user', ?, ?)
+            ON CONFLICT DO NOTHING
             """)
         let insertTransfer = try database.cachedStatement(sql: """
             INSERT INTO transfer (id, debit_id, credit_id, amount, debit_balance_after, credit_balance_after, memo, created_at)
@@ -20,7 +20,7 @@ extension LedgerTransaction {
         for (name, deposit) in accounts {
             try AccountName.validate(name, limits: limits)
             guard deposit.isPositive, deposit <= limits.money.maxSingleAmount else { throw LedgerError.invalidAmount(deposit) }
-            try insertAccount.execute(arguments: [name, deposit.minorUnits, now.millisecondsSinceEpoch])
+            try insertAccount.execute(arguments: [name, TextRules.lookalikeKey(name), deposit.minorUnits, now.millisecondsSinceEpoch])
             guard database.changesCount == 1 else { continue }
             let accountID = database.lastInsertedRowID
             guard let after = mintBalance.subtracting(deposit) else { throw LedgerError.arithmeticOverflow }

@@ -24,8 +24,13 @@ public struct LedgerTransaction {
     public func openAccount(name: String, kind: AccountKind = .user) throws -> Account {
         if kind == .user { try AccountName.validate(name, limits: limits) }
         if try account(named: name) != nil { throw LedgerError.duplicateAccountName(name) }
-        try database.execute(prepared: "INSERT INTO account (name, kind, balance, created_at) VALUES (?, ?, 0, ?)",
-                             name, kind.rawValue, now.millisecondsSinceEpoch)
+        let key = kind == .user ? TextRules.lookalikeKey(name) : nil
+        if let key, let existing = try String.fetchOne(database, sql: "SELECT name FROM account WHERE name_key = ?",
+                                                       arguments: [key]) {
+            throw LedgerError.invalidAccountName(name, reason: "it looks like the existing account '\(existing)'")
+        }
+        try database.execute(prepared: "INSERT INTO account (name, name_key, kind, balance, created_at) VALUES (?, ?, ?, 0, ?)",
+                             name, key, kind.rawValue, now.millisecondsSinceEpoch)
         return Account(id: AccountID(database.lastInsertedRowID), name: name, kind: kind, balance: .zero, createdAt: now)
     }
 

@@ -12,7 +12,7 @@ public enum MessageQueueError: Error, Equatable, Sendable {
     case emptyMessage
     /// A message body is larger than the queue allows.
     case messageTooLarge(sizeBytes: Int, limitBytes: Int)
-    /// A caller-supplied message id is empty or too long.
+    /// A caller-supplied message id is empty, too long, or holds a control or invisible character.
     case invalidMessageID(String)
     /// A batch holds more messages than allowed (or none).
     case invalidBatchSize(count: Int, limit: Int)

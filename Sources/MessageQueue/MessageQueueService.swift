@@ -165,7 +165,8 @@ public actor MessageQueueService {
             try checkQuorum()
             let now = clock.now()
             let (operations, messages) = try state.receive(
-                queue, maxCount: maxCount, visibilityTimeout: visibilityTimeout, now: now)
+                queue, maxCount: maxCount, visibilityTimeout: visibilityTimeout, now: now,
+                newNonce: { random.identifier(count: limits.receiptNonceLength) })
             try await commit(operations)
             if !messages.isEmpty || now >= deadline || Task.isCancelled { return messages }
             if !operations.isEmpty { continue }

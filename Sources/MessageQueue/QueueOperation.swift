@@ -12,7 +12,8 @@ public struct QueueOperation: Sendable, Equatable {
         case deleteQueue = 2
         /// Adds message `messageID` with body `text`, sent at `time`, visible from `visibleAt`.
         case send = 3
-        /// Delivers `messageID` for the `count`-th time; invisible until `visibleAt`.
+        /// Delivers `messageID` for the `count`-th time; invisible until `visibleAt`; `text` is the random part
+        /// of this delivery's receipt.
         case lease = 4
         /// Sets the visibility deadline of `messageID` to `visibleAt`.
         case changeVisibility = 5

@@ -78,7 +78,8 @@ extension QueueState {
                 throw .messageTooLarge(sizeBytes: size, limitBytes: attributes.maxMessageSizeBytes)
             }
             if let id = message.id {
-                guard !id.isEmpty, id.utf8.count <= limits.maxMessageIDLength else { throw .invalidMessageID(id) }
+                guard !id.isEmpty, id.utf8.count <= limits.maxMessageIDLength,
+                      !id.unicodeScalars.contains(where: TerminalText.isUnsafe) else { throw .invalidMessageID(id) }
             }
             if let delay = message.delay { try QueueAttributes.checkDelay(delay, limits) }
         }
@@ -94,8 +95,9 @@ extension QueueState {
 
     /// Delivers up to `maxCount` visible messages. On the way it purges messages past retention and moves
     /// messages past the max receive count to the dead-letter queue.
+    /// `newNonce` draws the random part of each delivery's receipt.
     mutating func receive(
-        _ queue: String, maxCount: Int, visibilityTimeout: Duration?, now: Timestamp
+        _ queue: String, maxCount: Int, visibilityTimeout: Duration?, now: Timestamp, newNonce: () -> String
     ) throws(MessageQueueError) -> (operations: [QueueOperation], messages: [ReceivedMessage]) {
         let attributes = try record(queue).attributes
         try checkBatch(maxCount)
@@ -115,11 +117,13 @@ extension QueueState {
             } else {
                 let count = message.receiveCount + 1
                 let visibleAt = now + timeout
+                let nonce = newNonce()
                 operations.append(perform(.init(
-                    kind: .lease, queue: queue, messageID: message.id, time: now, visibleAt: visibleAt, count: count)))
+                    kind: .lease, queue: queue, messageID: message.id, text: nonce, time: now, visibleAt: visibleAt,
+                    count: count)))
                 delivered.append(ReceivedMessage(
                     id: message.id, body: message.body,
-                    receipt: ReceiptHandle(messageID: message.id, receiveCount: count),
+                    receipt: ReceiptHandle(messageID: message.id, receiveCount: count, nonce: nonce),
                     receiveCount: count, sentAt: message.sentAt, visibleAt: visibleAt,
                     attributes: message.attributes,
                     firstReceivedAt: count == 1 ? now : (message.firstReceivedAt ?? now)))
@@ -189,6 +193,10 @@ extension QueueState {
         }
         guard receipt.receiveCount <= message.receiveCount else { throw .unknownReceipt(receipt.description) }
         guard message.receiveCount == receipt.receiveCount else { throw .staleReceipt(receipt.description) }
+        // The random part must be this delivery's: a receipt made up from a message id and a count is refused.
+        guard !message.receiptNonce.isEmpty, message.receiptNonce == receipt.nonce else {
+            throw .unknownReceipt(receipt.description)
+        }
         return message
     }
 

@@ -68,6 +68,7 @@ public struct QueueState: Sendable {
             queues[operation.queue]?.setVisibleAt(
                 operation.messageID, operation.visibleAt, receiveCount: operation.count,
                 receivedAt: operation.time.millisecondsSinceEpoch > 0 ? operation.time : nil)
+            queues[operation.queue]?.messages[operation.messageID]?.receiptNonce = operation.text
             queues[operation.queue]?.totals.received += 1
             if operation.count > 1 { queues[operation.queue]?.totals.redeliveries += 1 }
         case .changeVisibility:
@@ -98,6 +99,7 @@ public struct QueueState: Sendable {
         guard queues[destination] != nil, queues[destination]?.messages[message.id] == nil else { return }
         message.visibleAt = operation.visibleAt
         message.order = operation.sequence
+        message.receiptNonce = ""
         if operation.kind == .deadLetter {
             message.origin = operation.queue
             queues[operation.queue]?.totals.deadLettered += 1

@@ -69,8 +69,9 @@ final class ReplicaStore: Sendable {
     }
 
     /// Format 1: queues, messages, the operation log. Format 2 adds half messages. Format 3 adds the
-    /// attributes of messages (and of operations that carry them).
-    static let format = 3
+    /// attributes of messages (and of operations that carry them). Format 4 keeps the random part of each
+    /// message's current receipt.
+    static let format = 4
 
     private static func migrate(_ db: Database) throws {
         let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -80,6 +81,11 @@ final class ReplicaStore: Sendable {
                     try db.execute(sql: "ALTER TABLE queue ADD COLUMN check_backs INTEGER NOT NULL DEFAULT 0")
                 }
                 try createHalfMessageTable(db)
+            }
+            // Format 4: each message keeps the random part of its current receipt. Replicas written before have
+            // none: their in-flight messages are redelivered after their visibility timeout, with a full receipt.
+            if try !db.columns(in: "message").contains(where: { $0.name == "receipt" }) {
+                try db.execute(sql: "ALTER TABLE message ADD COLUMN receipt TEXT NOT NULL DEFAULT ''")
             }
             if try !db.columns(in: "message").contains(where: { $0.name == "attrs" }) {
                 try db.execute(sql: """
@@ -101,7 +107,8 @@ final class ReplicaStore: Sendable {
             CREATE TABLE message(
                 queue TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, sent_ms INTEGER NOT NULL,
                 visible_ms INTEGER NOT NULL, receive_count INTEGER NOT NULL, origin TEXT, ord INTEGER NOT NULL,
-                attrs TEXT NOT NULL DEFAULT '', first_ms INTEGER, PRIMARY KEY (queue, id)) WITHOUT ROWID;
+                attrs TEXT NOT NULL DEFAULT '', first_ms INTEGER, receipt TEXT NOT NULL DEFAULT '',
+                PRIMARY KEY (queue, id)) WITHOUT ROWID;
             CREATE TABLE oplog(
                 seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL, queue TEXT NOT NULL, message TEXT NOT NULL,
                 text TEXT NOT NULL, time_ms INTEGER NOT NULL, visible_ms INTEGER NOT NULL, count INTEGER NOT NULL,
@@ -177,10 +184,10 @@ final class ReplicaStore: Sendable {
                 o.sequence, o.extra, o.queue)
         case .lease:
             try db.execute(prepared: """
-                UPDATE message SET visible_ms = ?, receive_count = ?,
+                UPDATE message SET visible_ms = ?, receive_count = ?, receipt = ?,
                 first_ms = CASE WHEN ? > 0 AND (? = 1 OR first_ms IS NULL) THEN ? ELSE first_ms END
                 WHERE queue = ? AND id = ?
-                """, o.visibleAt.millisecondsSinceEpoch, o.count, o.time.millisecondsSinceEpoch, o.count,
+                """, o.visibleAt.millisecondsSinceEpoch, o.count, o.text, o.time.millisecondsSinceEpoch, o.count,
                 o.time.millisecondsSinceEpoch, o.queue, o.messageID)
         case .changeVisibility:
             try db.execute(prepared: "UPDATE message SET visible_ms = ? WHERE queue = ? AND id = ?",
@@ -287,7 +294,7 @@ final class ReplicaStore: Sendable {
                 records[name] = record
             }
             let cursor = try Row.fetchCursor(db, sql: """
-                SELECT queue, id, body, sent_ms, visible_ms, receive_count, origin, ord, attrs, first_ms
+                SELECT queue, id, body, sent_ms, visible_ms, receive_count, origin, ord, attrs, first_ms, receipt
                 FROM message ORDER BY ord
                 """)
             while let row = try cursor.next() {
@@ -297,7 +304,8 @@ final class ReplicaStore: Sendable {
                     visibleAt: Timestamp(millisecondsSinceEpoch: row["visible_ms"]),
                     receiveCount: row["receive_count"], origin: row["origin"], order: row["ord"],
                     attributes: row["attrs"],
-                    firstReceivedAt: (row["first_ms"] as Int64?).map { Timestamp(millisecondsSinceEpoch: $0) }))
+                    firstReceivedAt: (row["first_ms"] as Int64?).map { Timestamp(millisecondsSinceEpoch: $0) },
+                    receiptNonce: row["receipt"]))
             }
             let halves = try Row.fetchCursor(db, sql: """
                 SELECT queue, id, body, prepared_ms, check_ms, check_count, delay_ms, ord FROM half_message

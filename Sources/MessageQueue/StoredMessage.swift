@@ -20,11 +20,15 @@ public struct StoredMessage: Sendable, Equatable {
     public var attributes: String
     /// When it was first delivered (nil until then).
     public var firstReceivedAt: Timestamp?
+    /// The random part of the current delivery's receipt ("" when never delivered, or moved since).
+    public var receiptNonce: String
 
     public init(
         id: String, body: String, sentAt: Timestamp, visibleAt: Timestamp, receiveCount: Int,
-        origin: String?, order: Int64, attributes: String = "", firstReceivedAt: Timestamp? = nil
+        origin: String?, order: Int64, attributes: String = "", firstReceivedAt: Timestamp? = nil,
+        receiptNonce: String = ""
     ) {
+        self.receiptNonce = receiptNonce
         self.id = id
         self.body = body
         self.sentAt = sentAt

@@ -9,19 +9,31 @@ public enum DisplayWidth {
         if value < 0x20 || (0x7F..<0xA0).contains(value) { return 0 }
         if value < 0x300 { return 1 }
         if isZeroWidth(scalar) { return 0 }
-        return isWide(value) ? 2 : 1
+        if isWide(value) { return 2 }
+        // Emoji shown as pictures by default (regional indicators, 🧑, 🫠 ... beyond the table): two columns, as
+        // East Asian Width gives every Emoji_Presentation character since Unicode 9.
+        return value >= 0x231A && scalar.properties.isEmojiPresentation ? 2 : 1
     }
 
     /// Columns taken by one grapheme cluster: the width of its first visible scalar (a base letter with
-    /// combining marks is one column; an emoji with a variation selector is two).
+    /// combining marks is one column), except that an emoji sequence is one two-column picture: with a variation
+    /// selector 16 (❤️), a skin tone (👍🏽), joined by zero-width joiners (👨‍👩‍👧, 🏳️‍🌈) or a flag (🇨🇳).
     public static func of(_ character: Character) -> Int {
+        let scalars = character.unicodeScalars
+        guard let first = scalars.first else { return 0 }
+        if scalars.index(after: scalars.startIndex) == scalars.endIndex { return of(first) }
         var width = 0
-        for scalar in character.unicodeScalars {
+        var emojiSequence = false
+        for scalar in scalars {
             let scalarWidth = of(scalar)
             if scalarWidth > 0 && width == 0 { width = scalarWidth }
-            if scalar.value == 0xFE0F && width == 1 { width = 2 }
+            switch scalar.value {
+            case 0xFE0F, 0x1F3FB...0x1F3FF, 0x1F1E6...0x1F1FF: emojiSequence = true
+            case 0x200D: emojiSequence = emojiSequence || first.properties.isEmoji
+            default: break
+            }
         }
-        return width
+        return width > 0 && emojiSequence ? 2 : width
     }
 
     /// Columns taken by a string.

@@ -6,19 +6,22 @@ public struct Limits: Sendable, Equatable {
     public var ledger: LedgerLimits
     public var queue: QueueLimits
     public var credit: CreditLimits
+    public var output: OutputLimits
 
     public init(
         money: MoneyLimits = MoneyLimits(),
         packets: PacketLimits = PacketLimits(),
         ledger: LedgerLimits = LedgerLimits(),
         queue: QueueLimits = QueueLimits(),
-        credit: CreditLimits = CreditLimits()
+        credit: CreditLimits = CreditLimits(),
+        output: OutputLimits = OutputLimits()
     ) {
         self.money = money
         self.packets = packets
         self.ledger = ledger
         self.queue = queue
         self.credit = credit
+        self.output = output
     }
 
     /// The limits of the real system, as described in DESIGN.md.
@@ -53,6 +56,8 @@ public struct PacketLimits: Sendable, Equatable {
     public var maxTimeToLive: Duration = .seconds(7 * 24 * 60 * 60)
     /// Longest account name, in characters.
     public var maxNameLength: Int = 64
+    /// Longest greeting, in characters (grapheme clusters: 恭 and 👨‍👩‍👧 count one each).
+    public var maxGreetingLength: Int = 64
 
     public init() {}
 }
@@ -72,6 +77,14 @@ public struct LedgerLimits: Sendable, Equatable {
     /// the checkpoint inside a commit, and hot pages (balances, open packets) are rewritten many times per
     /// interval: a longer one copies each back to the database once instead of ten times.
     public var walAutocheckpointPages: Int = 10_000
+
+    public init() {}
+}
+
+/// Bounds on what one command prints.
+public struct OutputLimits: Sendable, Equatable {
+    /// The most rows a list command (`account list`, `packet sent`, bills of `account show`) prints: 100,000.
+    public var maxListRows: Int = 100_000
 
     public init() {}
 }

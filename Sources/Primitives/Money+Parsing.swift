@@ -1,7 +1,7 @@
 /// Why a text is not an amount of money. Rendered to user text by the executable and the dashboard.
 public enum MoneyParseError: Error, Equatable, Sendable {
     case empty
-    /// Not of the form `123`, `123.4` or `123.45` (optionally prefixed by `¥`, with `,` between thousands).
+    /// Not of the form `123`, `123.4` or `123.45` (optionally prefixed by `¥` or `￥`).
     case malformed(String)
     /// More than two digits after the decimal point.
     case tooPrecise(String)
@@ -11,20 +11,22 @@ public enum MoneyParseError: Error, Equatable, Sendable {
 }
 
 extension Money {
-    /// Parses a non-negative decimal amount: "12", "12.3", "12.34", "¥12.34", "￥1,000.00".
+    /// Parses a non-negative decimal amount, written exactly as `12`, `12.3`, `12.34` or `¥12.34` (`￥`, the
+    /// full-width sign, too).
     ///
-    /// Rejects exponents, signs, more than two decimals and anything that overflows; never rounds.
-    /// Whether zero or a large value is acceptable is the caller's rule (see `Limits`).
+    /// Rejects everything else: surrounding spaces, thousands separators (`1,000` reads as one thousand in some
+    /// places and one in others), leading zeros (`00012`), exponents, signs, more than two decimals and anything
+    /// that overflows; never rounds. Whether zero or a large value is acceptable is the caller's rule (see `Limits`).
     public static func parse(_ text: String) -> Result<Money, MoneyParseError> {
-        var body = Substring(text.trimmingWhitespace())
-        guard !body.isEmpty else { return .failure(.empty) }
+        var body = Substring(text)
+        guard !body.allSatisfy(\.isWhitespace) else { return .failure(.empty) }
         if body.first == "-" { return .failure(.negative(text)) }
         if body.first == "¥" || body.first == "￥" { body = body.dropFirst() }
         let parts = body.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count <= 2 else { return .failure(.malformed(text)) }
-        let majorText = parts[0].filter { $0 != "," }
+        let majorText = parts[0]
         guard !majorText.isEmpty, majorText.allSatisfy(\.isASCIIDigit),
-              Money.thousandsSeparatorsAreWellPlaced(parts[0]) else {
+              majorText.count == 1 || majorText.first != "0" else {
             return .failure(.malformed(text))
         }
         var minorText = parts.count == 2 ? String(parts[1]) : ""
@@ -43,24 +45,8 @@ extension Money {
         }
         return .success(Money(minorUnits: value))
     }
-
-    private static func thousandsSeparatorsAreWellPlaced(_ major: Substring) -> Bool {
-        guard major.contains(",") else { return true }
-        let groups = major.split(separator: ",", omittingEmptySubsequences: false)
-        guard let first = groups.first, (1...3).contains(first.count) else { return false }
-        return groups.dropFirst().allSatisfy { $0.count == 3 }
-    }
 }
 
 extension Character {
     var isASCIIDigit: Bool { isASCII && isNumber }
-}
-
-extension String {
-    func trimmingWhitespace() -> Substring {
-        var slice = Substring(self)
-        while let first = slice.first, first.isWhitespace { slice = slice.dropFirst() }
-        while let last = slice.last, last.isWhitespace { slice = slice.dropLast() }
-        return slice
-    }
 }

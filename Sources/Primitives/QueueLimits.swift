@@ -39,6 +39,9 @@ public struct QueueLimits: Sendable, Equatable {
     public var maxQueues: Int = 1000
     /// The longest caller-supplied message id, in UTF-8 bytes (a claim id fits with room to spare).
     public var maxMessageIDLength: Int = 128
+    /// Characters of the random part of a receipt (31-letter identifier alphabet: 20 characters ≈ 99 bits), drawn
+    /// per delivery, so that receipts cannot be guessed.
+    public var receiptNonceLength: Int = 20
 
     // MARK: Transactional (half) messages
 

@@ -13,6 +13,8 @@ public enum PacketError: Error, Equatable, Sendable {
     case totalBelowMinimum(Money, shares: Int, minimum: Money)
     case sendToSelf
     case invalidTimeToLive(Duration)
+    /// The greeting is too long or breaks the character rules of `TextRules`.
+    case invalidGreeting(reason: String)
     case insufficientFunds(account: String, balance: Money, needed: Money)
     case expired(PacketID)
     case soldOut(PacketID)

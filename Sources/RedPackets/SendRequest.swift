@@ -31,6 +31,12 @@ public struct SendRequest: Sendable, Equatable {
         if let timeToLive, timeToLive < packetLimits.minTimeToLive || timeToLive > packetLimits.maxTimeToLive {
             return .invalidTimeToLive(timeToLive)
         }
+        if greeting.count > packetLimits.maxGreetingLength {
+            return .invalidGreeting(reason: "it is longer than \(packetLimits.maxGreetingLength) characters")
+        }
+        if let problem = TextRules.problem(in: greeting, allowSpaces: true, allowEmojiJoiners: true) {
+            return .invalidGreeting(reason: problem)
+        }
         switch kind {
         case .personal:
             if total > packetLimits.maxPersonalAmount {

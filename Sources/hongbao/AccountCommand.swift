@@ -31,13 +31,14 @@ struct AccountCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List user accounts.")
         @OptionGroup var data: DataOptions
         @OptionGroup var output: OutputOptions
-        @Option(help: "How many to show.") var limit = 50
+        @Option(help: "How many to show (1–100,000).") var limit = "50"
         @Flag(help: "Richest first instead of by name.") var richest = false
 
         func run() async throws {
+            let count = try NumberOption.integer(limit, "--limit", NumberOption.listRange)
             let store = try data.openReader()
             let accounts = try userErrors {
-                try store.ledger.accounts(order: richest ? .balanceDescending : .name, limit: max(0, limit))
+                try store.ledger.accounts(order: richest ? .balanceDescending : .name, limit: count)
             }
             if output.json { return try Output.json(accounts.map(AccountView.init)) }
             let total = try userErrors { try store.ledger.userAccountCount() }
@@ -53,7 +54,7 @@ struct AccountCommand: AsyncParsableCommand {
         @OptionGroup var data: DataOptions
         @OptionGroup var output: OutputOptions
         @Argument(help: "The account's name.") var name: String
-        @Option(help: "How many bills to show.") var limit = 20
+        @Option(help: "How many bills to show (1–100,000).") var limit = "20"
 
         struct View: Encodable {
             let account: AccountView
@@ -61,10 +62,11 @@ struct AccountCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
+            let count = try NumberOption.integer(limit, "--limit", NumberOption.listRange)
             let store = try data.openReader()
             let (account, bills) = try userErrors {
                 guard let account = try store.ledger.account(named: name) else { throw LedgerError.unknownAccount(name) }
-                return (account, try store.ledger.bills(of: account.id, limit: max(0, limit)))
+                return (account, try store.ledger.bills(of: account.id, limit: count))
             }
             if output.json { return try Output.json(View(account: AccountView(account), bills: bills.map(BillView.init))) }
             Output.line("\(account.name)  \(account.balance.formatted)")
@@ -81,9 +83,10 @@ struct AccountCommand: AsyncParsableCommand {
 func parseAmount(_ text: String) throws -> Money {
     switch Money.parse(text) {
     case let .success(money):
-        guard money.isPositive else { throw UserError(message: "'\(text)' is not a positive amount", exitCode: 2) }
+        guard money.isPositive else { throw UserError(message: "'\(text)' is not a positive amount", exitCode: ExitStatus.usage) }
         guard money <= Limits.default.money.maxSingleAmount else {
-            throw UserError(message: "'\(text)' is too large (at most \(Limits.default.money.maxSingleAmount.formatted))", exitCode: 2)
+            throw UserError(message: "'\(text)' is too large (at most \(Limits.default.money.maxSingleAmount.formatted))",
+                            exitCode: ExitStatus.usage)
         }
         return money
     case let .failure(error):

@@ -10,8 +10,8 @@ struct SeedDemoCommand: AsyncParsableCommand {
         commandName: "seed-demo", abstract: "Create demo accounts with balances (idempotent).")
     @OptionGroup var data: DataOptions
     @OptionGroup var output: OutputOptions
-    @Option(help: "How many numbered accounts besides the named people.") var accounts = 1_000
-    @Option(help: "Seed for the random balances.") var seed: UInt64 = 8
+    @Option(help: "How many numbered accounts besides the named people (0–10,000,000).") var accounts = "1000"
+    @Option(help: "Seed for the random balances.") var seed = "8"
 
     struct View: Encodable {
         let created: Int
@@ -19,18 +19,16 @@ struct SeedDemoCommand: AsyncParsableCommand {
         let seconds: Double
     }
 
-    func validate() throws {
-        guard (0...10_000_000).contains(accounts) else { throw ValidationError("--accounts must be 0 to 10,000,000") }
-    }
-
     func run() async throws {
+        let count = try NumberOption.integer(accounts, "--accounts", 0...10_000_000)
+        let seed = try NumberOption.seed(seed)
         let store = try await data.openStore()
         let started = ContinuousClock.now
         let seeder = DemoSeeder(ledger: store.ledger, random: SeededRandomSource(seed: seed))
         // A progress line rewritten in place on a terminal; into a file or pipe nothing but the result.
         let onTerminal = !output.json && isatty(STDERR_FILENO) == 1
         let created = try userErrors {
-            try seeder.seed(count: accounts) { done in
+            try seeder.seed(count: count) { done in
                 if onTerminal { FileHandle.standardError.write(Data("\r\u{1B}[Kseeding: \(done) accounts".utf8)) }
             }
         }
@@ -91,12 +89,12 @@ struct AuditCommand: AsyncParsableCommand {
                 Output.line("✓ every invariant holds")
             }
         }
-        if !report.isClean { throw ExitCode(1) }
+        if !report.isClean { throw ExitCode(ExitStatus.checkFailed) }
     }
 
     /// Starts the engine (its recovery runs), stops it, and returns what it repaired and recovered.
     private func runRecovery() async throws -> [String] {
-        let path = data.data ?? DataDirectory.defaultPath()
+        let path = try data.path()
         guard FileManager.default.fileExists(atPath: path) else {
             throw UserError(DataDirectoryError.missing(path: URL(fileURLWithPath: path).standardizedFileURL.path))
         }

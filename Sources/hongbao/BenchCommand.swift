@@ -13,16 +13,17 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Smaller runs: a full `all` in under two minutes (a smoke test, no thresholds).") var quick = false
     @Option(help: "Where scratch data directories go (default: the temporary directory); each bench gets a fresh one.")
     var data: String?
-    @Option(help: "Runs per figure (median and spread are over these).") var runs = 3
+    @Option(help: "Runs per figure, 1 to 20 (median and spread are over these).") var runs = "3"
 
     func validate() throws {
         guard suite == "all" || BenchSuite(rawValue: suite) != nil else {
             throw ValidationError("unknown suite '\(suite)': use ledger, queue, e2e, render, scale, all or sqs")
         }
-        guard (1...20).contains(runs) else { throw ValidationError("--runs must be 1 to 20") }
     }
 
     func run() async throws {
+        let runs = try NumberOption.integer(runs, "--runs", 1...20)
+        if let data, data.isEmpty { throw UserError(message: "--data is empty; name a directory", exitCode: ExitStatus.usage) }
         let suites = suite == "all" ? BenchSuite.standard : BenchSuite(rawValue: suite).map { [$0] } ?? []
         let progress = ProgressLine()
         let context = BenchContext(quick: quick, dataRoot: data, executablePath: BenchCommand.executablePath(),
@@ -32,7 +33,7 @@ struct BenchCommand: AsyncParsableCommand {
             report = try await BenchReport.run(suites, context: context)
         } catch {
             progress.clear()
-            throw UserError(message: "bench failed: \(error)", exitCode: 1)
+            throw UserError(message: "bench failed: \(error)", exitCode: ExitStatus.checkFailed)
         }
         progress.clear()
         if output.json { return try Output.json(report) }

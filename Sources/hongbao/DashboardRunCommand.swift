@@ -16,11 +16,11 @@ struct DashboardRunCommand: AsyncParsableCommand {
     @OptionGroup var data: DataOptions
     @Option(help: "Theme name (Themes/NAME.toml) or path to a .toml file.") var theme = "default"
     @Option(help: "A scenario file (TOML) to play live, with captions; space pauses it.") var scenario: String?
-    @Option(help: "Refresh interval in milliseconds (+/- change it live).") var refresh = RefreshRate.defaultMilliseconds
-    @Option(help: "Retry workers.") var workers = Limits.default.credit.defaultWorkers
+    @Option(help: "Refresh interval in milliseconds (+/- change it live).") var refresh = String(RefreshRate.defaultMilliseconds)
+    @Option(help: "Retry workers, 1 to 256.") var workers = String(Limits.default.credit.defaultWorkers)
     @Option(name: .customLong("demo-accounts"), help: "Numbered demo accounts the Gala load uses (seeded on first run).")
-    var demoAccounts = 10_000
-    @Option(help: "Seed for the Gala load's choices.") var seed: UInt64 = 8
+    var demoAccounts = "10000"
+    @Option(help: "Seed for the Gala load's choices.") var seed = "8"
     @Option(help: "Also serve the queue over the Amazon SQS protocol on HOST:PORT (off by default; see `hongbao serve`).")
     var sqs: String?
     @Flag(help: "Start side by side: this engine in queue mode and a second one, in DIR-transaction, in transaction mode, on the same load and faults (c toggles it live).")
@@ -29,23 +29,22 @@ struct DashboardRunCommand: AsyncParsableCommand {
     @Option(help: "Write the session to this file as an asciicast v2 recording (asciinema play FILE replays it).")
     var record: String?
     @Flag(name: .customLong("scenario-wait"), help: "Load the scenario but start it with Space.") var scenarioWait = false
-    @Option(name: .customLong("scenario-speed"), help: "Play the scenario's timeline this many times faster (rehearsals, tests).")
-    var scenarioSpeed: Double = 1
+    @Option(name: .customLong("scenario-speed"), help: "Play the scenario's timeline this many times faster, 0.1 to 100 (rehearsals, tests).")
+    var scenarioSpeed = "1"
 
     func validate() throws {
-        guard RefreshRate.range.contains(refresh) else {
-            throw ValidationError("--refresh must be \(RefreshRate.range.lowerBound) to \(RefreshRate.range.upperBound) ms")
-        }
-        guard (1...256).contains(workers) else { throw ValidationError("--workers must be 1 to 256") }
-        guard (2...1_000_000).contains(demoAccounts) else { throw ValidationError("--demo-accounts must be 2 to 1,000,000") }
         if let sqs, Self.sqsAddress(sqs) == nil {
             throw ValidationError("--sqs must be PORT or HOST:PORT (port 1 to 65535), e.g. 127.0.0.1:9324")
         }
-        guard scenarioSpeed.isFinite, (0.1...100).contains(scenarioSpeed) else { throw ValidationError("--scenario-speed must be 0.1 to 100") }
         guard !(compare && presenter) else { throw ValidationError("--compare and --presenter each choose the first view; give one") }
     }
 
     func run() async throws {
+        let refresh = try NumberOption.integer(refresh, "--refresh", RefreshRate.range, unit: "ms")
+        let workers = try NumberOption.integer(workers, "--workers", 1...256)
+        let demoAccounts = try NumberOption.integer(demoAccounts, "--demo-accounts", 2...1_000_000)
+        let seed = try NumberOption.seed(seed)
+        let scenarioSpeed = try NumberOption.decimal(scenarioSpeed, "--scenario-speed", 0.1...100)
         // Everything that can fail because of what the operator typed is checked before the screen is taken.
         let loader = ThemeLoader(searchDirectories: ThemeLoader.standardDirectories(
             executablePath: CommandLine.arguments.first ?? ".", currentDirectory: FileManager.default.currentDirectoryPath))
@@ -53,25 +52,25 @@ struct DashboardRunCommand: AsyncParsableCommand {
         do {
             loadedTheme = try loader.load(theme)
         } catch {
-            throw UserError(message: error.message, exitCode: 2)
+            throw UserError(message: error.message, exitCode: ExitStatus.usage)
         }
         let loadedScenario = try scenario.map { path in try userErrors { try ScenarioFile.load(path: path) } }
         guard isatty(STDIN_FILENO) != 0, isatty(STDOUT_FILENO) != 0 else {
             throw UserError(message: "the dashboard needs a terminal; for scripts use the subcommands (hongbao --help)",
-                            exitCode: 2)
+                            exitCode: ExitStatus.usage)
         }
         do {
             try checkTerminal()
         } catch {
-            throw UserError(message: error.message, exitCode: 2)
+            throw UserError(message: error.message, exitCode: ExitStatus.usage)
         }
         if let record {
             // Refused before the screen is taken: a recording that cannot be written is a user mistake.
             guard FileManager.default.createFile(atPath: record, contents: nil) else {
-                throw UserError(message: "--record: cannot write \(record)", exitCode: 2)
+                throw UserError(message: "--record: cannot write \(record)", exitCode: ExitStatus.usage)
             }
         }
-        var configuration = EngineConfiguration(dataPath: data.data ?? DataDirectory.defaultPath(), workers: workers)
+        var configuration = EngineConfiguration(dataPath: try data.path(), workers: workers)
         configuration.durability = data.durability
         let engine = try await userErrors { try await Engine.start(configuration) }
         let slot = ComparisonSlot(settings: ComparisonSettings(
@@ -120,16 +119,16 @@ struct DashboardRunCommand: AsyncParsableCommand {
         await slot.close()
         await engine.close()
         switch exit {
-        case .success(.signal(let number)): throw ExitCode(128 + number)
+        case .success(.signal(let number)): throw ExitCode(ExitStatus.signal(number))
         case .success: return
-        case .failure(let error): throw UserError(message: error.message, exitCode: 2)
+        case .failure(let error): throw UserError(message: error.message, exitCode: ExitStatus.usage)
         }
     }
 
     /// `PORT`, `:PORT` or `HOST:PORT` (loopback when the host is left out).
     static func sqsAddress(_ text: String) -> (host: String, port: Int)? {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard let last = parts.last, let port = Int(last), (1...65535).contains(port) else { return nil }
+        guard let last = parts.last, let port = NumberText.wholeNumber(String(last)), (1...65535).contains(port) else { return nil }
         let host = parts.dropLast().joined(separator: ":")
         return (host.isEmpty ? "127.0.0.1" : host, port)
     }
@@ -142,7 +141,7 @@ struct DashboardRunCommand: AsyncParsableCommand {
         do {
             credentials = try CredentialsFile.loadOrCreate(in: engine.directory.path).0
         } catch {
-            throw UserError(message: error.description, exitCode: 2)
+            throw UserError(message: error.description, exitCode: ExitStatus.usage)
         }
         let endpoint = SQSEndpoint(service: engine.queue, credentials: credentials)
         endpoint.traffic.setAddress("\(host):\(port)")

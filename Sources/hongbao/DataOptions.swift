@@ -1,6 +1,8 @@
 import ArgumentParser
 import Engine
+import Foundation
 import Ledger
+import Primitives
 import Synchronization
 
 /// A command holds its data directory's lock until the process exits, whatever it still references: ARC may
@@ -17,15 +19,34 @@ struct DataOptions: ParsableArguments {
     @Option(name: .long, help: "Commit durability: full (fsync every commit, the default) or normal.")
     var durability: Durability = .full
 
+    /// The data directory's path; an empty `--data ''` or `HONGBAO_DATA=''` is a usage error.
+    func path() throws -> String {
+        do {
+            return try DataDirectory.resolvePath(explicit: data)
+        } catch {
+            throw UserError(error)
+        }
+    }
+
     /// Opens and locks the data directory.
     func open() throws -> DataDirectory {
         do {
-            let directory = try DataDirectory(path: data ?? DataDirectory.defaultPath())
+            let directory = try DataDirectory(path: try path())
             heldDirectories.withLock { $0.append(directory) }
+            DataOptions.warnIfReadableByOthers(directory)
             return directory
         } catch {
             throw UserError(error)
         }
+    }
+
+    /// One line on stderr when others can read the books.
+    static func warnIfReadableByOthers(_ directory: DataDirectory) {
+        let exposed = directory.readableByOthers
+        guard !exposed.isEmpty else { return }
+        let line = "hongbao: warning: other users can read " + exposed.joined(separator: ", ")
+            + "; chmod 700 \(directory.path) and 600 the files in it"
+        FileHandle.standardError.write(Data((TerminalText.sanitize(line) + "\n").utf8))
     }
 
     /// Opens the ledger and red packets, and expires every packet whose time has passed, so that what a
@@ -47,8 +68,9 @@ extension DataOptions {
     /// nothing in the directory is written, caught up, repaired or recovered.
     func openReader() throws -> BooksReader {
         do {
-            let directory = try DataDirectory(path: data ?? DataDirectory.defaultPath(), create: false)
+            let directory = try DataDirectory(path: try path(), create: false)
             heldDirectories.withLock { $0.append(directory) }
+            DataOptions.warnIfReadableByOthers(directory)
             return try BooksReader(directory: directory)
         } catch {
             throw UserError(error)

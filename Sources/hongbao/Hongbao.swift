@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Primitives
 
 /// The `hongbao` command: the dashboard by default, operator subcommands otherwise.
 @main
@@ -16,33 +17,36 @@ struct Hongbao: AsyncParsableCommand {
         defaultSubcommand: DashboardRunCommand.self
     )
 
-    /// Runs the command and turns any error into one line on stderr and an exit code (`UserError`); with
-    /// `--json`, into one JSON object on stderr: `{"error": {"code", "message", "exitCode"}}`.
+    /// Runs the command. Every failure is one line on stderr, sanitized for the terminal (with `--json`, one JSON
+    /// object: `{"error": {"code", "message", "exitCode"}}`), and an exit status of the documented scheme
+    /// (`ExitStatus`); help and version go to stdout with status 0.
     static func main() async {
-        let arguments = hoistingCommonOptions(Array(CommandLine.arguments.dropFirst()))
+        let arguments = NegativeNumbers.arrange(hoistingCommonOptions(Array(CommandLine.arguments.dropFirst())))
         let json = arguments.prefix(while: { $0 != "--" }).contains("--json")
         do {
-            try rejectNegativeAmounts(arguments)
             var command = try parseAsRoot(arguments)
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
             }
+        } catch let error as any CustomUserMessage {
+            report(code: error.code, message: error.userMessage, exitCode: error.exitCode, json: json)
+        } catch let error as ExitCode {
+            Foundation.exit(error.rawValue)
         } catch {
-            if let cliError = error as? any CustomUserMessage {
-                report(code: cliError.code, message: cliError.userMessage, exitCode: cliError.exitCode, json: json)
+            let code = exitCode(for: error)
+            if code == .success { exit(withError: error) } // --help, --version
+            let message = Hongbao.message(for: error).split(whereSeparator: \.isNewline).first.map(String.init)
+                ?? "\(error)"
+            if code == .validationFailure {
+                report(code: "usage", message: message + " (see --help)", exitCode: ExitStatus.usage, json: json)
             }
-            let exitCode = exitCode(for: error).rawValue
-            if json && exitCode != 0 && !(error is ExitCode) {
-                report(code: "usage", message: message(for: error).split(separator: "\n").first.map(String.init) ?? "",
-                       exitCode: exitCode, json: true)
-            }
-            exit(withError: error)
+            report(code: "failed", message: message, exitCode: ExitStatus.storage, json: json)
         }
     }
 
-    /// Writes an error for a person (one line) or for a tool (one JSON object), on stderr, and exits.
+    /// Writes an error for a person (one line, sanitized) or for a tool (one JSON object, exact), on stderr, and exits.
     static func report(code: String, message: String, exitCode: Int32, json: Bool) -> Never {
         if json {
             struct Body: Encodable {
@@ -58,7 +62,8 @@ struct Hongbao: AsyncParsableCommand {
             let data = (try? encoder.encode(Body(error: .init(code: code, message: message, exitCode: exitCode)))) ?? Data()
             FileHandle.standardError.write(data + Data("\n".utf8))
         } else {
-            FileHandle.standardError.write(Data("hongbao: \(message)\n".utf8))
+            let line = TerminalText.sanitize(message.trimmingCharacters(in: .whitespacesAndNewlines))
+            FileHandle.standardError.write(Data("hongbao: \(line)\n".utf8))
         }
         Foundation.exit(exitCode)
     }
@@ -92,14 +97,53 @@ struct Hongbao: AsyncParsableCommand {
         }
         return Array(rest[..<depth]) + leading + Array(rest[depth...])
     }
+}
 
-    /// No option of ours starts with a digit, so `-1` or `-0.5` can only be a negative amount: say so in one
-    /// line rather than let the parser call it an unknown option.
-    static func rejectNegativeAmounts(_ arguments: [String]) throws {
-        for argument in arguments.prefix(while: { $0 != "--" }) {
-            if argument.count > 1, argument.first == "-", argument.dropFirst().first?.isNumber == true {
-                throw UserError(message: "'\(argument)' is negative; amounts must be positive", exitCode: 2)
+/// A negative number on the command line (`--ttl -1`, `send alice -5`, `queue send q -5`) would be taken for an
+/// option by the argument parser. No option of ours is a digit, so such a word is a value: after an option that
+/// takes one it is joined to it (`--ttl=-1`, then refused with that option's range); as a positional argument it
+/// and the positionals after it are moved behind `--`, so that `queue send q -5` sends the body `-5` and
+/// `send alice -5 --to bob` is refused as a negative amount.
+enum NegativeNumbers {
+    /// The options that take no value.
+    static let flags: Set<String> = [
+        "--json", "--equal", "--richest", "--deterministic", "--quick", "--half", "--repair", "--compare", "--presenter",
+        "--scenario-wait", "--help", "-h", "--version",
+    ]
+
+    static func isNegativeNumber(_ word: String) -> Bool {
+        word.count > 1 && word.first == "-" && word.dropFirst().first.map { ("0"..."9").contains($0) || $0 == "." } == true
+    }
+
+    static func arrange(_ arguments: [String]) -> [String] {
+        let end = arguments.firstIndex(of: "--") ?? arguments.endIndex
+        let head = arguments[..<end]
+        guard head.contains(where: isNegativeNumber) else { return arguments }
+        var options: [String] = []
+        var moved: [String] = []
+        var index = head.startIndex
+        while index < head.endIndex {
+            let word = head[index]
+            if word.hasPrefix("-"), !isNegativeNumber(word) {
+                if !word.contains("="), !flags.contains(word), index + 1 < head.endIndex {
+                    let value = head[index + 1]
+                    options.append(isNegativeNumber(value) ? word + "=" + value : word)
+                    if !isNegativeNumber(value) { options.append(value) }
+                    index += 2
+                } else {
+                    options.append(word)
+                    index += 1
+                }
+            } else if isNegativeNumber(word) || !moved.isEmpty {
+                moved.append(word)
+                index += 1
+            } else {
+                options.append(word)
+                index += 1
             }
         }
+        guard !moved.isEmpty else { return options + arguments[end...] }
+        let rest = end < arguments.endIndex ? Array(arguments[(end + 1)...]) : []
+        return options + ["--"] + moved + rest
     }
 }

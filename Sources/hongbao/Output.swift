@@ -14,8 +14,16 @@ enum Output {
         FileHandle.standardOutput.write(Data("\n".utf8))
     }
 
+    /// One line of text for a person: anything a user, producer or file supplied in it is sanitized
+    /// (`TerminalText`), so that nothing reaches the terminal raw and a line stays one line.
     static func line(_ text: String) {
-        print(text)
+        print(TerminalText.sanitize(text))
+    }
+
+    /// One line of tab-separated fields, each sanitized on its own: a tab or newline inside a field is shown as
+    /// `\t` or `\n`, so the line keeps exactly its fields (`queue peek`, `queue receive`).
+    static func fields(_ fields: [String]) {
+        print(fields.map(TerminalText.sanitize).joined(separator: "\t"))
     }
 }
 

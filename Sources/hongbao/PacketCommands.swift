@@ -14,10 +14,11 @@ struct SendCommand: AsyncParsableCommand {
     @Argument(help: "The sender's account.") var from: String
     @Argument(help: "The total amount, e.g. 100.00.") var amount: String
     @Option(help: "Personal packet: the recipient.") var to: String?
-    @Option(help: "Group packet: the number of shares (1–100).") var shares: Int?
+    @Option(help: "Group packet: the number of shares (1–100).") var shares: String?
     @Flag(help: "Group packet: equal shares instead of lucky ones.") var equal = false
-    @Option(help: "Greeting shown with the packet.") var greeting = "恭喜发财，大吉大利"
-    @Option(help: "Time to live in seconds (default 24 h).") var ttl: Int?
+    @Option(help: "Greeting shown with the packet (at most 64 characters; no line breaks or invisible characters).")
+    var greeting = "恭喜发财，大吉大利"
+    @Option(help: "Time to live in seconds, 1 to 604,800 (default 24 h).") var ttl: String?
 
     func validate() throws {
         if (to == nil) == (shares == nil) {
@@ -27,13 +28,18 @@ struct SendCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let limits = Limits.default.packets
+        let shareCount = try NumberOption.integer(shares, "--shares", limits.minShares...limits.maxShares)
+        let seconds = try NumberOption.integer(
+            ttl, "--ttl", Int(limits.minTimeToLive.wholeMilliseconds / 1_000)...Int(limits.maxTimeToLive.wholeMilliseconds / 1_000),
+            unit: "s")
         let total = try parseAmount(amount)
-        let timeToLive = ttl.map { Duration.seconds($0) }
+        let timeToLive = seconds.map { Duration.seconds($0) }
         let request: SendRequest
         if let to {
             request = .personal(from: from, to: to, amount: total, greeting: greeting, timeToLive: timeToLive)
         } else {
-            request = .group(from: from, total: total, shares: shares ?? 0, equal: equal, greeting: greeting,
+            request = .group(from: from, total: total, shares: shareCount ?? 0, equal: equal, greeting: greeting,
                              timeToLive: timeToLive)
         }
         if let error = request.validate(limits: .default) { throw UserError(error) }
@@ -150,11 +156,12 @@ struct PacketCommand: AsyncParsableCommand {
         @OptionGroup var data: DataOptions
         @OptionGroup var output: OutputOptions
         @Argument(help: "The sender.") var name: String
-        @Option(help: "How many.") var limit = 20
+        @Option(help: "How many (1–100,000).") var limit = "20"
 
         func run() async throws {
+            let count = try NumberOption.integer(limit, "--limit", NumberOption.listRange)
             let reader = try data.openReader()
-            let packets = try await userErrors { try await reader.packets.sent(by: name, limit: max(0, limit)) }
+            let packets = try await userErrors { try await reader.packets.sent(by: name, limit: count) }
             let now = SystemClock().now()
             if output.json { return try Output.json(packets.map { PacketView($0, now: now) }) }
             let rows = packets.map { p in
@@ -171,11 +178,12 @@ struct PacketCommand: AsyncParsableCommand {
         @OptionGroup var data: DataOptions
         @OptionGroup var output: OutputOptions
         @Argument(help: "The recipient.") var name: String
-        @Option(help: "How many.") var limit = 20
+        @Option(help: "How many (1–100,000).") var limit = "20"
 
         func run() async throws {
+            let count = try NumberOption.integer(limit, "--limit", NumberOption.listRange)
             let reader = try data.openReader()
-            let claims = try await userErrors { try await reader.packets.received(by: name, limit: max(0, limit)) }
+            let claims = try await userErrors { try await reader.packets.received(by: name, limit: count) }
             if output.json { return try Output.json(claims.map { ClaimView($0) }) }
             let rows = claims.map { [$0.packetID.rawValue, $0.amount.formatted, $0.state.userText] }
             guard !rows.isEmpty else { return Output.line("\(name) has opened no shares") }

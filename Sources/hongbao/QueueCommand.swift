@@ -36,14 +36,12 @@ struct QueueCommand: AsyncParsableCommand {
         }
     }
 
-    static func duration(seconds: Double?) -> Duration? {
-        seconds.map { .milliseconds(Int64(($0 * 1_000).rounded())) }
-    }
+    static var limits: QueueLimits { Limits.default.queue }
 
     /// The queue as it is on disk, read without writing (see `QueueInspection`); nil when there is none yet.
     static func inspect(_ data: DataOptions) throws -> QueueInspection? {
         do {
-            let directory = try DataDirectory(path: data.data ?? DataDirectory.defaultPath(), create: false)
+            let directory = try DataDirectory(path: try data.path(), create: false)
             return try MessageQueueService.inspect(root: directory.queuePath)
         } catch {
             throw UserError(error)
@@ -80,23 +78,33 @@ extension QueueCommand {
         @OptionGroup var data: DataOptions
         @OptionGroup var output: OutputOptions
         @Argument(help: "Queue name (letters, digits, '-', '_').") var name: String
-        @Option(help: "Visibility timeout in seconds (default 30).") var visibility: Double?
-        @Option(help: "Delivery delay in seconds (default 0).") var delay: Double?
-        @Option(help: "Retention in seconds (default 4 days).") var retention: Double?
-        @Option(help: "Largest message in bytes (default 65536).") var maxSize: Int?
-        @Option(help: "Deliveries before a message is dead-lettered (default 5).") var maxReceiveCount: Int?
+        @Option(help: "Visibility timeout in seconds, 1 to 43,200 (default 30).") var visibility: String?
+        @Option(help: "Delivery delay in seconds, 0 to 3,600 (default 0).") var delay: String?
+        @Option(help: "Retention in seconds, 60 to 1,296,000 (default 4 days).") var retention: String?
+        @Option(help: "Largest message in bytes, 1,024 to 65,536 (default 65,536).") var maxSize: String?
+        @Option(help: "Deliveries before a message is dead-lettered, 1 to 1,000 (default 5).") var maxReceiveCount: String?
         @Option(help: "Dead-letter queue (must exist).") var deadLetter: String?
         @Option(help: "Seconds a half message waits for its commit before the first check-back (default 10).")
-        var checkBackDelay: Double?
-        @Option(help: "Check-backs before an undecided half message is left exhausted (default 15).")
-        var maxCheckBacks: Int?
+        var checkBackDelay: String?
+        @Option(help: "Check-backs before an undecided half message is left exhausted, 1 to 1,000 (default 15).")
+        var maxCheckBacks: String?
 
         func run() async throws {
+            let limits = QueueCommand.limits
             let attributes = QueueAttributes(
-                visibilityTimeout: QueueCommand.duration(seconds: visibility),
-                delay: QueueCommand.duration(seconds: delay), retention: QueueCommand.duration(seconds: retention),
-                maxMessageSizeBytes: maxSize, maxReceiveCount: maxReceiveCount, deadLetterQueue: deadLetter,
-                checkBackDelay: QueueCommand.duration(seconds: checkBackDelay), maxCheckBacks: maxCheckBacks)
+                visibilityTimeout: try NumberOption.seconds(
+                    visibility, "--visibility", limits.minVisibilityTimeout...limits.maxVisibilityTimeout),
+                delay: try NumberOption.seconds(delay, "--delay", .zero...limits.maxDelay),
+                retention: try NumberOption.seconds(retention, "--retention", limits.minRetention...limits.maxRetention),
+                maxMessageSizeBytes: try NumberOption.integer(
+                    maxSize, "--max-size", limits.minMessageSizeLimitBytes...limits.maxMessageSizeBytes, unit: "bytes"),
+                maxReceiveCount: try NumberOption.integer(
+                    maxReceiveCount, "--max-receive-count", limits.minMaxReceiveCount...limits.maxMaxReceiveCount),
+                deadLetterQueue: deadLetter,
+                checkBackDelay: try NumberOption.seconds(
+                    checkBackDelay, "--check-back-delay", limits.minCheckBackDelay...limits.maxCheckBackDelay),
+                maxCheckBacks: try NumberOption.integer(
+                    maxCheckBacks, "--max-check-backs", limits.minMaxCheckBacks...limits.maxMaxCheckBacks))
             try await QueueCommand.withQueue(data) { try await $0.createQueue(name, attributes: attributes) }
             if output.json { try Output.json(["created": name]) } else { Output.line("created queue \(name)") }
         }
@@ -182,7 +190,7 @@ extension QueueCommand {
         @OptionGroup var output: OutputOptions
         @Argument(help: "The queue's name.") var name: String
         @Argument(help: "The message body (text, up to the queue's size limit).") var body: String
-        @Option(help: "Delivery delay in seconds.") var delay: Double?
+        @Option(help: "Delivery delay in seconds, 0 to 3,600.") var delay: String?
         @Option(help: "Message id (idempotency key).") var id: String?
         @Flag(help: "Send a half message: invisible until `queue commit` (or gone after `queue rollback`).")
         var half = false
@@ -193,7 +201,7 @@ extension QueueCommand {
         }
 
         func run() async throws {
-            let delay = QueueCommand.duration(seconds: delay)
+            let delay = try NumberOption.seconds(delay, "--delay", .zero...QueueCommand.limits.maxDelay)
             let result = try await QueueCommand.withQueue(data) { [half] in
                 half ? try await $0.sendHalf(name, body: body, id: id, delay: delay)
                     : try await $0.send(name, body: body, id: id, delay: delay)
@@ -237,8 +245,8 @@ extension QueueCommand {
         @OptionGroup var data: DataOptions
         @OptionGroup var output: OutputOptions
         @Argument(help: "The queue's name.") var name: String
-        @Option(help: "Seconds to wait for a message (long poll, up to 30).") var wait: Double = 0
-        @Option(help: "Seconds the message stays invisible (default: the queue's).") var visibility: Double?
+        @Option(help: "Seconds to wait for a message (long poll), 0 to 30.") var wait = "0"
+        @Option(help: "Seconds the message stays invisible, 1 to 43,200 (default: the queue's).") var visibility: String?
 
         struct MessageView: Encodable {
             let id: String
@@ -260,10 +268,12 @@ extension QueueCommand {
         }
 
         func run() async throws {
+            let limits = QueueCommand.limits
+            let timeout = try NumberOption.seconds(
+                visibility, "--visibility", limits.minVisibilityTimeout...limits.maxVisibilityTimeout)
+            let pollingWait = try NumberOption.seconds(wait, "--wait", .zero...limits.maxPollingWait) ?? .zero
             let message = try await QueueCommand.withQueue(data) {
-                try await $0.receive(
-                    name, visibilityTimeout: QueueCommand.duration(seconds: visibility),
-                    pollingWait: QueueCommand.duration(seconds: wait) ?? .zero)
+                try await $0.receive(name, visibilityTimeout: timeout, pollingWait: pollingWait)
             }
             if output.json {
                 return try Output.json(View(message: message.map {
@@ -271,7 +281,7 @@ extension QueueCommand {
                 }))
             }
             guard let message else { return Output.line("no message: \(name) has nothing visible") }
-            Output.line("\(message.receipt)\t\(message.body)")
+            Output.fields([message.receipt.description, message.body])
         }
     }
 
@@ -284,7 +294,8 @@ extension QueueCommand {
 
         func run() async throws {
             guard let handle = ReceiptHandle(receipt) else {
-                throw UserError(message: "'\(receipt)' is not a receipt (it looks like COUNT:ID)", exitCode: 2)
+                throw UserError(message: "'\(TerminalText.quoted(receipt))' is not a receipt (pass the one `queue receive` printed)",
+                                exitCode: ExitStatus.usage)
             }
             try await QueueCommand.withQueue(data) { try await $0.delete(name, receipt: handle) }
             if output.json { try Output.json(["deleted": handle.messageID]) } else { Output.line("deleted \(handle.messageID)") }
@@ -296,7 +307,7 @@ extension QueueCommand {
         @OptionGroup var data: DataOptions
         @OptionGroup var output: OutputOptions
         @Argument(help: "The queue's name.") var name: String
-        @Option(name: .short, help: "How many messages, oldest first.") var n: Int = 10
+        @Option(name: .short, help: "How many messages, oldest first, 1 to 100,000.") var n = "10"
         @Flag(help: "Show the half messages (not yet committed) instead, with their check-backs.") var half = false
 
         struct View: Encodable {
@@ -313,14 +324,14 @@ extension QueueCommand {
         }
 
         func run() async throws {
+            let limit = try NumberOption.integer(n, "-n", 1...QueueCommand.limits.maxPeekCount)
             let state = try QueueCommand.inspectedState(data, queue: name)
-            let limit = max(0, min(n, QueueLimits().maxPeekCount))
             if half {
                 let halves = state.halfMessages(in: name).prefix(limit)
                 if output.json {
                     return try Output.json(halves.map { HalfView(id: $0.id, body: $0.body, checkBacks: $0.checkBacks) })
                 }
-                for half in halves { Output.line("\(half.id)\t\(half.checkBacks)\t\(half.body)") }
+                for half in halves { Output.fields([half.id, String(half.checkBacks), half.body]) }
                 return
             }
             let messages = state.messages(in: name).prefix(limit)
@@ -329,7 +340,7 @@ extension QueueCommand {
                     View(id: $0.id, body: $0.body, receiveCount: $0.receiveCount, origin: $0.origin)
                 })
             }
-            for message in messages { Output.line("\(message.id)\t\(message.receiveCount)\t\(message.body)") }
+            for message in messages { Output.fields([message.id, String(message.receiveCount), message.body]) }
         }
     }
 

@@ -15,44 +15,49 @@ struct SimulateCommand: AsyncParsableCommand {
     )
     @OptionGroup var data: DataOptions
     @OptionGroup var output: OutputOptions
-    @Option(help: "Seed for the load's choices.") var seed: UInt64 = 1
-    @Option(help: "Seconds of load (a scenario sets its own); 0: no load, only drain what is queued.") var duration = 10
-    @Option(help: "Target opens per second (0: no load, just let the workers drain).") var rate = 1_000
-    @Option(name: .customLong("credit-failure"), help: "Percent of credits that fail (0–100).") var creditFailure = 0
-    @Option(help: "Milliseconds added to every credit.") var latency = 0
+    @Option(name: .customLong("seed"), help: "Seed for the load's choices.") var seedText = "1"
+    @Option(name: .customLong("duration"), help: "Seconds of load, 0 to 86,400 (a scenario sets its own); 0: no load, only drain what is queued.")
+    var durationText = "10"
+    @Option(name: .customLong("rate"), help: "Target opens per second, 0 to 1,000,000 (0: no load, just let the workers drain).")
+    var rateText = "1000"
+    @Option(name: .customLong("credit-failure"), help: "Percent of credits that fail (0–100).") var creditFailureText = "0"
+    @Option(name: .customLong("latency"), help: "Milliseconds added to every credit, 0 to 60,000.") var latencyText = "0"
     @Option(name: .customLong("replica-down"), help: "Take this replica (a, b or c) down for the run.")
     var replicaDown: String?
-    @Option(help: "Retry workers.") var workers = Limits.default.credit.defaultWorkers
+    @Option(name: .customLong("workers"), help: "Retry workers, 1 to 256.") var workersText = String(Limits.default.credit.defaultWorkers)
     @Option(name: .customLong("credit-mode"), help: "queue (the CMQ way) or transaction (the old way).")
     var creditMode: CreditMode = .queue
-    @Option(help: "Demo accounts the load draws from.") var accounts = 10_000
-    @Option(help: "Most seconds to wait for the queue to drain after the load.") var drain = 60
+    @Option(name: .customLong("accounts"), help: "Demo accounts the load draws from, 2 to 10,000,000.") var accountsText = "10000"
+    @Option(name: .customLong("drain"), help: "Most seconds to wait for the queue to drain after the load, 0 to 3,600.")
+    var drainText = "60"
     @Option(help: "A scenario file (TOML): a timeline of load and faults.") var scenario: String?
     @Flag(help: ArgumentHelp(
         "Run the deterministic simulation instead: one task, virtual clock, seeded faults, temporary directory.",
         discussion: "Uses --seed and --operations, with its own fault schedule (30 % credit failures, replica, "
             + "worker, account-system and process faults). The same seed prints the same summary, byte for byte."))
     var deterministic = false
-    @Option(help: "Steps of the deterministic simulation's fault phase.") var operations = 100_000
+    @Option(name: .customLong("operations"), help: "Steps of the deterministic simulation's fault phase, 0 to 100,000,000.")
+    var operationsText = "100000"
 
     func validate() throws {
-        guard (0...3_600).contains(drain) else { throw ValidationError("--drain must be 0 to 3600 seconds") }
-        guard duration >= 0, duration <= 86_400 else { throw ValidationError("--duration must be 0 to 86400 seconds") }
-        guard (0...1_000_000).contains(rate) else { throw ValidationError("--rate must be 0 to 1,000,000") }
-        guard (0...100).contains(creditFailure) else { throw ValidationError("--credit-failure must be 0 to 100") }
-        guard (0...60_000).contains(latency) else { throw ValidationError("--latency must be 0 to 60000 ms") }
-        guard (1...256).contains(workers) else { throw ValidationError("--workers must be 1 to 256") }
-        guard (2...10_000_000).contains(accounts) else { throw ValidationError("--accounts must be 2 to 10,000,000") }
-        guard (0...100_000_000).contains(operations) else { throw ValidationError("--operations must be 0 to 100,000,000") }
         if let replicaDown, ReplicaID(rawValue: replicaDown) == nil {
             throw ValidationError("--replica-down takes a, b or c")
         }
     }
 
     func run() async throws {
-        if deterministic { return try await runDeterministic() }
+        let seed = try NumberOption.seed(seedText)
+        let duration = try NumberOption.integer(durationText, "--duration", 0...86_400, unit: "s")
+        let rate = try NumberOption.integer(rateText, "--rate", 0...1_000_000, unit: "opens/s")
+        let creditFailure = try NumberOption.integer(creditFailureText, "--credit-failure", 0...100, unit: "%")
+        let latency = try NumberOption.integer(latencyText, "--latency", 0...60_000, unit: "ms")
+        let workers = try NumberOption.integer(workersText, "--workers", 1...256)
+        let accounts = try NumberOption.integer(accountsText, "--accounts", 2...10_000_000)
+        let drain = try NumberOption.integer(drainText, "--drain", 0...3_600, unit: "s")
+        let operations = try NumberOption.integer(operationsText, "--operations", 0...100_000_000)
+        if deterministic { return try await runDeterministic(seed: seed, operations: operations) }
         let loaded = try scenario.map { path in try userErrors { try ScenarioFile.load(path: path) } }
-        var configuration = EngineConfiguration(dataPath: data.data ?? DataDirectory.defaultPath(), workers: workers)
+        var configuration = EngineConfiguration(dataPath: try data.path(), workers: workers)
         configuration.durability = data.durability
         configuration.creditMode = creditMode
         let engine = try await userErrors { try await Engine.start(configuration) }
@@ -84,15 +89,15 @@ struct SimulateCommand: AsyncParsableCommand {
         } else {
             SimulateCommand.printSummary(summary)
         }
-        if !summary.auditViolations.isEmpty { throw ExitCode(1) }
+        if !summary.auditViolations.isEmpty { throw ExitCode(ExitStatus.checkFailed) }
     }
 
     /// `--deterministic`: prints the summary (text or JSON); exit 1 if a check failed.
-    private func runDeterministic() async throws {
+    private func runDeterministic(seed: UInt64, operations: Int) async throws {
         let options = DeterministicSimulation.Options(seed: seed, operations: operations)
         let summary = try await userErrors { try await DeterministicSimulation(options).run() }
         if output.json { try Output.json(summary) } else { Output.line(summary.text) }
-        if !summary.passed { throw ExitCode(1) }
+        if !summary.passed { throw ExitCode(ExitStatus.checkFailed) }
     }
 
     static func progressLine(_ progress: SimulationRunner.Progress) -> String {

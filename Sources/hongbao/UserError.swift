@@ -22,7 +22,7 @@ struct UserError: CustomUserMessage {
     let exitCode: Int32
     let code: String
 
-    init(message: String, exitCode: Int32 = 1, code: String? = nil) {
+    init(message: String, exitCode: Int32, code: String? = nil) {
         self.userMessage = message
         self.exitCode = exitCode
         self.code = code ?? (exitCode == 2 ? "usage" : "failed")
@@ -40,6 +40,7 @@ struct UserError: CustomUserMessage {
         switch error {
         case is DataDirectoryError: module = "dataDirectory"
         case is MoneyParseError: module = "amount"
+        case is NumberError: return "usage"
         case is LedgerError: module = "ledger"
         case is PacketError: module = "packet"
         case is MessageQueueError: module = "queue"
@@ -57,21 +58,23 @@ struct UserError: CustomUserMessage {
         case let error as UserError:
             self = error
         case let error as DataDirectoryError:
-            self.init(message: UserError.text(error), exitCode: error.isInUse ? 3 : 2)
+            self.init(message: UserError.text(error), exitCode: error.exitStatus)
         case let error as MoneyParseError:
-            self.init(message: UserError.text(error), exitCode: 2)
+            self.init(message: UserError.text(error), exitCode: ExitStatus.usage)
+        case let error as NumberError:
+            self.init(message: error.message, exitCode: ExitStatus.usage)
         case let error as LedgerError:
-            self.init(message: UserError.text(error), exitCode: error.isStorage ? 4 : 1)
+            self.init(message: UserError.text(error), exitCode: error.exitStatus)
         case let error as PacketError:
-            self.init(message: UserError.text(error), exitCode: 1)
+            self.init(message: UserError.text(error), exitCode: error.exitStatus)
         case let error as MessageQueueError:
-            self.init(message: UserError.text(error), exitCode: error.isNoQuorum ? 4 : 2)
+            self.init(message: UserError.text(error), exitCode: error.exitStatus)
         case let error as ScenarioFileError:
-            self.init(message: error.description, exitCode: 2)
+            self.init(message: error.description, exitCode: ExitStatus.usage)
         case let error as DeterministicSimulationError:
-            self.init(message: UserError.text(error), exitCode: 4)
+            self.init(message: UserError.text(error), exitCode: ExitStatus.checkFailed)
         default:
-            self.init(message: "\(error)")
+            self.init(message: "\(error)", exitCode: ExitStatus.storage)
         }
     }
 
@@ -85,6 +88,8 @@ struct UserError: CustomUserMessage {
             return "\(path) is not a directory"
         case let .missing(path):
             return "there is no data directory at \(path) (nothing to show)"
+        case let .emptyPath(source):
+            return "\(source) is empty; name a data directory (or leave it unset for the default)"
         }
     }
 
@@ -139,7 +144,11 @@ struct UserError: CustomUserMessage {
         case let .totalBelowMinimum(total, shares, minimum):
             return "\(total.formatted) cannot make \(shares) shares of at least \(minimum.formatted)"
         case .sendToSelf: return "a personal packet cannot be sent to oneself"
-        case let .invalidTimeToLive(duration): return "time to live \(duration) is out of range"
+        case let .invalidTimeToLive(duration):
+            let limits = Limits.default.packets
+            return "time to live \(duration.wholeMilliseconds / 1_000) s is out of range (\(limits.minTimeToLive.wholeMilliseconds / 1_000)"
+                + " to \(NumberText.grouped(limits.maxTimeToLive.wholeMilliseconds / 1_000)) s)"
+        case let .invalidGreeting(reason): return "the greeting cannot be used: \(reason)"
         case let .insufficientFunds(account, balance, needed):
             return "\(account) has \(balance.formatted), not enough for \(needed.formatted)"
         case let .expired(id): return "red packet \(id) has expired"
@@ -158,6 +167,29 @@ extension LedgerError {
         default: return false
         }
     }
+
+    var exitStatus: Int32 {
+        switch self {
+        case .unknownAccount, .unknownAccountID, .missingDatabase: return ExitStatus.notFound
+        case .invalidAccountName, .invalidAmount: return ExitStatus.usage
+        case .duplicateAccountName, .sameAccount, .insufficientFunds, .idempotencyConflict, .arithmeticOverflow:
+            return ExitStatus.refused
+        case .corruptDatabase, .foreignDatabase, .singleDatabaseLayout, .storage: return ExitStatus.storage
+        }
+    }
+}
+
+extension PacketError {
+    var exitStatus: Int32 {
+        switch self {
+        case .unknownPacket, .unknownAccount: return ExitStatus.notFound
+        case .invalidAmount, .personalAmountTooLarge, .groupAmountTooLarge, .sharesOutOfRange, .totalBelowMinimum,
+             .sendToSelf, .invalidTimeToLive, .invalidGreeting:
+            return ExitStatus.usage
+        case .insufficientFunds, .expired, .soldOut, .alreadyGrabbed, .notGrabbed, .notRecipient:
+            return ExitStatus.refused
+        }
+    }
 }
 
 extension UserError {
@@ -170,7 +202,8 @@ extension UserError {
         case let .queueInUse(name, user): return "queue '\(name)' is the dead-letter queue of '\(user)'; delete that first"
         case .emptyMessage: return "a message needs a body"
         case let .messageTooLarge(size, limit): return "the message is \(size) bytes; this queue takes at most \(limit)"
-        case let .invalidMessageID(id): return "'\(id)' is not a message id (1-128 bytes)"
+        case let .invalidMessageID(id):
+            return "'\(TerminalText.quoted(id))' is not a message id (1-128 bytes, no control or invisible characters)"
         case let .invalidBatchSize(count, limit): return "a batch holds 1 to \(limit) messages, not \(count)"
         case let .invalidVisibilityTimeout(value): return "visibility timeout \(seconds(value)) is out of range (1 s to 12 h)"
         case let .invalidDelay(value): return "delay \(seconds(value)) is out of range (0 to 1 h)"
@@ -204,9 +237,19 @@ extension UserError {
 }
 
 extension MessageQueueError {
-    var isNoQuorum: Bool {
-        if case .noQuorum = self { return true }
-        return false
+    var exitStatus: Int32 {
+        switch self {
+        case .unknownQueue, .unknownReceipt, .unknownHalfMessage: return ExitStatus.notFound
+        case .invalidQueueName, .emptyMessage, .messageTooLarge, .invalidMessageID, .invalidBatchSize,
+             .invalidVisibilityTimeout, .invalidDelay, .invalidPollingWait, .invalidRetention, .invalidMaxReceiveCount,
+             .invalidMessageSizeLimit, .invalidCheckBackDelay, .invalidMaxCheckBacks, .invalidFault:
+            return ExitStatus.usage
+        case .duplicateQueue, .queueInUse, .tooManyQueues, .staleReceipt, .halfMessageAlreadyCommitted:
+            return ExitStatus.refused
+        case .noQuorum: return ExitStatus.unavailable
+        case .replicaDirectoryMissing, .replicaDirectoryUnwritable, .replicaDirectoryGarbage, .noHealthyReplica, .storage:
+            return ExitStatus.storage
+        }
     }
 }
 
@@ -214,5 +257,13 @@ extension DataDirectoryError {
     var isInUse: Bool {
         if case .inUse = self { return true }
         return false
+    }
+
+    var exitStatus: Int32 {
+        switch self {
+        case .emptyPath: return ExitStatus.usage
+        case .missing: return ExitStatus.notFound
+        case .inUse, .unwritable, .notADirectory: return ExitStatus.unavailable
+        }
     }
 }

@@ -65,6 +65,19 @@ final class CommandLineParserTests: XCTestCase {
             ("workers dance", .unknownAction(command: "workers", action: "dance", allowed: ["pause", "resume", "crash", "restart"])),
             ("mode maybe", .unknownAction(command: "mode", action: "maybe", allowed: ["queue", "transaction"])),
             ("refresh 5", .outOfRange(what: "refresh interval", value: 5, range: 50...2_000)),
+            // Hostile numbers: the grammar of every number of the program (digits only), never a trap.
+            ("failure nan", .badNumber("nan")),
+            ("failure inf", .badNumber("inf")),
+            ("failure 1e400", .badNumber("1e400")),
+            ("failure -1", .badNumber("-1")),
+            ("failure +5", .badNumber("+5")),
+            ("latency 99999999999999999999999", .badNumber("99999999999999999999999")),
+            ("gala start 9223372036854775808", .badNumber("9223372036854775808")),
+            ("send alice 100 --shares ٣", .badNumber("٣")),
+            ("send alice 100 --shares 007", .badNumber("007")),
+            ("send alice 1,000 --shares 2", .badAmount("1,000")),
+            ("send alice \" 5\" --shares 2", .badAmount(" 5")),
+            ("send alice nan --shares 2", .badAmount("nan")),
         ]
         for (line, expected) in cases {
             XCTAssertEqual(parser.parse(line), .failure(expected), line)

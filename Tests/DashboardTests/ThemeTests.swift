@@ -97,6 +97,9 @@ final class ThemeTests: XCTestCase {
         XCTAssertNil(ThemeColor.parse("256"))
         XCTAssertNil(ThemeColor.parse("#12345"))
         XCTAssertNil(ThemeColor.parse("reddish"))
+        for hostile in ["nan", "-1", "+5", "1e2", "007", "99999999999999999999999", "#+12345", "#-1234a", "２５５"] {
+            XCTAssertNil(ThemeColor.parse(hostile), hostile)
+        }
         for color in [ThemeColor.rgb(red: 1, green: 2, blue: 255), .named(.cyan, bright: true), .indexed(42), .terminalDefault] {
             XCTAssertEqual(ThemeColor.parse(color.fileValue), color)
         }

@@ -66,12 +66,22 @@ final class BadInputTests: XCTestCase {
             ("max receive count zero", .invalidMaxReceiveCount(0), {
                 try await queue.createQueue("q4", attributes: QueueAttributes(maxReceiveCount: 0))
             }),
-            ("unknown receipt", .unknownReceipt("1:ghost"), {
-                try await queue.delete("work", receipt: ReceiptHandle(messageID: "ghost", receiveCount: 1))
+            ("unknown receipt", .unknownReceipt("1:x:ghost"), {
+                try await queue.delete("work", receipt: ReceiptHandle(messageID: "ghost", receiveCount: 1, nonce: "x"))
             }),
-            ("future receipt", .unknownReceipt("9:\(current.id)"), {
-                try await queue.delete("work", receipt: ReceiptHandle(messageID: current.id, receiveCount: 9))
+            ("future receipt", .unknownReceipt("9:\(current.receipt.nonce):\(current.id)"), {
+                try await queue.delete("work", receipt: ReceiptHandle(messageID: current.id, receiveCount: 9,
+                                                                      nonce: current.receipt.nonce))
             }),
+            ("receipt used on another queue", .unknownReceipt(current.receipt.description), {
+                try await queue.delete("parked", receipt: current.receipt)
+            }),
+            ("forged receipt: right message and count, made-up random part",
+             .unknownReceipt("\(current.receiveCount):guessed:\(current.id)"), {
+                try await queue.delete("work", receipt: ReceiptHandle(messageID: current.id, receiveCount: current.receiveCount,
+                                                                      nonce: "guessed"))
+            }),
+
             ("stale receipt", .staleReceipt(received.receipt.description), {
                 try await queue.delete("work", receipt: received.receipt)
             }),
@@ -161,9 +171,11 @@ final class BadInputTests: XCTestCase {
     }
 
     func testReceiptTextRoundTripsAndRejectsMalformedText() {
-        let receipt = ReceiptHandle(messageID: "claim:7.1", receiveCount: 3)
+        let receipt = ReceiptHandle(messageID: "claim:7.1", receiveCount: 3, nonce: "k7m2x9")
         XCTAssertEqual(ReceiptHandle(receipt.description), receipt)
-        for bad in ["", "abc", ":x", "0:x", "-1:x", "3:"] { XCTAssertNil(ReceiptHandle(bad), bad) }
+        for bad in ["", "abc", ":x", "0:x", "-1:x", "3:", "1:s2", "1::s2", "0:abc:s2", "1:a b:s2", "1:abc:", "x:abc:s2"] {
+            XCTAssertNil(ReceiptHandle(bad), bad)
+        }
     }
 
     func testAReplicaDirectoryHoldingGarbageIsRefused() async throws {

@@ -23,7 +23,9 @@ final class QueueSemanticsTests: XCTestCase {
         let received = try await queue.receive("work")
         XCTAssertEqual(received?.id, sent.messageID)
         XCTAssertEqual(received?.body, "hello")
-        XCTAssertEqual(received?.receipt, ReceiptHandle(messageID: sent.messageID, receiveCount: 1))
+        XCTAssertEqual(received?.receipt.messageID, sent.messageID)
+        XCTAssertEqual(received?.receipt.receiveCount, 1)
+        XCTAssertEqual(received?.receipt.nonce.count, QueueLimits().receiptNonceLength)
         let again = try await queue.receive("work")
         XCTAssertNil(again, "an in-flight message is invisible")
     }

@@ -36,7 +36,7 @@ struct QueueFixture {
                 queues: try String.fetchAll(db, sql: "SELECT name || '|' || attributes FROM queue ORDER BY name"),
                 messages: try String.fetchAll(db, sql: """
                     SELECT queue || '|' || id || '|' || body || '|' || sent_ms || '|' || visible_ms || '|' ||
-                    receive_count || '|' || ifnull(origin, '') || '|' || ord FROM message ORDER BY queue, id
+                    receive_count || '|' || ifnull(origin, '') || '|' || ord || '|' || receipt FROM message ORDER BY queue, id
                     """),
                 halves: try String.fetchAll(db, sql: """
                     SELECT queue || '|' || id || '|' || body || '|' || prepared_ms || '|' || check_ms || '|' ||

@@ -175,6 +175,40 @@ final class ReplicationTests: XCTestCase {
         await queue.close()
     }
 
+    /// A receipt's random part travels in the replicated lease: after a restart (the state is read back from a
+    /// replica) and on a replica that caught up, the receipt handed out still works, and a forged one does not.
+    func testReceiptsSurviveARestartAndACatchUpAndForgedOnesAreRefused() async throws {
+        let fixture = try QueueFixture()
+        defer { fixture.remove() }
+        var queue = try fixture.open()
+        try await queue.createQueue("work")
+        _ = try await queue.send("work", body: "one", id: "m1")
+        _ = try await queue.send("work", body: "two", id: "m2")
+        try await queue.setReplica(.c, down: true)
+        let first = try unwrapped(try await queue.receive("work"))
+        let second = try unwrapped(try await queue.receive("work"))
+        XCTAssertNotEqual(first.receipt.nonce, second.receipt.nonce)
+        try await queue.restoreReplica(.c)
+        await queue.settle()
+        await queue.close()
+        let nonces = try ReplicaID.allCases.map { id in
+            try fixture.contents(of: id).messages.map { $0.split(separator: "|").last.map(String.init) ?? "" }
+        }
+        XCTAssertEqual(nonces[0], [first.receipt.nonce, second.receipt.nonce])
+        XCTAssertEqual(nonces[1], nonces[0])
+        XCTAssertEqual(nonces[2], nonces[0], "replica c caught up with the leases it missed")
+
+        queue = try fixture.open()
+        let forged = ReceiptHandle(messageID: "m2", receiveCount: 1, nonce: "2222222222222222222a")
+        await assertThrows(.unknownReceipt(forged.description)) { try await queue.delete("work", receipt: forged) }
+        try await queue.delete("work", receipt: first.receipt)
+        try await queue.setReplica(.a, down: true)
+        try await queue.delete("work", receipt: second.receipt)
+        let remaining = await queue.currentState().messages(in: "work")
+        XCTAssertEqual(remaining, [])
+        await queue.close()
+    }
+
     func testAReplicaFileDamagedWhileClosedIsRebuiltOnOpen() async throws {
         let fixture = try QueueFixture()
         defer { fixture.remove() }
