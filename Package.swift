@@ -97,8 +97,6 @@ let package = Package(
             name: "Simulation",
             dependencies: [
                 "Primitives", "Engine", "Ledger", "Crediting", "RedPackets", "AccountService", "MessageQueue", "RetryWorker",
-                // The deterministic simulation runs on TestKit's manual clock and temporary directories.
-                "TestKit",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
@@ -144,9 +142,8 @@ let package = Package(
             name: "hongbao",
             dependencies: [
                 "Primitives", "Ledger", "RedPackets", "Engine", "MessageQueue", "Simulation", "RetryWorker", "Benchmarks",
-                "AccountService", "Dashboard", "TerminalUI", "SQSServer",
+                "Dashboard", "TerminalUI", "SQSServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

@@ -13,7 +13,7 @@ public struct BenchFigure: Sendable, Codable, Equatable {
     /// What the figure is compared with, measured in the same run.
     public var baselineName: String?
     public var baselineMedian: Double?
-    /// The goal from issue 7, in words, and whether this run meets it (nil: no goal on this figure).
+    /// The figure's goal, in words, and whether this run meets it (nil: no goal on this figure).
     public var goal: String?
     public var goalMet: Bool?
     public var note: String?

@@ -5,7 +5,8 @@ import Ledger
 public enum LedgerSuite {
     /// Concurrent submitters: enough to fill a group commit, as many opens in flight do.
     static let concurrency = 256
-    /// The goals of issue 7.
+    /// The ledger's goals: group commit keeps at least this share of raw sqlite3's rate, and FULL durability
+    /// sustains at least this many transfers per second.
     static let minimumRatio = 0.7
     static let minimumFullTransfersPerSecond = 10_000.0
 

@@ -45,7 +45,9 @@ public final class Engine: Sendable {
     public static let requeueInterval: Duration = .milliseconds(500)
 
     /// Opens the data directory's stores, makes sure the credit queue exists, and recovers stranded claims.
+    /// Inconsistent limits are refused (`LimitsError`) before anything is opened.
     public static func start(_ configuration: EngineConfiguration) async throws -> Engine {
+        try configuration.limits.validate()
         let directory = try DataDirectory(path: configuration.dataPath)
         return try await Engine(directory: directory, configuration: configuration)
     }

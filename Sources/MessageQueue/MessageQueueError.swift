@@ -52,6 +52,8 @@ public enum MessageQueueError: Error, Equatable, Sendable {
     case replicaDirectoryGarbage(path: String, reason: String)
     /// No replica could be read: the queue cannot be recovered from this directory.
     case noHealthyReplica(path: String)
+    /// The limits the queue was opened with contradict each other (for example a quorum above the replicas).
+    case invalidLimits(String)
     /// A fault control was asked for something impossible (for example a latency out of range).
     case invalidFault(String)
     /// The storage failed in a way that is not one of the above.

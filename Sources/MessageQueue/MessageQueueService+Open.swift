@@ -9,7 +9,8 @@ extension MessageQueueService {
     /// Opens (creating on first use) the queue whose replicas live under `root`.
     /// - Parameters:
     ///   - replicaIDs: which replicas to keep (all three normally; one for the single-copy benchmark).
-    ///   - quorum: commits needed for an acknowledgement; `limits.quorum` capped at the replica count.
+    ///   - quorum: commits needed for an acknowledgement (default `limits.quorum`); more than the replicas
+    ///     kept, like any other inconsistent limit, is `invalidLimits`.
     ///   - checkBackTimer: whether registering a check-back handler starts a timer task that asks about
     ///     overdue half messages; false leaves that to calls of `runCheckBacks()` (deterministic runs).
     public static func open(
@@ -17,6 +18,14 @@ extension MessageQueueService {
         random: any RandomSource = SystemRandomSource(), replicaIDs: [ReplicaID] = ReplicaID.allCases,
         quorum: Int? = nil, checkBackTimer: Bool = true
     ) throws(MessageQueueError) -> MessageQueueService {
+        let quorum = quorum ?? limits.quorum
+        var effective = limits
+        effective.quorum = quorum
+        do {
+            try effective.validate(replicas: replicaIDs.count)
+        } catch {
+            throw .invalidLimits(error.reason)
+        }
         let directories = try prepareDirectories(root: root, replicaIDs: replicaIDs)
         var opened: [(ReplicaID, String, ReplicaStore?, Int64)] = []
         var damage: [ReplicaID: String] = [:]
@@ -59,8 +68,7 @@ extension MessageQueueService {
         ReplicaRepairLog(root: root).append(repairs)
         return MessageQueueService(
             rootPath: root, limits: limits, clock: clock, random: random, replicas: replicas,
-            quorum: min(quorum ?? limits.quorum, replicas.count), state: state, runsCheckBackTimer: checkBackTimer,
-            repairsAtOpen: repairs)
+            quorum: quorum, state: state, runsCheckBackTimer: checkBackTimer, repairsAtOpen: repairs)
     }
 
     /// Catches `replica` up from the source's operation log, or rebuilds it by a full copy when it is damaged

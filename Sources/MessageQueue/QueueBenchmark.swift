@@ -42,7 +42,8 @@ public enum QueueBenchmark {
     public static func fullCycles(
         name: String, root: String, replicaIDs: [ReplicaID], messages: Int, workers: Int, backlog: Int, rounds: Int
     ) async throws -> [Throughput] {
-        let service = try MessageQueueService.open(root: root, replicaIDs: replicaIDs)
+        let service = try MessageQueueService.open(
+            root: root, replicaIDs: replicaIDs, quorum: min(QueueLimits().quorum, replicaIDs.count))
         try await service.createQueue("bench")
         if backlog > 0 { try await fill(service, queue: "backlog", messages: backlog, workers: workers) }
         var results: [Throughput] = []

@@ -106,7 +106,8 @@ extension QueueState {
               half.checkBacks < record.attributes.maxCheckBacks else { return [] }
         let made = half.checkBacks + 1
         let exponent = min(made, 30)
-        let interval = min(record.attributes.checkBackDelay * (1 << exponent), limits.maxCheckBackInterval)
+        let delay = record.attributes.checkBackDelay
+        let interval = min(delay * (1 << exponent), max(limits.maxCheckBackInterval, delay))
         var operations = [perform(.init(
             kind: .checkBack, queue: queue, messageID: id, visibleAt: now + interval, count: made))]
         switch verdict {

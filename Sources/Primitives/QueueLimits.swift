@@ -56,7 +56,8 @@ public struct QueueLimits: Sendable, Equatable {
     public var defaultMaxCheckBacks: Int = 15
     public var minMaxCheckBacks: Int = 1
     public var maxMaxCheckBacks: Int = 1000
-    /// Check-backs back off exponentially from the queue's delay (delay·2^(n−1)) up to this interval.
+    /// Check-backs back off exponentially from the queue's delay (delay·2^n after the n-th) up to this
+    /// interval, or up to the queue's delay when that is longer.
     public var maxCheckBackInterval: Duration = .seconds(5 * 60)
     /// Check-back handlers the queue runs at once.
     public var checkBackConcurrency: Int = 16

@@ -6,7 +6,6 @@ import MessageQueue
 import Primitives
 import RedPackets
 import RetryWorker
-import TestKit
 
 /// TigerBeetle-style simulation of the whole credit path, on the production code, one step at a time.
 ///
@@ -60,7 +59,8 @@ public final class DeterministicSimulation {
     let clock = ManualClock()
     let decisions: SeededRandomSource
     let engineRandom: SeededRandomSource
-    let directory: TemporaryDirectory
+    /// A fresh directory under the system's temporary directory for the engine's data, removed by `run`.
+    let directory: String
     var engineSlot: Engine?
     var users: [String] = []
     var initialBalances: [String: Money] = [:]
@@ -83,7 +83,7 @@ public final class DeterministicSimulation {
         limits = DeterministicSimulation.limits()
         decisions = SeededRandomSource(seed: options.seed)
         engineRandom = SeededRandomSource(seed: options.seed ^ 0x5151_D00D_CAFE_F00D)
-        directory = try TemporaryDirectory(prefix: "hongbao-sim")
+        directory = FileManager.default.temporaryDirectory.path + "/hongbao-sim-" + UUID().uuidString.prefix(8)
         held = Array(repeating: [], count: max(1, options.workers))
         startedAt = clock.now()
     }
@@ -91,7 +91,7 @@ public final class DeterministicSimulation {
     /// Runs the fault phase, the convergence phase and the checks; removes the data directory at the end.
     /// Call it once per simulation value.
     public func run() async throws -> DeterministicSummary {
-        defer { directory.remove() }
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         try await startEngine()
         try seedUsers()
         for index in 0..<options.operations {
@@ -114,7 +114,7 @@ public final class DeterministicSimulation {
 
     /// Starts the engine the way the binary does (recovery included), on the simulation's clock and seed.
     func startEngine() async throws {
-        var configuration = EngineConfiguration(dataPath: directory.appending("data"), workers: options.workers)
+        var configuration = EngineConfiguration(dataPath: directory + "/data", workers: options.workers)
         configuration.durability = .normal
         configuration.limits = limits
         configuration.clock = clock

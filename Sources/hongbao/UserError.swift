@@ -45,6 +45,7 @@ struct UserError: CustomUserMessage {
         case is PacketError: module = "packet"
         case is MessageQueueError: module = "queue"
         case is ScenarioFileError: return "scenario.invalid"
+        case is LimitsError: return "limits.invalid"
         case is DeterministicSimulationError: module = "simulation"
         default: return "failed"
         }
@@ -70,6 +71,8 @@ struct UserError: CustomUserMessage {
         case let error as MessageQueueError:
             self.init(message: UserError.text(error), exitCode: error.exitStatus)
         case let error as ScenarioFileError:
+            self.init(message: error.description, exitCode: ExitStatus.usage)
+        case let error as LimitsError:
             self.init(message: error.description, exitCode: ExitStatus.usage)
         case let error as DeterministicSimulationError:
             self.init(message: UserError.text(error), exitCode: ExitStatus.checkFailed)
@@ -226,6 +229,7 @@ extension UserError {
         case let .replicaDirectoryUnwritable(path, reason): return "replica directory \(path) is not writable: \(reason)"
         case let .replicaDirectoryGarbage(path, reason): return "\(path) is not a queue replica (\(reason)); refusing to touch it"
         case let .noHealthyReplica(path): return "no replica under \(path) can be read; the queue cannot be recovered"
+        case let .invalidLimits(reason): return "inconsistent limits: \(reason)"
         case let .invalidFault(reason): return "fault control: \(reason)"
         case let .storage(reason): return "queue storage failed: \(reason)"
         }

@@ -1,7 +1,8 @@
 import Foundation
+import TestKit
 import XCTest
 
-/// The bad-input table of issue 3, run against the real binary: each gets one clear line on stderr, a
+/// The bad-input table, run against the real binary: each gets one clear line on stderr, a
 /// non-zero exit, no stack trace, and changes nothing (the audit's totals are identical before and after).
 final class CLIBadInputTests: XCTestCase {
     private var binary: HongbaoBinary!
@@ -104,16 +105,14 @@ final class CLIBadInputTests: XCTestCase {
         XCTAssertEqual(try run(["audit"]).status, 0)
     }
 
-    func testOpeningAfterExpiryIsRefusedAndTheRemainderIsRefunded() throws {
+    func testOpeningAfterExpiryIsRefusedAndTheRemainderIsRefunded() async throws {
         let packet = try run(["send", "alice", "10", "--shares", "2", "--ttl", "1"]).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
         try run(["grab", packet, "bob"])
-        let deadline = Date().addingTimeInterval(10)
         var shown = ""
-        while Date() < deadline {
+        try await waitUntil("the packet to expire", timeout: .seconds(10), interval: .milliseconds(200)) {
             shown = try run(["packet", "show", packet]).stdout
-            if shown.contains("[expired, refund pending]") { break }
-            Thread.sleep(forTimeInterval: 0.2)
+            return shown.contains("[expired, refund pending]")
         }
         // Reading changes nothing: the packet is shown expired, and the refund waits for a writing command.
         XCTAssertTrue(shown.contains("[expired, refund pending]"), shown)
@@ -168,18 +167,17 @@ final class CLIBadInputTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("damaged") || result.stderr.contains("storage error"), result.stderr)
     }
 
-    func testSecondProcessIsToldWhoOwnsTheDirectory() throws {
+    func testSecondProcessIsToldWhoOwnsTheDirectory() async throws {
         let pipe = Pipe()
         let holder = try binary.start(["seed-demo", "--accounts", "2000000", "--data", directory, "--durability", "normal"],
                                       stdout: pipe)
         defer { holder.terminate(); holder.waitUntilExit() }
         // Wait until the holder has the lock (its pid is in LOCK); probing earlier could race it for the lock.
-        let deadline = Date().addingTimeInterval(20)
         let lockPath = directory + "/LOCK"
-        while Date() < deadline, holder.isRunning,
-              (try? String(contentsOfFile: lockPath, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
-                != String(holder.processIdentifier) {
-            Thread.sleep(forTimeInterval: 0.02)
+        await waitUntil("the holder to take the lock", timeout: .seconds(20), interval: .milliseconds(20)) {
+            !holder.isRunning
+                || (try? String(contentsOfFile: lockPath, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+                    == String(holder.processIdentifier)
         }
         XCTAssertTrue(holder.isRunning, "the holder should still be seeding")
         let result = try binary.run(["account", "list", "--data", directory])

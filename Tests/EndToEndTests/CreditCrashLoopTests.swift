@@ -6,7 +6,8 @@ import XCTest
 /// killed at seeded random moments, again and again; each start runs recovery. After a last run that only
 /// drains, every claim ever opened must be credited exactly once and the audit must pass.
 final class CreditCrashLoopTests: XCTestCase {
-    /// Kill rounds; each lasts a random 1–3.5 s (start-up and recovery included).
+    /// Kill rounds; each lasts a random 0.25–1.5 s, start-up and recovery included (they take a few tenths of
+    /// a second: some kills land in them, most mid-load).
     static let rounds = 12
 
     func testKillNineDuringLoadWithCreditFailuresLosesNothingAndCreditsNothingTwice() throws {
@@ -19,11 +20,11 @@ final class CreditCrashLoopTests: XCTestCase {
         var claimsSeen: [Int] = []
         var strandedSeen: [Int] = []
         for round in 0..<Self.rounds {
-            let process = try binary.start(["simulate", "--rate", "300", "--credit-failure", "30", "--duration", "30",
+            let process = try binary.start(["simulate", "--rate", "600", "--credit-failure", "30", "--duration", "30",
                                             "--seed", "\(round + 1)"] + common)
             seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             // A random moment, not a wait for a condition: start-up, recovery, or mid-load.
-            usleep(useconds_t(1_000_000 + (seed >> 33) % 2_500_000))
+            usleep(useconds_t(250_000 + (seed >> 33) % 1_250_000))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             XCTAssertEqual(process.terminationReason, .uncaughtSignal, "round \(round) ended before the kill")

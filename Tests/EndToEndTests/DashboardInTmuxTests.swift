@@ -27,31 +27,31 @@ final class DashboardInTmuxTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    func testAnOperatorBreaksItAndWatchesItHeal() throws {
-        try waitFor { $0.contains("1 Accounts") && $0.contains("6 Events") && $0.contains("conservation ✓") }
+    func testAnOperatorBreaksItAndWatchesItHeal() async throws {
+        try await waitFor { $0.contains("1 Accounts") && $0.contains("6 Events") && $0.contains("conservation ✓") }
 
         try command("send alice 88.88 --shares 8")
-        try waitFor { $0.contains("sent ¥88.88 from alice") && $0.contains("¥88.88") }
+        try await waitFor { $0.contains("sent ¥88.88 from alice") && $0.contains("¥88.88") }
 
         try command("failure 100")
-        try waitFor { $0.contains("fail 100%") }
+        try await waitFor { $0.contains("fail 100%") }
         try command("gala start 200")
-        try waitFor(seconds: 30) { screen in
+        try await waitFor(seconds: 30) { screen in
             (Self.number(after: "Credit queue · depth ", in: screen) ?? 0) >= 20 && screen.contains("Waiting  ")
         }
 
         try command("gala stop")
         try command("failure 0")
-        try waitFor(seconds: 60) { screen in
+        try await waitFor(seconds: 60) { screen in
             Self.number(after: "Credit queue · depth ", in: screen) == 0 && screen.contains("DLQ 0")
                 && (Self.number(after: "succeeded after retry ", in: screen) ?? 0) >= 20
         }
 
         try command("replica b down")
-        try waitFor { $0.contains("replica b ▼ DOWN") }
+        try await waitFor { $0.contains("replica b ▼ DOWN") }
 
         _ = try tmux(["send-keys", "-t", session, "q"])
-        try waitFor { $0.contains("EXITED 0") }
+        try await waitFor { $0.contains("EXITED 0") }
         XCTAssertEqual(try tmux(["display", "-p", "-t", session, "#{alternate_on}"])
             .trimmingCharacters(in: .whitespacesAndNewlines), "0", "the terminal is back from the alternate screen")
 
@@ -84,16 +84,13 @@ final class DashboardInTmuxTests: XCTestCase {
     private func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", session]) }
 
     /// Polls the screen until `condition` holds, failing with the screen after a deadline.
-    private func waitFor(seconds: Double = 15, file: StaticString = #filePath, line: UInt = #line,
-                         _ condition: (String) -> Bool) throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition(try screen()) { return }
-            usleep(100_000)
-        }
-        let last = try screen()
-        XCTFail("the screen never showed what was expected:\n\(last)", file: file, line: line)
-        throw ScreenExpectationMissed()
+    private func waitFor(seconds: Int64 = 15, file: StaticString = #filePath, line: UInt = #line,
+                         _ condition: (String) -> Bool) async throws {
+        let shown = try await waitUntil(
+            "the screen to show what was expected; it shows:\n\((try? screen()) ?? "")", timeout: .seconds(seconds),
+            interval: .milliseconds(100), file: file, line: line
+        ) { condition(try screen()) }
+        if !shown { throw ScreenExpectationMissed() }
     }
 
     private struct ScreenExpectationMissed: Error {}

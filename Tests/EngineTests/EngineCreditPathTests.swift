@@ -50,15 +50,6 @@ final class EngineCreditPathTests: XCTestCase {
         await engine.close()
     }
 
-    private func eventually(_ what: String, timeout: TimeInterval = 20, _ condition: () async throws -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        XCTFail("timed out waiting for: \(what)")
-    }
-
     private func seedAndSend(_ engine: Engine, shares: Int = 5) async throws -> Packet {
         _ = try await engine.ledger.openAccount(name: "alice", deposit: Money(yuan: 1_000))
         for name in ["bob", "carol", "dave", "erin", "frank"] { _ = try await engine.ledger.openAccount(name: name) }
@@ -79,12 +70,18 @@ final class EngineCreditPathTests: XCTestCase {
             XCTAssertEqual(queued.total, 1, "the failed credit is one message in the credit queue")
 
             // Workers keep failing while the failure rate is 100%: the claim stays waiting, money stays in escrow.
-            try await eventually("a retry attempt") { engine.workers.snapshot.failed >= 2 }
+            await waitUntil("a retry attempt", timeout: .seconds(20), interval: .milliseconds(20)) {
+                engine.workers.snapshot.failed >= 2
+            }
             XCTAssertEqual(try engine.packets.claim(opened.claim.id)?.state, .waiting)
 
             engine.setCreditFailure(percent: 0)
-            try await eventually("the claim credited") { try engine.packets.claim(opened.claim.id)?.state == .credited }
-            try await eventually("the queue empty") { try await engine.queue.counters(of: "credits").total == 0 }
+            try await waitUntil("the claim credited", timeout: .seconds(20), interval: .milliseconds(20)) {
+                try engine.packets.claim(opened.claim.id)?.state == .credited
+            }
+            try await waitUntil("the queue empty", timeout: .seconds(20), interval: .milliseconds(20)) {
+                try await engine.queue.counters(of: "credits").total == 0
+            }
             XCTAssertEqual(try engine.ledger.account(named: "bob")?.balance, opened.claim.amount)
             let transfers = try engine.ledger.transfersNow(withPrefix: "claim:")
             XCTAssertEqual(transfers.map(\.id), [opened.claim.id.creditTransferID], "credited exactly once")
@@ -110,7 +107,9 @@ final class EngineCreditPathTests: XCTestCase {
             try await Task.sleep(for: .milliseconds(300))
             XCTAssertEqual(try engine.packets.uncreditedClaims().count, 2, "crashed workers credit nothing")
             engine.restartWorkers()
-            try await eventually("both credited") { try engine.packets.uncreditedClaims().isEmpty }
+            try await waitUntil("both credited", timeout: .seconds(20), interval: .milliseconds(20)) {
+                try engine.packets.uncreditedClaims().isEmpty
+            }
             let violations = try await engine.audit()
             XCTAssertEqual(violations, [])
         }
@@ -131,11 +130,11 @@ final class EngineCreditPathTests: XCTestCase {
             XCTAssertEqual(snapshot.unqueuedCredits, 1)
             engine.setCreditFailure(percent: 0)
             try await engine.setReplica(.a, down: false)
-            try await eventually("credited after the quorum returns") {
+            try await waitUntil("credited after the quorum returns", timeout: .seconds(20), interval: .milliseconds(20)) {
                 try engine.packets.claim(opened.claim.id)?.state == .credited
             }
             // The claim is recorded credited before its message is deleted: audit once the queue is quiet.
-            try await eventually("the queue empty") { try await engine.queue.counters(of: "credits").total == 0 }
+            try await waitUntil("the queue empty", timeout: .seconds(20), interval: .milliseconds(20)) { try await engine.queue.counters(of: "credits").total == 0 }
             let violations = try await engine.audit()
             XCTAssertEqual(violations, [])
         }
@@ -156,7 +155,9 @@ final class EngineCreditPathTests: XCTestCase {
         }
         let id = try XCTUnwrap(claimID)
         try await withRunningEngine { engine in
-            try await eventually("recovered and credited") { try engine.packets.claim(id)?.state == .credited }
+            try await waitUntil("recovered and credited", timeout: .seconds(20), interval: .milliseconds(20)) {
+                try engine.packets.claim(id)?.state == .credited
+            }
             XCTAssertEqual(try engine.ledger.account(named: "bob")?.balance, amount)
             let violations = try await engine.audit()
             XCTAssertEqual(violations, [])
@@ -192,13 +193,17 @@ final class EngineCreditPathTests: XCTestCase {
             engine.setCreditFailure(percent: 100)
             try await engine.grab(packet.id, user: "bob")
             let opened = try await engine.open(packet.id, user: "bob")
-            try await eventually("dead-lettered") { await engine.deadLetteredCount() == 1 }
+            await waitUntil("dead-lettered", timeout: .seconds(20), interval: .milliseconds(20)) {
+                await engine.deadLetteredCount() == 1
+            }
             var violations = try await engine.audit()
             XCTAssertEqual(violations, [], "a dead-lettered credit still has its message")
             engine.setCreditFailure(percent: 0)
             let redriven = try await engine.redriveDeadLetters()
             XCTAssertEqual(redriven, 1)
-            try await eventually("credited after redrive") { try engine.packets.claim(opened.claim.id)?.state == .credited }
+            try await waitUntil("credited after redrive", timeout: .seconds(20), interval: .milliseconds(20)) {
+                try engine.packets.claim(opened.claim.id)?.state == .credited
+            }
             violations = try await engine.audit()
             XCTAssertEqual(violations, [])
         }
@@ -209,7 +214,7 @@ final class EngineCreditPathTests: XCTestCase {
             _ = try await engine.ledger.openAccount(name: "alice", deposit: Money(yuan: 100))
             let packet = try await engine.send(.group(from: "alice", total: Money(yuan: 10), shares: 2,
                                                       timeToLive: .seconds(1)))
-            try await eventually("expired and refunded by the engine's timer") {
+            try await waitUntil("expired and refunded by the engine's timer", timeout: .seconds(20), interval: .milliseconds(20)) {
                 let now = try engine.packets.packet(packet.id)
                 return now.state == .expired && !now.refundPending
             }

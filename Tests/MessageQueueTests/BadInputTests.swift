@@ -205,6 +205,20 @@ final class BadInputTests: XCTestCase {
         }
     }
 
+    func testAQuorumAboveTheReplicasIsRefusedBeforeAnythingIsCreated() async throws {
+        let fixture = try QueueFixture()
+        defer { fixture.remove() }
+        XCTAssertThrowsError(try MessageQueueService.open(root: fixture.root, quorum: 4)) { error in
+            XCTAssertEqual(error as? MessageQueueError, .invalidLimits("queue.quorum 4 must be between 1 and the 3 replica(s)"))
+        }
+        XCTAssertThrowsError(try MessageQueueService.open(root: fixture.root, replicaIDs: [.a])) { error in
+            XCTAssertEqual(error as? MessageQueueError, .invalidLimits("queue.quorum 2 must be between 1 and the 1 replica(s)"))
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: fixture.root), "nothing was created")
+        let single = try MessageQueueService.open(root: fixture.root, replicaIDs: [.a], quorum: 1)
+        await single.close()
+    }
+
     func testAnUnwritableRootIsRefused() throws {
         XCTAssertThrowsError(try MessageQueueService.open(root: "/proc/hongbao-queue-test")) { error in
             guard case .replicaDirectoryUnwritable = error as? MessageQueueError else { return XCTFail("\(error)") }

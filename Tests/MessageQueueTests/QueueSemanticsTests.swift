@@ -242,13 +242,4 @@ final class QueueSemanticsTests: XCTestCase {
         XCTAssertEqual(snapshot.replicas.map(\.id), [.a, .b, .c])
         XCTAssertEqual(snapshot.acknowledgedSequence, snapshot.lastSequence)
     }
-
-    /// Yields until `condition` holds (bounded: fails instead of hanging).
-    func waitUntil(_ condition: @escaping () async -> Bool, file: StaticString = #filePath, line: UInt = #line) async {
-        for _ in 0..<100_000 {
-            if await condition() { return }
-            await Task.yield()
-        }
-        XCTFail("condition never held", file: file, line: line)
-    }
 }

@@ -388,12 +388,4 @@ final class GroupCommitTests: XCTestCase {
         XCTAssertEqual(contents.map(\.messages.count), [26, 26, 26])
         await queue.close()
     }
-
-    private func waitUntil(_ condition: @escaping () async -> Bool, file: StaticString = #filePath, line: UInt = #line) async {
-        for _ in 0..<100_000 {
-            if await condition() { return }
-            await Task.yield()
-        }
-        XCTFail("condition never held", file: file, line: line)
-    }
 }

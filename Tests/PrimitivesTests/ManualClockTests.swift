@@ -3,16 +3,12 @@ import TestKit
 import XCTest
 
 final class ManualClockTests: XCTestCase {
-    /// Polls, without sleeping, until `clock` has exactly `count` sleepers; gives up after a bounded number of
-    /// polls (a deadline counted in scheduler turns, not in time).
+    /// Yields until `clock` has exactly `count` sleepers (fails after a deadline).
     @discardableResult
     private func waitForSleepers(_ count: Int, on clock: ManualClock, file: StaticString = #filePath, line: UInt = #line) async -> Bool {
-        for _ in 0..<1_000_000 {
-            if clock.sleeperCount == count { return true }
-            await Task.yield()
+        await waitUntil("\(count) sleepers (the clock has \(clock.sleeperCount))", file: file, line: line) {
+            clock.sleeperCount == count
         }
-        XCTFail("the clock has \(clock.sleeperCount) sleepers, expected \(count)", file: file, line: line)
-        return false
     }
 
     func testTimeMovesOnlyWhenAdvanced() {

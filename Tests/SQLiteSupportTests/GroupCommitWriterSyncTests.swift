@@ -41,9 +41,9 @@ final class GroupCommitWriterSyncTests: XCTestCase {
             acknowledged.store(true, ordering: .relaxed)
         }
         // Committed (a reader sees the row) and the syncer has started on it...
-        while try await pool.read({ try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM t") }) != 1
-            || held.load(ordering: .relaxed) == 0 {
-            try await Task.sleep(for: .milliseconds(1))
+        try await waitUntil("the commit and the start of its fsync", interval: .milliseconds(1)) {
+            try await pool.read({ try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM t") }) == 1
+                && held.load(ordering: .relaxed) != 0
         }
         // ...but the caller waits for the fsync.
         try await Task.sleep(for: .milliseconds(50))
@@ -65,7 +65,7 @@ final class GroupCommitWriterSyncTests: XCTestCase {
         }
         let writer = GroupCommitWriter(writer: pool, maxUnitsPerCommit: 1, syncer: syncer)
         let first = Task { try await writer.write { try $0.execute(sql: "INSERT INTO t (id) VALUES (0)") } }
-        while !firstHeld.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(1)) }
+        await waitUntil("the first fsync to start", interval: .milliseconds(1)) { firstHeld.load(ordering: .relaxed) }
         // One unit per commit: ten more commits while the first fsync is held.
         let rest = Task {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -75,8 +75,8 @@ final class GroupCommitWriterSyncTests: XCTestCase {
                 try await group.waitForAll()
             }
         }
-        while try await pool.read({ try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM t") }) != 11 {
-            try await Task.sleep(for: .milliseconds(1))
+        try await waitUntil("eleven committed rows", interval: .milliseconds(1)) {
+            try await pool.read({ try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM t") }) == 11
         }
         release.signal()
         try await first.value

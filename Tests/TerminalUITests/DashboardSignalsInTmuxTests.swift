@@ -29,27 +29,27 @@ final class DashboardSignalsInTmuxTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: "/tmp/tmux-\(getuid())/\(socket)")
     }
 
-    func testPanesAppearKeysActAndQuitRestoresTheTerminal() throws {
-        try waitFor("1 Accounts")
+    func testPanesAppearKeysActAndQuitRestoresTheTerminal() async throws {
+        try await waitFor("1 Accounts")
         XCTAssertTrue(try screen().contains("6 Events"))
         _ = try tmux(["send-keys", "-t", session, "G"])
-        try waitFor("gala ▶")
+        try await waitFor("gala ▶")
         _ = try tmux(["send-keys", "-t", session, ":replica b down", "Enter"])
-        try waitFor("b ▼ DOWN")
+        try await waitFor("b ▼ DOWN")
         _ = try tmux(["send-keys", "-t", session, ":sned", "Enter"])
-        try waitFor("✗ unknown command 'sned'")
+        try await waitFor("✗ unknown command 'sned'")
         _ = try tmux(["send-keys", "-t", session, "q"])
-        try waitFor("EXITED 0")
+        try await waitFor("EXITED 0")
         XCTAssertEqual(try tmux(["display", "-p", "-t", session, "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines), "0")
     }
 
-    func testSIGTERMRestoresTheTerminal() throws {
-        try waitFor("1 Accounts")
+    func testSIGTERMRestoresTheTerminal() async throws {
+        try await waitFor("1 Accounts")
         let shell = try tmux(["display", "-p", "-t", session, "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)
         let child = try run("/usr/bin/pgrep", ["-P", shell]).split(separator: "\n").first.flatMap { Int32($0) }
         let pid = try XCTUnwrap(child, "no dashboard process under the tmux shell")
         XCTAssertEqual(kill(pid, SIGTERM), 0)
-        try waitFor("EXITED 143") // 128 + SIGTERM, after a clean shutdown
+        try await waitFor("EXITED 143") // 128 + SIGTERM, after a clean shutdown
         XCTAssertEqual(try tmux(["display", "-p", "-t", session, "#{alternate_on}"]).trimmingCharacters(in: .whitespacesAndNewlines), "0")
     }
 
@@ -58,14 +58,12 @@ final class DashboardSignalsInTmuxTests: XCTestCase {
     private func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", session]) }
 
     /// Polls the screen until `text` appears, failing after a deadline (never a bare sleep).
-    private func waitFor(_ text: String, seconds: Double = 10, file: StaticString = #filePath, line: UInt = #line) throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try screen().contains(text) { return }
-            usleep(50_000)
-        }
-        XCTFail("'\(text)' did not appear; screen:\n\(try screen())", file: file, line: line)
-        throw MissedExpectation(text: text)
+    private func waitFor(_ text: String, seconds: Int64 = 10, file: StaticString = #filePath, line: UInt = #line) async throws {
+        let appeared = try await waitUntil(
+            "'\(text)' to appear; screen:\n\((try? screen()) ?? "")", timeout: .seconds(seconds),
+            interval: .milliseconds(50), file: file, line: line
+        ) { try screen().contains(text) }
+        if !appeared { throw MissedExpectation(text: text) }
     }
 
     private struct MissedExpectation: Error {

@@ -1,7 +1,7 @@
-import Primitives
 import Synchronization
 
-/// A clock that only moves when a test moves it. Sleepers wake when `advance` passes their deadline.
+/// A clock that only moves when its owner moves it (tests, the deterministic simulation). Sleepers wake
+/// when `advance` passes their deadline.
 public final class ManualClock: WallClock {
     private struct Sleeper {
         let id: UInt64
