@@ -39,23 +39,22 @@ public final class TmuxSession {
 
     public func command(_ arguments: [String]) throws -> String { try Spawn.run(Self.tmux, ["-L", socket] + arguments) }
 
-    /// Polls the screen until `condition` holds (never a bare sleep); returns that screen, or throws with the last
-    /// screen after `seconds`.
+    /// Polls the screen (`poll`) until `condition` holds; returns that screen, or throws with the last screen
+    /// after `seconds`.
     @discardableResult
-    public func waitFor(seconds: Double = 15, _ condition: (String) -> Bool) throws -> String {
-        let deadline = Date().addingTimeInterval(seconds)
+    public func waitFor(seconds: Int64 = 15, _ condition: (String) -> Bool) async throws -> String {
         var last = ""
-        while Date() < deadline {
+        let shown = try await poll(timeout: .seconds(seconds), interval: .milliseconds(50)) {
             last = try screen()
-            if condition(last) { return last }
-            usleep(50_000)
+            return condition(last)
         }
-        throw Timeout(screen: last)
+        guard shown else { throw Timeout(screen: last) }
+        return last
     }
 
     @discardableResult
-    public func waitFor(_ text: String, seconds: Double = 15) throws -> String {
-        try waitFor(seconds: seconds) { $0.contains(text) }
+    public func waitFor(_ text: String, seconds: Int64 = 15) async throws -> String {
+        try await waitFor(seconds: seconds) { $0.contains(text) }
     }
 
     /// What the screen showed when a wait gave up.

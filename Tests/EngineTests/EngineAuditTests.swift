@@ -172,13 +172,10 @@ final class EngineAuditTests: XCTestCase {
         let engine = try await Engine.start(configuration())
         let running = Task { await engine.run() }
         var violations: [AuditViolation] = []
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline {
-            if let slow = await engine.snapshot().slow {
-                violations = slow.violations
-                break
-            }
-            try await Task.sleep(for: .milliseconds(20))
+        await waitUntil("the slow snapshot's audit", timeout: .seconds(20), interval: .milliseconds(20)) {
+            guard let slow = await engine.snapshot().slow else { return false }
+            violations = slow.violations
+            return true
         }
         running.cancel()
         _ = await running.value

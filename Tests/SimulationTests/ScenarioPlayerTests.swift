@@ -35,11 +35,7 @@ final class ScenarioPlayerTests: XCTestCase {
     }
 
     private func waitUntil(_ condition: @escaping @Sendable () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !condition() {
-            guard ContinuousClock.now < deadline else { throw StuckPlayer() }
-            try await Task.sleep(for: .milliseconds(1))
-        }
+        guard await poll(timeout: .seconds(10), interval: .milliseconds(1), condition) else { throw StuckPlayer() }
     }
 
     func testWaitsForStartThenPlaysInTime() async throws {

@@ -23,18 +23,18 @@ final class TerminalTypesInTmuxTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: "/tmp/tmux-\(getuid())/\(socket)")
     }
 
-    func testATerminalThatCannotMoveTheCursorOrIsUnknownIsRefusedWithAMessage() throws {
+    func testATerminalThatCannotMoveTheCursorOrIsUnknownIsRefusedWithAMessage() async throws {
         try start("dumb", environment: "TERM=dumb")
         try start("bogus", environment: "TERM=bogus")
-        try waitFor("EXITED 2", in: "dumb")
-        try waitFor("EXITED 2", in: "bogus")
+        try await waitFor("EXITED 2", in: "dumb")
+        try await waitFor("EXITED 2", in: "bogus")
         XCTAssertTrue(try screen("dumb").contains("TERM=dumb cannot move the cursor"))
         XCTAssertTrue(try screen("bogus").contains("TERM=bogus is not a terminal type this system knows"))
     }
 
-    func testUnderLANGCTheScreenIsASCIIAndCJKTypedAtTheCommandLineArrives() throws {
+    func testUnderLANGCTheScreenIsASCIIAndCJKTypedAtTheCommandLineArrives() async throws {
         try start("c", environment: "LANG=C LC_ALL=C")
-        try waitFor("conservation balanced", in: "c")
+        try await waitFor("conservation balanced", in: "c")
         let first = try screen("c")
         XCTAssertTrue(first.contains("1 Accounts - ") && first.contains("CNY ") && first.contains("p50 0us"), first)
         let questionMarks = first.replacingOccurrences(of: " ? help", with: "").filter { $0 == "?" }.count
@@ -42,19 +42,19 @@ final class TerminalTypesInTmuxTests: XCTestCase {
         try tmux(["send-keys", "-t", "c", ":"])
         try tmux(["send-keys", "-t", "c", "-l", "send 张三 8.88 --shares 2"])
         try tmux(["send-keys", "-t", "c", "Enter"])
-        try waitFor("sent CNY 8.88 from ????", in: "c")  // 张三 arrived; the C locale cannot show it
+        try await waitFor("sent CNY 8.88 from ????", in: "c")  // 张三 arrived; the C locale cannot show it
         try tmux(["send-keys", "-t", "c", "q"])
-        try waitFor("EXITED 0", in: "c")
+        try await waitFor("EXITED 0", in: "c")
         let sent = try Spawn.run(binary, ["packet", "sent", "张三", "--data", dataDirectory + "-c"])
         XCTAssertTrue(sent.contains("8.88"), sent)
     }
 
-    func testKeysPressedFasterThanTheScreenRefreshesStepFromThePreviousPress() throws {
+    func testKeysPressedFasterThanTheScreenRefreshesStepFromThePreviousPress() async throws {
         try start("keys", environment: "")
-        try waitFor("1 Accounts", in: "keys")
+        try await waitFor("1 Accounts", in: "keys")
         try tmux(["send-keys", "-t", "keys", "L", "L", "L", "f", "f"])
-        try waitFor("account latency +1000 ms", in: "keys")
-        try waitFor("fail 100%", in: "keys")
+        try await waitFor("account latency +1000 ms", in: "keys")
+        try await waitFor("fail 100%", in: "keys")
         let events = try screen("keys")
         XCTAssertTrue(events.contains("account latency +50 ms") && events.contains("account latency +200 ms"), events)
     }
@@ -69,14 +69,14 @@ final class TerminalTypesInTmuxTests: XCTestCase {
 
     private func screen(_ session: String) throws -> String { try tmux(["capture-pane", "-p", "-t", session]) }
 
-    private func waitFor(_ text: String, in session: String, seconds: Double = 15, file: StaticString = #filePath, line: UInt = #line) throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try screen(session).contains(text) { return }
-            usleep(50_000)
-        }
-        XCTFail("'\(text)' did not appear; screen:\n\(try screen(session))", file: file, line: line)
-        throw MissedExpectation()
+    private func waitFor(
+        _ text: String, in session: String, seconds: Int64 = 15, file: StaticString = #filePath, line: UInt = #line
+    ) async throws {
+        let appeared = try await waitUntil(
+            "'\(text)' to appear; screen:\n\((try? screen(session)) ?? "")", timeout: .seconds(seconds),
+            interval: .milliseconds(50), file: file, line: line
+        ) { try screen(session).contains(text) }
+        if !appeared { throw MissedExpectation() }
     }
 
     private struct MissedExpectation: Error {}
