@@ -161,7 +161,7 @@ public struct SQSError: Error, Equatable, Sendable {
         case .noQuorum(let available, let required):
             self = .unavailable("Only \(available) of the queue's replicas are up; \(required) must hold every change. Nothing was written.")
         case .replicaDirectoryMissing, .replicaDirectoryUnwritable, .replicaDirectoryGarbage, .noHealthyReplica,
-             .invalidFault, .storage:
+             .invalidFault, .invalidLimits, .storage:
             self = .internalError("\(error)")
         }
     }

@@ -39,22 +39,23 @@ public final class TmuxSession {
 
     public func command(_ arguments: [String]) throws -> String { try Spawn.run(Self.tmux, ["-L", socket] + arguments) }
 
-    /// Polls the screen (`poll`) until `condition` holds; returns that screen, or throws with the last screen
-    /// after `seconds`.
+    /// Polls the screen until `condition` holds (never a bare sleep); returns that screen, or throws with the last
+    /// screen after `seconds`.
     @discardableResult
-    public func waitFor(seconds: Int64 = 15, _ condition: (String) -> Bool) async throws -> String {
+    public func waitFor(seconds: Double = 15, _ condition: (String) -> Bool) throws -> String {
+        let deadline = Date().addingTimeInterval(seconds)
         var last = ""
-        let shown = try await poll(timeout: .seconds(seconds), interval: .milliseconds(50)) {
+        while Date() < deadline {
             last = try screen()
-            return condition(last)
+            if condition(last) { return last }
+            usleep(50_000)
         }
-        guard shown else { throw Timeout(screen: last) }
-        return last
+        throw Timeout(screen: last)
     }
 
     @discardableResult
-    public func waitFor(_ text: String, seconds: Int64 = 15) async throws -> String {
-        try await waitFor(seconds: seconds) { $0.contains(text) }
+    public func waitFor(_ text: String, seconds: Double = 15) throws -> String {
+        try waitFor(seconds: seconds) { $0.contains(text) }
     }
 
     /// What the screen showed when a wait gave up.

@@ -89,7 +89,7 @@ final class AsciicastRecorderTests: XCTestCase {
         XCTAssertTrue(events.dropLast().last?.contains("49") == true, "the last frame is never lost")
     }
 
-    func testAsciinemaCatReproducesTheFinalScreen() async throws {
+    func testAsciinemaCatReproducesTheFinalScreen() throws {
         guard TmuxSession.isAvailable else { throw XCTSkip("tmux is not installed") }
         let asciinema = try Spawn.run("/bin/sh", ["-c", "command -v asciinema"]).trimmingCharacters(in: .whitespacesAndNewlines)
         XCTAssertFalse(asciinema.isEmpty, "the asciinema client is missing: pip install asciinema (.ci/run installs it)")
@@ -102,7 +102,7 @@ final class AsciicastRecorderTests: XCTestCase {
             Array(screen.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trailingSpacesTrimmed }.prefix(expected.count))
         }
         do {
-            try await tmux.waitFor(seconds: 20) { rows($0) == expected }
+            try tmux.waitFor(seconds: 20) { rows($0) == expected }
         } catch let timeout as TmuxSession.Timeout {
             XCTAssertEqual(rows(timeout.screen), expected, "asciinema cat did not reproduce the last frame")
         }
