@@ -246,7 +246,7 @@ extension MessageQueueError {
         case .unknownQueue, .unknownReceipt, .unknownHalfMessage: return ExitStatus.notFound
         case .invalidQueueName, .emptyMessage, .messageTooLarge, .invalidMessageID, .invalidBatchSize,
              .invalidVisibilityTimeout, .invalidDelay, .invalidPollingWait, .invalidRetention, .invalidMaxReceiveCount,
-             .invalidMessageSizeLimit, .invalidCheckBackDelay, .invalidMaxCheckBacks, .invalidFault:
+             .invalidMessageSizeLimit, .invalidCheckBackDelay, .invalidMaxCheckBacks, .invalidFault, .invalidLimits:
             return ExitStatus.usage
         case .duplicateQueue, .queueInUse, .tooManyQueues, .staleReceipt, .halfMessageAlreadyCommitted:
             return ExitStatus.refused
