@@ -29,8 +29,9 @@ extension QueueLimits {
     public func validate(replicas: Int = QueueLimits.replicaCount) throws(LimitsError) {
         try check(quorum >= 1 && quorum <= replicas, "queue.quorum \(quorum) must be between 1 and the \(replicas) replica(s)")
         try check(maxBatchCount >= 1, "queue.maxBatchCount must be at least 1")
-        try check(minVisibilityTimeout > .zero && minVisibilityTimeout <= maxVisibilityTimeout,
-                  "queue.minVisibilityTimeout must be positive and at most queue.maxVisibilityTimeout")
+        // Zero is allowed: SQS lets a consumer make a message visible again at once (VisibilityTimeout 0).
+        try check(minVisibilityTimeout >= .zero && minVisibilityTimeout <= maxVisibilityTimeout,
+                  "queue.minVisibilityTimeout must be within 0…queue.maxVisibilityTimeout")
         try check(within(defaultVisibilityTimeout, minVisibilityTimeout, maxVisibilityTimeout),
                   "queue.defaultVisibilityTimeout must be within the visibility timeout range")
         try check(defaultDelay >= .zero && defaultDelay <= maxDelay, "queue.defaultDelay must be within 0…queue.maxDelay")
