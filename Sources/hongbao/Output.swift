@@ -20,6 +20,12 @@ enum Output {
         print(TerminalText.sanitize(text))
     }
 
+    /// Several lines the program composed (a summary, a report): each line is sanitized on its own, so the
+    /// program's own line breaks stay line breaks while nothing inside a line reaches the terminal raw.
+    static func lines(_ text: String) {
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) { print(TerminalText.sanitize(String(line))) }
+    }
+
     /// One line of tab-separated fields, each sanitized on its own: a tab or newline inside a field is shown as
     /// `\t` or `\n`, so the line keeps exactly its fields (`queue peek`, `queue receive`).
     static func fields(_ fields: [String]) {

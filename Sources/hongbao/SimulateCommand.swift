@@ -96,7 +96,7 @@ struct SimulateCommand: AsyncParsableCommand {
     private func runDeterministic(seed: UInt64, operations: Int) async throws {
         let options = DeterministicSimulation.Options(seed: seed, operations: operations)
         let summary = try await userErrors { try await DeterministicSimulation(options).run() }
-        if output.json { try Output.json(summary) } else { Output.line(summary.text) }
+        if output.json { try Output.json(summary) } else { Output.lines(summary.text) }
         if !summary.passed { throw ExitCode(ExitStatus.checkFailed) }
     }
 
@@ -118,7 +118,7 @@ struct SimulateCommand: AsyncParsableCommand {
             ?? String(format: "no: still busy after the %.0f s limit", summary.drainLimitSeconds)
         let earlier = summary.creditedFromEarlierRuns > 0
             ? "\ncredited from earlier runs \(summary.creditedFromEarlierRuns) (opened before this run, queued by it)" : ""
-        Output.line("""
+        Output.lines("""
             ── summary (seed \(summary.seed), \(summary.creditMode) mode) ──
             packets sent          \(summary.packetsSent)
             opens                 \(summary.opens) in \(String(format: "%.1f", summary.durationSeconds)) s = \(String(format: "%.0f", summary.opensPerSecond))/s\(target)
