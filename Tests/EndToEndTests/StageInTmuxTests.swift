@@ -37,6 +37,12 @@ final class StageInTmuxTests: XCTestCase {
         return Int(screen[range].dropFirst(5).prefix { $0 != "/" })
     }
 
+    /// Whether the screen shows a step of `scenario` together with that step's whole caption.
+    static func showsItsCaption(_ screen: String, of scenario: Scenario) -> Bool {
+        guard let shown = step(in: screen, of: scenario.steps.count), (1...scenario.steps.count).contains(shown) else { return false }
+        return flattened(screen).contains(flattened(scenario.steps[shown - 1].caption))
+    }
+
     /// Lines, and that none is wider than the screen (nothing drawn outside it: the screen did not scroll either).
     static func assertInsideScreen(_ screen: String, file: StaticString = #filePath, line: UInt = #line) {
         let lines = screen.split(separator: "\n", omittingEmptySubsequences: false)
@@ -74,14 +80,19 @@ final class StageInTmuxTests: XCTestCase {
                 let screen = try tmux.waitFor(seconds: 15) { (Self.step(in: $0, of: count) ?? 0) >= target }
                 // Several looks during the step: whatever step the screen shows, its caption is there whole.
                 for look in 0..<3 {
-                    let current = look == 0 ? screen : try tmux.screen()
+                    var current = look == 0 ? screen : try tmux.screen()
+                    // A capture can land while the terminal is half-way through drawing a frame (the step line
+                    // already new, the caption rows not yet): look again a few times, 50 ms apart, before failing.
+                    for _ in 0..<5 where !Self.showsItsCaption(current, of: scenario) {
+                        usleep(50_000)
+                        current = try tmux.screen()
+                    }
                     guard let shown = Self.step(in: current, of: count) else {
                         XCTFail("\(context): no step on screen\n\(current)")
                         continue
                     }
                     seen.insert(shown)
-                    let caption = scenario.steps[shown - 1].caption
-                    XCTAssertTrue(Self.flattened(current).contains(Self.flattened(caption)),
+                    XCTAssertTrue(Self.showsItsCaption(current, of: scenario),
                                   "\(context): step \(shown) caption not visible whole\n\(current)")
                     Self.assertInsideScreen(current)
                     usleep(100_000)
