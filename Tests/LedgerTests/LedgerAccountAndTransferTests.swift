@@ -131,6 +131,8 @@ final class LedgerAccountTests: LedgerTestCase {
             try transaction.database.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'ledger.v2'")
         }
         XCTAssertEqual(try balanceIndexes(ledger!), ["account_by_balance"])
+        // Closed before the reopen: a release left to deinit may still hold the file when the next one opens.
+        try ledger!.close()
         ledger = nil
         ledger = try makeLedger()
         XCTAssertEqual(try balanceIndexes(ledger!), [])

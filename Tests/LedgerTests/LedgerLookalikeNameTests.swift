@@ -69,6 +69,7 @@ final class LedgerLookalikeNameTests: LedgerTestCase {
             try db.execute(sql: "INSERT INTO account (name, kind, balance, created_at) VALUES ('Ｂｏｂ', 'user', 0, 0)")
             try db.execute(sql: "INSERT INTO account (name, kind, balance, created_at) VALUES ('张三', 'user', 0, 0)")
         }
+        try ledger!.close() // before the reopen, not left to deinit
         ledger = nil
         ledger = try makeLedger()
         XCTAssertEqual(try balance("bob", in: ledger!), Money(yuan: 5))
