@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .target(name: "Primitives", swiftSettings: strict),
@@ -59,6 +60,16 @@ let package = Package(
         .target(
             name: "RetryWorker",
             dependencies: ["Primitives", "Crediting"],
+            swiftSettings: strict
+        ),
+        // The same store protocols on PostgreSQL: the ledger, the red-packet store and the credit queue.
+        .target(
+            name: "PostgresStores",
+            dependencies: [
+                "Primitives", "Ledger", "Crediting", "RedPackets",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .target(
@@ -105,7 +116,8 @@ let package = Package(
         .target(
             name: "Benchmarks",
             dependencies: [
-                "Primitives", "Ledger", "MessageQueue", "Engine", "Simulation", "Dashboard", "SQSServer",
+                "Primitives", "Ledger", "MessageQueue", "Engine", "Simulation", "Dashboard", "SQSServer", "PostgresStores",
+                "Crediting", "RedPackets", "AccountService", "RetryWorker",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
@@ -141,7 +153,7 @@ let package = Package(
         .executableTarget(
             name: "hongbao",
             dependencies: [
-                "Primitives", "Ledger", "RedPackets", "Engine", "MessageQueue", "Simulation", "RetryWorker", "Benchmarks",
+                "Primitives", "Ledger", "RedPackets", "Engine", "MessageQueue", "Simulation", "RetryWorker", "Benchmarks", "PostgresStores",
                 "Dashboard", "TerminalUI", "SQSServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -162,6 +174,11 @@ let package = Package(
             name: "RedPacketsTests",
             dependencies: ["RedPackets", "Ledger", "Crediting", "AccountService", "TestKit",
                            .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PostgresStoresTests",
+            dependencies: ["PostgresStores", "Ledger", "RedPackets", "Crediting", "Engine", "MessageQueue", "TestKit"],
             swiftSettings: strict
         ),
         .testTarget(name: "CreditingTests", dependencies: ["Crediting", "Primitives"], swiftSettings: strict),

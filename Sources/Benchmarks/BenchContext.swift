@@ -1,4 +1,5 @@
 import Foundation
+import PostgresStores
 
 /// What every suite is run with: size, where scratch data goes, and where progress is reported.
 public struct BenchContext: Sendable {
@@ -12,10 +13,13 @@ public struct BenchContext: Sendable {
     /// Runs per figure (the median and spread are over these).
     public var runs: Int
     public var progress: @Sendable (String) -> Void
+    /// The PostgreSQL server the `pgqueue` suite runs on (nil: that suite refuses).
+    public var postgres: PostgresSettings?
 
     public init(quick: Bool, dataRoot: String? = nil, executablePath: String? = nil, runs: Int? = nil,
-                progress: @escaping @Sendable (String) -> Void = { _ in }) {
+                postgres: PostgresSettings? = nil, progress: @escaping @Sendable (String) -> Void = { _ in }) {
         self.quick = quick
+        self.postgres = postgres
         self.dataRoot = dataRoot
         self.executablePath = executablePath
         self.runs = runs ?? 3

@@ -2,10 +2,14 @@ import Foundation
 
 /// The suites of `hongbao bench`, in the order `all` runs them.
 public enum BenchSuite: String, CaseIterable, Sendable, Codable {
-    case ledger, queue, e2e, render, scale, sqs
+    case ledger, queue, e2e, render, scale, sqs, pgqueue, pgstores
 
-    /// What `all` runs: every suite but `sqs`, which is asked for by name (it starts an HTTP server).
-    public static var standard: [BenchSuite] { allCases.filter { $0 != .sqs } }
+    /// What `all` runs: every suite but `sqs`, which is asked for by name (it starts an HTTP server), and the
+    /// PostgreSQL suites, which need a server (`--postgres`).
+    public static var standard: [BenchSuite] { allCases.filter { $0 != .sqs && !$0.needsPostgres } }
+
+    /// Whether the suite runs against a PostgreSQL server.
+    public var needsPostgres: Bool { self == .pgqueue || self == .pgstores }
 
     public func run(_ context: BenchContext) async throws -> [BenchFigure] {
         switch self {
@@ -15,6 +19,8 @@ public enum BenchSuite: String, CaseIterable, Sendable, Codable {
         case .render: return try await RenderSuite.run(context)
         case .scale: return try await ScaleSuite.run(context)
         case .sqs: return try await SQSSuite.run(context)
+        case .pgqueue: return try await PostgresQueueSuite.run(context)
+        case .pgstores: return try await PostgresStoresSuite.run(context)
         }
     }
 }

@@ -78,9 +78,16 @@ extension AuditReport {
     /// must have a live credit message (or a dead-lettered one), or is reported as awaiting recovery (a
     /// `crediting` claim the next start re-queues); sends and refunds a crash left half done await recovery.
     static func across(ledger: Ledger, packets: PacketService, liveMessages live: Set<ClaimID>) async throws -> AuditReport {
+        try await across(ledgerViolations: try ledger.auditLedger(), totals: try ledger.totals(), packets: packets,
+                         liveMessages: live)
+    }
+
+    /// The same, for any ledger: its own violations and totals are passed in (the PostgreSQL stores use it).
+    public static func across(ledgerViolations: [AuditViolation], totals: LedgerTotals, packets: PacketService,
+                              liveMessages live: Set<ClaimID>) async throws -> AuditReport {
         let across = try await packets.auditAcrossSystems()
-        var report = AuditReport(violations: try ledger.auditLedger() + across.violations, awaitingRecovery: [],
-                                 totals: try ledger.totals())
+        var report = AuditReport(violations: ledgerViolations + across.violations, awaitingRecovery: [],
+                                 totals: totals)
         var stranded: [Claim] = []
         for (claim, creditedInLedger) in across.uncredited where !live.contains(claim.id) {
             if claim.state == .waiting && !creditedInLedger {

@@ -12,7 +12,7 @@ public struct MessageQueueCreditQueue: CreditQueue {
     let name: String
     private let unreadable: Counter
 
-    init(queue: MessageQueueService, name: String) {
+    public init(queue: MessageQueueService, name: String) {
         self.queue = queue
         self.name = name
         unreadable = Counter()

@@ -103,4 +103,13 @@ public struct LedgerTotals: Sendable, Equatable, Codable {
     public let accountCount: Int64
     /// People only (what the dashboard counts as "accounts").
     public let userAccountCount: Int64
+
+    public init(sumOfBalances: Money, moneyIssued: Money, transferCount: Int64, accountCount: Int64,
+                userAccountCount: Int64) {
+        self.sumOfBalances = sumOfBalances
+        self.moneyIssued = moneyIssued
+        self.transferCount = transferCount
+        self.accountCount = accountCount
+        self.userAccountCount = userAccountCount
+    }
 }

@@ -30,6 +30,19 @@ public struct TransferRecord: Sendable, Equatable, Codable {
     public let fromBalanceAfter: Money
     public let toBalanceAfter: Money
     public let at: Timestamp
+
+    public init(sequence: Int64, id: TransferID, from: AccountID, to: AccountID, amount: Money, memo: String,
+                fromBalanceAfter: Money, toBalanceAfter: Money, at: Timestamp) {
+        self.sequence = sequence
+        self.id = id
+        self.from = from
+        self.to = to
+        self.amount = amount
+        self.memo = memo
+        self.fromBalanceAfter = fromBalanceAfter
+        self.toBalanceAfter = toBalanceAfter
+        self.at = at
+    }
 }
 
 /// The result of a transfer: applied now, or found already applied by an earlier call with the same id.

@@ -50,6 +50,29 @@ public struct Packet: Sendable, Equatable, Codable {
     public let refundPending: Bool
     public let state: PacketState
 
+    public init(id: PacketID, kind: PacketKind, senderID: AccountID, senderName: String, recipientID: AccountID?,
+                total: Money, shares: Int, greeting: String, createdAt: Timestamp, expiresAt: Timestamp, grabbed: Int,
+                opened: Int, openedAmount: Money, creditedAmount: Money, refunded: Money, refundPending: Bool,
+                state: PacketState) {
+        self.id = id
+        self.kind = kind
+        self.senderID = senderID
+        self.senderName = senderName
+        self.recipientID = recipientID
+        self.total = total
+        self.shares = shares
+        self.greeting = greeting
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.grabbed = grabbed
+        self.opened = opened
+        self.openedAmount = openedAmount
+        self.creditedAmount = creditedAmount
+        self.refunded = refunded
+        self.refundPending = refundPending
+        self.state = state
+    }
+
     /// Money not yet drawn by an open.
     public var remaining: Money { total - openedAmount }
 
@@ -84,6 +107,20 @@ public struct Claim: Sendable, Equatable, Codable {
     public let creditedAt: Timestamp?
     /// Credit attempts made so far (the first, in-line attempt counts).
     public let attempts: Int
+
+    public init(id: ClaimID, packetID: PacketID, userID: AccountID, userName: String, slot: Int, amount: Money,
+                state: ClaimState, openedAt: Timestamp, creditedAt: Timestamp?, attempts: Int) {
+        self.id = id
+        self.packetID = packetID
+        self.userID = userID
+        self.userName = userName
+        self.slot = slot
+        self.amount = amount
+        self.state = state
+        self.openedAt = openedAt
+        self.creditedAt = creditedAt
+        self.attempts = attempts
+    }
 
     /// The credit this claim needs: settlement → recipient, transfer id derived from the claim id.
     public var creditOrder: CreditOrder {

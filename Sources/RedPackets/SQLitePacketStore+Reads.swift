@@ -20,6 +20,8 @@ public struct PacketStats: Sendable, Equatable, Codable {
     public var claimsOpened: Int { claimsCrediting + claimsWaiting + claimsCredited }
     /// The best share of the most recently finished group packet (WeChat's "best luck").
     public var latestBestLuck: Claim?
+
+    public init() {}
 }
 
 extension SQLitePacketStore {

@@ -2,7 +2,9 @@ import ArgumentParser
 import Engine
 import Foundation
 import Ledger
+import PostgresStores
 import Primitives
+import RedPackets
 
 /// `hongbao seed-demo [--accounts N]`.
 struct SeedDemoCommand: AsyncParsableCommand {
@@ -67,8 +69,13 @@ struct AuditCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if data.store == .postgres && repair {
+            throw UserError(message: "audit --repair does not run on --store postgres in this version", exitCode: ExitStatus.usage)
+        }
         let repaired = repair ? try await runRecovery() : nil
-        let report = try await userErrors { try await data.openReader().audit() }
+        let report = data.store == .postgres
+            ? try await userErrors { try await postgresAudit(try data.postgresSettings()) }
+            : try await userErrors { try await data.openReader().audit() }
         let totals = report.totals
         if output.json {
             try Output.json(View(ok: report.isClean, moneyIssued: totals.moneyIssued.decimalString,
@@ -90,6 +97,29 @@ struct AuditCommand: AsyncParsableCommand {
             }
         }
         if !report.isClean { throw ExitCode(ExitStatus.checkFailed) }
+    }
+
+    /// The same audit on the PostgreSQL stores: the ledger, the red packets and the two against each other,
+    /// each uncredited claim against the credit queue's live and dead-lettered messages. Creates nothing: a
+    /// server without the books is an error.
+    private func postgresAudit(_ settings: PostgresSettings) async throws -> AuditReport {
+        let pool = PostgresPool(settings: settings, maxConnections: 2, retryWindow: .seconds(2))
+        do {
+            let limits = Limits.default
+            let ledger = try await PostgresLedger(pool: pool, limits: limits, create: false)
+            let packets = try await PostgresPacketStore(pool: pool, limits: limits, create: false)
+            let queue = try await PostgresCreditQueue(pool: pool, name: limits.credit.queueName,
+                                                      maxReceiveCount: limits.credit.maxReceiveCount, create: false)
+            let live = Set(try await queue.liveIDs().map(ClaimID.init))
+            let report = try await AuditReport.across(
+                ledgerViolations: try await ledger.auditLedger(), totals: try await ledger.totals(),
+                packets: PacketService(store: packets, accounts: ledger, limits: limits), liveMessages: live)
+            await pool.close()
+            return report
+        } catch {
+            await pool.close()
+            throw error
+        }
     }
 
     /// Starts the engine (its recovery runs), stops it, and returns what it repaired and recovered.

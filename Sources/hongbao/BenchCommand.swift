@@ -1,6 +1,7 @@
 import ArgumentParser
 import Benchmarks
 import Foundation
+import PostgresStores
 
 /// `hongbao bench`: the headline numbers, each the median of several runs beside its baseline measured in
 /// the same run. A progress line on stderr while it runs; a table (or `--json`) at the end.
@@ -9,15 +10,19 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Measure throughput and latency against baselines in the same run (use a release build).")
     @OptionGroup var output: OutputOptions
-    @Argument(help: "ledger | queue | e2e | render | scale | all (those five) | sqs") var suite = "all"
+    @Argument(help: "ledger | queue | e2e | render | scale | all (those five) | sqs | pgqueue | pgstores") var suite = "all"
     @Flag(help: "Smaller runs: a full `all` in under two minutes (a smoke test, no thresholds).") var quick = false
     @Option(help: "Where scratch data directories go (default: the temporary directory); each bench gets a fresh one.")
     var data: String?
     @Option(help: "Runs per figure, 1 to 20 (median and spread are over these).") var runs = "3"
+    @Option(help: "The PostgreSQL server for pgqueue and pgstores: postgres://user:password@host:port/database (it makes and drops a scratch database there).")
+    var postgres: String?
+    @Option(help: "Storage for the engine suites: sqlite only in this version (the PostgreSQL suites take --postgres).")
+    var store: StoreKind = .sqlite
 
     func validate() throws {
         guard suite == "all" || BenchSuite(rawValue: suite) != nil else {
-            throw ValidationError("unknown suite '\(suite)': use ledger, queue, e2e, render, scale, all or sqs")
+            throw ValidationError("unknown suite '\(suite)': use ledger, queue, e2e, render, scale, all, sqs, pgqueue or pgstores")
         }
     }
 
@@ -25,9 +30,24 @@ struct BenchCommand: AsyncParsableCommand {
         let runs = try NumberOption.integer(runs, "--runs", 1...20)
         if let data, data.isEmpty { throw UserError(message: "--data is empty; name a directory", exitCode: ExitStatus.usage) }
         let suites = suite == "all" ? BenchSuite.standard : BenchSuite(rawValue: suite).map { [$0] } ?? []
+        if store == .postgres {
+            throw UserError(message: "bench \(suite) runs the engine, which runs on SQLite only in this version; bench pgstores --postgres URL runs the same credit path on PostgreSQL's stores beside SQLite's, bench pgqueue --postgres URL the queue",
+                            exitCode: ExitStatus.usage)
+        }
+        let server = try postgres.map { url in
+            do {
+                return try PostgresSettings(url: url)
+            } catch {
+                throw UserError(message: "--postgres: \(error)", exitCode: ExitStatus.usage)
+            }
+        }
+        if let needing = suites.first(where: \.needsPostgres), server == nil {
+            throw UserError(message: "bench \(needing.rawValue) needs a PostgreSQL server: --postgres postgres://user:password@host:port/db",
+                            exitCode: ExitStatus.usage)
+        }
         let progress = ProgressLine()
         let context = BenchContext(quick: quick, dataRoot: data, executablePath: BenchCommand.executablePath(),
-                                   runs: runs, progress: { progress.show($0) })
+                                   runs: runs, postgres: server, progress: { progress.show($0) })
         let report: BenchReport
         do {
             report = try await BenchReport.run(suites, context: context)

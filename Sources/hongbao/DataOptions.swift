@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import Ledger
+import PostgresStores
 import Primitives
 import Synchronization
 
@@ -11,6 +12,14 @@ private let heldDirectories = Mutex<[DataDirectory]>([])
 
 extension Durability: ExpressibleByArgument {}
 
+/// `--store`: which storage engine holds the books.
+enum StoreKind: String, ExpressibleByArgument, CaseIterable {
+    /// SQLite files in the data directory (the default).
+    case sqlite
+    /// A PostgreSQL server (`--postgres URL`).
+    case postgres
+}
+
 /// `--data DIR` (or `$HONGBAO_DATA`, or `$XDG_DATA_HOME/hongbao`) and `--durability`, shared by every subcommand.
 struct DataOptions: ParsableArguments {
     @Option(name: .long, help: "Data directory (default: $HONGBAO_DATA, else $XDG_DATA_HOME/hongbao).")
@@ -19,8 +28,39 @@ struct DataOptions: ParsableArguments {
     @Option(name: .long, help: "Commit durability: full (fsync every commit, the default) or normal.")
     var durability: Durability = .full
 
+    @Option(name: .long, help: "Storage: sqlite (files in the data directory, the default) or postgres (--postgres URL).")
+    var store: StoreKind = .sqlite
+
+    @Option(name: .long, help: "The PostgreSQL server for --store postgres: postgres://user:password@host:port/database (default: $HONGBAO_POSTGRES).")
+    var postgres: String?
+
+    /// The commands that run on `--store postgres` in this version.
+    static let postgresCommands = "audit; bench pgqueue and bench pgstores take --postgres URL"
+
+    /// Refuses `--store postgres` for a command that runs on SQLite only (exit 2, nothing opened). Every
+    /// command that opens the data directory comes through here (`path()`), so none runs on SQLite by mistake.
+    func requireSQLite() throws {
+        guard store == .postgres else { return }
+        throw UserError(message: "this command does not run on --store postgres in this version (on postgres: \(DataOptions.postgresCommands))",
+                        exitCode: ExitStatus.usage)
+    }
+
+    /// The PostgreSQL server's settings for `--store postgres`: `--postgres`, else `$HONGBAO_POSTGRES`.
+    func postgresSettings() throws -> PostgresSettings {
+        guard let url = postgres ?? ProcessInfo.processInfo.environment["HONGBAO_POSTGRES"], !url.isEmpty else {
+            throw UserError(message: "--store postgres needs a server: --postgres postgres://user:password@host:port/database or $HONGBAO_POSTGRES",
+                            exitCode: ExitStatus.usage)
+        }
+        do {
+            return try PostgresSettings(url: url)
+        } catch {
+            throw UserError(message: "--postgres: \(error)", exitCode: ExitStatus.usage)
+        }
+    }
+
     /// The data directory's path; an empty `--data ''` or `HONGBAO_DATA=''` is a usage error.
     func path() throws -> String {
+        try requireSQLite()
         do {
             return try DataDirectory.resolvePath(explicit: data)
         } catch {
@@ -28,7 +68,7 @@ struct DataOptions: ParsableArguments {
         }
     }
 
-    /// Opens and locks the data directory.
+    /// Opens and locks the data directory (SQLite only: `--store postgres` is refused here).
     func open() throws -> DataDirectory {
         do {
             let directory = try DataDirectory(path: try path())

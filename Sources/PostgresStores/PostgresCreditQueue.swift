@@ -1,0 +1,195 @@
+import Crediting
+import PostgresNIO
+import Primitives
+
+/// Proof of one delivery of a queued message: its id and the random token the receive gave it. A later
+/// receive gives a new token, so a slow worker's old receipt can no longer delete or delay the message.
+public struct PostgresReceipt: Sendable, Hashable {
+    public let id: String
+    public let token: Int64
+}
+
+/// What the PostgreSQL queue refuses.
+public enum PostgresQueueError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The message was received again since (or deleted): this receipt no longer proves the delivery.
+    case staleReceipt(id: String)
+
+    public var description: String {
+        switch self {
+        case let .staleReceipt(id): "the receipt for message \(id) is stale (received again or deleted since)"
+        }
+    }
+}
+
+/// The credit queue on PostgreSQL: one table of messages keyed by (queue, id), with SQS's semantics as the
+/// SQLite queue has them for credits: at-least-once delivery, a visibility timeout per receive, a receive
+/// count, and a dead-letter queue (`<name>-dlq`) after `maxReceiveCount` receives. Receives take rows with
+/// `FOR UPDATE SKIP LOCKED`, so concurrent workers never wait on each other's rows, in batches, in one
+/// statement; waiting for a message is a bounded poll. Sending is idempotent by message id (the claim id)
+/// while the message is live, so a send retried after an unclear commit is not doubled.
+public final class PostgresCreditQueue: CreditQueue {
+    public typealias Receipt = PostgresReceipt
+
+    public let pool: PostgresPool
+    public let name: String
+    public let deadLetterName: String
+    public let maxReceiveCount: Int
+    private let clock: any WallClock
+    /// How often an empty receive looks again while it may wait.
+    public let pollInterval: Duration
+
+    /// Opens the queue `name` on `pool`'s database, creating the table the first time (unless `create` is
+    /// false).
+    public init(pool: PostgresPool, name: String, maxReceiveCount: Int, clock: any WallClock = SystemClock(),
+                pollInterval: Duration = .milliseconds(20), create: Bool = true) async throws {
+        self.pool = pool
+        self.name = name
+        deadLetterName = name + "-dlq"
+        self.maxReceiveCount = max(1, maxReceiveCount)
+        self.clock = clock
+        self.pollInterval = pollInterval
+        try await PostgresSchema.ensure("queue", version: 1, tables: PostgresSchema.queueTables,
+                                        sql: PostgresSchema.queue, on: pool, create: create)
+    }
+
+    // MARK: CreditQueue
+
+    public func enqueue(_ order: CreditOrder) async throws {
+        try await send([(order.claim.rawValue, order.messageBody)])
+    }
+
+    public func receive(max: Int, wait: Duration, visibility: Duration) async throws -> [CreditMessage<PostgresReceipt>] {
+        try await receiveRaw(max: max, wait: wait, visibility: visibility).compactMap { message in
+            guard let order = CreditOrder(messageBody: message.body) else { return nil }
+            return CreditMessage(order: order, receipt: message.receipt, receiveCount: message.receiveCount)
+        }
+    }
+
+    public func acknowledge(_ message: CreditMessage<PostgresReceipt>) async throws {
+        let deleted = try await delete([message.receipt])
+        if deleted == 0 { throw PostgresQueueError.staleReceipt(id: message.receipt.id) }
+    }
+
+    public func retry(_ message: CreditMessage<PostgresReceipt>, after delay: Duration) async throws {
+        let visibleAt = (clock.now() + delay).millisecondsSinceEpoch
+        let rows = try await pool.retrying {
+            try await pool.rows("""
+                UPDATE queue_message SET visible_at = \(visibleAt)
+                WHERE queue = \(name) AND id = \(message.receipt.id) AND receipt = \(message.receipt.token)
+                RETURNING id
+                """)
+        }
+        if rows.isEmpty { throw PostgresQueueError.staleReceipt(id: message.receipt.id) }
+    }
+
+    // MARK: Batches
+
+    /// A message as received: its body, receipt and receive count.
+    public struct Delivery: Sendable {
+        public let body: String
+        public let receipt: PostgresReceipt
+        public let receiveCount: Int
+    }
+
+    /// Sends messages (id, body) in one statement; an id already live in the queue is left as it is.
+    public func send(_ messages: [(id: String, body: String)]) async throws {
+        guard !messages.isEmpty else { return }
+        let ids = messages.map(\.id)
+        let bodies = messages.map(\.body)
+        let now = clock.now().millisecondsSinceEpoch
+        _ = try await pool.retrying {
+            try await pool.rows("""
+                INSERT INTO queue_message (queue, id, body, visible_at, sent_at)
+                SELECT \(name), m.id, m.body, \(now), \(now) FROM unnest(\(ids)::TEXT[], \(bodies)::TEXT[]) AS m(id, body)
+                ON CONFLICT (queue, id) DO NOTHING
+                """)
+        }
+    }
+
+    /// Takes up to `max` visible messages, hiding each for `visibility`; messages received `maxReceiveCount`
+    /// times already go to the dead-letter queue instead. Polls until one comes or `wait` has passed.
+    public func receiveRaw(max: Int, wait: Duration, visibility: Duration) async throws -> [Delivery] {
+        let deadline = ContinuousClock.now + wait
+        while true {
+            let now = clock.now()
+            let hiddenUntil = (now + visibility).millisecondsSinceEpoch
+            let limit = Int64(Swift.max(1, max))
+            let rows = try await pool.retrying {
+                try await pool.rows("""
+                    WITH picked AS (
+                        SELECT id, receive_count FROM queue_message
+                        WHERE queue = \(name) AND visible_at <= \(now.millisecondsSinceEpoch)
+                        ORDER BY visible_at LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                    ), dead AS (
+                        DELETE FROM queue_message m USING picked
+                        WHERE m.queue = \(name) AND m.id = picked.id AND picked.receive_count >= \(Int64(maxReceiveCount))
+                        RETURNING m.id, m.body, m.receive_count, m.sent_at
+                    ), buried AS (
+                        INSERT INTO queue_message (queue, id, body, visible_at, receive_count, sent_at)
+                        SELECT \(deadLetterName), id, body, \(now.millisecondsSinceEpoch), receive_count, sent_at FROM dead
+                        ON CONFLICT (queue, id) DO NOTHING
+                    )
+                    UPDATE queue_message m SET visible_at = \(hiddenUntil), receive_count = m.receive_count + 1,
+                        receipt = (random() * 9.0e18)::BIGINT
+                    FROM picked
+                    WHERE m.queue = \(name) AND m.id = picked.id AND picked.receive_count < \(Int64(maxReceiveCount))
+                    RETURNING m.id, m.body, m.receive_count, m.receipt
+                    """)
+            }
+            var deliveries: [Delivery] = []
+            deliveries.reserveCapacity(rows.count)
+            for row in rows {
+                let (id, body, count, token) = try row.decode((String, String, Int64, Int64).self)
+                deliveries.append(Delivery(body: body, receipt: PostgresReceipt(id: id, token: token),
+                                           receiveCount: Int(count)))
+            }
+            if !deliveries.isEmpty || ContinuousClock.now + pollInterval > deadline || Task.isCancelled {
+                return deliveries
+            }
+            try await Task.sleep(for: pollInterval)
+        }
+    }
+
+    /// Deletes the delivered messages whose receipts are still current; returns how many.
+    @discardableResult
+    public func delete(_ receipts: [PostgresReceipt]) async throws -> Int {
+        guard !receipts.isEmpty else { return 0 }
+        let ids = receipts.map(\.id)
+        let tokens = receipts.map(\.token)
+        return try await pool.retrying {
+            try await pool.rows("""
+                DELETE FROM queue_message m USING unnest(\(ids)::TEXT[], \(tokens)::BIGINT[]) AS r(id, token)
+                WHERE m.queue = \(name) AND m.id = r.id AND m.receipt = r.token
+                RETURNING m.id
+                """).count
+        }
+    }
+
+    /// Messages in the queue and in its dead-letter queue.
+    public func depth() async throws -> (live: Int, deadLettered: Int) {
+        let rows = try await pool.retrying {
+            try await pool.rows("""
+                SELECT COUNT(*) FILTER (WHERE queue = \(name)), COUNT(*) FILTER (WHERE queue = \(deadLetterName))
+                FROM queue_message WHERE queue IN (\(name), \(deadLetterName))
+                """)
+        }
+        let (live, dead) = try rows[0].decode((Int64, Int64).self)
+        return (Int(live), Int(dead))
+    }
+
+    /// The ids of every message in the queue or its dead-letter queue (the audit's "live message" check).
+    public func liveIDs() async throws -> Set<String> {
+        Set(try await pool.retrying {
+            try await pool.rows("SELECT id FROM queue_message WHERE queue IN (\(name), \(deadLetterName))")
+                .map { try $0.decode(String.self) }
+        })
+    }
+
+    /// The ids of the messages in the dead-letter queue.
+    public func deadLetterIDs() async throws -> [String] {
+        try await pool.retrying {
+            try await pool.rows("SELECT id FROM queue_message WHERE queue = \(deadLetterName) ORDER BY id")
+                .map { try $0.decode(String.self) }
+        }
+    }
+}

@@ -1,0 +1,523 @@
+import Crediting
+import Ledger
+import PostgresNIO
+import Primitives
+import RedPackets
+import Synchronization
+
+/// The red-packet store on PostgreSQL: the `PacketStore` that `SQLitePacketStore` is on SQLite, with the same
+/// tables and states. Each write is one transaction that locks the rows it changes (the packet's row for a
+/// grab or a draw), and each is safe to run again after an unclear commit: a write retried after its
+/// connection was lost finds its own earlier effect by id (the packet id chosen before the first attempt, the
+/// user's grab, the claim id) and returns what the first attempt would have.
+public final class PostgresPacketStore: PacketStore {
+    public let pool: PostgresPool
+    public let limits: Limits
+    private let clock: any WallClock
+    private let writes = Atomic<Int>(0)
+
+    /// Opens the store on `pool`'s database, creating its tables the first time (unless `create` is false).
+    public init(pool: PostgresPool, limits: Limits = .default, clock: any WallClock = SystemClock(),
+                create: Bool = true) async throws {
+        self.pool = pool
+        self.limits = limits
+        self.clock = clock
+        try await PostgresSchema.ensure("redpackets", version: 1, tables: PostgresSchema.packetTables,
+                                        sql: PostgresSchema.packets, on: pool, create: create)
+    }
+
+    /// How many write transactions have committed.
+    public var commitCount: Int { writes.load(ordering: .relaxed) }
+
+    // MARK: Plumbing
+
+    /// One write transaction, retried after a lost connection; `body` gets the transaction's time.
+    private func write<T: Sendable>(_ body: @escaping (PostgresConnection, Timestamp) async throws -> T) async throws -> T {
+        let now = clock.now()
+        let value = try await pool.retrying {
+            try await pool.transaction { connection in try await body(connection, now) }
+        }
+        writes.add(1, ordering: .relaxed)
+        return value
+    }
+
+    private func rows(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> [PostgresRow] {
+        var rows: [PostgresRow] = []
+        for try await row in try await connection.query(query, logger: pool.logger) { rows.append(row) }
+        return rows
+    }
+
+    private func read(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        try await pool.retrying { try await pool.rows(query) }
+    }
+
+    static let packetColumns = """
+        id, kind, sender_id, sender_name, recipient_id, total, shares, greeting, created_at, expires_at, grabbed,
+        opened, opened_amount, credited_amount, refunded, refund_pending, state
+        """
+
+    static let claimColumns = "id, packet_id, user_id, user_name, slot, amount, state, opened_at, credited_at, attempts"
+
+    static func packet(from row: PostgresRow) throws -> Packet {
+        let (id, kind, sender, senderName, recipient, total, shares, greeting, created, expires, grabbed, opened,
+             openedAmount, credited, refunded, refundPending, state) = try row.decode(
+            (String, String, Int64, String, Int64?, Int64, Int64, String, Int64, Int64, Int64, Int64, Int64, Int64,
+             Int64, Bool, String).self)
+        return Packet(id: PacketID(id), kind: PacketKind(rawValue: kind) ?? .lucky, senderID: AccountID(sender),
+                      senderName: senderName, recipientID: recipient.map(AccountID.init), total: Money(minorUnits: total),
+                      shares: Int(shares), greeting: greeting, createdAt: Timestamp(millisecondsSinceEpoch: created),
+                      expiresAt: Timestamp(millisecondsSinceEpoch: expires), grabbed: Int(grabbed), opened: Int(opened),
+                      openedAmount: Money(minorUnits: openedAmount), creditedAmount: Money(minorUnits: credited),
+                      refunded: Money(minorUnits: refunded), refundPending: refundPending,
+                      state: PacketState(rawValue: state) ?? .open)
+    }
+
+    static func claim(from row: PostgresRow) throws -> Claim {
+        let (id, packet, user, userName, slot, amount, state, opened, credited, attempts) = try row.decode(
+            (String, String, Int64, String, Int64, Int64, String, Int64, Int64?, Int64).self)
+        return Claim(id: ClaimID(id), packetID: PacketID(packet), userID: AccountID(user), userName: userName,
+                     slot: Int(slot), amount: Money(minorUnits: amount), state: ClaimState(rawValue: state) ?? .crediting,
+                     openedAt: Timestamp(millisecondsSinceEpoch: opened),
+                     creditedAt: credited.map(Timestamp.init(millisecondsSinceEpoch:)), attempts: Int(attempts))
+    }
+
+    /// The packet, its row locked for the rest of the transaction.
+    private func lockedPacket(_ id: PacketID, on connection: PostgresConnection) async throws -> Packet? {
+        try await rows("""
+            SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet WHERE id = \(id.rawValue) FOR UPDATE
+            """, on: connection).first.map(PostgresPacketStore.packet(from:))
+    }
+
+    private func requireVisible(_ id: PacketID, on connection: PostgresConnection) async throws -> Packet {
+        guard let packet = try await lockedPacket(id, on: connection), packet.isPaid else {
+            throw PacketError.unknownPacket(id.rawValue)
+        }
+        return packet
+    }
+
+    private static func checkLive(_ packet: Packet, now: Timestamp) throws {
+        if packet.state == .expired || now >= packet.expiresAt { throw PacketError.expired(packet.id) }
+    }
+
+    private func slot(of user: AccountID, in packet: PacketID, on connection: PostgresConnection) async throws -> Int? {
+        try await rows("SELECT slot FROM grab WHERE packet_id = \(packet.rawValue) AND user_id = \(user.rawValue)",
+                       on: connection).first.map { Int(try $0.decode(Int64.self)) }
+    }
+
+    private func claim(_ id: ClaimID, on connection: PostgresConnection) async throws -> Claim? {
+        try await rows("SELECT \(unescaped: PostgresPacketStore.claimColumns) FROM claim WHERE id = \(id.rawValue)",
+                       on: connection).first.map(PostgresPacketStore.claim(from:))
+    }
+
+    // MARK: Send
+
+    public func createPacket(_ draft: PacketDraft, random: any RandomSource) async throws -> Packet {
+        let now = clock.now()
+        // The id is chosen once, before the first attempt: a retry after an unclear commit finds its own row.
+        let chosen = Mutex(PacketID.generate(at: now, random: random))
+        let expiresAt = now + draft.timeToLive
+        return try await write { connection, _ in
+            while true {
+                let id = chosen.withLock { $0 }
+                let inserted = try await self.rows("""
+                    INSERT INTO packet (id, kind, sender_id, sender_name, recipient_id, total, shares, greeting, created_at,
+                                        expires_at, state)
+                    VALUES (\(id.rawValue), \(draft.kind.rawValue), \(draft.senderID.rawValue), \(draft.senderName),
+                            \(draft.recipientID?.rawValue), \(draft.total.minorUnits), \(Int64(draft.shares)),
+                            \(draft.greeting), \(now.millisecondsSinceEpoch), \(expiresAt.millisecondsSinceEpoch), 'paying')
+                    ON CONFLICT (id) DO NOTHING RETURNING id
+                    """, on: connection)
+                if inserted.isEmpty, let existing = try await self.lockedPacket(id, on: connection),
+                   existing.senderID != draft.senderID || existing.total != draft.total
+                    || existing.createdAt != now || existing.greeting != draft.greeting {
+                    // Another packet holds the id (time-ordered ids can collide within a second): take another.
+                    chosen.withLock { $0 = PacketID.generate(at: now, random: random) }
+                    continue
+                }
+                return Packet(id: id, kind: draft.kind, senderID: draft.senderID, senderName: draft.senderName,
+                              recipientID: draft.recipientID, total: draft.total, shares: draft.shares,
+                              greeting: draft.greeting, createdAt: now, expiresAt: expiresAt, grabbed: 0, opened: 0,
+                              openedAmount: .zero, creditedAmount: .zero, refunded: .zero, refundPending: false,
+                              state: .paying)
+            }
+        }
+    }
+
+    public func markPaid(_ id: PacketID) async throws -> Packet {
+        try await write { connection, _ in
+            _ = try await self.rows("UPDATE packet SET state = 'open' WHERE id = \(id.rawValue) AND state = 'paying'",
+                                    on: connection)
+            guard let packet = try await self.lockedPacket(id, on: connection) else {
+                throw PacketError.unknownPacket(id.rawValue)
+            }
+            return packet
+        }
+    }
+
+    public func cancel(_ id: PacketID) async throws {
+        try await write { connection, _ in
+            _ = try await self.rows("UPDATE packet SET state = 'cancelled' WHERE id = \(id.rawValue) AND state = 'paying'",
+                                    on: connection)
+        }
+    }
+
+    // MARK: Grab and open
+
+    public func grab(_ id: PacketID, user: Account) async throws -> Int {
+        // The slot a first attempt took: after an unclear commit the retry finds that grab and returns it.
+        let attempted = Mutex<Int?>(nil)
+        return try await write { connection, now in
+            let packet = try await self.requireVisible(id, on: connection)
+            let existing = try await self.slot(of: user.id, in: id, on: connection)
+            if let existing, existing == attempted.withLock({ $0 }) { return existing }
+            try PostgresPacketStore.checkLive(packet, now: now)
+            if packet.kind == .personal && packet.recipientID != user.id {
+                throw PacketError.notRecipient(id, user: user.name)
+            }
+            if existing != nil { throw PacketError.alreadyGrabbed(id, user: user.name) }
+            guard packet.grabbed < packet.shares else { throw PacketError.soldOut(id) }
+            let slot = packet.grabbed + 1
+            _ = try await self.rows("""
+                INSERT INTO grab (packet_id, user_id, slot, grabbed_at)
+                VALUES (\(id.rawValue), \(user.id.rawValue), \(Int64(slot)), \(now.millisecondsSinceEpoch))
+                """, on: connection)
+            _ = try await self.rows("UPDATE packet SET grabbed = grabbed + 1 WHERE id = \(id.rawValue)", on: connection)
+            attempted.withLock { $0 = slot }
+            return slot
+        }
+    }
+
+    public func draw(_ id: PacketID, user: Account, random: any RandomSource) async throws -> (claim: Claim, wasReplay: Bool) {
+        let minShare = limits.packets.minShare
+        // The claim a first attempt drew: after an unclear commit the retry finds it and it is still new.
+        let attempted = Mutex<Claim?>(nil)
+        return try await write { connection, now in
+            let packet = try await self.requireVisible(id, on: connection)
+            guard let slot = try await self.slot(of: user.id, in: id, on: connection) else {
+                throw PacketError.notGrabbed(id, user: user.name)
+            }
+            let claimID = ClaimID(packet: id, slot: slot)
+            if let existing = try await self.claim(claimID, on: connection) {
+                let mine = attempted.withLock { $0 }
+                let ownDraw = mine.map { $0.amount == existing.amount && $0.openedAt == existing.openedAt } ?? false
+                return (existing, !ownDraw)
+            }
+            try PostgresPacketStore.checkLive(packet, now: now)
+            let amount = ShareDraw.next(kind: packet.kind, remaining: packet.remaining,
+                                        sharesLeft: packet.shares - packet.opened, minShare: minShare, random: random)
+            _ = try await self.rows("""
+                INSERT INTO claim (id, packet_id, user_id, user_name, slot, amount, state, opened_at)
+                VALUES (\(claimID.rawValue), \(id.rawValue), \(user.id.rawValue), \(user.name), \(Int64(slot)),
+                        \(amount.minorUnits), 'crediting', \(now.millisecondsSinceEpoch))
+                """, on: connection)
+            _ = try await self.rows("""
+                UPDATE packet SET opened = opened + 1, opened_amount = opened_amount + \(amount.minorUnits),
+                    state = CASE WHEN opened + 1 = shares THEN 'finished' ELSE state END
+                WHERE id = \(id.rawValue)
+                """, on: connection)
+            let claim = Claim(id: claimID, packetID: id, userID: user.id, userName: user.name, slot: slot,
+                              amount: amount, state: .crediting, openedAt: now, creditedAt: nil, attempts: 0)
+            attempted.withLock { $0 = claim }
+            return (claim, false)
+        }
+    }
+
+    public func markCredited(_ claim: ClaimID, at time: Timestamp) async throws {
+        try await write { connection, _ in
+            let found = try await self.rows("""
+                SELECT packet_id, amount, state FROM claim WHERE id = \(claim.rawValue) FOR UPDATE
+                """, on: connection)
+            guard let row = found.first else { throw PacketError.unknownPacket(claim.rawValue) }
+            let (packet, amount, state) = try row.decode((String, Int64, String).self)
+            guard state != ClaimState.credited.rawValue else { return }
+            _ = try await self.rows("""
+                UPDATE claim SET state = 'credited', credited_at = \(time.millisecondsSinceEpoch), attempts = attempts + 1
+                WHERE id = \(claim.rawValue)
+                """, on: connection)
+            _ = try await self.rows("""
+                UPDATE packet SET credited_amount = credited_amount + \(amount) WHERE id = \(packet)
+                """, on: connection)
+        }
+    }
+
+    public func markWaiting(_ claim: ClaimID) async throws {
+        try await write { connection, _ in
+            _ = try await self.rows("""
+                UPDATE claim SET state = 'waiting', attempts = attempts + 1
+                WHERE id = \(claim.rawValue) AND state = 'crediting'
+                """, on: connection)
+        }
+    }
+
+    public func undraw(_ claim: ClaimID) async throws {
+        try await write { connection, _ in
+            let found = try await self.rows("""
+                SELECT c.packet_id, c.amount FROM claim c JOIN packet p ON p.id = c.packet_id
+                WHERE c.id = \(claim.rawValue) AND c.state = 'crediting' AND p.state IN ('open', 'finished')
+                FOR UPDATE
+                """, on: connection)
+            guard let row = found.first else { return }
+            let (packet, amount) = try row.decode((String, Int64).self)
+            _ = try await self.rows("DELETE FROM claim WHERE id = \(claim.rawValue)", on: connection)
+            _ = try await self.rows("""
+                UPDATE packet SET opened = opened - 1, opened_amount = opened_amount - \(amount), state = 'open'
+                WHERE id = \(packet)
+                """, on: connection)
+        }
+    }
+
+    // MARK: Expiry
+
+    public func expireDue(limit: Int) async throws -> [Packet] {
+        try await write { connection, now in
+            // What a lost commit expired is not returned again: its refunds stay pending and are settled from
+            // `unsettledPackets` (as after a crash).
+            try await self.rows("""
+                WITH due AS (
+                    SELECT id FROM packet WHERE state = 'open' AND expires_at <= \(now.millisecondsSinceEpoch)
+                    ORDER BY expires_at LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED
+                )
+                UPDATE packet p SET state = 'expired', refunded = p.total - p.opened_amount,
+                    refund_pending = (p.total - p.opened_amount) > 0
+                FROM due WHERE p.id = due.id
+                RETURNING \(unescaped: PostgresPacketStore.packetColumns.split(separator: ",")
+                    .map { "p." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", "))
+                """, on: connection).map(PostgresPacketStore.packet(from:)).sorted { $0.expiresAt < $1.expiresAt }
+        }
+    }
+
+    public func markRefunded(_ id: PacketID) async throws {
+        try await write { connection, _ in
+            _ = try await self.rows("UPDATE packet SET refund_pending = FALSE WHERE id = \(id.rawValue)", on: connection)
+        }
+    }
+
+    // MARK: Recovery and audit
+
+    public func unsettledPackets() async throws -> [Packet] {
+        try await read("""
+            SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet WHERE state = 'paying' OR refund_pending
+            ORDER BY id
+            """).map(PostgresPacketStore.packet(from:))
+    }
+
+    public func uncreditedClaims(in state: ClaimState?, limit: Int) async throws -> [Claim] {
+        try await read(PostgresPacketStore.uncreditedQuery(state: state, limit: limit)).map(PostgresPacketStore.claim(from:))
+    }
+
+    static func uncreditedQuery(state: ClaimState?, limit: Int) -> PostgresQuery {
+        """
+        SELECT \(unescaped: claimColumns) FROM claim
+        WHERE state <> 'credited' AND (\(state?.rawValue)::TEXT IS NULL OR state = \(state?.rawValue))
+        ORDER BY opened_at, id LIMIT \(Int64(limit))
+        """
+    }
+
+    public func creditedClaimAmounts() async throws -> [ClaimID: Money] {
+        var amounts: [ClaimID: Money] = [:]
+        for row in try await read("SELECT id, amount FROM claim WHERE state = 'credited'") {
+            let (id, amount) = try row.decode((String, Int64).self)
+            amounts[ClaimID(id)] = Money(minorUnits: amount)
+        }
+        return amounts
+    }
+
+    public func allPackets() async throws -> [Packet] {
+        try await read("SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet ORDER BY id")
+            .map(PostgresPacketStore.packet(from:))
+    }
+
+    public func totalHeld() async throws -> Money {
+        let rows = try await read("""
+            SELECT COALESCE(SUM(total - credited_amount - refunded), 0)::BIGINT FROM packet
+            WHERE state NOT IN ('paying', 'cancelled')
+            """)
+        return Money(minorUnits: try rows.first?.decode(Int64.self) ?? 0)
+    }
+
+    public func auditStore(maxViolationsPerCheck: Int = 20) async throws -> [AuditViolation] {
+        let limit = Int64(maxViolationsPerCheck)
+        let logger = pool.logger
+        return try await pool.retrying {
+            try await pool.transaction { connection in
+                try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+                var violations: [AuditViolation] = []
+                for row in try await self.rows("""
+                    SELECT p.id, p.total, p.opened_amount, COALESCE(SUM(c.amount), 0)::BIGINT, p.opened, COUNT(c.id),
+                           p.credited_amount,
+                           COALESCE(SUM(CASE WHEN c.state = 'credited' THEN c.amount END), 0)::BIGINT
+                    FROM packet p LEFT JOIN claim c ON c.packet_id = p.id
+                    GROUP BY p.id
+                    HAVING COALESCE(SUM(c.amount), 0) <> p.opened_amount OR p.opened_amount > p.total
+                        OR COUNT(c.id) <> p.opened
+                        OR p.credited_amount <> COALESCE(SUM(CASE WHEN c.state = 'credited' THEN c.amount END), 0)
+                    LIMIT \(limit)
+                    """, on: connection) {
+                    let (id, total, opened, claimed, openedCount, claims, credited, claimedCredited) = try row.decode(
+                        (String, Int64, Int64, Int64, Int64, Int64, Int64, Int64).self)
+                    violations.append(AuditViolation(code: "packet.claims", detail: """
+                        packet \(id): \(claims) claims sum to \(Money(minorUnits: claimed)) \
+                        (\(Money(minorUnits: claimedCredited)) credited), recorded \(openedCount) opened for \
+                        \(Money(minorUnits: opened)) of \(Money(minorUnits: total)) (\(Money(minorUnits: credited)) credited)
+                        """))
+                }
+                let badRefunds = try await self.rows("""
+                    SELECT COUNT(*) FROM packet WHERE (state = 'expired' AND refunded <> total - opened_amount)
+                        OR (state <> 'expired' AND (refunded <> 0 OR refund_pending))
+                    """, on: connection)[0].decode(Int64.self)
+                if badRefunds > 0 {
+                    violations.append(AuditViolation(code: "packet.refund",
+                        detail: "\(badRefunds) packets refunded other than their undrawn remainder at expiry"))
+                }
+                let unpaid = try await self.rows("""
+                    SELECT COUNT(*) FROM packet WHERE state IN ('paying', 'cancelled') AND (grabbed > 0 OR opened > 0)
+                    """, on: connection)[0].decode(Int64.self)
+                if unpaid > 0 {
+                    violations.append(AuditViolation(code: "packet.unpaid",
+                        detail: "\(unpaid) packets were grabbed or opened before their payment"))
+                }
+                return violations
+            }
+        }
+    }
+
+    // MARK: Display reads (synchronous: the display connection)
+
+    private func readNow(_ query: PostgresQuery) throws -> [PostgresRow] {
+        try pool.rowsNow(query)
+    }
+
+    public func packet(_ id: PacketID) throws -> Packet? {
+        try readNow("SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet WHERE id = \(id.rawValue)")
+            .first.map(PostgresPacketStore.packet(from:))
+    }
+
+    public func claim(_ id: ClaimID) throws -> Claim? {
+        try readNow("SELECT \(unescaped: PostgresPacketStore.claimColumns) FROM claim WHERE id = \(id.rawValue)")
+            .first.map(PostgresPacketStore.claim(from:))
+    }
+
+    public func claims(of packet: PacketID) throws -> [Claim] {
+        try readNow("""
+            SELECT \(unescaped: PostgresPacketStore.claimColumns) FROM claim WHERE packet_id = \(packet.rawValue)
+            ORDER BY slot
+            """).map(PostgresPacketStore.claim(from:))
+    }
+
+    public func sent(by sender: AccountID, limit: Int) throws -> [Packet] {
+        try readNow("""
+            SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet
+            WHERE sender_id = \(sender.rawValue) AND state NOT IN ('paying', 'cancelled')
+            ORDER BY created_at DESC, seq DESC LIMIT \(Int64(limit))
+            """).map(PostgresPacketStore.packet(from:))
+    }
+
+    public func received(by user: AccountID, limit: Int) throws -> [Claim] {
+        try readNow("""
+            SELECT \(unescaped: PostgresPacketStore.claimColumns) FROM claim WHERE user_id = \(user.rawValue)
+            ORDER BY opened_at DESC, seq DESC LIMIT \(Int64(limit))
+            """).map(PostgresPacketStore.claim(from:))
+    }
+
+    public func uncreditedClaimsNow(in state: ClaimState?, limit: Int) throws -> [Claim] {
+        try readNow(PostgresPacketStore.uncreditedQuery(state: state, limit: limit)).map(PostgresPacketStore.claim(from:))
+    }
+
+    public func openPackets(limit: Int) throws -> [Packet] {
+        try readNow("""
+            SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet WHERE state = 'open'
+            ORDER BY expires_at LIMIT \(Int64(limit))
+            """).map(PostgresPacketStore.packet(from:))
+    }
+
+    public func packets(matching text: String?, limit: Int, offset: Int) throws -> [Packet] {
+        try readNow("""
+            SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet
+            WHERE state NOT IN ('paying', 'cancelled')
+              AND (\(text)::TEXT IS NULL
+                   OR strpos(lower(id || ' ' || sender_name || ' ' || kind || ' ' || state), lower(\(text))) > 0)
+            ORDER BY seq DESC LIMIT \(Int64(limit)) OFFSET \(Int64(offset))
+            """).map(PostgresPacketStore.packet(from:))
+    }
+
+    public func packetCount(matching text: String?) throws -> Int {
+        Int(try readNow("""
+            SELECT COUNT(*) FROM packet WHERE state NOT IN ('paying', 'cancelled')
+              AND (\(text)::TEXT IS NULL
+                   OR strpos(lower(id || ' ' || sender_name || ' ' || kind || ' ' || state), lower(\(text))) > 0)
+            """).first?.decode(Int64.self) ?? 0)
+    }
+
+    public func waitingClaims(matching text: String?, limit: Int, offset: Int) throws -> [Claim] {
+        try readNow("""
+            SELECT \(unescaped: PostgresPacketStore.claimColumns) FROM claim
+            WHERE state = 'waiting' AND (\(text)::TEXT IS NULL OR strpos(lower(id || ' ' || user_name), lower(\(text))) > 0)
+            ORDER BY opened_at, id LIMIT \(Int64(limit)) OFFSET \(Int64(offset))
+            """).map(PostgresPacketStore.claim(from:))
+    }
+
+    public func waitingClaimCount(matching text: String?) throws -> Int {
+        Int(try readNow("""
+            SELECT COUNT(*) FROM claim
+            WHERE state = 'waiting' AND (\(text)::TEXT IS NULL OR strpos(lower(id || ' ' || user_name), lower(\(text))) > 0)
+            """).first?.decode(Int64.self) ?? 0)
+    }
+
+    public func uncreditedTotals(for users: [AccountID]) throws -> [AccountID: (count: Int, amount: Money)] {
+        let ids = Array(Set(users.map(\.rawValue)))
+        guard !ids.isEmpty else { return [:] }
+        var totals: [AccountID: (count: Int, amount: Money)] = [:]
+        for row in try readNow("""
+            SELECT user_id, COUNT(*), COALESCE(SUM(amount), 0)::BIGINT FROM claim
+            WHERE user_id = ANY(\(ids)) AND state <> 'credited' GROUP BY user_id
+            """) {
+            let (user, count, amount) = try row.decode((Int64, Int64, Int64).self)
+            totals[AccountID(user)] = (Int(count), Money(minorUnits: amount))
+        }
+        return totals
+    }
+
+    public func nextExpiry() throws -> Timestamp? {
+        try readNow("SELECT MIN(expires_at) FROM packet WHERE state = 'open'").first?
+            .decode(Int64?.self).map(Timestamp.init(millisecondsSinceEpoch:))
+    }
+
+    public func stats() throws -> PacketStats {
+        var stats = PacketStats()
+        for row in try readNow("SELECT state, COUNT(*) FROM packet GROUP BY state") {
+            let (state, count) = try row.decode((String, Int64).self)
+            switch PacketState(rawValue: state) {
+            case .open: stats.open = Int(count)
+            case .finished: stats.finished = Int(count)
+            case .expired: stats.expired = Int(count)
+            case .paying: stats.paying = Int(count)
+            case .cancelled, nil: break
+            }
+        }
+        stats.grabbedUnopened = Int(try readNow("""
+            SELECT COALESCE(SUM(grabbed - opened), 0)::BIGINT FROM packet WHERE state = 'open'
+            """).first?.decode(Int64.self) ?? 0)
+        for row in try readNow("""
+            SELECT state, COUNT(*), COALESCE(SUM(amount), 0)::BIGINT FROM claim WHERE state <> 'credited' GROUP BY state
+            """) {
+            let (state, count, amount) = try row.decode((String, Int64, Int64).self)
+            switch ClaimState(rawValue: state) {
+            case .crediting:
+                stats.claimsCrediting = Int(count)
+                stats.creditingAmount = Money(minorUnits: amount)
+            case .waiting:
+                stats.claimsWaiting = Int(count)
+                stats.waitingAmount = Money(minorUnits: amount)
+            case .credited, nil: break
+            }
+        }
+        stats.claimsCredited = Int(try readNow("SELECT COUNT(*) FROM claim").first?.decode(Int64.self) ?? 0)
+        stats.claimsCredited -= stats.claimsCrediting + stats.claimsWaiting
+        stats.latestBestLuck = try readNow("""
+            SELECT \(unescaped: PostgresPacketStore.claimColumns) FROM claim
+            WHERE packet_id = (SELECT id FROM packet WHERE state = 'finished' AND shares > 1 ORDER BY seq DESC LIMIT 1)
+            ORDER BY amount DESC, slot LIMIT 1
+            """).first.map(PostgresPacketStore.claim(from:))
+        return stats
+    }
+}

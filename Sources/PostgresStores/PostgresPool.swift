@@ -1,0 +1,151 @@
+import Logging
+import NIOCore
+import PostgresNIO
+import Synchronization
+
+/// One PostgreSQL server as the stores use it: a `PostgresClient` connection pool for the async reads and
+/// writes, and one plain connection for the synchronous display reads (the CLI's and the dashboard's, which
+/// the store protocols keep synchronous). Lost connections are replaced; a write whose connection is lost is
+/// retried by its store (`retrying`), which is safe because every write is idempotent by its id.
+public final class PostgresPool: Sendable {
+    public let settings: PostgresSettings
+    let client: PostgresClient
+    let logger: Logger
+    private let runTask: Task<Void, Never>
+    private let syncConnection = Mutex<PostgresConnection?>(nil)
+    /// How long a write keeps retrying a lost connection (a restarted server, a failover) before it fails.
+    let retryWindow: Duration
+
+    public init(settings: PostgresSettings, maxConnections: Int = 16, retryWindow: Duration = .seconds(15)) {
+        self.settings = settings
+        self.retryWindow = retryWindow
+        var logger = Logger(label: "hongbao.postgres")
+        logger.logLevel = .critical
+        self.logger = logger
+        let client = PostgresClient(configuration: settings.clientConfiguration(maxConnections: maxConnections),
+                                    backgroundLogger: logger)
+        self.client = client
+        runTask = Task { await client.run() }
+    }
+
+    /// Stops the pool (after every store call on it has returned) and closes the display connection.
+    public func close() async {
+        runTask.cancel()
+        _ = await runTask.value
+        let connection = syncConnection.withLock { connection -> PostgresConnection? in
+            defer { connection = nil }
+            return connection
+        }
+        try? await connection?.close()
+    }
+
+    // MARK: Async
+
+    /// Runs `body` in one transaction on a pooled connection; commits when it returns. `onCommitSent` sees the
+    /// body's value just before COMMIT is sent: if the connection is lost from then on, the transaction may
+    /// or may not have committed (an unclear commit), which the caller's retry sorts out by id.
+    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T,
+                                  onCommitSent: (T) -> Void = { _ in }) async throws -> T {
+        try await client.withConnection { connection in
+            try await connection.query("BEGIN", logger: logger)
+            let value: T
+            do {
+                value = try await body(connection)
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+            onCommitSent(value)
+            try await connection.query("COMMIT", logger: logger)
+            return value
+        }
+    }
+
+    /// Runs one statement (its own transaction) and collects its rows.
+    func rows(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        var rows: [PostgresRow] = []
+        for try await row in try await client.query(query, logger: logger) { rows.append(row) }
+        return rows
+    }
+
+    /// `body`, again after a lost connection or a serialization failure, until `retryWindow` has passed.
+    /// Only for idempotent work: an attempt whose COMMIT was sent may have committed.
+    func retrying<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        let deadline = ContinuousClock.now + retryWindow
+        var pause = Duration.milliseconds(20)
+        while true {
+            do {
+                return try await body()
+            } catch {
+                guard PostgresPool.isTransient(error), ContinuousClock.now + pause < deadline,
+                      !Task.isCancelled else {
+                    throw PostgresPool.classify(error)
+                }
+                try await Task.sleep(for: pause)
+                pause = min(pause * 2, .milliseconds(500))
+            }
+        }
+    }
+
+    // MARK: Sync (display reads)
+
+    /// Runs one read on the display connection, blocking the caller (never an event loop). Reconnects once
+    /// when the connection was lost.
+    func rowsNow(_ query: PostgresQuery) throws -> [PostgresRow] {
+        try syncConnection.withLock { connection in
+            for attempt in 0..<2 {
+                do {
+                    if connection == nil || connection?.isClosed == true {
+                        connection = try PostgresConnection.connect(
+                            on: PostgresConnection.defaultEventLoopGroup.any(),
+                            configuration: try settings.connectionConfiguration(), id: 0, logger: logger).wait()
+                    }
+                    guard let open = connection else { continue }
+                    return Array(try open.query(query, logger: logger).wait().rows)
+                } catch {
+                    connection = nil
+                    if attempt == 1 || !PostgresPool.isTransient(error) { throw PostgresPool.classify(error) }
+                }
+            }
+            throw PostgresStoreError.unavailable("no connection")
+        }
+    }
+
+    // MARK: Errors
+
+    /// Errors after which the same idempotent work may simply be tried again.
+    static func isTransient(_ error: any Error) -> Bool {
+        if let error = error as? PostgresTransactionError {
+            return [error.beginError, error.closureError, error.commitError].contains { $0.map(isTransient) ?? false }
+        }
+        guard let error = error as? PSQLError else { return false }
+        switch error.code {
+        case .serverClosedConnection, .connectionError, .uncleanShutdown, .clientClosedConnection:
+            return true
+        case .server:
+            guard let state = error.serverInfo?[.sqlState] else { return false }
+            // 08: connection exception; 57P01-03: the server is shutting down or was told to end this
+            // backend; 40001/40P01: serialization failure or deadlock (the transaction was rolled back).
+            return state.hasPrefix("08") || state.hasPrefix("57P") || state == "40001" || state == "40P01"
+                || state == "25006" // read-only transaction: a standby that is being promoted
+        default:
+            return false
+        }
+    }
+
+    /// Any error as something a person can read: the server's message, or the connection's trouble.
+    static func classify(_ error: any Error) -> any Error {
+        if error is PostgresStoreError { return error }
+        if let error = error as? PostgresTransactionError {
+            let inner = error.commitError ?? error.closureError ?? error.beginError
+            return inner.map(classify) ?? PostgresStoreError.server("transaction failed")
+        }
+        guard let error = error as? PSQLError else { return error }
+        if error.code == .server {
+            let message = error.serverInfo?[.message] ?? "error"
+            let state = error.serverInfo?[.sqlState] ?? "?"
+            return PostgresStoreError.server("\(message) (SQLSTATE \(state))")
+        }
+        return PostgresStoreError.unavailable("\(error.code)")
+    }
+}

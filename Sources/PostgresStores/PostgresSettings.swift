@@ -1,0 +1,80 @@
+import Foundation
+import PostgresNIO
+
+/// Where a PostgreSQL server is and how to log in: read from a `postgres://user:password@host:port/database`
+/// URL (the form `psql` and libpq accept). Loopback servers only need no TLS; any other host gets TLS
+/// preferred.
+public struct PostgresSettings: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var user: String
+    public var password: String?
+    public var database: String
+
+    public init(host: String, port: Int, user: String, password: String?, database: String) {
+        self.host = host
+        self.port = port
+        self.user = user
+        self.password = password
+        self.database = database
+    }
+
+    /// Reads a `postgres://` or `postgresql://` URL. A bad URL is a one-line `PostgresStoreError.badURL`.
+    public init(url text: String) throws(PostgresStoreError) {
+        guard let components = URLComponents(string: text),
+              let scheme = components.scheme, scheme == "postgres" || scheme == "postgresql" else {
+            throw .badURL(text, reason: "it must start with postgres://")
+        }
+        guard let host = components.host, !host.isEmpty else { throw .badURL(text, reason: "it names no host") }
+        guard let user = components.user, !user.isEmpty else { throw .badURL(text, reason: "it names no user") }
+        let port = components.port ?? 5432
+        guard (1...65_535).contains(port) else { throw .badURL(text, reason: "the port is out of range") }
+        let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        self.init(host: host, port: port, user: user, password: components.password,
+                  database: path.isEmpty ? user : path)
+    }
+
+    /// The URL without the password (for messages and logs).
+    public var redacted: String { "postgres://\(user)@\(host):\(port)/\(database)" }
+
+    var isLoopback: Bool { host == "127.0.0.1" || host == "localhost" || host == "::1" }
+
+    func clientConfiguration(maxConnections: Int) -> PostgresClient.Configuration {
+        var configuration = PostgresClient.Configuration(
+            host: host, port: port, username: user, password: password, database: database,
+            tls: isLoopback ? .disable : .prefer(.makeClientConfiguration()))
+        configuration.options.maximumConnections = maxConnections
+        configuration.options.minimumConnections = 0
+        configuration.options.connectTimeout = .seconds(5)
+        return configuration
+    }
+
+    func connectionConfiguration() throws -> PostgresConnection.Configuration {
+        PostgresConnection.Configuration(
+            host: host, port: port, username: user, password: password, database: database,
+            tls: isLoopback ? .disable : .prefer(try .init(configuration: .makeClientConfiguration())))
+    }
+}
+
+/// What can go wrong in the PostgreSQL stores, apart from the ledger's and the packet store's own errors.
+public enum PostgresStoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    case badURL(String, reason: String)
+    /// The server could not be reached, or the connection was lost and did not come back in time.
+    case unavailable(String)
+    /// The server refused a statement (a bug or a schema from another program).
+    case server(String)
+    /// The database holds tables of another program or another schema version.
+    case foreignSchema(String)
+    /// Opened for reading only, and the tables are not there.
+    case missing(String)
+
+    public var description: String {
+        switch self {
+        case let .badURL(url, reason): "not a PostgreSQL URL (\(reason)): \(url)"
+        case let .unavailable(message): "PostgreSQL unavailable: \(message)"
+        case let .server(message): "PostgreSQL refused: \(message)"
+        case let .foreignSchema(message): "PostgreSQL database not Hongbao's: \(message)"
+        case let .missing(message): message
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import Crediting
+import Engine
+import MessageQueue
+import PostgresStores
+import Primitives
+import TestKit
+import XCTest
+
+/// The credit queue's contract on the three-copy SQLite queue.
+final class SQLiteCreditQueueContractTests: XCTestCase {
+    private var directory: TemporaryDirectory!
+    private var services: [MessageQueueService] = []
+    private let clock = ManualClock()
+    private let maxReceiveCount = 3
+
+    override func setUpWithError() throws {
+        directory = try TemporaryDirectory(prefix: "hongbao-contract")
+    }
+
+    override func tearDown() async throws {
+        for service in services { await service.close() }
+        directory?.remove()
+    }
+
+    private func queue() async throws -> (MessageQueueCreditQueue, MessageQueueService) {
+        let service = try MessageQueueService.open(root: directory.appending("queue-\(services.count)"), clock: clock,
+                                                   random: SeededRandomSource(seed: 3), checkBackTimer: false)
+        services.append(service)
+        try await service.createQueue("credits-dlq")
+        try await service.createQueue("credits", attributes: QueueAttributes(maxReceiveCount: maxReceiveCount,
+                                                                               deadLetterQueue: "credits-dlq"))
+        return (MessageQueueCreditQueue(queue: service, name: "credits"), service)
+    }
+
+    func testSendReceiveAcknowledge() async throws {
+        try await CreditQueueContract.sendReceiveAcknowledge(try await queue().0)
+    }
+
+    func testVisibilityTimeoutAndStaleReceipts() async throws {
+        try await CreditQueueContract.visibilityTimeoutAndStaleReceipts(try await queue().0, clock: clock)
+    }
+
+    func testDeadLetterAfterMaxReceives() async throws {
+        let (queue, service) = try await queue()
+        try await CreditQueueContract.deadLetterAfterMaxReceives(queue, maxReceiveCount: maxReceiveCount, clock: clock) {
+            try await service.receiveBatch("credits-dlq", maxCount: 10).map(\.id)
+        }
+    }
+
+    func testConcurrentReceiversShareWithoutDuplicates() async throws {
+        try await CreditQueueContract.concurrentReceiversShareWithoutDuplicates(try await queue().0)
+    }
+}
+
+/// The credit queue's contract on `PostgresCreditQueue`, each test on a fresh database.
+final class PostgresCreditQueueContractTests: XCTestCase {
+    nonisolated(unsafe) static var server: TestPostgresServer?
+    nonisolated(unsafe) static var startError: (any Error)?
+    private var pools: [PostgresPool] = []
+    private let clock = ManualClock()
+    private let maxReceiveCount = 3
+
+    override class func setUp() {
+        do {
+            server = try TestPostgresServer.start()
+        } catch {
+            startError = error
+        }
+    }
+
+    override class func tearDown() {
+        server?.stop()
+        server = nil
+    }
+
+    override func tearDown() async throws {
+        for pool in pools { await pool.close() }
+        pools = []
+    }
+
+    private func queue() async throws -> PostgresCreditQueue {
+        if let error = PostgresCreditQueueContractTests.startError { throw error }
+        let server = try XCTUnwrap(PostgresCreditQueueContractTests.server)
+        let pool = PostgresPool(settings: try server.freshDatabase())
+        pools.append(pool)
+        return try await PostgresCreditQueue(pool: pool, name: "credits", maxReceiveCount: maxReceiveCount, clock: clock)
+    }
+
+    func testSendReceiveAcknowledge() async throws {
+        try await CreditQueueContract.sendReceiveAcknowledge(try await queue())
+    }
+
+    func testVisibilityTimeoutAndStaleReceipts() async throws {
+        try await CreditQueueContract.visibilityTimeoutAndStaleReceipts(try await queue(), clock: clock)
+    }
+
+    func testDeadLetterAfterMaxReceives() async throws {
+        let queue = try await queue()
+        try await CreditQueueContract.deadLetterAfterMaxReceives(queue, maxReceiveCount: maxReceiveCount, clock: clock) {
+            try await queue.deadLetterIDs()
+        }
+    }
+
+    func testConcurrentReceiversShareWithoutDuplicates() async throws {
+        try await CreditQueueContract.concurrentReceiversShareWithoutDuplicates(try await queue())
+    }
+
+    /// A receive that may wait gets a message sent while it waits (the bounded poll); an empty one returns
+    /// empty once its wait has passed.
+    func testReceiveWaitsForAMessage() async throws {
+        let queue = try await queue()
+        let empty = try await queue.receive(max: 1, wait: .milliseconds(100), visibility: .seconds(30))
+        XCTAssertEqual(empty.count, 0)
+        let waiting = Task { try await queue.receive(max: 1, wait: .seconds(20), visibility: .seconds(30)) }
+        try await Task.sleep(for: .milliseconds(100))
+        try await queue.enqueue(CreditQueueContract.order("w.1"))
+        let received = try await waiting.value
+        XCTAssertEqual(received.map(\.order.claim.rawValue), ["w.1"])
+    }
+}

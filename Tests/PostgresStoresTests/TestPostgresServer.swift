@@ -1,0 +1,121 @@
+import Foundation
+import PostgresStores
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A throwaway PostgreSQL server for one test class: `initdb` into a temporary directory (owned by the
+/// `postgres` user when the tests run as root), password authentication, loopback only, stopped and removed
+/// in `stop()`. Each test takes a fresh database of its own (`freshDatabase`).
+final class TestPostgresServer: @unchecked Sendable {
+    let directory: String
+    let port: Int
+    let user = "hongbao"
+    let password: String
+    private let binaries: String
+    private let asPostgres: Bool
+    private var databases = 0
+    private let lock = NSLock()
+
+    /// The installed server's programs, or nil (then the tests are skipped with this reason).
+    static func binaryDirectory() -> String? {
+        let base = "/usr/lib/postgresql"
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [])
+            .compactMap(Int.init).sorted(by: >)
+        for version in versions where FileManager.default.isExecutableFile(atPath: "\(base)/\(version)/bin/initdb") {
+            return "\(base)/\(version)/bin"
+        }
+        return nil
+    }
+
+    static let skipReason = "no PostgreSQL server binaries under /usr/lib/postgresql (install the postgresql package)"
+
+    /// Starts a server, or throws `XCTSkip` when PostgreSQL is not installed.
+    static func start() throws -> TestPostgresServer {
+        guard let binaries = binaryDirectory() else {
+            print("PostgresStoresTests skipped: \(skipReason)")
+            throw XCTSkip(skipReason)
+        }
+        return try TestPostgresServer(binaries: binaries)
+    }
+
+    private init(binaries: String) throws {
+        self.binaries = binaries
+        asPostgres = getuid() == 0
+        directory = NSTemporaryDirectory() + "hongbao-pg-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        password = (0..<24).map { _ in String("abcdefghijkmnopqrstuvwxyz23456789".randomElement() ?? "a") }.joined()
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try password.write(toFile: directory + "/pw", atomically: true, encoding: .utf8)
+        if asPostgres { try TestPostgresServer.shell("chown -R postgres:postgres '\(directory)' && chmod 700 '\(directory)'") }
+        try TestPostgresServer.shell(TestPostgresServer.command("\(binaries)/initdb -D '\(directory)/data' -U \(user) --auth=scram-sha-256 --pwfile='\(directory)/pw' -E UTF8 --locale=C --no-sync", asPostgres: asPostgres))
+        var started: Int?
+        for _ in 0..<8 {
+            let candidate = Int.random(in: 20_000...60_000)
+            let options = "-p \(candidate) -c listen_addresses=127.0.0.1 -c unix_socket_directories='\(directory)' -c fsync=off -c max_connections=60"
+            if (try? TestPostgresServer.shell(TestPostgresServer.command("\(binaries)/pg_ctl -D '\(directory)/data' -l '\(directory)/log' -w -t 60 -o \"\(options)\" start", asPostgres: asPostgres))) != nil {
+                started = candidate
+                break
+            }
+        }
+        guard let started else {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw XCTSkip("could not start a PostgreSQL test server on a free port")
+        }
+        port = started
+    }
+
+    private func command(_ text: String) -> String {
+        TestPostgresServer.command(text, asPostgres: asPostgres)
+    }
+
+    private static func command(_ text: String, asPostgres: Bool) -> String {
+        asPostgres ? "runuser -u postgres -- sh -c \"cd /tmp && \(text.replacingOccurrences(of: "\"", with: "\\\""))\"" : text
+    }
+
+    /// A new empty database's settings.
+    func freshDatabase() throws -> PostgresSettings {
+        let name = lock.withLock { () -> String in
+            databases += 1
+            return "test\(databases)"
+        }
+        try TestPostgresServer.shell("PGPASSWORD='\(password)' psql -h 127.0.0.1 -p \(port) -U \(user) -d postgres -qc 'CREATE DATABASE \(name)'")
+        return settings(database: name)
+    }
+
+    func settings(database: String) -> PostgresSettings {
+        PostgresSettings(host: "127.0.0.1", port: port, user: user, password: password, database: database)
+    }
+
+    /// Runs SQL as the superuser through psql (for the tests' faults), returning its unaligned output.
+    @discardableResult
+    func psql(_ sql: String, database: String = "postgres") throws -> String {
+        try TestPostgresServer.shell("PGPASSWORD='\(password)' psql -h 127.0.0.1 -p \(port) -U \(user) -d \(database) -XAtqc \"\(sql.replacingOccurrences(of: "\"", with: "\\\""))\"")
+    }
+
+    func stop() {
+        _ = try? TestPostgresServer.shell(command("\(binaries)/pg_ctl -D '\(directory)/data' -m immediate -w stop"))
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    struct CommandFailed: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Runs a shell command; throws with its output when it exits non-zero.
+    @discardableResult
+    static func shell(_ script: String) throws -> String {
+        let output = NSTemporaryDirectory() + "hongbao-pg-sh-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        var pid: pid_t = 0
+        let full = "(\(script)) </dev/null >'\(output)' 2>&1"
+        let argv: [UnsafeMutablePointer<CChar>?] = ["/bin/sh", "-c", full].map { (text: String) in strdup(text) } + [nil]
+        defer { argv.forEach { free($0) } }
+        guard posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ) == 0 else { throw CommandFailed(description: "spawn failed") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        guard status == 0 else { throw CommandFailed(description: "\(script): \(text)") }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
