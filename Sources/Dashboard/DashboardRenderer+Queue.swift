@@ -13,8 +13,8 @@ extension DashboardRenderer {
         ]
         drawGroupLine(&buffer, left: stats, right: [], y: rect.y, rect: Rect(x: rect.x, y: rect.y, width: rect.width + 1, height: 1))
 
-        // Rows: 1 stats, graph, 1 quorum line, replicas. The graph gets what the replicas leave.
-        let replicaRows = queue.replicas.count + (queue.replicas.isEmpty ? 0 : 1)
+        // Rows: 1 stats, graph, 1 quorum line, replicas, 1 half-message line. The graph gets what the rest leave.
+        let replicaRows = queue.replicas.count + (queue.replicas.isEmpty ? 0 : 2)
         let externalRows = queue.external == nil ? 0 : ExternalClients.rows
         let graphRows = max(1, min(20, rect.height - 1 - replicaRows - externalRows))
         guard rect.height >= 2 else { return }
@@ -45,6 +45,16 @@ extension DashboardRenderer {
         y += 1
         for (index, replica) in queue.replicas.enumerated() where y < rect.maxY {
             drawReplica(&buffer, replica, x: rect.x, y: y, width: rect.width, selected: focused && index == selected)
+            y += 1
+        }
+        if y < rect.maxY {
+            // Transactional messages: held invisible until their producer decides; the queue asks when it does not.
+            drawGroupLine(&buffer, left: [
+                HeaderGroup(0, [("half messages ", CellStyle(.muted)),
+                                (DashboardText.count(queue.halfPending), CellStyle(queue.halfPending > 0 ? .warn : .text, bold: true))]),
+                HeaderGroup(1, [(" pending, ", CellStyle(.muted)), (DashboardText.count(queue.checkBacks), CellStyle(.text, bold: true)),
+                                (queue.checkBacks == 1 ? " check-back made" : " check-backs made", CellStyle(.muted))]),
+            ], right: [], y: y, rect: Rect(x: rect.x, y: y, width: rect.width + 1, height: 1))
             y += 1
         }
         if let external = queue.external, y < rect.maxY {

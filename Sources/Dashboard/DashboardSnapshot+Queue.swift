@@ -48,11 +48,15 @@ public struct QueueSummary: Sendable, Equatable {
     public var writeQuorum: Int
     /// Programs using the queue over the SQS endpoint, when it is on.
     public var external: ExternalClients?
+    /// Transactional (half) messages awaiting their producer's commit or rollback, over every queue.
+    public var halfPending: Int
+    /// Check-backs the queue has made to producers about undecided half messages, over every queue.
+    public var checkBacks: Int
 
     public init(
         name: String = "credits", visible: Int = 0, inFlight: Int = 0, delayed: Int = 0, deadLetters: Int = 0,
         oldestAge: Duration? = nil, depthHistory: [Int] = [], replicas: [ReplicaStatus] = [], writeQuorum: Int = 2,
-        external: ExternalClients? = nil
+        external: ExternalClients? = nil, halfPending: Int = 0, checkBacks: Int = 0
     ) {
         self.name = name
         self.visible = visible
@@ -64,6 +68,8 @@ public struct QueueSummary: Sendable, Equatable {
         self.replicas = replicas
         self.writeQuorum = writeQuorum
         self.external = external
+        self.halfPending = halfPending
+        self.checkBacks = checkBacks
     }
 
     /// Messages not yet deleted, dead letters excluded.

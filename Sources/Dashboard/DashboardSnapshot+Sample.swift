@@ -46,7 +46,7 @@ extension DashboardSnapshot {
             packets: PacketsSummary(open: 37, grabbed: 112, opened: 48_213, expired: 9, expiringSoon: 2, recent: packets,
                                     bestLuck: BestLuck(recipient: "李娜", amount: Money(minorUnits: 18_837), packet: PacketID("p2031"))),
             queue: QueueSummary(visible: 1_204, inFlight: 16, delayed: 97, deadLetters: 3, oldestAge: .milliseconds(12_400),
-                                depthHistory: history, replicas: replicas, writeQuorum: 2),
+                                depthHistory: history, replicas: replicas, writeQuorum: 2, halfPending: 2, checkBacks: 5),
             retries: RetriesSummary(attemptHistogram: [9_120, 2_210, 640, 122, 31, 7], next: retries,
                                     workers: [WorkerStatus(name: "w1", state: .running, completed: 4_101),
                                               WorkerStatus(name: "w2", state: .running, completed: 3_990),

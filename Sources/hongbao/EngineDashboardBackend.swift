@@ -86,7 +86,8 @@ final class EngineDashboardBackend: DashboardBackend {
                 delayed: credits?.delayed ?? 0, deadLetters: deadLetters?.total ?? 0,
                 oldestAge: (credits?.total ?? 0) > 0 ? credits?.oldestAge : nil, depthHistory: history,
                 replicas: replicas, writeQuorum: engine.limits.queue.quorum,
-                external: traffic.map { Self.external($0.snapshot()) }),
+                external: traffic.map { Self.external($0.snapshot()) },
+                halfPending: s.queue.halfPending, checkBacks: s.queue.checkBacks),
             retries: retries(s, answer),
             failures: FailureComparison(
                 queue: ModeFailures(userVisibleFailures: s.metrics.failedForUserQueueMode,
