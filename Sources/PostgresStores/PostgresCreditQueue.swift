@@ -48,8 +48,8 @@ public final class PostgresCreditQueue: CreditQueue {
         self.maxReceiveCount = max(1, maxReceiveCount)
         self.clock = clock
         self.pollInterval = pollInterval
-        try await PostgresSchema.ensure("queue", version: 1, tables: PostgresSchema.queueTables,
-                                        sql: PostgresSchema.queue, on: pool, create: create)
+        try await PostgresSchema.ensure("queue", tables: PostgresSchema.queueTables, steps: [PostgresSchema.queue],
+                                        on: pool, create: create)
     }
 
     // MARK: CreditQueue

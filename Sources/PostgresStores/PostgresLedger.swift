@@ -19,8 +19,8 @@ public final class PostgresLedger: AccountStore {
         self.pool = pool
         self.limits = limits
         self.clock = clock
-        try await PostgresSchema.ensure("ledger", version: 1, tables: PostgresSchema.ledgerTables,
-                                        sql: PostgresSchema.ledger, on: pool, create: create)
+        try await PostgresSchema.ensure("ledger", tables: PostgresSchema.ledgerTables, steps: [PostgresSchema.ledger],
+                                        on: pool, create: create)
         let rows = try await pool.retrying {
             try await pool.rows("SELECT id FROM account WHERE name = \(Account.settlementName)")
         }

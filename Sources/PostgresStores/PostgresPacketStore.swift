@@ -22,8 +22,9 @@ public final class PostgresPacketStore: PacketStore {
         self.pool = pool
         self.limits = limits
         self.clock = clock
-        try await PostgresSchema.ensure("redpackets", version: 1, tables: PostgresSchema.packetTables,
-                                        sql: PostgresSchema.packets, on: pool, create: create)
+        try await PostgresSchema.ensure("redpackets", tables: PostgresSchema.packetTables,
+                                        steps: [PostgresSchema.packets, PostgresSchema.packetsGrab], on: pool,
+                                        create: create)
     }
 
     /// How many write transactions have committed.
@@ -81,27 +82,8 @@ public final class PostgresPacketStore: PacketStore {
                      creditedAt: credited.map(Timestamp.init(millisecondsSinceEpoch:)), attempts: Int(attempts))
     }
 
-    /// The packet, its row locked for the rest of the transaction.
-    private func lockedPacket(_ id: PacketID, on connection: PostgresConnection) async throws -> Packet? {
-        try await rows("""
-            SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet WHERE id = \(id.rawValue) FOR UPDATE
-            """, on: connection).first.map(PostgresPacketStore.packet(from:))
-    }
-
-    private func requireVisible(_ id: PacketID, on connection: PostgresConnection) async throws -> Packet {
-        guard let packet = try await lockedPacket(id, on: connection), packet.isPaid else {
-            throw PacketError.unknownPacket(id.rawValue)
-        }
-        return packet
-    }
-
     private static func checkLive(_ packet: Packet, now: Timestamp) throws {
         if packet.state == .expired || now >= packet.expiresAt { throw PacketError.expired(packet.id) }
-    }
-
-    private func slot(of user: AccountID, in packet: PacketID, on connection: PostgresConnection) async throws -> Int? {
-        try await rows("SELECT slot FROM grab WHERE packet_id = \(packet.rawValue) AND user_id = \(user.rawValue)",
-                       on: connection).first.map { Int(try $0.decode(Int64.self)) }
     }
 
     private func claim(_ id: ClaimID, on connection: PostgresConnection) async throws -> Claim? {
@@ -111,89 +93,103 @@ public final class PostgresPacketStore: PacketStore {
 
     // MARK: Send
 
+    /// One write statement on its own (its own transaction: one round trip), retried after a lost connection.
+    private func statement(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        let rows = try await pool.retrying { try await pool.rows(query) }
+        writes.add(1, ordering: .relaxed)
+        return rows
+    }
+
     public func createPacket(_ draft: PacketDraft, random: any RandomSource) async throws -> Packet {
         let now = clock.now()
-        // The id is chosen once, before the first attempt: a retry after an unclear commit finds its own row.
-        let chosen = Mutex(PacketID.generate(at: now, random: random))
         let expiresAt = now + draft.timeToLive
-        return try await write { connection, _ in
-            while true {
-                let id = chosen.withLock { $0 }
-                let inserted = try await self.rows("""
-                    INSERT INTO packet (id, kind, sender_id, sender_name, recipient_id, total, shares, greeting, created_at,
-                                        expires_at, state)
-                    VALUES (\(id.rawValue), \(draft.kind.rawValue), \(draft.senderID.rawValue), \(draft.senderName),
-                            \(draft.recipientID?.rawValue), \(draft.total.minorUnits), \(Int64(draft.shares)),
-                            \(draft.greeting), \(now.millisecondsSinceEpoch), \(expiresAt.millisecondsSinceEpoch), 'paying')
-                    ON CONFLICT (id) DO NOTHING RETURNING id
-                    """, on: connection)
-                if inserted.isEmpty, let existing = try await self.lockedPacket(id, on: connection),
-                   existing.senderID != draft.senderID || existing.total != draft.total
-                    || existing.createdAt != now || existing.greeting != draft.greeting {
-                    // Another packet holds the id (time-ordered ids can collide within a second): take another.
-                    chosen.withLock { $0 = PacketID.generate(at: now, random: random) }
-                    continue
-                }
-                return Packet(id: id, kind: draft.kind, senderID: draft.senderID, senderName: draft.senderName,
-                              recipientID: draft.recipientID, total: draft.total, shares: draft.shares,
-                              greeting: draft.greeting, createdAt: now, expiresAt: expiresAt, grabbed: 0, opened: 0,
-                              openedAmount: .zero, creditedAmount: .zero, refunded: .zero, refundPending: false,
-                              state: .paying)
+        while true {
+            // The id is chosen before the first attempt: a retry after an unclear commit finds its own row.
+            let id = PacketID.generate(at: now, random: random)
+            let inserted = try await statement("""
+                INSERT INTO packet (id, kind, sender_id, sender_name, recipient_id, total, shares, greeting, created_at,
+                                    expires_at, state)
+                VALUES (\(id.rawValue), \(draft.kind.rawValue), \(draft.senderID.rawValue), \(draft.senderName),
+                        \(draft.recipientID?.rawValue), \(draft.total.minorUnits), \(Int64(draft.shares)),
+                        \(draft.greeting), \(now.millisecondsSinceEpoch), \(expiresAt.millisecondsSinceEpoch), 'paying')
+                ON CONFLICT (id) DO NOTHING RETURNING id
+                """)
+            let packet = Packet(id: id, kind: draft.kind, senderID: draft.senderID, senderName: draft.senderName,
+                                recipientID: draft.recipientID, total: draft.total, shares: draft.shares,
+                                greeting: draft.greeting, createdAt: now, expiresAt: expiresAt, grabbed: 0, opened: 0,
+                                openedAmount: .zero, creditedAmount: .zero, refunded: .zero, refundPending: false,
+                                state: .paying)
+            if !inserted.isEmpty { return packet }
+            // Either this call's own row (its commit was unclear and the insert was retried) or another packet
+            // that took the id (time-ordered ids can collide within a second): then take another id.
+            let existing = try await read("""
+                SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet WHERE id = \(id.rawValue)
+                """).first.map(PostgresPacketStore.packet(from:))
+            if let existing, existing.senderID == draft.senderID, existing.total == draft.total,
+               existing.createdAt == now, existing.greeting == draft.greeting, existing.shares == draft.shares {
+                return existing
             }
         }
     }
 
     public func markPaid(_ id: PacketID) async throws -> Packet {
-        try await write { connection, _ in
-            _ = try await self.rows("UPDATE packet SET state = 'open' WHERE id = \(id.rawValue) AND state = 'paying'",
-                                    on: connection)
-            guard let packet = try await self.lockedPacket(id, on: connection) else {
-                throw PacketError.unknownPacket(id.rawValue)
-            }
-            return packet
-        }
+        let rows = try await statement("""
+            WITH paid AS (
+                UPDATE packet SET state = 'open' WHERE id = \(id.rawValue) AND state = 'paying'
+                RETURNING \(unescaped: PostgresPacketStore.packetColumns)
+            )
+            SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM paid
+            UNION ALL
+            SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet
+            WHERE id = \(id.rawValue) AND NOT EXISTS (SELECT 1 FROM paid)
+            """)
+        guard let row = rows.first else { throw PacketError.unknownPacket(id.rawValue) }
+        return try PostgresPacketStore.packet(from: row)
     }
 
     public func cancel(_ id: PacketID) async throws {
-        try await write { connection, _ in
-            _ = try await self.rows("UPDATE packet SET state = 'cancelled' WHERE id = \(id.rawValue) AND state = 'paying'",
-                                    on: connection)
-        }
+        _ = try await statement("UPDATE packet SET state = 'cancelled' WHERE id = \(id.rawValue) AND state = 'paying'")
     }
 
     // MARK: Grab and open
 
     public func grab(_ id: PacketID, user: Account) async throws -> Int {
-        // The slot a first attempt took: after an unclear commit the retry finds that grab and returns it.
-        let attempted = Mutex<Int?>(nil)
-        return try await write { connection, now in
-            let packet = try await self.requireVisible(id, on: connection)
-            let existing = try await self.slot(of: user.id, in: id, on: connection)
-            if let existing, existing == attempted.withLock({ $0 }) { return existing }
-            try PostgresPacketStore.checkLive(packet, now: now)
-            if packet.kind == .personal && packet.recipientID != user.id {
-                throw PacketError.notRecipient(id, user: user.name)
-            }
-            if existing != nil { throw PacketError.alreadyGrabbed(id, user: user.name) }
-            guard packet.grabbed < packet.shares else { throw PacketError.soldOut(id) }
-            let slot = packet.grabbed + 1
-            _ = try await self.rows("""
-                INSERT INTO grab (packet_id, user_id, slot, grabbed_at)
-                VALUES (\(id.rawValue), \(user.id.rawValue), \(Int64(slot)), \(now.millisecondsSinceEpoch))
-                """, on: connection)
-            _ = try await self.rows("UPDATE packet SET grabbed = grabbed + 1 WHERE id = \(id.rawValue)", on: connection)
-            attempted.withLock { $0 = slot }
-            return slot
+        // One round trip (`hb_grab`). The call's token is chosen before the first attempt: a retry after an
+        // unclear commit finds the grab stored with it, and returns its slot.
+        let now = clock.now()
+        let token = Int64.random(in: 1...Int64.max)
+        let rows = try await statement("""
+            SELECT status, slot FROM hb_grab(\(id.rawValue), \(user.id.rawValue), \(now.millisecondsSinceEpoch), \(token))
+            """)
+        let (status, slot) = try rows[0].decode((String, Int64?).self)
+        switch status {
+        case "ok": return Int(slot ?? 0)
+        case "unknown": throw PacketError.unknownPacket(id.rawValue)
+        case "expired": throw PacketError.expired(id)
+        case "not_recipient": throw PacketError.notRecipient(id, user: user.name)
+        case "already": throw PacketError.alreadyGrabbed(id, user: user.name)
+        case "sold_out": throw PacketError.soldOut(id)
+        default: throw PostgresStoreError.server("unknown grab status \(status)")
         }
     }
 
     public func draw(_ id: PacketID, user: Account, random: any RandomSource) async throws -> (claim: Claim, wasReplay: Bool) {
         let minShare = limits.packets.minShare
-        // The claim a first attempt drew: after an unclear commit the retry finds it and it is still new.
+        // The claim a first attempt drew: after an unclear commit the retry finds it, and it is still new.
         let attempted = Mutex<Claim?>(nil)
         return try await write { connection, now in
-            let packet = try await self.requireVisible(id, on: connection)
-            guard let slot = try await self.slot(of: user.id, in: id, on: connection) else {
+            // The packet (locked), the user's slot and any claim already drawn for it, in one round trip.
+            let rows = try await self.rows("""
+                SELECT \(unescaped: PostgresPacketStore.packetColumns.split(separator: ",")
+                    .map { "p." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")),
+                       g.slot
+                FROM packet p LEFT JOIN grab g ON g.packet_id = p.id AND g.user_id = \(user.id.rawValue)
+                WHERE p.id = \(id.rawValue) FOR UPDATE OF p
+                """, on: connection)
+            guard let row = rows.first else { throw PacketError.unknownPacket(id.rawValue) }
+            let packet = try PostgresPacketStore.packet(from: row)
+            guard packet.isPaid else { throw PacketError.unknownPacket(id.rawValue) }
+            guard let slot = try row.makeRandomAccess()[17].decode(Int64?.self, context: .default).map(Int.init) else {
                 throw PacketError.notGrabbed(id, user: user.name)
             }
             let claimID = ClaimID(packet: id, slot: slot)
@@ -206,14 +202,15 @@ public final class PostgresPacketStore: PacketStore {
             let amount = ShareDraw.next(kind: packet.kind, remaining: packet.remaining,
                                         sharesLeft: packet.shares - packet.opened, minShare: minShare, random: random)
             _ = try await self.rows("""
-                INSERT INTO claim (id, packet_id, user_id, user_name, slot, amount, state, opened_at)
-                VALUES (\(claimID.rawValue), \(id.rawValue), \(user.id.rawValue), \(user.name), \(Int64(slot)),
-                        \(amount.minorUnits), 'crediting', \(now.millisecondsSinceEpoch))
-                """, on: connection)
-            _ = try await self.rows("""
+                WITH drawn AS (
+                    INSERT INTO claim (id, packet_id, user_id, user_name, slot, amount, state, opened_at)
+                    VALUES (\(claimID.rawValue), \(id.rawValue), \(user.id.rawValue), \(user.name), \(Int64(slot)),
+                            \(amount.minorUnits), 'crediting', \(now.millisecondsSinceEpoch))
+                    RETURNING packet_id
+                )
                 UPDATE packet SET opened = opened + 1, opened_amount = opened_amount + \(amount.minorUnits),
                     state = CASE WHEN opened + 1 = shares THEN 'finished' ELSE state END
-                WHERE id = \(id.rawValue)
+                WHERE id = (SELECT packet_id FROM drawn)
                 """, on: connection)
             let claim = Claim(id: claimID, packetID: id, userID: user.id, userName: user.name, slot: slot,
                               amount: amount, state: .crediting, openedAt: now, creditedAt: nil, attempts: 0)
@@ -223,30 +220,26 @@ public final class PostgresPacketStore: PacketStore {
     }
 
     public func markCredited(_ claim: ClaimID, at time: Timestamp) async throws {
-        try await write { connection, _ in
-            let found = try await self.rows("""
-                SELECT packet_id, amount, state FROM claim WHERE id = \(claim.rawValue) FOR UPDATE
-                """, on: connection)
-            guard let row = found.first else { throw PacketError.unknownPacket(claim.rawValue) }
-            let (packet, amount, state) = try row.decode((String, Int64, String).self)
-            guard state != ClaimState.credited.rawValue else { return }
-            _ = try await self.rows("""
+        let rows = try await statement("""
+            WITH credited AS (
                 UPDATE claim SET state = 'credited', credited_at = \(time.millisecondsSinceEpoch), attempts = attempts + 1
-                WHERE id = \(claim.rawValue)
-                """, on: connection)
-            _ = try await self.rows("""
-                UPDATE packet SET credited_amount = credited_amount + \(amount) WHERE id = \(packet)
-                """, on: connection)
-        }
+                WHERE id = \(claim.rawValue) AND state <> 'credited'
+                RETURNING packet_id, amount
+            ), counted AS (
+                UPDATE packet p SET credited_amount = p.credited_amount + credited.amount
+                FROM credited WHERE p.id = credited.packet_id
+                RETURNING p.id
+            )
+            SELECT (SELECT COUNT(*) FROM counted) + (SELECT COUNT(*) FROM claim WHERE id = \(claim.rawValue))
+            """)
+        if try rows.first?.decode(Int64.self) == 0 { throw PacketError.unknownPacket(claim.rawValue) }
     }
 
     public func markWaiting(_ claim: ClaimID) async throws {
-        try await write { connection, _ in
-            _ = try await self.rows("""
-                UPDATE claim SET state = 'waiting', attempts = attempts + 1
-                WHERE id = \(claim.rawValue) AND state = 'crediting'
-                """, on: connection)
-        }
+        _ = try await statement("""
+            UPDATE claim SET state = 'waiting', attempts = attempts + 1
+            WHERE id = \(claim.rawValue) AND state = 'crediting'
+            """)
     }
 
     public func undraw(_ claim: ClaimID) async throws {
@@ -287,9 +280,7 @@ public final class PostgresPacketStore: PacketStore {
     }
 
     public func markRefunded(_ id: PacketID) async throws {
-        try await write { connection, _ in
-            _ = try await self.rows("UPDATE packet SET refund_pending = FALSE WHERE id = \(id.rawValue)", on: connection)
-        }
+        _ = try await statement("UPDATE packet SET refund_pending = FALSE WHERE id = \(id.rawValue)")
     }
 
     // MARK: Recovery and audit
@@ -379,6 +370,12 @@ public final class PostgresPacketStore: PacketStore {
                 return violations
             }
         }
+    }
+
+    /// The claim, read on the pool (the open path's read, which must not block a thread).
+    public func currentClaim(_ id: ClaimID) async throws -> Claim? {
+        try await read("SELECT \(unescaped: PostgresPacketStore.claimColumns) FROM claim WHERE id = \(id.rawValue)")
+            .first.map(PostgresPacketStore.claim(from:))
     }
 
     // MARK: Display reads (synchronous: the display connection)

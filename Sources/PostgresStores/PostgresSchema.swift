@@ -6,9 +6,11 @@ import PostgresNIO
 enum PostgresSchema {
     static let lockKey: Int64 = 0x4842_5347 // "HBSG"
 
-    /// Creates `component`'s tables at `version` unless `hongbao_schema` says they exist. A table of the same
-    /// name made by something else is refused (`foreignSchema`).
-    static func ensure(_ component: String, version: Int, tables: [String], sql: [String], on pool: PostgresPool,
+    /// Brings `component` up to the last of its `steps` (step n makes version n), unless `hongbao_schema` says
+    /// it is there. Tables of the same names made by something else are refused (`foreignSchema`); a newer
+    /// version than this program knows is refused too. With `create` false nothing is made: a missing
+    /// component is `missing`, an older one is used as it is (a read-only audit).
+    static func ensure(_ component: String, tables: [String], steps: [[String]], on pool: PostgresPool,
                        create: Bool = true) async throws {
         try await pool.retrying {
             try await pool.transaction { connection in
@@ -29,27 +31,32 @@ enum PostgresSchema {
                 ).decode(Int.self) {
                     installed = version
                 }
-                if let installed {
-                    guard installed == version else {
-                        throw PostgresStoreError.foreignSchema("\(component) is at version \(installed), this program knows \(version)")
-                    }
-                    return
+                if let installed, installed > steps.count {
+                    throw PostgresStoreError.foreignSchema(
+                        "\(component) is at version \(installed), this program knows \(steps.count)")
                 }
+                if installed == steps.count { return }
                 guard create else {
+                    if installed != nil { return }
                     throw PostgresStoreError.missing("no hongbao \(component) in \(pool.settings.redacted)")
                 }
-                for try await name in try await connection.query("""
-                    SELECT table_name::text FROM information_schema.tables
-                    WHERE table_schema = current_schema() AND table_name = ANY(\(tables))
-                    """, logger: pool.logger).decode(String.self) {
-                    throw PostgresStoreError.foreignSchema("table \(name) exists but was not made by hongbao")
+                if installed == nil {
+                    for try await name in try await connection.query("""
+                        SELECT table_name::text FROM information_schema.tables
+                        WHERE table_schema = current_schema() AND table_name = ANY(\(tables))
+                        """, logger: pool.logger).decode(String.self) {
+                        throw PostgresStoreError.foreignSchema("table \(name) exists but was not made by hongbao")
+                    }
                 }
-                for statement in sql {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: pool.logger)
+                for step in steps.dropFirst(installed ?? 0) {
+                    for statement in step {
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: pool.logger)
+                    }
                 }
-                try await connection.query(
-                    "INSERT INTO hongbao_schema (component, version) VALUES (\(component), \(version))",
-                    logger: pool.logger)
+                try await connection.query("""
+                    INSERT INTO hongbao_schema (component, version) VALUES (\(component), \(steps.count))
+                    ON CONFLICT (component) DO UPDATE SET version = EXCLUDED.version
+                    """, logger: pool.logger)
             }
         }
     }
@@ -235,4 +242,36 @@ enum PostgresSchema {
         """,
         "CREATE INDEX queue_message_visible ON queue_message (queue, visible_at)",
     ]
+
+    /// Red packets, version 2: a grab in one round trip. The same checks in the same order as the Swift
+    /// implementation; each call carries a random token stored with its grab, so a retry after an unclear
+    /// commit finds its own grab (and returns its slot) while a second grab is still refused.
+    static let packetsGrab = [
+        "ALTER TABLE grab ADD COLUMN token BIGINT",
+        """
+        CREATE FUNCTION hb_grab(p_packet TEXT, p_user BIGINT, p_now BIGINT, p_token BIGINT,
+                               OUT status TEXT, OUT slot BIGINT)
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            p packet%ROWTYPE;
+            g grab%ROWTYPE;
+        BEGIN
+            SELECT * INTO p FROM packet WHERE id = p_packet FOR UPDATE;
+            IF NOT FOUND OR p.state IN ('paying', 'cancelled') THEN status := 'unknown'; RETURN; END IF;
+            SELECT * INTO g FROM grab WHERE packet_id = p_packet AND user_id = p_user;
+            IF FOUND AND g.token = p_token THEN status := 'ok'; slot := g.slot; RETURN; END IF;
+            IF p.state = 'expired' OR p_now >= p.expires_at THEN status := 'expired'; RETURN; END IF;
+            IF p.kind = 'personal' AND p.recipient_id IS DISTINCT FROM p_user THEN
+                status := 'not_recipient'; RETURN;
+            END IF;
+            IF FOUND THEN status := 'already'; RETURN; END IF;
+            IF p.grabbed >= p.shares THEN status := 'sold_out'; RETURN; END IF;
+            slot := p.grabbed + 1;
+            INSERT INTO grab (packet_id, user_id, slot, grabbed_at, token) VALUES (p_packet, p_user, slot, p_now, p_token);
+            UPDATE packet SET grabbed = grabbed + 1 WHERE id = p_packet;
+            status := 'ok';
+        END $$
+        """,
+    ]
 }
+

@@ -123,10 +123,10 @@ public final class PacketService: Sendable {
         }
         switch await driver.creditAtOpen(drawn.claim.creditOrder) {
         case .credited:
-            return OpenResult(claim: (try? store.claim(drawn.claim.id)) ?? drawn.claim, wasReplay: false,
+            return OpenResult(claim: (try? await store.currentClaim(drawn.claim.id)) ?? drawn.claim, wasReplay: false,
                               creditFailure: nil)
         case let .queued(reason), let .unqueued(reason), let .retrying(reason, _):
-            return OpenResult(claim: (try? store.claim(drawn.claim.id)) ?? drawn.claim, wasReplay: false,
+            return OpenResult(claim: (try? await store.currentClaim(drawn.claim.id)) ?? drawn.claim, wasReplay: false,
                               creditFailure: reason)
         }
     }
@@ -150,7 +150,7 @@ public final class PacketService: Sendable {
             throw error
         }
         try await store.markCredited(drawn.claim.id, at: outcome.creditedAt)
-        return OpenResult(claim: (try? store.claim(drawn.claim.id)) ?? drawn.claim, wasReplay: false, creditFailure: nil)
+        return OpenResult(claim: (try? await store.currentClaim(drawn.claim.id)) ?? drawn.claim, wasReplay: false, creditFailure: nil)
     }
 
     // MARK: Expiry

@@ -78,6 +78,10 @@ public protocol PacketStore: ClaimRecorder {
     /// The store's own invariants that do not hold.
     func auditStore(maxViolationsPerCheck: Int) async throws -> [AuditViolation]
 
+    /// The claim as it stands now, read without blocking: what an open returns after its credit. A store whose
+    /// reads are a network round trip implements it; the default is the synchronous `claim(_:)`.
+    func currentClaim(_ id: ClaimID) async throws -> Claim?
+
     // MARK: Display reads (synchronous in this version)
 
     func packet(_ id: PacketID) throws -> Packet?
@@ -107,4 +111,10 @@ public protocol PacketStore: ClaimRecorder {
     /// The earliest expiry among open packets, for the expiry timer.
     func nextExpiry() throws -> Timestamp?
     func stats() throws -> PacketStats
+}
+
+extension PacketStore {
+    public func currentClaim(_ id: ClaimID) async throws -> Claim? {
+        try claim(id)
+    }
 }

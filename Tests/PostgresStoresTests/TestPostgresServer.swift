@@ -93,6 +93,29 @@ final class TestPostgresServer: @unchecked Sendable {
         try TestPostgresServer.shell("PGPASSWORD='\(password)' psql -h 127.0.0.1 -p \(port) -U \(user) -d \(database) -XAtqc \"\(sql.replacingOccurrences(of: "\"", with: "\\\""))\"")
     }
 
+    /// Runs `write` so that its COMMIT is unclear, for real: the server is set to wait for a synchronous
+    /// standby that does not exist, so the commit is written locally and then waits; the backend waiting is
+    /// terminated (as when a primary loses its standbys and the connection drops), and the setting is reset
+    /// so that the store's retry can go on. Returns what `write` returned after its retry, and whether a
+    /// commit was caught waiting.
+    func withUnclearCommit<T: Sendable>(database: String, _ write: @escaping @Sendable () async throws -> T)
+        async throws -> (value: T, caughtWaiting: Bool) {
+        try psql("ALTER SYSTEM SET synchronous_standby_names = 'nobody'")
+        try psql("SELECT pg_reload_conf()")
+        let task = Task { try await write() }
+        var waiting = ""
+        for _ in 0..<200 where waiting.isEmpty {
+            waiting = (try? psql("""
+                SELECT pid FROM pg_stat_activity WHERE datname = '\(database)' AND wait_event = 'SyncRep' LIMIT 1
+                """)) ?? ""
+            if waiting.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        if !waiting.isEmpty { try psql("SELECT pg_terminate_backend(\(waiting))") }
+        try psql("ALTER SYSTEM RESET synchronous_standby_names")
+        try psql("SELECT pg_reload_conf()")
+        return (try await task.value, !waiting.isEmpty)
+    }
+
     func stop() {
         _ = try? TestPostgresServer.shell(command("\(binaries)/pg_ctl -D '\(directory)/data' -m immediate -w stop"))
         try? FileManager.default.removeItem(atPath: directory)
