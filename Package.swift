@@ -178,7 +178,8 @@ let package = Package(
         ),
         .testTarget(
             name: "PostgresStoresTests",
-            dependencies: ["PostgresStores", "Ledger", "RedPackets", "Crediting", "Engine", "MessageQueue", "TestKit"],
+            dependencies: ["PostgresStores", "Ledger", "RedPackets", "Crediting", "Engine", "MessageQueue", "AccountService",
+                           "TestKit"],
             swiftSettings: strict
         ),
         .testTarget(name: "CreditingTests", dependencies: ["Crediting", "Primitives"], swiftSettings: strict),
