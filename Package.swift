@@ -120,6 +120,10 @@ let package = Package(
                 "Crediting", "RedPackets", "AccountService", "RetryWorker",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                // The SQS bench's HTTP client (NIO is built for the server anyway).
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

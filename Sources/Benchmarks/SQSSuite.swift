@@ -5,13 +5,19 @@ import FoundationNetworking
 import MessageQueue
 import Primitives
 import SQSServer
+import Synchronization
 
 /// `hongbao bench sqs`: send-batch → receive → delete-batch cycles of 10 through the SQS endpoint over
 /// HTTP (a real `hongbao serve` server in this process, requests signed as an SDK signs them), beside the
 /// same cycles straight on the queue, in the same run; then the p99 of single SendMessage calls offered at
-/// 2,000 requests/s. The HTTP client is Foundation's URLSession (no extra package to build).
+/// 2,000 requests/s, offered open loop: each request has its due time, and its latency counts from then,
+/// so a slow server shows as latency rather than as a client that politely waits. The HTTP client is a
+/// keep-alive connection per worker over SwiftNIO (`BenchHTTPConnection`); `HONGBAO_BENCH_SQS_CLIENT=urlsession`
+/// uses Foundation's URLSession instead, to compare.
 public enum SQSSuite {
     static let workers = 16
+    /// Connections offering the open-loop SendMessage load (each waits for its next due time).
+    static let latencyConnections = 64
     static let batch = 10
     static let minimumRatio = 0.5
     static let latencyGoalMilliseconds = 10.0
@@ -84,27 +90,30 @@ public enum SQSSuite {
     /// The same cycles through the endpoint over HTTP.
     static func httpCycles(root: String, messages: Int) async throws -> Double {
         try await withServer(root: root) { client, service in
-            let url = try await client.createQueue("bench")
+            let url = try await client.session { try await client.createQueue("bench", on: &$0) }
             let perWorker = max(1, messages / (batch * workers))
             let start = ContinuousClock.now
             let deleted = try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<workers {
                     group.addTask {
-                        var deleted = 0
-                        for _ in 0..<perWorker {
-                            let entries = (0..<batch).map { ["Id": "e\($0)", "MessageBody": body] }
-                            _ = try await client.call("SendMessageBatch", ["QueueUrl": url, "Entries": entries])
-                            let received = try await client.call("ReceiveMessage", [
-                                "QueueUrl": url, "MaxNumberOfMessages": batch, "VisibilityTimeout": 60,
-                            ])
-                            let handles = (received["Messages"] as? [[String: Any]] ?? []).compactMap { $0["ReceiptHandle"] as? String }
-                            if !handles.isEmpty {
-                                let deletes = handles.enumerated().map { ["Id": "d\($0.offset)", "ReceiptHandle": $0.element] }
-                                let result = try await client.call("DeleteMessageBatch", ["QueueUrl": url, "Entries": deletes])
-                                deleted += (result["Successful"] as? [Any])?.count ?? 0
+                        try await client.session { connection in
+                            var deleted = 0
+                            for _ in 0..<perWorker {
+                                let entries = (0..<batch).map { ["Id": "e\($0)", "MessageBody": body] }
+                                _ = try await client.call("SendMessageBatch", ["QueueUrl": url, "Entries": entries], on: &connection)
+                                let received = try await client.call("ReceiveMessage", [
+                                    "QueueUrl": url, "MaxNumberOfMessages": batch, "VisibilityTimeout": 60,
+                                ], on: &connection)
+                                let handles = (received["Messages"] as? [[String: Any]] ?? []).compactMap { $0["ReceiptHandle"] as? String }
+                                if !handles.isEmpty {
+                                    let deletes = handles.enumerated().map { ["Id": "d\($0.offset)", "ReceiptHandle": $0.element] }
+                                    let result = try await client.call(
+                                        "DeleteMessageBatch", ["QueueUrl": url, "Entries": deletes], on: &connection)
+                                    deleted += (result["Successful"] as? [Any])?.count ?? 0
+                                }
                             }
+                            return deleted
                         }
-                        return deleted
                     }
                 }
                 return try await group.reduce(0, +)
@@ -121,33 +130,45 @@ public enum SQSSuite {
     /// p50 and p99 (ms) of single SendMessage calls offered at `rate` per second, open loop.
     static func sendLatency(root: String, rate: Int, seconds: Int) async throws -> (Double, Double) {
         try await withServer(root: root) { client, service in
-            let url = try await client.createQueue("latency")
-            let perTick = max(1, rate / 200)
-            let start = ContinuousClock.now
+            let url = try await client.session { try await client.createQueue("latency", on: &$0) }
+            let total = rate * seconds
+            let interval = Duration.seconds(1) / rate
+            let next = Counter()
+            // Every connection is open before the clock starts.
+            let ready = Counter()
+            let start = ContinuousClock.now + .milliseconds(500)
             var latencies: [Double] = []
             var failures = 0
-            try await withThrowingTaskGroup(of: Double?.self) { group in
-                for index in 0..<(seconds * 200) {
-                    let due = start + .milliseconds(5) * index
-                    try await Task.sleep(until: due, clock: .continuous)
-                    for _ in 0..<perTick {
-                        group.addTask {
-                            do {
-                                _ = try await client.call("SendMessage", ["QueueUrl": url, "MessageBody": body])
-                                return (ContinuousClock.now - due).secondsDouble * 1_000
-                            } catch {
-                                return nil
+            try await withThrowingTaskGroup(of: (latencies: [Double], failures: Int).self) { group in
+                for _ in 0..<latencyConnections {
+                    group.addTask {
+                        try await client.session { connection in
+                            _ = ready.take()
+                            var latencies: [Double] = [], failures = 0
+                            while true {
+                                let index = next.take()
+                                guard index < total else { break }
+                                let due = start + interval * index
+                                try await Task.sleep(until: due, clock: .continuous)
+                                do {
+                                    _ = try await client.call("SendMessage", ["QueueUrl": url, "MessageBody": body], on: &connection)
+                                    latencies.append((ContinuousClock.now - due).secondsDouble * 1_000)
+                                } catch {
+                                    failures += 1
+                                }
                             }
+                            return (latencies, failures)
                         }
                     }
                 }
-                for try await value in group {
-                    if let value { latencies.append(value) } else { failures += 1 }
+                for try await result in group {
+                    latencies += result.latencies
+                    failures += result.failures
                 }
             }
             let stored = try await service.counters(of: "latency").total
-            guard failures == 0, stored == perTick * 200 * seconds else {
-                throw BenchError.verificationFailed("sqs latency: \(stored) stored, \(failures) failed of \(perTick * 200 * seconds)")
+            guard failures == 0, stored == total, ready.take() == latencyConnections else {
+                throw BenchError.verificationFailed("sqs latency: \(stored) stored, \(failures) failed of \(total)")
             }
             latencies.sort()
             func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
@@ -172,7 +193,7 @@ public enum SQSSuite {
             await service.close()
             throw BenchError.verificationFailed("the SQS endpoint did not start")
         }
-        let client = Client(base: "http://127.0.0.1:\(bound)", credentials: credentials, connections: workers)
+        let client = Client(port: bound, credentials: credentials, connections: latencyConnections)
         do {
             let result = try await body(client, service)
             server.cancel()
@@ -187,33 +208,63 @@ public enum SQSSuite {
         }
     }
 
-    /// A minimal SQS client: JSON 1.0 requests signed with Signature Version 4, over URLSession.
-    final class Client: Sendable {
-        let base: String
-        let signer: SignatureV4Verifier
-        let session: URLSession
+    /// A shared counter: `take` returns the next value.
+    final class Counter: Sendable {
+        private let value = Mutex(0)
+        func take() -> Int { value.withLock { value in defer { value += 1 }; return value } }
+    }
 
-        init(base: String, credentials: SQSCredentials, connections: Int) {
-            self.base = base
+    /// How the bench reaches the endpoint: a NIO connection of its own per worker, or a shared URLSession.
+    enum Connection {
+        case nio(BenchHTTPConnection)
+        case urlSession
+    }
+
+    /// A minimal SQS client: JSON 1.0 requests signed with Signature Version 4.
+    final class Client: Sendable {
+        let host = "127.0.0.1"
+        let port: Int
+        let signer: SignatureV4Verifier
+        /// Set when `HONGBAO_BENCH_SQS_CLIENT=urlsession`.
+        let urlSession: URLSession?
+
+        init(port: Int, credentials: SQSCredentials, connections: Int) {
+            self.port = port
             signer = SignatureV4Verifier(credentials: credentials)
-            let configuration = URLSessionConfiguration.ephemeral
-            configuration.httpMaximumConnectionsPerHost = connections
-            session = URLSession(configuration: configuration)
+            if ProcessInfo.processInfo.environment["HONGBAO_BENCH_SQS_CLIENT"] == "urlsession" {
+                let configuration = URLSessionConfiguration.ephemeral
+                configuration.httpMaximumConnectionsPerHost = connections
+                urlSession = URLSession(configuration: configuration)
+            } else {
+                urlSession = nil
+            }
         }
 
-        func createQueue(_ name: String) async throws -> String {
-            let result = try await call("CreateQueue", ["QueueName": name])
+        /// Runs `body` with a connection of its own (closed afterwards).
+        func session<T: Sendable>(_ body: (inout Connection) async throws -> T) async throws -> T {
+            if urlSession != nil {
+                var connection = Connection.urlSession
+                return try await body(&connection)
+            }
+            return try await BenchHTTPConnection.with(host: host, port: port) { nio in
+                var connection = Connection.nio(nio)
+                defer { if case .nio(let used) = connection { nio = used } }
+                return try await body(&connection)
+            }
+        }
+
+        func createQueue(_ name: String, on connection: inout Connection) async throws -> String {
+            let result = try await call("CreateQueue", ["QueueName": name], on: &connection)
             guard let url = result["QueueUrl"] as? String else { throw BenchError.verificationFailed("CreateQueue: \(result)") }
             return url
         }
 
-        func call(_ action: String, _ parameters: [String: Any]) async throws -> [String: Any] {
+        func call(_ action: String, _ parameters: [String: Any], on connection: inout Connection) async throws -> [String: Any] {
             let body = Array(try JSONSerialization.data(withJSONObject: parameters))
             let amzDate = Client.amzDate(Date())
             let date = String(amzDate.prefix(8))
-            let host = String(base.dropFirst("http://".count))
-            let headers = [
-                (name: "content-type", value: "application/x-amz-json-1.0"), (name: "host", value: host),
+            var headers = [
+                (name: "content-type", value: "application/x-amz-json-1.0"), (name: "host", value: "\(host):\(port)"),
                 (name: "x-amz-date", value: amzDate), (name: "x-amz-target", value: "AmazonSQS.\(action)"),
             ]
             let signed = SignedRequest(method: "POST", path: "/", query: "", headers: headers, body: body)
@@ -221,17 +272,25 @@ public enum SQSSuite {
             let signature = signer.signatureHex(
                 signed, signedHeaders: headers.map(\.name), amzDate: amzDate, scope: scope, date: date,
                 region: "us-east-1") ?? ""
-            var request = URLRequest(url: URL(string: base + "/")!)
-            request.httpMethod = "POST"
-            for header in headers where header.name != "host" { request.setValue(header.value, forHTTPHeaderField: header.name) }
-            request.setValue(
-                "AWS4-HMAC-SHA256 Credential=\(signer.credentials.accessKeyID)/\(scope), SignedHeaders=\(headers.map(\.name).joined(separator: ";")), Signature=\(signature)",
-                forHTTPHeaderField: "Authorization")
-            request.httpBody = Data(body)
-            let (data, response) = try await session.data(for: request)
-            guard (response as? HTTPURLResponse)?.statusCode == 200,
-                  let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
-            else {
+            headers.append((
+                name: "authorization",
+                value: "AWS4-HMAC-SHA256 Credential=\(signer.credentials.accessKeyID)/\(scope), SignedHeaders=\(headers.map(\.name).joined(separator: ";")), Signature=\(signature)"))
+            let status: Int
+            let data: [UInt8]
+            switch connection {
+            case .nio(var nio):
+                (status, data) = try await nio.post("/", headers: headers, body: body)
+                connection = .nio(nio)
+            case .urlSession:
+                guard let urlSession else { throw BenchError.setupFailed("no URLSession") }
+                var request = URLRequest(url: URL(string: "http://\(host):\(port)/")!)
+                request.httpMethod = "POST"
+                for header in headers where header.name != "host" { request.setValue(header.value, forHTTPHeaderField: header.name) }
+                request.httpBody = Data(body)
+                let (answer, response) = try await urlSession.data(for: request)
+                (status, data) = ((response as? HTTPURLResponse)?.statusCode ?? 0, Array(answer))
+            }
+            guard status == 200, let object = try JSONSerialization.jsonObject(with: Data(data)) as? [String: Any] else {
                 throw BenchError.verificationFailed("\(action) answered \(String(decoding: data.prefix(300), as: UTF8.self))")
             }
             return object

@@ -17,7 +17,7 @@ public enum CommandLineAction: Sendable, Equatable {
 
 /// Parses the `:` command line. Accepts the same words as the CLI:
 /// `send alice 100 --shares 10`, `send alice 5 --to bob`, `grab [PACKET] [--user NAME]`, `gala start [RATE]`,
-/// `failure 30`, `latency 200`, `replica b down`, `workers crash`, `mode transaction`, `redrive`, `quit`.
+/// `failure 30`, `latency 200`, `replica b down`, `workers crash`, `mode transaction`, `redrive`, `rewind credits 60`, `quit`.
 public struct CommandLineParser: Sendable {
     public var limits: Limits
     /// Bounds for `latency` (ms) and `refresh` (ms).
@@ -39,6 +39,7 @@ public struct CommandLineParser: Sendable {
         ("workers", "workers pause|resume|crash|restart"),
         ("mode", "mode queue|transaction"),
         ("redrive", "redrive"),
+        ("rewind", "rewind QUEUE SECONDS (deleted messages too)"),
         ("scenario", "scenario [pause | next | previous | restart]"),
         ("presenter", "presenter (big numbers; v)"),
         ("compare", "compare [on | off] (queue and transaction side by side; c)"),
@@ -68,6 +69,10 @@ public struct CommandLineParser: Sendable {
         case "workers", "worker": return parseWorkers(rest)
         case "mode": return parseMode(rest)
         case "redrive": return .success(.engine(.redriveDeadLetters))
+        case "rewind":
+            guard let queue = rest.first else { return .failure(.missingArgument(command: "rewind", usage: Self.usage("rewind"))) }
+            return integer(rest.dropFirst().first, command: "rewind", range: 1...Int(limits.queue.maxRetention.components.seconds), what: "rewind seconds")
+                .map { .engine(.rewindQueue(queue: queue, seconds: $0)) }
         case "scenario": return parseScenario(rest)
         case "presenter": return .success(.view(.presenter))
         case "compare", "side-by-side":

@@ -22,6 +22,9 @@ public enum DashboardCommand: Sendable, Equatable {
     case setCreditMode(CreditMode)
     /// Move every dead letter back to the credit queue.
     case redriveDeadLetters
+    /// Deliver again every message of `queue` sent in the last `seconds`, deleted ones included (CMQ's rewind;
+    /// the queue needs a rewind window).
+    case rewindQueue(queue: String, seconds: Int)
     /// Pause or resume the scenario being played (`--scenario`); a no-op answer when none is playing.
     case toggleScenarioPause
     /// Jump to the next or previous caption of the scenario, or play it again from the start.

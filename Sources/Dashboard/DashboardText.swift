@@ -23,6 +23,7 @@ public enum DashboardText {
         case .workers(let action): return "workers \(action.rawValue)"
         case .setCreditMode(let mode): return "credit mode \(mode.rawValue)"
         case .redriveDeadLetters: return "redrive dead letters"
+        case .rewindQueue(let queue, let seconds): return "rewind \(queue) \(seconds) s"
         case .toggleScenarioPause: return "scenario pause / resume"
         case .scenarioStep(let step): return "scenario \(step.rawValue)"
         case .compare(let on): return on ? "side by side on" : "side by side off"

@@ -38,7 +38,8 @@ public struct RequestedSettings: Sendable, Equatable {
         case .setCreditMode: return .creditMode
         case .workers: return .workers
         case .replica(let name, _): return .replica(name)
-        case .send, .grabAndOpen, .gala(.faster), .gala(.slower), .redriveDeadLetters, .toggleScenarioPause, .scenarioStep, .compare:
+        case .send, .grabAndOpen, .gala(.faster), .gala(.slower), .redriveDeadLetters, .rewindQueue, .toggleScenarioPause, .scenarioStep,
+             .compare:
             return nil
         }
     }

@@ -36,6 +36,12 @@ public enum MessageQueueError: Error, Equatable, Sendable {
     case unknownHalfMessage(queue: String, id: String)
     /// A rollback names a message that was already committed (or sent as an ordinary message).
     case halfMessageAlreadyCommitted(queue: String, id: String)
+    /// A rewind window outside zero (off) to the longest retention.
+    case invalidRewindWindow(Duration, limit: Duration)
+    /// A rewind on a queue that does not keep deleted messages (its rewind window is zero).
+    case rewindNotEnabled(String)
+    /// A rewind reaching further back than the queue's rewind window (or not back at all).
+    case invalidRewind(Duration, window: Duration)
     /// Too many queues.
     case tooManyQueues(limit: Int)
     /// The receipt does not parse, or names no message of this queue.

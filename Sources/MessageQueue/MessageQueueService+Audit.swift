@@ -90,6 +90,15 @@ extension MessageQueueService {
                 """)
         }
         for queue in expected.queueNames {
+            let mine = stored.consumedMessages(in: queue), theirs = expected.consumedMessages(in: queue)
+            guard mine != theirs else { continue }
+            let differing = Set(mine.map(\.id)).symmetricDifference(theirs.map(\.id)).sorted().prefix(5)
+            problems.append("""
+                \(replica) keeps \(mine.count) deleted messages for rewinding in \(queue), \(reference) \(theirs.count)\
+                \(differing.isEmpty ? " (same ids, different fields)" : "; e.g. \(differing.joined(separator: ", "))")
+                """)
+        }
+        for queue in expected.queueNames {
             let mine = stored.halfMessages(in: queue), theirs = expected.halfMessages(in: queue)
             guard mine != theirs else { continue }
             let differing = Set(mine.map(\.id)).symmetricDifference(theirs.map(\.id)).sorted().prefix(5)

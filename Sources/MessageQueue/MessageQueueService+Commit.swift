@@ -83,7 +83,7 @@ extension MessageQueueService {
                 touched.insert(operation.queue)
             case .lease: counts[operation.queue, default: (0, 0, 0)].received += 1
             case .delete: counts[operation.queue, default: (0, 0, 0)].deleted += 1
-            case .changeVisibility: touched.insert(operation.queue)
+            case .changeVisibility, .rewind: touched.insert(operation.queue)
             case .deadLetter, .redrive: touched.insert(operation.text)
             case .createQueue, .deleteQueue, .purge, .sendHalf, .rollbackHalf, .checkBack, .setAttributes: break
             }

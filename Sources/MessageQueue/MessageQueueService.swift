@@ -183,7 +183,18 @@ public actor MessageQueueService {
     /// Deletes up to `QueueLimits.maxBatchCount` received messages; one bad receipt deletes none.
     public func deleteBatch(_ queue: String, receipts: [ReceiptHandle]) async throws(MessageQueueError) {
         try checkQuorum()
-        try await commit(try state.delete(queue, receipts: receipts))
+        try await commit(try state.delete(queue, receipts: receipts, now: clock.now()))
+    }
+
+    /// CMQ's rewind: every message sent in the last `window` (at most the queue's rewind window) that retention
+    /// still holds and that was deleted or is in flight becomes deliverable again at once, with a fresh
+    /// receipt; returns how many. Earlier receipts of those messages no longer work.
+    @discardableResult
+    public func rewind(_ queue: String, window: Duration) async throws(MessageQueueError) -> Int {
+        try checkQuorum()
+        let (operations, rewound) = try state.rewind(queue, window: window, now: clock.now())
+        try await commit(operations)
+        return rewound
     }
 
     /// Sets a received message to become visible `timeout` from now (zero: at once).
@@ -204,11 +215,12 @@ public actor MessageQueueService {
         return operations.count
     }
 
-    /// Purges every message past its queue's retention; returns how many.
+    /// Purges every message past its queue's retention, and every deleted message kept for rewinding past its
+    /// queue's rewind window; returns how many. `keptOnly` purges only the latter.
     @discardableResult
-    public func purgeExpired() async throws(MessageQueueError) -> Int {
+    public func purgeExpired(keptOnly: Bool = false) async throws(MessageQueueError) -> Int {
         try checkQuorum()
-        let operations = state.purgeExpired(now: clock.now())
+        let operations = state.purgeExpired(now: clock.now(), keptOnly: keptOnly)
         try await commit(operations)
         return operations.count
     }

@@ -26,6 +26,10 @@ public struct QueueAttributes: Sendable, Equatable, Codable {
     public var tags: [String: String]
     /// Other named settings a client gave the queue, kept and returned verbatim (an SQS policy, say).
     public var properties: [String: String]
+    /// How far back `rewind` may reach (CMQ's rewind). Zero, the default, turns rewinding off: a deleted
+    /// message is removed at once. Above zero, a deleted message is kept (on every replica, invisible) until
+    /// this long, or the retention period if shorter, after it was sent, so that a rewind can deliver it again.
+    public var rewindWindow: Duration
 
     /// The defaults of `limits`, with any given field overridden.
     public init(
@@ -41,7 +45,8 @@ public struct QueueAttributes: Sendable, Equatable, Codable {
         receiveWaitTime: Duration = .zero,
         redriveAllowPolicy: String? = nil,
         tags: [String: String] = [:],
-        properties: [String: String] = [:]
+        properties: [String: String] = [:],
+        rewindWindow: Duration = .zero
     ) {
         self.visibilityTimeout = visibilityTimeout ?? limits.defaultVisibilityTimeout
         self.delay = delay ?? limits.defaultDelay
@@ -55,6 +60,7 @@ public struct QueueAttributes: Sendable, Equatable, Codable {
         self.redriveAllowPolicy = redriveAllowPolicy
         self.tags = tags
         self.properties = properties
+        self.rewindWindow = rewindWindow
     }
 
     /// Throws the first attribute outside its range in `limits`.
@@ -79,7 +85,13 @@ public struct QueueAttributes: Sendable, Equatable, Codable {
         guard receiveWaitTime >= .zero, receiveWaitTime <= limits.maxPollingWait else {
             throw .invalidPollingWait(receiveWaitTime)
         }
+        guard rewindWindow >= .zero, rewindWindow <= limits.maxRetention else {
+            throw .invalidRewindWindow(rewindWindow, limit: limits.maxRetention)
+        }
     }
+
+    /// How long after it was sent a deleted message stays kept for rewinding (zero: not kept).
+    var keepsConsumedFor: Duration { min(rewindWindow, retention) }
 
     static func checkVisibility(_ timeout: Duration, _ limits: QueueLimits) throws(MessageQueueError) {
         guard timeout >= limits.minVisibilityTimeout, timeout <= limits.maxVisibilityTimeout else {

@@ -17,9 +17,10 @@ public struct QueueOperation: Sendable, Equatable {
         case lease = 4
         /// Sets the visibility deadline of `messageID` to `visibleAt`.
         case changeVisibility = 5
-        /// Removes `messageID` (a consumer deleted it).
+        /// Removes `messageID` (a consumer deleted it). With `count` 1 the message is kept instead, consumed at
+        /// `time`, for rewinding (its queue has a rewind window).
         case delete = 6
-        /// Removes `messageID` because its retention passed.
+        /// Removes `messageID` (live or kept for rewinding) because its retention passed, or a purge.
         case purge = 7
         /// Moves `messageID` to the dead-letter queue `text`, remembering its origin.
         case deadLetter = 8
@@ -37,6 +38,9 @@ public struct QueueOperation: Sendable, Equatable {
         case checkBack = 13
         /// Replaces the attributes of `queue` with those encoded in `text`.
         case setAttributes = 14
+        /// Rewinds `queue` at `time`: every message sent at or after `visibleAt` that was deleted (and kept) or is
+        /// in flight becomes visible at `time` again, never received (receive count 0, no receipt).
+        case rewind = 15
     }
 
     public var sequence: Int64

@@ -7,6 +7,9 @@ struct QueueRecord: Sendable {
     var createdAt: Timestamp
     var messages: [String: StoredMessage] = [:]
     var heap = MessageHeap()
+    /// Deleted messages kept for rewinding (only when the queue has a rewind window), by id: invisible to
+    /// receivers, purged `keepsConsumedFor` after they were sent.
+    var consumed: [String: StoredMessage] = [:]
     /// Half messages, invisible to receivers until committed.
     var halves: [String: HalfMessage] = [:]
     /// Check-backs made since the queue was created (durable, unlike `totals`).
@@ -35,6 +38,27 @@ struct QueueRecord: Sendable {
         if let receivedAt, receiveCount == 1 || message.firstReceivedAt == nil { message.firstReceivedAt = receivedAt }
         messages[id] = message
         heap.push(.init(visibleAt: visibleAt, order: message.order, messageID: id))
+    }
+
+    /// Makes every message sent at or after `cutoff` that was deleted (and kept) or is in flight visible at
+    /// `now`, as if never received; returns how many. Messages not yet delivered are left as they are.
+    @discardableResult
+    mutating func rewind(sentSince cutoff: Timestamp, at now: Timestamp) -> Int {
+        var rewound = 0
+        let kept = consumed.values.filter { $0.sentAt >= cutoff }
+        let inFlight = messages.values.filter { $0.sentAt >= cutoff && $0.receiveCount > 0 }
+        for var message in kept + inFlight {
+            consumed[message.id] = nil
+            message.consumedAt = nil
+            message.visibleAt = now
+            message.receiveCount = 0
+            message.receiptNonce = ""
+            message.firstReceivedAt = nil
+            insert(message)
+            rewound += 1
+        }
+        totals.rewound += rewound
+        return rewound
     }
 
     /// Drops heap entries that no longer describe their message; returns the first valid one.
@@ -75,5 +99,7 @@ public struct QueueTotals: Sendable, Equatable, Codable {
     public var halfRolledBack = 0
     /// Check-backs made (each call of the producer's handler whose answer was recorded).
     public var checkBacks = 0
+    /// Messages made deliverable again by rewinds.
+    public var rewound = 0
     public init() {}
 }

@@ -49,6 +49,7 @@ extension QueueState {
         var operations: [QueueOperation] = []
         for id in ids {
             guard let half = queues[queue]?.halves[id] else { continue }
+            operations += dropKept(id, in: queue)
             operations.append(perform(.init(
                 kind: .commitHalf, queue: queue, messageID: id, time: now,
                 visibleAt: now + (half.delay ?? attributes.delay))))
@@ -112,6 +113,7 @@ extension QueueState {
             kind: .checkBack, queue: queue, messageID: id, visibleAt: now + interval, count: made))]
         switch verdict {
         case .commit:
+            operations += dropKept(id, in: queue)
             operations.append(perform(.init(
                 kind: .commitHalf, queue: queue, messageID: id, time: now,
                 visibleAt: now + (half.delay ?? record.attributes.delay))))

@@ -60,6 +60,7 @@ extension QueueState {
                 continue
             }
             let visibleAt = now + (message.delay ?? attributes.delay)
+            operations += dropKept(id, in: queue)
             operations.append(perform(.init(
                 kind: .send, queue: queue, messageID: id, text: message.body, time: now, visibleAt: visibleAt,
                 extra: message.attributes)))
@@ -111,6 +112,7 @@ extension QueueState {
                 operations.append(perform(.init(kind: .purge, queue: queue, messageID: message.id)))
             } else if let deadLetter = attributes.deadLetterQueue,
                       message.receiveCount >= attributes.maxReceiveCount, queues[deadLetter] != nil {
+                operations += dropKept(message.id, in: deadLetter)
                 operations.append(perform(.init(
                     kind: .deadLetter, queue: queue, messageID: message.id, text: deadLetter,
                     time: now, visibleAt: now)))
@@ -135,15 +137,46 @@ extension QueueState {
     /// The earliest instant a message of `queue` becomes visible (for long polls), or nil if it is empty.
     mutating func nextVisibleAt(_ queue: String) -> Timestamp? { queues[queue]?.validTop()?.visibleAt }
 
-    /// Deletes received messages. Validates every receipt first: one bad receipt deletes nothing.
-    mutating func delete(_ queue: String, receipts: [ReceiptHandle]) throws(MessageQueueError) -> [QueueOperation] {
+    /// Deletes received messages. Validates every receipt first: one bad receipt deletes nothing. A queue
+    /// with a rewind window keeps them (invisible) for rewinding.
+    mutating func delete(
+        _ queue: String, receipts: [ReceiptHandle], now: Timestamp
+    ) throws(MessageQueueError) -> [QueueOperation] {
         try checkBatch(receipts.count)
         for receipt in receipts { _ = try check(receipt, in: queue) }
+        let keeps = (queues[queue]?.attributes.keepsConsumedFor ?? .zero) > .zero
         var operations: [QueueOperation] = []
         for receipt in Set(receipts) {
-            operations.append(perform(.init(kind: .delete, queue: queue, messageID: receipt.messageID)))
+            operations.append(perform(keeps
+                ? .init(kind: .delete, queue: queue, messageID: receipt.messageID, time: now, count: 1)
+                : .init(kind: .delete, queue: queue, messageID: receipt.messageID)))
         }
         return operations
+    }
+
+    /// Rewinds a queue by `window`: every message sent in the last `window` that retention still holds and
+    /// that was deleted (kept for rewinding) or is in flight becomes visible now, as if never received, so
+    /// consumers read it again with a fresh receipt. Returns the operation and how many messages it rewound.
+    mutating func rewind(
+        _ queue: String, window: Duration, now: Timestamp
+    ) throws(MessageQueueError) -> (operations: [QueueOperation], rewound: Int) {
+        let attributes = try record(queue).attributes
+        guard attributes.rewindWindow > .zero else { throw .rewindNotEnabled(queue) }
+        guard window >= .seconds(1), window <= attributes.rewindWindow else {
+            throw .invalidRewind(window, window: attributes.rewindWindow)
+        }
+        // Sent at or after the cutoff, and still within retention (sent after now − retention).
+        let cutoff = max(now + (.zero - window), now + (.zero - attributes.retention) + .milliseconds(1))
+        let before = queues[queue]?.totals.rewound ?? 0
+        let operation = perform(.init(kind: .rewind, queue: queue, time: now, visibleAt: cutoff))
+        return ([operation], (queues[queue]?.totals.rewound ?? 0) - before)
+    }
+
+    /// A purge of the deleted message `id` that `queue` keeps for rewinding, if it keeps one: a message
+    /// arriving with its id replaces it (every replica's table holds one row per id).
+    mutating func dropKept(_ id: String, in queue: String) -> [QueueOperation] {
+        guard queues[queue]?.consumed[id] != nil else { return [] }
+        return [perform(.init(kind: .purge, queue: queue, messageID: id))]
     }
 
     /// Sets when a received message becomes visible again (0 makes it visible now).
@@ -167,6 +200,7 @@ extension QueueState {
         var operations: [QueueOperation] = []
         for message in messages(in: deadLetterQueue) {
             guard let origin = destination ?? message.origin, queues[origin] != nil else { continue }
+            operations += dropKept(message.id, in: origin)
             operations.append(perform(.init(
                 kind: .redrive, queue: deadLetterQueue, messageID: message.id, text: origin,
                 time: now, visibleAt: now)))
@@ -174,12 +208,18 @@ extension QueueState {
         return operations
     }
 
-    /// Purges every message of every queue whose retention has passed.
-    mutating func purgeExpired(now: Timestamp) -> [QueueOperation] {
+    /// Purges every message of every queue whose retention has passed, and every deleted message kept for
+    /// rewinding past its queue's rewind window (or retention, if shorter).
+    /// `keptOnly` leaves live messages alone.
+    mutating func purgeExpired(now: Timestamp, keptOnly: Bool = false) -> [QueueOperation] {
         var operations: [QueueOperation] = []
         for name in queueNames {
-            guard let retention = queues[name]?.attributes.retention else { continue }
-            for message in messages(in: name) where message.sentAt + retention <= now {
+            guard let attributes = queues[name]?.attributes else { continue }
+            for message in messages(in: name) where !keptOnly && message.sentAt + attributes.retention <= now {
+                operations.append(perform(.init(kind: .purge, queue: name, messageID: message.id)))
+            }
+            let kept = attributes.keepsConsumedFor
+            for message in consumedMessages(in: name) where message.sentAt + kept <= now {
                 operations.append(perform(.init(kind: .purge, queue: name, messageID: message.id)))
             }
         }

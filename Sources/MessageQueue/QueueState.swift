@@ -26,6 +26,11 @@ public struct QueueState: Sendable {
         (queues[queue]?.messages.values.sorted { $0.order < $1.order }) ?? []
     }
 
+    /// The deleted messages a queue keeps for rewinding, in arrival order.
+    public func consumedMessages(in queue: String) -> [StoredMessage] {
+        (queues[queue]?.consumed.values.sorted { $0.order < $1.order }) ?? []
+    }
+
     func record(_ queue: String) throws(MessageQueueError) -> QueueRecord {
         guard let record = queues[queue] else { throw .unknownQueue(queue) }
         return record
@@ -74,13 +79,23 @@ public struct QueueState: Sendable {
         case .changeVisibility:
             queues[operation.queue]?.setVisibleAt(operation.messageID, operation.visibleAt)
         case .delete, .purge:
-            guard queues[operation.queue]?.messages.removeValue(forKey: operation.messageID) != nil else { return }
+            guard var message = queues[operation.queue]?.messages.removeValue(forKey: operation.messageID) else {
+                if operation.kind == .purge { queues[operation.queue]?.consumed[operation.messageID] = nil }
+                return
+            }
             if operation.kind == .delete {
                 queues[operation.queue]?.totals.deleted += 1
+                if operation.count == 1 {
+                    message.consumedAt = operation.time
+                    message.receiptNonce = ""
+                    queues[operation.queue]?.consumed[message.id] = message
+                }
             } else {
                 queues[operation.queue]?.totals.purged += 1
             }
             queues[operation.queue]?.compactIfNeeded()
+        case .rewind:
+            queues[operation.queue]?.rewind(sentSince: operation.visibleAt, at: operation.time)
         case .deadLetter, .redrive:
             move(operation)
         case .sendHalf, .commitHalf, .rollbackHalf, .checkBack:
@@ -120,6 +135,8 @@ extension QueueAttributes {
         var redriveAllowPolicy: String?
         var tags: [String: String] = [:]
         var properties: [String: String] = [:]
+        /// Absent (not zero) when rewinding is off, so older encodings read back unchanged.
+        var rewindMilliseconds: Int64?
     }
 
     /// The attributes as stored in a `createQueue` or `setAttributes` operation: milliseconds and counts,
@@ -133,7 +150,7 @@ extension QueueAttributes {
         ]
         let extensionFields = Extension(
             receiveWaitMilliseconds: receiveWaitTime.wholeMilliseconds, redriveAllowPolicy: redriveAllowPolicy,
-            tags: tags, properties: properties)
+            tags: tags, properties: properties, rewindMilliseconds: rewindWindow > .zero ? rewindWindow.wholeMilliseconds : nil)
         if extensionFields != Extension(), let json = try? JSONEncoder.sorted.encode(extensionFields) {
             parts.append(String(decoding: json, as: UTF8.self))
         }
@@ -163,7 +180,8 @@ extension QueueAttributes {
             deadLetterQueue: parts[5].isEmpty ? nil : parts[5], checkBackDelay: checkBackDelay,
             maxCheckBacks: maxCheckBacks, receiveWaitTime: .milliseconds(extensionFields.receiveWaitMilliseconds),
             redriveAllowPolicy: extensionFields.redriveAllowPolicy, tags: extensionFields.tags,
-            properties: extensionFields.properties)
+            properties: extensionFields.properties,
+            rewindWindow: .milliseconds(extensionFields.rewindMilliseconds ?? 0))
     }
 }
 

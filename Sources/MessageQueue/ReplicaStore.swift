@@ -70,8 +70,8 @@ final class ReplicaStore: Sendable {
 
     /// Format 1: queues, messages, the operation log. Format 2 adds half messages. Format 3 adds the
     /// attributes of messages (and of operations that carry them). Format 4 keeps the random part of each
-    /// message's current receipt.
-    static let format = 4
+    /// message's current receipt. Format 5 keeps deleted messages for rewinding (`consumed_ms` set).
+    static let format = 5
 
     private static func migrate(_ db: Database) throws {
         let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -94,6 +94,11 @@ final class ReplicaStore: Sendable {
                     ALTER TABLE oplog ADD COLUMN extra TEXT NOT NULL DEFAULT '';
                     """)
             }
+            // Format 5: deleted messages kept for rewinding carry when they were deleted. Older replicas kept
+            // none, so every row they hold is a live message, as the column's default says.
+            if try !db.columns(in: "message").contains(where: { $0.name == "consumed_ms" }) {
+                try db.execute(sql: "ALTER TABLE message ADD COLUMN consumed_ms INTEGER")
+            }
             try db.execute(sql: "UPDATE replica_meta SET value = ? WHERE key = 'format'", arguments: [format])
             return
         }
@@ -108,7 +113,7 @@ final class ReplicaStore: Sendable {
                 queue TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, sent_ms INTEGER NOT NULL,
                 visible_ms INTEGER NOT NULL, receive_count INTEGER NOT NULL, origin TEXT, ord INTEGER NOT NULL,
                 attrs TEXT NOT NULL DEFAULT '', first_ms INTEGER, receipt TEXT NOT NULL DEFAULT '',
-                PRIMARY KEY (queue, id)) WITHOUT ROWID;
+                consumed_ms INTEGER, PRIMARY KEY (queue, id)) WITHOUT ROWID;
             CREATE TABLE oplog(
                 seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL, queue TEXT NOT NULL, message TEXT NOT NULL,
                 text TEXT NOT NULL, time_ms INTEGER NOT NULL, visible_ms INTEGER NOT NULL, count INTEGER NOT NULL,
@@ -192,8 +197,19 @@ final class ReplicaStore: Sendable {
         case .changeVisibility:
             try db.execute(prepared: "UPDATE message SET visible_ms = ? WHERE queue = ? AND id = ?",
                            o.visibleAt.millisecondsSinceEpoch, o.queue, o.messageID)
-        case .delete, .purge:
+        case .delete where o.count == 1:
+            try db.execute(prepared: """
+                UPDATE message SET consumed_ms = ?, receipt = '' WHERE queue = ? AND id = ? AND consumed_ms IS NULL
+                """, o.time.millisecondsSinceEpoch, o.queue, o.messageID)
+        case .delete:
+            try db.execute(prepared: "DELETE FROM message WHERE queue = ? AND id = ? AND consumed_ms IS NULL", o.queue, o.messageID)
+        case .purge:
             try db.execute(prepared: "DELETE FROM message WHERE queue = ? AND id = ?", o.queue, o.messageID)
+        case .rewind:
+            try db.execute(prepared: """
+                UPDATE message SET consumed_ms = NULL, visible_ms = ?, receive_count = 0, receipt = '', first_ms = NULL
+                WHERE queue = ? AND sent_ms >= ? AND (consumed_ms IS NOT NULL OR receive_count > 0)
+                """, o.time.millisecondsSinceEpoch, o.queue, o.visibleAt.millisecondsSinceEpoch)
         case .deadLetter, .redrive:
             let keepCount = o.kind == .deadLetter
             try db.cachedStatement(sql: """
@@ -294,18 +310,24 @@ final class ReplicaStore: Sendable {
                 records[name] = record
             }
             let cursor = try Row.fetchCursor(db, sql: """
-                SELECT queue, id, body, sent_ms, visible_ms, receive_count, origin, ord, attrs, first_ms, receipt
-                FROM message ORDER BY ord
+                SELECT queue, id, body, sent_ms, visible_ms, receive_count, origin, ord, attrs, first_ms, receipt,
+                consumed_ms FROM message ORDER BY ord
                 """)
             while let row = try cursor.next() {
                 let queue: String = row["queue"]
-                records[queue]?.insert(StoredMessage(
+                let consumed: Int64? = row["consumed_ms"]
+                let message = StoredMessage(
                     id: row["id"], body: row["body"], sentAt: Timestamp(millisecondsSinceEpoch: row["sent_ms"]),
                     visibleAt: Timestamp(millisecondsSinceEpoch: row["visible_ms"]),
                     receiveCount: row["receive_count"], origin: row["origin"], order: row["ord"],
                     attributes: row["attrs"],
                     firstReceivedAt: (row["first_ms"] as Int64?).map { Timestamp(millisecondsSinceEpoch: $0) },
-                    receiptNonce: row["receipt"]))
+                    receiptNonce: row["receipt"], consumedAt: consumed.map { Timestamp(millisecondsSinceEpoch: $0) })
+                if consumed == nil {
+                    records[queue]?.insert(message)
+                } else {
+                    records[queue]?.consumed[message.id] = message
+                }
             }
             let halves = try Row.fetchCursor(db, sql: """
                 SELECT queue, id, body, prepared_ms, check_ms, check_count, delay_ms, ord FROM half_message

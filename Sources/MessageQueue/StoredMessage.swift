@@ -22,13 +22,16 @@ public struct StoredMessage: Sendable, Equatable {
     public var firstReceivedAt: Timestamp?
     /// The random part of the current delivery's receipt ("" when never delivered, or moved since).
     public var receiptNonce: String
+    /// When a consumer deleted it, for a message kept for rewinding (nil for a live message).
+    public var consumedAt: Timestamp?
 
     public init(
         id: String, body: String, sentAt: Timestamp, visibleAt: Timestamp, receiveCount: Int,
         origin: String?, order: Int64, attributes: String = "", firstReceivedAt: Timestamp? = nil,
-        receiptNonce: String = ""
+        receiptNonce: String = "", consumedAt: Timestamp? = nil
     ) {
         self.receiptNonce = receiptNonce
+        self.consumedAt = consumedAt
         self.id = id
         self.body = body
         self.sentAt = sentAt

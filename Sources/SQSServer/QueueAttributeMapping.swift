@@ -8,7 +8,7 @@ enum QueueAttributeMapping {
     static let settable: Set<String> = [
         "DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod", "Policy", "ReceiveMessageWaitTimeSeconds",
         "VisibilityTimeout", "RedrivePolicy", "RedriveAllowPolicy", "KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds",
-        "SqsManagedSseEnabled", "FifoQueue",
+        "SqsManagedSseEnabled", "FifoQueue", SQSEndpoint.rewindAttribute,
     ]
 
     /// Attributes kept verbatim in `QueueAttributes.properties` and returned as given.
@@ -61,6 +61,8 @@ enum QueueAttributeMapping {
                     try checkRedriveAllowPolicy(value)
                     attributes.redriveAllowPolicy = value
                 }
+            case SQSEndpoint.rewindAttribute:
+                attributes.rewindWindow = try seconds(value, key, 0...SQSLimits.maxRetentionSeconds)
             case "FifoQueue":
                 // Anything but "true" makes a standard queue (as SQS and moto read it).
                 guard value.lowercased() != "true" else {
@@ -154,6 +156,9 @@ enum QueueAttributeMapping {
             out["RedrivePolicy"] = "{\"deadLetterTargetArn\": \"\(deadLetterArn(deadLetter))\", \"maxReceiveCount\": \(attributes.maxReceiveCount)}"
         }
         if let policy = attributes.redriveAllowPolicy { out["RedriveAllowPolicy"] = policy }
+        if attributes.rewindWindow > .zero {
+            out[SQSEndpoint.rewindAttribute] = String(attributes.rewindWindow.components.seconds)
+        }
         return out
     }
 }

@@ -35,6 +35,16 @@ public final class SQSEndpoint: Sendable {
         self.traffic = traffic
     }
 
+    /// Purges, every `interval` until cancelled, the messages past their queue's retention (`keptOnly`: only the
+    /// deleted messages kept for rewinding past their window). Run it beside the server.
+    public func purgeExpiredPeriodically(every interval: Duration = .seconds(60), keptOnly: Bool = false) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            if Task.isCancelled { return }
+            _ = try? await service.purgeExpired(keptOnly: keptOnly)
+        }
+    }
+
     /// Everything an action needs to know about its request.
     struct Context {
         /// `http://host:port`, from the Host header: queue URLs point back where the client connected.
@@ -46,8 +56,10 @@ public final class SQSEndpoint: Sendable {
     /// Answers one request. Never throws: every refusal is an SQS error response.
     public func handle(_ request: SignedRequest, now: Date = Date()) async -> SQSResponse {
         let target = request.header("X-Amz-Target") ?? ""
-        let action = target.hasPrefix("AmazonSQS.") ? String(target.dropFirst("AmazonSQS.".count)) : ""
-        let label = action.isEmpty || !SQSEndpoint.actions.contains(action) ? "(invalid)" : action
+        let action = target.hasPrefix("AmazonSQS.")
+            ? String(target.dropFirst("AmazonSQS.".count)) : target == SQSEndpoint.rewindTarget ? target : ""
+        let known = target == SQSEndpoint.rewindTarget || SQSEndpoint.actions.contains(action)
+        let label = action.isEmpty || !known ? "(invalid)" : action
         do {
             guard request.method.uppercased() == "POST" else {
                 throw SQSError(status: 405, type: "InvalidAction", message: "Only POST requests are accepted.")
@@ -66,7 +78,7 @@ public final class SQSEndpoint: Sendable {
                 }
                 throw SQSError.unknownOperation(target)
             }
-            guard SQSEndpoint.actions.contains(action) else { throw SQSError.unknownOperation(target) }
+            guard known else { throw SQSError.unknownOperation(target) }
             let object: [String: Any]
             if request.body.isEmpty {
                 object = [:]
@@ -168,8 +180,16 @@ public final class SQSEndpoint: Sendable {
         "ListQueueTags", "AddPermission", "RemovePermission",
     ]
 
+    /// This endpoint's one action beyond SQS's, CMQ's rewind, under its own target prefix (`X-Amz-Target:
+    /// HongbaoSQS.RewindQueue`) so that no action Amazon adds can collide with it. Parameters: `QueueUrl`, `Seconds`
+    /// (1 to the queue's `HongbaoRewindSeconds` attribute). Answers `{"RewoundMessages": n}`.
+    public static let rewindTarget = "HongbaoSQS.RewindQueue"
+    /// The queue attribute that turns rewinding on: how far back, in seconds (0, the default, is off).
+    public static let rewindAttribute = "HongbaoRewindSeconds"
+
     func perform(_ action: String, _ p: Parameters, _ c: Context) async throws -> [String: Any] {
         switch action {
+        case SQSEndpoint.rewindTarget: return try await rewindQueue(p, c)
         case "CreateQueue": return try await createQueue(p, c)
         case "GetQueueUrl": return try await getQueueURL(p, c)
         case "ListQueues": return try await listQueues(p, c)
@@ -339,6 +359,19 @@ public final class SQSEndpoint: Sendable {
             throw SQSError(error)
         }
         return [:]
+    }
+
+    func rewindQueue(_ p: Parameters, _ c: Context) async throws -> [String: Any] {
+        let name = try await queueName(p)
+        guard let seconds = try p.int("Seconds") else { throw SQSError.missingParameter("Seconds") }
+        guard seconds >= 1, seconds <= SQSLimits.maxRetentionSeconds else {
+            throw SQSError.invalidParameter("Value \(seconds) for parameter Seconds is invalid. Reason: must be between 1 and \(SQSLimits.maxRetentionSeconds).")
+        }
+        do {
+            return ["RewoundMessages": try await service.rewind(name, window: .seconds(seconds))]
+        } catch {
+            throw SQSError(error)
+        }
     }
 
     func purgeQueue(_ p: Parameters, _ c: Context) async throws -> [String: Any] {

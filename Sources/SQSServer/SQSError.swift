@@ -154,6 +154,12 @@ public struct SQSError: Error, Equatable, Sendable {
             self = .invalidAttributeValue("MaximumMessageSize", "must be between 1024 and 1048576")
         case .invalidCheckBackDelay, .invalidMaxCheckBacks, .unknownHalfMessage, .halfMessageAlreadyCommitted:
             self = .invalidParameter("\(error)")
+        case .invalidRewindWindow(_, let limit):
+            self = .invalidAttributeValue(SQSEndpoint.rewindAttribute, "must be between 0 and \(limit.components.seconds)")
+        case .rewindNotEnabled(let queue):
+            self = .invalidParameter("Queue \(queue) does not keep deleted messages: set its \(SQSEndpoint.rewindAttribute) attribute first.")
+        case .invalidRewind(_, let window):
+            self = .invalidParameter("Value for parameter Seconds is invalid. Reason: must be between 1 and the queue's \(SQSEndpoint.rewindAttribute) (\(window.components.seconds)).")
         case .tooManyQueues(let limit):
             self = SQSError(status: 403, type: "OverLimit", message: "This endpoint holds at most \(limit) queues.")
         case .unknownReceipt(let handle), .staleReceipt(let handle):

@@ -104,6 +104,8 @@ struct DashboardRunCommand: AsyncParsableCommand {
                     endpoint.endpoint.traffic.setAddress("\(endpoint.configuration.host):\(endpoint.configuration.port) failed: \(error)")
                 }
             }
+            // Only deleted messages kept for rewinding: the engine decides itself when credits expire.
+            services.append { await endpoint.endpoint.purgeExpiredPeriodically(keptOnly: true) }
         }
         if let player { services.append { await player.run() } }
         let exit: Result<DashboardExit, TerminalError>

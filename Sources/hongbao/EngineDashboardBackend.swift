@@ -284,6 +284,9 @@ final class EngineDashboardBackend: DashboardBackend {
         case .redriveDeadLetters:
             let moved = try await engine.redriveDeadLetters()
             return "redrove \(moved) dead-lettered credits"
+        case let .rewindQueue(queue, seconds):
+            let rewound = try await engine.queue.rewind(queue, window: .seconds(seconds))
+            return "rewound \(queue): \(rewound) message(s) deliverable again"
         case .toggleScenarioPause:
             guard let scenario else { return "no scenario is playing" }
             let wasStarted = scenario.position.started
@@ -308,7 +311,7 @@ final class EngineDashboardBackend: DashboardBackend {
     static func mirrored(_ command: DashboardCommand) -> Bool {
         switch command {
         case .gala, .setCreditFailureRate, .setLedgerLatency, .replica, .workers, .redriveDeadLetters: return true
-        case .send, .grabAndOpen, .setCreditMode, .toggleScenarioPause, .scenarioStep, .compare: return false
+        case .send, .grabAndOpen, .setCreditMode, .toggleScenarioPause, .scenarioStep, .compare, .rewindQueue: return false
         }
     }
 

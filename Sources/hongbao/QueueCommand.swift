@@ -11,7 +11,8 @@ struct QueueCommand: AsyncParsableCommand {
         abstract: "Operate the three-copy message queue.",
         subcommands: [
             Create.self, List.self, Stats.self, Send.self, Commit.self, Rollback.self, Receive.self, Delete.self,
-            Peek.self, Redrive.self, Replicas.self, Load.self, LoadHalf.self, Consume.self,
+            Peek.self, Redrive.self, Rewind.self, SetRewindWindow.self, Replicas.self, Load.self, LoadHalf.self,
+            Consume.self,
         ]
     )
 
@@ -88,6 +89,8 @@ extension QueueCommand {
         var checkBackDelay: String?
         @Option(help: "Check-backs before an undecided half message is left exhausted, 1 to 1,000 (default 15).")
         var maxCheckBacks: String?
+        @Option(help: "How far back `queue rewind` may reach, in seconds; deleted messages are kept that long (default 0: off).")
+        var rewindWindow: String?
 
         func run() async throws {
             let limits = QueueCommand.limits
@@ -104,7 +107,8 @@ extension QueueCommand {
                 checkBackDelay: try NumberOption.seconds(
                     checkBackDelay, "--check-back-delay", limits.minCheckBackDelay...limits.maxCheckBackDelay),
                 maxCheckBacks: try NumberOption.integer(
-                    maxCheckBacks, "--max-check-backs", limits.minMaxCheckBacks...limits.maxMaxCheckBacks))
+                    maxCheckBacks, "--max-check-backs", limits.minMaxCheckBacks...limits.maxMaxCheckBacks),
+                rewindWindow: try NumberOption.seconds(rewindWindow, "--rewind-window", .zero...limits.maxRetention) ?? .zero)
             try await QueueCommand.withQueue(data) { try await $0.createQueue(name, attributes: attributes) }
             if output.json { try Output.json(["created": name]) } else { Output.line("created queue \(name)") }
         }
@@ -145,6 +149,8 @@ extension QueueCommand {
             let deadLetterQueue: String?
             let checkBackDelaySeconds: Double
             let maxCheckBacks: Int
+            let rewindWindowSeconds: Double
+            let keptForRewind: Int
         }
 
         func run() async throws {
@@ -160,7 +166,9 @@ extension QueueCommand {
                 delaySeconds: QueueCommand.seconds(attributes.delay), retentionSeconds: QueueCommand.seconds(attributes.retention),
                 maxMessageSizeBytes: attributes.maxMessageSizeBytes, maxReceiveCount: attributes.maxReceiveCount,
                 deadLetterQueue: attributes.deadLetterQueue,
-                checkBackDelaySeconds: QueueCommand.seconds(attributes.checkBackDelay), maxCheckBacks: attributes.maxCheckBacks)
+                checkBackDelaySeconds: QueueCommand.seconds(attributes.checkBackDelay), maxCheckBacks: attributes.maxCheckBacks,
+                rewindWindowSeconds: QueueCommand.seconds(attributes.rewindWindow),
+                keptForRewind: state.consumedMessages(in: name).count)
             if output.json { return try Output.json(view) }
             var fields: [(String, String)] = [
                 ("visible", "\(view.visible)"), ("in flight", "\(view.inFlight)"), ("delayed", "\(view.delayed)"),
@@ -175,6 +183,12 @@ extension QueueCommand {
                 ("check-back delay", QueueCommand.secondsText(view.checkBackDelaySeconds)),
                 ("max check-backs", "\(view.maxCheckBacks)"),
             ]
+            if attributes.rewindWindow > .zero {
+                fields += [
+                    ("rewind window", QueueCommand.secondsText(view.rewindWindowSeconds)),
+                    ("deleted, kept for rewind", "\(view.keptForRewind)"),
+                ]
+            }
             if let deadLetter = view.deadLetterQueue {
                 fields += [("dead-letter queue", deadLetter), ("dead-lettered", "\(view.deadLettered)")]
             }
@@ -354,6 +368,56 @@ extension QueueCommand {
         func run() async throws {
             let moved = try await QueueCommand.withQueue(data) { try await $0.redrive(deadLetterQueue: name) }
             if output.json { try Output.json(["redriven": moved]) } else { Output.line("redrove \(moved) message(s)") }
+        }
+    }
+
+    struct Rewind: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Deliver again every message sent in the last N seconds, deleted ones included (CMQ's rewind).",
+            discussion: """
+                The queue must keep deleted messages: give it a rewind window (`queue create --rewind-window` or \
+                `queue rewind-window`). Messages past retention are gone; messages never delivered are left as they \
+                are; receipts handed out before the rewind stop working.
+                """)
+        @OptionGroup var data: DataOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "The queue.") var name: String
+        @Option(help: "How far back to rewind, in seconds (1 to the queue's rewind window).") var seconds: String
+
+        func run() async throws {
+            let window = try NumberOption.seconds(seconds, "--seconds", .seconds(1)...QueueCommand.limits.maxRetention) ?? .zero
+            let rewound = try await QueueCommand.withQueue(data) { try await $0.rewind(name, window: window) }
+            if output.json {
+                try Output.json(["rewound": rewound])
+            } else {
+                Output.line("rewound \(name): \(rewound) message(s) deliverable again")
+            }
+        }
+    }
+
+    struct SetRewindWindow: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rewind-window",
+            abstract: "Set how far back a queue can be rewound; deleted messages are kept that long (0 turns it off).")
+        @OptionGroup var data: DataOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "The queue.") var name: String
+        @Argument(help: "Seconds, 0 to 1,296,000 (at most the retention is kept).") var seconds: String
+
+        func run() async throws {
+            let window = try NumberOption.seconds(seconds, "rewind window", .zero...QueueCommand.limits.maxRetention) ?? .zero
+            try await QueueCommand.withQueue(data) { service in
+                var attributes = try await service.attributes(of: name)
+                attributes.rewindWindow = window
+                try await service.setAttributes(name, attributes)
+            }
+            let whole = window.components.seconds
+            if output.json {
+                struct View: Encodable { let queue: String, rewindWindowSeconds: Int64 }
+                try Output.json(View(queue: name, rewindWindowSeconds: whole))
+            } else {
+                Output.line(whole == 0 ? "\(name): rewinding off" : "\(name): can be rewound \(whole) s back")
+            }
         }
     }
 

@@ -41,12 +41,19 @@ struct ServeCommand: AsyncParsableCommand {
         let application = SQSHTTPServer.application(endpoint: endpoint, configuration: configuration) { port in
             ServeCommand.printBanner(host: host, port: port, credentialsPath: credentialsPath, created: created)
         }
+        // Retention (and the rewind window of deleted messages kept for rewinding) is enforced on the way as
+        // messages are received; this purges what nobody receives.
+        let housekeeping = Task { await endpoint.purgeExpiredPeriodically() }
         do {
             try await application.runService()
         } catch {
+            housekeeping.cancel()
+            await housekeeping.value
             await service.close()
             throw UserError(message: "SQS endpoint on \(host):\(port) stopped: \(error)", exitCode: 4)
         }
+        housekeeping.cancel()
+        await housekeeping.value
         await service.close()
     }
 

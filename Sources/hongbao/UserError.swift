@@ -219,6 +219,12 @@ extension UserError {
         case let .unknownHalfMessage(queue, id): return "queue '\(queue)' holds no half message '\(id)'"
         case let .halfMessageAlreadyCommitted(queue, id):
             return "message '\(id)' of queue '\(queue)' is committed already; it cannot be rolled back"
+        case let .invalidRewindWindow(value, limit):
+            return "rewind window \(seconds(value)) is out of range (0, off, to \(limit.components.seconds) s)"
+        case let .rewindNotEnabled(queue):
+            return "queue '\(queue)' does not keep deleted messages; give it a rewind window first (queue set \(queue) --rewind-window SECONDS)"
+        case let .invalidRewind(value, window):
+            return "a rewind reaches back 1 s to the queue's rewind window (\(window.components.seconds) s), not \(seconds(value))"
         case let .tooManyQueues(limit): return "there are already \(limit) queues"
         case let .unknownReceipt(receipt): return "receipt '\(receipt)' names no message received from this queue"
         case let .staleReceipt(receipt):
@@ -246,9 +252,10 @@ extension MessageQueueError {
         case .unknownQueue, .unknownReceipt, .unknownHalfMessage: return ExitStatus.notFound
         case .invalidQueueName, .emptyMessage, .messageTooLarge, .invalidMessageID, .invalidBatchSize,
              .invalidVisibilityTimeout, .invalidDelay, .invalidPollingWait, .invalidRetention, .invalidMaxReceiveCount,
-             .invalidMessageSizeLimit, .invalidCheckBackDelay, .invalidMaxCheckBacks, .invalidFault, .invalidLimits:
+             .invalidMessageSizeLimit, .invalidCheckBackDelay, .invalidMaxCheckBacks, .invalidFault, .invalidLimits,
+             .invalidRewindWindow, .invalidRewind:
             return ExitStatus.usage
-        case .duplicateQueue, .queueInUse, .tooManyQueues, .staleReceipt, .halfMessageAlreadyCommitted:
+        case .duplicateQueue, .queueInUse, .tooManyQueues, .staleReceipt, .halfMessageAlreadyCommitted, .rewindNotEnabled:
             return ExitStatus.refused
         case .noQuorum: return ExitStatus.unavailable
         case .replicaDirectoryMissing, .replicaDirectoryUnwritable, .replicaDirectoryGarbage, .noHealthyReplica, .storage:

@@ -35,6 +35,7 @@ final class CommandLineParserTests: XCTestCase {
         XCTAssertEqual(engine("gala stop"), .gala(.stop))
         XCTAssertEqual(engine("mode transaction"), .setCreditMode(.transaction))
         XCTAssertEqual(engine("redrive"), .redriveDeadLetters)
+        XCTAssertEqual(engine("rewind credits 600"), .rewindQueue(queue: "credits", seconds: 600))
         XCTAssertEqual(engine("scenario"), .toggleScenarioPause)
         XCTAssertEqual(engine("grab p1 --user bob"), .grabAndOpen(packet: PacketID("p1"), user: "bob"))
         XCTAssertEqual(engine("open"), .grabAndOpen(packet: nil, user: nil))
@@ -57,6 +58,10 @@ final class CommandLineParserTests: XCTestCase {
             ("send alice 1.234 --shares 2", .badAmount("1.234")),
             ("send alice 100 --shares 101", .outOfRange(what: "shares", value: 101, range: 1...100)),
             ("send alice 100 --shares ten", .badNumber("ten")),
+            ("rewind", .missingArgument(command: "rewind", usage: "rewind QUEUE SECONDS (deleted messages too)")),
+            ("rewind jobs", .missingArgument(command: "rewind", usage: "rewind QUEUE SECONDS (deleted messages too)")),
+            ("rewind jobs 0", .outOfRange(what: "rewind seconds", value: 0, range: 1...1_296_000)),
+            ("rewind jobs ten", .badNumber("ten")),
             ("send alice 100 --bogus", .unknownOption("--bogus")),
             ("failure 130", .outOfRange(what: "failure rate", value: 130, range: 0...100)),
             ("failure lots", .badNumber("lots")),

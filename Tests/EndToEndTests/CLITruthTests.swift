@@ -60,7 +60,7 @@ final class CLITruthTests: XCTestCase {
             ["packet", "show"], ["packet", "sent"], ["packet", "received"],
             ["queue", "create"], ["queue", "list"], ["queue", "stats"], ["queue", "send"], ["queue", "receive"],
             ["queue", "delete"], ["queue", "peek"], ["queue", "redrive"], ["queue", "replicas"],
-            ["queue", "commit"], ["queue", "rollback"],
+            ["queue", "commit"], ["queue", "rollback"], ["queue", "rewind"], ["queue", "rewind-window"],
         ]
         for command in commands + [["dashboard"], ["bench"], ["serve"]] {
             let help = try binary.run(command + ["--help"]).stdout
@@ -103,6 +103,28 @@ final class CLITruthTests: XCTestCase {
         XCTAssertFalse(plain.contains(":\n") || plain.hasSuffix(":"), plain)
         let work = try run(["queue", "stats", "work"]).stdout
         XCTAssertTrue(work.contains("dead-letter queue        parked"), work)
+    }
+
+    func testQueueRewindDeliversADeletedMessageAgainAndRefusesQueuesThatKeepNone() throws {
+        try run(["queue", "create", "audit", "--rewind-window", "3600"])
+        try run(["queue", "send", "audit", "entry one"])
+        let received = try run(["queue", "receive", "audit", "--json"]).stdout
+        let message = try XCTUnwrap(try json(received) as? [String: Any])
+        let receipt = try XCTUnwrap((message["message"] as? [String: Any])?["receipt"] as? String)
+        try run(["queue", "delete", "audit", receipt])
+        XCTAssertTrue(try run(["queue", "stats", "audit"]).stdout.contains("deleted, kept for rewind  1"))
+        XCTAssertEqual(try run(["queue", "rewind", "audit", "--seconds", "60"]).stdout,
+                       "rewound audit: 1 message(s) deliverable again\n")
+        XCTAssertTrue(try run(["queue", "receive", "audit"]).stdout.contains("entry one"))
+
+        try run(["queue", "create", "plain"])
+        let refused = try run(["queue", "rewind", "plain", "--seconds", "60"], expect: 4)
+        XCTAssertTrue(refused.stderr.contains("does not keep deleted messages"), refused.stderr)
+        XCTAssertEqual(refused.stderr.split(separator: "\n").count, 1, refused.stderr)
+        let zero = try run(["queue", "rewind", "audit", "--seconds", "0"], expect: 2)
+        XCTAssertTrue(zero.stderr.contains("--seconds"), zero.stderr)
+        try run(["queue", "rewind-window", "plain", "120"])
+        XCTAssertTrue(try run(["queue", "stats", "plain"]).stdout.contains("rewind window"))
     }
 
     func testQueueHelpDescribesEveryArgument() throws {

@@ -84,6 +84,41 @@ final class EndpointTests: XCTestCase {
         XCTAssertEqual(invalid.code, "ReceiptHandleIsInvalid")
     }
 
+    func testRewindQueueDeliversDeletedMessagesAgainOnQueuesThatKeepThem() async throws {
+        let url = await fixture.createQueue("kept", [SQSEndpoint.rewindAttribute: "3600"])
+        let attributes = await fixture.ok("GetQueueAttributes", ["QueueUrl": url, "AttributeNames": ["All"]])
+        XCTAssertEqual((attributes["Attributes"] as? [String: String])?[SQSEndpoint.rewindAttribute], "3600")
+        _ = await fixture.ok("SendMessage", ["QueueUrl": url, "MessageBody": "again"])
+        let first = await fixture.ok("ReceiveMessage", ["QueueUrl": url])
+        let handle = ((first["Messages"] as? [[String: Any]])?.first?["ReceiptHandle"] as? String) ?? ""
+        _ = await fixture.ok("DeleteMessage", ["QueueUrl": url, "ReceiptHandle": handle])
+        let empty = await fixture.ok("ReceiveMessage", ["QueueUrl": url])
+        XCTAssertNil(empty["Messages"])
+
+        let rewound = await fixture.ok(SQSEndpoint.rewindTarget, ["QueueUrl": url, "Seconds": 60])
+        XCTAssertEqual(rewound["RewoundMessages"] as? Int, 1)
+        let again = await fixture.ok("ReceiveMessage", ["QueueUrl": url, "AttributeNames": ["All"]])
+        let message = (again["Messages"] as? [[String: Any]])?.first ?? [:]
+        XCTAssertEqual(message["Body"] as? String, "again")
+        XCTAssertEqual((message["Attributes"] as? [String: String])?["ApproximateReceiveCount"], "1")
+        XCTAssertNotEqual(message["ReceiptHandle"] as? String, handle)
+
+        let plain = await fixture.createQueue("plain")
+        let refused = await fixture.failure(SQSEndpoint.rewindTarget, ["QueueUrl": plain, "Seconds": 60])
+        XCTAssertEqual(refused.code, "InvalidParameterValue")
+        XCTAssertTrue(refused.message.contains(SQSEndpoint.rewindAttribute), refused.message)
+        let tooFar = await fixture.failure(SQSEndpoint.rewindTarget, ["QueueUrl": url, "Seconds": 3_601])
+        XCTAssertEqual(tooFar.code, "InvalidParameterValue")
+        let missing = await fixture.failure(SQSEndpoint.rewindTarget, ["QueueUrl": url])
+        XCTAssertEqual(missing.code, "MissingParameter")
+        let badWindow = await fixture.failure("SetQueueAttributes", [
+            "QueueUrl": url, "Attributes": [SQSEndpoint.rewindAttribute: "-1"],
+        ])
+        XCTAssertEqual(badWindow.code, "InvalidAttributeValue")
+        let underSQSPrefix = await fixture.failure("RewindQueue", ["QueueUrl": url, "Seconds": 60])
+        XCTAssertEqual(underSQSPrefix.type, "UnknownOperationException", "the extension never hides under AmazonSQS.")
+    }
+
     func testMessagesAndTheirAttributesSurviveAReopen() async throws {
         let url = await fixture.createQueue("q", ["DelaySeconds": "0"])
         _ = await fixture.ok("SendMessage", [

@@ -39,7 +39,8 @@ final class EndpointFixture: @unchecked Sendable {
         return formatter.string(from: date)
     }
 
-    /// A request signed with `credentials` (the endpoint's own unless told otherwise).
+    /// A request signed with `credentials` (the endpoint's own unless told otherwise). `action` is an SQS action,
+    /// or a whole target with its prefix (`HongbaoSQS.RewindQueue`).
     func signed(
         _ action: String, body: [UInt8], credentials: SQSCredentials = EndpointFixture.credentials,
         region: String = "us-east-1", extraHeaders: [(name: String, value: String)] = []
@@ -50,7 +51,8 @@ final class EndpointFixture: @unchecked Sendable {
             method: "POST", path: "/", query: "",
             headers: [
                 (name: "Host", value: "127.0.0.1:9324"), (name: "Content-Type", value: "application/x-amz-json-1.0"),
-                (name: "X-Amz-Target", value: "AmazonSQS.\(action)"), (name: "X-Amz-Date", value: amzDate),
+                (name: "X-Amz-Target", value: action.contains(".") ? action : "AmazonSQS.\(action)"),
+                (name: "X-Amz-Date", value: amzDate),
             ] + extraHeaders,
             body: body)
         let signer = SignatureV4Verifier(credentials: credentials)
