@@ -4,9 +4,8 @@ import Foundation
 public enum BenchSuite: String, CaseIterable, Sendable, Codable {
     case ledger, queue, e2e, render, scale, sqs, pgqueue, pgstores
 
-    /// What `all` runs: every suite but `sqs`, which is asked for by name (it starts an HTTP server), and the
-    /// PostgreSQL suites, which need a server (`--postgres`).
-    public static var standard: [BenchSuite] { allCases.filter { $0 != .sqs && !$0.needsPostgres } }
+    /// What `all` runs: every suite but the PostgreSQL ones, which need a server (`--postgres`).
+    public static var standard: [BenchSuite] { allCases.filter { !$0.needsPostgres } }
 
     /// Whether the suite runs against a PostgreSQL server.
     public var needsPostgres: Bool { self == .pgqueue || self == .pgstores }

@@ -10,7 +10,7 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Measure throughput and latency against baselines in the same run (use a release build).")
     @OptionGroup var output: OutputOptions
-    @Argument(help: "ledger | queue | e2e | render | scale | all (those five) | sqs | pgqueue | pgstores") var suite = "all"
+    @Argument(help: "ledger | queue | e2e | render | scale | sqs | all (those six) | pgqueue | pgstores") var suite = "all"
     @Flag(help: "Smaller runs: a full `all` in under two minutes (a smoke test, no thresholds).") var quick = false
     @Option(help: "Where scratch data directories go (default: the temporary directory); each bench gets a fresh one.")
     var data: String?

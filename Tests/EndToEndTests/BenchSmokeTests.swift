@@ -5,11 +5,11 @@ import XCTest
 /// suite verifies the work it timed (it exits non-zero if not). No thresholds: numbers from a debug build on a
 /// shared CI machine mean nothing; `hongbao bench` in release is where they are read.
 ///
-/// The five suites run as five processes at once: much of a quick suite is load offered for a fixed time
+/// The six suites run as six processes at once: much of a quick suite is load offered for a fixed time
 /// (the e2e steps, the queue's latency run, the scale suite's kill -9 run), which overlaps with the others'
 /// work instead of adding to it. Each suite gets its own scratch directory.
 final class BenchSmokeTests: XCTestCase {
-    static let suites = ["ledger", "queue", "e2e", "render", "scale"]
+    static let suites = ["ledger", "queue", "e2e", "render", "scale", "sqs"]
 
     func testBenchQuickRunsEverySuiteAndReportsJSON() throws {
         let binary = try HongbaoBinary()
@@ -20,7 +20,7 @@ final class BenchSmokeTests: XCTestCase {
             let data = scratch.appendingPathComponent(suite)
             try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
             let output = scratch.appendingPathComponent(suite + ".json"), errors = scratch.appendingPathComponent(suite + ".err")
-            // Files, not pipes: five processes writing progress lines must never block on a full pipe.
+            // Files, not pipes: six processes writing progress lines must never block on a full pipe.
             XCTAssertTrue(FileManager.default.createFile(atPath: output.path, contents: nil))
             XCTAssertTrue(FileManager.default.createFile(atPath: errors.path, contents: nil))
             let process = Process()

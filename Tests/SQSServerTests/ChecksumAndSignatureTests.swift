@@ -68,4 +68,23 @@ final class ChecksumAndSignatureTests: XCTestCase {
             XCTAssertEqual(($0 as? SQSError)?.message.hasPrefix("Signature expired"), true)
         }
     }
+
+    func testOnlyRealDatesInTheBasicFormatAreAccepted() {
+        for date in ["20261231T143327Z", "20240229T000000Z"] {
+            var request = Self.botocoreRequest
+            request.headers[3].value = date
+            XCTAssertThrowsError(try verifier.verify(request, now: Self.signedAt)) {
+                // A real date: parsed, then the signature (made for another date) does not match, or it is too far off.
+                XCTAssertNotEqual(($0 as? SQSError)?.message.contains("X-Amz-Date"), true, date)
+            }
+        }
+        for date in ["20260231T143327Z", "20261301T143327Z", "20261201T243327Z", "2026-12-01T14:33Z", "20261201T14332 Z",
+                     "20261201X143327Z", "20261201T143360Z", "+0261201T143327Z", "19691231T235959Z", ""] {
+            var request = Self.botocoreRequest
+            request.headers[3].value = date
+            XCTAssertThrowsError(try verifier.verify(request, now: Self.signedAt)) {
+                XCTAssertEqual(($0 as? SQSError)?.message.contains("X-Amz-Date"), true, "\(date): \($0)")
+            }
+        }
+    }
 }
