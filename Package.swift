@@ -30,6 +30,17 @@ let package = Package(
     ],
     targets: [
         .target(name: "Primitives", swiftSettings: strict),
+        // Local PostgreSQL servers from the installed programs: a primary and streaming standbys, their faults
+        // and failover (`hongbao cluster`), and the settings the PostgreSQL stores connect with.
+        .target(
+            name: "PostgresCluster",
+            dependencies: [
+                "Primitives",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // Hot-path statements through the SQLite C API, shared by the ledger and the queue's replicas.
         .target(
             name: "SQLiteSupport",
@@ -151,16 +162,21 @@ let package = Package(
         ),
         .target(
             name: "TestKit",
-            dependencies: ["Primitives"],
+            dependencies: ["Primitives", "PostgresCluster"],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "hongbao",
             dependencies: [
                 "Primitives", "Ledger", "RedPackets", "Engine", "MessageQueue", "Simulation", "RetryWorker", "Benchmarks", "PostgresStores",
-                "Dashboard", "TerminalUI", "SQSServer",
+                "Dashboard", "TerminalUI", "SQSServer", "PostgresCluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PostgresClusterTests",
+            dependencies: ["PostgresCluster", "TestKit", .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: strict
         ),
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives", "TestKit"], swiftSettings: strict),
@@ -189,7 +205,7 @@ let package = Package(
         .testTarget(name: "CreditingTests", dependencies: ["Crediting", "Primitives"], swiftSettings: strict),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["hongbao", "Simulation", "TestKit", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["hongbao", "Simulation", "TestKit", "PostgresCluster", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .testTarget(

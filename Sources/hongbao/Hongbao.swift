@@ -12,7 +12,7 @@ struct Hongbao: AsyncParsableCommand {
         subcommands: [
             DashboardRunCommand.self, AccountCommand.self, SendCommand.self, GrabCommand.self, OpenCommand.self, PacketCommand.self,
             SeedDemoCommand.self, AuditCommand.self, SimulateCommand.self, BenchCommand.self, QueueCommand.self,
-            ServeCommand.self,
+            ServeCommand.self, ClusterCommand.self,
         ],
         defaultSubcommand: DashboardRunCommand.self
     )

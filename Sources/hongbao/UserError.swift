@@ -3,6 +3,7 @@ import Ledger
 import RedPackets
 import Foundation
 import MessageQueue
+import PostgresCluster
 import Primitives
 import Simulation
 
@@ -47,6 +48,9 @@ struct UserError: CustomUserMessage {
         case is ScenarioFileError: return "scenario.invalid"
         case is LimitsError: return "limits.invalid"
         case is DeterministicSimulationError: module = "simulation"
+        case is ClusterError:
+            // Its description is the user's sentence, not the case: the case's name comes from the mirror.
+            return "cluster." + (Mirror(reflecting: error).children.first?.label ?? "error")
         default: return "failed"
         }
         let described = String(describing: error)
@@ -76,6 +80,8 @@ struct UserError: CustomUserMessage {
             self.init(message: error.description, exitCode: ExitStatus.usage)
         case let error as DeterministicSimulationError:
             self.init(message: UserError.text(error), exitCode: ExitStatus.checkFailed)
+        case let error as ClusterError:
+            self.init(message: error.description, exitCode: UserError.exitStatus(error))
         default:
             self.init(message: "\(error)", exitCode: ExitStatus.storage)
         }
@@ -93,6 +99,15 @@ struct UserError: CustomUserMessage {
             return "there is no data directory at \(path) (nothing to show)"
         case let .emptyPath(source):
             return "\(source) is empty; name a data directory (or leave it unset for the default)"
+        }
+    }
+
+    static func exitStatus(_ error: ClusterError) -> Int32 {
+        switch error {
+        case .noBinaries, .noServerUser, .portTaken, .timedOut: return ExitStatus.unavailable
+        case .noCluster, .unknownServer: return ExitStatus.notFound
+        case .refused: return ExitStatus.refused
+        case .foreignDirectory, .commandFailed, .settings: return ExitStatus.storage
         }
     }
 

@@ -1,0 +1,57 @@
+import Synchronization
+
+/// Polls a cluster's status (about twice a second) for a screen to read: `latest` is the last status taken,
+/// never waited for. A service: `run()` polls until its task is cancelled.
+public final class ClusterMonitor: Sendable {
+    /// How often the status is taken.
+    public static let defaultInterval: Duration = .milliseconds(500)
+
+    /// What the monitor saw last.
+    public struct Reading: Sendable {
+        /// The last status taken; nil before the first one, or when the cluster's settings cannot be read.
+        public var status: ClusterStatus?
+        /// Why there is no status (no cluster, unreadable settings), for the screen to say.
+        public var problem: String?
+        /// How many statuses have been taken.
+        public var polls: Int
+    }
+
+    private let cluster: LocalCluster
+    private let interval: Duration
+    private let reading = Mutex(Reading(status: nil, problem: nil, polls: 0))
+
+    public init(cluster: LocalCluster, interval: Duration = ClusterMonitor.defaultInterval) {
+        self.cluster = cluster
+        self.interval = interval
+    }
+
+    /// The last reading (does not wait).
+    public var latest: Reading { reading.withLock { $0 } }
+
+    /// Takes one status now and keeps it.
+    @discardableResult
+    public func poll() async -> Reading {
+        let next: Reading
+        do {
+            let status = try await cluster.status()
+            next = reading.withLock {
+                $0 = Reading(status: status, problem: nil, polls: $0.polls + 1)
+                return $0
+            }
+        } catch {
+            next = reading.withLock {
+                $0 = Reading(status: nil, problem: error.description, polls: $0.polls + 1)
+                return $0
+            }
+        }
+        return next
+    }
+
+    /// Polls every `interval` until the calling task is cancelled.
+    public func run() async {
+        while !Task.isCancelled {
+            await poll()
+            try? await Task.sleep(for: interval)
+        }
+    }
+}

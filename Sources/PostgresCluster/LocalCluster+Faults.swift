@@ -1,0 +1,168 @@
+import Foundation
+import PostgresNIO
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A fault an operator puts on one server.
+public enum ClusterFault: String, Sendable, CaseIterable, Codable {
+    /// SIGKILL the server's postmaster: a crash. Its children notice and exit; a standby that is down no longer
+    /// confirms commits.
+    case down
+    /// SIGSTOP every process of the server: it answers nothing (and confirms nothing) until restored.
+    case slow
+    /// SIGCONT a stopped server, or start a killed one: it catches up by streaming from the primary.
+    case restore
+}
+
+/// What `failover` did.
+public struct FailoverResult: Sendable, Codable, Equatable {
+    public var oldPrimary: String
+    public var newPrimary: String
+    /// The promoted standby's received WAL position when it was chosen, and the others'.
+    public var receivedLSNs: [String: String]
+    /// From the start of the failover until the new primary took writes and the settings named it.
+    public var promotedMilliseconds: Int
+    /// How the old primary came back: `pg_rewind`, `base backup`, or why it did not.
+    public var rejoined: String
+    /// The whole failover, the old primary's return included.
+    public var totalMilliseconds: Int
+}
+
+extension LocalCluster {
+    /// Puts `fault` on the server `name`. Returns false when the server already was in that state (down, slow, or
+    /// up for `restore`): "already done" is a result.
+    @discardableResult
+    public func fault(_ fault: ClusterFault, server name: String) async throws(ClusterError) -> Bool {
+        let settings = try self.settings()
+        guard let server = settings.server(name) else {
+            throw .unknownServer(name: name, known: settings.servers.map(\.name))
+        }
+        let lock = try await ClusterLock(directory: directory)
+        defer { lock.release() }
+        let state = ServerProcess.inspect(directory: server.directory).state
+        switch fault {
+        case .down:
+            return ServerProcess.killPostmaster(directory: server.directory)
+        case .slow:
+            switch state {
+            case .gone: throw .refused(reason: "server \(name) is down; restore it before making it slow")
+            case .stopped: return false
+            case .running:
+                ServerProcess.signal(SIGSTOP, directory: server.directory)
+                _ = await ServerProcess.waitUntilStopped(directory: server.directory, timeout: .seconds(2))
+                return true
+            }
+        case .restore:
+            let user = try ServerUser.current(serverUserName: settings.serverUser)
+            let installation = PostgresInstallation(binDirectory: settings.binDirectory, major: nil)
+            return try await mapped {
+                if state == .gone {
+                    // A killed server's children may outlive it for a moment and hold its shared memory.
+                    _ = await ServerProcess.waitUntilGone(directory: server.directory, timeout: .seconds(10))
+                }
+                return try await ensure(name, settings: settings, user: user, installation: installation)
+            }
+        }
+    }
+
+    /// Promotes the standby with the most WAL received (`pg_last_wal_receive_lsn()`) among those that answer,
+    /// after killing every process of the old primary (so that it can take no more writes). The other standby is
+    /// re-pointed to the new primary, the settings name the new primary (clients reconnect there), and the old
+    /// primary comes back as a standby: `pg_rewind`, or a fresh base backup when rewinding fails.
+    public func failover() async throws(ClusterError) -> FailoverResult {
+        let clock = ContinuousClock()
+        let began = clock.now
+        var settings = try self.settings()
+        guard settings.servers.count > 1 else { throw .refused(reason: "a single server has no standby to promote") }
+        let lock = try await ClusterLock(directory: directory)
+        defer { lock.release() }
+        let user = try ServerUser.current(serverUserName: settings.serverUser)
+        let installation = PostgresInstallation(binDirectory: settings.binDirectory, major: nil)
+        return try await mapped {
+            let oldPrimary = settings.primary
+            guard let old = settings.server(oldPrimary) else { throw ClusterError.refused(reason: "the settings name no primary") }
+            // Fence the old primary: every one of its processes, so that none sends WAL or acknowledges a commit.
+            ServerProcess.signal(SIGKILL, directory: old.directory)
+            _ = ServerProcess.killPostmaster(directory: old.directory)
+            _ = await ServerProcess.waitUntilGone(directory: old.directory, timeout: .seconds(10))
+
+            var received: [String: String] = [:]
+            var best: (name: String, position: UInt64)?
+            for name in settings.standbyNames {
+                guard let server = settings.server(name) else { continue }
+                if ServerProcess.inspect(directory: server.directory).state == .stopped {
+                    ServerProcess.signal(SIGCONT, directory: server.directory) // a slow standby still counts
+                }
+                guard let text = try? await ServerConnection.with(settings.settings(for: name).with(database: "postgres"),
+                                                                  timeout: .seconds(3), { connection in
+                    let rows = try await ServerConnection.rows(connection, "SELECT pg_last_wal_receive_lsn()::text")
+                    return try rows.first?.decode(String?.self) ?? nil
+                }), let position = LSN.parse(text) else { continue }
+                received[name] = text
+                if let current = best, current.position >= position { continue } // a tie keeps the first
+                best = (name, position)
+            }
+            guard let best else {
+                throw ClusterError.refused(reason: "no standby answers, so none can be promoted; restore one first "
+                    + "(hongbao cluster fault restore NAME) and run failover again")
+            }
+            let promoted = settings.settings(for: best.name).with(database: "postgres")
+            try await ServerConnection.with(promoted, timeout: .seconds(70)) { connection in
+                let rows = try await ServerConnection.rows(connection, "SELECT pg_promote(true, 60)")
+                guard try rows.first?.decode(Bool.self) == true else { throw ClusterError.timedOut(what: "server \(best.name) to be promoted") }
+                // pg_rewind reads the new timeline from the control file, which the end-of-recovery checkpoint writes.
+                _ = try await ServerConnection.rows(connection, "CHECKPOINT")
+            }
+            settings.primary = best.name
+            if let server = settings.server(best.name) { try configure(server, settings: settings, user: user) }
+            try settings.save(clusterDirectory: directory)
+            let promotedAt = clock.now
+
+            for name in settings.standbyNames where name != oldPrimary {
+                guard let server = settings.server(name) else { continue }
+                try configure(server, settings: settings, user: user)
+                if ServerProcess.inspect(directory: server.directory).state == .running {
+                    _ = try? await ServerConnection.with(settings.settings(for: name).with(database: "postgres"), timeout: .seconds(3)) {
+                        try await ServerConnection.rows($0, "SELECT pg_reload_conf()")
+                    }
+                }
+            }
+            let rejoined = await rejoin(old, settings: settings, user: user, installation: installation)
+            return FailoverResult(
+                oldPrimary: oldPrimary, newPrimary: best.name, receivedLSNs: received,
+                promotedMilliseconds: LocalCluster.milliseconds(promotedAt - began), rejoined: rejoined,
+                totalMilliseconds: LocalCluster.milliseconds(clock.now - began))
+        }
+    }
+
+    /// Brings the old primary back as a standby of the new one: `pg_rewind` (which first finishes the crash
+    /// recovery of the killed server), else a fresh base backup. Says how, or why it could not.
+    private func rejoin(_ server: ClusterSettings.Server, settings: ClusterSettings, user: ServerUser,
+                        installation: PostgresInstallation) async -> String {
+        let source = settings.primarySettings.with(database: "postgres")
+        var how = "pg_rewind"
+        let rewound = try? await ProgramRunner.run(installation.path("pg_rewind"), [
+            "--target-pgdata=\(server.directory)",
+            "--source-server=host=\(source.host) port=\(source.port) user=\(source.user) dbname=postgres",
+        ] + (settings.durable ? [] : ["--no-sync"]), as: user, directory: settings.serverRoot, environment: ["PGPASSWORD": settings.password])
+        do {
+            if rewound?.status != 0 {
+                how = "base backup (pg_rewind: \(rewound?.tail ?? "did not run"))"
+                try? FileManager.default.removeItem(atPath: server.directory)
+            }
+            // pg_rewind copied the new primary's configuration: this server's own is written after it.
+            if FileManager.default.fileExists(atPath: server.directory + "/PG_VERSION") {
+                try configure(server, settings: settings, user: user)
+            }
+            _ = try await ensure(server.name, settings: settings, user: user, installation: installation)
+            return how
+        } catch {
+            return "not rejoined: \(error); hongbao cluster fault restore \(server.name) retries"
+        }
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int {
+        Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+    }
+}

@@ -1,0 +1,56 @@
+/// The configuration Hongbao writes into each server's data directory.
+enum ServerConfiguration {
+    /// `pg_hba.conf`: password (scram-sha-256) connections from 127.0.0.1, for clients and for replication;
+    /// nothing else (no Unix socket, no `trust`).
+    static let hostBasedAuthentication = """
+        # Written by hongbao cluster: loopback only, passwords only (scram-sha-256), no trust.
+        # TYPE  DATABASE     USER  ADDRESS       METHOD
+        host    all          all   127.0.0.1/32  scram-sha-256
+        host    replication  all   127.0.0.1/32  scram-sha-256
+
+        """
+
+    /// WAL kept for a standby that is down, so that it catches up by streaming when restored (beyond this it
+    /// needs a new base backup).
+    static let walKeepSize = "256MB"
+
+    /// `synchronous_standby_names` for `server` as a primary: `ANY 1` of every other server (`ANY 1 (b, c)` for
+    /// `a`). It is written on standbys too, where it waits unused until a promotion makes it apply.
+    static func synchronousStandbyNames(server: String, settings: ClusterSettings) -> String {
+        let others = settings.servers.map(\.name).filter { $0 != server }
+        return others.isEmpty ? "" : "ANY 1 (\(others.joined(separator: ", ")))"
+    }
+
+    /// `hongbao.conf` for one server in its present role.
+    static func render(server name: String, settings: ClusterSettings) -> String {
+        let port = settings.server(name)?.port ?? 0
+        var lines = [
+            "# Written by hongbao cluster; rewritten on every change of role. Do not edit.",
+            "listen_addresses = '127.0.0.1'",
+            "port = \(port)",
+            "unix_socket_directories = ''",
+            "cluster_name = 'hongbao-\(name)'",
+            "max_connections = 100",
+            "shared_buffers = '128MB'",
+            "wal_level = replica",
+            "max_wal_senders = 10",
+            "wal_keep_size = '\(walKeepSize)'",
+            // pg_rewind needs hint-bit changes in the WAL to bring a failed primary back as a standby.
+            "wal_log_hints = on",
+            "hot_standby = on",
+            "hot_standby_feedback = on",
+            "synchronous_commit = on",
+            "fsync = \(settings.durable ? "on" : "off")",
+            "synchronous_standby_names = '\(synchronousStandbyNames(server: name, settings: settings))'",
+            "recovery_target_timeline = 'latest'",
+            // A standby whose primary changed (failover) tries the new one within half a second, not five.
+            "wal_retrieve_retry_interval = '500ms'",
+        ]
+        if name != settings.primary {
+            let primary = settings.primarySettings
+            lines.append("primary_conninfo = 'host=\(primary.host) port=\(primary.port) user=\(settings.user) "
+                + "password=\(settings.password) application_name=\(name)'")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A server's processes as the operating system sees them: the postmaster's pid from `postmaster.pid`, whether
+/// it runs, is stopped (SIGSTOP) or is gone, and its children (the walreceiver, the startup process, backends).
+struct ServerProcess: Sendable, Equatable {
+    enum State: String, Sendable {
+        /// The postmaster runs.
+        case running
+        /// The postmaster is stopped by a signal (the *slow* fault).
+        case stopped
+        /// No postmaster (never started, shut down, or killed).
+        case gone
+    }
+
+    let pid: pid_t?
+    let state: State
+
+    /// Reads `DIRECTORY/postmaster.pid` and looks the pid up in `/proc`. A pid that is now another program's
+    /// (the file outlived a SIGKILL) counts as gone.
+    static func inspect(directory: String) -> ServerProcess {
+        guard let text = try? String(contentsOfFile: directory + "/postmaster.pid", encoding: .utf8),
+              let first = text.split(whereSeparator: \.isNewline).first,
+              let pid = pid_t(first.trimmingCharacters(in: .whitespaces)), pid > 0
+        else { return ServerProcess(pid: nil, state: .gone) }
+        guard let status = procState(pid), status != "Z", status != "X", isPostgres(pid) else {
+            return ServerProcess(pid: nil, state: .gone)
+        }
+        return ServerProcess(pid: pid, state: status == "T" ? .stopped : .running)
+    }
+
+    /// The state letter from `/proc/PID/stat` (R, S, D, T, Z, ...), nil when there is no such process.
+    static func procState(_ pid: pid_t) -> Character? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+    }
+
+    private static func isPostgres(_ pid: pid_t) -> Bool {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        let first = data.split(separator: 0).first.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        // The postmaster runs as `…/bin/postgres`; its children rename themselves (`postgres: walreceiver …`).
+        return first.hasSuffix("/postgres") || first == "postgres" || first.hasSuffix("postmaster") || first.hasPrefix("postgres: ")
+    }
+
+    /// Every process of the server whose data directory is `directory`, the postmaster's children included even
+    /// after the postmaster died: PostgreSQL's processes all run with the data directory as their working directory.
+    static func all(directory: String) -> [pid_t] {
+        guard let real = realpath(directory, nil) else { return [] }
+        let target = String(cString: real)
+        free(real)
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(pid_t.init).filter { pid in
+            guard let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd") else { return false }
+            return cwd == target && isPostgres(pid)
+        }
+    }
+
+    /// Sends `signal` to every process of the server in `directory`. SIGSTOP stops the children before the
+    /// postmaster (stopping only the postmaster would leave the walreceiver streaming); SIGCONT continues the
+    /// postmaster first.
+    static func signal(_ signal: Int32, directory: String) {
+        let postmaster = inspect(directory: directory).pid
+        let others = all(directory: directory).filter { $0 != postmaster }
+        switch signal {
+        case SIGCONT:
+            if let postmaster { kill(postmaster, SIGCONT) }
+            for pid in others { kill(pid, SIGCONT) }
+        default:
+            for pid in others { kill(pid, signal) }
+            if let postmaster { kill(postmaster, signal) }
+        }
+    }
+
+    /// Waits until every process of the server shows as stopped (a signal is delivered asynchronously), up to
+    /// `timeout`; true if they all do.
+    static func waitUntilStopped(directory: String, timeout: Duration) async -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while clock.now < deadline {
+            if all(directory: directory).allSatisfy({ procState($0) == "T" }) { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return false
+    }
+
+    /// Kills the postmaster alone with SIGKILL, as a crash of the server would: its children notice and exit.
+    static func killPostmaster(directory: String) -> Bool {
+        let process = inspect(directory: directory)
+        guard let pid = process.pid else { return false }
+        kill(pid, SIGKILL)
+        // Children stopped by the slow fault would never notice: let them run to see the postmaster gone.
+        if process.state == .stopped {
+            for child in all(directory: directory) where child != pid { kill(child, SIGCONT) }
+        }
+        return true
+    }
+
+    /// Waits until no process of the server runs (up to `timeout`); true if none does.
+    static func waitUntilGone(directory: String, timeout: Duration) async -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while clock.now < deadline {
+            if all(directory: directory).isEmpty { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return all(directory: directory).isEmpty
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import PostgresCluster
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// PostgreSQL servers for a test: the one way every test gets them. `start` makes a cluster (one server, or a
+/// primary with standbys) in a fresh temporary directory and registers its removal in the test's tear-down, which
+/// runs when the test fails too; a watchdog process kills the servers if the test process dies without tearing
+/// down. When no PostgreSQL programs are installed, `start` prints why and throws `XCTSkip`.
+public final class TestPostgres: Sendable {
+    public let cluster: LocalCluster
+    public let settings: ClusterSettings
+    public let dataDirectory: TemporaryDirectory
+
+    /// Where the primary is now (re-read from the cluster's settings, which failover rewrites).
+    public var primary: PostgresLogin {
+        (try? cluster.settings().primarySettings) ?? settings.primarySettings
+    }
+
+    private init(cluster: LocalCluster, settings: ClusterSettings, dataDirectory: TemporaryDirectory) {
+        self.cluster = cluster
+        self.settings = settings
+        self.dataDirectory = dataDirectory
+    }
+
+    /// Starts a cluster with `standbys` standbys (0: a single server, what store contract tests use), removed in
+    /// `testCase`'s tear-down.
+    public static func start(_ testCase: XCTestCase, standbys: Int = 0) async throws -> TestPostgres {
+        do {
+            _ = try PostgresInstallation.find()
+        } catch {
+            let reason = "PostgreSQL is not installed: \(error.description)"
+            print("TestPostgres: skipping \(testCase.name): \(reason)")
+            throw XCTSkip(reason)
+        }
+        let dataDirectory = try TemporaryDirectory(prefix: "hongbao-pg")
+        let cluster = LocalCluster(dataDirectory: dataDirectory.path)
+        testCase.addTeardownBlock {
+            await cluster.remove()
+            dataDirectory.remove()
+        }
+        // No fsync: these tests kill processes, never the machine, and a killed process loses nothing the kernel has.
+        let result = try await cluster.up(standbys: standbys, durable: false)
+        startWatchdog(settings: result.settings, directories: [cluster.directory, dataDirectory.path])
+        return TestPostgres(cluster: cluster, settings: result.settings, dataDirectory: dataDirectory)
+    }
+
+    /// A process of its own, in its own session, that waits for this test process to end and then kills every
+    /// server of the cluster and deletes its directories; when the tear-down ran first it finds nothing to do.
+    private static func startWatchdog(settings: ClusterSettings, directories: [String]) {
+        let quote = { (text: String) in "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+        let kills = settings.servers.map { server in
+            "[ -f \(quote(server.directory + "/postmaster.pid")) ] && kill -9 $(head -1 \(quote(server.directory + "/postmaster.pid")))"
+        }.joined(separator: "; ")
+        let removals = ([settings.serverRoot] + directories).map(quote).joined(separator: " ")
+        let script = "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; \(kills); sleep 1; rm -rf \(removals)"
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, 0x80) // POSIX_SPAWN_SETSID: not hung up with the test's terminal
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for descriptor: Int32 in 0...2 {
+            posix_spawn_file_actions_addopen(&actions, descriptor, "/dev/null", descriptor == 0 ? O_RDONLY : O_WRONLY, 0)
+        }
+        let open = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap(Int32.init)
+        for descriptor in open where descriptor > 2 {
+            posix_spawn_file_actions_addclose(&actions, descriptor) // nothing of the test's stays open in it
+        }
+        let argv: [UnsafeMutablePointer<CChar>?] = ["/bin/sh", "-c", script].map { (text: String) in strdup(text) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        _ = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, environ)
+    }
+}

@@ -1,0 +1,197 @@
+import ArgumentParser
+import Foundation
+import PostgresCluster
+import Primitives
+
+/// `hongbao cluster ...`: a local PostgreSQL cluster (one primary, two streaming standbys, every commit on two
+/// servers) under `<data>/cluster`, its faults and failover. These commands do not take the data directory's
+/// lock: an operator runs them while the dashboard runs.
+struct ClusterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster",
+        abstract: "Run a local PostgreSQL cluster (primary + two synchronous standbys), break it and fail over.",
+        subcommands: [Up.self, Status.self, Down.self, Fault.self, Failover.self]
+    )
+
+    static func cluster(_ data: DataOptions) throws -> LocalCluster {
+        LocalCluster(dataDirectory: try data.path())
+    }
+
+    /// Runs `body`, turning a `ClusterError` into the user's one line and exit status.
+    static func run<T>(_ body: () async throws(ClusterError) -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            throw UserError(error)
+        }
+    }
+}
+
+extension ClusterCommand {
+    struct Up: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make the cluster if there is none, and start every server that is not running (idempotent).")
+        @OptionGroup var data: DataOptions
+        @OptionGroup var output: OutputOptions
+        @Option(name: .long, help: "Standbys of a new cluster: 0 (one server), 1 or 2.") var standbys = 2
+
+        struct View: Encodable {
+            let created: Bool
+            let started: [String]
+            let alreadyUp: Bool
+            let primary: String
+            let host: String
+            let port: Int
+            let user: String
+            let database: String
+            let settingsFile: String
+        }
+
+        func run() async throws {
+            let cluster = try ClusterCommand.cluster(data)
+            let result = try await ClusterCommand.run { () async throws(ClusterError) in try await cluster.up(standbys: standbys) }
+            let primary = result.settings.primarySettings
+            let file = ClusterSettings.path(in: cluster.directory)
+            if output.json {
+                try Output.json(View(created: result.created, started: result.started, alreadyUp: result.alreadyUp,
+                                     primary: result.settings.primary, host: primary.host, port: primary.port,
+                                     user: primary.user, database: primary.database, settingsFile: file))
+                return
+            }
+            if result.alreadyUp {
+                Output.line("cluster already up: every server runs (primary \(result.settings.primary) on \(primary.host):\(primary.port))")
+            } else {
+                let verb = result.created ? "made and started" : "started"
+                Output.line("cluster up: \(verb) \(result.started.joined(separator: ", ")); primary \(result.settings.primary) "
+                    + "on \(primary.host):\(primary.port), database \(primary.database), user \(primary.user)")
+            }
+            Output.line("settings (with the password, 0600): \(file)")
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show each server: role, up/slow/down, WAL position, replay lag, sync state (reads only).")
+        @OptionGroup var data: DataOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let cluster = try ClusterCommand.cluster(data)
+            let status = try await ClusterCommand.run { () async throws(ClusterError) in try await cluster.status() }
+            if output.json {
+                struct View: Encodable {
+                    let primary: String
+                    let synchronousStandbyNames: String
+                    let confirmingStandbys: Int
+                    let commitsWait: Bool
+                    let servers: [ServerStatus]
+                }
+                try Output.json(View(primary: status.primary, synchronousStandbyNames: status.synchronousStandbyNames,
+                                     confirmingStandbys: status.confirmingStandbys, commitsWait: status.commitsWait,
+                                     servers: status.servers))
+                return
+            }
+            Output.lines(ClusterCommand.text(status))
+        }
+    }
+
+    struct Down: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop every server (the data stays).")
+        @OptionGroup var data: DataOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let cluster = try ClusterCommand.cluster(data)
+            let stopped = try await ClusterCommand.run { () async throws(ClusterError) in try await cluster.down() }
+            if output.json {
+                struct View: Encodable { let stopped: [String] }
+                try Output.json(View(stopped: stopped))
+                return
+            }
+            Output.line(stopped.isEmpty ? "cluster already down: no server was running"
+                : "cluster down: stopped \(stopped.joined(separator: ", "))")
+        }
+    }
+
+    struct Fault: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Break or mend one server: down (SIGKILL its postmaster), slow (SIGSTOP), restore.")
+        @OptionGroup var data: DataOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "down, slow or restore.") var fault: String
+        @Argument(help: "The server: a, b or c.") var server: String
+
+        func run() async throws {
+            guard let kind = ClusterFault(rawValue: fault) else {
+                throw UserError(message: "'\(fault)' is not a fault; use down, slow or restore", exitCode: ExitStatus.usage)
+            }
+            let cluster = try ClusterCommand.cluster(data)
+            let changed = try await ClusterCommand.run { () async throws(ClusterError) in
+                try await cluster.fault(kind, server: server)
+            }
+            if output.json {
+                struct View: Encodable {
+                    let server: String
+                    let fault: String
+                    let changed: Bool
+                }
+                try Output.json(View(server: server, fault: kind.rawValue, changed: changed))
+                return
+            }
+            switch (kind, changed) {
+            case (.down, true): Output.line("server \(server) down: its postmaster was killed (SIGKILL)")
+            case (.down, false): Output.line("server \(server) was already down")
+            case (.slow, true): Output.line("server \(server) slow: stopped (SIGSTOP) until restored")
+            case (.slow, false): Output.line("server \(server) was already slow")
+            case (.restore, true): Output.line("server \(server) restored: running, catching up by streaming")
+            case (.restore, false): Output.line("server \(server) was already up")
+            }
+        }
+    }
+
+    struct Failover: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Kill the primary, promote the standby with the most WAL, bring the old primary back as a standby.")
+        @OptionGroup var data: DataOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let cluster = try ClusterCommand.cluster(data)
+            let result = try await ClusterCommand.run { () async throws(ClusterError) in try await cluster.failover() }
+            if output.json {
+                try Output.json(result)
+                return
+            }
+            let positions = result.receivedLSNs.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            Output.line("failover: \(result.newPrimary) is the primary (received WAL: \(positions)); "
+                + "writes taken after \(result.promotedMilliseconds) ms")
+            Output.line("old primary \(result.oldPrimary): \(result.rejoined); done in \(result.totalMilliseconds) ms")
+        }
+    }
+
+    /// The status as a table for a person.
+    static func text(_ status: ClusterStatus) -> String {
+        let waiting = status.commitsWait ? "; COMMITS WAIT (no synchronous standby confirms)" : ""
+        var lines = [
+            "primary \(status.primary); synchronous_standby_names '\(status.synchronousStandbyNames)'; "
+                + "\(status.confirmingStandbys) standby(s) confirm commits\(waiting)",
+            pad(["server", "role", "state", "port", "pid", "lsn", "received", "lag", "sync"]),
+        ]
+        for server in status.servers {
+            let lag = server.lagBytes.map { "\($0) B" } ?? "-"
+            let sync = [server.syncState, server.replication].compactMap { $0 }.joined(separator: " ")
+            lines.append(pad([
+                server.name, server.role.rawValue, server.state.rawValue, "\(server.port)", server.pid.map { "\($0)" } ?? "-",
+                server.lsn ?? "-", server.receivedLSN ?? "-", lag, sync.isEmpty ? "-" : sync,
+            ]))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private static func pad(_ fields: [String]) -> String {
+        let widths = [6, 8, 12, 6, 8, 12, 12, 12, 0]
+        return zip(fields, widths).map { field, width in
+            field.count >= width ? field + (width == 0 ? "" : " ") : field + String(repeating: " ", count: width - field.count)
+        }.joined().trimmingCharacters(in: .whitespaces)
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import PostgresCluster
+import TestKit
+import XCTest
+
+/// `hongbao cluster …` through the real binary: its words, its JSON and its exit codes.
+final class ClusterCommandTests: XCTestCase {
+    private func skipWithoutPostgreSQL() throws {
+        do {
+            _ = try PostgresInstallation.find()
+        } catch {
+            print("ClusterCommandTests: skipping \(name): \(error.description)")
+            throw XCTSkip(error.description)
+        }
+    }
+
+    func testWithoutPostgreSQLProgramsUpExitsFiveWithTheInstallCommandAndMakesNothing() throws {
+        let binary = try HongbaoBinary()
+        let data = try TemporaryDirectory(prefix: "hongbao-cluster-cli")
+        defer { data.remove() }
+        let result = try binary.run(["cluster", "up", "--data", data.path], environment: ["HONGBAO_PG_BIN": "/nonexistent"])
+        XCTAssertEqual(result.status, 5, result.stderr)
+        XCTAssertTrue(result.stderr.contains("apt-get install -y postgresql"), result.stderr)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: data.appending("cluster")))
+
+        let json = try binary.run(["cluster", "up", "--data", data.path, "--json"], environment: ["HONGBAO_PG_BIN": "/nonexistent"])
+        XCTAssertEqual(json.status, 5)
+        XCTAssertTrue(json.stderr.contains("\"code\" : \"cluster.noBinaries\""), json.stderr)
+    }
+
+    func testMistakesAreOneLineWithTheirExitCodes() throws {
+        let binary = try HongbaoBinary()
+        let data = try TemporaryDirectory(prefix: "hongbao-cluster-cli")
+        defer { data.remove() }
+        let none = try binary.run(["cluster", "status", "--data", data.path])
+        XCTAssertEqual(none.status, 3, none.stderr)
+        XCTAssertTrue(none.stderr.contains("hongbao cluster up"), none.stderr)
+
+        let badFault = try binary.run(["cluster", "fault", "explode", "a", "--data", data.path])
+        XCTAssertEqual(badFault.status, 2, badFault.stderr)
+
+        try FileManager.default.createDirectory(atPath: data.appending("cluster"), withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: data.appending("cluster/mine.txt"), contents: Data("x".utf8))
+        let foreign = try binary.run(["cluster", "up", "--data", data.path])
+        XCTAssertEqual(foreign.status, 6, foreign.stderr)
+        XCTAssertTrue(foreign.stderr.contains("not a Hongbao cluster directory"), foreign.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: data.appending("cluster")), ["mine.txt"])
+    }
+
+    func testUpStatusFaultsAndDownOnOneServer() throws {
+        try skipWithoutPostgreSQL()
+        let binary = try HongbaoBinary()
+        let data = try TemporaryDirectory(prefix: "hongbao-cluster-cli")
+        addTeardownBlock {
+            await LocalCluster(dataDirectory: data.path).remove()
+            data.remove()
+        }
+        let up = try binary.run(["cluster", "up", "--standbys", "0", "--json", "--data", data.path])
+        XCTAssertEqual(up.status, 0, up.stderr)
+        let made = try JSONSerialization.jsonObject(with: Data(up.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(made?["created"] as? Bool, true)
+        XCTAssertEqual(made?["host"] as? String, "127.0.0.1")
+
+        let again = try binary.run(["cluster", "up", "--data", data.path])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stdout.hasPrefix("cluster already up"), again.stdout)
+
+        let unknown = try binary.run(["cluster", "fault", "down", "z", "--data", data.path])
+        XCTAssertEqual(unknown.status, 3, unknown.stderr)
+
+        let slow = try binary.run(["cluster", "fault", "slow", "a", "--data", data.path])
+        XCTAssertEqual(slow.status, 0, slow.stderr)
+        let status = try binary.run(["cluster", "status", "--json", "--data", data.path])
+        XCTAssertEqual(status.status, 0, status.stderr)
+        let servers = (try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["servers"] as? [[String: Any]]
+        XCTAssertEqual(servers?.first?["state"] as? String, "slow")
+        XCTAssertEqual(servers?.first?["role"] as? String, "primary")
+
+        let restore = try binary.run(["cluster", "fault", "restore", "a", "--data", data.path])
+        XCTAssertEqual(restore.status, 0, restore.stderr)
+        let text = try binary.run(["cluster", "status", "--data", data.path])
+        let rowA = text.stdout.split(separator: "\n").first { $0.hasPrefix("a ") }?.split(separator: " ").map(String.init)
+        XCTAssertEqual(rowA?.prefix(3), ["a", "primary", "up"], text.stdout)
+
+        let failover = try binary.run(["cluster", "failover", "--data", data.path])
+        XCTAssertEqual(failover.status, 4, failover.stderr) // one server: nothing to promote
+
+        let down = try binary.run(["cluster", "down", "--data", data.path])
+        XCTAssertEqual(down.status, 0, down.stderr)
+        XCTAssertEqual(down.stdout, "cluster down: stopped a\n")
+        let downAgain = try binary.run(["cluster", "down", "--data", data.path])
+        XCTAssertEqual(downAgain.stdout, "cluster already down: no server was running\n")
+    }
+}

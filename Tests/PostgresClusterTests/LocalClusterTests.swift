@@ -1,0 +1,106 @@
+import Foundation
+import PostgresCluster
+import PostgresNIO
+import TestKit
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One server, as the store contract tests use it: up, status, down, up again; the settings file and the
+/// authentication rules.
+final class LocalClusterTests: XCTestCase {
+    func testASingleServerComesUpAnswersGoesDownAndComesBack() async throws {
+        let postgres = try await TestPostgres.start(self, standbys: 0)
+        let cluster = postgres.cluster
+        var status = try await cluster.status()
+        XCTAssertEqual(status.servers.map(\.name), ["a"])
+        XCTAssertEqual(status.server("a")?.role, .primary)
+        XCTAssertEqual(status.server("a")?.state, .up)
+        XCTAssertEqual(status.synchronousCount, 0)
+        XCTAssertFalse(status.commitsWait)
+        let answer = try await SQL.with(postgres.primary) { try await SQL.int($0, "SELECT 40 + 2") }
+        XCTAssertEqual(answer, 42)
+
+        let again = try await cluster.up(standbys: 0)
+        XCTAssertTrue(again.alreadyUp)
+        XCTAssertFalse(again.created)
+
+        let stopped = try await cluster.down()
+        XCTAssertEqual(stopped, ["a"])
+        status = try await cluster.status()
+        XCTAssertEqual(status.server("a")?.state, .down)
+        let stoppedAgain = try await cluster.down()
+        XCTAssertEqual(stoppedAgain, [])
+
+        let restarted = try await cluster.up(standbys: 0)
+        XCTAssertEqual(restarted.started, ["a"])
+        XCTAssertFalse(restarted.created)
+        let afterRestart = try await SQL.with(postgres.primary) { try await SQL.int($0, "SELECT 7") }
+        XCTAssertEqual(afterRestart, 7)
+    }
+
+    func testSettingsAre0600AndServersAcceptOnlyPasswordsOnLoopback() async throws {
+        let postgres = try await TestPostgres.start(self, standbys: 0)
+        let settingsFile = ClusterSettings.path(in: postgres.cluster.directory)
+        var info = stat()
+        XCTAssertEqual(stat(settingsFile, &info), 0)
+        XCTAssertEqual(info.st_mode & 0o777, 0o600)
+        XCTAssertEqual(stat(postgres.cluster.directory, &info), 0)
+        XCTAssertEqual(info.st_mode & 0o777, 0o700)
+        XCTAssertEqual(postgres.settings.password.count, 32)
+
+        let server = try XCTUnwrap(postgres.settings.server("a"))
+        let rules = try String(contentsOfFile: server.directory + "/pg_hba.conf", encoding: .utf8)
+            .split(whereSeparator: \.isNewline).filter { !$0.hasPrefix("#") && !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        XCTAssertFalse(rules.isEmpty)
+        for rule in rules {
+            let fields = rule.split(whereSeparator: \.isWhitespace).map(String.init)
+            XCTAssertEqual(fields.first, "host", "only TCP rules: \(rule)")
+            XCTAssertEqual(fields.dropLast().last, "127.0.0.1/32", "only loopback: \(rule)")
+            XCTAssertEqual(fields.last, "scram-sha-256", "only passwords: \(rule)")
+        }
+
+        var wrong = postgres.primary
+        wrong.password = "not-the-password"
+        do {
+            let connection = try await SQL.connect(wrong)
+            try? await connection.close()
+            XCTFail("a wrong password was accepted")
+        } catch let error as PSQLError {
+            XCTAssertEqual(error.serverInfo?[.sqlState], "28P01") // invalid_password
+        }
+        let listens = try await SQL.with(postgres.primary) { connection -> String in
+            let rows = try await connection.query("SHOW listen_addresses", logger: SQL.logger).collect()
+            return try rows.first?.decode(String.self) ?? ""
+        }
+        XCTAssertEqual(listens, "127.0.0.1")
+    }
+
+    func testUpRefusesADirectoryOfAnotherKind() async throws {
+        let directory = try TemporaryDirectory(prefix: "hongbao-foreign")
+        defer { directory.remove() }
+        try FileManager.default.createDirectory(atPath: directory.appending("cluster"), withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: directory.appending("cluster/notes.txt"), contents: Data("mine".utf8))
+        let cluster = LocalCluster(dataDirectory: directory.path)
+        await assertThrows({ try await cluster.up(standbys: 0) },
+                           ClusterError.foreignDirectory(path: cluster.directory, reason: "it holds files but no cluster.json"))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cluster.directory), ["notes.txt"])
+    }
+
+    func testMissingProgramsAreNamedWithTheInstallCommand() throws {
+        XCTAssertThrowsError(try PostgresInstallation.find(environment: ["HONGBAO_PG_BIN": "/nonexistent"])) { error in
+            XCTAssertEqual(error as? ClusterError, .noBinaries(lookedIn: "/nonexistent"))
+            XCTAssertTrue("\(error)".contains("apt-get install -y postgresql"))
+        }
+        XCTAssertThrowsError(try PostgresInstallation.find(environment: [:], root: "/nonexistent"))
+    }
+
+    func testLSNsOrderAsNumbers() {
+        XCTAssertEqual(LSN.parse("0/0"), 0)
+        XCTAssertEqual(LSN.parse("16/B374D848"), 0x16_B374_D848)
+        XCTAssertGreaterThan(LSN.parse("1/0")!, LSN.parse("0/FFFFFFFF")!)
+        XCTAssertNil(LSN.parse("16B374D848"))
+        XCTAssertNil(LSN.parse("x/1"))
+    }
+}
