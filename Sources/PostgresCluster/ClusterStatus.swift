@@ -61,9 +61,14 @@ public struct ClusterStatus: Codable, Sendable, Equatable {
         self.synchronousCount = synchronousCount
     }
 
-    /// The standbys that confirm commits now (streaming, in the synchronous set).
+    /// The standbys that confirm commits now: answering, streaming, in the synchronous set. A stopped (slow)
+    /// standby's connection still looks like streaming to the primary until `wal_sender_timeout`; it confirms
+    /// nothing, so it does not count.
     public var confirmingStandbys: Int {
-        servers.filter { $0.role == .standby && $0.replication == "streaming" && ($0.syncState == "quorum" || $0.syncState == "sync") }.count
+        servers.filter {
+            $0.role == .standby && $0.state == .up && $0.replication == "streaming"
+                && ($0.syncState == "quorum" || $0.syncState == "sync")
+        }.count
     }
 
     /// Whether a commit on the primary would wait now: fewer standbys confirm than `synchronousCount`.

@@ -27,15 +27,23 @@ enum ServerConnection {
         }
         do {
             // On time-out the connection is closed, which fails the query that waits on it.
-            let value = try await deadline(timeout, what: "\(settings.host):\(settings.port)", onTimeout: { _ = connection.close() as EventLoopFuture<Void> }) {
+            let value = try await deadline(timeout, what: "\(settings.host):\(settings.port)", onTimeout: { close(connection) }) {
                 try await body(connection)
             }
-            try? await connection.close()
+            close(connection)
             return value
         } catch {
-            try? await connection.close()
+            close(connection)
             throw error
         }
+    }
+
+    /// Closes without waiting: closing a connection whose server was killed under it was seen never to finish. The
+    /// connection is kept until its channel has closed (PostgresNIO asserts that a connection is closed before it
+    /// goes away).
+    static func close(_ connection: PostgresConnection) {
+        _ = connection.close() as EventLoopFuture<Void>
+        connection.closeFuture.whenComplete { _ in withExtendedLifetime(connection) {} }
     }
 
     /// Runs `body`, or throws `ClusterError.timedOut` (after calling `onTimeout`) when it takes longer than `timeout`.

@@ -21,8 +21,42 @@ enum SQL {
             id: id, logger: logger)
     }
 
+    struct TimedOut: Error {}
+
+    /// `body`'s result, or `TimedOut` after `timeout`; a `body` that never returns is left behind rather than
+    /// awaited, so that no test can hang on a connection whose server was killed under it.
+    static func within<T: Sendable>(
+        _ timeout: Duration = .seconds(20), _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let resumed = Mutex(false)
+            let finish: @Sendable (Result<T, any Error>) -> Void = { result in
+                let first = resumed.withLock { done -> Bool in
+                    defer { done = true }
+                    return !done
+                }
+                if first { continuation.resume(with: result) }
+            }
+            Task {
+                do { finish(.success(try await body())) } catch { finish(.failure(error)) }
+            }
+            Task {
+                try? await Task.sleep(for: timeout)
+                finish(.failure(TimedOut()))
+            }
+        }
+    }
+
     /// Runs `body` on a fresh connection, closed afterwards.
-    static func with<T: Sendable>(_ settings: PostgresLogin, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+    static func with<T: Sendable>(
+        _ settings: PostgresLogin, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try await within { try await withUnbounded(settings, body) }
+    }
+
+    private static func withUnbounded<T: Sendable>(
+        _ settings: PostgresLogin, _ body: @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         let connection = try await connect(settings)
         do {
             let value = try await body(connection)
@@ -61,18 +95,21 @@ final class Writer: Sendable {
 
     /// Writes into `table` on `settings` from id `first` on, until `stop()` or an error.
     func run(_ settings: PostgresLogin, table: String, first: Int = 1) async {
-        guard let connection = try? await SQL.connect(settings, id: 7) else { return }
+        let connecting: @Sendable () async throws -> PostgresConnection = { try await SQL.connect(settings, id: 7) }
+        guard let connection = try? await SQL.within(.seconds(20), connecting) else { return }
         var id = first
         while !stopFlag.withLock({ $0 }) {
+            let statement = "INSERT INTO \(table) (id) VALUES (\(id))"
             do {
-                try await SQL.execute(connection, "INSERT INTO \(table) (id) VALUES (\(id))")
+                try await SQL.within { try await SQL.execute(connection, statement) }
             } catch {
                 break
             }
             acknowledged.withLock { _ = $0.insert(id) }
             id += 1
         }
-        try? await connection.close()
+        // Bounded: closing a connection whose server was killed under it was seen never to finish.
+        _ = try? await SQL.within(.seconds(5)) { try await connection.close() }
     }
 }
 
