@@ -9,9 +9,10 @@ extension DashboardRenderer {
         drawStageTitle(&buffer, title: "side by side, counted from its start", model: model, snapshot: snapshot, now: now)
         var y = 1
         // The dashboard's own caption line (wrapped, with the PAUSED badge), under the title.
-        let rows = captionRows(snapshot.header, width: width)
+        let rows = captionRows(snapshot.header, width: width, maxRows: Self.maximumStageCaptionRows)
         if rows > 0 {
-            drawCaption(&buffer, Rect(x: 0, y: y, width: width, height: rows), header: snapshot.header)
+            drawCaption(&buffer, Rect(x: 0, y: y, width: width, height: rows), header: snapshot.header,
+                        maxRows: Self.maximumStageCaptionRows)
             y += rows
         }
         let body = Rect(x: 0, y: y, width: width, height: footerY - y)
@@ -47,7 +48,8 @@ extension DashboardRenderer {
         for row in rows where y < inner.maxY {
             let valueWidth = DisplayWidth.of(row.value)
             let labelWidth = max(0, inner.width - valueWidth - 1)
-            buffer.write(row.label, x: inner.x, y: y, maxWidth: labelWidth, style: CellStyle(.muted))
+            let label = DisplayWidth.of(row.label) <= labelWidth ? row.label : (row.shortLabel ?? row.label)
+            buffer.write(label, x: inner.x, y: y, maxWidth: labelWidth, style: CellStyle(.muted))
             buffer.write(row.value, x: inner.maxX - min(valueWidth, inner.width), y: y, maxWidth: inner.width, style: CellStyle(row.role, bold: true))
             y += 1
         }
@@ -57,6 +59,8 @@ extension DashboardRenderer {
         var label: String
         var value: String
         var role: ColorRole
+        /// Shown instead of `label` when the half is too narrow for it.
+        var shortLabel: String? = nil
     }
 
     private func halfRows(_ half: ComparisonHalf) -> [HalfRow] {
@@ -66,7 +70,9 @@ extension DashboardRenderer {
         case .unknown: money = ("? checking", .muted)
         case .violated(let text): money = ("\(cross) NOT BALANCED \(text)", .error)
         }
-        let timing = "time to credit p50/p99"
+        // Open to money in the account, for every credit of the last few seconds, in line or by a retry (a
+        // rolled-back open is never credited): the same measure in both halves.
+        let timing = "time to credit p50/p99, last 10 s"
         let replicas = half.replicas.map { "\($0.name) \(stageMark($0.state).1) \($0.state.rawValue)" }
         var rows = [
             HalfRow(label: "opens/s", value: DashboardText.rate(half.opensPerSecond), role: .graph),
@@ -74,7 +80,8 @@ extension DashboardRenderer {
             HalfRow(label: "users who saw an error", value: DashboardText.count(half.usersWithError), role: half.usersWithError > 0 ? .error : .ok),
             HalfRow(label: "rollbacks", value: DashboardText.count(half.rollbacks), role: half.rollbacks > 0 ? .error : .text),
             HalfRow(label: "on its way", value: "\(DashboardText.count(half.onItsWayCount)) \(options.unicode ? "·" : "-") \(half.onItsWayAmount.formatted)", role: .money),
-            HalfRow(label: timing, value: "\(DashboardText.duration(half.creditP50)) / \(DashboardText.duration(half.creditP99))", role: .text),
+            HalfRow(label: timing, value: "\(DashboardText.duration(half.creditP50)) / \(DashboardText.duration(half.creditP99))", role: .text,
+                    shortLabel: "to credit, 10 s"),
             HalfRow(label: "money", value: money.0, role: money.1),
             HalfRow(label: "updates/s", value: "\(half.updatesPerSecond)", role: half.updatesPerSecond >= 5 ? .text : .warn),
         ]

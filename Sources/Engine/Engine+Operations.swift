@@ -50,7 +50,9 @@ extension Engine {
                     try await accountService.credit(order)
                 }
             }
-            metrics.recordOpen(latency: ContinuousClock.now - started)
+            let latency = ContinuousClock.now - started
+            metrics.recordOpen(latency: latency)
+            if !result.wasReplay && result.creditFailure == nil { metrics.recordInlineCredit(latency: latency) }
             if !result.wasReplay {
                 metrics.update { metrics in
                     if currentMode == .queue { metrics.opensQueueMode += 1 } else { metrics.opensTransactionMode += 1 }

@@ -38,6 +38,11 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
     public var timeToCreditP50Milliseconds: UInt64 = 0
     public var timeToCreditP99Milliseconds: UInt64 = 0
     public var timeToCreditMaxMilliseconds: UInt64 = 0
+    /// From open to the money in the recipient's account, for every credit that landed in the last window (as
+    /// open latency's): in line at the open, or later by a retry. The same measure in both credit modes, which
+    /// is what the side-by-side view compares (an open rolled back is never credited and is not in it).
+    public var recentTimeToCreditP50Microseconds: UInt64 = 0
+    public var recentTimeToCreditP99Microseconds: UInt64 = 0
 }
 
 /// Thread-safe counters and latency histograms (HdrHistogram).
@@ -49,6 +54,10 @@ final class EngineMetrics: Sendable {
         var openLatencyAllTime = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .two)
         var windowStartedAt: Timestamp
         var timeToCredit = Histogram<UInt64>(highestTrackableValue: 86_400_000, numberOfSignificantValueDigits: .two)
+        /// Every credit's time to credit in microseconds, over the current and previous latency windows.
+        var recentTimeToCreditCurrent = Histogram<UInt64>(highestTrackableValue: 86_400_000_000, numberOfSignificantValueDigits: .two)
+        var recentTimeToCreditPrevious = Histogram<UInt64>(highestTrackableValue: 86_400_000_000, numberOfSignificantValueDigits: .two)
+        var creditWindowStartedAt: Timestamp
         /// (time, opens, credits) samples for rates.
         var samples: [(Timestamp, Int, Int)] = []
     }
@@ -65,7 +74,7 @@ final class EngineMetrics: Sendable {
     init(clock: any WallClock) {
         self.clock = clock
         startedAt = clock.now()
-        state = Mutex(State(windowStartedAt: startedAt))
+        state = Mutex(State(windowStartedAt: startedAt, creditWindowStartedAt: startedAt))
     }
 
     func update(_ change: (inout MetricsSnapshot) -> Void) {
@@ -96,7 +105,24 @@ final class EngineMetrics: Sendable {
             }
             state.snapshot.creditedByRetry += 1
             _ = state.timeToCredit.record(min(milliseconds, 86_400_000))
+            Self.recordRecentCredit(&state, microseconds: UInt64(max(0, (creditedAt - openedAt).wholeMicroseconds)),
+                                    now: creditedAt)
         }
+    }
+
+    /// A credit made in line by the open itself, `latency` after the open began.
+    func recordInlineCredit(latency: Duration) {
+        let now = clock.now()
+        state.withLock { Self.recordRecentCredit(&$0, microseconds: UInt64(max(0, latency.wholeMicroseconds)), now: now) }
+    }
+
+    private static func recordRecentCredit(_ state: inout State, microseconds: UInt64, now: Timestamp) {
+        if now - state.creditWindowStartedAt >= EngineMetrics.latencyWindow {
+            state.recentTimeToCreditPrevious = state.recentTimeToCreditCurrent
+            state.recentTimeToCreditCurrent.reset()
+            state.creditWindowStartedAt = now
+        }
+        _ = state.recentTimeToCreditCurrent.record(min(microseconds, 86_400_000_000))
     }
 
     /// The figures now, with rates over the last couple of seconds.
@@ -132,6 +158,17 @@ final class EngineMetrics: Sendable {
                 snapshot.allTimeOpenLatencyP50Microseconds = state.openLatencyAllTime.valueAtPercentile(50)
                 snapshot.allTimeOpenLatencyP99Microseconds = state.openLatencyAllTime.valueAtPercentile(99)
                 snapshot.allTimeOpenLatencyP999Microseconds = state.openLatencyAllTime.valueAtPercentile(99.9)
+            }
+            if now - state.creditWindowStartedAt >= EngineMetrics.latencyWindow * 2 {
+                state.recentTimeToCreditPrevious.reset()
+                state.recentTimeToCreditCurrent.reset()
+                state.creditWindowStartedAt = now
+            }
+            var recentCredits = state.recentTimeToCreditPrevious
+            recentCredits.add(state.recentTimeToCreditCurrent)
+            if recentCredits.totalCount > 0 {
+                snapshot.recentTimeToCreditP50Microseconds = recentCredits.valueAtPercentile(50)
+                snapshot.recentTimeToCreditP99Microseconds = recentCredits.valueAtPercentile(99)
             }
             if state.timeToCredit.totalCount > 0 {
                 snapshot.timeToCreditP50Milliseconds = state.timeToCredit.valueAtPercentile(50)

@@ -57,7 +57,9 @@ final class ComparisonEngine: Sendable {
 final class ComparisonSlot: Sendable {
     enum State {
         case off
-        case starting
+        /// Starting; `mirrored` says what the side-by-side view wants by the time it is up (it may be stopped,
+        /// or the dashboard closed, while the engine is still starting).
+        case starting(mirrored: Bool)
         case running(ComparisonEngine, mirrored: Bool)
         case failed(String)
     }
@@ -92,16 +94,25 @@ final class ComparisonSlot: Sendable {
         guard let settings else { throw DashboardCommandError.unavailable("side by side needs the engine-backed dashboard") }
         let action: (start: Bool, engine: ComparisonEngine?) = state.withLock { state in
             switch state {
-            case .off, .failed: state = .starting; return (true, nil)
-            case .starting: return (false, nil)
+            case .off, .failed: state = .starting(mirrored: true); return (true, nil)
+            case .starting: state = .starting(mirrored: true); return (false, nil)
             case let .running(engine, _): state = .running(engine, mirrored: true); return (false, engine)
             }
         }
         guard action.start else { return action.engine }
         do {
             let engine = try await ComparisonEngine.start(settings)
-            state.withLock { $0 = .running(engine, mirrored: true) }
-            return engine
+            // What was asked while it started: still wanted, stopped (rest its load), or the dashboard closed.
+            let wanted: Bool? = state.withLock { state in
+                guard case let .starting(mirrored) = state else { return nil }
+                state = .running(engine, mirrored: mirrored)
+                return mirrored
+            }
+            switch wanted {
+            case true?: return engine
+            case false?: engine.load.setRate(0); return nil
+            case nil: await engine.close(); return nil
+            }
         } catch {
             let message = UserError(error).userMessage
             state.withLock { $0 = .failed(message) }
@@ -112,15 +123,21 @@ final class ComparisonSlot: Sendable {
     /// Stops mirroring; the second engine's load rests.
     func deactivate() {
         let engine: ComparisonEngine? = state.withLock { state in
-            if case let .running(engine, _) = state {
+            switch state {
+            case let .running(engine, _):
                 state = .running(engine, mirrored: false)
                 return engine
+            case .starting:
+                state = .starting(mirrored: false) // it rests once it is up
+                return nil
+            case .off, .failed:
+                return nil
             }
-            return nil
         }
         engine?.load.setRate(0)
     }
 
+    /// Closes the second engine; one still starting is closed when its start returns.
     func close() async {
         let engine: ComparisonEngine? = state.withLock { state in
             defer { state = .off }

@@ -135,10 +135,9 @@ final class EngineDashboardBackend: DashboardBackend {
             conservation = .unknown
         }
         let queueMode = s.creditMode == .queue
-        let p50: Duration = queueMode ? .milliseconds(Int64(s.metrics.timeToCreditP50Milliseconds))
-            : .microseconds(Int64(s.metrics.allTimeOpenLatencyP50Microseconds))
-        let p99: Duration = queueMode ? .milliseconds(Int64(s.metrics.timeToCreditP99Milliseconds))
-            : .microseconds(Int64(s.metrics.allTimeOpenLatencyP99Microseconds))
+        // The same measure in both halves: open to money in the account, every credit of the last few seconds.
+        let p50: Duration = .microseconds(Int64(s.metrics.recentTimeToCreditP50Microseconds))
+        let p99: Duration = .microseconds(Int64(s.metrics.recentTimeToCreditP99Microseconds))
         return ComparisonHalf(
             mode: queueMode ? .queue : .transaction, opensPerSecond: s.metrics.opensPerSecond,
             opens: s.metrics.opensQueueMode + s.metrics.opensTransactionMode
@@ -322,7 +321,11 @@ final class EngineDashboardBackend: DashboardBackend {
             comparison.deactivate()
             return "side by side off (the second engine rests)"
         }
-        guard let second = try await comparison.activate() else { return "the second engine is starting" }
+        guard let second = try await comparison.activate() else {
+            // Either another request is starting it, or the view was stopped (or closed) before it was up.
+            if case .starting = comparison.current { return "the second engine is starting" }
+            return "side by side off (the second engine rests)"
+        }
         if engine.creditMode != .queue { engine.setCreditMode(.queue) }
         async let secondMetrics = second.engine.snapshot().metrics
         comparison.setBaseline(primary: await engine.snapshot().metrics, secondary: await secondMetrics)

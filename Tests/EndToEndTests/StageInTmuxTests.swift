@@ -142,6 +142,55 @@ final class StageInTmuxTests: XCTestCase {
         }
     }
 
+    /// Side by side stopped while its second engine is still starting: once that engine is up it rests instead of
+    /// following the load (before, it took the load anyway and sent packets nobody was shown).
+    func testStoppingSideBySideWhileTheSecondEngineStartsLeavesItResting() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/sqlite3") else { throw XCTSkip("sqlite3 is not installed") }
+        let tmux = try TmuxSession(command: shell(""), width: 120, height: 40)
+        defer { Self.quit(tmux) }
+        do {
+            try tmux.waitFor(seconds: 60) { $0.contains("1 Accounts") }
+            try tmux.send(":")
+            _ = try tmux.command(["send-keys", "-t", tmux.name, "-l", "gala start 500"])
+            try tmux.send("Enter")
+            try tmux.waitFor(seconds: 30) { $0.contains("Gala load: 500 opens/s") }
+            try tmux.send("c")
+            try tmux.send("c") // off again at once, while the second engine is still starting
+            try tmux.waitFor(seconds: 30) { $0.contains("side by side off") }
+            let ledger = "\(directory)/data-transaction/ledger.sqlite"
+            let second = "\(directory)/data-transaction/redpackets.sqlite"
+            func count(_ table: String, in file: String) -> Int {
+                guard FileManager.default.fileExists(atPath: file) else { return 0 }
+                return Int((try? Spawn.run("/usr/bin/sqlite3", [file, "SELECT count(*) FROM \(table)"]))?
+                    .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+            }
+            // The second engine is up once its demo accounts are in; then the load has 3 s to (wrongly) reach it.
+            let up = try waitUntilSync(seconds: 60) { count("account", in: ledger) >= 50 }
+            XCTAssertTrue(up, "the second engine came up")
+            var packets = 0
+            let deadline = Date().addingTimeInterval(3)
+            while Date() < deadline && packets == 0 {
+                packets = count("packet", in: second)
+                usleep(100_000)
+            }
+            try tmux.send("q")
+            try tmux.waitFor("EXITED 0", seconds: 60)
+            XCTAssertEqual(packets, 0, "the second engine rested: no load reached it")
+        } catch let timeout as TmuxSession.Timeout {
+            XCTFail("\(timeout)")
+        }
+    }
+
+    /// Polls `condition` every 100 ms for up to `seconds`; whether it came true.
+    private func waitUntilSync(seconds: Double, _ condition: () -> Bool) throws -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(100_000)
+        }
+        return condition()
+    }
+
     /// Quits the dashboard if it still runs and waits for it to let go of the data directory, then closes tmux.
     static func quit(_ tmux: TmuxSession) {
         if (try? tmux.alternateScreenOn()) == true {

@@ -1,0 +1,25 @@
+@testable import Engine
+import Primitives
+import XCTest
+
+/// The side-by-side view's "time to credit": open to money in the account for every credit of the recent
+/// window, in line or by a retry, so that both credit modes are measured the same way.
+final class TimeToCreditMetricsTests: XCTestCase {
+    func testInlineAndRetriedCreditsAreOneMeasureOverTheRecentWindow() {
+        let clock = ManualClock()
+        let metrics = EngineMetrics(clock: clock)
+        XCTAssertEqual(metrics.snapshot().recentTimeToCreditP50Microseconds, 0, "nothing credited yet")
+        for _ in 0..<98 { metrics.recordInlineCredit(latency: .milliseconds(2)) }
+        let openedAt = clock.now()
+        clock.advance(by: .seconds(3))
+        metrics.recordRetriedCredit(openedAt: openedAt, creditedAt: clock.now())
+        metrics.recordRetriedCredit(openedAt: openedAt, creditedAt: clock.now())
+        let snapshot = metrics.snapshot()
+        XCTAssertEqual(Double(snapshot.recentTimeToCreditP50Microseconds), 2_000, accuracy: 20, "most credits landed in line")
+        XCTAssertEqual(Double(snapshot.recentTimeToCreditP99Microseconds), 3_000_000, accuracy: 30_000,
+                       "the retried ones took the 3 s from their open")
+        // Two quiet windows later the recent figures are of nothing, not of old credits.
+        clock.advance(by: EngineMetrics.latencyWindow * 2)
+        XCTAssertEqual(metrics.snapshot().recentTimeToCreditP99Microseconds, 0)
+    }
+}
