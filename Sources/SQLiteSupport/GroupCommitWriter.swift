@@ -62,50 +62,68 @@ public final class GroupCommitWriter: Sendable {
 
     public func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let outcome = OutcomeBox<T>()
-            let unit = Unit(
-                run: { database, inSavepoint in
-                    guard inSavepoint else {
-                        do {
-                            outcome.result = .success(try work(database))
-                            return true
-                        } catch {
-                            outcome.result = .failure(error)
-                            return false
-                        }
-                    }
-                    // A savepoint through cached statements: GRDB's `inSavepoint` re-parses its SQL each time,
-                    // which shows in profiles at tens of thousands of units per second.
+            enqueue(GroupCommitWriter.unit(work) { continuation.resume(with: $0) })
+        }
+    }
+
+    /// Submits `work` to the next shared commit without waiting for it: `completion` gets nil once the commit
+    /// is durable (as `write` would return), or the error `write` would throw. It runs on the writer's
+    /// acknowledging queue, after the callers of the same batch are resumed: keep it short.
+    public func submit(_ work: @escaping @Sendable (Database) throws -> Void,
+                       completion: @escaping @Sendable ((any Error)?) -> Void) {
+        enqueue(GroupCommitWriter.unit(work) { result in
+            switch result {
+            case .success: completion(nil)
+            case let .failure(error): completion(error)
+            }
+        })
+    }
+
+    private static func unit<T: Sendable>(
+        _ work: @escaping @Sendable (Database) throws -> T, finish: @escaping @Sendable (Result<T, any Error>) -> Void
+    ) -> Unit {
+        let outcome = OutcomeBox<T>()
+        return Unit(
+            run: { database, inSavepoint in
+                guard inSavepoint else {
                     do {
-                        try database.cachedStatement(sql: "SAVEPOINT unit").execute()
-                    } catch {
-                        outcome.result = .failure(error)
-                        return false
-                    }
-                    do {
-                        let value = try work(database)
-                        try database.cachedStatement(sql: "RELEASE SAVEPOINT unit").execute()
-                        outcome.result = .success(value)
+                        outcome.result = .success(try work(database))
                         return true
                     } catch {
-                        try? database.cachedStatement(sql: "ROLLBACK TO SAVEPOINT unit").execute()
-                        try? database.cachedStatement(sql: "RELEASE SAVEPOINT unit").execute()
                         outcome.result = .failure(error)
                         return false
                     }
-                },
-                finish: { commitError in
-                    if let commitError {
-                        continuation.resume(throwing: commitError)
-                    } else if let result = outcome.result {
-                        continuation.resume(with: result)
-                    } else {
-                        continuation.resume(throwing: SQLiteStoreError.storage("transaction produced no result"))
-                    }
                 }
-            )
-            enqueue(unit)
-        }
+                // A savepoint through cached statements: GRDB's `inSavepoint` re-parses its SQL each time,
+                // which shows in profiles at tens of thousands of units per second.
+                do {
+                    try database.cachedStatement(sql: "SAVEPOINT unit").execute()
+                } catch {
+                    outcome.result = .failure(error)
+                    return false
+                }
+                do {
+                    let value = try work(database)
+                    try database.cachedStatement(sql: "RELEASE SAVEPOINT unit").execute()
+                    outcome.result = .success(value)
+                    return true
+                } catch {
+                    try? database.cachedStatement(sql: "ROLLBACK TO SAVEPOINT unit").execute()
+                    try? database.cachedStatement(sql: "RELEASE SAVEPOINT unit").execute()
+                    outcome.result = .failure(error)
+                    return false
+                }
+            },
+            finish: { commitError in
+                if let commitError {
+                    finish(.failure(commitError))
+                } else if let result = outcome.result {
+                    finish(result)
+                } else {
+                    finish(.failure(SQLiteStoreError.storage("transaction produced no result")))
+                }
+            }
+        )
     }
 
     private func enqueue(_ unit: Unit) {

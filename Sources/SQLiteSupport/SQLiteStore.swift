@@ -111,6 +111,32 @@ public final class SQLiteStore: Sendable {
         }
     }
 
+    /// Submits `work` to the group commit without waiting for it: `completion` gets nil once its commit is
+    /// durable (when `write` would have returned), or the error `write` would have thrown. Without group
+    /// commit, `work` and then `completion` run at once on the caller's thread (`writeNow`).
+    public func submit(_ work: @escaping @Sendable (Database) throws -> Void,
+                       completion: @escaping @Sendable ((any Error)?) -> Void) {
+        guard options.groupCommit else {
+            let failure: (any Error)?
+            do {
+                try writeNow(work)
+                failure = nil
+            } catch {
+                failure = error
+            }
+            completion(failure)
+            return
+        }
+        let path = self.path
+        writer.submit(work) { error in
+            if let error = error as? DatabaseError {
+                completion(SQLiteFile.classify(error, path: path))
+            } else {
+                completion(error)
+            }
+        }
+    }
+
     /// Runs `work` in its own write transaction on the caller's thread, bypassing group commit.
     public func writeNow<T>(_ work: (Database) throws -> T) throws -> T {
         do {

@@ -84,4 +84,49 @@ final class GroupCommitWriterSyncTests: XCTestCase {
         XCTAssertEqual(writer.commitCount, 11)
         XCTAssertEqual(syncer.syncCount, 2, "the held fsync, then one for the ten commits made meanwhile")
     }
+
+    /// `submit` keeps the same promise without a waiting caller: its completion runs only after the fsync.
+    func testASubmittedWriteCompletesOnlyAfterTheWALIsSynced() async throws {
+        let pool = try await makePool()
+        let release = DispatchSemaphore(value: 0)
+        let held = Atomic<Int>(0)
+        let syncer = WALSyncer(walPath: path + "-wal") {
+            held.add(1, ordering: .relaxed)
+            release.wait()
+        }
+        let writer = GroupCommitWriter(writer: pool, maxUnitsPerCommit: 8, syncer: syncer)
+        let completions = Mutex<[String]>([])
+        writer.submit({ try $0.execute(sql: "INSERT INTO t (id) VALUES (1)") }) { error in
+            completions.withLock { $0.append(error.map { "\($0)" } ?? "durable") }
+        }
+        try await waitUntil("the commit and the start of its fsync", interval: .milliseconds(1)) {
+            try await pool.read({ try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM t") }) == 1
+                && held.load(ordering: .relaxed) != 0
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        XCTAssertEqual(completions.withLock { $0 }, [], "completed before the WAL was synced")
+        release.signal()
+        await waitUntil("the completion", interval: .milliseconds(1)) { completions.withLock { $0 } == ["durable"] }
+        XCTAssertEqual(syncer.syncCount, 1)
+    }
+
+    /// A submitted unit that throws gets its own error and spoils nothing of the batch it shared.
+    func testASubmittedUnitThatThrowsGetsItsErrorAndItsNeighbourCommits() async throws {
+        struct Refused: Error {}
+        let pool = try await makePool()
+        let writer = GroupCommitWriter(writer: pool, maxUnitsPerCommit: 8, syncer: nil)
+        let completions = Mutex<[Int: String]>([:])
+        for id in 1...3 {
+            writer.submit({ database in
+                try database.execute(sql: "INSERT INTO t (id) VALUES (?)", arguments: [id])
+                if id == 2 { throw Refused() }
+            }) { error in
+                completions.withLock { $0[id] = error == nil ? "durable" : "\(type(of: error!))" }
+            }
+        }
+        await waitUntil("three completions", interval: .milliseconds(1)) { completions.withLock { $0.count } == 3 }
+        XCTAssertEqual(completions.withLock { $0 }, [1: "durable", 2: "Refused", 3: "durable"])
+        let rows = try await pool.read { try Int.fetchAll($0, sql: "SELECT id FROM t ORDER BY id") }
+        XCTAssertEqual(rows, [1, 3])
+    }
 }
