@@ -68,8 +68,26 @@ public protocol AccountService: Sendable {
 public protocol ClaimRecorder: Sendable {
     /// The credit landed in the ledger. Idempotent.
     func markCredited(_ claim: ClaimID, at time: Timestamp) async throws
+    /// `markCredited` without waiting for it: `completion` gets nil once the record is durable, or the error.
+    /// The opener's in-line credit records this way (the credit is already in the ledger and the claim is
+    /// its proof; after a crash, recovery finds the credit and records it). The default starts a task.
+    func markCreditedWithoutWaiting(_ claim: ClaimID, at time: Timestamp, completion: @escaping @Sendable ((any Error)?) -> Void)
     /// The in-line credit failed and its message is queued. Never undoes `markCredited`.
     func markWaiting(_ claim: ClaimID) async throws
+}
+
+extension ClaimRecorder {
+    public func markCreditedWithoutWaiting(_ claim: ClaimID, at time: Timestamp,
+                                           completion: @escaping @Sendable ((any Error)?) -> Void) {
+        Task {
+            do {
+                try await markCredited(claim, at: time)
+                completion(nil)
+            } catch {
+                completion(error)
+            }
+        }
+    }
 }
 
 /// A credit waiting in the queue, as a worker received it. The receipt stays the queue's own typed value.

@@ -7,11 +7,16 @@ import Primitives
 ///
 /// At open (`origin: .open`):
 /// ```
-/// credit ─ok─▶ markCredited ─▶ finish(credited)
-///    │              └─failed─▶ enqueue (a worker's replay records it) ─▶ finish(credited)
+/// credit ─ok─▶ markCreditedWithoutWaiting ─▶ finish(credited)   (the opener's outcome)
+///    │              └ later, on a copy: recorded ─▶ finish(credited)
+///    │                                  recordFailed ─▶ enqueue (a worker's replay records it) ─▶ finish(credited)
 ///    └─failed─▶ enqueue ─ok─▶ markWaiting ─▶ finish(queued)
 ///                  └─failed─▶ remember (re-sent when the queue is back) ─▶ finish(unqueued)
 /// ```
+/// The opener does not wait for the record of an in-line credit: the money is in the ledger (durably, under
+/// the claim's transfer id) before the opener is told, the claim is already durable as `crediting`, and a
+/// crash before the record lands leaves a `crediting` claim whose credit recovery finds and records. The
+/// driver keeps a copy of the flow taken at `markCreditedWithoutWaiting` and feeds it the record's result.
 /// For a worker's delivery (`origin: .retry(attempt:)`):
 /// ```
 /// credit ─ok─▶ markCredited ─ok─▶ acknowledge ─▶ finish(credited)
@@ -34,6 +39,9 @@ public struct CreditFlow: Sendable {
         case credit(CreditOrder)
         /// Record the claim as credited in the red-packet store.
         case markCredited(ClaimID, at: Timestamp)
+        /// Start recording the claim as credited and report `recordStarted()` without waiting for it; report
+        /// the record's result (`recorded()` / `recordFailed(_:)`) later, to a copy of the flow taken before.
+        case markCreditedWithoutWaiting(ClaimID, at: Timestamp)
         /// Send the credit message (message id = claim id).
         case enqueue(CreditOrder)
         /// Record the claim as waiting for its queued credit.
@@ -99,7 +107,14 @@ public struct CreditFlow: Sendable {
     public mutating func credited(_ credit: CreditOutcome) -> Action {
         guard state == .crediting else { return unexpected() }
         state = .markingCredited(credit)
+        if origin == .open { return .markCreditedWithoutWaiting(order.claim, at: credit.creditedAt) }
         return .markCredited(order.claim, at: credit.creditedAt)
+    }
+
+    /// At open: the record of the in-line credit is under way; the opener's outcome is `credited`.
+    public mutating func recordStarted() -> Action {
+        guard origin == .open, case let .markingCredited(credit) = state else { return unexpected() }
+        return finish(.credited(credit))
     }
 
     /// The account service refused or timed out. The credit may still land later (a missed deadline): the

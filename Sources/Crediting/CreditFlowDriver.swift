@@ -25,17 +25,20 @@ public struct CreditFlowDriver<Queue: CreditQueue>: Sendable {
     /// The in-line credit of a share just drawn.
     public func creditAtOpen(_ order: CreditOrder) async -> CreditFlow.Outcome {
         var flow = CreditFlow(order: order, origin: .open, limits: limits)
-        return await run(&flow, message: nil)
+        let first = flow.start()
+        return await run(&flow, from: first, message: nil)
     }
 
     /// A worker's attempt for a delivered credit message.
     public func creditDelivery(_ message: CreditMessage<Queue.Receipt>) async -> CreditFlow.Outcome {
         var flow = CreditFlow(order: message.order, origin: .retry(attempt: message.receiveCount), limits: limits)
-        return await run(&flow, message: message)
+        let first = flow.start()
+        return await run(&flow, from: first, message: message)
     }
 
-    private func run(_ flow: inout CreditFlow, message: CreditMessage<Queue.Receipt>?) async -> CreditFlow.Outcome {
-        var action = flow.start()
+    private func run(_ flow: inout CreditFlow, from first: CreditFlow.Action,
+                     message: CreditMessage<Queue.Receipt>?) async -> CreditFlow.Outcome {
+        var action = first
         while true {
             switch action {
             case let .credit(order):
@@ -51,6 +54,19 @@ public struct CreditFlowDriver<Queue: CreditQueue>: Sendable {
                 } catch {
                     action = flow.recordFailed("\(error)")
                 }
+            case let .markCreditedWithoutWaiting(claim, time):
+                let pending = flow
+                recorder.markCreditedWithoutWaiting(claim, at: time) { error in
+                    guard let error else { return }
+                    // Rare (the store failed): the rest of the flow queues a replay that records it.
+                    let reason = "\(error)"
+                    Task {
+                        var rest = pending
+                        let next = rest.recordFailed(reason)
+                        _ = await self.run(&rest, from: next, message: nil)
+                    }
+                }
+                action = flow.recordStarted()
             case let .markWaiting(claim):
                 do {
                     try await recorder.markWaiting(claim)

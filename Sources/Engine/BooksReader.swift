@@ -76,7 +76,8 @@ public struct AuditReport: Sendable {
 extension AuditReport {
     /// The ledger's invariants, the packet store's, and the two against each other; each uncredited claim
     /// must have a live credit message (or a dead-lettered one), or is reported as awaiting recovery (a
-    /// `crediting` claim the next start re-queues); sends and refunds a crash left half done await recovery.
+    /// `crediting` claim the next start records, if its credit is in the ledger, or re-queues); sends and
+    /// refunds a crash left half done await recovery.
     static func across(ledger: Ledger, packets: PacketService, liveMessages live: Set<ClaimID>) async throws -> AuditReport {
         try await across(ledgerViolations: try ledger.auditLedger(), totals: try ledger.totals(), packets: packets,
                          liveMessages: live)
@@ -88,13 +89,15 @@ extension AuditReport {
         let across = try await packets.auditAcrossSystems()
         var report = AuditReport(violations: ledgerViolations + across.violations, awaitingRecovery: [],
                                  totals: totals)
-        var stranded: [Claim] = []
+        var stranded: [Claim] = [], unrecorded: [Claim] = []
         for (claim, creditedInLedger) in across.uncredited where !live.contains(claim.id) {
             if claim.state == .waiting && !creditedInLedger {
                 if report.violations.filter({ $0.code == "claim.message" }).count < 20 {
                     report.violations.append(AuditViolation(
                         code: "claim.message", detail: "claim \(claim.id) is waiting but no credit message holds it"))
                 }
+            } else if creditedInLedger {
+                unrecorded.append(claim)
             } else {
                 stranded.append(claim)
             }
@@ -104,6 +107,13 @@ extension AuditReport {
             report.awaitingRecovery.append("""
                 awaiting recovery: \(stranded.count) claim\(stranded.count == 1 ? "" : "s"), \(owed.formatted) \
                 (left crediting by the last run, with no credit message; the next start re-queues them)
+                """)
+        }
+        if !unrecorded.isEmpty {
+            let paid = unrecorded.reduce(Money.zero) { $0 + $1.amount }
+            report.awaitingRecovery.append("""
+                awaiting recovery: \(unrecorded.count) claim\(unrecorded.count == 1 ? "" : "s"), \(paid.formatted) \
+                (credited in the ledger, not yet recorded by the red-packet store; the next start records them)
                 """)
         }
         for packet in across.awaitingRecovery {

@@ -49,19 +49,27 @@ final class CreditPath: Sendable {
         }
     }
 
-    /// On start: every claim still `crediting` (a crash between open and queueing, or between the ledger's
-    /// credit and its record) gets its message; those that cannot be queued now (no quorum) are remembered.
+    /// On start: every claim still `crediting` is finished. One whose credit is in the ledger (a crash
+    /// between the in-line credit and its record, which the opener does not wait for) is recorded credited at
+    /// once; any other (a crash between open and queueing) gets its message, and those that cannot be queued
+    /// now (no quorum) are remembered. Returns (recorded, queued).
     ///
     /// Selects `crediting` claims directly: filtering the oldest uncredited claims would miss every stranded
     /// claim behind a backlog of `waiting` ones. Stranded claims are few (opens in flight at a crash, opens
     /// during a quorum loss), so they are read in one go.
-    func recover() async throws -> Int {
-        var recovered = 0
-        for claim in try await packets.store.uncreditedClaims(in: .crediting, limit: Int.max)
-        where await enqueue(claim.creditOrder) {
-            recovered += 1
+    func recover() async throws -> (recorded: Int, queued: Int) {
+        var recorded = 0, queued = 0
+        let stranded = try await packets.store.uncreditedClaims(in: .crediting, limit: Int.max)
+        let credits = try await packets.accounts.transfers(stranded.map(\.id.creditTransferID))
+        for claim in stranded {
+            if let credit = credits[claim.id.creditTransferID] {
+                try await packets.store.markCredited(claim.id, at: credit.at)
+                recorded += 1
+            } else if await enqueue(claim.creditOrder) {
+                queued += 1
+            }
         }
-        return recovered
+        return (recorded, queued)
     }
 
     /// Re-sends remembered orders until none is left; sleeps until signalled or a retry interval passes.

@@ -91,7 +91,10 @@ public final class Engine: Sendable {
             }
             try await packets.expireDue()
             let recovered = try await creditPath.recover()
-            if recovered > 0 { events.add(.recovery, "re-queued \(recovered) credits left mid-flight by the last run") }
+            if recovered.recorded > 0 {
+                events.add(.recovery, "recorded \(recovered.recorded) credit\(recovered.recorded == 1 ? "" : "s") the ledger had made before the last run stopped")
+            }
+            if recovered.queued > 0 { events.add(.recovery, "re-queued \(recovered.queued) credits left mid-flight by the last run") }
             // Purge first what the downtime pushed past retention: a credit purged later would be stranded.
             try await queue.purgeExpired()
             let lost = try await requeueLostCredits()

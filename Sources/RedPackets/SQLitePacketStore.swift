@@ -290,18 +290,33 @@ public final class SQLitePacketStore: PacketStore {
     }
 
     public func markCredited(_ claim: ClaimID, at time: Timestamp) async throws {
-        try await write { database, _ in
-            let found = try database.fetchFirst(prepared: "SELECT packet_id, amount, state FROM claim WHERE id = ?",
-                                                claim.rawValue) { ($0.text(0), $0.int64(1), $0.text(2)) }
-            guard let found else { throw PacketError.unknownPacket(claim.rawValue) }
-            let (packet, amount, state) = found
-            guard state != ClaimState.credited.rawValue else { return }
-            try database.execute(prepared: """
-                UPDATE claim SET state = 'credited', credited_at = ?, attempts = attempts + 1 WHERE id = ?
-                """, time.millisecondsSinceEpoch, claim.rawValue)
-            try database.execute(prepared: "UPDATE packet SET credited_amount = credited_amount + ? WHERE id = ?",
-                                 amount, packet)
+        try await write { database, _ in try SQLitePacketStore.markCredited(claim, at: time, in: database) }
+    }
+
+    /// Joins the next group commit without a task or a continuation: the opener's in-line credits record this
+    /// way, tens of thousands of times a second.
+    public func markCreditedWithoutWaiting(_ claim: ClaimID, at time: Timestamp,
+                                           completion: @escaping @Sendable ((any Error)?) -> Void) {
+        store.submit({ database in try SQLitePacketStore.markCredited(claim, at: time, in: database) }) { error in
+            if let error = error as? SQLiteStoreError {
+                completion(SQLitePacketStore.classify(error))
+            } else {
+                completion(error)
+            }
         }
+    }
+
+    private static func markCredited(_ claim: ClaimID, at time: Timestamp, in database: Database) throws {
+        let found = try database.fetchFirst(prepared: "SELECT packet_id, amount, state FROM claim WHERE id = ?",
+                                            claim.rawValue) { ($0.text(0), $0.int64(1), $0.text(2)) }
+        guard let found else { throw PacketError.unknownPacket(claim.rawValue) }
+        let (packet, amount, state) = found
+        guard state != ClaimState.credited.rawValue else { return }
+        try database.execute(prepared: """
+            UPDATE claim SET state = 'credited', credited_at = ?, attempts = attempts + 1 WHERE id = ?
+            """, time.millisecondsSinceEpoch, claim.rawValue)
+        try database.execute(prepared: "UPDATE packet SET credited_amount = credited_amount + ? WHERE id = ?",
+                             amount, packet)
     }
 
     public func markWaiting(_ claim: ClaimID) async throws {

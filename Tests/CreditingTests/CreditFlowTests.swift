@@ -11,12 +11,23 @@ final class CreditFlowTests: XCTestCase {
         CreditOutcome(order: order, appliedNow: true, creditedAt: Timestamp(millisecondsSinceEpoch: 2_000))
     }
 
-    func testAtOpenASuccessfulCreditIsRecordedAndFinishes() {
+    /// The opener is told once the ledger has the credit; the record follows without the opener waiting.
+    func testAtOpenASuccessfulCreditFinishesWhileItsRecordIsStillUnderWay() {
         var flow = CreditFlow(order: order, origin: .open, limits: limits)
         XCTAssertEqual(flow.start(), .credit(order))
-        XCTAssertEqual(flow.credited(creditedNow), .markCredited(order.claim, at: Timestamp(millisecondsSinceEpoch: 2_000)))
-        XCTAssertEqual(flow.recorded(), .finish(.credited(creditedNow)))
+        XCTAssertEqual(flow.credited(creditedNow),
+                       .markCreditedWithoutWaiting(order.claim, at: Timestamp(millisecondsSinceEpoch: 2_000)))
+        var recording = flow
+        XCTAssertEqual(flow.recordStarted(), .finish(.credited(creditedNow)))
         XCTAssertEqual(flow.outcome, .credited(creditedNow))
+        XCTAssertEqual(recording.recorded(), .finish(.credited(creditedNow)), "the record landed: nothing more")
+    }
+
+    /// A worker's delivery still waits for the record: it acknowledges the message only after it.
+    func testADeliveryWaitsForTheRecordBeforeItAcknowledges() {
+        var flow = CreditFlow(order: order, origin: .retry(attempt: 1), limits: limits)
+        _ = flow.start()
+        XCTAssertEqual(flow.credited(creditedNow), .markCredited(order.claim, at: Timestamp(millisecondsSinceEpoch: 2_000)))
     }
 
     func testAtOpenAFailedCreditIsQueuedThenMarkedWaiting() {
@@ -49,6 +60,8 @@ final class CreditFlowTests: XCTestCase {
         var flow = CreditFlow(order: order, origin: .open, limits: limits)
         _ = flow.start()
         _ = flow.credited(creditedNow)
+        var opener = flow
+        XCTAssertEqual(opener.recordStarted(), .finish(.credited(creditedNow)))
         XCTAssertEqual(flow.recordFailed("disk full"), .enqueue(order))
         XCTAssertEqual(flow.enqueued(), .finish(.credited(creditedNow)), "no markWaiting: the claim is not waiting")
     }

@@ -137,6 +137,38 @@ final class EngineAuditTests: XCTestCase {
         XCTAssertEqual(reader.queue?.pendingRepairs, [])
     }
 
+    /// The opener does not wait for the record of an in-line credit: a run stopped between the ledger's credit
+    /// and that record is reported as awaiting recovery (to be recorded, not re-queued), never as a loss.
+    func testACreditInTheLedgerNotYetRecordedAwaitsRecordingAndIsNoViolation() async throws {
+        let drawn: Claim
+        do {
+            let engine = try await Engine.start(configuration())
+            _ = try await engine.ledger.openAccount(name: "alice", deposit: Money(yuan: 1_000))
+            _ = try await engine.ledger.openAccount(name: "bob")
+            let packet = try await engine.send(.group(from: "alice", total: Money(yuan: 10), shares: 2))
+            try await engine.grab(packet.id, user: "bob")
+            drawn = try await engine.packets.draw(packet.id, user: "bob").claim
+            try await engine.ledger.transfer(TransferRequest(
+                id: drawn.id.creditTransferID, from: engine.ledger.settlementAccountID, to: drawn.userID,
+                amount: drawn.amount, memo: "red packet"))
+            await engine.close()
+        }
+        let report = try await audit()
+        XCTAssertEqual(report.violations, [])
+        XCTAssertEqual(report.awaitingRecovery, ["""
+            awaiting recovery: 1 claim, \(drawn.amount.formatted) (credited in the ledger, not yet recorded by the \
+            red-packet store; the next start records them)
+            """])
+        do {
+            let engine = try await Engine.start(configuration())
+            XCTAssertEqual(try engine.packets.claim(drawn.id)?.state, .credited)
+            await engine.close()
+        }
+        let after = try await audit()
+        XCTAssertEqual(after.awaitingRecovery, [])
+        XCTAssertEqual(after.violations, [])
+    }
+
     func testClaimsLeftCreditingWithNoMessageAwaitRecoveryWithTheirAmount() async throws {
         let drawn: Claim
         do {

@@ -164,6 +164,37 @@ final class EngineCreditPathTests: XCTestCase {
         }
     }
 
+    /// The opener is told "credited" once the ledger has the credit, without waiting for the packet store's
+    /// record of it. A kill -9 in between leaves the claim `crediting` with its credit in the ledger: the next
+    /// start records it from the ledger at once, before any worker runs and without a message, moving nothing.
+    func testACrashBeforeTheRecordOfAnInLineCreditIsRecordedAtStartFromTheLedger() async throws {
+        var claimID: ClaimID?
+        var amount = Money.zero
+        do {
+            let engine = try await Engine.start(configuration())
+            let packet = try await seedAndSend(engine)
+            try await engine.grab(packet.id, user: "bob")
+            let claim = try await engine.packets.draw(packet.id, user: "bob").claim
+            // The in-line credit, as the account service makes it; the process dies before the record lands.
+            try await engine.ledger.transfer(TransferRequest(
+                id: claim.id.creditTransferID, from: engine.ledger.settlementAccountID, to: claim.userID,
+                amount: claim.amount, memo: "red packet"))
+            claimID = claim.id
+            amount = claim.amount
+            await engine.close()
+        }
+        let id = try XCTUnwrap(claimID)
+        let engine = try await Engine.start(configuration())
+        XCTAssertEqual(try engine.packets.claim(id)?.state, .credited, "recorded by the start's recovery")
+        XCTAssertEqual(try engine.queue.counters(of: engine.limits.credit.queueName).totals.sent, 0,
+                       "no message was needed")
+        XCTAssertEqual(try engine.ledger.account(named: "bob")?.balance, amount, "credited once")
+        XCTAssertTrue(engine.recentEvents().contains { $0.text.contains("recorded 1 credit") })
+        let violations = try await engine.audit()
+        XCTAssertEqual(violations, [])
+        await engine.close()
+    }
+
     func testTransactionModeRollsBackTheWholeOpenAndTheUserSeesAnError() async throws {
         try await withRunningEngine { engine in
             let packet = try await seedAndSend(engine)
