@@ -1,6 +1,7 @@
 import Crediting
 import Ledger
 import Primitives
+import Synchronization
 
 /// The outcome of opening a share, as the opener sees it.
 public struct OpenResult: Sendable, Equatable {
@@ -50,6 +51,9 @@ public final class PacketService: Sendable {
     public let accounts: any AccountStore
     public let limits: Limits
     private let random: any RandomSource
+    /// Name → account for grab and draw (`knownUser`), emptied when it reaches `maxKnownUsers`.
+    private let knownUsers = Mutex<[String: Account]>([:])
+    static let maxKnownUsers = 1 << 18
 
     public init(store: any PacketStore, accounts: any AccountStore, limits: Limits,
                 random: any RandomSource = SystemRandomSource()) {
@@ -102,13 +106,13 @@ public final class PacketService: Sendable {
     /// Reserves a share of the packet for `user`; returns the slot number.
     @discardableResult
     public func grab(_ packet: PacketID, user: String) async throws -> Int {
-        try await store.grab(packet, user: try await requireUser(user))
+        try await store.grab(packet, user: try await knownUser(user))
     }
 
     /// Step 1 of opening: draws the amount and records the claim as `crediting`. Opening twice returns the
     /// existing claim (`wasReplay`), whatever its state.
     public func draw(_ packet: PacketID, user: String) async throws -> (claim: Claim, wasReplay: Bool) {
-        try await store.draw(packet, user: try await requireUser(user), random: random)
+        try await store.draw(packet, user: try await knownUser(user), random: random)
     }
 
     /// Opens the grabbed share: draws the amount, then runs its credit flow through `driver` (the in-line
@@ -122,9 +126,15 @@ public final class PacketService: Sendable {
             return OpenResult(claim: drawn.claim, wasReplay: drawn.wasReplay, creditFailure: nil)
         }
         switch await driver.creditAtOpen(drawn.claim.creditOrder) {
-        case .credited:
-            return OpenResult(claim: (try? await store.currentClaim(drawn.claim.id)) ?? drawn.claim, wasReplay: false,
-                              creditFailure: nil)
+        case let .credited(credit):
+            // Not read back: the record of the credit may still be on its way to the store (see `CreditFlow`),
+            // and the money is in the recipient's account now.
+            let claim = drawn.claim
+            return OpenResult(claim: Claim(id: claim.id, packetID: claim.packetID, userID: claim.userID,
+                                           userName: claim.userName, slot: claim.slot, amount: claim.amount,
+                                           state: .credited, openedAt: claim.openedAt, creditedAt: credit.creditedAt,
+                                           attempts: claim.attempts + 1),
+                              wasReplay: false, creditFailure: nil)
         case let .queued(reason), let .unqueued(reason), let .retrying(reason, _):
             return OpenResult(claim: (try? await store.currentClaim(drawn.claim.id)) ?? drawn.claim, wasReplay: false,
                               creditFailure: reason)
@@ -276,6 +286,19 @@ public final class PacketService: Sendable {
 
     private func requireUser(_ name: String) async throws -> Account {
         guard let account = try await accounts.userAccount(named: name) else { throw PacketError.unknownAccount(name) }
+        return account
+    }
+
+    /// The user account with that name for grab and draw, which use only its id and name: both are fixed
+    /// once the account exists (accounts are never renamed or removed), so a lookup is remembered. Its
+    /// balance is the one of the first lookup; never use it. An unknown name is looked up each time.
+    private func knownUser(_ name: String) async throws -> Account {
+        if let account = knownUsers.withLock({ $0[name] }) { return account }
+        let account = try await requireUser(name)
+        knownUsers.withLock { known in
+            if known.count >= PacketService.maxKnownUsers { known.removeAll(keepingCapacity: true) }
+            known[name] = account
+        }
         return account
     }
 }
