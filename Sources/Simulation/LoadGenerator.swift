@@ -7,6 +7,10 @@ import Synchronization
 /// target rate of opens per second. Each open is a grab followed by an open through the engine, so it
 /// takes the real credit path with whatever faults are injected.
 ///
+/// Senders are other people than openers: the pacer keeps about `Shape.stockSeconds` of opens in stock,
+/// sending packets ahead as shares are taken, so that an opener does not wait for somebody else's send (one
+/// packet per `shares` opens all the same). Only when the stock runs dry does an opener send one itself.
+///
 /// `run()` is a service: it paces opens until cancelled; `setRate` changes the rate live (0 pauses).
 public final class LoadGenerator: Sendable {
     /// The shape of the packets the load sends.
@@ -15,6 +19,8 @@ public final class LoadGenerator: Sendable {
         public var shares = 10
         public var users: [String]
         public var maxConcurrentOpens = 512
+        /// Shares kept in stock, as seconds of opens at the current rate (at least one packet's worth).
+        public var stockSeconds = 0.05
 
         public init(users: [String]) {
             self.users = users
@@ -36,10 +42,17 @@ public final class LoadGenerator: Sendable {
         var counters = Counters()
         var packets: [(id: PacketID, sharesLeft: Int)] = []
         var inFlight = 0
+        /// Shares in `packets`, and shares of the packets being sent to it.
+        var stocked = 0
+        var incoming = 0
+        /// After a send ahead failed (nobody could pay), none is tried before this.
+        var stockPausedUntil: ContinuousClock.Instant?
     }
 
     /// The pacer's tick: small enough for smooth rates, large enough not to burn a core.
     static let tick: Duration = .milliseconds(10)
+    /// How long sending ahead rests after a send failed.
+    static let stockPause: Duration = .milliseconds(200)
 
     private let engine: Engine
     private let shape: Shape
@@ -75,6 +88,7 @@ public final class LoadGenerator: Sendable {
                 owed += Double(rate) * (now - last).secondsDouble
                 last = now
                 if rate == 0 { owed = 0 }
+                for _ in 0..<sendsToStock(rate: rate) { group.addTask { await self.sendToStock() } }
                 while owed >= 1 {
                     owed -= 1
                     let admitted = state.withLock { state -> Bool in
@@ -102,7 +116,10 @@ public final class LoadGenerator: Sendable {
                 try await engine.grab(packet, user: user)
             } catch PacketError.alreadyGrabbed {
                 // The same person drew the same packet twice: give the share back, count nothing.
-                state.withLock { state in state.packets.append((packet, 1)) }
+                state.withLock { state in
+                    state.packets.append((packet, 1))
+                    state.stocked += 1
+                }
                 state.withLock { $0.counters.started -= 1 }
                 return
             }
@@ -113,23 +130,58 @@ public final class LoadGenerator: Sendable {
         }
     }
 
+    /// How many packets to send ahead now to keep the stock at its target for `rate`; counts them as incoming.
+    private func sendsToStock(rate: Int) -> Int {
+        guard rate > 0 else { return 0 }
+        let target = max(shape.shares, Int(Double(rate) * shape.stockSeconds))
+        let now = ContinuousClock.now
+        return state.withLock { state in
+            if let paused = state.stockPausedUntil, now < paused { return 0 }
+            var sends = 0
+            while state.stocked + state.incoming < target {
+                state.incoming += shape.shares
+                sends += 1
+            }
+            return sends
+        }
+    }
+
+    /// A packet sent ahead by a random person, into the stock.
+    func sendToStock() async {
+        let packet = try? await sendPacket(excluding: nil)
+        state.withLock { state in
+            state.incoming -= shape.shares
+            guard let packet else {
+                state.stockPausedUntil = ContinuousClock.now + LoadGenerator.stockPause
+                return
+            }
+            state.packets.insert((packet.id, packet.shares), at: 0)
+            state.stocked += packet.shares
+            state.counters.packetsSent += 1
+        }
+    }
+
     private func takeShare(excluding user: String) async throws -> PacketID {
         let taken = state.withLock { state -> PacketID? in
             guard var first = state.packets.popLast() else { return nil }
             first.sharesLeft -= 1
+            state.stocked -= 1
             if first.sharesLeft > 0 { state.packets.append(first) }
             return first.id
         }
         if let taken { return taken }
         let packet = try await sendPacket(excluding: user)
         state.withLock { state in
-            if packet.shares > 1 { state.packets.append((packet.id, packet.shares - 1)) }
+            if packet.shares > 1 {
+                state.packets.append((packet.id, packet.shares - 1))
+                state.stocked += packet.shares - 1
+            }
             state.counters.packetsSent += 1
         }
         return packet.id
     }
 
-    private func sendPacket(excluding user: String) async throws -> Packet {
+    private func sendPacket(excluding user: String?) async throws -> Packet {
         var lastError: (any Error)?
         for _ in 0..<8 {
             let sender = shape.users[Int(random.uniform(in: 0...Int64(shape.users.count - 1)))]
@@ -140,6 +192,6 @@ public final class LoadGenerator: Sendable {
                 lastError = PacketError.insufficientFunds(account: sender, balance: .zero, needed: shape.total)
             }
         }
-        throw lastError ?? PacketError.unknownAccount(user)
+        throw lastError ?? PacketError.unknownAccount(user ?? "")
     }
 }
