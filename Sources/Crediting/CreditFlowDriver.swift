@@ -1,4 +1,5 @@
 import Primitives
+import Synchronization
 
 /// Performs a `CreditFlow`'s actions against the real account service, queue and red-packet store, feeding
 /// each result back to the machine, until it finishes. The engine runs it for the in-line credit at open
@@ -10,6 +11,8 @@ public struct CreditFlowDriver<Queue: CreditQueue>: Sendable {
     public let limits: CreditLimits
     private let random: any RandomSource
     private let remember: @Sendable (CreditOrder) -> Void
+    /// Records started without waiting whose flow has not finished (shared by every copy of this driver).
+    private let recordsInFlight = RecordsInFlight()
 
     /// - Parameter remember: keeps an order the queue could not take, to be sent when it is back.
     public init(accountService: any AccountService, queue: Queue, recorder: any ClaimRecorder, limits: CreditLimits,
@@ -20,6 +23,16 @@ public struct CreditFlowDriver<Queue: CreditQueue>: Sendable {
         self.limits = limits
         self.random = random
         self.remember = remember
+    }
+
+    /// How many records of in-line credits are still on their way to the store (see `CreditFlow`).
+    public var unsettledRecords: Int { recordsInFlight.count }
+
+    /// Returns once every record of an in-line credit started so far has landed, or has failed and its replay
+    /// was queued or remembered: after it, the red-packet store agrees with the ledger about every credit this
+    /// driver made at open (what an audit of a quiet system expects).
+    public func recordsSettled() async {
+        await recordsInFlight.waitUntilNone()
     }
 
     /// The in-line credit of a share just drawn.
@@ -56,14 +69,17 @@ public struct CreditFlowDriver<Queue: CreditQueue>: Sendable {
                 }
             case let .markCreditedWithoutWaiting(claim, time):
                 let pending = flow
+                let inFlight = recordsInFlight
+                inFlight.add()
                 recorder.markCreditedWithoutWaiting(claim, at: time) { error in
-                    guard let error else { return }
+                    guard let error else { return inFlight.remove() }
                     // Rare (the store failed): the rest of the flow queues a replay that records it.
                     let reason = "\(error)"
                     Task {
                         var rest = pending
                         let next = rest.recordFailed(reason)
                         _ = await self.run(&rest, from: next, message: nil)
+                        inFlight.remove()
                     }
                 }
                 action = flow.recordStarted()
@@ -94,6 +110,38 @@ public struct CreditFlowDriver<Queue: CreditQueue>: Sendable {
             case let .finish(outcome):
                 return outcome
             }
+        }
+    }
+}
+
+/// A count of records in flight, and the callers waiting for it to reach zero.
+private final class RecordsInFlight: Sendable {
+    private let state = Mutex<(count: Int, waiters: [CheckedContinuation<Void, Never>])>((0, []))
+
+    var count: Int { state.withLock { $0.count } }
+
+    func add() {
+        state.withLock { $0.count += 1 }
+    }
+
+    func remove() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.count -= 1
+            guard state.count == 0 else { return [] }
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func waitUntilNone() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { state -> Bool in
+                if state.count == 0 { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
         }
     }
 }

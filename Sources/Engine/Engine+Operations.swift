@@ -191,6 +191,8 @@ extension Engine {
     /// recovery (a `crediting` claim the next start re-queues); the replicas that are up agree with the
     /// acknowledged state. Run it on a quiet engine (see `replicaDisagreements`).
     public func auditReport() async throws -> AuditReport {
+        // The opener does not wait for the record of its in-line credit; the audit waits for those in flight.
+        await creditPath.driver.recordsSettled()
         var report = try await AuditReport.across(ledger: ledger, packets: packets,
                                                   liveMessages: try await liveCreditMessages())
         report.violations += await queue.replicaDisagreements().map { AuditViolation(code: "queue.replicas", detail: $0) }

@@ -132,8 +132,10 @@ public final class Engine: Sendable {
     /// Group commits made by each system's writer (ledger, red packets) since start.
     public var commitCounts: (ledger: Int, packets: Int) { (ledger.commitCount, packetStore.commitCount) }
 
-    /// Closes the queue's replicas (after `run()` has returned).
+    /// Waits for the records of in-line credits still on their way to the packet store, then closes the
+    /// queue's replicas (after `run()` has returned).
     public func close() async {
+        await creditPath.driver.recordsSettled()
         await queue.close()
     }
 

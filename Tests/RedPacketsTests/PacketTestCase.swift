@@ -46,9 +46,13 @@ class PacketTestCase: XCTestCase {
                          limits: CreditLimits(), random: SeededRandomSource(seed: 1), remember: { _ in })
     }
 
-    /// Opens a grabbed share the way the engine does (draw, then the credit flow).
+    /// Opens a grabbed share the way the engine does (draw, then the credit flow), then waits for the record
+    /// of its in-line credit, which the opener does not wait for: the tests look at a quiet system.
     func open(_ packet: PacketID, user: String) async throws -> OpenResult {
-        try await service.open(packet, user: user, via: driver)
+        let driver = self.driver
+        let result = try await service.open(packet, user: user, via: driver)
+        await driver.recordsSettled()
+        return result
     }
 
     @discardableResult
