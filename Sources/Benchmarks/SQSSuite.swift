@@ -260,7 +260,7 @@ public enum SQSSuite {
         }
 
         func call(_ action: String, _ parameters: [String: Any], on connection: inout Connection) async throws -> [String: Any] {
-            let body = Array(try JSONSerialization.data(withJSONObject: parameters))
+            let body = SQSJSONWriter.data(parameters)
             let amzDate = Client.amzDate(Date())
             let date = String(amzDate.prefix(8))
             var headers = [

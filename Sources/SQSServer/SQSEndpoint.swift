@@ -95,8 +95,7 @@ public final class SQSEndpoint: Sendable {
             let context = Context(baseURL: "http://\(host)", region: verified.region, accessKeyID: verified.accessKeyID)
             let result = try await perform(action, Parameters(object), context)
             traffic.record(action: label, errorCode: nil, at: now)
-            let body = (try? JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])) ?? Data("{}".utf8)
-            return SQSResponse(status: 200, headers: SQSEndpoint.headers(), body: Array(body))
+            return SQSResponse(status: 200, headers: SQSEndpoint.headers(), body: SQSJSONWriter.data(result))
         } catch let error as SQSError {
             traffic.record(action: label, errorCode: error.type, at: now)
             return SQSEndpoint.response(for: error)
@@ -158,10 +157,9 @@ public final class SQSEndpoint: Sendable {
     /// The response for an error: `__type` and `message` in the body, the query code in `x-amzn-query-error`.
     public static func response(for error: SQSError) -> SQSResponse {
         let object: [String: Any] = ["__type": "com.amazonaws.sqs#\(error.type)", "message": error.message]
-        let body = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
         var headers = headers()
         headers.append((name: "x-amzn-query-error", value: error.queryErrorHeader))
-        return SQSResponse(status: error.status, headers: headers, body: Array(body))
+        return SQSResponse(status: error.status, headers: headers, body: SQSJSONWriter.data(object))
     }
 
     static func headers() -> [(name: String, value: String)] {

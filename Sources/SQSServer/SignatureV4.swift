@@ -119,8 +119,10 @@ public struct SignatureV4Verifier: Sendable {
             guard !values.isEmpty else { return nil }
             canonicalHeaders += "\(name):\(values.joined(separator: ","))\n"
         }
-        let payloadHash = request.header("X-Amz-Content-Sha256").flatMap { $0 == "UNSIGNED-PAYLOAD" ? nil : $0 }
-            ?? SQSChecksum.hex(SHA256.hash(data: request.body))
+        // Always the body's own hash: a client's X-Amz-Content-Sha256 (or UNSIGNED-PAYLOAD) is signed as it is
+        // sent, and must then be this hash, so that a captured signature cannot carry another body.
+        let payloadHash = SQSChecksum.hex(SHA256.hash(data: request.body))
+        if let claimed = request.header("X-Amz-Content-Sha256"), claimed.lowercased() != payloadHash { return nil }
         let canonicalRequest = [
             request.method.uppercased(), SignatureV4Verifier.canonicalPath(request.path),
             SignatureV4Verifier.canonicalQuery(request.query), canonicalHeaders, signedHeaders.joined(separator: ";"),

@@ -69,6 +69,20 @@ final class ChecksumAndSignatureTests: XCTestCase {
         }
     }
 
+    func testAClaimedPayloadHashMustBeTheBodysOwn() throws {
+        var honest = Self.botocoreRequest
+        // sha256 of the body, {"QueueName": "demo"}
+        honest.headers.append((name: "X-Amz-Content-Sha256", value: "a48e03a588b5de61cb663588b96cd82051fe9cbed339ece6591d74e80f7fd4e6"))
+        XCTAssertNoThrow(try verifier.verify(honest, now: Self.signedAt))
+        for claimed in ["UNSIGNED-PAYLOAD", "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a" /* sha256 of {} */] {
+            var request = Self.botocoreRequest
+            request.headers.append((name: "X-Amz-Content-Sha256", value: claimed))
+            XCTAssertThrowsError(try verifier.verify(request, now: Self.signedAt), claimed) {
+                XCTAssertEqual(($0 as? SQSError)?.type, "SignatureDoesNotMatch")
+            }
+        }
+    }
+
     func testOnlyRealDatesInTheBasicFormatAreAccepted() {
         for date in ["20261231T143327Z", "20240229T000000Z"] {
             var request = Self.botocoreRequest

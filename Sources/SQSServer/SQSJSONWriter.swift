@@ -1,0 +1,79 @@
+import Foundation
+
+/// Writes the JSON of SQS's responses (and the bench client's requests): objects of strings, integers,
+/// booleans, arrays and nested objects, keys sorted, straight into bytes. Foundation's `JSONSerialization`
+/// bridges every value to an Objective-C object first, which made writing JSON the largest single cost of a
+/// request. Any other value is written by `JSONSerialization`, so the output is always JSON.
+public enum SQSJSONWriter {
+    public static func data(_ object: [String: Any]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        write(object, to: &out)
+        return out
+    }
+
+    static func write(_ value: Any, to out: inout [UInt8]) {
+        // Scalars by their exact type: an NSNumber would otherwise cast to Bool and Int alike (it is written by
+        // JSONSerialization, which knows which it holds).
+        let type = Swift.type(of: value)
+        if type == Bool.self, let flag = value as? Bool {
+            return out.append(contentsOf: flag ? Array("true".utf8) : Array("false".utf8))
+        }
+        if type == Int.self, let number = value as? Int { return out.append(contentsOf: String(number).utf8) }
+        if type == Int64.self, let number = value as? Int64 { return out.append(contentsOf: String(number).utf8) }
+        switch value {
+        case let text as String: writeString(text, to: &out)
+        case let object as [String: String]: writeObject(object.map { ($0.key, $0.value as Any) }, to: &out)
+        case let object as [String: Any]: writeObject(object.map { ($0.key, $0.value) }, to: &out)
+        case let strings as [String]: writeArray(strings, to: &out, writeString)
+        case let objects as [[String: Any]]: writeArray(objects, to: &out, write)
+        case let values as [Any]: writeArray(values, to: &out, write)
+        default:
+            let fragment = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
+            out.append(contentsOf: fragment.map(Array.init) ?? Array("null".utf8))
+        }
+    }
+
+    private static func writeObject(_ members: [(String, Any)], to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        for (index, member) in members.sorted(by: { $0.0 < $1.0 }).enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            writeString(member.0, to: &out)
+            out.append(UInt8(ascii: ":"))
+            write(member.1, to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+    }
+
+    private static func writeArray<Element>(
+        _ elements: [Element], to out: inout [UInt8], _ element: (Element, inout [UInt8]) -> Void
+    ) {
+        out.append(UInt8(ascii: "["))
+        for (index, value) in elements.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            element(value, &out)
+        }
+        out.append(UInt8(ascii: "]"))
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    static func writeString(_ text: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case UInt8(ascii: "\n"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case UInt8(ascii: "\r"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case UInt8(ascii: "\t"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0..<0x20:
+                out.append(contentsOf: Array("\\u00".utf8))
+                out.append(hexDigits[Int(byte >> 4)])
+                out.append(hexDigits[Int(byte & 0xF)])
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}
