@@ -85,7 +85,8 @@ extension LocalCluster {
             // Fence the old primary: every one of its processes, so that none sends WAL or acknowledges a commit.
             ServerProcess.signal(SIGKILL, directory: old.directory)
             _ = ServerProcess.killPostmaster(directory: old.directory)
-            _ = await ServerProcess.waitUntilGone(directory: old.directory, timeout: .seconds(10))
+            // Its processes gone is enough to promote; its zombie postmaster is waited for before the rewind.
+            _ = await ServerProcess.waitUntilGone(directory: old.directory, timeout: .seconds(10), reaped: false)
 
             var received: [String: String] = [:]
             var best: (name: String, position: UInt64)?
@@ -140,6 +141,7 @@ extension LocalCluster {
     /// recovery of the killed server), else a fresh base backup. Says how, or why it could not.
     private func rejoin(_ server: ClusterSettings.Server, settings: ClusterSettings, user: ServerUser,
                         installation: PostgresInstallation) async -> String {
+        _ = await ServerProcess.waitUntilGone(directory: server.directory, timeout: .seconds(10))
         let source = settings.primarySettings.with(database: "postgres")
         var how = "pg_rewind"
         let rewound = try? await ProgramRunner.run(installation.path("pg_rewind"), [

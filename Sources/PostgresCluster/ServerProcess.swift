@@ -98,14 +98,26 @@ struct ServerProcess: Sendable, Equatable {
         return true
     }
 
+    /// The pid `postmaster.pid` names, alive or not.
+    static func recordedPID(directory: String) -> pid_t? {
+        guard let text = try? String(contentsOfFile: directory + "/postmaster.pid", encoding: .utf8),
+              let first = text.split(whereSeparator: \.isNewline).first else { return nil }
+        return pid_t(first.trimmingCharacters(in: .whitespaces))
+    }
+
     /// Waits until no process of the server runs (up to `timeout`); true if none does.
-    static func waitUntilGone(directory: String, timeout: Duration) async -> Bool {
+    /// - Parameter reaped: also wait until the postmaster's pid is gone from /proc (see below).
+    static func waitUntilGone(directory: String, timeout: Duration, reaped: Bool = true) async -> Bool {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
+        // A killed postmaster stays a zombie until it is reaped, and PostgreSQL (pg_rewind's single-user recovery
+        // among others) takes a pid that still exists for a running server: wait for it to be gone from /proc too.
+        let postmaster = reaped ? recordedPID(directory: directory) : nil
+        let gone = { all(directory: directory).isEmpty && postmaster.map { procState($0) == nil } ?? true }
         while clock.now < deadline {
-            if all(directory: directory).isEmpty { return true }
+            if gone() { return true }
             try? await Task.sleep(for: .milliseconds(50))
         }
-        return all(directory: directory).isEmpty
+        return gone()
     }
 }
