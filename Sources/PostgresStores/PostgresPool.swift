@@ -39,6 +39,26 @@ public final class PostgresPool: Sendable {
         try? await connection?.close()
     }
 
+    /// Connects once, outside the pool, and fails fast with a readable reason when the server cannot be
+    /// reached or refuses the login (the pool itself would keep trying for a minute before giving up).
+    func checkReachable() async throws {
+        do {
+            let connection = try await PostgresConnection.connect(configuration: try settings.connectionConfiguration(),
+                                                                  id: 0, logger: logger)
+            try await connection.close()
+        } catch {
+            throw PostgresStoreError.unavailable("cannot connect to \(settings.redacted): \(PostgresPool.reason(error))")
+        }
+    }
+
+    /// A short reason for a connection's failure: the server's message, or the socket's.
+    static func reason(_ error: any Error) -> String {
+        guard let error = error as? PSQLError else { return "\(error)" }
+        if let message = error.serverInfo?[.message] { return message }
+        if let underlying = error.underlying { return "\(underlying)" }
+        return "\(error.code)"
+    }
+
     // MARK: Async
 
     /// Runs `body` in one transaction on a pooled connection; commits when it returns. `onCommitSent` sees the
@@ -140,7 +160,12 @@ public final class PostgresPool: Sendable {
             let inner = error.commitError ?? error.closureError ?? error.beginError
             return inner.map(classify) ?? PostgresStoreError.server("transaction failed")
         }
-        guard let error = error as? PSQLError else { return error }
+        guard let error = error as? PSQLError else {
+            if String(describing: type(of: error)).contains("ConnectionPoolError") {
+                return PostgresStoreError.unavailable("no connection to the server could be made")
+            }
+            return error
+        }
         if error.code == .server {
             let message = error.serverInfo?[.message] ?? "error"
             let state = error.serverInfo?[.sqlState] ?? "?"

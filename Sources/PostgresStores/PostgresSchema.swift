@@ -12,6 +12,7 @@ enum PostgresSchema {
     /// component is `missing`, an older one is used as it is (a read-only audit).
     static func ensure(_ component: String, tables: [String], steps: [[String]], on pool: PostgresPool,
                        create: Bool = true) async throws {
+        try await pool.checkReachable()
         try await pool.retrying {
             try await pool.transaction { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: pool.logger)
