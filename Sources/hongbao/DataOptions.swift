@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import Ledger
+import PostgresCluster
 import PostgresStores
 import Primitives
 import Synchronization
@@ -31,7 +32,7 @@ struct DataOptions: ParsableArguments {
     @Option(name: .long, help: "Storage: sqlite (files in the data directory, the default) or postgres (--postgres URL).")
     var store: StoreKind = .sqlite
 
-    @Option(name: .long, help: "The PostgreSQL server for --store postgres: postgres://user:password@host:port/database (default: $HONGBAO_POSTGRES).")
+    @Option(name: .long, help: "The PostgreSQL server for --store postgres: postgres://user:password@host:port/database (default: $HONGBAO_POSTGRES, else the data directory's cluster).")
     var postgres: String?
 
     /// The commands that run on `--store postgres` in this version.
@@ -45,10 +46,17 @@ struct DataOptions: ParsableArguments {
                         exitCode: ExitStatus.usage)
     }
 
-    /// The PostgreSQL server's settings for `--store postgres`: `--postgres`, else `$HONGBAO_POSTGRES`.
+    /// The PostgreSQL server's settings for `--store postgres`: `--postgres`, else `$HONGBAO_POSTGRES`, else the
+    /// primary of the data directory's cluster (`hongbao cluster up`, its saved settings).
     func postgresSettings() throws -> PostgresSettings {
         guard let url = postgres ?? ProcessInfo.processInfo.environment["HONGBAO_POSTGRES"], !url.isEmpty else {
-            throw UserError(message: "--store postgres needs a server: --postgres postgres://user:password@host:port/database or $HONGBAO_POSTGRES",
+            if let directory = try? DataDirectory.resolvePath(explicit: data),
+               let cluster = try? LocalCluster(dataDirectory: directory).settings() {
+                let primary = cluster.primarySettings
+                return PostgresSettings(host: primary.host, port: primary.port, user: primary.user,
+                                        password: primary.password, database: primary.database)
+            }
+            throw UserError(message: "--store postgres needs a server: --postgres postgres://user:password@host:port/database, $HONGBAO_POSTGRES, or a cluster in the data directory (hongbao cluster up)",
                             exitCode: ExitStatus.usage)
         }
         do {

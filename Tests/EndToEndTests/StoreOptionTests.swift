@@ -28,7 +28,9 @@ final class StoreOptionTests: XCTestCase {
 
     func testPostgresCommandsNeedAServerAndAGoodURL() throws {
         let binary = try HongbaoBinary()
-        let noServer = try binary.run(["audit", "--store", "postgres"], environment: ["HONGBAO_POSTGRES": ""])
+        let empty = NSTemporaryDirectory() + "hongbao-store-\(UUID().uuidString.prefix(8))"
+        let noServer = try binary.run(["audit", "--store", "postgres", "--data", empty],
+                                      environment: ["HONGBAO_POSTGRES": ""])
         XCTAssertEqual(noServer.status, 2, noServer.stderr)
         XCTAssertTrue(noServer.stderr.contains("needs a server"), noServer.stderr)
         let badURL = try binary.run(["audit", "--store", "postgres", "--postgres", "mysql://a@b/c"])
