@@ -53,36 +53,12 @@ final class SQLiteCreditQueueContractTests: XCTestCase {
 }
 
 /// The credit queue's contract on `PostgresCreditQueue`, each test on a fresh database.
-final class PostgresCreditQueueContractTests: XCTestCase {
-    nonisolated(unsafe) static var server: TestPostgresServer?
-    nonisolated(unsafe) static var startError: (any Error)?
-    private var pools: [PostgresPool] = []
+final class PostgresCreditQueueContractTests: PostgresServerTestCase {
     private let clock = ManualClock()
     private let maxReceiveCount = 3
 
-    override class func setUp() {
-        do {
-            server = try TestPostgresServer.start()
-        } catch {
-            startError = error
-        }
-    }
-
-    override class func tearDown() {
-        server?.stop()
-        server = nil
-    }
-
-    override func tearDown() async throws {
-        for pool in pools { await pool.close() }
-        pools = []
-    }
-
     private func queue() async throws -> PostgresCreditQueue {
-        if let error = PostgresCreditQueueContractTests.startError { throw error }
-        let server = try XCTUnwrap(PostgresCreditQueueContractTests.server)
-        let pool = PostgresPool(settings: try server.freshDatabase())
-        pools.append(pool)
+        let pool = try freshPool()
         return try await PostgresCreditQueue(pool: pool, name: "credits", maxReceiveCount: maxReceiveCount, clock: clock)
     }
 

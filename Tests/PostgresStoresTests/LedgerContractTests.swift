@@ -35,37 +35,10 @@ final class SQLiteLedgerContractTests: XCTestCase {
 }
 
 /// The account-store contract on `PostgresLedger`, each test on a fresh database of one throwaway server.
-final class PostgresLedgerContractTests: XCTestCase {
-    nonisolated(unsafe) static var server: TestPostgresServer?
-    nonisolated(unsafe) static var startError: (any Error)?
-    private var pools: [PostgresPool] = []
-
-    override class func setUp() {
-        do {
-            server = try TestPostgresServer.start()
-        } catch {
-            startError = error
-        }
-    }
-
-    override class func tearDown() {
-        server?.stop()
-        server = nil
-    }
-
-    override func tearDown() async throws {
-        for pool in pools { await pool.close() }
-        pools = []
-    }
-
-    private func running() throws -> TestPostgresServer {
-        if let error = PostgresLedgerContractTests.startError { throw error }
-        return try XCTUnwrap(PostgresLedgerContractTests.server)
-    }
+final class PostgresLedgerContractTests: PostgresServerTestCase {
 
     private func ledger(limits: Limits = .default) async throws -> PostgresLedger {
-        let pool = PostgresPool(settings: try running().freshDatabase())
-        pools.append(pool)
+        let pool = try freshPool()
         return try await PostgresLedger(pool: pool, limits: limits, clock: ManualClock())
     }
 

@@ -36,38 +36,11 @@ final class SQLitePacketStoreContractTests: XCTestCase {
 }
 
 /// The red-packet store's contract on `PostgresPacketStore`, each test on a fresh database.
-final class PostgresPacketStoreContractTests: XCTestCase {
-    nonisolated(unsafe) static var server: TestPostgresServer?
-    nonisolated(unsafe) static var startError: (any Error)?
-    private var pools: [PostgresPool] = []
+final class PostgresPacketStoreContractTests: PostgresServerTestCase {
     private let clock = ManualClock()
 
-    override class func setUp() {
-        do {
-            server = try TestPostgresServer.start()
-        } catch {
-            startError = error
-        }
-    }
-
-    override class func tearDown() {
-        server?.stop()
-        server = nil
-    }
-
-    override func tearDown() async throws {
-        for pool in pools { await pool.close() }
-        pools = []
-    }
-
-    private func running() throws -> TestPostgresServer {
-        if let error = PostgresPacketStoreContractTests.startError { throw error }
-        return try XCTUnwrap(PostgresPacketStoreContractTests.server)
-    }
-
     private func store() async throws -> PostgresPacketStore {
-        let pool = PostgresPool(settings: try running().freshDatabase())
-        pools.append(pool)
+        let pool = try freshPool()
         return try await PostgresPacketStore(pool: pool, clock: clock)
     }
 

@@ -10,34 +10,10 @@ import XCTest
 /// The books on PostgreSQL audited as `hongbao audit --store postgres` does (`AuditReport.across` over the
 /// three PostgreSQL stores): clean after a send and an open whose credit failed and was queued; a waiting
 /// claim whose message is gone is reported.
-final class PostgresAuditTests: XCTestCase {
-    nonisolated(unsafe) static var server: TestPostgresServer?
-    nonisolated(unsafe) static var startError: (any Error)?
-    private var pools: [PostgresPool] = []
-
-    override class func setUp() {
-        do {
-            server = try TestPostgresServer.start()
-        } catch {
-            startError = error
-        }
-    }
-
-    override class func tearDown() {
-        server?.stop()
-        server = nil
-    }
-
-    override func tearDown() async throws {
-        for pool in pools { await pool.close() }
-        pools = []
-    }
+final class PostgresAuditTests: PostgresServerTestCase {
 
     func testCrossSystemAuditOnPostgres() async throws {
-        if let error = PostgresAuditTests.startError { throw error }
-        let server = try XCTUnwrap(PostgresAuditTests.server)
-        let pool = PostgresPool(settings: try server.freshDatabase())
-        pools.append(pool)
+        let pool = try freshPool()
         let limits = Limits.default
         let ledger = try await PostgresLedger(pool: pool, limits: limits)
         let packets = try await PostgresPacketStore(pool: pool, limits: limits)
