@@ -45,19 +45,54 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
     public var recentTimeToCreditP99Microseconds: UInt64 = 0
 }
 
+/// A histogram of the recent past: the current window and the one before it. A value goes into the current
+/// window, which becomes the previous one once it is a window old; after two windows with nothing recorded the
+/// recent past is empty.
+struct RecentHistogram {
+    private var current: Histogram<UInt64>
+    private var previous: Histogram<UInt64>
+    private var windowStartedAt: Timestamp
+    private let highest: UInt64
+
+    init(highestTrackableValue: UInt64, startedAt: Timestamp) {
+        current = Histogram(highestTrackableValue: highestTrackableValue, numberOfSignificantValueDigits: .two)
+        previous = current
+        windowStartedAt = startedAt
+        highest = highestTrackableValue
+    }
+
+    mutating func record(_ value: UInt64, at now: Timestamp) {
+        if now - windowStartedAt >= EngineMetrics.latencyWindow {
+            previous = current
+            current.reset()
+            windowStartedAt = now
+        }
+        _ = current.record(min(value, highest))
+    }
+
+    /// Both windows together, as of `now`.
+    mutating func recent(at now: Timestamp) -> Histogram<UInt64> {
+        if now - windowStartedAt >= EngineMetrics.latencyWindow * 2 {
+            // Nothing recorded for two windows: the recent figures are of nothing.
+            previous.reset()
+            current.reset()
+            windowStartedAt = now
+        }
+        var both = previous
+        both.add(current)
+        return both
+    }
+}
+
 /// Thread-safe counters and latency histograms (HdrHistogram).
 final class EngineMetrics: Sendable {
     private struct State {
         var snapshot = MetricsSnapshot()
-        var openLatencyCurrent = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .two)
-        var openLatencyPrevious = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .two)
+        var openLatency: RecentHistogram
         var openLatencyAllTime = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .two)
-        var windowStartedAt: Timestamp
         var timeToCredit = Histogram<UInt64>(highestTrackableValue: 86_400_000, numberOfSignificantValueDigits: .two)
-        /// Every credit's time to credit in microseconds, over the current and previous latency windows.
-        var recentTimeToCreditCurrent = Histogram<UInt64>(highestTrackableValue: 86_400_000_000, numberOfSignificantValueDigits: .two)
-        var recentTimeToCreditPrevious = Histogram<UInt64>(highestTrackableValue: 86_400_000_000, numberOfSignificantValueDigits: .two)
-        var creditWindowStartedAt: Timestamp
+        /// Every credit's time to credit in microseconds (in line or by retry), over the recent windows.
+        var recentTimeToCredit: RecentHistogram
         /// (time, opens, credits) samples for rates.
         var samples: [(Timestamp, Int, Int)] = []
     }
@@ -74,7 +109,8 @@ final class EngineMetrics: Sendable {
     init(clock: any WallClock) {
         self.clock = clock
         startedAt = clock.now()
-        state = Mutex(State(windowStartedAt: startedAt, creditWindowStartedAt: startedAt))
+        state = Mutex(State(openLatency: RecentHistogram(highestTrackableValue: 60_000_000, startedAt: startedAt),
+                            recentTimeToCredit: RecentHistogram(highestTrackableValue: 86_400_000_000, startedAt: startedAt)))
     }
 
     func update(_ change: (inout MetricsSnapshot) -> Void) {
@@ -86,12 +122,7 @@ final class EngineMetrics: Sendable {
         let now = clock.now()
         state.withLock { state in
             state.snapshot.opens += 1
-            if now - state.windowStartedAt >= EngineMetrics.latencyWindow {
-                state.openLatencyPrevious = state.openLatencyCurrent
-                state.openLatencyCurrent.reset()
-                state.windowStartedAt = now
-            }
-            _ = state.openLatencyCurrent.record(min(microseconds, 60_000_000))
+            state.openLatency.record(microseconds, at: now)
             _ = state.openLatencyAllTime.record(min(microseconds, 60_000_000))
         }
     }
@@ -105,24 +136,14 @@ final class EngineMetrics: Sendable {
             }
             state.snapshot.creditedByRetry += 1
             _ = state.timeToCredit.record(min(milliseconds, 86_400_000))
-            Self.recordRecentCredit(&state, microseconds: UInt64(max(0, (creditedAt - openedAt).wholeMicroseconds)),
-                                    now: creditedAt)
+            state.recentTimeToCredit.record(UInt64(max(0, (creditedAt - openedAt).wholeMicroseconds)), at: creditedAt)
         }
     }
 
     /// A credit made in line by the open itself, `latency` after the open began.
     func recordInlineCredit(latency: Duration) {
         let now = clock.now()
-        state.withLock { Self.recordRecentCredit(&$0, microseconds: UInt64(max(0, latency.wholeMicroseconds)), now: now) }
-    }
-
-    private static func recordRecentCredit(_ state: inout State, microseconds: UInt64, now: Timestamp) {
-        if now - state.creditWindowStartedAt >= EngineMetrics.latencyWindow {
-            state.recentTimeToCreditPrevious = state.recentTimeToCreditCurrent
-            state.recentTimeToCreditCurrent.reset()
-            state.creditWindowStartedAt = now
-        }
-        _ = state.recentTimeToCreditCurrent.record(min(microseconds, 86_400_000_000))
+        state.withLock { $0.recentTimeToCredit.record(UInt64(max(0, latency.wholeMicroseconds)), at: now) }
     }
 
     /// The figures now, with rates over the last couple of seconds.
@@ -140,14 +161,7 @@ final class EngineMetrics: Sendable {
                 snapshot.opensPerSecond = Double(snapshot.opens - first.1) / seconds
                 snapshot.creditsPerSecond = Double(credits - first.2) / seconds
             }
-            if now - state.windowStartedAt >= EngineMetrics.latencyWindow * 2 {
-                // Nothing opened for two windows: the recent percentiles are of nothing.
-                state.openLatencyPrevious.reset()
-                state.openLatencyCurrent.reset()
-                state.windowStartedAt = now
-            }
-            var latency = state.openLatencyPrevious
-            latency.add(state.openLatencyCurrent)
+            let latency = state.openLatency.recent(at: now)
             if latency.totalCount > 0 {
                 snapshot.openLatencyP50Microseconds = latency.valueAtPercentile(50)
                 snapshot.openLatencyP99Microseconds = latency.valueAtPercentile(99)
@@ -159,13 +173,7 @@ final class EngineMetrics: Sendable {
                 snapshot.allTimeOpenLatencyP99Microseconds = state.openLatencyAllTime.valueAtPercentile(99)
                 snapshot.allTimeOpenLatencyP999Microseconds = state.openLatencyAllTime.valueAtPercentile(99.9)
             }
-            if now - state.creditWindowStartedAt >= EngineMetrics.latencyWindow * 2 {
-                state.recentTimeToCreditPrevious.reset()
-                state.recentTimeToCreditCurrent.reset()
-                state.creditWindowStartedAt = now
-            }
-            var recentCredits = state.recentTimeToCreditPrevious
-            recentCredits.add(state.recentTimeToCreditCurrent)
+            let recentCredits = state.recentTimeToCredit.recent(at: now)
             if recentCredits.totalCount > 0 {
                 snapshot.recentTimeToCreditP50Microseconds = recentCredits.valueAtPercentile(50)
                 snapshot.recentTimeToCreditP99Microseconds = recentCredits.valueAtPercentile(99)
