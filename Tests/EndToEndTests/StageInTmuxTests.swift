@@ -144,7 +144,7 @@ final class StageInTmuxTests: XCTestCase {
 
     /// Side by side stopped while its second engine is still starting: once that engine is up it rests instead of
     /// following the load (before, it took the load anyway and sent packets nobody was shown).
-    func testStoppingSideBySideWhileTheSecondEngineStartsLeavesItResting() throws {
+    func testStoppingSideBySideWhileTheSecondEngineStartsLeavesItResting() async throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/sqlite3") else { throw XCTSkip("sqlite3 is not installed") }
         let tmux = try TmuxSession(command: shell(""), width: 120, height: 40)
         defer { Self.quit(tmux) }
@@ -165,30 +165,18 @@ final class StageInTmuxTests: XCTestCase {
                     .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
             }
             // The second engine is up once its demo accounts are in; then the load has 3 s to (wrongly) reach it.
-            let up = try waitUntilSync(seconds: 60) { count("account", in: ledger) >= 50 }
-            XCTAssertTrue(up, "the second engine came up")
-            var packets = 0
-            let deadline = Date().addingTimeInterval(3)
-            while Date() < deadline && packets == 0 {
-                packets = count("packet", in: second)
-                usleep(100_000)
+            await waitUntil("the second engine to come up", timeout: .seconds(60), interval: .milliseconds(100)) {
+                count("account", in: ledger) >= 50
             }
+            let reached = await poll(timeout: .seconds(3), interval: .milliseconds(100)) { count("packet", in: second) > 0 }
+            let packets = count("packet", in: second)
             try tmux.send("q")
             try tmux.waitFor("EXITED 0", seconds: 60)
+            XCTAssertFalse(reached, "the second engine rested: no load reached it (\(packets) packets)")
             XCTAssertEqual(packets, 0, "the second engine rested: no load reached it")
         } catch let timeout as TmuxSession.Timeout {
             XCTFail("\(timeout)")
         }
-    }
-
-    /// Polls `condition` every 100 ms for up to `seconds`; whether it came true.
-    private func waitUntilSync(seconds: Double, _ condition: () -> Bool) throws -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(100_000)
-        }
-        return condition()
     }
 
     /// Quits the dashboard if it still runs and waits for it to let go of the data directory, then closes tmux.
