@@ -87,6 +87,7 @@ let package = Package(
             name: "Engine",
             dependencies: [
                 "Primitives", "Ledger", "Crediting", "RedPackets", "AccountService", "RetryWorker", "MessageQueue",
+                "PostgresStores",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: strict

@@ -35,7 +35,7 @@ public enum OpenLoadBenchmark {
         var configuration = EngineConfiguration(dataPath: directory)
         configuration.durability = durability
         let engine = try await Engine.start(configuration)
-        let users = try SimulationRunner.prepareUsers(engine: engine, count: accounts, seed: 1)
+        let users = try await SimulationRunner.prepareUsers(engine: engine, count: accounts, seed: 1)
         let run = try await measure(engine: engine, users: users, rate: rate, duration: duration,
                                     creditFailurePercent: creditFailurePercent)
         await engine.close()

@@ -62,19 +62,19 @@ public enum ScaleSuite {
     ) async throws -> (transfers: Samples, raw: Samples, opens: Samples) {
         context.progress("scale: seeding \(accounts) accounts")
         let engine = try await Engine.start(EngineConfiguration(dataPath: directory))
-        let users = try SimulationRunner.prepareUsers(engine: engine, count: accounts, seed: 1)
-        let ids = try engine.ledger.userAccountIDs()
+        let users = try await SimulationRunner.prepareUsers(engine: engine, count: accounts, seed: 1)
+        let ids = try engine.sqlite().ledger.userAccountIDs()
         var transfers: [Double] = [], raw: [Double] = [], opens: [Double] = []
         for run in 1...context.runs {
             context.progress("scale \(accounts) accounts: ledger run \(run)/\(context.runs)")
             let grouped = try await LedgerBenchmark.groupCommit(
-                ledger: engine.ledger, ids: ids, transfers: sizes.transfers, concurrency: LedgerSuite.concurrency,
+                ledger: engine.sqlite().ledger, ids: ids, transfers: sizes.transfers, concurrency: LedgerSuite.concurrency,
                 tag: "s\(run)-")
             transfers.append(grouped.transfersPerSecond)
             // The same transfers through raw sqlite3 on the same file, batched like the group commit was: does
             // SQLite itself slow down as the tables grow?
             raw.append(try LedgerBenchmark.rawSQLite(
-                ledger: engine.ledger, ids: ids, transfers: sizes.transfers,
+                ledger: engine.sqlite().ledger, ids: ids, transfers: sizes.transfers,
                 batch: max(1, grouped.transfers / max(1, grouped.commits)), tag: "raw\(run)-").transfersPerSecond)
         }
         for run in 1...context.runs {
@@ -124,7 +124,7 @@ public enum ScaleSuite {
     static func seedQueue(_ context: BenchContext, directory: String, messages: Int) async throws {
         context.progress("scale: queueing \(count(messages)) messages")
         let engine = try await Engine.start(EngineConfiguration(dataPath: directory))
-        try await QueueBenchmark.fill(engine.queue, queue: "backlog", messages: messages, workers: QueueSuite.workers)
+        try await QueueBenchmark.fill(engine.sqlite().queue, queue: "backlog", messages: messages, workers: QueueSuite.workers)
         await engine.close()
     }
 
@@ -166,7 +166,7 @@ public enum ScaleSuite {
         let started = ContinuousClock.now
         let engine = try await Engine.start(EngineConfiguration(dataPath: directory))
         let seconds = (ContinuousClock.now - started).secondsDouble
-        let kept = try await engine.queue.counters(of: "backlog").total
+        let kept = try await engine.sqlite().queue.counters(of: "backlog").total
         let violations = try await engine.audit()
         await engine.close()
         guard kept == queued, violations.isEmpty else {

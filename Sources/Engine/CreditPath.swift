@@ -8,13 +8,13 @@ import Synchronization
 /// `crediting` (step 3 of the open flow: the message is sent before the claim is marked, so a crash in between
 /// leaves a `crediting` claim whose message may exist; re-sending it is idempotent).
 final class CreditPath: Sendable {
-    let driver: CreditFlowDriver<MessageQueueCreditQueue>
+    let driver: CreditFlowDriver<EngineCreditQueue>
     private let packets: PacketService
     private let events: EventLog
     private let unqueued: UnqueuedOrders
     let wakeup: Wakeup
 
-    init(accountService: any AccountService, queue: MessageQueueCreditQueue, packets: PacketService,
+    init(accountService: any AccountService, queue: EngineCreditQueue, packets: PacketService,
          limits: CreditLimits, random: any RandomSource, events: EventLog) {
         let unqueued = UnqueuedOrders()
         let wakeup = Wakeup()

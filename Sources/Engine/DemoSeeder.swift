@@ -1,4 +1,5 @@
 import Ledger
+import PostgresStores
 import Primitives
 
 /// Creates demo accounts with balances: a few named people (including CJK names) and `count` numbered users.
@@ -34,11 +35,41 @@ public struct DemoSeeder: Sendable {
         var start = 0
         while start < names.count {
             let chunk = names[start..<min(start + DemoSeeder.accountsPerTransaction, names.count)]
-            let funded = chunk.map { (name: $0, deposit: Money(minorUnits: random.uniform(in: 10_000...1_000_000))) }
-            created += try ledger.writeNow { try $0.openFundedAccounts(funded) } // ¥100 – ¥10,000 each
+            let funded = DemoSeeder.funded(chunk, random: random)
+            created += try ledger.writeNow { try $0.openFundedAccounts(funded) }
             start += chunk.count
             progress(start)
         }
         return created
+    }
+
+    /// Each name with its deposit: ¥100 – ¥10,000, drawn from `random`.
+    static func funded(_ names: ArraySlice<String>, random: any RandomSource) -> [(name: String, deposit: Money)] {
+        names.map { (name: $0, deposit: Money(minorUnits: random.uniform(in: 10_000...1_000_000))) }
+    }
+
+    /// The same accounts on a PostgreSQL ledger, the same deposits for the same seed.
+    public static func seed(_ ledger: PostgresLedger, count: Int, random: any RandomSource, at now: Timestamp) async throws -> Int {
+        let names = DemoSeeder.namedPeople + DemoSeeder.numberedNames(count: count)
+        var created = 0
+        var start = 0
+        while start < names.count {
+            let chunk = names[start..<min(start + DemoSeeder.accountsPerTransaction, names.count)]
+            created += try await ledger.openFundedAccounts(DemoSeeder.funded(chunk, random: random), at: now)
+            start += chunk.count
+        }
+        return created
+    }
+}
+
+extension Engine {
+    /// Seeds the demo accounts (`DemoSeeder`) on whichever store the engine runs on; returns how many were
+    /// created.
+    @discardableResult
+    public func seedDemoAccounts(count: Int, random: any RandomSource) async throws -> Int {
+        switch books {
+        case let .sqlite(books): try DemoSeeder(ledger: books.ledger, random: random).seed(count: count)
+        case let .postgres(books): try await DemoSeeder.seed(books.ledger, count: count, random: random, at: clock.now())
+        }
     }
 }

@@ -102,6 +102,7 @@ extension Engine {
     }
 
     public func setReplica(_ replica: ReplicaID, down: Bool) async throws {
+        let queue = try sqlite("a queue replica fault").queue
         let repair = try await queue.setReplica(replica, down: down)
         events.add(.fault, "replica \(replica) \(down ? "DOWN" : "up")")
         if let repair { events.add(.recovery, "repaired " + repair.summary) }
@@ -109,12 +110,12 @@ extension Engine {
     }
 
     public func slowReplica(_ replica: ReplicaID, latency: Duration) async throws {
-        try await queue.slowReplica(replica, latency: latency)
+        try await sqlite("a queue replica fault").queue.slowReplica(replica, latency: latency)
         events.add(.fault, "replica \(replica) slow +\(latency.wholeMilliseconds) ms")
     }
 
     public func corruptReplica(_ replica: ReplicaID) async throws {
-        let detected = try await queue.corruptReplica(replica)
+        let detected = try await sqlite("a queue replica fault").queue.corruptReplica(replica)
         events.add(.fault, "replica \(replica) CORRUPTED on disk" + (detected ? "; detected," : ";") + " out of service until rebuilt (d)")
     }
 
@@ -122,6 +123,7 @@ extension Engine {
     /// The repair it made, if any, is recorded durably by the queue and added to the events.
     @discardableResult
     public func restoreReplica(_ replica: ReplicaID) async throws -> String {
+        let queue = try sqlite("a queue replica fault").queue
         let before = await queue.replicaStatuses().first { $0.id == replica }?.health
         let repair = try await queue.restoreReplica(replica)
         let what: String
@@ -168,7 +170,7 @@ extension Engine {
     /// Moves every dead-lettered credit back to the credit queue.
     @discardableResult
     public func redriveDeadLetters() async throws -> Int {
-        let moved = try await queue.redrive(deadLetterQueue: limits.credit.queueName + "-dlq")
+        let moved = try await sqlite("redrive").queue.redrive(deadLetterQueue: limits.credit.queueName + "-dlq")
         events.add(.retry, "redrove \(moved) dead-lettered credits")
         return moved
     }
@@ -193,19 +195,36 @@ extension Engine {
     public func auditReport() async throws -> AuditReport {
         // The opener does not wait for the record of its in-line credit; the audit waits for those in flight.
         await creditPath.driver.recordsSettled()
-        var report = try await AuditReport.across(ledger: ledger, packets: packets,
-                                                  liveMessages: try await liveCreditMessages())
-        report.violations += await queue.replicaDisagreements().map { AuditViolation(code: "queue.replicas", detail: $0) }
-        return report
+        switch books {
+        case let .sqlite(books):
+            var report = try await AuditReport.across(ledger: books.ledger, packets: packets,
+                                                      liveMessages: try await liveCreditMessages())
+            report.violations += await books.queue.replicaDisagreements().map {
+                AuditViolation(code: "queue.replicas", detail: $0)
+            }
+            return report
+        case let .postgres(books):
+            return try await AuditReport.across(ledgerViolations: try await books.ledger.auditLedger(),
+                                                totals: try await books.ledger.totals(), packets: packets,
+                                                liveMessages: try await liveCreditMessages())
+        }
     }
 
     /// Credits in the dead-letter queue, waiting for the operator.
     public func deadLetteredCount() async -> Int {
-        (try? await queue.counters(of: limits.credit.queueName + "-dlq"))?.total ?? 0
+        switch books {
+        case let .sqlite(books): (try? await books.queue.counters(of: limits.credit.queueName + "-dlq"))?.total ?? 0
+        case let .postgres(books): (try? await books.queue.depth())?.deadLettered ?? 0
+        }
     }
 
     /// The claims whose credit message is live in the credit queue or its dead-letter queue.
     func liveCreditMessages() async throws -> Set<ClaimID> {
+        let queue: MessageQueueService
+        switch books {
+        case let .sqlite(books): queue = books.queue
+        case let .postgres(books): return Set(try await books.queue.liveIDs().map(ClaimID.init))
+        }
         let state = await queue.currentState()
         return Set([limits.credit.queueName, limits.credit.queueName + "-dlq"]
             .flatMap { state.messages(in: $0).map { ClaimID($0.id) } })
@@ -256,9 +275,10 @@ public struct CreditProgress: Sendable, Equatable {
 extension Engine {
     /// The queued credit of each given claim that has one, read from the queue's state.
     public func creditProgress(of claims: [ClaimID]) async -> [ClaimID: CreditProgress] {
-        guard !claims.isEmpty else { return [:] }
+        // The PostgreSQL queue's attempts are not read per claim in this version.
+        guard !claims.isEmpty, case let .sqlite(books) = books else { return [:] }
         let wanted = Set(claims.map(\.rawValue))
-        let state = await queue.currentState()
+        let state = await books.queue.currentState()
         var progress: [ClaimID: CreditProgress] = [:]
         for (name, dead) in [(limits.credit.queueName, false), (limits.credit.queueName + "-dlq", true)] {
             for message in state.messages(in: name) where wanted.contains(message.id) {

@@ -3,27 +3,33 @@ import Crediting
 import Dispatch
 import Ledger
 import MessageQueue
+import PostgresStores
 import Primitives
 import RedPackets
 import RetryWorker
 import Synchronization
 
 /// Everything in one process: the account system (ledger) and the red-packet system, each in its own
-/// database with its own writer, the account service, the three-copy queue that joins them, the retry
-/// workers and the expiry timer, over one locked data directory.
+/// database with its own writer, the account service, the queue that joins them, the retry workers and the
+/// expiry timer, over one locked data directory. The stores are SQLite's (two files and the three-copy queue
+/// in the data directory) or PostgreSQL's (one server's database), chosen at start (`StoreChoice`); the
+/// credit path holds them through their protocols.
 ///
 /// `start` opens the stores and runs recovery; `run()` is the long-running service (workers, expiry,
 /// re-queueing, the slow half of the snapshot) and returns once cancelled, after every loop has stopped.
 public final class Engine: Sendable {
     public let directory: DataDirectory
-    public let ledger: Ledger
-    public let packetStore: SQLitePacketStore
+    /// The stores, by storage engine.
+    public let books: EngineBooks
+    /// The account system (the ledger) as the credit path sees it.
+    public let accounts: any AccountStore
+    /// The red-packet system's store.
+    public let packetStore: any PacketStore
     public let packets: PacketService
-    public let queue: MessageQueueService
     public let accountService: GuardedAccountService
-    public let workers: RetryWorkerPool<MessageQueueCreditQueue>
+    public let workers: RetryWorkerPool<EngineCreditQueue>
     /// The `credits` queue as the credit path and the workers see it (message id = claim id).
-    public let creditQueue: MessageQueueCreditQueue
+    public let creditQueue: EngineCreditQueue
     public let faults: CreditFaults
     public let limits: Limits
     public let durability: Durability
@@ -64,18 +70,19 @@ public final class Engine: Sendable {
         metrics = EngineMetrics(clock: clock)
         mode = Mutex(configuration.creditMode)
         faults = CreditFaults()
-        ledger = try Ledger(path: directory.ledgerPath, durability: configuration.durability, limits: limits,
-                            clock: clock, writeMode: configuration.ledgerWrites)
-        packetStore = try SQLitePacketStore(path: directory.packetsPath, durability: configuration.durability,
-                                            limits: limits, clock: clock, writeMode: configuration.ledgerWrites)
-        queue = try MessageQueueService.open(root: directory.queuePath, limits: limits.queue, clock: clock,
-                                             random: configuration.random)
-        for repair in queue.repairsAtOpen { events.add(.recovery, "repaired at open: " + repair.summary) }
-        try await Engine.ensureCreditQueue(queue, limits: limits)
-        accountService = GuardedAccountService(accounts: ledger, limits: limits.credit, clock: clock,
+        let books = try await Engine.openBooks(configuration, directory: directory, events: events)
+        self.books = books
+        accounts = books.accounts
+        packetStore = books.packetStore
+        switch books {
+        case let .sqlite(sqlite):
+            creditQueue = .sqlite(MessageQueueCreditQueue(queue: sqlite.queue, name: limits.credit.queueName))
+        case let .postgres(postgres):
+            creditQueue = .postgres(postgres.queue)
+        }
+        accountService = GuardedAccountService(accounts: accounts, limits: limits.credit, clock: clock,
                                                random: configuration.random, faults: faults)
-        creditQueue = MessageQueueCreditQueue(queue: queue, name: limits.credit.queueName)
-        packets = PacketService(store: packetStore, accounts: ledger, limits: limits, random: configuration.random)
+        packets = PacketService(store: packetStore, accounts: accounts, limits: limits, random: configuration.random)
         creditPath = CreditPath(accountService: accountService, queue: creditQueue, packets: packets,
                                 limits: limits.credit, random: configuration.random, events: events)
         let metrics = self.metrics
@@ -96,11 +103,58 @@ public final class Engine: Sendable {
             }
             if recovered.queued > 0 { events.add(.recovery, "re-queued \(recovered.queued) credits left mid-flight by the last run") }
             // Purge first what the downtime pushed past retention: a credit purged later would be stranded.
-            try await queue.purgeExpired()
+            if case let .sqlite(sqlite) = books { try await sqlite.queue.purgeExpired() }
             let lost = try await requeueLostCredits()
             if lost > 0 { events.add(.recovery, "re-queued \(lost) waiting credits whose message the queue had purged") }
         }
-        events.add(.info, "started on \(directory.path) (\(configuration.durability.rawValue) durability)")
+        switch books {
+        case .sqlite:
+            events.add(.info, "started on \(directory.path) (\(configuration.durability.rawValue) durability)")
+        case let .postgres(postgres):
+            events.add(.info, "started on PostgreSQL \(postgres.pool.settings.redacted)")
+        }
+    }
+
+    /// Opens the stores `configuration.store` chooses. On SQLite: the ledger and red-packet files and the
+    /// queue's replicas (repairing them at open), and the credit queue made on first start. On PostgreSQL: the
+    /// three stores on the server's database, their tables made on first start; the server is checked first,
+    /// so an unreachable one fails at once with its reason.
+    private static func openBooks(_ configuration: EngineConfiguration, directory: DataDirectory,
+                                  events: EventLog) async throws -> EngineBooks {
+        let limits = configuration.limits
+        let clock = configuration.clock
+        switch configuration.store {
+        case .sqlite:
+            let ledger = try Ledger(path: directory.ledgerPath, durability: configuration.durability, limits: limits,
+                                    clock: clock, writeMode: configuration.ledgerWrites)
+            let packetStore = try SQLitePacketStore(path: directory.packetsPath, durability: configuration.durability,
+                                                    limits: limits, clock: clock, writeMode: configuration.ledgerWrites)
+            let queue = try MessageQueueService.open(root: directory.queuePath, limits: limits.queue, clock: clock,
+                                                     random: configuration.random)
+            for repair in queue.repairsAtOpen { events.add(.recovery, "repaired at open: " + repair.summary) }
+            try await Engine.ensureCreditQueue(queue, limits: limits)
+            return .sqlite(SQLiteBooks(ledger: ledger, packetStore: packetStore, queue: queue))
+        case let .postgres(settings):
+            let pool = PostgresPool(settings: settings, maxConnections: configuration.postgresConnections)
+            do {
+                let ledger = try await PostgresLedger(pool: pool, limits: limits, clock: clock)
+                let packetStore = try await PostgresPacketStore(pool: pool, limits: limits, clock: clock)
+                let queue = try await PostgresCreditQueue(pool: pool, name: limits.credit.queueName,
+                                                          maxReceiveCount: limits.credit.maxReceiveCount, clock: clock)
+                return .postgres(PostgresBooks(pool: pool, ledger: ledger, packetStore: packetStore, queue: queue))
+            } catch {
+                await pool.close()
+                throw error
+            }
+        }
+    }
+
+    /// The SQLite stores; on PostgreSQL, `EngineError.notOnThisStore` naming what was asked for.
+    public func sqlite(_ operation: String = "this") throws(EngineError) -> SQLiteBooks {
+        guard case let .sqlite(books) = books else {
+            throw .notOnThisStore(operation: operation, store: books.storeName)
+        }
+        return books
     }
 
     /// The credit queue and its dead-letter queue, created on first start. Both keep messages as long as the
@@ -130,13 +184,21 @@ public final class Engine: Sendable {
     }
 
     /// Group commits made by each system's writer (ledger, red packets) since start.
-    public var commitCounts: (ledger: Int, packets: Int) { (ledger.commitCount, packetStore.commitCount) }
+    public var commitCounts: (ledger: Int, packets: Int) {
+        switch books {
+        case let .sqlite(books): (books.ledger.commitCount, books.packetStore.commitCount)
+        case let .postgres(books): (books.ledger.commitCount, books.packetStore.commitCount)
+        }
+    }
 
     /// Waits for the records of in-line credits still on their way to the packet store, then closes the
-    /// queue's replicas (after `run()` has returned).
+    /// queue's replicas, or the PostgreSQL connections (after `run()` has returned).
     public func close() async {
         await creditPath.driver.recordsSettled()
-        await queue.close()
+        switch books {
+        case let .sqlite(books): await books.queue.close()
+        case let .postgres(books): await books.pool.close()
+        }
     }
 
     // MARK: Loops
@@ -165,11 +227,16 @@ public final class Engine: Sendable {
     private func runSlowSnapshots() async {
         while !Task.isCancelled {
             let started = ContinuousClock.now
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                slowSnapshotQueue.async {
-                    self.refreshSlowSnapshot()
-                    continuation.resume()
+            switch books {
+            case let .sqlite(books):
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    slowSnapshotQueue.async {
+                        self.refreshSlowSnapshot(books.ledger)
+                        continuation.resume()
+                    }
                 }
+            case let .postgres(books):
+                await refreshSlowSnapshot(books.ledger)
             }
             let took = ContinuousClock.now - started
             try? await clock.sleep(for: max(Engine.slowSnapshotInterval, took * Engine.slowSnapshotSpacing))

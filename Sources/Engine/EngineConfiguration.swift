@@ -15,6 +15,10 @@ public struct EngineConfiguration: Sendable {
     /// Whether `start` expires due packets and re-queues stranded claims. `hongbao audit` turns it off: it
     /// opens the engine to check the queue, and must not change the books it checks.
     public var recoverOnStart = true
+    /// Where the books are: SQLite files in `dataPath` (the default) or a PostgreSQL server.
+    public var store: StoreChoice = .sqlite
+    /// The most connections the PostgreSQL stores open (the credit path's writes, the workers, the reads).
+    public var postgresConnections = 24
 
     public init(dataPath: String, workers: Int? = nil) {
         self.dataPath = dataPath

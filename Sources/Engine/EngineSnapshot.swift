@@ -1,6 +1,7 @@
 import AccountService
 import Ledger
 import MessageQueue
+import PostgresStores
 import Primitives
 import RedPackets
 import RetryWorker
@@ -48,7 +49,11 @@ extension Engine {
 
     /// The live picture: in-memory counters, the queue's state, and small indexed reads from the ledger.
     public func snapshot() async -> EngineSnapshot {
-        let queueSnapshot = await queue.snapshot()
+        let queueSnapshot: QueueSnapshot
+        switch books {
+        case let .sqlite(books): queueSnapshot = await books.queue.snapshot()
+        case let .postgres(books): queueSnapshot = await Engine.queueSnapshot(books.queue)
+        }
         let open = (try? packets.openPackets(limit: Engine.snapshotListLength)) ?? []
         let pending = (try? packets.uncreditedClaims(limit: Engine.snapshotListLength)) ?? []
         let now = clock.now()
@@ -60,8 +65,34 @@ extension Engine {
             slow: slowSnapshot.withLock { $0 }, events: events.recent)
     }
 
+    /// The PostgreSQL credit queue as the dashboard's queue figures: messages live and dead-lettered (a
+    /// message is counted visible whether or not a worker holds it now), no replicas (the servers are the copies).
+    static func queueSnapshot(_ queue: PostgresCreditQueue) async -> QueueSnapshot {
+        guard let depth = try? await queue.depth() else { return QueueSnapshot(queues: []) }
+        return QueueSnapshot(queues: [
+            .counts(name: queue.name, messages: depth.live, deadLettered: depth.deadLettered),
+            .counts(name: queue.deadLetterName, messages: depth.deadLettered, deadLettered: 0),
+        ])
+    }
+
+    /// The same whole-table figures on PostgreSQL: a round trip each, on the cooperative pool.
+    func refreshSlowSnapshot(_ ledger: PostgresLedger) async {
+        let started = ContinuousClock.now
+        do {
+            let totals = try await ledger.totals()
+            let stats = try packets.stats()
+            let top = try await ledger.topAccounts(limit: Engine.snapshotListLength)
+            let violations = try await ledger.auditLedgerQuick()
+            let snapshot = SlowSnapshot(takenAt: clock.now(), totals: totals, packets: stats, topAccounts: top,
+                                        violations: violations, checkDuration: ContinuousClock.now - started)
+            slowSnapshot.withLock { $0 = snapshot }
+        } catch {
+            events.add(.failure, "conservation check failed to run: \(error)")
+        }
+    }
+
     /// Recounts the whole-table figures and re-checks conservation (ledger and packet invariants).
-    func refreshSlowSnapshot() {
+    func refreshSlowSnapshot(_ ledger: Ledger) {
         let started = ContinuousClock.now
         do {
             let totals = try ledger.totals()

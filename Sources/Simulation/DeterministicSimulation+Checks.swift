@@ -40,7 +40,7 @@ extension DeterministicSimulation {
 
     func queued(_ engine: Engine) async throws -> Int {
         let name = limits.credit.queueName
-        return try await engine.queue.counters(of: name).total + engine.queue.counters(of: name + "-dlq").total
+        return try await engine.sqlite().queue.counters(of: name).total + engine.sqlite().queue.counters(of: name + "-dlq").total
     }
 
     /// Every check of the run; the failures become the summary's `violations`.
@@ -58,9 +58,9 @@ extension DeterministicSimulation {
         }
         let stillQueued = try await queued(engine)
         if stillQueued > 0 { violations.append("\(stillQueued) credit messages still queued") }
-        violations += await replicaChecks(engine)
+        violations += try await replicaChecks(engine)
         violations += try await claimChecks(engine)
-        let totals = try engine.ledger.totals()
+        let totals = try engine.sqlite().ledger.totals()
         if totals.sumOfBalances != .zero { violations.append("balances sum to \(totals.sumOfBalances), not zero") }
         violations += try await balanceChecks(engine)
         let claimed = model.claims.values.reduce(Int64(0)) { $0 + $1.amount.minorUnits }
@@ -69,16 +69,17 @@ extension DeterministicSimulation {
             claimedMinorUnits: claimed, convergenceRounds: convergenceRounds ?? -1,
             convergenceVirtualSeconds: convergenceVirtualSeconds,
             virtualSeconds: (clock.now() - startedAt).wholeMilliseconds / 1_000,
-            queueSequence: await engine.queue.currentState().lastSequence, transfers: totals.transferCount,
-            moneyIssuedMinorUnits: totals.moneyIssued.minorUnits, balancesDigest: try balancesDigest(engine.ledger),
+            queueSequence: try await engine.sqlite().queue.currentState().lastSequence, transfers: totals.transferCount,
+            moneyIssuedMinorUnits: totals.moneyIssued.minorUnits, balancesDigest: try balancesDigest(engine.sqlite().ledger),
             violations: violations)
     }
 
     /// Every replica is up and has applied every acknowledged operation (their contents are compared by
     /// the audit's `queue.replicas` check).
-    func replicaChecks(_ engine: Engine) async -> [String] {
-        let last = await engine.queue.currentState().lastSequence
-        return await engine.queue.replicaStatuses().compactMap { status in
+    func replicaChecks(_ engine: Engine) async throws -> [String] {
+        let queue = try engine.sqlite().queue
+        let last = await queue.currentState().lastSequence
+        return await queue.replicaStatuses().compactMap { status in
             guard status.health.isLive else { return "replica \(status.id) is \(status.health.label) after convergence" }
             guard status.appliedSequence == last else {
                 return "replica \(status.id) applied \(status.appliedSequence) of \(last) operations"
@@ -93,7 +94,7 @@ extension DeterministicSimulation {
     func claimChecks(_ engine: Engine) async throws -> [String] {
         let credited = try await engine.packetStore.creditedClaimAmounts()
         let uncredited = try await engine.packetStore.uncreditedClaims(in: nil, limit: Int.max)
-        let transfers = try engine.ledger.transfersNow(withPrefix: "claim:")
+        let transfers = try engine.sqlite().ledger.transfersNow(withPrefix: "claim:")
         let creditByID = Dictionary(transfers.map { ($0.id, $0.amount) }, uniquingKeysWith: { first, _ in first })
         var problems: [String] = []
         let claims = credited.count + uncredited.count
@@ -123,14 +124,14 @@ extension DeterministicSimulation {
     /// Refunds are the ledger's `refund:` transfers, checked against the packet store by the audit.
     func balanceChecks(_ engine: Engine) async throws -> [String] {
         var refunds: [AccountID: Money] = [:]
-        for refund in try engine.ledger.transfersNow(withPrefix: "refund:") {
+        for refund in try engine.sqlite().ledger.transfersNow(withPrefix: "refund:") {
             refunds[refund.to, default: .zero] += refund.amount
         }
         var received: [String: Money] = [:]
         for claim in model.claims.values { received[claim.user, default: .zero] += claim.amount }
         var problems: [String] = []
         for user in users {
-            guard let account = try engine.ledger.account(named: user) else {
+            guard let account = try engine.sqlite().ledger.account(named: user) else {
                 problems.append("\(user) has no account")
                 continue
             }

@@ -125,7 +125,7 @@ extension DeterministicSimulation {
                 try? await engine.creditQueue.enqueue(drawn.claim.creditOrder)
                 counts.crashesAfterSend += 1
             case 1 where drawn.claim.state == .crediting:
-                _ = try await LedgerAccountService(accounts: engine.ledger).credit(drawn.claim.creditOrder)
+                _ = try await LedgerAccountService(accounts: engine.sqlite().ledger).credit(drawn.claim.creditOrder)
                 counts.crashesAfterLedgerCredit += 1
             default:
                 counts.crashesMidOpen += 1
@@ -146,15 +146,15 @@ extension DeterministicSimulation {
     private func sendHalfway() async throws {
         let engine = try engine()
         let sender = randomUser()
-        guard let account = try engine.ledger.account(named: sender) else { return }
+        guard let account = try engine.sqlite().ledger.account(named: sender) else { return }
         let total = Money(minorUnits: roll(1...5_000))
         let shares = Int(roll(1...min(10, total.minorUnits)))
         let draft = PacketDraft(kind: .lucky, senderID: account.id, senderName: sender, recipientID: nil, total: total,
                                 shares: shares, greeting: "", timeToLive: .seconds(roll(5...600)))
         let packet = try await engine.packetStore.createPacket(draft, random: engineRandom)
         if chance(500), account.balance >= total {
-            _ = try await engine.ledger.transfer(TransferRequest(
-                id: packet.id.fundingTransferID, from: account.id, to: engine.ledger.settlementAccountID,
+            _ = try await engine.sqlite().ledger.transfer(TransferRequest(
+                id: packet.id.fundingTransferID, from: account.id, to: engine.sqlite().ledger.settlementAccountID,
                 amount: total, memo: "red packet \(packet.id.rawValue)"))
             model.sent[sender, default: .zero] += total
             model.live.append((packet.id, nil))
@@ -177,8 +177,8 @@ extension DeterministicSimulation {
         let expired = try await engine.packetStore.expireDue(limit: 256)
         if chance(500) {
             for packet in expired where packet.refundPending {
-                _ = try await engine.ledger.transfer(TransferRequest(
-                    id: packet.id.refundTransferID, from: engine.ledger.settlementAccountID, to: packet.senderID,
+                _ = try await engine.sqlite().ledger.transfer(TransferRequest(
+                    id: packet.id.refundTransferID, from: engine.sqlite().ledger.settlementAccountID, to: packet.senderID,
                     amount: packet.refunded, memo: "refund of red packet \(packet.id.rawValue)"))
             }
             counts.crashesAfterRefund += 1
@@ -238,7 +238,7 @@ extension DeterministicSimulation {
     /// One replica goes down or is corrupted, or comes back; sometimes a second goes down (no quorum).
     func replicaFault() async throws {
         let engine = try engine()
-        let statuses = await engine.queue.replicaStatuses()
+        let statuses = try await engine.sqlite().queue.replicaStatuses()
         let out = statuses.filter { !$0.health.isLive }.map(\.id)
         let live = statuses.filter { $0.health.isLive }.map(\.id)
         if out.isEmpty, !live.isEmpty {

@@ -65,7 +65,7 @@ public final class DeterministicSimulation {
     var users: [String] = []
     var initialBalances: [String: Money] = [:]
     var model = Model()
-    var held: [[CreditMessage<MessageQueueCreditQueue.Receipt>]]
+    var held: [[CreditMessage<EngineCreditQueue.Receipt>]]
     var counts = DeterministicSummary.Counts()
     var step = 0
     var outageUntil: Timestamp?
@@ -136,7 +136,7 @@ public final class DeterministicSimulation {
     }
 
     func seedUsers() throws {
-        let ledger = try engine().ledger
+        let ledger = try engine().sqlite().ledger
         let seeder = DemoSeeder(ledger: ledger, random: SeededRandomSource(seed: options.seed &+ 17))
         _ = try seeder.seed(count: options.accounts)
         users = DemoSeeder.namedPeople + DemoSeeder.numberedNames(count: options.accounts)

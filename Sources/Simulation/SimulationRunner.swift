@@ -37,14 +37,13 @@ public struct SimulationRunner: Sendable {
     }
 
     /// Seeds demo accounts if needed and returns the users the load draws from.
-    public static func prepareUsers(engine: Engine, count: Int, seed: UInt64) throws -> [String] {
-        let seeder = DemoSeeder(ledger: engine.ledger, random: SeededRandomSource(seed: seed))
-        _ = try seeder.seed(count: count)
+    public static func prepareUsers(engine: Engine, count: Int, seed: UInt64) async throws -> [String] {
+        try await engine.seedDemoAccounts(count: count, random: SeededRandomSource(seed: seed))
         return DemoSeeder.namedPeople + DemoSeeder.numberedNames(count: count)
     }
 
     public func run(progress: @escaping @Sendable (Progress) -> Void) async throws -> SimulationSummary {
-        let users = try SimulationRunner.prepareUsers(engine: engine, count: options.accounts, seed: options.seed)
+        let users = try await SimulationRunner.prepareUsers(engine: engine, count: options.accounts, seed: options.seed)
         let load = LoadGenerator(engine: engine, shape: LoadGenerator.Shape(users: users),
                                  random: SeededRandomSource(seed: options.seed &+ 1), rate: options.rate)
         let started = ContinuousClock.now

@@ -131,7 +131,9 @@ struct AuditCommand: AsyncParsableCommand {
         var configuration = EngineConfiguration(dataPath: path, workers: 1)
         configuration.durability = data.durability
         let engine = try await userErrors { try await Engine.start(configuration) }
-        let lines = engine.queue.repairsAtOpen.map(\.summary)
+        // On SQLite only (`data.path()` refuses PostgreSQL): the queue's replicas repaired at open.
+        let repairs = (try? engine.sqlite().queue.repairsAtOpen) ?? []
+        let lines = repairs.map(\.summary)
             + engine.recentEvents().filter { $0.kind == .recovery && !$0.text.hasPrefix("repaired at open") }.map(\.text)
         await engine.close()
         return lines

@@ -34,7 +34,7 @@ final class ComparisonEngine: Sendable {
         configuration.creditMode = .transaction
         let engine = try await Engine.start(configuration)
         engine.setCreditMode(.transaction)
-        let users = try SimulationRunner.prepareUsers(engine: engine, count: settings.demoAccounts, seed: settings.seed)
+        let users = try await SimulationRunner.prepareUsers(engine: engine, count: settings.demoAccounts, seed: settings.seed)
         let load = LoadGenerator(engine: engine, shape: LoadGenerator.Shape(users: users), random: SeededRandomSource(seed: settings.seed))
         let comparison = ComparisonEngine(engine: engine, load: load)
         comparison.tasks.withLock {

@@ -91,14 +91,14 @@ final class DashboardLists: Sendable {
 
     private static func read(_ query: ListQuery, engine: Engine, now: Timestamp) throws -> Answer {
         let accountsWindow = query.accounts
-        let accounts = try engine.ledger.accounts(matching: accountsWindow.filter, order: .balanceDescending,
+        let accounts = try engine.sqlite().ledger.accounts(matching: accountsWindow.filter, order: .balanceDescending,
                                                   limit: accountsWindow.limit, offset: accountsWindow.offset)
         let owed = try engine.packets.uncreditedTotals(for: accounts.map(\.id))
         let accountRows = accounts.map { account in
             AccountRow(name: account.name, balance: account.balance, waitingCredits: owed[account.id]?.count ?? 0,
                        waitingAmount: owed[account.id]?.amount ?? .zero)
         }
-        let accountCount = try engine.ledger.userAccountCount(matching: accountsWindow.filter)
+        let accountCount = try engine.sqlite().ledger.userAccountCount(matching: accountsWindow.filter)
 
         let packetsWindow = query.packets
         let packets = try engine.packets.packets(matching: packetsWindow.filter, limit: packetsWindow.limit,

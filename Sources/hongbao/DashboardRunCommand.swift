@@ -76,7 +76,7 @@ struct DashboardRunCommand: AsyncParsableCommand {
         let slot = ComparisonSlot(settings: ComparisonSettings(
             dataPath: configuration.dataPath + "-transaction", durability: data.durability, workers: workers,
             demoAccounts: demoAccounts, seed: seed))
-        let users = try userErrors { try SimulationRunner.prepareUsers(engine: engine, count: demoAccounts, seed: seed) }
+        let users = try await userErrors { try await SimulationRunner.prepareUsers(engine: engine, count: demoAccounts, seed: seed) }
         let random = SeededRandomSource(seed: seed)
         let load = LoadGenerator(engine: engine, shape: LoadGenerator.Shape(users: users), random: random)
         let target = ComparedScenarioTarget(primary: EngineScenarioTarget(engine: engine, load: load), slot: slot)
@@ -145,7 +145,8 @@ struct DashboardRunCommand: AsyncParsableCommand {
         } catch {
             throw UserError(message: error.description, exitCode: ExitStatus.usage)
         }
-        let endpoint = SQSEndpoint(service: engine.queue, credentials: credentials)
+        let queue = try userErrors { try engine.sqlite("the SQS endpoint").queue }
+        let endpoint = SQSEndpoint(service: queue, credentials: credentials)
         endpoint.traffic.setAddress("\(host):\(port)")
         return (endpoint, SQSServerConfiguration(host: host, port: port))
     }

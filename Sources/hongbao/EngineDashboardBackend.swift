@@ -284,7 +284,7 @@ final class EngineDashboardBackend: DashboardBackend {
             let moved = try await engine.redriveDeadLetters()
             return "redrove \(moved) dead-lettered credits"
         case let .rewindQueue(queue, seconds):
-            let rewound = try await engine.queue.rewind(queue, window: .seconds(seconds))
+            let rewound = try await engine.sqlite().queue.rewind(queue, window: .seconds(seconds))
             return "rewound \(queue): \(rewound) message(s) deliverable again"
         case .toggleScenarioPause:
             guard let scenario else { return "no scenario is playing" }

@@ -31,8 +31,8 @@ final class EngineAuditTests: XCTestCase {
     /// An engine run that leaves a packet with two opened shares and the queue with a few operations.
     private func populate() async throws -> Packet {
         let engine = try await Engine.start(configuration())
-        _ = try await engine.ledger.openAccount(name: "alice", deposit: Money(yuan: 1_000))
-        for name in ["bob", "carol"] { _ = try await engine.ledger.openAccount(name: name) }
+        _ = try await engine.sqlite().ledger.openAccount(name: "alice", deposit: Money(yuan: 1_000))
+        for name in ["bob", "carol"] { _ = try await engine.sqlite().ledger.openAccount(name: name) }
         let packet = try await engine.send(.group(from: "alice", total: Money(yuan: 100), shares: 3))
         for name in ["bob", "carol"] {
             try await engine.grab(packet.id, user: name)
@@ -115,8 +115,8 @@ final class EngineAuditTests: XCTestCase {
         let repairs: [ReplicaRepair], history: [ReplicaRepair], events: [String], violations: [AuditViolation]
         do {
             let engine = try await Engine.start(configuration())
-            repairs = engine.queue.repairsAtOpen
-            history = engine.queue.repairHistory()
+            repairs = try engine.sqlite().queue.repairsAtOpen
+            history = try engine.sqlite().queue.repairHistory()
             events = engine.recentEvents().map(\.text)
             violations = try await engine.audit()
             await engine.close()
@@ -143,13 +143,13 @@ final class EngineAuditTests: XCTestCase {
         let drawn: Claim
         do {
             let engine = try await Engine.start(configuration())
-            _ = try await engine.ledger.openAccount(name: "alice", deposit: Money(yuan: 1_000))
-            _ = try await engine.ledger.openAccount(name: "bob")
+            _ = try await engine.sqlite().ledger.openAccount(name: "alice", deposit: Money(yuan: 1_000))
+            _ = try await engine.sqlite().ledger.openAccount(name: "bob")
             let packet = try await engine.send(.group(from: "alice", total: Money(yuan: 10), shares: 2))
             try await engine.grab(packet.id, user: "bob")
             drawn = try await engine.packets.draw(packet.id, user: "bob").claim
-            try await engine.ledger.transfer(TransferRequest(
-                id: drawn.id.creditTransferID, from: engine.ledger.settlementAccountID, to: drawn.userID,
+            try await engine.sqlite().ledger.transfer(TransferRequest(
+                id: drawn.id.creditTransferID, from: engine.sqlite().ledger.settlementAccountID, to: drawn.userID,
                 amount: drawn.amount, memo: "red packet"))
             await engine.close()
         }
@@ -173,8 +173,8 @@ final class EngineAuditTests: XCTestCase {
         let drawn: Claim
         do {
             let engine = try await Engine.start(configuration())
-            _ = try await engine.ledger.openAccount(name: "alice", deposit: Money(yuan: 1_000))
-            _ = try await engine.ledger.openAccount(name: "bob")
+            _ = try await engine.sqlite().ledger.openAccount(name: "alice", deposit: Money(yuan: 1_000))
+            _ = try await engine.sqlite().ledger.openAccount(name: "bob")
             let packet = try await engine.send(.group(from: "alice", total: Money(yuan: 10), shares: 2))
             try await engine.grab(packet.id, user: "bob")
             // A run stopped between the draw and the credit: the claim is `crediting` and no message exists.

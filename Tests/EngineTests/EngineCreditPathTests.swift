@@ -51,8 +51,8 @@ final class EngineCreditPathTests: XCTestCase {
     }
 
     private func seedAndSend(_ engine: Engine, shares: Int = 5) async throws -> Packet {
-        _ = try await engine.ledger.openAccount(name: "alice", deposit: Money(yuan: 1_000))
-        for name in ["bob", "carol", "dave", "erin", "frank"] { _ = try await engine.ledger.openAccount(name: name) }
+        _ = try await engine.sqlite().ledger.openAccount(name: "alice", deposit: Money(yuan: 1_000))
+        for name in ["bob", "carol", "dave", "erin", "frank"] { _ = try await engine.sqlite().ledger.openAccount(name: name) }
         return try await engine.send(.group(from: "alice", total: Money(yuan: 100), shares: shares))
     }
 
@@ -65,8 +65,8 @@ final class EngineCreditPathTests: XCTestCase {
             XCTAssertNotNil(opened.creditFailure, "the in-line credit must have failed")
             XCTAssertTrue(opened.claim.amount.isPositive, "the opener sees the amount at once")
             XCTAssertEqual(try engine.packets.claim(opened.claim.id)?.state, .waiting)
-            XCTAssertEqual(try engine.ledger.account(named: "bob")?.balance, .zero)
-            let queued = try await engine.queue.counters(of: "credits")
+            XCTAssertEqual(try engine.sqlite().ledger.account(named: "bob")?.balance, .zero)
+            let queued = try await engine.sqlite().queue.counters(of: "credits")
             XCTAssertEqual(queued.total, 1, "the failed credit is one message in the credit queue")
 
             // Workers keep failing while the failure rate is 100%: the claim stays waiting, money stays in escrow.
@@ -80,10 +80,10 @@ final class EngineCreditPathTests: XCTestCase {
                 try engine.packets.claim(opened.claim.id)?.state == .credited
             }
             try await waitUntil("the queue empty", timeout: .seconds(20), interval: .milliseconds(20)) {
-                try await engine.queue.counters(of: "credits").total == 0
+                try await engine.sqlite().queue.counters(of: "credits").total == 0
             }
-            XCTAssertEqual(try engine.ledger.account(named: "bob")?.balance, opened.claim.amount)
-            let transfers = try engine.ledger.transfersNow(withPrefix: "claim:")
+            XCTAssertEqual(try engine.sqlite().ledger.account(named: "bob")?.balance, opened.claim.amount)
+            let transfers = try engine.sqlite().ledger.transfersNow(withPrefix: "claim:")
             XCTAssertEqual(transfers.map(\.id), [opened.claim.id.creditTransferID], "credited exactly once")
             let retries = engine.workers.snapshot
             XCTAssertEqual(retries.succeeded, 1)
@@ -134,7 +134,7 @@ final class EngineCreditPathTests: XCTestCase {
                 try engine.packets.claim(opened.claim.id)?.state == .credited
             }
             // The claim is recorded credited before its message is deleted: audit once the queue is quiet.
-            try await waitUntil("the queue empty", timeout: .seconds(20), interval: .milliseconds(20)) { try await engine.queue.counters(of: "credits").total == 0 }
+            try await waitUntil("the queue empty", timeout: .seconds(20), interval: .milliseconds(20)) { try await engine.sqlite().queue.counters(of: "credits").total == 0 }
             let violations = try await engine.audit()
             XCTAssertEqual(violations, [])
         }
@@ -158,7 +158,7 @@ final class EngineCreditPathTests: XCTestCase {
             try await waitUntil("recovered and credited", timeout: .seconds(20), interval: .milliseconds(20)) {
                 try engine.packets.claim(id)?.state == .credited
             }
-            XCTAssertEqual(try engine.ledger.account(named: "bob")?.balance, amount)
+            XCTAssertEqual(try engine.sqlite().ledger.account(named: "bob")?.balance, amount)
             let violations = try await engine.audit()
             XCTAssertEqual(violations, [])
         }
@@ -176,8 +176,8 @@ final class EngineCreditPathTests: XCTestCase {
             try await engine.grab(packet.id, user: "bob")
             let claim = try await engine.packets.draw(packet.id, user: "bob").claim
             // The in-line credit, as the account service makes it; the process dies before the record lands.
-            try await engine.ledger.transfer(TransferRequest(
-                id: claim.id.creditTransferID, from: engine.ledger.settlementAccountID, to: claim.userID,
+            try await engine.sqlite().ledger.transfer(TransferRequest(
+                id: claim.id.creditTransferID, from: engine.sqlite().ledger.settlementAccountID, to: claim.userID,
                 amount: claim.amount, memo: "red packet"))
             claimID = claim.id
             amount = claim.amount
@@ -186,9 +186,9 @@ final class EngineCreditPathTests: XCTestCase {
         let id = try XCTUnwrap(claimID)
         let engine = try await Engine.start(configuration())
         XCTAssertEqual(try engine.packets.claim(id)?.state, .credited, "recorded by the start's recovery")
-        let sent = try await engine.queue.counters(of: engine.limits.credit.queueName).totals.sent
+        let sent = try await engine.sqlite().queue.counters(of: engine.limits.credit.queueName).totals.sent
         XCTAssertEqual(sent, 0, "no message was needed")
-        XCTAssertEqual(try engine.ledger.account(named: "bob")?.balance, amount, "credited once")
+        XCTAssertEqual(try engine.sqlite().ledger.account(named: "bob")?.balance, amount, "credited once")
         XCTAssertTrue(engine.recentEvents().contains { $0.text.contains("recorded 1 credit") })
         let violations = try await engine.audit()
         XCTAssertEqual(violations, [])
@@ -242,14 +242,14 @@ final class EngineCreditPathTests: XCTestCase {
 
     func testExpiryRunsOnItsOwnAndRefundsTheRemainder() async throws {
         try await withRunningEngine { engine in
-            _ = try await engine.ledger.openAccount(name: "alice", deposit: Money(yuan: 100))
+            _ = try await engine.sqlite().ledger.openAccount(name: "alice", deposit: Money(yuan: 100))
             let packet = try await engine.send(.group(from: "alice", total: Money(yuan: 10), shares: 2,
                                                       timeToLive: .seconds(1)))
             try await waitUntil("expired and refunded by the engine's timer", timeout: .seconds(20), interval: .milliseconds(20)) {
                 let now = try engine.packets.packet(packet.id)
                 return now.state == .expired && !now.refundPending
             }
-            XCTAssertEqual(try engine.ledger.account(named: "alice")?.balance, Money(yuan: 100))
+            XCTAssertEqual(try engine.sqlite().ledger.account(named: "alice")?.balance, Money(yuan: 100))
         }
     }
 }

@@ -34,7 +34,7 @@ final class CreditRecoveryTests: XCTestCase {
         let restarted = try await Engine.start(configuration)
         let claim = try XCTUnwrap(try restarted.packets.claim(stranded))
         XCTAssertEqual(claim.state, .waiting, "recovery queued the stranded claim")
-        let queued = await restarted.queue.currentState().messages(in: "credits").map(\.id)
+        let queued = try await restarted.sqlite().queue.currentState().messages(in: "credits").map(\.id)
         XCTAssertTrue(queued.contains(stranded.rawValue), "its credit message is in the queue")
         let violations = try await restarted.audit()
         XCTAssertEqual(violations, [])
@@ -48,7 +48,7 @@ final class CreditRecoveryTests: XCTestCase {
     ) async throws -> ClaimID {
         let engine = try await Engine.start(configuration)
         let users = (0..<101).map { "u\($0)" }
-        for user in users { _ = try await engine.ledger.openAccount(name: user, deposit: Money(yuan: 2_000)) }
+        for user in users { _ = try await engine.sqlite().ledger.openAccount(name: user, deposit: Money(yuan: 2_000)) }
         engine.setOutage(true) // every in-line credit fails: each claim is queued and `waiting`
         for _ in 0..<11 {
             let packet = try await engine.send(.group(from: users[0], total: Money(yuan: 100), shares: 100), quiet: true)
@@ -112,7 +112,7 @@ final class CreditRecoveryTests: XCTestCase {
     /// Opens a share while the account system is down: the claim is `waiting`, its message queued.
     private func queueACredit(_ configuration: EngineConfiguration) async throws -> ClaimID {
         let engine = try await Engine.start(configuration)
-        for user in ["s", "r"] { _ = try await engine.ledger.openAccount(name: user, deposit: Money(yuan: 100)) }
+        for user in ["s", "r"] { _ = try await engine.sqlite().ledger.openAccount(name: user, deposit: Money(yuan: 100)) }
         engine.setOutage(true)
         let packet = try await engine.send(.group(from: "s", total: Money(yuan: 10), shares: 1), quiet: true)
         try await engine.grab(packet.id, user: "r")
@@ -126,13 +126,13 @@ final class CreditRecoveryTests: XCTestCase {
     /// outlive the credit queue's retention, and has a worker receive: the queue purges the message.
     private func purgeACreditMessage(_ configuration: EngineConfiguration, clock: ManualClock) async throws -> ClaimID {
         let engine = try await Engine.start(configuration)
-        for user in ["s", "r"] { _ = try await engine.ledger.openAccount(name: user, deposit: Money(yuan: 100)) }
+        for user in ["s", "r"] { _ = try await engine.sqlite().ledger.openAccount(name: user, deposit: Money(yuan: 100)) }
         engine.setOutage(true)
         let packet = try await engine.send(.group(from: "s", total: Money(yuan: 10), shares: 1), quiet: true)
         try await engine.grab(packet.id, user: "r")
         let claim = try await engine.open(packet.id, user: "r", quiet: true).claim
         XCTAssertEqual(claim.state, .waiting)
-        let retention = try await engine.queue.attributes(of: "credits").retention
+        let retention = try await engine.sqlite().queue.attributes(of: "credits").retention
         clock.advance(by: retention + .seconds(1))
         let received = try await engine.workers.receive(wait: .zero)
         XCTAssertEqual(received, [], "the message outlived its retention and was purged")
