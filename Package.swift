@@ -219,7 +219,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EngineTests",
-            dependencies: ["Engine", "Ledger", "RedPackets", "MessageQueue", "TestKit",
+            dependencies: ["Engine", "Ledger", "RedPackets", "MessageQueue", "TestKit", "PostgresStores", "PostgresCluster",
                            .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),

@@ -37,14 +37,27 @@ public struct BenchReport: Sendable, Codable {
 
     /// Runs `suites` one after the other and collects their figures.
     public static func run(_ suites: [BenchSuite], context: BenchContext) async throws -> BenchReport {
+        try await run(named: suites.map(\.rawValue), context: context) {
+            var figures: [BenchFigure] = []
+            for suite in suites {
+                figures += try await suite.run(context)
+            }
+            return figures
+        }
+    }
+
+    /// `bench e2e --store postgres`: the engine's end-to-end suite on PostgreSQL beside SQLite.
+    public static func runEndToEndOnPostgres(context: BenchContext) async throws -> BenchReport {
+        try await run(named: ["e2e --store postgres"], context: context) { try await PostgresEndToEndSuite.run(context) }
+    }
+
+    private static func run(named names: [String], context: BenchContext,
+                            _ body: () async throws -> [BenchFigure]) async throws -> BenchReport {
         let started = ContinuousClock.now
         let before = BenchContext.loadAverage()
-        var figures: [BenchFigure] = []
-        for suite in suites {
-            figures += try await suite.run(context)
-        }
+        let figures = try await body()
         return BenchReport(
-            suites: suites.map(\.rawValue), quick: context.quick, startedAt: ISO8601DateFormatter().string(from: Date()),
+            suites: names, quick: context.quick, startedAt: ISO8601DateFormatter().string(from: Date()),
             loadAverageBefore: before, loadAverageAfter: BenchContext.loadAverage(),
             seconds: (ContinuousClock.now - started).secondsDouble, cores: ProcessInfo.processInfo.activeProcessorCount,
             figures: figures)

@@ -1,3 +1,6 @@
+import Engine
+import PostgresStores
+
 /// `hongbao bench e2e`, at FULL durability with 0 % and 20 % credit failures: the highest sustainable opens/s
 /// (searched, see `sustainedRuns`), and the open latency and the drain time at the goal's rate of 5,000
 /// opens/s (latency at the edge of saturation is the queueing of an overloaded system, not the design's).
@@ -39,15 +42,17 @@ public enum EndToEndSuite {
     /// are retried, which is more work), so stepping down alone undershoots. The search steps down from an
     /// overload until a rate is sustained, then up by `stepUpFactor` until one is not, and keeps the highest
     /// sustained run.
-    static func sustainedRuns(_ context: BenchContext, creditFailurePercent: Int) async throws -> [OpenLoadBenchmark.Run] {
+    static func sustainedRuns(_ context: BenchContext, creditFailurePercent: Int, on server: PostgresSettings? = nil,
+                              firstOffer: Int? = nil) async throws -> [OpenLoadBenchmark.Run] {
         let duration = runDuration(context)
-        var offered = context.quick ? 3_000 : 8_000
+        let label = server == nil ? "" : " on PostgreSQL"
+        var offered = firstOffer ?? (context.quick ? 3_000 : 8_000)
         var best: OpenLoadBenchmark.Run?
         var last: OpenLoadBenchmark.Run?
         for step in 1...(context.quick ? 3 : maximumSteps) {
-            context.progress("e2e \(creditFailurePercent)% failures: offering \(offered) opens/s (step \(step))")
-            let run = try await once(context, rate: offered, duration: duration, failure: creditFailurePercent)
-            context.progress("e2e \(creditFailurePercent)% failures: \(offered) offered, \(Int(run.achievedPerSecond)) achieved, "
+            context.progress("e2e\(label) \(creditFailurePercent)% failures: offering \(offered) opens/s (step \(step))")
+            let run = try await once(context, rate: offered, duration: duration, failure: creditFailurePercent, on: server)
+            context.progress("e2e\(label) \(creditFailurePercent)% failures: \(offered) offered, \(Int(run.achievedPerSecond)) achieved, "
                              + "\(run.skipped) skipped at the in-flight limit: \(run.sustained ? "sustained" : "not sustained")")
             last = run
             if run.sustained {
@@ -63,16 +68,23 @@ public enum EndToEndSuite {
         var runs = [first]
         while runs.count < context.runs {
             let rate = first.offeredPerSecond
-            context.progress("e2e \(creditFailurePercent)% failures: \(rate) opens/s, run \(runs.count + 1)/\(context.runs)")
-            runs.append(try await once(context, rate: rate, duration: duration, failure: creditFailurePercent))
+            context.progress("e2e\(label) \(creditFailurePercent)% failures: \(rate) opens/s, run \(runs.count + 1)/\(context.runs)")
+            runs.append(try await once(context, rate: rate, duration: duration, failure: creditFailurePercent, on: server))
         }
         return runs
     }
 
-    static func once(_ context: BenchContext, rate: Int, duration: Duration, failure: Int) async throws -> OpenLoadBenchmark.Run {
+    static func once(_ context: BenchContext, rate: Int, duration: Duration, failure: Int,
+                     on server: PostgresSettings? = nil) async throws -> OpenLoadBenchmark.Run {
         try await context.withScratch("e2e") { directory in
-            try await OpenLoadBenchmark.run(directory: directory, accounts: accounts, rate: rate, duration: duration,
-                                            creditFailurePercent: failure)
+            guard let server else {
+                return try await OpenLoadBenchmark.run(directory: directory, accounts: accounts, rate: rate,
+                                                       duration: duration, creditFailurePercent: failure)
+            }
+            return try await PostgresQueueBenchmark.withScratchDatabase(server) { scratch in
+                try await OpenLoadBenchmark.run(directory: directory, accounts: accounts, rate: rate, duration: duration,
+                                                creditFailurePercent: failure, store: .postgres(scratch))
+            }
         }
     }
 
@@ -105,5 +117,54 @@ public enum EndToEndSuite {
             drain = drain.with(goal: "≤ 10 s", met: drain.median <= maximumDrainSeconds)
         }
         return [opens, p50, p99, p999, drain]
+    }
+}
+
+/// `hongbao bench e2e --store postgres`: the same engine and load on PostgreSQL's stores (a scratch database
+/// on the server per run), at 20 % credit failures, each figure beside SQLite's measured in the same run: the
+/// highest sustainable opens/s, and the open latency and drain at 3,000 opens/s.
+public enum PostgresEndToEndSuite {
+    static let failurePercent = 20
+    static let latencyRate = 3_000
+    static let minimumOpensPerSecond = 5_000.0
+
+    public static func run(_ context: BenchContext) async throws -> [BenchFigure] {
+        guard let server = context.postgres else {
+            throw BenchError.setupFailed("e2e on PostgreSQL needs a server: --postgres postgres://user:password@host:port/db")
+        }
+        let duration = EndToEndSuite.runDuration(context)
+        let rate = context.quick ? 1_000 : latencyRate
+        let first = context.quick ? 2_000 : 6_000
+        let postgres = try await EndToEndSuite.sustainedRuns(context, creditFailurePercent: failurePercent, on: server,
+                                                             firstOffer: first)
+        let sqlite = try await EndToEndSuite.sustainedRuns(context, creditFailurePercent: failurePercent)
+        var latency: (postgres: [OpenLoadBenchmark.Run], sqlite: [OpenLoadBenchmark.Run]) = ([], [])
+        for run in 1...context.runs {
+            context.progress("e2e on PostgreSQL: latency at \(rate) opens/s, run \(run)/\(context.runs)")
+            latency.postgres.append(try await EndToEndSuite.once(context, rate: rate, duration: duration,
+                                                                 failure: failurePercent, on: server))
+            context.progress("e2e on SQLite: latency at \(rate) opens/s, run \(run)/\(context.runs)")
+            latency.sqlite.append(try await EndToEndSuite.once(context, rate: rate, duration: duration,
+                                                               failure: failurePercent))
+        }
+        func figure(_ name: String, _ unit: String, _ runs: [OpenLoadBenchmark.Run], _ base: [OpenLoadBenchmark.Run],
+                    _ key: (OpenLoadBenchmark.Run) -> Double, higherIsBetter: Bool = false, note: String? = nil) -> BenchFigure {
+            BenchFigure(suite: "e2e", name: name + ", PostgreSQL", unit: unit, samples: Samples(runs.map(key)),
+                        higherIsBetter: higherIsBetter, baselineName: "SQLite", baseline: Samples(base.map(key)), note: note)
+        }
+        let offered = postgres.last?.offeredPerSecond ?? 0
+        var opens = figure("opens/s sustained, \(failurePercent)% credit failures", "opens/s", postgres, sqlite,
+                           \.achievedPerSecond, higherIsBetter: true,
+                           note: "offered \(offered)/s on PostgreSQL (\(server.redacted)), \(postgres.filter(\.sustained).count)/\(postgres.count) runs sustained; SQLite offered \(sqlite.last?.offeredPerSecond ?? 0)/s; \(EndToEndSuite.accounts) accounts")
+        opens = opens.with(goal: "≥ 5,000/s", met: opens.median >= minimumOpensPerSecond)
+        var p99 = figure("open p99 at \(rate)/s", "ms", latency.postgres, latency.sqlite, \.p99Milliseconds,
+                         note: "\(latency.postgres.filter(\.sustained).count)/\(latency.postgres.count) runs sustained on PostgreSQL")
+        p99 = p99.with(goal: "≤ 50 ms", met: p99.median <= EndToEndSuite.maximumP99Milliseconds)
+        return [
+            opens,
+            figure("open p50 at \(rate)/s", "ms", latency.postgres, latency.sqlite, \.p50Milliseconds),
+            p99,
+            figure("drain after \(rate)/s", "s", latency.postgres, latency.sqlite, \.drainSeconds),
+        ]
     }
 }

@@ -26,14 +26,15 @@ public enum OpenLoadBenchmark {
     static let drainLimit: Duration = .seconds(120)
     static let drainPoll: Duration = .milliseconds(50)
 
-    /// Starts a fresh engine in `directory`, seeds `accounts`, offers `rate` opens/s for `duration`, then stops
+    /// Starts a fresh engine in `directory` (on `store`: SQLite files there, or a PostgreSQL database), seeds `accounts`, offers `rate` opens/s for `duration`, then stops
     /// the load and times the drain; then audits. Throws if the audit finds anything or the queue does not drain.
     public static func run(
         directory: String, accounts: Int, rate: Int, duration: Duration, creditFailurePercent: Int,
-        durability: Durability = .full
+        durability: Durability = .full, store: StoreChoice = .sqlite
     ) async throws -> Run {
         var configuration = EngineConfiguration(dataPath: directory)
         configuration.durability = durability
+        configuration.store = store
         let engine = try await Engine.start(configuration)
         let users = try await SimulationRunner.prepareUsers(engine: engine, count: accounts, seed: 1)
         let run = try await measure(engine: engine, users: users, rate: rate, duration: duration,

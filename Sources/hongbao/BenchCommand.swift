@@ -17,7 +17,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Runs per figure, 1 to 20 (median and spread are over these).") var runs = "3"
     @Option(help: "The PostgreSQL server for pgqueue and pgstores: postgres://user:password@host:port/database (it makes and drops a scratch database there).")
     var postgres: String?
-    @Option(help: "Storage for the engine suites: sqlite only in this version (the PostgreSQL suites take --postgres).")
+    @Option(help: "Storage for the engine: sqlite, or postgres for e2e (on the --postgres server, beside SQLite in the same run).")
     var store: StoreKind = .sqlite
 
     func validate() throws {
@@ -30,16 +30,21 @@ struct BenchCommand: AsyncParsableCommand {
         let runs = try NumberOption.integer(runs, "--runs", 1...20)
         if let data, data.isEmpty { throw UserError(message: "--data is empty; name a directory", exitCode: ExitStatus.usage) }
         let suites = suite == "all" ? BenchSuite.standard : BenchSuite(rawValue: suite).map { [$0] } ?? []
-        if store == .postgres {
-            throw UserError(message: "bench \(suite) runs the engine, which runs on SQLite only in this version; bench pgstores --postgres URL runs the same credit path on PostgreSQL's stores beside SQLite's, bench pgqueue --postgres URL the queue",
+        if store == .postgres && suite != BenchSuite.e2e.rawValue {
+            throw UserError(message: "bench \(suite) does not run on --store postgres in this version; bench e2e --store postgres runs the engine on PostgreSQL beside SQLite, bench pgstores and pgqueue take --postgres URL",
                             exitCode: ExitStatus.usage)
         }
-        let server = try postgres.map { url in
+        let fromEnvironment = ProcessInfo.processInfo.environment["HONGBAO_POSTGRES"].flatMap { $0.isEmpty ? nil : $0 }
+        let server = try (postgres ?? (store == .postgres ? fromEnvironment : nil)).map { url in
             do {
                 return try PostgresSettings(url: url)
             } catch {
                 throw UserError(message: "--postgres: \(error)", exitCode: ExitStatus.usage)
             }
+        }
+        if store == .postgres, server == nil {
+            throw UserError(message: "bench e2e --store postgres needs a PostgreSQL server: --postgres postgres://user:password@host:port/db (it makes and drops a scratch database there per run)",
+                            exitCode: ExitStatus.usage)
         }
         if let needing = suites.first(where: \.needsPostgres), server == nil {
             throw UserError(message: "bench \(needing.rawValue) needs a PostgreSQL server: --postgres postgres://user:password@host:port/db",
@@ -50,7 +55,9 @@ struct BenchCommand: AsyncParsableCommand {
                                    runs: runs, postgres: server, progress: { progress.show($0) })
         let report: BenchReport
         do {
-            report = try await BenchReport.run(suites, context: context)
+            report = store == .postgres
+                ? try await BenchReport.runEndToEndOnPostgres(context: context)
+                : try await BenchReport.run(suites, context: context)
         } catch {
             progress.clear()
             throw UserError(message: "bench failed: \(error)", exitCode: ExitStatus.checkFailed)

@@ -36,7 +36,7 @@ struct DataOptions: ParsableArguments {
     var postgres: String?
 
     /// The commands that run on `--store postgres` in this version.
-    static let postgresCommands = "audit; bench pgqueue and bench pgstores take --postgres URL"
+    static let postgresCommands = "audit, simulate, bench e2e; bench pgqueue and bench pgstores take --postgres URL"
 
     /// Refuses `--store postgres` for a command that runs on SQLite only (exit 2, nothing opened). Every
     /// command that opens the data directory comes through here (`path()`), so none runs on SQLite by mistake.
@@ -64,6 +64,21 @@ struct DataOptions: ParsableArguments {
         } catch {
             throw UserError(message: "--postgres: \(error)", exitCode: ExitStatus.usage)
         }
+    }
+
+    /// What the engine starts with for these options: the data directory (its lock; on SQLite, the books),
+    /// the durability, and the store (`--store postgres`: the server `postgresSettings()` names).
+    func engineConfiguration(workers: Int? = nil) throws -> EngineConfiguration {
+        let path: String
+        do {
+            path = try DataDirectory.resolvePath(explicit: data)
+        } catch {
+            throw UserError(error)
+        }
+        var configuration = EngineConfiguration(dataPath: path, workers: workers)
+        configuration.durability = durability
+        if store == .postgres { configuration.store = .postgres(try postgresSettings()) }
+        return configuration
     }
 
     /// The data directory's path; an empty `--data ''` or `HONGBAO_DATA=''` is a usage error.

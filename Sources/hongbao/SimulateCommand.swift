@@ -57,8 +57,15 @@ struct SimulateCommand: AsyncParsableCommand {
         let operations = try NumberOption.integer(operationsText, "--operations", 0...100_000_000)
         if deterministic { return try await runDeterministic(seed: seed, operations: operations) }
         let loaded = try scenario.map { path in try userErrors { try ScenarioFile.load(path: path) } }
-        var configuration = EngineConfiguration(dataPath: try data.path(), workers: workers)
-        configuration.durability = data.durability
+        if data.store == .postgres, replicaDown != nil {
+            throw UserError(message: "--replica-down takes down a SQLite queue replica; on --store postgres the copies are the cluster's servers (hongbao cluster fault)",
+                            exitCode: ExitStatus.usage)
+        }
+        if data.store == .postgres, loaded.map(SimulateCommand.actsOnReplicas) == true {
+            throw UserError(message: "this scenario has replica faults, which act on the SQLite queue's replicas; run it without --store postgres",
+                            exitCode: ExitStatus.usage)
+        }
+        var configuration = try data.engineConfiguration(workers: workers)
         configuration.creditMode = creditMode
         let engine = try await userErrors { try await Engine.start(configuration) }
         engine.setCreditFailure(percent: creditFailure)
@@ -90,6 +97,19 @@ struct SimulateCommand: AsyncParsableCommand {
             SimulateCommand.printSummary(summary)
         }
         if !summary.auditViolations.isEmpty { throw ExitCode(ExitStatus.checkFailed) }
+    }
+
+    /// Whether a scenario takes replicas down, slows, corrupts or restores them, or redrives dead letters:
+    /// what only the SQLite queue has.
+    static func actsOnReplicas(_ scenario: Scenario) -> Bool {
+        scenario.steps.contains { step in
+            step.actions.contains { action in
+                switch action {
+                case .replicaDown, .replicaUp, .replicaSlow, .replicaCorrupt, .replicaRestore, .redrive: true
+                default: false
+                }
+            }
+        }
     }
 
     /// `--deterministic`: prints the summary (text or JSON); exit 1 if a check failed.

@@ -4,6 +4,7 @@ import RedPackets
 import Foundation
 import MessageQueue
 import PostgresCluster
+import PostgresStores
 import Primitives
 import Simulation
 
@@ -48,6 +49,13 @@ struct UserError: CustomUserMessage {
         case is ScenarioFileError: return "scenario.invalid"
         case is LimitsError: return "limits.invalid"
         case is DeterministicSimulationError: module = "simulation"
+        case is EngineError: return "store.unsupported"
+        case let error as PostgresStoreError:
+            switch error {
+            case .unavailable: return "postgres.unavailable"
+            case .badURL: return "postgres.badURL"
+            default: return "postgres.failed"
+            }
         case is ClusterError:
             // Its description is the user's sentence, not the case: the case's name comes from the mirror.
             return "cluster." + (Mirror(reflecting: error).children.first?.label ?? "error")
@@ -82,6 +90,14 @@ struct UserError: CustomUserMessage {
             self.init(message: UserError.text(error), exitCode: ExitStatus.checkFailed)
         case let error as ClusterError:
             self.init(message: error.description, exitCode: UserError.exitStatus(error))
+        case let error as EngineError:
+            self.init(message: error.description, exitCode: ExitStatus.usage)
+        case let error as PostgresStoreError:
+            switch error {
+            case .badURL: self.init(message: error.description, exitCode: ExitStatus.usage)
+            case .unavailable: self.init(message: error.description, exitCode: ExitStatus.unavailable)
+            default: self.init(message: error.description, exitCode: ExitStatus.storage)
+            }
         default:
             self.init(message: "\(error)", exitCode: ExitStatus.storage)
         }
