@@ -85,6 +85,10 @@ final class EngineCreditPathTests: XCTestCase {
             XCTAssertEqual(try engine.sqlite().ledger.account(named: "bob")?.balance, opened.claim.amount)
             let transfers = try engine.sqlite().ledger.transfersNow(withPrefix: "claim:")
             XCTAssertEqual(transfers.map(\.id), [opened.claim.id.creditTransferID], "credited exactly once")
+            // The worker counts its success after it has deleted the message: wait for the count, not the queue.
+            await waitUntil("the worker's success counted", timeout: .seconds(20), interval: .milliseconds(20)) {
+                engine.workers.snapshot.succeeded >= 1
+            }
             let retries = engine.workers.snapshot
             XCTAssertEqual(retries.succeeded, 1)
             XCTAssertEqual(retries.completedByWorker.count, 2)
