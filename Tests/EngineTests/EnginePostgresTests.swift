@@ -4,6 +4,7 @@ import PostgresCluster
 import PostgresStores
 import Primitives
 import RedPackets
+import Synchronization
 import TestKit
 import XCTest
 
@@ -78,6 +79,96 @@ final class EnginePostgresTests: XCTestCase {
         } catch let error as EngineError {
             XCTAssertEqual(error.description, "a queue replica fault does not run on PostgreSQL in this version")
         }
+        await engine.close()
+    }
+
+    /// Opens by `clients` tasks until stopped: each sends a packet of ten shares and opens them all. Keeps the
+    /// claim of every open the engine acknowledged (returned), and the first error, if any.
+    final class OpenLoad: Sendable {
+        let acknowledged = Mutex<[Claim]>([])
+        let failures = Mutex<[String]>([])
+        private let stopped = Atomic<Bool>(false)
+
+        var count: Int { acknowledged.withLock { $0.count } }
+        func stop() { stopped.store(true, ordering: .relaxed) }
+
+        func run(_ engine: Engine, users: [String], clients: Int) async {
+            await withTaskGroup(of: Void.self) { group in
+                for client in 0..<clients {
+                    group.addTask {
+                        var round = 0
+                        while !self.stopped.load(ordering: .relaxed) {
+                            do {
+                                let sender = users[(client * 13 + round) % users.count]
+                                let packet = try await engine.send(.group(from: sender, total: Money(yuan: 10), shares: 10),
+                                                                   quiet: true)
+                                for share in 1...10 {
+                                    let user = users[(client * 13 + round + share) % users.count]
+                                    try await engine.grab(packet.id, user: user)
+                                    let opened = try await engine.open(packet.id, user: user, quiet: true)
+                                    self.acknowledged.withLock { $0.append(opened.claim) }
+                                }
+                            } catch {
+                                self.failures.withLock { $0.append("\(error)") }
+                            }
+                            round += 1
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A standby's postmaster killed with SIGKILL while the engine opens (20 % of credits failing, so the queue
+    /// and the workers are busy too): with `ANY 1` the other standby confirms every commit, so opens go on;
+    /// the killed standby is restored and catches up. After the drain, every acknowledged open is credited
+    /// exactly once and the audit of both stores and the queue is clean.
+    func testAStandbyKilledUnderEngineLoadLosesNothingAndCreditsNothingTwice() async throws {
+        let server = try await TestPostgres.start(self, standbys: 2)
+        let engine = try await startEngine(server)
+        try await engine.seedDemoAccounts(count: 40, random: SeededRandomSource(seed: 2))
+        let users = DemoSeeder.numberedNames(count: 40)
+        engine.setCreditFailure(percent: 20)
+        let run = Task { await engine.run() }
+        let load = OpenLoad()
+        let loading = Task { await load.run(engine, users: users, clients: 4) }
+        await waitUntil("opens before the fault", timeout: .seconds(60), interval: .milliseconds(20)) { load.count >= 40 }
+
+        let killed = try await server.cluster.fault(.down, server: "b")
+        XCTAssertTrue(killed, "standby b was running")
+        let atKill = load.count
+        await waitUntil("opens with standby b down", timeout: .seconds(60), interval: .milliseconds(20)) {
+            load.count >= atKill + 40
+        }
+        let status = try await server.cluster.status()
+        XCTAssertEqual(status.server("b")?.state, .down)
+        XCTAssertFalse(status.commitsWait, "standby c confirms commits alone (ANY 1)")
+
+        try await server.cluster.fault(.restore, server: "b")
+        let atRestore = load.count
+        await waitUntil("opens after the restore", timeout: .seconds(60), interval: .milliseconds(20)) {
+            load.count >= atRestore + 20
+        }
+        load.stop()
+        await loading.value
+        XCTAssertEqual(load.failures.withLock { $0 }, [], "no open failed in front of its user")
+        XCTAssertGreaterThan(engine.metricsSnapshot().queued, 0, "some credits went through the queue")
+
+        engine.setCreditFailure(percent: 0)
+        try await waitUntil("every claim credited", timeout: .seconds(60), interval: .milliseconds(50)) {
+            try engine.packets.uncreditedClaims(limit: 1).isEmpty
+        }
+        run.cancel()
+        await run.value
+        let acknowledged = load.acknowledged.withLock { $0 }
+        let credits = try await engine.accounts.transfers(acknowledged.map(\.id.creditTransferID))
+        for claim in acknowledged {
+            XCTAssertEqual(try engine.packets.claim(claim.id)?.state, .credited, "claim \(claim.id)")
+            XCTAssertEqual(credits[claim.id.creditTransferID]?.amount, claim.amount, "claim \(claim.id)'s one credit")
+        }
+        let report = try await engine.auditReport()
+        XCTAssertEqual(report.violations, [])
+        XCTAssertEqual(report.awaitingRecovery, [])
         await engine.close()
     }
 }
