@@ -4,7 +4,8 @@ public enum MessageQueueError: Error, Equatable, Sendable {
     case unknownQueue(String)
     /// A queue with this name already exists.
     case duplicateQueue(String)
-    /// A queue name is empty, too long, or uses characters other than letters, digits, `-` and `_`.
+    /// A queue name is empty, too long, or uses characters other than letters, digits, `-` and `_` (before an
+    /// optional `.fifo`).
     case invalidQueueName(String)
     /// The queue is the dead-letter queue of another queue and cannot be deleted first.
     case queueInUse(name: String, by: String)
@@ -42,6 +43,13 @@ public enum MessageQueueError: Error, Equatable, Sendable {
     case rewindNotEnabled(String)
     /// A rewind reaching further back than the queue's rewind window (or not back at all).
     case invalidRewind(Duration, window: Duration)
+    /// A queue's name ends in `.fifo` but it is not a FIFO queue, or the other way round (or a change of
+    /// attributes would turn one into the other).
+    case fifoQueueName(String)
+    /// A message for a FIFO queue names no message group.
+    case missingMessageGroup
+    /// A message group or deduplication id is empty, longer than 128 bytes, or holds a control character.
+    case invalidFifoTag(String)
     /// Too many queues.
     case tooManyQueues(limit: Int)
     /// The receipt does not parse, or names no message of this queue.

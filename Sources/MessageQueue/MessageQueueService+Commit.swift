@@ -82,7 +82,10 @@ extension MessageQueueService {
                 counts[operation.queue, default: (0, 0, 0)].sent += 1
                 touched.insert(operation.queue)
             case .lease: counts[operation.queue, default: (0, 0, 0)].received += 1
-            case .delete: counts[operation.queue, default: (0, 0, 0)].deleted += 1
+            case .delete:
+                counts[operation.queue, default: (0, 0, 0)].deleted += 1
+                // On a FIFO queue a delete frees its group: the group's next message may be delivered now.
+                if state.attributes(of: operation.queue)?.fifo == true { touched.insert(operation.queue) }
             case .changeVisibility, .rewind: touched.insert(operation.queue)
             case .deadLetter, .redrive: touched.insert(operation.text)
             case .createQueue, .deleteQueue, .purge, .sendHalf, .rollbackHalf, .checkBack, .setAttributes: break

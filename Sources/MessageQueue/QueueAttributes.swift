@@ -30,6 +30,14 @@ public struct QueueAttributes: Sendable, Equatable, Codable {
     /// message is removed at once. Above zero, a deleted message is kept (on every replica, invisible) until
     /// this long, or the retention period if shorter, after it was sent, so that a rewind can deliver it again.
     public var rewindWindow: Duration
+    /// A FIFO queue (its name ends in `.fifo`): every message has a group; a group delivers in arrival order
+    /// and not while one of its messages is in flight; a deduplication id sent within `deduplicationWindow`
+    /// is stored once. Deleted messages are kept (invisible) for that window, so that duplicates are still
+    /// recognised after a restart. Fixed when the queue is created.
+    public var fifo: Bool
+
+    /// How long a FIFO queue remembers a deduplication id (SQS's five minutes).
+    public static let deduplicationWindow: Duration = .seconds(300)
 
     /// The defaults of `limits`, with any given field overridden.
     public init(
@@ -46,8 +54,10 @@ public struct QueueAttributes: Sendable, Equatable, Codable {
         redriveAllowPolicy: String? = nil,
         tags: [String: String] = [:],
         properties: [String: String] = [:],
-        rewindWindow: Duration = .zero
+        rewindWindow: Duration = .zero,
+        fifo: Bool = false
     ) {
+        self.fifo = fifo
         self.visibilityTimeout = visibilityTimeout ?? limits.defaultVisibilityTimeout
         self.delay = delay ?? limits.defaultDelay
         self.retention = retention ?? limits.defaultRetention
@@ -91,7 +101,9 @@ public struct QueueAttributes: Sendable, Equatable, Codable {
     }
 
     /// How long after it was sent a deleted message stays kept for rewinding (zero: not kept).
-    var keepsConsumedFor: Duration { min(rewindWindow, retention) }
+    var keepsConsumedFor: Duration {
+        min(max(rewindWindow, fifo ? QueueAttributes.deduplicationWindow : .zero), retention)
+    }
 
     static func checkVisibility(_ timeout: Duration, _ limits: QueueLimits) throws(MessageQueueError) {
         guard timeout >= limits.minVisibilityTimeout, timeout <= limits.maxVisibilityTimeout else {

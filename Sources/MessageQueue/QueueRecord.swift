@@ -16,6 +16,10 @@ struct QueueRecord: Sendable {
     var checkBacksMade = 0
     /// Events since this process opened the queue (for rates and the dashboard).
     var totals = QueueTotals()
+    /// On a FIFO queue: deduplication id to the id of the newest message (live or kept) sent with it. An entry
+    /// counts only while that message is still held and was sent within the deduplication window, so it is
+    /// what the messages themselves say (and what a restart rebuilds).
+    var deduplication: [String: String] = [:]
 
     init(name: String, attributes: QueueAttributes, createdAt: Timestamp) {
         self.name = name
@@ -26,6 +30,36 @@ struct QueueRecord: Sendable {
     mutating func insert(_ message: StoredMessage) {
         messages[message.id] = message
         heap.push(.init(visibleAt: message.visibleAt, order: message.order, messageID: message.id))
+        if attributes.fifo, let key = message.deduplicationID { remember(key, message) }
+    }
+
+    /// The message (live or kept) that makes a send with deduplication id `key` a duplicate at `now`, if any.
+    func duplicate(of key: String, now: Timestamp) -> StoredMessage? {
+        guard let id = deduplication[key], let message = messages[id] ?? consumed[id],
+              message.deduplicationID == key, now < message.sentAt + QueueAttributes.deduplicationWindow
+        else { return nil }
+        return message
+    }
+
+    private mutating func remember(_ key: String, _ message: StoredMessage) {
+        if let id = deduplication[key], let held = messages[id] ?? consumed[id], held.deduplicationID == key,
+           held.order > message.order {
+            return
+        }
+        deduplication[key] = message.id
+        // Entries of messages gone or past the window are dropped now and then, so memory follows the messages.
+        if deduplication.count > 64 + 2 * (messages.count + consumed.count) { rebuildDeduplication() }
+    }
+
+    /// Rebuilds the deduplication index from the messages held (after loading from a replica).
+    mutating func rebuildDeduplication() {
+        deduplication.removeAll()
+        guard attributes.fifo else { return }
+        for message in messages.values.sorted(by: { $0.order < $1.order }) + consumed.values.sorted(by: { $0.order < $1.order }) {
+            guard let key = message.deduplicationID else { continue }
+            if let id = deduplication[key], let held = messages[id] ?? consumed[id], held.order > message.order { continue }
+            deduplication[key] = message.id
+        }
     }
 
     mutating func setVisibleAt(

@@ -7,6 +7,7 @@ extension QueueState {
         _ name: String, attributes: QueueAttributes, now: Timestamp
     ) throws(MessageQueueError) -> [QueueOperation] {
         try checkName(name)
+        guard attributes.fifo == name.hasSuffix(QueueState.fifoSuffix) else { throw .fifoQueueName(name) }
         guard queues[name] == nil else { throw .duplicateQueue(name) }
         guard queues.count < limits.maxQueues else { throw .tooManyQueues(limit: limits.maxQueues) }
         try attributes.validate(limits)
@@ -20,7 +21,8 @@ extension QueueState {
     mutating func setAttributes(
         _ name: String, _ attributes: QueueAttributes
     ) throws(MessageQueueError) -> [QueueOperation] {
-        _ = try record(name)
+        let current = try record(name).attributes
+        guard attributes.fifo == current.fifo else { throw .fifoQueueName(name) }
         try attributes.validate(limits)
         if let deadLetter = attributes.deadLetterQueue {
             guard deadLetter != name, queues[deadLetter] != nil else { throw .unknownQueue(deadLetter) }
@@ -56,15 +58,22 @@ extension QueueState {
         for (index, message) in messages.enumerated() {
             let id = message.id ?? newIDs[index]
             if isLive(id, in: queue, attributes: attributes) || queues[queue]?.halves[id] != nil {
-                results.append(SendResult(messageID: id, alreadyPresent: true))
+                results.append(SendResult(messageID: id, alreadyPresent: true, order: queues[queue]?.messages[id]?.order ?? 0))
+                continue
+            }
+            if attributes.fifo, let key = message.deduplicationID,
+               let earlier = queues[queue]?.duplicate(of: key, now: now) {
+                results.append(SendResult(messageID: earlier.id, alreadyPresent: true, order: earlier.order))
                 continue
             }
             let visibleAt = now + (message.delay ?? attributes.delay)
             operations += dropKept(id, in: queue)
-            operations.append(perform(.init(
+            let operation = perform(.init(
                 kind: .send, queue: queue, messageID: id, text: message.body, time: now, visibleAt: visibleAt,
-                extra: message.attributes)))
-            results.append(SendResult(messageID: id, alreadyPresent: false))
+                extra: FifoFields.frame(
+                    attributes: message.attributes, groupID: message.groupID, deduplicationID: message.deduplicationID)))
+            operations.append(operation)
+            results.append(SendResult(messageID: id, alreadyPresent: false, order: operation.sequence))
         }
         return (operations, results)
     }
@@ -83,8 +92,18 @@ extension QueueState {
                       !id.unicodeScalars.contains(where: TerminalText.isUnsafe) else { throw .invalidMessageID(id) }
             }
             if let delay = message.delay { try QueueAttributes.checkDelay(delay, limits) }
+            if attributes.fifo, message.groupID == nil { throw .missingMessageGroup }
+            for tag in [message.groupID, message.deduplicationID].compactMap({ $0 }) {
+                guard !tag.isEmpty, tag.utf8.count <= QueueState.maxFifoTagLength,
+                      !tag.unicodeScalars.contains(where: TerminalText.isUnsafe) else { throw .invalidFifoTag(tag) }
+            }
         }
     }
+
+    /// The suffix that names a FIFO queue.
+    static let fifoSuffix = ".fifo"
+    /// The longest message group or deduplication id (SQS's 128 characters).
+    static let maxFifoTagLength = 128
 
     /// Whether a message with this id is live in `queue` (or parked in its dead-letter queue).
     func isLive(_ id: String, in queue: String, attributes: QueueAttributes) -> Bool {
@@ -104,6 +123,9 @@ extension QueueState {
         try checkBatch(maxCount)
         let timeout = visibilityTimeout ?? attributes.visibilityTimeout
         try QueueAttributes.checkVisibility(timeout, limits)
+        if attributes.fifo {
+            return receiveInGroups(queue, attributes: attributes, maxCount: maxCount, timeout: timeout, now: now, newNonce: newNonce)
+        }
         var operations: [QueueOperation] = []
         var delivered: [ReceivedMessage] = []
         while delivered.count < maxCount, let top = queues[queue]?.validTop(), top.visibleAt <= now,
@@ -117,18 +139,61 @@ extension QueueState {
                     kind: .deadLetter, queue: queue, messageID: message.id, text: deadLetter,
                     time: now, visibleAt: now)))
             } else {
-                let count = message.receiveCount + 1
-                let visibleAt = now + timeout
-                let nonce = newNonce()
+                let (operation, received) = lease(message, in: queue, timeout: timeout, now: now, newNonce: newNonce)
+                operations.append(operation)
+                delivered.append(received)
+            }
+        }
+        return (operations, delivered)
+    }
+
+    /// Delivers `message` until `now + timeout`.
+    private mutating func lease(
+        _ message: StoredMessage, in queue: String, timeout: Duration, now: Timestamp, newNonce: () -> String
+    ) -> (QueueOperation, ReceivedMessage) {
+        let count = message.receiveCount + 1
+        let visibleAt = now + timeout
+        let nonce = newNonce()
+        let operation = perform(.init(
+            kind: .lease, queue: queue, messageID: message.id, text: nonce, time: now, visibleAt: visibleAt,
+            count: count))
+        let received = ReceivedMessage(
+            id: message.id, body: message.body,
+            receipt: ReceiptHandle(messageID: message.id, receiveCount: count, nonce: nonce),
+            receiveCount: count, sentAt: message.sentAt, visibleAt: visibleAt,
+            attributes: message.attributes,
+            firstReceivedAt: count == 1 ? now : (message.firstReceivedAt ?? now),
+            order: message.order, groupID: message.groupID, deduplicationID: message.deduplicationID)
+        return (operation, received)
+    }
+
+    /// A FIFO queue's receive: messages in arrival order, group by group. A group whose oldest message is in
+    /// flight (or not yet visible) delivers nothing, so that its messages are processed one delivery at a
+    /// time and in order; from a group that is free, consecutive visible messages are delivered together.
+    /// Expired messages are purged and over-delivered ones dead-lettered on the way, as in `receive`.
+    private mutating func receiveInGroups(
+        _ queue: String, attributes: QueueAttributes, maxCount: Int, timeout: Duration, now: Timestamp,
+        newNonce: () -> String
+    ) -> (operations: [QueueOperation], messages: [ReceivedMessage]) {
+        var operations: [QueueOperation] = []
+        var delivered: [ReceivedMessage] = []
+        var blocked = Set<String>()
+        for message in messages(in: queue) where delivered.count < maxCount {
+            let group = message.groupID ?? message.id
+            guard !blocked.contains(group) else { continue }
+            if message.sentAt + attributes.retention <= now {
+                operations.append(perform(.init(kind: .purge, queue: queue, messageID: message.id)))
+            } else if message.visibleAt > now {
+                blocked.insert(group)
+            } else if let deadLetter = attributes.deadLetterQueue,
+                      message.receiveCount >= attributes.maxReceiveCount, queues[deadLetter] != nil {
+                operations += dropKept(message.id, in: deadLetter)
                 operations.append(perform(.init(
-                    kind: .lease, queue: queue, messageID: message.id, text: nonce, time: now, visibleAt: visibleAt,
-                    count: count)))
-                delivered.append(ReceivedMessage(
-                    id: message.id, body: message.body,
-                    receipt: ReceiptHandle(messageID: message.id, receiveCount: count, nonce: nonce),
-                    receiveCount: count, sentAt: message.sentAt, visibleAt: visibleAt,
-                    attributes: message.attributes,
-                    firstReceivedAt: count == 1 ? now : (message.firstReceivedAt ?? now)))
+                    kind: .deadLetter, queue: queue, messageID: message.id, text: deadLetter, time: now, visibleAt: now)))
+            } else {
+                let (operation, received) = lease(message, in: queue, timeout: timeout, now: now, newNonce: newNonce)
+                operations.append(operation)
+                delivered.append(received)
             }
         }
         return (operations, delivered)
@@ -246,10 +311,12 @@ extension QueueState {
         }
     }
 
+    /// A queue name: letters, digits, `-` and `_`, optionally ending in `.fifo` (a FIFO queue).
     private func checkName(_ name: String) throws(MessageQueueError) {
-        let allowed = name.unicodeScalars.allSatisfy {
+        let base = name.hasSuffix(QueueState.fifoSuffix) ? name.dropLast(QueueState.fifoSuffix.count) : Substring(name)
+        let allowed = base.unicodeScalars.allSatisfy {
             ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || $0 == "-" || $0 == "_"
         }
-        guard !name.isEmpty, name.count <= limits.maxQueueNameLength, allowed else { throw .invalidQueueName(name) }
+        guard !base.isEmpty, name.count <= limits.maxQueueNameLength, allowed else { throw .invalidQueueName(name) }
     }
 }

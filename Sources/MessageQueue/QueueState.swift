@@ -37,7 +37,11 @@ public struct QueueState: Sendable {
     }
 
     /// Loads a queue as a replica stores it (recovery).
-    mutating func load(_ record: QueueRecord) { queues[record.name] = record }
+    mutating func load(_ record: QueueRecord) {
+        var record = record
+        record.rebuildDeduplication()
+        queues[record.name] = record
+    }
     mutating func setLastSequence(_ sequence: Int64) { lastSequence = sequence }
     mutating func setTotals(_ totals: QueueTotals, of queue: String) { queues[queue]?.totals = totals }
 
@@ -63,10 +67,11 @@ public struct QueueState: Sendable {
             queues[operation.queue] = nil
         case .send:
             guard queues[operation.queue]?.messages[operation.messageID] == nil else { return }
+            let fields = FifoFields.unframe(operation.extra)
             queues[operation.queue]?.insert(StoredMessage(
                 id: operation.messageID, body: operation.text, sentAt: operation.time,
                 visibleAt: operation.visibleAt, receiveCount: 0, origin: nil, order: operation.sequence,
-                attributes: operation.extra))
+                attributes: fields.attributes, groupID: fields.groupID, deduplicationID: fields.deduplicationID))
             queues[operation.queue]?.totals.sent += 1
         case .lease:
             guard queues[operation.queue]?.messages[operation.messageID] != nil else { return }
@@ -137,6 +142,8 @@ extension QueueAttributes {
         var properties: [String: String] = [:]
         /// Absent (not zero) when rewinding is off, so older encodings read back unchanged.
         var rewindMilliseconds: Int64?
+        /// Absent unless the queue is a FIFO queue.
+        var fifo: Bool?
     }
 
     /// The attributes as stored in a `createQueue` or `setAttributes` operation: milliseconds and counts,
@@ -150,7 +157,8 @@ extension QueueAttributes {
         ]
         let extensionFields = Extension(
             receiveWaitMilliseconds: receiveWaitTime.wholeMilliseconds, redriveAllowPolicy: redriveAllowPolicy,
-            tags: tags, properties: properties, rewindMilliseconds: rewindWindow > .zero ? rewindWindow.wholeMilliseconds : nil)
+            tags: tags, properties: properties, rewindMilliseconds: rewindWindow > .zero ? rewindWindow.wholeMilliseconds : nil,
+            fifo: fifo ? true : nil)
         if extensionFields != Extension(), let json = try? JSONEncoder.sorted.encode(extensionFields) {
             parts.append(String(decoding: json, as: UTF8.self))
         }
@@ -181,7 +189,7 @@ extension QueueAttributes {
             maxCheckBacks: maxCheckBacks, receiveWaitTime: .milliseconds(extensionFields.receiveWaitMilliseconds),
             redriveAllowPolicy: extensionFields.redriveAllowPolicy, tags: extensionFields.tags,
             properties: extensionFields.properties,
-            rewindWindow: .milliseconds(extensionFields.rewindMilliseconds ?? 0))
+            rewindWindow: .milliseconds(extensionFields.rewindMilliseconds ?? 0), fifo: extensionFields.fifo ?? false)
     }
 }
 

@@ -316,13 +316,15 @@ final class ReplicaStore: Sendable {
             while let row = try cursor.next() {
                 let queue: String = row["queue"]
                 let consumed: Int64? = row["consumed_ms"]
+                let fields = FifoFields.unframe(row["attrs"])
                 let message = StoredMessage(
                     id: row["id"], body: row["body"], sentAt: Timestamp(millisecondsSinceEpoch: row["sent_ms"]),
                     visibleAt: Timestamp(millisecondsSinceEpoch: row["visible_ms"]),
                     receiveCount: row["receive_count"], origin: row["origin"], order: row["ord"],
-                    attributes: row["attrs"],
+                    attributes: fields.attributes,
                     firstReceivedAt: (row["first_ms"] as Int64?).map { Timestamp(millisecondsSinceEpoch: $0) },
-                    receiptNonce: row["receipt"], consumedAt: consumed.map { Timestamp(millisecondsSinceEpoch: $0) })
+                    receiptNonce: row["receipt"], consumedAt: consumed.map { Timestamp(millisecondsSinceEpoch: $0) },
+                    groupID: fields.groupID, deduplicationID: fields.deduplicationID)
                 if consumed == nil {
                     records[queue]?.insert(message)
                 } else {

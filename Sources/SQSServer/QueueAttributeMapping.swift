@@ -5,10 +5,17 @@ import Primitives
 /// SQS queue attributes (strings, as SQS carries them) to and from the queue's `QueueAttributes`.
 enum QueueAttributeMapping {
     /// Attributes a client may set, with the range SQS allows where it is a number of seconds or bytes.
-    static let settable: Set<String> = [
+    static let settable: Set<String> = Set<String>([
         "DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod", "Policy", "ReceiveMessageWaitTimeSeconds",
         "VisibilityTimeout", "RedrivePolicy", "RedriveAllowPolicy", "KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds",
         "SqsManagedSseEnabled", "FifoQueue", SQSEndpoint.rewindAttribute,
+    ]).union(fifoOnly)
+
+    /// Attributes only a FIFO queue has, with the values each may take (the first is the default).
+    static let fifoOnly: Set<String> = ["ContentBasedDeduplication", "DeduplicationScope", "FifoThroughputLimit"]
+    static let fifoValues: [String: [String]] = [
+        "ContentBasedDeduplication": ["false", "true"], "DeduplicationScope": ["queue", "messageGroup"],
+        "FifoThroughputLimit": ["perQueue", "perMessageGroupId"],
     ]
 
     /// Attributes kept verbatim in `QueueAttributes.properties` and returned as given.
@@ -17,8 +24,7 @@ enum QueueAttributeMapping {
     /// Every attribute GetQueueAttributes knows (some are only present when set).
     static let readable: Set<String> = settable.union([
         "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed",
-        "CreatedTimestamp", "LastModifiedTimestamp", "QueueArn", "ContentBasedDeduplication", "DeduplicationScope",
-        "FifoThroughputLimit", "All",
+        "CreatedTimestamp", "LastModifiedTimestamp", "QueueArn", "All",
     ])
 
     static func seconds(_ text: String, _ name: String, _ range: ClosedRange<Int>) throws(SQSError) -> Duration {
@@ -33,7 +39,8 @@ enum QueueAttributeMapping {
         _ given: [String: String], to attributes: inout QueueAttributes, queue: String, service: MessageQueueService,
         creating: Bool
     ) async throws {
-        for rawKey in given.keys.sorted() {
+        // FifoQueue first: what the other attributes may be depends on the queue's type.
+        for rawKey in given.keys.sorted(by: { ($0 == "FifoQueue" ? 0 : 1, $0) < ($1 == "FifoQueue" ? 0 : 1, $1) }) {
             guard let rawValue = given[rawKey] else { continue }
             let key = rawKey.trimmingCharacters(in: .whitespaces)
             let value = rawValue.trimmingCharacters(in: .whitespaces)
@@ -64,11 +71,18 @@ enum QueueAttributeMapping {
             case SQSEndpoint.rewindAttribute:
                 attributes.rewindWindow = try seconds(value, key, 0...SQSLimits.maxRetentionSeconds)
             case "FifoQueue":
-                // Anything but "true" makes a standard queue (as SQS and moto read it).
-                guard value.lowercased() != "true" else {
-                    throw SQSError.invalidAttributeValue(key, creating
-                        ? "FIFO queues are not supported by this endpoint." : "a queue's type cannot be changed.")
+                // Anything but "true" makes a standard queue (as SQS and moto read it); the type is fixed at creation.
+                let fifo = value.lowercased() == "true"
+                guard creating || fifo == attributes.fifo else {
+                    throw SQSError.invalidAttributeValue(key, "a queue's type cannot be changed.")
                 }
+                attributes.fifo = fifo
+            case _ where fifoOnly.contains(key):
+                guard attributes.fifo else { throw SQSError.invalidAttributeName(key) }
+                guard let allowed = fifoValues[key], let match = allowed.first(where: { $0.lowercased() == value.lowercased() }) else {
+                    throw SQSError.invalidAttributeValue(key, "must be one of \((fifoValues[key] ?? []).joined(separator: ", ")).")
+                }
+                attributes.properties[key] = match
             default:
                 attributes.properties[key] = value.isEmpty ? nil : value
             }
@@ -105,6 +119,9 @@ enum QueueAttributeMapping {
         let name = target.split(separator: ":", omittingEmptySubsequences: false).last.map(String.init) ?? ""
         guard name != queue, await service.listQueues().contains(name) else {
             throw SQSError.invalidParameter("Value \(value) for parameter RedrivePolicy is invalid. Reason: Dead letter target does not exist.")
+        }
+        guard (try? await service.attributes(of: name).fifo) == attributes.fifo else {
+            throw SQSError.invalidParameter("Value \(value) for parameter RedrivePolicy is invalid. Reason: Dead-letter target must be the same type of queue (FIFO or standard) as the source.")
         }
         attributes.deadLetterQueue = name
         attributes.maxReceiveCount = count
@@ -158,6 +175,10 @@ enum QueueAttributeMapping {
         if let policy = attributes.redriveAllowPolicy { out["RedriveAllowPolicy"] = policy }
         if attributes.rewindWindow > .zero {
             out[SQSEndpoint.rewindAttribute] = String(attributes.rewindWindow.components.seconds)
+        }
+        if attributes.fifo {
+            out["FifoQueue"] = "true"
+            for (key, values) in fifoValues { out[key] = attributes.properties[key] ?? values[0] }
         }
         return out
     }

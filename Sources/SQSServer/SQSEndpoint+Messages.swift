@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import MessageQueue
 import Primitives
@@ -68,6 +69,9 @@ struct ValidatedMessage {
     var system: [String: MessageAttributeValue]
     var groupID: String?
     var deduplicationID: String?
+    /// On a FIFO queue: what the queue deduplicates on (the deduplication id, or with the scope
+    /// `messageGroup` a hash of group and id), and the group it orders by.
+    var fifo: (group: String, key: String)?
 
     var envelope: MessageEnvelope {
         MessageEnvelope(attributes: attributes, system: system, groupID: groupID, deduplicationID: deduplicationID)
@@ -75,6 +79,18 @@ struct ValidatedMessage {
 
     /// The size SQS counts: body and attributes.
     var size: Int { body.utf8.count + attributes.reduce(0) { $0 + $1.value.size(name: $1.key) } }
+
+    var outgoing: OutgoingMessage {
+        OutgoingMessage(
+            body: body, id: UUID().uuidString.lowercased(), delay: delay, attributes: envelope.encoded,
+            groupID: fifo?.group, deduplicationID: fifo?.key)
+    }
+
+    func result(_ sent: SendResult) -> [String: Any] {
+        var out = result(id: sent.messageID)
+        if fifo != nil { out["SequenceNumber"] = SQSEndpoint.sequenceNumber(sent.order) }
+        return out
+    }
 
     func result(id: String) -> [String: Any] {
         var out: [String: Any] = ["MessageId": id, "MD5OfMessageBody": SQSChecksum.body(body)]
@@ -103,7 +119,48 @@ extension SQSEndpoint {
             }
     }
 
-    func validateMessage(_ p: Parameters, maxSize: Int) throws(SQSError) -> ValidatedMessage {
+    /// SQS's SequenceNumber: the message's place in arrival order, as 20 digits.
+    static func sequenceNumber(_ order: Int64) -> String {
+        let digits = String(max(0, order))
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits
+    }
+
+    /// A FIFO queue's demands on a message, checked (for a batch, every entry) before anything is sent, in the
+    /// order SQS and moto check them.
+    static func checkFifo(_ p: Parameters, _ attributes: QueueAttributes) throws(SQSError) {
+        guard attributes.fifo else { return }
+        let contentBased = attributes.properties["ContentBasedDeduplication"] == "true"
+        guard try p.string("MessageGroupId") != nil else { throw SQSError.missingParameter("MessageGroupId") }
+        let deduplication = try p.string("MessageDeduplicationId")
+        guard contentBased || deduplication != nil else {
+            throw SQSError.invalidParameter("The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
+        }
+        if let seconds = try p.int("DelaySeconds"), seconds != 0 {
+            throw SQSError.invalidParameter("Value \(seconds) for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.")
+        }
+    }
+
+    /// A FIFO message's group and deduplication key (`checkFifo` passed). A group or deduplication id is 1 to
+    /// 128 characters of letters, digits and punctuation.
+    static func fifoFields(
+        _ body: String, group: String?, deduplication: String?, _ attributes: QueueAttributes
+    ) throws(SQSError) -> (group: String, key: String, shown: String) {
+        guard let group else { throw SQSError.missingParameter("MessageGroupId") }
+        let shown = deduplication ?? SQSChecksum.hex(SHA256.hash(data: Array(body.utf8)))
+        for (name, value) in [("MessageGroupId", group), ("MessageDeduplicationId", shown)] {
+            guard (1...128).contains(value.utf8.count),
+                  value.unicodeScalars.allSatisfy({ $0.isASCII && (0x21...0x7E).contains($0.value) })
+            else {
+                throw SQSError.invalidParameter("Value \(value) for parameter \(name) is invalid. Reason: must be 1 to 128 characters of letters, digits and punctuation.")
+            }
+        }
+        let key = attributes.properties["DeduplicationScope"] == "messageGroup"
+            ? SQSChecksum.hex(SHA256.hash(data: Array("\(group)\n\(shown)".utf8))) : shown
+        return (group, key, shown)
+    }
+
+    func validateMessage(_ p: Parameters, maxSize: Int, queue: QueueAttributes) throws(SQSError) -> ValidatedMessage {
+        try SQSEndpoint.checkFifo(p, queue)
         guard let body = try p.string("MessageBody") else { throw SQSError.missingParameter("MessageBody") }
         guard !body.isEmpty else { throw SQSError.missingParameter("MessageBody") }
         guard SQSEndpoint.validBody(body) else {
@@ -140,9 +197,14 @@ extension SQSEndpoint {
             system[name] = parsed
         }
         // A MessageDeduplicationId deduplicates nothing on a standard queue; like moto, it is kept and returned.
-        let message = ValidatedMessage(
+        var message = ValidatedMessage(
             body: body, delay: delay, attributes: attributes, system: system, groupID: try p.string("MessageGroupId"),
             deduplicationID: try p.string("MessageDeduplicationId"))
+        if queue.fifo {
+            let fields = try SQSEndpoint.fifoFields(body, group: message.groupID, deduplication: message.deduplicationID, queue)
+            message.fifo = (fields.group, fields.key)
+            message.deduplicationID = fields.shown
+        }
         guard message.size <= maxSize else {
             throw SQSError.invalidParameter("One or more parameters are invalid. Reason: Message must be shorter than \(maxSize) bytes.")
         }
@@ -150,17 +212,16 @@ extension SQSEndpoint {
     }
 
     func sendMessage(_ p: Parameters, _ c: Context) async throws -> [String: Any] {
-        let name = try await queueName(p)
-        let maxSize = try await service.attributes(of: name).maxMessageSizeBytes
-        let message = try validateMessage(p, maxSize: maxSize)
-        let id = UUID().uuidString.lowercased()
+        let (name, queue) = try await self.queue(p)
+        let message = try validateMessage(p, maxSize: queue.maxMessageSizeBytes, queue: queue)
+        let sent: [SendResult]
         do {
-            _ = try await service.sendBatch(name, [OutgoingMessage(
-                body: message.body, id: id, delay: message.delay, attributes: message.envelope.encoded)])
+            sent = try await service.sendBatch(name, [message.outgoing])
         } catch {
             throw SQSError(error)
         }
-        return message.result(id: id)
+        guard let result = sent.first else { throw SQSError.internalError("the send returned no result") }
+        return message.result(result)
     }
 
     /// Checks a batch's entries: 1 to 10, ids distinct and well-formed.
@@ -194,37 +255,34 @@ extension SQSEndpoint {
     }
 
     func sendMessageBatch(_ p: Parameters, _ c: Context) async throws -> [String: Any] {
-        let name = try await queueName(p)
+        let (name, queue) = try await self.queue(p)
         let entries = try p.objects("Entries")
         let ids = try checkEntries(entries, entry: "SendMessageBatchRequestEntry")
-        let maxSize = try await service.attributes(of: name).maxMessageSizeBytes
         let total = entries.reduce(0) { $0 + SQSEndpoint.entrySize($1) }
         guard total <= SQSLimits.maxMessageSize else { throw SQSError.batchTooLong(total) }
+        // A FIFO queue's demands fail the whole batch, as in SQS and moto; other faults fail their entry.
+        for entry in entries { try SQSEndpoint.checkFifo(entry, queue) }
         var valid: [(id: String, message: ValidatedMessage)] = []
         var failed: [[String: Any]] = []
         for (id, entry) in zip(ids, entries) {
             do {
-                valid.append((id, try validateMessage(entry, maxSize: maxSize)))
+                valid.append((id, try validateMessage(entry, maxSize: queue.maxMessageSizeBytes, queue: queue)))
             } catch {
                 failed.append(SQSEndpoint.failure(id, error))
             }
         }
         var successful: [[String: Any]] = []
         if !valid.isEmpty {
-            let messageIDs = valid.map { _ in UUID().uuidString.lowercased() }
-            let outgoing = zip(valid, messageIDs).map { entry, messageID in
-                OutgoingMessage(body: entry.message.body, id: messageID, delay: entry.message.delay,
-                                attributes: entry.message.envelope.encoded)
-            }
+            let sent: [SendResult]
             do {
-                _ = try await service.sendBatch(name, outgoing)
+                sent = try await service.sendBatch(name, valid.map(\.message.outgoing))
             } catch {
                 throw SQSError(error)
             }
-            for (entry, messageID) in zip(valid, messageIDs) {
-                var result = entry.message.result(id: messageID)
-                result["Id"] = entry.id
-                successful.append(result)
+            for (entry, result) in zip(valid, sent) {
+                var answer = entry.message.result(result)
+                answer["Id"] = entry.id
+                successful.append(answer)
             }
         }
         return ["Successful": successful, "Failed": failed]
@@ -236,7 +294,7 @@ extension SQSEndpoint {
     ]
 
     func receiveMessage(_ p: Parameters, _ c: Context) async throws -> [String: Any] {
-        let name = try await queueName(p)
+        let (name, attributes) = try await self.queue(p)
         let count = try p.int("MaxNumberOfMessages") ?? 1
         guard (1...SQSLimits.maxBatchEntries).contains(count) else {
             throw SQSError.invalidParameter("Value \(count) for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.")
@@ -248,7 +306,6 @@ extension SQSEndpoint {
             }
             visibility = .seconds(seconds)
         }
-        let attributes = try await service.attributes(of: name)
         var wait = attributes.receiveWaitTime
         if let seconds = try p.int("WaitTimeSeconds") {
             guard (0...SQSLimits.maxWaitSeconds).contains(seconds) else {
@@ -284,6 +341,7 @@ extension SQSEndpoint {
             "ApproximateFirstReceiveTimestamp": String(message.firstReceivedAt.millisecondsSinceEpoch),
         ]
         if let group = envelope.g { system["MessageGroupId"] = group }
+        if message.groupID != nil { system["SequenceNumber"] = SQSEndpoint.sequenceNumber(message.order) }
         if let deduplication = envelope.d { system["MessageDeduplicationId"] = deduplication }
         if let trace = envelope.system["AWSTraceHeader"]?.stringValue { system["AWSTraceHeader"] = trace }
         let wanted = systemNames.contains("All") ? system : system.filter { systemNames.contains($0.key) }

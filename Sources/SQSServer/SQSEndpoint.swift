@@ -221,10 +221,15 @@ public final class SQSEndpoint: Sendable {
 
     /// The queue a `QueueUrl` names (its last path segment); it must exist.
     func queueName(_ p: Parameters) async throws -> String {
+        try await queue(p).name
+    }
+
+    /// The queue `QueueUrl` names, which must exist, with its attributes (one call to the queue service).
+    func queue(_ p: Parameters) async throws -> (name: String, attributes: QueueAttributes) {
         let url = try p.required("QueueUrl")
         let name = url.split(separator: "/").last.map(String.init) ?? ""
-        guard !name.isEmpty, await service.listQueues().contains(name) else { throw SQSError.queueDoesNotExist }
-        return name
+        guard !name.isEmpty, let attributes = try? await service.attributes(of: name) else { throw SQSError.queueDoesNotExist }
+        return (name, attributes)
     }
 
     /// The queue an ARN names (its last `:` segment), which must exist.
@@ -250,11 +255,15 @@ public final class SQSEndpoint: Sendable {
         let name = try p.required("QueueName")
         let requested = try p.stringMap("Attributes")
         let tags = try p.stringMap("tags")
-        if requested["FifoQueue"]?.lowercased() == "true" || name.hasSuffix(".fifo") {
-            throw SQSError.invalidParameter("FIFO queues are not supported by this endpoint (standard queues only).")
-        }
-        guard SQSEndpoint.validName(name) else {
+        let base = name.hasSuffix(".fifo") ? String(name.dropLast(".fifo".count)) : name
+        guard SQSEndpoint.validName(base), name.count <= SQSLimits.maxQueueNameLength else {
             throw SQSError.invalidParameter("Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length")
+        }
+        let fifo = requested["FifoQueue"]?.trimmingCharacters(in: .whitespaces).lowercased() == "true"
+        if fifo != name.hasSuffix(".fifo") {
+            throw SQSError.invalidParameter(fifo
+                ? "Queue name must end in .fifo for FIFO queues"
+                : "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length (and needs the attribute FifoQueue=true).")
         }
         try checkTags(tags, queue: name)
         let names = await service.listQueues()

@@ -160,6 +160,12 @@ public struct SQSError: Error, Equatable, Sendable {
             self = .invalidParameter("Queue \(queue) does not keep deleted messages: set its \(SQSEndpoint.rewindAttribute) attribute first.")
         case .invalidRewind(_, let window):
             self = .invalidParameter("Value for parameter Seconds is invalid. Reason: must be between 1 and the queue's \(SQSEndpoint.rewindAttribute) (\(window.components.seconds)).")
+        case .fifoQueueName:
+            self = .invalidParameter("The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length")
+        case .missingMessageGroup:
+            self = .missingParameter("MessageGroupId")
+        case .invalidFifoTag(let tag):
+            self = .invalidParameter("Value \(tag) for parameter MessageGroupId or MessageDeduplicationId is invalid. Reason: 1 to 128 characters without control characters.")
         case .tooManyQueues(let limit):
             self = SQSError(status: 403, type: "OverLimit", message: "This endpoint holds at most \(limit) queues.")
         case .unknownReceipt(let handle), .staleReceipt(let handle):

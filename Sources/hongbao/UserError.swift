@@ -256,6 +256,11 @@ extension UserError {
             return "queue '\(queue)' does not keep deleted messages; give it a rewind window first (queue set \(queue) --rewind-window SECONDS)"
         case let .invalidRewind(value, window):
             return "a rewind reaches back 1 s to the queue's rewind window (\(window.components.seconds) s), not \(seconds(value))"
+        case let .fifoQueueName(name):
+            return "queue '\(name)': a FIFO queue's name ends in .fifo, and only a FIFO queue's does"
+        case .missingMessageGroup: return "a FIFO queue needs a message group for every message"
+        case let .invalidFifoTag(tag):
+            return "message group or deduplication id '\(tag)' must be 1 to 128 bytes without control characters"
         case let .tooManyQueues(limit): return "there are already \(limit) queues"
         case let .unknownReceipt(receipt): return "receipt '\(receipt)' names no message received from this queue"
         case let .staleReceipt(receipt):
@@ -284,7 +289,7 @@ extension MessageQueueError {
         case .invalidQueueName, .emptyMessage, .messageTooLarge, .invalidMessageID, .invalidBatchSize,
              .invalidVisibilityTimeout, .invalidDelay, .invalidPollingWait, .invalidRetention, .invalidMaxReceiveCount,
              .invalidMessageSizeLimit, .invalidCheckBackDelay, .invalidMaxCheckBacks, .invalidFault, .invalidLimits,
-             .invalidRewindWindow, .invalidRewind:
+             .invalidRewindWindow, .invalidRewind, .fifoQueueName, .missingMessageGroup, .invalidFifoTag:
             return ExitStatus.usage
         case .duplicateQueue, .queueInUse, .tooManyQueues, .staleReceipt, .halfMessageAlreadyCommitted, .rewindNotEnabled:
             return ExitStatus.refused

@@ -152,8 +152,9 @@ final class QueueSemanticsTests: XCTestCase {
     func testSendingALiveIDAgainStoresNoSecondCopy() async throws {
         let first = try await queue.send("work", body: "credit", id: "claim-1")
         let second = try await queue.send("work", body: "credit", id: "claim-1")
-        XCTAssertEqual(first, SendResult(messageID: "claim-1", alreadyPresent: false))
-        XCTAssertEqual(second, SendResult(messageID: "claim-1", alreadyPresent: true))
+        XCTAssertEqual(first, SendResult(messageID: "claim-1", alreadyPresent: false, order: 2))
+        XCTAssertEqual(second, SendResult(messageID: "claim-1", alreadyPresent: true, order: 2),
+                       "the repeat answers with the stored message's place in arrival order")
         _ = try await queue.receive("work")
         let third = try await queue.send("work", body: "credit", id: "claim-1")
         XCTAssertTrue(third.alreadyPresent, "in flight is still live")

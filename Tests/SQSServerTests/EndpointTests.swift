@@ -40,8 +40,11 @@ final class EndpointTests: XCTestCase {
         XCTAssertEqual(refused.code, "QueueAlreadyExists")
         let bad = await fixture.failure("CreateQueue", ["QueueName": "bad name!"])
         XCTAssertEqual(bad.code, "InvalidParameterValue")
-        let fifo = await fixture.failure("CreateQueue", ["QueueName": "f.fifo", "Attributes": ["FifoQueue": "true"]])
-        XCTAssertEqual(fifo.code, "InvalidParameterValue")
+        let fifoWithoutAttribute = await fixture.failure("CreateQueue", ["QueueName": "f.fifo"])
+        XCTAssertEqual(fifoWithoutAttribute.code, "InvalidParameterValue")
+        let fifoWithoutSuffix = await fixture.failure("CreateQueue", ["QueueName": "f", "Attributes": ["FifoQueue": "true"]])
+        XCTAssertEqual(fifoWithoutSuffix.code, "InvalidParameterValue")
+        XCTAssertEqual(fifoWithoutSuffix.message, "Queue name must end in .fifo for FIFO queues")
         let unknown = await fixture.failure("CreateQueue", ["QueueName": "q2", "Attributes": ["Colour": "red"]])
         XCTAssertEqual(unknown.code, "InvalidAttributeName")
     }
