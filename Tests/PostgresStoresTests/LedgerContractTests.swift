@@ -94,28 +94,16 @@ final class PostgresLedgerContractTests: PostgresServerTestCase {
         let database = ledger.pool.settings.database
         let alice = try await ledger.openAccount(name: "alice", deposit: Money(minorUnits: 10_000))
         let bob = try await ledger.openAccount(name: "bob", deposit: nil)
-        try server.psql("ALTER SYSTEM SET synchronous_standby_names = 'nobody'")
-        try server.psql("SELECT pg_reload_conf()")
         addTeardownBlock {
             _ = try? server.psql("ALTER SYSTEM RESET synchronous_standby_names")
             _ = try? server.psql("SELECT pg_reload_conf()")
         }
         let request = TransferRequest(id: "claim:unclear.1", from: alice.id, to: bob.id, amount: Money(minorUnits: 1_234),
                                       memo: "unclear")
-        let transfer = Task { try await ledger.transfer(request) }
-        // The COMMIT is waiting for the standby: the transfer is committed locally, not acknowledged.
-        var waiting = ""
-        for _ in 0..<200 where waiting.isEmpty {
-            waiting = try server.psql("""
-                SELECT pid FROM pg_stat_activity WHERE datname = '\(database)' AND wait_event = 'SyncRep'
-                """)
-            if waiting.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
-        }
-        XCTAssertFalse(waiting.isEmpty, "no COMMIT waited for the standby")
-        try server.psql("SELECT pg_terminate_backend(\(waiting))")
-        try server.psql("ALTER SYSTEM RESET synchronous_standby_names")
-        try server.psql("SELECT pg_reload_conf()")
-        let outcome = try await transfer.value
+        // The COMMIT waits for the standby: the transfer is committed locally, not acknowledged.
+        let transfer = try await server.withUnclearCommit(database: database) { try await ledger.transfer(request) }
+        XCTAssertTrue(transfer.caughtWaiting, "no COMMIT waited for the standby")
+        let outcome = transfer.value
         XCTAssertFalse(outcome.wasReplay, "the retry found this call's own transfer: applied once, by this call")
         XCTAssertEqual(outcome.record.toBalanceAfter, Money(minorUnits: 1_234))
         let replay = try await ledger.transfer(request)

@@ -100,20 +100,61 @@ final class TestPostgresServer: @unchecked Sendable {
     /// commit was caught waiting.
     func withUnclearCommit<T: Sendable>(database: String, _ write: @escaping @Sendable () async throws -> T)
         async throws -> (value: T, caughtWaiting: Bool) {
-        try psql("ALTER SYSTEM SET synchronous_standby_names = 'nobody'")
-        try psql("SELECT pg_reload_conf()")
-        let task = Task { try await write() }
+        try await waitForAStandbyThatNeverComes()
+        let finished = Flag()
+        let task = Task {
+            defer { finished.set() }
+            return try await write()
+        }
         var waiting = ""
-        for _ in 0..<200 where waiting.isEmpty {
+        while waiting.isEmpty && !finished.isSet {
             waiting = (try? psql("""
                 SELECT pid FROM pg_stat_activity WHERE datname = '\(database)' AND wait_event = 'SyncRep' LIMIT 1
                 """)) ?? ""
-            if waiting.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+            if waiting.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
         }
         if !waiting.isEmpty { try psql("SELECT pg_terminate_backend(\(waiting))") }
         try psql("ALTER SYSTEM RESET synchronous_standby_names")
         try psql("SELECT pg_reload_conf()")
         return (try await task.value, !waiting.isEmpty)
+    }
+
+    /// Sets `synchronous_standby_names` to a standby that does not exist and returns once a commit has been
+    /// seen waiting for it. A reloaded setting reaches the commits only when the checkpointer has read it, on
+    /// its own time: on a loaded machine a commit made right after `pg_reload_conf()` could still go through
+    /// without waiting. So a probe (a psql session inserting a row; not into a temporary table, whose drop
+    /// at exit would wait too, where the backend cannot be terminated) proves the wait first, and is terminated
+    /// once seen.
+    private func waitForAStandbyThatNeverComes() async throws {
+        try psql("ALTER SYSTEM SET synchronous_standby_names = 'nobody'")
+        for _ in 0..<50 {
+            try psql("SELECT pg_reload_conf()")
+            let done = "\(directory)/probe-\(UUID().uuidString)"
+            try TestPostgresServer.shell("""
+                (PGAPPNAME=hongbao-probe PGPASSWORD='\(password)' psql -h 127.0.0.1 -p \(port) -U \(user) -d postgres \
+                 -Xqc 'CREATE TABLE IF NOT EXISTS hongbao_probe (x int); INSERT INTO hongbao_probe VALUES (1)'; touch '\(done)') >/dev/null 2>&1 &
+                """)
+            while !FileManager.default.fileExists(atPath: done) {
+                let terminated = try psql("""
+                    SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                    WHERE application_name = 'hongbao-probe' AND wait_event = 'SyncRep'
+                    """)
+                if !terminated.isEmpty {
+                    while !FileManager.default.fileExists(atPath: done) { try await Task.sleep(for: .milliseconds(10)) }
+                    return
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        throw CommandFailed(description: "the server never waited for its missing synchronous standby")
+    }
+
+    /// A flag set once, from any thread.
+    private final class Flag: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = false
+        var isSet: Bool { lock.withLock { value } }
+        func set() { lock.withLock { value = true } }
     }
 
     func stop() {
