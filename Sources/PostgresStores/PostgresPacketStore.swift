@@ -6,29 +6,43 @@ import RedPackets
 import Synchronization
 
 /// The red-packet store on PostgreSQL: the `PacketStore` that `SQLitePacketStore` is on SQLite, with the same
-/// tables and states. Each write is one transaction that locks the rows it changes (the packet's row for a
-/// grab or a draw), and each is safe to run again after an unclear commit: a write retried after its
-/// connection was lost finds its own earlier effect by id (the packet id chosen before the first attempt, the
-/// user's grab, the claim id) and returns what the first attempt would have.
+/// tables and states. The open path's writes (grab, draw, credited and waiting marks) go through a group commit
+/// (`PacketWriteBatcher`): many in one transaction and one COMMIT. Every other write is a transaction of its
+/// own. Each locks the rows it changes (the packet's row for a grab or a draw), and each is safe to run again
+/// after an unclear commit: a write retried after its connection was lost finds its own earlier effect by id
+/// (the packet id chosen before the first attempt, the user's grab, the claim id) and returns what the first
+/// attempt would have.
 public final class PostgresPacketStore: PacketStore {
     public let pool: PostgresPool
     public let limits: Limits
     private let clock: any WallClock
     private let writes = Atomic<Int>(0)
+    private let batcher: PacketWriteBatcher
 
     /// Opens the store on `pool`'s database, creating its tables the first time (unless `create` is false).
+    /// `concurrentBatches` group commits of the open path's writes may be under way at once (each up to
+    /// `limits.ledger.maxTransactionsPerCommit` writes).
     public init(pool: PostgresPool, limits: Limits = .default, clock: any WallClock = SystemClock(),
-                create: Bool = true) async throws {
+                create: Bool = true, concurrentBatches: Int = 1) async throws {
         self.pool = pool
         self.limits = limits
         self.clock = clock
+        batcher = PacketWriteBatcher(pool: pool, maxBatch: limits.ledger.maxTransactionsPerCommit,
+                                     concurrentBatches: concurrentBatches, minShare: limits.packets.minShare,
+                                     clock: clock)
         try await PostgresSchema.ensure("redpackets", tables: PostgresSchema.packetTables,
                                         steps: [PostgresSchema.packets, PostgresSchema.packetsGrab], on: pool,
                                         create: create)
     }
 
-    /// How many write transactions have committed.
-    public var commitCount: Int { writes.load(ordering: .relaxed) }
+    /// How many write transactions have committed (a group commit counts once).
+    public var commitCount: Int { writes.load(ordering: .relaxed) + batcher.commitCount }
+
+    /// How many group commits of the open path's writes have committed.
+    public var groupCommitCount: Int { batcher.commitCount }
+
+    /// The open path's writes waiting for a group commit (not yet in one).
+    public var queuedWrites: Int { batcher.queued }
 
     // MARK: Plumbing
 
@@ -80,15 +94,6 @@ public final class PostgresPacketStore: PacketStore {
                      slot: Int(slot), amount: Money(minorUnits: amount), state: ClaimState(rawValue: state) ?? .crediting,
                      openedAt: Timestamp(millisecondsSinceEpoch: opened),
                      creditedAt: credited.map(Timestamp.init(millisecondsSinceEpoch:)), attempts: Int(attempts))
-    }
-
-    private static func checkLive(_ packet: Packet, now: Timestamp) throws {
-        if packet.state == .expired || now >= packet.expiresAt { throw PacketError.expired(packet.id) }
-    }
-
-    private func claim(_ id: ClaimID, on connection: PostgresConnection) async throws -> Claim? {
-        try await rows("SELECT \(unescaped: PostgresPacketStore.claimColumns) FROM claim WHERE id = \(id.rawValue)",
-                       on: connection).first.map(PostgresPacketStore.claim(from:))
     }
 
     // MARK: Send
@@ -154,92 +159,35 @@ public final class PostgresPacketStore: PacketStore {
     // MARK: Grab and open
 
     public func grab(_ id: PacketID, user: Account) async throws -> Int {
-        // One round trip (`hb_grab`). The call's token is chosen before the first attempt: a retry after an
-        // unclear commit finds the grab stored with it, and returns its slot.
-        let now = clock.now()
+        // The call's token is chosen before the first attempt: a retry after an unclear commit finds the grab
+        // stored with it, and returns its slot.
         let token = Int64.random(in: 1...Int64.max)
-        let rows = try await statement("""
-            SELECT status, slot FROM hb_grab(\(id.rawValue), \(user.id.rawValue), \(now.millisecondsSinceEpoch), \(token))
-            """)
-        let (status, slot) = try rows[0].decode((String, Int64?).self)
-        switch status {
-        case "ok": return Int(slot ?? 0)
-        case "unknown": throw PacketError.unknownPacket(id.rawValue)
-        case "expired": throw PacketError.expired(id)
-        case "not_recipient": throw PacketError.notRecipient(id, user: user.name)
-        case "already": throw PacketError.alreadyGrabbed(id, user: user.name)
-        case "sold_out": throw PacketError.soldOut(id)
-        default: throw PostgresStoreError.server("unknown grab status \(status)")
+        guard case let .slot(slot) = try await batcher.submit(.grab(.init(packet: id, user: user, token: token))) else {
+            throw PostgresStoreError.server("a grab returned no slot")
         }
+        return slot
     }
 
     public func draw(_ id: PacketID, user: Account, random: any RandomSource) async throws -> (claim: Claim, wasReplay: Bool) {
-        let minShare = limits.packets.minShare
-        // The claim a first attempt drew: after an unclear commit the retry finds it, and it is still new.
-        let attempted = Mutex<Claim?>(nil)
-        return try await write { connection, now in
-            // The packet (locked), the user's slot and any claim already drawn for it, in one round trip.
-            let rows = try await self.rows("""
-                SELECT \(unescaped: PostgresPacketStore.packetColumns.split(separator: ",")
-                    .map { "p." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")),
-                       g.slot
-                FROM packet p LEFT JOIN grab g ON g.packet_id = p.id AND g.user_id = \(user.id.rawValue)
-                WHERE p.id = \(id.rawValue) FOR UPDATE OF p
-                """, on: connection)
-            guard let row = rows.first else { throw PacketError.unknownPacket(id.rawValue) }
-            let packet = try PostgresPacketStore.packet(from: row)
-            guard packet.isPaid else { throw PacketError.unknownPacket(id.rawValue) }
-            guard let slot = try row.makeRandomAccess()[17].decode(Int64?.self, context: .default).map(Int.init) else {
-                throw PacketError.notGrabbed(id, user: user.name)
-            }
-            let claimID = ClaimID(packet: id, slot: slot)
-            if let existing = try await self.claim(claimID, on: connection) {
-                let mine = attempted.withLock { $0 }
-                let ownDraw = mine.map { $0.amount == existing.amount && $0.openedAt == existing.openedAt } ?? false
-                return (existing, !ownDraw)
-            }
-            try PostgresPacketStore.checkLive(packet, now: now)
-            let amount = ShareDraw.next(kind: packet.kind, remaining: packet.remaining,
-                                        sharesLeft: packet.shares - packet.opened, minShare: minShare, random: random)
-            _ = try await self.rows("""
-                WITH drawn AS (
-                    INSERT INTO claim (id, packet_id, user_id, user_name, slot, amount, state, opened_at)
-                    VALUES (\(claimID.rawValue), \(id.rawValue), \(user.id.rawValue), \(user.name), \(Int64(slot)),
-                            \(amount.minorUnits), 'crediting', \(now.millisecondsSinceEpoch))
-                    RETURNING packet_id
-                )
-                UPDATE packet SET opened = opened + 1, opened_amount = opened_amount + \(amount.minorUnits),
-                    state = CASE WHEN opened + 1 = shares THEN 'finished' ELSE state END
-                WHERE id = (SELECT packet_id FROM drawn)
-                """, on: connection)
-            let claim = Claim(id: claimID, packetID: id, userID: user.id, userName: user.name, slot: slot,
-                              amount: amount, state: .crediting, openedAt: now, creditedAt: nil, attempts: 0)
-            attempted.withLock { $0 = claim }
-            return (claim, false)
+        let draw = PacketWriteBatcher.Draw(packet: id, user: user, random: random)
+        guard case let .drawn(claim, wasReplay) = try await batcher.submit(.draw(draw)) else {
+            throw PostgresStoreError.server("a draw returned no claim")
         }
+        return (claim, wasReplay)
     }
 
     public func markCredited(_ claim: ClaimID, at time: Timestamp) async throws {
-        let rows = try await statement("""
-            WITH credited AS (
-                UPDATE claim SET state = 'credited', credited_at = \(time.millisecondsSinceEpoch), attempts = attempts + 1
-                WHERE id = \(claim.rawValue) AND state <> 'credited'
-                RETURNING packet_id, amount
-            ), counted AS (
-                UPDATE packet p SET credited_amount = p.credited_amount + credited.amount
-                FROM credited WHERE p.id = credited.packet_id
-                RETURNING p.id
-            )
-            SELECT (SELECT COUNT(*) FROM counted) + (SELECT COUNT(*) FROM claim WHERE id = \(claim.rawValue))
-            """)
-        if try rows.first?.decode(Int64.self) == 0 { throw PacketError.unknownPacket(claim.rawValue) }
+        _ = try await batcher.submit(.credited(claim, at: time))
+    }
+
+    /// Records several credits at once, in one group commit (as recovery finds them in the ledger); each
+    /// claim's own result, in order (an unknown claim is `PacketError.unknownPacket`).
+    public func markCredited(_ marks: [(claim: ClaimID, at: Timestamp)]) async -> [Result<Void, any Error>] {
+        await batcher.submit(marks.map { .credited($0.claim, at: $0.at) }).map { $0.map { _ in () } }
     }
 
     public func markWaiting(_ claim: ClaimID) async throws {
-        _ = try await statement("""
-            UPDATE claim SET state = 'waiting', attempts = attempts + 1
-            WHERE id = \(claim.rawValue) AND state = 'crediting'
-            """)
+        _ = try await batcher.submit(.waiting(claim))
     }
 
     public func undraw(_ claim: ClaimID) async throws {

@@ -82,5 +82,46 @@ final class PostgresPacketStoreContractTests: PostgresServerTestCase {
         let audit = try await store.auditStore(maxViolationsPerCheck: 20)
         XCTAssertEqual(audit, [])
     }
-}
 
+    /// Three credited marks go in one group commit (one COMMIT for the three), whose COMMIT is made unclear:
+    /// the batch is run again as a whole, and nothing is doubled: each claim is credited once (one attempt),
+    /// and each packet's credited amount is its claims' sum once. An unknown claim in the same call fails
+    /// alone.
+    func testAnUnclearGroupCommitIsRetriedWithoutDoubling() async throws {
+        let server = try running()
+        let store = try await store()
+        let database = store.pool.settings.database
+        addTeardownBlock {
+            _ = try? server.psql("ALTER SYSTEM RESET synchronous_standby_names")
+            _ = try? server.psql("SELECT pg_reload_conf()")
+        }
+        let random = SeededRandomSource(seed: 14)
+        let first = try await store.markPaid(try await store.createPacket(PacketStoreContract.draft(), random: random).id)
+        let second = try await store.markPaid(try await store.createPacket(PacketStoreContract.draft(), random: random).id)
+        var claims: [Claim] = []
+        for (packet, user) in [(first, PacketStoreContract.bob), (first, PacketStoreContract.carol),
+                               (second, PacketStoreContract.bob)] {
+            _ = try await store.grab(packet.id, user: user)
+            claims.append(try await store.draw(packet.id, user: user, random: random).claim)
+        }
+        let commitsBefore = store.groupCommitCount
+        let at = clock.now()
+        let marks = claims.map { ($0.id, at) } + [(ClaimID("nobody.1"), at)]
+        let marked = try await server.withUnclearCommit(database: database) { await store.markCredited(marks) }
+        XCTAssertTrue(marked.caughtWaiting, "no COMMIT waited for the standby")
+        XCTAssertEqual(store.groupCommitCount - commitsBefore, 1, "the four marks were not one group commit")
+        for result in marked.value.prefix(3) { XCTAssertNoThrow(try result.get()) }
+        XCTAssertThrowsError(try marked.value[3].get()) { error in
+            XCTAssertEqual(error as? PacketError, PacketError.unknownPacket("nobody.1"))
+        }
+        XCTAssertEqual(try server.psql("SELECT string_agg(state || ':' || attempts, ',' ORDER BY id) FROM claim",
+                                       database: database), "credited:1,credited:1,credited:1")
+        let expected = Dictionary(grouping: claims, by: \.packetID).mapValues { $0.reduce(Int64(0)) { $0 + $1.amount.minorUnits } }
+        for (packet, amount) in expected {
+            XCTAssertEqual(try server.psql("SELECT credited_amount FROM packet WHERE id = '\(packet.rawValue)'",
+                                           database: database), "\(amount)")
+        }
+        let audit = try await store.auditStore(maxViolationsPerCheck: 20)
+        XCTAssertEqual(audit, [])
+    }
+}
