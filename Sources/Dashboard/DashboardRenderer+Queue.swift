@@ -32,7 +32,7 @@ extension DashboardRenderer {
         var y = rect.y + 1 + graph.count
         guard !queue.replicas.isEmpty, y < rect.maxY else { return }
         // Taking writes: up or slow (a replica catching up is not written to yet). "In sync" only when no lag.
-        let live = queue.replicas.filter { $0.state == .up || $0.state == .slow }
+        let live = queue.replicas.filter(\.isLive)
         let hasQuorum = live.count >= queue.writeQuorum
         let behind = live.filter { $0.lag > 0 }
         let sync = behind.isEmpty ? "in sync" : "lag \(DashboardText.count(Int(behind.map(\.lag).max() ?? 0)))"
@@ -72,6 +72,15 @@ extension DashboardRenderer {
         }
         let lagRole: ColorRole = replica.lag == 0 ? .muted : (replica.lag > 1_000 ? .error : .warn)
         let wide = width >= 50
+        if let detail = replica.detail {
+            writeSegments(&buffer, [
+                (wide ? "server \(replica.name) " : "\(replica.name) ", CellStyle(.text, bold: true)),
+                (DisplayWidth.fit("\(glyph) \(word)", to: 14), CellStyle(role, bold: true)),
+                (detail, CellStyle(.text)),
+            ], x: x, y: y, maxX: x + width)
+            if selected { highlightRow(&buffer, Rect(x: x, y: y, width: width, height: 1)) }
+            return
+        }
         writeSegments(&buffer, [
             (wide ? "replica \(replica.name) " : "\(replica.name) ", CellStyle(.text, bold: true)),
             (DisplayWidth.fit("\(glyph) \(word)", to: 14), CellStyle(role, bold: true)),

@@ -21,13 +21,25 @@ public struct ReplicaStatus: Sendable, Equatable {
     public var lastSequence: Int64
     /// How many sequence numbers it is behind the leader.
     public var lag: Int64
+    /// For a server of a database cluster: its role, WAL position, replay lag and sync state in words, shown
+    /// instead of the lag and sequence number (nil for the queue's own replicas).
+    public var detail: String?
+    /// Whether it takes part in a write now; nil: up or slow does (the queue's replicas). A database cluster
+    /// says it per server (a stopped standby confirms no commit).
+    public var takesWrites: Bool?
 
-    public init(name: String, state: ReplicaState, lastSequence: Int64 = 0, lag: Int64 = 0) {
+    public init(name: String, state: ReplicaState, lastSequence: Int64 = 0, lag: Int64 = 0, detail: String? = nil,
+                takesWrites: Bool? = nil) {
         self.name = name
         self.state = state
         self.lastSequence = lastSequence
         self.lag = lag
+        self.detail = detail
+        self.takesWrites = takesWrites
     }
+
+    /// Counted toward the write quorum.
+    public var isLive: Bool { takesWrites ?? (state == .up || state == .slow) }
 }
 
 /// The queue pane (CMQ model: visible, in flight, delayed, dead letters).

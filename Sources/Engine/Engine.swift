@@ -40,6 +40,10 @@ public final class Engine: Sendable {
     let expiryWakeup = Wakeup()
     let mode: Mutex<CreditMode>
     let slowSnapshot = Mutex<SlowSnapshot?>(nil)
+    /// The PostgreSQL queue's counts, refreshed by `run()` (see `runPostgresQueueFigures`).
+    let postgresQueueFigures = Mutex(QueueSnapshot(queues: []))
+    /// How often `run()` counts the PostgreSQL queue's messages.
+    static let postgresQueueInterval: Duration = .milliseconds(250)
     let startedAt: Timestamp
 
     /// How often the expensive figures (whole-table counts, the conservation check) are refreshed.
@@ -180,6 +184,9 @@ public final class Engine: Sendable {
             group.addTask { await self.runExpiry() }
             group.addTask { await self.creditPath.retryUnqueued(clock: self.clock, interval: Engine.requeueInterval) }
             group.addTask { await self.runSlowSnapshots() }
+            if case let .postgres(books) = self.books {
+                group.addTask { await self.runPostgresQueueFigures(books.queue) }
+            }
         }
     }
 

@@ -52,7 +52,10 @@ extension Engine {
         let queueSnapshot: QueueSnapshot
         switch books {
         case let .sqlite(books): queueSnapshot = await books.queue.snapshot()
-        case let .postgres(books): queueSnapshot = await Engine.queueSnapshot(books.queue)
+        case let .postgres(books):
+            // Counted before `run()` has counted once (a fresh engine, a test); else the last count, not waited for.
+            let figures = postgresQueueFigures.withLock { $0 }
+            queueSnapshot = figures.queues.isEmpty ? await Engine.queueSnapshot(books.queue) : figures
         }
         let open = (try? packets.openPackets(limit: Engine.snapshotListLength)) ?? []
         let pending = (try? packets.uncreditedClaims(limit: Engine.snapshotListLength)) ?? []
@@ -63,6 +66,17 @@ extension Engine {
             retries: workers.snapshot, queue: queueSnapshot, openPackets: open,
             pendingClaims: pending, unqueuedCredits: creditPath.unqueuedCount,
             slow: slowSnapshot.withLock { $0 }, events: events.recent)
+    }
+
+    /// Counts the PostgreSQL queue's messages every `postgresQueueInterval` for the snapshot, which reads the
+    /// last count without waiting: while no standby confirms commits, every pooled connection may be waiting
+    /// for one, and the screen must still show that (see `run()`).
+    func runPostgresQueueFigures(_ queue: PostgresCreditQueue) async {
+        while !Task.isCancelled {
+            let figures = await Engine.queueSnapshot(queue)
+            if !figures.queues.isEmpty { postgresQueueFigures.withLock { $0 = figures } }
+            try? await clock.sleep(for: Engine.postgresQueueInterval)
+        }
     }
 
     /// The PostgreSQL credit queue as the dashboard's queue figures: messages live and dead-lettered (a

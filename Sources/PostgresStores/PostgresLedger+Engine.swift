@@ -81,3 +81,24 @@ extension PostgresLedger {
         }
     }
 }
+
+/// The dashboard's accounts list: display reads on the caller's thread, like the packet store's.
+extension PostgresLedger {
+    /// User accounts whose name contains `text` (all when nil), richest first, a page at a time.
+    public func accountsNow(matching text: String?, limit: Int, offset: Int) throws -> [Account] {
+        try pool.rowsNow("""
+            SELECT \(unescaped: PostgresLedger.accountColumns) FROM account
+            WHERE kind = 'user' AND (\(text)::TEXT IS NULL OR strpos(name, \(text)::TEXT) > 0)
+            ORDER BY balance DESC, id LIMIT \(Int64(max(0, limit))) OFFSET \(Int64(max(0, offset)))
+            """).map(PostgresLedger.account(from:))
+    }
+
+    /// How many user accounts `accountsNow(matching:limit:offset:)` pages through.
+    public func userAccountCountNow(matching text: String?) throws -> Int {
+        let rows = try pool.rowsNow("""
+            SELECT COUNT(*) FROM account
+            WHERE kind = 'user' AND (\(text)::TEXT IS NULL OR strpos(name, \(text)::TEXT) > 0)
+            """)
+        return Int(try rows.first?.decode(Int64.self) ?? 0)
+    }
+}

@@ -91,14 +91,22 @@ final class DashboardLists: Sendable {
 
     private static func read(_ query: ListQuery, engine: Engine, now: Timestamp) throws -> Answer {
         let accountsWindow = query.accounts
-        let accounts = try engine.sqlite().ledger.accounts(matching: accountsWindow.filter, order: .balanceDescending,
-                                                  limit: accountsWindow.limit, offset: accountsWindow.offset)
+        let accounts: [Account], accountCount: Int
+        switch engine.books {
+        case let .sqlite(books):
+            accounts = try books.ledger.accounts(matching: accountsWindow.filter, order: .balanceDescending,
+                                                 limit: accountsWindow.limit, offset: accountsWindow.offset)
+            accountCount = try books.ledger.userAccountCount(matching: accountsWindow.filter)
+        case let .postgres(books):
+            accounts = try books.ledger.accountsNow(matching: accountsWindow.filter, limit: accountsWindow.limit,
+                                                    offset: accountsWindow.offset)
+            accountCount = try books.ledger.userAccountCountNow(matching: accountsWindow.filter)
+        }
         let owed = try engine.packets.uncreditedTotals(for: accounts.map(\.id))
         let accountRows = accounts.map { account in
             AccountRow(name: account.name, balance: account.balance, waitingCredits: owed[account.id]?.count ?? 0,
                        waitingAmount: owed[account.id]?.amount ?? .zero)
         }
-        let accountCount = try engine.sqlite().ledger.userAccountCount(matching: accountsWindow.filter)
 
         let packetsWindow = query.packets
         let packets = try engine.packets.packets(matching: packetsWindow.filter, limit: packetsWindow.limit,

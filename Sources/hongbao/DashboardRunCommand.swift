@@ -70,9 +70,15 @@ struct DashboardRunCommand: AsyncParsableCommand {
                 throw UserError(message: "--record: cannot write \(record)", exitCode: ExitStatus.usage)
             }
         }
-        var configuration = EngineConfiguration(dataPath: try data.path(), workers: workers)
-        configuration.durability = data.durability
+        if data.store == .postgres && (compare || sqs != nil) {
+            throw UserError(message: "--\(compare ? "compare" : "sqs") runs on SQLite only in this version; leave it out with --store postgres",
+                            exitCode: ExitStatus.usage)
+        }
+        let configuration = try data.engineConfiguration(workers: workers)
         let engine = try await userErrors { try await Engine.start(configuration) }
+        let cluster = data.store == .postgres && data.serverIsTheDataDirectorysCluster
+            ? DashboardCluster.inDataDirectory(configuration.dataPath) : nil
+        await cluster?.monitor.poll()
         let slot = ComparisonSlot(settings: ComparisonSettings(
             dataPath: configuration.dataPath + "-transaction", durability: data.durability, workers: workers,
             demoAccounts: demoAccounts, seed: seed))
@@ -86,7 +92,7 @@ struct DashboardRunCommand: AsyncParsableCommand {
         }
         let backend = EngineDashboardBackend(
             engine: engine, load: load, users: users, scenario: player, random: random, comparison: slot,
-            traffic: endpoint?.endpoint.traffic)
+            traffic: endpoint?.endpoint.traffic, cluster: cluster)
         var options = DashboardOptions(refreshMilliseconds: refresh, themeLoader: loader, limits: engine.limits)
         options.initialView = compare ? .compare : (presenter ? .presenter : .panes)
         options.recordPath = record
@@ -96,6 +102,7 @@ struct DashboardRunCommand: AsyncParsableCommand {
         // see `ServiceStack`): the scenario stops driving, the endpoint stops serving, the load stops opening,
         // and only then the engine stops its workers and timers.
         var services: [ServiceStack.Service] = [{ await engine.run() }, { await load.run() }]
+        if let cluster { services.insert({ await cluster.monitor.run() }, at: 0) }
         if let endpoint {
             services.append {
                 do {

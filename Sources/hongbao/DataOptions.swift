@@ -81,6 +81,12 @@ struct DataOptions: ParsableArguments {
         return configuration
     }
 
+    /// Whether `--store postgres` connects to the data directory's cluster (no `--postgres`, no
+    /// `$HONGBAO_POSTGRES`): then its servers are this command's to show and to fault.
+    var serverIsTheDataDirectorysCluster: Bool {
+        (postgres ?? ProcessInfo.processInfo.environment["HONGBAO_POSTGRES"] ?? "").isEmpty
+    }
+
     /// The data directory's path; an empty `--data ''` or `HONGBAO_DATA=''` is a usage error.
     func path() throws -> String {
         try requireSQLite()

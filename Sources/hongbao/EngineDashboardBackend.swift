@@ -34,10 +34,15 @@ final class EngineDashboardBackend: DashboardBackend {
     private let updates = Mutex<(primary: [Timestamp], secondary: [Timestamp])>(([], []))
     /// The SQS endpoint's traffic, when the dashboard serves one (`--sqs`).
     private let traffic: SQSTraffic?
+    /// The PostgreSQL cluster's servers, shown as the replicas and faulted by their keys (`--store postgres`
+    /// on a data directory with a cluster).
+    private let cluster: DashboardCluster?
 
     init(engine: Engine, load: LoadGenerator, users: [String], scenario: ScenarioPlayer?, random: any RandomSource,
-         comparison: ComparisonSlot = ComparisonSlot(settings: nil), traffic: SQSTraffic? = nil) {
+         comparison: ComparisonSlot = ComparisonSlot(settings: nil), traffic: SQSTraffic? = nil,
+         cluster: DashboardCluster? = nil) {
         self.engine = engine
+        self.cluster = cluster
         self.traffic = traffic
         self.load = load
         self.users = users
@@ -66,7 +71,8 @@ final class EngineDashboardBackend: DashboardBackend {
         }
         let loadCounters = load.counters
         let accountsSummary = accounts(s, answer)
-        let replicas = s.queue.replicas.map(Self.replica)
+        let replicas = cluster?.replicas() ?? s.queue.replicas.map(Self.replica)
+        if let change = cluster?.commitsWaitChange() { engine.note(.fault, change) }
         var compared: Comparison?
         if let second {
             let secondUpdates = countUpdate(at: second.takenAt, secondary: true)
@@ -85,7 +91,7 @@ final class EngineDashboardBackend: DashboardBackend {
                 name: engine.limits.credit.queueName, visible: credits?.visible ?? 0, inFlight: credits?.inFlight ?? 0,
                 delayed: credits?.delayed ?? 0, deadLetters: deadLetters?.total ?? 0,
                 oldestAge: (credits?.total ?? 0) > 0 ? credits?.oldestAge : nil, depthHistory: history,
-                replicas: replicas, writeQuorum: engine.limits.queue.quorum,
+                replicas: replicas, writeQuorum: cluster?.writeQuorum() ?? engine.limits.queue.quorum,
                 external: traffic.map { Self.external($0.snapshot()) },
                 halfPending: s.queue.halfPending, checkBacks: s.queue.checkBacks),
             retries: retries(s, answer),
@@ -224,6 +230,15 @@ final class EngineDashboardBackend: DashboardBackend {
 
     func perform(_ command: DashboardCommand) async -> Result<String, DashboardCommandError> {
         do {
+            if case .postgres = engine.books {
+                switch command {
+                case .compare:
+                    throw DashboardCommandError.rejected("side by side runs on SQLite only in this version")
+                case .replica where cluster == nil:
+                    throw DashboardCommandError.rejected("no cluster in the data directory to fault (hongbao cluster up); the server is not this dashboard's")
+                default: break
+                }
+            }
             if case let .compare(on) = command { return .success(try await compare(on)) }
             if case .setCreditMode = command, comparison.mirror != nil {
                 throw DashboardCommandError.rejected("side by side: each half keeps its credit mode (c leaves the comparison)")
@@ -261,6 +276,11 @@ final class EngineDashboardBackend: DashboardBackend {
             engine.setLedgerLatency(milliseconds: milliseconds)
             return "account latency +\(engine.faults.settings.addedLatencyMilliseconds) ms"
         case let .replica(name, action):
+            if let cluster {
+                let done = try await cluster.perform(action, server: name)
+                engine.note(.fault, done)
+                return done
+            }
             guard let replica = ReplicaID(rawValue: name) else { throw DashboardCommandError.rejected("no replica '\(name)' (a, b or c)") }
             switch action {
             case .down: try await engine.setReplica(replica, down: true)
@@ -284,7 +304,7 @@ final class EngineDashboardBackend: DashboardBackend {
             let moved = try await engine.redriveDeadLetters()
             return "redrove \(moved) dead-lettered credits"
         case let .rewindQueue(queue, seconds):
-            let rewound = try await engine.sqlite().queue.rewind(queue, window: .seconds(seconds))
+            let rewound = try await engine.sqlite("rewind").queue.rewind(queue, window: .seconds(seconds))
             return "rewound \(queue): \(rewound) message(s) deliverable again"
         case .toggleScenarioPause:
             guard let scenario else { return "no scenario is playing" }

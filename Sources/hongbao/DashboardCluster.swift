@@ -1,0 +1,99 @@
+import Dashboard
+import Foundation
+import Engine
+import PostgresCluster
+import Synchronization
+
+/// The PostgreSQL cluster under a dashboard that runs on `--store postgres`: its three servers, read by a
+/// `ClusterMonitor`, shown in the replicas pane (role, WAL position, replay lag, sync state), and the replica
+/// keys and `:replica` commands acting on them through the cluster's fault functions: *down* kills a server's
+/// postmaster with SIGKILL, *slow* stops it with SIGSTOP, *restore* brings it back (it catches up by streaming).
+final class DashboardCluster: Sendable {
+    let cluster: LocalCluster
+    let monitor: ClusterMonitor
+    /// Whether commits waited for a standby at the last reading, to say so once when it changes.
+    private let waiting = Mutex<Bool?>(nil)
+
+    init(cluster: LocalCluster, monitor: ClusterMonitor? = nil) {
+        self.cluster = cluster
+        self.monitor = monitor ?? ClusterMonitor(cluster: cluster)
+    }
+
+    /// The cluster in the data directory, when there is one (`hongbao cluster up`); nil otherwise.
+    static func inDataDirectory(_ path: String) -> DashboardCluster? {
+        let cluster = LocalCluster(dataDirectory: path)
+        guard (try? cluster.settings()) != nil else { return nil }
+        return DashboardCluster(cluster: cluster)
+    }
+
+    /// The servers as the replicas pane shows them; empty before the first reading.
+    func replicas() -> [Dashboard.ReplicaStatus] {
+        guard let status = monitor.latest.status else { return [] }
+        return status.servers.map { DashboardCluster.replica($0, in: status) }
+    }
+
+    /// Servers that must take part in a commit: the primary and `ANY n` standbys.
+    func writeQuorum() -> Int? {
+        monitor.latest.status.map { $0.synchronousCount + 1 }
+    }
+
+    /// A line for the event log when commits start or stop waiting for a standby; nil when nothing changed.
+    func commitsWaitChange() -> String? {
+        guard let status = monitor.latest.status else { return nil }
+        let now = status.commitsWait
+        let before = waiting.withLock { state -> Bool? in
+            defer { state = now }
+            return state
+        }
+        guard let before, before != now else { return nil }
+        return now
+            ? "commits WAIT: no standby confirms them (\(status.synchronousStandbyNames)); they go on when one is back"
+            : "commits confirmed again by a standby (\(status.confirmingStandbys) confirming)"
+    }
+
+    static func replica(_ server: ServerStatus, in status: ClusterStatus) -> Dashboard.ReplicaStatus {
+        let streaming = server.replication == "streaming"
+        let confirming = server.role == .standby && server.state == .up && streaming
+            && (server.syncState == "quorum" || server.syncState == "sync")
+        let state: ReplicaState
+        switch server.state {
+        case .up: state = server.role == .standby && !streaming ? .catchingUp : .up
+        case .slow: state = .slow
+        case .unreachable, .down: state = .down
+        }
+        // Most telling first, so that a narrow pane keeps it: role, sync state, lag, position, replay lag.
+        var words: [String] = [server.role.rawValue]
+        if server.role == .standby {
+            words.append(server.syncState ?? "not streaming")
+            if let bytes = server.lagBytes { words.append("lag \(bytes) B") }
+        }
+        if let lsn = server.lsn { words.append("lsn \(lsn)") }
+        if server.role == .standby, let replay = server.replayLagMilliseconds {
+            words.append(String(format: "replay %.1f ms", replay))
+        }
+        return Dashboard.ReplicaStatus(
+            name: server.name, state: state, lastSequence: server.lsn.flatMap(LSN.parse).map { Int64(clamping: $0) } ?? 0,
+            lag: server.lagBytes ?? 0, detail: words.joined(separator: " "),
+            takesWrites: server.role == .primary ? server.state == .up : confirming)
+    }
+
+    /// Puts a fault on the server `name` (the replica keys and `:replica NAME down|slow|restore`); returns what
+    /// happened, in words. A corrupted copy is the SQLite queue's fault only.
+    func perform(_ action: ReplicaAction, server name: String) async throws -> String {
+        let fault: ClusterFault
+        switch action {
+        case .down: fault = .down
+        case .slow: fault = .slow
+        case .restore: fault = .restore
+        case .corrupt:
+            throw DashboardCommandError.rejected("corrupt acts on the SQLite queue's replicas; on PostgreSQL: down, slow or restore")
+        }
+        let changed = try await cluster.fault(fault, server: name)
+        await monitor.poll()
+        switch fault {
+        case .down: return changed ? "server \(name) DOWN (postmaster killed)" : "server \(name) was already down"
+        case .slow: return changed ? "server \(name) SLOW (stopped until restored)" : "server \(name) was already stopped"
+        case .restore: return changed ? "server \(name) back up; it catches up by streaming" : "server \(name) was already up"
+        }
+    }
+}

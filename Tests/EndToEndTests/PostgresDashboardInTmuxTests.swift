@@ -1,0 +1,77 @@
+import Foundation
+import TestKit
+import XCTest
+
+/// The dashboard on `--store postgres` over a local three-server cluster (a primary, two `ANY 1` standbys), in
+/// tmux as an operator drives it: the replicas pane shows the three servers with their roles and sync state;
+/// `:replica b down` kills b's postmaster; with c stopped as well no standby confirms commits, and the screen
+/// says writes are blocked and commits wait; restoring b brings them back; at 80×24 the servers still show;
+/// `q` exits 0 and the audit of the books on the server is clean.
+final class PostgresDashboardInTmuxTests: XCTestCase {
+    private let session = "pgdashboard"
+    private let socket = "hongbao-pgdash-\(getpid())"
+
+    override func tearDown() {
+        _ = try? tmux(["kill-server"], captureOutput: false)
+    }
+
+    func testTheReplicasPaneShowsTheClustersServersAndItsKeysFaultThem() async throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else { throw XCTSkip("tmux is not installed") }
+        let server = try await TestPostgres.start(self, standbys: 2)
+        let binary = try HongbaoBinary()
+        let data = server.dataDirectory.path
+        let shell = "\(binary.url.path) --data \(data) --store postgres --demo-accounts 50; echo EXITED $?; sleep 60"
+        _ = try tmux(["new-session", "-d", "-s", session, "-x", "120", "-y", "40", shell], captureOutput: false)
+
+        try await waitFor(seconds: 60) { screen in
+            screen.contains("server a ▲ UP          primary") && screen.contains("server b ▲ UP          standby quorum")
+                && screen.contains("server c ▲ UP          standby quorum") && screen.contains("✓ writes ok")
+        }
+        try command("replica b down")
+        try await waitFor { $0.contains("server b ▼ DOWN") && $0.contains("server b DOWN (postmaster killed)") }
+        try command("replica c slow")
+        try await waitFor(seconds: 30) { screen in
+            screen.contains("server c ◆ SLOW") && screen.contains("NO QUORUM: writes blocked")
+                && screen.contains("commits WAIT: no standby confirms them")
+        }
+        try command("replica b restore")
+        try await waitFor(seconds: 30) { $0.contains("commits confirmed again") && $0.contains("✓ writes ok") }
+        try command("replica c restore")
+        try await waitFor(seconds: 30) { $0.contains("server c ▲ UP") }
+
+        _ = try tmux(["resize-window", "-t", session, "-x", "80", "-y", "24"])
+        try await waitFor { $0.contains("a ▲ UP          primary") && $0.contains("c ▲ UP          standby") }
+
+        _ = try tmux(["send-keys", "-t", session, "q"])
+        try await waitFor(seconds: 30) { $0.contains("EXITED 0") }
+        let audit = try binary.run(["audit", "--store", "postgres", "--data", data])
+        XCTAssertEqual(audit.status, 0, audit.stdout + audit.stderr)
+        XCTAssertTrue(audit.stdout.contains("✓ every invariant holds"), audit.stdout)
+    }
+
+    // MARK: Helpers
+
+    private func command(_ text: String) throws {
+        _ = try tmux(["send-keys", "-t", session, ":"])
+        _ = try tmux(["send-keys", "-t", session, "-l", text])
+        _ = try tmux(["send-keys", "-t", session, "Enter"])
+    }
+
+    private func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", session]) }
+
+    /// Polls the screen until `condition` holds, failing with the screen after a deadline.
+    private func waitFor(seconds: Int64 = 15, file: StaticString = #filePath, line: UInt = #line,
+                         _ condition: (String) -> Bool) async throws {
+        let shown = try await waitUntil(
+            "the screen to show what was expected; it shows:\n\((try? screen()) ?? "")", timeout: .seconds(seconds),
+            interval: .milliseconds(100), file: file, line: line
+        ) { condition(try screen()) }
+        if !shown { throw ScreenExpectationMissed() }
+    }
+
+    private struct ScreenExpectationMissed: Error {}
+
+    private func tmux(_ arguments: [String], captureOutput: Bool = true) throws -> String {
+        try Spawn.run("/usr/bin/tmux", ["-L", socket] + arguments, captureOutput: captureOutput)
+    }
+}
