@@ -36,6 +36,49 @@ final class SeededRandomSourceTests: XCTestCase {
     }
 }
 
+/// Counts the draws made from a seeded generator.
+private final class CountingRandomSource: RandomSource, @unchecked Sendable {
+    private let inner = SeededRandomSource(seed: 11)
+    var draws = 0
+
+    func next() -> UInt64 {
+        draws += 1
+        return inner.next()
+    }
+}
+
+final class IdentifierTests: XCTestCase {
+    /// One 64-bit draw (a `getrandom` call with the system generator) carries twelve characters, not one.
+    func testAnIdentifierTakesOneDrawPerTwelveCharacters() {
+        for (count, draws) in [(0, 0), (1, 1), (6, 1), (12, 1), (13, 2), (20, 2), (24, 2), (25, 3)] {
+            let random = CountingRandomSource()
+            let identifier = random.identifier(count: count)
+            XCTAssertEqual(identifier.count, count)
+            // A draw is rejected (and redrawn) only with probability below 2^-63 per draw for these spans.
+            XCTAssertEqual(random.draws, draws, "count \(count)")
+        }
+    }
+
+    /// Every position of an identifier is uniform over the alphabet, the last ones of a draw included.
+    func testEveryPositionIsUniformOverTheAlphabet() {
+        let random = SeededRandomSource(seed: 12)
+        let alphabet = IdentifierAlphabet.characters
+        var counts = [[Character: Int]](repeating: [:], count: 14)
+        for _ in 0..<31_000 {
+            for (position, character) in random.identifier(count: 14).enumerated() {
+                counts[position][character, default: 0] += 1
+            }
+        }
+        for (position, histogram) in counts.enumerated() {
+            XCTAssertEqual(Set(histogram.keys), Set(alphabet), "position \(position)")
+            // 1,000 expected per character: a seeded, fixed draw; a skewed digit would be far outside.
+            for (character, count) in histogram {
+                XCTAssertTrue((850...1_150).contains(count), "position \(position), \(character): \(count)")
+            }
+        }
+    }
+}
+
 final class UniformTests: XCTestCase {
     func testUniformStaysWithinInclusiveBoundsAndHitsBothEnds() {
         let random = SeededRandomSource(seed: 3)
