@@ -9,11 +9,9 @@ public enum EndToEndSuite {
     static let minimumOpensPerSecond = 5_000.0
     static let maximumP99Milliseconds = 50.0
     static let maximumDrainSeconds = 10.0
-    /// Each step down offers this fraction of what the last step achieved.
-    static let stepDownFactor = 0.9
-    /// Each step up after a sustained rate offers this much more.
-    static let stepUpFactor = 1.1
-    static let maximumSteps = 7
+    /// Where the search for the sustained rate starts (see `RateSearch`).
+    static func startingRate(_ context: BenchContext) -> Int { context.quick ? 2_000 : 4_000 }
+    static let maximumSteps = 8
 
     /// How long each run offers its load.
     static func runDuration(_ context: BenchContext) -> Duration { context.quick ? .seconds(2) : .seconds(10) }
@@ -36,33 +34,26 @@ public enum EndToEndSuite {
         return figures
     }
 
-    /// Finds the highest sustainable rate, then repeats it until there are `context.runs` runs at that rate.
-    ///
-    /// An overloaded first step achieves less than the machine can sustain (credits miss their deadline and
-    /// are retried, which is more work), so stepping down alone undershoots. The search steps down from an
-    /// overload until a rate is sustained, then up by `stepUpFactor` until one is not, and keeps the highest
-    /// sustained run.
+    /// Finds the highest sustainable rate (`RateSearch`: a run sustained is a lower bound, one not sustained an
+    /// upper bound; double, then bisect), then repeats it until there are `context.runs` runs at that rate.
     static func sustainedRuns(_ context: BenchContext, creditFailurePercent: Int, on server: PostgresSettings? = nil,
                               firstOffer: Int? = nil) async throws -> [OpenLoadBenchmark.Run] {
         let duration = runDuration(context)
         let label = server == nil ? "" : " on PostgreSQL"
-        var offered = firstOffer ?? (context.quick ? 3_000 : 8_000)
+        var search = RateSearch()
+        var offered: Int? = firstOffer ?? startingRate(context)
         var best: OpenLoadBenchmark.Run?
         var last: OpenLoadBenchmark.Run?
-        for step in 1...(context.quick ? 3 : maximumSteps) {
-            context.progress("e2e\(label) \(creditFailurePercent)% failures: offering \(offered) opens/s (step \(step))")
-            let run = try await once(context, rate: offered, duration: duration, failure: creditFailurePercent, on: server)
-            context.progress("e2e\(label) \(creditFailurePercent)% failures: \(offered) offered, \(Int(run.achievedPerSecond)) achieved, "
+        var step = 0
+        while let rate = offered, step < (context.quick ? 3 : maximumSteps) {
+            step += 1
+            context.progress("e2e\(label) \(creditFailurePercent)% failures: offering \(rate) opens/s (step \(step))")
+            let run = try await once(context, rate: rate, duration: duration, failure: creditFailurePercent, on: server)
+            context.progress("e2e\(label) \(creditFailurePercent)% failures: \(rate) offered, \(Int(run.achievedPerSecond)) achieved, "
                              + "\(run.skipped) skipped at the in-flight limit: \(run.sustained ? "sustained" : "not sustained")")
             last = run
-            if run.sustained {
-                best = run
-                offered = Int(Double(offered) * stepUpFactor) / 100 * 100
-            } else if best != nil {
-                break
-            } else {
-                offered = max(100, Int(run.achievedPerSecond * stepDownFactor) / 100 * 100)
-            }
+            if run.sustained, run.offeredPerSecond > best?.offeredPerSecond ?? 0 { best = run }
+            offered = search.next(offered: rate, achieved: run.achievedPerSecond, wasSustained: run.sustained)
         }
         guard let first = best ?? last else { return [] }
         var runs = [first]
