@@ -6,7 +6,8 @@ import Synchronization
 /// A credit that misses its deadline is not rolled back: it may still commit, exactly as a real remote
 /// call that timed out may still have happened. The caller treats it as failed and queues a retry, which is
 /// idempotent. So the operation keeps running on its own task after the deadline; that task ends when the
-/// operation does. This is the one place in the libraries that starts an unstructured task, and why.
+/// operation does. This is the one place in the libraries that starts an unstructured task, and why (the
+/// completion form starts none: the operation runs on the store's writer and the deadline is a clock timer).
 enum Deadline {
     /// The operation's value, or `nil` if the deadline passed first. Errors of the operation are rethrown.
     static func race<T: Sendable>(
@@ -24,6 +25,24 @@ enum Deadline {
                 do { result = .success(try await operation()) } catch { result = .failure(error) }
                 timer.cancel()
                 once.resume(with: result)
+            }
+        }
+    }
+
+    /// The same for an operation that reports through a completion (`start` begins it and returns): the
+    /// deadline is a clock timer, so no task is started at all. The operation keeps running past the deadline
+    /// and its late completion is ignored.
+    static func race<T: Sendable>(
+        _ deadline: Duration, clock: any WallClock,
+        start: (_ completion: @escaping @Sendable (Result<T, any Error>) -> Void) -> Void
+    ) async throws -> T? {
+        let once = ResumeOnce<T?>()
+        return try await withCheckedThrowingContinuation { continuation in
+            once.set(continuation)
+            let timer = clock.schedule(after: deadline) { once.resume(with: .success(nil)) }
+            start { result in
+                timer.cancel()
+                once.resume(with: result.map { Optional($0) })
             }
         }
     }

@@ -18,6 +18,15 @@ public struct LedgerAccountService: AccountService {
             memo: "red packet \(order.packet.rawValue)"))
         return CreditOutcome(order: order, appliedNow: !outcome.wasReplay, creditedAt: outcome.record.at)
     }
+
+    /// `credit` without a waiting task: `completion` gets the outcome or the error.
+    public func credit(_ order: CreditOrder, completion: @escaping @Sendable (Result<CreditOutcome, any Error>) -> Void) {
+        accounts.transfer(TransferRequest(
+            id: order.transferID, from: accounts.settlementAccountID, to: order.recipient, amount: order.amount,
+            memo: "red packet \(order.packet.rawValue)")) { result in
+            completion(result.map { CreditOutcome(order: order, appliedNow: !$0.wasReplay, creditedAt: $0.record.at) })
+        }
+    }
 }
 
 /// The account system as the red-packet service sees it during the Gala: a credit either commits within
@@ -56,13 +65,46 @@ public final class GuardedAccountService: AccountService {
 
     public var snapshot: Counters { counters.withLock { $0 } }
 
+    /// The credit under `guarded`'s faults, limit and deadline. Without added latency the transfer is started
+    /// with a completion and raced against a clock timer: no task per credit (`Deadline.race(_:clock:start:)`).
     public func credit(_ order: CreditOrder) async throws -> CreditOutcome {
-        try await guarded { [direct] in try await direct.credit(order) }
+        let settings = try admit()
+        defer { counters.withLock { $0.inFlight -= 1 } }
+        let value: CreditOutcome?
+        if settings.addedLatencyMilliseconds > 0 {
+            let latency = Duration.milliseconds(settings.addedLatencyMilliseconds)
+            value = try await Deadline.race(limits.deadline, clock: clock) { [clock, direct] in
+                try await clock.sleep(for: latency)
+                return try await direct.credit(order)
+            }
+        } else {
+            value = try await Deadline.race(limits.deadline, clock: clock) { [direct] completion in
+                direct.credit(order, completion: completion)
+            }
+        }
+        guard let value else { throw record(.deadlineExceeded) }
+        counters.withLock { $0.succeeded += 1 }
+        return value
     }
 
     /// Runs `work` (a call into the account system) under the faults, the concurrency limit and the deadline.
     /// Used for credits, and by the transaction credit mode to decide whether its all-or-nothing open may go on.
     public func guarded<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async throws -> T {
+        let settings = try admit()
+        defer { counters.withLock { $0.inFlight -= 1 } }
+        let latency = Duration.milliseconds(settings.addedLatencyMilliseconds)
+        let value = try await Deadline.race(limits.deadline, clock: clock) { [clock] in
+            if latency > .zero { try await clock.sleep(for: latency) }
+            return try await work()
+        }
+        guard let value else { throw record(.deadlineExceeded) }
+        counters.withLock { $0.succeeded += 1 }
+        return value
+    }
+
+    /// Applies the injected faults and the concurrency limit; on admission counts one more in flight (the
+    /// caller takes it off when done) and returns the fault settings it was admitted under.
+    private func admit() throws -> CreditFaults.Settings {
         let settings = faults.settings
         if settings.outage { throw record(.outage) }
         if settings.failurePercent > 0 && random.uniform(in: 1...100) <= Int64(settings.failurePercent) {
@@ -74,15 +116,7 @@ public final class GuardedAccountService: AccountService {
             return nil
         }
         if let inFlight = admitted { throw record(.overloaded(inFlight: inFlight)) }
-        defer { counters.withLock { $0.inFlight -= 1 } }
-        let latency = Duration.milliseconds(settings.addedLatencyMilliseconds)
-        let value = try await Deadline.race(limits.deadline, clock: clock) { [clock] in
-            if latency > .zero { try await clock.sleep(for: latency) }
-            return try await work()
-        }
-        guard let value else { throw record(.deadlineExceeded) }
-        counters.withLock { $0.succeeded += 1 }
-        return value
+        return settings
     }
 
     private func record(_ error: CreditError) -> CreditError {

@@ -8,6 +8,9 @@ public protocol AccountStore: Sendable {
     var settlementAccountID: AccountID { get }
     /// Moves money between two accounts, idempotently by the request's id (see `LedgerTransaction.transfer`).
     func transfer(_ request: TransferRequest) async throws -> TransferOutcome
+    /// `transfer` without a waiting task: `completion` gets its outcome or error (on a thread of the store's
+    /// choosing; keep it short). The default runs `transfer` on a task of its own.
+    func transfer(_ request: TransferRequest, completion: @escaping @Sendable (Result<TransferOutcome, any Error>) -> Void)
     /// The user account with that name (not the mint, not settlement accounts).
     func userAccount(named name: String) async throws -> Account?
     /// The transfers with these ids that exist.
@@ -18,6 +21,15 @@ public protocol AccountStore: Sendable {
     func balance(of account: AccountID) async throws -> Money?
     /// The ledger's own invariants that do not hold.
     func auditAccounts() async throws -> [AuditViolation]
+}
+
+extension AccountStore {
+    public func transfer(_ request: TransferRequest,
+                         completion: @escaping @Sendable (Result<TransferOutcome, any Error>) -> Void) {
+        Task {
+            do { completion(.success(try await transfer(request))) } catch { completion(.failure(error)) }
+        }
+    }
 }
 
 extension Ledger: AccountStore {

@@ -85,6 +85,22 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// `write` without a waiting task: `completion` gets what `write` would return or throw, once the commit
+    /// is durable, on the writer's acknowledging queue (keep it short).
+    public func write<T: Sendable>(_ work: @escaping @Sendable (LedgerTransaction) throws -> T,
+                                   completion: @escaping @Sendable (Result<T, any Error>) -> Void) {
+        let limits = self.limits
+        let clock = self.clock
+        store.write({ database in
+            try work(LedgerTransaction(database: database, limits: limits, now: clock.now()))
+        }, completion: { result in
+            completion(result.mapError { error in
+                if let error = error as? SQLiteStoreError { return Ledger.classify(error) }
+                return error
+            })
+        })
+    }
+
     /// Runs `work` in its own write transaction on the caller's thread, bypassing group commit. For
     /// single-threaded deterministic simulations and bulk loads.
     public func writeNow<T>(_ work: (LedgerTransaction) throws -> T) throws -> T {
@@ -103,6 +119,15 @@ public final class Ledger: Sendable {
     func read<T>(_ work: (Database) throws -> T) throws -> T {
         do {
             return try store.read(work)
+        } catch let error as SQLiteStoreError {
+            throw Ledger.classify(error)
+        }
+    }
+
+    /// One statement outside an explicit transaction (see `SQLiteStore.readStatement`): point lookups.
+    func readStatement<T>(_ work: (Database) throws -> T) throws -> T {
+        do {
+            return try store.readStatement(work)
         } catch let error as SQLiteStoreError {
             throw Ledger.classify(error)
         }
@@ -140,15 +165,20 @@ public final class Ledger: Sendable {
         try await write { try $0.transfer(request) }
     }
 
+    public func transfer(_ request: TransferRequest,
+                         completion: @escaping @Sendable (Result<TransferOutcome, any Error>) -> Void) {
+        write({ try $0.transfer(request) }, completion: completion)
+    }
+
     public func account(named name: String) throws -> Account? {
-        try read { try LedgerQueries.account(named: name, in: $0) }
+        try readStatement { try LedgerQueries.account(named: name, in: $0) }
     }
 
     public func account(id: AccountID) throws -> Account? {
-        try read { try LedgerQueries.account(id: id, in: $0) }
+        try readStatement { try LedgerQueries.account(id: id, in: $0) }
     }
 
     public func transfer(id: TransferID) throws -> TransferRecord? {
-        try read { try LedgerQueries.transfer(id: id, in: $0) }
+        try readStatement { try LedgerQueries.transfer(id: id, in: $0) }
     }
 }

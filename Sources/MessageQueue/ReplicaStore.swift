@@ -148,7 +148,7 @@ final class ReplicaStore: Sendable {
     }
 
     private func write(_ operations: [QueueOperation]) throws -> (before: Int64, after: Int64) {
-        try database.write { db in
+        try database.writeWithoutTransaction { db in try db.immediateTransaction { () -> ((Int64, Int64), Bool) in
             let before = try db.fetchFirst(prepared: "SELECT value FROM replica_meta WHERE key = 'last_sequence'") {
                 $0.int64(0)
             } ?? 0
@@ -162,8 +162,8 @@ final class ReplicaStore: Sendable {
             if let first = operations.first?.sequence, first / 1024 != last / 1024, last > limit {
                 try db.execute(sql: "DELETE FROM oplog WHERE seq <= ?", arguments: [last - limit])
             }
-            return (before, last)
-        }
+            return ((before, last), true)
+        } }
     }
 
     private static func apply(_ operation: QueueOperation, _ db: Database) throws {

@@ -1,3 +1,4 @@
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -10,6 +11,30 @@ public protocol WallClock: Sendable {
     func now() -> Timestamp
     /// Suspends the caller for `duration` of this clock's time. Honours cancellation.
     func sleep(for duration: Duration) async throws
+    /// Runs `action` once `delay` of this clock's time has passed, unless cancelled first. The default sleeps
+    /// on a task; the system clock uses a dispatch timer instead (no task per deadline on the hot path).
+    func schedule(after delay: Duration, _ action: @escaping @Sendable () -> Void) -> any ScheduledAction
+}
+
+/// An action scheduled on a clock.
+public protocol ScheduledAction: Sendable {
+    /// Calls the action off if it has not run yet (it may already be running).
+    func cancel()
+}
+
+extension WallClock {
+    public func schedule(after delay: Duration, _ action: @escaping @Sendable () -> Void) -> any ScheduledAction {
+        TaskScheduledAction(task: Task {
+            do { try await sleep(for: delay) } catch { return }
+            if !Task.isCancelled { action() }
+        })
+    }
+}
+
+private struct TaskScheduledAction: ScheduledAction {
+    let task: Task<Void, Never>
+
+    func cancel() { task.cancel() }
 }
 
 /// The real clock: `CLOCK_REALTIME` for timestamps, `ContinuousClock` for sleeping.
@@ -25,4 +50,22 @@ public struct SystemClock: WallClock {
     public func sleep(for duration: Duration) async throws {
         try await ContinuousClock().sleep(for: duration)
     }
+
+    public func schedule(after delay: Duration, _ action: @escaping @Sendable () -> Void) -> any ScheduledAction {
+        let item = DispatchScheduledAction(DispatchWorkItem(block: action))
+        let (seconds, attoseconds) = max(delay, .zero).components
+        let nanoseconds = Int(clamping: min(seconds, 1 << 32)) * 1_000_000_000 &+ Int(attoseconds / 1_000_000_000)
+        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds), execute: item.item)
+        return item
+    }
+}
+
+/// A dispatch timer's work item: cancelling it before its deadline keeps it from running.
+private final class DispatchScheduledAction: ScheduledAction, @unchecked Sendable {
+    /// Only `cancel()` is called on it after scheduling, which dispatch makes thread-safe.
+    let item: DispatchWorkItem
+
+    init(_ item: DispatchWorkItem) { self.item = item }
+
+    func cancel() { item.cancel() }
 }

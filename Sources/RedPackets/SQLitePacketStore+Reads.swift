@@ -26,11 +26,11 @@ public struct PacketStats: Sendable, Equatable, Codable {
 
 extension SQLitePacketStore {
     public func packet(_ id: PacketID) throws -> Packet? {
-        try read { try SQLitePacketStore.packet(id, in: $0) }
+        try readStatement { try SQLitePacketStore.packet(id, in: $0) }
     }
 
     public func claim(_ id: ClaimID) throws -> Claim? {
-        try read { try SQLitePacketStore.claim(id, in: $0) }
+        try readStatement { try SQLitePacketStore.claim(id, in: $0) }
     }
 
     public func claims(of packet: PacketID) throws -> [Claim] {

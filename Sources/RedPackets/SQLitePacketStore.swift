@@ -75,6 +75,15 @@ public final class SQLitePacketStore: PacketStore {
         }
     }
 
+    /// One statement outside an explicit transaction (see `SQLiteStore.readStatement`): point lookups.
+    func readStatement<T>(_ work: (Database) throws -> T) throws -> T {
+        do {
+            return try store.readStatement(work)
+        } catch let error as SQLiteStoreError {
+            throw SQLitePacketStore.classify(error)
+        }
+    }
+
     // MARK: Schema
 
     static func register(in migrator: inout DatabaseMigrator) {

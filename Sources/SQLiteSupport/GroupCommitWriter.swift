@@ -79,6 +79,13 @@ public final class GroupCommitWriter: Sendable {
         })
     }
 
+    /// `write` without a waiting task: `completion` gets the value once the commit is durable (when `write`
+    /// would return), or the error `write` would throw, on the writer's acknowledging queue: keep it short.
+    public func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T,
+                                   completion: @escaping @Sendable (Result<T, any Error>) -> Void) {
+        enqueue(GroupCommitWriter.unit(work, finish: completion))
+    }
+
     private static func unit<T: Sendable>(
         _ work: @escaping @Sendable (Database) throws -> T, finish: @escaping @Sendable (Result<T, any Error>) -> Void
     ) -> Unit {
@@ -156,18 +163,14 @@ public final class GroupCommitWriter: Sendable {
     private func commit(_ batch: [Unit]) {
         do {
             try writer.writeWithoutTransaction { database in
-                var everyUnitSucceeded = true
-                try database.inTransaction(.immediate) {
-                    for unit in batch where !unit.run(database, false) {
-                        everyUnitSucceeded = false
-                        return .rollback
-                    }
-                    return .commit
+                let everyUnitSucceeded = try database.immediateTransaction {
+                    for unit in batch where !unit.run(database, false) { return (false, false) }
+                    return (true, true)
                 }
                 guard !everyUnitSucceeded else { return }
-                try database.inTransaction(.immediate) {
+                try database.immediateTransaction {
                     for unit in batch { _ = unit.run(database, true) }
-                    return .commit
+                    return ((), true)
                 }
             }
             commitCounter.add(1, ordering: .relaxed)

@@ -1,0 +1,34 @@
+import Primitives
+import Synchronization
+import TestKit
+import XCTest
+
+/// `WallClock.schedule`: the system clock's dispatch timer, and the default (a task sleeping on the clock).
+final class ScheduleTests: XCTestCase {
+    func testTheSystemClockRunsAScheduledActionAndNotACancelledOne() async {
+        let fired = Mutex<[String]>([])
+        let clock = SystemClock()
+        let cancelled = clock.schedule(after: .milliseconds(20)) { fired.withLock { $0.append("cancelled") } }
+        cancelled.cancel()
+        // Dispatch runs timers in deadline order: once the later one has run, the cancelled one would have.
+        _ = clock.schedule(after: .milliseconds(60)) { fired.withLock { $0.append("kept") } }
+        await waitUntil("the kept action", interval: .milliseconds(5)) { fired.withLock { !$0.isEmpty } }
+        XCTAssertEqual(fired.withLock { $0 }, ["kept"])
+    }
+
+    func testTheDefaultSchedulesOnTheClocksOwnTime() async {
+        let clock = ManualClock()
+        let fired = Atomic<Int>(0)
+        let kept = clock.schedule(after: .seconds(5)) { fired.add(1, ordering: .relaxed) }
+        let cancelled = clock.schedule(after: .seconds(5)) { fired.add(100, ordering: .relaxed) }
+        await waitUntil("both sleeping") { clock.sleeperCount == 2 }
+        cancelled.cancel()
+        await waitUntil("the cancelled one gone") { clock.sleeperCount == 1 }
+        clock.advance(by: .seconds(4))
+        XCTAssertEqual(fired.load(ordering: .relaxed), 0)
+        clock.advance(by: .seconds(1))
+        await waitUntil("the kept action") { fired.load(ordering: .relaxed) != 0 }
+        XCTAssertEqual(fired.load(ordering: .relaxed), 1)
+        _ = kept
+    }
+}
