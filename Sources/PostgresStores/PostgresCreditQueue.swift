@@ -157,9 +157,14 @@ public final class PostgresCreditQueue: CreditQueue {
         let ids = receipts.map(\.id)
         let tokens = receipts.map(\.token)
         return try await pool.retrying {
+            // The ids go to the primary key as an array (an index scan of the rows named); each row found is
+            // deleted only if one of its (id, receipt) pairs is its current receipt. Written as a join on the
+            // pairs, the planner chose a hash join over a scan of the whole table, dead rows and all.
             try await pool.rows("""
-                DELETE FROM queue_message m USING unnest(\(ids)::TEXT[], \(tokens)::BIGINT[]) AS r(id, token)
-                WHERE m.queue = \(name) AND m.id = r.id AND m.receipt = r.token
+                DELETE FROM queue_message m
+                WHERE m.queue = \(name) AND m.id = ANY(\(ids)::TEXT[])
+                  AND EXISTS (SELECT 1 FROM unnest(\(ids)::TEXT[], \(tokens)::BIGINT[]) AS r(id, token)
+                              WHERE r.id = m.id AND r.token = m.receipt)
                 RETURNING m.id
                 """).count
         }
