@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 
 /// An access key pair the endpoint accepts.
 public struct SQSCredentials: Sendable, Equatable {
@@ -9,6 +10,25 @@ public struct SQSCredentials: Sendable, Equatable {
     public init(accessKeyID: String, secretAccessKey: String) {
         self.accessKeyID = accessKeyID
         self.secretAccessKey = secretAccessKey
+    }
+}
+
+/// Signature Version 4 signing keys by secret, date, region and service (a few at most; emptied past 64).
+final class SigningKeyCache: Sendable {
+    private let keys = Mutex<[String: SymmetricKey]>([:])
+
+    func key(secret: String, date: String, region: String, service: String) -> SymmetricKey {
+        let name = "\(date)\n\(region)\n\(service)\n\(secret)"
+        if let key = keys.withLock({ $0[name] }) { return key }
+        var key = SymmetricKey(data: Array(("AWS4" + secret).utf8))
+        for part in [date, region, service, "aws4_request"] {
+            key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
+        }
+        keys.withLock { keys in
+            if keys.count >= 64 { keys.removeAll() }
+            keys[name] = key
+        }
+        return key
     }
 }
 
@@ -34,7 +54,8 @@ public struct SignedRequest: Sendable {
     /// The first value of a header (case-insensitive name).
     public func header(_ name: String) -> String? {
         let lowered = name.lowercased()
-        return headers.first { $0.name.lowercased() == lowered }?.value
+        // Names arrive lowercase from the HTTP server: compare as they are first, lowercasing only on a mismatch of case.
+        return headers.first { $0.name == lowered || ($0.name.utf8.count == lowered.utf8.count && $0.name.lowercased() == lowered) }?.value
     }
 }
 
@@ -67,7 +88,7 @@ public struct SignatureV4Verifier: Sendable {
         }
         var fields: [String: String] = [:]
         for part in authorization.dropFirst(prefix.count).split(separator: ",") {
-            let trimmed = part.trimmingCharacters(in: .whitespaces)
+            let trimmed = SignatureV4Verifier.trimmed(part)
             guard let equals = trimmed.firstIndex(of: "=") else {
                 throw .incompleteSignature("Authorization header field '\(trimmed.prefix(40))' is not key=value.")
             }
@@ -131,12 +152,13 @@ public struct SignatureV4Verifier: Sendable {
         let stringToSign = [
             "AWS4-HMAC-SHA256", amzDate, scope, SQSChecksum.hex(SHA256.hash(data: Array(canonicalRequest.utf8))),
         ].joined(separator: "\n")
-        var key = SymmetricKey(data: Array(("AWS4" + credentials.secretAccessKey).utf8))
-        for part in [date, region, service, "aws4_request"] {
-            key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
-        }
+        let key = signingKeys.key(secret: credentials.secretAccessKey, date: date, region: region, service: service)
         return SQSChecksum.hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
     }
+
+    /// The signing keys derived so far (one per day, region and service in practice): deriving one is four
+    /// HMACs, which every request would otherwise repeat.
+    let signingKeys = SigningKeyCache()
 
     /// `yyyyMMdd'T'HHmmss'Z'` (UTC), the only form SigV4 uses; nil for anything else, an impossible date
     /// included. Parsed by hand: a `DateFormatter` per request cost more than the rest of the verification.
@@ -170,6 +192,16 @@ public struct SignatureV4Verifier: Sendable {
         return Date(timeIntervalSince1970: TimeInterval(seconds))
     }
 
+    /// `text` without spaces and tabs at either end (without Foundation's character sets, which cost more
+    /// than the rest of parsing the header).
+    static func trimmed(_ text: Substring) -> String {
+        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        guard let first = text.firstIndex(where: { !blank($0) }), let last = text.lastIndex(where: { !blank($0) }) else {
+            return ""
+        }
+        return String(text[first...last])
+    }
+
     /// Header values: outer whitespace trimmed, inner runs of spaces folded to one.
     static func trim(_ value: String) -> String {
         value.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
@@ -195,7 +227,10 @@ public struct SignatureV4Verifier: Sendable {
     }
 
     static func canonicalPath(_ path: String) -> String {
-        let decoded = decode(Substring(path.isEmpty ? "/" : path))
+        // The common case (`/`, or any path of unreserved characters and slashes) is its own canonical form.
+        if path.isEmpty { return "/" }
+        if path.utf8.allSatisfy({ unreserved.contains($0) || $0 == UInt8(ascii: "/") }) { return path }
+        let decoded = decode(Substring(path))
         return encode(decoded, keepSlash: true)
     }
 

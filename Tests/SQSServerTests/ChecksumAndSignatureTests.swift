@@ -1,5 +1,5 @@
 import Foundation
-import SQSServer
+@testable import SQSServer
 import XCTest
 
 /// SQS's MD5s and Signature Version 4, checked against values computed by code nobody here wrote:
@@ -52,6 +52,32 @@ final class ChecksumAndSignatureTests: XCTestCase {
         XCTAssertThrowsError(try otherSecret.verify(Self.botocoreRequest, now: Self.signedAt)) {
             XCTAssertEqual(($0 as? SQSError)?.type, "SignatureDoesNotMatch")
         }
+    }
+
+    /// Signing keys are derived once per day, region and service and kept: a copy of the verifier given another
+    /// secret, or asked about another service, must not be served the key it derived before.
+    func testTheSigningKeyKeptFromAnEarlierRequestServesOnlyTheSameSecretAndService() throws {
+        _ = try verifier.verify(Self.botocoreRequest, now: Self.signedAt)
+        var rotated = verifier
+        rotated.credentials.secretAccessKey = "rotated"
+        XCTAssertThrowsError(try rotated.verify(Self.botocoreRequest, now: Self.signedAt)) {
+            XCTAssertEqual(($0 as? SQSError)?.type, "SignatureDoesNotMatch")
+        }
+        var sts = verifier
+        sts.service = "sts"
+        XCTAssertThrowsError(try sts.verify(Self.botocoreRequest, now: Self.signedAt))
+        let again = try verifier.verify(Self.botocoreRequest, now: Self.signedAt)
+        XCTAssertEqual(again.accessKeyID, "AKIDEXAMPLE", "and the kept key still verifies the original")
+    }
+
+    func testAPathOfUnreservedCharactersIsItsOwnCanonicalFormAndOthersAreEncoded() {
+        XCTAssertEqual(SignatureV4Verifier.canonicalPath(""), "/")
+        XCTAssertEqual(SignatureV4Verifier.canonicalPath("/"), "/")
+        XCTAssertEqual(SignatureV4Verifier.canonicalPath("/123456789012/my-queue_1.x~"), "/123456789012/my-queue_1.x~")
+        XCTAssertEqual(SignatureV4Verifier.canonicalPath("/a b"), "/a%20b")
+        XCTAssertEqual(SignatureV4Verifier.canonicalPath("/a%20b"), "/a%20b")
+        XCTAssertEqual(SignatureV4Verifier.trimmed(" \tSignature=abc \t"), "Signature=abc")
+        XCTAssertEqual(SignatureV4Verifier.trimmed("   "), "")
     }
 
     func testUnknownKeyMissingAuthorizationAndOldSignaturesAreRefused() {
