@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import Synchronization
 
 /// Where and how the SQS endpoint listens.
 public struct SQSServerConfiguration: Sendable {
@@ -46,6 +47,105 @@ struct ConnectionGate: AvailableConnectionsDelegate {
     func isAcceptingNewConnections() -> Bool { traffic.openConnections < limit }
 }
 
+/// Resumes a continuation once, whichever of the request and its deadline comes first.
+final class ResumeOnce<Value: Sendable>: Sendable {
+    private let continuation: Mutex<CheckedContinuation<Value, Never>?>
+    init(_ continuation: CheckedContinuation<Value, Never>) { self.continuation = Mutex(continuation) }
+
+    /// Resumes with `value` unless resumed already; returns whether this call did.
+    @discardableResult
+    func resume(_ value: Value) -> Bool {
+        guard let continuation = continuation.withLock({ $0.take() }) else { return false }
+        continuation.resume(returning: value)
+        return true
+    }
+}
+
+/// The task answering one request, cancelled when its deadline passes or its connection goes.
+final class WorkBox: Sendable {
+    private let state = Mutex<(task: Task<Void, Never>?, cancelled: Bool)>((nil, false))
+
+    func start(_ task: Task<Void, Never>) {
+        let cancelled = state.withLock { state in
+            state.task = task
+            return state.cancelled
+        }
+        if cancelled { task.cancel() }
+    }
+
+    func cancel() {
+        let task = state.withLock { state in
+            state.cancelled = true
+            return state.task
+        }
+        task?.cancel()
+    }
+}
+
+/// Every request's deadline, expired by one task that ticks while any is pending, instead of a timer (and a
+/// sleeping task) per request. All requests have the same time limit, so deadlines expire in the order they
+/// were added.
+final class RequestDeadlines: Sendable {
+    private struct Entry {
+        var deadline: ContinuousClock.Instant
+        var expire: @Sendable () -> Void
+    }
+
+    private struct State {
+        var entries: [UInt64: Entry] = [:]
+        var next: UInt64 = 0
+        var oldest: UInt64 = 0
+        var ticking = false
+    }
+
+    private let state = Mutex(State())
+    let tick: Duration
+
+    init(tick: Duration = .milliseconds(250)) { self.tick = tick }
+
+    /// Runs `expire` once `limit` has passed, unless `remove` is called first; returns the id for `remove`.
+    func add(after limit: Duration, _ expire: @escaping @Sendable () -> Void) -> UInt64 {
+        let deadline = ContinuousClock.now + limit
+        let (id, start) = state.withLock { state in
+            let id = state.next
+            state.next += 1
+            state.entries[id] = Entry(deadline: deadline, expire: expire)
+            let start = !state.ticking
+            state.ticking = true
+            return (id, start)
+        }
+        if start { Task.detached { await self.run() } }
+        return id
+    }
+
+    func remove(_ id: UInt64) { _ = state.withLock { $0.entries.removeValue(forKey: id) } }
+
+    /// How many deadlines are pending (tests).
+    var pending: Int { state.withLock { $0.entries.count } }
+
+    private func run() async {
+        while true {
+            try? await Task.sleep(for: tick)
+            let now = ContinuousClock.now
+            let (expired, stop) = state.withLock { state -> ([@Sendable () -> Void], Bool) in
+                var expired: [@Sendable () -> Void] = []
+                while state.oldest < state.next {
+                    if let entry = state.entries[state.oldest] {
+                        guard entry.deadline <= now else { break }
+                        expired.append(entry.expire)
+                        state.entries[state.oldest] = nil
+                    }
+                    state.oldest += 1
+                }
+                if state.entries.isEmpty { state.ticking = false }
+                return (expired, state.entries.isEmpty)
+            }
+            for expire in expired { expire() }
+            if stop { return }
+        }
+    }
+}
+
 /// The SQS endpoint over HTTP/1.1 (Hummingbird). Every request goes to `SQSEndpoint.handle`.
 public enum SQSHTTPServer {
     /// Builds the application; run it with `runService()` (stops on SIGINT/SIGTERM) or `run()`.
@@ -53,8 +153,9 @@ public enum SQSHTTPServer {
         endpoint: SQSEndpoint, configuration: SQSServerConfiguration,
         onRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
+        let deadlines = RequestDeadlines()
         let responder = CallbackResponder<BasicRequestContext> { request, _ in
-            await respond(to: request, endpoint: endpoint, configuration: configuration)
+            await respond(to: request, endpoint: endpoint, configuration: configuration, deadlines: deadlines)
         }
         var http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(configuration.idleTimeoutSeconds))
         http1.httpDecoder = .init(
@@ -78,34 +179,47 @@ public enum SQSHTTPServer {
             logger: logger)
     }
 
-    static func respond(to request: Request, endpoint: SQSEndpoint, configuration: SQSServerConfiguration) async -> Response {
-        let answer: SQSResponse = await withTaskGroup(of: SQSResponse?.self) { group in
-            group.addTask {
-                var request = request
-                let body: ByteBuffer
-                do {
-                    body = try await request.collectBody(upTo: configuration.maxBodyBytes)
-                } catch {
-                    endpoint.traffic.record(action: "(invalid)", errorCode: "RequestEntityTooLarge")
-                    return SQSEndpoint.response(for: .tooLarge(configuration.maxBodyBytes))
+    /// Reads the body (up to the limit) and answers the request.
+    static func handle(_ request: Request, endpoint: SQSEndpoint, configuration: SQSServerConfiguration) async -> SQSResponse {
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: configuration.maxBodyBytes)
+        } catch {
+            endpoint.traffic.record(action: "(invalid)", errorCode: "RequestEntityTooLarge")
+            return SQSEndpoint.response(for: .tooLarge(configuration.maxBodyBytes))
+        }
+        var headers: [(name: String, value: String)] = []
+        if let authority = request.head.authority { headers.append((name: "host", value: authority)) }
+        for field in request.headers { headers.append((name: field.name.canonicalName, value: field.value)) }
+        let signed = SignedRequest(
+            method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
+            headers: headers, body: Array(buffer: body))
+        return await endpoint.handle(signed)
+    }
+
+    static func respond(
+        to request: Request, endpoint: SQSEndpoint, configuration: SQSServerConfiguration,
+        deadlines: RequestDeadlines
+    ) async -> Response {
+        let work = WorkBox()
+        let answer: SQSResponse = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<SQSResponse, Never>) in
+                let once = ResumeOnce(continuation)
+                let deadline = deadlines.add(after: .seconds(configuration.requestTimeoutSeconds)) {
+                    work.cancel()
+                    if once.resume(SQSEndpoint.response(for: .requestTimeout)) {
+                        endpoint.traffic.record(action: "(timeout)", errorCode: SQSError.requestTimeout.type)
+                    }
                 }
-                var headers: [(name: String, value: String)] = []
-                if let authority = request.head.authority { headers.append((name: "host", value: authority)) }
-                for field in request.headers { headers.append((name: field.name.canonicalName, value: field.value)) }
-                let signed = SignedRequest(
-                    method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
-                    headers: headers, body: Array(buffer: body))
-                return await endpoint.handle(signed)
+                work.start(Task {
+                    let response = await handle(request, endpoint: endpoint, configuration: configuration)
+                    deadlines.remove(deadline)
+                    once.resume(response)
+                })
             }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(configuration.requestTimeoutSeconds))
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            if let first { return first }
-            endpoint.traffic.record(action: "(timeout)", errorCode: SQSError.requestTimeout.type)
-            return SQSEndpoint.response(for: .requestTimeout)
+        } onCancel: {
+            work.cancel()
         }
         var fields = HTTPFields()
         for header in answer.headers {
