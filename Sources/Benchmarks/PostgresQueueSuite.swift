@@ -2,7 +2,8 @@ import PostgresStores
 
 /// `hongbao bench pgqueue --postgres URL`: queue cycles (send 16, receive 16, delete 16; three commits) through
 /// the project's PostgreSQL queue against the plain SKIP LOCKED loop written directly, same server, same
-/// clients, same run, alternating run by run, each in a scratch database made and dropped on that server.
+/// clients, same run, alternating run by run, each measurement in a scratch database of its own made and dropped
+/// on that server.
 public enum PostgresQueueSuite {
     static let clients = 16
     static let minimumRatioToPlainLoop = 0.9
@@ -13,15 +14,19 @@ public enum PostgresQueueSuite {
         }
         let duration: Duration = context.quick ? .seconds(2) : .seconds(5)
         var project: [Double] = [], plain: [Double] = []
-        try await PostgresQueueBenchmark.withScratchDatabase(settings) { scratch in
-            for run in 1...context.runs {
-                context.progress("pgqueue: run \(run)/\(context.runs), project queue")
-                project.append(try await PostgresQueueBenchmark.projectQueue(scratch, clients: clients,
-                                                                             duration: duration).messagesPerSecond)
-                context.progress("pgqueue: run \(run)/\(context.runs), plain SKIP LOCKED loop")
-                plain.append(try await PostgresQueueBenchmark.plainLoop(scratch, clients: clients,
-                                                                        duration: duration).messagesPerSecond)
-            }
+        // Each measurement in a database of its own: the plain loop makes a new table per run, and the project's
+        // queue table would otherwise carry the earlier runs' dead rows into the next run's index scans.
+        for run in 1...context.runs {
+            context.progress("pgqueue: run \(run)/\(context.runs), project queue")
+            project.append(try await PostgresQueueBenchmark.withScratchDatabase(settings) { scratch in
+                try await PostgresQueueBenchmark.projectQueue(scratch, clients: clients, duration: duration)
+                    .messagesPerSecond
+            })
+            context.progress("pgqueue: run \(run)/\(context.runs), plain SKIP LOCKED loop")
+            plain.append(try await PostgresQueueBenchmark.withScratchDatabase(settings) { scratch in
+                try await PostgresQueueBenchmark.plainLoop(scratch, clients: clients, duration: duration)
+                    .messagesPerSecond
+            })
         }
         let figure = BenchFigure(
             suite: "pgqueue", name: "PostgreSQL queue cycles", unit: "messages/s", samples: Samples(project),
