@@ -42,6 +42,10 @@ public final class Engine: Sendable {
     let slowSnapshot = Mutex<SlowSnapshot?>(nil)
     /// The PostgreSQL queue's counts, refreshed by `run()` (see `runPostgresQueueFigures`).
     let postgresQueueFigures = Mutex(QueueSnapshot(queues: []))
+    /// Where the PostgreSQL primary is now (`EngineConfiguration.postgresPrimary`).
+    let postgresPrimary: (@Sendable () -> PostgresSettings?)?
+    /// How often `run()` asks where the PostgreSQL primary is.
+    static let primaryCheckInterval: Duration = .milliseconds(250)
     /// How often `run()` counts the PostgreSQL queue's messages.
     static let postgresQueueInterval: Duration = .milliseconds(250)
     let startedAt: Timestamp
@@ -73,6 +77,7 @@ public final class Engine: Sendable {
         events = EventLog(clock: clock)
         metrics = EngineMetrics(clock: clock)
         mode = Mutex(configuration.creditMode)
+        postgresPrimary = configuration.postgresPrimary
         faults = CreditFaults()
         let books = try await Engine.openBooks(configuration, directory: directory, events: events)
         self.books = books
@@ -186,6 +191,9 @@ public final class Engine: Sendable {
             group.addTask { await self.runSlowSnapshots() }
             if case let .postgres(books) = self.books {
                 group.addTask { await self.runPostgresQueueFigures(books.queue) }
+                if let primary = self.postgresPrimary {
+                    group.addTask { await self.followPrimary(books.pool, primary) }
+                }
             }
         }
     }
@@ -224,6 +232,18 @@ public final class Engine: Sendable {
                 events.add(.failure, "expiry failed: \(error)")
                 try? await clock.sleep(for: .seconds(1))
             }
+        }
+    }
+
+    /// Moves the PostgreSQL connections to the primary `primary` names whenever it changes (a failover):
+    /// writes in flight on the old one are retried on the new one, by id.
+    private func followPrimary(_ pool: PostgresPool, _ primary: @Sendable () -> PostgresSettings?) async {
+        while !Task.isCancelled {
+            if let settings = primary(), pool.move(to: settings) {
+                events.add(.recovery, "the primary moved: connecting to \(settings.redacted)")
+                creditPath.wakeup.signal()
+            }
+            try? await clock.sleep(for: Engine.primaryCheckInterval)
         }
     }
 

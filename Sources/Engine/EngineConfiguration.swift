@@ -1,4 +1,5 @@
 import Ledger
+import PostgresStores
 import Primitives
 
 /// Everything an engine is started with. Passed in, never global.
@@ -17,6 +18,10 @@ public struct EngineConfiguration: Sendable {
     public var recoverOnStart = true
     /// Where the books are: SQLite files in `dataPath` (the default) or a PostgreSQL server.
     public var store: StoreChoice = .sqlite
+    /// On PostgreSQL: where the primary is now (a local cluster's settings, which a failover rewrites), asked
+    /// every `Engine.primaryCheckInterval`; the engine moves its connections there when it changes. Nil: the
+    /// server never moves.
+    public var postgresPrimary: (@Sendable () -> PostgresSettings?)?
     /// The most connections the PostgreSQL stores open (the credit path's writes, the workers, the reads).
     public var postgresConnections = 24
 

@@ -8,30 +8,77 @@ import Synchronization
 /// the store protocols keep synchronous). Lost connections are replaced; a write whose connection is lost is
 /// retried by its store (`retrying`), which is safe because every write is idempotent by its id.
 public final class PostgresPool: Sendable {
-    public let settings: PostgresSettings
-    let client: PostgresClient
+    /// One client pool on one server, running.
+    private struct Current: Sendable {
+        let settings: PostgresSettings
+        let client: PostgresClient
+        let runTask: Task<Void, Never>
+    }
+
+    private let current: Mutex<Current>
+    /// Clients of servers this pool has moved away from, stopped at `close()`.
+    private let retired = Mutex<[Task<Void, Never>]>([])
+    private let maxConnections: Int
+    /// The server the pool connects to now (see `move(to:)`).
+    public var settings: PostgresSettings { current.withLock { $0.settings } }
+    var client: PostgresClient { current.withLock { $0.client } }
     let logger: Logger
-    private let runTask: Task<Void, Never>
     private let syncConnection = Mutex<PostgresConnection?>(nil)
     /// How long a write keeps retrying a lost connection (a restarted server, a failover) before it fails.
     let retryWindow: Duration
 
     public init(settings: PostgresSettings, maxConnections: Int = 16, retryWindow: Duration = .seconds(15)) {
-        self.settings = settings
         self.retryWindow = retryWindow
+        self.maxConnections = maxConnections
         var logger = Logger(label: "hongbao.postgres")
         logger.logLevel = .critical
         self.logger = logger
+        current = Mutex(PostgresPool.start(settings, maxConnections: maxConnections, logger: logger))
+    }
+
+    private static func start(_ settings: PostgresSettings, maxConnections: Int, logger: Logger) -> Current {
         let client = PostgresClient(configuration: settings.clientConfiguration(maxConnections: maxConnections),
                                     backgroundLogger: logger)
-        self.client = client
-        runTask = Task { await client.run() }
+        return Current(settings: settings, client: client, runTask: Task { await client.run() })
+    }
+
+    /// Points the pool at another server (a cluster's new primary after a failover): new connections go there,
+    /// the old server's are stopped, and the display connection reconnects. A write in flight on the old
+    /// server fails with a lost connection and is retried on the new one (`retrying`), which is safe because
+    /// every write is idempotent by its id. Returns false when the pool already was there.
+    @discardableResult
+    public func move(to settings: PostgresSettings) -> Bool {
+        let old = current.withLock { current -> Current? in
+            guard current.settings != settings else { return nil }
+            defer { current = PostgresPool.start(settings, maxConnections: maxConnections, logger: logger) }
+            return current
+        }
+        guard let old else { return false }
+        // Stopped once the retry window has passed: a call that took one of its connections before the move
+        // fails with the connection (and is retried here), not with a pool shut under it.
+        retired.withLock { $0.append(old.runTask) }
+        let window = retryWindow
+        Task {
+            try? await Task.sleep(for: window)
+            old.runTask.cancel()
+        }
+        let connection = syncConnection.withLock { connection -> PostgresConnection? in
+            defer { connection = nil }
+            return connection
+        }
+        if let connection { Task { try? await connection.close() } }
+        return true
     }
 
     /// Stops the pool (after every store call on it has returned) and closes the display connection.
     public func close() async {
+        let runTask = current.withLock { $0.runTask }
         runTask.cancel()
         _ = await runTask.value
+        for task in retired.withLock({ $0 }) {
+            task.cancel()
+            _ = await task.value
+        }
         let connection = syncConnection.withLock { connection -> PostgresConnection? in
             defer { connection = nil }
             return connection
@@ -118,11 +165,14 @@ public final class PostgresPool: Sendable {
                     if connection == nil || connection?.isClosed == true {
                         connection = try PostgresConnection.connect(
                             on: PostgresConnection.defaultEventLoopGroup.any(),
-                            configuration: try settings.connectionConfiguration(), id: 0, logger: logger).wait()
+                            configuration: try self.settings.connectionConfiguration(), id: 0, logger: logger).wait()
                     }
                     guard let open = connection else { continue }
                     return Array(try open.query(query, logger: logger).wait().rows)
                 } catch {
+                    // Closed before it is dropped: a lost server leaves it open on our side (and postgres-nio
+                    // asserts that a connection is closed before it goes).
+                    if let lost = connection { _ = try? lost.close().wait() }
                     connection = nil
                     if attempt == 1 || !PostgresPool.isTransient(error) { throw PostgresPool.classify(error) }
                 }

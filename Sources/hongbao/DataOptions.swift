@@ -36,7 +36,7 @@ struct DataOptions: ParsableArguments {
     var postgres: String?
 
     /// The commands that run on `--store postgres` in this version.
-    static let postgresCommands = "audit, simulate, bench e2e; bench pgqueue and bench pgstores take --postgres URL"
+    static let postgresCommands = "the dashboard, simulate, audit, bench e2e; bench pgqueue and bench pgstores take --postgres URL"
 
     /// Refuses `--store postgres` for a command that runs on SQLite only (exit 2, nothing opened). Every
     /// command that opens the data directory comes through here (`path()`), so none runs on SQLite by mistake.
@@ -77,7 +77,18 @@ struct DataOptions: ParsableArguments {
         }
         var configuration = EngineConfiguration(dataPath: path, workers: workers)
         configuration.durability = durability
-        if store == .postgres { configuration.store = .postgres(try postgresSettings()) }
+        if store == .postgres {
+            configuration.store = .postgres(try postgresSettings())
+            if serverIsTheDataDirectorysCluster {
+                // After a failover the cluster's settings name the new primary: the engine follows them.
+                let cluster = LocalCluster(dataDirectory: path)
+                configuration.postgresPrimary = {
+                    guard let primary = try? cluster.settings().primarySettings else { return nil }
+                    return PostgresSettings(host: primary.host, port: primary.port, user: primary.user,
+                                            password: primary.password, database: primary.database)
+                }
+            }
+        }
         return configuration
     }
 
