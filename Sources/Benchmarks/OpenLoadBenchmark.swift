@@ -63,7 +63,7 @@ public enum OpenLoadBenchmark {
             var drain: Double?
             while ContinuousClock.now - stopped < drainLimit {
                 if load.counters.started == load.counters.completed + load.counters.failed,
-                   SimulationRunner.isDrained(await engine.snapshot()) {
+                   SimulationRunner.isDrained(await engine.snapshot(), engine: engine) {
                     drain = (ContinuousClock.now - stopped).secondsDouble
                     break
                 }

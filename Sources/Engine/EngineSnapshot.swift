@@ -21,8 +21,6 @@ public struct EngineSnapshot: Sendable {
     public var topAccounts: [Account] { slow?.topAccounts ?? [] }
     /// Open packets, soonest to expire first, read now.
     public let openPackets: [Packet]
-    /// Claims not yet credited, oldest first, read now.
-    public let pendingClaims: [Claim]
     /// Claims waiting for the queue (no quorum when they failed).
     public let unqueuedCredits: Int
     /// Whole-table figures and the conservation check, refreshed every couple of seconds.
@@ -58,13 +56,12 @@ extension Engine {
             queueSnapshot = figures.queues.isEmpty ? await Engine.queueSnapshot(books.queue) : figures
         }
         let open = (try? packets.openPackets(limit: Engine.snapshotListLength)) ?? []
-        let pending = (try? packets.uncreditedClaims(limit: Engine.snapshotListLength)) ?? []
         let now = clock.now()
         return EngineSnapshot(
             takenAt: now, uptime: now - startedAt, durability: durability, creditMode: creditMode,
             faults: faults.settings, metrics: metrics.snapshot(), accountService: accountService.snapshot,
             retries: workers.snapshot, queue: queueSnapshot, openPackets: open,
-            pendingClaims: pending, unqueuedCredits: creditPath.unqueuedCount,
+            unqueuedCredits: creditPath.unqueuedCount,
             slow: slowSnapshot.withLock { $0 }, events: events.recent)
     }
 

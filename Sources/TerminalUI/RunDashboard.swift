@@ -63,19 +63,33 @@ public enum DashboardExit: Sendable, Equatable {
 
 /// Fetches a snapshot once per refresh interval, and soon after the lists' query changes (a filter typed, a page
 /// scrolled), until cancelled.
+/// Snapshots start one interval apart (not one interval after the last one ended), so the time a snapshot takes
+/// under load, and a late wake-up of each short sleep, is not added to every interval.
 private func pollSnapshots(backend: any DashboardBackend, shared: SharedState) async {
+    let clock = ContinuousClock()
     while !Task.isCancelled {
         let query = shared.query
+        let started = clock.now
         shared.publish(await backend.snapshot(for: query))
-        var waited = 0
-        while waited < shared.refreshMilliseconds, shared.query == query {
+        while shared.query == query {
+            let wait = RefreshPacing.wait(startedAt: started, now: clock.now,
+                                          interval: .milliseconds(shared.refreshMilliseconds))
+            if wait == .zero { break }
             do {
-                try await Task.sleep(for: .milliseconds(queryPollMilliseconds))
+                try await Task.sleep(for: min(wait, .milliseconds(queryPollMilliseconds)))
             } catch {
                 return
             }
-            waited += queryPollMilliseconds
         }
+    }
+}
+
+/// How long the snapshot poller waits before the next snapshot.
+enum RefreshPacing {
+    /// What is left of `interval` since the last snapshot started: none once it has passed (a snapshot that took
+    /// longer than the interval is followed by the next at once, never by a whole interval more).
+    static func wait(startedAt: ContinuousClock.Instant, now: ContinuousClock.Instant, interval: Duration) -> Duration {
+        max(.zero, startedAt + interval - now)
     }
 }
 
