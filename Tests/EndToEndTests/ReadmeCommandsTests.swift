@@ -9,7 +9,8 @@ import XCTest
 /// scratch directory and must still be running, with nothing on stderr but progress, after a few seconds:
 /// they are stopped there. `serve` gets `--port 0` (a free port): the README's port may be taken on a shared
 /// machine. A command that names its own `--data` gets the test's directory in its place.
-/// The dashboard (`swift run … hongbao`) needs a terminal and is the tmux tests' job.
+/// The dashboard (`swift run … hongbao`, or `hongbao` with options only) needs a terminal and is the tmux
+/// tests' job.
 final class ReadmeCommandsTests: XCTestCase {
     private static let longRunning = ["simulate --scenario", "bench", "serve"]
 
@@ -44,11 +45,18 @@ final class ReadmeCommandsTests: XCTestCase {
         let commands = ReadmeCommandsTests.commands(in: readme)
         XCTAssertGreaterThan(commands.count, 20, "the README's commands were not found")
         let data = NSTemporaryDirectory() + "hongbao-readme-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: data) }
+        defer {
+            // The README's `cluster up` starts PostgreSQL servers under the data directory: stop them even when
+            // a command failed before the README's own `cluster down`.
+            _ = try? binary.run(["cluster", "down", "--data", data])
+            try? FileManager.default.removeItem(atPath: data)
+        }
         var packet: String?
         var receipt: String?
         for command in commands {
             let line = command.joined(separator: " ")
+            // The dashboard with options (`hongbao --store postgres`) needs a terminal, like the bare one.
+            if command.first?.hasPrefix("-") ?? true { continue }
             if ReadmeCommandsTests.longRunning.contains(where: { line.hasPrefix($0) }) {
                 try assertStartsAndKeepsRunning(binary, command, root: root)
                 continue
