@@ -37,6 +37,7 @@ final class PostgresAuditTests: PostgresServerTestCase {
         try await service.grab(packet.id, user: "carol")
         let credited = try await service.open(packet.id, user: "carol", via: driver)
         XCTAssertNil(credited.creditFailure)
+        await driver.recordsSettled()  // the opener does not wait for the record of its in-line credit
 
         func audit() async throws -> AuditReport {
             let live = Set(try await queue.liveIDs().map(ClaimID.init))
