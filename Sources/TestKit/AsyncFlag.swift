@@ -11,6 +11,9 @@ public final class AsyncFlag: Sendable {
 
     public init() {}
 
+    /// Whether `fire()` has been called, for a loop that polls something else until then.
+    public var hasFired: Bool { state.withLock { $0.fired } }
+
     public func fire() {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.fired = true

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresStores
+import TestKit
 import XCTest
 #if canImport(Glibc)
 import Glibc
@@ -101,13 +102,13 @@ final class TestPostgresServer: @unchecked Sendable {
     func withUnclearCommit<T: Sendable>(database: String, _ write: @escaping @Sendable () async throws -> T)
         async throws -> (value: T, caughtWaiting: Bool) {
         try await waitForAStandbyThatNeverComes()
-        let finished = Flag()
+        let finished = AsyncFlag()
         let task = Task {
-            defer { finished.set() }
+            defer { finished.fire() }
             return try await write()
         }
         var waiting = ""
-        while waiting.isEmpty && !finished.isSet {
+        while waiting.isEmpty && !finished.hasFired {
             waiting = (try? psql("""
                 SELECT pid FROM pg_stat_activity WHERE datname = '\(database)' AND wait_event = 'SyncRep' LIMIT 1
                 """)) ?? ""
@@ -147,14 +148,6 @@ final class TestPostgresServer: @unchecked Sendable {
             }
         }
         throw CommandFailed(description: "the server never waited for its missing synchronous standby")
-    }
-
-    /// A flag set once, from any thread.
-    private final class Flag: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value = false
-        var isSet: Bool { lock.withLock { value } }
-        func set() { lock.withLock { value = true } }
     }
 
     func stop() {
