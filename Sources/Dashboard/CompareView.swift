@@ -76,6 +76,9 @@ extension DashboardRenderer {
         let replicas = half.replicas.map { "\($0.name) \(stageMark($0.state).1) \($0.state.rawValue)" }
         var rows = [
             HalfRow(label: "opens/s", value: DashboardText.rate(half.opensPerSecond), role: .graph),
+            // Together with opens/s, the load this half carries: the same offered load in both halves.
+            HalfRow(label: "failed opens/s", value: DashboardText.rate(half.failedOpensPerSecond),
+                    role: half.failedOpensPerSecond > 0 ? .error : .text, shortLabel: "failed/s"),
             HalfRow(label: "opens", value: DashboardText.count(half.opens), role: .text),
             HalfRow(label: "users who saw an error", value: DashboardText.count(half.usersWithError), role: half.usersWithError > 0 ? .error : .ok),
             HalfRow(label: "rollbacks", value: DashboardText.count(half.rollbacks), role: half.rollbacks > 0 ? .error : .text),

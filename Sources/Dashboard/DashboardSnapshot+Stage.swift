@@ -31,7 +31,11 @@ public struct ScenarioStatus: Sendable, Equatable {
 /// One half of the side-by-side view: one engine, in one credit mode, under the shared load and faults.
 public struct ComparisonHalf: Sendable, Equatable {
     public var mode: CreditMode
+    /// Opens that completed (credited at once or "on its way"), per second.
     public var opensPerSecond: Double
+    /// Opens that ended with an error in front of the user, per second: with `opensPerSecond`, the rate
+    /// opens were tried at, which is the load this half carries.
+    public var failedOpensPerSecond: Double
     /// Opens that completed (credited at once or "on its way").
     public var opens: Int
     /// Opens that ended with an error in front of the user.
@@ -50,11 +54,12 @@ public struct ComparisonHalf: Sendable, Equatable {
     public var updatesPerSecond: Int
     public var replicas: [ReplicaStatus]
 
-    public init(mode: CreditMode, opensPerSecond: Double = 0, opens: Int = 0, usersWithError: Int = 0, rollbacks: Int = 0,
+    public init(mode: CreditMode, opensPerSecond: Double = 0, failedOpensPerSecond: Double = 0, opens: Int = 0, usersWithError: Int = 0, rollbacks: Int = 0,
                 onItsWayCount: Int = 0, onItsWayAmount: Money = .zero, creditP50: Duration = .zero, creditP99: Duration = .zero,
                 conservation: ConservationStatus = .unknown, updatesPerSecond: Int = 0, replicas: [ReplicaStatus] = []) {
         self.mode = mode
         self.opensPerSecond = opensPerSecond
+        self.failedOpensPerSecond = failedOpensPerSecond
         self.opens = opens
         self.usersWithError = usersWithError
         self.rollbacks = rollbacks

@@ -24,6 +24,9 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
     public var rollbacks = 0
     public var sends = 0
     public var opensPerSecond = 0.0
+    /// Opens that failed in front of the user, per second (both modes; a rolled-back open is one): with
+    /// `opensPerSecond`, the rate opens were tried at.
+    public var failedOpensPerSecond = 0.0
     public var creditsPerSecond = 0.0
     /// Open latency over the last window, in microseconds.
     public var openLatencyP50Microseconds: UInt64 = 0
@@ -93,8 +96,8 @@ final class EngineMetrics: Sendable {
         var timeToCredit = Histogram<UInt64>(highestTrackableValue: 86_400_000, numberOfSignificantValueDigits: .two)
         /// Every credit's time to credit in microseconds (in line or by retry), over the recent windows.
         var recentTimeToCredit: RecentHistogram
-        /// (time, opens, credits) samples for rates.
-        var samples: [(Timestamp, Int, Int)] = []
+        /// (time, opens, failed opens, credits) samples for rates.
+        var samples: [(at: Timestamp, opens: Int, failed: Int, credits: Int)] = []
     }
 
     /// Latency percentiles cover the current window and the one before it.
@@ -152,14 +155,16 @@ final class EngineMetrics: Sendable {
         return state.withLock { state in
             var snapshot = state.snapshot
             let credits = snapshot.creditedImmediately + snapshot.creditedByRetry
-            state.samples.append((now, snapshot.opens, credits))
-            while state.samples.count > 2, now - state.samples[1].0 >= EngineMetrics.rateWindow {
+            let failed = snapshot.failedForUserQueueMode + snapshot.failedForUserTransactionMode
+            state.samples.append((now, snapshot.opens, failed, credits))
+            while state.samples.count > 2, now - state.samples[1].at >= EngineMetrics.rateWindow {
                 state.samples.removeFirst()
             }
-            if let first = state.samples.first, now > first.0 {
-                let seconds = (now - first.0).secondsDouble
-                snapshot.opensPerSecond = Double(snapshot.opens - first.1) / seconds
-                snapshot.creditsPerSecond = Double(credits - first.2) / seconds
+            if let first = state.samples.first, now > first.at {
+                let seconds = (now - first.at).secondsDouble
+                snapshot.opensPerSecond = Double(snapshot.opens - first.opens) / seconds
+                snapshot.failedOpensPerSecond = Double(failed - first.failed) / seconds
+                snapshot.creditsPerSecond = Double(credits - first.credits) / seconds
             }
             let latency = state.openLatency.recent(at: now)
             if latency.totalCount > 0 {

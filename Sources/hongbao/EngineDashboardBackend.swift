@@ -146,6 +146,7 @@ final class EngineDashboardBackend: DashboardBackend {
         let p99: Duration = .microseconds(Int64(s.metrics.recentTimeToCreditP99Microseconds))
         return ComparisonHalf(
             mode: queueMode ? .queue : .transaction, opensPerSecond: s.metrics.opensPerSecond,
+            failedOpensPerSecond: s.metrics.failedOpensPerSecond,
             opens: s.metrics.opensQueueMode + s.metrics.opensTransactionMode
                 - (start?.opensQueueMode ?? 0) - (start?.opensTransactionMode ?? 0),
             usersWithError: s.metrics.failedForUserQueueMode + s.metrics.failedForUserTransactionMode

@@ -15,7 +15,7 @@ final class StageViewTests: XCTestCase {
             queue: ComparisonHalf(mode: .queue, opensPerSecond: 2_497.6, opens: 61_204, usersWithError: 0, rollbacks: 0,
                                   onItsWayCount: 1_317, onItsWayAmount: Money(minorUnits: 1_234_567), creditP50: .milliseconds(420),
                                   creditP99: .milliseconds(2_460), conservation: .ok, updatesPerSecond: 9, replicas: snapshot.queue.replicas),
-            transaction: ComparisonHalf(mode: .transaction, opensPerSecond: 2_311, opens: 43_870, usersWithError: 17_342, rollbacks: 17_342,
+            transaction: ComparisonHalf(mode: .transaction, opensPerSecond: 1_749.6, failedOpensPerSecond: 750.4, opens: 43_870, usersWithError: 17_342, rollbacks: 17_342,
                                         creditP50: .milliseconds(93), creditP99: .milliseconds(253), conservation: .ok, updatesPerSecond: 8))
         return snapshot
     }
@@ -92,6 +92,9 @@ final class StageViewTests: XCTestCase {
         XCTAssertTrue(errors.contains(" 0 │") && errors.contains("17,342"), errors)
         XCTAssertEqual(lines.filter { $0.contains("✓ balanced") }.count, 1)
         XCTAssertEqual(lines.first { $0.contains("✓ balanced") }?.components(separatedBy: "✓ balanced").count, 3, "both halves balanced")
+        // Opens done and opens failed: together the load each half carries, so a failing half does not look idle.
+        let failed = lines.first { $0.contains("│ failed opens/s") }.map(String.init) ?? ""
+        XCTAssertTrue(failed.contains(" 0 │") && failed.contains("750"), failed)
         for label in ["opens/s", "rollbacks", "on its way", "time to credit p50/p99", "updates/s"] {
             XCTAssertTrue(text.contains(label), label)
         }

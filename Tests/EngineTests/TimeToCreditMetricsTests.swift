@@ -22,4 +22,17 @@ final class TimeToCreditMetricsTests: XCTestCase {
         clock.advance(by: EngineMetrics.latencyWindow * 2)
         XCTAssertEqual(metrics.snapshot().recentTimeToCreditP99Microseconds, 0)
     }
+
+    /// The side-by-side view shows opens done and opens failed per second: together, the load a half carries.
+    func testFailedOpensHaveARateBesideTheOpensDone() {
+        let clock = ManualClock()
+        let metrics = EngineMetrics(clock: clock)
+        _ = metrics.snapshot()
+        for _ in 0..<700 { metrics.recordOpen(latency: .milliseconds(1)) }
+        metrics.update { $0.failedForUserTransactionMode += 300; $0.rollbacks += 300 }
+        clock.advance(by: .seconds(1))
+        let snapshot = metrics.snapshot()
+        XCTAssertEqual(snapshot.opensPerSecond, 700, accuracy: 0.001)
+        XCTAssertEqual(snapshot.failedOpensPerSecond, 300, accuracy: 0.001)
+    }
 }
