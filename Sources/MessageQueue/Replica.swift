@@ -125,7 +125,17 @@ final class Replica: Sendable {
             let start: UInt64 = 100
             if size > start {
                 let length = Int(min(size - start, 4 * 1024 * 1024))
-                let garbage = (0..<length).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+                // Eight bytes of garbage per draw: a corruption of a few MB is millions of bytes.
+                var garbage = [UInt8](repeating: 0, count: length)
+                garbage.withUnsafeMutableBytes { bytes in
+                    var offset = 0
+                    while offset < length {
+                        var word = random.next().littleEndian
+                        let count = min(8, length - offset)
+                        withUnsafeBytes(of: &word) { bytes.baseAddress!.advanced(by: offset).copyMemory(from: $0.baseAddress!, byteCount: count) }
+                        offset += count
+                    }
+                }
                 try? handle.seek(toOffset: start)
                 try? handle.write(contentsOf: garbage)
                 try? handle.synchronize()
