@@ -8,13 +8,13 @@ import Synchronization
 /// The red-packet store's group commit on PostgreSQL: the open path's writes (grabs, draws, credited and
 /// waiting marks) submitted while a batch is committing wait and go together in the next one. A batch is one
 /// transaction of at most five round trips whatever its size: one multi-row statement per kind of write
-/// (draws take two: lock and read, then write) and the COMMIT, so many opens share one commit and one wait
-/// for the standby, as the ledger's transfers do in `TransferBatcher`.
+/// and the COMMIT, so many opens share one commit and one wait for the standby, as the ledger's transfers do
+/// in `TransferBatcher`.
 ///
-/// Up to `concurrentBatches` batches run at once (one by default: the writes of one open all lock its packet's
-/// row, so a second batch mostly queues on the first's locks; measured, one at a time did best). Batches that
-/// deadlock (another process's, or two of ours in a different order) are rolled back by PostgreSQL and run
-/// again.
+/// Only a grab locks its packet's row (to take the next slot and draw its share); a draw locks its own grab
+/// row, a mark its claim. Up to `concurrentBatches` batches run at once; two that grab the same packet queue on
+/// its row. Batches that deadlock (another process's, or two of ours in a different order) are rolled back by
+/// PostgreSQL and run again.
 ///
 /// A refusal (sold out, expired, not grabbed…) is one write's own result, decided from what the batch read,
 /// and never undoes the others. A batch whose connection is lost (even during COMMIT, when it may have
@@ -26,20 +26,20 @@ final class PacketWriteBatcher: Sendable {
         let packet: PacketID
         let user: Account
         let token: Int64
+        /// The random value the grab's share is drawn with (chosen once, so a retry draws the same).
+        let random: Int64
     }
 
     final class Draw: Sendable {
         let packet: PacketID
         let user: Account
-        let random: any RandomSource
         /// The claim an earlier attempt of the same draw drew: after an unclear commit the retry finds it,
         /// and it is this call's own, not a replay.
         let attempted = Mutex<Claim?>(nil)
 
-        init(packet: PacketID, user: Account, random: any RandomSource) {
+        init(packet: PacketID, user: Account) {
             self.packet = packet
             self.user = user
-            self.random = random
         }
     }
 
@@ -184,14 +184,14 @@ final class PacketWriteBatcher: Sendable {
             }
         }
         if !grabs.isEmpty {
-            for (index, result) in try await grab(grabs.map(\.1), now: now, on: connection, logger: logger)
-                .enumerated() {
+            for (index, result) in try await grab(grabs.map(\.1), now: now, minShare: minShare, on: connection,
+                                                  logger: logger).enumerated() {
                 results[grabs[index].0] = result
             }
         }
         if !draws.isEmpty {
-            for (index, result) in try await draw(draws.map(\.1), now: now, minShare: minShare, on: connection,
-                                                  logger: logger).enumerated() {
+            for (index, result) in try await draw(draws.map(\.1), now: now, on: connection, logger: logger)
+                .enumerated() {
                 results[draws[index].0] = result
             }
         }
@@ -214,17 +214,20 @@ final class PacketWriteBatcher: Sendable {
     }
 
     /// Every grab through `hb_grab`, in order, in one statement.
-    private static func grab(_ grabs: [Grab], now: Timestamp, on connection: PostgresConnection, logger: Logger)
-        async throws -> [Result<Outcome, any Error>] {
+    private static func grab(_ grabs: [Grab], now: Timestamp, minShare: Money, on connection: PostgresConnection,
+                             logger: Logger) async throws -> [Result<Outcome, any Error>] {
         let packets = grabs.map(\.packet.rawValue)
         let users = grabs.map(\.user.id.rawValue)
         let tokens = grabs.map(\.token)
+        let randoms = grabs.map(\.random)
         var results: [Result<Outcome, any Error>] = []
         results.reserveCapacity(grabs.count)
         for try await (status, slot) in try await connection.query("""
             SELECT r.status, r.slot
-            FROM unnest(\(packets)::TEXT[], \(users)::BIGINT[], \(tokens)::BIGINT[]) WITH ORDINALITY AS g(packet, usr, token, ord)
-            CROSS JOIN LATERAL hb_grab(g.packet, g.usr, \(now.millisecondsSinceEpoch), g.token) r
+            FROM unnest(\(packets)::TEXT[], \(users)::BIGINT[], \(tokens)::BIGINT[], \(randoms)::BIGINT[])
+                WITH ORDINALITY AS g(packet, usr, token, random, ord)
+            CROSS JOIN LATERAL hb_grab(g.packet, g.usr, \(now.millisecondsSinceEpoch), g.token,
+                                       \(minShare.minorUnits), g.random) r
             ORDER BY g.ord
             """, logger: logger).decode((String, Int64?).self) {
             let grab = grabs[results.count]
@@ -245,108 +248,65 @@ final class PacketWriteBatcher: Sendable {
         return results
     }
 
-    /// Every draw: the packets locked (in id order) and read, the users' grabs and claims read, the amounts
-    /// drawn here in order (a second draw of the same packet sees the first), and the new claims inserted and
-    /// counted on their packets in one statement.
-    private static func draw(_ draws: [Draw], now: Timestamp, minShare: Money, on connection: PostgresConnection,
-                             logger: Logger) async throws -> [Result<Outcome, any Error>] {
-        let packetIDs = Array(Set(draws.map(\.packet.rawValue))).sorted()
-        var packets: [String: Packet] = [:]
-        for try await row in try await connection.query("""
-            SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet WHERE id = ANY(\(packetIDs)::TEXT[])
-            ORDER BY id FOR UPDATE
-            """, logger: logger) {
-            let packet = try PostgresPacketStore.packet(from: row)
-            packets[packet.id.rawValue] = packet
-        }
-        // Read after the locks: a claim committed by the batch we waited for is seen.
-        let drawPackets = draws.map(\.packet.rawValue)
+    /// Every draw through `hb_draw`, in order, in one statement: each locks its own grab row (never the
+    /// packet's), and inserts the claim with the share its grab drew, or finds the claim already there.
+    private static func draw(_ draws: [Draw], now: Timestamp, on connection: PostgresConnection, logger: Logger)
+        async throws -> [Result<Outcome, any Error>] {
+        let packets = draws.map(\.packet.rawValue)
         let users = draws.map(\.user.id.rawValue)
-        var slots: [Int: Int] = [:]
-        var existing: [Int: Claim] = [:]
-        for try await row in try await connection.query("""
-            SELECT d.ord, g.slot, \(unescaped: PostgresPacketStore.claimColumns.split(separator: ",")
-                .map { "c." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", "))
-            FROM unnest(\(drawPackets)::TEXT[], \(users)::BIGINT[]) WITH ORDINALITY AS d(packet, usr, ord)
-            JOIN grab g ON g.packet_id = d.packet AND g.user_id = d.usr
-            LEFT JOIN claim c ON c.packet_id = d.packet AND c.user_id = d.usr
-            """, logger: logger) {
-            let columns = row.makeRandomAccess()
-            let ord = Int(try columns[0].decode(Int64.self, context: .default)) - 1
-            slots[ord] = Int(try columns[1].decode(Int64.self, context: .default))
-            if try columns[2].decode(String?.self, context: .default) != nil {
-                let (_, _, id, packet, user, userName, slot, amount, state, opened, credited, attempts) = try row.decode(
-                    (Int64, Int64, String, String, Int64, String, Int64, Int64, String, Int64, Int64?, Int64).self)
-                existing[ord] = Claim(id: ClaimID(id), packetID: PacketID(packet), userID: AccountID(user),
-                                      userName: userName, slot: Int(slot), amount: Money(minorUnits: amount),
-                                      state: ClaimState(rawValue: state) ?? .crediting,
-                                      openedAt: Timestamp(millisecondsSinceEpoch: opened),
-                                      creditedAt: credited.map(Timestamp.init(millisecondsSinceEpoch:)),
-                                      attempts: Int(attempts))
-            }
-        }
+        let names = draws.map(\.user.name)
         var results: [Result<Outcome, any Error>] = []
         results.reserveCapacity(draws.count)
-        var drawnHere: [String: Claim] = [:]
-        var inserts: [Claim] = []
-        for (ord, draw) in draws.enumerated() {
-            let id = draw.packet
-            guard let packet = packets[id.rawValue], packet.isPaid else {
-                results.append(.failure(PacketError.unknownPacket(id.rawValue)))
-                continue
+        var drawnHere = Set<String>()
+        for try await (status, id, slot, amount, state, opened, credited, attempts) in try await connection.query("""
+            SELECT r.status, r.claim_id, r.slot, r.amount, r.state, r.opened_at, r.credited_at, r.attempts
+            FROM unnest(\(packets)::TEXT[], \(users)::BIGINT[], \(names)::TEXT[]) WITH ORDINALITY AS d(packet, usr, name, ord)
+            CROSS JOIN LATERAL hb_draw(d.packet, d.usr, d.name, \(now.millisecondsSinceEpoch)) r
+            ORDER BY d.ord
+            """, logger: logger).decode((String, String?, Int64?, Int64?, String?, Int64?, Int64?, Int64?).self) {
+            let draw = draws[results.count]
+            let packet = draw.packet
+            switch status {
+            case "unknown": results.append(.failure(PacketError.unknownPacket(packet.rawValue)))
+            case "not_grabbed": results.append(.failure(PacketError.notGrabbed(packet, user: draw.user.name)))
+            case "expired": results.append(.failure(PacketError.expired(packet)))
+            case "drawn", "existing":
+                guard let id, let slot, let amount, let state, let opened, let attempts else {
+                    results.append(.failure(PostgresStoreError.server("a draw returned no claim")))
+                    continue
+                }
+                let claim = Claim(id: ClaimID(id), packetID: packet, userID: draw.user.id, userName: draw.user.name,
+                                  slot: Int(slot), amount: Money(minorUnits: amount),
+                                  state: ClaimState(rawValue: state) ?? .crediting,
+                                  openedAt: Timestamp(millisecondsSinceEpoch: opened),
+                                  creditedAt: credited.map(Timestamp.init(millisecondsSinceEpoch:)),
+                                  attempts: Int(attempts))
+                if status == "drawn" {
+                    drawnHere.insert(id)
+                    draw.attempted.withLock { $0 = claim }
+                    results.append(.success(.drawn(claim, wasReplay: false)))
+                } else {
+                    // Found: this call's own claim when an earlier attempt of it drew it (its commit was
+                    // unclear), a replay otherwise (or when drawn by another draw in this batch).
+                    let mine = draw.attempted.withLock { $0 }
+                    let own = !drawnHere.contains(id)
+                        && (mine.map { $0.amount == claim.amount && $0.openedAt == claim.openedAt } ?? false)
+                    results.append(.success(.drawn(claim, wasReplay: !own)))
+                }
+            default: results.append(.failure(PostgresStoreError.server("unknown draw status \(status)")))
             }
-            guard let slot = slots[ord] else {
-                results.append(.failure(PacketError.notGrabbed(id, user: draw.user.name)))
-                continue
-            }
-            let claimID = ClaimID(packet: id, slot: slot)
-            if let found = existing[ord] ?? drawnHere[claimID.rawValue] {
-                let mine = draw.attempted.withLock { $0 }
-                let ownDraw = drawnHere[claimID.rawValue] == nil
-                    && (mine.map { $0.amount == found.amount && $0.openedAt == found.openedAt } ?? false)
-                results.append(.success(.drawn(found, wasReplay: !ownDraw)))
-                continue
-            }
-            if packet.state == .expired || now >= packet.expiresAt {
-                results.append(.failure(PacketError.expired(id)))
-                continue
-            }
-            let amount = ShareDraw.next(kind: packet.kind, remaining: packet.remaining,
-                                        sharesLeft: packet.shares - packet.opened, minShare: minShare,
-                                        random: draw.random)
-            packets[id.rawValue] = packet.opening(amount)
-            let claim = Claim(id: claimID, packetID: id, userID: draw.user.id, userName: draw.user.name, slot: slot,
-                              amount: amount, state: .crediting, openedAt: now, creditedAt: nil, attempts: 0)
-            drawnHere[claimID.rawValue] = claim
-            inserts.append(claim)
-            draw.attempted.withLock { $0 = claim }
-            results.append(.success(.drawn(claim, wasReplay: false)))
         }
-        if !inserts.isEmpty {
-            try await connection.query("""
-                WITH drawn AS (
-                    INSERT INTO claim (id, packet_id, user_id, user_name, slot, amount, state, opened_at)
-                    SELECT c.id, c.packet, c.usr, c.name, c.slot, c.amount, 'crediting', \(now.millisecondsSinceEpoch)
-                    FROM unnest(\(inserts.map(\.id.rawValue))::TEXT[], \(inserts.map(\.packetID.rawValue))::TEXT[],
-                                \(inserts.map(\.userID.rawValue))::BIGINT[], \(inserts.map(\.userName))::TEXT[],
-                                \(inserts.map { Int64($0.slot) })::BIGINT[], \(inserts.map(\.amount.minorUnits))::BIGINT[])
-                        AS c(id, packet, usr, name, slot, amount)
-                    RETURNING packet_id, amount
-                ), counted AS (
-                    SELECT packet_id, COUNT(*) AS n, SUM(amount)::BIGINT AS total FROM drawn GROUP BY packet_id
-                )
-                UPDATE packet p SET opened = p.opened + counted.n, opened_amount = p.opened_amount + counted.total,
-                    state = CASE WHEN p.opened + counted.n = p.shares THEN 'finished' ELSE p.state END
-                FROM counted WHERE p.id = counted.packet_id
-                """, logger: logger)
+        guard results.count == draws.count else {
+            throw PostgresStoreError.server("a batch of \(draws.count) draws returned \(results.count) results")
         }
         return results
     }
 
-    /// Every credited mark in one statement: each claim not yet credited is, and its packet's credited amount
-    /// grows by it, once; a claim credited already is left as it is; an unknown claim is an error of its own.
-    /// (The data-modifying parts of a WITH run whether or not the final SELECT reads them; it sees the claims
-    /// as they were before the statement, which is enough to tell a known claim.)
+    /// Every credited mark in one statement: each claim not yet credited is, once (its packet's row is not
+    /// touched: what a packet has credited is its credited claims' sum); a claim credited already is left as it
+    /// is; an unknown claim is an error of its own. (The data-modifying part of a WITH runs whether or not the
+    /// final SELECT reads it; the SELECT sees the claims as they were before the statement, which is enough to
+    /// tell a known claim.)
     private static func markCredited(_ marks: [(ClaimID, Timestamp)], on connection: PostgresConnection,
                                      logger: Logger) async throws -> [Result<Outcome, any Error>] {
         let ids = marks.map(\.0.rawValue)
@@ -358,12 +318,7 @@ final class PacketWriteBatcher: Sendable {
             ), credited AS (
                 UPDATE claim c SET state = 'credited', credited_at = marks.at, attempts = c.attempts + 1
                 FROM marks WHERE c.id = marks.id AND c.state <> 'credited'
-                RETURNING c.id, c.packet_id, c.amount
-            ), counted AS (
-                UPDATE packet p SET credited_amount = p.credited_amount + sums.total
-                FROM (SELECT packet_id, SUM(amount)::BIGINT AS total FROM credited GROUP BY packet_id) sums
-                WHERE p.id = sums.packet_id
-                RETURNING p.id
+                RETURNING c.id
             )
             SELECT c.id FROM claim c JOIN marks ON marks.id = c.id
             """, logger: logger).decode(String.self) {
@@ -372,16 +327,5 @@ final class PacketWriteBatcher: Sendable {
         return marks.map { mark in
             known.contains(mark.0.rawValue) ? .success(.done) : .failure(PacketError.unknownPacket(mark.0.rawValue))
         }
-    }
-}
-
-private extension Packet {
-    /// The packet after one more share of `amount` is drawn (the batch's running view of it).
-    func opening(_ amount: Money) -> Packet {
-        Packet(id: id, kind: kind, senderID: senderID, senderName: senderName, recipientID: recipientID, total: total,
-               shares: shares, greeting: greeting, createdAt: createdAt, expiresAt: expiresAt, grabbed: grabbed,
-               opened: opened + 1, openedAmount: openedAmount + amount, creditedAmount: creditedAmount,
-               refunded: refunded, refundPending: refundPending,
-               state: opened + 1 == shares ? .finished : state)
     }
 }

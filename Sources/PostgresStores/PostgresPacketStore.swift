@@ -6,32 +6,41 @@ import RedPackets
 import Synchronization
 
 /// The red-packet store on PostgreSQL: the `PacketStore` that `SQLitePacketStore` is on SQLite, with the same
-/// tables and states. The open path's writes (grab, draw, credited and waiting marks) go through a group commit
+/// states. The open path's writes (grab, draw, credited and waiting marks) go through a group commit
 /// (`PacketWriteBatcher`): many in one transaction and one COMMIT. Every other write is a transaction of its
-/// own. Each locks the rows it changes (the packet's row for a grab or a draw), and each is safe to run again
-/// after an unclear commit: a write retried after its connection was lost finds its own earlier effect by id
-/// (the packet id chosen before the first attempt, the user's grab, the claim id) and returns what the first
-/// attempt would have.
+/// own. An open locks its packet's row once, at the grab, which takes the next slot and draws that slot's
+/// share (so the opens of one packet do not queue behind each other's commits at the draw and the marks);
+/// what a packet has opened and credited is summed from its claims when read (`packet_now`). Each write is
+/// safe to run again after an unclear commit: a write retried after its connection was lost finds its own
+/// earlier effect by id (the packet id chosen before the first attempt, the user's grab, the claim id) and
+/// returns what the first attempt would have.
+///
+/// Shares are drawn by `ShareDraw`'s rule (in PL/pgSQL, `hb_share`) in grab order, each with a random value
+/// the grab's call chose: the same split as SQLite's, which draws in open order when the share is opened.
+/// The `random` given to `draw` is not used here; the store's own `random` feeds the grabs.
 public final class PostgresPacketStore: PacketStore {
     public let pool: PostgresPool
     public let limits: Limits
     private let clock: any WallClock
     private let writes = Atomic<Int>(0)
     private let batcher: PacketWriteBatcher
+    private let random: any RandomSource
 
     /// Opens the store on `pool`'s database, creating its tables the first time (unless `create` is false).
     /// `concurrentBatches` group commits of the open path's writes may be under way at once (each up to
     /// `limits.ledger.maxTransactionsPerCommit` writes).
     public init(pool: PostgresPool, limits: Limits = .default, clock: any WallClock = SystemClock(),
-                create: Bool = true, concurrentBatches: Int = 1) async throws {
+                create: Bool = true, concurrentBatches: Int = 1, random: any RandomSource = SystemRandomSource())
+        async throws {
         self.pool = pool
+        self.random = random
         self.limits = limits
         self.clock = clock
         batcher = PacketWriteBatcher(pool: pool, maxBatch: limits.ledger.maxTransactionsPerCommit,
                                      concurrentBatches: concurrentBatches, minShare: limits.packets.minShare,
                                      clock: clock)
         try await PostgresSchema.ensure("redpackets", tables: PostgresSchema.packetTables,
-                                        steps: [PostgresSchema.packets, PostgresSchema.packetsGrab], on: pool,
+                                        steps: [PostgresSchema.packets, PostgresSchema.packetsGrab, PostgresSchema.packetsDrawAtGrab], on: pool,
                                         create: create)
     }
 
@@ -69,6 +78,12 @@ public final class PostgresPacketStore: PacketStore {
     static let packetColumns = """
         id, kind, sender_id, sender_name, recipient_id, total, shares, greeting, created_at, expires_at, grabbed,
         opened, opened_amount, credited_amount, refunded, refund_pending, state
+        """
+
+    /// `packetColumns` of a packet row that has no claims yet (`packet_now` sums them).
+    static let paidColumns = """
+        id, kind, sender_id, sender_name, recipient_id, total, shares, greeting, created_at, expires_at, grabbed,
+        0::BIGINT AS opened, 0::BIGINT AS opened_amount, 0::BIGINT AS credited_amount, refunded, refund_pending, state
         """
 
     static let claimColumns = "id, packet_id, user_id, user_name, slot, amount, state, opened_at, credited_at, attempts"
@@ -128,7 +143,7 @@ public final class PostgresPacketStore: PacketStore {
             // Either this call's own row (its commit was unclear and the insert was retried) or another packet
             // that took the id (time-ordered ids can collide within a second): then take another id.
             let existing = try await read("""
-                SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet WHERE id = \(id.rawValue)
+                SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet_now WHERE id = \(id.rawValue)
                 """).first.map(PostgresPacketStore.packet(from:))
             if let existing, existing.senderID == draft.senderID, existing.total == draft.total,
                existing.createdAt == now, existing.greeting == draft.greeting, existing.shares == draft.shares {
@@ -138,14 +153,16 @@ public final class PostgresPacketStore: PacketStore {
     }
 
     public func markPaid(_ id: PacketID) async throws -> Packet {
+        // A packet being paid has no grabs and no claims yet (the audit's `packet.unpaid`), so what it has
+        // opened and credited is zero.
         let rows = try await statement("""
             WITH paid AS (
                 UPDATE packet SET state = 'open' WHERE id = \(id.rawValue) AND state = 'paying'
-                RETURNING \(unescaped: PostgresPacketStore.packetColumns)
+                RETURNING \(unescaped: PostgresPacketStore.paidColumns)
             )
             SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM paid
             UNION ALL
-            SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet
+            SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet_now
             WHERE id = \(id.rawValue) AND NOT EXISTS (SELECT 1 FROM paid)
             """)
         guard let row = rows.first else { throw PacketError.unknownPacket(id.rawValue) }
@@ -160,16 +177,18 @@ public final class PostgresPacketStore: PacketStore {
 
     public func grab(_ id: PacketID, user: Account) async throws -> Int {
         // The call's token is chosen before the first attempt: a retry after an unclear commit finds the grab
-        // stored with it, and returns its slot.
+        // stored with it, and returns its slot. So is the random value its share is drawn with.
         let token = Int64.random(in: 1...Int64.max)
-        guard case let .slot(slot) = try await batcher.submit(.grab(.init(packet: id, user: user, token: token))) else {
+        let share = Int64(bitPattern: random.next() >> 1)
+        guard case let .slot(slot) = try await batcher.submit(.grab(.init(packet: id, user: user, token: token,
+                                                                          random: share))) else {
             throw PostgresStoreError.server("a grab returned no slot")
         }
         return slot
     }
 
     public func draw(_ id: PacketID, user: Account, random: any RandomSource) async throws -> (claim: Claim, wasReplay: Bool) {
-        let draw = PacketWriteBatcher.Draw(packet: id, user: user, random: random)
+        let draw = PacketWriteBatcher.Draw(packet: id, user: user)
         guard case let .drawn(claim, wasReplay) = try await batcher.submit(.draw(draw)) else {
             throw PostgresStoreError.server("a draw returned no claim")
         }
@@ -192,39 +211,61 @@ public final class PostgresPacketStore: PacketStore {
 
     public func undraw(_ claim: ClaimID) async throws {
         try await write { connection, _ in
+            // The packet's row is locked (an expiry holds it while it sums the claims), then the claim removed;
+            // its grab keeps the share's amount, so opening again draws the same share.
             let found = try await self.rows("""
-                SELECT c.packet_id, c.amount FROM claim c JOIN packet p ON p.id = c.packet_id
+                SELECT c.packet_id FROM claim c JOIN packet p ON p.id = c.packet_id
                 WHERE c.id = \(claim.rawValue) AND c.state = 'crediting' AND p.state IN ('open', 'finished')
-                FOR UPDATE
+                FOR NO KEY UPDATE
                 """, on: connection)
             guard let row = found.first else { return }
-            let (packet, amount) = try row.decode((String, Int64).self)
+            let packet = try row.decode(String.self)
             _ = try await self.rows("DELETE FROM claim WHERE id = \(claim.rawValue)", on: connection)
-            _ = try await self.rows("""
-                UPDATE packet SET opened = opened - 1, opened_amount = opened_amount - \(amount), state = 'open'
-                WHERE id = \(packet)
-                """, on: connection)
+            _ = try await self.rows("UPDATE packet SET state = 'open' WHERE id = \(packet) AND state = 'finished'",
+                                    on: connection)
         }
     }
 
     // MARK: Expiry
 
     public func expireDue(limit: Int) async throws -> [Packet] {
-        try await write { connection, now in
-            // What a lost commit expired is not returned again: its refunds stay pending and are settled from
-            // `unsettledPackets` (as after a crash).
-            try await self.rows("""
-                WITH due AS (
+        var expired: [Packet] = []
+        while expired.count < limit {
+            let wanted = limit - expired.count
+            let due = try await write { connection, now in
+                // What a lost commit expired is not returned again: its refunds stay pending and are settled
+                // from `unsettledPackets` (as after a crash).
+                let due = try await self.rows("""
                     SELECT id FROM packet WHERE state = 'open' AND expires_at <= \(now.millisecondsSinceEpoch)
-                    ORDER BY expires_at LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED
-                )
-                UPDATE packet p SET state = 'expired', refunded = p.total - p.opened_amount,
-                    refund_pending = (p.total - p.opened_amount) > 0
-                FROM due WHERE p.id = due.id
-                RETURNING \(unescaped: PostgresPacketStore.packetColumns.split(separator: ",")
-                    .map { "p." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", "))
-                """, on: connection).map(PostgresPacketStore.packet(from:)).sorted { $0.expiresAt < $1.expiresAt }
+                    ORDER BY expires_at LIMIT \(Int64(wanted)) FOR NO KEY UPDATE SKIP LOCKED
+                    """, on: connection).map { try $0.decode(String.self) }
+                guard !due.isEmpty else { return [String]() }
+                // The draws in flight hold their grab rows: wait for them, so that the sums below (a new
+                // statement, a new snapshot) see their claims; a draw after this waits and then sees `expired`.
+                _ = try await self.rows("SELECT 1 FROM grab WHERE packet_id = ANY(\(due)::TEXT[]) FOR SHARE",
+                                        on: connection)
+                // A packet whose every share is opened is finished, not expired (nothing to refund).
+                _ = try await self.rows("""
+                    UPDATE packet p SET
+                        state = CASE WHEN sums.opened = p.shares THEN 'finished' ELSE 'expired' END,
+                        refunded = CASE WHEN sums.opened = p.shares THEN 0 ELSE p.total - sums.amount END,
+                        refund_pending = sums.opened <> p.shares AND p.total - sums.amount > 0
+                    FROM (
+                        SELECT d.id, COUNT(c.id) AS opened, COALESCE(SUM(c.amount), 0)::BIGINT AS amount
+                        FROM unnest(\(due)::TEXT[]) AS d(id) LEFT JOIN claim c ON c.packet_id = d.id GROUP BY d.id
+                    ) sums
+                    WHERE p.id = sums.id
+                    """, on: connection)
+                return due
+            }
+            if due.isEmpty { break }
+            expired += try await read("""
+                SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet_now
+                WHERE id = ANY(\(due)::TEXT[]) AND state = 'expired'
+                """).map(PostgresPacketStore.packet(from:))
+            if due.count < wanted { break }
         }
+        return expired.sorted { $0.expiresAt < $1.expiresAt }
     }
 
     public func markRefunded(_ id: PacketID) async throws {
@@ -235,7 +276,7 @@ public final class PostgresPacketStore: PacketStore {
 
     public func unsettledPackets() async throws -> [Packet] {
         try await read("""
-            SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet WHERE state = 'paying' OR refund_pending
+            SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet_now WHERE state = 'paying' OR refund_pending
             ORDER BY id
             """).map(PostgresPacketStore.packet(from:))
     }
@@ -262,13 +303,13 @@ public final class PostgresPacketStore: PacketStore {
     }
 
     public func allPackets() async throws -> [Packet] {
-        try await read("SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet ORDER BY id")
+        try await read("SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet_now ORDER BY id")
             .map(PostgresPacketStore.packet(from:))
     }
 
     public func totalHeld() async throws -> Money {
         let rows = try await read("""
-            SELECT COALESCE(SUM(total - credited_amount - refunded), 0)::BIGINT FROM packet
+            SELECT COALESCE(SUM(total - credited_amount - refunded), 0)::BIGINT FROM packet_now
             WHERE state NOT IN ('paying', 'cancelled')
             """)
         return Money(minorUnits: try rows.first?.decode(Int64.self) ?? 0)
@@ -281,27 +322,37 @@ public final class PostgresPacketStore: PacketStore {
             try await pool.transaction { connection in
                 try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
                 var violations: [AuditViolation] = []
+                // Each packet's grabs add up to what it allotted, its claims are its grabs' shares (same slot,
+                // same amount), and a packet whose every share is grabbed has allotted exactly its total.
                 for row in try await self.rows("""
-                    SELECT p.id, p.total, p.opened_amount, COALESCE(SUM(c.amount), 0)::BIGINT, p.opened, COUNT(c.id),
-                           p.credited_amount,
-                           COALESCE(SUM(CASE WHEN c.state = 'credited' THEN c.amount END), 0)::BIGINT
-                    FROM packet p LEFT JOIN claim c ON c.packet_id = p.id
-                    GROUP BY p.id
-                    HAVING COALESCE(SUM(c.amount), 0) <> p.opened_amount OR p.opened_amount > p.total
-                        OR COUNT(c.id) <> p.opened
-                        OR p.credited_amount <> COALESCE(SUM(CASE WHEN c.state = 'credited' THEN c.amount END), 0)
+                    SELECT p.id, p.total, p.shares, p.grabbed, p.allotted, g.n, g.amount, c.n, c.amount, c.strays
+                    FROM packet p
+                    CROSS JOIN LATERAL (
+                        SELECT COUNT(*) AS n, COALESCE(SUM(amount), 0)::BIGINT AS amount FROM grab
+                        WHERE grab.packet_id = p.id
+                    ) g
+                    CROSS JOIN LATERAL (
+                        SELECT COUNT(*) AS n, COALESCE(SUM(c.amount), 0)::BIGINT AS amount,
+                               COUNT(*) FILTER (WHERE gr.slot IS DISTINCT FROM c.slot
+                                                   OR gr.amount IS DISTINCT FROM c.amount) AS strays
+                        FROM claim c LEFT JOIN grab gr ON gr.packet_id = c.packet_id AND gr.user_id = c.user_id
+                        WHERE c.packet_id = p.id
+                    ) c
+                    WHERE g.n <> p.grabbed OR g.amount <> p.allotted OR p.allotted > p.total
+                        OR (p.grabbed = p.shares AND p.allotted <> p.total) OR c.n > g.n OR c.amount > p.total
+                        OR c.strays > 0
                     LIMIT \(limit)
                     """, on: connection) {
-                    let (id, total, opened, claimed, openedCount, claims, credited, claimedCredited) = try row.decode(
-                        (String, Int64, Int64, Int64, Int64, Int64, Int64, Int64).self)
+                    let (id, total, shares, grabbed, allotted, grabs, grabbedAmount, claims, claimed, strays) =
+                        try row.decode((String, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64).self)
                     violations.append(AuditViolation(code: "packet.claims", detail: """
-                        packet \(id): \(claims) claims sum to \(Money(minorUnits: claimed)) \
-                        (\(Money(minorUnits: claimedCredited)) credited), recorded \(openedCount) opened for \
-                        \(Money(minorUnits: opened)) of \(Money(minorUnits: total)) (\(Money(minorUnits: credited)) credited)
+                        packet \(id) of \(Money(minorUnits: total)) in \(shares): \(grabs) grabs allotted \
+                        \(Money(minorUnits: grabbedAmount)) (recorded \(grabbed) for \(Money(minorUnits: allotted))), \
+                        \(claims) claims sum to \(Money(minorUnits: claimed)), \(strays) unlike their grab
                         """))
                 }
                 let badRefunds = try await self.rows("""
-                    SELECT COUNT(*) FROM packet WHERE (state = 'expired' AND refunded <> total - opened_amount)
+                    SELECT COUNT(*) FROM packet_now WHERE (state = 'expired' AND refunded <> total - opened_amount)
                         OR (state <> 'expired' AND (refunded <> 0 OR refund_pending))
                     """, on: connection)[0].decode(Int64.self)
                 if badRefunds > 0 {
@@ -309,7 +360,7 @@ public final class PostgresPacketStore: PacketStore {
                         detail: "\(badRefunds) packets refunded other than their undrawn remainder at expiry"))
                 }
                 let unpaid = try await self.rows("""
-                    SELECT COUNT(*) FROM packet WHERE state IN ('paying', 'cancelled') AND (grabbed > 0 OR opened > 0)
+                    SELECT COUNT(*) FROM packet_now WHERE state IN ('paying', 'cancelled') AND (grabbed > 0 OR opened > 0)
                     """, on: connection)[0].decode(Int64.self)
                 if unpaid > 0 {
                     violations.append(AuditViolation(code: "packet.unpaid",
@@ -333,7 +384,7 @@ public final class PostgresPacketStore: PacketStore {
     }
 
     public func packet(_ id: PacketID) throws -> Packet? {
-        try readNow("SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet WHERE id = \(id.rawValue)")
+        try readNow("SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet_now WHERE id = \(id.rawValue)")
             .first.map(PostgresPacketStore.packet(from:))
     }
 
@@ -351,7 +402,7 @@ public final class PostgresPacketStore: PacketStore {
 
     public func sent(by sender: AccountID, limit: Int) throws -> [Packet] {
         try readNow("""
-            SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet
+            SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet_now
             WHERE sender_id = \(sender.rawValue) AND state NOT IN ('paying', 'cancelled')
             ORDER BY created_at DESC, seq DESC LIMIT \(Int64(limit))
             """).map(PostgresPacketStore.packet(from:))
@@ -370,14 +421,14 @@ public final class PostgresPacketStore: PacketStore {
 
     public func openPackets(limit: Int) throws -> [Packet] {
         try readNow("""
-            SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet WHERE state = 'open'
+            SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet_now WHERE state = 'open'
             ORDER BY expires_at LIMIT \(Int64(limit))
             """).map(PostgresPacketStore.packet(from:))
     }
 
     public func packets(matching text: String?, limit: Int, offset: Int) throws -> [Packet] {
         try readNow("""
-            SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet
+            SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet_now
             WHERE state NOT IN ('paying', 'cancelled')
               AND (\(text)::TEXT IS NULL
                    OR strpos(lower(id || ' ' || sender_name || ' ' || kind || ' ' || state), lower(\(text))) > 0)
@@ -387,7 +438,7 @@ public final class PostgresPacketStore: PacketStore {
 
     public func packetCount(matching text: String?) throws -> Int {
         Int(try readNow("""
-            SELECT COUNT(*) FROM packet WHERE state NOT IN ('paying', 'cancelled')
+            SELECT COUNT(*) FROM packet_now WHERE state NOT IN ('paying', 'cancelled')
               AND (\(text)::TEXT IS NULL
                    OR strpos(lower(id || ' ' || sender_name || ' ' || kind || ' ' || state), lower(\(text))) > 0)
             """).first?.decode(Int64.self) ?? 0)
@@ -429,7 +480,7 @@ public final class PostgresPacketStore: PacketStore {
 
     public func stats() throws -> PacketStats {
         var stats = PacketStats()
-        for row in try readNow("SELECT state, COUNT(*) FROM packet GROUP BY state") {
+        for row in try readNow("SELECT state, COUNT(*) FROM packet_now GROUP BY state") {
             let (state, count) = try row.decode((String, Int64).self)
             switch PacketState(rawValue: state) {
             case .open: stats.open = Int(count)
@@ -440,7 +491,7 @@ public final class PostgresPacketStore: PacketStore {
             }
         }
         stats.grabbedUnopened = Int(try readNow("""
-            SELECT COALESCE(SUM(grabbed - opened), 0)::BIGINT FROM packet WHERE state = 'open'
+            SELECT COALESCE(SUM(grabbed - opened), 0)::BIGINT FROM packet_now WHERE state = 'open'
             """).first?.decode(Int64.self) ?? 0)
         for row in try readNow("""
             SELECT state, COUNT(*), COALESCE(SUM(amount), 0)::BIGINT FROM claim WHERE state <> 'credited' GROUP BY state
@@ -460,7 +511,7 @@ public final class PostgresPacketStore: PacketStore {
         stats.claimsCredited -= stats.claimsCrediting + stats.claimsWaiting
         stats.latestBestLuck = try readNow("""
             SELECT \(unescaped: PostgresPacketStore.claimColumns) FROM claim
-            WHERE packet_id = (SELECT id FROM packet WHERE state = 'finished' AND shares > 1 ORDER BY seq DESC LIMIT 1)
+            WHERE packet_id = (SELECT id FROM packet_now WHERE state = 'finished' AND shares > 1 ORDER BY seq DESC LIMIT 1)
             ORDER BY amount DESC, slot LIMIT 1
             """).first.map(PostgresPacketStore.claim(from:))
         return stats

@@ -274,5 +274,134 @@ enum PostgresSchema {
         END $$
         """,
     ]
-}
 
+    /// Red packets, version 3: no open re-locks its packet. A share's amount is drawn at the grab (which locks
+    /// the packet's row once, to take the next slot) and kept on the grab row; the packet keeps what its grabs
+    /// were allotted (`allotted`). A draw (`hb_draw`) locks only its own grab row and inserts the claim with the
+    /// grab's amount; a credited or waiting mark changes only its claim. What the packet row held before,
+    /// opened and credited amounts and the `finished` state, is summed from the claims when read
+    /// (`packet_now`). An expiry locks the packet, then its grab rows (so it waits for the draws in flight and a
+    /// later draw waits for it and then sees `expired`), then sums the claims.
+    ///
+    /// Row locks are `FOR NO KEY UPDATE`, not `FOR UPDATE`: a claim's insert checks its packet's key (`FOR KEY
+    /// SHARE`), which waits for `FOR UPDATE` but not for `FOR NO KEY UPDATE`.
+    ///
+    /// An existing database is brought over in place: each opened grab takes its claim's amount, each grab not
+    /// yet opened is allotted a share of what is left in slot order (by the same rule, with the minimum share of
+    /// one minor unit), and packets stored `finished` become `open` (finished is derived now).
+    static let packetsDrawAtGrab = [
+        """
+        CREATE FUNCTION hb_share(p_kind TEXT, p_remaining BIGINT, p_left BIGINT, p_min BIGINT, p_random BIGINT)
+        RETURNS BIGINT LANGUAGE plpgsql IMMUTABLE AS $$
+        DECLARE
+            upper_bound BIGINT;
+        BEGIN
+            IF p_left <= 1 OR p_kind = 'personal' THEN RETURN p_remaining; END IF;
+            IF p_kind = 'equal' THEN RETURN (p_remaining + p_left - 1) / p_left; END IF;
+            upper_bound := GREATEST(p_min, LEAST((2 * p_remaining - 1) / p_left, p_remaining - (p_left - 1) * p_min));
+            RETURN p_min + (p_random % (upper_bound - p_min + 1));
+        END $$
+        """,
+        "ALTER TABLE grab ADD COLUMN amount BIGINT",
+        "ALTER TABLE packet ADD COLUMN allotted BIGINT NOT NULL DEFAULT 0",
+        """
+        UPDATE grab g SET amount = c.amount FROM claim c WHERE c.packet_id = g.packet_id AND c.user_id = g.user_id
+        """,
+        """
+        DO $$
+        DECLARE
+            r RECORD;
+            share BIGINT;
+        BEGIN
+            UPDATE packet p SET allotted = COALESCE((SELECT SUM(g.amount) FROM grab g WHERE g.packet_id = p.id), 0);
+            FOR r IN SELECT g.packet_id, g.user_id FROM grab g WHERE g.amount IS NULL ORDER BY g.packet_id, g.slot LOOP
+                SELECT hb_share(p.kind, p.total - p.allotted,
+                                p.shares - (SELECT COUNT(*) FROM grab x WHERE x.packet_id = p.id AND x.amount IS NOT NULL),
+                                1, (random() * 9.0e18)::BIGINT)
+                INTO share FROM packet p WHERE p.id = r.packet_id;
+                UPDATE grab SET amount = share WHERE packet_id = r.packet_id AND user_id = r.user_id;
+                UPDATE packet SET allotted = allotted + share WHERE id = r.packet_id;
+            END LOOP;
+        END $$
+        """,
+        "ALTER TABLE grab ALTER COLUMN amount SET NOT NULL",
+        "ALTER TABLE grab ADD CHECK (amount > 0)",
+        "UPDATE packet SET state = 'open' WHERE state = 'finished'",
+        "ALTER TABLE packet DROP COLUMN opened, DROP COLUMN opened_amount, DROP COLUMN credited_amount",
+        "ALTER TABLE packet ADD CHECK (allotted <= total)",
+        """
+        CREATE VIEW packet_now AS
+        SELECT p.seq, p.id, p.kind, p.sender_id, p.sender_name, p.recipient_id, p.total, p.shares, p.greeting,
+               p.created_at, p.expires_at, p.grabbed, c.opened, c.opened_amount, c.credited_amount, p.refunded,
+               p.refund_pending,
+               CASE WHEN p.state = 'open' AND c.opened = p.shares THEN 'finished' ELSE p.state END AS state,
+               p.allotted
+        FROM packet p CROSS JOIN LATERAL (
+            SELECT COUNT(*)::BIGINT AS opened, COALESCE(SUM(amount), 0)::BIGINT AS opened_amount,
+                   COALESCE(SUM(amount) FILTER (WHERE state = 'credited'), 0)::BIGINT AS credited_amount
+            FROM claim WHERE claim.packet_id = p.id
+        ) c
+        """,
+        "DROP FUNCTION hb_grab(TEXT, BIGINT, BIGINT, BIGINT)",
+        """
+        CREATE FUNCTION hb_grab(p_packet TEXT, p_user BIGINT, p_now BIGINT, p_token BIGINT, p_min BIGINT,
+                               p_random BIGINT, OUT status TEXT, OUT slot BIGINT)
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            p packet%ROWTYPE;
+            g grab%ROWTYPE;
+            share BIGINT;
+        BEGIN
+            SELECT * INTO p FROM packet WHERE id = p_packet FOR NO KEY UPDATE;
+            IF NOT FOUND OR p.state IN ('paying', 'cancelled') THEN status := 'unknown'; RETURN; END IF;
+            SELECT * INTO g FROM grab WHERE packet_id = p_packet AND user_id = p_user;
+            IF FOUND AND g.token = p_token THEN status := 'ok'; slot := g.slot; RETURN; END IF;
+            IF p.state = 'expired' OR p_now >= p.expires_at THEN status := 'expired'; RETURN; END IF;
+            IF p.kind = 'personal' AND p.recipient_id IS DISTINCT FROM p_user THEN
+                status := 'not_recipient'; RETURN;
+            END IF;
+            IF FOUND THEN status := 'already'; RETURN; END IF;
+            IF p.grabbed >= p.shares THEN status := 'sold_out'; RETURN; END IF;
+            slot := p.grabbed + 1;
+            share := hb_share(p.kind, p.total - p.allotted, p.shares - p.grabbed, p_min, p_random);
+            INSERT INTO grab (packet_id, user_id, slot, grabbed_at, token, amount)
+            VALUES (p_packet, p_user, slot, p_now, p_token, share);
+            UPDATE packet SET grabbed = grabbed + 1, allotted = allotted + share WHERE id = p_packet;
+            status := 'ok';
+        END $$
+        """,
+        // A draw: the user's grab row locked first (an expiry locks the grab rows after the packet, so it
+        // waits for this draw, and a draw that comes after it waits for its commit), then the packet read in
+        // a statement of its own (so it sees an expiry it waited for), then the claim, with the grab's amount.
+        """
+        CREATE FUNCTION hb_draw(p_packet TEXT, p_user BIGINT, p_name TEXT, p_now BIGINT,
+                                OUT status TEXT, OUT claim_id TEXT, OUT slot BIGINT, OUT amount BIGINT,
+                                OUT state TEXT, OUT opened_at BIGINT, OUT credited_at BIGINT, OUT attempts BIGINT)
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            g grab%ROWTYPE;
+            has_grab BOOLEAN;
+            p packet%ROWTYPE;
+            c claim%ROWTYPE;
+        BEGIN
+            SELECT * INTO g FROM grab WHERE grab.packet_id = p_packet AND grab.user_id = p_user FOR NO KEY UPDATE;
+            has_grab := FOUND;
+            SELECT * INTO p FROM packet WHERE packet.id = p_packet;
+            IF NOT FOUND OR p.state IN ('paying', 'cancelled') THEN status := 'unknown'; RETURN; END IF;
+            IF NOT has_grab THEN status := 'not_grabbed'; RETURN; END IF;
+            SELECT * INTO c FROM claim WHERE claim.packet_id = p_packet AND claim.user_id = p_user;
+            IF NOT FOUND THEN
+                IF p.state = 'expired' OR p_now >= p.expires_at THEN status := 'expired'; RETURN; END IF;
+                INSERT INTO claim (id, packet_id, user_id, user_name, slot, amount, state, opened_at)
+                VALUES (p_packet || '.' || g.slot, p_packet, p_user, p_name, g.slot, g.amount, 'crediting', p_now)
+                RETURNING * INTO c;
+                status := 'drawn';
+            ELSE
+                status := 'existing';
+            END IF;
+            claim_id := c.id; slot := c.slot; amount := c.amount; state := c.state; opened_at := c.opened_at;
+            credited_at := c.credited_at; attempts := c.attempts;
+        END $$
+        """,
+    ]
+}

@@ -78,7 +78,7 @@ final class PostgresPacketStoreContractTests: PostgresServerTestCase {
         XCTAssertTrue(again.wasReplay)
         XCTAssertEqual(again.claim, draw.value.claim)
         XCTAssertEqual(try server.psql("SELECT COUNT(*) FROM claim", database: database), "1")
-        XCTAssertEqual(try server.psql("SELECT grabbed || '/' || opened FROM packet", database: database), "1/1")
+        XCTAssertEqual(try server.psql("SELECT grabbed || '/' || opened FROM packet_now", database: database), "1/1")
         let audit = try await store.auditStore(maxViolationsPerCheck: 20)
         XCTAssertEqual(audit, [])
     }
@@ -118,10 +118,97 @@ final class PostgresPacketStoreContractTests: PostgresServerTestCase {
                                        database: database), "credited:1,credited:1,credited:1")
         let expected = Dictionary(grouping: claims, by: \.packetID).mapValues { $0.reduce(Int64(0)) { $0 + $1.amount.minorUnits } }
         for (packet, amount) in expected {
-            XCTAssertEqual(try server.psql("SELECT credited_amount FROM packet WHERE id = '\(packet.rawValue)'",
+            XCTAssertEqual(try server.psql("SELECT credited_amount FROM packet_now WHERE id = '\(packet.rawValue)'",
                                            database: database), "\(amount)")
         }
         let audit = try await store.auditStore(maxViolationsPerCheck: 20)
         XCTAssertEqual(audit, [])
+    }
+
+    /// The opens of one packet do not queue behind each other's commits: while another transaction holds the
+    /// packet's row (as a grab does until its COMMIT, which on a cluster waits for a standby), a draw of that
+    /// packet, a waiting mark and a credited mark all go through without waiting for a lock.
+    func testDrawsAndMarksDoNotWaitForATransactionHoldingThePacketsRow() async throws {
+        let server = try running()
+        let store = try await store()
+        let database = store.pool.settings.database
+        let random = SeededRandomSource(seed: 15)
+        let packet = try await store.markPaid(try await store.createPacket(PacketStoreContract.draft(), random: random).id)
+        let (bob, carol) = (PacketStoreContract.bob, PacketStoreContract.carol)
+        _ = try await store.grab(packet.id, user: bob)
+        _ = try await store.grab(packet.id, user: carol)
+        let bobClaim = try await store.draw(packet.id, user: bob, random: random).claim
+        let holder = try await server.session("""
+            BEGIN; SELECT 1 FROM packet WHERE id = '\(packet.id.rawValue)' FOR NO KEY UPDATE; SELECT pg_sleep(600);
+            """, database: database, until: "PgSleep")
+        let finished = AsyncFlag()
+        let clock = clock
+        let writes = Task {
+            defer { finished.fire() }
+            let carolClaim = try await store.draw(packet.id, user: carol, random: random).claim
+            try await store.markWaiting(carolClaim.id)
+            try await store.markCredited(bobClaim.id, at: clock.now())
+            return carolClaim
+        }
+        var waited = 0
+        while !finished.hasFired && waited == 0 {
+            waited = try server.lockWaits(database: database, except: [holder])
+            if waited == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        try await server.end(holder)
+        let carolClaim = try await writes.value
+        XCTAssertEqual(waited, 0, "a draw or a mark waited for a lock while another transaction held the packet's row")
+        XCTAssertEqual(try store.claim(carolClaim.id)?.state, .waiting)
+        XCTAssertEqual(try store.claim(bobClaim.id)?.state, .credited)
+        let read = try XCTUnwrap(try store.packet(packet.id))
+        XCTAssertEqual(read.opened, 2)
+        XCTAssertEqual(read.openedAmount, bobClaim.amount + carolClaim.amount)
+        XCTAssertEqual(read.creditedAmount, bobClaim.amount)
+        let audit = try await store.auditStore(maxViolationsPerCheck: 20)
+        XCTAssertEqual(audit, [])
+    }
+
+    /// An expiry and a draw in flight: the draw holds its grab row until it commits, the expiry waits for it
+    /// (it locks the packet's grab rows before it sums the claims), and the refund leaves the drawn share out.
+    /// (Were the expiry not to wait, it would refund the whole packet and the audit would find the share paid
+    /// twice.)
+    func testAnExpiryWaitsForADrawInFlightAndRefundsOnlyWhatIsLeft() async throws {
+        let server = try running()
+        let store = try await store()
+        let database = store.pool.settings.database
+        let random = SeededRandomSource(seed: 16)
+        let packet = try await store.markPaid(try await store.createPacket(
+            PacketStoreContract.draft(total: 300, shares: 3, ttl: .seconds(30)), random: random).id)
+        let bob = PacketStoreContract.bob
+        _ = try await store.grab(packet.id, user: bob)
+        // A draw in its own transaction, which commits only once the gate's advisory lock is let go.
+        let gate = try await server.session("SELECT pg_advisory_lock(4242); SELECT pg_sleep(600);",
+                                            database: database, until: "PgSleep")
+        let drawer = try await server.session("""
+            BEGIN; SELECT status FROM hb_draw('\(packet.id.rawValue)', \(bob.id.rawValue), 'bob', \(clock.now().millisecondsSinceEpoch));
+            SELECT pg_advisory_xact_lock(4242); COMMIT;
+            """, database: database, until: "advisory")
+        clock.advance(by: .seconds(31))
+        let finished = AsyncFlag()
+        let expiry = Task {
+            defer { finished.fire() }
+            return try await store.expireDue(limit: 10)
+        }
+        while !finished.hasFired, try server.lockWaits(database: database, except: [drawer]) == 0 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await server.end(gate)
+        try await server.finish(drawer)
+        let expired = try await expiry.value
+        let claims = try store.claims(of: packet.id)
+        XCTAssertEqual(claims.count, 1, "the draw in flight did not commit")
+        let drawn = claims.first?.amount ?? .zero
+        XCTAssertEqual(expired.map(\.id), [packet.id])
+        XCTAssertEqual(expired.first?.refunded, Money(minorUnits: 300) - drawn)
+        XCTAssertEqual(expired.first?.openedAmount, drawn)
+        let audit = try await store.auditStore(maxViolationsPerCheck: 20)
+        XCTAssertEqual(audit, [])
+        let held = try await store.totalHeld()
+        XCTAssertEqual(held, drawn, "what the packet still holds is the drawn share, not yet credited")
     }
 }

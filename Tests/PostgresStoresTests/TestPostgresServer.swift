@@ -150,6 +150,54 @@ final class TestPostgresServer: @unchecked Sendable {
         throw CommandFailed(description: "the server never waited for its missing synchronous standby")
     }
 
+    /// A psql session running `sql` in the background (for a test that needs a transaction held open while
+    /// the stores work): returns once the session is seen waiting on `until` (`pg_stat_activity.wait_event`,
+    /// e.g. `PgSleep` after a `pg_sleep`, `advisory` on an advisory lock). End it with `end(_:)`.
+    func session(_ sql: String, database: String, until waitEvent: String) async throws -> Session {
+        let session = Session(name: "hongbao-session-\(UUID().uuidString.prefix(8))",
+                              done: "\(directory)/session-\(UUID().uuidString)")
+        try TestPostgresServer.shell("""
+            (PGAPPNAME=\(session.name) PGPASSWORD='\(password)' psql -h 127.0.0.1 -p \(port) -U \(user) -d \(database) \
+             -Xq -v ON_ERROR_STOP=1 -c \"\(sql.replacingOccurrences(of: "\"", with: "\\\""))\"; touch '\(session.done)') >/dev/null 2>&1 &
+            """)
+        while try psql("""
+            SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = '\(session.name)' AND wait_event = '\(waitEvent)'
+            """) == "0" {
+            if FileManager.default.fileExists(atPath: session.done) {
+                throw CommandFailed(description: "the session ended before it waited on \(waitEvent): \(sql)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return session
+    }
+
+    struct Session: Sendable {
+        let name: String
+        let done: String
+    }
+
+    /// Ends a `session`: terminated (its transaction rolls back) unless it has finished; returns once its psql
+    /// has exited.
+    func end(_ session: Session) async throws {
+        try psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '\(session.name)'")
+        while !FileManager.default.fileExists(atPath: session.done) { try await Task.sleep(for: .milliseconds(10)) }
+    }
+
+    /// Waits until `session` has finished by itself (its psql exited).
+    func finish(_ session: Session) async throws {
+        while !FileManager.default.fileExists(atPath: session.done) { try await Task.sleep(for: .milliseconds(10)) }
+    }
+
+    /// How many backends on `database` wait on a lock (`wait_event_type = 'Lock'`), leaving out the sessions
+    /// named.
+    func lockWaits(database: String, except sessions: [Session] = []) throws -> Int {
+        let names = sessions.map { "'\($0.name)'" }.joined(separator: ", ")
+        return Int(try psql("""
+            SELECT COUNT(*) FROM pg_stat_activity WHERE datname = '\(database)' AND wait_event_type = 'Lock'
+            \(names.isEmpty ? "" : "AND application_name NOT IN (\(names))")
+            """)) ?? 0
+    }
+
     func stop() {
         _ = try? TestPostgresServer.shell(command("\(binaries)/pg_ctl -D '\(directory)/data' -m immediate -w stop"))
         try? FileManager.default.removeItem(atPath: directory)
