@@ -49,7 +49,8 @@ public struct DemoSeeder: Sendable {
     }
 
     /// The same accounts on a PostgreSQL ledger, the same deposits for the same seed.
-    public static func seed(_ ledger: PostgresLedger, count: Int, random: any RandomSource, at now: Timestamp) async throws -> Int {
+    public static func seed(_ ledger: PostgresLedger, count: Int, random: any RandomSource, at now: Timestamp,
+                            progress: (Int) -> Void = { _ in }) async throws -> Int {
         let names = DemoSeeder.namedPeople + DemoSeeder.numberedNames(count: count)
         var created = 0
         var start = 0
@@ -57,6 +58,7 @@ public struct DemoSeeder: Sendable {
             let chunk = names[start..<min(start + DemoSeeder.accountsPerTransaction, names.count)]
             created += try await ledger.openFundedAccounts(DemoSeeder.funded(chunk, random: random), at: now)
             start += chunk.count
+            progress(start)
         }
         return created
     }

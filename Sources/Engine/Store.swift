@@ -24,21 +24,15 @@ public final class Store: Sendable {
         packets = PacketService(store: packetStore, accounts: ledger, limits: limits, random: random)
     }
 
-    /// Opens a grabbed share from the CLI: draws, then credits straight through the ledger and records it. There
-    /// is no queue here: if the credit fails the claim stays `crediting` and the engine's next start queues it.
+    /// Opens a grabbed share from the CLI (see `BooksWriting.open`).
     public func open(_ packet: PacketID, user: String) async throws -> OpenResult {
-        let drawn = try await packets.draw(packet, user: user)
-        if drawn.wasReplay || drawn.claim.state != .crediting {
-            return OpenResult(claim: drawn.claim, wasReplay: drawn.wasReplay, creditFailure: nil)
-        }
-        do {
-            let outcome = try await LedgerAccountService(accounts: ledger).credit(drawn.claim.creditOrder)
-            try await packetStore.markCredited(drawn.claim.id, at: outcome.creditedAt)
-            return OpenResult(claim: try packetStore.claim(drawn.claim.id) ?? drawn.claim, wasReplay: false,
-                              creditFailure: nil)
-        } catch {
-            return OpenResult(claim: drawn.claim, wasReplay: false, creditFailure: "\(error)")
-        }
+        try await packets.openCreditingInLine(packet, user: user)
+    }
+
+    /// Closes both databases (see `Ledger.close`).
+    public func close() throws {
+        try ledger.close()
+        try packetStore.close()
     }
 
     /// Every ledger and packet invariant that does not hold, and every disagreement between the two systems

@@ -73,4 +73,15 @@ public struct Bill: Sendable, Equatable, Codable {
     public let counterparty: String
     public let memo: String
     public let at: Timestamp
+
+    public init(sequence: Int64, transferID: TransferID, amount: Money, balanceAfter: Money, counterparty: String,
+                memo: String, at: Timestamp) {
+        self.sequence = sequence
+        self.transferID = transferID
+        self.amount = amount
+        self.balanceAfter = balanceAfter
+        self.counterparty = counterparty
+        self.memo = memo
+        self.at = at
+    }
 }

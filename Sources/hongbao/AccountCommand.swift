@@ -20,8 +20,9 @@ struct AccountCommand: AsyncParsableCommand {
 
         func run() async throws {
             let amount = try deposit.map { try parseAmount($0) }
-            let store = try await data.openStore()
-            let account = try await userErrors { try await store.ledger.openAccount(name: name, deposit: amount) }
+            let account = try await data.withWritableBooks { books in
+                try await userErrors { try await books.openAccount(name: name, deposit: amount) }
+            }
             if output.json { return try Output.json(AccountView(account)) }
             Output.line("opened \(account.name) with \(account.balance.formatted)")
         }
@@ -36,12 +37,13 @@ struct AccountCommand: AsyncParsableCommand {
 
         func run() async throws {
             let count = try NumberOption.integer(limit, "--limit", NumberOption.listRange)
-            let store = try data.openReader()
-            let accounts = try userErrors {
-                try store.ledger.accounts(order: richest ? .balanceDescending : .name, limit: count)
+            let (accounts, total) = try await data.withReadableBooks { books in
+                try await userErrors {
+                    (try await books.accounts(order: richest ? .balanceDescending : .name, limit: count),
+                     try await books.userAccountCount())
+                }
             }
             if output.json { return try Output.json(accounts.map(AccountView.init)) }
-            let total = try userErrors { try store.ledger.userAccountCount() }
             for account in accounts {
                 Output.line(Text.padded(account.name, to: 16) + " " + Text.rightAligned(account.balance.formatted, to: 18))
             }
@@ -63,10 +65,11 @@ struct AccountCommand: AsyncParsableCommand {
 
         func run() async throws {
             let count = try NumberOption.integer(limit, "--limit", NumberOption.listRange)
-            let store = try data.openReader()
-            let (account, bills) = try userErrors {
-                guard let account = try store.ledger.account(named: name) else { throw LedgerError.unknownAccount(name) }
-                return (account, try store.ledger.bills(of: account.id, limit: count))
+            let (account, bills) = try await data.withReadableBooks { books in
+                try await userErrors {
+                    guard let account = try await books.account(named: name) else { throw LedgerError.unknownAccount(name) }
+                    return (account, try await books.bills(of: account.id, limit: count))
+                }
             }
             if output.json { return try Output.json(View(account: AccountView(account), bills: bills.map(BillView.init))) }
             Output.line("\(account.name)  \(account.balance.formatted)")

@@ -24,18 +24,18 @@ struct SeedDemoCommand: AsyncParsableCommand {
     func run() async throws {
         let count = try NumberOption.integer(accounts, "--accounts", 0...10_000_000)
         let seed = try NumberOption.seed(seed)
-        let store = try await data.openStore()
         let started = ContinuousClock.now
-        let seeder = DemoSeeder(ledger: store.ledger, random: SeededRandomSource(seed: seed))
         // A progress line rewritten in place on a terminal; into a file or pipe nothing but the result.
         let onTerminal = !output.json && isatty(STDERR_FILENO) == 1
-        let created = try userErrors {
-            try seeder.seed(count: count) { done in
-                if onTerminal { FileHandle.standardError.write(Data("\r\u{1B}[Kseeding: \(done) accounts".utf8)) }
+        let (created, total) = try await data.withWritableBooks { books in
+            try await userErrors {
+                let created = try await books.seedDemoAccounts(count: count, random: SeededRandomSource(seed: seed)) { done in
+                    if onTerminal { FileHandle.standardError.write(Data("\r\u{1B}[Kseeding: \(done) accounts".utf8)) }
+                }
+                return (created, try await books.userAccountCount())
             }
         }
         let seconds = (ContinuousClock.now - started).secondsDouble
-        let total = try userErrors { try store.ledger.userAccountCount() }
         if output.json { return try Output.json(View(created: created, accounts: total, seconds: seconds)) }
         if onTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         Output.line("created \(created) accounts in \(String(format: "%.1f", seconds)) s; \(total) accounts in all")
@@ -73,9 +73,7 @@ struct AuditCommand: AsyncParsableCommand {
             throw UserError(message: "audit --repair does not run on --store postgres in this version", exitCode: ExitStatus.usage)
         }
         let repaired = repair ? try await runRecovery() : nil
-        let report = data.store == .postgres
-            ? try await userErrors { try await postgresAudit(try data.postgresSettings()) }
-            : try await userErrors { try await data.openReader().audit() }
+        let report = try await data.withReadableBooks { books in try await userErrors { try await books.audit() } }
         let totals = report.totals
         if output.json {
             try Output.json(View(ok: report.isClean, moneyIssued: totals.moneyIssued.decimalString,
@@ -97,29 +95,6 @@ struct AuditCommand: AsyncParsableCommand {
             }
         }
         if !report.isClean { throw ExitCode(ExitStatus.checkFailed) }
-    }
-
-    /// The same audit on the PostgreSQL stores: the ledger, the red packets and the two against each other,
-    /// each uncredited claim against the credit queue's live and dead-lettered messages. Creates nothing: a
-    /// server without the books is an error.
-    private func postgresAudit(_ settings: PostgresSettings) async throws -> AuditReport {
-        let pool = PostgresPool(settings: settings, maxConnections: 2, retryWindow: .seconds(2))
-        do {
-            let limits = Limits.default
-            let ledger = try await PostgresLedger(pool: pool, limits: limits, create: false)
-            let packets = try await PostgresPacketStore(pool: pool, limits: limits, create: false)
-            let queue = try await PostgresCreditQueue(pool: pool, name: limits.credit.queueName,
-                                                      maxReceiveCount: limits.credit.maxReceiveCount, create: false)
-            let live = Set(try await queue.liveIDs().map(ClaimID.init))
-            let report = try await AuditReport.across(
-                ledgerViolations: try await ledger.auditLedger(), totals: try await ledger.totals(),
-                packets: PacketService(store: packets, accounts: ledger, limits: limits), liveMessages: live)
-            await pool.close()
-            return report
-        } catch {
-            await pool.close()
-            throw error
-        }
     }
 
     /// Starts the engine (its recovery runs), stops it, and returns what it repaired and recovered.

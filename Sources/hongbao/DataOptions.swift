@@ -36,7 +36,7 @@ struct DataOptions: ParsableArguments {
     var postgres: String?
 
     /// The commands that run on `--store postgres` in this version.
-    static let postgresCommands = "the dashboard, simulate, audit, bench e2e; bench pgqueue and bench pgstores take --postgres URL"
+    static let postgresCommands = "the dashboard, simulate, audit, account, send, grab, open, packet, seed-demo, bench e2e; bench pgqueue and bench pgstores take --postgres URL"
 
     /// Refuses `--store postgres` for a command that runs on SQLite only (exit 2, nothing opened). Every
     /// command that opens the data directory comes through here (`path()`), so none runs on SQLite by mistake.
@@ -155,6 +155,59 @@ extension DataOptions {
         } catch {
             throw UserError(error)
         }
+    }
+}
+
+extension DataOptions {
+    /// The books a writing command works on: the data directory's SQLite files (`openStore`), or with `--store
+    /// postgres` the server, its tables made when missing. Packets whose time has passed expire first.
+    func openWritableBooks() async throws -> any BooksWriting {
+        guard store == .postgres else { return try await openStore() }
+        let settings = try postgresSettings()
+        return try await userErrors {
+            let books = try await PostgresOperatorBooks(settings: settings, create: true)
+            do {
+                _ = try await books.packets.expireDue()
+            } catch {
+                await books.close()
+                throw error
+            }
+            return books
+        }
+    }
+
+    /// `body` on the writable books, closed after it (a PostgreSQL pool is shut down) however it ends.
+    func withWritableBooks<T>(_ body: (any BooksWriting) async throws -> T) async throws -> T {
+        let books = try await openWritableBooks()
+        do {
+            let value = try await body(books)
+            try? await books.close()
+            return value
+        } catch {
+            try? await books.close()
+            throw error
+        }
+    }
+
+    /// `body` on the readable books, closed after it however it ends.
+    func withReadableBooks<T>(_ body: (any BooksReading) async throws -> T) async throws -> T {
+        let books = try await openReadableBooks()
+        do {
+            let value = try await body(books)
+            try? await books.close()
+            return value
+        } catch {
+            try? await books.close()
+            throw error
+        }
+    }
+
+    /// The books a reading command works on: read-only SQLite (`openReader`), or with `--store postgres` the
+    /// server, which must hold the books already (nothing is created or expired).
+    func openReadableBooks() async throws -> any BooksReading {
+        guard store == .postgres else { return try openReader() }
+        let settings = try postgresSettings()
+        return try await userErrors { try await PostgresOperatorBooks(settings: settings, create: false) }
     }
 }
 

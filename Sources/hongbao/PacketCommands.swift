@@ -43,8 +43,9 @@ struct SendCommand: AsyncParsableCommand {
                              timeToLive: timeToLive)
         }
         if let error = request.validate(limits: .default) { throw UserError(error) }
-        let store = try await data.openStore()
-        let packet = try await userErrors { try await store.packets.send(request) }
+        let packet = try await data.withWritableBooks { books in
+            try await userErrors { try await books.packets.send(request) }
+        }
         if output.json { return try Output.json(PacketView(packet, now: SystemClock().now())) }
         Output.line(packet.id.rawValue)
     }
@@ -65,8 +66,9 @@ struct GrabCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try await data.openStore()
-        let slot = try await userErrors { try await store.packets.grab(PacketID(packet), user: name) }
+        let slot = try await data.withWritableBooks { books in
+            try await userErrors { try await books.packets.grab(PacketID(packet), user: name) }
+        }
         if output.json { return try Output.json(View(packet: packet, user: name, slot: slot)) }
         Output.line("\(name) grabbed share \(slot) of \(packet); open it to see the amount")
     }
@@ -87,15 +89,16 @@ struct OpenCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try await data.openStore()
-        let result = try await userErrors { try await store.open(PacketID(packet), user: name) }
+        let result = try await data.withWritableBooks { books in
+            try await userErrors { try await books.open(PacketID(packet), user: name) }
+        }
         if output.json { return try Output.json(View(claim: ClaimView(result.claim), replay: result.wasReplay)) }
         let again = result.wasReplay ? " (already opened)" : ""
         Output.line("\(name) opened \(result.claim.amount.formatted): \(result.claim.state.userText)\(again)")
     }
 }
 
-/// `hongbao packet show|sent|received`: reads only (see `BooksReader`).
+/// `hongbao packet show|sent|received`: reads only (see `BooksReading`).
 struct PacketCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "packet", abstract: "Inspect packets and claims.", subcommands: [Show.self, Sent.self, Received.self])
@@ -115,13 +118,15 @@ struct PacketCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let reader = try data.openReader()
-            let (detail, recipient) = try userErrors {
-                let detail = try reader.packets.detail(PacketID(packet))
-                let recipient = try detail.packet.recipientID.flatMap { try reader.ledger.account(id: $0)?.name }
-                return (detail, recipient)
+            let (detail, recipient, progress) = try await data.withReadableBooks { books in
+                try await userErrors {
+                    let detail = try books.packets.detail(PacketID(packet))
+                    var recipient: String?
+                    if let id = detail.packet.recipientID { recipient = try await books.accountName(id) }
+                    let progress = try await books.creditProgress(of: detail.claims.filter { $0.state != .credited }.map(\.id))
+                    return (detail, recipient, progress)
+                }
             }
-            let progress = reader.creditProgress(of: detail.claims.filter { $0.state != .credited }.map(\.id))
             let now = SystemClock().now()
             let p = detail.packet
             if output.json {
@@ -160,8 +165,9 @@ struct PacketCommand: AsyncParsableCommand {
 
         func run() async throws {
             let count = try NumberOption.integer(limit, "--limit", NumberOption.listRange)
-            let reader = try data.openReader()
-            let packets = try await userErrors { try await reader.packets.sent(by: name, limit: count) }
+            let packets = try await data.withReadableBooks { books in
+                try await userErrors { try await books.packets.sent(by: name, limit: count) }
+            }
             let now = SystemClock().now()
             if output.json { return try Output.json(packets.map { PacketView($0, now: now) }) }
             let rows = packets.map { p in
@@ -182,8 +188,9 @@ struct PacketCommand: AsyncParsableCommand {
 
         func run() async throws {
             let count = try NumberOption.integer(limit, "--limit", NumberOption.listRange)
-            let reader = try data.openReader()
-            let claims = try await userErrors { try await reader.packets.received(by: name, limit: count) }
+            let claims = try await data.withReadableBooks { books in
+                try await userErrors { try await books.packets.received(by: name, limit: count) }
+            }
             if output.json { return try Output.json(claims.map { ClaimView($0) }) }
             let rows = claims.map { [$0.packetID.rawValue, $0.amount.formatted, $0.state.userText] }
             guard !rows.isEmpty else { return Output.line("\(name) has opened no shares") }
