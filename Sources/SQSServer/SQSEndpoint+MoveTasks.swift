@@ -35,7 +35,7 @@ extension SQSEndpoint {
             throw SQSError(error)
         }
         let task = MoveTask(
-            handle: UUID().uuidString.lowercased(), source: source, sourceArn: sourceArn, destinationArn: destinationArn,
+            handle: RandomUUID.make(), source: source, sourceArn: sourceArn, destinationArn: destinationArn,
             moved: moved, status: "COMPLETED", failure: nil, started: Date(), maxPerSecond: maxPerSecond)
         moveTasks.withLock { tasks in
             tasks.append(task)

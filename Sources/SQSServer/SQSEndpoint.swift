@@ -148,7 +148,7 @@ public final class SQSEndpoint: Sendable {
                 <UserId>\(accessKeyID)</UserId>
                 <Account>\(accountID)</Account>
               </GetCallerIdentityResult>
-              <ResponseMetadata><RequestId>\(UUID().uuidString.lowercased())</RequestId></ResponseMetadata>
+              <ResponseMetadata><RequestId>\(RandomUUID.make())</RequestId></ResponseMetadata>
             </GetCallerIdentityResponse>
             """
         return SQSResponse(status: 200, headers: [(name: "Content-Type", value: "text/xml")], body: Array(xml.utf8))
@@ -165,7 +165,7 @@ public final class SQSEndpoint: Sendable {
     static func headers() -> [(name: String, value: String)] {
         [
             (name: "Content-Type", value: "application/x-amz-json-1.0"),
-            (name: "x-amzn-RequestId", value: UUID().uuidString.lowercased()),
+            (name: "x-amzn-RequestId", value: RandomUUID.make()),
         ]
     }
 

@@ -13,22 +13,24 @@ public struct SQSCredentials: Sendable, Equatable {
     }
 }
 
-/// Signature Version 4 signing keys by secret, date, region and service (a few at most; emptied past 64).
+/// Signature Version 4 signing keys by secret, date, region and service (a few at most; emptied past 64), each
+/// kept as an HMAC already keyed with it: copying one (a value) is cheaper than keying a new one per request.
 final class SigningKeyCache: Sendable {
-    private let keys = Mutex<[String: SymmetricKey]>([:])
+    private let keys = Mutex<[String: HMAC<SHA256>]>([:])
 
-    func key(secret: String, date: String, region: String, service: String) -> SymmetricKey {
+    func authenticator(secret: String, date: String, region: String, service: String) -> HMAC<SHA256> {
         let name = "\(date)\n\(region)\n\(service)\n\(secret)"
-        if let key = keys.withLock({ $0[name] }) { return key }
+        if let authenticator = keys.withLock({ $0[name] }) { return authenticator }
         var key = SymmetricKey(data: Array(("AWS4" + secret).utf8))
         for part in [date, region, service, "aws4_request"] {
             key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
         }
+        let authenticator = HMAC<SHA256>(key: key)
         keys.withLock { keys in
             if keys.count >= 64 { keys.removeAll() }
-            keys[name] = key
+            keys[name] = authenticator
         }
-        return key
+        return authenticator
     }
 }
 
@@ -53,9 +55,31 @@ public struct SignedRequest: Sendable {
 
     /// The first value of a header (case-insensitive name).
     public func header(_ name: String) -> String? {
-        let lowered = name.lowercased()
-        // Names arrive lowercase from the HTTP server: compare as they are first, lowercasing only on a mismatch of case.
-        return headers.first { $0.name == lowered || ($0.name.utf8.count == lowered.utf8.count && $0.name.lowercased() == lowered) }?.value
+        headers.first { SignedRequest.sameName($0.name, name) }?.value
+    }
+
+    /// Whether header `name` is `wanted` (which is ASCII: every name this code asks for is) without regard to
+    /// case: ASCII byte by byte, without the lowercased copies every request used to make a dozen of; a name
+    /// that is not ASCII as `lowercased()` compares it.
+    static func sameName(_ name: String, _ wanted: String) -> Bool {
+        guard name.utf8.count == wanted.utf8.count else { return false }
+        for (p, q) in zip(name.utf8, wanted.utf8) {
+            if p >= 0x80 || q >= 0x80 { return name.lowercased() == wanted.lowercased() }
+            if p != q && lowered(p) != lowered(q) { return false }
+        }
+        return true
+    }
+
+    /// Whether header `name`, lowercased, is `signed` (a name from SignedHeaders, compared as it is).
+    static func isSigned(_ name: String, as signed: String) -> Bool {
+        guard name.utf8.count == signed.utf8.count, name.utf8.allSatisfy({ $0 < 0x80 }) else {
+            return name.lowercased() == signed
+        }
+        return zip(name.utf8, signed.utf8).allSatisfy { lowered($0) == $1 }
+    }
+
+    @inline(__always) static func lowered(_ byte: UInt8) -> UInt8 {
+        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
     }
 }
 
@@ -86,20 +110,17 @@ public struct SignatureV4Verifier: Sendable {
         guard authorization.hasPrefix(prefix) else {
             throw .incompleteSignature("Authorization header requires the AWS4-HMAC-SHA256 algorithm.")
         }
-        var fields: [String: String] = [:]
-        for part in authorization.dropFirst(prefix.count).split(separator: ",") {
-            let trimmed = SignatureV4Verifier.trimmed(part)
-            guard let equals = trimmed.firstIndex(of: "=") else {
-                throw .incompleteSignature("Authorization header field '\(trimmed.prefix(40))' is not key=value.")
-            }
-            fields[String(trimmed[..<equals])] = String(trimmed[trimmed.index(after: equals)...])
-        }
-        guard let credential = fields["Credential"], let signedHeadersText = fields["SignedHeaders"],
-              let signature = fields["Signature"]
+        // An ASCII header (every SDK's) is parsed byte by byte; any other by characters, as it always was.
+        let ascii = authorization.utf8.allSatisfy { $0 < 0x80 }
+        let fields = ascii
+            ? try SignatureV4Verifier.asciiFields(Array(authorization.utf8).dropFirst(prefix.utf8.count))
+            : try SignatureV4Verifier.fields(authorization.dropFirst(prefix.count))
+        guard let credential = fields.credential, let signedHeadersText = fields.signedHeaders,
+              let signature = fields.signature
         else {
             throw .incompleteSignature("Authorization header requires 'Credential', 'SignedHeaders' and 'Signature'.")
         }
-        let scope = credential.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        let scope = SignatureV4Verifier.split(credential, "/", ascii: ascii, omittingEmpty: false)
         guard scope.count == 5, scope[4] == "aws4_request", scope[1].count == 8, scope[1].allSatisfy(\.isNumber) else {
             throw .incompleteSignature("Credential should be scoped to a valid date, region, service and aws4_request.")
         }
@@ -117,9 +138,11 @@ public struct SignatureV4Verifier: Sendable {
         guard abs(signedAt.timeIntervalSince(now)) <= allowedSkew else {
             throw .signatureExpired("\(amzDate) is more than \(Int(allowedSkew / 60)) minutes from the server's clock.")
         }
-        let signedHeaders = signedHeadersText.split(separator: ";").map { String($0) }
-        guard !signedHeaders.isEmpty, signedHeaders.contains("host"), signedHeaders == signedHeaders.sorted(),
-              signedHeaders.allSatisfy({ $0 == $0.lowercased() })
+        let signedHeaders = SignatureV4Verifier.split(signedHeadersText, ";", ascii: ascii, omittingEmpty: true)
+        let lowercase = ascii
+            ? signedHeadersText.utf8.allSatisfy { !(UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }
+            : signedHeaders.allSatisfy({ $0 == $0.lowercased() })
+        guard !signedHeaders.isEmpty, signedHeaders.contains("host"), signedHeaders == signedHeaders.sorted(), lowercase
         else {
             throw .incompleteSignature("SignedHeaders must be lowercase, sorted, and include host.")
         }
@@ -130,30 +153,145 @@ public struct SignatureV4Verifier: Sendable {
         return Verified(accessKeyID: keyID, region: region)
     }
 
+    /// The three fields of an Authorization header that matter (a later one of a name wins, others are ignored);
+    /// every comma-separated part must be `key=value`.
+    struct AuthorizationFields {
+        var credential: String?
+        var signedHeaders: String?
+        var signature: String?
+
+        mutating func set(_ key: some StringProtocol, _ value: String) {
+            switch key {
+            case "Credential": credential = value
+            case "SignedHeaders": signedHeaders = value
+            case "Signature": signature = value
+            default: break
+            }
+        }
+    }
+
+    /// The fields of an ASCII Authorization header after its algorithm, byte by byte.
+    static func asciiFields(_ bytes: ArraySlice<UInt8>) throws(SQSError) -> AuthorizationFields {
+        var fields = AuthorizationFields()
+        var start = bytes.startIndex
+        while start < bytes.endIndex {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: ",")) ?? bytes.endIndex
+            var first = start, last = end
+            start = end + 1
+            guard first < last else { continue }
+            while first < last, bytes[first] == UInt8(ascii: " ") || bytes[first] == UInt8(ascii: "\t") { first += 1 }
+            while last > first, bytes[last - 1] == UInt8(ascii: " ") || bytes[last - 1] == UInt8(ascii: "\t") { last -= 1 }
+            let part = bytes[first..<last]
+            guard let equals = part.firstIndex(of: UInt8(ascii: "=")) else {
+                throw .incompleteSignature("Authorization header field '\(String(decoding: part.prefix(40), as: UTF8.self))' is not key=value.")
+            }
+            fields.set(String(decoding: part[..<equals], as: UTF8.self), String(decoding: part[(equals + 1)...], as: UTF8.self))
+        }
+        return fields
+    }
+
+    /// The fields of any other Authorization header after its algorithm, by characters.
+    static func fields(_ text: Substring) throws(SQSError) -> AuthorizationFields {
+        var fields = AuthorizationFields()
+        for part in text.split(separator: ",") {
+            let trimmed = SignatureV4Verifier.trimmed(part)
+            guard let equals = trimmed.firstIndex(of: "=") else {
+                throw .incompleteSignature("Authorization header field '\(trimmed.prefix(40))' is not key=value.")
+            }
+            fields.set(trimmed[..<equals], String(trimmed[trimmed.index(after: equals)...]))
+        }
+        return fields
+    }
+
+    /// `text` split at `separator`: by bytes when ASCII (the same parts, without grapheme breaking), else by characters.
+    static func split(_ text: String, _ separator: Character, ascii: Bool, omittingEmpty: Bool) -> [String] {
+        guard ascii, let byte = separator.asciiValue else {
+            return text.split(separator: separator, omittingEmptySubsequences: omittingEmpty).map(String.init)
+        }
+        return text.utf8.split(separator: byte, omittingEmptySubsequences: omittingEmpty).map {
+            String(decoding: $0, as: UTF8.self)
+        }
+    }
+
     /// The signature a client holding `credentials` computes (nil when a signed header is missing).
     public func signatureHex(
         _ request: SignedRequest, signedHeaders: [String], amzDate: String, scope: String, date: String, region: String
     ) -> String? {
-        var canonicalHeaders = ""
-        for name in signedHeaders {
-            let values = request.headers.filter { $0.name.lowercased() == name }.map { SignatureV4Verifier.trim($0.value) }
-            guard !values.isEmpty else { return nil }
-            canonicalHeaders += "\(name):\(values.joined(separator: ","))\n"
+        guard let canonicalRequest = SignatureV4Verifier.canonicalRequest(request, signedHeaders: signedHeaders) else {
+            return nil
         }
-        // Always the body's own hash: a client's X-Amz-Content-Sha256 (or UNSIGNED-PAYLOAD) is signed as it is
-        // sent, and must then be this hash, so that a captured signature cannot carry another body.
-        let payloadHash = SQSChecksum.hex(SHA256.hash(data: request.body))
-        if let claimed = request.header("X-Amz-Content-Sha256"), claimed.lowercased() != payloadHash { return nil }
-        let canonicalRequest = [
-            request.method.uppercased(), SignatureV4Verifier.canonicalPath(request.path),
-            SignatureV4Verifier.canonicalQuery(request.query), canonicalHeaders, signedHeaders.joined(separator: ";"),
-            payloadHash,
-        ].joined(separator: "\n")
-        let stringToSign = [
-            "AWS4-HMAC-SHA256", amzDate, scope, SQSChecksum.hex(SHA256.hash(data: Array(canonicalRequest.utf8))),
-        ].joined(separator: "\n")
-        let key = signingKeys.key(secret: credentials.secretAccessKey, date: date, region: region, service: service)
-        return SQSChecksum.hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
+        var stringToSign: [UInt8] = []
+        stringToSign.reserveCapacity(32 + amzDate.utf8.count + scope.utf8.count + 64)
+        stringToSign += "AWS4-HMAC-SHA256\n".utf8
+        stringToSign += amzDate.utf8
+        stringToSign.append(UInt8(ascii: "\n"))
+        stringToSign += scope.utf8
+        stringToSign.append(UInt8(ascii: "\n"))
+        SQSChecksum.appendHex(SHA256.hash(data: canonicalRequest), to: &stringToSign)
+        var authenticator = signingKeys.authenticator(
+            secret: credentials.secretAccessKey, date: date, region: region, service: service)
+        authenticator.update(data: stringToSign)
+        return SQSChecksum.hex(authenticator.finalize())
+    }
+
+    /// SigV4's canonical request, as bytes: method, canonical path and query, the signed headers (values trimmed,
+    /// several of one name joined by commas), their names, and the body's SHA-256. Nil when a signed header is
+    /// missing, or when the request claims another payload hash (`X-Amz-Content-Sha256`, `UNSIGNED-PAYLOAD`
+    /// included): the hash is always the body's own, so that a captured signature cannot carry another body.
+    static func canonicalRequest(_ request: SignedRequest, signedHeaders: [String]) -> [UInt8]? {
+        var payloadHash: [UInt8] = []
+        payloadHash.reserveCapacity(64)
+        SQSChecksum.appendHex(SHA256.hash(data: request.body), to: &payloadHash)
+        if let claimed = request.header("X-Amz-Content-Sha256") {
+            let same = claimed.utf8.count == payloadHash.count && claimed.utf8.allSatisfy { $0 < 0x80 }
+                ? zip(claimed.utf8, payloadHash).allSatisfy { SignedRequest.lowered($0) == $1 }
+                : claimed.lowercased() == String(decoding: payloadHash, as: UTF8.self)
+            guard same else { return nil }
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(256 + request.path.utf8.count + request.query.utf8.count)
+        out += request.method.uppercased().utf8
+        out.append(UInt8(ascii: "\n"))
+        out += canonicalPath(request.path).utf8
+        out.append(UInt8(ascii: "\n"))
+        out += canonicalQuery(request.query).utf8
+        out.append(UInt8(ascii: "\n"))
+        for name in signedHeaders {
+            out += name.utf8
+            out.append(UInt8(ascii: ":"))
+            var found = false
+            for header in request.headers where SignedRequest.isSigned(header.name, as: name) {
+                if found { out.append(UInt8(ascii: ",")) }
+                found = true
+                appendTrimmed(header.value, to: &out)
+            }
+            guard found else { return nil }
+            out.append(UInt8(ascii: "\n"))
+        }
+        out.append(UInt8(ascii: "\n"))
+        for (index, name) in signedHeaders.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ";")) }
+            out += name.utf8
+        }
+        out.append(UInt8(ascii: "\n"))
+        out += payloadHash
+        return out
+    }
+
+    /// A header value as `trim` gives it, appended: an ASCII value byte by byte, any other by characters.
+    static func appendTrimmed(_ value: String, to out: inout [UInt8]) {
+        guard value.utf8.allSatisfy({ $0 < 0x80 }) else { return out += trim(value).utf8 }
+        var pendingSpace = false, wrote = false
+        for byte in value.utf8 {
+            if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") {
+                pendingSpace = wrote
+            } else {
+                if pendingSpace { out.append(UInt8(ascii: " ")) }
+                pendingSpace = false
+                wrote = true
+                out.append(byte)
+            }
+        }
     }
 
     /// The signing keys derived so far (one per day, region and service in practice): deriving one is four
