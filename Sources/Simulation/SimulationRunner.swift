@@ -103,7 +103,12 @@ public struct SimulationRunner: Sendable {
         let credits = snapshot.queue.queues.first { $0.name == "credits" }
         let queued = credits.map { $0.visible + $0.inFlight + $0.delayed } ?? 0
         guard queued == 0 && snapshot.unqueuedCredits == 0 else { return false }
-        return ((try? engine.packets.uncreditedClaims(in: .crediting, limit: 1)) ?? []).isEmpty
+        // The snapshot's queue counts may be older than the last open (on PostgreSQL they are counted in the
+        // background), so the claims decide: none being credited, and none waiting but the dead-lettered.
+        let deadLettered = snapshot.queue.queues.first { $0.name == "credits-dlq" }.map { $0.visible + $0.inFlight + $0.delayed } ?? 0
+        guard let crediting = try? engine.packets.uncreditedClaims(in: .crediting, limit: 1),
+              let waiting = try? engine.packets.uncreditedClaims(in: .waiting, limit: deadLettered + 1) else { return false }
+        return crediting.isEmpty && waiting.count <= deadLettered
     }
 
     private func summarize(load: LoadGenerator, elapsed: Duration, drainSeconds: Double?) async throws -> SimulationSummary {
