@@ -146,6 +146,12 @@ final class PacketWriteBatcher: Sendable {
             batches.add(1, ordering: .relaxed)
             for (pending, outcome) in zip(batch, outcomes) { pending.finish(outcome) }
         } catch {
+            // A server out of reach for the whole retry window is every write's failure: halves would only
+            // wait that long again, one after the other.
+            if case PostgresStoreError.unavailable = error {
+                for pending in batch { pending.finish(.failure(error)) }
+                return
+            }
             guard batch.count > 1 else {
                 batch[0].finish(.failure(error))
                 return
@@ -160,6 +166,7 @@ final class PacketWriteBatcher: Sendable {
     private func commit(_ writes: [Write]) async throws -> [Result<Outcome, any Error>] {
         let now = clock.now()
         let minShare = minShare
+        let pool = pool
         return try await pool.retrying {
             try await pool.transaction { connection in
                 try await PacketWriteBatcher.execute(writes, now: now, minShare: minShare, on: connection,

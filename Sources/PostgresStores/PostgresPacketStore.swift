@@ -56,7 +56,7 @@ public final class PostgresPacketStore: PacketStore {
     // MARK: Plumbing
 
     /// One write transaction, retried after a lost connection; `body` gets the transaction's time.
-    private func write<T: Sendable>(_ body: @escaping (PostgresConnection, Timestamp) async throws -> T) async throws -> T {
+    private func write<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection, Timestamp) async throws -> T) async throws -> T {
         let now = clock.now()
         let value = try await pool.retrying {
             try await pool.transaction { connection in try await body(connection, now) }
@@ -319,7 +319,7 @@ public final class PostgresPacketStore: PacketStore {
         let limit = Int64(maxViolationsPerCheck)
         let logger = pool.logger
         return try await pool.retrying {
-            try await pool.transaction { connection in
+            try await pool.transaction(limit: PostgresPool.auditAnswerTimeout) { connection in
                 try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
                 var violations: [AuditViolation] = []
                 // Each packet's grabs add up to what it allotted, its claims are its grabs' shares (same slot,

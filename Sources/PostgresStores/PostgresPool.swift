@@ -26,9 +26,17 @@ public final class PostgresPool: Sendable {
     private let syncConnection = Mutex<PostgresConnection?>(nil)
     /// How long a write keeps retrying a lost connection (a restarted server, a failover) before it fails.
     let retryWindow: Duration
+    /// How long one attempt waits for the server's answers before it gives the connection up (`answered`).
+    let answerTimeout: Duration
+    /// The same for an audit, whose table scans take long by nature on a large ledger.
+    static let auditAnswerTimeout = Duration.seconds(600)
+    /// The close watch of every connection in use that has not closed (`answered`).
+    private let watches = Mutex<[ObjectIdentifier: ConnectionWatch]>([:])
 
-    public init(settings: PostgresSettings, maxConnections: Int = 16, retryWindow: Duration = .seconds(15)) {
+    public init(settings: PostgresSettings, maxConnections: Int = 16, retryWindow: Duration = .seconds(15),
+                answerTimeout: Duration = .seconds(15)) {
         self.retryWindow = retryWindow
+        self.answerTimeout = answerTimeout
         self.maxConnections = maxConnections
         var logger = Logger(label: "hongbao.postgres")
         logger.logLevel = .critical
@@ -110,29 +118,92 @@ public final class PostgresPool: Sendable {
 
     /// Runs `body` in one transaction on a pooled connection; commits when it returns. `onCommitSent` sees the
     /// body's value just before COMMIT is sent: if the connection is lost from then on, the transaction may
-    /// or may not have committed (an unclear commit), which the caller's retry sorts out by id.
-    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T,
-                                  onCommitSent: (T) -> Void = { _ in }) async throws -> T {
-        try await client.withConnection { connection in
-            try await connection.query("BEGIN", logger: logger)
-            let value: T
-            do {
-                value = try await body(connection)
-            } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
-                throw error
+    /// or may not have committed (an unclear commit), which the caller's retry sorts out by id. Ends, whatever
+    /// the server does, when the connection closes or no answer comes within `answerTimeout` (`answered`).
+    /// `limit` replaces `answerTimeout` for a transaction that is long by nature (an audit's table scans).
+    func transaction<T: Sendable>(limit: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection) async throws -> T,
+                                  onCommitSent: @escaping @Sendable (T) -> Void = { _ in }) async throws -> T {
+        let logger = logger
+        return try await client.withConnection { connection in
+            try await self.answered(on: connection, limit: limit) { connection in
+                try await connection.query("BEGIN", logger: logger)
+                let value: T
+                do {
+                    value = try await body(connection)
+                } catch {
+                    // A lost connection's transaction ends with it on the server; a ROLLBACK written to its
+                    // closed channel would never be answered.
+                    if !connection.isClosed && !PostgresPool.isLostConnection(error) {
+                        _ = try? await connection.query("ROLLBACK", logger: logger)
+                    }
+                    throw error
+                }
+                onCommitSent(value)
+                try await connection.query("COMMIT", logger: logger)
+                return value
             }
-            onCommitSent(value)
-            try await connection.query("COMMIT", logger: logger)
-            return value
         }
     }
 
-    /// Runs one statement (its own transaction) and collects its rows.
+    /// Runs one statement (its own transaction) and collects its rows, bounded as `answered` says.
     func rows(_ query: PostgresQuery) async throws -> [PostgresRow] {
-        var rows: [PostgresRow] = []
-        for try await row in try await client.query(query, logger: logger) { rows.append(row) }
-        return rows
+        let logger = logger
+        return try await client.withConnection { connection in
+            try await self.answered(on: connection) { connection in
+                var rows: [PostgresRow] = []
+                for try await row in try await connection.query(query, logger: logger) { rows.append(row) }
+                return rows
+            }
+        }
+    }
+
+    /// `body` on `connection`, given up when the connection closes or when no answer has come within
+    /// `answerTimeout` (the connection is then closed; a server stopped or a commit waiting for a standby that
+    /// never comes). postgres-nio drops a statement written to a connection that has already closed without
+    /// ever answering it, so a call that only awaited its statements could wait forever after a server died.
+    /// `body` runs on a task of its own, which such a statement leaves suspended: the caller gets
+    /// `AbandonedStatement` and goes on.
+    func answered<T: Sendable>(on connection: PostgresConnection, limit: Duration? = nil,
+                               _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let watch = watch(connection)
+        let answer = FirstAnswer<T>()
+        let timeout = limit ?? answerTimeout
+        return try await withCheckedThrowingContinuation { continuation in
+            answer.set(continuation)
+            let timer = connection.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout / .nanoseconds(1)))) {
+                answer.resume(with: .failure(AbandonedStatement.noAnswer(timeout)))
+                let _: EventLoopFuture<Void> = connection.close()
+            }
+            watch.attach { answer.resume(with: .failure(AbandonedStatement.connectionClosed)) }
+            Task {
+                let result: Result<T, any Error>
+                do { result = .success(try await body(connection)) } catch { result = .failure(error) }
+                timer.cancel()
+                watch.detach()
+                answer.resume(with: result)
+            }
+        }
+    }
+
+    /// The watch on `connection`'s close: one callback on its close future for the connection's life, however
+    /// many statements run on it.
+    private func watch(_ connection: PostgresConnection) -> ConnectionWatch {
+        let key = ObjectIdentifier(connection)
+        let (watch, isNew) = watches.withLock { watches -> (ConnectionWatch, Bool) in
+            if let watch = watches[key] { return (watch, false) }
+            let watch = ConnectionWatch()
+            watches[key] = watch
+            return (watch, true)
+        }
+        if isNew {
+            connection.closeFuture.whenComplete { [weak self] _ in
+                watch.closed()
+                self?.watches.withLock { watches in
+                    if watches[key] === watch { watches[key] = nil }
+                }
+            }
+        }
+        return watch
     }
 
     /// `body`, again after a lost connection or a serialization failure, until `retryWindow` has passed.
@@ -168,7 +239,7 @@ public final class PostgresPool: Sendable {
                             configuration: try self.settings.connectionConfiguration(), id: 0, logger: logger).wait()
                     }
                     guard let open = connection else { continue }
-                    return Array(try open.query(query, logger: logger).wait().rows)
+                    return try answeredNow(on: open, query)
                 } catch {
                     // Closed before it is dropped: a lost server leaves it open on our side (and postgres-nio
                     // asserts that a connection is closed before it goes).
@@ -181,17 +252,45 @@ public final class PostgresPool: Sendable {
         }
     }
 
+    /// One display read on `connection`, blocking, bounded like `answered`: it fails when the connection
+    /// closes or when no answer has come within `answerTimeout`.
+    private func answeredNow(on connection: PostgresConnection, _ query: PostgresQuery) throws -> [PostgresRow] {
+        let answer = connection.eventLoop.makePromise(of: [PostgresRow].self)
+        let timeout = answerTimeout
+        let timer = connection.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout / .nanoseconds(1)))) {
+            answer.fail(AbandonedStatement.noAnswer(timeout))
+            let _: EventLoopFuture<Void> = connection.close()
+        }
+        let watch = watch(connection)
+        watch.attach { answer.fail(AbandonedStatement.connectionClosed) }
+        defer {
+            timer.cancel()
+            watch.detach()
+        }
+        connection.query(query, logger: logger).map { Array($0.rows) }.cascade(to: answer)
+        return try answer.futureResult.wait()
+    }
+
     // MARK: Errors
+
+    /// A lost connection: the server's end is gone, so nothing more can be sent on it.
+    static func isLostConnection(_ error: any Error) -> Bool {
+        if error is AbandonedStatement { return true }
+        guard let error = error as? PSQLError else { return false }
+        switch error.code {
+        case .serverClosedConnection, .connectionError, .uncleanShutdown, .clientClosedConnection: return true
+        default: return false
+        }
+    }
 
     /// Errors after which the same idempotent work may simply be tried again.
     static func isTransient(_ error: any Error) -> Bool {
         if let error = error as? PostgresTransactionError {
             return [error.beginError, error.closureError, error.commitError].contains { $0.map(isTransient) ?? false }
         }
+        if isLostConnection(error) { return true }
         guard let error = error as? PSQLError else { return false }
         switch error.code {
-        case .serverClosedConnection, .connectionError, .uncleanShutdown, .clientClosedConnection:
-            return true
         case .server:
             guard let state = error.serverInfo?[.sqlState] else { return false }
             // 08: connection exception; 57P01-03: the server is shutting down or was told to end this
@@ -206,6 +305,7 @@ public final class PostgresPool: Sendable {
     /// Any error as something a person can read: the server's message, or the connection's trouble.
     static func classify(_ error: any Error) -> any Error {
         if error is PostgresStoreError { return error }
+        if let error = error as? AbandonedStatement { return PostgresStoreError.unavailable(error.description) }
         if let error = error as? PostgresTransactionError {
             let inner = error.commitError ?? error.closureError ?? error.beginError
             return inner.map(classify) ?? PostgresStoreError.server("transaction failed")
@@ -222,5 +322,71 @@ public final class PostgresPool: Sendable {
             return PostgresStoreError.server("\(message) (SQLSTATE \(state))")
         }
         return PostgresStoreError.unavailable("\(error.code)")
+    }
+}
+
+/// Why a statement was given up without its answer (`PostgresPool.answered`).
+enum AbandonedStatement: Error, CustomStringConvertible {
+    /// The connection closed under it (a server killed or restarted).
+    case connectionClosed
+    /// No answer in time: the connection was closed (a server stopped, or a commit waiting for a standby).
+    case noAnswer(Duration)
+
+    var description: String {
+        switch self {
+        case .connectionClosed: "the connection to the server closed"
+        case let .noAnswer(timeout): "no answer from the server within \(timeout.components.seconds) s"
+        }
+    }
+}
+
+/// The close of one connection, passed to whatever waits on the connection when it comes (one waiter at a time:
+/// a connection runs one call at a time).
+private final class ConnectionWatch: Sendable {
+    private let state = Mutex<(isClosed: Bool, waiter: (@Sendable () -> Void)?)>((false, nil))
+
+    /// Calls `onClose` when the connection closes, at once if it has.
+    func attach(_ onClose: @escaping @Sendable () -> Void) {
+        let isClosed = state.withLock { state -> Bool in
+            if !state.isClosed { state.waiter = onClose }
+            return state.isClosed
+        }
+        if isClosed { onClose() }
+    }
+
+    func detach() {
+        state.withLock { $0.waiter = nil }
+    }
+
+    func closed() {
+        let waiter = state.withLock { state -> (@Sendable () -> Void)? in
+            state.isClosed = true
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?()
+    }
+}
+
+/// A continuation resumed by whichever of its sources answers first; the later ones are ignored.
+private final class FirstAnswer<T: Sendable>: Sendable {
+    private let state = Mutex<(continuation: CheckedContinuation<T, any Error>?, result: Result<T, any Error>?)>((nil, nil))
+
+    func set(_ continuation: CheckedContinuation<T, any Error>) {
+        let early = state.withLock { state -> Result<T, any Error>? in
+            if state.result == nil { state.continuation = continuation }
+            return state.result
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    func resume(with result: Result<T, any Error>) {
+        let continuation = state.withLock { state -> CheckedContinuation<T, any Error>? in
+            guard state.result == nil else { return nil }
+            state.result = result
+            defer { state.continuation = nil }
+            return state.continuation
+        }
+        continuation?.resume(with: result)
     }
 }

@@ -78,6 +78,7 @@ final class TransferBatcher: Sendable {
     private func run(_ requests: [TransferRequest]) async throws -> [Result<TransferOutcome, any Error>] {
         let now = clock.now()
         let appliedBefore = Mutex<[TransferID: Int64]>([:])
+        let pool = pool, maxAmount = maxAmount
         return try await pool.retrying {
             // Only what an earlier, lost attempt applied: within one attempt a repeated id is a true replay.
             let seen = appliedBefore.withLock { $0 }

@@ -181,13 +181,10 @@ final class EnginePostgresTests: XCTestCase {
     /// failover is credited exactly once and the audit is clean. Opens in flight at the kill may fail in front
     /// of their user; none that was acknowledged is lost.
     ///
-    /// Opt-in (`HONGBAO_PG_FAILOVER_LOAD=1`) while a hang is open: in one full parallel run the opens stopped
-    /// about 13 s after the failover, the wait for opens on the new primary timed out, and one client's open
-    /// never returned, so the test never ended.
+    /// Before the pool watched its connections' closes, this test hung in about one run of two: a batch whose
+    /// statement failed as the old primary died sent its ROLLBACK on the closed connection, which postgres-nio
+    /// never answers, and every later write queued behind that batch.
     func testAFailoverUnderEngineLoadLosesNothingAcknowledgedAndCreditsNothingTwice() async throws {
-        guard ProcessInfo.processInfo.environment["HONGBAO_PG_FAILOVER_LOAD"] == "1" else {
-            throw XCTSkip("opt-in: HONGBAO_PG_FAILOVER_LOAD=1 (an open can hang after a failover under load)")
-        }
         let server = try await TestPostgres.start(self, standbys: 2)
         let engine = try await startEngine(server, followPrimary: true)
         try await engine.seedDemoAccounts(count: 40, random: SeededRandomSource(seed: 3))

@@ -1,0 +1,90 @@
+import PostgresNIO
+@testable import PostgresStores
+import Synchronization
+import XCTest
+
+/// Every call on the pool ends, whatever the server does: a connection the server closed fails the call at
+/// once (postgres-nio never answers a statement written to a connection that has already closed), and a server
+/// that does not answer fails it after the pool's answer timeout.
+final class PostgresPoolTests: PostgresServerTestCase {
+    /// `work`'s result, or nil (and a test failure) when it has not returned after `limit`: a call that waits
+    /// forever fails the test instead of hanging it.
+    private func returns<T: Sendable>(within limit: Duration = .seconds(60), file: StaticString = #filePath,
+                                      line: UInt = #line, _ work: @escaping @Sendable () async -> T) async -> T? {
+        let result = Mutex<T?>(nil)
+        let task = Task {
+            let value = await work()
+            result.withLock { $0 = value }
+        }
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if let value = result.withLock({ $0 }) { return value }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        XCTFail("the call did not return within \(limit)", file: file, line: line)
+        _ = task
+        return nil
+    }
+
+    /// The body ends its own backend and waits until the connection has closed, then sends one more statement:
+    /// postgres-nio drops that statement without an answer, so before the pool watched its connections'
+    /// closes this transaction never returned.
+    func testAStatementSentOnAConnectionTheServerClosedFailsInsteadOfWaitingForever() async throws {
+        let pool = try freshPool()
+        let outcome = await returns {
+            do {
+                _ = try await pool.transaction { connection in
+                    _ = try? await connection.query("SELECT pg_terminate_backend(pg_backend_pid())", logger: pool.logger)
+                    try? await connection.closeFuture.get()
+                    return try await connection.query("SELECT 1", logger: pool.logger).collect().count
+                }
+                return "committed"
+            } catch {
+                return PostgresPool.isLostConnection(error) ? "lost" : "other error: \(error)"
+            }
+        }
+        XCTAssertEqual(outcome, "lost")
+        let after = try await pool.rows("SELECT 2")
+        XCTAssertEqual(try after.first?.decode(Int.self), 2, "the pool connects again")
+    }
+
+    /// A body that fails after its connection was lost: the transaction ends as a lost connection. Before, the
+    /// pool wrote a ROLLBACK to the closed connection and the transaction never returned.
+    func testATransactionWhoseConnectionWasLostEndsWithoutARollbackOnIt() async throws {
+        let pool = try freshPool()
+        let outcome = await returns {
+            do {
+                _ = try await pool.transaction { connection -> Int in
+                    _ = try? await connection.query("SELECT pg_terminate_backend(pg_backend_pid())", logger: pool.logger)
+                    try? await connection.closeFuture.get()
+                    throw CancellationError() // what the body saw of it; the pool must not roll back there
+                }
+                return "committed"
+            } catch {
+                return PostgresPool.isLostConnection(error) ? "lost" : "other error: \(error)"
+            }
+        }
+        XCTAssertEqual(outcome, "lost")
+    }
+
+    /// A statement the server does not answer (here a sleep; a stopped server or a commit waiting for a standby
+    /// that never comes look the same) is given up after the answer timeout, its connection closed, and the
+    /// retrying read fails with a one-line reason instead of waiting forever.
+    func testAStatementWithNoAnswerIsGivenUpAfterTheAnswerTimeout() async throws {
+        let pool = PostgresPool(settings: try running().freshDatabase(), retryWindow: .seconds(2),
+                                answerTimeout: .milliseconds(500))
+        pools.append(pool)
+        let outcome = await returns {
+            do {
+                _ = try await pool.retrying { try await pool.rows("SELECT pg_sleep(3600)") }
+                return "answered"
+            } catch {
+                return "\(error)"
+            }
+        }
+        XCTAssertEqual(outcome?.hasPrefix("PostgreSQL unavailable: no answer from the server within"), true,
+                       outcome ?? "")
+        let after = try await pool.rows("SELECT 2")
+        XCTAssertEqual(try after.first?.decode(Int.self), 2, "the pool answers again on a new connection")
+    }
+}
