@@ -21,6 +21,19 @@ public enum SQSJSONWriter {
         }
         if type == Int.self, let number = value as? Int { return out.append(contentsOf: String(number).utf8) }
         if type == Int64.self, let number = value as? Int64 { return out.append(contentsOf: String(number).utf8) }
+        // The usual containers by their exact type first: a cast such as `as? [String: String]` tried on a
+        // `[String: Any]` converts it element by element (and succeeds when every value is a string), which made
+        // the casts below the writer's largest cost.
+        if type == String.self, let text = value as? String { return writeString(text, to: &out) }
+        if type == [String: Any].self, let object = value as? [String: Any] {
+            return writeObject(object.map { ($0.key, $0.value) }, to: &out)
+        }
+        if type == [[String: Any]].self, let objects = value as? [[String: Any]] { return writeArray(objects, to: &out, write) }
+        if type == [String].self, let strings = value as? [String] { return writeArray(strings, to: &out, writeString) }
+        if type == [String: String].self, let object = value as? [String: String] {
+            return writeObject(object.map { ($0.key, $0.value as Any) }, to: &out)
+        }
+        if type == [Any].self, let values = value as? [Any] { return writeArray(values, to: &out, write) }
         switch value {
         case let text as String: writeString(text, to: &out)
         case let object as [String: String]: writeObject(object.map { ($0.key, $0.value as Any) }, to: &out)

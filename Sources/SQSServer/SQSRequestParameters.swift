@@ -6,7 +6,12 @@ struct Parameters {
 
     init(_ object: [String: Any]) { self.object = object }
 
-    func has(_ key: String) -> Bool { object[key] != nil && !(object[key] is NSNull) }
+    /// Whether `key` is there and not JSON's null. The null is told by its type: `is NSNull` on a list or map
+    /// bridged the whole value to Foundation's classes first (a batch's entries, every request).
+    func has(_ key: String) -> Bool {
+        guard let value = object[key] else { return false }
+        return !(Swift.type(of: value) is NSNull.Type)
+    }
 
     func string(_ key: String) throws(SQSError) -> String? {
         guard has(key) else { return nil }

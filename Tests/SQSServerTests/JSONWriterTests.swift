@@ -1,5 +1,5 @@
 import Foundation
-import SQSServer
+@testable import SQSServer
 import XCTest
 
 /// The responses' JSON writer: exact bytes, keys sorted, every string escaped so that a JSON parser reads
@@ -29,5 +29,40 @@ final class JSONWriterTests: XCTestCase {
         XCTAssertEqual(again["n"] as? Int, 1)
         XCTAssertEqual(again["t"] as? Bool, true)
         XCTAssertEqual(again["d"] as? Double, 2.5)
+    }
+
+    /// Containers of every static type the endpoint builds, and the same values as a parser gives them (whose
+    /// types differ), are written to the same bytes: the exact-type shortcuts change nothing.
+    func testAValueIsWrittenTheSameWhateverTypeItsContainersHave() throws {
+        let typed: [String: Any] = [
+            "strings": ["Id": "e1", "MessageBody": "红包 \"q\" \\ \n", "Empty": ""] as [String: String],
+            "anyStrings": ["Id": "e2", "MessageBody": "x"] as [String: Any],
+            "list": ["a", "ü", ""] as [String], "objects": [["k": "v"], ["n": 12_345_678_901_234]] as [[String: Any]],
+            "mixed": ["s", 1, false, ["in": ["deep"]]] as [Any], "empty": [:] as [String: Any], "none": [] as [Any],
+            "big": Int64.max, "negative": -1,
+        ]
+        let written = SQSJSONWriter.data(typed)
+        XCTAssertEqual(
+            String(decoding: written, as: UTF8.self),
+            #"{"anyStrings":{"Id":"e2","MessageBody":"x"},"big":9223372036854775807,"empty":{},"list":["a","ü",""],"mixed":["s",1,false,{"in":["deep"]}],"negative":-1,"none":[],"objects":[{"k":"v"},{"n":12345678901234}],"strings":{"Empty":"","Id":"e1","MessageBody":"红包 \"q\" \\ \n"}}"#)
+        let parsed = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(written)) as? [String: Any])
+        XCTAssertEqual(SQSJSONWriter.data(parsed), written, "the parser's types write the same bytes")
+    }
+}
+
+/// Request parameters: JSON's null counts as absent, any other value (lists and maps included) as present.
+final class RequestParametersTests: XCTestCase {
+    func testNullIsAbsentAndListsAndMapsArePresent() throws {
+        let parsed = try XCTUnwrap(try JSONSerialization.jsonObject(
+            with: Data(#"{"n": null, "l": [1, "a", null], "m": {"k": null}, "s": "", "z": 0, "f": false}"#.utf8)) as? [String: Any])
+        for source in [parsed, ["n": NSNull(), "l": [1, "a"] as [Any], "m": ["k": NSNull()], "s": "", "z": 0, "f": false] as [String: Any]] {
+            let parameters = Parameters(source)
+            XCTAssertFalse(parameters.has("n"))
+            XCTAssertFalse(parameters.has("missing"))
+            for key in ["l", "m", "s", "z", "f"] { XCTAssertTrue(parameters.has(key), key) }
+            XCTAssertEqual(try parameters.string("n"), nil)
+            XCTAssertThrowsError(try parameters.objects("l"), "a list of non-objects")
+            XCTAssertEqual(try parameters.objects("n").count, 0, "null is no list")
+        }
     }
 }
