@@ -50,6 +50,46 @@ final class JSONWriterTests: XCTestCase {
     }
 }
 
+extension JSONWriterTests {
+    /// Strings are copied in runs between the bytes that need escaping: the bytes are those of the byte-by-byte
+    /// writer this replaced (kept here), for random strings of escapes, control characters, unicode and plain text.
+    func testStringsAreWrittenAsTheByteByByteWriterWroteThem() {
+        func reference(_ text: String) -> [UInt8] {
+            let hex = Array("0123456789abcdef".utf8)
+            var out: [UInt8] = [UInt8(ascii: "\"")]
+            for byte in text.utf8 {
+                switch byte {
+                case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+                case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+                case UInt8(ascii: "\n"): out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+                case UInt8(ascii: "\r"): out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+                case UInt8(ascii: "\t"): out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+                case 0..<0x20: out += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+                default: out.append(byte)
+                }
+            }
+            return out + [UInt8(ascii: "\"")]
+        }
+        let pieces = ["", "a", "\"", "\\", "\n", "\r\n", "\t", "\u{0}", "\u{1F}", "\u{7F}", "é", "红包", "😀", "\u{2028}", "e\u{301}",
+                      String(repeating: "m", count: 256), "\\\"", "/"]
+        var generator = SystemRandomNumberGenerator()
+        var texts = pieces + ["\"" + String(repeating: "x", count: 300) + "\\", "end\""]
+        for _ in 0..<2_000 {
+            texts.append((0..<Int.random(in: 0...12, using: &generator)).map { _ in pieces.randomElement(using: &generator) ?? "" }.joined())
+        }
+        for text in texts {
+            var written: [UInt8] = []
+            SQSJSONWriter.writeString(text, to: &written)
+            XCTAssertEqual(written, reference(text), text.debugDescription)
+        }
+        // A substring's bytes (not contiguous native storage until copied) are written the same.
+        let sliced = String("xx\"红包\\yy".dropFirst())
+        var written: [UInt8] = []
+        SQSJSONWriter.writeString(sliced, to: &written)
+        XCTAssertEqual(written, reference(sliced))
+    }
+}
+
 /// Request parameters: JSON's null counts as absent, any other value (lists and maps included) as present.
 final class RequestParametersTests: XCTestCase {
     func testNullIsAbsentAndListsAndMapsArePresent() throws {
