@@ -178,26 +178,22 @@ extension DataOptions {
 
     /// `body` on the writable books, closed after it (a PostgreSQL pool is shut down) however it ends.
     func withWritableBooks<T>(_ body: (any BooksWriting) async throws -> T) async throws -> T {
-        let books = try await openWritableBooks()
-        do {
-            let value = try await body(books)
-            try? await books.close()
-            return value
-        } catch {
-            try? await books.close()
-            throw error
-        }
+        try await DataOptions.closing(try await openWritableBooks(), close: { try await $0.close() }, body)
     }
 
     /// `body` on the readable books, closed after it however it ends.
     func withReadableBooks<T>(_ body: (any BooksReading) async throws -> T) async throws -> T {
-        let books = try await openReadableBooks()
+        try await DataOptions.closing(try await openReadableBooks(), close: { try await $0.close() }, body)
+    }
+
+    private static func closing<Books, T>(_ books: Books, close: (Books) async throws -> Void,
+                                          _ body: (Books) async throws -> T) async throws -> T {
         do {
             let value = try await body(books)
-            try? await books.close()
+            try? await close(books)
             return value
         } catch {
-            try? await books.close()
+            try? await close(books)
             throw error
         }
     }
