@@ -36,6 +36,7 @@ public struct CommandLineParser: Sendable {
         ("failure", "failure PERCENT"),
         ("latency", "latency MILLISECONDS"),
         ("replica", "replica a|b|c down|slow|corrupt|restore"),
+        ("failover", "failover (PostgreSQL: kill the primary, promote a standby; F)"),
         ("workers", "workers pause|resume|crash|restart"),
         ("mode", "mode queue|transaction"),
         ("redrive", "redrive"),
@@ -66,6 +67,7 @@ public struct CommandLineParser: Sendable {
             return integer(rest.first, command: "latency", range: latencyRange, what: "latency")
                 .map { .engine(.setLedgerLatency(milliseconds: $0)) }
         case "replica": return parseReplica(rest)
+        case "failover": return .success(.engine(.failover))
         case "workers", "worker": return parseWorkers(rest)
         case "mode": return parseMode(rest)
         case "redrive": return .success(.engine(.redriveDeadLetters))

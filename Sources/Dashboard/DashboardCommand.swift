@@ -16,6 +16,9 @@ public enum DashboardCommand: Sendable, Equatable {
     case setLedgerLatency(milliseconds: Int)
     /// Break or repair one queue replica ("a", "b" or "c").
     case replica(name: String, action: ReplicaAction)
+    /// On the PostgreSQL cluster: kill the primary, promote the synchronous standby with the most WAL, and bring
+    /// the old primary back as a standby (the engine follows the new primary).
+    case failover
     /// Control the retry workers.
     case workers(WorkerAction)
     /// Switch how failed credits are handled.

@@ -75,6 +75,15 @@ extension DashboardRenderer {
         }
     }
 
+    /// The key map in the footer's order: help and quit, then the keys of the focused pane (the queue pane's
+    /// fault keys, which would otherwise fall off the end of the line), then the rest.
+    func footerOrder(focus: PaneID) -> [KeyBinding] {
+        let first: (KeyBinding) -> Bool = { $0.action == .help || $0.action == .quit }
+        let focused: (KeyBinding) -> Bool = { focus == .queue && $0.context == .queue }
+        return keyMap.bindings.filter(first) + keyMap.bindings.filter { !first($0) && focused($0) }
+            + keyMap.bindings.filter { !first($0) && !focused($0) }
+    }
+
     /// The bottom line: the `:` prompt, or the status message and key hints.
     func drawFooter(_ buffer: inout CellBuffer, _ rect: Rect, model: DashboardModel, now: Timestamp) {
         let base = CellStyle(.text, background: .footerBackground)
@@ -106,7 +115,7 @@ extension DashboardRenderer {
             column += buffer.write("(\(model.pendingCommands) pending) ", x: column, y: rect.y, maxWidth: rect.maxX - column,
                                    style: CellStyle(.muted, background: .footerBackground))
         }
-        for binding in keyMap.bindings {
+        for binding in footerOrder(focus: model.focus) {
             guard let hint = binding.hint, let key = binding.keys.first else { continue }
             let need = DisplayWidth.of(key.label) + DisplayWidth.of(hint) + 2
             guard column + need <= rect.maxX else { break }

@@ -20,6 +20,7 @@ public enum DashboardText {
         case .setCreditFailureRate(let percent): return "credit failures \(percent)%"
         case .setLedgerLatency(let milliseconds): return "account latency +\(milliseconds) ms"
         case .replica(let name, let action): return "replica \(name) \(action.word)"
+        case .failover: return "failover"
         case .workers(let action): return "workers \(action.rawValue)"
         case .setCreditMode(let mode): return "credit mode \(mode.rawValue)"
         case .redriveDeadLetters: return "redrive dead letters"

@@ -196,6 +196,10 @@ public struct DashboardUpdate: Sendable {
             model.overlay = .confirm(question: "Corrupt replica \(name)? Its copy must then be rebuilt.", command: command)
             return []
         }
+        if case .failover = command {
+            model.overlay = .confirm(question: "Fail over? The primary is killed and a standby promoted.", command: command)
+            return []
+        }
         return perform(command, model: &model, now: now)
     }
 
@@ -274,6 +278,7 @@ public struct DashboardUpdate: Sendable {
         case .workersRestart: command = .workers(.restart)
         case .toggleCreditMode: command = .setCreditMode(model.requested.creditMode(snapshot) == .queue ? .transaction : .queue)
         case .redrive: command = .redriveDeadLetters
+        case .failover: command = .failover
         case .scenarioPause: command = .toggleScenarioPause
         case .scenarioNext: command = .scenarioStep(.next)
         case .scenarioPrevious: command = .scenarioStep(.previous)

@@ -28,6 +28,8 @@ public enum KeyAction: Sendable, Equatable {
     case replicaSlowToggle
     case replicaCorrupt
     case replicaRestore
+    /// Kills the PostgreSQL primary and promotes a standby (asks first).
+    case failover
     case workersPauseToggle
     case workersCrash
     case workersRestart

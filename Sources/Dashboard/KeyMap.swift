@@ -56,5 +56,6 @@ public struct KeyMap: Sendable, Equatable {
         KeyBinding(keys: [.character("w")], description: "replica slow / normal", context: .queue, action: .replicaSlowToggle, hint: "slow"),
         KeyBinding(keys: [.character("x")], description: "corrupt replica (asks y/N)", context: .queue, action: .replicaCorrupt, hint: "corrupt"),
         KeyBinding(keys: [.character("r")], description: "replica back up (rebuilt if corrupted)", context: .queue, action: .replicaRestore, hint: "back up"),
+        KeyBinding(keys: [.character("F")], description: "failover: kill the primary, promote a standby (PostgreSQL; asks y/N)", context: .queue, action: .failover, hint: "failover"),
     ])
 }

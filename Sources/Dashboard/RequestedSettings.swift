@@ -39,7 +39,7 @@ public struct RequestedSettings: Sendable, Equatable {
         case .workers: return .workers
         case .replica(let name, _): return .replica(name)
         case .send, .grabAndOpen, .gala(.faster), .gala(.slower), .redriveDeadLetters, .rewindQueue, .toggleScenarioPause, .scenarioStep,
-             .compare:
+             .compare, .failover:
             return nil
         }
     }

@@ -70,7 +70,8 @@ extension LocalCluster {
     /// after killing every process of the old primary (so that it can take no more writes). The other standby is
     /// re-pointed to the new primary, the settings name the new primary (clients reconnect there), and the old
     /// primary comes back as a standby: `pg_rewind`, or a fresh base backup when rewinding fails.
-    public func failover() async throws(ClusterError) -> FailoverResult {
+    /// `progress` hears each step as it happens (the dashboard's events line).
+    public func failover(progress: @escaping @Sendable (String) -> Void = { _ in }) async throws(ClusterError) -> FailoverResult {
         let clock = ContinuousClock()
         let began = clock.now
         var settings = try self.settings()
@@ -87,6 +88,7 @@ extension LocalCluster {
             _ = ServerProcess.killPostmaster(directory: old.directory)
             // Its processes gone is enough to promote; its zombie postmaster is waited for before the rewind.
             _ = await ServerProcess.waitUntilGone(directory: old.directory, timeout: .seconds(10), reaped: false)
+            progress("failover: primary \(oldPrimary) killed (SIGKILL); promoting the standby with the most WAL")
 
             var received: [String: String] = [:]
             var best: (name: String, position: UInt64)?
@@ -119,6 +121,8 @@ extension LocalCluster {
             if let server = settings.server(best.name) { try configure(server, settings: settings, user: user) }
             try settings.save(clusterDirectory: directory)
             let promotedAt = clock.now
+            progress("failover: \(best.name) promoted at \(received[best.name] ?? "?") in "
+                + "\(LocalCluster.milliseconds(promotedAt - began)) ms; \(oldPrimary) rejoins as a standby")
 
             for name in settings.standbyNames where name != oldPrimary {
                 guard let server = settings.server(name) else { continue }

@@ -18,6 +18,8 @@ public final class PostgresPool: Sendable {
     private let current: Mutex<Current>
     /// Clients of servers this pool has moved away from, stopped at `close()`.
     private let retired = Mutex<[Task<Void, Never>]>([])
+    /// How many times the pool has moved (`move(to:)`): an attempt that fails after a move is tried again there.
+    private let moves = Atomic<Int>(0)
     private let maxConnections: Int
     /// The server the pool connects to now (see `move(to:)`).
     public var settings: PostgresSettings { current.withLock { $0.settings } }
@@ -62,14 +64,12 @@ public final class PostgresPool: Sendable {
             return current
         }
         guard let old else { return false }
-        // Stopped once the retry window has passed: a call that took one of its connections before the move
-        // fails with the connection (and is retried here), not with a pool shut under it.
+        // Stopped at once: a call waiting for one of its connections (the old server is dead, or back as a
+        // standby only after its rejoin, seconds later) or running on one fails now, and `retrying` runs it again
+        // on the new server because the pool moved under it.
+        moves.add(1, ordering: .releasing)
         retired.withLock { $0.append(old.runTask) }
-        let window = retryWindow
-        Task {
-            try? await Task.sleep(for: window)
-            old.runTask.cancel()
-        }
+        old.runTask.cancel()
         let connection = syncConnection.withLock { connection -> PostgresConnection? in
             defer { connection = nil }
             return connection
@@ -212,10 +212,12 @@ public final class PostgresPool: Sendable {
         let deadline = ContinuousClock.now + retryWindow
         var pause = Duration.milliseconds(20)
         while true {
+            let movesBefore = moves.load(ordering: .acquiring)
             do {
                 return try await body()
             } catch {
-                guard PostgresPool.isTransient(error), ContinuousClock.now + pause < deadline,
+                let moved = moves.load(ordering: .acquiring) != movesBefore
+                guard PostgresPool.isTransient(error) || moved, ContinuousClock.now + pause < deadline,
                       !Task.isCancelled else {
                     throw PostgresPool.classify(error)
                 }

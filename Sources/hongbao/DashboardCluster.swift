@@ -77,6 +77,15 @@ final class DashboardCluster: Sendable {
             takesWrites: server.role == .primary ? server.state == .up : confirming)
     }
 
+    /// Kills the primary, promotes the synchronous standby with the most WAL and brings the old primary back as a
+    /// standby (`LocalCluster.failover`), telling `note` each step as it happens; returns the outcome in words.
+    func failover(note: @escaping @Sendable (String) -> Void) async throws -> String {
+        let result = try await cluster.failover(progress: note)
+        await monitor.poll()
+        return "failover done in \(result.totalMilliseconds) ms: \(result.newPrimary) is the primary, "
+            + "\(result.oldPrimary) \(result.rejoined.hasPrefix("not rejoined") ? result.rejoined : "is a standby (\(result.rejoined))")"
+    }
+
     /// Puts a fault on the server `name` (the replica keys and `:replica NAME down|slow|restore`); returns what
     /// happened, in words. A corrupted copy is the SQLite queue's fault only.
     func perform(_ action: ReplicaAction, server name: String) async throws -> String {

@@ -235,10 +235,12 @@ final class EngineDashboardBackend: DashboardBackend {
                 switch command {
                 case .compare:
                     throw DashboardCommandError.rejected("side by side runs on SQLite only in this version")
-                case .replica where cluster == nil:
+                case .replica where cluster == nil, .failover where cluster == nil:
                     throw DashboardCommandError.rejected("no cluster in the data directory to fault (hongbao cluster up); the server is not this dashboard's")
                 default: break
                 }
+            } else if case .failover = command {
+                throw DashboardCommandError.rejected("failover needs the PostgreSQL cluster (--store postgres); the SQLite queue's replicas have no primary to kill")
             }
             if case let .compare(on) = command { return .success(try await compare(on)) }
             if case .setCreditMode = command, comparison.mirror != nil {
@@ -290,6 +292,12 @@ final class EngineDashboardBackend: DashboardBackend {
             case .restore: return "replica \(name) " + (try await engine.restoreReplica(replica))
             }
             return "replica \(name) \(action.word)"
+        case .failover:
+            guard let cluster else { throw DashboardCommandError.rejected("no cluster in the data directory to fail over") }
+            let engine = engine
+            let done = try await cluster.failover { engine.note(.fault, $0) }
+            engine.note(.fault, done)
+            return done
         case let .workers(action):
             switch action {
             case .pause: engine.pauseWorkers()
@@ -331,7 +339,7 @@ final class EngineDashboardBackend: DashboardBackend {
     static func mirrored(_ command: DashboardCommand) -> Bool {
         switch command {
         case .gala, .setCreditFailureRate, .setLedgerLatency, .replica, .workers, .redriveDeadLetters: return true
-        case .send, .grabAndOpen, .setCreditMode, .toggleScenarioPause, .scenarioStep, .compare, .rewindQueue: return false
+        case .send, .grabAndOpen, .setCreditMode, .toggleScenarioPause, .scenarioStep, .compare, .rewindQueue, .failover: return false
         }
     }
 

@@ -35,6 +35,7 @@ final class CommandLineParserTests: XCTestCase {
         XCTAssertEqual(engine("gala stop"), .gala(.stop))
         XCTAssertEqual(engine("mode transaction"), .setCreditMode(.transaction))
         XCTAssertEqual(engine("redrive"), .redriveDeadLetters)
+        XCTAssertEqual(engine("failover"), .failover)
         XCTAssertEqual(engine("rewind credits 600"), .rewindQueue(queue: "credits", seconds: 600))
         XCTAssertEqual(engine("scenario"), .toggleScenarioPause)
         XCTAssertEqual(engine("grab p1 --user bob"), .grabAndOpen(packet: PacketID("p1"), user: "bob"))

@@ -109,6 +109,30 @@ final class KeyMapTests: XCTestCase {
         XCTAssertEqual(press(.enter, model: confirming).1, [], "Enter does not confirm a destructive action")
     }
 
+    /// F asks first (it kills the primary), then sends the failover; n or Enter sends nothing.
+    func testTheFailoverKeyAsksThenFailsOver() {
+        let (confirming, effects) = press(.character("F"))
+        XCTAssertEqual(effects, [])
+        XCTAssertEqual(confirming.overlay, .confirm(question: "Fail over? The primary is killed and a standby promoted.", command: .failover))
+        XCTAssertEqual(press(.character("y"), model: confirming).1, [.perform(.failover)])
+        XCTAssertEqual(press(.character("n"), model: confirming).1, [])
+        XCTAssertEqual(press(.enter, model: confirming).1, [], "Enter does not confirm a destructive action")
+    }
+
+    /// With the queue pane focused its fault keys come first in the footer (help and quit aside): at 120
+    /// columns they used to fall off the end of the line.
+    func testTheQueuePanesFaultKeysShowInTheFooterWhenItIsFocused() {
+        let (focused, _) = press(.character("3"))
+        let footer = Fixture.render(focused, width: 120, height: 40).text().split(separator: "\n").last ?? ""
+        for hint in ["d down", "w slow", "r back up", "F failover"] {
+            XCTAssertTrue(footer.contains(hint), "footer lacks \(hint): \(footer)")
+        }
+        XCTAssertTrue(footer.hasPrefix(" ? help q quit"), String(footer))
+        let (elsewhere, _) = press(.character("1"))
+        let otherFooter = Fixture.render(elsewhere, width: 120, height: 40).text().split(separator: "\n").last ?? ""
+        XCTAssertTrue(otherFooter.contains("s send"), String(otherFooter))
+    }
+
     func testGrabOpensTheSelectedPacketWhenPacketsAreFocused() {
         XCTAssertEqual(press(.character("2"), .character("j"), .character("j"), .character("o")).1,
                        [.perform(.grabAndOpen(packet: PacketID("p2038"), user: nil))])

@@ -49,6 +49,10 @@ final class DashboardInTmuxTests: XCTestCase {
 
         try command("replica b down")
         try await waitFor { $0.contains("replica b ▼ DOWN") }
+        try command("failover")
+        try await waitFor { $0.contains("Fail over? The primary is killed") }
+        _ = try tmux(["send-keys", "-t", session, "y"])
+        try await waitFor { $0.contains("failover needs the PostgreSQL cluster") }
 
         _ = try tmux(["send-keys", "-t", session, "q"])
         try await waitFor { $0.contains("EXITED 0") }

@@ -49,7 +49,49 @@ final class PostgresDashboardInTmuxTests: XCTestCase {
         XCTAssertTrue(audit.stdout.contains("✓ every invariant holds"), audit.stdout)
     }
 
+    /// The failover key under the Gala load: F asks, y kills the primary (a) and promotes a standby; the events
+    /// say each step, the replicas pane shows the new primary and a as a standby again, and opens go on (the
+    /// packets pane's opened count grows after the failover). `q` exits 0 and the audit is clean.
+    func testTheFailoverKeyPromotesAStandbyAndOpensGoOn() async throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else { throw XCTSkip("tmux is not installed") }
+        let server = try await TestPostgres.start(self, standbys: 2)
+        let binary = try HongbaoBinary()
+        let data = server.dataDirectory.path
+        let shell = "\(binary.url.path) --data \(data) --store postgres --demo-accounts 50; echo EXITED $?; sleep 60"
+        _ = try tmux(["new-session", "-d", "-s", session, "-x", "120", "-y", "40", shell], captureOutput: false)
+        try await waitFor(seconds: 60) { $0.contains("server a ▲ UP          primary") && $0.contains("✓ writes ok") }
+        try command("gala start 20")
+        try await waitFor(seconds: 30) { (Self.number(after: "opened ", in: $0) ?? 0) >= 20 }
+
+        _ = try tmux(["send-keys", "-t", session, "3"])
+        _ = try tmux(["send-keys", "-t", session, "F"])
+        try await waitFor { $0.contains("Fail over? The primary is killed and a standby promoted.") }
+        _ = try tmux(["send-keys", "-t", session, "y"])
+        try await waitFor(seconds: 60) { screen in
+            screen.contains("failover: primary a killed (SIGKILL)") && screen.contains("promoted at")
+                && screen.contains("the primary moved")
+        }
+        try await waitFor(seconds: 90) { screen in
+            screen.contains("failover done in") && screen.contains("server a ▲ UP          standby")
+                && (screen.contains("server b ▲ UP          primary") || screen.contains("server c ▲ UP          primary"))
+        }
+        let afterFailover = Self.number(after: "opened ", in: try screen()) ?? 0
+        try await waitFor(seconds: 60) { (Self.number(after: "opened ", in: $0) ?? 0) >= afterFailover + 20 }
+
+        _ = try tmux(["send-keys", "-t", session, "q"])
+        try await waitFor(seconds: 30) { $0.contains("EXITED 0") }
+        let audit = try binary.run(["audit", "--store", "postgres", "--data", data])
+        XCTAssertEqual(audit.status, 0, audit.stdout + audit.stderr)
+        XCTAssertTrue(audit.stdout.contains("✓ every invariant holds"), audit.stdout)
+    }
+
     // MARK: Helpers
+
+    /// The number printed right after `label` ("opened 1,234" → 1234).
+    static func number(after label: String, in screen: String) -> Int? {
+        guard let range = screen.range(of: label) else { return nil }
+        return Int(screen[range.upperBound...].prefix { $0.isNumber || $0 == "," }.filter(\.isNumber))
+    }
 
     private func command(_ text: String) throws {
         _ = try tmux(["send-keys", "-t", session, ":"])
