@@ -79,7 +79,7 @@ final class PostgresDashboardInTmuxTests: XCTestCase {
         try await waitFor(seconds: 60) { (Self.number(after: "opened ", in: $0) ?? 0) >= afterFailover + 20 }
 
         _ = try tmux(["send-keys", "-t", session, "q"])
-        try await waitFor(seconds: 30) { $0.contains("EXITED 0") }
+        try await waitFor(seconds: 60) { $0.contains("EXITED 0") }
         let audit = try binary.run(["audit", "--store", "postgres", "--data", data])
         XCTAssertEqual(audit.status, 0, audit.stdout + audit.stderr)
         XCTAssertTrue(audit.stdout.contains("✓ every invariant holds"), audit.stdout)
