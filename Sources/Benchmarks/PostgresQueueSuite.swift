@@ -66,7 +66,7 @@ public enum PostgresStoresSuite {
         let opens = BenchFigure(
             suite: "pgstores", name: "opens/s on PostgreSQL stores, \(failurePercent)% credit failures", unit: "opens/s",
             samples: Samples(postgres), higherIsBetter: true, baselineName: "same stack on SQLite", baseline: Samples(sqlite),
-            note: "\(clients) closed-loop clients, packets of \(StoreOpenBenchmark.shares), \(duration) per run, drained and audited, \(settings.redacted)")
+            note: "\(clients) closed-loop clients, packets of \(StoreOpenBenchmark.shares), \(StoreOpenBenchmark.packetBatches) packet group commit(s) at once, \(duration) per run, drained and audited, \(settings.redacted)")
         let drain = BenchFigure(suite: "pgstores", name: "drain after the load (PostgreSQL)", unit: "s",
                                 samples: Samples(drains), higherIsBetter: false)
         return [opens.with(goal: "≥ 5,000/s", met: opens.median >= 5_000), drain]

@@ -38,6 +38,12 @@ public enum StoreOpenBenchmark {
     static let users = 200
     static let shares = 10
 
+    /// How many group commits of the packet store's open-path writes may run at once on PostgreSQL: the
+    /// store's default (1), or `HONGBAO_BENCH_PACKET_BATCHES` (1…64) to measure others.
+    static var packetBatches: Int {
+        ProcessInfo.processInfo.environment["HONGBAO_BENCH_PACKET_BATCHES"].flatMap(Int.init).map { min(max($0, 1), 64) } ?? 1
+    }
+
     public static func sqlite(directory: String, clients: Int, duration: Duration, failurePercent: Int) async throws -> Run {
         let limits = Limits.default
         let ledger = try Ledger(path: directory + "/ledger.sqlite", durability: .full, limits: limits)
@@ -67,7 +73,8 @@ public enum StoreOpenBenchmark {
         let pool = PostgresPool(settings: settings, maxConnections: clients + 8)
         do {
             let ledger = try await PostgresLedger(pool: pool, limits: limits)
-            let packets = try await PostgresPacketStore(pool: pool, limits: limits)
+            let packets = try await PostgresPacketStore(pool: pool, limits: limits,
+                                                        concurrentBatches: packetBatches)
             let queue = try await PostgresCreditQueue(pool: pool, name: limits.credit.queueName,
                                                       maxReceiveCount: limits.credit.maxReceiveCount)
             let stack = Stack(accounts: ledger, packets: packets, queue: queue,
