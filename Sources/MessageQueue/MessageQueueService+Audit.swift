@@ -14,7 +14,24 @@ extension MessageQueueService {
     /// moment their queues drain and the moment they are read, so the acknowledged state read here is the
     /// one the replicas were sent. (Reading through each replica's queue let a worker's delete land on a
     /// replica after the expected state had been taken, and the audit reported a replica ahead.)
-    public func replicaDisagreements() -> [String] {
+    ///
+    /// A verb changes the state at once and sends its operations with the next group commit: while one is
+    /// pending or in flight the state is ahead of every replica, which is no disagreement. The audit first
+    /// waits (up to `commitWait`) for the commits to go out; it then reads without suspending, so the state it
+    /// compares is one the replicas were sent.
+    public func replicaDisagreements(commitWait: Duration = .seconds(10)) async -> [String] {
+        let deadline = ContinuousClock.now + commitWait
+        while flushing || !pending.isEmpty, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        var problems: [String] = []
+        if flushing || !pending.isEmpty {
+            problems.append("a commit was still in flight after \(commitWait) (operations up to \(state.lastSequence))")
+        }
+        return problems + settledDisagreements()
+    }
+
+    private func settledDisagreements() -> [String] {
         settle()
         let limits = self.limits
         let expected = state

@@ -326,6 +326,33 @@ final class GroupCommitTests: XCTestCase {
         await queue.close()
     }
 
+    /// An audit while a commit is in flight and another send waits behind it: the waiting send's operation is
+    /// in the state but on no replica yet. That is no disagreement; the audit waits for the commits to go out
+    /// (it used to report every replica "applied operations up to N, the queue acknowledged N+1").
+    func testAnAuditDuringAGroupCommitWaitsForItInsteadOfReportingTheReplicasBehind() async throws {
+        let fixture = try QueueFixture()
+        defer { fixture.remove() }
+        let queue = try fixture.open()
+        try await queue.createQueue("work")
+        await queue.settle()
+        let gate = DispatchSemaphore(value: 0)
+        for replica in queue.replicas { replica.hold(until: gate) }
+        let first = Task { try await queue.send("work", body: "leads") }
+        await waitUntil { await queue.flushing }
+        let second = Task { try await queue.send("work", body: "waits") }
+        await waitUntil { await queue.pending.count == 1 }
+        let audit = Task { await queue.replicaDisagreements() }
+        try await Task.sleep(for: .milliseconds(50))
+        for _ in queue.replicas { gate.signal() }
+        let problems = await audit.value
+        XCTAssertEqual(problems, [])
+        _ = try await first.value
+        _ = try await second.value
+        let stored = await queue.replicaDisagreements()
+        XCTAssertEqual(stored, [])
+        await queue.close()
+    }
+
     func testACommitThatLosesItsQuorumMidwayFailsAndTheStateIsReloadedWithoutReusingSequences() async throws {
         let fixture = try QueueFixture()
         defer { fixture.remove() }
