@@ -49,7 +49,8 @@ extension PostgresLedger {
         let maxAmount = limits.money.maxSingleAmount
         let logger = pool.logger
         return try await pool.retrying {
-            try await pool.transaction { connection in
+            // Thousands of accounts and their deposits in one transaction: long by nature on a loaded cluster.
+            try await pool.transaction(limit: PostgresPool.longAnswerTimeout) { connection in
                 try await connection.query("LOCK TABLE account IN SHARE ROW EXCLUSIVE MODE", logger: logger)
                 var mint: Int64 = 0
                 for try await id in try await connection.query(

@@ -201,7 +201,7 @@ public final class PostgresLedger: AccountStore {
         let limit = maxViolationsPerCheck
         let logger = pool.logger
         return try await pool.retrying {
-            try await pool.transaction(limit: PostgresPool.auditAnswerTimeout) { connection in
+            try await pool.transaction(limit: PostgresPool.longAnswerTimeout) { connection in
                 try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
                 func rows(_ query: PostgresQuery) async throws -> [PostgresRow] {
                     var rows: [PostgresRow] = []

@@ -319,7 +319,7 @@ public final class PostgresPacketStore: PacketStore {
         let limit = Int64(maxViolationsPerCheck)
         let logger = pool.logger
         return try await pool.retrying {
-            try await pool.transaction(limit: PostgresPool.auditAnswerTimeout) { connection in
+            try await pool.transaction(limit: PostgresPool.longAnswerTimeout) { connection in
                 try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
                 var violations: [AuditViolation] = []
                 // Each packet's grabs add up to what it allotted, its claims are its grabs' shares (same slot,

@@ -30,8 +30,8 @@ public final class PostgresPool: Sendable {
     let retryWindow: Duration
     /// How long one attempt waits for the server's answers before it gives the connection up (`answered`).
     let answerTimeout: Duration
-    /// The same for an audit, whose table scans take long by nature on a large ledger.
-    static let auditAnswerTimeout = Duration.seconds(600)
+    /// The bound for work long by nature: an audit's table scans, a schema migration, seeding accounts in bulk.
+    static let longAnswerTimeout = Duration.seconds(600)
     /// The close watch of every connection in use that has not closed (`answered`).
     private let watches = Mutex<[ObjectIdentifier: ConnectionWatch]>([:])
 

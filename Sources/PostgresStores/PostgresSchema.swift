@@ -14,7 +14,7 @@ enum PostgresSchema {
                        create: Bool = true) async throws {
         try await pool.checkReachable()
         try await pool.retrying {
-            try await pool.transaction { connection in
+            try await pool.transaction(limit: PostgresPool.longAnswerTimeout) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: pool.logger)
                 if !create {
                     for try await found in try await connection.query(
