@@ -1,4 +1,5 @@
 import Foundation
+import PostgresCluster
 import XCTest
 
 /// Every `hongbao …` command the README shows runs as written: the test reads the README's indented command
@@ -45,10 +46,11 @@ final class ReadmeCommandsTests: XCTestCase {
         let commands = ReadmeCommandsTests.commands(in: readme)
         XCTAssertGreaterThan(commands.count, 20, "the README's commands were not found")
         let data = NSTemporaryDirectory() + "hongbao-readme-\(UUID().uuidString.prefix(8))"
-        defer {
+        addTeardownBlock {
             // The README's `cluster up` starts PostgreSQL servers under the data directory: stop them even when
-            // a command failed before the README's own `cluster down`.
-            _ = try? binary.run(["cluster", "down", "--data", data])
+            // a command failed before the README's own `cluster down`, and delete them (run as root they live
+            // under the postgres user's home, which deleting the data directory alone would leave behind).
+            await LocalCluster(dataDirectory: data).remove()
             try? FileManager.default.removeItem(atPath: data)
         }
         var packet: String?
