@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import MessageQueue
+import PostgresStores
 import Primitives
 import RedPackets
 
@@ -81,6 +82,12 @@ extension AuditReport {
     static func across(ledger: Ledger, packets: PacketService, liveMessages live: Set<ClaimID>) async throws -> AuditReport {
         try await across(ledgerViolations: try ledger.auditLedger(), totals: try ledger.totals(), packets: packets,
                          liveMessages: live)
+    }
+
+    /// The same on the PostgreSQL ledger (the engine's audit and the operator's `audit --store postgres`).
+    static func across(ledger: PostgresLedger, packets: PacketService, liveMessages live: Set<ClaimID>) async throws -> AuditReport {
+        try await across(ledgerViolations: try await ledger.auditLedger(), totals: try await ledger.totals(),
+                         packets: packets, liveMessages: live)
     }
 
     /// The same, for any ledger: its own violations and totals are passed in (the PostgreSQL stores use it).

@@ -204,8 +204,7 @@ extension Engine {
             }
             return report
         case let .postgres(books):
-            return try await AuditReport.across(ledgerViolations: try await books.ledger.auditLedger(),
-                                                totals: try await books.ledger.totals(), packets: packets,
+            return try await AuditReport.across(ledger: books.ledger, packets: packets,
                                                 liveMessages: try await liveCreditMessages())
         }
     }
@@ -270,22 +269,4 @@ public struct CreditProgress: Sendable, Equatable {
     public let nextTryAt: Timestamp
     /// True when the credit went to the dead-letter queue and waits for the operator's redrive.
     public let deadLettered: Bool
-}
-
-extension Engine {
-    /// The queued credit of each given claim that has one, read from the queue's state.
-    public func creditProgress(of claims: [ClaimID]) async -> [ClaimID: CreditProgress] {
-        // The PostgreSQL queue's attempts are not read per claim in this version.
-        guard !claims.isEmpty, case let .sqlite(books) = books else { return [:] }
-        let wanted = Set(claims.map(\.rawValue))
-        let state = await books.queue.currentState()
-        var progress: [ClaimID: CreditProgress] = [:]
-        for (name, dead) in [(limits.credit.queueName, false), (limits.credit.queueName + "-dlq", true)] {
-            for message in state.messages(in: name) where wanted.contains(message.id) {
-                progress[ClaimID(message.id)] = CreditProgress(attempts: message.receiveCount,
-                                                               nextTryAt: message.visibleAt, deadLettered: dead)
-            }
-        }
-        return progress
-    }
 }

@@ -177,8 +177,7 @@ public final class PostgresOperatorBooks: BooksReading, BooksWriting {
     /// The ledger, the red packets and the two against each other, each uncredited claim against the credit
     /// queue's live and dead-lettered messages.
     public func audit() async throws -> AuditReport {
-        let live = Set(try await queue.liveIDs().map(ClaimID.init))
-        return try await AuditReport.across(ledgerViolations: try await ledger.auditLedger(),
-                                            totals: try await ledger.totals(), packets: packets, liveMessages: live)
+        try await AuditReport.across(ledger: ledger, packets: packets,
+                                     liveMessages: Set(try await queue.liveIDs().map(ClaimID.init)))
     }
 }

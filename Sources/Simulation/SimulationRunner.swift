@@ -100,12 +100,13 @@ public struct SimulationRunner: Sendable {
     /// The claims being credited are read here, not in every snapshot: listing the uncredited claims in order
     /// sorts all of them, which under a retry backlog cost the dashboard's refresh more than everything else.
     public static func isDrained(_ snapshot: EngineSnapshot, engine: Engine) -> Bool {
-        let credits = snapshot.queue.queues.first { $0.name == "credits" }
-        let queued = credits.map { $0.visible + $0.inFlight + $0.delayed } ?? 0
-        guard queued == 0 && snapshot.unqueuedCredits == 0 else { return false }
+        func messages(in name: String) -> Int {
+            snapshot.queue.queues.first { $0.name == name }.map { $0.visible + $0.inFlight + $0.delayed } ?? 0
+        }
+        guard messages(in: "credits") == 0 && snapshot.unqueuedCredits == 0 else { return false }
         // The snapshot's queue counts may be older than the last open (on PostgreSQL they are counted in the
         // background), so the claims decide: none being credited, and none waiting but the dead-lettered.
-        let deadLettered = snapshot.queue.queues.first { $0.name == "credits-dlq" }.map { $0.visible + $0.inFlight + $0.delayed } ?? 0
+        let deadLettered = messages(in: "credits-dlq")
         guard let crediting = try? engine.packets.uncreditedClaims(in: .crediting, limit: 1),
               let waiting = try? engine.packets.uncreditedClaims(in: .waiting, limit: deadLettered + 1) else { return false }
         return crediting.isEmpty && waiting.count <= deadLettered

@@ -16,12 +16,7 @@ final class PostgresDashboardInTmuxTests: XCTestCase {
     }
 
     func testTheReplicasPaneShowsTheClustersServersAndItsKeysFaultThem() async throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else { throw XCTSkip("tmux is not installed") }
-        let server = try await TestPostgres.start(self, standbys: 2)
-        let binary = try HongbaoBinary()
-        let data = server.dataDirectory.path
-        let shell = "\(binary.url.path) --data \(data) --store postgres --demo-accounts 50; echo EXITED $?; sleep 60"
-        _ = try tmux(["new-session", "-d", "-s", session, "-x", "120", "-y", "40", shell], captureOutput: false)
+        let (binary, data) = try await startDashboardOnACluster()
 
         try await waitFor(seconds: 60) { screen in
             screen.contains("server a ▲ UP          primary") && screen.contains("server b ▲ UP          standby quorum")
@@ -42,23 +37,14 @@ final class PostgresDashboardInTmuxTests: XCTestCase {
         _ = try tmux(["resize-window", "-t", session, "-x", "80", "-y", "24"])
         try await waitFor { $0.contains("a ▲ UP          primary") && $0.contains("c ▲ UP          standby") }
 
-        _ = try tmux(["send-keys", "-t", session, "q"])
-        try await waitFor(seconds: 30) { $0.contains("EXITED 0") }
-        let audit = try binary.run(["audit", "--store", "postgres", "--data", data])
-        XCTAssertEqual(audit.status, 0, audit.stdout + audit.stderr)
-        XCTAssertTrue(audit.stdout.contains("✓ every invariant holds"), audit.stdout)
+        try await quitAndAudit(binary, data: data, seconds: 30)
     }
 
     /// The failover key under the Gala load: F asks, y kills the primary (a) and promotes a standby; the events
     /// say each step, the replicas pane shows the new primary and a as a standby again, and opens go on (the
     /// packets pane's opened count grows after the failover). `q` exits 0 and the audit is clean.
     func testTheFailoverKeyPromotesAStandbyAndOpensGoOn() async throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else { throw XCTSkip("tmux is not installed") }
-        let server = try await TestPostgres.start(self, standbys: 2)
-        let binary = try HongbaoBinary()
-        let data = server.dataDirectory.path
-        let shell = "\(binary.url.path) --data \(data) --store postgres --demo-accounts 50; echo EXITED $?; sleep 60"
-        _ = try tmux(["new-session", "-d", "-s", session, "-x", "120", "-y", "40", shell], captureOutput: false)
+        let (binary, data) = try await startDashboardOnACluster()
         try await waitFor(seconds: 60) { $0.contains("server a ▲ UP          primary") && $0.contains("✓ writes ok") }
         try command("gala start 20")
         try await waitFor(seconds: 30) { (Self.number(after: "opened ", in: $0) ?? 0) >= 20 }
@@ -78,14 +64,32 @@ final class PostgresDashboardInTmuxTests: XCTestCase {
         let afterFailover = Self.number(after: "opened ", in: try screen()) ?? 0
         try await waitFor(seconds: 60) { (Self.number(after: "opened ", in: $0) ?? 0) >= afterFailover + 20 }
 
-        _ = try tmux(["send-keys", "-t", session, "q"])
-        try await waitFor(seconds: 60) { $0.contains("EXITED 0") }
-        let audit = try binary.run(["audit", "--store", "postgres", "--data", data])
-        XCTAssertEqual(audit.status, 0, audit.stdout + audit.stderr)
-        XCTAssertTrue(audit.stdout.contains("✓ every invariant holds"), audit.stdout)
+        try await quitAndAudit(binary, data: data, seconds: 60)
     }
 
     // MARK: Helpers
+
+    /// The dashboard on a throwaway primary and two standbys with 50 demo accounts, in the tmux session at
+    /// 120×40; after it exits the pane says `EXITED <status>`.
+    private func startDashboardOnACluster() async throws -> (binary: HongbaoBinary, data: String) {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else { throw XCTSkip("tmux is not installed") }
+        let server = try await TestPostgres.start(self, standbys: 2)
+        let binary = try HongbaoBinary()
+        let data = server.dataDirectory.path
+        let shell = "\(binary.url.path) --data \(data) --store postgres --demo-accounts 50; echo EXITED $?; sleep 60"
+        _ = try tmux(["new-session", "-d", "-s", session, "-x", "120", "-y", "40", shell], captureOutput: false)
+        return (binary, data)
+    }
+
+    /// `q` quits with status 0 within `seconds`, and the audit of the cluster's books after it is clean.
+    private func quitAndAudit(_ binary: HongbaoBinary, data: String, seconds: Int64,
+                              file: StaticString = #filePath, line: UInt = #line) async throws {
+        _ = try tmux(["send-keys", "-t", session, "q"])
+        try await waitFor(seconds: seconds, file: file, line: line) { $0.contains("EXITED 0") }
+        let audit = try binary.run(["audit", "--store", "postgres", "--data", data])
+        XCTAssertEqual(audit.status, 0, audit.stdout + audit.stderr, file: file, line: line)
+        XCTAssertTrue(audit.stdout.contains("✓ every invariant holds"), audit.stdout, file: file, line: line)
+    }
 
     /// The number printed right after `label` ("opened 1,234" → 1234).
     static func number(after label: String, in screen: String) -> Int? {
