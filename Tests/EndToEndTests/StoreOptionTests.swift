@@ -62,9 +62,7 @@ final class StoreOptionTests: XCTestCase {
     /// `simulate --store postgres` runs the engine, the load and the workers on a PostgreSQL server (a
     /// throwaway one), drains, and its audit and `audit --store postgres` after it are clean.
     func testSimulateRunsTheEngineOnPostgresAndTheAuditAfterIsClean() async throws {
-        let server = try await TestPostgres.start(self)
-        let login = server.primary
-        let url = "postgres://\(login.user):\(login.password)@\(login.host):\(login.port)/\(login.database)"
+        let url = try await throwawayServerURL()
         let binary = try HongbaoBinary()
         let data = try TemporaryDirectory(prefix: "hongbao-simulate-pg")
         defer { data.remove() }
@@ -82,9 +80,7 @@ final class StoreOptionTests: XCTestCase {
     /// The operator's commands (accounts, packets, grab and open, the lists, the audit) on a PostgreSQL server
     /// print what they print on SQLite, refusals included: the same books, the same rules, one code path.
     func testTheOperatorsCommandsPrintTheSameOnPostgresAsOnSQLite() async throws {
-        let server = try await TestPostgres.start(self)
-        let login = server.primary
-        let url = "postgres://\(login.user):\(login.password)@\(login.host):\(login.port)/\(login.database)"
+        let url = try await throwawayServerURL()
         let binary = try HongbaoBinary()
         let data = try TemporaryDirectory(prefix: "hongbao-cli-both")
         defer { data.remove() }
@@ -129,5 +125,11 @@ final class StoreOptionTests: XCTestCase {
         XCTAssertTrue(all.contains("bob opened ¥8.88: credited"), all)
         XCTAssertTrue(all.contains("✓ every invariant holds"), all)
         XCTAssertFalse(FileManager.default.fileExists(atPath: data.path + "/pg/ledger.sqlite"), "it ran on SQLite")
+    }
+
+    /// A throwaway PostgreSQL server for this test (stopped after it), as a `--postgres` URL.
+    private func throwawayServerURL() async throws -> String {
+        let login = try await TestPostgres.start(self).primary
+        return "postgres://\(login.user):\(login.password)@\(login.host):\(login.port)/\(login.database)"
     }
 }
