@@ -10,10 +10,12 @@ final class ListPagingTests: XCTestCase {
     /// A ledger's worth of people: 1,000 accounts, richest first, as a backend holding them in memory answers.
     private static let everyone: DashboardSnapshot = {
         var snapshot = Fixture.snapshot
-        snapshot.accounts.top = (1...1_000).map { index in
-            AccountRow(name: "u" + String(repeating: "0", count: 7 - String(index).count) + "\(index)",
-                       balance: Money(minorUnits: Int64(2_000_000 - index * 100)))
-        } + [AccountRow(name: "张三", balance: Money(minorUnits: 1))]
+        snapshot.accounts.top = (1...1_000).map { (index: Int) -> AccountRow in
+            let digits = String(index)
+            let name: String = "u" + String(repeating: "0", count: 7 - digits.count) + digits
+            return AccountRow(name: name, balance: Money(minorUnits: Int64(2_000_000 - index * 100)))
+        }
+        snapshot.accounts.top.append(AccountRow(name: "张三", balance: Money(minorUnits: 1)))
         return snapshot
     }()
 
