@@ -135,8 +135,8 @@ extension DeterministicSimulation {
                 problems.append("\(user) has no account")
                 continue
             }
-            let expected = (initialBalances[user] ?? .zero) - (model.sent[user] ?? .zero) + (refunds[account.id] ?? .zero)
-                + (received[user] ?? .zero)
+            let paid: Money = (initialBalances[user] ?? .zero) - (model.sent[user] ?? .zero)
+            let expected: Money = paid + (refunds[account.id] ?? .zero) + (received[user] ?? .zero)
             if account.balance != expected { problems.append("\(user) holds \(account.balance), the model expects \(expected)") }
             if problems.count > 20 { break }
         }
