@@ -1,0 +1,160 @@
+import Ledger
+import PostgresNIO
+@testable import PostgresStores
+import Primitives
+import XCTest
+
+/// The ledger's batch of transfers on PostgreSQL (`hb_transfer_batch`) decides each transfer as if the
+/// transfers ran one after the other (`hb_transfer`, one call each), and writes each account's row once per
+/// batch, however many of the batch's transfers move its money.
+final class TransferBatchTests: PostgresServerTestCase {
+    private struct Books {
+        let ledger: PostgresLedger
+        let alice: AccountID, bob: AccountID, carol: AccountID, mint: AccountID
+    }
+
+    /// A ledger on a fresh database with alice (1,000), bob and carol (0), and one transfer made before.
+    private func books() async throws -> Books {
+        let ledger = try await PostgresLedger(pool: try freshPool(), clock: ManualClock())
+        let alice = try await ledger.openAccount(name: "alice", deposit: Money(minorUnits: 1_000))
+        let bob = try await ledger.openAccount(name: "bob")
+        let carol = try await ledger.openAccount(name: "carol")
+        let found = try await ledger.account(named: Account.mintName)
+        let mint = try XCTUnwrap(found)
+        _ = try await ledger.transfer(TransferRequest(id: "before.1", from: alice.id, to: carol.id,
+                                                      amount: Money(minorUnits: 100), memo: "before"))
+        return Books(ledger: ledger, alice: alice.id, bob: bob.id, carol: carol.id, mint: mint.id)
+    }
+
+    /// Every kind of outcome in one batch, several depending on an earlier one in the same batch.
+    private func requests(_ books: Books) -> [TransferRequest] {
+        func request(_ id: String, _ from: AccountID, _ to: AccountID, _ amount: Int64) -> TransferRequest {
+            TransferRequest(id: TransferID(id), from: from, to: to, amount: Money(minorUnits: amount), memo: "m-\(id)")
+        }
+        var requests = [
+            request("t.1", books.alice, books.bob, 300),      // applied: alice 600, bob 300
+            request("t.1", books.alice, books.bob, 300),      // a replay of the one just applied
+            request("t.1", books.alice, books.bob, 301),      // the same id with other fields: a conflict
+            request("before.1", books.alice, books.carol, 100), // a replay of one committed before
+            request("t.2", books.alice, books.carol, 700),    // insufficient: alice has 600 now
+            request("t.3", books.bob, books.carol, 200),      // applied from what bob got in this batch
+            request("t.4", books.bob, AccountID(999_999), 1), // unknown recipient
+            request("t.5", AccountID(999_998), books.bob, 1), // unknown payer
+            request("t.6", books.bob, books.bob, 1),          // same account
+            request("t.7", books.bob, books.carol, 0),        // invalid amount
+            request("t.8", books.mint, books.alice, 50),      // the mint goes negative
+        ]
+        // The same two rows again and again: alice's and bob's balance change ten times in this batch.
+        for index in 0..<10 { requests.append(request("loop.\(index)", books.alice, books.bob, 10)) }
+        requests.append(request("t.9", books.alice, books.bob, 1_000)) // insufficient after the loop
+        return requests
+    }
+
+    /// Each result row as text, in order.
+    private static func lines(_ rows: PostgresRowSequence) async throws -> [String] {
+        var lines: [String] = []
+        for try await (ord, status, seq, debit, credit, amount, memo, debitAfter, creditAfter, at, detail) in rows.decode(
+            (Int, String, Int64?, Int64?, Int64?, Int64?, String?, Int64?, Int64?, Int64?, String?).self) {
+            func text(_ value: Int64?) -> String { value.map { String($0) } ?? "-" }
+            let numbers = [seq, debit, credit, amount].map(text)
+            let after = [debitAfter, creditAfter, at].map(text)
+            let fields: [String] = [String(ord), status] + numbers + [memo ?? "-"] + after + [detail ?? "-"]
+            lines.append(fields.joined(separator: "|"))
+        }
+        return lines
+    }
+
+    private func state(_ books: Books) async throws -> [String] {
+        let pool = books.ledger.pool
+        let accounts = try await pool.rows("SELECT id, balance FROM account ORDER BY id").map {
+            let (id, balance) = try $0.decode((Int64, Int64).self)
+            return "account \(id) \(balance)"
+        }
+        let transfers = try await pool.rows("""
+            SELECT seq, id, debit_id, credit_id, amount, debit_balance_after, credit_balance_after, memo, created_at
+            FROM transfer ORDER BY seq
+            """).map {
+            let (seq, id, debit, credit, amount, debitAfter, creditAfter, memo, at) = try $0.decode(
+                (Int64, String, Int64, Int64, Int64, Int64, Int64, String, Int64).self)
+            return "transfer \(seq) \(id) \(debit)→\(credit) \(amount) \(debitAfter)/\(creditAfter) \(memo) \(at)"
+        }
+        return accounts + transfers
+    }
+
+    func testABatchDecidesEachTransferAsOneAfterTheOtherAndWritesEachAccountOnce() async throws {
+        let batched = try await books()
+        let oneByOne = try await books()
+        let now: Int64 = 1_780_000_000_000
+        let maximum = Limits.default.money.maxSingleAmount.minorUnits
+
+        // The batch, and in the same transaction how many account rows it wrote.
+        let requests = requests(batched)
+        let (batchLines, accountRowsWritten) = try await batched.ledger.pool.transaction { connection in
+            // The backend's count of rows updated (it may include earlier transactions' not yet reported).
+            func updated() async throws -> Int64 {
+                var count: Int64 = 0
+                for try await value in try await connection.query(
+                    "SELECT pg_stat_get_xact_tuples_updated('account'::regclass)", logger: Logger(label: "test")
+                ).decode(Int64.self) {
+                    count = value
+                }
+                return count
+            }
+            let before = try await updated()
+            let lines = try await TransferBatchTests.lines(try await connection.query("""
+                SELECT * FROM hb_transfer_batch(\(requests.map(\.id.rawValue)), \(requests.map(\.from.rawValue)),
+                                                \(requests.map(\.to.rawValue)), \(requests.map(\.amount.minorUnits)),
+                                                \(requests.map(\.memo)), \(now), \(maximum))
+                """, logger: Logger(label: "test")))
+            return (lines, try await updated() - before)
+        }
+
+        // The same transfers one call each, in order, in one transaction (what a batch was before).
+        let reference = self.requests(oneByOne)
+        let referenceLines = try await oneByOne.ledger.pool.transaction { connection in
+            var lines: [String] = []
+            for (index, request) in reference.enumerated() {
+                lines += try await TransferBatchTests.lines(try await connection.query("""
+                    SELECT \(index + 1)::INTEGER, * FROM hb_transfer(\(request.id.rawValue), \(request.from.rawValue),
+                                                                     \(request.to.rawValue), \(request.amount.minorUnits),
+                                                                     \(request.memo), \(now), \(maximum))
+                    """, logger: Logger(label: "test")))
+            }
+            return lines
+        }
+
+        XCTAssertEqual(batchLines.count, requests.count)
+        XCTAssertEqual(batchLines, referenceLines)
+        let batchedState = try await state(batched)
+        let referenceState = try await state(oneByOne)
+        XCTAssertEqual(batchedState, referenceState)
+        XCTAssertEqual(batchLines.filter { $0.contains("|applied|") }.count, 13)
+        // alice, bob, carol and the mint changed; each row written once (one at a time: twice per transfer).
+        XCTAssertEqual(accountRowsWritten, 4)
+        let audit = try await batched.ledger.auditAccounts()
+        XCTAssertEqual(audit, [])
+    }
+
+    /// A database made by the ledger's version 1 is brought to version 2 in place when the ledger opens, and
+    /// keeps its books.
+    func testAVersion1LedgerIsBroughtUpToDateInPlace() async throws {
+        let server = try running()
+        let pool = try freshPool()
+        try await PostgresSchema.ensure("ledger", tables: PostgresSchema.ledgerTables, steps: [PostgresSchema.ledger],
+                                        on: pool)
+        try server.psql("""
+            INSERT INTO account (name, kind, balance, created_at) VALUES ('alice', 'user', 0, 0);
+            SELECT * FROM hb_transfer('open.1', 1, 3, 500, 'deposit', 0, 1000000)
+            """, database: pool.settings.database)
+        let ledger = try await PostgresLedger(pool: pool, clock: ManualClock())
+        XCTAssertEqual(try server.psql("SELECT version FROM hongbao_schema WHERE component = 'ledger'",
+                                       database: pool.settings.database), "2")
+        let bob = try await ledger.openAccount(name: "bob")
+        let outcome = try await ledger.transfer(TransferRequest(id: "t.1", from: AccountID(3), to: bob.id,
+                                                                amount: Money(minorUnits: 200), memo: "after"))
+        XCTAssertEqual(outcome.record.fromBalanceAfter, Money(minorUnits: 300))
+        XCTAssertEqual(outcome.record.sequence, 2, "the sequence goes on from version 1's transfers")
+        let audit = try await ledger.auditAccounts()
+        XCTAssertEqual(audit, [])
+    }
+}
