@@ -147,7 +147,8 @@ public final class Engine: Sendable {
             let pool = PostgresPool(settings: settings, maxConnections: configuration.postgresConnections)
             do {
                 let ledger = try await PostgresLedger(pool: pool, limits: limits, clock: clock)
-                let packetStore = try await PostgresPacketStore(pool: pool, limits: limits, clock: clock)
+                let packetStore = try await PostgresPacketStore(pool: pool, limits: limits, clock: clock,
+                                                                concurrentBatches: configuration.postgresPacketBatches)
                 let queue = try await PostgresCreditQueue(pool: pool, name: limits.credit.queueName,
                                                           maxReceiveCount: limits.credit.maxReceiveCount, clock: clock)
                 return .postgres(PostgresBooks(pool: pool, ledger: ledger, packetStore: packetStore, queue: queue))

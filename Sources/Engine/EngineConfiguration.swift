@@ -22,8 +22,13 @@ public struct EngineConfiguration: Sendable {
     /// every `Engine.primaryCheckInterval`; the engine moves its connections there when it changes. Nil: the
     /// server never moves.
     public var postgresPrimary: (@Sendable () -> PostgresSettings?)?
-    /// The most connections the PostgreSQL stores open (the credit path's writes, the workers, the reads).
-    public var postgresConnections = 24
+    /// The most connections the PostgreSQL stores open (the credit path's writes, the workers, the reads). Most
+    /// of a connection's time under load is a wait for its COMMIT to reach a standby, so there are enough for
+    /// the group commits in flight and the queue's statements beside them.
+    public var postgresConnections = 48
+    /// On PostgreSQL: how many group commits of the open path's writes (grabs, draws, marks) may be under way
+    /// at once. One at a time, every write waited for the batch in flight and then for its own.
+    public var postgresPacketBatches = 4
 
     public init(dataPath: String, workers: Int? = nil) {
         self.dataPath = dataPath

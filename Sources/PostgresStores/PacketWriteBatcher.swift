@@ -12,9 +12,10 @@ import Synchronization
 /// in `TransferBatcher`.
 ///
 /// Only a grab locks its packet's row (to take the next slot and draw its share); a draw locks its own grab
-/// row, a mark its claim. Up to `concurrentBatches` batches run at once; two that grab the same packet queue on
-/// its row. Batches that deadlock (another process's, or two of ours in a different order) are rolled back by
-/// PostgreSQL and run again.
+/// row, a mark its claim. Up to `concurrentBatches` batches run at once, and never two that grab the same
+/// packet: a grab of a packet that a batch under way is grabbing waits for the next batch, so batches do not
+/// queue on each other's packet rows (each held until its COMMIT has reached a standby). Batches that deadlock
+/// (with another process's) are rolled back by PostgreSQL and run again.
 ///
 /// A refusal (sold out, expired, not grabbed…) is one write's own result, decided from what the batch read,
 /// and never undoes the others. A batch whose connection is lost (even during COMMIT, when it may have
@@ -48,6 +49,15 @@ final class PacketWriteBatcher: Sendable {
         case draw(Draw)
         case credited(ClaimID, at: Timestamp)
         case waiting(ClaimID)
+
+        var kind: String {
+            switch self {
+            case .grab: "grab"
+            case .draw: "draw"
+            case .credited: "credited"
+            case .waiting: "waiting"
+            }
+        }
     }
 
     enum Outcome: Sendable {
@@ -56,14 +66,45 @@ final class PacketWriteBatcher: Sendable {
         case done
     }
 
-    private struct Pending {
+    struct Pending {
         let write: Write
         let finish: @Sendable (Result<Outcome, any Error>) -> Void
+        let submitted = ContinuousClock.now
     }
 
-    private struct State {
+    struct State {
         var queue: [Pending] = []
         var running = 0
+        /// The packets whose grabs are in a batch under way: a grab of one of them waits for the next batch.
+        var grabbing = Set<PacketID>()
+
+        /// The next batch: up to `limit` writes in arrival order, leaving in the queue the grabs of packets
+        /// being grabbed in a batch under way (or already taken in this one by an earlier write's batch).
+        mutating func take(_ limit: Int) -> [Pending] {
+            var batch: [Pending] = []
+            var kept: [Pending] = []
+            var mine = Set<PacketID>()
+            var index = 0
+            while index < queue.count && batch.count < limit {
+                let pending = queue[index]
+                index += 1
+                if case let .grab(grab) = pending.write {
+                    if grabbing.contains(grab.packet) && !mine.contains(grab.packet) {
+                        kept.append(pending)
+                        continue
+                    }
+                    mine.insert(grab.packet)
+                }
+                batch.append(pending)
+            }
+            grabbing.formUnion(mine)
+            queue = kept + queue[index...]
+            return batch
+        }
+
+        mutating func release(_ batch: [Pending]) {
+            for pending in batch { if case let .grab(grab) = pending.write { grabbing.remove(grab.packet) } }
+        }
     }
 
     private let pool: PostgresPool
@@ -124,17 +165,19 @@ final class PacketWriteBatcher: Sendable {
 
     private func drain() async {
         while true {
+            // A batch that finds only grabs of packets another batch is grabbing ends this drain: that batch's
+            // drain takes them when it is done.
             let batch = state.withLock { state -> [Pending] in
-                guard !state.queue.isEmpty else {
-                    state.running -= 1
-                    return []
-                }
-                let batch = Array(state.queue.prefix(maxBatch))
-                state.queue.removeFirst(batch.count)
+                let batch = state.take(maxBatch)
+                if batch.isEmpty { state.running -= 1 }
                 return batch
             }
             if batch.isEmpty { return }
+            let taken = ContinuousClock.now
+            for pending in batch { pool.profile.record("packets.queued." + pending.write.kind, taken - pending.submitted) }
             await run(batch)
+            state.withLock { $0.release(batch) }
+            pool.profile.record("packets.batch", since: taken, items: batch.count)
         }
     }
 
@@ -144,7 +187,11 @@ final class PacketWriteBatcher: Sendable {
         do {
             let outcomes = try await commit(batch.map(\.write))
             batches.add(1, ordering: .relaxed)
-            for (pending, outcome) in zip(batch, outcomes) { pending.finish(outcome) }
+            let done = ContinuousClock.now
+            for (pending, outcome) in zip(batch, outcomes) {
+                pool.profile.record("packets.total." + pending.write.kind, done - pending.submitted)
+                pending.finish(outcome)
+            }
         } catch {
             // A server out of reach for the whole retry window is every write's failure: halves would only
             // wait that long again, one after the other.

@@ -37,6 +37,26 @@ public final class PostgresCreditQueue: CreditQueue {
     private let clock: any WallClock
     /// How often an empty receive looks again while it may wait.
     public let pollInterval: Duration
+    /// The credit path's single sends, acknowledgements and retries, each kind gathered into shared statements
+    /// while others are under way (the engine sends one message per failed credit, from many opens at once).
+    private let sends: GroupedCalls<Message, Void>
+    private let acknowledgements: GroupedCalls<PostgresReceipt, Bool>
+    private let delays: GroupedCalls<Delay, Bool>
+    /// Statements of each kind under way at once, at most.
+    static let concurrentStatements = 4
+    static let maxGrouped = 256
+
+    /// A message to send: its id (the claim's) and body.
+    struct Message: Sendable {
+        let id: String
+        let body: String
+    }
+
+    /// A received message to hide until `visibleAt` (epoch milliseconds).
+    struct Delay: Sendable {
+        let receipt: PostgresReceipt
+        let visibleAt: Int64
+    }
 
     /// Opens the queue `name` on `pool`'s database, creating the table the first time (unless `create` is
     /// false).
@@ -48,6 +68,19 @@ public final class PostgresCreditQueue: CreditQueue {
         self.maxReceiveCount = max(1, maxReceiveCount)
         self.clock = clock
         self.pollInterval = pollInterval
+        let queueName = name
+        sends = GroupedCalls(maxBatch: Self.maxGrouped, concurrentBatches: Self.concurrentStatements) { messages in
+            try await PostgresCreditQueue.insert(messages, queue: queueName, now: clock.now(), on: pool)
+            return messages.map { _ in () }
+        }
+        acknowledgements = GroupedCalls(maxBatch: Self.maxGrouped, concurrentBatches: Self.concurrentStatements) { receipts in
+            let deleted = try await PostgresCreditQueue.delete(receipts, queue: queueName, on: pool)
+            return receipts.map { deleted.contains($0) }
+        }
+        delays = GroupedCalls(maxBatch: Self.maxGrouped, concurrentBatches: Self.concurrentStatements) { delays in
+            let moved = try await PostgresCreditQueue.delay(delays, queue: queueName, on: pool)
+            return delays.map { moved.contains($0.receipt) }
+        }
         try await PostgresSchema.ensure("queue", tables: PostgresSchema.queueTables, steps: [PostgresSchema.queue],
                                         on: pool, create: create)
     }
@@ -55,7 +88,9 @@ public final class PostgresCreditQueue: CreditQueue {
     // MARK: CreditQueue
 
     public func enqueue(_ order: CreditOrder) async throws {
-        try await send([(order.claim.rawValue, order.messageBody)])
+        let start = ContinuousClock.now
+        try await sends.submit(Message(id: order.claim.rawValue, body: order.messageBody))
+        pool.profile.record("queue.send", since: start)
     }
 
     public func receive(max: Int, wait: Duration, visibility: Duration) async throws -> [CreditMessage<PostgresReceipt>] {
@@ -66,20 +101,18 @@ public final class PostgresCreditQueue: CreditQueue {
     }
 
     public func acknowledge(_ message: CreditMessage<PostgresReceipt>) async throws {
-        let deleted = try await delete([message.receipt])
-        if deleted == 0 { throw PostgresQueueError.staleReceipt(id: message.receipt.id) }
+        let start = ContinuousClock.now
+        let deleted = try await acknowledgements.submit(message.receipt)
+        pool.profile.record("queue.delete", since: start)
+        if !deleted { throw PostgresQueueError.staleReceipt(id: message.receipt.id) }
     }
 
     public func retry(_ message: CreditMessage<PostgresReceipt>, after delay: Duration) async throws {
         let visibleAt = (clock.now() + delay).millisecondsSinceEpoch
-        let rows = try await pool.retrying {
-            try await pool.rows("""
-                UPDATE queue_message SET visible_at = \(visibleAt)
-                WHERE queue = \(name) AND id = \(message.receipt.id) AND receipt = \(message.receipt.token)
-                RETURNING id
-                """)
-        }
-        if rows.isEmpty { throw PostgresQueueError.staleReceipt(id: message.receipt.id) }
+        let start = ContinuousClock.now
+        defer { pool.profile.record("queue.retry", since: start) }
+        let moved = try await delays.submit(Delay(receipt: message.receipt, visibleAt: visibleAt))
+        if !moved { throw PostgresQueueError.staleReceipt(id: message.receipt.id) }
     }
 
     // MARK: Batches
@@ -93,17 +126,44 @@ public final class PostgresCreditQueue: CreditQueue {
 
     /// Sends messages (id, body) in one statement; an id already live in the queue is left as it is.
     public func send(_ messages: [(id: String, body: String)]) async throws {
+        try await PostgresCreditQueue.insert(messages.map { Message(id: $0.id, body: $0.body) }, queue: name,
+                                             now: clock.now(), on: pool)
+    }
+
+    /// The messages in one statement, retried after a lost connection (an id already live is left as it is, so
+    /// a retry after an unclear commit sends nothing twice).
+    static func insert(_ messages: [Message], queue: String, now: Timestamp, on pool: PostgresPool) async throws {
         guard !messages.isEmpty else { return }
         let ids = messages.map(\.id)
         let bodies = messages.map(\.body)
-        let now = clock.now().millisecondsSinceEpoch
+        let now = now.millisecondsSinceEpoch
         _ = try await pool.retrying {
             try await pool.rows("""
                 INSERT INTO queue_message (queue, id, body, visible_at, sent_at)
-                SELECT \(name), m.id, m.body, \(now), \(now) FROM unnest(\(ids)::TEXT[], \(bodies)::TEXT[]) AS m(id, body)
+                SELECT \(queue), m.id, m.body, \(now), \(now) FROM unnest(\(ids)::TEXT[], \(bodies)::TEXT[]) AS m(id, body)
                 ON CONFLICT (queue, id) DO NOTHING
                 """)
         }
+    }
+
+    /// Hides each message until its `visibleAt`, if its receipt is still current; returns the receipts that were.
+    static func delay(_ delays: [Delay], queue: String, on pool: PostgresPool) async throws -> Set<PostgresReceipt> {
+        let ids = delays.map(\.receipt.id)
+        let tokens = delays.map(\.receipt.token)
+        let times = delays.map(\.visibleAt)
+        return Set(try await pool.retrying {
+            try await pool.rows("""
+                UPDATE queue_message m SET visible_at = d.at
+                FROM (SELECT DISTINCT ON (id, token) id, token, at
+                      FROM unnest(\(ids)::TEXT[], \(tokens)::BIGINT[], \(times)::BIGINT[]) AS d(id, token, at)
+                      ORDER BY id, token) d
+                WHERE m.queue = \(queue) AND m.id = d.id AND m.receipt = d.token
+                RETURNING m.id, m.receipt
+                """).map { row in
+                let (id, token) = try row.decode((String, Int64).self)
+                return PostgresReceipt(id: id, token: token)
+            }
+        })
     }
 
     /// Takes up to `max` visible messages, hiding each for `visibility`; messages received `maxReceiveCount`
@@ -114,6 +174,7 @@ public final class PostgresCreditQueue: CreditQueue {
             let now = clock.now()
             let hiddenUntil = (now + visibility).millisecondsSinceEpoch
             let limit = Int64(Swift.max(1, max))
+            let start = ContinuousClock.now
             let rows = try await pool.retrying {
                 try await pool.rows("""
                     WITH picked AS (
@@ -136,6 +197,7 @@ public final class PostgresCreditQueue: CreditQueue {
                     RETURNING m.id, m.body, m.receive_count, m.receipt
                     """)
             }
+            pool.profile.record(rows.isEmpty ? "queue.receive.empty" : "queue.receive", since: start, items: rows.count)
             var deliveries: [Delivery] = []
             deliveries.reserveCapacity(rows.count)
             for row in rows {
@@ -153,10 +215,16 @@ public final class PostgresCreditQueue: CreditQueue {
     /// Deletes the delivered messages whose receipts are still current; returns how many.
     @discardableResult
     public func delete(_ receipts: [PostgresReceipt]) async throws -> Int {
-        guard !receipts.isEmpty else { return 0 }
+        try await PostgresCreditQueue.delete(receipts, queue: name, on: pool).count
+    }
+
+    /// Deletes the messages whose receipts are still current, in one statement; returns those receipts.
+    static func delete(_ receipts: [PostgresReceipt], queue name: String, on pool: PostgresPool) async throws
+        -> Set<PostgresReceipt> {
+        guard !receipts.isEmpty else { return [] }
         let ids = receipts.map(\.id)
         let tokens = receipts.map(\.token)
-        return try await pool.retrying {
+        return Set(try await pool.retrying {
             // The ids go to the primary key as an array (an index scan of the rows named); each row found is
             // deleted only if one of its (id, receipt) pairs is its current receipt. Written as a join on the
             // pairs, the planner chose a hash join over a scan of the whole table, dead rows and all.
@@ -165,9 +233,12 @@ public final class PostgresCreditQueue: CreditQueue {
                 WHERE m.queue = \(name) AND m.id = ANY(\(ids)::TEXT[])
                   AND EXISTS (SELECT 1 FROM unnest(\(ids)::TEXT[], \(tokens)::BIGINT[]) AS r(id, token)
                               WHERE r.id = m.id AND r.token = m.receipt)
-                RETURNING m.id
-                """).count
-        }
+                RETURNING m.id, m.receipt
+                """).map { row in
+                let (id, token) = try row.decode((String, Int64).self)
+                return PostgresReceipt(id: id, token: token)
+            }
+        })
     }
 
     /// Messages in the queue and in its dead-letter queue.

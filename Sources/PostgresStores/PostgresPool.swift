@@ -34,6 +34,8 @@ public final class PostgresPool: Sendable {
     static let longAnswerTimeout = Duration.seconds(600)
     /// The close watch of every connection in use that has not closed (`answered`).
     private let watches = Mutex<[ObjectIdentifier: ConnectionWatch]>([:])
+    /// Where the stores' time goes on this pool, step by step.
+    public let profile = PostgresProfile()
 
     public init(settings: PostgresSettings, maxConnections: Int = 16, retryWindow: Duration = .seconds(15),
                 answerTimeout: Duration = .seconds(15)) {
@@ -124,12 +126,19 @@ public final class PostgresPool: Sendable {
     func transaction<T: Sendable>(limit: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection) async throws -> T,
                                   onCommitSent: @escaping @Sendable (T) -> Void = { _ in }) async throws -> T {
         let logger = logger
+        let profile = profile
+        let asked = ContinuousClock.now
         return try await client.withConnection { connection in
-            try await self.answered(on: connection, limit: limit) { connection in
+            profile.record("pool.acquire", since: asked)
+            return try await self.answered(on: connection, limit: limit) { connection in
+                var step = ContinuousClock.now
                 try await connection.query("BEGIN", logger: logger)
+                profile.record("pool.tx.begin", since: step)
+                step = ContinuousClock.now
                 let value: T
                 do {
                     value = try await body(connection)
+                    profile.record("pool.tx.body", since: step)
                 } catch {
                     // A lost connection's transaction ends with it on the server; a ROLLBACK written to its
                     // closed channel would never be answered.
@@ -139,7 +148,9 @@ public final class PostgresPool: Sendable {
                     throw error
                 }
                 onCommitSent(value)
+                step = ContinuousClock.now
                 try await connection.query("COMMIT", logger: logger)
+                profile.record("pool.tx.commit", since: step)
                 return value
             }
         }
@@ -148,10 +159,15 @@ public final class PostgresPool: Sendable {
     /// Runs one statement (its own transaction) and collects its rows, bounded as `answered` says.
     func rows(_ query: PostgresQuery) async throws -> [PostgresRow] {
         let logger = logger
+        let profile = profile
+        let asked = ContinuousClock.now
         return try await client.withConnection { connection in
-            try await self.answered(on: connection) { connection in
+            profile.record("pool.acquire", since: asked)
+            return try await self.answered(on: connection) { connection in
+                let step = ContinuousClock.now
                 var rows: [PostgresRow] = []
                 for try await row in try await connection.query(query, logger: logger) { rows.append(row) }
+                profile.record("pool.statement", since: step)
                 return rows
             }
         }
@@ -168,6 +184,8 @@ public final class PostgresPool: Sendable {
         let watch = watch(connection)
         let answer = FirstAnswer<T>()
         let timeout = limit ?? answerTimeout
+        let profile = profile
+        let called = ContinuousClock.now
         return try await withCheckedThrowingContinuation { continuation in
             answer.set(continuation)
             let timer = connection.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout / .nanoseconds(1)))) {
@@ -176,6 +194,7 @@ public final class PostgresPool: Sendable {
             }
             watch.attach { answer.resume(with: .failure(AbandonedStatement.connectionClosed)) }
             Task {
+                profile.record("pool.task-start", since: called)
                 let result: Result<T, any Error>
                 do { result = .success(try await body(connection)) } catch { result = .failure(error) }
                 timer.cancel()

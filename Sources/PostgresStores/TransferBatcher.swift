@@ -15,6 +15,7 @@ final class TransferBatcher: Sendable {
     private struct Pending {
         let request: TransferRequest
         let continuation: CheckedContinuation<TransferOutcome, any Error>
+        let submitted = ContinuousClock.now
     }
 
     private struct State {
@@ -63,10 +64,17 @@ final class TransferBatcher: Sendable {
                 return batch
             }
             if batch.isEmpty { return }
+            let taken = ContinuousClock.now
+            for pending in batch { pool.profile.record("ledger.queued", taken - pending.submitted) }
             do {
                 let outcomes = try await run(batch.map(\.request))
                 batches.add(1, ordering: .relaxed)
-                for (pending, outcome) in zip(batch, outcomes) { pending.continuation.resume(with: outcome) }
+                let done = ContinuousClock.now
+                pool.profile.record("ledger.batch", done - taken, items: batch.count)
+                for (pending, outcome) in zip(batch, outcomes) {
+                    pool.profile.record("ledger.total", done - pending.submitted)
+                    pending.continuation.resume(with: outcome)
+                }
             } catch {
                 for pending in batch { pending.continuation.resume(throwing: error) }
             }

@@ -90,6 +90,9 @@ struct SimulateCommand: AsyncParsableCommand {
                 }
             }
         }
+        if ProcessInfo.processInfo.environment["HONGBAO_PG_PROFILE"] != nil, case let .postgres(books) = engine.books {
+            for line in books.pool.profile.report() { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        }
         await engine.close()
         if json {
             try Output.json(summary)

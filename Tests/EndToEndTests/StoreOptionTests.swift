@@ -67,8 +67,13 @@ final class StoreOptionTests: XCTestCase {
         let data = try TemporaryDirectory(prefix: "hongbao-simulate-pg")
         defer { data.remove() }
         let run = try binary.run(["simulate", "--store", "postgres", "--postgres", url, "--data", data.path,
-                                  "--duration", "2", "--rate", "40", "--accounts", "50", "--credit-failure", "30"])
+                                  "--duration", "2", "--rate", "40", "--accounts", "50", "--credit-failure", "30"],
+                                 environment: ["HONGBAO_PG_PROFILE": "1"])
         XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
+        // Where the time went, step by step, on stderr: the group commits, their waits, the queue's calls.
+        for step in ["ledger.batch", "ledger.queued", "packets.batch", "packets.total.grab", "pool.tx.commit", "queue.send"] {
+            XCTAssertTrue(run.stderr.contains("\n" + step + " "), "no \(step) in the profile:\n" + run.stderr)
+        }
         XCTAssertTrue(run.stdout.contains("audit                 ✓ every invariant holds"), run.stdout)
         XCTAssertTrue(run.stdout.contains("still waiting         0"), run.stdout)
         XCTAssertFalse(FileManager.default.fileExists(atPath: data.path + "/ledger.sqlite"), "it ran on SQLite")

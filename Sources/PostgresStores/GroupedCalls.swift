@@ -1,0 +1,73 @@
+import Synchronization
+
+/// Calls of one kind that arrive while earlier ones are on their way to the server, gathered into one
+/// statement: up to `maxBatch` items go in each, and up to `concurrentBatches` statements are under way at
+/// once, so a call waits for at most the statements ahead of it and never for a timer. `run` gets the items
+/// in arrival order and returns one answer per item, in the same order; when it throws, every call in that
+/// batch gets the error (`run` itself retries what may be retried: the statements it sends are idempotent).
+final class GroupedCalls<Item: Sendable, Answer: Sendable>: Sendable {
+    private struct Pending {
+        let item: Item
+        let continuation: CheckedContinuation<Answer, any Error>
+    }
+
+    private struct State {
+        var queue: [Pending] = []
+        var running = 0
+    }
+
+    private let maxBatch: Int
+    private let concurrentBatches: Int
+    private let run: @Sendable ([Item]) async throws -> [Answer]
+    private let state = Mutex(State())
+    private let batches = Atomic<Int>(0)
+
+    init(maxBatch: Int, concurrentBatches: Int, run: @escaping @Sendable ([Item]) async throws -> [Answer]) {
+        self.maxBatch = max(1, maxBatch)
+        self.concurrentBatches = max(1, concurrentBatches)
+        self.run = run
+    }
+
+    /// How many statements have been sent (each with one or more calls' items).
+    var batchCount: Int { batches.load(ordering: .relaxed) }
+
+    /// Calls waiting for a statement (not yet in one).
+    var queued: Int { state.withLock { $0.queue.count } }
+
+    func submit(_ item: Item) async throws -> Answer {
+        try await withCheckedThrowingContinuation { continuation in
+            let start = state.withLock { state -> Bool in
+                state.queue.append(Pending(item: item, continuation: continuation))
+                guard state.running < concurrentBatches else { return false }
+                state.running += 1
+                return true
+            }
+            if start { Task { await self.drain() } }
+        }
+    }
+
+    private func drain() async {
+        while true {
+            let batch = state.withLock { state -> [Pending] in
+                guard !state.queue.isEmpty else {
+                    state.running -= 1
+                    return []
+                }
+                let batch = Array(state.queue.prefix(maxBatch))
+                state.queue.removeFirst(batch.count)
+                return batch
+            }
+            if batch.isEmpty { return }
+            batches.add(1, ordering: .relaxed)
+            do {
+                let answers = try await run(batch.map(\.item))
+                guard answers.count == batch.count else {
+                    throw PostgresStoreError.server("a batch of \(batch.count) calls returned \(answers.count) answers")
+                }
+                for (pending, answer) in zip(batch, answers) { pending.continuation.resume(returning: answer) }
+            } catch {
+                for pending in batch { pending.continuation.resume(throwing: error) }
+            }
+        }
+    }
+}

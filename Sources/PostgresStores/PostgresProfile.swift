@@ -1,0 +1,88 @@
+import Synchronization
+
+/// Where the PostgreSQL stores' time goes, step by step: for each named step (a wait for a connection, a
+/// write queued in a group commit, a batch's round trips, a COMMIT…) how many times it ran, its total, its
+/// mean and slowest, its p99 (to a power of two of microseconds), and for batches how many writes they carried.
+/// Every pool keeps one (`PostgresPool.profile`); recording is one lock and a few additions.
+public final class PostgresProfile: Sendable {
+    /// One step's figures.
+    public struct Step: Sendable, Equatable {
+        public var count = 0
+        public var totalNanoseconds: Int64 = 0
+        public var maxNanoseconds: Int64 = 0
+        /// The writes a batch step carried, summed (1 a time for a step that is not a batch).
+        public var items = 0
+        /// Counts by power of two of microseconds: bucket i holds durations below 2^i µs.
+        var buckets = [Int](repeating: 0, count: 32)
+
+        public var meanMilliseconds: Double { count == 0 ? 0 : Double(totalNanoseconds) / Double(count) / 1e6 }
+        public var maxMilliseconds: Double { Double(maxNanoseconds) / 1e6 }
+        public var meanItems: Double { count == 0 ? 0 : Double(items) / Double(count) }
+
+        /// The duration that `fraction` of the step's runs took at most, rounded up to a power of two of µs.
+        public func quantileMilliseconds(_ fraction: Double) -> Double {
+            guard count > 0 else { return 0 }
+            let rank = Int((Double(count) * fraction).rounded(.up))
+            var seen = 0
+            for (index, bucket) in buckets.enumerated() {
+                seen += bucket
+                if seen >= rank { return Double(1 << index) / 1_000 }
+            }
+            return maxMilliseconds
+        }
+    }
+
+    private let steps = Mutex<[String: Step]>([:])
+
+    public init() {}
+
+    /// Counts one run of `step` that took `duration` and carried `items` writes.
+    public func record(_ step: String, _ duration: Duration, items: Int = 1) {
+        let nanoseconds = max(0, duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        let microseconds = max(1, nanoseconds / 1_000)
+        let bucket = min(31, 64 - (microseconds - 1).leadingZeroBitCount)
+        steps.withLock { steps in
+            steps[step, default: Step()].count += 1
+            steps[step]!.totalNanoseconds += nanoseconds
+            steps[step]!.maxNanoseconds = max(steps[step]!.maxNanoseconds, nanoseconds)
+            steps[step]!.items += items
+            steps[step]!.buckets[bucket] += 1
+        }
+    }
+
+    /// Counts one run of `step` from `start` until now.
+    public func record(_ step: String, since start: ContinuousClock.Instant, items: Int = 1) {
+        record(step, ContinuousClock.now - start, items: items)
+    }
+
+    /// Every step so far, by name.
+    public func snapshot() -> [String: Step] { steps.withLock { $0 } }
+
+    /// Forgets every step (the start of a measured run).
+    public func reset() { steps.withLock { $0 = [:] } }
+
+    /// The steps as a table, one line each, sorted by name.
+    public func report() -> [String] {
+        let steps = snapshot().sorted { $0.key < $1.key }
+        var lines = ["step                               count     mean ms    p50 ms    p99 ms     max ms   items/run"]
+        for (name, step) in steps {
+            func column(_ value: Double, _ width: Int) -> String {
+                let text = String(Int((value * 100).rounded())).leftPadded(to: 3, with: "0")
+                let formatted = String(text.dropLast(2)) + "." + String(text.suffix(2))
+                return formatted.leftPadded(to: width, with: " ")
+            }
+            lines.append(name.padding(toLength: 32, withPad: " ", startingAt: 0)
+                + String(step.count).leftPadded(to: 8, with: " ")
+                + column(step.meanMilliseconds, 12) + column(step.quantileMilliseconds(0.5), 10)
+                + column(step.quantileMilliseconds(0.99), 10) + column(step.maxMilliseconds, 11)
+                + column(step.meanItems, 12))
+        }
+        return lines
+    }
+}
+
+private extension String {
+    func leftPadded(to width: Int, with pad: Character) -> String {
+        count >= width ? self : String(repeating: pad, count: width - count) + self
+    }
+}
