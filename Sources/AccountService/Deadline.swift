@@ -1,5 +1,4 @@
 import Primitives
-import Synchronization
 
 /// Waits for an operation for at most a deadline, without cancelling it.
 ///
@@ -13,7 +12,7 @@ enum Deadline {
     static func race<T: Sendable>(
         _ deadline: Duration, clock: any WallClock, _ operation: @escaping @Sendable () async throws -> T
     ) async throws -> T? {
-        let once = ResumeOnce<T?>()
+        let once = FirstResult<T?>()
         return try await withCheckedThrowingContinuation { continuation in
             once.set(continuation)
             let timer = Task {
@@ -36,7 +35,7 @@ enum Deadline {
         _ deadline: Duration, clock: any WallClock,
         start: (_ completion: @escaping @Sendable (Result<T, any Error>) -> Void) -> Void
     ) async throws -> T? {
-        let once = ResumeOnce<T?>()
+        let once = FirstResult<T?>()
         return try await withCheckedThrowingContinuation { continuation in
             once.set(continuation)
             let timer = clock.schedule(after: deadline) { once.resume(with: .success(nil)) }
@@ -45,23 +44,5 @@ enum Deadline {
                 once.resume(with: result.map { Optional($0) })
             }
         }
-    }
-}
-
-/// Resumes a continuation exactly once, whichever side comes first.
-private final class ResumeOnce<T: Sendable>: Sendable {
-    private let state = Mutex<(continuation: CheckedContinuation<T, any Error>?, done: Bool)>((nil, false))
-
-    func set(_ continuation: CheckedContinuation<T, any Error>) {
-        state.withLock { $0.continuation = continuation }
-    }
-
-    func resume(with result: Result<T, any Error>) {
-        let continuation = state.withLock { state -> CheckedContinuation<T, any Error>? in
-            if state.done { return nil }
-            state.done = true
-            return state.continuation
-        }
-        continuation?.resume(with: result)
     }
 }

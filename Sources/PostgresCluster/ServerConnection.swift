@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import Primitives
 
 /// Short-lived connections to one server for the cluster's own questions (role, LSNs, replication) and its few
 /// statements (create the database, promote, checkpoint, reload). Every call has a deadline: a server stopped by
@@ -12,7 +13,8 @@ enum ServerConnection {
         return logger
     }()
 
-    /// Connects to `settings`, runs `body`, closes. Throws `ClusterError.timedOut` after `timeout`.
+    /// Connects to `settings`, runs `body`, closes. Throws `ClusterError.timedOut` after `timeout`, and
+    /// `CancellationError` at once when the calling task is cancelled (the dashboard's quit).
     static func with<T: Sendable>(
         _ settings: PostgresLogin, timeout: Duration = .seconds(5),
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
@@ -22,12 +24,14 @@ enum ServerConnection {
             database: settings.database, tls: .disable)
         configured.options.connectTimeout = .milliseconds(Int64(timeout.components.seconds * 1000 + 1))
         let configuration = configured
-        let connection = try await deadline(timeout, what: "\(settings.host):\(settings.port)") {
+        let what = "\(settings.host):\(settings.port)"
+        // A connection that comes after the deadline is closed as soon as it comes.
+        let connection = try await deadline(timeout, what: what, late: { close($0) }) {
             try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
         }
         do {
             // On time-out the connection is closed, which fails the query that waits on it.
-            let value = try await deadline(timeout, what: "\(settings.host):\(settings.port)", onTimeout: { close(connection) }) {
+            let value = try await deadline(timeout, what: what, onTimeout: { close(connection) }) {
                 try await body(connection)
             }
             close(connection)
@@ -46,24 +50,35 @@ enum ServerConnection {
         connection.closeFuture.whenComplete { _ in withExtendedLifetime(connection) {} }
     }
 
-    /// Runs `body`, or throws `ClusterError.timedOut` (after calling `onTimeout`) when it takes longer than `timeout`.
+    /// `body`'s value, or `ClusterError.timedOut` (after calling `onTimeout`) when it takes longer than
+    /// `timeout`, or `CancellationError` when the calling task is cancelled. Whichever comes first is
+    /// returned without waiting for `body` to end: postgres-nio leaves a statement written to a connection
+    /// that closed under it unanswered for ever, and a wait for it would hold the caller (and a quit) with it.
+    /// `body` runs on, on its own task; a value it gives after the caller has gone goes to `late`.
     static func deadline<T: Sendable>(
-        _ timeout: Duration, what: String, onTimeout: @Sendable () -> Void = {},
+        _ timeout: Duration, what: String, onTimeout: @escaping @Sendable () -> Void = {},
+        late: @escaping @Sendable (T) -> Void = { _ in },
         _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
+        let answer = FirstResult<T>()
+        let work = Task {
+            do {
+                let value = try await body()
+                if !answer.resume(with: .success(value)) { late(value) }
+            } catch {
+                answer.resume(with: .failure(error))
             }
-            defer { group.cancelAll() }
-            while let result = try await group.next() {
-                if let value = result { return value }
-                onTimeout()
-                throw ClusterError.timedOut(what: what)
-            }
-            throw ClusterError.timedOut(what: what)
+        }
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            if !Task.isCancelled, answer.resume(with: .failure(ClusterError.timedOut(what: what))) { onTimeout() }
+        }
+        defer { timer.cancel() }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { answer.set($0) }
+        } onCancel: {
+            work.cancel()
+            answer.resume(with: .failure(CancellationError()))
         }
     }
 

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import PostgresNIO
+import Primitives
 import Synchronization
 
 /// One PostgreSQL server as the stores use it: a `PostgresClient` connection pool for the async reads and
@@ -182,7 +183,7 @@ public final class PostgresPool: Sendable {
     func answered<T: Sendable>(on connection: PostgresConnection, limit: Duration? = nil,
                                _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let watch = watch(connection)
-        let answer = FirstAnswer<T>()
+        let answer = FirstResult<T>()
         let timeout = limit ?? answerTimeout
         let profile = profile
         let called = ContinuousClock.now
@@ -386,28 +387,5 @@ private final class ConnectionWatch: Sendable {
             return state.waiter
         }
         waiter?()
-    }
-}
-
-/// A continuation resumed by whichever of its sources answers first; the later ones are ignored.
-private final class FirstAnswer<T: Sendable>: Sendable {
-    private let state = Mutex<(continuation: CheckedContinuation<T, any Error>?, result: Result<T, any Error>?)>((nil, nil))
-
-    func set(_ continuation: CheckedContinuation<T, any Error>) {
-        let early = state.withLock { state -> Result<T, any Error>? in
-            if state.result == nil { state.continuation = continuation }
-            return state.result
-        }
-        if let early { continuation.resume(with: early) }
-    }
-
-    func resume(with result: Result<T, any Error>) {
-        let continuation = state.withLock { state -> CheckedContinuation<T, any Error>? in
-            guard state.result == nil else { return nil }
-            state.result = result
-            defer { state.continuation = nil }
-            return state.continuation
-        }
-        continuation?.resume(with: result)
     }
 }
