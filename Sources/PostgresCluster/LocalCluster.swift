@@ -125,16 +125,27 @@ public final class LocalCluster: Sendable {
     }
 
     /// Stops every server at once (SIGKILL) and deletes the cluster: its servers' directories and this
-    /// directory. For tests and for starting over; the data is gone.
+    /// directory. For `cluster remove`, for tests and for starting over; the data is gone. The servers' root is
+    /// deleted only where `prepare` puts one (`servers` here, or `~postgres/hongbao/<id>` as root), whatever the
+    /// settings file says.
     public func remove() async {
         if let settings = try? ClusterSettings.load(clusterDirectory: directory) {
             for server in settings.servers {
                 let process = ServerProcess.inspect(directory: server.directory)
                 if let pid = process.pid { kill(pid, SIGKILL) }
             }
-            try? FileManager.default.removeItem(atPath: settings.serverRoot)
+            if isServerRoot(settings) { try? FileManager.default.removeItem(atPath: settings.serverRoot) }
         }
         try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Whether `settings.serverRoot` is a root `prepare` made for this cluster.
+    private func isServerRoot(_ settings: ClusterSettings) -> Bool {
+        let root = URL(fileURLWithPath: settings.serverRoot).standardizedFileURL
+        if root.path == directory + "/servers" { return true }
+        let id = settings.id
+        return id.count == 12 && id.allSatisfy(\.isHexDigit) && root.lastPathComponent == id
+            && root.deletingLastPathComponent().lastPathComponent == "hongbao"
     }
 
     // MARK: - Making the cluster

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Foundation
 import PostgresCluster
 import Primitives
@@ -10,7 +11,7 @@ struct ClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
         abstract: "Run a local PostgreSQL cluster (primary + two synchronous standbys), break it and fail over.",
-        subcommands: [Up.self, Status.self, Down.self, Fault.self, Failover.self]
+        subcommands: [Up.self, Status.self, Down.self, Remove.self, Fault.self, Failover.self]
     )
 
     static func cluster(_ data: DataOptions) throws -> LocalCluster {
@@ -110,6 +111,53 @@ extension ClusterCommand {
             }
             Output.line(stopped.isEmpty ? "cluster already down: no server was running"
                 : "cluster down: stopped \(stopped.joined(separator: ", "))")
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Kill every server and delete the cluster with all its data (needs --yes; refused while the data directory is in use).")
+        @OptionGroup var data: DataOptions
+        @OptionGroup var output: OutputOptions
+        @Flag(name: .long, help: "Yes: delete the cluster and every server's data.") var yes = false
+
+        func run() async throws {
+            let path = try data.path()
+            let cluster = LocalCluster(dataDirectory: path)
+            let settings: ClusterSettings
+            do {
+                settings = try cluster.settings()
+            } catch .noCluster {
+                try report(View(removed: false, servers: []), "no cluster in \(cluster.directory): nothing removed")
+                return
+            } catch {
+                throw UserError(error)
+            }
+            guard yes else {
+                throw UserError(message: "cluster remove deletes every server's data (\(settings.serverRoot)); add --yes to do it",
+                                exitCode: ExitStatus.usage)
+            }
+            // A dashboard or command on this data directory holds its lock: its servers are not pulled from under it.
+            let lock: DataDirectory
+            do {
+                lock = try DataDirectory(path: path, create: false)
+            } catch {
+                throw UserError(error)
+            }
+            await cluster.remove()
+            withExtendedLifetime(lock) {}
+            let names = settings.servers.map(\.name)
+            try report(View(removed: true, servers: names),
+                       "cluster removed: killed and deleted \(names.joined(separator: ", ")) (\(settings.serverRoot))")
+        }
+
+        struct View: Encodable {
+            let removed: Bool
+            let servers: [String]
+        }
+
+        private func report(_ view: View, _ line: String) throws {
+            if output.json { try Output.json(view) } else { Output.line(line) }
         }
     }
 

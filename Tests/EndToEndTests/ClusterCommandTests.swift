@@ -48,7 +48,7 @@ final class ClusterCommandTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: data.appending("cluster")), ["mine.txt"])
     }
 
-    func testUpStatusFaultsAndDownOnOneServer() throws {
+    func testUpStatusFaultsDownAndRemoveOnOneServer() async throws {
         try skipWithoutPostgreSQL()
         let binary = try HongbaoBinary()
         let data = try TemporaryDirectory(prefix: "hongbao-cluster-cli")
@@ -91,5 +91,47 @@ final class ClusterCommandTests: XCTestCase {
         XCTAssertEqual(down.stdout, "cluster down: stopped a\n")
         let downAgain = try binary.run(["cluster", "down", "--data", data.path])
         XCTAssertEqual(downAgain.stdout, "cluster already down: no server was running\n")
+
+        try await removeKillsTheServersAndDeletesOnlyWhenAskedAndFree(binary, data: data)
+    }
+
+    /// `cluster remove`: refused without --yes and while the data directory is in use (changing nothing), then
+    /// kills the running server and deletes the cluster and its servers' root; a second remove finds nothing.
+    private func removeKillsTheServersAndDeletesOnlyWhenAskedAndFree(_ binary: HongbaoBinary, data: TemporaryDirectory) async throws {
+        XCTAssertEqual(try binary.run(["cluster", "up", "--data", data.path]).status, 0)
+        let settings = try LocalCluster(dataDirectory: data.path).settings()
+        let status = try binary.run(["cluster", "status", "--json", "--data", data.path])
+        let servers = (try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["servers"] as? [[String: Any]]
+        let pid = try XCTUnwrap(servers?.first?["pid"] as? Int, status.stdout)
+
+        let unasked = try binary.run(["cluster", "remove", "--data", data.path])
+        XCTAssertEqual(unasked.status, 2, unasked.stderr)
+        XCTAssertTrue(unasked.stderr.contains("add --yes"), unasked.stderr)
+
+        let lock = open(data.appending("LOCK"), O_RDWR | O_CREAT, 0o600)
+        XCTAssertEqual(flock(lock, LOCK_EX | LOCK_NB), 0)
+        let inUse = try binary.run(["cluster", "remove", "--yes", "--data", data.path])
+        close(lock)
+        XCTAssertEqual(inUse.status, 5, inUse.stderr)
+        XCTAssertTrue(Self.isRunning(pid), "a refused remove killed the server")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: settings.serverRoot))
+
+        let removed = try binary.run(["cluster", "remove", "--yes", "--data", data.path])
+        XCTAssertEqual(removed.status, 0, removed.stderr)
+        XCTAssertTrue(removed.stdout.hasPrefix("cluster removed: killed and deleted a"), removed.stdout)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: data.appending("cluster")))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: settings.serverRoot))
+        await waitUntil("the postmaster to die", timeout: .seconds(10), interval: .milliseconds(50)) { !Self.isRunning(pid) }
+
+        let again = try binary.run(["cluster", "remove", "--yes", "--data", data.path])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stdout.hasPrefix("no cluster in "), again.stdout)
+    }
+
+    /// Whether process `pid` exists and is not a zombie (a killed postmaster is one until something reaps it).
+    private static func isRunning(_ pid: Int) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(close, offsetBy: 2)] != "Z"
     }
 }

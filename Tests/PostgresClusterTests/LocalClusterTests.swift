@@ -88,6 +88,27 @@ final class LocalClusterTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cluster.directory), ["notes.txt"])
     }
 
+    func testRemoveDeletesNoServerRootItDidNotMake() async throws {
+        let directory = try TemporaryDirectory(prefix: "hongbao-remove")
+        let precious = try TemporaryDirectory(prefix: "hongbao-precious")
+        defer { directory.remove(); precious.remove() }
+        _ = FileManager.default.createFile(atPath: precious.appending("keep.txt"), contents: Data("mine".utf8))
+        let cluster = LocalCluster(dataDirectory: directory.path)
+        try FileManager.default.createDirectory(atPath: cluster.directory, withIntermediateDirectories: true)
+        // A damaged or edited settings file whose server root points at someone else's directory.
+        let settings = """
+            {"format": 1, "id": "0123456789ab", "host": "127.0.0.1", "user": "hongbao", "password": "x",
+             "database": "hongbao", "serverRoot": "\(precious.path)", "serverUser": "postgres", "servers": [],
+             "primary": "a", "binDirectory": "/usr/lib/postgresql/15/bin", "durable": false}
+            """
+        _ = FileManager.default.createFile(atPath: ClusterSettings.path(in: cluster.directory), contents: Data(settings.utf8))
+        XCTAssertEqual(try cluster.settings().serverRoot, precious.path)
+
+        await cluster.remove()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cluster.directory))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: precious.path), ["keep.txt"])
+    }
+
     func testMissingProgramsAreNamedWithTheInstallCommand() throws {
         XCTAssertThrowsError(try PostgresInstallation.find(environment: ["HONGBAO_PG_BIN": "/nonexistent"])) { error in
             XCTAssertEqual(error as? ClusterError, .noBinaries(lookedIn: "/nonexistent"))
