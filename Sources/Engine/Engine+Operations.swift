@@ -170,7 +170,12 @@ extension Engine {
     /// Moves every dead-lettered credit back to the credit queue.
     @discardableResult
     public func redriveDeadLetters() async throws -> Int {
-        let moved = try await sqlite("redrive").queue.redrive(deadLetterQueue: limits.credit.queueName + "-dlq")
+        let moved: Int
+        switch books {
+        case let .sqlite(books): moved = try await books.queue.redrive(deadLetterQueue: limits.credit.queueName + "-dlq")
+        case let .postgres(books): moved = try await books.queue.redrive()
+        }
+        if moved > 0 { creditPath.wakeup.signal() }
         events.add(.retry, "redrove \(moved) dead-lettered credits")
         return moved
     }

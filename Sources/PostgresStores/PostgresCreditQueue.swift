@@ -34,7 +34,7 @@ public final class PostgresCreditQueue: CreditQueue {
     public let name: String
     public let deadLetterName: String
     public let maxReceiveCount: Int
-    private let clock: any WallClock
+    let clock: any WallClock
     /// How often an empty receive looks again while it may wait.
     public let pollInterval: Duration
     /// The credit path's single sends, acknowledgements and retries, each kind gathered into shared statements

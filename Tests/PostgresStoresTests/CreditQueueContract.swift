@@ -57,9 +57,11 @@ enum CreditQueueContract {
     }
 
     /// After `maxReceiveCount` receives without an acknowledgement, the next receive moves the message to
-    /// the dead-letter queue instead of delivering it.
-    static func deadLetterAfterMaxReceives<Queue: CreditQueue>(
-        _ queue: Queue, maxReceiveCount: Int, clock: ManualClock, deadLettered: () async throws -> [String]
+    /// the dead-letter queue instead of delivering it; a redrive brings it back, visible at once and with its
+    /// receive count from 0.
+    static func deadLetterAfterMaxReceivesAndRedrive<Queue: CreditQueue>(
+        _ queue: Queue, maxReceiveCount: Int, clock: ManualClock, deadLettered: () async throws -> [String],
+        redrive: () async throws -> Int
     ) async throws {
         try await queue.enqueue(order("d.1"))
         for attempt in 1...maxReceiveCount {
@@ -71,6 +73,17 @@ enum CreditQueueContract {
         XCTAssertEqual(buried.count, 0)
         let dead = try await deadLettered()
         XCTAssertEqual(dead, ["d.1"])
+
+        let moved = try await redrive()
+        XCTAssertEqual(moved, 1)
+        let left = try await deadLettered()
+        XCTAssertEqual(left, [])
+        let back = try await queue.receive(max: 1, wait: .zero, visibility: .seconds(1))
+        XCTAssertEqual(back.map(\.order.claim.rawValue), ["d.1"])
+        XCTAssertEqual(back.map(\.receiveCount), [1])
+        try await queue.acknowledge(try XCTUnwrap(back.first))
+        let again = try await redrive()
+        XCTAssertEqual(again, 0)
     }
 
     /// Eight workers receive concurrently: every message is delivered to exactly one of them.

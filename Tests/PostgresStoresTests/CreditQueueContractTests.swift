@@ -40,11 +40,12 @@ final class SQLiteCreditQueueContractTests: XCTestCase {
         try await CreditQueueContract.visibilityTimeoutAndStaleReceipts(try await queue().0, clock: clock)
     }
 
-    func testDeadLetterAfterMaxReceives() async throws {
+    func testDeadLetterAfterMaxReceivesAndRedrive() async throws {
         let (queue, service) = try await queue()
-        try await CreditQueueContract.deadLetterAfterMaxReceives(queue, maxReceiveCount: maxReceiveCount, clock: clock) {
-            try await service.receiveBatch("credits-dlq", maxCount: 10).map(\.id)
-        }
+        try await CreditQueueContract.deadLetterAfterMaxReceivesAndRedrive(
+            queue, maxReceiveCount: maxReceiveCount, clock: clock,
+            deadLettered: { try await service.receiveBatch("credits-dlq", maxCount: 10).map(\.id) },
+            redrive: { try await service.redrive(deadLetterQueue: "credits-dlq") })
     }
 
     func testConcurrentReceiversShareWithoutDuplicates() async throws {
@@ -70,11 +71,34 @@ final class PostgresCreditQueueContractTests: PostgresServerTestCase {
         try await CreditQueueContract.visibilityTimeoutAndStaleReceipts(try await queue(), clock: clock)
     }
 
-    func testDeadLetterAfterMaxReceives() async throws {
+    func testDeadLetterAfterMaxReceivesAndRedrive() async throws {
         let queue = try await queue()
-        try await CreditQueueContract.deadLetterAfterMaxReceives(queue, maxReceiveCount: maxReceiveCount, clock: clock) {
-            try await queue.deadLetterIDs()
+        try await CreditQueueContract.deadLetterAfterMaxReceivesAndRedrive(
+            queue, maxReceiveCount: maxReceiveCount, clock: clock,
+            deadLettered: { try await queue.deadLetterIDs() }, redrive: { try await queue.redrive() })
+    }
+
+    /// A dead-lettered message whose id is live in the queue again (re-sent by recovery) leaves the dead-letter
+    /// queue on redrive without a second copy in the queue.
+    func testARedriveDoesNotDoubleAMessageLiveAgain() async throws {
+        let queue = try await queue()
+        try await queue.enqueue(CreditQueueContract.order("r.1"))
+        for _ in 1...maxReceiveCount {
+            _ = try await queue.receive(max: 1, wait: .zero, visibility: .seconds(1))
+            clock.advance(by: .seconds(2))
         }
+        let buried = try await queue.receive(max: 1, wait: .zero, visibility: .seconds(1))
+        XCTAssertEqual(buried.count, 0)
+        let dead = try await queue.deadLetterIDs()
+        XCTAssertEqual(dead, ["r.1"])
+        try await queue.enqueue(CreditQueueContract.order("r.1"))
+
+        let moved = try await queue.redrive()
+        XCTAssertEqual(moved, 0)
+        let left = try await queue.deadLetterIDs()
+        XCTAssertEqual(left, [])
+        let live = try await queue.depth().live
+        XCTAssertEqual(live, 1)
     }
 
     func testConcurrentReceiversShareWithoutDuplicates() async throws {
