@@ -9,12 +9,12 @@ import RetryWorker
 
 /// TigerBeetle-style simulation of the whole credit path, on the production code, one step at a time.
 ///
-/// One task drives a real engine (ledger and three-replica queue in a temporary directory) on a manual clock
-/// and seeded randomness. Each step is chosen by the seed: send, grab, open (through `Engine.open`: draw,
-/// in-line credit with injected failures, and on failure the credit path queues the claim), a retry worker
-/// step (`RetryWorkerPool.receive` / `process`), clock advances, expiry, replica down / corrupt / restore
-/// (sometimes two down: no quorum), worker crashes (held messages dropped unacknowledged), account-system
-/// outages, and restarts (`Engine.start` runs recovery), including crashes between draw and queueing.
+/// One task drives a real engine (ledger and three-replica queue in a scratch directory, see `directory`) on a manual
+/// clock and seeded randomness. Each step is chosen by the seed: send, grab, open (through `Engine.open`: draw, in-line
+/// credit with injected failures, and on failure the credit path queues the claim), a retry worker step
+/// (`RetryWorkerPool.receive` / `process`), clock advances, expiry, replica down / corrupt / restore (sometimes two
+/// down: no quorum), worker crashes (held messages dropped unacknowledged), account-system outages, and restarts
+/// (`Engine.start` runs recovery), including crashes between draw and queueing.
 ///
 /// Then a convergence phase with faults off drives workers and time until nothing is owed, and the checks
 /// run: every claim credited exactly once with its amount, balances sum to zero and match a model of every
@@ -59,7 +59,9 @@ public final class DeterministicSimulation {
     let clock = ManualClock()
     let decisions: SeededRandomSource
     let engineRandom: SeededRandomSource
-    /// A fresh directory under the system's temporary directory for the engine's data, removed by `run`.
+    /// A fresh directory for the engine's data, removed by `run`: memory-backed where the machine has it
+    /// (`ScratchRoot`), since the simulation crashes the process, never the machine, and on a disk its
+    /// hundreds of restarts (each closing five databases) spent half the run waiting for fsyncs.
     let directory: String
     var engineSlot: Engine?
     var users: [String] = []
@@ -83,7 +85,7 @@ public final class DeterministicSimulation {
         limits = DeterministicSimulation.limits()
         decisions = SeededRandomSource(seed: options.seed)
         engineRandom = SeededRandomSource(seed: options.seed ^ 0x5151_D00D_CAFE_F00D)
-        directory = FileManager.default.temporaryDirectory.path + "/hongbao-sim-" + UUID().uuidString.prefix(8)
+        directory = ScratchRoot.path() + "/hongbao-sim-" + UUID().uuidString.prefix(8)
         held = Array(repeating: [], count: max(1, options.workers))
         startedAt = clock.now()
     }

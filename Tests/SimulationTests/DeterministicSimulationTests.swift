@@ -1,5 +1,6 @@
 import Foundation
-import Simulation
+import Primitives
+@testable import Simulation
 import XCTest
 
 /// The seeded simulator of the credit path: a fault phase, a convergence phase, then checks.
@@ -58,5 +59,18 @@ final class DeterministicSimulationTests: XCTestCase {
                        "seed \(options.seed)")
         let other = try encoder.encode(try await DeterministicSimulation(.init(seed: seed &+ 2, operations: 4_000)).run())
         XCTAssertNotEqual(first, other, "a different seed takes a different path")
+    }
+
+    /// The engine's files are memory-backed where the machine has `/dev/shm`: on a disk the run's restarts
+    /// waited on fsyncs for half its time.
+    func testTheEngineDataIsInTheScratchRootAndRemovedAfterTheRun() async throws {
+        let simulation = try DeterministicSimulation(.init(seed: seed, operations: 200))
+        XCTAssertTrue(simulation.directory.hasPrefix(ScratchRoot.path() + "/hongbao-sim-"), simulation.directory)
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: ScratchRoot.memory, isDirectory: &isDirectory), isDirectory.boolValue {
+            XCTAssertTrue(simulation.directory.hasPrefix(ScratchRoot.memory + "/"), simulation.directory)
+        }
+        _ = try await simulation.run()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: simulation.directory), "removed by run")
     }
 }
