@@ -215,7 +215,7 @@ final class PacketWriteBatcher: Sendable {
         let minShare = minShare
         let pool = pool
         return try await pool.retrying {
-            try await pool.transaction { connection in
+            try await pool.transaction(profiledAs: "packets") { connection in
                 try await PacketWriteBatcher.execute(writes, now: now, minShare: minShare, on: connection,
                                                      logger: pool.logger)
             }

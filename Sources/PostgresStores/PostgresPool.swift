@@ -124,7 +124,9 @@ public final class PostgresPool: Sendable {
     /// or may not have committed (an unclear commit), which the caller's retry sorts out by id. Ends, whatever
     /// the server does, when the connection closes or no answer comes within `answerTimeout` (`answered`).
     /// `limit` replaces `answerTimeout` for a transaction that is long by nature (an audit's table scans).
-    func transaction<T: Sendable>(limit: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection) async throws -> T,
+    /// `label` names its BEGIN, body and COMMIT in `profile` (`pool.tx.<label>.commit`…).
+    func transaction<T: Sendable>(limit: Duration? = nil, profiledAs label: String = "other",
+                                  _ body: @escaping @Sendable (PostgresConnection) async throws -> T,
                                   onCommitSent: @escaping @Sendable (T) -> Void = { _ in }) async throws -> T {
         let logger = logger
         let profile = profile
@@ -134,12 +136,12 @@ public final class PostgresPool: Sendable {
             return try await self.answered(on: connection, limit: limit) { connection in
                 var step = ContinuousClock.now
                 try await connection.query("BEGIN", logger: logger)
-                profile.record("pool.tx.begin", since: step)
+                profile.record("pool.tx." + label + ".begin", since: step)
                 step = ContinuousClock.now
                 let value: T
                 do {
                     value = try await body(connection)
-                    profile.record("pool.tx.body", since: step)
+                    profile.record("pool.tx." + label + ".body", since: step)
                 } catch {
                     // A lost connection's transaction ends with it on the server; a ROLLBACK written to its
                     // closed channel would never be answered.
@@ -151,7 +153,7 @@ public final class PostgresPool: Sendable {
                 onCommitSent(value)
                 step = ContinuousClock.now
                 try await connection.query("COMMIT", logger: logger)
-                profile.record("pool.tx.commit", since: step)
+                profile.record("pool.tx." + label + ".commit", since: step)
                 return value
             }
         }

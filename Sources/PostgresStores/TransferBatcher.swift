@@ -90,7 +90,7 @@ final class TransferBatcher: Sendable {
         return try await pool.retrying {
             // Only what an earlier, lost attempt applied: within one attempt a repeated id is a true replay.
             let seen = appliedBefore.withLock { $0 }
-            let results = try await pool.transaction { connection in
+            let results = try await pool.transaction(profiledAs: "ledger") { connection in
                 try await TransferBatcher.execute(requests, now: now, maxAmount: maxAmount, on: connection,
                                                   logger: pool.logger)
             } onCommitSent: { results in
