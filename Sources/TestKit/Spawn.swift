@@ -1,6 +1,7 @@
 import Foundation
 #if canImport(Glibc)
 import Glibc
+import Primitives
 #endif
 
 /// Runs a program to completion with `posix_spawn` and `waitpid`, its output through a file.
@@ -14,7 +15,7 @@ public enum Spawn {
     /// `captureOutput`, else "".
     @discardableResult
     public static func run(_ executable: String, _ arguments: [String], captureOutput: Bool = true) throws -> String {
-        let outputPath = NSTemporaryDirectory() + "hongbao-spawn-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).out"
+        let outputPath = ScratchRoot.path() + "/hongbao-spawn-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).out"
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
         let quoted = ([executable] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
             .joined(separator: " ")

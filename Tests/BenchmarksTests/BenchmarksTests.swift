@@ -2,13 +2,14 @@ import Benchmarks
 import Foundation
 import Ledger
 import MessageQueue
+import Primitives
 import XCTest
 
 /// Tiny runs of each bench, for correctness only: each bench checks the work it timed and throws if it
 /// does not add up. No timing assertions here (numbers belong to `hongbao bench`).
 final class BenchmarksTests: XCTestCase {
     private func scratch() throws -> String {
-        let path = FileManager.default.temporaryDirectory.path + "/hongbao-bench-test-\(UUID().uuidString.prefix(8))"
+        let path = ScratchRoot.path() + "/hongbao-bench-test-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
         return path

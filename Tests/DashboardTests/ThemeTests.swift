@@ -1,4 +1,5 @@
 import Dashboard
+import Primitives
 import XCTest
 
 final class ThemeTests: XCTestCase {
@@ -72,7 +73,7 @@ final class ThemeTests: XCTestCase {
             XCTAssertEqual(BuiltInThemes.files[name], file, "\(name).toml and BuiltInThemes.swift are in step")
         }
         // A Themes/ directory with its own light.toml overrides the shipped one.
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hongbao-themes-\(UInt32.random(in: 0...UInt32.max))")
+        let directory = URL(fileURLWithPath: ScratchRoot.path()).appendingPathComponent("hongbao-themes-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         try "[colors]\nok = \"blue\"\n".write(to: directory.appendingPathComponent("light.toml"), atomically: true, encoding: .utf8)

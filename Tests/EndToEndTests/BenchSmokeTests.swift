@@ -1,4 +1,5 @@
 import Foundation
+import Primitives
 import XCTest
 
 /// `hongbao bench --quick` as CI's smoke test: the real binary runs every suite once, small, and each
@@ -13,7 +14,7 @@ final class BenchSmokeTests: XCTestCase {
 
     func testBenchQuickRunsEverySuiteAndReportsJSON() throws {
         let binary = try HongbaoBinary()
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("hongbao-bench-smoke-\(UUID().uuidString.prefix(8))")
+        let scratch = URL(fileURLWithPath: ScratchRoot.path()).appendingPathComponent("hongbao-bench-smoke-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: scratch) }
         var running: [(suite: String, process: Process, output: URL, errors: URL)] = []
         for suite in Self.suites {

@@ -1,4 +1,5 @@
 import Foundation
+import Primitives
 import TestKit
 import XCTest
 
@@ -10,7 +11,7 @@ final class CLIBadInputTests: XCTestCase {
 
     override func setUpWithError() throws {
         binary = try HongbaoBinary()
-        directory = NSTemporaryDirectory() + "hongbao-cli-\(UUID().uuidString.prefix(8))"
+        directory = ScratchRoot.path() + "/hongbao-cli-\(UUID().uuidString.prefix(8))"
         try run(["account", "open", "alice", "--deposit", "1000"])
         try run(["account", "open", "bob"])
         try run(["account", "open", "张三", "--deposit", "10"])

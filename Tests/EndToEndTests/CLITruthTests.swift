@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Primitives
 import XCTest
 
 /// What the operator CLI prints is true, readable and reachable, run against the real binary.
@@ -9,7 +10,7 @@ final class CLITruthTests: XCTestCase {
 
     override func setUpWithError() throws {
         binary = try HongbaoBinary()
-        directory = NSTemporaryDirectory() + "hongbao-truth-\(UUID().uuidString.prefix(8))"
+        directory = ScratchRoot.path() + "/hongbao-truth-\(UUID().uuidString.prefix(8))"
     }
 
     override func tearDown() {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Primitives
 import XCTest
 
 /// The credit path under `kill -9`: the real binary runs the Gala load with 30 % credit failures and is
@@ -12,7 +13,7 @@ final class CreditCrashLoopTests: XCTestCase {
 
     func testKillNineDuringLoadWithCreditFailuresLosesNothingAndCreditsNothingTwice() throws {
         let binary = try HongbaoBinary()
-        let data = FileManager.default.temporaryDirectory.path + "/hongbao-credit-crash-\(UUID().uuidString.prefix(8))"
+        let data = ScratchRoot.path() + "/hongbao-credit-crash-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: data) }
         let common = ["--data", data, "--accounts", "500", "--durability", "normal"]
 

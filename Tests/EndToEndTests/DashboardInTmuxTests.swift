@@ -1,4 +1,5 @@
 import Foundation
+import Primitives
 import TestKit
 import XCTest
 
@@ -17,7 +18,7 @@ final class DashboardInTmuxTests: XCTestCase {
     override func setUpWithError() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else { throw XCTSkip("tmux is not installed") }
         binary = try HongbaoBinary()
-        directory = NSTemporaryDirectory() + "hongbao-dash-\(UUID().uuidString.prefix(8))"
+        directory = ScratchRoot.path() + "/hongbao-dash-\(UUID().uuidString.prefix(8))"
         let command = "\(binary.url.path) --data \(directory!) --durability normal --demo-accounts 300; echo EXITED $?; sleep 60"
         _ = try tmux(["new-session", "-d", "-s", session, "-x", "120", "-y", "40", command], captureOutput: false)
     }

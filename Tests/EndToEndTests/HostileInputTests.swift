@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Primitives
 import Synchronization
 import XCTest
 
@@ -44,7 +45,7 @@ final class HostileInputTests: XCTestCase {
 
     private func seed() throws -> Seed {
         if let seed = HostileInputTests.seeded.withLock({ $0 }) { return seed }
-        let directory = NSTemporaryDirectory() + "hongbao-hostile-seed-\(UUID().uuidString.prefix(8))"
+        let directory = ScratchRoot.path() + "/hongbao-hostile-seed-\(UUID().uuidString.prefix(8))"
         func run(_ arguments: [String]) throws -> String {
             let result = try binary.run(arguments + ["--data", directory, "--durability", "normal"])
             XCTAssertEqual(result.status, 0, "\(arguments): \(result.stderr)")
@@ -268,7 +269,7 @@ final class HostileInputTests: XCTestCase {
 
     /// The data directory and every file in it are private; an existing readable one gets a one-line warning.
     func testTheDataDirectoryIsPrivateAndAReadableOneIsWarnedAbout() throws {
-        let directory = NSTemporaryDirectory() + "hongbao-private-\(UUID().uuidString.prefix(8))"
+        let directory = ScratchRoot.path() + "/hongbao-private-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let data = ["--data", directory, "--durability", "normal"]
         XCTAssertEqual(try binary.run(["account", "open", "dora", "--deposit", "1"] + data).status, 0)
@@ -297,7 +298,7 @@ final class HostileInputTests: XCTestCase {
     }
 
     private func copyOfSeed(_ seed: Seed) throws -> String {
-        let copy = NSTemporaryDirectory() + "hongbao-hostile-\(UUID().uuidString.prefix(8))"
+        let copy = ScratchRoot.path() + "/hongbao-hostile-\(UUID().uuidString.prefix(8))"
         try FileManager.default.copyItem(atPath: seed.directory, toPath: copy)
         return copy
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Primitives
 import TestKit
 import XCTest
 
@@ -11,7 +12,7 @@ import XCTest
 final class QueueCrashTests: XCTestCase {
     func testEveryAcknowledgedMessageSurvivesKillNine() async throws {
         let binary = try Self.binary()
-        let data = FileManager.default.temporaryDirectory.path + "/hongbao-crash-\(UUID().uuidString.prefix(8))"
+        let data = ScratchRoot.path() + "/hongbao-crash-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: data) }
         _ = try run(binary, ["queue", "create", "crash", "--data", data])
 
@@ -65,7 +66,7 @@ final class QueueCrashTests: XCTestCase {
     /// acknowledged commit is a message, every acknowledged rollback is gone, and none is both.
     func testHalfMessagesSurviveKillNine() async throws {
         let binary = try Self.binary()
-        let data = FileManager.default.temporaryDirectory.path + "/hongbao-crash-half-\(UUID().uuidString.prefix(8))"
+        let data = ScratchRoot.path() + "/hongbao-crash-half-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: data) }
         _ = try run(binary, ["queue", "create", "tx", "--data", data])
         var seed: UInt64 = 0x5EED_0013
@@ -114,7 +115,7 @@ final class QueueCrashTests: XCTestCase {
     private func killedRun(
         _ binary: String, _ arguments: [String], round: Int, seed: inout UInt64
     ) async throws -> [String] {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("hongbao-crash-out-\(UUID().uuidString)")
+        let output = URL(fileURLWithPath: ScratchRoot.path()).appendingPathComponent("hongbao-crash-out-\(UUID().uuidString)")
         XCTAssertTrue(FileManager.default.createFile(atPath: output.path, contents: nil))
         defer { try? FileManager.default.removeItem(at: output) }
         let process = Process()

@@ -1,14 +1,15 @@
 import Foundation
 import PostgresCluster
+import Primitives
 import XCTest
 
 /// Every `hongbao …` command the README shows runs as written: the test reads the README's indented command
 /// lines, fills in what a person would (the packet id `send` printed, the receipt `queue receive` printed),
 /// and runs each one against one data directory, in order, expecting success.
 ///
-/// The long ones (the Gala scenario, about two minutes; `bench`, minutes; `serve`, until stopped) run in a
-/// scratch directory and must still be running, with nothing on stderr but progress, after a few seconds:
-/// they are stopped there. `serve` gets `--port 0` (a free port): the README's port may be taken on a shared
+/// The long ones (the Gala scenario, about two minutes; `bench`, minutes; `serve`, until stopped) start
+/// together first, each in its own scratch directory, and must still be running, with nothing on stderr but
+/// progress, after a few seconds: they are stopped there. `serve` gets `--port 0` (a free port): the README's port may be taken on a shared
 /// machine. A command that names its own `--data` gets the test's directory in its place.
 /// The dashboard (`swift run … hongbao`, or `hongbao` with options only) needs a terminal and is the tmux
 /// tests' job.
@@ -45,7 +46,7 @@ final class ReadmeCommandsTests: XCTestCase {
         let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
         let commands = ReadmeCommandsTests.commands(in: readme)
         XCTAssertGreaterThan(commands.count, 20, "the README's commands were not found")
-        let data = NSTemporaryDirectory() + "hongbao-readme-\(UUID().uuidString.prefix(8))"
+        let data = ScratchRoot.path() + "/hongbao-readme-\(UUID().uuidString.prefix(8))"
         addTeardownBlock {
             // The README's `cluster up` starts PostgreSQL servers under the data directory: stop them even when
             // a command failed before the README's own `cluster down`, and delete them (run as root they live
@@ -53,16 +54,15 @@ final class ReadmeCommandsTests: XCTestCase {
             await LocalCluster(dataDirectory: data).remove()
             try? FileManager.default.removeItem(atPath: data)
         }
+        let long = commands.filter { ReadmeCommandsTests.isLongRunning($0) }
+        XCTAssertFalse(long.isEmpty, "the README's long commands (the Gala scenario, bench, serve) were not found")
+        try assertStartAndKeepRunning(binary, long, root: root)
         var packet: String?
         var receipt: String?
-        for command in commands {
+        for command in commands where !ReadmeCommandsTests.isLongRunning(command) {
             let line = command.joined(separator: " ")
             // The dashboard with options (`hongbao --store postgres`) needs a terminal, like the bare one.
             if command.first?.hasPrefix("-") ?? true { continue }
-            if ReadmeCommandsTests.longRunning.contains(where: { line.hasPrefix($0) }) {
-                try assertStartsAndKeepsRunning(binary, command, root: root)
-                continue
-            }
             let filled = command.map { word -> String in
                 switch word {
                 case "PACKET": return packet ?? word
@@ -93,20 +93,39 @@ final class ReadmeCommandsTests: XCTestCase {
         return replaced
     }
 
-    /// Starts a long command in a scratch directory and checks it is still running, without an error, after
-    /// a few seconds; then stops it.
-    private func assertStartsAndKeepsRunning(_ binary: HongbaoBinary, _ command: [String], root: URL) throws {
-        let scratch = NSTemporaryDirectory() + "hongbao-readme-long-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let errors = Pipe()
-        let port = command.first == "serve" ? ["--port", "0"] : []
-        let process = try binary.start(ReadmeCommandsTests.withData(command, scratch) + port, stderr: errors, directory: root)
+    static func isLongRunning(_ command: [String]) -> Bool {
+        let line = command.joined(separator: " ")
+        return longRunning.contains(where: { line.hasPrefix($0) })
+    }
+
+    /// Starts the long commands together, each in its own scratch directory, and checks each is still
+    /// running, without an error, after a few seconds; then stops them. (Together: one wait, not one each.)
+    private func assertStartAndKeepRunning(_ binary: HongbaoBinary, _ commands: [[String]], root: URL) throws {
+        var started: [(command: [String], process: Process, errors: Pipe, scratch: String)] = []
+        defer {
+            for run in started {
+                if run.process.isRunning { run.process.terminate() }
+                run.process.waitUntilExit()
+                try? FileManager.default.removeItem(atPath: run.scratch)
+            }
+        }
+        for command in commands {
+            let scratch = ScratchRoot.path() + "/hongbao-readme-long-\(UUID().uuidString.prefix(8))"
+            let errors = Pipe()
+            let port = command.first == "serve" ? ["--port", "0"] : []
+            let process = try binary.start(ReadmeCommandsTests.withData(command, scratch) + port, stderr: errors,
+                                           directory: root)
+            started.append((command, process, errors, scratch))
+        }
         Thread.sleep(forTimeInterval: 4)
-        let running = process.isRunning
-        if running { process.terminate() }
-        process.waitUntilExit()
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        XCTAssertTrue(running, "hongbao \(command.joined(separator: " ")) stopped at once: \(stderr)")
-        XCTAssertFalse(stderr.contains("hongbao:") || stderr.contains("Error:"), "\(command): \(stderr)")
+        let running = started.map { $0.process.isRunning }
+        for (run, wasRunning) in zip(started, running) {
+            if wasRunning { run.process.terminate() }
+            run.process.waitUntilExit()
+            let stderr = String(decoding: run.errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let line = run.command.joined(separator: " ")
+            XCTAssertTrue(wasRunning, "hongbao \(line) stopped at once: \(stderr)")
+            XCTAssertFalse(stderr.contains("hongbao:") || stderr.contains("Error:"), "\(line): \(stderr)")
+        }
     }
 }

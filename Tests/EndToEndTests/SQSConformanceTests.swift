@@ -1,4 +1,5 @@
 import Foundation
+import Primitives
 import XCTest
 
 /// `hongbao serve` as real SQS clients see it: moto's own SQS test suite (from moto's source distribution)
@@ -71,7 +72,7 @@ final class SQSConformanceTests: XCTestCase {
     }
 
     func temporaryDirectory() throws -> String {
-        let path = NSTemporaryDirectory() + "hongbao-sqs-\(UUID().uuidString.prefix(8))"
+        let path = ScratchRoot.path() + "/hongbao-sqs-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }

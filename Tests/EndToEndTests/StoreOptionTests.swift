@@ -1,4 +1,5 @@
 import Foundation
+import Primitives
 import TestKit
 import XCTest
 
@@ -8,7 +9,7 @@ import XCTest
 final class StoreOptionTests: XCTestCase {
     func testCommandsThatRunOnSQLiteOnlyRefusePostgres() throws {
         let binary = try HongbaoBinary()
-        let data = NSTemporaryDirectory() + "hongbao-store-\(UUID().uuidString.prefix(8))"
+        let data = ScratchRoot.path() + "/hongbao-store-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: data) }
         let refused: [[String]] = [["queue", "list"], ["queue", "create", "jobs"], ["audit", "--repair"]]
         for command in refused {
@@ -30,7 +31,7 @@ final class StoreOptionTests: XCTestCase {
 
     func testPostgresCommandsNeedAServerAndAGoodURL() throws {
         let binary = try HongbaoBinary()
-        let empty = NSTemporaryDirectory() + "hongbao-store-\(UUID().uuidString.prefix(8))"
+        let empty = ScratchRoot.path() + "/hongbao-store-\(UUID().uuidString.prefix(8))"
         let noServer = try binary.run(["audit", "--store", "postgres", "--data", empty],
                                       environment: ["HONGBAO_POSTGRES": ""])
         XCTAssertEqual(noServer.status, 2, noServer.stderr)

@@ -12,7 +12,7 @@ final class AsciicastRecorderTests: XCTestCase {
     private var path = ""
 
     override func setUp() {
-        path = NSTemporaryDirectory() + "hongbao-cast-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).cast"
+        path = ScratchRoot.path() + "/hongbao-cast-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).cast"
     }
 
     override func tearDown() {

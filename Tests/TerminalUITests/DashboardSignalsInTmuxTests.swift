@@ -1,4 +1,5 @@
 import Foundation
+import Primitives
 import TestKit
 import XCTest
 
@@ -6,7 +7,7 @@ import XCTest
 /// SIGTERM restore the terminal.
 final class DashboardSignalsInTmuxTests: XCTestCase {
     private let session = "dashboard"
-    private let dataDirectory = NSTemporaryDirectory() + "hongbao-ui-test-\(UUID().uuidString.prefix(8))"
+    private let dataDirectory = ScratchRoot.path() + "/hongbao-ui-test-\(UUID().uuidString.prefix(8))"
     /// A private tmux server: killing it in `tearDown` also closes any descriptor it inherited from the test
     /// process (otherwise `swift test` waits forever for its output pipe to close).
     private let socket = "hongbao-ui-test-\(getpid())"

@@ -1,4 +1,5 @@
 import Foundation
+import Primitives
 import TestKit
 import XCTest
 
@@ -7,7 +8,7 @@ import XCTest
 /// `:` arrives whole; keys pressed faster than the screen refreshes each step from the previous press.
 final class TerminalTypesInTmuxTests: XCTestCase {
     private let socket = "hongbao-term-test-\(getpid())"
-    private let dataDirectory = NSTemporaryDirectory() + "hongbao-term-test-\(UUID().uuidString.prefix(8))"
+    private let dataDirectory = ScratchRoot.path() + "/hongbao-term-test-\(UUID().uuidString.prefix(8))"
     private var binary: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent(".build/debug/hongbao").path
