@@ -37,11 +37,29 @@ extension Engine {
     /// Queue mode: the opener always gets the amount; a failed credit is queued (`waiting`).
     /// Transaction mode: a failed credit rolls the whole open back and the opener gets the error.
     public func open(_ packet: PacketID, user: String, quiet: Bool = false) async throws -> OpenResult {
+        try await measuredOpen(packet, user: user, quiet: quiet, started: ContinuousClock.now)
+    }
+
+    /// Grabs a share and opens it at once, as `grab` and then `open` would (the same refusals, measured as an
+    /// open from the grab on). In queue mode the grab and the draw are one write of the packet store.
+    public func grabAndOpen(_ packet: PacketID, user: String, quiet: Bool = false) async throws -> OpenResult {
         let started = ContinuousClock.now
-        let currentMode = creditMode
+        guard creditMode == .queue else {
+            try await grab(packet, user: user)
+            return try await measuredOpen(packet, user: user, quiet: quiet, started: started)
+        }
+        return try await measuredOpen(packet, user: user, quiet: quiet, started: started, grabbing: true)
+    }
+
+    /// `open` (with `grabbing`: the grab and the draw in one write, queue mode only), timed from `started`.
+    private func measuredOpen(_ packet: PacketID, user: String, quiet: Bool, started: ContinuousClock.Instant,
+                              grabbing: Bool = false) async throws -> OpenResult {
+        let currentMode = grabbing ? .queue : creditMode
         do {
             let result: OpenResult
             switch currentMode {
+            case .queue where grabbing:
+                result = try await packets.grabAndOpen(packet, user: user, via: creditPath.driver)
             case .queue:
                 result = try await packets.open(packet, user: user, via: creditPath.driver)
             case .transaction:

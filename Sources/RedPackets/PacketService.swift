@@ -125,18 +125,32 @@ public final class PacketService: Sendable {
         if drawn.wasReplay || drawn.claim.state != .crediting {
             return OpenResult(claim: drawn.claim, wasReplay: drawn.wasReplay, creditFailure: nil)
         }
-        switch await driver.creditAtOpen(drawn.claim.creditOrder) {
+        return await credit(drawn.claim, via: driver)
+    }
+
+    /// Grabs a share for `user` and opens it at once: what `grab` and then `open` do, with the grab and the
+    /// draw in one write of the store (`PacketStore.grabAndDraw`). Refused as `grab` refuses (a user who
+    /// grabbed before gets `alreadyGrabbed`); never a replay.
+    public func grabAndOpen<Queue: CreditQueue>(
+        _ packet: PacketID, user: String, via driver: CreditFlowDriver<Queue>
+    ) async throws -> OpenResult {
+        let claim = try await store.grabAndDraw(packet, user: try await knownUser(user), random: random)
+        return await credit(claim, via: driver)
+    }
+
+    /// The credit flow of a claim just drawn (`crediting`), and what the opener sees of it.
+    private func credit<Queue: CreditQueue>(_ claim: Claim, via driver: CreditFlowDriver<Queue>) async -> OpenResult {
+        switch await driver.creditAtOpen(claim.creditOrder) {
         case let .credited(credit):
             // Not read back: the record of the credit may still be on its way to the store (see `CreditFlow`),
             // and the money is in the recipient's account now.
-            let claim = drawn.claim
             return OpenResult(claim: Claim(id: claim.id, packetID: claim.packetID, userID: claim.userID,
                                            userName: claim.userName, slot: claim.slot, amount: claim.amount,
                                            state: .credited, openedAt: claim.openedAt, creditedAt: credit.creditedAt,
                                            attempts: claim.attempts + 1),
                               wasReplay: false, creditFailure: nil)
         case let .queued(reason), let .unqueued(reason), let .retrying(reason, _):
-            return OpenResult(claim: (try? await store.currentClaim(drawn.claim.id)) ?? drawn.claim, wasReplay: false,
+            return OpenResult(claim: (try? await store.currentClaim(claim.id)) ?? claim, wasReplay: false,
                               creditFailure: reason)
         }
     }

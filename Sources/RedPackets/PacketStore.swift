@@ -49,6 +49,10 @@ public protocol PacketStore: ClaimRecorder {
     func grab(_ id: PacketID, user: Account) async throws -> Int
     /// Draws the user's share and records the claim as `crediting`; a second draw returns the same claim.
     func draw(_ id: PacketID, user: Account, random: any RandomSource) async throws -> (claim: Claim, wasReplay: Bool)
+    /// `grab` and then `draw` for a user who opens the share at once, with the same refusals in the same order
+    /// (`grab`'s; a user who grabbed before gets `alreadyGrabbed`, even with the claim drawn). A store may do
+    /// both in one write; the default is the two calls.
+    func grabAndDraw(_ id: PacketID, user: Account, random: any RandomSource) async throws -> Claim
 
     /// Compensates a draw whose credit failed in the all-or-nothing credit mode: removes the `crediting`
     /// claim and gives its share back (the grab stays, so the user can open again). Refused (nothing changes)
@@ -114,6 +118,11 @@ public protocol PacketStore: ClaimRecorder {
 }
 
 extension PacketStore {
+    public func grabAndDraw(_ id: PacketID, user: Account, random: any RandomSource) async throws -> Claim {
+        _ = try await grab(id, user: user)
+        return try await draw(id, user: user, random: random).claim
+    }
+
     public func currentClaim(_ id: ClaimID) async throws -> Claim? {
         try claim(id)
     }

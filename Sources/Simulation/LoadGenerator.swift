@@ -4,8 +4,8 @@ import RedPackets
 import Synchronization
 
 /// The Gala load: group packets sent by random people and opened share by share by random people, at a
-/// target rate of opens per second. Each open is a grab followed by an open through the engine, so it
-/// takes the real credit path with whatever faults are injected.
+/// target rate of opens per second. Each open is a grab and an open at once through the engine
+/// (`Engine.grabAndOpen`), so it takes the real credit path with whatever faults are injected.
 ///
 /// Senders are other people than openers: the pacer keeps about `Shape.stockSeconds` of opens in stock,
 /// sending packets ahead as shares are taken, so that an opener does not wait for somebody else's send (one
@@ -113,7 +113,7 @@ public final class LoadGenerator: Sendable {
             let user = shape.users[Int(random.uniform(in: 0...Int64(shape.users.count - 1)))]
             let packet = try await takeShare(excluding: user)
             do {
-                try await engine.grab(packet, user: user)
+                _ = try await engine.grabAndOpen(packet, user: user, quiet: true)
             } catch PacketError.alreadyGrabbed {
                 // The same person drew the same packet twice: give the share back, count nothing.
                 state.withLock { state in
@@ -123,7 +123,6 @@ public final class LoadGenerator: Sendable {
                 state.withLock { $0.counters.started -= 1 }
                 return
             }
-            _ = try await engine.open(packet, user: user, quiet: true)
             state.withLock { $0.counters.completed += 1 }
         } catch {
             state.withLock { $0.counters.failed += 1 }
