@@ -71,47 +71,26 @@ public struct LedgerTransaction {
             throw LedgerError.invalidAmount(request.amount)
         }
         guard request.from != request.to else { throw LedgerError.sameAccount(request.from) }
-        let amount = request.amount.minorUnits
-        // Each side is one UPDATE that checks and moves the balance and returns it: two statements where a
-        // lookup and an update of each account took four. An UPDATE that matches no row refused the move, and
-        // only then are the accounts read, to say why in the order the checks always had.
-        guard let fromAfter = try database.fetchFirst(prepared: """
-            UPDATE account SET balance = balance - ?1
-            WHERE id = ?2 AND (kind = 'mint' OR balance >= ?1) AND balance >= ?3 RETURNING balance
-            """, amount, request.from.rawValue, Int64.min + amount, map: { Money(minorUnits: $0.int64(0)) }) else {
-            throw try refusal(of: request)
+        guard let from = try account(id: request.from) else { throw LedgerError.unknownAccountID(request.from) }
+        guard let to = try account(id: request.to) else { throw LedgerError.unknownAccountID(request.to) }
+        guard let fromAfter = from.balance.subtracting(request.amount),
+              let toAfter = to.balance.adding(request.amount) else {
+            throw LedgerError.arithmeticOverflow
         }
-        guard let toAfter = try database.fetchFirst(prepared: """
-            UPDATE account SET balance = balance + ?1 WHERE id = ?2 AND balance <= ?3 RETURNING balance
-            """, amount, request.to.rawValue, Int64.max - amount, map: { Money(minorUnits: $0.int64(0)) }) else {
-            // Nothing of a refused transfer stays written, for a caller that catches the error and goes on.
-            try database.execute(prepared: "UPDATE account SET balance = balance + ? WHERE id = ?",
-                                 amount, request.from.rawValue)
-            throw try refusal(of: request)
+        if from.kind != .mint && fromAfter.isNegative {
+            throw LedgerError.insufficientFunds(account: from.name, balance: from.balance, needed: request.amount)
         }
+        try setBalance(of: from.id, to: fromAfter)
+        try setBalance(of: to.id, to: toAfter)
         try database.execute(prepared: """
             INSERT INTO transfer (id, debit_id, credit_id, amount, debit_balance_after, credit_balance_after, memo, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, request.id.rawValue, request.from.rawValue, request.to.rawValue, amount,
+            """, request.id.rawValue, from.id.rawValue, to.id.rawValue, request.amount.minorUnits,
             fromAfter.minorUnits, toAfter.minorUnits, request.memo, now.millisecondsSinceEpoch)
         return .applied(TransferRecord(
-            sequence: database.lastInsertedRowID, id: request.id, from: request.from, to: request.to,
-            amount: request.amount, memo: request.memo, fromBalanceAfter: fromAfter, toBalanceAfter: toAfter, at: now
+            sequence: database.lastInsertedRowID, id: request.id, from: from.id, to: to.id, amount: request.amount,
+            memo: request.memo, fromBalanceAfter: fromAfter, toBalanceAfter: toAfter, at: now
         ))
-    }
-
-    /// Why a transfer that passed the request's own checks cannot move its money, read from both accounts as
-    /// they stand: an unknown account, a balance that would overflow, or insufficient funds, in that order.
-    private func refusal(of request: TransferRequest) throws -> LedgerError {
-        guard let from = try account(id: request.from) else { return .unknownAccountID(request.from) }
-        guard let to = try account(id: request.to) else { return .unknownAccountID(request.to) }
-        guard let fromAfter = from.balance.subtracting(request.amount), to.balance.adding(request.amount) != nil else {
-            return .arithmeticOverflow
-        }
-        if from.kind != .mint && fromAfter.isNegative {
-            return .insufficientFunds(account: from.name, balance: from.balance, needed: request.amount)
-        }
-        return .storage("transfer \(request.id.rawValue) refused by the database for no known reason")
     }
 
     /// Moves `amount` from the mint to `account`: the only way money enters the system.
@@ -122,5 +101,9 @@ public struct LedgerTransaction {
 
     public func transfer(id: TransferID) throws -> TransferRecord? {
         try LedgerQueries.transfer(id: id, in: database)
+    }
+
+    private func setBalance(of account: AccountID, to balance: Money) throws {
+        try database.execute(prepared: "UPDATE account SET balance = ? WHERE id = ?", balance.minorUnits, account.rawValue)
     }
 }

@@ -315,35 +315,6 @@ final class LedgerTransferTests: LedgerTestCase {
         XCTAssertEqual(try balance("b", in: ledger), Money(minorUnits: 1))
     }
 
-    /// A refused transfer leaves nothing behind even inside a transaction that catches the error and commits
-    /// what else it did: the debit made before the credit side refused is undone.
-    func testATransferRefusedOnItsCreditSideLeavesNothingInACommittingTransaction() async throws {
-        var limits = Limits.default
-        limits.money.maxSingleAmount = Money(minorUnits: .max)
-        let ledger = try makeLedger(limits: limits)
-        // The mint ends at Int64.min; `a` has room for 9 more fen.
-        let a = try await ledger.openAccount(name: "a", deposit: Money(minorUnits: .max - 9))
-        let b = try await ledger.openAccount(name: "b", deposit: Money(minorUnits: 10))
-        let refusals: [LedgerError?] = try await ledger.write { transaction in
-            var refusals: [LedgerError?] = []
-            for request in [TransferRequest(id: "to-nobody", from: b.id, to: AccountID(999), amount: Money(minorUnits: 3), memo: ""),
-                            TransferRequest(id: "overflow", from: b.id, to: a.id, amount: Money(minorUnits: 10), memo: "")] {
-                do {
-                    try transaction.transfer(request)
-                    refusals.append(nil)
-                } catch let error as LedgerError {
-                    refusals.append(error)
-                }
-            }
-            return refusals
-        }
-        XCTAssertEqual(refusals, [.unknownAccountID(AccountID(999)), .arithmeticOverflow])
-        XCTAssertEqual(try balance("b", in: ledger), Money(minorUnits: 10))
-        XCTAssertEqual(try balance("a", in: ledger), Money(minorUnits: .max - 9))
-        XCTAssertNil(try ledger.transfer(id: "to-nobody"))
-        XCTAssertNil(try ledger.transfer(id: "overflow"))
-    }
-
     func testBillsShowTheRunningBalanceNewestFirst() async throws {
         let ledger = try makeLedger()
         let (a, b) = try await twoAccounts(ledger)          // a: +100.00 (deposit)
