@@ -5,10 +5,13 @@ import Synchronization
 /// once, so a call waits for at most the statements ahead of it and never for a timer. `run` gets the items
 /// in arrival order and returns one answer per item, in the same order; when it throws, every call in that
 /// batch gets the error (`run` itself retries what may be retried: the statements it sends are idempotent).
+/// With a `profile`, each call's wait for a statement (`<step>.queued`), each statement (`<step>.batch`, with
+/// its items) and each call's whole time (`<step>.total`) are counted there.
 final class GroupedCalls<Item: Sendable, Answer: Sendable>: Sendable {
     private struct Pending {
         let item: Item
         let continuation: CheckedContinuation<Answer, any Error>
+        let submitted = ContinuousClock.now
     }
 
     private struct State {
@@ -18,18 +21,25 @@ final class GroupedCalls<Item: Sendable, Answer: Sendable>: Sendable {
 
     private let maxBatch: Int
     private let concurrentBatches: Int
+    private let profile: (profile: PostgresProfile, step: String)?
     private let run: @Sendable ([Item]) async throws -> [Answer]
     private let state = Mutex(State())
     private let batches = Atomic<Int>(0)
+    private let answered = Atomic<Int>(0)
 
-    init(maxBatch: Int, concurrentBatches: Int, run: @escaping @Sendable ([Item]) async throws -> [Answer]) {
+    init(maxBatch: Int, concurrentBatches: Int, profile: (profile: PostgresProfile, step: String)? = nil,
+         run: @escaping @Sendable ([Item]) async throws -> [Answer]) {
         self.maxBatch = max(1, maxBatch)
         self.concurrentBatches = max(1, concurrentBatches)
+        self.profile = profile
         self.run = run
     }
 
     /// How many statements have been sent (each with one or more calls' items).
     var batchCount: Int { batches.load(ordering: .relaxed) }
+
+    /// How many statements `run` answered (committed, for a statement in a transaction of its own).
+    var answeredCount: Int { answered.load(ordering: .relaxed) }
 
     /// Calls waiting for a statement (not yet in one).
     var queued: Int { state.withLock { $0.queue.count } }
@@ -59,10 +69,20 @@ final class GroupedCalls<Item: Sendable, Answer: Sendable>: Sendable {
             }
             if batch.isEmpty { return }
             batches.add(1, ordering: .relaxed)
+            let taken = ContinuousClock.now
+            if let (profile, step) = profile {
+                for pending in batch { profile.record(step + ".queued", taken - pending.submitted) }
+            }
             do {
                 let answers = try await run(batch.map(\.item))
+                answered.add(1, ordering: .relaxed)
                 guard answers.count == batch.count else {
                     throw PostgresStoreError.server("a batch of \(batch.count) calls returned \(answers.count) answers")
+                }
+                let done = ContinuousClock.now
+                if let (profile, step) = profile {
+                    profile.record(step + ".batch", done - taken, items: batch.count)
+                    for pending in batch { profile.record(step + ".total", done - pending.submitted) }
                 }
                 for (pending, answer) in zip(batch, answers) { pending.continuation.resume(returning: answer) }
             } catch {

@@ -12,81 +12,27 @@ import Synchronization
 /// transfer is idempotent by id, so a transfer the lost COMMIT did commit comes back as a replay of the same
 /// ledger row, which is reported as applied (the sequence number proves it is this call's own row).
 final class TransferBatcher: Sendable {
-    private struct Pending {
-        let request: TransferRequest
-        let continuation: CheckedContinuation<TransferOutcome, any Error>
-        let submitted = ContinuousClock.now
-    }
-
-    private struct State {
-        var queue: [Pending] = []
-        var running = false
-    }
-
-    private let pool: PostgresPool
-    private let maxBatch: Int
-    private let maxAmount: Money
-    private let clock: any WallClock
-    private let state = Mutex(State())
-    private let batches = Atomic<Int>(0)
+    /// The batches, one at a time, each call answered with its own outcome or refusal.
+    private let calls: GroupedCalls<TransferRequest, Result<TransferOutcome, any Error>>
 
     init(pool: PostgresPool, maxBatch: Int, maxAmount: Money, clock: any WallClock) {
-        self.pool = pool
-        self.maxBatch = max(1, maxBatch)
-        self.maxAmount = maxAmount
-        self.clock = clock
+        calls = GroupedCalls(maxBatch: maxBatch, concurrentBatches: 1, profile: (pool.profile, "ledger")) { requests in
+            try await TransferBatcher.run(requests, pool: pool, maxAmount: maxAmount, now: clock.now())
+        }
     }
 
     /// How many batches have committed (the ledger's commit count).
-    var commitCount: Int { batches.load(ordering: .relaxed) }
+    var commitCount: Int { calls.answeredCount }
 
     func submit(_ request: TransferRequest) async throws -> TransferOutcome {
-        try await withCheckedThrowingContinuation { continuation in
-            let start = state.withLock { state -> Bool in
-                state.queue.append(Pending(request: request, continuation: continuation))
-                guard !state.running else { return false }
-                state.running = true
-                return true
-            }
-            if start { Task { await self.drain() } }
-        }
-    }
-
-    private func drain() async {
-        while true {
-            let batch = state.withLock { state -> [Pending] in
-                guard !state.queue.isEmpty else {
-                    state.running = false
-                    return []
-                }
-                let batch = Array(state.queue.prefix(maxBatch))
-                state.queue.removeFirst(batch.count)
-                return batch
-            }
-            if batch.isEmpty { return }
-            let taken = ContinuousClock.now
-            for pending in batch { pool.profile.record("ledger.queued", taken - pending.submitted) }
-            do {
-                let outcomes = try await run(batch.map(\.request))
-                batches.add(1, ordering: .relaxed)
-                let done = ContinuousClock.now
-                pool.profile.record("ledger.batch", done - taken, items: batch.count)
-                for (pending, outcome) in zip(batch, outcomes) {
-                    pool.profile.record("ledger.total", done - pending.submitted)
-                    pending.continuation.resume(with: outcome)
-                }
-            } catch {
-                for pending in batch { pending.continuation.resume(throwing: error) }
-            }
-        }
+        try await calls.submit(request).get()
     }
 
     /// One batch, retried after a lost connection. What a first attempt saw applied (before its COMMIT's
     /// fate was known) is remembered by sequence number.
-    private func run(_ requests: [TransferRequest]) async throws -> [Result<TransferOutcome, any Error>] {
-        let now = clock.now()
+    private static func run(_ requests: [TransferRequest], pool: PostgresPool, maxAmount: Money,
+                            now: Timestamp) async throws -> [Result<TransferOutcome, any Error>] {
         let appliedBefore = Mutex<[TransferID: Int64]>([:])
-        let pool = pool, maxAmount = maxAmount
         return try await pool.retrying {
             // Only what an earlier, lost attempt applied: within one attempt a repeated id is a true replay.
             let seen = appliedBefore.withLock { $0 }
