@@ -80,6 +80,7 @@ let package = Package(
                 "Primitives", "Ledger", "Crediting", "RedPackets",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: strict
         ),

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
@@ -35,8 +36,8 @@ public final class PostgresPool: Sendable {
     static let longAnswerTimeout = Duration.seconds(600)
     /// The close watch of every connection in use that has not closed (`answered`).
     private let watches = Mutex<[ObjectIdentifier: ConnectionWatch]>([:])
-    /// Where the stores' time goes on this pool, step by step.
-    public let profile = PostgresProfile()
+    /// Where the stores' time goes on this pool, step by step (recorded only under `HONGBAO_PG_PROFILE`).
+    public let profile = PostgresProfile.fromEnvironment(ProcessInfo.processInfo.environment)
 
     public init(settings: PostgresSettings, maxConnections: Int = 16, retryWindow: Duration = .seconds(15),
                 answerTimeout: Duration = .seconds(15)) {
