@@ -47,6 +47,9 @@ final class PacketWriteBatcher: Sendable {
     enum Write: Sendable {
         case grab(Grab)
         case draw(Draw)
+        /// A grab and, when it succeeds, the draw of its share in the same batch (the draw's statement runs
+        /// after the grabs'): one commit for a user who opens at once. Answered `drawn` (never a replay).
+        case grabAndDraw(Grab)
         case credited(ClaimID, at: Timestamp)
         case waiting(ClaimID)
 
@@ -54,8 +57,17 @@ final class PacketWriteBatcher: Sendable {
             switch self {
             case .grab: "grab"
             case .draw: "draw"
+            case .grabAndDraw: "grab+draw"
             case .credited: "credited"
             case .waiting: "waiting"
+            }
+        }
+
+        /// The grab this write makes, if it makes one.
+        var grab: Grab? {
+            switch self {
+            case let .grab(grab), let .grabAndDraw(grab): grab
+            case .draw, .credited, .waiting: nil
             }
         }
     }
@@ -88,7 +100,7 @@ final class PacketWriteBatcher: Sendable {
             while index < queue.count && batch.count < limit {
                 let pending = queue[index]
                 index += 1
-                if case let .grab(grab) = pending.write {
+                if let grab = pending.write.grab {
                     if grabbing.contains(grab.packet) && !mine.contains(grab.packet) {
                         kept.append(pending)
                         continue
@@ -103,7 +115,7 @@ final class PacketWriteBatcher: Sendable {
         }
 
         mutating func release(_ batch: [Pending]) {
-            for pending in batch { if case let .grab(grab) = pending.write { grabbing.remove(grab.packet) } }
+            for pending in batch { if let grab = pending.write.grab { grabbing.remove(grab.packet) } }
         }
     }
 
@@ -231,7 +243,7 @@ final class PacketWriteBatcher: Sendable {
         var waiting: [(Int, ClaimID)] = []
         for (index, write) in writes.enumerated() {
             switch write {
-            case let .grab(grab): grabs.append((index, grab))
+            case let .grab(grab), let .grabAndDraw(grab): grabs.append((index, grab))
             case let .draw(draw): draws.append((index, draw))
             case let .credited(claim, at): credited.append((index, claim, at))
             case let .waiting(claim): waiting.append((index, claim))
@@ -240,13 +252,29 @@ final class PacketWriteBatcher: Sendable {
         if !grabs.isEmpty {
             for (index, result) in try await grab(grabs.map(\.1), now: now, minShare: minShare, on: connection,
                                                   logger: logger).enumerated() {
-                results[grabs[index].0] = result
+                let (position, grab) = grabs[index]
+                // A grab and draw whose grab succeeded draws its share next, in the draws' statement.
+                if case .grabAndDraw = writes[position], case .success = result {
+                    draws.append((position, Draw(packet: grab.packet, user: grab.user)))
+                } else {
+                    results[position] = result
+                }
             }
         }
         if !draws.isEmpty {
             for (index, result) in try await draw(draws.map(\.1), now: now, on: connection, logger: logger)
                 .enumerated() {
-                results[draws[index].0] = result
+                let position = draws[index].0
+                if case .grabAndDraw = writes[position] {
+                    // This call's own share, whether drawn now or found drawn: its grab (by its token) is this
+                    // call's, so an earlier attempt of it drew the claim (after an unclear commit).
+                    results[position] = result.map { outcome in
+                        guard case let .drawn(claim, _) = outcome else { return outcome }
+                        return .drawn(claim, wasReplay: false)
+                    }
+                } else {
+                    results[position] = result
+                }
             }
         }
         if !credited.isEmpty {

@@ -187,6 +187,19 @@ public final class PostgresPacketStore: PacketStore {
         return slot
     }
 
+    /// The grab and the draw of its share in one group commit (one COMMIT where `grab` then `draw` take two),
+    /// with `grab`'s refusals. Safe to retry after an unclear commit as `grab` is: the retried grab finds its own
+    /// row by its token and the draw then finds the claim the first attempt drew.
+    public func grabAndDraw(_ id: PacketID, user: Account, random: any RandomSource) async throws -> Claim {
+        let token = Int64.random(in: 1...Int64.max)
+        let share = Int64(bitPattern: self.random.next() >> 1)
+        guard case let .drawn(claim, _) = try await batcher.submit(.grabAndDraw(.init(packet: id, user: user, token: token,
+                                                                                      random: share))) else {
+            throw PostgresStoreError.server("a grab and draw returned no claim")
+        }
+        return claim
+    }
+
     public func draw(_ id: PacketID, user: Account, random: any RandomSource) async throws -> (claim: Claim, wasReplay: Bool) {
         let draw = PacketWriteBatcher.Draw(packet: id, user: user)
         guard case let .drawn(claim, wasReplay) = try await batcher.submit(.draw(draw)) else {

@@ -155,6 +155,47 @@ enum PacketStoreContract {
         XCTAssertEqual(audit, [])
     }
 
+    /// Grab and draw at once: the claim is the grab's slot, drawn now, and a later draw replays it; the refusals
+    /// are the grab's, in its order (a user who grabbed before is "already grabbed", even sold out), and write
+    /// nothing; `commits` is how many commits the store has made (one grab and draw is one).
+    static func grabAndDraw(_ store: any PacketStore, clock: ManualClock, commits: () -> Int) async throws {
+        let random = SeededRandomSource(seed: 11)
+        let packet = try await store.markPaid(try await store.createPacket(draft(total: 300, shares: 2), random: random).id)
+        let before = commits()
+        let claim = try await store.grabAndDraw(packet.id, user: bob, random: random)
+        XCTAssertEqual(commits() - before, 1, "a grab and draw took more than one commit")
+        XCTAssertEqual(claim.id, ClaimID(packet: packet.id, slot: 1))
+        XCTAssertEqual(claim.state, .crediting)
+        XCTAssertEqual(try store.claim(claim.id), claim)
+        let again = try await store.draw(packet.id, user: bob, random: random)
+        XCTAssertTrue(again.wasReplay)
+        XCTAssertEqual(again.claim, claim)
+        let personal = try await store.markPaid(try await store.createPacket(
+            draft(.personal, total: 500, shares: 1, recipient: carol.id), random: random).id)
+        let short = try await store.markPaid(try await store.createPacket(draft(ttl: .seconds(5)), random: random).id)
+        _ = try await store.grabAndDraw(packet.id, user: carol, random: random)
+        let books = try store.claims(of: packet.id) + store.claims(of: personal.id) + store.claims(of: short.id)
+        await assertThrows({ try await store.grabAndDraw(packet.id, user: bob, random: random) },
+                           PacketError.alreadyGrabbed(packet.id, user: "bob"))
+        await assertThrows({ try await store.grabAndDraw(packet.id, user: alice, random: random) },
+                           PacketError.soldOut(packet.id))
+        await assertThrows({ try await store.grabAndDraw(personal.id, user: bob, random: random) },
+                           PacketError.notRecipient(personal.id, user: "bob"))
+        await assertThrows({ try await store.grabAndDraw(PacketID("nope"), user: bob, random: random) },
+                           PacketError.unknownPacket("nope"))
+        clock.advance(by: .seconds(6))
+        await assertThrows({ try await store.grabAndDraw(short.id, user: bob, random: random) }, PacketError.expired(short.id))
+        XCTAssertEqual(try store.claims(of: packet.id) + store.claims(of: personal.id) + store.claims(of: short.id), books)
+        XCTAssertEqual(try store.packet(short.id)?.grabbed, 0)
+        let full = try XCTUnwrap(try store.packet(packet.id))
+        XCTAssertEqual(full.grabbed, 2)
+        XCTAssertEqual(full.opened, 2)
+        XCTAssertEqual(full.openedAmount, Money(minorUnits: 300))
+        XCTAssertEqual(full.state, .finished)
+        let audit = try await store.auditStore(maxViolationsPerCheck: 20)
+        XCTAssertEqual(audit, [])
+    }
+
     /// Twenty users race for ten shares: exactly ten grab and draw, the draws add up to the total, and the
     /// books agree.
     static func concurrentOpensNeverOverdraw(_ store: any PacketStore, clock: ManualClock) async throws {

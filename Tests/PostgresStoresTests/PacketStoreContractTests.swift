@@ -33,6 +33,10 @@ final class SQLitePacketStoreContractTests: XCTestCase {
     func testConcurrentOpensNeverOverdraw() async throws {
         try await PacketStoreContract.concurrentOpensNeverOverdraw(try store(), clock: clock)
     }
+    func testGrabAndDraw() async throws {
+        let store = try store()
+        try await PacketStoreContract.grabAndDraw(store, clock: clock) { store.commitCount }
+    }
 }
 
 /// The red-packet store's contract on `PostgresPacketStore`, each test on a fresh database.
@@ -49,6 +53,37 @@ final class PostgresPacketStoreContractTests: PostgresServerTestCase {
     func testExpiryAndUndraw() async throws { try await PacketStoreContract.expiryAndUndraw(try await store(), clock: clock) }
     func testConcurrentOpensNeverOverdraw() async throws {
         try await PacketStoreContract.concurrentOpensNeverOverdraw(try await store(), clock: clock)
+    }
+    func testGrabAndDraw() async throws {
+        let store = try await store()
+        try await PacketStoreContract.grabAndDraw(store, clock: clock) { store.commitCount }
+    }
+
+    /// A grab and draw whose COMMIT is unclear is retried and returns this call's own claim, drawn once; a
+    /// second grab and draw by the same user is still refused.
+    func testAnUnclearCommitOfAGrabAndDrawReturnsItsOwnClaim() async throws {
+        let server = try running()
+        let store = try await store()
+        let database = store.pool.settings.database
+        addTeardownBlock {
+            _ = try? server.psql("ALTER SYSTEM RESET synchronous_standby_names")
+            _ = try? server.psql("SELECT pg_reload_conf()")
+        }
+        let random = SeededRandomSource(seed: 13)
+        let packet = try await store.markPaid(try await store.createPacket(PacketStoreContract.draft(), random: random).id)
+        let bob = PacketStoreContract.bob
+        let opened = try await server.withUnclearCommit(database: database) {
+            try await store.grabAndDraw(packet.id, user: bob, random: random)
+        }
+        XCTAssertTrue(opened.caughtWaiting, "no COMMIT waited for the standby")
+        XCTAssertEqual(opened.value.id, ClaimID(packet: packet.id, slot: 1))
+        XCTAssertEqual(try store.claim(opened.value.id), opened.value)
+        await assertThrows({ try await store.grabAndDraw(packet.id, user: bob, random: random) },
+                           PacketError.alreadyGrabbed(packet.id, user: "bob"))
+        XCTAssertEqual(try server.psql("SELECT COUNT(*) FROM claim", database: database), "1")
+        XCTAssertEqual(try server.psql("SELECT grabbed || '/' || opened FROM packet_now", database: database), "1/1")
+        let audit = try await store.auditStore(maxViolationsPerCheck: 20)
+        XCTAssertEqual(audit, [])
     }
 
     /// A grab and a draw whose COMMITs are unclear (see `TestPostgresServer.withUnclearCommit`) are retried
