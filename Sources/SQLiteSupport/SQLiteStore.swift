@@ -59,11 +59,14 @@ public final class SQLiteStore: Sendable {
         do {
             if options.readOnly {
                 guard FileManager.default.fileExists(atPath: path) else { throw SQLiteStoreError.missingDatabase(path: path) }
-                try SQLiteFile.checkIsSQLite(path: path, applicationID: options.applicationID, readOnly: true)
-                pool = try DatabasePool(path: path, configuration: configuration)
                 // A reader may touch only pages a damage spared and print what looks right: check the whole
                 // file first (about 0.1 s per 20 MB), so that a damaged database is reported and never served.
-                let verdict = try pool.read { try String.fetchOne($0, sql: "PRAGMA quick_check(1)") }
+                let (opened, verdict) = try Self.retryingWhileBusy {
+                    try SQLiteFile.checkIsSQLite(path: path, applicationID: options.applicationID, readOnly: true)
+                    let pool = try DatabasePool(path: path, configuration: configuration)
+                    return (pool, try pool.read { try String.fetchOne($0, sql: "PRAGMA quick_check(1)") })
+                }
+                pool = opened
                 guard verdict == "ok" else {
                     let reason = (verdict ?? "quick_check failed").split(separator: "\n")
                         .filter { !$0.hasPrefix("***") }.joined(separator: "; ")
@@ -72,31 +75,60 @@ public final class SQLiteStore: Sendable {
                 writer = GroupCommitWriter(writer: pool, maxUnitsPerCommit: options.maxUnitsPerCommit, syncer: nil)
                 return
             }
-            try SQLiteFile.checkIsSQLite(path: path, applicationID: options.applicationID)
-            pool = try DatabasePool(path: path, configuration: configuration)
             var migrator = DatabaseMigrator()
             migrations(&migrator)
-            try pool.barrierWriteWithoutTransaction { database in
-                // GRDB sets synchronous=NORMAL on the writer when it enables WAL, after `prepareDatabase` ran.
-                // That is what the writer connection, the one that commits, must use: at FULL durability the
-                // WALSyncer fsyncs after commits, off the writer thread, before any caller is told.
-                try database.execute(sql: "PRAGMA synchronous = NORMAL")
-                // The writer keeps the hot pages cached: SQLite's default 2 MiB cache made throughput fall by
-                // half as the database grew past it.
-                try database.execute(sql: "PRAGMA cache_size = -\(options.writerCacheBytes / 1024)")
-                // Group commit runs each unit in a savepoint: SQLite copies every page a unit touches into the
-                // statement sub-journal, a temporary *file* once it passes 64 KiB. In memory it is a memcpy and
-                // is truncated at each release; on disk it cost a pwrite per page, a third of the writer's time.
-                try database.execute(sql: "PRAGMA temp_store = MEMORY")
-                try database.execute(sql: "PRAGMA wal_autocheckpoint = \(options.walAutocheckpointPages)")
-                try SQLiteFile.claimOrVerify(database, path: path, applicationID: options.applicationID)
+            pool = try Self.retryingWhileBusy {
+                try SQLiteFile.checkIsSQLite(path: path, applicationID: options.applicationID)
+                let pool = try DatabasePool(path: path, configuration: configuration)
+                try Self.configureWriter(pool, path: path, options: options)
+                try migrator.migrate(pool)
+                return pool
             }
-            try migrator.migrate(pool)
         } catch {
             throw SQLiteFile.classify(error, path: path)
         }
         writer = GroupCommitWriter(writer: pool, maxUnitsPerCommit: options.maxUnitsPerCommit, syncer: syncer)
         try syncer?.sync() // the migrations' commits
+    }
+
+    /// How long an open keeps retrying while another connection briefly holds the file (`retryingWhileBusy`).
+    static let busyWindow = Duration.seconds(5)
+
+    /// Runs `open` again while it fails with SQLITE_BUSY, for up to `busyWindow`. When the last connection to a
+    /// WAL database closes, it holds an exclusive lock for a moment while it checkpoints and removes the WAL (an
+    /// engine restarted in this process, a CLI command finishing beside it), and some steps of an open (setting
+    /// the journal mode) answer SQLITE_BUSY at once instead of waiting in the busy handler. Every step of an open
+    /// can run again: a failed attempt's pool is released, the migrations are transactions.
+    static func retryingWhileBusy<T>(_ open: () throws -> T) throws -> T {
+        let deadline = ContinuousClock.now + busyWindow
+        var pause = Duration.milliseconds(2)
+        while true {
+            do {
+                return try open()
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && ContinuousClock.now < deadline {
+                Thread.sleep(forTimeInterval: Double(pause.components.attoseconds) / 1e18 + Double(pause.components.seconds))
+                pause = min(pause * 2, .milliseconds(100))
+            }
+        }
+    }
+
+    /// The writer connection's settings, and the file's owner mark.
+    private static func configureWriter(_ pool: DatabasePool, path: String, options: SQLiteStoreOptions) throws {
+        try pool.barrierWriteWithoutTransaction { database in
+            // GRDB sets synchronous=NORMAL on the writer when it enables WAL, after `prepareDatabase` ran.
+            // That is what the writer connection, the one that commits, must use: at FULL durability the
+            // WALSyncer fsyncs after commits, off the writer thread, before any caller is told.
+            try database.execute(sql: "PRAGMA synchronous = NORMAL")
+            // The writer keeps the hot pages cached: SQLite's default 2 MiB cache made throughput fall by
+            // half as the database grew past it.
+            try database.execute(sql: "PRAGMA cache_size = -\(options.writerCacheBytes / 1024)")
+            // Group commit runs each unit in a savepoint: SQLite copies every page a unit touches into the
+            // statement sub-journal, a temporary *file* once it passes 64 KiB. In memory it is a memcpy and
+            // is truncated at each release; on disk it cost a pwrite per page, a third of the writer's time.
+            try database.execute(sql: "PRAGMA temp_store = MEMORY")
+            try database.execute(sql: "PRAGMA wal_autocheckpoint = \(options.walAutocheckpointPages)")
+            try SQLiteFile.claimOrVerify(database, path: path, applicationID: options.applicationID)
+        }
     }
 
     /// Runs `work` in a write transaction shared with other concurrent callers (group commit). Returns after

@@ -295,3 +295,31 @@ final class LedgerLayoutTests: LedgerTestCase {
         XCTAssertEqual(settlement.balance, .zero)
     }
 }
+
+/// An open that meets another connection's brief hold on the file (the last connection of a released ledger
+/// checkpointing and removing its WAL, as when an engine restarts in the same process) waits for it instead of
+/// failing at once with "database is locked".
+final class LedgerBusyOpenTests: LedgerTestCase {
+    func testAnOpenWhileAnotherConnectionBrieflyHoldsTheFileWaitsForIt() async throws {
+        do { _ = try makeLedger(durability: .full) } // created, then released
+        // Another connection takes the file in exclusive locking mode (its first write takes the lock and keeps
+        // it) and lets go 300 ms later. Before the retry, the open failed in well under a millisecond.
+        let holder = try DatabaseQueue(path: path)
+        try await holder.writeWithoutTransaction { db in
+            _ = try String.fetchOne(db, sql: "PRAGMA locking_mode = EXCLUSIVE")
+            try db.execute(sql: "UPDATE account SET balance = balance WHERE id = 1")
+        }
+        let release = Task.detached {
+            try await Task.sleep(for: .milliseconds(300))
+            try await holder.writeWithoutTransaction { db in
+                _ = try String.fetchOne(db, sql: "PRAGMA locking_mode = NORMAL")
+                try db.execute(sql: "SELECT 1 FROM sqlite_master") // the next access lets the lock go
+            }
+            try holder.close()
+        }
+        let reopened = try makeLedger(durability: .full)
+        XCTAssertEqual(try reopened.auditLedger(), [])
+        XCTAssertNotNil(try reopened.account(named: "mint"))
+        try await release.value
+    }
+}
