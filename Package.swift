@@ -231,7 +231,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SQSServerTests",
-            dependencies: ["SQSServer", "MessageQueue", "Primitives", "TestKit"],
+            dependencies: [
+                "SQSServer", "MessageQueue", "Primitives", "TestKit",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import SQSServer
 
 /// One keep-alive HTTP/1.1 connection over SwiftNIO (already built for the server), one request at a time:
 /// the bench's client for the SQS endpoint. Foundation's URLSession on Linux (libcurl underneath) costs more
@@ -8,6 +9,7 @@ import NIOPosix
 struct BenchHTTPConnection {
     private var inbound: NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator
     private let outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>
+    private let eventLoop: any EventLoop
 
     /// Connects to `host:port`, runs `body` with the connection and closes it.
     static func with<T: Sendable>(
@@ -21,10 +23,24 @@ struct BenchHTTPConnection {
                         wrappingChannelSynchronously: channel)
                 }
             }
-        return try await channel.executeThenClose { inbound, outbound in
-            var connection = BenchHTTPConnection(inbound: inbound.makeAsyncIterator(), outbound: outbound)
-            return try await body(&connection)
+        // Pinned to the connection's event loop, as the server's connections are: a request is signed, written,
+        // and its answer read on the thread that does the connection's I/O.
+        return try await EventLoopTaskExecutor.pinned(to: channel.channel.eventLoop) {
+            try await channel.executeThenClose { inbound, outbound in
+                var connection = BenchHTTPConnection(
+                    inbound: inbound.makeAsyncIterator(), outbound: outbound, eventLoop: channel.channel.eventLoop)
+                return try await body(&connection)
+            }
         }
+    }
+
+    /// Waits until `instant` on a timer of the connection's event loop (`Task.sleep` would go through Dispatch's
+    /// timer thread and back: two thread wake-ups per request the open-loop bench paces).
+    func sleep(until instant: ContinuousClock.Instant) async throws {
+        let left = ContinuousClock.now.duration(to: instant)
+        guard left > .zero else { return }
+        let nanoseconds = left.components.seconds * 1_000_000_000 + left.components.attoseconds / 1_000_000_000
+        try await eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) {}.futureResult.get()
     }
 
     /// POSTs `body` to `path` with `headers`; returns the status and the whole response body.

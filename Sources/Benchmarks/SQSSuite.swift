@@ -172,7 +172,7 @@ public enum SQSSuite {
                                 let index = next.take()
                                 guard index < total else { break }
                                 let due = start + interval * index
-                                try await Task.sleep(until: due, clock: .continuous)
+                                try await client.sleep(until: due, on: connection)
                                 do {
                                     // The answer is not read (the queue's count is checked at the end): only its status.
                                     _ = try await client.call(
@@ -279,6 +279,14 @@ public enum SQSSuite {
                 var connection = Connection.nio(nio)
                 defer { if case .nio(let used) = connection { nio = used } }
                 return try await body(&connection)
+            }
+        }
+
+        /// Waits until `due`: on the connection's event loop for a NIO connection.
+        func sleep(until due: ContinuousClock.Instant, on connection: Connection) async throws {
+            switch connection {
+            case .nio(let nio): try await nio.sleep(until: due)
+            case .urlSession: try await Task.sleep(until: due, clock: .continuous)
             }
         }
 

@@ -146,6 +146,22 @@ final class RequestDeadlines: Sendable {
     }
 }
 
+/// Hummingbird's HTTP/1.1 channel with each connection's task pinned to the connection's own event loop
+/// (`EventLoopTaskExecutor`), so that a request is read, answered and written on one thread.
+struct PinnedHTTPChannel: ServerChildChannel {
+    let inner: HTTP1Channel
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<HTTP1Channel.Value> {
+        inner.setup(channel: channel, logger: logger)
+    }
+
+    func handle(value: HTTP1Channel.Value, logger: Logger) async {
+        await EventLoopTaskExecutor.pinned(to: value.channel.eventLoop) {
+            await inner.handle(value: value, logger: logger)
+        }
+    }
+}
+
 /// The SQS endpoint over HTTP/1.1 (Hummingbird). Every request goes to `SQSEndpoint.handle`.
 public enum SQSHTTPServer {
     /// Builds the application; run it with `runService()` (stops on SIGINT/SIGTERM) or `run()`.
@@ -161,13 +177,16 @@ public enum SQSHTTPServer {
         http1.httpDecoder = .init(
             maxHeaderFieldSize: configuration.maxHeaderBytes, maxHeaderListSize: configuration.maxHeaderBytes,
             maxHeaderFieldCount: 100)
+        let channel = http1
         var logger = Logger(label: "hongbao.sqs")
         logger.logLevel = .critical
         let traffic = endpoint.traffic
         let address = "\(configuration.host):\(configuration.port)"
         return Application(
             responder: responder,
-            server: .http1(configuration: http1),
+            server: HTTPServerBuilder { responder in
+                PinnedHTTPChannel(inner: HTTP1Channel(responder: responder, configuration: channel))
+            },
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "hongbao-sqs",
                 availableConnectionsDelegate: ConnectionGate(traffic: traffic, limit: configuration.maxConnections)),
@@ -212,7 +231,7 @@ public enum SQSHTTPServer {
                         endpoint.traffic.record(action: "(timeout)", errorCode: SQSError.requestTimeout.type)
                     }
                 }
-                work.start(Task {
+                work.start(Task(executorPreference: EventLoopTaskExecutor.current) {
                     let response = await handle(request, endpoint: endpoint, configuration: configuration)
                     deadlines.remove(deadline)
                     once.resume(response)
