@@ -47,7 +47,8 @@ extension DashboardRenderer {
     private func drawHistogram(_ buffer: inout CellBuffer, _ rect: Rect, _ histogram: [Int]) {
         guard !rect.isEmpty else { return }
         if histogram.isEmpty || histogram.allSatisfy({ $0 == 0 }) {
-            buffer.write("attempts: no retries yet", x: rect.x, y: rect.y, maxWidth: rect.width, style: CellStyle(.muted))
+            // The histogram counts credits landed, by the try that landed them: failed tries are in the list below.
+            buffer.write("landed on a retry: none yet", x: rect.x, y: rect.y, maxWidth: rect.width, style: CellStyle(.muted))
             return
         }
         let shown = Array(histogram.prefix(rect.height))
@@ -76,7 +77,8 @@ extension DashboardRenderer {
         if rect.height < 2, let first = next.first {
             writeSegments(&buffer, [
                 ("next ", CellStyle(.muted)), ("\(first.recipient) ", CellStyle(.text)), (money(first.amount), CellStyle(.money, bold: true)),
-                (" #\(first.attempt) in \(first.dueIn.map(DashboardText.duration) ?? "?")", CellStyle(.warn)),
+                (" #\(first.attempt) \(first.dueIn.map { $0 > .zero ? "in " + DashboardText.duration($0) : "due now" } ?? "due ?")",
+                 CellStyle(.warn)),
                 (count > 1 ? " (+\(DashboardText.count(count - 1)))" : "", CellStyle(.muted)),
             ], x: rect.x, y: rect.y, maxX: rect.maxX)
             return
@@ -96,7 +98,7 @@ extension DashboardRenderer {
                 ("\(retry.recipient) \(retry.claim.rawValue)", CellStyle(.text)),
                 (money(retry.amount), CellStyle(.money, bold: true)),
                 ("#\(retry.attempt)", CellStyle(retry.attempt > 3 ? .error : .warn)),
-                (retry.dueIn.map(DashboardText.duration) ?? dash, CellStyle(.muted)),
+                (retry.dueIn.map { $0 > .zero ? DashboardText.duration($0) : "now" } ?? dash, CellStyle(.muted)),
             ], columns: columns, x: rect.x, y: rect.y + 1 + line, width: rect.width, selected: index == selected)
         }
     }

@@ -37,15 +37,7 @@ public final class BooksReader: Sendable {
     /// The queued credit of each given claim that has one, as the queue holds it on disk.
     public func creditProgress(of claims: [ClaimID]) -> [ClaimID: CreditProgress] {
         guard let state = queue?.state, !claims.isEmpty else { return [:] }
-        let wanted = Set(claims.map(\.rawValue))
-        var progress: [ClaimID: CreditProgress] = [:]
-        for (name, dead) in [(limits.credit.queueName, false), (limits.credit.queueName + "-dlq", true)] {
-            for message in state.messages(in: name) where wanted.contains(message.id) {
-                progress[ClaimID(message.id)] = CreditProgress(attempts: message.receiveCount,
-                                                               nextTryAt: message.visibleAt, deadLettered: dead)
-            }
-        }
-        return progress
+        return CreditProgress.of(claims, in: state, queueName: limits.credit.queueName)
     }
 
     /// Every invariant that does not hold, and everything the next start would repair or recover: both

@@ -252,6 +252,24 @@ extension Engine {
             .flatMap { state.messages(in: $0).map { ClaimID($0.id) } })
     }
 
+    /// The queued credit of each given claim that has one (its worker attempts so far, the next try, whether it
+    /// went to the dead-letter queue), as the queue holds it: what the dashboard's waiting list shows per claim
+    /// and `packet show` prints, on either store.
+    public func creditProgress(of claims: [ClaimID]) async throws -> [ClaimID: CreditProgress] {
+        guard !claims.isEmpty else { return [:] }
+        switch books {
+        case let .sqlite(books):
+            return CreditProgress.of(claims, in: await books.queue.currentState(), queueName: limits.credit.queueName)
+        case let .postgres(books):
+            var progress: [ClaimID: CreditProgress] = [:]
+            for (id, message) in try await books.queue.progress(of: claims.map(\.rawValue)) {
+                progress[ClaimID(id)] = CreditProgress(attempts: message.receiveCount, nextTryAt: message.visibleAt,
+                                                       deadLettered: message.deadLettered)
+            }
+            return progress
+        }
+    }
+
     /// `waiting` claims whose credit message is in neither the credit queue nor its dead-letter queue: the
     /// queue purged it (retention), or the books and the queue disagree.
     func waitingClaimsWithoutMessage() async throws -> [Claim] {
@@ -292,4 +310,24 @@ public struct CreditProgress: Sendable, Equatable {
     public let nextTryAt: Timestamp
     /// True when the credit went to the dead-letter queue and waits for the operator's redrive.
     public let deadLettered: Bool
+
+    public init(attempts: Int, nextTryAt: Timestamp, deadLettered: Bool) {
+        self.attempts = attempts
+        self.nextTryAt = nextTryAt
+        self.deadLettered = deadLettered
+    }
+
+    /// The progress of each claim whose message the SQLite queue `state` holds, in `queueName` or its
+    /// dead-letter queue.
+    static func of(_ claims: [ClaimID], in state: QueueState, queueName: String) -> [ClaimID: CreditProgress] {
+        var progress: [ClaimID: CreditProgress] = [:]
+        for claim in claims {
+            for (name, dead) in [(queueName, false), (queueName + "-dlq", true)] {
+                guard let message = state.message(id: claim.rawValue, in: name) else { continue }
+                progress[claim] = CreditProgress(attempts: message.receiveCount, nextTryAt: message.visibleAt,
+                                                 deadLettered: dead)
+            }
+        }
+        return progress
+    }
 }

@@ -26,6 +26,9 @@ public struct QueueState: Sendable {
         (queues[queue]?.messages.values.sorted { $0.order < $1.order }) ?? []
     }
 
+    /// The message of a queue with that id, if the queue holds it.
+    public func message(id: String, in queue: String) -> StoredMessage? { queues[queue]?.messages[id] }
+
     /// The deleted messages a queue keeps for rewinding, in arrival order.
     public func consumedMessages(in queue: String) -> [StoredMessage] {
         (queues[queue]?.consumed.values.sorted { $0.order < $1.order }) ?? []

@@ -7,6 +7,12 @@ public struct RetryStats: Sendable, Equatable, Codable {
         public let claim: ClaimID
         public let attempt: Int
         public let nextTryAt: Timestamp
+
+        public init(claim: ClaimID, attempt: Int, nextTryAt: Timestamp) {
+            self.claim = claim
+            self.attempt = attempt
+            self.nextTryAt = nextTryAt
+        }
     }
 
     public var workers: [WorkerState] = []

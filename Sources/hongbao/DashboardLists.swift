@@ -24,6 +24,8 @@ final class DashboardLists: Sendable {
         var packetsPage: ListPage
         var waiting: [Claim]
         var waitingPage: ListPage
+        /// Where each waiting claim's queued credit stands (worker attempts, next try), read after the lists.
+        var progress: [ClaimID: CreditProgress] = [:]
         var takenAt: Timestamp
     }
 
@@ -55,12 +57,7 @@ final class DashboardLists: Sendable {
         let now = clock.now()
         if state.withLock({ $0.answer == nil && $0.reading == nil }) {
             state.withLock { $0.reading = query }
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                queue.async {
-                    self.read(query)
-                    continuation.resume()
-                }
-            }
+            await read(query)
             return state.withLock { $0.answer }
         }
         let start = state.withLock { state -> Bool in
@@ -73,14 +70,21 @@ final class DashboardLists: Sendable {
             return true
         }
         if start {
-            queue.async { self.read(query) }
+            Task { await self.read(query) }
         }
         return state.withLock { $0.answer }
     }
 
-    private func read(_ query: ListQuery) {
+    /// The lists on `queue`, then (awaited, off it) where their waiting claims' credits stand in the queue.
+    private func read(_ query: ListQuery) async {
         let started = ContinuousClock.now
-        let answer = try? Self.read(query, engine: engine, now: clock.now())
+        let (engine, now) = (engine, clock.now())
+        var answer = await withCheckedContinuation { (continuation: CheckedContinuation<Answer?, Never>) in
+            queue.async { continuation.resume(returning: try? Self.read(query, engine: engine, now: now)) }
+        }
+        if let waiting = answer?.waiting, !waiting.isEmpty {
+            answer?.progress = (try? await engine.creditProgress(of: waiting.map(\.id))) ?? [:]
+        }
         let took = ContinuousClock.now - started
         state.withLock { state in
             if let answer { state.answer = answer }

@@ -208,15 +208,31 @@ final class EngineDashboardBackend: DashboardBackend {
                               page: answer?.packetsPage ?? ListPage(), bestLuck: best)
     }
 
-    private func retries(_ s: EngineSnapshot, _ answer: DashboardLists.Answer?) -> RetriesSummary {
-        // Who is owed what comes from the ledger; when the next try is due, from the workers' recent failures.
+    /// The waiting list's rows. Who is owed what comes from the packet store; how many times the workers tried
+    /// and when the next try is due, from the queue's record of each message (read with the list), or from a
+    /// worker's failure seen since (the newer of the two). A claim the queue has no record of shows the packet
+    /// store's count and no due time.
+    static func retryRows(waiting: [Claim], progress: [ClaimID: CreditProgress], recent: [RetryStats.PendingRetry],
+                          at now: Timestamp) -> [RetryRow] {
         var scheduled: [ClaimID: RetryStats.PendingRetry] = [:]
-        for retry in s.retries.recentRetries { scheduled[retry.claim] = retry }
-        let next = (answer?.waiting ?? []).map { claim in
-            let retry = scheduled[claim.id]
-            return RetryRow(claim: claim.id, recipient: claim.userName, amount: claim.amount,
-                            attempt: retry?.attempt ?? claim.attempts, dueIn: retry.map { $0.nextTryAt - s.takenAt })
+        for retry in recent { scheduled[retry.claim] = retry }
+        return waiting.map { claim in
+            let attempt: Int, due: Timestamp?
+            if let retry = scheduled[claim.id], retry.attempt >= progress[claim.id]?.attempts ?? 0 {
+                (attempt, due) = (retry.attempt, retry.nextTryAt)
+            } else if let queued = progress[claim.id] {
+                (attempt, due) = (queued.attempts, queued.nextTryAt)
+            } else {
+                (attempt, due) = (claim.attempts, nil)
+            }
+            return RetryRow(claim: claim.id, recipient: claim.userName, amount: claim.amount, attempt: attempt,
+                            dueIn: due.map { max(.zero, $0 - now) })
         }
+    }
+
+    private func retries(_ s: EngineSnapshot, _ answer: DashboardLists.Answer?) -> RetriesSummary {
+        let next = Self.retryRows(waiting: answer?.waiting ?? [], progress: answer?.progress ?? [:],
+                                  recent: s.retries.recentRetries, at: s.takenAt)
         let workers = s.retries.workers.enumerated().map { index, state in
             WorkerStatus(name: "w\(index + 1)", state: Self.worker(state),
                          completed: s.retries.completedByWorker.indices.contains(index) ? s.retries.completedByWorker[index] : 0)

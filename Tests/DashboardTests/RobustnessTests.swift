@@ -40,11 +40,25 @@ final class RobustnessTests: XCTestCase {
         XCTAssertGreaterThan(sizes, 1_000)
     }
 
+    /// A credit whose next try is already due (visible in the queue, no worker has taken it yet) says "now",
+    /// not "0µs"; one the queue has no time for says "–".
+    func testARetryAlreadyDueSaysNow() {
+        var snapshot = Fixture.snapshot
+        snapshot.retries.next[0].dueIn = .zero
+        snapshot.retries.next[1].dueIn = nil
+        let text = Fixture.render(Fixture.model(width: 120, height: 40, focus: .retries), width: 120, height: 40,
+                                  snapshot: snapshot.answering(Fixture.model(width: 120, height: 40).listQuery())).text()
+        let rows = text.split(separator: "\n").filter { $0.contains(snapshot.retries.next[0].claim.rawValue) }
+        XCTAssertEqual(rows.count, 1, text)
+        XCTAssertTrue(rows.first?.contains(" now ") ?? false, String(rows.first ?? ""))
+        XCTAssertFalse(text.contains("0µs"), text)
+    }
+
     func testEmptySnapshotRendersCalmly() {
         let text = Fixture.render(Fixture.model(width: 120, height: 40), width: 120, height: 40, snapshot: .empty).text()
         XCTAssertTrue(text.contains("no accounts yet"))
         XCTAssertTrue(text.contains("no packets yet"))
-        XCTAssertTrue(text.contains("attempts: no retries yet"))
+        XCTAssertTrue(text.contains("landed on a retry: none yet"))
         XCTAssertTrue(text.contains("no events yet"))
     }
 

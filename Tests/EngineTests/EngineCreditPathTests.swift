@@ -74,6 +74,29 @@ final class EngineCreditPathTests: XCTestCase {
                 engine.workers.snapshot.failed >= 2
             }
             XCTAssertEqual(try engine.packets.claim(opened.claim.id)?.state, .waiting)
+            // Where the credit stands, as the dashboard's waiting list and `packet show` say it: the workers'
+            // attempts are the message's receive count in the queue, the next try its visibility.
+            // (Read between two looks at the message that agree, so that no worker's receive falls in between.)
+            engine.pauseWorkers()
+            func message() async throws -> StoredMessage? {
+                try await engine.sqlite().queue.peek("credits", count: 10).first { $0.id == opened.claim.id.rawValue }
+            }
+            var progress: [ClaimID: CreditProgress] = [:]
+            var before: StoredMessage?, after: StoredMessage?
+            for _ in 0..<100 {
+                before = try await message()
+                progress = try await engine.creditProgress(of: [opened.claim.id, ClaimID("no-such-claim")])
+                after = try await message()
+                if before == after { break }
+            }
+            let message = after
+            XCTAssertEqual(before, after)
+            engine.resumeWorkers()
+            XCTAssertEqual(Array(progress.keys), [opened.claim.id], "a claim with no message has no progress")
+            XCTAssertEqual(progress[opened.claim.id]?.attempts, message?.receiveCount)
+            XCTAssertGreaterThanOrEqual(progress[opened.claim.id]?.attempts ?? 0, 2)
+            XCTAssertEqual(progress[opened.claim.id]?.nextTryAt, message?.visibleAt)
+            XCTAssertEqual(progress[opened.claim.id]?.deadLettered, false)
 
             engine.setCreditFailure(percent: 0)
             try await waitUntil("the claim credited", timeout: .seconds(20), interval: .milliseconds(20)) {
@@ -95,6 +118,8 @@ final class EngineCreditPathTests: XCTestCase {
             XCTAssertEqual(retries.completedByWorker.reduce(0, +), 1, "the worker that landed it counts it")
             let violations = try await engine.audit()
             XCTAssertEqual(violations, [])
+            let progressAfter = try await engine.creditProgress(of: [opened.claim.id])
+            XCTAssertEqual(progressAfter, [:], "a credited claim's message is gone")
         }
     }
 

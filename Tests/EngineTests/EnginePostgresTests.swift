@@ -52,6 +52,13 @@ final class EnginePostgresTests: XCTestCase {
         XCTAssertGreaterThan(queued, 0, "some credits failed in line and were queued")
         let depth = await engine.snapshot().queue.queues.first { $0.name == "credits" }?.total
         XCTAssertEqual(depth, queued, "the snapshot counts the PostgreSQL queue's messages")
+        // Each waiting claim's credit, as the dashboard's waiting list shows it: queued, not yet tried by a worker
+        // (the workers do not run yet).
+        let waiting = try await engine.packets.store.uncreditedClaims(in: .waiting, limit: 100)
+        let progress = try await engine.creditProgress(of: waiting.map(\.id) + [ClaimID("no-such-claim")])
+        XCTAssertEqual(Set(progress.keys), Set(waiting.map(\.id)), "a claim with no message has no progress")
+        XCTAssertEqual(Set(progress.values.map(\.attempts)), [0])
+        XCTAssertFalse(progress.values.contains { $0.deadLettered })
 
         engine.setCreditFailure(percent: 0)
         let run = Task { await engine.run() }
