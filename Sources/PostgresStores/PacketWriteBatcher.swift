@@ -6,9 +6,9 @@ import RedPackets
 import Synchronization
 
 /// The red-packet store's group commit on PostgreSQL: the open path's writes (grabs, draws, credited and
-/// waiting marks) submitted while a batch is committing wait and go together in the next one. A batch is one
-/// transaction of at most five round trips whatever its size: one multi-row statement per kind of write
-/// and the COMMIT, so many opens share one commit and one wait for the standby, as the ledger's transfers do
+/// waiting marks, and grabs that open at once) submitted while a batch is committing wait and go together in
+/// the next one. A batch is one statement in a transaction of its own whatever its size (`hb_packet_batch`:
+/// one round trip), so many opens share one commit and one wait for the standby, as the ledger's transfers do
 /// in `TransferBatcher`.
 ///
 /// Only a grab locks its packet's row (to take the next slot and draw its share); a draw locks its own grab
@@ -18,10 +18,11 @@ import Synchronization
 /// (with another process's) are rolled back by PostgreSQL and run again.
 ///
 /// A refusal (sold out, expired, not grabbed…) is one write's own result, decided from what the batch read,
-/// and never undoes the others. A batch whose connection is lost (even during COMMIT, when it may have
-/// committed) runs again as a whole; every write in it is idempotent by id: a grab by the token its call
-/// chose, a draw by the claim its first attempt drew, a mark by the claim's state. A batch that fails for
-/// another reason is split, so one bad write fails alone.
+/// and never undoes the others. A batch whose connection is lost before its answer came (even while its
+/// commit waited for a standby, when it may have committed) runs again as a whole; every write in it is
+/// idempotent by id: a grab by the token its call chose, a draw by the token its call chose (stored with the
+/// claim), a mark by the claim's state. A batch that fails for another reason is split, so one bad write
+/// fails alone.
 final class PacketWriteBatcher: Sendable {
     struct Grab: Sendable {
         let packet: PacketID
@@ -31,17 +32,12 @@ final class PacketWriteBatcher: Sendable {
         let random: Int64
     }
 
-    final class Draw: Sendable {
+    struct Draw: Sendable {
         let packet: PacketID
         let user: Account
-        /// The claim an earlier attempt of the same draw drew: after an unclear commit the retry finds it,
-        /// and it is this call's own, not a replay.
-        let attempted = Mutex<Claim?>(nil)
-
-        init(packet: PacketID, user: Account) {
-            self.packet = packet
-            self.user = user
-        }
+        /// Chosen once for all the draw's attempts and stored with the claim it inserts: after an unclear commit
+        /// the retry finds the claim by it, and it is this call's own, not a replay.
+        let token: Int64
     }
 
     enum Write: Sendable {
@@ -221,193 +217,140 @@ final class PacketWriteBatcher: Sendable {
         }
     }
 
-    /// The batch's writes in one transaction, retried as a whole after a lost connection.
+    /// The batch's writes in one statement (a transaction of its own), retried as a whole after a lost
+    /// connection.
     private func commit(_ writes: [Write]) async throws -> [Result<Outcome, any Error>] {
-        let now = clock.now()
-        let minShare = minShare
+        let batch = PacketWriteBatcher.Statement(writes, now: clock.now(), minShare: minShare)
         let pool = pool
-        return try await pool.retrying {
-            try await pool.transaction(profiledAs: "packets") { connection in
-                try await PacketWriteBatcher.execute(writes, now: now, minShare: minShare, on: connection,
-                                                     logger: pool.logger)
-            }
-        }
+        let rows = try await pool.retrying { try await pool.rows(batch.query, profiledAs: "packets") }
+        return try batch.results(rows)
     }
 
-    // MARK: The statements
+    // MARK: The statement
 
-    static func execute(_ writes: [Write], now: Timestamp, minShare: Money, on connection: PostgresConnection,
-                        logger: Logger) async throws -> [Result<Outcome, any Error>] {
-        var results = [Result<Outcome, any Error>?](repeating: nil, count: writes.count)
-        var grabs: [(Int, Grab)] = [], draws: [(Int, Draw)] = [], credited: [(Int, ClaimID, Timestamp)] = []
-        var waiting: [(Int, ClaimID)] = []
-        for (index, write) in writes.enumerated() {
-            switch write {
-            case let .grab(grab), let .grabAndDraw(grab): grabs.append((index, grab))
-            case let .draw(draw): draws.append((index, draw))
-            case let .credited(claim, at): credited.append((index, claim, at))
-            case let .waiting(claim): waiting.append((index, claim))
-            }
-        }
-        if !grabs.isEmpty {
-            for (index, result) in try await grab(grabs.map(\.1), now: now, minShare: minShare, on: connection,
-                                                  logger: logger).enumerated() {
-                let (position, grab) = grabs[index]
-                // A grab and draw whose grab succeeded draws its share next, in the draws' statement.
-                if case .grabAndDraw = writes[position], case .success = result {
-                    draws.append((position, Draw(packet: grab.packet, user: grab.user)))
-                } else {
-                    results[position] = result
+    /// A batch's call of `hb_packet_batch`, and how its rows answer each write.
+    struct Statement {
+        let writes: [Write]
+        /// Where each grab (plain, or opening at once), each draw and each credited mark is among `writes`.
+        private var grabs: [(Int, Grab)] = [], draws: [(Int, Draw)] = [], credited: [(Int, ClaimID, Timestamp)] = []
+        private var waiting: [Int] = []
+        let query: PostgresQuery
+
+        init(_ writes: [Write], now: Timestamp, minShare: Money) {
+            self.writes = writes
+            var waitingIDs: [String] = []
+            for (index, write) in writes.enumerated() {
+                switch write {
+                case let .grab(grab), let .grabAndDraw(grab): grabs.append((index, grab))
+                case let .draw(draw): draws.append((index, draw))
+                case let .credited(claim, at): credited.append((index, claim, at))
+                case let .waiting(claim):
+                    waiting.append(index)
+                    waitingIDs.append(claim.rawValue)
                 }
             }
+            let opening = grabs.map { position, _ -> Bool in
+                if case .grabAndDraw = writes[position] { return true }
+                return false
+            }
+            query = """
+                SELECT part, ord, status, slot, claim_id, amount, state, opened_at, credited_at, attempts
+                FROM hb_packet_batch(\(grabs.map(\.1.packet.rawValue))::TEXT[], \(grabs.map(\.1.user.id.rawValue))::BIGINT[],
+                                     \(grabs.map(\.1.user.name))::TEXT[], \(grabs.map(\.1.token))::BIGINT[],
+                                     \(grabs.map(\.1.random))::BIGINT[], \(opening)::BOOLEAN[],
+                                     \(draws.map(\.1.packet.rawValue))::TEXT[], \(draws.map(\.1.user.id.rawValue))::BIGINT[],
+                                     \(draws.map(\.1.user.name))::TEXT[], \(draws.map(\.1.token))::BIGINT[],
+                                     \(credited.map(\.1.rawValue))::TEXT[], \(credited.map(\.2.millisecondsSinceEpoch))::BIGINT[],
+                                     \(waitingIDs)::TEXT[], \(now.millisecondsSinceEpoch), \(minShare.minorUnits))
+                """
         }
-        if !draws.isEmpty {
-            for (index, result) in try await draw(draws.map(\.1), now: now, on: connection, logger: logger)
-                .enumerated() {
-                let position = draws[index].0
-                if case .grabAndDraw = writes[position] {
-                    // This call's own share, whether drawn now or found drawn: its grab (by its token) is this
-                    // call's, so an earlier attempt of it drew the claim (after an unclear commit).
-                    results[position] = result.map { outcome in
-                        guard case let .drawn(claim, _) = outcome else { return outcome }
-                        return .drawn(claim, wasReplay: false)
+
+        /// Each write's own result, in order; refusals are results, not errors.
+        func results(_ rows: [PostgresRow]) throws -> [Result<Outcome, any Error>] {
+            var results = [Result<Outcome, any Error>?](repeating: nil, count: writes.count)
+            var known = Set<String>()
+            for row in rows {
+                let (part, ord, status, slot, id, amount, state, opened, creditedAt, attempts) = try row.decode(
+                    (String, Int?, String?, Int64?, String?, Int64?, String?, Int64?, Int64?, Int64?).self)
+                switch part {
+                case "credited":
+                    if let id { known.insert(id) }
+                    continue
+                case "grab", "grab+draw":
+                    guard let ord, grabs.indices.contains(ord - 1), let status else { break }
+                    let (position, grab) = grabs[ord - 1]
+                    if part == "grab" {
+                        results[position] = Statement.grabResult(status, slot: slot, grab: grab)
+                    } else {
+                        // This call's own share, drawn now or found drawn by its lost attempt: its grab is this call's.
+                        results[position] = Statement.drawResult(
+                            status, packet: grab.packet, user: grab.user, slot: slot, id: id, amount: amount,
+                            state: state, opened: opened, credited: creditedAt, attempts: attempts).map { outcome in
+                            guard case let .drawn(claim, _) = outcome else { return outcome }
+                            return .drawn(claim, wasReplay: false)
+                        }
                     }
-                } else {
-                    results[position] = result
+                    continue
+                case "draw":
+                    guard let ord, draws.indices.contains(ord - 1), let status else { break }
+                    let (position, draw) = draws[ord - 1]
+                    results[position] = Statement.drawResult(
+                        status, packet: draw.packet, user: draw.user, slot: slot, id: id, amount: amount, state: state,
+                        opened: opened, credited: creditedAt, attempts: attempts)
+                    continue
+                default:
+                    break
                 }
+                throw PostgresStoreError.server("a packet batch answered an unknown row (\(part), \(ord.map(String.init) ?? "-"))")
             }
-        }
-        if !credited.isEmpty {
-            for (index, result) in try await markCredited(credited.map { ($0.1, $0.2) }, on: connection, logger: logger)
-                .enumerated() {
-                results[credited[index].0] = result
+            for (position, claim, _) in credited {
+                results[position] = known.contains(claim.rawValue)
+                    ? .success(.done) : .failure(PacketError.unknownPacket(claim.rawValue))
             }
+            for position in waiting { results[position] = .success(.done) }
+            let answered = results.compactMap { $0 }
+            guard answered.count == writes.count else {
+                throw PostgresStoreError.server("a batch of \(writes.count) packet writes answered \(answered.count)")
+            }
+            return answered
         }
-        if !waiting.isEmpty {
-            let ids = waiting.map(\.1.rawValue)
-            try await connection.query("""
-                UPDATE claim c SET state = 'waiting', attempts = c.attempts + 1
-                FROM (SELECT DISTINCT id FROM unnest(\(ids)::TEXT[]) AS w(id)) w
-                WHERE c.id = w.id AND c.state = 'crediting'
-                """, logger: logger)
-            for (index, _) in waiting { results[index] = .success(.done) }
-        }
-        return results.map { $0! }
-    }
 
-    /// Every grab through `hb_grab`, in order, in one statement.
-    private static func grab(_ grabs: [Grab], now: Timestamp, minShare: Money, on connection: PostgresConnection,
-                             logger: Logger) async throws -> [Result<Outcome, any Error>] {
-        let packets = grabs.map(\.packet.rawValue)
-        let users = grabs.map(\.user.id.rawValue)
-        let tokens = grabs.map(\.token)
-        let randoms = grabs.map(\.random)
-        var results: [Result<Outcome, any Error>] = []
-        results.reserveCapacity(grabs.count)
-        for try await (status, slot) in try await connection.query("""
-            SELECT r.status, r.slot
-            FROM unnest(\(packets)::TEXT[], \(users)::BIGINT[], \(tokens)::BIGINT[], \(randoms)::BIGINT[])
-                WITH ORDINALITY AS g(packet, usr, token, random, ord)
-            CROSS JOIN LATERAL hb_grab(g.packet, g.usr, \(now.millisecondsSinceEpoch), g.token,
-                                       \(minShare.minorUnits), g.random) r
-            ORDER BY g.ord
-            """, logger: logger).decode((String, Int64?).self) {
-            let grab = grabs[results.count]
+        private static func grabResult(_ status: String, slot: Int64?, grab: Grab) -> Result<Outcome, any Error> {
             let id = grab.packet
             switch status {
-            case "ok": results.append(.success(.slot(Int(slot ?? 0))))
-            case "unknown": results.append(.failure(PacketError.unknownPacket(id.rawValue)))
-            case "expired": results.append(.failure(PacketError.expired(id)))
-            case "not_recipient": results.append(.failure(PacketError.notRecipient(id, user: grab.user.name)))
-            case "already": results.append(.failure(PacketError.alreadyGrabbed(id, user: grab.user.name)))
-            case "sold_out": results.append(.failure(PacketError.soldOut(id)))
-            default: results.append(.failure(PostgresStoreError.server("unknown grab status \(status)")))
+            case "ok": return .success(.slot(Int(slot ?? 0)))
+            case "unknown": return .failure(PacketError.unknownPacket(id.rawValue))
+            case "expired": return .failure(PacketError.expired(id))
+            case "not_recipient": return .failure(PacketError.notRecipient(id, user: grab.user.name))
+            case "already": return .failure(PacketError.alreadyGrabbed(id, user: grab.user.name))
+            case "sold_out": return .failure(PacketError.soldOut(id))
+            default: return .failure(PostgresStoreError.server("unknown grab status \(status)"))
             }
         }
-        guard results.count == grabs.count else {
-            throw PostgresStoreError.server("a batch of \(grabs.count) grabs returned \(results.count) results")
-        }
-        return results
-    }
 
-    /// Every draw through `hb_draw`, in order, in one statement: each locks its own grab row (never the
-    /// packet's), and inserts the claim with the share its grab drew, or finds the claim already there.
-    private static func draw(_ draws: [Draw], now: Timestamp, on connection: PostgresConnection, logger: Logger)
-        async throws -> [Result<Outcome, any Error>] {
-        let packets = draws.map(\.packet.rawValue)
-        let users = draws.map(\.user.id.rawValue)
-        let names = draws.map(\.user.name)
-        var results: [Result<Outcome, any Error>] = []
-        results.reserveCapacity(draws.count)
-        var drawnHere = Set<String>()
-        for try await (status, id, slot, amount, state, opened, credited, attempts) in try await connection.query("""
-            SELECT r.status, r.claim_id, r.slot, r.amount, r.state, r.opened_at, r.credited_at, r.attempts
-            FROM unnest(\(packets)::TEXT[], \(users)::BIGINT[], \(names)::TEXT[]) WITH ORDINALITY AS d(packet, usr, name, ord)
-            CROSS JOIN LATERAL hb_draw(d.packet, d.usr, d.name, \(now.millisecondsSinceEpoch)) r
-            ORDER BY d.ord
-            """, logger: logger).decode((String, String?, Int64?, Int64?, String?, Int64?, Int64?, Int64?).self) {
-            let draw = draws[results.count]
-            let packet = draw.packet
+        /// A draw's answer: `drawn` now or `mine` (drawn by this call's lost attempt) is this call's claim,
+        /// `existing` a replay of another call's.
+        private static func drawResult(_ status: String, packet: PacketID, user: Account, slot: Int64?, id: String?,
+                                       amount: Int64?, state: String?, opened: Int64?, credited: Int64?,
+                                       attempts: Int64?) -> Result<Outcome, any Error> {
             switch status {
-            case "unknown": results.append(.failure(PacketError.unknownPacket(packet.rawValue)))
-            case "not_grabbed": results.append(.failure(PacketError.notGrabbed(packet, user: draw.user.name)))
-            case "expired": results.append(.failure(PacketError.expired(packet)))
-            case "drawn", "existing":
+            case "unknown": return .failure(PacketError.unknownPacket(packet.rawValue))
+            case "not_grabbed": return .failure(PacketError.notGrabbed(packet, user: user.name))
+            case "expired": return .failure(PacketError.expired(packet))
+            case "drawn", "mine", "existing":
                 guard let id, let slot, let amount, let state, let opened, let attempts else {
-                    results.append(.failure(PostgresStoreError.server("a draw returned no claim")))
-                    continue
+                    return .failure(PostgresStoreError.server("a draw returned no claim"))
                 }
-                let claim = Claim(id: ClaimID(id), packetID: packet, userID: draw.user.id, userName: draw.user.name,
+                let claim = Claim(id: ClaimID(id), packetID: packet, userID: user.id, userName: user.name,
                                   slot: Int(slot), amount: Money(minorUnits: amount),
                                   state: ClaimState(rawValue: state) ?? .crediting,
                                   openedAt: Timestamp(millisecondsSinceEpoch: opened),
                                   creditedAt: credited.map(Timestamp.init(millisecondsSinceEpoch:)),
                                   attempts: Int(attempts))
-                if status == "drawn" {
-                    drawnHere.insert(id)
-                    draw.attempted.withLock { $0 = claim }
-                    results.append(.success(.drawn(claim, wasReplay: false)))
-                } else {
-                    // Found: this call's own claim when an earlier attempt of it drew it (its commit was
-                    // unclear), a replay otherwise (or when drawn by another draw in this batch).
-                    let mine = draw.attempted.withLock { $0 }
-                    let own = !drawnHere.contains(id)
-                        && (mine.map { $0.amount == claim.amount && $0.openedAt == claim.openedAt } ?? false)
-                    results.append(.success(.drawn(claim, wasReplay: !own)))
-                }
-            default: results.append(.failure(PostgresStoreError.server("unknown draw status \(status)")))
+                return .success(.drawn(claim, wasReplay: status == "existing"))
+            default:
+                return .failure(PostgresStoreError.server("unknown draw status \(status)"))
             }
-        }
-        guard results.count == draws.count else {
-            throw PostgresStoreError.server("a batch of \(draws.count) draws returned \(results.count) results")
-        }
-        return results
-    }
-
-    /// Every credited mark in one statement: each claim not yet credited is, once (its packet's row is not
-    /// touched: what a packet has credited is its credited claims' sum); a claim credited already is left as it
-    /// is; an unknown claim is an error of its own. (The data-modifying part of a WITH runs whether or not the
-    /// final SELECT reads it; the SELECT sees the claims as they were before the statement, which is enough to
-    /// tell a known claim.)
-    private static func markCredited(_ marks: [(ClaimID, Timestamp)], on connection: PostgresConnection,
-                                     logger: Logger) async throws -> [Result<Outcome, any Error>] {
-        let ids = marks.map(\.0.rawValue)
-        let times = marks.map(\.1.millisecondsSinceEpoch)
-        var known = Set<String>()
-        for try await id in try await connection.query("""
-            WITH marks AS (
-                SELECT DISTINCT ON (id) id, at FROM unnest(\(ids)::TEXT[], \(times)::BIGINT[]) AS m(id, at) ORDER BY id
-            ), credited AS (
-                UPDATE claim c SET state = 'credited', credited_at = marks.at, attempts = c.attempts + 1
-                FROM marks WHERE c.id = marks.id AND c.state <> 'credited'
-                RETURNING c.id
-            )
-            SELECT c.id FROM claim c JOIN marks ON marks.id = c.id
-            """, logger: logger).decode(String.self) {
-            known.insert(id)
-        }
-        return marks.map { mark in
-            known.contains(mark.0.rawValue) ? .success(.done) : .failure(PacketError.unknownPacket(mark.0.rawValue))
         }
     }
 }

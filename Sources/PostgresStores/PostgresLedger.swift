@@ -20,8 +20,9 @@ public final class PostgresLedger: AccountStore {
         self.limits = limits
         self.clock = clock
         try await PostgresSchema.ensure("ledger", tables: PostgresSchema.ledgerTables,
-                                        steps: [PostgresSchema.ledger, PostgresSchema.ledgerSetBatch], on: pool,
-                                        create: create)
+                                        steps: [PostgresSchema.ledger, PostgresSchema.ledgerSetBatch,
+                                                PostgresSchema.ledgerTokens],
+                                        on: pool, create: create)
         let rows = try await pool.retrying {
             try await pool.rows("SELECT id FROM account WHERE name = \(Account.settlementName)")
         }

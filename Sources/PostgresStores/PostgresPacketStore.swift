@@ -6,14 +6,14 @@ import RedPackets
 import Synchronization
 
 /// The red-packet store on PostgreSQL: the `PacketStore` that `SQLitePacketStore` is on SQLite, with the same
-/// states. The open path's writes (grab, draw, credited and waiting marks) go through a group commit
-/// (`PacketWriteBatcher`): many in one transaction and one COMMIT. Every other write is a transaction of its
-/// own. An open locks its packet's row once, at the grab, which takes the next slot and draws that slot's
+/// states. The open path's writes (grab, draw, grab and draw, credited and waiting marks) go through a group
+/// commit (`PacketWriteBatcher`): many in one statement and one commit. Every other write is a transaction of
+/// its own. An open locks its packet's row once, at the grab, which takes the next slot and draws that slot's
 /// share (so the opens of one packet do not queue behind each other's commits at the draw and the marks);
 /// what a packet has opened and credited is summed from its claims when read (`packet_now`). Each write is
 /// safe to run again after an unclear commit: a write retried after its connection was lost finds its own
-/// earlier effect by id (the packet id chosen before the first attempt, the user's grab, the claim id) and
-/// returns what the first attempt would have.
+/// earlier effect by id (the packet id chosen before the first attempt, the grab's and the draw's tokens, the
+/// claim id) and returns what the first attempt would have.
 ///
 /// Shares are drawn by `ShareDraw`'s rule (in PL/pgSQL, `hb_share`) in grab order, each with a random value
 /// the grab's call chose: the same split as SQLite's, which draws in open order when the share is opened.
@@ -40,7 +40,8 @@ public final class PostgresPacketStore: PacketStore {
                                      concurrentBatches: concurrentBatches, minShare: limits.packets.minShare,
                                      clock: clock)
         try await PostgresSchema.ensure("redpackets", tables: PostgresSchema.packetTables,
-                                        steps: [PostgresSchema.packets, PostgresSchema.packetsGrab, PostgresSchema.packetsDrawAtGrab], on: pool,
+                                        steps: [PostgresSchema.packets, PostgresSchema.packetsGrab, PostgresSchema.packetsDrawAtGrab,
+                                                PostgresSchema.packetsOneStatement], on: pool,
                                         create: create)
     }
 
@@ -201,7 +202,7 @@ public final class PostgresPacketStore: PacketStore {
     }
 
     public func draw(_ id: PacketID, user: Account, random: any RandomSource) async throws -> (claim: Claim, wasReplay: Bool) {
-        let draw = PacketWriteBatcher.Draw(packet: id, user: user)
+        let draw = PacketWriteBatcher.Draw(packet: id, user: user, token: Int64.random(in: 1...Int64.max))
         guard case let .drawn(claim, wasReplay) = try await batcher.submit(.draw(draw)) else {
             throw PostgresStoreError.server("a draw returned no claim")
         }

@@ -160,8 +160,9 @@ public final class PostgresPool: Sendable {
         }
     }
 
-    /// Runs one statement (its own transaction) and collects its rows, bounded as `answered` says.
-    func rows(_ query: PostgresQuery) async throws -> [PostgresRow] {
+    /// Runs one statement (its own transaction) and collects its rows, bounded as `answered` says. `label`, when
+    /// given, names the statement in `profile` (`pool.statement.<label>`).
+    func rows(_ query: PostgresQuery, profiledAs label: String? = nil) async throws -> [PostgresRow] {
         let logger = logger
         let profile = profile
         let asked = ContinuousClock.now
@@ -171,7 +172,7 @@ public final class PostgresPool: Sendable {
                 let step = ContinuousClock.now
                 var rows: [PostgresRow] = []
                 for try await row in try await connection.query(query, logger: logger) { rows.append(row) }
-                profile.record("pool.statement", since: step)
+                profile.record(label.map { "pool.statement." + $0 } ?? "pool.statement", since: step)
                 return rows
             }
         }

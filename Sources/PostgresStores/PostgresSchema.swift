@@ -257,6 +257,99 @@ enum PostgresSchema {
         """,
     ]
 
+    /// Ledger, version 3: a batch of transfers is one statement in a transaction of its own (one round trip,
+    /// where BEGIN, the batch and COMMIT took three). Each transfer carries a random token its call chose before
+    /// its first attempt, stored with the row it applies: a batch run again after an unclear commit (its
+    /// connection lost before the answer came, which is after the commit) finds its own earlier transfer by id
+    /// and token and reports it `applied`, where a transfer found with another token (or none) is a `replay`.
+    /// Before, the client kept what the batch answered before sending COMMIT, which one statement cannot do.
+    static let ledgerTokens = [
+        "ALTER TABLE transfer ADD COLUMN token BIGINT",
+        "DROP FUNCTION hb_transfer_batch(TEXT[], BIGINT[], BIGINT[], BIGINT[], TEXT[], BIGINT, BIGINT)",
+        """
+        CREATE FUNCTION hb_transfer_batch(p_ids TEXT[], p_froms BIGINT[], p_tos BIGINT[], p_amounts BIGINT[],
+                                          p_memos TEXT[], p_tokens BIGINT[], p_now BIGINT, p_max BIGINT)
+        RETURNS TABLE (ord INTEGER, status TEXT, seq BIGINT, debit_id BIGINT, credit_id BIGINT, amount BIGINT,
+                       memo TEXT, debit_after BIGINT, credit_after BIGINT, created_at BIGINT, detail TEXT)
+        LANGUAGE plpgsql AS $$
+        #variable_conflict use_column
+        DECLARE
+            n INTEGER := coalesce(array_length(p_ids, 1), 0);
+            a_ids BIGINT[]; a_kinds TEXT[]; a_names TEXT[]; a_bal BIGINT[]; a_before BIGINT[];
+            t_ids TEXT[]; t_seq BIGINT[]; t_debit BIGINT[]; t_credit BIGINT[]; t_amount BIGINT[]; t_memo TEXT[];
+            t_dafter BIGINT[]; t_cafter BIGINT[]; t_at BIGINT[]; t_token BIGINT[];
+            found_count INTEGER; made INTEGER;
+            k INTEGER; f INTEGER; t INTEGER;
+            sequence_name REGCLASS := pg_get_serial_sequence('transfer', 'seq')::REGCLASS;
+        BEGIN
+            IF n = 0 THEN RETURN; END IF;
+            PERFORM pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtext(x) AS h FROM unnest(p_ids) AS x ORDER BY 1) l;
+            SELECT array_agg(a.id ORDER BY a.id), array_agg(a.kind ORDER BY a.id), array_agg(a.name ORDER BY a.id),
+                   array_agg(a.balance ORDER BY a.id)
+            INTO a_ids, a_kinds, a_names, a_bal
+            FROM (SELECT id, kind, name, balance FROM account WHERE id = ANY(p_froms || p_tos) ORDER BY id FOR UPDATE) a;
+            a_ids := coalesce(a_ids, '{}'); a_bal := coalesce(a_bal, '{}'); a_before := a_bal;
+            SELECT coalesce(array_agg(e.id), '{}'), coalesce(array_agg(e.seq), '{}'),
+                   coalesce(array_agg(e.debit_id), '{}'), coalesce(array_agg(e.credit_id), '{}'),
+                   coalesce(array_agg(e.amount), '{}'), coalesce(array_agg(e.memo), '{}'),
+                   coalesce(array_agg(e.debit_balance_after), '{}'), coalesce(array_agg(e.credit_balance_after), '{}'),
+                   coalesce(array_agg(e.created_at), '{}'), coalesce(array_agg(e.token), '{}')
+            INTO t_ids, t_seq, t_debit, t_credit, t_amount, t_memo, t_dafter, t_cafter, t_at, t_token
+            FROM transfer e WHERE e.id = ANY(p_ids);
+            found_count := coalesce(array_length(t_ids, 1), 0);
+            made := found_count;
+            FOR i IN 1 .. n LOOP
+                ord := i; status := NULL; seq := NULL; debit_id := NULL; credit_id := NULL; amount := NULL;
+                memo := NULL; debit_after := NULL; credit_after := NULL; created_at := NULL; detail := NULL;
+                k := array_position(t_ids, p_ids[i]);
+                IF k IS NOT NULL THEN
+                    status := CASE WHEN t_token[k] = p_tokens[i] THEN 'applied'
+                                   WHEN t_debit[k] = p_froms[i] AND t_credit[k] = p_tos[i] AND t_amount[k] = p_amounts[i]
+                                   THEN 'replay' ELSE 'conflict' END;
+                    seq := t_seq[k]; debit_id := t_debit[k]; credit_id := t_credit[k]; amount := t_amount[k];
+                    memo := t_memo[k]; debit_after := t_dafter[k]; credit_after := t_cafter[k]; created_at := t_at[k];
+                    RETURN NEXT; CONTINUE;
+                END IF;
+                IF p_amounts[i] <= 0 OR p_amounts[i] > p_max THEN status := 'invalid_amount'; RETURN NEXT; CONTINUE; END IF;
+                IF p_froms[i] = p_tos[i] THEN status := 'same_account'; RETURN NEXT; CONTINUE; END IF;
+                f := array_position(a_ids, p_froms[i]);
+                IF f IS NULL THEN status := 'unknown_from'; RETURN NEXT; CONTINUE; END IF;
+                t := array_position(a_ids, p_tos[i]);
+                IF t IS NULL THEN status := 'unknown_to'; RETURN NEXT; CONTINUE; END IF;
+                IF a_kinds[f] <> 'mint' AND a_bal[f] < p_amounts[i] THEN
+                    status := 'insufficient'; detail := a_names[f]; debit_after := a_bal[f]; RETURN NEXT; CONTINUE;
+                END IF;
+                IF a_bal[t] > 9223372036854775807 - p_amounts[i] OR a_bal[f] < -9223372036854775807 + p_amounts[i] THEN
+                    status := 'overflow'; RETURN NEXT; CONTINUE;
+                END IF;
+                a_bal[f] := a_bal[f] - p_amounts[i];
+                a_bal[t] := a_bal[t] + p_amounts[i];
+                made := made + 1;
+                t_ids[made] := p_ids[i]; t_seq[made] := nextval(sequence_name); t_debit[made] := p_froms[i];
+                t_credit[made] := p_tos[i]; t_amount[made] := p_amounts[i]; t_memo[made] := p_memos[i];
+                t_dafter[made] := a_bal[f]; t_cafter[made] := a_bal[t]; t_at[made] := p_now; t_token[made] := p_tokens[i];
+                status := 'applied'; seq := t_seq[made]; debit_id := p_froms[i]; credit_id := p_tos[i];
+                amount := p_amounts[i]; memo := p_memos[i]; debit_after := a_bal[f]; credit_after := a_bal[t];
+                created_at := p_now;
+                RETURN NEXT;
+            END LOOP;
+            IF made > found_count THEN
+                INSERT INTO transfer (seq, id, debit_id, credit_id, amount, debit_balance_after, credit_balance_after,
+                                      memo, created_at, token)
+                OVERRIDING SYSTEM VALUE
+                SELECT * FROM unnest(t_seq[found_count + 1 : made], t_ids[found_count + 1 : made],
+                                     t_debit[found_count + 1 : made], t_credit[found_count + 1 : made],
+                                     t_amount[found_count + 1 : made], t_dafter[found_count + 1 : made],
+                                     t_cafter[found_count + 1 : made], t_memo[found_count + 1 : made],
+                                     t_at[found_count + 1 : made], t_token[found_count + 1 : made]);
+                UPDATE account SET balance = u.balance
+                FROM unnest(a_ids, a_bal, a_before) AS u(id, balance, before)
+                WHERE account.id = u.id AND u.balance <> u.before;
+            END IF;
+        END $$
+        """,
+    ]
+
     // MARK: Red packets
 
     static let packetTables = ["packet", "grab", "claim"]
@@ -495,6 +588,115 @@ enum PostgresSchema {
             END IF;
             claim_id := c.id; slot := c.slot; amount := c.amount; state := c.state; opened_at := c.opened_at;
             credited_at := c.credited_at; attempts := c.attempts;
+        END $$
+        """,
+    ]
+
+    /// Red packets, version 4: a group commit of the open path's writes is one statement in a transaction of its
+    /// own (`hb_packet_batch`: one round trip, where BEGIN, a statement per kind of write and COMMIT took up to
+    /// six). The grabs first, in order (`hb_grab`); then the draws of the grabs that open at once, then the
+    /// other draws (`hb_draw`, each a statement of its own inside, so it sees the grabs before it); then the
+    /// credited and the waiting marks. Each write answers with one row (a credited mark: its claim's id when the
+    /// claim is known; a waiting mark: none).
+    ///
+    /// A draw carries a random token its call chose before the first attempt, stored with the claim it inserts:
+    /// a draw run again after an unclear commit (its connection lost before the answer came) finds its own claim
+    /// by token (`mine`, this call's, not a replay), where a claim found with another token (or none) was drawn
+    /// by another call (`existing`, a replay). Before, the client kept what the draw answered before sending
+    /// COMMIT, which one statement cannot do. A grab that opens at once draws with its grab's token.
+    static let packetsOneStatement = [
+        "ALTER TABLE claim ADD COLUMN token BIGINT",
+        "DROP FUNCTION hb_draw(TEXT, BIGINT, TEXT, BIGINT)",
+        """
+        CREATE FUNCTION hb_draw(p_packet TEXT, p_user BIGINT, p_name TEXT, p_now BIGINT, p_token BIGINT DEFAULT NULL,
+                                OUT status TEXT, OUT claim_id TEXT, OUT slot BIGINT, OUT amount BIGINT,
+                                OUT state TEXT, OUT opened_at BIGINT, OUT credited_at BIGINT, OUT attempts BIGINT)
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            g grab%ROWTYPE;
+            has_grab BOOLEAN;
+            p packet%ROWTYPE;
+            c claim%ROWTYPE;
+        BEGIN
+            SELECT * INTO g FROM grab WHERE grab.packet_id = p_packet AND grab.user_id = p_user FOR NO KEY UPDATE;
+            has_grab := FOUND;
+            SELECT * INTO p FROM packet WHERE packet.id = p_packet;
+            IF NOT FOUND OR p.state IN ('paying', 'cancelled') THEN status := 'unknown'; RETURN; END IF;
+            IF NOT has_grab THEN status := 'not_grabbed'; RETURN; END IF;
+            SELECT * INTO c FROM claim WHERE claim.packet_id = p_packet AND claim.user_id = p_user;
+            IF NOT FOUND THEN
+                IF p.state = 'expired' OR p_now >= p.expires_at THEN status := 'expired'; RETURN; END IF;
+                INSERT INTO claim (id, packet_id, user_id, user_name, slot, amount, state, opened_at, token)
+                VALUES (p_packet || '.' || g.slot, p_packet, p_user, p_name, g.slot, g.amount, 'crediting', p_now, p_token)
+                RETURNING * INTO c;
+                status := 'drawn';
+            ELSIF c.token = p_token THEN
+                status := 'mine';
+            ELSE
+                status := 'existing';
+            END IF;
+            claim_id := c.id; slot := c.slot; amount := c.amount; state := c.state; opened_at := c.opened_at;
+            credited_at := c.credited_at; attempts := c.attempts;
+        END $$
+        """,
+        """
+        CREATE FUNCTION hb_packet_batch(g_packets TEXT[], g_users BIGINT[], g_names TEXT[], g_tokens BIGINT[],
+                                        g_randoms BIGINT[], g_draws BOOLEAN[],
+                                        d_packets TEXT[], d_users BIGINT[], d_names TEXT[], d_tokens BIGINT[],
+                                        c_ids TEXT[], c_times BIGINT[], w_ids TEXT[], p_now BIGINT, p_min BIGINT)
+        RETURNS TABLE (part TEXT, ord INTEGER, status TEXT, slot BIGINT, claim_id TEXT, amount BIGINT, state TEXT,
+                       opened_at BIGINT, credited_at BIGINT, attempts BIGINT)
+        LANGUAGE plpgsql AS $$
+        #variable_conflict use_column
+        DECLARE
+            grabs INTEGER := coalesce(array_length(g_packets, 1), 0);
+            opening BOOLEAN[] := '{}';
+            g RECORD;
+            d RECORD;
+        BEGIN
+            FOR i IN 1 .. grabs LOOP
+                SELECT * INTO g FROM hb_grab(g_packets[i], g_users[i], p_now, g_tokens[i], p_min, g_randoms[i]);
+                opening[i] := g.status = 'ok' AND g_draws[i];
+                CONTINUE WHEN opening[i];
+                part := 'grab'; ord := i; status := g.status; slot := g.slot; claim_id := NULL; amount := NULL;
+                state := NULL; opened_at := NULL; credited_at := NULL; attempts := NULL;
+                RETURN NEXT;
+            END LOOP;
+            FOR i IN 1 .. grabs LOOP
+                CONTINUE WHEN NOT opening[i];
+                SELECT * INTO d FROM hb_draw(g_packets[i], g_users[i], g_names[i], p_now, g_tokens[i]);
+                part := 'grab+draw'; ord := i; status := d.status; slot := d.slot; claim_id := d.claim_id;
+                amount := d.amount; state := d.state; opened_at := d.opened_at; credited_at := d.credited_at;
+                attempts := d.attempts;
+                RETURN NEXT;
+            END LOOP;
+            FOR i IN 1 .. coalesce(array_length(d_packets, 1), 0) LOOP
+                SELECT * INTO d FROM hb_draw(d_packets[i], d_users[i], d_names[i], p_now, d_tokens[i]);
+                part := 'draw'; ord := i; status := d.status; slot := d.slot; claim_id := d.claim_id;
+                amount := d.amount; state := d.state; opened_at := d.opened_at; credited_at := d.credited_at;
+                attempts := d.attempts;
+                RETURN NEXT;
+            END LOOP;
+            -- Each claim not yet credited is marked once (the data-modifying part of a WITH runs whether or not
+            -- the final SELECT reads it; that SELECT sees the claims as they were before, enough to tell a known one).
+            IF coalesce(array_length(c_ids, 1), 0) > 0 THEN
+                RETURN QUERY
+                WITH marks AS (
+                    SELECT DISTINCT ON (m.id) m.id, m.at FROM unnest(c_ids, c_times) AS m(id, at) ORDER BY m.id
+                ), credited AS (
+                    UPDATE claim c SET state = 'credited', credited_at = marks.at, attempts = c.attempts + 1
+                    FROM marks WHERE c.id = marks.id AND c.state <> 'credited'
+                    RETURNING c.id
+                )
+                SELECT 'credited'::TEXT, NULL::INTEGER, NULL::TEXT, NULL::BIGINT, c.id::TEXT, NULL::BIGINT, NULL::TEXT,
+                       NULL::BIGINT, NULL::BIGINT, NULL::BIGINT
+                FROM claim c JOIN marks ON marks.id = c.id;
+            END IF;
+            IF coalesce(array_length(w_ids, 1), 0) > 0 THEN
+                UPDATE claim c SET state = 'waiting', attempts = c.attempts + 1
+                FROM (SELECT DISTINCT w.id FROM unnest(w_ids) AS w(id)) w
+                WHERE c.id = w.id AND c.state = 'crediting';
+            END IF;
         END $$
         """,
     ]

@@ -46,6 +46,13 @@ public struct PostgresSettings: Sendable, Equatable {
         configuration.options.maximumConnections = maxConnections
         configuration.options.minimumConnections = 0
         configuration.options.connectTimeout = .seconds(5)
+        // No warnings or notices to the client. A statement in a transaction of its own is answered before it
+        // commits, and the answer waits in the server's send buffer until the commit (and its wait for a
+        // standby) is done, then goes with ReadyForQuery. A backend terminated during that wait sends a
+        // warning first, which flushed the buffer: postgres-nio then took the statement as done although its
+        // commit was on the primary only. Without the warning the connection just closes, and the write is an
+        // unclear commit that its store retries by id (an explicit COMMIT is answered only once committed).
+        configuration.options.additionalStartupParameters = [("client_min_messages", "error")]
         return configuration
     }
 

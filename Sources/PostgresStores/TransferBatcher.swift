@@ -4,13 +4,14 @@ import Primitives
 import Synchronization
 
 /// The ledger's group commit on PostgreSQL: transfers submitted while a batch is committing wait and go
-/// together in the next one, one transaction and one round trip (`hb_transfer_batch`) for up to
-/// `maxBatch` transfers. One batch at a time: every credit touches the settlement account's row, so two
-/// batches at once would only queue on its lock.
+/// together in the next one, one statement in a transaction of its own (`hb_transfer_batch`, one round trip and
+/// one commit) for up to `maxBatch` transfers. One batch at a time: every credit touches the settlement
+/// account's row, so two batches at once would only queue on its lock.
 ///
-/// A batch whose connection is lost (even during COMMIT, when it may have committed) is run again: each
-/// transfer is idempotent by id, so a transfer the lost COMMIT did commit comes back as a replay of the same
-/// ledger row, which is reported as applied (the sequence number proves it is this call's own row).
+/// A batch whose connection is lost before its answer came (even while its commit waited for a standby, when
+/// it may have committed) is run again: each transfer is idempotent by id, and each carries a random token its
+/// call chose before the first attempt, stored with the row it applies, so a transfer the lost attempt did
+/// commit comes back `applied` (this call's own row, by its token), where another call's is a replay.
 final class TransferBatcher: Sendable {
     /// The batches, one at a time, each call answered with its own outcome or refusal.
     private let calls: GroupedCalls<TransferRequest, Result<TransferOutcome, any Error>>
@@ -28,47 +29,52 @@ final class TransferBatcher: Sendable {
         try await calls.submit(request).get()
     }
 
-    /// One batch, retried after a lost connection. What a first attempt saw applied (before its COMMIT's
-    /// fate was known) is remembered by sequence number.
-    private static func run(_ requests: [TransferRequest], pool: PostgresPool, maxAmount: Money,
-                            now: Timestamp) async throws -> [Result<TransferOutcome, any Error>] {
-        let appliedBefore = Mutex<[TransferID: Int64]>([:])
-        return try await pool.retrying {
-            // Only what an earlier, lost attempt applied: within one attempt a repeated id is a true replay.
-            let seen = appliedBefore.withLock { $0 }
-            let results = try await pool.transaction(profiledAs: "ledger") { connection in
-                try await TransferBatcher.execute(requests, now: now, maxAmount: maxAmount, on: connection,
-                                                  logger: pool.logger)
-            } onCommitSent: { results in
-                appliedBefore.withLock { seen in
-                    for case let .success(.applied(record)) in results { seen[record.id] = record.sequence }
-                }
-            }
-            return results.map { result in
-                if case let .success(.alreadyApplied(record)) = result, seen[record.id] == record.sequence {
-                    return .success(.applied(record))
-                }
-                return result
-            }
-        }
+    /// A random token for each transfer of a batch, chosen once for all its attempts.
+    static func tokens(_ count: Int) -> [Int64] {
+        (0..<count).map { _ in Int64.random(in: 1...Int64.max) }
     }
 
-    static func execute(_ requests: [TransferRequest], now: Timestamp, maxAmount: Money, on connection: PostgresConnection,
-                        logger: Logger) async throws -> [Result<TransferOutcome, any Error>] {
+    /// One batch, one statement, retried after a lost connection with the same tokens.
+    private static func run(_ requests: [TransferRequest], pool: PostgresPool, maxAmount: Money,
+                            now: Timestamp) async throws -> [Result<TransferOutcome, any Error>] {
+        let query = statement(requests, tokens: tokens(requests.count), now: now, maxAmount: maxAmount)
+        let rows = try await pool.retrying { try await pool.rows(query, profiledAs: "ledger") }
+        return try results(of: requests, rows)
+    }
+
+    /// The batch's call of `hb_transfer_batch`.
+    static func statement(_ requests: [TransferRequest], tokens: [Int64], now: Timestamp, maxAmount: Money)
+        -> PostgresQuery {
         let ids = requests.map(\.id.rawValue)
         let froms = requests.map(\.from.rawValue)
         let tos = requests.map(\.to.rawValue)
         let amounts = requests.map(\.amount.minorUnits)
         let memos = requests.map(\.memo)
-        let rows = try await connection.query("""
+        return """
             SELECT ord, status, seq, debit_id, credit_id, amount, memo, debit_after, credit_after, created_at, detail
-            FROM hb_transfer_batch(\(ids), \(froms), \(tos), \(amounts), \(memos), \(now.millisecondsSinceEpoch),
-                                   \(maxAmount.minorUnits))
-            """, logger: logger)
+            FROM hb_transfer_batch(\(ids), \(froms), \(tos), \(amounts), \(memos), \(tokens),
+                                   \(now.millisecondsSinceEpoch), \(maxAmount.minorUnits))
+            """
+    }
+
+    /// The batch in the caller's transaction (an account opened with its deposit, accounts seeded in bulk).
+    static func execute(_ requests: [TransferRequest], now: Timestamp, maxAmount: Money, on connection: PostgresConnection,
+                        logger: Logger) async throws -> [Result<TransferOutcome, any Error>] {
+        var rows: [PostgresRow] = []
+        for try await row in try await connection.query(
+            statement(requests, tokens: tokens(requests.count), now: now, maxAmount: maxAmount), logger: logger) {
+            rows.append(row)
+        }
+        return try results(of: requests, rows)
+    }
+
+    /// Each request's outcome or refusal from the batch's rows.
+    static func results(of requests: [TransferRequest], _ rows: [PostgresRow]) throws -> [Result<TransferOutcome, any Error>] {
         var results: [Result<TransferOutcome, any Error>] = []
         results.reserveCapacity(requests.count)
-        for try await (ord, status, seq, debit, credit, amount, memo, debitAfter, creditAfter, at, detail) in rows.decode(
-            (Int, String, Int64?, Int64?, Int64?, Int64?, String?, Int64?, Int64?, Int64?, String?).self) {
+        for row in rows {
+            let (ord, status, seq, debit, credit, amount, memo, debitAfter, creditAfter, at, detail) = try row.decode(
+                (Int, String, Int64?, Int64?, Int64?, Int64?, String?, Int64?, Int64?, Int64?, String?).self)
             let request = requests[ord - 1]
             func record() -> TransferRecord {
                 TransferRecord(sequence: seq ?? 0, id: request.id, from: AccountID(debit ?? 0), to: AccountID(credit ?? 0),

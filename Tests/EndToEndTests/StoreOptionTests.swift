@@ -72,8 +72,8 @@ final class StoreOptionTests: XCTestCase {
                                  environment: ["HONGBAO_PG_PROFILE": "1"])
         XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
         // Where the time went, step by step, on stderr: the group commits, their waits, the queue's calls.
-        for step in ["ledger.batch", "ledger.queued", "packets.batch", "packets.total.grab+draw", "pool.tx.ledger.commit",
-                     "pool.tx.packets.commit", "queue.send"] {
+        for step in ["ledger.batch", "ledger.queued", "packets.batch", "packets.total.grab+draw", "pool.statement.ledger",
+                     "pool.statement.packets", "queue.send"] {
             XCTAssertTrue(run.stderr.contains("\n" + step + " "), "no \(step) in the profile:\n" + run.stderr)
         }
         XCTAssertTrue(run.stdout.contains("audit                 ✓ every invariant holds"), run.stdout)

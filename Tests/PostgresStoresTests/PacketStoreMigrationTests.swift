@@ -32,7 +32,7 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
             """, database: database)
         let store = try await PostgresPacketStore(pool: pool)
         XCTAssertEqual(try server.psql("SELECT version FROM hongbao_schema WHERE component = 'redpackets'",
-                                       database: database), "3")
+                                       database: database), "4")
         let p1 = try XCTUnwrap(try store.packet(PacketID("p1")))
         XCTAssertEqual([p1.grabbed, p1.opened], [3, 2])
         XCTAssertEqual(p1.openedAmount, Money(minorUnits: 600))

@@ -87,4 +87,35 @@ final class PostgresPoolTests: PostgresServerTestCase {
         let after = try await pool.rows("SELECT 2")
         XCTAssertEqual(try after.first?.decode(Int.self), 2, "the pool answers again on a new connection")
     }
+
+    /// A statement in a transaction of its own whose commit waits for a standby, and whose backend is
+    /// terminated during that wait, is not taken as done: its commit may be on the primary only, and the caller
+    /// must treat it as an unclear commit (a lost connection, which the stores retry by id). The server answers
+    /// such a statement before it commits; with warnings sent to the client, the termination's warning flushed
+    /// that answer out and postgres-nio returned the rows as if committed. The statement runs on one of the
+    /// pool's connections as postgres-nio gives it (`pool.rows` also watches the connection's close, which may
+    /// or may not come first).
+    func testAStatementCutShortWhileItsCommitWaitsForAStandbyIsALostConnection() async throws {
+        let server = try running()
+        let pool = try freshPool()
+        addTeardownBlock {
+            _ = try? server.psql("ALTER SYSTEM RESET synchronous_standby_names")
+            _ = try? server.psql("SELECT pg_reload_conf()")
+        }
+        _ = try await pool.rows("CREATE TABLE written (x INTEGER)")
+        let insert = try await server.withUnclearCommit(database: pool.settings.database) { () -> String in
+            do {
+                let rows = try await pool.client.withConnection { connection in
+                    try await connection.query("INSERT INTO written VALUES (7) RETURNING x", logger: pool.logger).collect()
+                }
+                return "answered \(rows.count) row(s)"
+            } catch {
+                return PostgresPool.isLostConnection(error) ? "lost" : "other error: \(error)"
+            }
+        }
+        XCTAssertTrue(insert.caughtWaiting, "no commit waited for the standby")
+        XCTAssertEqual(insert.value, "lost")
+        XCTAssertEqual(try server.psql("SELECT COUNT(*) FROM written", database: pool.settings.database), "1",
+                       "committed on the primary all the same")
+    }
 }
