@@ -9,6 +9,7 @@ extension PostgresCreditQueue {
     @discardableResult
     public func redrive() async throws -> Int {
         let now = clock.now().millisecondsSinceEpoch
+        defer { announceArrivals() }
         return try await pool.retrying {
             try await pool.rows("""
                 WITH moved AS (

@@ -1,6 +1,7 @@
 import Crediting
 import PostgresNIO
 import Primitives
+import Synchronization
 
 /// Proof of one delivery of a queued message: its id and the random token the receive gave it. A later
 /// receive gives a new token, so a slow worker's old receipt can no longer delete or delay the message.
@@ -25,7 +26,8 @@ public enum PostgresQueueError: Error, Equatable, Sendable, CustomStringConverti
 /// SQLite queue has them for credits: at-least-once delivery, a visibility timeout per receive, a receive
 /// count, and a dead-letter queue (`<name>-dlq`) after `maxReceiveCount` receives. Receives take rows with
 /// `FOR UPDATE SKIP LOCKED`, so concurrent workers never wait on each other's rows, in batches, in one
-/// statement; waiting for a message is a bounded poll. Sending is idempotent by message id (the claim id)
+/// statement; waiting for a message is a bounded poll, woken at once by a send made through this queue in the
+/// same process (`arrivals`), and slower while the queue stays empty. Sending is idempotent by message id (the claim id)
 /// while the message is live, so a send retried after an unclear commit is not doubled.
 public final class PostgresCreditQueue: CreditQueue {
     public typealias Receipt = PostgresReceipt
@@ -35,8 +37,17 @@ public final class PostgresCreditQueue: CreditQueue {
     public let deadLetterName: String
     public let maxReceiveCount: Int
     let clock: any WallClock
-    /// How often an empty receive looks again while it may wait.
+    /// How often an empty receive looks again while it may wait, at first: each look that finds nothing
+    /// doubles the pause, up to `maxPollInterval`. A send through this queue wakes the waiting receives at once;
+    /// what the pause delays is what no send here announces: another process's sends, and messages that become
+    /// visible again when their delay or visibility timeout ends.
     public let pollInterval: Duration
+    public let maxPollInterval: Duration
+    /// Sends committed through this queue, for the receives waiting in this process.
+    private let arrivals = Arrivals()
+    private let receiveStatements = Atomic<Int>(0)
+    /// How many receive statements this queue has sent (each look at the queue is one).
+    var receiveStatementCount: Int { receiveStatements.load(ordering: .relaxed) }
     /// The credit path's single sends, acknowledgements and retries, each kind gathered into shared statements
     /// while others are under way (the engine sends one message per failed credit, from many opens at once).
     private let sends: GroupedCalls<Message, Void>
@@ -61,16 +72,20 @@ public final class PostgresCreditQueue: CreditQueue {
     /// Opens the queue `name` on `pool`'s database, creating the table the first time (unless `create` is
     /// false).
     public init(pool: PostgresPool, name: String, maxReceiveCount: Int, clock: any WallClock = SystemClock(),
-                pollInterval: Duration = .milliseconds(20), create: Bool = true) async throws {
+                pollInterval: Duration = .milliseconds(20), maxPollInterval: Duration = .milliseconds(160),
+                create: Bool = true) async throws {
         self.pool = pool
         self.name = name
         deadLetterName = name + "-dlq"
         self.maxReceiveCount = max(1, maxReceiveCount)
         self.clock = clock
         self.pollInterval = pollInterval
+        self.maxPollInterval = max(pollInterval, maxPollInterval)
         let queueName = name
+        let arrivals = arrivals
         sends = GroupedCalls(maxBatch: Self.maxGrouped, concurrentBatches: Self.concurrentStatements) { messages in
             try await PostgresCreditQueue.insert(messages, queue: queueName, now: clock.now(), on: pool)
+            arrivals.notify()
             return messages.map { _ in () }
         }
         acknowledgements = GroupedCalls(maxBatch: Self.maxGrouped, concurrentBatches: Self.concurrentStatements) { receipts in
@@ -128,6 +143,12 @@ public final class PostgresCreditQueue: CreditQueue {
     public func send(_ messages: [(id: String, body: String)]) async throws {
         try await PostgresCreditQueue.insert(messages.map { Message(id: $0.id, body: $0.body) }, queue: name,
                                              now: clock.now(), on: pool)
+        arrivals.notify()
+    }
+
+    /// Wakes the receives waiting in this process (messages made visible now other than by a send: a redrive).
+    func announceArrivals() {
+        arrivals.notify()
     }
 
     /// The messages in one statement, retried after a lost connection (an id already live is left as it is, so
@@ -167,10 +188,14 @@ public final class PostgresCreditQueue: CreditQueue {
     }
 
     /// Takes up to `max` visible messages, hiding each for `visibility`; messages received `maxReceiveCount`
-    /// times already go to the dead-letter queue instead. Polls until one comes or `wait` has passed.
+    /// times already go to the dead-letter queue instead. Looks until one comes or `wait` has passed: again at
+    /// once after a send through this queue, else after a pause that doubles while the queue stays empty.
     public func receiveRaw(max: Int, wait: Duration, visibility: Duration) async throws -> [Delivery] {
         let deadline = ContinuousClock.now + wait
+        var pause = pollInterval
         while true {
+            let seen = arrivals.generation
+            receiveStatements.add(1, ordering: .relaxed)
             let now = clock.now()
             let hiddenUntil = (now + visibility).millisecondsSinceEpoch
             let limit = Int64(Swift.max(1, max))
@@ -205,10 +230,10 @@ public final class PostgresCreditQueue: CreditQueue {
                 deliveries.append(Delivery(body: body, receipt: PostgresReceipt(id: id, token: token),
                                            receiveCount: Int(count)))
             }
-            if !deliveries.isEmpty || ContinuousClock.now + pollInterval > deadline || Task.isCancelled {
-                return deliveries
-            }
-            try await Task.sleep(for: pollInterval)
+            let left = deadline - ContinuousClock.now
+            if !deliveries.isEmpty || left <= .zero || Task.isCancelled { return deliveries }
+            if await !arrivals.wait(after: seen, timeout: min(pause, left)) { pause = min(pause * 2, maxPollInterval) }
+            try Task.checkCancellation()
         }
     }
 
@@ -267,5 +292,67 @@ public final class PostgresCreditQueue: CreditQueue {
             try await pool.rows("SELECT id FROM queue_message WHERE queue = \(deadLetterName) ORDER BY id")
                 .map { try $0.decode(String.self) }
         }
+    }
+}
+
+/// The sends a queue has committed, counted, and the receives waiting for the next one.
+private final class Arrivals: Sendable {
+    private struct State {
+        var generation: UInt64 = 0
+        var nextWaiter = 0
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        /// Waits that ended before their continuation was parked: it resumes at once when it comes.
+        var ended: Set<Int> = []
+    }
+
+    private let state = Mutex(State())
+
+    /// How many sends so far (a receive notes it before it looks, and waits for a later one).
+    var generation: UInt64 { state.withLock { $0.generation } }
+
+    func notify() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.generation &+= 1
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns true as soon as a send comes after `seen` (at once if one has), false after `timeout` or on
+    /// cancellation.
+    func wait(after seen: UInt64, timeout: Duration) async -> Bool {
+        let id = state.withLock { state -> Int in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        let notified = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    let now = self.state.withLock { state -> Bool in
+                        if state.generation != seen || state.ended.remove(id) != nil { return true }
+                        state.waiters[id] = continuation
+                        return false
+                    }
+                    if now { continuation.resume() }
+                }
+                return true
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            let parked = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                if let parked = state.waiters.removeValue(forKey: id) { return parked }
+                state.ended.insert(id)
+                return nil
+            }
+            parked?.resume()
+            return first
+        }
+        state.withLock { _ = $0.ended.remove(id) }
+        return notified && state.withLock { $0.generation } != seen
     }
 }

@@ -1,7 +1,7 @@
 import Crediting
 import Engine
 import MessageQueue
-import PostgresStores
+@testable import PostgresStores
 import Primitives
 import TestKit
 import XCTest
@@ -116,5 +116,32 @@ final class PostgresCreditQueueContractTests: PostgresServerTestCase {
         try await queue.enqueue(CreditQueueContract.order("w.1"))
         let received = try await waiting.value
         XCTAssertEqual(received.map(\.order.claim.rawValue), ["w.1"])
+    }
+
+    /// A receive waiting on an empty queue is woken by a send through the same queue and takes the message at
+    /// once, without waiting for its next look: with a first pause of a minute, the receive still gets it (the
+    /// old bounded poll, seeing its next look past the wait, returned empty).
+    func testASendThroughTheQueueWakesAWaitingReceive() async throws {
+        let queue = try await PostgresCreditQueue(pool: try freshPool(), name: "credits", maxReceiveCount: maxReceiveCount,
+                                                  clock: clock, pollInterval: .seconds(60))
+        let waiting = Task { try await queue.receive(max: 1, wait: .seconds(60), visibility: .seconds(30)) }
+        while queue.receiveStatementCount == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        try await queue.enqueue(CreditQueueContract.order("w.2"))
+        let received = try await waiting.value
+        XCTAssertEqual(received.map(\.order.claim.rawValue), ["w.2"])
+        XCTAssertLessThanOrEqual(queue.receiveStatementCount, 2, "the receive looked again without being woken")
+    }
+
+    /// While the queue stays empty a waiting receive looks at it less and less often (each look that finds
+    /// nothing doubles the pause, up to the longest): a two-second wait from 20 ms up to 640 ms looks some nine
+    /// times, where a look every 20 ms made up to a hundred.
+    func testAnEmptyQueueIsLookedAtLessOftenWhileItStaysEmpty() async throws {
+        let queue = try await PostgresCreditQueue(pool: try freshPool(), name: "credits", maxReceiveCount: maxReceiveCount,
+                                                  clock: clock, pollInterval: .milliseconds(20),
+                                                  maxPollInterval: .milliseconds(640))
+        let empty = try await queue.receive(max: 1, wait: .seconds(2), visibility: .seconds(30))
+        XCTAssertEqual(empty.count, 0)
+        XCTAssertGreaterThanOrEqual(queue.receiveStatementCount, 2)
+        XCTAssertLessThanOrEqual(queue.receiveStatementCount, 10)
     }
 }
