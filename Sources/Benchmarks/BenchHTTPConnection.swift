@@ -11,11 +11,16 @@ struct BenchHTTPConnection {
     private let outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>
     private let eventLoop: any EventLoop
 
+    /// The client's own event loops, apart from the server's (`MultiThreadedEventLoopGroup.singleton`): as a
+    /// client in another process would, it does its work on threads of its own instead of queueing it behind the
+    /// server's on the same loops. Lives as long as the process.
+    static let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+
     /// Connects to `host:port`, runs `body` with the connection and closes it.
     static func with<T: Sendable>(
-        host: String, port: Int, _ body: (inout BenchHTTPConnection) async throws -> T
+        host: String, port: Int, pinned: Bool = true, _ body: (inout BenchHTTPConnection) async throws -> T
     ) async throws -> T {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let channel = try await ClientBootstrap(group: clientGroup)
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
@@ -25,13 +30,15 @@ struct BenchHTTPConnection {
             }
         // Pinned to the connection's event loop, as the server's connections are: a request is signed, written,
         // and its answer read on the thread that does the connection's I/O.
-        return try await EventLoopTaskExecutor.pinned(to: channel.channel.eventLoop) {
+        func run() async throws -> T {
             try await channel.executeThenClose { inbound, outbound in
                 var connection = BenchHTTPConnection(
                     inbound: inbound.makeAsyncIterator(), outbound: outbound, eventLoop: channel.channel.eventLoop)
                 return try await body(&connection)
             }
         }
+        guard pinned else { return try await run() }
+        return try await EventLoopTaskExecutor.pinned(to: channel.channel.eventLoop) { try await run() }
     }
 
     /// Waits until `instant` on a timer of the connection's event loop (`Task.sleep` would go through Dispatch's

@@ -13,8 +13,12 @@ import Synchronization
 /// 2,000 requests/s, offered open loop: each request has its due time, and its latency counts from then,
 /// so a slow server shows as latency rather than as a client that politely waits. The HTTP client is a
 /// keep-alive connection per worker over SwiftNIO (`BenchHTTPConnection`); `HONGBAO_BENCH_SQS_CLIENT=urlsession`
-/// uses Foundation's URLSession instead, to compare.
+/// uses Foundation's URLSession instead, to compare. `HONGBAO_BENCH_SQS_PINNED=0` runs the server's and the
+/// client's connections on Swift's global pool instead of on their event loops, to compare.
 public enum SQSSuite {
+    /// Whether connections run on their event loops (`HONGBAO_BENCH_SQS_PINNED`, default yes).
+    static var pinned: Bool { ProcessInfo.processInfo.environment["HONGBAO_BENCH_SQS_PINNED"] != "0" }
+
     static let workers = 16
     /// Connections offering the open-loop SendMessage load (each waits for its next due time).
     static let latencyConnections = 64
@@ -35,7 +39,7 @@ public enum SQSSuite {
         let cycles = BenchFigure(
             suite: "sqs", name: "SQS over HTTP, 3 replicas", unit: "cycles/s", samples: Samples(http),
             higherIsBetter: true, baselineName: "same cycles in process", baseline: Samples(direct),
-            note: "\(messages) messages, \(workers) clients, batches of \(batch), signed requests, FULL")
+            note: "\(messages) messages, \(workers) clients, batches of \(batch), signed requests, FULL\(pinned ? "" : ", connections not pinned")")
         let met = (cycles.ratio ?? 0) >= minimumRatio
         var p99: [Double] = [], p50: [Double] = [], cpu: [Double] = [], served: [Double] = []
         let seconds = context.quick ? 2 : 5
@@ -213,8 +217,10 @@ public enum SQSSuite {
         let credentials = SQSCredentials(accessKeyID: "BENCHKEY", secretAccessKey: "bench-secret")
         let endpoint = SQSEndpoint(service: service, credentials: credentials)
         let port = AsyncStream<Int>.makeStream()
+        var configuration = SQSServerConfiguration(port: 0)
+        configuration.pinsConnectionsToEventLoops = pinned
         let application = SQSHTTPServer.application(
-            endpoint: endpoint, configuration: SQSServerConfiguration(port: 0)) { port.continuation.yield($0) }
+            endpoint: endpoint, configuration: configuration) { port.continuation.yield($0) }
         let server = Task { try await application.run() }
         var iterator = port.stream.makeAsyncIterator()
         guard let bound = await iterator.next() else {
@@ -275,7 +281,7 @@ public enum SQSSuite {
                 var connection = Connection.urlSession
                 return try await body(&connection)
             }
-            return try await BenchHTTPConnection.with(host: host, port: port) { nio in
+            return try await BenchHTTPConnection.with(host: host, port: port, pinned: SQSSuite.pinned) { nio in
                 var connection = Connection.nio(nio)
                 defer { if case .nio(let used) = connection { nio = used } }
                 return try await body(&connection)

@@ -13,10 +13,11 @@ import Glibc
 final class RequestTimeLimitTests: XCTestCase {
     /// A running server with a one-second request limit over `fixture`'s endpoint.
     private func withServer(
-        _ fixture: EndpointFixture, _ body: (Int) async throws -> Void
+        _ fixture: EndpointFixture, pinned: Bool = true, _ body: (Int) async throws -> Void
     ) async throws {
         var configuration = SQSServerConfiguration(port: 0)
         configuration.requestTimeoutSeconds = 1
+        configuration.pinsConnectionsToEventLoops = pinned
         let port = AsyncStream<Int>.makeStream()
         let application = SQSHTTPServer.application(endpoint: fixture.endpoint, configuration: configuration) {
             port.continuation.yield($0)
@@ -47,6 +48,27 @@ final class RequestTimeLimitTests: XCTestCase {
             XCTAssertTrue(answer.body.contains("RequestTimeout"), answer.body)
         }
         for replica in ReplicaID.allCases { try await fixture.service.slowReplica(replica, latency: .zero) }
+        await fixture.close()
+    }
+
+    func testConnectionsOnTheirEventLoopsOrOnTheGlobalPoolAnswerAlike() async throws {
+        let fixture = try EndpointFixture()
+        fixture.now = Date()
+        for pinned in [true, false] {
+            try await withServer(fixture, pinned: pinned) { port in
+                let connection = try RawConnection(port: port)
+                let name = pinned ? "pinned" : "pool"
+                try connection.send(RawConnection.bytes(of: fixture.signed("CreateQueue", body: Array(#"{"QueueName":"\#(name)"}"#.utf8))))
+                let created = try connection.readResponse()
+                XCTAssertEqual(created.status, 200, created.body)
+                try connection.send(RawConnection.bytes(of: fixture.signed("ListQueues", body: Array("{}".utf8))))
+                let listed = try connection.readResponse()
+                XCTAssertEqual(listed.status, 200, listed.body)
+                XCTAssertTrue(listed.body.contains("/\(name)\""), listed.body)
+            }
+        }
+        let queues = await fixture.service.listQueues()
+        XCTAssertEqual(queues, ["pinned", "pool"])
         await fixture.close()
     }
 
