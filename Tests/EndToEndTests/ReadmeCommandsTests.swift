@@ -40,6 +40,19 @@ final class ReadmeCommandsTests: XCTestCase {
         }
     }
 
+    /// `.ci/run` runs the README's test command, word for word (the two are measured as one).
+    func testTheCIRunsTheReadmesTestCommand() throws {
+        let root = HongbaoBinary.repositoryRoot
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let ci = try String(contentsOf: root.appendingPathComponent(".ci/run"), encoding: .utf8)
+        let lines = readme.split(separator: "\n", omittingEmptySubsequences: false)
+        let heading = try XCTUnwrap(lines.firstIndex(of: "Run the tests:"), "the README's test command was not found")
+        let command = try XCTUnwrap(lines[(heading + 1)...].first { !$0.isEmpty }).trimmingCharacters(in: .whitespaces)
+        XCTAssertTrue(command.hasPrefix("swift build --build-tests"), command)
+        let run = ci.split(separator: "\n").filter { $0.hasPrefix("swift ") }.map(String.init)
+        XCTAssertEqual(run, [command], ".ci/run runs something else than the README's test command")
+    }
+
     func testEveryCommandInTheReadmeRunsAsWritten() throws {
         let binary = try HongbaoBinary()
         let root = HongbaoBinary.repositoryRoot
