@@ -13,11 +13,11 @@ import Synchronization
 /// 2,000 requests/s, offered open loop: each request has its due time, and its latency counts from then,
 /// so a slow server shows as latency rather than as a client that politely waits. The HTTP client is a
 /// keep-alive connection per worker over SwiftNIO (`BenchHTTPConnection`); `HONGBAO_BENCH_SQS_CLIENT=urlsession`
-/// uses Foundation's URLSession instead, to compare. `HONGBAO_BENCH_SQS_PINNED=0` runs the server's and the
-/// client's connections on Swift's global pool instead of on their event loops, to compare.
+/// uses Foundation's URLSession instead, to compare. `HONGBAO_BENCH_SQS_PINNED=1` runs the server's and the
+/// client's connections on their event loops instead of on Swift's global pool, to compare.
 public enum SQSSuite {
-    /// Whether connections run on their event loops (`HONGBAO_BENCH_SQS_PINNED`, default yes).
-    static var pinned: Bool { ProcessInfo.processInfo.environment["HONGBAO_BENCH_SQS_PINNED"] != "0" }
+    /// Whether connections run on their event loops (`HONGBAO_BENCH_SQS_PINNED=1`; default no, as the server).
+    static var pinned: Bool { ProcessInfo.processInfo.environment["HONGBAO_BENCH_SQS_PINNED"] == "1" }
 
     static let workers = 16
     /// Connections offering the open-loop SendMessage load (each waits for its next due time).
@@ -39,7 +39,7 @@ public enum SQSSuite {
         let cycles = BenchFigure(
             suite: "sqs", name: "SQS over HTTP, 3 replicas", unit: "cycles/s", samples: Samples(http),
             higherIsBetter: true, baselineName: "same cycles in process", baseline: Samples(direct),
-            note: "\(messages) messages, \(workers) clients, batches of \(batch), signed requests, FULL\(pinned ? "" : ", connections not pinned")")
+            note: "\(messages) messages, \(workers) clients, batches of \(batch), signed requests, FULL\(pinned ? ", connections pinned to their event loops" : "")")
         let met = (cycles.ratio ?? 0) >= minimumRatio
         var p99: [Double] = [], p50: [Double] = [], cpu: [Double] = [], served: [Double] = []
         let seconds = context.quick ? 2 : 5
