@@ -2,6 +2,7 @@ import AccountService
 import Crediting
 import Ledger
 import MessageQueue
+import PostgresStores
 import Primitives
 import RedPackets
 
@@ -261,12 +262,7 @@ extension Engine {
         case let .sqlite(books):
             return CreditProgress.of(claims, in: await books.queue.currentState(), queueName: limits.credit.queueName)
         case let .postgres(books):
-            var progress: [ClaimID: CreditProgress] = [:]
-            for (id, message) in try await books.queue.progress(of: claims.map(\.rawValue)) {
-                progress[ClaimID(id)] = CreditProgress(attempts: message.receiveCount, nextTryAt: message.visibleAt,
-                                                       deadLettered: message.deadLettered)
-            }
-            return progress
+            return CreditProgress.of(try await books.queue.progress(of: claims.map(\.rawValue)))
         }
     }
 
@@ -315,6 +311,16 @@ public struct CreditProgress: Sendable, Equatable {
         self.attempts = attempts
         self.nextTryAt = nextTryAt
         self.deadLettered = deadLettered
+    }
+
+    /// The progress of each claim the PostgreSQL queue answered for, by message id (= claim id).
+    static func of(_ messages: [String: QueuedMessageProgress]) -> [ClaimID: CreditProgress] {
+        var progress: [ClaimID: CreditProgress] = [:]
+        for (id, message) in messages {
+            progress[ClaimID(id)] = CreditProgress(attempts: message.receiveCount, nextTryAt: message.visibleAt,
+                                                   deadLettered: message.deadLettered)
+        }
+        return progress
     }
 
     /// The progress of each claim whose message the SQLite queue `state` holds, in `queueName` or its

@@ -166,12 +166,7 @@ public final class PostgresOperatorBooks: BooksReading, BooksWriting {
     }
 
     public func creditProgress(of claims: [ClaimID]) async throws -> [ClaimID: CreditProgress] {
-        var progress: [ClaimID: CreditProgress] = [:]
-        for (id, message) in try await queue.progress(of: claims.map(\.rawValue)) {
-            progress[ClaimID(id)] = CreditProgress(attempts: message.receiveCount, nextTryAt: message.visibleAt,
-                                                   deadLettered: message.deadLettered)
-        }
-        return progress
+        CreditProgress.of(try await queue.progress(of: claims.map(\.rawValue)))
     }
 
     /// The ledger, the red packets and the two against each other, each uncredited claim against the credit

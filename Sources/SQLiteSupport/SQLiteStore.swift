@@ -101,13 +101,13 @@ public final class SQLiteStore: Sendable {
     /// can run again: a failed attempt's pool is released, the migrations are transactions.
     static func retryingWhileBusy<T>(_ open: () throws -> T) throws -> T {
         let deadline = ContinuousClock.now + busyWindow
-        var pause = Duration.milliseconds(2)
+        var pauseMilliseconds = 2
         while true {
             do {
                 return try open()
             } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && ContinuousClock.now < deadline {
-                Thread.sleep(forTimeInterval: Double(pause.components.attoseconds) / 1e18 + Double(pause.components.seconds))
-                pause = min(pause * 2, .milliseconds(100))
+                Thread.sleep(forTimeInterval: Double(pauseMilliseconds) / 1_000)
+                pauseMilliseconds = min(pauseMilliseconds * 2, 100)
             }
         }
     }
