@@ -59,18 +59,26 @@ final class PostgresPacketStoreContractTests: PostgresServerTestCase {
         try await PacketStoreContract.grabAndDraw(store, clock: clock) { store.commitCount }
     }
 
-    /// A grab and draw whose COMMIT is unclear is retried and returns this call's own claim, drawn once; a
-    /// second grab and draw by the same user is still refused.
-    func testAnUnclearCommitOfAGrabAndDrawReturnsItsOwnClaim() async throws {
+    /// A store on the test server with a paid packet, for a test that makes COMMITs unclear: the server's
+    /// standby setting that test changes is reset when it ends.
+    private func unclearCommitSetup(seed: UInt64) async throws -> (
+        server: TestPostgresServer, store: PostgresPacketStore, database: String, random: SeededRandomSource, packet: Packet
+    ) {
         let server = try running()
         let store = try await store()
-        let database = store.pool.settings.database
         addTeardownBlock {
             _ = try? server.psql("ALTER SYSTEM RESET synchronous_standby_names")
             _ = try? server.psql("SELECT pg_reload_conf()")
         }
-        let random = SeededRandomSource(seed: 13)
+        let random = SeededRandomSource(seed: seed)
         let packet = try await store.markPaid(try await store.createPacket(PacketStoreContract.draft(), random: random).id)
+        return (server, store, store.pool.settings.database, random, packet)
+    }
+
+    /// A grab and draw whose COMMIT is unclear is retried and returns this call's own claim, drawn once; a
+    /// second grab and draw by the same user is still refused.
+    func testAnUnclearCommitOfAGrabAndDrawReturnsItsOwnClaim() async throws {
+        let (server, store, database, random, packet) = try await unclearCommitSetup(seed: 13)
         let bob = PacketStoreContract.bob
         let opened = try await server.withUnclearCommit(database: database) {
             try await store.grabAndDraw(packet.id, user: bob, random: random)
@@ -90,15 +98,7 @@ final class PostgresPacketStoreContractTests: PostgresServerTestCase {
     /// and come back as this call's own: the grab returns its slot (not "already grabbed"), the draw its claim
     /// as new (not a replay), once each; a second grab is still refused and a second draw is a replay.
     func testUnclearCommitsOfGrabAndDrawAreTheirOwn() async throws {
-        let server = try running()
-        let store = try await store()
-        let database = store.pool.settings.database
-        addTeardownBlock {
-            _ = try? server.psql("ALTER SYSTEM RESET synchronous_standby_names")
-            _ = try? server.psql("SELECT pg_reload_conf()")
-        }
-        let random = SeededRandomSource(seed: 12)
-        let packet = try await store.markPaid(try await store.createPacket(PacketStoreContract.draft(), random: random).id)
+        let (server, store, database, random, packet) = try await unclearCommitSetup(seed: 12)
         let bob = PacketStoreContract.bob
         let grab = try await server.withUnclearCommit(database: database) { try await store.grab(packet.id, user: bob) }
         XCTAssertTrue(grab.caughtWaiting, "no COMMIT waited for the standby")
