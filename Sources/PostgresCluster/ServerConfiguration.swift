@@ -46,6 +46,11 @@ enum ServerConfiguration {
             // A standby whose primary changed (failover) tries the new one within half a second, not five.
             "wal_retrieve_retry_interval = '500ms'",
         ]
+        if !settings.durable {
+            // A throwaway server keeps its dynamic shared memory in files under its data directory, not in
+            // /dev/shm: killed with SIGKILL and deleted without a restart, it would leave its segments there.
+            lines.append("dynamic_shared_memory_type = mmap")
+        }
         if name != settings.primary {
             let primary = settings.primarySettings
             lines.append("primary_conninfo = 'host=\(primary.host) port=\(primary.port) user=\(settings.user) "

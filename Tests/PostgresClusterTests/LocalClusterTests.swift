@@ -77,6 +77,18 @@ final class LocalClusterTests: XCTestCase {
         XCTAssertEqual(listens, "127.0.0.1")
     }
 
+    func testAThrowawayServerKeepsItsSharedMemoryInItsDataDirectory() async throws {
+        let postgres = try await TestPostgres.start(self, standbys: 0)
+        let kind = try await SQL.with(postgres.primary) { connection -> String in
+            let rows = try await connection.query("SHOW dynamic_shared_memory_type", logger: SQL.logger).collect()
+            return try rows.first?.decode(String.self) ?? ""
+        }
+        XCTAssertEqual(kind, "mmap")
+        let server = try XCTUnwrap(postgres.settings.server("a"))
+        let segments = try FileManager.default.contentsOfDirectory(atPath: server.directory + "/pg_dynshmem")
+        XCTAssertFalse(segments.isEmpty, "the server's control segment is a file in its data directory")
+    }
+
     func testUpRefusesADirectoryOfAnotherKind() async throws {
         let directory = try TemporaryDirectory(prefix: "hongbao-foreign")
         defer { directory.remove() }
