@@ -111,7 +111,7 @@ final class CLIBadInputTests: XCTestCase {
             .trimmingCharacters(in: .whitespacesAndNewlines)
         try run(["grab", packet, "bob"])
         var shown = ""
-        try await waitUntil("the packet to expire", timeout: .seconds(10), interval: .milliseconds(200)) {
+        try await waitUntil("the packet to expire", timeout: .seconds(60), interval: .milliseconds(200)) {
             shown = try run(["packet", "show", packet]).stdout
             return shown.contains("[expired, refund pending]")
         }

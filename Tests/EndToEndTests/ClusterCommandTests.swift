@@ -121,7 +121,7 @@ final class ClusterCommandTests: XCTestCase {
         XCTAssertTrue(removed.stdout.hasPrefix("cluster removed: killed and deleted a"), removed.stdout)
         XCTAssertFalse(FileManager.default.fileExists(atPath: data.appending("cluster")))
         XCTAssertFalse(FileManager.default.fileExists(atPath: settings.serverRoot))
-        await waitUntil("the postmaster to die", timeout: .seconds(10), interval: .milliseconds(50)) { !Self.isRunning(pid) }
+        await waitUntil("the postmaster to die", timeout: .seconds(60), interval: .milliseconds(50)) { !Self.isRunning(pid) }
 
         let again = try binary.run(["cluster", "remove", "--yes", "--data", data.path])
         XCTAssertEqual(again.status, 0, again.stderr)

@@ -205,7 +205,7 @@ final class EnginePostgresTests: XCTestCase {
         let result = try await server.cluster.failover()
         XCTAssertEqual(result.oldPrimary, "a")
         guard case let .postgres(books) = engine.books else { return XCTFail("not on PostgreSQL") }
-        await waitUntil("the engine on the new primary", timeout: .seconds(10), interval: .milliseconds(20)) {
+        await waitUntil("the engine on the new primary", timeout: .seconds(60), interval: .milliseconds(20)) {
             books.pool.settings.port == server.primary.port
         }
         let atFailover = load.count

@@ -42,7 +42,7 @@ final class ReplicationFaultTests: XCTestCase {
 
         let killed = try await postgres.cluster.fault(.down, server: "b")
         XCTAssertTrue(killed)
-        await waitUntil("b seen down", timeout: .seconds(10), interval: .milliseconds(50)) {
+        await waitUntil("b seen down", timeout: .seconds(60), interval: .milliseconds(50)) {
             (try? await postgres.cluster.status())?.server("b")?.state == .down
         }
         let atKill = writer.count

@@ -35,7 +35,7 @@ final class ScenarioPlayerTests: XCTestCase {
     }
 
     private func waitUntil(_ condition: @escaping @Sendable () -> Bool) async throws {
-        guard await poll(timeout: .seconds(10), interval: .milliseconds(1), condition) else { throw StuckPlayer() }
+        guard await poll(timeout: .seconds(60), interval: .milliseconds(1), condition) else { throw StuckPlayer() }
     }
 
     func testWaitsForStartThenPlaysInTime() async throws {
