@@ -5,19 +5,20 @@ import PostgresStores
 /// (searched, see `sustainedRuns`), and the open latency and the drain time at the goal's rate of 5,000
 /// opens/s (latency at the edge of saturation is the queueing of an overloaded system, not the design's).
 public enum EndToEndSuite {
-    static let accounts = 10_000
+    /// Accounts seeded per run. The quick smoke checks the suite's shape, not its speed: a tenth of them.
+    static func accounts(_ context: BenchContext) -> Int { context.quick ? 1_000 : 10_000 }
     static let minimumOpensPerSecond = 5_000.0
     static let maximumP99Milliseconds = 50.0
     static let maximumDrainSeconds = 10.0
     /// Where the search for the sustained rate starts (see `RateSearch`).
-    static func startingRate(_ context: BenchContext) -> Int { context.quick ? 2_000 : 4_000 }
+    static func startingRate(_ context: BenchContext) -> Int { context.quick ? 500 : 4_000 }
     static let maximumSteps = 8
 
     /// How long each run offers its load.
-    static func runDuration(_ context: BenchContext) -> Duration { context.quick ? .seconds(2) : .seconds(10) }
+    static func runDuration(_ context: BenchContext) -> Duration { context.quick ? .seconds(1) : .seconds(10) }
 
     public static func run(_ context: BenchContext) async throws -> [BenchFigure] {
-        let latencyRate = context.quick ? 2_000 : Int(minimumOpensPerSecond)
+        let latencyRate = context.quick ? 500 : Int(minimumOpensPerSecond)
         let duration = runDuration(context)
         var figures: [BenchFigure] = []
         var baseline: (throughput: [OpenLoadBenchmark.Run], latency: [OpenLoadBenchmark.Run]) = ([], [])
@@ -29,7 +30,7 @@ public enum EndToEndSuite {
                 latency.append(try await once(context, rate: latencyRate, duration: duration, failure: failure))
             }
             if failure == 0 { baseline = (throughput, latency) }
-            figures += self.figures(throughput: throughput, latency: latency, failure: failure, baseline: baseline)
+            figures += self.figures(context, throughput: throughput, latency: latency, failure: failure, baseline: baseline)
         }
         return figures
     }
@@ -45,7 +46,7 @@ public enum EndToEndSuite {
         var best: OpenLoadBenchmark.Run?
         var last: OpenLoadBenchmark.Run?
         var step = 0
-        while let rate = offered, step < (context.quick ? 3 : maximumSteps) {
+        while let rate = offered, step < (context.quick ? 2 : maximumSteps) {
             step += 1
             context.progress("e2e\(label) \(creditFailurePercent)% failures: offering \(rate) opens/s (step \(step))")
             let run = try await once(context, rate: rate, duration: duration, failure: creditFailurePercent, on: server)
@@ -69,24 +70,24 @@ public enum EndToEndSuite {
                      on server: PostgresSettings? = nil) async throws -> OpenLoadBenchmark.Run {
         try await context.withScratch("e2e") { directory in
             guard let server else {
-                return try await OpenLoadBenchmark.run(directory: directory, accounts: accounts, rate: rate,
+                return try await OpenLoadBenchmark.run(directory: directory, accounts: accounts(context), rate: rate,
                                                        duration: duration, creditFailurePercent: failure)
             }
             return try await PostgresQueueBenchmark.withScratchDatabase(server) { scratch in
-                try await OpenLoadBenchmark.run(directory: directory, accounts: accounts, rate: rate, duration: duration,
+                try await OpenLoadBenchmark.run(directory: directory, accounts: accounts(context), rate: rate, duration: duration,
                                                 creditFailurePercent: failure, store: .postgres(scratch))
             }
         }
     }
 
     static func figures(
-        throughput: [OpenLoadBenchmark.Run], latency: [OpenLoadBenchmark.Run], failure: Int,
+        _ context: BenchContext, throughput: [OpenLoadBenchmark.Run], latency: [OpenLoadBenchmark.Run], failure: Int,
         baseline: (throughput: [OpenLoadBenchmark.Run], latency: [OpenLoadBenchmark.Run])
     ) -> [BenchFigure] {
         let label = "\(failure)% credit failures"
         let offered = throughput.last?.offeredPerSecond ?? 0
         let note = "offered \(offered)/s, \(throughput.filter(\.sustained).count)/\(throughput.count) runs sustained "
-            + "(≥ 95 %, nothing skipped), FULL, \(accounts) accounts"
+            + "(≥ 95 %, nothing skipped), FULL, \(accounts(context)) accounts"
         let rate = latency.first?.offeredPerSecond ?? 0
         let latencyNote = "offered \(rate)/s: \(latency.filter(\.sustained).count)/\(latency.count) runs sustained"
         let baseName = failure == 0 ? nil : "0% failures"
@@ -146,7 +147,7 @@ public enum PostgresEndToEndSuite {
         let offered = postgres.last?.offeredPerSecond ?? 0
         var opens = figure("opens/s sustained, \(failurePercent)% credit failures", "opens/s", postgres, sqlite,
                            \.achievedPerSecond, higherIsBetter: true,
-                           note: "offered \(offered)/s on PostgreSQL (\(server.redacted)), \(postgres.filter(\.sustained).count)/\(postgres.count) runs sustained; SQLite offered \(sqlite.last?.offeredPerSecond ?? 0)/s; \(EndToEndSuite.accounts) accounts")
+                           note: "offered \(offered)/s on PostgreSQL (\(server.redacted)), \(postgres.filter(\.sustained).count)/\(postgres.count) runs sustained; SQLite offered \(sqlite.last?.offeredPerSecond ?? 0)/s; \(EndToEndSuite.accounts(context)) accounts")
         opens = opens.with(goal: "≥ 5,000/s", met: opens.median >= minimumOpensPerSecond)
         var p99 = figure("open p99 at \(rate)/s", "ms", latency.postgres, latency.sqlite, \.p99Milliseconds,
                          note: "\(latency.postgres.filter(\.sustained).count)/\(latency.postgres.count) runs sustained on PostgreSQL")

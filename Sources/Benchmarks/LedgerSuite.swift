@@ -11,8 +11,8 @@ public enum LedgerSuite {
     static let minimumFullTransfersPerSecond = 10_000.0
 
     public static func run(_ context: BenchContext) async throws -> [BenchFigure] {
-        let transfers = context.quick ? 5_000 : 50_000
-        let perCommitTransfers = context.quick ? 200 : 1_000
+        let transfers = context.quick ? 2_000 : 50_000
+        let perCommitTransfers = context.quick ? 100 : 1_000
         var figures: [BenchFigure] = []
         for durability in [Durability.full, .normal] {
             var grouped: [Double] = [], raw: [Double] = [], single: [Double] = [], batches: [Double] = []

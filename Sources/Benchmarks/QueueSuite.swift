@@ -9,7 +9,7 @@ public enum QueueSuite {
     static let minimumRatioToOneReplica = 0.5
 
     public static func run(_ context: BenchContext) async throws -> [BenchFigure] {
-        let messages = context.quick ? 16_000 : 100_000
+        let messages = context.quick ? 4_000 : 100_000
         var three: [Double] = [], one: [Double] = [], raw: [Double] = []
         for run in 1...context.runs {
             context.progress("queue: run \(run)/\(context.runs)")
@@ -42,7 +42,7 @@ public enum QueueSuite {
 
     /// p99 of single sends offered at `rate` per second (half the three-copy throughput).
     static func latency(_ context: BenchContext, rate: Int) async throws -> BenchFigure {
-        let seconds = context.quick ? 2 : 5
+        let seconds = context.quick ? 1 : 5
         var p99: [Double] = [], p50: [Double] = []
         var offered = rate
         for run in 1...context.runs {

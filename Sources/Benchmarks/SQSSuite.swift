@@ -27,7 +27,7 @@ public enum SQSSuite {
     static let latencyGoalMilliseconds = 10.0
 
     public static func run(_ context: BenchContext) async throws -> [BenchFigure] {
-        let messages = context.quick ? 4_000 : 40_000
+        let messages = context.quick ? 1_000 : 40_000
         var http: [Double] = [], direct: [Double] = []
         for run in 1...context.runs {
             context.progress("sqs: run \(run)/\(context.runs)")
@@ -42,7 +42,7 @@ public enum SQSSuite {
             note: "\(messages) messages, \(workers) clients, batches of \(batch), signed requests, FULL\(pinned ? ", connections pinned to their event loops" : "")")
         let met = (cycles.ratio ?? 0) >= minimumRatio
         var p99: [Double] = [], p50: [Double] = [], cpu: [Double] = [], served: [Double] = []
-        let seconds = context.quick ? 2 : 5
+        let seconds = context.quick ? 1 : 5
         for run in 1...context.runs {
             context.progress("sqs: SendMessage latency at 2,000/s, run \(run)/\(context.runs)")
             try await context.withScratch("sqs-latency") { directory in
