@@ -46,6 +46,8 @@ public final class Engine: Sendable {
     let postgresPrimary: (@Sendable () -> PostgresSettings?)?
     /// How often `run()` asks where the PostgreSQL primary is.
     static let primaryCheckInterval: Duration = .milliseconds(250)
+    /// How often `run()` looks for sends left half done (`runSendSettlement`).
+    static let sendSettlementInterval: Duration = .seconds(1)
     /// How often `run()` counts the PostgreSQL queue's messages.
     static let postgresQueueInterval: Duration = .milliseconds(250)
     let startedAt: Timestamp
@@ -91,7 +93,8 @@ public final class Engine: Sendable {
         }
         accountService = GuardedAccountService(accounts: accounts, limits: limits.credit, clock: clock,
                                                random: configuration.random, faults: faults)
-        packets = PacketService(store: packetStore, accounts: accounts, limits: limits, random: configuration.random)
+        packets = PacketService(store: packetStore, accounts: accounts, limits: limits, random: configuration.random,
+                                clock: clock)
         creditPath = CreditPath(accountService: accountService, queue: creditQueue, packets: packets,
                                 limits: limits.credit, random: configuration.random, events: events)
         let metrics = self.metrics
@@ -103,7 +106,7 @@ public final class Engine: Sendable {
         if configuration.recoverOnStart {
             let settled = try await packets.recover()
             if settled != RecoveryReport() {
-                events.add(.recovery, "settled what the last run left between two systems: \(settled.paymentsConfirmed) sends paid, \(settled.sendsCancelled) cancelled, \(settled.refundsSettled) refunds")
+                events.add(.recovery, "settled what the last run left between two systems: " + Engine.describe(settled))
             }
             try await packets.expireDue()
             let recovered = try await creditPath.recover()
@@ -190,6 +193,7 @@ public final class Engine: Sendable {
             group.addTask { await self.runExpiry() }
             group.addTask { await self.creditPath.retryUnqueued(clock: self.clock, interval: Engine.requeueInterval) }
             group.addTask { await self.runSlowSnapshots() }
+            group.addTask { await self.runSendSettlement() }
             if case let .postgres(books) = self.books {
                 group.addTask { await self.runPostgresQueueFigures(books.queue) }
                 if let primary = self.postgresPrimary {
@@ -207,10 +211,21 @@ public final class Engine: Sendable {
         }
     }
 
-    /// Waits for the records of in-line credits still on their way to the packet store, then closes the
-    /// queue's replicas, or the PostgreSQL connections (after `run()` has returned).
-    public func close() async {
+    /// Waits for the records of in-line credits still on their way to the packet store, settles the sends and
+    /// refunds a failure left half done (`PacketService.recover`; what cannot be settled now, with the account
+    /// system unreachable, waits for the next start), then closes the queue's replicas, or the PostgreSQL
+    /// connections (after `run()` has returned). `settle: false` leaves them as a crash would, for the next
+    /// start (the deterministic simulation's restarts).
+    public func close(settle: Bool = true) async {
         await creditPath.driver.recordsSettled()
+        if settle {
+            do {
+                let settled = try await packets.recover()
+                if settled != RecoveryReport() { events.add(.recovery, "on closing, " + Engine.describe(settled)) }
+            } catch {
+                events.add(.failure, "on closing, settling the half-done sends failed (the next start settles them): \(error)")
+            }
+        }
         switch books {
         case let .sqlite(books): await books.queue.close()
         case let .postgres(books): await books.pool.close()
@@ -234,6 +249,27 @@ public final class Engine: Sendable {
                 try? await clock.sleep(for: .seconds(1))
             }
         }
+    }
+
+    /// Settles, every `sendSettlementInterval`, the sends a failure left `paying` for longer than
+    /// `PacketLimits.settleSendsAfter` (a payment call that failed or gave up, an opening that failed after the
+    /// payment): the packet opens if the payment landed and is cancelled if not (`PacketService.settleSends`),
+    /// so that a failed send neither holds its sender's money in doubt nor waits for the next start.
+    private func runSendSettlement() async {
+        while !Task.isCancelled {
+            try? await clock.sleep(for: Engine.sendSettlementInterval)
+            if Task.isCancelled { break }
+            do {
+                let settled = try await packets.settleSends(createdBefore: clock.now() - limits.packets.settleSendsAfter)
+                if settled != RecoveryReport() { events.add(.recovery, "settled half-done sends: " + Engine.describe(settled)) }
+            } catch {
+                events.add(.failure, "settling half-done sends failed (tried again in a moment): \(error)")
+            }
+        }
+    }
+
+    static func describe(_ settled: RecoveryReport) -> String {
+        "\(settled.paymentsConfirmed) sends paid, \(settled.sendsCancelled) cancelled, \(settled.refundsSettled) refunds"
     }
 
     /// Moves the PostgreSQL connections to the primary `primary` names whenever it changes (a failover):

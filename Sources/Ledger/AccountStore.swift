@@ -15,6 +15,11 @@ public protocol AccountStore: Sendable {
     func userAccount(named name: String) async throws -> Account?
     /// The transfers with these ids that exist.
     func transfers(_ ids: [TransferID]) async throws -> [TransferID: TransferRecord]
+    /// The transfers with these ids that exist once every write of them already under way has ended: a write
+    /// the store has begun (waiting in its writer's queue, or a commit waiting on a server) is waited for, so
+    /// an id missing from the answer can land later only if somebody writes it again. Recovery decides by it
+    /// whether a payment whose call failed landed (`transfers` may answer before such a write lands).
+    func settledTransfers(_ ids: [TransferID]) async throws -> [TransferID: TransferRecord]
     /// Every transfer whose id starts with `prefix` (`claim:`, `send:`, `refund:`), for cross-system audits.
     func transfers(withPrefix prefix: String) async throws -> [TransferRecord]
     /// An account's current balance.
@@ -50,6 +55,18 @@ extension Ledger: AccountStore {
 
     public func transfers(withPrefix prefix: String) async throws -> [TransferRecord] {
         try transfersNow(withPrefix: prefix)
+    }
+
+    /// Looked up in a write of the group-commit writer: every write queued before it has committed or failed.
+    public func settledTransfers(_ ids: [TransferID]) async throws -> [TransferID: TransferRecord] {
+        guard !ids.isEmpty else { return [:] }
+        return try await write { transaction in
+            var found: [TransferID: TransferRecord] = [:]
+            for id in ids {
+                if let record = try LedgerQueries.transfer(id: id, in: transaction.database) { found[id] = record }
+            }
+            return found
+        }
     }
 
     public func balance(of account: AccountID) async throws -> Money? {

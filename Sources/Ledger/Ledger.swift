@@ -147,6 +147,9 @@ public final class Ledger: Sendable {
     /// How many group commits have happened since open.
     public var commitCount: Int { store.commitCount }
 
+    /// Writes waiting for the group-commit writer (not yet in a commit).
+    public var queuedWrites: Int { store.queuedWrites }
+
     // MARK: Convenience operations
 
     /// Opens a user account, optionally funded from the mint, in one transaction.

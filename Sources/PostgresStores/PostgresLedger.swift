@@ -154,6 +154,31 @@ public final class PostgresLedger: AccountStore {
         return found
     }
 
+    /// Looked up under the ids' locks: `hb_transfer_batch` takes a transaction-scoped advisory lock on each id it
+    /// writes (on its hash) before it looks at them, and holds it until its commit ends, also while the commit
+    /// waits for a standby. Taking the same locks first (in the same order: no deadlock) waits for every such
+    /// write; the select after them, a statement of its own, sees what they committed.
+    public func settledTransfers(_ ids: [TransferID]) async throws -> [TransferID: TransferRecord] {
+        guard !ids.isEmpty else { return [:] }
+        let raw = ids.map(\.rawValue)
+        let logger = pool.logger
+        return try await pool.retrying {
+            try await pool.transaction(profiledAs: "settled-transfers") { connection in
+                for try await _ in try await connection.query("""
+                    SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtext(x) AS h FROM unnest(\(raw)::TEXT[]) AS x
+                                                          ORDER BY 1) l
+                    """, logger: logger) {}
+                var found: [TransferID: TransferRecord] = [:]
+                for try await row in try await connection.query(
+                    "SELECT \(unescaped: PostgresLedger.transferColumns) FROM transfer WHERE id = ANY(\(raw))", logger: logger) {
+                    let record = try PostgresLedger.transfer(from: row)
+                    found[record.id] = record
+                }
+                return found
+            }
+        }
+    }
+
     public func transfers(withPrefix prefix: String) async throws -> [TransferRecord] {
         let upper = prefix + "\u{10FFFF}"
         return try await read("""

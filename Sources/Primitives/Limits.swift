@@ -54,6 +54,10 @@ public struct PacketLimits: Sendable, Equatable {
     public var minTimeToLive: Duration = .seconds(1)
     /// The longest time to live an operator may ask for (7 days).
     public var maxTimeToLive: Duration = .seconds(7 * 24 * 60 * 60)
+    /// A send still `paying` this long after its packet was created, and no longer under way, is settled while
+    /// the engine runs (opened if its payment landed, cancelled if not). Long beside a send's own time, so that
+    /// the settlement finds only sends that failed; the engine settles the rest when it closes.
+    public var settleSendsAfter: Duration = .seconds(5)
     /// Longest account name, in characters.
     public var maxNameLength: Int = 64
     /// Longest greeting, in characters (grapheme clusters: 恭 and 👨‍👩‍👧 count one each).

@@ -89,6 +89,7 @@ extension PacketLimits {
         try check(minTimeToLive > .zero && minTimeToLive <= defaultTimeToLive && defaultTimeToLive <= maxTimeToLive,
                   "packets.defaultTimeToLive must be within packets.minTimeToLive…packets.maxTimeToLive")
         try check(maxNameLength >= 1, "packets.maxNameLength must be at least 1")
+        try check(settleSendsAfter > .zero, "packets.settleSendsAfter must be positive")
     }
 }
 

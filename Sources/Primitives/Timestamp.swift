@@ -14,6 +14,10 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
         Timestamp(millisecondsSinceEpoch: lhs.millisecondsSinceEpoch + rhs.wholeMilliseconds)
     }
 
+    public static func - (lhs: Timestamp, rhs: Duration) -> Timestamp {
+        Timestamp(millisecondsSinceEpoch: lhs.millisecondsSinceEpoch - rhs.wholeMilliseconds)
+    }
+
     public static func - (lhs: Timestamp, rhs: Timestamp) -> Duration {
         .milliseconds(lhs.millisecondsSinceEpoch - rhs.millisecondsSinceEpoch)
     }

@@ -55,21 +55,36 @@ public final class PacketService: Sendable {
     private let knownUsers = Mutex<[String: Account]>([:])
     static let maxKnownUsers = 1 << 18
 
+    /// The sends under way in this process: when each began, by a number of its own.
+    private let sendsUnderWay = Mutex<(next: Int, began: [Int: Timestamp])>((0, [:]))
+    /// Tells when a send began; the store's clock (a packet's `createdAt`) must be the same clock.
+    private let clock: any WallClock
+
     public init(store: any PacketStore, accounts: any AccountStore, limits: Limits,
-                random: any RandomSource = SystemRandomSource()) {
+                random: any RandomSource = SystemRandomSource(), clock: any WallClock = SystemClock()) {
         self.store = store
         self.accounts = accounts
         self.limits = limits
         self.random = random
+        self.clock = clock
     }
 
     // MARK: Send
 
     /// Creates the packet (`paying`), takes the payment into the settlement account, and opens the packet.
-    /// Insufficient funds cancel it and throw; any other failure of the payment leaves it `paying` for
-    /// `recover`, which opens it if the payment landed and cancels it if not.
+    /// Insufficient funds cancel it and throw; any other failure (of the payment, or of the packet's opening
+    /// after it) leaves it `paying` for `settleSends` (the engine runs it while it runs, and when it closes) or
+    /// `recover`, which open it if the payment landed and cancel it if not. While this call runs, neither
+    /// touches its packet.
     public func send(_ request: SendRequest) async throws -> Packet {
         if let error = request.validate(limits: limits) { throw error }
+        let began = clock.now()
+        let number = sendsUnderWay.withLock { sends in
+            defer { sends.next += 1 }
+            sends.began[sends.next] = began
+            return sends.next
+        }
+        defer { _ = sendsUnderWay.withLock { $0.began.removeValue(forKey: number) } }
         let sender = try await requireUser(request.sender)
         var recipientID: AccountID?
         if request.kind == .personal, let recipientName = request.recipient {
@@ -204,26 +219,46 @@ public final class PacketService: Sendable {
 
     // MARK: Recovery
 
-    /// Finishes every send and expiry a crash left between its steps. Run at start, before any traffic: a
-    /// `paying` packet is opened if its payment landed and cancelled if not (no payment can still be in flight
-    /// then); a pending refund is made (idempotent by its id) and recorded. Opens are the credit path's
-    /// (`crediting` claims are re-queued by the engine).
+    /// Finishes every send and expiry left between its steps: by a crash (run at start, before any traffic),
+    /// or by a failure while the engine ran (run when it closes). A `paying` packet is settled as
+    /// `settleSends` says; a pending refund is made (idempotent by its id) and recorded. Opens are the credit
+    /// path's (`crediting` claims are re-queued by the engine).
     public func recover() async throws -> RecoveryReport {
-        var report = RecoveryReport()
         let unsettled = try await store.unsettledPackets()
-        let payments = try await accounts.transfers(unsettled.filter { $0.state == .paying }.map(\.id.fundingTransferID))
-        for packet in unsettled {
-            if packet.state == .paying {
-                if payments[packet.id.fundingTransferID] != nil {
-                    _ = try await store.markPaid(packet.id)
-                    report.paymentsConfirmed += 1
-                } else {
-                    try await store.cancel(packet.id)
-                    report.sendsCancelled += 1
-                }
-            } else if packet.refundPending {
-                try await refund(packet)
-                report.refundsSettled += 1
+        var report = try await settle(unsettled.filter { $0.state == .paying }, createdBefore: nil)
+        for packet in unsettled where packet.state != .paying && packet.refundPending {
+            try await refund(packet)
+            report.refundsSettled += 1
+        }
+        return report
+    }
+
+    /// Settles the sends that a failure left `paying`, created before `createdBefore` (nil: any), leaving out
+    /// every send still under way in this process: a packet is opened if its payment landed and cancelled if
+    /// not. Whether it landed is asked with `AccountStore.settledTransfers`, which waits for a write of the
+    /// payment already under way (a call that gave up on it, a commit waiting for a standby): a payment that
+    /// lands while this runs opens its packet; once a packet is cancelled, nobody is left to write its payment.
+    public func settleSends(createdBefore: Timestamp?) async throws -> RecoveryReport {
+        try await settle(try await store.unsettledPackets().filter { $0.state == .paying }, createdBefore: createdBefore)
+    }
+
+    private func settle(_ paying: [Packet], createdBefore: Timestamp?) async throws -> RecoveryReport {
+        var report = RecoveryReport()
+        // Read after the packets: a send under way then that began before this horizon has its packet left out,
+        // and one that began after it has a packet created after it (the store's clock is this clock).
+        let horizon = sendsUnderWay.withLock { sends -> Timestamp? in
+            [createdBefore, sends.began.values.min()].compactMap { $0 }.min()
+        }
+        let due = paying.filter { packet in horizon.map { packet.createdAt < $0 } ?? true }
+        guard !due.isEmpty else { return report }
+        let payments = try await accounts.settledTransfers(due.map(\.id.fundingTransferID))
+        for packet in due {
+            if payments[packet.id.fundingTransferID] != nil {
+                _ = try await store.markPaid(packet.id)
+                report.paymentsConfirmed += 1
+            } else {
+                try await store.cancel(packet.id)
+                report.sendsCancelled += 1
             }
         }
         return report

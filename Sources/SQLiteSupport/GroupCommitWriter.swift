@@ -53,6 +53,9 @@ public final class GroupCommitWriter: Sendable {
     /// How many commits have been made (for measuring the batching factor).
     public var commitCount: Int { commitCounter.load(ordering: .relaxed) }
 
+    /// Units submitted and not yet taken into a commit.
+    public var queuedUnits: Int { state.withLock { $0.pending.count } }
+
     /// Blocks until every submitted unit is committed and its caller resumed: the writer's queues then no
     /// longer run code that holds the database. Call only when no more units are being submitted.
     public func waitUntilIdle() {

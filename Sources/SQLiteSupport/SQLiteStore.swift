@@ -245,4 +245,7 @@ public final class SQLiteStore: Sendable {
 
     /// How many group commits have happened since open.
     public var commitCount: Int { writer.commitCount }
+
+    /// Writes submitted to the group commit and not yet taken into a commit.
+    public var queuedWrites: Int { writer.queuedUnits }
 }

@@ -292,7 +292,7 @@ extension DeterministicSimulation {
     /// nothing runs, and the start must purge and re-queue them before a worker's receive would drop them.
     func longDowntime() async throws {
         for index in held.indices { held[index] = [] }
-        await engineSlot?.close()
+        await engineSlot?.close(settle: false)
         engineSlot = nil
         clock.advance(by: limits.queue.maxRetention + .seconds(roll(1...86_400)))
         if let until = outageUntil, clock.now() >= until { outageUntil = nil }

@@ -132,7 +132,7 @@ public final class DeterministicSimulation {
     func restart() async throws {
         counts.restarts += 1
         for index in held.indices { held[index] = [] }
-        await engineSlot?.close()
+        await engineSlot?.close(settle: false) // a crash settles nothing: the start's recovery does
         engineSlot = nil // releases the data directory's lock before the new engine takes it
         try await startEngine()
     }

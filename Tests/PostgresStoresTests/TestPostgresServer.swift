@@ -126,7 +126,7 @@ final class TestPostgresServer: @unchecked Sendable {
     /// without waiting. So a probe (a psql session inserting a row; not into a temporary table, whose drop
     /// at exit would wait too, where the backend cannot be terminated) proves the wait first, and is terminated
     /// once seen.
-    private func waitForAStandbyThatNeverComes() async throws {
+    func waitForAStandbyThatNeverComes() async throws {
         try psql("ALTER SYSTEM SET synchronous_standby_names = 'nobody'")
         for _ in 0..<50 {
             try psql("SELECT pg_reload_conf()")

@@ -28,7 +28,7 @@ class PacketTestCase: XCTestCase {
         packetStore = try SQLitePacketStore(path: directory.appending("redpackets.sqlite"), durability: .normal,
                                             clock: clock)
         service = PacketService(store: packetStore, accounts: ledger, limits: .default,
-                                random: SeededRandomSource(seed: 20_260_125))
+                                random: SeededRandomSource(seed: 20_260_125), clock: clock)
         accountService = LedgerAccountService(accounts: ledger)
         creditQueue = InMemoryCreditQueue()
     }

@@ -1,0 +1,122 @@
+import Engine
+import Ledger
+import Primitives
+import RedPackets
+import TestKit
+import XCTest
+
+/// Sends a failure left half done (the packet created `paying`, the payment made or not, the packet never
+/// opened) are settled by the engine: while it runs, once they are older than `settleSendsAfter`, and when it
+/// closes. A clean stop leaves nothing awaiting recovery; a crash (a close that settles nothing) leaves them to
+/// the next start's recovery, as before.
+final class EngineSendSettlementTests: XCTestCase {
+    private var directory: TemporaryDirectory!
+
+    override func setUpWithError() throws {
+        directory = try TemporaryDirectory(prefix: "hongbao-engine-settle")
+    }
+
+    override func tearDown() {
+        directory.remove()
+    }
+
+    private func configuration(settleSendsAfter: Duration? = nil) -> EngineConfiguration {
+        var configuration = EngineConfiguration(dataPath: directory.path, workers: 1)
+        configuration.durability = .normal
+        configuration.random = SeededRandomSource(seed: 8)
+        if let settleSendsAfter { configuration.limits.packets.settleSendsAfter = settleSendsAfter }
+        return configuration
+    }
+
+    /// Two sends as a failure leaves them: one whose payment never happened, one whose payment landed.
+    private func halfDoneSends(_ engine: Engine) async throws -> (unpaid: Packet, paid: Packet) {
+        let ledger = try engine.sqlite().ledger
+        let alice = try await ledger.openAccount(name: "alice", deposit: Money(yuan: 1_000))
+        let draft = PacketDraft(kind: .lucky, senderID: alice.id, senderName: alice.name, recipientID: nil,
+                                total: Money(yuan: 100), shares: 2, greeting: "", timeToLive: .seconds(600))
+        let random = SeededRandomSource(seed: 9)
+        let unpaid = try await engine.packetStore.createPacket(draft, random: random)
+        let paid = try await engine.packetStore.createPacket(draft, random: random)
+        try await ledger.transfer(TransferRequest(id: paid.id.fundingTransferID, from: alice.id,
+                                                  to: ledger.settlementAccountID, amount: draft.total,
+                                                  memo: "red packet \(paid.id.rawValue)"))
+        return (unpaid, paid)
+    }
+
+    /// Closes the engine and its files (the data directory is let go when the engine is released).
+    private func close(_ engine: Engine, settle: Bool = true) async throws {
+        await engine.close(settle: settle)
+        let books = try engine.sqlite()
+        try books.ledger.close()
+        try books.packetStore.close()
+    }
+
+    /// Audits read-only and lets go of the directory before returning.
+    private func audit() async throws -> AuditReport {
+        let reader = try BooksReader(directory: try DataDirectory(path: directory.path, create: false))
+        defer { try? reader.close() }
+        return try await reader.audit()
+    }
+
+    func testACleanStopSettlesTheHalfDoneSendsAndLeavesNothingAwaitingRecovery() async throws {
+        let (unpaid, paid): (Packet, Packet)
+        do {
+            let engine = try await Engine.start(configuration())
+            (unpaid, paid) = try await halfDoneSends(engine)
+            try await close(engine)
+        }
+        let report = try await audit()
+        XCTAssertEqual(report.violations, [])
+        XCTAssertEqual(report.awaitingRecovery, [])
+        XCTAssertTrue(report.isClean)
+
+        let reader = try BooksReader(directory: try DataDirectory(path: directory.path, create: false))
+        defer { try? reader.close() }
+        XCTAssertEqual(try reader.packets.store.packet(unpaid.id)?.state, .cancelled)
+        XCTAssertEqual(try reader.packets.store.packet(paid.id)?.state, .open)
+        let alice = try await reader.account(named: "alice")
+        XCTAssertEqual(alice?.balance, Money(yuan: 900), "paid once, for the packet that opened")
+    }
+
+    func testARunningEngineSettlesAHalfDoneSendOnceItIsOlderThanTheBound() async throws {
+        do {
+            let engine = try await Engine.start(configuration(settleSendsAfter: .milliseconds(200)))
+            let (unpaid, paid) = try await halfDoneSends(engine)
+            let run = Task { await engine.run() }
+            try await waitUntil("both sends settled", timeout: .seconds(20), interval: .milliseconds(50)) {
+                let states = try [unpaid.id, paid.id].map { try engine.packetStore.packet($0)?.state }
+                return states == [.cancelled, .open]
+            }
+            let events = await engine.snapshot().events
+            XCTAssertTrue(events.contains { $0.text.contains("settled half-done sends: 1 sends paid, 1 cancelled") },
+                          "the event log says what was settled: \(events.map(\.text))")
+            run.cancel()
+            await run.value
+            try await close(engine)
+        }
+        let report = try await audit()
+        XCTAssertTrue(report.isClean, "\(report.violations) \(report.awaitingRecovery)")
+    }
+
+    /// A crash settles nothing: the audit reports both sends awaiting recovery, and the next start settles them.
+    func testACrashLeavesTheHalfDoneSendsToTheNextStart() async throws {
+        let (unpaid, paid): (Packet, Packet)
+        do {
+            let engine = try await Engine.start(configuration())
+            (unpaid, paid) = try await halfDoneSends(engine)
+            try await close(engine, settle: false)
+        }
+        let crashed = try await audit()
+        XCTAssertEqual(crashed.violations, [])
+        XCTAssertEqual(crashed.awaitingRecovery.count, 2, "\(crashed.awaitingRecovery)")
+
+        do {
+            let restarted = try await Engine.start(configuration())
+            XCTAssertEqual(try restarted.packetStore.packet(unpaid.id)?.state, .cancelled)
+            XCTAssertEqual(try restarted.packetStore.packet(paid.id)?.state, .open)
+            try await close(restarted)
+        }
+        let report = try await audit()
+        XCTAssertTrue(report.isClean, "\(report.violations) \(report.awaitingRecovery)")
+    }
+}

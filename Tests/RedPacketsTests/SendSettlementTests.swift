@@ -1,0 +1,195 @@
+import Dispatch
+import Ledger
+import Primitives
+@testable import RedPackets
+import Synchronization
+import TestKit
+import XCTest
+
+/// The ledger as the red-packet system sees it, with the sender's payments (`send:` transfers) going wrong the
+/// way a loaded or unreachable account system makes them: the call fails and nothing moved; the payment lands
+/// and the call fails all the same (its answer lost, its deadline passed); or the call gives up while the
+/// payment still waits in the ledger's writer, where it lands later.
+final class FaultyPayments: AccountStore {
+    enum Fault: Sendable {
+        case failsAndMovesNothing
+        case landsAndFails
+        case failsAndLandsLater
+    }
+
+    static let failure = LedgerError.storage("the account system did not answer in time")
+
+    let ledger: Ledger
+    let fault: Fault
+
+    init(_ ledger: Ledger, _ fault: Fault) {
+        self.ledger = ledger
+        self.fault = fault
+    }
+
+    var settlementAccountID: AccountID { ledger.settlementAccountID }
+
+    func transfer(_ request: TransferRequest) async throws -> TransferOutcome {
+        guard request.id.rawValue.hasPrefix("send:") else { return try await ledger.transfer(request) }
+        switch fault {
+        case .failsAndMovesNothing:
+            break
+        case .landsAndFails:
+            _ = try await ledger.transfer(request)
+        case .failsAndLandsLater:
+            // Submitted to the writer before the call returns (the writer is held by the test): it lands later.
+            ledger.transfer(request) { _ in }
+        }
+        throw FaultyPayments.failure
+    }
+
+    func userAccount(named name: String) async throws -> Account? { try await ledger.userAccount(named: name) }
+    func transfers(_ ids: [TransferID]) async throws -> [TransferID: TransferRecord] { try await ledger.transfers(ids) }
+    func settledTransfers(_ ids: [TransferID]) async throws -> [TransferID: TransferRecord] {
+        try await ledger.settledTransfers(ids)
+    }
+    func transfers(withPrefix prefix: String) async throws -> [TransferRecord] {
+        try await ledger.transfers(withPrefix: prefix)
+    }
+    func balance(of account: AccountID) async throws -> Money? { try await ledger.balance(of: account) }
+    func auditAccounts() async throws -> [AuditViolation] { try await ledger.auditAccounts() }
+}
+
+/// Sends whose payment call failed leave their packet `paying`; settling them (while the engine runs, when it
+/// closes, at start) opens the packet if the payment landed and cancels it if not, and a payment still on its
+/// way when the settling begins is waited for: no money is created, lost or taken twice, and nothing is left
+/// awaiting recovery.
+final class SendSettlementTests: PacketTestCase {
+    private func faulty(_ fault: FaultyPayments.Fault) -> PacketService {
+        PacketService(store: packetStore, accounts: FaultyPayments(ledger, fault), limits: .default,
+                      random: SeededRandomSource(seed: 3), clock: clock)
+    }
+
+    private func failedSend(_ service: PacketService) async throws -> Packet {
+        await assertThrows({ try await service.send(.group(from: "s", total: yuan("10"), shares: 2)) },
+                           FaultyPayments.failure)
+        let audit = try await service.auditAcrossSystems()
+        XCTAssertEqual(audit.violations, [])
+        XCTAssertEqual(audit.awaitingRecovery.map(\.state), [.paying])
+        return try XCTUnwrap(audit.awaitingRecovery.first)
+    }
+
+    private func assertNothingAwaits(_ service: PacketService, file: StaticString = #filePath, line: UInt = #line)
+        async throws {
+        let audit = try await service.auditAcrossSystems()
+        XCTAssertEqual(audit.violations, [], file: file, line: line)
+        XCTAssertEqual(audit.awaitingRecovery, [], file: file, line: line)
+        XCTAssertEqual(audit.settlementBalance, audit.packetsHold, file: file, line: line)
+    }
+
+    func testAFailedPaymentIsCancelledOnceItIsOlderThanTheBoundAndMovesNothing() async throws {
+        try await user("s", yuan("100"))
+        let service = faulty(.failsAndMovesNothing)
+        let packet = try await failedSend(service)
+        let bound = Limits.default.packets.settleSendsAfter
+
+        let early = try await service.settleSends(createdBefore: clock.now() - bound)
+        XCTAssertEqual(early, RecoveryReport(), "a send younger than the bound is left alone")
+        XCTAssertEqual(try packetStore.packet(packet.id)?.state, .paying)
+
+        clock.advance(by: bound + .milliseconds(1))
+        let settled = try await service.settleSends(createdBefore: clock.now() - bound)
+        XCTAssertEqual(settled.sendsCancelled, 1)
+        XCTAssertEqual(try packetStore.packet(packet.id)?.state, .cancelled)
+        XCTAssertEqual(try balance("s"), yuan("100"))
+        XCTAssertEqual(try settlementBalance(), .zero)
+        let again = try await service.settleSends(createdBefore: clock.now())
+        XCTAssertEqual(again, RecoveryReport(), "settled once")
+        try await assertNothingAwaits(service)
+    }
+
+    func testAPaymentThatLandedThoughItsCallFailedOpensThePacketPaidOnce() async throws {
+        try await user("s", yuan("100"))
+        try await user("a")
+        let service = faulty(.landsAndFails)
+        let packet = try await failedSend(service)
+        clock.advance(by: .seconds(60))
+        let settled = try await service.settleSends(createdBefore: clock.now() - Limits.default.packets.settleSendsAfter)
+        XCTAssertEqual(settled.paymentsConfirmed, 1)
+        XCTAssertEqual(try service.packet(packet.id).state, .open)
+        XCTAssertEqual(try balance("s"), yuan("90"), "paid once")
+        try await service.grab(packet.id, user: "a")
+        let opened = try await open(packet.id, user: "a")
+        XCTAssertEqual(opened.claim.state, .credited)
+        try await assertNothingAwaits(service)
+    }
+
+    /// A send under way is never settled, however old its packet: its own call finishes it.
+    func testASendUnderWayIsLeftToItsOwnCall() async throws {
+        try await user("s", yuan("100"))
+        let writer = try await holdTheLedgersWriter()
+        let service = self.service!
+        let ledger = self.ledger!
+        let send = Task { try await service.send(.group(from: "s", total: yuan("10"), shares: 2)) }
+        await waitUntil("the payment waits in the writer") { ledger.queuedWrites == 1 }
+        clock.advance(by: .seconds(60))
+        let settled = try await service.settleSends(createdBefore: clock.now())
+        XCTAssertEqual(settled, RecoveryReport())
+        writer.release()
+        let packet = try await send.value
+        XCTAssertEqual(packet.state, .open)
+        XCTAssertEqual(try balance("s"), yuan("90"))
+        try await assertNothingAwaits(service)
+    }
+
+    /// The payment's call gave up while the payment waited in the ledger's writer; the settling (here the
+    /// recovery an engine runs when it closes) begins before the payment lands. It waits for it and opens the
+    /// packet: the sender pays once and the settlement account holds what the packet holds. (A settling that
+    /// only looked the payment up cancelled the packet, and the payment then landed in the settlement account
+    /// for a packet that no longer existed.)
+    func testAPaymentLandingAfterTheSettlingBeganIsWaitedForAndOpensThePacket() async throws {
+        try await user("s", yuan("100"))
+        let service = faulty(.failsAndLandsLater)
+        let writer = try await holdTheLedgersWriter()
+        let packet = try await failedSend(service)
+        XCTAssertEqual(ledger.queuedWrites, 1, "the payment waits in the writer")
+        let settled = AsyncFlag()
+        let settling = Task {
+            defer { settled.fire() }
+            return try await service.recover()
+        }
+        let ledger = self.ledger!
+        await waitUntil("the settling has begun") { settled.hasFired || ledger.queuedWrites == 2 }
+        writer.release()
+        let report = try await settling.value
+        XCTAssertEqual(report.paymentsConfirmed, 1)
+        XCTAssertEqual(report.sendsCancelled, 0)
+        XCTAssertEqual(try service.packet(packet.id).state, .open)
+        XCTAssertEqual(try balance("s"), yuan("90"), "paid once, for a packet that holds it")
+        XCTAssertEqual(try settlementBalance(), yuan("10"))
+        try await assertNothingAwaits(service)
+    }
+
+    /// The ledger's group-commit writer, held inside a write until `release()`: writes submitted meanwhile wait.
+    private func holdTheLedgersWriter() async throws -> HeldWriter {
+        let held = HeldWriter()
+        let ledger = self.ledger!
+        let semaphore = held.semaphore
+        let entered = held.entered
+        held.task = Task {
+            try await ledger.write { _ in
+                entered.fire()
+                semaphore.wait()
+            }
+        }
+        await waitUntil("the writer is held") { entered.hasFired }
+        addTeardownBlock { held.release() }
+        return held
+    }
+}
+
+final class HeldWriter: @unchecked Sendable {
+    let semaphore = DispatchSemaphore(value: 0)
+    let entered = AsyncFlag()
+    var task: Task<Void, any Error>?
+    private let released = Atomic<Bool>(false)
+
+    func release() {
+        if !released.exchange(true, ordering: .acquiringAndReleasing) { semaphore.signal() }
+    }
+}
