@@ -45,7 +45,8 @@ public struct EngineScenarioTarget: ScenarioTarget {
 
 /// Plays a scenario against a target: each step's actions at its time. The timeline can wait for a start, pause,
 /// jump to the next or previous step (whose actions are applied again) and restart. `speed` runs the scenario's
-/// clock faster than the wall clock (rehearsals and tests).
+/// clock faster than the wall clock (rehearsals and tests); `loadPercent` offers that share of each step's rate
+/// (a rehearsal on a small machine; tests that look at the captions, not at the load).
 public final class ScenarioPlayer: Sendable {
     /// Where the timeline stands.
     public struct Position: Sendable, Equatable {
@@ -71,6 +72,7 @@ public final class ScenarioPlayer: Sendable {
     private let target: any ScenarioTarget
     private let clock: any WallClock
     private let speed: Double
+    private let loadPercent: Int
     private let state: Mutex<State>
     /// Actions of jumps made by key, to perform from the playing task in order.
     private let pending = Mutex<[Int]>([])
@@ -80,11 +82,14 @@ public final class ScenarioPlayer: Sendable {
     }
 
     /// `waitForStart`: the timeline stands at 0 until `togglePause` starts it.
-    public init(scenario: Scenario, target: any ScenarioTarget, clock: any WallClock = SystemClock(), speed: Double = 1, waitForStart: Bool = false) {
+    /// `loadPercent` (1 to 100): the share of each step's rate that is offered; a rate above 0 stays above 0.
+    public init(scenario: Scenario, target: any ScenarioTarget, clock: any WallClock = SystemClock(), speed: Double = 1,
+                waitForStart: Bool = false, loadPercent: Int = 100) {
         self.scenario = scenario
         self.target = target
         self.clock = clock
         self.speed = speed.isFinite && speed > 0 ? speed : 1
+        self.loadPercent = min(100, max(1, loadPercent))
         self.state = Mutex(State(started: !waitForStart))
     }
 
@@ -185,6 +190,12 @@ public final class ScenarioPlayer: Sendable {
     }
 
     private func apply(_ index: Int) async {
-        for action in scenario.steps[index].actions { await target.perform(action) }
+        for action in scenario.steps[index].actions { await target.perform(scaled(action)) }
+    }
+
+    /// The action with its rate at `loadPercent`.
+    func scaled(_ action: Scenario.Action) -> Scenario.Action {
+        guard case let .rate(rate) = action, loadPercent < 100, rate > 0 else { return action }
+        return .rate(max(1, rate * loadPercent / 100))
     }
 }

@@ -31,6 +31,8 @@ struct DashboardRunCommand: AsyncParsableCommand {
     @Flag(name: .customLong("scenario-wait"), help: "Load the scenario but start it with Space.") var scenarioWait = false
     @Option(name: .customLong("scenario-speed"), help: "Play the scenario's timeline this many times faster, 0.1 to 100 (rehearsals, tests).")
     var scenarioSpeed = "1"
+    @Option(name: .customLong("scenario-load"), help: "Offer this percent of each scenario step's load, 1 to 100 (rehearsals on a small machine, tests).")
+    var scenarioLoad = "100"
 
     func validate() throws {
         if let sqs, Self.sqsAddress(sqs) == nil {
@@ -45,6 +47,7 @@ struct DashboardRunCommand: AsyncParsableCommand {
         let demoAccounts = try NumberOption.integer(demoAccounts, "--demo-accounts", 2...1_000_000)
         let seed = try NumberOption.seed(seed)
         let scenarioSpeed = try NumberOption.decimal(scenarioSpeed, "--scenario-speed", 0.1...100)
+        let scenarioLoad = try NumberOption.integer(scenarioLoad, "--scenario-load", 1...100, unit: "%")
         // Everything that can fail because of what the operator typed is checked before the screen is taken.
         let loader = ThemeLoader(searchDirectories: ThemeLoader.standardDirectories(
             executablePath: CommandLine.arguments.first ?? ".", currentDirectory: FileManager.default.currentDirectoryPath))
@@ -86,7 +89,8 @@ struct DashboardRunCommand: AsyncParsableCommand {
         let random = SeededRandomSource(seed: seed)
         let load = LoadGenerator(engine: engine, shape: LoadGenerator.Shape(users: users), random: random)
         let target = ComparedScenarioTarget(primary: EngineScenarioTarget(engine: engine, load: load), slot: slot)
-        let player = loadedScenario.map { ScenarioPlayer(scenario: $0, target: target, speed: scenarioSpeed, waitForStart: scenarioWait) }
+        let player = loadedScenario.map { ScenarioPlayer(scenario: $0, target: target, speed: scenarioSpeed, waitForStart: scenarioWait,
+                                                             loadPercent: scenarioLoad) }
         let endpoint = try sqs.flatMap(Self.sqsAddress).map { address in
             try sqsEndpoint(engine: engine, host: address.host, port: address.port)
         }

@@ -117,6 +117,7 @@ final class HostileInputTests: XCTestCase {
         add("number", .usage, "--seed must be a whole number from 0 to", "simulate", "--seed", "-1")
         add("number", .usage, "--accounts must be", "seed-demo", "--accounts", "1e400")
         add("number", .usage, "--credit-failure must be a whole number from 0 to 100 %", "simulate", "--credit-failure", "101")
+        add("number", .usage, "--scenario-load must be a whole number from 1 to 100 %", "--scenario-load", "0")
         // Amounts: only `12`, `12.3`, `12.34`, `¥12.34`.
         add("amount", .usage, "' 5' is not an amount", "send", "alice", " 5", "--to", "bob")
         add("amount", .usage, "'5 ' is not an amount", "send", "alice", "5 ", "--to", "bob")

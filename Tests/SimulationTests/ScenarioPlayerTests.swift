@@ -38,6 +38,25 @@ final class ScenarioPlayerTests: XCTestCase {
         guard await poll(timeout: .seconds(60), interval: .milliseconds(1), condition) else { throw StuckPlayer() }
     }
 
+    /// `--scenario-load`: each step's rate at that percent, never down to 0; other actions as written.
+    func testALoadPercentScalesEachStepsRateAndNothingElse() async throws {
+        let scenario = Scenario(name: "Load", steps: [
+            Scenario.Step(at: .zero, actions: [.rate(3_000), .creditFailure(percent: 30)], caption: "one"),
+            Scenario.Step(at: .seconds(1), actions: [.rate(5)], caption: "two"),
+            Scenario.Step(at: .seconds(2), actions: [.rate(0)], caption: "three"),
+        ], duration: .seconds(3))
+        let target = RecordingTarget()
+        let player = ScenarioPlayer(scenario: scenario, target: target, clock: clock, loadPercent: 10)
+        let task = Task { await player.run() }
+        defer { task.cancel() }
+        try await tick(1)
+        XCTAssertTrue(player.next())
+        XCTAssertTrue(player.next())
+        try await tick(1)
+        XCTAssertEqual(target.performed, [.rate(300), .creditFailure(percent: 30), .rate(1), .rate(0)])
+        XCTAssertEqual(ScenarioPlayer(scenario: scenario, target: target).scaled(.rate(3_000)), .rate(3_000), "100 % by default")
+    }
+
     func testWaitsForStartThenPlaysInTime() async throws {
         let target = RecordingTarget()
         let player = ScenarioPlayer(scenario: Self.scenario, target: target, clock: clock, waitForStart: true)
