@@ -5,8 +5,12 @@ import XCTest
 
 /// The seeded simulator of the credit path: a fault phase, a convergence phase, then checks.
 ///
-/// Replay a failing seed with `HONGBAO_SIM_SEED=<seed> swift test --filter DeterministicSimulationTests`
-/// (and `HONGBAO_SIM_OPERATIONS=<n>` to change the length).
+/// The 100,000 operations run as four seeds of 25,000 each, four tests that the parallel runner spreads over its
+/// workers: the same step mix, faults and checks in each, and each part must exercise every fault on its own. (One
+/// run of 100,000 took 1.2 times the CPU of four of 25,000, its tables growing four times larger for its later
+/// restarts, and when the runner put it last it was the run's tail.) Replay a failing seed with
+/// `HONGBAO_SIM_SEED=<seed> swift test --filter DeterministicSimulationTests` (the first part runs it, the others
+/// skip), and `HONGBAO_SIM_OPERATIONS=<n>` to change the length of each part (a longer soak).
 final class DeterministicSimulationTests: XCTestCase {
     private var environment: [String: String] { ProcessInfo.processInfo.environment }
 
@@ -14,10 +18,31 @@ final class DeterministicSimulationTests: XCTestCase {
         environment["HONGBAO_SIM_SEED"].flatMap { UInt64($0) } ?? 0x5EED_2026
     }
 
-    func testHundredThousandOperationsWithFaultsConvergeAndEveryClaimIsCreditedOnce() async throws {
-        let seed = self.seed
-        let operations = environment["HONGBAO_SIM_OPERATIONS"].flatMap { Int($0) } ?? 100_000
-        let replay = "replay: HONGBAO_SIM_SEED=\(seed) swift test --filter DeterministicSimulationTests"
+    /// Operations of each part unless `HONGBAO_SIM_OPERATIONS` says otherwise; four parts make 100,000.
+    static let operationsPerPart = 25_000
+    static let parts = 4
+
+    /// The seed of part `part` (1...4): the base seed's neighbours, far from the ones the tests below use.
+    static func seed(base: UInt64, part: Int) -> UInt64 { base &+ UInt64(part - 1) &* 0x1_0000 }
+
+    func testPart1Of4OperationsWithFaultsConvergeAndEveryClaimIsCreditedOnce() async throws { try await runPart(1) }
+    func testPart2Of4OperationsWithFaultsConvergeAndEveryClaimIsCreditedOnce() async throws { try await runPart(2) }
+    func testPart3Of4OperationsWithFaultsConvergeAndEveryClaimIsCreditedOnce() async throws { try await runPart(3) }
+    func testPart4Of4OperationsWithFaultsConvergeAndEveryClaimIsCreditedOnce() async throws { try await runPart(4) }
+
+    func testTheFourPartsAreFourSeedsAddingUpToAHundredThousandOperations() {
+        let seeds = Set((1...Self.parts).map { Self.seed(base: 0x5EED_2026, part: $0) })
+        XCTAssertEqual(seeds.count, Self.parts)
+        XCTAssertFalse(seeds.contains(0x5EED_2026 &+ 1) || seeds.contains(0x5EED_2026 &+ 2), "the byte-for-byte test's seeds")
+        XCTAssertEqual(Self.parts * Self.operationsPerPart, 100_000)
+    }
+
+    private func runPart(_ part: Int) async throws {
+        let replaying = environment["HONGBAO_SIM_SEED"] != nil
+        if replaying, part != 1 { throw XCTSkip("replaying one seed: the first part runs it") }
+        let seed = replaying ? self.seed : Self.seed(base: self.seed, part: part)
+        let operations = environment["HONGBAO_SIM_OPERATIONS"].flatMap { Int($0) } ?? Self.operationsPerPart
+        let replay = "replay: HONGBAO_SIM_SEED=\(seed) HONGBAO_SIM_OPERATIONS=\(operations) swift test --filter DeterministicSimulationTests"
         let summary: DeterministicSummary
         do {
             summary = try await DeterministicSimulation(.init(seed: seed, operations: operations)).run()
@@ -26,8 +51,8 @@ final class DeterministicSimulationTests: XCTestCase {
         }
         print(summary.text)
         XCTAssertEqual(summary.violations, [], "seed \(seed) fails; \(replay)\n\(summary.text)")
-        guard operations >= 50_000 else { return }
-        // The run exercised what it claims to (a long run on any seed does).
+        guard operations >= Self.operationsPerPart else { return }
+        // The run exercised what it claims to (a run of 25,000 operations on any seed does).
         let counts = summary.counts
         XCTAssertGreaterThan(summary.claims, operations / 20, "seed \(seed): claims opened")
         XCTAssertGreaterThan(counts.creditsQueued, 0, "seed \(seed): credits failed in line and were queued")
