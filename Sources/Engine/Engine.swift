@@ -147,7 +147,8 @@ public final class Engine: Sendable {
             try await Engine.ensureCreditQueue(queue, limits: limits)
             return .sqlite(SQLiteBooks(ledger: ledger, packetStore: packetStore, queue: queue))
         case let .postgres(settings):
-            let pool = PostgresPool(settings: settings, maxConnections: configuration.postgresConnections)
+            let pool = PostgresPool(settings: settings, maxConnections: configuration.postgresConnections,
+                                    warmConnections: configuration.postgresWarmConnections)
             do {
                 let ledger = try await PostgresLedger(pool: pool, limits: limits, clock: clock)
                 let packetStore = try await PostgresPacketStore(pool: pool, limits: limits, clock: clock,

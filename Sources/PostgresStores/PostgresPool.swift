@@ -23,6 +23,7 @@ public final class PostgresPool: Sendable {
     /// How many times the pool has moved (`move(to:)`): an attempt that fails after a move is tried again there.
     private let moves = Atomic<Int>(0)
     private let maxConnections: Int
+    private let warmConnections: Int
     /// The server the pool connects to now (see `move(to:)`).
     public var settings: PostgresSettings { current.withLock { $0.settings } }
     var client: PostgresClient { current.withLock { $0.client } }
@@ -39,19 +40,25 @@ public final class PostgresPool: Sendable {
     /// Where the stores' time goes on this pool, step by step (recorded only under `HONGBAO_PG_PROFILE`).
     public let profile = PostgresProfile.fromEnvironment(ProcessInfo.processInfo.environment)
 
-    public init(settings: PostgresSettings, maxConnections: Int = 16, retryWindow: Duration = .seconds(15),
-                answerTimeout: Duration = .seconds(15)) {
+    /// - Parameter warmConnections: connections opened at once and kept open while idle (at most
+    ///   `maxConnections`); the others are opened on demand and closed after a minute idle.
+    public init(settings: PostgresSettings, maxConnections: Int = 16, warmConnections: Int = 0,
+                retryWindow: Duration = .seconds(15), answerTimeout: Duration = .seconds(15)) {
         self.retryWindow = retryWindow
         self.answerTimeout = answerTimeout
         self.maxConnections = maxConnections
+        self.warmConnections = min(max(0, warmConnections), maxConnections)
         var logger = Logger(label: "hongbao.postgres")
         logger.logLevel = .critical
         self.logger = logger
-        current = Mutex(PostgresPool.start(settings, maxConnections: maxConnections, logger: logger))
+        current = Mutex(PostgresPool.start(settings, maxConnections: maxConnections,
+                                           warmConnections: self.warmConnections, logger: logger))
     }
 
-    private static func start(_ settings: PostgresSettings, maxConnections: Int, logger: Logger) -> Current {
-        let client = PostgresClient(configuration: settings.clientConfiguration(maxConnections: maxConnections),
+    private static func start(_ settings: PostgresSettings, maxConnections: Int, warmConnections: Int,
+                              logger: Logger) -> Current {
+        let client = PostgresClient(configuration: settings.clientConfiguration(maxConnections: maxConnections,
+                                                                                warmConnections: warmConnections),
                                     backgroundLogger: logger)
         return Current(settings: settings, client: client, runTask: Task { await client.run() })
     }
@@ -64,7 +71,10 @@ public final class PostgresPool: Sendable {
     public func move(to settings: PostgresSettings) -> Bool {
         let old = current.withLock { current -> Current? in
             guard current.settings != settings else { return nil }
-            defer { current = PostgresPool.start(settings, maxConnections: maxConnections, logger: logger) }
+            defer {
+                current = PostgresPool.start(settings, maxConnections: maxConnections, warmConnections: warmConnections,
+                                             logger: logger)
+            }
             return current
         }
         guard let old else { return false }

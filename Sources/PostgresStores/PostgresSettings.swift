@@ -39,12 +39,12 @@ public struct PostgresSettings: Sendable, Equatable {
 
     var isLoopback: Bool { host == "127.0.0.1" || host == "localhost" || host == "::1" }
 
-    func clientConfiguration(maxConnections: Int) -> PostgresClient.Configuration {
+    func clientConfiguration(maxConnections: Int, warmConnections: Int = 0) -> PostgresClient.Configuration {
         var configuration = PostgresClient.Configuration(
             host: host, port: port, username: user, password: password, database: database,
             tls: isLoopback ? .disable : .prefer(.makeClientConfiguration()))
         configuration.options.maximumConnections = maxConnections
-        configuration.options.minimumConnections = 0
+        configuration.options.minimumConnections = warmConnections
         configuration.options.connectTimeout = .seconds(5)
         // No warnings or notices to the client. A statement in a transaction of its own is answered before it
         // commits, and the answer waits in the server's send buffer until the commit (and its wait for a

@@ -1,6 +1,7 @@
 import PostgresNIO
 @testable import PostgresStores
 import Synchronization
+import TestKit
 import XCTest
 
 /// Every call on the pool ends, whatever the server does: a connection the server closed fails the call at
@@ -24,6 +25,23 @@ final class PostgresPoolTests: PostgresServerTestCase {
         XCTFail("the call did not return within \(limit)", file: file, line: line)
         _ = task
         return nil
+    }
+
+    /// A pool opens its warm connections at once, before any call, and keeps them: under load no caller pays
+    /// for a connect and a login (the engine keeps all of its connections warm).
+    func testAPoolOpensItsWarmConnectionsBeforeAnyCall() async throws {
+        let server = try running()
+        let settings = try server.freshDatabase()
+        let pool = PostgresPool(settings: settings, maxConnections: 6, warmConnections: 4)
+        pools.append(pool)
+        let backends = "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = '\(settings.database)'"
+        let opened = try await waitUntil("four connections open", timeout: .seconds(30), interval: .milliseconds(50)) {
+            try server.psql(backends) == "4"
+        }
+        XCTAssertTrue(opened)
+        let rows = try await pool.rows("SELECT 1")
+        XCTAssertEqual(rows.count, 1)
+        XCTAssertEqual(try server.psql(backends), "4", "the call used a warm connection")
     }
 
     /// The body ends its own backend and waits until the connection has closed, then sends one more statement:
