@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Primitives
 import SQLiteSupport
+import Synchronization
 
 /// One replica's SQLite database: the queue's tables, its last applied sequence and a log of recent
 /// operations (for catching up other replicas). `Replica` confines writes to one serial queue.
@@ -13,6 +14,9 @@ final class ReplicaStore: Sendable {
     /// checkpoints: replicas checkpoint at different moments, so that at most one of a quorum pays for it.
     private let checkpointPeriod: Int64
     private let checkpointOffset: Int64
+    /// The last applied sequence as the last commit left it (nil: read it from the file first). Only `write`
+    /// uses it, on the replica's queue; a copy into this database (`copy(to:)`) forgets it.
+    private let knownLast = Mutex<Int64?>(nil)
 
     static let header = Array("SQLite format 3\0".utf8)
 
@@ -70,8 +74,18 @@ final class ReplicaStore: Sendable {
 
     /// Format 1: queues, messages, the operation log. Format 2 adds half messages. Format 3 adds the
     /// attributes of messages (and of operations that carry them). Format 4 keeps the random part of each
-    /// message's current receipt. Format 5 keeps deleted messages for rewinding (`consumed_ms` set).
-    static let format = 5
+    /// message's current receipt. Format 5 keeps deleted messages for rewinding (`consumed_ms` set). Format 6
+    /// no longer writes `last_sequence` on every commit: the last applied sequence is the larger of it and the
+    /// operation log's last (`lastSequenceSQL`), which every commit writes anyway; `last_sequence` is brought up
+    /// to date when the log is trimmed, so it always covers what the log no longer holds.
+    static let format = 6
+
+    /// The last applied sequence: every applied operation is in the log (in the same transaction), and
+    /// `last_sequence` holds at least the last one trimmed from it.
+    static let lastSequenceSQL = """
+        SELECT max(ifnull((SELECT value FROM replica_meta WHERE key = 'last_sequence'), 0),
+                   ifnull((SELECT max(seq) FROM oplog), 0))
+        """
 
     private static func migrate(_ db: Database) throws {
         let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -132,9 +146,7 @@ final class ReplicaStore: Sendable {
     }
 
     func lastSequence() throws -> Int64 {
-        try database.read { db in
-            try Int64.fetchOne(db, sql: "SELECT value FROM replica_meta WHERE key = 'last_sequence'") ?? 0
-        }
+        try database.read { db in try Int64.fetchOne(db, sql: ReplicaStore.lastSequenceSQL) ?? 0 }
     }
 
     /// Applies operations in one transaction (group commit). Operations at or below the last applied
@@ -147,23 +159,34 @@ final class ReplicaStore: Sendable {
         return last
     }
 
+    /// One transaction writes the operations' rows and their log entries, and nothing else: no per-commit
+    /// bookkeeping row, so a commit writes the pages of what changed (`format` 6).
     private func write(_ operations: [QueueOperation]) throws -> (before: Int64, after: Int64) {
-        try database.writeWithoutTransaction { db in try db.immediateTransaction { () -> ((Int64, Int64), Bool) in
-            let before = try db.fetchFirst(prepared: "SELECT value FROM replica_meta WHERE key = 'last_sequence'") {
-                $0.int64(0)
-            } ?? 0
+        let known = knownLast.withLock { $0 }
+        guard let newest = operations.last?.sequence else {
+            let last = try known ?? lastSequence()
+            return (last, last)
+        }
+        if let known, newest <= known { return (known, known) }
+        knownLast.withLock { $0 = nil }
+        let result = try database.writeWithoutTransaction { db in try db.immediateTransaction { () -> ((Int64, Int64), Bool) in
+            let before = try known ?? db.fetchFirst(prepared: ReplicaStore.lastSequenceSQL) { $0.int64(0) } ?? 0
             var last = before
             for operation in operations where operation.sequence > last {
                 try ReplicaStore.apply(operation, db)
                 last = operation.sequence
             }
-            try db.execute(prepared: "UPDATE replica_meta SET value = ? WHERE key = 'last_sequence'", last)
             let limit = Int64(operationLogLimit)
-            if let first = operations.first?.sequence, first / 1024 != last / 1024, last > limit {
+            // Every 1,024 operations, whether they come one per commit or in groups.
+            if before / 1024 != last / 1024, last > limit {
+                // The log loses its oldest entries: `last_sequence` takes over what they told.
+                try db.execute(prepared: "UPDATE replica_meta SET value = ? WHERE key = 'last_sequence'", last)
                 try db.execute(sql: "DELETE FROM oplog WHERE seq <= ?", arguments: [last - limit])
             }
             return ((before, last), true)
         } }
+        knownLast.withLock { $0 = result.1 }
+        return result
     }
 
     private static func apply(_ operation: QueueOperation, _ db: Database) throws {
@@ -253,7 +276,7 @@ final class ReplicaStore: Sendable {
     /// The logged operations after `sequence` (at most `limit`), or nil when the log no longer reaches back.
     func operations(after sequence: Int64, limit: Int) throws -> [QueueOperation]? {
         try database.read { db in
-            let last = try Int64.fetchOne(db, sql: "SELECT value FROM replica_meta WHERE key = 'last_sequence'") ?? 0
+            let last = try Int64.fetchOne(db, sql: ReplicaStore.lastSequenceSQL) ?? 0
             if last <= sequence { return [] }
             let first = try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM oplog") ?? (last + 1)
             guard first <= sequence + 1 else { return nil }
@@ -297,7 +320,7 @@ final class ReplicaStore: Sendable {
     func loadState(limits: QueueLimits) throws -> QueueState {
         try database.read { db in
             var state = QueueState(limits: limits)
-            let last = try Int64.fetchOne(db, sql: "SELECT value FROM replica_meta WHERE key = 'last_sequence'") ?? 0
+            let last = try Int64.fetchOne(db, sql: ReplicaStore.lastSequenceSQL) ?? 0
             state.setLastSequence(last)
             var records: [String: QueueRecord] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT name, attributes, created_ms, check_backs FROM queue") {
@@ -362,6 +385,7 @@ final class ReplicaStore: Sendable {
 
     /// Copies this database into `destination` (SQLite's online backup).
     func copy(to destination: ReplicaStore) throws {
+        destination.knownLast.withLock { $0 = nil }
         try database.backup(to: destination.database)
     }
 

@@ -12,7 +12,12 @@ struct QueueFixture {
     var root: String { directory.appending("queue") }
 
     init(limits: QueueLimits = QueueLimits()) throws {
-        directory = try TemporaryDirectory(prefix: "hongbao-queue")
+        try self.init(directory: TemporaryDirectory(prefix: "hongbao-queue"), limits: limits)
+    }
+
+    /// The queue already in `directory`, opened with other limits.
+    init(directory: TemporaryDirectory, limits: QueueLimits) {
+        self.directory = directory
         clock = ManualClock()
         self.limits = limits
     }
@@ -32,7 +37,7 @@ struct QueueFixture {
         defer { try? database.close() }
         return try database.read { db in
             ReplicaContents(
-                lastSequence: try Int64.fetchOne(db, sql: "SELECT value FROM replica_meta WHERE key = 'last_sequence'") ?? -1,
+                lastSequence: try Int64.fetchOne(db, sql: ReplicaStore.lastSequenceSQL) ?? -1,
                 queues: try String.fetchAll(db, sql: "SELECT name || '|' || attributes FROM queue ORDER BY name"),
                 messages: try String.fetchAll(db, sql: """
                     SELECT queue || '|' || id || '|' || body || '|' || sent_ms || '|' || visible_ms || '|' ||

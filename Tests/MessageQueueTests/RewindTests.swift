@@ -223,7 +223,7 @@ final class RewindTests: XCTestCase {
                  try db.columns(in: "message").contains { $0.name == "consumed_ms" })
             }
             try database.close()
-            XCTAssertEqual(format, 5)
+            XCTAssertEqual(format, ReplicaStore.format)
             XCTAssertTrue(hasColumn)
         }
     }
