@@ -41,7 +41,7 @@ public enum SQSSuite {
             higherIsBetter: true, baselineName: "same cycles in process", baseline: Samples(direct),
             note: "\(messages) messages, \(workers) clients, batches of \(batch), signed requests, FULL\(pinned ? ", connections pinned to their event loops" : "")")
         let met = (cycles.ratio ?? 0) >= minimumRatio
-        var p99: [Double] = [], p50: [Double] = [], cpu: [Double] = [], served: [Double] = []
+        var p99: [Double] = [], p50: [Double] = [], cpu: [Double] = [], served: [Double] = [], grouped: [Double] = []
         let seconds = context.quick ? 1 : 5
         for run in 1...context.runs {
             context.progress("sqs: SendMessage latency at 2,000/s, run \(run)/\(context.runs)")
@@ -51,6 +51,7 @@ public enum SQSSuite {
                 p99.append(result.p99)
                 cpu.append(result.cpuMicroseconds)
                 served.append(result.servedPerSecond)
+                grouped.append(result.sendsPerCommit)
             }
         }
         // The CPU a call costs (client and server together: they share this process) and the rate the calls were
@@ -58,7 +59,7 @@ public enum SQSSuite {
         let latency = BenchFigure(
             suite: "sqs", name: "SendMessage p99 at 2,000/s over HTTP", unit: "ms", samples: Samples(p99),
             higherIsBetter: false, baselineName: "p50", baseline: Samples(p50),
-            note: "single signed SendMessage calls offered open-loop for \(seconds) s; answered at \(Int(Samples(served).median))/s; \(Int(Samples(cpu).median)) µs CPU per call (client and server)")
+            note: "single signed SendMessage calls offered open-loop for \(seconds) s; answered at \(Int(Samples(served).median))/s; \(Int(Samples(cpu).median)) µs CPU per call (client and server); \(String(format: "%.1f", Samples(grouped).median)) calls per replica commit")
         return [
             cycles.with(goal: "≥ 0.5× in process", met: met),
             latency.with(goal: "≤ 10 ms", met: (Samples(p99).median) <= latencyGoalMilliseconds),
@@ -143,6 +144,8 @@ public enum SQSSuite {
         var cpuMicroseconds: Double
         /// Calls answered per second, from the first due time to the last answer.
         var servedPerSecond: Double
+        /// SendMessage calls per replica transaction (how many shared each commit).
+        var sendsPerCommit: Double
     }
 
     /// The process's CPU time so far (user and system), in seconds.
@@ -166,6 +169,7 @@ public enum SQSSuite {
             var latencies: [Double] = []
             var failures = 0
             let cpuBefore = processCPUSeconds()
+            let commitsBefore = service.replicaCommits
             try await withThrowingTaskGroup(of: (latencies: [Double], failures: Int).self) { group in
                 for _ in 0..<latencyConnections {
                     group.addTask {
@@ -197,6 +201,7 @@ public enum SQSSuite {
             }
             let finished = ContinuousClock.now
             let cpu = processCPUSeconds() - cpuBefore
+            let commits = Double(service.replicaCommits - commitsBefore) / Double(ReplicaID.allCases.count)
             let stored = try await service.counters(of: "latency").total
             guard failures == 0, stored == total, ready.take() == latencyConnections else {
                 throw BenchError.verificationFailed("sqs latency: \(stored) stored, \(failures) failed of \(total)")
@@ -205,7 +210,8 @@ public enum SQSSuite {
             func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
             return LatencyResult(
                 p50: percentile(0.5), p99: percentile(0.99), cpuMicroseconds: cpu / Double(total) * 1_000_000,
-                servedPerSecond: Double(total) / max(0.001, (finished - start).secondsDouble))
+                servedPerSecond: Double(total) / max(0.001, (finished - start).secondsDouble),
+                sendsPerCommit: Double(total) / max(1, commits))
         }
     }
 

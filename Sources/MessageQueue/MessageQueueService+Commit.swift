@@ -8,6 +8,7 @@ extension MessageQueueService {
     func commit(_ operations: [QueueOperation]) async throws(MessageQueueError) {
         guard let last = operations.last?.sequence else { return }
         pending.append(contentsOf: operations)
+        if lingerWake != nil, pending.count >= limits.commitLingerOperations { endLinger(lingerCount) }
         if flushing {
             let outcome = await withCheckedContinuation { continuation in
                 commitWaiters.append(CommitWaiter(last: last, continuation: continuation))
@@ -24,6 +25,7 @@ extension MessageQueueService {
     private func lead(until last: Int64) async throws(MessageQueueError) {
         flushing = true
         while acknowledgedSequence < last, !pending.isEmpty {
+            await lingerForMoreOperations()
             let count = min(pending.count, limits.maxOperationsPerCommit)
             let group = Array(pending.prefix(count))
             pending.removeFirst(count)
@@ -50,6 +52,35 @@ extension MessageQueueService {
             flushing = true
             commitWaiters.removeFirst().continuation.resume(returning: .lead)
         }
+    }
+
+    /// Waits up to `commitLinger` for the group to reach `commitLingerOperations` (see `QueueLimits`). Callers
+    /// arriving meanwhile queue behind the leader as during a commit.
+    private func lingerForMoreOperations() async {
+        guard limits.commitLinger > .zero, pending.count < limits.commitLingerOperations else { return }
+        guard lingerRest == 0 else {
+            lingerRest -= 1
+            return
+        }
+        let gathered = pending.count
+        lingerCount &+= 1
+        let wait = lingerCount
+        let linger = limits.commitLinger
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            lingerWake = continuation
+            Task.detached { [weak self] in
+                try? await Task.sleep(for: linger)
+                await self?.endLinger(wait)
+            }
+        }
+        if pending.count == gathered { lingerRest = limits.commitLingerRest }
+    }
+
+    /// Ends wait number `wait` if it is still going.
+    func endLinger(_ wait: UInt64) {
+        guard wait == lingerCount, let wake = lingerWake else { return }
+        lingerWake = nil
+        wake.resume()
     }
 
     /// A live replica (a slow one) that falls further behind than the operation log reaches is taken down:

@@ -43,6 +43,12 @@ public actor MessageQueueService {
     var pending: [QueueOperation] = []
     var commitWaiters: [CommitWaiter] = []
     var flushing = false
+    /// The leader waiting for more operations (`QueueLimits.commitLinger`), woken early by a full group.
+    var lingerWake: CheckedContinuation<Void, Never>?
+    /// Counts waits, so that a wait's timer only ends its own.
+    var lingerCount: UInt64 = 0
+    /// Groups still to be sent without waiting, after a wait that gathered nothing.
+    var lingerRest = 0
     /// Recent operations, in sequence order: the in-memory operation log that restored replicas replay.
     var recentOperations: [QueueOperation] = []
     var rates: [String: Rates] = [:]
@@ -54,6 +60,10 @@ public actor MessageQueueService {
     let runsCheckBackTimer: Bool
     var checkBackTimer: Task<Void, Never>?
     var isClosed = false
+
+    /// Transactions the replicas have committed since the queue opened, all three together (benchmarks divide
+    /// operations by it: how well commits are grouped).
+    public nonisolated var replicaCommits: Int { replicas.reduce(0) { $0 + $1.commits } }
 
     init(
         rootPath: String, limits: QueueLimits, clock: any WallClock, random: any RandomSource,

@@ -83,6 +83,17 @@ public struct QueueLimits: Sendable, Equatable {
     /// The most operations folded into one transaction per replica (group commit). Bounds the latency
     /// added to the first operation of a group and the work a failed commit throws away.
     public var maxOperationsPerCommit: Int = 4096
+    /// How long the leader of a group commit may wait for more operations before it sends a group of fewer than
+    /// `commitLingerOperations` (zero, the default: it never waits). Each group costs every replica a transaction,
+    /// WAL writes, locks and an fsync whatever its size, so single operations arriving apart (SQS clients sending
+    /// one message per call) cost far less CPU each when they share one; the price is up to this much latency. A
+    /// wait that gathers nothing turns waiting off for the next `commitLingerRest` groups, so that a lone
+    /// sequential caller hardly pays it.
+    public var commitLinger: Duration = .zero
+    /// A group this large is sent at once, without waiting.
+    public var commitLingerOperations: Int = 8
+    /// Groups sent without waiting after a wait that gathered nothing.
+    public var commitLingerRest: Int = 16
     /// A replica further behind than this many operations is rebuilt by a full copy instead of replaying
     /// the operation log. Also how many recent operations each replica's log (and memory) keeps.
     public var catchUpOperationLimit: Int = 50_000

@@ -25,9 +25,16 @@ public enum SQSLimits {
     /// Tags per queue.
     public static let maxTags = 50
 
-    /// Queue limits that admit everything SQS admits (the endpoint narrows them to SQS's ranges itself).
+    /// How long a commit waits for more operations to share it (`QueueLimits.commitLinger`): SQS clients send
+    /// one message per call, from many connections at once, and one replica commit per call was most of the CPU
+    /// a call cost.
+    public static let commitLinger = Duration.milliseconds(1)
+
+    /// Queue limits that admit everything SQS admits (the endpoint narrows them to SQS's ranges itself), with
+    /// commits that wait `commitLinger` for company unless `base` sets its own wait.
     public static func queueLimits(_ base: QueueLimits = QueueLimits()) -> QueueLimits {
         var limits = base
+        if limits.commitLinger == .zero { limits.commitLinger = commitLinger }
         limits.minVisibilityTimeout = .zero
         limits.maxDelay = max(limits.maxDelay, .seconds(maxDelaySeconds))
         limits.maxMessageSizeBytes = max(limits.maxMessageSizeBytes, maxMessageSize)

@@ -120,7 +120,7 @@ final class CommitLingerTests: XCTestCase {
         var limits = QueueLimits()
         limits.commitLinger = linger
         limits.commitLingerOperations = operations
-        return try QueueFixture(directory: plain.directory, limits: limits)
+        return QueueFixture(directory: plain.directory, limits: limits)
     }
 
     private func commits(_ service: MessageQueueService) -> [Int] {
