@@ -5,9 +5,9 @@ import Darwin
 #endif
 import Synchronization
 
-/// Random (version 4) UUIDs as lowercase text, the form SQS gives message and request ids. The random bytes are
-/// read from the system's source 4 KiB at a time: `UUID().uuidString.lowercased()` asked the kernel once per id
-/// and made two strings, and every SendMessage answer needs two ids.
+/// Random (version 4) and time-ordered (version 7) UUIDs as lowercase text, the form SQS gives message and request
+/// ids. The random bytes are read from the system's source 4 KiB at a time: `UUID().uuidString.lowercased()` asked
+/// the kernel once per id and made two strings, and every SendMessage answer needs two ids.
 enum RandomUUID {
     private struct Pool {
         var bytes = [UInt8](repeating: 0, count: 4096)
@@ -31,6 +31,39 @@ enum RandomUUID {
     }
 
     private static let pool = Mutex(Pool())
+
+    /// The last time-ordered id's millisecond and counter (`makeTimeOrdered`).
+    private static let lastTimeOrdered = Mutex<(milliseconds: UInt64, counter: UInt64)>((0, 0))
+
+    /// A new time-ordered UUID (version 7, RFC 9562): the Unix time in milliseconds, then a 12-bit counter that
+    /// keeps ids made in the same millisecond in order, then 62 random bits. Each id sorts after every earlier one
+    /// made by this process, so messages stored by id (the replicas' `message` table) are appended at the end of
+    /// its B-tree, and the messages one commit adds share its last pages, instead of landing on a random page
+    /// each. SQS's message ids are opaque UUIDs to its clients.
+    static func makeTimeOrdered(now: UInt64 = currentMilliseconds()) -> String {
+        let (milliseconds, counter) = lastTimeOrdered.withLock { last -> (UInt64, UInt64) in
+            if now > last.milliseconds {
+                last = (now, 0)
+            } else if last.counter < 0xFFF {
+                last.counter += 1
+            } else {
+                // 4,096 ids in one millisecond: borrow the next one, so that the order holds.
+                last = (last.milliseconds + 1, 0)
+            }
+            return last
+        }
+        let (_, random) = pool.withLock { $0.take16() }
+        let high = (milliseconds & 0xFFFF_FFFF_FFFF) << 16 | 0x7000 | counter
+        let low = (random & ~(0x3 << 62)) | (0x2 << 62)  // RFC 9562 variant
+        return format(high: high, low: low)
+    }
+
+    /// The wall clock in milliseconds since 1970.
+    static func currentMilliseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return UInt64(time.tv_sec) * 1_000 + UInt64(time.tv_nsec) / 1_000_000
+    }
 
     /// A new random UUID, `xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx` in lowercase hexadecimal (y is 8, 9, a or b).
     static func make() -> String {

@@ -82,7 +82,7 @@ struct ValidatedMessage {
 
     var outgoing: OutgoingMessage {
         OutgoingMessage(
-            body: body, id: RandomUUID.make(), delay: delay, attributes: envelope.encoded,
+            body: body, id: RandomUUID.makeTimeOrdered(), delay: delay, attributes: envelope.encoded,
             groupID: fifo?.group, deduplicationID: fifo?.key)
     }
 

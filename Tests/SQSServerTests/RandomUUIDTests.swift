@@ -21,6 +21,31 @@ final class RandomUUIDTests: XCTestCase {
         XCTAssertEqual(nibbles, Set("0123456789abcdef-"), "every hex digit shows up, in lowercase")
     }
 
+    /// Message ids: version 7 UUIDs with RFC 9562's variant, each after the one before (also thousands within one
+    /// millisecond, past the 12-bit counter), distinct, and led by the millisecond they were made in.
+    func testTimeOrderedIdsAreVersion7UUIDsEachAfterTheLast() {
+        var previous = ""
+        var seen = Set<String>()
+        let start = RandomUUID.currentMilliseconds()
+        for index in 0..<20_000 {
+            // Half of them in one millisecond, as a burst would make them.
+            let id = index < 10_000 ? RandomUUID.makeTimeOrdered(now: start) : RandomUUID.makeTimeOrdered()
+            XCTAssertEqual(UUID(uuidString: id)?.uuidString.lowercased(), id)
+            let characters = Array(id)
+            XCTAssertEqual(characters[14], "7", id)
+            XCTAssertTrue("89ab".contains(characters[19]), id)
+            XCTAssertLessThan(previous, id, "ids sort in the order they were made")
+            XCTAssertTrue(seen.insert(id).inserted, "\(id) repeated")
+            previous = id
+        }
+        let made = RandomUUID.makeTimeOrdered()
+        let milliseconds = UInt64(String(made.prefix(8)) + String(made.dropFirst(9).prefix(4)), radix: 16)
+        let now = RandomUUID.currentMilliseconds()
+        XCTAssertNotNil(milliseconds)
+        // The burst borrowed at most three milliseconds ahead (10,000 ids at 4,096 a millisecond).
+        XCTAssertTrue((start...(max(now, start + 3))).contains(milliseconds ?? 0), "\(made) made at \(now)")
+    }
+
     func testTheTextIsTheUUIDOfItsBits() {
         XCTAssertEqual(RandomUUID.format(high: 0x0123_4567_89AB_CDEF, low: 0xFEDC_BA98_7654_3210),
                        "01234567-89ab-cdef-fedc-ba9876543210")
