@@ -28,8 +28,9 @@ final class RobustnessTests: XCTestCase {
                     let buffer = Fixture.render(model, width: width, height: height)
                     XCTAssertEqual(buffer.cells.count, width * height)
                     if width >= 80 && height >= 24 {
-                        XCTAssertFalse(buffer.text().contains("terminal too small"))
-                        for line in buffer.text().split(separator: "\n") {
+                        let text = buffer.text()
+                        XCTAssertFalse(text.contains("terminal too small"))
+                        for line in text.split(separator: "\n") {
                             XCTAssertLessThanOrEqual(DisplayWidth.of(String(line)), width)
                         }
                     }
