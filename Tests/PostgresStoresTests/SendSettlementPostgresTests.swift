@@ -24,14 +24,8 @@ final class SendSettlementPostgresTests: PostgresServerTestCase {
         let hasty = PostgresPool(settings: settings, maxConnections: 2, retryWindow: .milliseconds(100),
                                  answerTimeout: .seconds(2))
         pools += [pool, hasty]
-        let ledger = try await PostgresLedger(pool: pool)
-        let packets = try await PostgresPacketStore(pool: pool)
         let hastyLedger = try await PostgresLedger(pool: hasty)
-        let alice = try await ledger.openAccount(name: "alice", deposit: Money(minorUnits: 10_000))
-        let service = PacketService(store: packets, accounts: ledger, limits: .default, random: SeededRandomSource(seed: 2))
-        let draft = PacketDraft(kind: .lucky, senderID: alice.id, senderName: alice.name, recipientID: nil,
-                                total: Money(minorUnits: 600), shares: 2, greeting: "", timeToLive: .seconds(60))
-        let packet = try await packets.createPacket(draft, random: SeededRandomSource(seed: 3))
+        let (ledger, packets, alice, service, draft, packet) = try await unpaidPacket(pool: pool)
         addTeardownBlock {
             _ = try? server.psql("ALTER SYSTEM RESET synchronous_standby_names")
             _ = try? server.psql("SELECT pg_reload_conf()")
@@ -78,14 +72,7 @@ final class SendSettlementPostgresTests: PostgresServerTestCase {
     /// A payment that never reached the server: the settling finds no payment once the locks are taken, cancels
     /// the packet, and moves nothing.
     func testAPaymentThatNeverLandedIsCancelledAndMovesNothing() async throws {
-        let pool = try freshPool()
-        let ledger = try await PostgresLedger(pool: pool)
-        let packets = try await PostgresPacketStore(pool: pool)
-        let alice = try await ledger.openAccount(name: "alice", deposit: Money(minorUnits: 10_000))
-        let service = PacketService(store: packets, accounts: ledger, limits: .default, random: SeededRandomSource(seed: 2))
-        let draft = PacketDraft(kind: .lucky, senderID: alice.id, senderName: alice.name, recipientID: nil,
-                                total: Money(minorUnits: 600), shares: 2, greeting: "", timeToLive: .seconds(60))
-        let packet = try await packets.createPacket(draft, random: SeededRandomSource(seed: 3))
+        let (ledger, packets, alice, service, _, packet) = try await unpaidPacket(pool: try freshPool())
         let settled = try await service.settleSends(createdBefore: nil)
         XCTAssertEqual(settled.sendsCancelled, 1)
         XCTAssertEqual(try packets.packet(packet.id)?.state, .cancelled)
@@ -94,5 +81,18 @@ final class SendSettlementPostgresTests: PostgresServerTestCase {
         let audit = try await service.auditAcrossSystems()
         XCTAssertEqual(audit.violations, [])
         XCTAssertEqual(audit.awaitingRecovery, [])
+    }
+
+    /// Both stores on `pool`, alice with ¥100.00, and a packet of ¥6.00 she has not paid for yet (`paying`).
+    private func unpaidPacket(pool: PostgresPool) async throws
+        -> (PostgresLedger, PostgresPacketStore, Account, PacketService, PacketDraft, Packet) {
+        let ledger = try await PostgresLedger(pool: pool)
+        let packets = try await PostgresPacketStore(pool: pool)
+        let alice = try await ledger.openAccount(name: "alice", deposit: Money(minorUnits: 10_000))
+        let service = PacketService(store: packets, accounts: ledger, limits: .default, random: SeededRandomSource(seed: 2))
+        let draft = PacketDraft(kind: .lucky, senderID: alice.id, senderName: alice.name, recipientID: nil,
+                                total: Money(minorUnits: 600), shares: 2, greeting: "", timeToLive: .seconds(60))
+        let packet = try await packets.createPacket(draft, random: SeededRandomSource(seed: 3))
+        return (ledger, packets, alice, service, draft, packet)
     }
 }
