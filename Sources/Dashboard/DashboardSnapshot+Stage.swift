@@ -14,9 +14,12 @@ public struct ScenarioStatus: Sendable, Equatable {
     public var finished: Bool
     /// The view the current step asks for; `nil` leaves the view as the operator chose it.
     public var view: DashboardView?
+    /// The share of each step's rate that is offered (`--scenario-load`); below 100 the captions' figures are
+    /// not what runs, and the step line says so.
+    public var loadPercent: Int
 
     public init(name: String, step: Int, stepCount: Int, caption: String, started: Bool = true, paused: Bool = false,
-                finished: Bool = false, view: DashboardView? = nil) {
+                finished: Bool = false, view: DashboardView? = nil, loadPercent: Int = 100) {
         self.name = name
         self.step = step
         self.stepCount = stepCount
@@ -25,6 +28,13 @@ public struct ScenarioStatus: Sendable, Equatable {
         self.paused = paused
         self.finished = finished
         self.view = view
+        self.loadPercent = loadPercent
+    }
+
+    /// "Gala · step 3/11" (`separator` between the name and the step), and "at 10 % load" after it when the
+    /// steps' rates are scaled down.
+    public func stepLine(separator: String) -> String {
+        "\(name)\(separator)step \(step)/\(stepCount)" + (loadPercent < 100 ? " at \(loadPercent) % load" : "")
     }
 }
 

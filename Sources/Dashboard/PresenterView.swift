@@ -66,7 +66,7 @@ extension DashboardRenderer {
         let gala = faults.loadRunning ? "\(DashboardText.count(faults.loadRatePerSecond))/s" : "off"
         left.append(HeaderGroup(4, [("  load ", label), (gala, value)]))
         if model.view == .compare, let scenario = snapshot.scenario {
-            left.append(HeaderGroup(1, [("  \(scenario.name) step \(scenario.step)/\(scenario.stepCount)", value)]))
+            left.append(HeaderGroup(1, [("  " + scenario.stepLine(separator: " "), value)]))
         }
         if model.frozen {
             left.append(HeaderGroup(0, [("  ", label), (" FROZEN ", CellStyle(.warn, background: .headerBackground, bold: true, reverse: true))]))
@@ -124,7 +124,7 @@ extension DashboardRenderer {
         var y = rect.y
         let caption: String
         if let scenario = snapshot.scenario {
-            var segments: [(String, CellStyle)] = [("\(scenario.name) \(options.unicode ? "·" : "-") step \(scenario.step)/\(scenario.stepCount) ", CellStyle(.muted))]
+            var segments: [(String, CellStyle)] = [(scenario.stepLine(separator: options.unicode ? " · " : " - ") + " ", CellStyle(.muted))]
             if !scenario.started {
                 segments.append((" Space starts ", CellStyle(.warn, bold: true, reverse: true)))
             } else if scenario.paused {

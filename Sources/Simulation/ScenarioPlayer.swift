@@ -72,7 +72,8 @@ public final class ScenarioPlayer: Sendable {
     private let target: any ScenarioTarget
     private let clock: any WallClock
     private let speed: Double
-    private let loadPercent: Int
+    /// The share of each step's rate that is offered, 1 to 100.
+    public let loadPercent: Int
     private let state: Mutex<State>
     /// Actions of jumps made by key, to perform from the playing task in order.
     private let pending = Mutex<[Int]>([])

@@ -115,7 +115,8 @@ final class EngineDashboardBackend: DashboardBackend {
         let position = scenario.position
         return ScenarioStatus(name: scenario.scenario.name, step: position.step, stepCount: position.stepCount,
                               caption: position.caption, started: position.started, paused: position.paused,
-                              finished: position.finished, view: scenario.requestedView.flatMap(DashboardView.init(rawValue:)))
+                              finished: position.finished, view: scenario.requestedView.flatMap(DashboardView.init(rawValue:)),
+                              loadPercent: scenario.loadPercent)
     }
 
     /// Records a snapshot of one engine; returns how many were taken in the last second.

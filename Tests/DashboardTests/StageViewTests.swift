@@ -32,6 +32,18 @@ final class StageViewTests: XCTestCase {
         (0..<buffer.height).filter { y in (0..<buffer.width).contains { buffer[$0, y].character == ink } }
     }
 
+    func testAScaledDownScenarioSaysItsLoadBesideItsStep() {
+        var snapshot = StageViewTests.stageSnapshot
+        XCTAssertTrue(render(.presenter, width: 120, height: 40, snapshot: snapshot).text().contains("Lightning · step 2/5 "))
+        XCTAssertFalse(render(.presenter, width: 120, height: 40, snapshot: snapshot).text().contains("% load"))
+        snapshot.scenario?.loadPercent = 20
+        // The captions' figures are the scenario's full rates: the step line says that a fifth of them runs.
+        XCTAssertTrue(render(.presenter, width: 120, height: 40, snapshot: snapshot).text().contains("Lightning · step 2/5 at 20 % load"))
+        XCTAssertTrue(render(.compare, width: 120, height: 40, snapshot: snapshot).text().contains("Lightning step 2/5 at 20 % load"))
+        XCTAssertTrue(render(.presenter, width: 80, height: 24, options: RenderOptions(unicode: false), snapshot: snapshot)
+            .text().contains("Lightning - step 2/5 at 20 % load"))
+    }
+
     func testPresenterAt120x40ShowsThreeBigNumbersCaptionAndTiles() {
         let buffer = render(.presenter, width: 120, height: 40)
         let text = buffer.text()
