@@ -44,13 +44,7 @@ extension Ledger: AccountStore {
     }
 
     public func transfers(_ ids: [TransferID]) async throws -> [TransferID: TransferRecord] {
-        try read { database in
-            var found: [TransferID: TransferRecord] = [:]
-            for id in ids {
-                if let record = try LedgerQueries.transfer(id: id, in: database) { found[id] = record }
-            }
-            return found
-        }
+        try read { database in try LedgerQueries.transfers(ids, in: database) }
     }
 
     public func transfers(withPrefix prefix: String) async throws -> [TransferRecord] {
@@ -60,13 +54,7 @@ extension Ledger: AccountStore {
     /// Looked up in a write of the group-commit writer: every write queued before it has committed or failed.
     public func settledTransfers(_ ids: [TransferID]) async throws -> [TransferID: TransferRecord] {
         guard !ids.isEmpty else { return [:] }
-        return try await write { transaction in
-            var found: [TransferID: TransferRecord] = [:]
-            for id in ids {
-                if let record = try LedgerQueries.transfer(id: id, in: transaction.database) { found[id] = record }
-            }
-            return found
-        }
+        return try await write { transaction in try LedgerQueries.transfers(ids, in: transaction.database) }
     }
 
     public func balance(of account: AccountID) async throws -> Money? {

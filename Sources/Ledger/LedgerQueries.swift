@@ -31,6 +31,15 @@ enum LedgerQueries {
             """, id.rawValue, map: transfer(from:))
     }
 
+    /// The transfers with these ids that exist, by id.
+    static func transfers(_ ids: [TransferID], in database: Database) throws -> [TransferID: TransferRecord] {
+        var found: [TransferID: TransferRecord] = [:]
+        for id in ids {
+            if let record = try transfer(id: id, in: database) { found[id] = record }
+        }
+        return found
+    }
+
     static func transfer(from row: SQLiteRow) -> TransferRecord {
         TransferRecord(
             sequence: row.int64(0), id: TransferID(row.text(1)), from: AccountID(row.int64(2)),

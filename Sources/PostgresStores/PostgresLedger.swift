@@ -144,11 +144,18 @@ public final class PostgresLedger: AccountStore {
 
     public func transfers(_ ids: [TransferID]) async throws -> [TransferID: TransferRecord] {
         guard !ids.isEmpty else { return [:] }
-        let raw = ids.map(\.rawValue)
+        return try PostgresLedger.transfersByID(try await read(PostgresLedger.transfersQuery(ids)))
+    }
+
+    /// The transfers with these ids, as one statement.
+    static func transfersQuery(_ ids: [TransferID]) -> PostgresQuery {
+        "SELECT \(unescaped: transferColumns) FROM transfer WHERE id = ANY(\(ids.map(\.rawValue)))"
+    }
+
+    static func transfersByID(_ rows: [PostgresRow]) throws -> [TransferID: TransferRecord] {
         var found: [TransferID: TransferRecord] = [:]
-        for row in try await read(
-            "SELECT \(unescaped: PostgresLedger.transferColumns) FROM transfer WHERE id = ANY(\(raw))") {
-            let record = try PostgresLedger.transfer(from: row)
+        for row in rows {
+            let record = try transfer(from: row)
             found[record.id] = record
         }
         return found
@@ -168,13 +175,8 @@ public final class PostgresLedger: AccountStore {
                     SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtext(x) AS h FROM unnest(\(raw)::TEXT[]) AS x
                                                           ORDER BY 1) l
                     """, logger: logger) {}
-                var found: [TransferID: TransferRecord] = [:]
-                for try await row in try await connection.query(
-                    "SELECT \(unescaped: PostgresLedger.transferColumns) FROM transfer WHERE id = ANY(\(raw))", logger: logger) {
-                    let record = try PostgresLedger.transfer(from: row)
-                    found[record.id] = record
-                }
-                return found
+                return try PostgresLedger.transfersByID(
+                    try await connection.query(PostgresLedger.transfersQuery(ids), logger: logger).collect())
             }
         }
     }
