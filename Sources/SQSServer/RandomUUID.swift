@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Primitives
 import Synchronization
 
 /// Random (version 4) and time-ordered (version 7) UUIDs as lowercase text, the form SQS gives message and request
@@ -60,9 +61,7 @@ enum RandomUUID {
 
     /// The wall clock in milliseconds since 1970.
     static func currentMilliseconds() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        return UInt64(time.tv_sec) * 1_000 + UInt64(time.tv_nsec) / 1_000_000
+        UInt64(max(0, SystemClock().now().millisecondsSinceEpoch))
     }
 
     /// A new random UUID, `xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx` in lowercase hexadecimal (y is 8, 9, a or b).
