@@ -47,32 +47,14 @@ public final class TestPostgres: Sendable {
         return TestPostgres(cluster: cluster, settings: result.settings, dataDirectory: dataDirectory)
     }
 
-    /// A process of its own, in its own session, that waits for this test process to end and then kills every
+    /// A process of its own (`Spawn.afterExit`) that waits for this test process to end and then kills every
     /// server of the cluster and deletes its directories; when the tear-down ran first it finds nothing to do.
     private static func startWatchdog(settings: ClusterSettings, directories: [String]) {
-        let quote = { (text: String) in "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
         let kills = settings.servers.map { server in
-            "[ -f \(quote(server.directory + "/postmaster.pid")) ] && kill -9 $(head -1 \(quote(server.directory + "/postmaster.pid")))"
+            let pidFile = Spawn.quoted(server.directory + "/postmaster.pid")
+            return "[ -f \(pidFile) ] && kill -9 $(head -1 \(pidFile))"
         }.joined(separator: "; ")
-        let removals = ([settings.serverRoot] + directories).map(quote).joined(separator: " ")
-        let script = "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; \(kills); sleep 1; rm -rf \(removals)"
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, 0x80) // POSIX_SPAWN_SETSID: not hung up with the test's terminal
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        for descriptor: Int32 in 0...2 {
-            posix_spawn_file_actions_addopen(&actions, descriptor, "/dev/null", descriptor == 0 ? O_RDONLY : O_WRONLY, 0)
-        }
-        let open = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap(Int32.init)
-        for descriptor in open where descriptor > 2 {
-            posix_spawn_file_actions_addclose(&actions, descriptor) // nothing of the test's stays open in it
-        }
-        let argv: [UnsafeMutablePointer<CChar>?] = ["/bin/sh", "-c", script].map { (text: String) in strdup(text) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        _ = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, environ)
+        let removals = ([settings.serverRoot] + directories).map(Spawn.quoted).joined(separator: " ")
+        Spawn.afterExit(of: getpid(), run: "\(kills); sleep 1; rm -rf \(removals)")
     }
 }

@@ -1,14 +1,15 @@
 import Foundation
 import PostgresStores
+import Primitives
 import TestKit
 import XCTest
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A throwaway PostgreSQL server for one test class: `initdb` into a temporary directory (owned by the
-/// `postgres` user when the tests run as root), password authentication, loopback only, stopped and removed
-/// in `stop()`. Each test takes a fresh database of its own (`freshDatabase`).
+/// A throwaway PostgreSQL server for one test class: a copy of the test run's `initdb` (`Template`) in a scratch
+/// directory (owned by the `postgres` user when the tests run as root), password authentication, loopback only,
+/// stopped and removed in `stop()`. Each test takes a fresh database of its own (`freshDatabase`).
 final class TestPostgresServer: @unchecked Sendable {
     let directory: String
     let port: Int
@@ -44,12 +45,12 @@ final class TestPostgresServer: @unchecked Sendable {
     private init(binaries: String) throws {
         self.binaries = binaries
         asPostgres = getuid() == 0
-        directory = NSTemporaryDirectory() + "hongbao-pg-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        password = (0..<24).map { _ in String("abcdefghijkmnopqrstuvwxyz23456789".randomElement() ?? "a") }.joined()
+        directory = ScratchRoot.path() + "/hongbao-pg-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try password.write(toFile: directory + "/pw", atomically: true, encoding: .utf8)
-        if asPostgres { try TestPostgresServer.shell("chown -R postgres:postgres '\(directory)' && chmod 700 '\(directory)'") }
-        try TestPostgresServer.shell(TestPostgresServer.command("\(binaries)/initdb -D '\(directory)/data' -U \(user) --auth=scram-sha-256 --pwfile='\(directory)/pw' -E UTF8 --locale=C --no-sync", asPostgres: asPostgres))
+        if asPostgres { try TestPostgresServer.shell("chown postgres:postgres '\(directory)' && chmod 700 '\(directory)'") }
+        let template = try Template.shared(binaries: binaries, user: user, asPostgres: asPostgres)
+        password = template.password
+        try TestPostgresServer.shell("cp -a '\(template.data)' '\(directory)/data'")
         var started: Int?
         for _ in 0..<8 {
             let candidate = Int.random(in: 20_000...60_000)
@@ -70,7 +71,7 @@ final class TestPostgresServer: @unchecked Sendable {
         TestPostgresServer.command(text, asPostgres: asPostgres)
     }
 
-    private static func command(_ text: String, asPostgres: Bool) -> String {
+    static func command(_ text: String, asPostgres: Bool) -> String {
         asPostgres ? "runuser -u postgres -- sh -c \"cd /tmp && \(text.replacingOccurrences(of: "\"", with: "\\\""))\"" : text
     }
 
