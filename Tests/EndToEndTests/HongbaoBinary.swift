@@ -48,8 +48,8 @@ struct HongbaoBinary {
                       stderr: String(decoding: errData, as: UTF8.self))
     }
 
-    /// Starts without waiting; the caller kills or waits.
-    func start(_ arguments: [String], stdout: Pipe? = nil, stderr: Pipe? = nil, directory: URL? = nil) throws -> Process {
+    /// Starts without waiting; the caller kills or waits. `stdout` and `stderr` are a `Pipe` or a `FileHandle`.
+    func start(_ arguments: [String], stdout: Any? = nil, stderr: Any? = nil, directory: URL? = nil) throws -> Process {
         let process = Process()
         process.executableURL = url
         process.arguments = arguments

@@ -8,8 +8,9 @@ import XCTest
 /// and runs each one against one data directory, in order, expecting success.
 ///
 /// The long ones (the Gala scenario, about two minutes; `bench`, minutes; `serve`, until stopped) start
-/// together first, each in its own scratch directory, and must still be running, with nothing on stderr but
-/// progress, after a few seconds: they are stopped there. `serve` gets `--port 0` (a free port): the README's port may be taken on a shared
+/// together first, each in its own scratch directory, and must each have printed its first line (a second of
+/// load, the first bench run, the listening address) and still be running, with nothing on stderr but progress,
+/// two seconds or more after the start: they are stopped there. `serve` gets `--port 0` (a free port): the README's port may be taken on a shared
 /// machine. A command that names its own `--data` gets the test's directory in its place.
 /// The dashboard (`swift run … hongbao`, or `hongbao` with options only) needs a terminal and is the tmux
 /// tests' job.
@@ -111,33 +112,49 @@ final class ReadmeCommandsTests: XCTestCase {
         return longRunning.contains(where: { line.hasPrefix($0) })
     }
 
-    /// Starts the long commands together, each in its own scratch directory, and checks each is still
-    /// running, without an error, after a few seconds; then stops them. (Together: one wait, not one each.)
+    /// Starts the long commands together, each in its own scratch directory, waits until each has printed
+    /// something (at most `outputSeconds`) and `runningSeconds` have passed, and checks each is still running,
+    /// without an error; then stops them. (Together: one wait, not one each.)
     private func assertStartAndKeepRunning(_ binary: HongbaoBinary, _ commands: [[String]], root: URL) throws {
-        var started: [(command: [String], process: Process, errors: Pipe, scratch: String)] = []
+        let runningSeconds = 2.0
+        let outputSeconds = 30.0
+        var started: [(command: [String], process: Process, output: String, scratch: String)] = []
         defer {
             for run in started {
                 if run.process.isRunning { run.process.terminate() }
                 run.process.waitUntilExit()
-                try? FileManager.default.removeItem(atPath: run.scratch)
+                for path in [run.scratch, run.output + ".out", run.output + ".err"] { try? FileManager.default.removeItem(atPath: path) }
             }
         }
         for command in commands {
             let scratch = ScratchRoot.path() + "/hongbao-readme-long-\(UUID().uuidString.prefix(8))"
-            let errors = Pipe()
+            let output = scratch + "-output"
+            let files = try [".out", ".err"].map { suffix in
+                _ = FileManager.default.createFile(atPath: output + suffix, contents: nil)
+                return try XCTUnwrap(FileHandle(forWritingAtPath: output + suffix), output + suffix)
+            }
             let port = command.first == "serve" ? ["--port", "0"] : []
-            let process = try binary.start(ReadmeCommandsTests.withData(command, scratch) + port, stderr: errors,
-                                           directory: root)
-            started.append((command, process, errors, scratch))
+            let process = try binary.start(ReadmeCommandsTests.withData(command, scratch) + port, stdout: files[0],
+                                           stderr: files[1], directory: root)
+            started.append((command, process, output, scratch))
         }
-        Thread.sleep(forTimeInterval: 4)
+        let start = Date()
+        func printed(_ output: String) -> Bool {
+            [".out", ".err"].contains { ((try? FileManager.default.attributesOfItem(atPath: output + $0)[.size]) as? Int ?? 0) > 0 }
+        }
+        while Date().timeIntervalSince(start) < outputSeconds {
+            let waited = Date().timeIntervalSince(start) >= runningSeconds
+            if started.contains(where: { !$0.process.isRunning }) || (waited && started.allSatisfy({ printed($0.output) })) { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
         let running = started.map { $0.process.isRunning }
         for (run, wasRunning) in zip(started, running) {
             if wasRunning { run.process.terminate() }
             run.process.waitUntilExit()
-            let stderr = String(decoding: run.errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let stderr = (try? String(contentsOfFile: run.output + ".err", encoding: .utf8)) ?? ""
             let line = run.command.joined(separator: " ")
             XCTAssertTrue(wasRunning, "hongbao \(line) stopped at once: \(stderr)")
+            XCTAssertTrue(printed(run.output), "hongbao \(line) printed nothing in \(outputSeconds) s")
             XCTAssertFalse(stderr.contains("hongbao:") || stderr.contains("Error:"), "\(line): \(stderr)")
         }
     }
