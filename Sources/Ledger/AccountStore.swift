@@ -15,11 +15,13 @@ public protocol AccountStore: Sendable {
     func userAccount(named name: String) async throws -> Account?
     /// The transfers with these ids that exist.
     func transfers(_ ids: [TransferID]) async throws -> [TransferID: TransferRecord]
-    /// The transfers with these ids that exist once every write of them already under way has ended: a write
-    /// the store has begun (waiting in its writer's queue, or a commit waiting on a server) is waited for, so
-    /// an id missing from the answer can land later only if somebody writes it again. Recovery decides by it
-    /// whether a payment whose call failed landed (`transfers` may answer before such a write lands).
-    func settledTransfers(_ ids: [TransferID]) async throws -> [TransferID: TransferRecord]
+    /// Decides, for good, which of these transfers happened: answers those that exist once every write of them
+    /// already under way has ended (a write waiting in the writer's queue, a commit waiting on a server), and
+    /// voids every other id in the same write, so that a transfer with it is refused from then on
+    /// (`LedgerError.voidedTransfer`), whoever sends it and however late: a retry after an unclear commit, a
+    /// call that gave up and is made again, another process. Recovery settles a send whose payment call failed
+    /// by it: a packet cancelled because its payment is missing can never be paid afterwards.
+    func settleTransfers(_ ids: [TransferID]) async throws -> [TransferID: TransferRecord]
     /// Every transfer whose id starts with `prefix` (`claim:`, `send:`, `refund:`), for cross-system audits.
     func transfers(withPrefix prefix: String) async throws -> [TransferRecord]
     /// An account's current balance.
@@ -51,10 +53,11 @@ extension Ledger: AccountStore {
         try transfersNow(withPrefix: prefix)
     }
 
-    /// Looked up in a write of the group-commit writer: every write queued before it has committed or failed.
-    public func settledTransfers(_ ids: [TransferID]) async throws -> [TransferID: TransferRecord] {
+    /// A write of the group-commit writer: every write queued before it has committed or failed, and every
+    /// write after it sees the voids.
+    public func settleTransfers(_ ids: [TransferID]) async throws -> [TransferID: TransferRecord] {
         guard !ids.isEmpty else { return [:] }
-        return try await write { transaction in try LedgerQueries.transfers(ids, in: transaction.database) }
+        return try await write { transaction in try transaction.settleTransfers(ids) }
     }
 
     public func balance(of account: AccountID) async throws -> Money? {

@@ -85,6 +85,15 @@ extension Ledger {
             if duplicateIDs > 0 {
                 violations.append(AuditViolation(code: "ledger.duplicate", detail: "\(duplicateIDs) transfer ids appear more than once"))
             }
+            // A ledger read as it is (no migration) may predate voids.
+            let voids = try database.tableExists("voided_transfer")
+                ? try String.fetchAll(database, sql: """
+                    SELECT v.id FROM voided_transfer v JOIN transfer t ON t.id = v.id ORDER BY v.id LIMIT ?
+                    """, arguments: [maxViolationsPerCheck])
+                : []
+            for id in voids {
+                violations.append(AuditViolation(code: "ledger.voided", detail: "transfer \(id) was made though its id is voided"))
+            }
             return violations
         }
     }

@@ -12,6 +12,8 @@ public enum LedgerError: Error, Equatable, Sendable {
     case insufficientFunds(account: String, balance: Money, needed: Money)
     /// The same transfer id was used before with different fields.
     case idempotencyConflict(TransferID)
+    /// The transfer id was voided (`AccountStore.settleTransfers`): a transfer with it can no longer be made.
+    case voidedTransfer(TransferID)
     /// The database file is damaged or is not a Hongbao ledger.
     case corruptDatabase(path: String, reason: String)
     case foreignDatabase(path: String)

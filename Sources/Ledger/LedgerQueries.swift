@@ -31,6 +31,12 @@ enum LedgerQueries {
             """, id.rawValue, map: transfer(from:))
     }
 
+    /// Whether `settleTransfers` voided the id.
+    static func isVoided(_ id: TransferID, in database: Database) throws -> Bool {
+        try database.fetchFirst(prepared: "SELECT 1 FROM voided_transfer WHERE id = ?", id.rawValue,
+                                map: { _ in true }) ?? false
+    }
+
     /// The transfers with these ids that exist, by id.
     static func transfers(_ ids: [TransferID], in database: Database) throws -> [TransferID: TransferRecord] {
         var found: [TransferID: TransferRecord] = [:]

@@ -78,5 +78,14 @@ enum LedgerSchema {
                                      arguments: [TextRules.lookalikeKey(name), row["id"] as Int64])
             }
         }
+        // Voided transfer ids: a send that failed half way is settled by asking the ledger whether its payment
+        // landed, and in the same write voiding the id when it did not (`AccountStore.settleTransfers`). A payment
+        // with a voided id is refused however late it comes (a retry in another process, a call that gave up and
+        // was sent again), so a packet cancelled for want of its payment can never be paid afterwards.
+        migrator.registerMigration("ledger.v5-voided") { database in
+            try database.execute(sql: """
+                CREATE TABLE voided_transfer (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL) WITHOUT ROWID
+                """)
+        }
     }
 }

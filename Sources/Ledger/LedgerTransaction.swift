@@ -58,6 +58,7 @@ public struct LedgerTransaction {
     ///
     /// - The same id with the same fields returns `.alreadyApplied` with the original record.
     /// - The same id with other fields throws `idempotencyConflict`.
+    /// - A voided id (`settleTransfers`) throws `voidedTransfer`.
     /// - Only the mint may go negative.
     @discardableResult
     public func transfer(_ request: TransferRequest) throws -> TransferOutcome {
@@ -67,6 +68,7 @@ public struct LedgerTransaction {
             }
             return .alreadyApplied(existing)
         }
+        if try LedgerQueries.isVoided(request.id, in: database) { throw LedgerError.voidedTransfer(request.id) }
         guard request.amount.isPositive, request.amount <= limits.money.maxSingleAmount else {
             throw LedgerError.invalidAmount(request.amount)
         }
@@ -101,6 +103,17 @@ public struct LedgerTransaction {
 
     public func transfer(id: TransferID) throws -> TransferRecord? {
         try LedgerQueries.transfer(id: id, in: database)
+    }
+
+    /// The transfers with these ids that exist; every other id is voided: a transfer with it is refused from
+    /// now on (`voidedTransfer`). Voiding an id twice, or one already voided, changes nothing.
+    public func settleTransfers(_ ids: [TransferID]) throws -> [TransferID: TransferRecord] {
+        let found = try LedgerQueries.transfers(ids, in: database)
+        for id in ids where found[id] == nil {
+            try database.execute(prepared: "INSERT INTO voided_transfer (id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                                 id.rawValue, now.millisecondsSinceEpoch)
+        }
+        return found
     }
 
     private func setBalance(of account: AccountID, to balance: Money) throws {

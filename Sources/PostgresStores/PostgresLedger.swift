@@ -21,7 +21,7 @@ public final class PostgresLedger: AccountStore {
         self.clock = clock
         try await PostgresSchema.ensure("ledger", tables: PostgresSchema.ledgerTables,
                                         steps: [PostgresSchema.ledger, PostgresSchema.ledgerSetBatch,
-                                                PostgresSchema.ledgerTokens],
+                                                PostgresSchema.ledgerTokens, PostgresSchema.ledgerVoids],
                                         on: pool, create: create)
         let rows = try await pool.retrying {
             try await pool.rows("SELECT id FROM account WHERE name = \(Account.settlementName)")
@@ -161,22 +161,33 @@ public final class PostgresLedger: AccountStore {
         return found
     }
 
-    /// Looked up under the ids' locks: `hb_transfer_batch` takes a transaction-scoped advisory lock on each id it
+    /// Decided under the ids' locks: `hb_transfer_batch` takes a transaction-scoped advisory lock on each id it
     /// writes (on its hash) before it looks at them, and holds it until its commit ends, also while the commit
     /// waits for a standby. Taking the same locks first (in the same order: no deadlock) waits for every such
-    /// write; the select after them, a statement of its own, sees what they committed.
-    public func settledTransfers(_ ids: [TransferID]) async throws -> [TransferID: TransferRecord] {
+    /// write; the select after them, a statement of its own, sees what they committed, and the missing ids are
+    /// voided in the same transaction, before a later batch can take their locks and look for voids. Run again
+    /// after an unclear commit it answers the same: the voids are idempotent.
+    public func settleTransfers(_ ids: [TransferID]) async throws -> [TransferID: TransferRecord] {
         guard !ids.isEmpty else { return [:] }
         let raw = ids.map(\.rawValue)
+        let now = clock.now().millisecondsSinceEpoch
         let logger = pool.logger
         return try await pool.retrying {
-            try await pool.transaction(profiledAs: "settled-transfers") { connection in
+            try await pool.transaction(profiledAs: "settle-transfers") { connection in
                 for try await _ in try await connection.query("""
                     SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtext(x) AS h FROM unnest(\(raw)::TEXT[]) AS x
                                                           ORDER BY 1) l
                     """, logger: logger) {}
-                return try PostgresLedger.transfersByID(
+                let found = try PostgresLedger.transfersByID(
                     try await connection.query(PostgresLedger.transfersQuery(ids), logger: logger).collect())
+                let missing = raw.filter { found[TransferID($0)] == nil }
+                if !missing.isEmpty {
+                    try await connection.query("""
+                        INSERT INTO voided_transfer (id, created_at) SELECT x, \(now) FROM unnest(\(missing)::TEXT[]) AS x
+                        ON CONFLICT DO NOTHING
+                        """, logger: logger)
+                }
+                return found
             }
         }
     }
@@ -302,6 +313,14 @@ public final class PostgresLedger: AccountStore {
                 if duplicates > 0 {
                     violations.append(AuditViolation(code: "ledger.duplicate",
                                                      detail: "\(duplicates) transfer ids appear more than once"))
+                }
+                // A ledger audited as it is (no migration) may predate voids.
+                let hasVoids = try await rows("SELECT to_regclass('voided_transfer') IS NOT NULL")[0].decode(Bool.self)
+                for row in hasVoids ? try await rows("""
+                    SELECT v.id FROM voided_transfer v JOIN transfer t ON t.id = v.id ORDER BY v.id LIMIT \(limit)
+                    """) : [] {
+                    violations.append(AuditViolation(code: "ledger.voided",
+                                                     detail: "transfer \(try row.decode(String.self)) was made though its id is voided"))
                 }
                 return violations
             }

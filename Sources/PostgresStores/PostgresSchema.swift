@@ -350,6 +350,37 @@ enum PostgresSchema {
         """,
     ]
 
+    /// Ledger, version 4: voided transfer ids (`AccountStore.settleTransfers`). A send settled as failed has its
+    /// payment's id voided in the same transaction that found it missing, under the id's advisory lock; the batch
+    /// function, which takes the same locks before it looks, refuses a voided id (`voided`), so a payment retried
+    /// after that (by a call in another process) can never pay a cancelled packet. The function is version 3's
+    /// with the one check added.
+    static let ledgerVoids = [
+        "CREATE TABLE voided_transfer (id TEXT PRIMARY KEY, created_at BIGINT NOT NULL)",
+        refusingVoidedIDs(ledgerTokens[2]),
+    ]
+
+    /// `hb_transfer_batch` as `function` defines it, replaced by one that also answers `voided` for an id in
+    /// `voided_transfer` (read once per batch, after the ids' locks), before any other check of a new transfer.
+    static func refusingVoidedIDs(_ function: String) -> String {
+        let edits = [
+            ("CREATE FUNCTION hb_transfer_batch", "CREATE OR REPLACE FUNCTION hb_transfer_batch"),
+            ("t_token BIGINT[];", "t_token BIGINT[]; v_ids TEXT[];"),
+            ("made := found_count;", """
+                made := found_count;
+                            SELECT coalesce(array_agg(v.id), '{}') INTO v_ids FROM voided_transfer v WHERE v.id = ANY(p_ids);
+                """),
+            ("IF p_amounts[i] <= 0", """
+                IF p_ids[i] = ANY(v_ids) THEN status := 'voided'; RETURN NEXT; CONTINUE; END IF;
+                                IF p_amounts[i] <= 0
+                """),
+        ]
+        return edits.reduce(function) { text, edit in
+            precondition(text.ranges(of: edit.0).count == 1, "hb_transfer_batch changed: no single '\(edit.0)'")
+            return text.replacing(edit.0, with: edit.1)
+        }
+    }
+
     // MARK: Red packets
 
     static let packetTables = ["packet", "grab", "claim"]

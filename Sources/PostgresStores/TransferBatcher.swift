@@ -87,6 +87,7 @@ final class TransferBatcher: Sendable {
             case "applied": results.append(.success(.applied(record())))
             case "replay": results.append(.success(.alreadyApplied(record())))
             case "conflict": results.append(.failure(LedgerError.idempotencyConflict(request.id)))
+            case "voided": results.append(.failure(LedgerError.voidedTransfer(request.id)))
             case "invalid_amount": results.append(.failure(LedgerError.invalidAmount(request.amount)))
             case "same_account": results.append(.failure(LedgerError.sameAccount(request.from)))
             case "unknown_from": results.append(.failure(LedgerError.unknownAccountID(request.from)))

@@ -16,6 +16,9 @@ public enum PacketError: Error, Equatable, Sendable {
     /// The greeting is too long or breaks the character rules of `TextRules`.
     case invalidGreeting(reason: String)
     case insufficientFunds(account: String, balance: Money, needed: Money)
+    /// The send was settled as failed before its payment landed (`PacketService.settleSends`, e.g. by another
+    /// process while this one's payment call was retried): the packet is cancelled and nothing was paid.
+    case sendCancelled(PacketID)
     case expired(PacketID)
     case soldOut(PacketID)
     case alreadyGrabbed(PacketID, user: String)

@@ -106,6 +106,10 @@ public final class PacketService: Sendable {
         } catch let LedgerError.insufficientFunds(account, balance, needed) {
             try await store.cancel(packet.id)
             throw PacketError.insufficientFunds(account: account, balance: balance, needed: needed)
+        } catch LedgerError.voidedTransfer {
+            // Settled as unpaid while this call was under way elsewhere: cancelled there, or here (idempotent).
+            try await store.cancel(packet.id)
+            throw PacketError.sendCancelled(packet.id)
         }
         return try await store.markPaid(packet.id)
     }
@@ -235,9 +239,10 @@ public final class PacketService: Sendable {
 
     /// Settles the sends that a failure left `paying`, created before `createdBefore` (nil: any), leaving out
     /// every send still under way in this process: a packet is opened if its payment landed and cancelled if
-    /// not. Whether it landed is asked with `AccountStore.settledTransfers`, which waits for a write of the
-    /// payment already under way (a call that gave up on it, a commit waiting for a standby): a payment that
-    /// lands while this runs opens its packet; once a packet is cancelled, nobody is left to write its payment.
+    /// not. Whether it landed is decided by `AccountStore.settleTransfers`, which waits for a write of the
+    /// payment already under way (a call that gave up on it, a commit waiting for a standby) and voids the
+    /// payment's id when it is missing: a payment that lands while this runs opens its packet, and one tried after
+    /// it (a retry in another process still sending it) is refused, so a cancelled packet is never paid.
     public func settleSends(createdBefore: Timestamp?) async throws -> RecoveryReport {
         try await settle(try await store.unsettledPackets().filter { $0.state == .paying }, createdBefore: createdBefore)
     }
@@ -251,7 +256,7 @@ public final class PacketService: Sendable {
         }
         let due = paying.filter { packet in horizon.map { packet.createdAt < $0 } ?? true }
         guard !due.isEmpty else { return report }
-        let payments = try await accounts.settledTransfers(due.map(\.id.fundingTransferID))
+        let payments = try await accounts.settleTransfers(due.map(\.id.fundingTransferID))
         for packet in due {
             if payments[packet.id.fundingTransferID] != nil {
                 _ = try await store.markPaid(packet.id)

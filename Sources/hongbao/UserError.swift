@@ -155,6 +155,7 @@ struct UserError: CustomUserMessage {
         case let .insufficientFunds(account, balance, needed):
             return "\(account) has \(balance.formatted), not enough for \(needed.formatted)"
         case let .idempotencyConflict(id): return "transfer \(id) was already made with different details"
+        case let .voidedTransfer(id): return "transfer \(id) was voided when its send was settled as failed; it cannot be made"
         case let .corruptDatabase(path, reason): return "\(path) is damaged (\(reason)); restore it from a backup"
         case let .foreignDatabase(path): return "\(path) is not a Hongbao ledger or red-packet store; refusing to touch it"
         case let .missingDatabase(path): return "there is no ledger at \(path) yet (nothing to show)"
@@ -185,6 +186,8 @@ struct UserError: CustomUserMessage {
         case let .invalidGreeting(reason): return "the greeting cannot be used: \(reason)"
         case let .insufficientFunds(account, balance, needed):
             return "\(account) has \(balance.formatted), not enough for \(needed.formatted)"
+        case let .sendCancelled(id):
+            return "red packet \(id) was cancelled before its payment landed (the send took too long); nothing was paid"
         case let .expired(id): return "red packet \(id) has expired"
         case let .soldOut(id): return "every share of red packet \(id) is taken"
         case let .alreadyGrabbed(id, user): return "\(user) already grabbed a share of \(id)"
@@ -206,7 +209,8 @@ extension LedgerError {
         switch self {
         case .unknownAccount, .unknownAccountID, .missingDatabase: return ExitStatus.notFound
         case .invalidAccountName, .invalidAmount: return ExitStatus.usage
-        case .duplicateAccountName, .sameAccount, .insufficientFunds, .idempotencyConflict, .arithmeticOverflow:
+        case .duplicateAccountName, .sameAccount, .insufficientFunds, .idempotencyConflict, .voidedTransfer,
+             .arithmeticOverflow:
             return ExitStatus.refused
         case .corruptDatabase, .foreignDatabase, .singleDatabaseLayout, .storage: return ExitStatus.storage
         }
@@ -220,7 +224,7 @@ extension PacketError {
         case .invalidAmount, .personalAmountTooLarge, .groupAmountTooLarge, .sharesOutOfRange, .totalBelowMinimum,
              .sendToSelf, .invalidTimeToLive, .invalidGreeting:
             return ExitStatus.usage
-        case .insufficientFunds, .expired, .soldOut, .alreadyGrabbed, .notGrabbed, .notRecipient:
+        case .insufficientFunds, .sendCancelled, .expired, .soldOut, .alreadyGrabbed, .notGrabbed, .notRecipient:
             return ExitStatus.refused
         }
     }

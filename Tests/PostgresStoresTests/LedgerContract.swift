@@ -49,6 +49,34 @@ enum LedgerContract {
         XCTAssertEqual(audit, [])
     }
 
+    /// Settling decides for good: an id that exists is answered (and stays a replay), an id that does not is
+    /// voided, so a transfer with it is refused however late it comes and moves nothing; settling again answers
+    /// the same; the audit is clean.
+    static func settlingVoidsTheMissingIDs(_ ledger: any ContractLedger) async throws {
+        let alice = try await ledger.openAccount(name: "alice", deposit: Money(minorUnits: 10_000))
+        let bob = try await ledger.openAccount(name: "bob", deposit: nil)
+        func request(_ id: TransferID) -> TransferRequest {
+            TransferRequest(id: id, from: alice.id, to: bob.id, amount: Money(minorUnits: 1_000), memo: "pay")
+        }
+        let paid = try await ledger.transfer(request("send:paid"))
+        let settled = try await ledger.settleTransfers(["send:paid", "send:late"])
+        XCTAssertEqual(settled, ["send:paid": paid.record])
+        let replay = try await ledger.transfer(request("send:paid"))
+        XCTAssertTrue(replay.wasReplay, "a transfer that existed is not voided")
+        await assertThrows({ try await ledger.transfer(request("send:late")) }, LedgerError.voidedTransfer("send:late"))
+        let again = try await ledger.settleTransfers(["send:late", "send:paid"])
+        XCTAssertEqual(again, ["send:paid": paid.record])
+        await assertThrows({ try await ledger.transfer(request("send:late")) }, LedgerError.voidedTransfer("send:late"))
+        let aliceAfter = try await balance(ledger, alice)
+        let bobAfter = try await balance(ledger, bob)
+        XCTAssertEqual(aliceAfter, Money(minorUnits: 9_000))
+        XCTAssertEqual(bobAfter, Money(minorUnits: 1_000))
+        let late = try await ledger.transfers(["send:late"])
+        XCTAssertEqual(late, [:])
+        let audit = try await ledger.auditAccounts()
+        XCTAssertEqual(audit, [])
+    }
+
     /// Refused transfers (no funds, same account, unknown account, bad amounts) throw the ledger's error and
     /// move nothing.
     static func refusalsMoveNothing(_ ledger: any ContractLedger) async throws {

@@ -27,6 +27,7 @@ final class SQLiteLedgerContractTests: XCTestCase {
 
     func testTransferIsIdempotentByID() async throws { try await LedgerContract.transferIsIdempotentByID(try ledger()) }
     func testRefusalsMoveNothing() async throws { try await LedgerContract.refusalsMoveNothing(try ledger()) }
+    func testSettlingVoidsTheMissingIDs() async throws { try await LedgerContract.settlingVoidsTheMissingIDs(try ledger()) }
     func testConcurrentTransfersConserveMoney() async throws {
         try await LedgerContract.concurrentTransfersConserveMoney(try ledger())
     }
@@ -44,6 +45,9 @@ final class PostgresLedgerContractTests: PostgresServerTestCase {
 
     func testTransferIsIdempotentByID() async throws { try await LedgerContract.transferIsIdempotentByID(try await ledger()) }
     func testRefusalsMoveNothing() async throws { try await LedgerContract.refusalsMoveNothing(try await ledger()) }
+    func testSettlingVoidsTheMissingIDs() async throws {
+        try await LedgerContract.settlingVoidsTheMissingIDs(try await ledger())
+    }
     func testConcurrentTransfersConserveMoney() async throws {
         try await LedgerContract.concurrentTransfersConserveMoney(try await ledger())
     }

@@ -15,6 +15,9 @@ final class FaultyPayments: AccountStore {
         case failsAndMovesNothing
         case landsAndFails
         case failsAndLandsLater
+        /// The call is slow to reach the ledger (retried through a failover, say): it waits for `gate` after
+        /// firing `waiting`, then makes the payment.
+        case paysAfter(gate: AsyncFlag, waiting: AsyncFlag)
     }
 
     static let failure = LedgerError.storage("the account system did not answer in time")
@@ -39,14 +42,18 @@ final class FaultyPayments: AccountStore {
         case .failsAndLandsLater:
             // Submitted to the writer before the call returns (the writer is held by the test): it lands later.
             ledger.transfer(request) { _ in }
+        case let .paysAfter(gate, waiting):
+            waiting.fire()
+            await gate.wait()
+            return try await ledger.transfer(request)
         }
         throw FaultyPayments.failure
     }
 
     func userAccount(named name: String) async throws -> Account? { try await ledger.userAccount(named: name) }
     func transfers(_ ids: [TransferID]) async throws -> [TransferID: TransferRecord] { try await ledger.transfers(ids) }
-    func settledTransfers(_ ids: [TransferID]) async throws -> [TransferID: TransferRecord] {
-        try await ledger.settledTransfers(ids)
+    func settleTransfers(_ ids: [TransferID]) async throws -> [TransferID: TransferRecord] {
+        try await ledger.settleTransfers(ids)
     }
     func transfers(withPrefix prefix: String) async throws -> [TransferRecord] {
         try await ledger.transfers(withPrefix: prefix)
@@ -163,6 +170,38 @@ final class SendSettlementTests: PacketTestCase {
         XCTAssertEqual(try balance("s"), yuan("90"), "paid once, for a packet that holds it")
         XCTAssertEqual(try settlementBalance(), yuan("10"))
         try await assertNothingAwaits(service)
+    }
+
+    /// Another process (here another `PacketService` on the same two stores, which knows nothing of this one's
+    /// sends under way) settles a send whose payment call is still on its way, older than the bound: the packet
+    /// is cancelled and the payment's id voided, so the payment, when it comes, is refused and the send fails
+    /// with `sendCancelled`: nothing is paid for a cancelled packet. (Before voids, the late payment moved the
+    /// sender's money into the settlement account for a packet that no longer existed, and the audit broke.)
+    func testAPaymentArrivingAfterAnotherProcessSettledItsSendIsRefused() async throws {
+        try await user("s", yuan("100"))
+        let gate = AsyncFlag()
+        let waiting = AsyncFlag()
+        let sender = faulty(.paysAfter(gate: gate, waiting: waiting))
+        let send = Task { try await sender.send(.group(from: "s", total: yuan("10"), shares: 2)) }
+        await waiting.wait()
+        let elsewhere = PacketService(store: packetStore, accounts: ledger, limits: .default,
+                                      random: SeededRandomSource(seed: 4), clock: clock)
+        let bound = Limits.default.packets.settleSendsAfter
+        clock.advance(by: bound + .seconds(1))
+        let settled = try await elsewhere.settleSends(createdBefore: clock.now() - bound)
+        XCTAssertEqual(settled.sendsCancelled, 1)
+        gate.fire()
+        let id: PacketID
+        do {
+            let packet = try await send.value
+            return XCTFail("the late payment was not refused: packet \(packet.id) is \(packet.state)")
+        } catch let PacketError.sendCancelled(cancelled) {
+            id = cancelled
+        }
+        XCTAssertEqual(try packetStore.packet(id)?.state, .cancelled)
+        XCTAssertEqual(try balance("s"), yuan("100"), "nothing paid")
+        XCTAssertEqual(try settlementBalance(), .zero)
+        try await assertNothingAwaits(sender)
     }
 
     /// The ledger's group-commit writer, held inside a write until `release()`: writes submitted meanwhile wait.
