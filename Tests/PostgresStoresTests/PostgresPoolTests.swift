@@ -44,6 +44,20 @@ final class PostgresPoolTests: PostgresServerTestCase {
         XCTAssertEqual(try server.psql(backends), "4", "the call used a warm connection")
     }
 
+    /// Neither the pool's connections nor the display connection let the server compile statements with LLVM
+    /// (`jit = off`): a read of `packet_now` on a table not yet analysed cost more in compilation than in running.
+    func testTheStoresConnectionsRunWithoutJITCompilation() async throws {
+        let server = try running()
+        let settings = try server.freshDatabase()
+        try server.psql("ALTER DATABASE \(settings.database) SET jit = on")
+        XCTAssertEqual(try server.psql("SHOW jit", database: settings.database), "on", "the database's default")
+        let pool = PostgresPool(settings: settings, maxConnections: 2)
+        pools.append(pool)
+        let pooled = try await pool.rows("SHOW jit").first?.decode(String.self)
+        XCTAssertEqual(pooled, "off")
+        XCTAssertEqual(try pool.rowsNow("SHOW jit").first?.decode(String.self), "off")
+    }
+
     /// The body ends its own backend and waits until the connection has closed, then sends one more statement:
     /// postgres-nio drops that statement without an answer, so before the pool watched its connections'
     /// closes this transaction never returned.
