@@ -86,8 +86,7 @@ public final class SQSEndpoint: Sendable {
                 guard SQSEndpoint.nestingDepth(request.body) <= SQSEndpoint.maxNesting else {
                     throw SQSError.serialization("The request body nests deeper than \(SQSEndpoint.maxNesting) levels.")
                 }
-                guard let parsed = try? JSONSerialization.jsonObject(with: Data(request.body)),
-                      let dictionary = parsed as? [String: Any]
+                guard let parsed = try? SQSJSONReader.object(request.body), let dictionary = parsed as? [String: Any]
                 else { throw SQSError.serialization("The request body is not a JSON object.") }
                 object = dictionary
             }
