@@ -130,7 +130,7 @@ let package = Package(
             name: "Benchmarks",
             dependencies: [
                 "Primitives", "Ledger", "MessageQueue", "Engine", "Simulation", "Dashboard", "SQSServer", "PostgresStores",
-                "Crediting", "RedPackets", "AccountService", "RetryWorker",
+                "PostgresCluster", "Crediting", "RedPackets", "AccountService", "RetryWorker",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 // The SQS bench's HTTP client (NIO is built for the server anyway).
@@ -246,7 +246,7 @@ let package = Package(
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "Dashboard", "TestKit"], swiftSettings: strict),
         .testTarget(
             name: "BenchmarksTests",
-            dependencies: ["Benchmarks", "Ledger", "MessageQueue", "Engine"],
+            dependencies: ["Benchmarks", "Ledger", "MessageQueue", "Engine", "TestKit"],
             swiftSettings: strict
         ),
     ]

@@ -15,11 +15,18 @@ public struct BenchContext: Sendable {
     public var progress: @Sendable (String) -> Void
     /// The PostgreSQL server the `pgqueue` suite runs on (nil: that suite refuses).
     public var postgres: PostgresSettings?
+    /// The data directory of a `hongbao cluster up` cluster whose servers `pgfaults` kills (nil: it refuses).
+    public var cluster: String?
+    /// The opens/s `pgfaults` offers (nil: its default).
+    public var rate: Int?
 
     public init(quick: Bool, dataRoot: String? = nil, executablePath: String? = nil, runs: Int? = nil,
-                postgres: PostgresSettings? = nil, progress: @escaping @Sendable (String) -> Void = { _ in }) {
+                postgres: PostgresSettings? = nil, cluster: String? = nil, rate: Int? = nil,
+                progress: @escaping @Sendable (String) -> Void = { _ in }) {
         self.quick = quick
         self.postgres = postgres
+        self.cluster = cluster
+        self.rate = rate
         self.dataRoot = dataRoot
         self.executablePath = executablePath
         self.runs = runs ?? 3

@@ -2,13 +2,17 @@ import Foundation
 
 /// The suites of `hongbao bench`, in the order `all` runs them.
 public enum BenchSuite: String, CaseIterable, Sendable, Codable {
-    case ledger, queue, e2e, render, scale, sqs, pgqueue, pgstores
+    case ledger, queue, e2e, render, scale, sqs, pgqueue, pgstores, pgfaults
 
-    /// What `all` runs: every suite but the PostgreSQL ones, which need a server (`--postgres`).
-    public static var standard: [BenchSuite] { allCases.filter { !$0.needsPostgres } }
+    /// What `all` runs: every suite but the PostgreSQL ones, which need a server (`--postgres`) or a cluster
+    /// (`--cluster`).
+    public static var standard: [BenchSuite] { allCases.filter { !$0.needsPostgres && !$0.needsCluster } }
 
     /// Whether the suite runs against a PostgreSQL server.
     public var needsPostgres: Bool { self == .pgqueue || self == .pgstores }
+
+    /// Whether the suite kills the servers of a local cluster (`hongbao cluster up`).
+    public var needsCluster: Bool { self == .pgfaults }
 
     public func run(_ context: BenchContext) async throws -> [BenchFigure] {
         switch self {
@@ -20,6 +24,7 @@ public enum BenchSuite: String, CaseIterable, Sendable, Codable {
         case .sqs: return try await SQSSuite.run(context)
         case .pgqueue: return try await PostgresQueueSuite.run(context)
         case .pgstores: return try await PostgresStoresSuite.run(context)
+        case .pgfaults: return try await FaultRecoverySuite.run(context)
         }
     }
 }

@@ -20,25 +20,39 @@ public enum PostgresQueueBenchmark {
     public static func withScratchDatabase<T: Sendable>(
         _ settings: PostgresSettings, _ body: (PostgresSettings) async throws -> T
     ) async throws -> T {
-        let admin = PostgresPool(settings: settings, maxConnections: 1)
-        let name = "hongbao_bench_\(UInt32.random(in: 0...UInt32.max))"
-        do {
-            _ = try await admin.rows(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
-        } catch {
-            await admin.close()
-            throw PostgresPool.classify(error)
-        }
-        var scratch = settings
-        scratch.database = name
+        let scratch = try await createScratchDatabase(on: settings)
         let result: Swift.Result<T, any Error>
         do {
             result = .success(try await body(scratch))
         } catch {
             result = .failure(error)
         }
-        _ = try? await admin.rows(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"))
-        await admin.close()
+        try? await dropScratchDatabase(scratch.database, on: settings)
         return try result.get()
+    }
+
+    /// Makes a database with a fresh name on the server `settings` points at; returns the settings for it.
+    public static func createScratchDatabase(on settings: PostgresSettings) async throws -> PostgresSettings {
+        var scratch = settings
+        scratch.database = "hongbao_bench_\(UInt32.random(in: 0...UInt32.max))"
+        try await administer("CREATE DATABASE \(scratch.database)", on: settings)
+        return scratch
+    }
+
+    /// Drops the database `name` (its connections too) on the server `settings` points at (another database).
+    public static func dropScratchDatabase(_ name: String, on settings: PostgresSettings) async throws {
+        try await administer("DROP DATABASE IF EXISTS \(name) WITH (FORCE)", on: settings)
+    }
+
+    private static func administer(_ sql: String, on settings: PostgresSettings) async throws {
+        let admin = PostgresPool(settings: settings, maxConnections: 1)
+        do {
+            _ = try await admin.rows(PostgresQuery(unsafeSQL: sql))
+        } catch {
+            await admin.close()
+            throw PostgresPool.classify(error)
+        }
+        await admin.close()
     }
 
     /// `clients` concurrent clients cycle through the project's queue for `duration`.

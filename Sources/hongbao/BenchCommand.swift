@@ -10,7 +10,7 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Measure throughput and latency against baselines in the same run (use a release build).")
     @OptionGroup var output: OutputOptions
-    @Argument(help: "ledger | queue | e2e | render | scale | sqs | all (those six) | pgqueue | pgstores") var suite = "all"
+    @Argument(help: "ledger | queue | e2e | render | scale | sqs | all (those six) | pgqueue | pgstores | pgfaults") var suite = "all"
     @Flag(help: "Smaller runs: a full `all` in under two minutes (a smoke test, no thresholds).") var quick = false
     @Option(help: "Where scratch data directories go (default: the temporary directory); each bench gets a fresh one.")
     var data: String?
@@ -19,16 +19,29 @@ struct BenchCommand: AsyncParsableCommand {
     var postgres: String?
     @Option(help: "Storage for the engine: sqlite, or postgres for e2e (on the --postgres server, beside SQLite in the same run).")
     var store: StoreKind = .sqlite
+    @Option(help: "For pgfaults: the data directory of a `hongbao cluster up` cluster (a primary and two standbys); the bench kills and restores its servers and leaves it with a new primary.")
+    var cluster: String?
+    @Option(help: "For pgfaults: opens/s offered while the servers are killed, 1 to 100,000 (default 1,000; --quick 200).")
+    var rate: String?
 
     func validate() throws {
         guard suite == "all" || BenchSuite(rawValue: suite) != nil else {
-            throw ValidationError("unknown suite '\(suite)': use ledger, queue, e2e, render, scale, all, sqs, pgqueue or pgstores")
+            throw ValidationError("unknown suite '\(suite)': use ledger, queue, e2e, render, scale, all, sqs, pgqueue, pgstores or pgfaults")
         }
     }
 
     func run() async throws {
         let runs = try NumberOption.integer(runs, "--runs", 1...20)
         if let data, data.isEmpty { throw UserError(message: "--data is empty; name a directory", exitCode: ExitStatus.usage) }
+        let isFaults = suite == BenchSuite.pgfaults.rawValue
+        if !isFaults, cluster != nil || rate != nil {
+            throw UserError(message: "--cluster and --rate are for bench pgfaults", exitCode: ExitStatus.usage)
+        }
+        let offered = try NumberOption.integer(rate, "--rate", 1...100_000)
+        if isFaults, (cluster ?? "").isEmpty {
+            throw UserError(message: "bench pgfaults needs a cluster it may kill servers of: --cluster DIR, the data directory of hongbao cluster up --data DIR",
+                            exitCode: ExitStatus.usage)
+        }
         let suites = suite == "all" ? BenchSuite.standard : BenchSuite(rawValue: suite).map { [$0] } ?? []
         if store == .postgres && suite != BenchSuite.e2e.rawValue {
             throw UserError(message: "bench \(suite) does not run on --store postgres in this version; bench e2e --store postgres runs the engine on PostgreSQL beside SQLite, bench pgstores and pgqueue take --postgres URL",
@@ -52,7 +65,8 @@ struct BenchCommand: AsyncParsableCommand {
         }
         let progress = ProgressLine()
         let context = BenchContext(quick: quick, dataRoot: data, executablePath: BenchCommand.executablePath(),
-                                   runs: runs, postgres: server, progress: { progress.show($0) })
+                                   runs: runs, postgres: server, cluster: cluster, rate: offered,
+                                   progress: { progress.show($0) })
         let report: BenchReport
         do {
             report = store == .postgres

@@ -47,6 +47,19 @@ final class StoreOptionTests: XCTestCase {
             XCTAssertEqual(bench.status, 2, bench.stderr)
             XCTAssertTrue(bench.stderr.contains("needs a PostgreSQL server"), bench.stderr)
         }
+        // pgfaults kills servers: it takes a cluster's data directory, never a URL, and --rate is its alone.
+        for arguments in [["bench", "pgfaults"], ["bench", "pgfaults", "--cluster", ""],
+                          ["bench", "pgfaults", "--cluster", empty, "--rate", "0"],
+                          ["bench", "pgfaults", "--cluster", empty, "--rate", "1e3"],
+                          ["bench", "e2e", "--rate", "100"], ["bench", "queue", "--cluster", empty]] {
+            let bench = try binary.run(arguments)
+            XCTAssertEqual(bench.status, 2, "\(arguments): \(bench.stderr)")
+            XCTAssertEqual(bench.stderr.split(separator: "\n").count, 1, "\(arguments): \(bench.stderr)")
+        }
+        let noCluster = try binary.run(["bench", "pgfaults", "--cluster", empty, "--quick"])
+        XCTAssertNotEqual(noCluster.status, 0)
+        XCTAssertTrue(noCluster.stderr.contains("there is no cluster in"), noCluster.stderr)
+        XCTAssertEqual(noCluster.stderr.split(separator: "\n").count, 1, noCluster.stderr)
         let unreachable = try binary.run(["audit", "--store", "postgres", "--postgres", "postgres://u:p@127.0.0.1:1/x"])
         XCTAssertNotEqual(unreachable.status, 0)
         XCTAssertTrue(unreachable.stderr.hasPrefix("hongbao: PostgreSQL unavailable: cannot connect to postgres://u@127.0.0.1:1/x"),

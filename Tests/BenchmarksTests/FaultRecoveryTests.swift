@@ -1,0 +1,55 @@
+@testable import Benchmarks
+import TestKit
+import XCTest
+
+/// `bench pgfaults`: how a recovery time is read off the opens completed over time, and one quick run on a real
+/// three-server cluster (a standby killed and restored, then a failover), which must end with the queue drained
+/// and the audit clean or the suite throws.
+final class FaultRecoveryTests: XCTestCase {
+    /// Opens completed every 100 ms for `seconds` seconds at 1,000/s, with no opens between `stall` bounds.
+    private func timeline(seconds: Double, stall: ClosedRange<Double>? = nil) -> Timeline {
+        var samples: [(seconds: Double, completed: Int)] = []
+        var completed = 0.0
+        for tick in 0...Int(seconds * 10) {
+            let time = Double(tick) / 10
+            if tick > 0, !(stall.map { $0.contains(time - 0.05) } ?? false) { completed += 100 }
+            samples.append((time, Int(completed)))
+        }
+        return Timeline(samples)
+    }
+
+    func testASteadyRateIsBackAtOnceAndItsLowestWindowIsTheRate() {
+        let steady = timeline(seconds: 20)
+        XCTAssertEqual(steady.rate(from: 5, to: 10), 1_000, accuracy: 1)
+        XCTAssertEqual(steady.recovery(after: 10, until: 18, rateBefore: 1_000, share: 0.9, window: 1), 0)
+        XCTAssertEqual(steady.lowestRate(from: 10, to: 18, window: 1), 1_000, accuracy: 1)
+    }
+
+    /// Three seconds with no opens from the fault: back once every one-second window holds 900/s, that is
+    /// when the last window that still reaches into the stall ends (3.8 s after the fault, with 100 ms samples).
+    func testAStallIsBackWhenTheLastWindowReachingIntoItEnds() throws {
+        let stalled = timeline(seconds: 20, stall: 10...13)
+        let back = try XCTUnwrap(stalled.recovery(after: 10, until: 18, rateBefore: 1_000, share: 0.9, window: 1))
+        XCTAssertEqual(back, 3.8, accuracy: 0.05)
+        XCTAssertEqual(stalled.lowestRate(from: 10, to: 18, window: 1), 0)
+        XCTAssertNil(stalled.recovery(after: 10, until: 12.5, rateBefore: 1_000, share: 0.9, window: 1),
+                     "still stalled at the end: not back")
+        XCTAssertNil(stalled.recovery(after: 10, until: 10.5, rateBefore: 1_000, share: 0.9, window: 1),
+                     "no whole window yet")
+    }
+
+    /// The whole suite, quick, on a throwaway cluster: it kills standby b, restores it, fails the primary over,
+    /// restarts the engine, drains and audits. Its figures say how long each fault took to recover from.
+    func testAQuickRunOnARealClusterRecoversFromBothFaultsAndAuditsClean() async throws {
+        let postgres = try await TestPostgres.start(self, standbys: 2)
+        let figures = try await FaultRecoverySuite.run(
+            BenchContext(quick: true, runs: 1, cluster: postgres.dataDirectory.path))
+        XCTAssertEqual(figures.map(\.name), ["opens/s before the faults", "opens/s back after a standby's SIGKILL",
+                                             "opens/s back after failover (primary killed)"])
+        XCTAssertGreaterThan(figures[0].median, 0)
+        for figure in figures.dropFirst() {
+            XCTAssertTrue(figure.median.isFinite, "\(figure.name): back before the run ended (\(figure.note ?? ""))")
+        }
+        XCTAssertNotEqual(try postgres.cluster.settings().primary, postgres.settings.primary, "the primary moved")
+    }
+}
