@@ -72,10 +72,12 @@ public final class PacketService: Sendable {
     // MARK: Send
 
     /// Creates the packet (`paying`), takes the payment into the settlement account, and opens the packet.
-    /// Insufficient funds cancel it and throw; any other failure (of the payment, or of the packet's opening
-    /// after it) leaves it `paying` for `settleSends` (the engine runs it while it runs, and when it closes) or
-    /// `recover`, which open it if the payment landed and cancel it if not. While this call runs, neither
-    /// touches its packet.
+    /// Insufficient funds cancel it and throw. A payment call that fails otherwise is settled at once: the packet
+    /// opens (and is returned) if the payment landed after all, and is cancelled if not (the call's error is
+    /// thrown; nothing was paid). Only when that settling cannot reach the account system either, or the
+    /// packet's opening fails after the payment, is it left `paying` for `settleSends` (the engine runs it while
+    /// it runs, and when it closes) or `recover`, which do the same. While this call runs, neither touches its
+    /// packet.
     public func send(_ request: SendRequest) async throws -> Packet {
         if let error = request.validate(limits: limits) { throw error }
         let began = clock.now()
@@ -110,6 +112,16 @@ public final class PacketService: Sendable {
             // Settled as unpaid while this call was under way elsewhere: cancelled there, or here (idempotent).
             try await store.cancel(packet.id)
             throw PacketError.sendCancelled(packet.id)
+        } catch {
+            // The payment's fate is unknown (the call failed, or its answer was lost): settle it now. The
+            // settling waits for a write of it already under way and voids the id if it did not land, so the
+            // packet opens if the money moved and is cancelled if not, and a payment still on its way can land
+            // no more. When the account system cannot answer that either, the packet stays `paying` for
+            // `settleSends`.
+            guard let landed = try? await accounts.settleTransfers([packet.id.fundingTransferID]) else { throw error }
+            if landed[packet.id.fundingTransferID] != nil { return try await store.markPaid(packet.id) }
+            try await store.cancel(packet.id)
+            throw error
         }
         return try await store.markPaid(packet.id)
     }

@@ -21,19 +21,33 @@ final class FaultyPayments: AccountStore {
     }
 
     static let failure = LedgerError.storage("the account system did not answer in time")
+    static let unreachable = LedgerError.storage("the account system cannot be reached")
 
     let ledger: Ledger
     let fault: Fault
+    /// Whether `settleTransfers` fails too (the account system unreachable for the send's own settling).
+    private let settlingFails: Mutex<Bool>
+    private let payments = Mutex<[TransferRequest]>([])
 
-    init(_ ledger: Ledger, _ fault: Fault) {
+    /// The payments (`send:` transfers) asked for so far.
+    var paymentsAsked: [TransferRequest] { payments.withLock { $0 } }
+
+    init(_ ledger: Ledger, _ fault: Fault, settlingFails: Bool = false) {
         self.ledger = ledger
         self.fault = fault
+        self.settlingFails = Mutex(settlingFails)
+    }
+
+    /// The account system answers `settleTransfers` again.
+    func reachable() {
+        settlingFails.withLock { $0 = false }
     }
 
     var settlementAccountID: AccountID { ledger.settlementAccountID }
 
     func transfer(_ request: TransferRequest) async throws -> TransferOutcome {
         guard request.id.rawValue.hasPrefix("send:") else { return try await ledger.transfer(request) }
+        payments.withLock { $0.append(request) }
         switch fault {
         case .failsAndMovesNothing:
             break
@@ -53,7 +67,8 @@ final class FaultyPayments: AccountStore {
     func userAccount(named name: String) async throws -> Account? { try await ledger.userAccount(named: name) }
     func transfers(_ ids: [TransferID]) async throws -> [TransferID: TransferRecord] { try await ledger.transfers(ids) }
     func settleTransfers(_ ids: [TransferID]) async throws -> [TransferID: TransferRecord] {
-        try await ledger.settleTransfers(ids)
+        if settlingFails.withLock({ $0 }) { throw FaultyPayments.unreachable }
+        return try await ledger.settleTransfers(ids)
     }
     func transfers(withPrefix prefix: String) async throws -> [TransferRecord] {
         try await ledger.transfers(withPrefix: prefix)
@@ -68,17 +83,29 @@ final class FaultyPayments: AccountStore {
 /// awaiting recovery.
 final class SendSettlementTests: PacketTestCase {
     private func faulty(_ fault: FaultyPayments.Fault) -> PacketService {
-        PacketService(store: packetStore, accounts: FaultyPayments(ledger, fault), limits: .default,
-                      random: SeededRandomSource(seed: 3), clock: clock)
+        faultyWithItsPayments(fault).service
     }
 
-    private func failedSend(_ service: PacketService) async throws -> Packet {
+    /// The service, and its payments so that a test can make the account system reachable again; with
+    /// `settlingFails` the send's own settling fails too, and leaves its packet `paying`.
+    private func faultyWithItsPayments(_ fault: FaultyPayments.Fault, settlingFails: Bool = false)
+        -> (service: PacketService, payments: FaultyPayments) {
+        let payments = FaultyPayments(ledger, fault, settlingFails: settlingFails)
+        return (PacketService(store: packetStore, accounts: payments, limits: .default,
+                              random: SeededRandomSource(seed: 3), clock: clock), payments)
+    }
+
+    /// A send whose payment call failed and whose own settling could not reach the account system: its packet
+    /// is left `paying`, awaiting recovery. The account system is reachable again when this returns.
+    private func failedSend(_ fault: FaultyPayments.Fault) async throws -> (PacketService, Packet) {
+        let (service, payments) = faultyWithItsPayments(fault, settlingFails: true)
         await assertThrows({ try await service.send(.group(from: "s", total: yuan("10"), shares: 2)) },
                            FaultyPayments.failure)
         let audit = try await service.auditAcrossSystems()
         XCTAssertEqual(audit.violations, [])
         XCTAssertEqual(audit.awaitingRecovery.map(\.state), [.paying])
-        return try XCTUnwrap(audit.awaitingRecovery.first)
+        payments.reachable()
+        return (service, try XCTUnwrap(audit.awaitingRecovery.first))
     }
 
     private func assertNothingAwaits(_ service: PacketService, file: StaticString = #filePath, line: UInt = #line)
@@ -89,10 +116,64 @@ final class SendSettlementTests: PacketTestCase {
         XCTAssertEqual(audit.settlementBalance, audit.packetsHold, file: file, line: line)
     }
 
+    /// The send's own call settles a payment that failed: nothing moved, so the packet is cancelled, the call's
+    /// error is returned, and nothing is left for a later settling.
+    func testAFailedPaymentIsSettledByItsOwnCallAndMovesNothing() async throws {
+        try await user("s", yuan("100"))
+        let (service, payments) = faultyWithItsPayments(.failsAndMovesNothing)
+        await assertThrows({ try await service.send(.group(from: "s", total: yuan("10"), shares: 2)) },
+                           FaultyPayments.failure)
+        let payment = try XCTUnwrap(payments.paymentsAsked.first)
+        let packet = PacketID(String(payment.id.rawValue.dropFirst("send:".count)))
+        XCTAssertEqual(try packetStore.packet(packet)?.state, .cancelled)
+        XCTAssertEqual(try balance("s"), yuan("100"))
+        XCTAssertEqual(try settlementBalance(), .zero)
+        let later = try await service.settleSends(createdBefore: nil)
+        XCTAssertEqual(later, RecoveryReport(), "nothing left to settle")
+        do {
+            _ = try await ledger.transfer(payment)
+            XCTFail("the payment of a cancelled packet was taken")
+        } catch LedgerError.voidedTransfer {
+        }
+        XCTAssertEqual(try balance("s"), yuan("100"), "a late payment is refused: its id was voided")
+        try await assertNothingAwaits(service)
+    }
+
+    /// The payment landed though its call failed (its answer lost): the send's own settling finds it, and the
+    /// send succeeds with the packet open, paid once.
+    func testAPaymentThatLandedThoughItsCallFailedIsSentByItsOwnCall() async throws {
+        try await user("s", yuan("100"))
+        try await user("a")
+        let service = faulty(.landsAndFails)
+        let packet = try await service.send(.group(from: "s", total: yuan("10"), shares: 2))
+        XCTAssertEqual(packet.state, .open)
+        XCTAssertEqual(try balance("s"), yuan("90"), "paid once")
+        try await service.grab(packet.id, user: "a")
+        let opened = try await open(packet.id, user: "a")
+        XCTAssertEqual(opened.claim.state, .credited)
+        try await assertNothingAwaits(service)
+    }
+
+    /// The call gave up while its payment waited in the ledger's writer: the send's own settling waits for it
+    /// behind the writer and, once it lands, the send succeeds with the packet open.
+    func testAPaymentStillOnItsWayIsWaitedForByItsOwnCall() async throws {
+        try await user("s", yuan("100"))
+        let service = faulty(.failsAndLandsLater)
+        let writer = try await holdTheLedgersWriter()
+        let ledger = self.ledger!
+        let send = Task { try await service.send(.group(from: "s", total: yuan("10"), shares: 2)) }
+        await waitUntil("the payment and the settling wait in the writer") { ledger.queuedWrites == 2 }
+        writer.release()
+        let packet = try await send.value
+        XCTAssertEqual(packet.state, .open)
+        XCTAssertEqual(try balance("s"), yuan("90"), "paid once")
+        XCTAssertEqual(try settlementBalance(), yuan("10"))
+        try await assertNothingAwaits(service)
+    }
+
     func testAFailedPaymentIsCancelledOnceItIsOlderThanTheBoundAndMovesNothing() async throws {
         try await user("s", yuan("100"))
-        let service = faulty(.failsAndMovesNothing)
-        let packet = try await failedSend(service)
+        let (service, packet) = try await failedSend(.failsAndMovesNothing)
         let bound = Limits.default.packets.settleSendsAfter
 
         let early = try await service.settleSends(createdBefore: clock.now() - bound)
@@ -113,8 +194,7 @@ final class SendSettlementTests: PacketTestCase {
     func testAPaymentThatLandedThoughItsCallFailedOpensThePacketPaidOnce() async throws {
         try await user("s", yuan("100"))
         try await user("a")
-        let service = faulty(.landsAndFails)
-        let packet = try await failedSend(service)
+        let (service, packet) = try await failedSend(.landsAndFails)
         clock.advance(by: .seconds(60))
         let settled = try await service.settleSends(createdBefore: clock.now() - Limits.default.packets.settleSendsAfter)
         XCTAssertEqual(settled.paymentsConfirmed, 1)
@@ -151,9 +231,8 @@ final class SendSettlementTests: PacketTestCase {
     /// for a packet that no longer existed.)
     func testAPaymentLandingAfterTheSettlingBeganIsWaitedForAndOpensThePacket() async throws {
         try await user("s", yuan("100"))
-        let service = faulty(.failsAndLandsLater)
         let writer = try await holdTheLedgersWriter()
-        let packet = try await failedSend(service)
+        let (service, packet) = try await failedSend(.failsAndLandsLater)
         XCTAssertEqual(ledger.queuedWrites, 1, "the payment waits in the writer")
         let settled = AsyncFlag()
         let settling = Task {
