@@ -155,16 +155,9 @@ public final class PostgresCreditQueue: CreditQueue {
     /// a retry after an unclear commit sends nothing twice).
     static func insert(_ messages: [Message], queue: String, now: Timestamp, on pool: PostgresPool) async throws {
         guard !messages.isEmpty else { return }
-        let ids = messages.map(\.id)
-        let bodies = messages.map(\.body)
-        let now = now.millisecondsSinceEpoch
-        _ = try await pool.retrying {
-            try await pool.rows("""
-                INSERT INTO queue_message (queue, id, body, visible_at, sent_at)
-                SELECT \(queue), m.id, m.body, \(now), \(now) FROM unnest(\(ids)::TEXT[], \(bodies)::TEXT[]) AS m(id, body)
-                ON CONFLICT (queue, id) DO NOTHING
-                """)
-        }
+        let send = Send(queue: queue, now: now.millisecondsSinceEpoch, ids: messages.map(\.id),
+                        bodies: messages.map(\.body))
+        _ = try await pool.retrying { try await pool.run(send) }
     }
 
     /// Hides each message until its `visibleAt`, if its receipt is still current; returns the receipts that were.
@@ -200,33 +193,14 @@ public final class PostgresCreditQueue: CreditQueue {
             let hiddenUntil = (now + visibility).millisecondsSinceEpoch
             let limit = Int64(Swift.max(1, max))
             let start = ContinuousClock.now
-            let rows = try await pool.retrying {
-                try await pool.rows("""
-                    WITH picked AS (
-                        SELECT id, receive_count FROM queue_message
-                        WHERE queue = \(name) AND visible_at <= \(now.millisecondsSinceEpoch)
-                        ORDER BY visible_at LIMIT \(limit) FOR UPDATE SKIP LOCKED
-                    ), dead AS (
-                        DELETE FROM queue_message m USING picked
-                        WHERE m.queue = \(name) AND m.id = picked.id AND picked.receive_count >= \(Int64(maxReceiveCount))
-                        RETURNING m.id, m.body, m.receive_count, m.sent_at
-                    ), buried AS (
-                        INSERT INTO queue_message (queue, id, body, visible_at, receive_count, sent_at)
-                        SELECT \(deadLetterName), id, body, \(now.millisecondsSinceEpoch), receive_count, sent_at FROM dead
-                        ON CONFLICT (queue, id) DO NOTHING
-                    )
-                    UPDATE queue_message m SET visible_at = \(hiddenUntil), receive_count = m.receive_count + 1,
-                        receipt = (random() * 9.0e18)::BIGINT
-                    FROM picked
-                    WHERE m.queue = \(name) AND m.id = picked.id AND picked.receive_count < \(Int64(maxReceiveCount))
-                    RETURNING m.id, m.body, m.receive_count, m.receipt
-                    """)
-            }
+            let receive = Receive(queue: name, now: now.millisecondsSinceEpoch, limit: limit,
+                                  maxReceiveCount: Int64(maxReceiveCount), deadLetter: deadLetterName,
+                                  hiddenUntil: hiddenUntil)
+            let rows = try await pool.retrying { try await pool.run(receive) }
             pool.profile.record(rows.isEmpty ? "queue.receive.empty" : "queue.receive", since: start, items: rows.count)
             var deliveries: [Delivery] = []
             deliveries.reserveCapacity(rows.count)
-            for row in rows {
-                let (id, body, count, token) = try row.decode((String, String, Int64, Int64).self)
+            for (id, body, count, token) in rows {
                 deliveries.append(Delivery(body: body, receipt: PostgresReceipt(id: id, token: token),
                                            receiveCount: Int(count)))
             }
@@ -247,23 +221,8 @@ public final class PostgresCreditQueue: CreditQueue {
     static func delete(_ receipts: [PostgresReceipt], queue name: String, on pool: PostgresPool) async throws
         -> Set<PostgresReceipt> {
         guard !receipts.isEmpty else { return [] }
-        let ids = receipts.map(\.id)
-        let tokens = receipts.map(\.token)
-        return Set(try await pool.retrying {
-            // The ids go to the primary key as an array (an index scan of the rows named); each row found is
-            // deleted only if one of its (id, receipt) pairs is its current receipt. Written as a join on the
-            // pairs, the planner chose a hash join over a scan of the whole table, dead rows and all.
-            try await pool.rows("""
-                DELETE FROM queue_message m
-                WHERE m.queue = \(name) AND m.id = ANY(\(ids)::TEXT[])
-                  AND EXISTS (SELECT 1 FROM unnest(\(ids)::TEXT[], \(tokens)::BIGINT[]) AS r(id, token)
-                              WHERE r.id = m.id AND r.token = m.receipt)
-                RETURNING m.id, m.receipt
-                """).map { row in
-                let (id, token) = try row.decode((String, Int64).self)
-                return PostgresReceipt(id: id, token: token)
-            }
-        })
+        let delete = Delete(queue: name, ids: receipts.map(\.id), tokens: receipts.map(\.token))
+        return Set(try await pool.retrying { try await pool.run(delete) }.map { PostgresReceipt(id: $0.0, token: $0.1) })
     }
 
     /// Messages in the queue and in its dead-letter queue.

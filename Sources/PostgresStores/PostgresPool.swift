@@ -173,6 +173,30 @@ public final class PostgresPool: Sendable {
     /// Runs one statement (its own transaction) and collects its rows, bounded as `answered` says. `label`, when
     /// given, names the statement in `profile` (`pool.statement.<label>`).
     func rows(_ query: PostgresQuery, profiledAs label: String? = nil) async throws -> [PostgresRow] {
+        try await statement(profiledAs: label) { connection, logger in
+            var rows: [PostgresRow] = []
+            for try await row in try await connection.query(query, logger: logger) { rows.append(row) }
+            return rows
+        }
+    }
+
+    /// Runs one prepared statement (its own transaction) and collects its decoded rows, as `rows` does.
+    /// postgres-nio prepares it under its name the first time a connection runs it, and the server keeps the
+    /// parse and (after five custom plans, when no worse) a generic plan with the connection, where `rows` has
+    /// its text parsed and planned on every call.
+    func run<Statement: PostgresPreparedStatement>(_ statement: Statement, profiledAs label: String? = nil)
+        async throws -> [Statement.Row] where Statement.Row: Sendable {
+        try await self.statement(profiledAs: label) { connection, logger in
+            var rows: [Statement.Row] = []
+            for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
+            return rows
+        }
+    }
+
+    /// `body` on a pooled connection, bounded as `answered` says, recorded in `profile` under `label`.
+    private func statement<T: Sendable>(profiledAs label: String?,
+                                        _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T)
+        async throws -> T {
         let logger = logger
         let profile = profile
         let asked = ContinuousClock.now
@@ -180,10 +204,9 @@ public final class PostgresPool: Sendable {
             profile.record("pool.acquire", since: asked)
             return try await self.answered(on: connection) { connection in
                 let step = ContinuousClock.now
-                var rows: [PostgresRow] = []
-                for try await row in try await connection.query(query, logger: logger) { rows.append(row) }
+                let value = try await body(connection, logger)
                 profile.record(label.map { "pool.statement." + $0 } ?? "pool.statement", since: step)
-                return rows
+                return value
             }
         }
     }

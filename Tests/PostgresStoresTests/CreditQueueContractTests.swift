@@ -105,6 +105,30 @@ final class PostgresCreditQueueContractTests: PostgresServerTestCase {
         try await CreditQueueContract.concurrentReceiversShareWithoutDuplicates(try await queue())
     }
 
+    /// The queue's cycle runs as statements the server keeps with the connection: after three cycles on a pool
+    /// of one connection, the send, the receive and the delete are each prepared there and were planned (custom
+    /// or from the kept generic plan) three times, where statement text is parsed and planned anew each call.
+    func testTheCycleRunsAsStatementsPreparedOncePerConnection() async throws {
+        let pool = PostgresPool(settings: try running().freshDatabase(), maxConnections: 1)
+        pools.append(pool)
+        let queue = try await PostgresCreditQueue(pool: pool, name: "credits", maxReceiveCount: maxReceiveCount,
+                                                  clock: clock)
+        for cycle in 1...3 {
+            try await queue.send([(id: "m\(cycle)", body: "body \(cycle)")])
+            let received = try await queue.receiveRaw(max: 16, wait: .zero, visibility: .seconds(30))
+            XCTAssertEqual(received.map(\.body), ["body \(cycle)"])
+            let deleted = try await queue.delete(received.map(\.receipt))
+            XCTAssertEqual(deleted, 1)
+        }
+        var plans: [String: Int64] = [:]
+        for row in try await pool.rows(
+            "SELECT name, generic_plans + custom_plans FROM pg_prepared_statements WHERE name LIKE 'hb_queue_%'") {
+            let (name, count) = try row.decode((String, Int64).self)
+            plans[name] = count
+        }
+        XCTAssertEqual(plans, ["hb_queue_send": 3, "hb_queue_receive": 3, "hb_queue_delete": 3])
+    }
+
     /// A receive that may wait gets a message sent while it waits (the bounded poll); an empty one returns
     /// empty once its wait has passed.
     func testReceiveWaitsForAMessage() async throws {
