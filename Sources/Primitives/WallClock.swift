@@ -12,7 +12,7 @@ public protocol WallClock: Sendable {
     /// Suspends the caller for `duration` of this clock's time. Honours cancellation.
     func sleep(for duration: Duration) async throws
     /// Runs `action` once `delay` of this clock's time has passed, unless cancelled first. The default sleeps
-    /// on a task; the system clock uses a dispatch timer instead (no task per deadline on the hot path).
+    /// on a task; the system clock uses a shared dispatch timer instead (no task per deadline on the hot path).
     func schedule(after delay: Duration, _ action: @escaping @Sendable () -> Void) -> any ScheduledAction
 }
 
@@ -51,21 +51,8 @@ public struct SystemClock: WallClock {
         try await ContinuousClock().sleep(for: duration)
     }
 
+    /// On the shared `TimerQueue`: one dispatch timer for every deadline, and no wake-up for a cancelled one.
     public func schedule(after delay: Duration, _ action: @escaping @Sendable () -> Void) -> any ScheduledAction {
-        let item = DispatchScheduledAction(DispatchWorkItem(block: action))
-        let (seconds, attoseconds) = max(delay, .zero).components
-        let nanoseconds = Int(clamping: min(seconds, 1 << 32)) * 1_000_000_000 &+ Int(attoseconds / 1_000_000_000)
-        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds), execute: item.item)
-        return item
+        TimerQueue.shared.schedule(after: delay, action)
     }
-}
-
-/// A dispatch timer's work item: cancelling it before its deadline keeps it from running.
-private final class DispatchScheduledAction: ScheduledAction, @unchecked Sendable {
-    /// Only `cancel()` is called on it after scheduling, which dispatch makes thread-safe.
-    let item: DispatchWorkItem
-
-    init(_ item: DispatchWorkItem) { self.item = item }
-
-    func cancel() { item.cancel() }
 }
