@@ -57,8 +57,9 @@ public enum LedgerBenchmark {
                       seconds: seconds, commits: ledger.commitCount - commitsBefore)
     }
 
-    /// The same transfers (look the transfer id up for idempotency, read both balances, check, update both,
-    /// insert the transfer row with its indexes) through the sqlite3 C API with prepared statements, `batch`
+    /// The same transfers (look the transfer id up for idempotency, read both balances and newest transfers,
+    /// check, insert the transfer row chained behind both, update both accounts) through the sqlite3 C API with
+    /// prepared statements, `batch`
     /// transfers per commit, with the ledger writer's cache and checkpoint settings.
     public static func rawSQLite(
         directory: String, durability: Durability, transfers: Int, batch: Int, accounts: Int = defaultAccounts
@@ -101,11 +102,12 @@ public enum LedgerBenchmark {
         exec("PRAGMA wal_autocheckpoint = \(Limits.default.ledger.walAutocheckpointPages)")
         var lookup: OpaquePointer?, select: OpaquePointer?, update: OpaquePointer?, insert: OpaquePointer?
         sqlite3_prepare_v2(db, "SELECT seq FROM transfer WHERE id = ?", -1, &lookup, nil)
-        sqlite3_prepare_v2(db, "SELECT balance, kind FROM account WHERE id = ?", -1, &select, nil)
-        sqlite3_prepare_v2(db, "UPDATE account SET balance = ? WHERE id = ?", -1, &update, nil)
+        sqlite3_prepare_v2(db, "SELECT balance, last_seq FROM account WHERE id = ?", -1, &select, nil)
+        sqlite3_prepare_v2(db, "UPDATE account SET balance = ?, last_seq = ? WHERE id = ?", -1, &update, nil)
         sqlite3_prepare_v2(db, """
-            INSERT INTO transfer (id, debit_id, credit_id, amount, debit_balance_after, credit_balance_after, memo, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, 'bench', 0)
+            INSERT INTO transfer (id, debit_id, credit_id, amount, debit_balance_after, credit_balance_after, memo, created_at,
+                                  debit_prev_seq, credit_prev_seq)
+            VALUES (?, ?, ?, ?, ?, ?, 'bench', 0, ?, ?)
             """, -1, &insert, nil)
         defer { sqlite3_finalize(lookup); sqlite3_finalize(select); sqlite3_finalize(update); sqlite3_finalize(insert) }
         let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
@@ -115,18 +117,23 @@ public enum LedgerBenchmark {
             sqlite3_reset(lookup)
             return found
         }
-        func balance(_ id: Int64) -> Int64 {
+        /// An account's balance and newest transfer (0: none yet).
+        func position(_ id: Int64) -> (balance: Int64, newest: Int64) {
             sqlite3_bind_int64(select, 1, id)
             sqlite3_step(select)
-            let value = sqlite3_column_int64(select, 0)
+            let value = (sqlite3_column_int64(select, 0), sqlite3_column_int64(select, 1))
             sqlite3_reset(select)
             return value
         }
-        func setBalance(_ id: Int64, _ value: Int64) {
+        func setBalance(_ id: Int64, _ value: Int64, newest: Int64) {
             sqlite3_bind_int64(update, 1, value)
-            sqlite3_bind_int64(update, 2, id)
+            sqlite3_bind_int64(update, 2, newest)
+            sqlite3_bind_int64(update, 3, id)
             sqlite3_step(update)
             sqlite3_reset(update)
+        }
+        func bindNewest(_ index: Int32, _ newest: Int64) {
+            _ = newest == 0 ? sqlite3_bind_null(insert, index) : sqlite3_bind_int64(insert, index, newest)
         }
         let random = SeededRandomSource(seed: 99)
         let start = ContinuousClock.now
@@ -137,19 +144,23 @@ public enum LedgerBenchmark {
                 let (from, to) = pick(ids, random)
                 let id = "\(tag)\(done)"
                 guard !exists(id) else { continue }
-                let fromBalance = balance(from.rawValue) - 1
-                let toBalance = balance(to.rawValue) + 1
+                let fromBefore = position(from.rawValue), toBefore = position(to.rawValue)
+                let fromBalance = fromBefore.balance - 1
+                let toBalance = toBefore.balance + 1
                 guard fromBalance >= 0 else { continue }
-                setBalance(from.rawValue, fromBalance)
-                setBalance(to.rawValue, toBalance)
                 sqlite3_bind_text(insert, 1, id, -1, transient)
                 sqlite3_bind_int64(insert, 2, from.rawValue)
                 sqlite3_bind_int64(insert, 3, to.rawValue)
                 sqlite3_bind_int64(insert, 4, 1)
                 sqlite3_bind_int64(insert, 5, fromBalance)
                 sqlite3_bind_int64(insert, 6, toBalance)
+                bindNewest(7, fromBefore.newest)
+                bindNewest(8, toBefore.newest)
                 if sqlite3_step(insert) != SQLITE_DONE { failures += 1 }
                 sqlite3_reset(insert)
+                let sequence = sqlite3_last_insert_rowid(db)
+                setBalance(from.rawValue, fromBalance, newest: sequence)
+                setBalance(to.rawValue, toBalance, newest: sequence)
                 done += 1
             }
             exec("COMMIT")

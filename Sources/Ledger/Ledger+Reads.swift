@@ -50,10 +50,28 @@ extension Ledger {
         try read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM account WHERE kind = 'user'") ?? 0 }
     }
 
-    /// An account's statement, newest first, with the balance after each line.
+    /// An account's statement, newest first, with the balance after each line: its chain of transfers from the
+    /// newest (`LedgerSchema`), `limit` rows looked up by `seq`, however long the history.
     public func bills(of account: AccountID, limit: Int = 50) throws -> [Bill] {
         try read { database in
-            try Row.fetchAll(database, sql: """
+            let sql = try LedgerSchema.hasAccountChains(database) ? """
+                WITH RECURSIVE chain(seq) AS (
+                    SELECT last_seq FROM account WHERE id = :account
+                    UNION ALL
+                    SELECT CASE WHEN t.debit_id = :account THEN t.debit_prev_seq ELSE t.credit_prev_seq END
+                    FROM chain JOIN transfer t ON t.seq = chain.seq
+                    -- always to an older transfer: a damaged chain cannot loop
+                    WHERE (CASE WHEN t.debit_id = :account THEN t.debit_prev_seq ELSE t.credit_prev_seq END) < t.seq
+                    LIMIT :limit
+                )
+                SELECT t.seq, t.id,
+                       CASE WHEN t.debit_id = :account THEN -t.amount ELSE t.amount END,
+                       CASE WHEN t.debit_id = :account THEN t.debit_balance_after ELSE t.credit_balance_after END,
+                       other.name, t.memo, t.created_at
+                FROM chain JOIN transfer t ON t.seq = chain.seq
+                JOIN account other ON other.id = CASE WHEN t.debit_id = :account THEN t.credit_id ELSE t.debit_id END
+                ORDER BY t.seq DESC
+                """ : """
                 SELECT t.seq, t.id, -t.amount, t.debit_balance_after, c.name, t.memo, t.created_at
                 FROM transfer t JOIN account c ON c.id = t.credit_id
                 WHERE t.debit_id = :account
@@ -62,7 +80,8 @@ extension Ledger {
                 FROM transfer t JOIN account d ON d.id = t.debit_id
                 WHERE t.credit_id = :account
                 ORDER BY 1 DESC LIMIT :limit
-                """, arguments: ["account": account.rawValue, "limit": limit]).map { row in
+                """
+            return try Row.fetchAll(database, sql: sql, arguments: ["account": account.rawValue, "limit": limit]).map { row in
                 Bill(sequence: row[0], transferID: TransferID(row[1] as String), amount: Money(minorUnits: row[2]),
                      balanceAfter: Money(minorUnits: row[3]), counterparty: row[4], memo: row[5],
                      at: Timestamp(millisecondsSinceEpoch: row[6]))

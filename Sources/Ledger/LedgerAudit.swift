@@ -18,8 +18,8 @@ public struct AuditViolation: Sendable, Equatable, Codable, CustomStringConverti
 extension Ledger {
     /// Checks the ledger's invariants (DESIGN section 6) on a consistent snapshot:
     /// balances sum to zero; only the mint is negative; every amount is positive; every account's balance
-    /// equals the sum of its transfers; every bill's running balance replays from its transfers; every
-    /// transfer id appears once.
+    /// equals the sum of its transfers; every bill's running balance replays from its transfers; each account's
+    /// chain links exactly its transfers; every transfer id appears once.
     public func auditLedger(maxViolationsPerCheck: Int = 20) throws -> [AuditViolation] {
         try read { database in
             var violations: [AuditViolation] = []
@@ -79,6 +79,39 @@ extension Ledger {
                     replays to \(Money(minorUnits: row[4]).formatted))
                     """))
             }
+            // Each account's chain (bills follow it, see `LedgerSchema`) links exactly its transfers, newest first:
+            // each transfer points at the account's previous one, and the account row at its newest.
+            if try LedgerSchema.hasAccountChains(database) {
+                for row in try Row.fetchAll(database, sql: """
+                    WITH moves(account_id, seq, prev) AS (
+                        SELECT debit_id, seq, debit_prev_seq FROM transfer
+                        UNION ALL
+                        SELECT credit_id, seq, credit_prev_seq FROM transfer
+                    ), links AS (
+                        SELECT account_id, seq, prev, LAG(seq) OVER (PARTITION BY account_id ORDER BY seq) AS expected,
+                               MAX(seq) OVER (PARTITION BY account_id) AS newest
+                        FROM moves
+                    ), accounts AS (
+                        SELECT account_id, MIN(CASE WHEN prev IS NOT expected THEN seq END) AS broken_at, MAX(newest) AS newest
+                        FROM links GROUP BY account_id
+                    )
+                    SELECT a.name, c.broken_at, a.last_seq, c.newest FROM account a
+                    LEFT JOIN accounts c ON c.account_id = a.id
+                    WHERE c.broken_at IS NOT NULL OR a.last_seq IS NOT c.newest
+                    LIMIT ?
+                    """, arguments: [maxViolationsPerCheck]) {
+                    let name: String = row[0]
+                    let detail: String
+                    if let brokenAt = row[1] as Int64? {
+                        detail = "account \(name): transfer #\(brokenAt) does not point at the account's previous transfer"
+                    } else {
+                        let newest = (row[3] as Int64?).map { "#\($0)" } ?? "none"
+                        let points = (row[2] as Int64?).map { "#\($0)" } ?? "none"
+                        detail = "account \(name): its newest transfer is \(newest) but the account points at \(points)"
+                    }
+                    violations.append(AuditViolation(code: "ledger.chain", detail: detail))
+                }
+            }
             let duplicateIDs = try Int.fetchOne(database, sql: """
                 SELECT COUNT(*) FROM (SELECT id FROM transfer GROUP BY id HAVING COUNT(*) > 1)
                 """) ?? 0
@@ -101,18 +134,21 @@ extension Ledger {
 
 extension Ledger {
     /// The conservation check the dashboard runs every few seconds: balances sum to zero and no account but
-    /// the mint is negative. Index-assisted except for the sum; the full history check is `auditLedger`.
+    /// the mint is negative, in one scan of the accounts; the full history check is `auditLedger`.
     public func auditLedgerQuick() throws -> [AuditViolation] {
         try read { database in
             var violations: [AuditViolation] = []
-            let sum = try Int64.fetchOne(database, sql: "SELECT COALESCE(SUM(balance), 0) FROM account") ?? 0
+            // One pass over the accounts for both sums: at a million accounts each pass is about 0.05 s of CPU,
+            // and the engine runs this every couple of seconds.
+            let row = try Row.fetchOne(database, sql: """
+                SELECT COALESCE(SUM(balance), 0), COALESCE(SUM(kind <> 'mint' AND balance < 0), 0) FROM account
+                """)
+            let sum: Int64 = row?[0] ?? 0
+            let negative: Int = row?[1] ?? 0
             if sum != 0 {
                 violations.append(AuditViolation(code: "ledger.sum",
                     detail: "balances sum to \(Money(minorUnits: sum).formatted), not ¥0.00"))
             }
-            let negative = try Int.fetchOne(database, sql: """
-                SELECT COUNT(*) FROM account WHERE kind <> 'mint' AND balance < 0
-                """) ?? 0
             if negative > 0 {
                 violations.append(AuditViolation(code: "ledger.negative", detail: "\(negative) accounts are negative"))
             }

@@ -14,6 +14,13 @@ enum LedgerQueries {
                                 id.rawValue, map: account(from:))
     }
 
+    /// An account with its newest transfer (`last_seq`, nil before its first): what a transfer reads to move it
+    /// and to chain its new transfer behind that one.
+    static func chainedAccount(id: AccountID, in database: Database) throws -> (account: Account, newest: Int64?)? {
+        try database.fetchFirst(prepared: "SELECT id, name, kind, balance, created_at, last_seq FROM account WHERE id = ?",
+                                id.rawValue) { row in (account(from: row), row.optionalInt64(5)) }
+    }
+
     static func account(from row: SQLiteRow) -> Account {
         Account(
             id: AccountID(row.int64(0)),

@@ -12,9 +12,16 @@ extension LedgerTransaction {
             ON CONFLICT DO NOTHING
             """)
         let insertTransfer = try database.cachedStatement(sql: """
-            INSERT INTO transfer (id, debit_id, credit_id, amount, debit_balance_after, credit_balance_after, memo, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, 'deposit', ?)
+            INSERT INTO transfer (id, debit_id, credit_id, amount, debit_balance_after, credit_balance_after, memo, created_at,
+                                  debit_prev_seq)
+            VALUES (?, ?, ?, ?, ?, ?, 'deposit', ?, ?)
             """)
+        // The deposit is the new account's first transfer and the mint's newest (the chains of `LedgerSchema`).
+        let chainAccount = try database.cachedStatement(sql: "UPDATE account SET last_seq = ? WHERE id = ?")
+        guard let mintChain = try LedgerQueries.chainedAccount(id: mint.id, in: database) else {
+            throw LedgerError.unknownAccount(Account.mintName)
+        }
+        var mintNewest = mintChain.newest
         var created = 0
         var mintBalance = mint.balance
         for (name, deposit) in accounts {
@@ -27,12 +34,15 @@ extension LedgerTransaction {
             mintBalance = after
             try insertTransfer.execute(arguments: [
                 "open:\(accountID)", mint.id.rawValue, accountID, deposit.minorUnits, mintBalance.minorUnits,
-                deposit.minorUnits, now.millisecondsSinceEpoch,
+                deposit.minorUnits, now.millisecondsSinceEpoch, mintNewest,
             ])
+            let sequence = database.lastInsertedRowID
+            try chainAccount.execute(arguments: [sequence, accountID])
+            mintNewest = sequence
             created += 1
         }
-        try database.execute(sql: "UPDATE account SET balance = ? WHERE id = ?",
-                             arguments: [mintBalance.minorUnits, mint.id.rawValue])
+        try database.execute(sql: "UPDATE account SET balance = ?, last_seq = ? WHERE id = ?",
+                             arguments: [mintBalance.minorUnits, mintNewest, mint.id.rawValue])
         mint = try self.mint()
         precondition(mint.balance == mintBalance, "mint balance drifted during a bulk deposit")
         return created

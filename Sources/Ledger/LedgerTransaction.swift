@@ -73,8 +73,12 @@ public struct LedgerTransaction {
             throw LedgerError.invalidAmount(request.amount)
         }
         guard request.from != request.to else { throw LedgerError.sameAccount(request.from) }
-        guard let from = try account(id: request.from) else { throw LedgerError.unknownAccountID(request.from) }
-        guard let to = try account(id: request.to) else { throw LedgerError.unknownAccountID(request.to) }
+        guard let (from, fromNewest) = try LedgerQueries.chainedAccount(id: request.from, in: database) else {
+            throw LedgerError.unknownAccountID(request.from)
+        }
+        guard let (to, toNewest) = try LedgerQueries.chainedAccount(id: request.to, in: database) else {
+            throw LedgerError.unknownAccountID(request.to)
+        }
         guard let fromAfter = from.balance.subtracting(request.amount),
               let toAfter = to.balance.adding(request.amount) else {
             throw LedgerError.arithmeticOverflow
@@ -82,15 +86,19 @@ public struct LedgerTransaction {
         if from.kind != .mint && fromAfter.isNegative {
             throw LedgerError.insufficientFunds(account: from.name, balance: from.balance, needed: request.amount)
         }
-        try setBalance(of: from.id, to: fromAfter)
-        try setBalance(of: to.id, to: toAfter)
+        // The row goes on each account's chain (see `LedgerSchema`): behind each side's newest transfer, and
+        // then it is the newest of both.
         try database.execute(prepared: """
-            INSERT INTO transfer (id, debit_id, credit_id, amount, debit_balance_after, credit_balance_after, memo, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO transfer (id, debit_id, credit_id, amount, debit_balance_after, credit_balance_after, memo, created_at,
+                                  debit_prev_seq, credit_prev_seq)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, request.id.rawValue, from.id.rawValue, to.id.rawValue, request.amount.minorUnits,
-            fromAfter.minorUnits, toAfter.minorUnits, request.memo, now.millisecondsSinceEpoch)
+            fromAfter.minorUnits, toAfter.minorUnits, request.memo, now.millisecondsSinceEpoch, fromNewest, toNewest)
+        let sequence = database.lastInsertedRowID
+        try setBalance(of: from.id, to: fromAfter, newest: sequence)
+        try setBalance(of: to.id, to: toAfter, newest: sequence)
         return .applied(TransferRecord(
-            sequence: database.lastInsertedRowID, id: request.id, from: from.id, to: to.id, amount: request.amount,
+            sequence: sequence, id: request.id, from: from.id, to: to.id, amount: request.amount,
             memo: request.memo, fromBalanceAfter: fromAfter, toBalanceAfter: toAfter, at: now
         ))
     }
@@ -116,7 +124,9 @@ public struct LedgerTransaction {
         return found
     }
 
-    private func setBalance(of account: AccountID, to balance: Money) throws {
-        try database.execute(prepared: "UPDATE account SET balance = ? WHERE id = ?", balance.minorUnits, account.rawValue)
+    /// Sets the balance an account's newest transfer (`sequence`) left it with.
+    private func setBalance(of account: AccountID, to balance: Money, newest sequence: Int64) throws {
+        try database.execute(prepared: "UPDATE account SET balance = ?, last_seq = ? WHERE id = ?",
+                             balance.minorUnits, sequence, account.rawValue)
     }
 }
