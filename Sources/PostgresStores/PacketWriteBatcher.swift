@@ -225,14 +225,19 @@ final class PacketWriteBatcher: Sendable {
     private func commit(_ writes: [Write]) async throws -> [Result<Outcome, any Error>] {
         let batch = PacketWriteBatcher.Statement(writes, now: clock.now(), minShare: minShare)
         let pool = pool
-        let rows = try await pool.retrying { try await pool.rows(batch.query, profiledAs: "packets") }
+        let call = PreparedCall<Statement>(batch.query)
+        let rows = try await pool.retrying { try await pool.run(call, profiledAs: "packets") }
         return try batch.results(rows)
     }
 
     // MARK: The statement
 
-    /// A batch's call of `hb_packet_batch`, and how its rows answer each write.
-    struct Statement {
+    /// A batch's call of `hb_packet_batch`, and how its rows answer each write. The call's text is the same
+    /// for every batch (`sql`, the text of a batch of nothing), so it runs prepared.
+    struct Statement: CallText {
+        static let name = "hb_packet_batch_call"
+        static let sql = Statement([], now: Timestamp(millisecondsSinceEpoch: 0), minShare: Money(minorUnits: 0)).query.sql
+
         let writes: [Write]
         /// Where each grab (plain, or opening at once), each draw and each credited mark is among `writes`.
         private var grabs: [(Int, Grab)] = [], draws: [(Int, Draw)] = [], credited: [(Int, ClaimID, Timestamp)] = []

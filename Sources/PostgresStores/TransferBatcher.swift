@@ -38,11 +38,12 @@ final class TransferBatcher: Sendable {
     private static func run(_ requests: [TransferRequest], pool: PostgresPool, maxAmount: Money,
                             now: Timestamp) async throws -> [Result<TransferOutcome, any Error>] {
         let query = statement(requests, tokens: tokens(requests.count), now: now, maxAmount: maxAmount)
-        let rows = try await pool.retrying { try await pool.rows(query, profiledAs: "ledger") }
+        let call = PreparedCall<TransferBatchCall>(query)
+        let rows = try await pool.retrying { try await pool.run(call, profiledAs: "ledger") }
         return try results(of: requests, rows)
     }
 
-    /// The batch's call of `hb_transfer_batch`.
+    /// The batch's call of `hb_transfer_batch` (run prepared: `TransferBatchCall`).
     static func statement(_ requests: [TransferRequest], tokens: [Int64], now: Timestamp, maxAmount: Money)
         -> PostgresQuery {
         let ids = requests.map(\.id.rawValue)
@@ -61,10 +62,9 @@ final class TransferBatcher: Sendable {
     static func execute(_ requests: [TransferRequest], now: Timestamp, maxAmount: Money, on connection: PostgresConnection,
                         logger: Logger) async throws -> [Result<TransferOutcome, any Error>] {
         var rows: [PostgresRow] = []
-        for try await row in try await connection.query(
-            statement(requests, tokens: tokens(requests.count), now: now, maxAmount: maxAmount), logger: logger) {
-            rows.append(row)
-        }
+        let call = PreparedCall<TransferBatchCall>(
+            statement(requests, tokens: tokens(requests.count), now: now, maxAmount: maxAmount))
+        for try await row in try await connection.execute(call, logger: logger) { rows.append(row) }
         return try results(of: requests, rows)
     }
 
@@ -105,4 +105,11 @@ final class TransferBatcher: Sendable {
         }
         return results
     }
+}
+
+/// The text of every batch's call of `hb_transfer_batch` (a batch of nothing's), which runs prepared.
+enum TransferBatchCall: CallText {
+    static let name = "hb_transfer_batch_call"
+    static let sql = TransferBatcher.statement([], tokens: [], now: Timestamp(millisecondsSinceEpoch: 0),
+                                               maxAmount: Money(minorUnits: 0)).sql
 }

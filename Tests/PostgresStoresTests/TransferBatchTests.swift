@@ -2,6 +2,8 @@ import Ledger
 import PostgresNIO
 @testable import PostgresStores
 import Primitives
+import RedPackets
+import TestKit
 import XCTest
 
 /// The ledger's batch of transfers on PostgreSQL (`hb_transfer_batch`) decides each transfer as if the
@@ -157,5 +159,39 @@ final class TransferBatchTests: PostgresServerTestCase {
         XCTAssertEqual(outcome.record.sequence, 2, "the sequence goes on from version 1's transfers")
         let audit = try await ledger.auditAccounts()
         XCTAssertEqual(audit, [])
+    }
+
+    /// Each batch's call of `hb_transfer_batch` and of `hb_packet_batch` runs as a statement the server keeps
+    /// with the connection (parsed once, planned from a kept plan), not as text parsed and planned per call: on a
+    /// pool of one connection, three transfers and three grabs add three runs each to those prepared statements.
+    func testTheBatchCallsRunAsStatementsPreparedOncePerConnection() async throws {
+        let pool = PostgresPool(settings: try running().freshDatabase(), maxConnections: 1)
+        pools.append(pool)
+        let clock = ManualClock()
+        let ledger = try await PostgresLedger(pool: pool, clock: clock)
+        let alice = try await ledger.openAccount(name: "alice", deposit: Money(minorUnits: 1_000))
+        let bob = try await ledger.openAccount(name: "bob")
+        let packets = try await PostgresPacketStore(pool: pool, clock: clock)
+        let packet = try await packets.createPacket(PacketStoreContract.draft(), random: SeededRandomSource(seed: 3))
+        _ = try await packets.markPaid(packet.id)
+        func runs() async throws -> [String: Int64] {
+            var runs: [String: Int64] = [:]
+            for row in try await pool.rows(
+                "SELECT name, generic_plans + custom_plans FROM pg_prepared_statements WHERE name LIKE 'hb_%_call'") {
+                let (name, count) = try row.decode((String, Int64).self)
+                runs[name] = count
+            }
+            return runs
+        }
+        let before = try await runs()
+        for n in 1...3 {
+            _ = try await ledger.transfer(TransferRequest(id: TransferID("p.\(n)"), from: alice.id, to: bob.id,
+                                                          amount: Money(minorUnits: 1), memo: "m"))
+            let slot = try await packets.grab(packet.id, user: PacketStoreContract.user(Int64(10 + n), "u\(n)"))
+            XCTAssertEqual(slot, n)
+        }
+        let after = try await runs()
+        XCTAssertEqual(after["hb_transfer_batch_call"].map { $0 - (before["hb_transfer_batch_call"] ?? 0) }, 3)
+        XCTAssertEqual(after["hb_packet_batch_call"].map { $0 - (before["hb_packet_batch_call"] ?? 0) }, 3)
     }
 }
