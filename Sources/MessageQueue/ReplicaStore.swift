@@ -47,12 +47,18 @@ final class ReplicaStore: Sendable {
         }
         configuration.prepareDatabase { db in
             if readOnly { return }
-            try db.execute(sql: "PRAGMA synchronous = \(durability.pragma)")
             // Checkpoints are run by `apply`, staggered across replicas (see `checkpointPeriod`).
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
         }
         do {
             database = try DatabaseQueue(path: path, configuration: configuration)
+            if !readOnly {
+                // Set here, not in `prepareDatabase`: GRDB sets synchronous=NORMAL when it turns WAL on, after
+                // `prepareDatabase` ran, so a FULL set there left every replica commit unsynced.
+                try database.writeWithoutTransaction { db in
+                    try db.execute(sql: "PRAGMA synchronous = \(durability.pragma)")
+                }
+            }
             let result = try database.read { db in try String.fetchOne(db, sql: "PRAGMA quick_check") }
             guard result == "ok" else { throw ReplicaOpenFailure.corrupted(result ?? "quick_check failed") }
             if readOnly {

@@ -1,5 +1,6 @@
 import Foundation
 @testable import MessageQueue
+import GRDB
 import Primitives
 import TestKit
 import XCTest
@@ -46,6 +47,20 @@ final class ReplicaCommitTests: XCTestCase {
         let frames = Double(fileSize(path + "-wal") - before) / Double(pageSize + 24)
         XCTAssertEqual(try store.lastSequence(), Int64(11 + commits))
         XCTAssertLessThanOrEqual(frames / Double(commits), 3.75, "WAL frames per single-send commit")
+    }
+
+    /// A replica opened at FULL durability syncs every commit (`synchronous` = 2), at NORMAL it does not (1):
+    /// the quorum's promise that an acknowledged operation is on two replicas' disks rests on it.
+    func testAReplicaCommitsAtTheDurabilityItWasOpenedWith() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        for (durability, expected) in [(ReplicaDurability.full, 2), (.normal, 1)] {
+            let store = try ReplicaStore(path: directory.appending("\(durability.pragma).sqlite"), operationLogLimit: 100,
+                                         durability: durability)
+            defer { store.close() }
+            let synchronous = try store.database.read { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+            XCTAssertEqual(synchronous, expected, "synchronous at \(durability.pragma)")
+        }
     }
 
     /// The operation log keeps its limit when operations come one per commit, as SQS's single sends do.
