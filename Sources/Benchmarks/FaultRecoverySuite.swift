@@ -177,6 +177,11 @@ public enum FaultRecoverySuite {
                     }
                     let end = now()
                     load.setRate(0)
+                    if ProcessInfo.processInfo.environment[timelineVariable] != nil {
+                        printTimeline(timeline, until: end, marks: [(killedAt, "standby \(standby) killed"),
+                                                                    (restoredAt, "standby \(standby) restored"),
+                                                                    (failoverAt, "failover began")])
+                    }
                     return .success(Run(
                         rateBefore: rateBefore, standbyBackSeconds: standbyBack,
                         standbyLowestShare: timeline.lowestRate(from: killedAt, to: restoredAt, window: window) / rateBefore,
@@ -208,6 +213,21 @@ public enum FaultRecoverySuite {
             try await drainAndAudit(configuration)
         }
         return run
+    }
+
+    /// Set, each run prints its opens/s second by second on stderr, with the faults marked.
+    static let timelineVariable = "HONGBAO_BENCH_TIMELINE"
+
+    private static func printTimeline(_ timeline: Timeline, until end: Double, marks: [(Double, String)]) {
+        var lines: [String] = []
+        var second = 1.0
+        while second <= end {
+            let events = marks.filter { $0.0 > second - 1 && $0.0 <= second }.map(\.1)
+            lines.append(String(format: "%6.0f s %8.0f opens/s", second, timeline.rate(from: second - 1, to: second))
+                         + (events.isEmpty ? "" : "   <- " + events.joined(separator: ", ")))
+            second += 1
+        }
+        FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }
 
     /// A fresh engine on the same database: its start-up scan settles what the kill left half done; then the
