@@ -27,9 +27,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
-        .target(name: "Primitives", swiftSettings: strict),
+        .target(
+            name: "Primitives",
+            dependencies: [.product(name: "HeapModule", package: "swift-collections")],
+            swiftSettings: strict
+        ),
         // Local PostgreSQL servers from the installed programs: a primary and streaming standbys, their faults
         // and failover (`hongbao cluster`), and the settings the PostgreSQL stores connect with.
         .target(

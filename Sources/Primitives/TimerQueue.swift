@@ -1,4 +1,5 @@
 import Dispatch
+import HeapModule
 import Synchronization
 
 /// Runs actions at deadlines through one dispatch timer, armed for the earliest live deadline rounded up to a
@@ -14,14 +15,17 @@ public final class TimerQueue: Sendable {
     /// The queue `SystemClock.schedule` uses.
     static let shared = TimerQueue(label: "hongbao.clock.timers")
 
-    private struct Entry {
+    private struct Entry: Comparable {
         let due: UInt64
         let action: TimerAction
+
+        static func < (lhs: Entry, rhs: Entry) -> Bool { lhs.due < rhs.due }
+        static func == (lhs: Entry, rhs: Entry) -> Bool { lhs.due == rhs.due }
     }
 
     private struct State {
-        /// A binary min-heap by `due`. Cancelled actions stay until they reach the top.
-        var heap: [Entry] = []
+        /// The actions by `due`, earliest first. Cancelled actions stay until they reach the top.
+        var heap = Heap<Entry>()
         /// When the timer is set to fire next (`UInt64.max`: not set).
         var armedAt = UInt64.max
         let timer: any DispatchSourceTimer
@@ -52,7 +56,7 @@ public final class TimerQueue: Sendable {
         let nanoseconds = UInt64(clamping: min(seconds, 1 << 32)) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
         let due = DispatchTime.now().uptimeNanoseconds &+ nanoseconds
         state.withLock { state in
-            TimerQueue.push(Entry(due: due, action: scheduled), into: &state.heap)
+            state.heap.insert(Entry(due: due, action: scheduled))
             TimerQueue.arm(&state, for: due)
         }
         return scheduled
@@ -64,11 +68,11 @@ public final class TimerQueue: Sendable {
             state.armedAt = .max
             let now = DispatchTime.now().uptimeNanoseconds
             var due: [TimerAction] = []
-            while let top = state.heap.first, top.due <= now || top.action.isCancelled {
-                let entry = TimerQueue.popMin(&state.heap)
-                if entry.due <= now { due.append(entry.action) }
+            while let top = state.heap.min, top.due <= now || top.action.isCancelled {
+                _ = state.heap.removeMin()
+                if top.due <= now { due.append(top.action) }
             }
-            if let next = state.heap.first { TimerQueue.arm(&state, for: next.due) }
+            if let next = state.heap.min { TimerQueue.arm(&state, for: next.due) }
             return due
         }
         for action in due { action.run() }
@@ -81,35 +85,6 @@ public final class TimerQueue: Sendable {
         guard at < state.armedAt else { return }
         state.armedAt = at
         state.timer.schedule(deadline: DispatchTime(uptimeNanoseconds: at), leeway: .nanoseconds(Int(tick / 2)))
-    }
-
-    private static func push(_ entry: Entry, into heap: inout [Entry]) {
-        heap.append(entry)
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard heap[child].due < heap[parent].due else { break }
-            heap.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    /// Removes and returns the entry with the earliest `due`; `heap` must not be empty.
-    private static func popMin(_ heap: inout [Entry]) -> Entry {
-        let top = heap[0]
-        let last = heap.removeLast()
-        guard !heap.isEmpty else { return top }
-        heap[0] = last
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1, right = left + 1
-            var smallest = parent
-            if left < heap.count, heap[left].due < heap[smallest].due { smallest = left }
-            if right < heap.count, heap[right].due < heap[smallest].due { smallest = right }
-            guard smallest != parent else { return top }
-            heap.swapAt(parent, smallest)
-            parent = smallest
-        }
     }
 }
 
