@@ -1,9 +1,9 @@
 import PostgresNIO
 
-/// The queue's cycle as prepared statements (`PostgresPool.run`): a send, a receive and a delete each parsed
-/// once per connection and planned from a kept plan, where the text of each was parsed and planned on every
-/// call (measured with pgbench on one server: 1.4–1.5 ms of server CPU per cycle of 16 unprepared, 0.8–1.1
-/// prepared, against 0.9–1.0 for the plain SKIP LOCKED loop unprepared).
+/// The queue's cycle as prepared statements (`PostgresPool.run`): a send and a receive each parsed once per
+/// connection and planned from a kept plan, where the text of each was parsed and planned on every call
+/// (measured with pgbench on one server: 1.4–1.5 ms of server CPU per cycle of 16 unprepared, 0.8–1.1
+/// prepared, against 0.9–1.0 for the plain SKIP LOCKED loop unprepared). The delete is sent as text.
 extension PostgresCreditQueue {
     /// Messages (ids, bodies) into `queue`, visible at `now`; an id already live there is left as it is.
     struct Send: PostgresPreparedStatement {
@@ -70,7 +70,8 @@ extension PostgresCreditQueue {
         func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
     }
 
-    /// The messages of `queue` whose (id, receipt) pairs are current, deleted. The ids go to the primary key as
+    /// The messages of `queue` whose (id, receipt) pairs are current, deleted. Run as text, not prepared (see
+    /// `PostgresCreditQueue.delete`). The ids go to the primary key as
     /// an array (an index scan of the rows named); each row found is deleted only if one of its pairs is its
     /// current receipt. Written as a join on the pairs, the planner chose a hash join over a scan of the whole
     /// table, dead rows and all.

@@ -221,8 +221,14 @@ public final class PostgresCreditQueue: CreditQueue {
     static func delete(_ receipts: [PostgresReceipt], queue name: String, on pool: PostgresPool) async throws
         -> Set<PostgresReceipt> {
         guard !receipts.isEmpty else { return [] }
+        // Sent as text, planned for its arrays on every call: prepared, a generic plan made before the table had
+        // statistics (a fresh database) found the rows through the (queue, visible_at) index, every row of the
+        // queue, where a custom plan takes the primary key (bench pgqueue, one server: 13,000 messages/s against
+        // 21,700 with custom plans).
         let delete = Delete(queue: name, ids: receipts.map(\.id), tokens: receipts.map(\.token))
-        return Set(try await pool.retrying { try await pool.run(delete) }.map { PostgresReceipt(id: $0.0, token: $0.1) })
+        let query = PostgresQuery(unsafeSQL: Delete.sql, binds: try delete.makeBindings())
+        let rows = try await pool.retrying { try await pool.rows(query) }
+        return Set(try rows.map { try delete.decodeRow($0) }.map { PostgresReceipt(id: $0.0, token: $0.1) })
     }
 
     /// Messages in the queue and in its dead-letter queue.

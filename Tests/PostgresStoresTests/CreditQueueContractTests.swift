@@ -126,7 +126,9 @@ final class PostgresCreditQueueContractTests: PostgresServerTestCase {
             let (name, count) = try row.decode((String, Int64).self)
             plans[name] = count
         }
-        XCTAssertEqual(plans, ["hb_queue_send": 3, "hb_queue_receive": 3, "hb_queue_delete": 3])
+        // The delete is planned for its arrays on every call: a generic plan made on a table without statistics
+        // scans every message of the queue.
+        XCTAssertEqual(plans, ["hb_queue_send": 3, "hb_queue_receive": 3])
     }
 
     /// A receive that may wait gets a message sent while it waits (the bounded poll); an empty one returns
