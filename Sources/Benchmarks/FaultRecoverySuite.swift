@@ -126,11 +126,15 @@ public enum FaultRecoverySuite {
         let primary: @Sendable () -> PostgresSettings? = {
             (try? cluster.settings().primarySettings).map { postgresSettings($0, database: database) }
         }
-        let run = try await context.withScratch("pgfaults-\(number)") { directory in
+        // An engine in `directory` on the scratch database of the primary of the moment, following it.
+        func configuration(_ directory: String) -> EngineConfiguration {
             var configuration = EngineConfiguration(dataPath: directory)
-            configuration.store = .postgres(postgresSettings(settings.primarySettings, database: database))
+            configuration.store = .postgres(primary() ?? postgresSettings(settings.primarySettings, database: database))
             configuration.postgresPrimary = primary
-            let engine = try await Engine.start(configuration)
+            return configuration
+        }
+        let run = try await context.withScratch("pgfaults-\(number)") { directory in
+            let engine = try await Engine.start(configuration(directory))
             let users = try await SimulationRunner.prepareUsers(engine: engine, count: phases.accounts, seed: 1)
             engine.setCreditFailure(percent: failurePercent)
             let load = LoadGenerator(engine: engine, shape: LoadGenerator.Shape(users: users),
@@ -195,8 +199,7 @@ public enum FaultRecoverySuite {
             }
             // Let the opens in flight finish (they may be retrying on the new primary) before the engine closes.
             let settled = ContinuousClock.now
-            while load.counters.started != load.counters.completed + load.counters.failed,
-                  ContinuousClock.now - settled < .seconds(30) {
+            while !load.counters.isSettled, ContinuousClock.now - settled < .seconds(30) {
                 try? await Task.sleep(for: .milliseconds(50))
             }
             await engine.close()
@@ -207,10 +210,7 @@ public enum FaultRecoverySuite {
         }
         context.progress("pgfaults: run \(number)/\(context.runs), restarted to drain and audit")
         try await context.withScratch("pgfaults-\(number)-restart") { directory in
-            var configuration = EngineConfiguration(dataPath: directory)
-            configuration.store = .postgres(primary() ?? postgresSettings(settings.primarySettings, database: database))
-            configuration.postgresPrimary = primary
-            try await drainAndAudit(configuration)
+            try await drainAndAudit(configuration(directory))
         }
         return run
     }
@@ -238,12 +238,7 @@ public enum FaultRecoverySuite {
         let drained: Bool = await withTaskGroup(of: Void.self) { group in
             group.addTask { await engine.run() }
             defer { group.cancelAll() }
-            let began = ContinuousClock.now
-            while ContinuousClock.now - began < OpenLoadBenchmark.drainLimit {
-                if SimulationRunner.isDrained(await engine.snapshot(), engine: engine) { return true }
-                try? await Task.sleep(for: OpenLoadBenchmark.drainPoll)
-            }
-            return false
+            return await OpenLoadBenchmark.waitUntilDrained(engine) != nil
         }
         let report: AuditReport
         do {

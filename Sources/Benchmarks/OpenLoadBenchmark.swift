@@ -59,16 +59,7 @@ public enum OpenLoadBenchmark {
             load.setRate(0)
             let seconds = (ContinuousClock.now - started).secondsDouble
             let opens = engine.metricsSnapshot().opens - opensBefore
-            let stopped = ContinuousClock.now
-            var drain: Double?
-            while ContinuousClock.now - stopped < drainLimit {
-                if load.counters.started == load.counters.completed + load.counters.failed,
-                   SimulationRunner.isDrained(await engine.snapshot(), engine: engine) {
-                    drain = (ContinuousClock.now - stopped).secondsDouble
-                    break
-                }
-                try? await Task.sleep(for: drainPoll)
-            }
+            let drain = await waitUntilDrained(engine) { load.counters.isSettled }
             group.cancelAll()
             return (opens, seconds, drain)
         }
@@ -81,6 +72,19 @@ public enum OpenLoadBenchmark {
             p99Milliseconds: Double(metrics.allTimeOpenLatencyP99Microseconds) / 1_000,
             p999Milliseconds: Double(metrics.allTimeOpenLatencyP999Microseconds) / 1_000,
             drainSeconds: outcome.drain ?? drainLimit.secondsDouble, creditedByRetry: metrics.creditedByRetry)
+    }
+
+    /// Seconds until `ready()` holds and the engine has nothing left to credit (`SimulationRunner.isDrained`), or
+    /// nil when that takes longer than `drainLimit`. The engine must be running.
+    static func waitUntilDrained(_ engine: Engine, when ready: () -> Bool = { true }) async -> Double? {
+        let began = ContinuousClock.now
+        while ContinuousClock.now - began < drainLimit {
+            if ready(), SimulationRunner.isDrained(await engine.snapshot(), engine: engine) {
+                return (ContinuousClock.now - began).secondsDouble
+            }
+            try? await Task.sleep(for: drainPoll)
+        }
+        return nil
     }
 
     /// Every open the load counted is in the engine's figures, nothing is left waiting, the audit is clean.

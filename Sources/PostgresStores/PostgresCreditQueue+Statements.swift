@@ -70,13 +70,12 @@ extension PostgresCreditQueue {
         func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
     }
 
-    /// The messages of `queue` whose (id, receipt) pairs are current, deleted. Run as text, not prepared (see
-    /// `PostgresCreditQueue.delete`). The ids go to the primary key as
+    /// The messages of `queue` whose (id, receipt) pairs are current, deleted. Sent as text, not prepared (see
+    /// `PostgresCreditQueue.delete`), so it has no statement name. The ids go to the primary key as
     /// an array (an index scan of the rows named); each row found is deleted only if one of its pairs is its
     /// current receipt. Written as a join on the pairs, the planner chose a hash join over a scan of the whole
     /// table, dead rows and all.
-    struct Delete: PostgresPreparedStatement {
-        static let name = "hb_queue_delete"
+    struct Delete {
         static let sql = """
             DELETE FROM queue_message m
             WHERE m.queue = $1 AND m.id = ANY($2::TEXT[])

@@ -36,6 +36,9 @@ public final class LoadGenerator: Sendable {
         /// Opens the pacer skipped because `maxConcurrentOpens` were already in flight.
         public var skipped = 0
         public var packetsSent = 0
+
+        /// Every open started has ended, completed or failed.
+        public var isSettled: Bool { started == completed + failed }
     }
 
     private struct State {
