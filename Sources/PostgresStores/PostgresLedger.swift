@@ -21,7 +21,8 @@ public final class PostgresLedger: AccountStore {
         self.clock = clock
         try await PostgresSchema.ensure("ledger", tables: PostgresSchema.ledgerTables,
                                         steps: [PostgresSchema.ledger, PostgresSchema.ledgerSetBatch,
-                                                PostgresSchema.ledgerTokens, PostgresSchema.ledgerVoids],
+                                                PostgresSchema.ledgerTokens, PostgresSchema.ledgerVoids,
+                                                PostgresSchema.ledgerNoForeignKeys],
                                         on: pool, create: create)
         let rows = try await pool.retrying {
             try await pool.rows("SELECT id FROM account WHERE name = \(Account.settlementName)")
@@ -260,6 +261,15 @@ public final class PostgresLedger: AccountStore {
                     let (name, balance) = try row.decode((String, Int64).self)
                     violations.append(AuditViolation(code: "ledger.negative",
                         detail: "account \(name) is negative: \(Money(minorUnits: balance).formatted)"))
+                }
+                let strays = try await rows("""
+                    SELECT COUNT(*) FROM transfer t
+                    WHERE NOT EXISTS (SELECT 1 FROM account a WHERE a.id = t.debit_id)
+                       OR NOT EXISTS (SELECT 1 FROM account a WHERE a.id = t.credit_id)
+                    """)[0].decode(Int64.self)
+                if strays > 0 {
+                    violations.append(AuditViolation(code: "ledger.accounts",
+                        detail: "\(strays) transfers name an account that does not exist"))
                 }
                 let badAmounts = try await rows("SELECT COUNT(*) FROM transfer WHERE amount <= 0")[0].decode(Int64.self)
                 if badAmounts > 0 {

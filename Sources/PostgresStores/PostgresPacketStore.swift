@@ -41,7 +41,8 @@ public final class PostgresPacketStore: PacketStore {
                                      clock: clock)
         try await PostgresSchema.ensure("redpackets", tables: PostgresSchema.packetTables,
                                         steps: [PostgresSchema.packets, PostgresSchema.packetsGrab, PostgresSchema.packetsDrawAtGrab,
-                                                PostgresSchema.packetsOneStatement], on: pool,
+                                                PostgresSchema.packetsOneStatement, PostgresSchema.packetsSetBatch],
+                                        on: pool,
                                         create: create)
     }
 
@@ -367,6 +368,14 @@ public final class PostgresPacketStore: PacketStore {
                         \(Money(minorUnits: grabbedAmount)) (recorded \(grabbed) for \(Money(minorUnits: allotted))), \
                         \(claims) claims sum to \(Money(minorUnits: claimed)), \(strays) unlike their grab
                         """))
+                }
+                let orphans = try await self.rows("""
+                    SELECT (SELECT COUNT(*) FROM grab g WHERE NOT EXISTS (SELECT 1 FROM packet p WHERE p.id = g.packet_id))
+                         + (SELECT COUNT(*) FROM claim c WHERE NOT EXISTS (SELECT 1 FROM packet p WHERE p.id = c.packet_id))
+                    """, on: connection)[0].decode(Int64.self)
+                if orphans > 0 {
+                    violations.append(AuditViolation(code: "packet.orphans",
+                        detail: "\(orphans) grabs or claims name a packet that does not exist"))
                 }
                 let badRefunds = try await self.rows("""
                     SELECT COUNT(*) FROM packet_now WHERE (state = 'expired' AND refunded <> total - opened_amount)

@@ -360,6 +360,17 @@ enum PostgresSchema {
         refusingVoidedIDs(ledgerTokens[2]),
     ]
 
+    /// Ledger, version 5: no foreign keys from `transfer` to `account`. Each key was checked per inserted transfer
+    /// (two lookups of an account row with `FOR KEY SHARE`, run as statements of their own at the end of the
+    /// batch's `INSERT`: about a sixth of the batch's server time). The batch function is the only writer of
+    /// transfers and has already locked both accounts `FOR UPDATE` (a transfer naming an unknown account is refused
+    /// as `unknown_from` / `unknown_to`), and accounts are never deleted, so the keys checked nothing it had not;
+    /// the audit checks it instead (`ledger.accounts`: a transfer naming an account that does not exist).
+    static let ledgerNoForeignKeys = [
+        "ALTER TABLE transfer DROP CONSTRAINT IF EXISTS transfer_debit_id_fkey",
+        "ALTER TABLE transfer DROP CONSTRAINT IF EXISTS transfer_credit_id_fkey",
+    ]
+
     /// `hb_transfer_batch` as `function` defines it, replaced by one that also answers `voided` for an id in
     /// `voided_transfer` (read once per batch, after the ids' locks), before any other check of a new transfer.
     static func refusingVoidedIDs(_ function: String) -> String {
@@ -695,6 +706,188 @@ enum PostgresSchema {
             END LOOP;
             FOR i IN 1 .. grabs LOOP
                 CONTINUE WHEN NOT opening[i];
+                SELECT * INTO d FROM hb_draw(g_packets[i], g_users[i], g_names[i], p_now, g_tokens[i]);
+                part := 'grab+draw'; ord := i; status := d.status; slot := d.slot; claim_id := d.claim_id;
+                amount := d.amount; state := d.state; opened_at := d.opened_at; credited_at := d.credited_at;
+                attempts := d.attempts;
+                RETURN NEXT;
+            END LOOP;
+            FOR i IN 1 .. coalesce(array_length(d_packets, 1), 0) LOOP
+                SELECT * INTO d FROM hb_draw(d_packets[i], d_users[i], d_names[i], p_now, d_tokens[i]);
+                part := 'draw'; ord := i; status := d.status; slot := d.slot; claim_id := d.claim_id;
+                amount := d.amount; state := d.state; opened_at := d.opened_at; credited_at := d.credited_at;
+                attempts := d.attempts;
+                RETURN NEXT;
+            END LOOP;
+            -- Each claim not yet credited is marked once (the data-modifying part of a WITH runs whether or not
+            -- the final SELECT reads it; that SELECT sees the claims as they were before, enough to tell a known one).
+            IF coalesce(array_length(c_ids, 1), 0) > 0 THEN
+                RETURN QUERY
+                WITH marks AS (
+                    SELECT DISTINCT ON (m.id) m.id, m.at FROM unnest(c_ids, c_times) AS m(id, at) ORDER BY m.id
+                ), credited AS (
+                    UPDATE claim c SET state = 'credited', credited_at = marks.at, attempts = c.attempts + 1
+                    FROM marks WHERE c.id = marks.id AND c.state <> 'credited'
+                    RETURNING c.id
+                )
+                SELECT 'credited'::TEXT, NULL::INTEGER, NULL::TEXT, NULL::BIGINT, c.id::TEXT, NULL::BIGINT, NULL::TEXT,
+                       NULL::BIGINT, NULL::BIGINT, NULL::BIGINT
+                FROM claim c JOIN marks ON marks.id = c.id;
+            END IF;
+            IF coalesce(array_length(w_ids, 1), 0) > 0 THEN
+                UPDATE claim c SET state = 'waiting', attempts = c.attempts + 1
+                FROM (SELECT DISTINCT w.id FROM unnest(w_ids) AS w(id)) w
+                WHERE c.id = w.id AND c.state = 'crediting';
+            END IF;
+        END $$
+        """,
+    ]
+
+    /// Red packets, version 5: a batch's grabs are decided set-wise, not by a call of `hb_grab` and `hb_draw` per
+    /// write (two nested calls of some ten statements per open). The batch's packets are locked once (`FOR NO KEY
+    /// UPDATE`, in id order) and read into arrays, with its users' grabs of them; each grab is then decided in turn
+    /// against those arrays, with the same checks in the same order as `hb_grab` (and the share drawn by
+    /// `hb_share`'s rule, inlined), so each gets the answer it would get alone, in turn; at the end one `INSERT`
+    /// writes the new grabs and one `UPDATE` each changed packet. A grab that opens at once and is new needs no
+    /// draw call: the batch made the grab (no other transaction sees it) and holds the packet's row (which an
+    /// expiry needs), so the draw's checks are already answered (the packet is open and not expired at `p_now`,
+    /// no claim of the grab can exist): its claim is `drawn` with the grab's slot and share, and goes into one
+    /// `INSERT` with the batch's others, before the other draws (which see it, as they saw `hb_draw`'s). A grab
+    /// found by its token (a batch run again after an unclear commit) still draws through `hb_draw`, which finds
+    /// the lost attempt's claim. Same answers, same rows as version 4
+    /// (`PacketStoreMigrationTests.testTheBatchAnswersAndWritesAsVersion4Did`).
+    ///
+    /// The step also drops the foreign keys from `grab` and `claim` to `packet`, checked per inserted row by a
+    /// statement of its own: every grab and draw has read (a grab locked) its packet's row in the same transaction
+    /// before it inserts, and packets are never deleted; the audit checks it instead (`packet.orphans`).
+    static let packetsSetBatch = [
+        "ALTER TABLE grab DROP CONSTRAINT IF EXISTS grab_packet_id_fkey",
+        "ALTER TABLE claim DROP CONSTRAINT IF EXISTS claim_packet_id_fkey",
+        """
+        CREATE OR REPLACE FUNCTION hb_packet_batch(g_packets TEXT[], g_users BIGINT[], g_names TEXT[], g_tokens BIGINT[],
+                                        g_randoms BIGINT[], g_draws BOOLEAN[],
+                                        d_packets TEXT[], d_users BIGINT[], d_names TEXT[], d_tokens BIGINT[],
+                                        c_ids TEXT[], c_times BIGINT[], w_ids TEXT[], p_now BIGINT, p_min BIGINT)
+        RETURNS TABLE (part TEXT, ord INTEGER, status TEXT, slot BIGINT, claim_id TEXT, amount BIGINT, state TEXT,
+                       opened_at BIGINT, credited_at BIGINT, attempts BIGINT)
+        LANGUAGE plpgsql AS $$
+        #variable_conflict use_column
+        DECLARE
+            grabs INTEGER := coalesce(array_length(g_packets, 1), 0);
+            redraw BOOLEAN[] := '{}';
+            d RECORD;
+            -- The batch's packets, locked and read once, in id order; what their grabs take is counted here and
+            -- written by one UPDATE.
+            p_ids TEXT[]; p_kinds TEXT[]; p_states TEXT[]; p_expires BIGINT[]; p_recipients BIGINT[];
+            p_totals BIGINT[]; p_shares BIGINT[]; p_grabbed BIGINT[]; p_allotted BIGINT[]; p_before BIGINT[];
+            -- The grabs of the batch's users made before it (key: packet id, '/', user id).
+            e_keys TEXT[]; e_slots BIGINT[]; e_tokens BIGINT[];
+            -- The grabs the batch makes (one INSERT), and the claims of those that open at once (one INSERT).
+            m_keys TEXT[] := '{}'; m_packets TEXT[] := '{}'; m_users BIGINT[] := '{}'; m_slots BIGINT[] := '{}';
+            m_tokens BIGINT[] := '{}'; m_amounts BIGINT[] := '{}';
+            n_ids TEXT[] := '{}'; n_packets TEXT[] := '{}'; n_users BIGINT[] := '{}'; n_names TEXT[] := '{}';
+            n_slots BIGINT[] := '{}'; n_amounts BIGINT[] := '{}'; n_tokens BIGINT[] := '{}';
+            k INTEGER; e INTEGER; g_key TEXT; g_status TEXT; g_slot BIGINT;
+            has_grab BOOLEAN; f_slot BIGINT; f_token BIGINT;
+            share BIGINT; remaining BIGINT; shares_left BIGINT; upper_bound BIGINT;
+        BEGIN
+            IF grabs > 0 THEN
+                SELECT array_agg(q.id ORDER BY q.id), array_agg(q.kind ORDER BY q.id), array_agg(q.state ORDER BY q.id),
+                       array_agg(q.expires_at ORDER BY q.id), array_agg(q.recipient_id ORDER BY q.id),
+                       array_agg(q.total ORDER BY q.id), array_agg(q.shares ORDER BY q.id),
+                       array_agg(q.grabbed ORDER BY q.id), array_agg(q.allotted ORDER BY q.id)
+                INTO p_ids, p_kinds, p_states, p_expires, p_recipients, p_totals, p_shares, p_grabbed, p_allotted
+                FROM (SELECT packet.id, packet.kind, packet.state, packet.expires_at, packet.recipient_id, packet.total,
+                             packet.shares, packet.grabbed, packet.allotted
+                      FROM packet WHERE packet.id = ANY(g_packets) ORDER BY packet.id FOR NO KEY UPDATE) q;
+                p_ids := coalesce(p_ids, '{}'); p_grabbed := coalesce(p_grabbed, '{}'); p_before := p_grabbed;
+                SELECT coalesce(array_agg(x.packet_id || '/' || x.user_id), '{}'), coalesce(array_agg(x.slot), '{}'),
+                       coalesce(array_agg(x.token), '{}')
+                INTO e_keys, e_slots, e_tokens
+                FROM unnest(g_packets, g_users) AS u(packet_id, user_id)
+                CROSS JOIN LATERAL (SELECT grab.packet_id, grab.user_id, grab.slot, grab.token FROM grab
+                                    WHERE grab.packet_id = u.packet_id AND grab.user_id = u.user_id) x;
+            END IF;
+            FOR i IN 1 .. grabs LOOP
+                redraw[i] := FALSE;
+                g_slot := NULL;
+                k := array_position(p_ids, g_packets[i]);
+                IF k IS NULL OR p_states[k] IN ('paying', 'cancelled') THEN
+                    g_status := 'unknown';
+                ELSE
+                    -- The user's grab of this packet, made before the batch or earlier in it.
+                    g_key := g_packets[i] || '/' || g_users[i];
+                    e := array_position(e_keys, g_key);
+                    has_grab := e IS NOT NULL;
+                    IF has_grab THEN
+                        f_slot := e_slots[e]; f_token := e_tokens[e];
+                    ELSE
+                        e := array_position(m_keys, g_key);
+                        has_grab := e IS NOT NULL;
+                        IF has_grab THEN f_slot := m_slots[e]; f_token := m_tokens[e]; END IF;
+                    END IF;
+                    IF has_grab AND f_token = g_tokens[i] THEN
+                        g_status := 'ok'; g_slot := f_slot; redraw[i] := g_draws[i];
+                    ELSIF p_states[k] = 'expired' OR p_now >= p_expires[k] THEN
+                        g_status := 'expired';
+                    ELSIF p_kinds[k] = 'personal' AND p_recipients[k] IS DISTINCT FROM g_users[i] THEN
+                        g_status := 'not_recipient';
+                    ELSIF has_grab THEN
+                        g_status := 'already';
+                    ELSIF p_grabbed[k] >= p_shares[k] THEN
+                        g_status := 'sold_out';
+                    ELSE
+                        g_slot := p_grabbed[k] + 1;
+                        -- hb_share, inlined: each share drawn from what is left for the shares left.
+                        remaining := p_totals[k] - p_allotted[k];
+                        shares_left := p_shares[k] - p_grabbed[k];
+                        IF shares_left <= 1 OR p_kinds[k] = 'personal' THEN
+                            share := remaining;
+                        ELSIF p_kinds[k] = 'equal' THEN
+                            share := (remaining + shares_left - 1) / shares_left;
+                        ELSE
+                            upper_bound := GREATEST(p_min, LEAST((2 * remaining - 1) / shares_left,
+                                                                 remaining - (shares_left - 1) * p_min));
+                            share := p_min + (g_randoms[i] % (upper_bound - p_min + 1));
+                        END IF;
+                        p_grabbed[k] := g_slot;
+                        p_allotted[k] := p_allotted[k] + share;
+                        m_keys := m_keys || g_key; m_packets := m_packets || g_packets[i]; m_users := m_users || g_users[i];
+                        m_slots := m_slots || g_slot; m_tokens := m_tokens || g_tokens[i]; m_amounts := m_amounts || share;
+                        g_status := 'ok';
+                        IF g_draws[i] THEN
+                            n_ids := n_ids || (g_packets[i] || '.' || g_slot); n_packets := n_packets || g_packets[i];
+                            n_users := n_users || g_users[i]; n_names := n_names || g_names[i];
+                            n_slots := n_slots || g_slot; n_amounts := n_amounts || share; n_tokens := n_tokens || g_tokens[i];
+                            part := 'grab+draw'; ord := i; status := 'drawn'; slot := g_slot;
+                            claim_id := g_packets[i] || '.' || g_slot; amount := share; state := 'crediting';
+                            opened_at := p_now; credited_at := NULL; attempts := 0;
+                            RETURN NEXT;
+                            CONTINUE;
+                        END IF;
+                    END IF;
+                END IF;
+                CONTINUE WHEN redraw[i];
+                part := 'grab'; ord := i; status := g_status; slot := g_slot; claim_id := NULL; amount := NULL;
+                state := NULL; opened_at := NULL; credited_at := NULL; attempts := NULL;
+                RETURN NEXT;
+            END LOOP;
+            IF coalesce(array_length(m_keys, 1), 0) > 0 THEN
+                INSERT INTO grab (packet_id, user_id, slot, grabbed_at, token, amount)
+                SELECT u.packet_id, u.user_id, u.slot, p_now, u.token, u.amount
+                FROM unnest(m_packets, m_users, m_slots, m_tokens, m_amounts) AS u(packet_id, user_id, slot, token, amount);
+                UPDATE packet SET grabbed = u.grabbed, allotted = u.allotted
+                FROM unnest(p_ids, p_grabbed, p_allotted, p_before) AS u(id, grabbed, allotted, before)
+                WHERE packet.id = u.id AND u.grabbed <> u.before;
+            END IF;
+            IF coalesce(array_length(n_ids, 1), 0) > 0 THEN
+                INSERT INTO claim (id, packet_id, user_id, user_name, slot, amount, state, opened_at, token)
+                SELECT u.id, u.packet_id, u.user_id, u.user_name, u.slot, u.amount, 'crediting', p_now, u.token
+                FROM unnest(n_ids, n_packets, n_users, n_names, n_slots, n_amounts, n_tokens)
+                     AS u(id, packet_id, user_id, user_name, slot, amount, token);
+            END IF;
+            FOR i IN 1 .. grabs LOOP
+                CONTINUE WHEN NOT redraw[i];
                 SELECT * INTO d FROM hb_draw(g_packets[i], g_users[i], g_names[i], p_now, g_tokens[i]);
                 part := 'grab+draw'; ord := i; status := d.status; slot := d.slot; claim_id := d.claim_id;
                 amount := d.amount; state := d.state; opened_at := d.opened_at; credited_at := d.credited_at;

@@ -32,7 +32,7 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
             """, database: database)
         let store = try await PostgresPacketStore(pool: pool)
         XCTAssertEqual(try server.psql("SELECT version FROM hongbao_schema WHERE component = 'redpackets'",
-                                       database: database), "4")
+                                       database: database), "5")
         let p1 = try XCTUnwrap(try store.packet(PacketID("p1")))
         XCTAssertEqual([p1.grabbed, p1.opened], [3, 2])
         XCTAssertEqual(p1.openedAmount, Money(minorUnits: 600))
@@ -67,5 +67,92 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
         XCTAssertEqual(try store.packet(PacketID("p1"))?.state, .finished)
         audit = try await store.auditStore(maxViolationsPerCheck: 20)
         XCTAssertEqual(audit, [])
+        // Version 5 dropped the grabs' and claims' foreign keys to the packets; the audit finds a stray.
+        XCTAssertEqual(try server.psql("""
+            SELECT COUNT(*) FROM pg_constraint WHERE conrelid IN ('grab'::regclass, 'claim'::regclass) AND contype = 'f'
+            """, database: database), "0")
+        _ = try server.psql("INSERT INTO grab (packet_id, user_id, slot, grabbed_at, amount) VALUES ('gone', 11, 1, 0, 5)",
+                            database: database)
+        audit = try await store.auditStore(maxViolationsPerCheck: 20)
+        XCTAssertEqual(audit.map(\.code), ["packet.orphans"])
+    }
+
+    /// Version 5's batch (a grab that opens at once inserts its claim without `hb_draw`) answers every write as
+    /// version 4's did and leaves the same rows: the same batch run on a database at each version. It holds fresh
+    /// grabs that open at once (one taking a packet's last share), one refused for each reason, one found by its
+    /// token (the retry of an unclear commit, which draws through `hb_draw`), a plain grab, draws (of a grab made
+    /// in the batch, of a share a grab opened in the batch, of nothing) and marks.
+    func testTheBatchAnswersAndWritesAsVersion4Did() async throws {
+        let server = try running()
+        let far = Int64(4_000_000_000_000)
+        let setup = [
+            """
+            INSERT INTO packet (id, kind, sender_id, sender_name, recipient_id, total, shares, greeting, created_at,
+                                expires_at, grabbed, allotted, state) VALUES
+                ('pa', 'lucky', 10, 'alice', NULL, 1000, 4, 'hi', 0, \(far), 2, 500, 'open'),
+                ('pb', 'personal', 10, 'alice', 21, 100, 1, 'hi', 0, \(far), 0, 0, 'open'),
+                ('pe', 'lucky', 10, 'alice', NULL, 100, 2, 'hi', 0, 5, 0, 0, 'open'),
+                ('pp', 'lucky', 10, 'alice', NULL, 100, 2, 'hi', 0, \(far), 0, 0, 'paying')
+            """,
+            """
+            INSERT INTO grab (packet_id, user_id, slot, grabbed_at, token, amount) VALUES
+                ('pa', 30, 1, 0, 777, 300), ('pa', 31, 2, 0, 5, 200)
+            """,
+        ]
+        // Grabs: 40 and 43 open pa's last two shares, 41 finds it sold out, 30 is the lost attempt found by its
+        // token, 31 grabbed before with another token; 21 grabs pb (plain), 22 is not its recipient; pe expired;
+        // pp not paid; nope unknown. Draws: 21's pb (grabbed in this batch), 40's pa (opened in it), 50 nothing.
+        let batch = """
+            SELECT string_agg(format('%s|%s|%s|%s|%s|%s|%s|%s|%s|%s', part, ord, status, slot, claim_id, amount, state,
+                                     opened_at, credited_at, attempts), ',' ORDER BY part, ord, claim_id)
+            FROM hb_packet_batch(
+                ARRAY['pa', 'pa', 'pa', 'pa', 'pa', 'pb', 'pb', 'pe', 'pp', 'nope']::TEXT[],
+                ARRAY[40, 30, 43, 41, 31, 21, 22, 40, 40, 40]::BIGINT[],
+                ARRAY['u40', 'u30', 'u43', 'u41', 'u31', 'u21', 'u22', 'u40', 'u40', 'u40']::TEXT[],
+                ARRAY[1, 777, 3, 4, 6, 7, 8, 9, 10, 11]::BIGINT[],
+                ARRAY[123456789, 5, 987654321, 42, 43, 44, 45, 46, 47, 48]::BIGINT[],
+                ARRAY[true, true, true, true, true, false, true, true, true, true]::BOOLEAN[],
+                ARRAY['pb', 'pa', 'pa']::TEXT[], ARRAY[21, 40, 50]::BIGINT[], ARRAY['u21', 'u40', 'u50']::TEXT[],
+                ARRAY[12, 13, 14]::BIGINT[],
+                ARRAY['pa.3', 'zz.1']::TEXT[], ARRAY[1500, 1500]::BIGINT[], ARRAY['pb.1']::TEXT[], 1000, 1)
+            """
+        let tables = [
+            """
+            SELECT string_agg(format('%s:%s:%s:%s:%s:%s', packet_id, user_id, slot, grabbed_at, token, amount), ','
+                              ORDER BY packet_id, user_id) FROM grab
+            """,
+            """
+            SELECT string_agg(format('%s:%s:%s:%s:%s:%s:%s:%s:%s:%s:%s', id, packet_id, user_id, user_name, slot, amount,
+                                     state, opened_at, credited_at, attempts, token), ',' ORDER BY id) FROM claim
+            """,
+            "SELECT string_agg(format('%s:%s:%s:%s', id, grabbed, allotted, state), ',' ORDER BY id) FROM packet",
+        ]
+        let versions = [4, 5]
+        var seen: [[String]] = []
+        for version in versions {
+            let pool = try freshPool()
+            let database = pool.settings.database
+            let steps = [PostgresSchema.packets, PostgresSchema.packetsGrab, PostgresSchema.packetsDrawAtGrab,
+                         PostgresSchema.packetsOneStatement, PostgresSchema.packetsSetBatch]
+            try await PostgresSchema.ensure("redpackets", tables: PostgresSchema.packetTables,
+                                            steps: Array(steps.prefix(version)), on: pool)
+            for statement in setup { _ = try server.psql(statement, database: database) }
+            seen.append([try server.psql(batch, database: database)]
+                + (try tables.map { try server.psql($0, database: database) }))
+        }
+        XCTAssertEqual(seen[0], seen[1])
+        let answer = seen[1][0]
+        for expected in ["grab+draw|1|drawn|3|pa.3|", "grab+draw|2|drawn|1|pa.1|300|crediting|1000||0",
+                         "grab+draw|3|drawn|4|pa.4|", "grab|4|sold_out||", "grab|5|already||",
+                         "grab|6|ok|1|", "grab|7|not_recipient||", "grab|8|expired||", "grab|9|unknown||",
+                         "grab|10|unknown||", "draw|1|drawn|1|pb.1|100|crediting",
+                         "draw|2|existing|3|pa.3|", "draw|3|not_grabbed||", "credited||||pa.3|"] {
+            XCTAssertTrue(answer.contains(expected), "\(expected) not in \(answer)")
+        }
+        // pa's four shares were all allotted (its total), pa.3 was credited, pb.1 is waiting.
+        XCTAssertTrue(seen[1][3].contains("pa:4:1000:open"), seen[1][3])
+        XCTAssertTrue(seen[1][2].contains("pa.3:pa:40:u40:3:"), seen[1][2])
+        XCTAssertTrue(seen[1][2].contains(":credited:1000:1500:1:1"), seen[1][2])
+        XCTAssertTrue(seen[1][2].contains("pb.1:pb:21:u21:1:100:waiting:1000::1:12"), seen[1][2])
     }
 }

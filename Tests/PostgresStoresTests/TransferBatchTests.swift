@@ -151,7 +151,7 @@ final class TransferBatchTests: PostgresServerTestCase {
             """, database: pool.settings.database)
         let ledger = try await PostgresLedger(pool: pool, clock: ManualClock())
         XCTAssertEqual(try server.psql("SELECT version FROM hongbao_schema WHERE component = 'ledger'",
-                                       database: pool.settings.database), "4")
+                                       database: pool.settings.database), "5")
         let bob = try await ledger.openAccount(name: "bob")
         let outcome = try await ledger.transfer(TransferRequest(id: "t.1", from: AccountID(3), to: bob.id,
                                                                 amount: Money(minorUnits: 200), memo: "after"))
@@ -159,6 +159,30 @@ final class TransferBatchTests: PostgresServerTestCase {
         XCTAssertEqual(outcome.record.sequence, 2, "the sequence goes on from version 1's transfers")
         let audit = try await ledger.auditAccounts()
         XCTAssertEqual(audit, [])
+    }
+
+    /// Version 5 drops the transfers' foreign keys to the accounts (checked per transfer, and redundant with the
+    /// batch's own lock of both accounts); the audit finds what they kept out: a transfer naming no account.
+    func testWithoutForeignKeysAStrayTransferIsFoundByTheAudit() async throws {
+        let server = try running()
+        let pool = try freshPool()
+        let ledger = try await PostgresLedger(pool: pool, clock: ManualClock())
+        let database = pool.settings.database
+        XCTAssertEqual(try server.psql("SELECT COUNT(*) FROM pg_constraint WHERE conrelid = 'transfer'::regclass AND contype = 'f'",
+                                       database: database), "0")
+        let alice = try await ledger.openAccount(name: "alice", deposit: Money(minorUnits: 500))
+        var audit = try await ledger.auditAccounts()
+        XCTAssertEqual(audit, [])
+        await assertThrows({
+            try await ledger.transfer(TransferRequest(id: "t.stray", from: alice.id, to: AccountID(999),
+                                                      amount: Money(minorUnits: 5), memo: "nobody"))
+        }, LedgerError.unknownAccountID(AccountID(999)))
+        _ = try server.psql("""
+            INSERT INTO transfer (id, debit_id, credit_id, amount, debit_balance_after, credit_balance_after, memo, created_at)
+            VALUES ('t.forced', \(alice.id.rawValue), 999, 5, 495, 5, 'forced', 0)
+            """, database: database)
+        audit = try await ledger.auditAccounts()
+        XCTAssertTrue(audit.map(\.code).contains("ledger.accounts"), "\(audit)")
     }
 
     /// Each batch's call of `hb_transfer_batch` and of `hb_packet_batch` runs as a statement the server keeps
