@@ -1,13 +1,17 @@
 import Engine
 import PostgresStores
+import Primitives
 
 /// `hongbao bench e2e`, at FULL durability with 0 % and 20 % credit failures: the highest sustainable opens/s
-/// (searched, see `sustainedRuns`), and the open latency and the drain time at the goal's rate of 5,000
-/// opens/s (latency at the edge of saturation is the queueing of an overloaded system, not the design's).
+/// (searched, see `sustainedRuns`; the goal is 10,000 at 20 %), and the open latency and the drain time at 8,000
+/// opens/s, the goal's latency rate (below the sustained goal: latency at the edge of saturation is the queueing
+/// of an overloaded system, not the design's).
 public enum EndToEndSuite {
     /// Accounts seeded per run. The quick smoke checks the suite's shape, not its speed: a tenth of them.
     static func accounts(_ context: BenchContext) -> Int { context.quick ? 1_000 : 10_000 }
-    static let minimumOpensPerSecond = 5_000.0
+    static let minimumOpensPerSecond = 10_000.0
+    /// Where the latency and the drain are measured (their goals: p99 ≤ 50 ms, drain ≤ 10 s).
+    static let latencyRate = 8_000
     static let maximumP99Milliseconds = 50.0
     static let maximumDrainSeconds = 10.0
     /// Where the search for the sustained rate starts (see `RateSearch`).
@@ -18,7 +22,7 @@ public enum EndToEndSuite {
     static func runDuration(_ context: BenchContext) -> Duration { context.quick ? .seconds(1) : .seconds(10) }
 
     public static func run(_ context: BenchContext) async throws -> [BenchFigure] {
-        let latencyRate = context.quick ? 500 : Int(minimumOpensPerSecond)
+        let latencyRate = context.quick ? 500 : Self.latencyRate
         let duration = runDuration(context)
         var figures: [BenchFigure] = []
         var baseline: (throughput: [OpenLoadBenchmark.Run], latency: [OpenLoadBenchmark.Run]) = ([], [])
@@ -104,7 +108,8 @@ public enum EndToEndSuite {
         let p999 = figure("open p99.9 at \(rate)/s, \(label)", "ms", latency, baseline.latency, \.p999Milliseconds)
         var drain = figure("drain after \(rate)/s, \(label)", "s", latency, baseline.latency, \.drainSeconds)
         if failure == 20 {
-            opens = opens.with(goal: "≥ 5,000/s", met: opens.median >= minimumOpensPerSecond)
+            opens = opens.with(goal: "≥ \(NumberText.grouped(Int(minimumOpensPerSecond)))/s",
+                               met: opens.median >= minimumOpensPerSecond)
             p99 = p99.with(goal: "≤ 50 ms", met: p99.median <= maximumP99Milliseconds)
             drain = drain.with(goal: "≤ 10 s", met: drain.median <= maximumDrainSeconds)
         }
