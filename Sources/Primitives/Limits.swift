@@ -77,9 +77,10 @@ public struct LedgerLimits: Sendable, Equatable {
     /// process's resident set once touched: with 1 GiB a full audit of a million-account ledger pushed peak
     /// RSS past 300 MiB. Reads beyond the map go through SQLite's page cache as usual.
     public var memoryMapBytes: Int = 64 * 1024 * 1024
-    /// WAL pages between automatic checkpoints (10,000 ≈ 40 MiB; SQLite's default is 1,000). The writer runs
-    /// the checkpoint inside a commit, and hot pages (balances, open packets) are rewritten many times per
-    /// interval: a longer one copies each back to the database once instead of ten times.
+    /// WAL pages between checkpoints (10,000 ≈ 40 MiB; SQLite's default is 1,000). Hot pages (balances, open
+    /// packets) are rewritten many times per interval: a longer one copies each back to the database once
+    /// instead of ten times. The checkpoint runs on a connection of its own (`WALCheckpointer`), not in the
+    /// writer's commit.
     public var walAutocheckpointPages: Int = 10_000
 
     public init() {}

@@ -42,6 +42,9 @@ public final class SQLiteStore: Sendable {
     private let writer: GroupCommitWriter
     /// At FULL durability, the fsync that acknowledges commits; nil at NORMAL.
     public let walSyncer: WALSyncer?
+    /// With group commit, what copies the WAL back into the file, off the writer (nil: the writer's own
+    /// automatic checkpoint, as in the deterministic simulation and for read-only stores).
+    public let checkpointer: WALCheckpointer?
 
     /// Opens (creating if needed) the database at `path` and runs `migrations`.
     public init(path: String, options: SQLiteStoreOptions, migrations: (inout DatabaseMigrator) -> Void) throws {
@@ -73,6 +76,7 @@ public final class SQLiteStore: Sendable {
                     throw SQLiteStoreError.corruptDatabase(path: path, reason: reason)
                 }
                 writer = GroupCommitWriter(writer: pool, maxUnitsPerCommit: options.maxUnitsPerCommit, syncer: nil)
+                checkpointer = nil
                 return
             }
             var migrator = DatabaseMigrator()
@@ -83,6 +87,13 @@ public final class SQLiteStore: Sendable {
                 try Self.configureWriter(pool, path: path, options: options)
                 try migrator.migrate(pool)
                 return pool
+            }
+            if options.groupCommit {
+                let checkpointer = try WALCheckpointer(path: path, thresholdFrames: options.walAutocheckpointPages)
+                try pool.barrierWriteWithoutTransaction { checkpointer.attach(to: $0) }
+                self.checkpointer = checkpointer
+            } else {
+                checkpointer = nil
             }
         } catch {
             throw SQLiteFile.classify(error, path: path)
@@ -236,11 +247,19 @@ public final class SQLiteStore: Sendable {
     /// the file again at once could then find it locked. Use no method of this store afterwards.
     public func close() throws {
         writer.waitUntilIdle()
+        checkpointer?.stop()
         do {
             try pool.close()
         } catch {
             throw SQLiteFile.classify(error, path: path)
         }
+        checkpointer?.writerClosed()
+    }
+
+    deinit {
+        // Closed or not, no checkpoint may start once the store is gone (its connection is closed here; a store
+        // dropped without `close` keeps the hook's hold on the checkpointer, as its writer may still commit).
+        checkpointer?.stop()
     }
 
     /// How many group commits have happened since open.
