@@ -39,6 +39,12 @@ public enum EndToEndSuite {
         return figures
     }
 
+    /// When in the run the load met its in-flight limit: one pause of 512 / rate fails a step, wherever it falls.
+    static func skipWindow(_ run: OpenLoadBenchmark.Run) -> String {
+        guard let window = run.skipWindow else { return "" }
+        return String(format: " (%.1f–%.1f s into the load)", window.lowerBound, window.upperBound)
+    }
+
     /// Finds the highest sustainable rate (`RateSearch`: a run sustained is a lower bound, one not sustained an
     /// upper bound; double, then bisect), then repeats it until there are `context.runs` runs at that rate.
     static func sustainedRuns(_ context: BenchContext, creditFailurePercent: Int, on server: PostgresSettings? = nil,
@@ -55,7 +61,8 @@ public enum EndToEndSuite {
             context.progress("e2e\(label) \(creditFailurePercent)% failures: offering \(rate) opens/s (step \(step))")
             let run = try await once(context, rate: rate, duration: duration, failure: creditFailurePercent, on: server)
             context.progress("e2e\(label) \(creditFailurePercent)% failures: \(rate) offered, \(Int(run.achievedPerSecond)) achieved, "
-                             + "\(run.skipped) skipped at the in-flight limit: \(run.sustained ? "sustained" : "not sustained")")
+                             + "\(run.skipped) skipped at the in-flight limit\(skipWindow(run)): "
+                             + (run.sustained ? "sustained" : "not sustained"))
             last = run
             if run.sustained, run.offeredPerSecond > best?.offeredPerSecond ?? 0 { best = run }
             offered = search.next(offered: rate, achieved: run.achievedPerSecond, wasSustained: run.sustained)

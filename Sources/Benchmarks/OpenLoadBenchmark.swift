@@ -12,6 +12,8 @@ public enum OpenLoadBenchmark {
         public var achievedPerSecond: Double
         public var opens: Int
         public var skipped: Int
+        /// Seconds into the load of the first and the last skip (nil when nothing was skipped).
+        public var skipWindow: ClosedRange<Double>?
         public var p50Milliseconds: Double
         public var p99Milliseconds: Double
         public var p999Milliseconds: Double
@@ -68,6 +70,7 @@ public enum OpenLoadBenchmark {
         return Run(
             offeredPerSecond: rate, achievedPerSecond: Double(outcome.opens) / outcome.seconds, opens: outcome.opens,
             skipped: load.counters.skipped,
+            skipWindow: load.counters.firstSkipSeconds.map { $0...(load.counters.lastSkipSeconds ?? $0) },
             p50Milliseconds: Double(metrics.allTimeOpenLatencyP50Microseconds) / 1_000,
             p99Milliseconds: Double(metrics.allTimeOpenLatencyP99Microseconds) / 1_000,
             p999Milliseconds: Double(metrics.allTimeOpenLatencyP999Microseconds) / 1_000,

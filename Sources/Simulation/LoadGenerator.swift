@@ -35,6 +35,9 @@ public final class LoadGenerator: Sendable {
         public var failed = 0
         /// Opens the pacer skipped because `maxConcurrentOpens` were already in flight.
         public var skipped = 0
+        /// Seconds into the load of the first and the last skip (nil: none): when the load met its limit.
+        public var firstSkipSeconds: Double?
+        public var lastSkipSeconds: Double?
         public var packetsSent = 0
 
         /// Every open started has ended, completed or failed.
@@ -83,7 +86,8 @@ public final class LoadGenerator: Sendable {
     public func run() async {
         await withDiscardingTaskGroup { group in
             var owed = 0.0
-            var last = ContinuousClock.now
+            let began = ContinuousClock.now
+            var last = began
             while !Task.isCancelled {
                 try? await clock.sleep(for: LoadGenerator.tick)
                 let now = ContinuousClock.now
@@ -96,7 +100,10 @@ public final class LoadGenerator: Sendable {
                     owed -= 1
                     let admitted = state.withLock { state -> Bool in
                         guard state.inFlight < shape.maxConcurrentOpens else {
+                            let seconds = (now - began).secondsDouble
                             state.counters.skipped += 1
+                            state.counters.firstSkipSeconds = state.counters.firstSkipSeconds ?? seconds
+                            state.counters.lastSkipSeconds = seconds
                             return false
                         }
                         state.inFlight += 1

@@ -1,0 +1,36 @@
+import Engine
+import Primitives
+import Simulation
+import TestKit
+import XCTest
+
+/// The load says how much it skipped at its in-flight limit and when: a bench step fails on one pause anywhere.
+final class LoadGeneratorTests: XCTestCase {
+    func testTheLoadCountsItsSkipsAndSaysWhenTheyHappened() async throws {
+        let directory = try TemporaryDirectory(prefix: "hongbao-load-test")
+        defer { directory.remove() }
+        let engine = try await Engine.start(EngineConfiguration(dataPath: directory.path))
+        let users = try await SimulationRunner.prepareUsers(engine: engine, count: 20, seed: 1)
+        var shape = LoadGenerator.Shape(users: users)
+        shape.maxConcurrentOpens = 1
+        let load = LoadGenerator(engine: engine, shape: shape, random: SeededRandomSource(seed: 7), rate: 5_000)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await engine.run() }
+            group.addTask { await load.run() }
+            try? await Task.sleep(for: .milliseconds(300))
+            load.setRate(0)
+            group.cancelAll()
+        }
+        let counters = load.counters
+        XCTAssertGreaterThan(counters.skipped, 0, "one open at a time cannot keep up with 5,000/s")
+        let first = try XCTUnwrap(counters.firstSkipSeconds)
+        let last = try XCTUnwrap(counters.lastSkipSeconds)
+        XCTAssertGreaterThanOrEqual(first, 0)
+        XCTAssertLessThanOrEqual(first, last)
+        await engine.close()
+
+        let idle = LoadGenerator(engine: engine, shape: shape, random: SeededRandomSource(seed: 7), rate: 0)
+        XCTAssertNil(idle.counters.firstSkipSeconds)
+        XCTAssertNil(idle.counters.lastSkipSeconds)
+    }
+}
