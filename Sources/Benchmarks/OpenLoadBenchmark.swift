@@ -70,7 +70,7 @@ public enum OpenLoadBenchmark {
         return Run(
             offeredPerSecond: rate, achievedPerSecond: Double(outcome.opens) / outcome.seconds, opens: outcome.opens,
             skipped: load.counters.skipped,
-            skipWindow: load.counters.firstSkipSeconds.map { $0...(load.counters.lastSkipSeconds ?? $0) },
+            skipWindow: load.counters.skipWindow,
             p50Milliseconds: Double(metrics.allTimeOpenLatencyP50Microseconds) / 1_000,
             p99Milliseconds: Double(metrics.allTimeOpenLatencyP99Microseconds) / 1_000,
             p999Milliseconds: Double(metrics.allTimeOpenLatencyP999Microseconds) / 1_000,

@@ -79,8 +79,8 @@ public struct LedgerLimits: Sendable, Equatable {
     public var memoryMapBytes: Int = 64 * 1024 * 1024
     /// WAL pages between checkpoints (10,000 ≈ 40 MiB; SQLite's default is 1,000). Hot pages (balances, open
     /// packets) are rewritten many times per interval: a longer one copies each back to the database once
-    /// instead of ten times. The checkpoint runs on a connection of its own (`WALCheckpointer`), not in the
-    /// writer's commit.
+    /// instead of ten times. With group commit, most of the copying runs on a connection of its own every eighth
+    /// of this (`WALCheckpointer`), and the writer's own checkpoint at this many copies only the rest.
     public var walAutocheckpointPages: Int = 10_000
 
     public init() {}

@@ -36,8 +36,7 @@ public final class LoadGenerator: Sendable {
         /// Opens the pacer skipped because `maxConcurrentOpens` were already in flight.
         public var skipped = 0
         /// Seconds into the load of the first and the last skip (nil: none): when the load met its limit.
-        public var firstSkipSeconds: Double?
-        public var lastSkipSeconds: Double?
+        public var skipWindow: ClosedRange<Double>?
         public var packetsSent = 0
 
         /// Every open started has ended, completed or failed.
@@ -102,8 +101,7 @@ public final class LoadGenerator: Sendable {
                         guard state.inFlight < shape.maxConcurrentOpens else {
                             let seconds = (now - began).secondsDouble
                             state.counters.skipped += 1
-                            state.counters.firstSkipSeconds = state.counters.firstSkipSeconds ?? seconds
-                            state.counters.lastSkipSeconds = seconds
+                            state.counters.skipWindow = (state.counters.skipWindow?.lowerBound ?? seconds)...seconds
                             return false
                         }
                         state.inFlight += 1
