@@ -50,6 +50,10 @@ public final class Engine: Sendable {
     static let sendSettlementInterval: Duration = .seconds(1)
     /// How often `run()` counts the PostgreSQL queue's messages.
     static let postgresQueueInterval: Duration = .milliseconds(250)
+    /// How often `run()` writes `finished` into the PostgreSQL rows of the packets whose every share is opened.
+    static let finishInterval: Duration = .seconds(1)
+    /// How many packets one such write takes at most (more wait for the next, at once).
+    static let finishBatch = 5_000
     let startedAt: Timestamp
 
     /// How often the expensive figures (whole-table counts, the conservation check) are refreshed.
@@ -197,6 +201,7 @@ public final class Engine: Sendable {
             group.addTask { await self.runSendSettlement() }
             if case let .postgres(books) = self.books {
                 group.addTask { await self.runPostgresQueueFigures(books.queue) }
+                group.addTask { await self.runRecordFinished(books.packetStore) }
                 if let primary = self.postgresPrimary {
                     group.addTask { await self.followPrimary(books.pool, primary) }
                 }
@@ -266,6 +271,20 @@ public final class Engine: Sendable {
             } catch {
                 events.add(.failure, "settling half-done sends failed (tried again in a moment): \(error)")
             }
+        }
+    }
+
+    /// Keeps the PostgreSQL packet rows' `open` for the packets still open (`PostgresPacketStore.recordFinished`):
+    /// the reads of the open packets (the snapshot's list, the counts) then cost what is open, not the history.
+    private func runRecordFinished(_ store: PostgresPacketStore) async {
+        while !Task.isCancelled {
+            do {
+                while try await store.recordFinished(limit: Engine.finishBatch) == Engine.finishBatch {}
+            } catch {
+                if Task.isCancelled { break }
+                events.add(.failure, "recording finished packets failed (tried again in a moment): \(error)")
+            }
+            try? await clock.sleep(for: Engine.finishInterval)
         }
     }
 

@@ -82,6 +82,10 @@ public final class PostgresPacketStore: PacketStore {
         opened, opened_amount, credited_amount, refunded, refund_pending, state
         """
 
+    /// The packets whose row says `open`, through their partial index: the reads of the open packets go
+    /// through it, so that they sum the claims of these only, not of every packet (`recordFinished`).
+    static let storedOpen = "SELECT id FROM packet WHERE state = 'open'"
+
     /// `packetColumns` of a packet row that has no claims yet (`packet_now` sums them).
     static let paidColumns = """
         id, kind, sender_id, sender_name, recipient_id, total, shares, greeting, created_at, expires_at, grabbed,
@@ -283,6 +287,34 @@ public final class PostgresPacketStore: PacketStore {
         return expired.sorted { $0.expiresAt < $1.expiresAt }
     }
 
+    /// Records as `finished` up to `limit` packets still stored `open` whose every share is opened, and returns
+    /// how many. A packet reads `finished` as soon as its last claim is in (`packet_now` counts its claims), but
+    /// the row keeps `open` until this (or its expiry) writes it: the draws do not touch the packet's row, so the
+    /// opens of one packet do not wait for each other's commits. Until it is written, every read that wants the
+    /// open packets (the snapshot's list every second, the counts, the expiry timer) must sum the claims of
+    /// every packet ever sent, which grows with the history; after it, they walk the packets still open
+    /// (`packet_open_by_expiry`). The engine runs it every `Engine.finishInterval`.
+    ///
+    /// Safe beside the open path and expiry: a packet is written only if all of its claims are committed (the
+    /// count sees committed rows only, and each grab has at most one claim, so no draw can follow), and only
+    /// while `open`; a packet whose row a grab or an expiry holds is skipped (`SKIP LOCKED`) and taken next time.
+    public func recordFinished(limit: Int) async throws -> Int {
+        let rows = try await write { connection, _ in
+            try await self.rows("""
+                UPDATE packet p SET state = 'finished'
+                FROM (
+                    SELECT f.id FROM packet f
+                    WHERE f.state = 'open' AND f.grabbed = f.shares
+                      AND (SELECT COUNT(*) FROM claim c WHERE c.packet_id = f.id) = f.shares
+                    LIMIT \(Int64(limit)) FOR NO KEY UPDATE SKIP LOCKED
+                ) done
+                WHERE p.id = done.id AND p.state = 'open'
+                RETURNING p.id
+                """, on: connection)
+        }
+        return rows.count
+    }
+
     public func markRefunded(_ id: PacketID) async throws {
         _ = try await statement("UPDATE packet SET refund_pending = FALSE WHERE id = \(id.rawValue)")
     }
@@ -447,7 +479,8 @@ public final class PostgresPacketStore: PacketStore {
 
     public func openPackets(limit: Int) throws -> [Packet] {
         try readNow("""
-            SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet_now WHERE state = 'open'
+            SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet_now
+            WHERE id IN (\(unescaped: PostgresPacketStore.storedOpen)) AND state = 'open'
             ORDER BY expires_at LIMIT \(Int64(limit))
             """).map(PostgresPacketStore.packet(from:))
     }
@@ -463,10 +496,15 @@ public final class PostgresPacketStore: PacketStore {
     }
 
     public func packetCount(matching text: String?) throws -> Int {
-        Int(try readNow("""
+        // Without a text, the row's state is enough (`packet_now` only tells finished from open), and no claims
+        // are summed.
+        guard let text else {
+            return Int(try readNow("SELECT COUNT(*) FROM packet WHERE state NOT IN ('paying', 'cancelled')")
+                .first?.decode(Int64.self) ?? 0)
+        }
+        return Int(try readNow("""
             SELECT COUNT(*) FROM packet_now WHERE state NOT IN ('paying', 'cancelled')
-              AND (\(text)::TEXT IS NULL
-                   OR strpos(lower(id || ' ' || sender_name || ' ' || kind || ' ' || state), lower(\(text))) > 0)
+              AND strpos(lower(id || ' ' || sender_name || ' ' || kind || ' ' || state), lower(\(text))) > 0
             """).first?.decode(Int64.self) ?? 0)
     }
 
@@ -506,7 +544,13 @@ public final class PostgresPacketStore: PacketStore {
 
     public func stats() throws -> PacketStats {
         var stats = PacketStats()
-        for row in try readNow("SELECT state, COUNT(*) FROM packet_now GROUP BY state") {
+        for row in try readNow("""
+            SELECT state, COUNT(*) FROM (
+                SELECT state FROM packet WHERE state <> 'open'
+                UNION ALL
+                SELECT state FROM packet_now WHERE id IN (\(unescaped: PostgresPacketStore.storedOpen))
+            ) s GROUP BY state
+            """) {
             let (state, count) = try row.decode((String, Int64).self)
             switch PacketState(rawValue: state) {
             case .open: stats.open = Int(count)
@@ -517,7 +561,8 @@ public final class PostgresPacketStore: PacketStore {
             }
         }
         stats.grabbedUnopened = Int(try readNow("""
-            SELECT COALESCE(SUM(grabbed - opened), 0)::BIGINT FROM packet_now WHERE state = 'open'
+            SELECT COALESCE(SUM(grabbed - opened), 0)::BIGINT FROM packet_now
+            WHERE id IN (\(unescaped: PostgresPacketStore.storedOpen)) AND state = 'open'
             """).first?.decode(Int64.self) ?? 0)
         for row in try readNow("""
             SELECT state, COUNT(*), COALESCE(SUM(amount), 0)::BIGINT FROM claim WHERE state <> 'credited' GROUP BY state

@@ -246,4 +246,66 @@ final class PostgresPacketStoreContractTests: PostgresServerTestCase {
         let held = try await store.totalHeld()
         XCTAssertEqual(held, drawn, "what the packet still holds is the drawn share, not yet credited")
     }
+
+    /// `recordFinished` writes `finished` into the row of a packet whose every share is opened and committed,
+    /// and into no other: not one with a share grabbed and not drawn, not one whose last draw is still in
+    /// flight (were it to count the grabs, or the claims it cannot see yet, it would). The reads answer the same
+    /// before and after it (the row only spares them summing the claims); the finished packet then refuses a
+    /// grab as before and does not expire.
+    func testRecordFinishedWritesOnlyPacketsWhoseEveryShareIsOpened() async throws {
+        let server = try running()
+        let store = try await store()
+        let database = store.pool.settings.database
+        let random = SeededRandomSource(seed: 17)
+        let (alice, bob, carol) = (PacketStoreContract.alice, PacketStoreContract.bob, PacketStoreContract.carol)
+        let draft = PacketStoreContract.draft(total: 200, shares: 2, ttl: .seconds(30))
+        let done = try await store.markPaid(try await store.createPacket(draft, random: random).id)
+        let pending = try await store.markPaid(try await store.createPacket(draft, random: random).id)
+        _ = try await store.grabAndDraw(done.id, user: bob, random: random)
+        _ = try await store.grab(done.id, user: carol)
+        _ = try await store.grabAndDraw(pending.id, user: bob, random: random)
+        _ = try await store.grab(pending.id, user: carol)
+        // Carol's draw of `done`'s last share, in a transaction that commits once the gate lets go.
+        let gate = try await server.session("SELECT pg_advisory_lock(4243); SELECT pg_sleep(600);",
+                                            database: database, until: "PgSleep")
+        let drawer = try await server.session("""
+            BEGIN; SELECT status FROM hb_draw('\(done.id.rawValue)', \(carol.id.rawValue), 'carol', \(clock.now().millisecondsSinceEpoch));
+            SELECT pg_advisory_xact_lock(4243); COMMIT;
+            """, database: database, until: "advisory")
+        let whileDrawing = try await store.recordFinished(limit: 10)
+        try await server.end(gate)
+        try await server.finish(drawer)
+        XCTAssertEqual(whileDrawing, 0, "a packet was recorded finished while its last draw was in flight")
+        XCTAssertEqual(try store.claims(of: done.id).count, 2, "the draw in flight did not commit")
+
+        let (statsBefore, openBefore) = (try store.stats(), try store.openPackets(limit: 10))
+        let recorded = try await store.recordFinished(limit: 10)
+        let again = try await store.recordFinished(limit: 10)
+        XCTAssertEqual(recorded, 1)
+        XCTAssertEqual(again, 0)
+        XCTAssertEqual(try server.psql("SELECT id || ' ' || state FROM packet ORDER BY id", database: database)
+                           .split(separator: "\n").map(String.init).sorted(),
+                       ["\(done.id.rawValue) finished", "\(pending.id.rawValue) open"].sorted())
+        let stats = try store.stats()
+        XCTAssertEqual(stats, statsBefore)
+        XCTAssertEqual([stats.open, stats.finished, stats.grabbedUnopened], [1, 1, 1])
+        XCTAssertEqual(try store.openPackets(limit: 10).map(\.id), [pending.id])
+        XCTAssertEqual(openBefore.map(\.id), [pending.id])
+        XCTAssertEqual(try store.packetCount(matching: nil), 2)
+        XCTAssertEqual(try store.packetCount(matching: "finished"), 1)
+        XCTAssertEqual(try store.packet(done.id)?.state, .finished)
+        do {
+            _ = try await store.grab(done.id, user: alice)
+            XCTFail("a finished packet let a third user grab")
+        } catch PacketError.soldOut(let id) {
+            XCTAssertEqual(id, done.id)
+        }
+        clock.advance(by: .seconds(31))
+        let expired = try await store.expireDue(limit: 10)
+        XCTAssertEqual(expired.map(\.id), [pending.id])
+        XCTAssertEqual(expired.first?.refunded, Money(minorUnits: 200) - (try store.claims(of: pending.id).first?.amount ?? .zero))
+        XCTAssertEqual(try store.packet(done.id)?.state, .finished)
+        let audit = try await store.auditStore(maxViolationsPerCheck: 20)
+        XCTAssertEqual(audit, [])
+    }
 }
