@@ -32,6 +32,7 @@ public final class WALCheckpointer: Sendable {
     private let running = Atomic<Bool>(false)
     private let stopped = Atomic<Bool>(false)
     private let completed = Atomic<Int>(0)
+    private let skipped = Atomic<Int>(0)
     private let failures = Mutex<[String]>([])
     private let hookReference = Mutex<Unmanaged<WALCheckpointer>?>(nil)
 
@@ -53,6 +54,10 @@ public final class WALCheckpointer: Sendable {
     public var checkpointCount: Int { completed.load(ordering: .relaxed) }
     /// Checkpoints the writer ran at the threshold since open (some may have found a background one under way).
     public var writerCheckpointCount: Int { writerCheckpoints.load(ordering: .relaxed) }
+
+    /// Background passes that found another checkpoint under way (the writer's at the threshold, which copies
+    /// what this pass would have): SQLite answers a passive checkpoint busy then, without waiting. Not failures.
+    public var skippedCount: Int { skipped.load(ordering: .relaxed) }
 
     /// Checkpoints that failed, with SQLite's reason (the WAL then grows until one succeeds; nothing is lost:
     /// every committed page stays in the WAL until it has been copied).
@@ -107,6 +112,8 @@ public final class WALCheckpointer: Sendable {
         do {
             _ = try connection.inDatabase { try $0.checkpoint(.passive) }
             completed.add(1, ordering: .relaxed)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+            skipped.add(1, ordering: .relaxed)
         } catch {
             failures.withLock { $0 = Array(($0 + ["\(error)"]).suffix(8)) }
         }

@@ -109,4 +109,54 @@ final class WALCheckpointerTests: XCTestCase {
         XCTAssertEqual(checkpointer.failureMessages, [])
         XCTAssertFalse(FileManager.default.fileExists(atPath: path + "-wal"), "the last connection's close removes the WAL")
     }
+
+    /// A background pass that finds another checkpoint under way (as the writer's at the threshold can be) is
+    /// skipped, not a failure: SQLite answers a passive checkpoint busy then, at once. Here another connection
+    /// holds the checkpoint lock for as long as needed: a FULL checkpoint waiting for a reader's old snapshot.
+    func testAPassThatFindsAnotherCheckpointUnderWayIsSkippedNotFailed() async throws {
+        let store = try makeStore()
+        let checkpointer = try XCTUnwrap(store.checkpointer)
+        for id in 0..<10 {
+            try await store.write { try $0.execute(sql: "INSERT INTO c (id, body) VALUES (?, zeroblob(100))", arguments: [id]) }
+        }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        let reader = try DatabaseQueue(path: path, configuration: configuration)
+        let fullCheckpointer = try DatabaseQueue(path: path, configuration: configuration)
+        let snapshotTaken = DispatchSemaphore(value: 0), letGo = DispatchSemaphore(value: 0)
+        let readerDone = DispatchSemaphore(value: 0), fullDone = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            try? reader.inDatabase { database in
+                try database.execute(sql: "BEGIN")
+                _ = try Int.fetchOne(database, sql: "SELECT COUNT(*) FROM c")
+                snapshotTaken.signal()
+                letGo.wait()
+                try database.execute(sql: "COMMIT")
+            }
+            readerDone.signal()
+        }
+        snapshotTaken.wait()
+        // Frames after the reader's snapshot: a FULL checkpoint must wait for the reader to copy them.
+        for id in 10..<20 {
+            try await store.write { try $0.execute(sql: "INSERT INTO c (id, body) VALUES (?, zeroblob(100))", arguments: [id]) }
+        }
+        DispatchQueue.global().async {
+            _ = try? fullCheckpointer.inDatabase { try $0.checkpoint(.full) }
+            fullDone.signal()
+        }
+        let before = checkpointer.skippedCount
+        let deadline = ContinuousClock.now + .seconds(20)
+        while checkpointer.skippedCount == before, ContinuousClock.now < deadline {
+            checkpointer.checkpointNow()
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        letGo.signal()
+        readerDone.wait()
+        fullDone.wait()
+        XCTAssertGreaterThan(checkpointer.skippedCount, before, "no pass found the FULL checkpoint under way")
+        XCTAssertEqual(checkpointer.failureMessages, [])
+        try reader.close()
+        try fullCheckpointer.close()
+        try store.close()
+    }
 }
