@@ -203,6 +203,21 @@ final class PostgresPacketStoreContractTests: PostgresServerTestCase {
         XCTAssertEqual(audit, [])
     }
 
+    /// A draw of `packet` by `user` in a transaction of its own (holding the user's grab row), which commits only
+    /// once `gate` is ended: the gate session holds the advisory `lock` the draw's transaction waits for after
+    /// drawing. End the gate, then `finish` the drawer.
+    private func drawHeldUntilTheGateGoes(
+        _ packet: PacketID, by user: Account, on server: TestPostgresServer, database: String, lock: Int
+    ) async throws -> (gate: TestPostgresServer.Session, drawer: TestPostgresServer.Session) {
+        let gate = try await server.session("SELECT pg_advisory_lock(\(lock)); SELECT pg_sleep(600);",
+                                            database: database, until: "PgSleep")
+        let drawer = try await server.session("""
+            BEGIN; SELECT status FROM hb_draw('\(packet.rawValue)', \(user.id.rawValue), '\(user.name)', \(clock.now().millisecondsSinceEpoch));
+            SELECT pg_advisory_xact_lock(\(lock)); COMMIT;
+            """, database: database, until: "advisory")
+        return (gate, drawer)
+    }
+
     /// An expiry and a draw in flight: the draw holds its grab row until it commits, the expiry waits for it
     /// (it locks the packet's grab rows before it sums the claims), and the refund leaves the drawn share out.
     /// (Were the expiry not to wait, it would refund the whole packet and the audit would find the share paid
@@ -216,13 +231,8 @@ final class PostgresPacketStoreContractTests: PostgresServerTestCase {
             PacketStoreContract.draft(total: 300, shares: 3, ttl: .seconds(30)), random: random).id)
         let bob = PacketStoreContract.bob
         _ = try await store.grab(packet.id, user: bob)
-        // A draw in its own transaction, which commits only once the gate's advisory lock is let go.
-        let gate = try await server.session("SELECT pg_advisory_lock(4242); SELECT pg_sleep(600);",
-                                            database: database, until: "PgSleep")
-        let drawer = try await server.session("""
-            BEGIN; SELECT status FROM hb_draw('\(packet.id.rawValue)', \(bob.id.rawValue), 'bob', \(clock.now().millisecondsSinceEpoch));
-            SELECT pg_advisory_xact_lock(4242); COMMIT;
-            """, database: database, until: "advisory")
+        let (gate, drawer) = try await drawHeldUntilTheGateGoes(packet.id, by: bob, on: server, database: database,
+                                                                lock: 4242)
         clock.advance(by: .seconds(31))
         let finished = AsyncFlag()
         let expiry = Task {
@@ -265,13 +275,9 @@ final class PostgresPacketStoreContractTests: PostgresServerTestCase {
         _ = try await store.grab(done.id, user: carol)
         _ = try await store.grabAndDraw(pending.id, user: bob, random: random)
         _ = try await store.grab(pending.id, user: carol)
-        // Carol's draw of `done`'s last share, in a transaction that commits once the gate lets go.
-        let gate = try await server.session("SELECT pg_advisory_lock(4243); SELECT pg_sleep(600);",
-                                            database: database, until: "PgSleep")
-        let drawer = try await server.session("""
-            BEGIN; SELECT status FROM hb_draw('\(done.id.rawValue)', \(carol.id.rawValue), 'carol', \(clock.now().millisecondsSinceEpoch));
-            SELECT pg_advisory_xact_lock(4243); COMMIT;
-            """, database: database, until: "advisory")
+        // Carol's draw of `done`'s last share, still in flight.
+        let (gate, drawer) = try await drawHeldUntilTheGateGoes(done.id, by: carol, on: server, database: database,
+                                                                lock: 4243)
         let whileDrawing = try await store.recordFinished(limit: 10)
         try await server.end(gate)
         try await server.finish(drawer)
