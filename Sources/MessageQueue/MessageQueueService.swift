@@ -287,10 +287,7 @@ public actor MessageQueueService {
         isClosed = true
         checkBackTimer?.cancel()
         checkBackTimer = nil
-        for replica in replicas {
-            replica.drain()
-            replica.store?.close()
-        }
+        for replica in replicas { replica.close() }
     }
 
     // MARK: Internals

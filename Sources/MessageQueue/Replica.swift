@@ -100,6 +100,15 @@ final class Replica: Sendable {
     /// Group commits this replica has made since it was opened.
     var commits: Int { inner.withLock { $0.commits } }
 
+    /// Closes the database once everything queued before has been applied. Later commits fail with an
+    /// error (there is no store), and `store` reads nil, so nothing touches the closed connection.
+    func close() {
+        queue.sync {
+            store?.close()
+            inner.withLock { $0.store = nil }
+        }
+    }
+
     /// Closes the database after what is already queued, so later commits fail (tests: a replica failing
     /// in the middle of a commit).
     func closeAfterQueuedWork() {

@@ -152,7 +152,7 @@ final class ReplicaStore: Sendable {
     }
 
     func lastSequence() throws -> Int64 {
-        try database.read { db in try Int64.fetchOne(db, sql: ReplicaStore.lastSequenceSQL) ?? 0 }
+        try read { db in try Int64.fetchOne(db, sql: ReplicaStore.lastSequenceSQL) ?? 0 }
     }
 
     /// Applies operations in one transaction (group commit). Operations at or below the last applied
@@ -160,7 +160,7 @@ final class ReplicaStore: Sendable {
     func apply(_ operations: [QueueOperation]) throws -> Int64 {
         let (before, last) = try write(operations)
         if (before + checkpointOffset) / checkpointPeriod != (last + checkpointOffset) / checkpointPeriod {
-            try database.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
+            try withOpenDatabase { db in _ = try db.checkpoint(.passive) }
         }
         return last
     }
@@ -175,7 +175,7 @@ final class ReplicaStore: Sendable {
         }
         if let known, newest <= known { return (known, known) }
         knownLast.withLock { $0 = nil }
-        let result = try database.writeWithoutTransaction { db in try db.immediateTransaction { () -> ((Int64, Int64), Bool) in
+        let result = try withOpenDatabase { db in try db.immediateTransaction { () -> ((Int64, Int64), Bool) in
             let before = try known ?? db.fetchFirst(prepared: ReplicaStore.lastSequenceSQL) { $0.int64(0) } ?? 0
             var last = before
             for operation in operations where operation.sequence > last {
@@ -281,7 +281,7 @@ final class ReplicaStore: Sendable {
 
     /// The logged operations after `sequence` (at most `limit`), or nil when the log no longer reaches back.
     func operations(after sequence: Int64, limit: Int) throws -> [QueueOperation]? {
-        try database.read { db in
+        try read { db in
             let last = try Int64.fetchOne(db, sql: ReplicaStore.lastSequenceSQL) ?? 0
             if last <= sequence { return [] }
             let first = try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM oplog") ?? (last + 1)
@@ -296,7 +296,7 @@ final class ReplicaStore: Sendable {
 
     /// Every operation still in the log, by sequence number (the audit compares replicas' logs).
     func operationLog() throws -> [Int64: QueueOperation] {
-        try database.read { db in
+        try read { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT seq, kind, queue, message, text, time_ms, visible_ms, count, extra FROM oplog ORDER BY seq
                 """)
@@ -324,7 +324,7 @@ final class ReplicaStore: Sendable {
 
     /// The whole queue state as this replica holds it.
     func loadState(limits: QueueLimits) throws -> QueueState {
-        try database.read { db in
+        try read { db in
             var state = QueueState(limits: limits)
             let last = try Int64.fetchOne(db, sql: ReplicaStore.lastSequenceSQL) ?? 0
             state.setLastSequence(last)
@@ -379,12 +379,12 @@ final class ReplicaStore: Sendable {
 
     /// Runs SQLite's quick check; false (or a thrown error) means the file is damaged.
     func quickCheck() throws -> Bool {
-        try database.read { db in try String.fetchOne(db, sql: "PRAGMA quick_check") } == "ok"
+        try read { db in try String.fetchOne(db, sql: "PRAGMA quick_check") } == "ok"
     }
 
     /// Moves everything out of the write-ahead log into the database file.
     func checkpoint() throws {
-        try database.writeWithoutTransaction { db in
+        try withOpenDatabase { db in
             _ = try db.checkpoint(.truncate)
         }
     }
@@ -395,9 +395,36 @@ final class ReplicaStore: Sendable {
         try database.backup(to: destination.database)
     }
 
+    /// Closes the database. Every later call on this store throws `ReplicaStoreClosed`.
     func close() {
         try? database.close()
     }
+
+    /// Runs `body` on the connection, or throws `ReplicaStoreClosed` once `close()` has run. GRDB leaves a
+    /// closed connection's handle nil, and some SQLite calls (`sqlite3_get_autocommit`, which GRDB's `read`
+    /// makes first) dereference it without a check: a use after close would be a crash, not an error.
+    private func withOpenDatabase<T>(_ body: (Database) throws -> T) throws -> T {
+        try database.inDatabase { db in
+            guard db.sqliteConnection != nil else { throw ReplicaStoreClosed(path: path) }
+            return try body(db)
+        }
+    }
+
+    /// Runs `body` in one read transaction (one snapshot), or throws `ReplicaStoreClosed`.
+    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try withOpenDatabase { db in
+            try db.execute(sql: "BEGIN DEFERRED")
+            // Nothing was written: ending the transaction either way is the same.
+            defer { try? db.execute(sql: "COMMIT") }
+            return try body(db)
+        }
+    }
+}
+
+/// A replica's database was used after it was closed (a commit racing the queue's shutdown).
+struct ReplicaStoreClosed: Error, CustomStringConvertible {
+    let path: String
+    var description: String { "the replica database \(path) is closed" }
 }
 
 /// Why a replica's database could not be opened.

@@ -63,6 +63,33 @@ final class ReplicaCommitTests: XCTestCase {
         }
     }
 
+    /// A closed store answers every call with `ReplicaStoreClosed`. GRDB's `read` on a closed connection
+    /// dereferences a null SQLite handle, so before this a commit racing the queue's shutdown crashed the process
+    /// (seen once in CI: `recoverAfterFailedCommit` read a replica closed by `close()`).
+    func testEveryCallOnAClosedStoreThrowsAndNothingCrashes() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try ReplicaStore(path: directory.appending("queue.sqlite"), operationLogLimit: 100)
+        _ = try store.apply([createQueue(), send(2)])
+        store.close()
+        store.close()
+        func assertClosed<T>(_ call: String, _ body: () throws -> T) {
+            XCTAssertThrowsError(try body(), call) { error in
+                XCTAssertTrue(error is ReplicaStoreClosed, "\(call): \(error)")
+            }
+        }
+        assertClosed("lastSequence") { try store.lastSequence() }
+        assertClosed("apply") { try store.apply([send(3)]) }
+        assertClosed("operations") { try store.operations(after: 0, limit: 10) }
+        assertClosed("operationLog") { try store.operationLog() }
+        assertClosed("loadState") { try store.loadState(limits: QueueLimits()) }
+        assertClosed("quickCheck") { try store.quickCheck() }
+        assertClosed("checkpoint") { try store.checkpoint() }
+        let reopened = try ReplicaStore(path: directory.appending("queue.sqlite"), operationLogLimit: 100)
+        defer { reopened.close() }
+        XCTAssertEqual(try reopened.lastSequence(), 2, "what was applied before the close is there, nothing after")
+    }
+
     /// The operation log keeps its limit when operations come one per commit, as SQS's single sends do.
     func testTheLogIsTrimmedWhenOperationsComeOnePerCommit() throws {
         let directory = try TemporaryDirectory()

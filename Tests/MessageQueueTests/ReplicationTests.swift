@@ -63,6 +63,27 @@ final class ReplicationTests: XCTestCase {
         await queue.close()
     }
 
+    /// A commit that comes after `close()` (a check-back timer or a caller racing the shutdown) fails with an
+    /// error and touches no closed database. Before, its failure path read the closed replicas: a crash.
+    func testAnOperationAfterCloseFailsWithAnErrorAndTheFilesKeepWhatWasAcknowledged() async throws {
+        let fixture = try QueueFixture()
+        defer { fixture.remove() }
+        var queue = try fixture.open()
+        try await queue.createQueue("work")
+        let kept = try await queue.send("work", body: "acknowledged")
+        await queue.close()
+        do {
+            let late = try await queue.send("work", body: "after close")
+            XCTFail("a send after close was acknowledged: \(late)")
+        } catch {}
+        queue = try fixture.open()
+        let peeked = try await queue.peek("work", count: 10)
+        XCTAssertEqual(peeked.map(\.id), [kept.messageID])
+        let problems = await queue.replicaDisagreements()
+        XCTAssertEqual(problems, [])
+        await queue.close()
+    }
+
     func testADownReplicaCatchesUpAndThenAllReplicasHoldTheSameOperations() async throws {
         let fixture = try QueueFixture()
         defer { fixture.remove() }
