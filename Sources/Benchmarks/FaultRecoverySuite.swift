@@ -56,21 +56,35 @@ public enum FaultRecoverySuite {
         var standbyLowestShare: Double
         var failoverBackSeconds: Double?
         var failoverLowestShare: Double
+        /// Opens/s over the last second of the run, after the failover.
+        var rateAtEnd: Double
         var failover: FailoverResult
         var failedOpens: Int
         var skippedOpens: Int
     }
 
     public static func run(_ context: BenchContext) async throws -> [BenchFigure] {
+        figures(try await measure(context), context)
+    }
+
+    /// The runs themselves (each ends with the queue drained and the audit clean, or throws).
+    static func measure(_ context: BenchContext) async throws -> [Run] {
         guard let directory = context.cluster else {
             throw BenchError.setupFailed("pgfaults needs a cluster it may kill servers of: --cluster DIR, the data directory of `hongbao cluster up --data DIR`")
         }
         let cluster = LocalCluster(dataDirectory: directory)
-        let rate = context.rate ?? (context.quick ? quickRate : defaultRate)
+        let rate = rate(context)
         var runs: [Run] = []
         for run in 1...context.runs {
             runs.append(try await once(context, cluster: cluster, rate: rate, number: run))
         }
+        return runs
+    }
+
+    private static func rate(_ context: BenchContext) -> Int { context.rate ?? (context.quick ? quickRate : defaultRate) }
+
+    static func figures(_ runs: [Run], _ context: BenchContext) -> [BenchFigure] {
+        let rate = rate(context)
         let note = "offered \(rate)/s, \(failurePercent) % credit failures, \(phases(context).accounts) accounts, \(runs.count) run\(runs.count == 1 ? "" : "s"); "
             + "back: every 1 s window after the fault ≥ \(Int(recoveredShare * 100)) % of the opens/s before it"
         let standby = Samples(runs.map { $0.standbyBackSeconds ?? .infinity })
@@ -192,7 +206,7 @@ public enum FaultRecoverySuite {
                         failoverBackSeconds: timeline.recovery(after: failoverAt, until: end, rateBefore: rateBeforeFailover,
                                                                share: recoveredShare, window: window),
                         failoverLowestShare: timeline.lowestRate(from: failoverAt, to: end, window: window) / rateBeforeFailover,
-                        failover: failover, failedOpens: 0, skippedOpens: 0))
+                        rateAtEnd: timeline.rate(from: end - window, to: end), failover: failover, failedOpens: 0, skippedOpens: 0))
                 } catch {
                     return .failure(error)
                 }

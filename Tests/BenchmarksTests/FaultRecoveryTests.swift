@@ -39,17 +39,24 @@ final class FaultRecoveryTests: XCTestCase {
     }
 
     /// The whole suite, quick, on a throwaway cluster: it kills standby b, restores it, fails the primary over,
-    /// restarts the engine, drains and audits. Its figures say how long each fault took to recover from.
+    /// restarts the engine, drains and audits (the suite throws unless the queue drains and the audit is clean).
+    /// How fast the opens/s comes back is a measurement for `bench pgfaults`, not asserted here: with the suite's
+    /// other test processes sharing two cores, a one-second window at 90 % of the rate before is a lottery (CI
+    /// once saw 50 %). What must hold whatever the machine's load: opens never stopped for a whole second while
+    /// a standby was down (commits wait for one standby, not both), and they were completing again after the
+    /// failover.
     func testAQuickRunOnARealClusterRecoversFromBothFaultsAndAuditsClean() async throws {
         let postgres = try await TestPostgres.start(self, standbys: 2)
-        let figures = try await FaultRecoverySuite.run(
-            BenchContext(quick: true, runs: 1, cluster: postgres.dataDirectory.path))
-        XCTAssertEqual(figures.map(\.name), ["opens/s before the faults", "opens/s back after a standby's SIGKILL",
-                                             "opens/s back after failover (primary killed)"])
-        XCTAssertGreaterThan(figures[0].median, 0)
-        for figure in figures.dropFirst() {
-            XCTAssertTrue(figure.median.isFinite, "\(figure.name): back before the run ended (\(figure.note ?? ""))")
-        }
+        let context = BenchContext(quick: true, runs: 1, cluster: postgres.dataDirectory.path)
+        let runs = try await FaultRecoverySuite.measure(context)
+        let run = try XCTUnwrap(runs.first)
+        XCTAssertEqual(runs.count, 1)
+        XCTAssertGreaterThan(run.rateBefore, 0)
+        XCTAssertGreaterThan(run.standbyLowestShare, 0, "a one-second window without an open while one standby was down")
+        XCTAssertGreaterThan(run.rateAtEnd, 0, "opens completing after the failover")
+        XCTAssertEqual(FaultRecoverySuite.figures(runs, context).map(\.name), [
+            "opens/s before the faults", "opens/s back after a standby's SIGKILL",
+            "opens/s back after failover (primary killed)"])
         XCTAssertNotEqual(try postgres.cluster.settings().primary, postgres.settings.primary, "the primary moved")
     }
 }
