@@ -103,19 +103,13 @@ final class Replica: Sendable {
     /// Closes the database once everything queued before has been applied. Later commits fail with an
     /// error (there is no store), and `store` reads nil, so nothing touches the closed connection.
     func close() {
-        queue.sync {
-            store?.close()
-            inner.withLock { $0.store = nil }
-        }
+        queue.sync { closeStore() }
     }
 
     /// Closes the database after what is already queued, so later commits fail (tests: a replica failing
     /// in the middle of a commit).
     func closeAfterQueuedWork() {
-        queue.async { [self] in
-            store?.close()
-            inner.withLock { $0.store = nil }
-        }
+        queue.async { [self] in closeStore() }
     }
 
     /// Holds the replica's queue until `gate` is signalled (tests use it to line operations up).
@@ -123,12 +117,18 @@ final class Replica: Sendable {
 
     // MARK: On the replica's queue
 
+    /// Closes the database and forgets it: a commit after this finds no store and fails with an error.
+    private func closeStore() {
+        store?.close()
+        inner.withLock { $0.store = nil }
+    }
+
     /// Closes the database, damages its file on disk (keeping SQLite's header, so it is recognisably a
     /// damaged database and not garbage), then reopens it the way a restart would, so that SQLite's checks
     /// run. Returns whether the damage was detected; the replica is left `corrupted` if so.
     func damageAndCheck(random: any RandomSource) -> Bool {
-        if let store { try? store.checkpoint(); store.close() }
-        inner.withLock { $0.store = nil }
+        try? store?.checkpoint()
+        closeStore()
         if let handle = FileHandle(forUpdatingAtPath: databasePath) {
             let size = (try? handle.seekToEnd()) ?? 0
             let start: UInt64 = 100
@@ -177,8 +177,7 @@ final class Replica: Sendable {
 
     /// Replaces this replica's database with a full copy of `source`'s (SQLite online backup).
     func rebuild(from source: ReplicaStore) throws {
-        store?.close()
-        inner.withLock { $0.store = nil }
+        closeStore()
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
         let fresh = try ReplicaStore(
                 path: databasePath, operationLogLimit: operationLogLimit, checkpointPhase: id.checkpointPhase,
