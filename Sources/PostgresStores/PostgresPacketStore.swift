@@ -41,7 +41,8 @@ public final class PostgresPacketStore: PacketStore {
                                      clock: clock)
         try await PostgresSchema.ensure("redpackets", tables: PostgresSchema.packetTables,
                                         steps: [PostgresSchema.packets, PostgresSchema.packetsGrab, PostgresSchema.packetsDrawAtGrab,
-                                                PostgresSchema.packetsOneStatement, PostgresSchema.packetsSetBatch],
+                                                PostgresSchema.packetsOneStatement, PostgresSchema.packetsSetBatch,
+                                                PostgresSchema.packetsCreditMarksByKey],
                                         on: pool,
                                         create: create)
     }
@@ -234,7 +235,7 @@ public final class PostgresPacketStore: PacketStore {
             // its grab keeps the share's amount, so opening again draws the same share.
             let found = try await self.rows("""
                 SELECT c.packet_id FROM claim c JOIN packet p ON p.id = c.packet_id
-                WHERE c.id = \(claim.rawValue) AND c.state = 'crediting' AND p.state IN ('open', 'finished')
+                WHERE c.id = \(claim.rawValue) AND c.state NOT IN ('credited', 'waiting') AND p.state IN ('open', 'finished')
                 FOR NO KEY UPDATE
                 """, on: connection)
             guard let row = found.first else { return }
@@ -338,7 +339,7 @@ public final class PostgresPacketStore: PacketStore {
     static func uncreditedQuery(state: ClaimState?, limit: Int) -> PostgresQuery {
         """
         SELECT \(unescaped: claimColumns) FROM claim
-        WHERE state <> 'credited' AND (\(state?.rawValue)::TEXT IS NULL OR state = \(state?.rawValue))
+        WHERE state IN ('crediting', 'waiting') AND (\(state?.rawValue)::TEXT IS NULL OR state = \(state?.rawValue))
         ORDER BY opened_at, id LIMIT \(Int64(limit))
         """
     }
@@ -565,7 +566,7 @@ public final class PostgresPacketStore: PacketStore {
             WHERE id IN (\(unescaped: PostgresPacketStore.storedOpen)) AND state = 'open'
             """).first?.decode(Int64.self) ?? 0)
         for row in try readNow("""
-            SELECT state, COUNT(*), COALESCE(SUM(amount), 0)::BIGINT FROM claim WHERE state <> 'credited' GROUP BY state
+            SELECT state, COUNT(*), COALESCE(SUM(amount), 0)::BIGINT FROM claim WHERE state IN ('crediting', 'waiting') GROUP BY state
             """) {
             let (state, count, amount) = try row.decode((String, Int64, Int64).self)
             switch ClaimState(rawValue: state) {
