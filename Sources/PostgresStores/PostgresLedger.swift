@@ -125,8 +125,14 @@ public final class PostgresLedger: AccountStore {
     }
 
     public func account(named name: String) async throws -> Account? {
-        try await read("SELECT \(unescaped: PostgresLedger.accountColumns) FROM account WHERE name = \(name)")
+        try await pool.retrying { try await pool.run(PreparedCall<AccountByNameCall>(Self.accountByName(name))) }
             .first.map(PostgresLedger.account(from:))
+    }
+
+    /// The account named `name`. Run prepared (`AccountByNameCall`): every grab and open looks its user up by
+    /// name, and sent as text its planning took longer than its execution (61 µs against 37 a call).
+    static func accountByName(_ name: String) -> PostgresQuery {
+        "SELECT \(unescaped: PostgresLedger.accountColumns) FROM account WHERE name = \(name)"
     }
 
     public func account(id: AccountID) async throws -> Account? {
@@ -336,4 +342,10 @@ public final class PostgresLedger: AccountStore {
             }
         }
     }
+}
+
+/// `PostgresLedger.accountByName`'s statement, prepared.
+enum AccountByNameCall: CallText {
+    static let name = "hb_account_by_name_call"
+    static let sql = PostgresLedger.accountByName("").sql
 }

@@ -160,20 +160,27 @@ public final class PostgresPacketStore: PacketStore {
     }
 
     public func markPaid(_ id: PacketID) async throws -> Packet {
-        // A packet being paid has no grabs and no claims yet (the audit's `packet.unpaid`), so what it has
-        // opened and credited is zero.
-        let rows = try await statement("""
-            WITH paid AS (
-                UPDATE packet SET state = 'open' WHERE id = \(id.rawValue) AND state = 'paying'
-                RETURNING \(unescaped: PostgresPacketStore.paidColumns)
-            )
-            SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM paid
-            UNION ALL
-            SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet_now
-            WHERE id = \(id.rawValue) AND NOT EXISTS (SELECT 1 FROM paid)
-            """)
+        let rows = try await pool.retrying { try await pool.run(PreparedCall<MarkPaidCall>(Self.markPaid(id))) }
+        writes.add(1, ordering: .relaxed)
         guard let row = rows.first else { throw PacketError.unknownPacket(id.rawValue) }
         return try PostgresPacketStore.packet(from: row)
+    }
+
+    /// The packet marked paid (open), or as it is if it was not being paid. A packet being paid has no grabs and
+    /// no claims yet (the audit's `packet.unpaid`), so what it has opened and credited is zero. Run prepared
+    /// (`MarkPaidCall`): sent as text, its planning (the view `packet_now` in it) took 0.54 ms a call, more
+    /// than a third of the statement's time.
+    static func markPaid(_ id: PacketID) -> PostgresQuery {
+        """
+        WITH paid AS (
+            UPDATE packet SET state = 'open' WHERE id = \(id.rawValue) AND state = 'paying'
+            RETURNING \(unescaped: PostgresPacketStore.paidColumns)
+        )
+        SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM paid
+        UNION ALL
+        SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet_now
+        WHERE id = \(id.rawValue) AND NOT EXISTS (SELECT 1 FROM paid)
+        """
     }
 
     public func cancel(_ id: PacketID) async throws {
@@ -432,8 +439,13 @@ public final class PostgresPacketStore: PacketStore {
 
     /// The claim, read on the pool (the open path's read, which must not block a thread).
     public func currentClaim(_ id: ClaimID) async throws -> Claim? {
-        try await read("SELECT \(unescaped: PostgresPacketStore.claimColumns) FROM claim WHERE id = \(id.rawValue)")
+        try await pool.retrying { try await pool.run(PreparedCall<ClaimByIDCall>(Self.claimByID(id))) }
             .first.map(PostgresPacketStore.claim(from:))
+    }
+
+    /// The claim `id` (run prepared by `currentClaim`, `ClaimByIDCall`: a read of every open and retry).
+    static func claimByID(_ id: ClaimID) -> PostgresQuery {
+        "SELECT \(unescaped: PostgresPacketStore.claimColumns) FROM claim WHERE id = \(id.rawValue)"
     }
 
     // MARK: Display reads (synchronous: the display connection)
@@ -588,4 +600,16 @@ public final class PostgresPacketStore: PacketStore {
             """).first.map(PostgresPacketStore.claim(from:))
         return stats
     }
+}
+
+/// `PostgresPacketStore.markPaid`'s statement, prepared.
+enum MarkPaidCall: CallText {
+    static let name = "hb_mark_paid_call"
+    static let sql = PostgresPacketStore.markPaid(PacketID("")).sql
+}
+
+/// `PostgresPacketStore.claimByID`'s statement, prepared.
+enum ClaimByIDCall: CallText {
+    static let name = "hb_claim_by_id_call"
+    static let sql = PostgresPacketStore.claimByID(ClaimID("")).sql
 }

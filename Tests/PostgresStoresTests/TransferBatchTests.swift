@@ -185,9 +185,10 @@ final class TransferBatchTests: PostgresServerTestCase {
         XCTAssertTrue(audit.map(\.code).contains("ledger.accounts"), "\(audit)")
     }
 
-    /// Each batch's call of `hb_transfer_batch` and of `hb_packet_batch` runs as a statement the server keeps
-    /// with the connection (parsed once, planned from a kept plan), not as text parsed and planned per call: on a
-    /// pool of one connection, three transfers and three grabs add three runs each to those prepared statements.
+    /// Each batch's call of `hb_transfer_batch` and of `hb_packet_batch`, and the open path's reads (an account by
+    /// name, a claim by id) and the send's paid mark, run as statements the server keeps with the connection
+    /// (parsed once, planned from a kept plan), not as text parsed and planned per call: on a pool of one
+    /// connection, three of each add three runs each to those prepared statements.
     func testTheBatchCallsRunAsStatementsPreparedOncePerConnection() async throws {
         let pool = PostgresPool(settings: try running().freshDatabase(), maxConnections: 1)
         pools.append(pool)
@@ -213,9 +214,17 @@ final class TransferBatchTests: PostgresServerTestCase {
                                                           amount: Money(minorUnits: 1), memo: "m"))
             let slot = try await packets.grab(packet.id, user: PacketStoreContract.user(Int64(10 + n), "u\(n)"))
             XCTAssertEqual(slot, n)
+            // The reads of every open and the send's paid mark, prepared too.
+            let found = try await ledger.account(named: "bob")
+            XCTAssertEqual(found?.id, bob.id)
+            _ = try await packets.currentClaim(ClaimID("\(packet.id.rawValue).\(n)"))
+            let paid = try await packets.markPaid(packet.id)
+            XCTAssertEqual(paid.state, .open)
         }
         let after = try await runs()
-        XCTAssertEqual(after["hb_transfer_batch_call"].map { $0 - (before["hb_transfer_batch_call"] ?? 0) }, 3)
-        XCTAssertEqual(after["hb_packet_batch_call"].map { $0 - (before["hb_packet_batch_call"] ?? 0) }, 3)
+        for name in ["hb_transfer_batch_call", "hb_packet_batch_call", "hb_account_by_name_call", "hb_claim_by_id_call",
+                     "hb_mark_paid_call"] {
+            XCTAssertEqual(after[name].map { $0 - (before[name] ?? 0) }, 3, name)
+        }
     }
 }
