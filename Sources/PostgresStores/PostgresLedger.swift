@@ -120,12 +120,13 @@ public final class PostgresLedger: AccountStore {
                               toBalanceAfter: Money(minorUnits: creditAfter), at: Timestamp(millisecondsSinceEpoch: at))
     }
 
-    private func read(_ query: PostgresQuery) async throws -> [PostgresRow] {
-        try await pool.retrying { try await pool.rows(query) }
+    private func read(_ query: PostgresQuery, preparedAs prepared: (any CallText.Type)? = nil) async throws
+        -> [PostgresRow] {
+        try await pool.retrying { try await pool.rows(query, preparedAs: prepared) }
     }
 
     public func account(named name: String) async throws -> Account? {
-        try await pool.retrying { try await pool.run(PreparedCall<AccountByNameCall>(Self.accountByName(name))) }
+        try await read(Self.accountByName(name), preparedAs: AccountByNameCall.self)
             .first.map(PostgresLedger.account(from:))
     }
 

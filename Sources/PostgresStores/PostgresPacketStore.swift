@@ -74,8 +74,9 @@ public final class PostgresPacketStore: PacketStore {
         return rows
     }
 
-    private func read(_ query: PostgresQuery) async throws -> [PostgresRow] {
-        try await pool.retrying { try await pool.rows(query) }
+    private func read(_ query: PostgresQuery, preparedAs prepared: (any CallText.Type)? = nil) async throws
+        -> [PostgresRow] {
+        try await pool.retrying { try await pool.rows(query, preparedAs: prepared) }
     }
 
     static let packetColumns = """
@@ -120,9 +121,11 @@ public final class PostgresPacketStore: PacketStore {
 
     // MARK: Send
 
-    /// One write statement on its own (its own transaction: one round trip), retried after a lost connection.
-    private func statement(_ query: PostgresQuery) async throws -> [PostgresRow] {
-        let rows = try await pool.retrying { try await pool.rows(query) }
+    /// One write statement on its own (its own transaction: one round trip), retried after a lost connection;
+    /// run as the prepared statement `prepared` when given.
+    private func statement(_ query: PostgresQuery, preparedAs prepared: (any CallText.Type)? = nil) async throws
+        -> [PostgresRow] {
+        let rows = try await pool.retrying { try await pool.rows(query, preparedAs: prepared) }
         writes.add(1, ordering: .relaxed)
         return rows
     }
@@ -160,8 +163,7 @@ public final class PostgresPacketStore: PacketStore {
     }
 
     public func markPaid(_ id: PacketID) async throws -> Packet {
-        let rows = try await pool.retrying { try await pool.run(PreparedCall<MarkPaidCall>(Self.markPaid(id))) }
-        writes.add(1, ordering: .relaxed)
+        let rows = try await statement(Self.markPaid(id), preparedAs: MarkPaidCall.self)
         guard let row = rows.first else { throw PacketError.unknownPacket(id.rawValue) }
         return try PostgresPacketStore.packet(from: row)
     }
@@ -439,11 +441,12 @@ public final class PostgresPacketStore: PacketStore {
 
     /// The claim, read on the pool (the open path's read, which must not block a thread).
     public func currentClaim(_ id: ClaimID) async throws -> Claim? {
-        try await pool.retrying { try await pool.run(PreparedCall<ClaimByIDCall>(Self.claimByID(id))) }
+        try await read(Self.claimByID(id), preparedAs: ClaimByIDCall.self)
             .first.map(PostgresPacketStore.claim(from:))
     }
 
-    /// The claim `id` (run prepared by `currentClaim`, `ClaimByIDCall`: a read of every open and retry).
+    /// The claim `id` (run prepared by `currentClaim`, `ClaimByIDCall`: a read of every open and retry; as text by
+    /// the display's `claim`).
     static func claimByID(_ id: ClaimID) -> PostgresQuery {
         "SELECT \(unescaped: PostgresPacketStore.claimColumns) FROM claim WHERE id = \(id.rawValue)"
     }
@@ -460,8 +463,7 @@ public final class PostgresPacketStore: PacketStore {
     }
 
     public func claim(_ id: ClaimID) throws -> Claim? {
-        try readNow("SELECT \(unescaped: PostgresPacketStore.claimColumns) FROM claim WHERE id = \(id.rawValue)")
-            .first.map(PostgresPacketStore.claim(from:))
+        try readNow(Self.claimByID(id)).first.map(PostgresPacketStore.claim(from:))
     }
 
     public func claims(of packet: PacketID) throws -> [Claim] {

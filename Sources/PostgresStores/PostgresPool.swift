@@ -180,6 +180,17 @@ public final class PostgresPool: Sendable {
         }
     }
 
+    /// `query` run as `rows(_:profiledAs:)` runs it or, when `prepared` is given (the `CallText` whose text the
+    /// query was built with), as that prepared statement (`run`).
+    func rows(_ query: PostgresQuery, preparedAs prepared: (any CallText.Type)?) async throws -> [PostgresRow] {
+        guard let prepared else { return try await rows(query) }
+        return try await run(query, preparedAs: prepared)
+    }
+
+    private func run<Text: CallText>(_ query: PostgresQuery, preparedAs _: Text.Type) async throws -> [PostgresRow] {
+        try await run(PreparedCall<Text>(query))
+    }
+
     /// Runs one prepared statement (its own transaction) and collects its decoded rows, as `rows` does.
     /// postgres-nio prepares it under its name the first time a connection runs it, and the server keeps the
     /// parse and (after five custom plans, when no worse) a generic plan with the connection, where `rows` has
