@@ -40,11 +40,7 @@ public final class PostgresPacketStore: PacketStore {
                                      concurrentBatches: concurrentBatches, minShare: limits.packets.minShare,
                                      clock: clock)
         try await PostgresSchema.ensure("redpackets", tables: PostgresSchema.packetTables,
-                                        steps: [PostgresSchema.packets, PostgresSchema.packetsGrab, PostgresSchema.packetsDrawAtGrab,
-                                                PostgresSchema.packetsOneStatement, PostgresSchema.packetsSetBatch,
-                                                PostgresSchema.packetsCreditMarksByKey],
-                                        on: pool,
-                                        create: create)
+                                        steps: PostgresSchema.packetSteps, on: pool, create: create)
     }
 
     /// How many write transactions have committed (a group commit counts once).
@@ -348,7 +344,8 @@ public final class PostgresPacketStore: PacketStore {
     static func uncreditedQuery(state: ClaimState?, limit: Int) -> PostgresQuery {
         """
         SELECT \(unescaped: claimColumns) FROM claim
-        WHERE state IN ('crediting', 'waiting') AND (\(state?.rawValue)::TEXT IS NULL OR state = \(state?.rawValue))
+        WHERE id IN (SELECT id FROM claim_pending) AND state IN ('crediting', 'waiting')
+        AND (\(state?.rawValue)::TEXT IS NULL OR state = \(state?.rawValue))
         ORDER BY opened_at, id LIMIT \(Int64(limit))
         """
     }
@@ -418,6 +415,19 @@ public final class PostgresPacketStore: PacketStore {
                 if orphans > 0 {
                     violations.append(AuditViolation(code: "packet.orphans",
                         detail: "\(orphans) grabs or claims name a packet that does not exist"))
+                }
+                // The claims not yet credited are exactly the ids in claim_pending (kept by the triggers on claim).
+                let pendingDrift = try await self.rows("""
+                    SELECT (SELECT COUNT(*) FROM claim c WHERE c.state IN ('crediting', 'waiting')
+                                AND NOT EXISTS (SELECT 1 FROM claim_pending p WHERE p.id = c.id)),
+                           (SELECT COUNT(*) FROM claim_pending p WHERE NOT EXISTS (
+                                SELECT 1 FROM claim c WHERE c.id = p.id AND c.state IN ('crediting', 'waiting')))
+                    """, on: connection)[0].decode((Int64, Int64).self)
+                if pendingDrift != (0, 0) {
+                    violations.append(AuditViolation(code: "claim.pending", detail: """
+                        \(pendingDrift.0) claims not yet credited are missing from claim_pending, which names \
+                        \(pendingDrift.1) claims that are credited or do not exist
+                        """))
                 }
                 let badRefunds = try await self.rows("""
                     SELECT COUNT(*) FROM packet_now WHERE (state = 'expired' AND refunded <> total - opened_amount)
@@ -580,7 +590,8 @@ public final class PostgresPacketStore: PacketStore {
             WHERE id IN (\(unescaped: PostgresPacketStore.storedOpen)) AND state = 'open'
             """).first?.decode(Int64.self) ?? 0)
         for row in try readNow("""
-            SELECT state, COUNT(*), COALESCE(SUM(amount), 0)::BIGINT FROM claim WHERE state IN ('crediting', 'waiting') GROUP BY state
+            SELECT state, COUNT(*), COALESCE(SUM(amount), 0)::BIGINT FROM claim
+            WHERE id IN (SELECT id FROM claim_pending) AND state IN ('crediting', 'waiting') GROUP BY state
             """) {
             let (state, count, amount) = try row.decode((String, Int64, Int64).self)
             switch ClaimState(rawValue: state) {

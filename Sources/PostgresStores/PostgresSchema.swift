@@ -9,7 +9,7 @@ enum PostgresSchema {
     /// Brings `component` up to the last of its `steps` (step n makes version n), unless `hongbao_schema` says
     /// it is there. Tables of the same names made by something else are refused (`foreignSchema`); a newer
     /// version than this program knows is refused too. With `create` false nothing is made: a missing
-    /// component is `missing`, an older one is used as it is (a read-only audit).
+    /// component is `missing`, and so is an older one (its reads are this version's).
     static func ensure(_ component: String, tables: [String], steps: [[String]], on pool: PostgresPool,
                        create: Bool = true) async throws {
         try await pool.checkReachable()
@@ -38,8 +38,15 @@ enum PostgresSchema {
                 }
                 if installed == steps.count { return }
                 guard create else {
-                    if installed != nil { return }
-                    throw PostgresStoreError.missing("no hongbao \(component) in \(pool.settings.redacted)")
+                    guard let installed else {
+                        throw PostgresStoreError.missing("no hongbao \(component) in \(pool.settings.redacted)")
+                    }
+                    // Reading never changes the tables, and this program's reads are written for its own version.
+                    throw PostgresStoreError.missing("""
+                        hongbao \(component) in \(pool.settings.redacted) is at version \(installed) and this program \
+                        reads version \(steps.count): a writing command (seed-demo, send, simulate, the dashboard) \
+                        brings it up to date
+                        """)
                 }
                 if installed == nil {
                     for try await name in try await connection.query("""
@@ -394,7 +401,11 @@ enum PostgresSchema {
 
     // MARK: Red packets
 
-    static let packetTables = ["packet", "grab", "claim"]
+    static let packetTables = ["packet", "grab", "claim", "claim_pending"]
+
+    /// The red-packet store's versions in order (step n makes version n).
+    static let packetSteps = [packets, packetsGrab, packetsDrawAtGrab, packetsOneStatement, packetsSetBatch,
+                              packetsCreditMarksByKey, packetsHotMarks]
 
     /// The red-packet store: SQLite's tables, with a `seq` column where SQLite's rowid gave "newest first".
     static let packets = [
@@ -778,6 +789,57 @@ enum PostgresSchema {
         "DROP INDEX claim_uncredited",
         "CREATE INDEX claim_uncredited ON claim (state) WHERE state IN ('crediting', 'waiting')",
         packetBatchFunction,
+    ]
+
+    /// Red packets, version 7: the marks are HOT updates. Every index of `claim` names columns a mark does not
+    /// change, so a mark writes the claim's new version beside the old one on the same page and no index entry
+    /// (PostgreSQL updates in place only when no indexed column changes, a partial index's predicate included, and
+    /// the page has room). Version 6's `claim_uncredited` was on `state`, so each mark wrote an entry in all five
+    /// indexes; the claims not yet credited are now the ids in `claim_pending`, kept by statement triggers on
+    /// `claim` (its inserts, updates and deletes, whoever makes them: a set-wise statement per statement of
+    /// `claim`, never a call per row), and the table leaves a fifth of each page free for the marks' versions.
+    /// A claim's id never changes (no statement writes it); the audit compares `claim_pending` with the claims
+    /// (`claim.pending`).
+    static let packetsHotMarks = [
+        #"CREATE TABLE claim_pending (id TEXT COLLATE "C" PRIMARY KEY)"#,
+        "INSERT INTO claim_pending (id) SELECT id FROM claim WHERE state IN ('crediting', 'waiting')",
+        """
+        CREATE FUNCTION hb_claims_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO claim_pending (id) SELECT n.id FROM inserted n WHERE n.state IN ('crediting', 'waiting');
+            RETURN NULL;
+        END $$
+        """,
+        """
+        CREATE FUNCTION hb_claims_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            DELETE FROM claim_pending p USING updated n WHERE p.id = n.id AND n.state NOT IN ('crediting', 'waiting');
+            INSERT INTO claim_pending (id) SELECT n.id FROM updated n WHERE n.state IN ('crediting', 'waiting')
+            ON CONFLICT (id) DO NOTHING;
+            RETURN NULL;
+        END $$
+        """,
+        """
+        CREATE FUNCTION hb_claims_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            DELETE FROM claim_pending p USING removed o WHERE p.id = o.id;
+            RETURN NULL;
+        END $$
+        """,
+        """
+        CREATE TRIGGER claim_pending_insert AFTER INSERT ON claim REFERENCING NEW TABLE AS inserted
+        FOR EACH STATEMENT EXECUTE FUNCTION hb_claims_inserted()
+        """,
+        """
+        CREATE TRIGGER claim_pending_update AFTER UPDATE ON claim REFERENCING NEW TABLE AS updated
+        FOR EACH STATEMENT EXECUTE FUNCTION hb_claims_updated()
+        """,
+        """
+        CREATE TRIGGER claim_pending_delete AFTER DELETE ON claim REFERENCING OLD TABLE AS removed
+        FOR EACH STATEMENT EXECUTE FUNCTION hb_claims_deleted()
+        """,
+        "DROP INDEX claim_uncredited",
+        "ALTER TABLE claim SET (fillfactor = 80)",
     ]
 
     /// `hb_packet_batch` as versions 5 and 6 create it.

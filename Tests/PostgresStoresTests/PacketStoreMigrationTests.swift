@@ -12,7 +12,7 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
         let pool = try freshPool()
         let database = pool.settings.database
         try await PostgresSchema.ensure("redpackets", tables: PostgresSchema.packetTables,
-                                        steps: [PostgresSchema.packets, PostgresSchema.packetsGrab], on: pool)
+                                        steps: Array(PostgresSchema.packetSteps.prefix(2)), on: pool)
         let far = Int64(4_000_000_000_000)
         // p1: lucky, 1,000 in 4; three grabbed, two opened (250 credited, 350 crediting). p2: equal, 200 in 2,
         // finished and credited. p3: expired with its refund pending.
@@ -32,7 +32,9 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
             """, database: database)
         let store = try await PostgresPacketStore(pool: pool)
         XCTAssertEqual(try server.psql("SELECT version FROM hongbao_schema WHERE component = 'redpackets'",
-                                       database: database), "6")
+                                       database: database), "7")
+        XCTAssertEqual(try server.psql("SELECT string_agg(id, ',' ORDER BY id) FROM claim_pending", database: database), "p1.1",
+                       "version 7 found the claim not yet credited")
         let p1 = try XCTUnwrap(try store.packet(PacketID("p1")))
         XCTAssertEqual([p1.grabbed, p1.opened], [3, 2])
         XCTAssertEqual(p1.openedAmount, Money(minorUnits: 600))
@@ -78,8 +80,9 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
     }
 
     /// Version 5's batch (a grab that opens at once inserts its claim without `hb_draw`) answers every write as
-    /// version 4's did and leaves the same rows, and so does version 6's (its waiting mark written so that it
-    /// cannot take the partial index): the same batch run on a database at each version. It holds fresh
+    /// version 4's did and leaves the same rows, and so do version 6's (its waiting mark written so that it
+    /// cannot take the partial index) and version 7's (the marks HOT, the triggers keeping `claim_pending`): the
+    /// same batch run on a database at each version. It holds fresh
     /// grabs that open at once (one taking a packet's last share), one refused for each reason, one found by its
     /// token (the retry of an unclear commit, which draws through `hb_draw`), a plain grab, draws (of a grab made
     /// in the batch, of a share a grab opened in the batch, of nothing) and marks.
@@ -128,22 +131,26 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
             """,
             "SELECT string_agg(format('%s:%s:%s:%s', id, grabbed, allotted, state), ',' ORDER BY id) FROM packet",
         ]
-        let versions = [4, 5, 6]
+        let versions = [4, 5, 6, 7]
         var seen: [[String]] = []
         for version in versions {
             let pool = try freshPool()
             let database = pool.settings.database
-            let steps = [PostgresSchema.packets, PostgresSchema.packetsGrab, PostgresSchema.packetsDrawAtGrab,
-                         PostgresSchema.packetsOneStatement, PostgresSchema.packetsSetBatch,
-                         PostgresSchema.packetsCreditMarksByKey]
             try await PostgresSchema.ensure("redpackets", tables: PostgresSchema.packetTables,
-                                            steps: Array(steps.prefix(version)), on: pool)
+                                            steps: Array(PostgresSchema.packetSteps.prefix(version)), on: pool)
             for statement in setup { _ = try server.psql(statement, database: database) }
             seen.append([try server.psql(batch, database: database)]
                 + (try tables.map { try server.psql($0, database: database) }))
+            if version >= 7 {
+                // The claims drawn and not credited (pa.1 found by its token, pa.4, pb.1 marked waiting); pa.3 was
+                // credited in the same batch.
+                XCTAssertEqual(try server.psql("SELECT string_agg(id, ',' ORDER BY id) FROM claim_pending", database: database),
+                               "pa.1,pa.4,pb.1")
+            }
         }
         XCTAssertEqual(seen[0], seen[1])
         XCTAssertEqual(seen[1], seen[2])
+        XCTAssertEqual(seen[2], seen[3])
         let answer = seen[1][0]
         for expected in ["grab+draw|1|drawn|3|pa.3|", "grab+draw|2|drawn|1|pa.1|300|crediting|1000||0",
                          "grab+draw|3|drawn|4|pa.4|", "grab|4|sold_out||", "grab|5|already||",
@@ -162,12 +169,14 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
     /// The batch's credited and waiting marks find their claims by the primary key when the statistics say that
     /// no claim is uncredited (analyzed after a quiet spell, then a load began). With version 5's index (`WHERE
     /// state <> 'credited'`) the planner took the partial index for them and hashed all of it in every batch: here
-    /// that is 2 scans of `claim_uncredited` in the transaction, where version 6 makes none.
+    /// that is 2 scans of `claim_uncredited` in the transaction, where version 6 makes none. (Version 7 drops the
+    /// index: below.)
     func testTheBatchsMarksFindTheirClaimsByKeyWhateverTheStatisticsSay() async throws {
         let server = try running()
         let pool = try freshPool()
         let database = pool.settings.database
-        _ = try await PostgresPacketStore(pool: pool)
+        try await PostgresSchema.ensure("redpackets", tables: PostgresSchema.packetTables,
+                                        steps: Array(PostgresSchema.packetSteps.prefix(6)), on: pool)
         try server.psql("""
             INSERT INTO claim (id, packet_id, user_id, user_name, slot, amount, state, opened_at, credited_at)
             SELECT 'old.' || g, 'old', g, 'u', g, 1, 'credited', 0, 0 FROM generate_series(1, 5000) g;
@@ -191,5 +200,90 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
         XCTAssertEqual(try server.psql("""
             SET enable_seqscan = off; EXPLAIN (COSTS OFF) SELECT state, COUNT(*) FROM claim WHERE state IN ('crediting', 'waiting') GROUP BY state
             """, database: database).contains("claim_uncredited"), true)
+    }
+
+    /// Version 7: a mark changes no indexed column of `claim`, so on a page with room it is a HOT update (no index
+    /// entry written), and `claim_pending` holds exactly the claims not yet credited, whichever statement changed
+    /// them: the batch's claim insert and marks, `hb_draw`, a delete (undraw) and a hand-written update. A drift
+    /// is an audit violation (`claim.pending`).
+    func testTheMarksAreHOTUpdatesAndClaimPendingFollowsEveryWrite() async throws {
+        let server = try running()
+        let pool = try freshPool()
+        let database = pool.settings.database
+        let store = try await PostgresPacketStore(pool: pool)
+        XCTAssertEqual(try server.psql("SELECT reloptions::TEXT FROM pg_class WHERE relname = 'claim'", database: database),
+                       "{fillfactor=80}")
+        XCTAssertEqual(try server.psql("""
+            SELECT COUNT(*) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+            WHERE i.indrelid = 'claim'::regclass AND a.attname IN ('state', 'credited_at', 'attempts')
+            """, database: database), "0", "no index names a column that a mark changes")
+        let far = Int64(4_000_000_000_000)
+        try server.psql("""
+            INSERT INTO packet (id, kind, sender_id, sender_name, total, shares, greeting, created_at, expires_at, state)
+            VALUES ('pa', 'equal', 10, 'alice', 1200, 12, 'hi', 0, \(far), 'open');
+            """, database: database)
+        // Eleven grabs that open at once in one batch (the batch's claim INSERT), then a draw through hb_draw.
+        let users = (1...11).map { "\($0)" }.joined(separator: ", ")
+        let names = (1...11).map { "'u\($0)'" }.joined(separator: ", ")
+        _ = try server.psql("""
+            SELECT COUNT(*) FROM hb_packet_batch(
+                ARRAY(SELECT 'pa'::TEXT FROM generate_series(1, 11)), ARRAY[\(users)]::BIGINT[],
+                ARRAY[\(names)]::TEXT[], ARRAY(SELECT g::BIGINT FROM generate_series(1, 11) g),
+                ARRAY(SELECT g::BIGINT FROM generate_series(1, 11) g), ARRAY(SELECT TRUE FROM generate_series(1, 11)),
+                '{}', '{}', '{}', '{}', '{}', '{}', '{}', 100, 1)
+            """, database: database)
+        let pending = "SELECT COUNT(*) || ':' || COALESCE(string_agg(id, ',' ORDER BY id), '') FROM claim_pending"
+        XCTAssertEqual(try server.psql(pending, database: database), "11:pa.1,pa.10,pa.11,pa.2,pa.3,pa.4,pa.5,pa.6,pa.7,pa.8,pa.9")
+        // Eight credited marks and two waiting marks in one batch: HOT, and the credited leave claim_pending.
+        let marks = try server.psql("""
+            SELECT COUNT(*) FROM hb_packet_batch('{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}',
+                ARRAY(SELECT 'pa.' || g FROM generate_series(1, 8) g), ARRAY(SELECT 7::BIGINT FROM generate_series(1, 8)),
+                ARRAY['pa.9', 'pa.10'], 1, 1);
+            SELECT pg_stat_get_xact_tuples_updated('claim'::regclass) || ' ' || pg_stat_get_xact_tuples_hot_updated('claim'::regclass)
+            """, database: database)
+        XCTAssertEqual(marks.split(separator: "\n"), ["8", "10 10"], "rows answered; claims updated, of them HOT")
+        XCTAssertEqual(try server.psql(pending, database: database), "3:pa.10,pa.11,pa.9")
+        var audit = try await store.auditStore(maxViolationsPerCheck: 20)
+        XCTAssertEqual(audit, [])
+        // The last share through hb_draw (a grab, then a draw of its own), an undraw's delete, and an update by hand.
+        _ = try server.psql("SELECT * FROM hb_grab('pa', 12, 100, 12, 1, 12)", database: database)
+        _ = try server.psql("SELECT status FROM hb_draw('pa', 12, 'u12', 100, 12)", database: database)
+        XCTAssertEqual(try server.psql(pending, database: database), "4:pa.10,pa.11,pa.12,pa.9")
+        _ = try server.psql("DELETE FROM claim WHERE id = 'pa.11'", database: database)
+        _ = try server.psql("UPDATE claim SET state = 'credited' WHERE id = 'pa.9'", database: database)
+        _ = try server.psql("UPDATE claim SET state = 'waiting' WHERE id = 'pa.1'", database: database)
+        XCTAssertEqual(try server.psql(pending, database: database), "3:pa.1,pa.10,pa.12")
+        let waiting = try await store.uncreditedClaims(in: .waiting, limit: 10)
+        XCTAssertEqual(Set(waiting.map(\.id.rawValue)), ["pa.1", "pa.10"])
+        // A pending id removed behind the triggers' back, and one that names nothing: both reported.
+        _ = try server.psql("""
+            ALTER TABLE claim DISABLE TRIGGER claim_pending_update;
+            UPDATE claim SET state = 'waiting' WHERE id = 'pa.2';
+            ALTER TABLE claim ENABLE TRIGGER claim_pending_update;
+            INSERT INTO claim_pending (id) VALUES ('nothing.1')
+            """, database: database)
+        audit = try await store.auditStore(maxViolationsPerCheck: 20)
+        XCTAssertEqual(audit.map(\.code), ["claim.pending"])
+        XCTAssertTrue(audit.first?.detail.hasPrefix("1 claims not yet credited are missing from claim_pending, which names 1 ") == true,
+                      audit.first?.detail ?? "")
+    }
+
+    /// A reading command (`create: false`) changes nothing, so a database at an older version is refused with a
+    /// clear message rather than read with this version's statements.
+    func testAReaderRefusesAnOlderVersionAndLeavesItAsItIs() async throws {
+        let server = try running()
+        let pool = try freshPool()
+        let database = pool.settings.database
+        try await PostgresSchema.ensure("redpackets", tables: PostgresSchema.packetTables,
+                                        steps: Array(PostgresSchema.packetSteps.prefix(6)), on: pool)
+        do {
+            _ = try await PostgresPacketStore(pool: pool, create: false)
+            XCTFail("a reader opened a version 6 database")
+        } catch let PostgresStoreError.missing(message) {
+            XCTAssertTrue(message.contains("is at version 6 and this program reads version 7"), message)
+        }
+        XCTAssertEqual(try server.psql("SELECT version FROM hongbao_schema WHERE component = 'redpackets'",
+                                       database: database), "6")
+        XCTAssertEqual(try server.psql("SELECT to_regclass('claim_pending') IS NULL", database: database), "t")
     }
 }
