@@ -9,10 +9,7 @@ import XCTest
 final class PacketStoreMigrationTests: PostgresServerTestCase {
     func testAVersion2DatabaseIsBroughtOverInPlaceAndItsBooksStayTheSame() async throws {
         let server = try running()
-        let pool = try freshPool()
-        let database = pool.settings.database
-        try await PostgresSchema.ensure("redpackets", tables: PostgresSchema.packetTables,
-                                        steps: Array(PostgresSchema.packetSteps.prefix(2)), on: pool)
+        let (pool, database) = try await packetDatabase(atVersion: 2)
         let far = Int64(4_000_000_000_000)
         // p1: lucky, 1,000 in 4; three grabbed, two opened (250 credited, 350 crediting). p2: equal, 200 in 2,
         // finished and credited. p3: expired with its refund pending.
@@ -134,10 +131,7 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
         let versions = [4, 5, 6, 7]
         var seen: [[String]] = []
         for version in versions {
-            let pool = try freshPool()
-            let database = pool.settings.database
-            try await PostgresSchema.ensure("redpackets", tables: PostgresSchema.packetTables,
-                                            steps: Array(PostgresSchema.packetSteps.prefix(version)), on: pool)
+            let (_, database) = try await packetDatabase(atVersion: version)
             for statement in setup { _ = try server.psql(statement, database: database) }
             seen.append([try server.psql(batch, database: database)]
                 + (try tables.map { try server.psql($0, database: database) }))
@@ -173,10 +167,7 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
     /// index: below.)
     func testTheBatchsMarksFindTheirClaimsByKeyWhateverTheStatisticsSay() async throws {
         let server = try running()
-        let pool = try freshPool()
-        let database = pool.settings.database
-        try await PostgresSchema.ensure("redpackets", tables: PostgresSchema.packetTables,
-                                        steps: Array(PostgresSchema.packetSteps.prefix(6)), on: pool)
+        let (_, database) = try await packetDatabase(atVersion: 6)
         try server.psql("""
             INSERT INTO claim (id, packet_id, user_id, user_name, slot, amount, state, opened_at, credited_at)
             SELECT 'old.' || g, 'old', g, 'u', g, 1, 'credited', 0, 0 FROM generate_series(1, 5000) g;
@@ -272,10 +263,7 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
     /// clear message rather than read with this version's statements.
     func testAReaderRefusesAnOlderVersionAndLeavesItAsItIs() async throws {
         let server = try running()
-        let pool = try freshPool()
-        let database = pool.settings.database
-        try await PostgresSchema.ensure("redpackets", tables: PostgresSchema.packetTables,
-                                        steps: Array(PostgresSchema.packetSteps.prefix(6)), on: pool)
+        let (pool, database) = try await packetDatabase(atVersion: 6)
         do {
             _ = try await PostgresPacketStore(pool: pool, create: false)
             XCTFail("a reader opened a version 6 database")
@@ -285,5 +273,13 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
         XCTAssertEqual(try server.psql("SELECT version FROM hongbao_schema WHERE component = 'redpackets'",
                                        database: database), "6")
         XCTAssertEqual(try server.psql("SELECT to_regclass('claim_pending') IS NULL", database: database), "t")
+    }
+
+    /// A fresh database with the red-packet store made up to `version` (its first `version` steps).
+    private func packetDatabase(atVersion version: Int) async throws -> (PostgresPool, String) {
+        let pool = try freshPool()
+        try await PostgresSchema.ensure("redpackets", tables: PostgresSchema.packetTables,
+                                        steps: Array(PostgresSchema.packetSteps.prefix(version)), on: pool)
+        return (pool, pool.settings.database)
     }
 }
