@@ -794,12 +794,14 @@ enum PostgresSchema {
     /// Red packets, version 7: the marks are HOT updates. Every index of `claim` names columns a mark does not
     /// change, so a mark writes the claim's new version beside the old one on the same page and no index entry
     /// (PostgreSQL updates in place only when no indexed column changes, a partial index's predicate included, and
-    /// the page has room). Version 6's `claim_uncredited` was on `state`, so each mark wrote an entry in all five
-    /// indexes; the claims not yet credited are now the ids in `claim_pending`, kept by statement triggers on
+    /// the page has room). Version 6's `claim_uncredited` was on `state`, so each mark wrote an entry in every index
+    /// of `claim`; the claims not yet credited are now the ids in `claim_pending`, kept by statement triggers on
     /// `claim` (its inserts, updates and deletes, whoever makes them: a set-wise statement per statement of
     /// `claim`, never a call per row), and the table leaves a fifth of each page free for the marks' versions.
     /// A claim's id never changes (no statement writes it); the audit compares `claim_pending` with the claims
-    /// (`claim.pending`).
+    /// (`claim.pending`). The deletes name the ids as an array, so they take the primary key whatever the table's
+    /// size: written as a join, the plan the trigger function keeps, made while the table was small, hashed the
+    /// transition table and read all of `claim_pending` for every batch of marks.
     static let packetsHotMarks = [
         #"CREATE TABLE claim_pending (id TEXT COLLATE "C" PRIMARY KEY)"#,
         "INSERT INTO claim_pending (id) SELECT id FROM claim WHERE state IN ('crediting', 'waiting')",
@@ -813,7 +815,8 @@ enum PostgresSchema {
         """
         CREATE FUNCTION hb_claims_updated() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            DELETE FROM claim_pending p USING updated n WHERE p.id = n.id AND n.state NOT IN ('crediting', 'waiting');
+            DELETE FROM claim_pending
+            WHERE id = ANY (ARRAY(SELECT n.id FROM updated n WHERE n.state NOT IN ('crediting', 'waiting')));
             INSERT INTO claim_pending (id) SELECT n.id FROM updated n WHERE n.state IN ('crediting', 'waiting')
             ON CONFLICT (id) DO NOTHING;
             RETURN NULL;
@@ -822,7 +825,7 @@ enum PostgresSchema {
         """
         CREATE FUNCTION hb_claims_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            DELETE FROM claim_pending p USING removed o WHERE p.id = o.id;
+            DELETE FROM claim_pending WHERE id = ANY (ARRAY(SELECT o.id FROM removed o));
             RETURN NULL;
         END $$
         """,

@@ -275,6 +275,31 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
         XCTAssertEqual(try server.psql("SELECT to_regclass('claim_pending') IS NULL", database: database), "t")
     }
 
+    /// The triggers' deletes take `claim_pending`'s primary key whatever its statistics say. Analyzed empty, then
+    /// 3,000 claims drawn: a batch of 20 credited marks makes no sequential scan of it. Written as a join, the plan
+    /// hashed the transition table and read all of `claim_pending` (1 scan here; 726 in a 20 s load).
+    func testTheTriggersFindPendingClaimsByKeyWhateverTheStatisticsSay() async throws {
+        let server = try running()
+        let pool = try freshPool()
+        let database = pool.settings.database
+        _ = try await PostgresPacketStore(pool: pool)
+        try server.psql("ANALYZE claim_pending", database: database)
+        try server.psql("""
+            INSERT INTO claim (id, packet_id, user_id, user_name, slot, amount, state, opened_at)
+            SELECT 'n.' || g, 'n', g, 'u', g, 1, 'crediting', 0 FROM generate_series(1, 3000) g
+            """, database: database)
+        let answers = try server.psql("""
+            SELECT COUNT(*) FROM hb_packet_batch('{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}',
+                ARRAY(SELECT 'n.' || g FROM generate_series(1, 20) g), ARRAY(SELECT 7::BIGINT FROM generate_series(1, 20)),
+                '{}', 1, 1);
+            SELECT pg_stat_get_xact_numscans('claim_pending'::regclass) || ' '
+                || (pg_stat_get_xact_numscans('claim_pending_pkey'::regclass) > 0)
+            """, database: database)
+        XCTAssertEqual(answers.split(separator: "\n"), ["20", "0 true"],
+                       "rows answered; sequential scans of claim_pending, and whether its primary key was used")
+        XCTAssertEqual(try server.psql("SELECT COUNT(*) FROM claim_pending", database: database), "2980")
+    }
+
     /// A fresh database with the red-packet store made up to `version` (its first `version` steps).
     private func packetDatabase(atVersion version: Int) async throws -> (PostgresPool, String) {
         let pool = try freshPool()
