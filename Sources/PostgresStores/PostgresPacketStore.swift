@@ -84,6 +84,9 @@ public final class PostgresPacketStore: PacketStore {
     /// through it, so that they sum the claims of these only, not of every packet (`recordFinished`).
     static let storedOpen = "SELECT id FROM packet WHERE state = 'open'"
 
+    /// The claims not yet credited: the ids in `claim_pending` (packet store version 7), their state checked too.
+    static let pendingClaim = "id IN (SELECT id FROM claim_pending) AND state IN ('crediting', 'waiting')"
+
     /// `packetColumns` of a packet row that has no claims yet (`packet_now` sums them).
     static let paidColumns = """
         id, kind, sender_id, sender_name, recipient_id, total, shares, greeting, created_at, expires_at, grabbed,
@@ -240,7 +243,7 @@ public final class PostgresPacketStore: PacketStore {
             // its grab keeps the share's amount, so opening again draws the same share.
             let found = try await self.rows("""
                 SELECT c.packet_id FROM claim c JOIN packet p ON p.id = c.packet_id
-                WHERE c.id = \(claim.rawValue) AND c.state NOT IN ('credited', 'waiting') AND p.state IN ('open', 'finished')
+                WHERE c.id = \(claim.rawValue) AND c.state = 'crediting' AND p.state IN ('open', 'finished')
                 FOR NO KEY UPDATE
                 """, on: connection)
             guard let row = found.first else { return }
@@ -344,8 +347,7 @@ public final class PostgresPacketStore: PacketStore {
     static func uncreditedQuery(state: ClaimState?, limit: Int) -> PostgresQuery {
         """
         SELECT \(unescaped: claimColumns) FROM claim
-        WHERE id IN (SELECT id FROM claim_pending) AND state IN ('crediting', 'waiting')
-        AND (\(state?.rawValue)::TEXT IS NULL OR state = \(state?.rawValue))
+        WHERE \(unescaped: pendingClaim) AND (\(state?.rawValue)::TEXT IS NULL OR state = \(state?.rawValue))
         ORDER BY opened_at, id LIMIT \(Int64(limit))
         """
     }
@@ -591,7 +593,7 @@ public final class PostgresPacketStore: PacketStore {
             """).first?.decode(Int64.self) ?? 0)
         for row in try readNow("""
             SELECT state, COUNT(*), COALESCE(SUM(amount), 0)::BIGINT FROM claim
-            WHERE id IN (SELECT id FROM claim_pending) AND state IN ('crediting', 'waiting') GROUP BY state
+            WHERE \(unescaped: PostgresPacketStore.pendingClaim) GROUP BY state
             """) {
             let (state, count, amount) = try row.decode((String, Int64, Int64).self)
             switch ClaimState(rawValue: state) {
