@@ -7,8 +7,8 @@ import Synchronization
 
 /// The red-packet store on PostgreSQL: the `PacketStore` that `SQLitePacketStore` is on SQLite, with the same
 /// states. The open path's writes (grab, draw, grab and draw, credited and waiting marks) go through a group
-/// commit (`PacketWriteBatcher`): many in one statement and one commit. Every other write is a transaction of
-/// its own. An open locks its packet's row once, at the grab, which takes the next slot and draws that slot's
+/// commit (`PacketWriteBatcher`): many in one statement and one commit; so do the send path's (a new packet,
+/// its paid mark, a cancel: `SendWriteBatcher`). Every other write is a transaction of its own. An open locks its packet's row once, at the grab, which takes the next slot and draws that slot's
 /// share (so the opens of one packet do not queue behind each other's commits at the draw and the marks);
 /// what a packet has opened and credited is summed from its claims when read (`packet_now`). Each write is
 /// safe to run again after an unclear commit: a write retried after its connection was lost finds its own
@@ -24,6 +24,7 @@ public final class PostgresPacketStore: PacketStore {
     private let clock: any WallClock
     private let writes = Atomic<Int>(0)
     private let batcher: PacketWriteBatcher
+    private let sends: SendWriteBatcher
     private let random: any RandomSource
 
     /// Opens the store on `pool`'s database, creating its tables the first time (unless `create` is false).
@@ -39,18 +40,20 @@ public final class PostgresPacketStore: PacketStore {
         batcher = PacketWriteBatcher(pool: pool, maxBatch: limits.ledger.maxTransactionsPerCommit,
                                      concurrentBatches: concurrentBatches, minShare: limits.packets.minShare,
                                      clock: clock)
+        sends = SendWriteBatcher(pool: pool, maxBatch: limits.ledger.maxTransactionsPerCommit,
+                                 concurrentBatches: concurrentBatches)
         try await PostgresSchema.ensure("redpackets", tables: PostgresSchema.packetTables,
                                         steps: PostgresSchema.packetSteps, on: pool, create: create)
     }
 
     /// How many write transactions have committed (a group commit counts once).
-    public var commitCount: Int { writes.load(ordering: .relaxed) + batcher.commitCount }
+    public var commitCount: Int { writes.load(ordering: .relaxed) + batcher.commitCount + sends.commitCount }
 
     /// How many group commits of the open path's writes have committed.
     public var groupCommitCount: Int { batcher.commitCount }
 
-    /// The open path's writes waiting for a group commit (not yet in one).
-    public var queuedWrites: Int { batcher.queued }
+    /// The open path's and the send path's writes waiting for a group commit (not yet in one).
+    public var queuedWrites: Int { batcher.queued + sends.queued }
 
     // MARK: Plumbing
 
@@ -135,20 +138,16 @@ public final class PostgresPacketStore: PacketStore {
         while true {
             // The id is chosen before the first attempt: a retry after an unclear commit finds its own row.
             let id = PacketID.generate(at: now, random: random)
-            let inserted = try await statement("""
-                INSERT INTO packet (id, kind, sender_id, sender_name, recipient_id, total, shares, greeting, created_at,
-                                    expires_at, state)
-                VALUES (\(id.rawValue), \(draft.kind.rawValue), \(draft.senderID.rawValue), \(draft.senderName),
-                        \(draft.recipientID?.rawValue), \(draft.total.minorUnits), \(Int64(draft.shares)),
-                        \(draft.greeting), \(now.millisecondsSinceEpoch), \(expiresAt.millisecondsSinceEpoch), 'paying')
-                ON CONFLICT (id) DO NOTHING RETURNING id
-                """)
+            let new = SendWriteBatcher.NewPacket(id: id, draft: draft, createdAt: now, expiresAt: expiresAt)
+            guard case let .created(inserted) = try await sends.submit(.create(new)) else {
+                throw PostgresStoreError.server("a packet's insert returned no answer")
+            }
             let packet = Packet(id: id, kind: draft.kind, senderID: draft.senderID, senderName: draft.senderName,
                                 recipientID: draft.recipientID, total: draft.total, shares: draft.shares,
                                 greeting: draft.greeting, createdAt: now, expiresAt: expiresAt, grabbed: 0, opened: 0,
                                 openedAmount: .zero, creditedAmount: .zero, refunded: .zero, refundPending: false,
                                 state: .paying)
-            if !inserted.isEmpty { return packet }
+            if inserted { return packet }
             // Either this call's own row (its commit was unclear and the insert was retried) or another packet
             // that took the id (time-ordered ids can collide within a second): then take another id.
             let existing = try await read("""
@@ -162,30 +161,14 @@ public final class PostgresPacketStore: PacketStore {
     }
 
     public func markPaid(_ id: PacketID) async throws -> Packet {
-        let rows = try await statement(Self.markPaid(id), preparedAs: MarkPaidCall.self)
-        guard let row = rows.first else { throw PacketError.unknownPacket(id.rawValue) }
-        return try PostgresPacketStore.packet(from: row)
-    }
-
-    /// The packet marked paid (open), or as it is if it was not being paid. A packet being paid has no grabs and
-    /// no claims yet (the audit's `packet.unpaid`), so what it has opened and credited is zero. Run prepared
-    /// (`MarkPaidCall`): sent as text, its planning (the view `packet_now` in it) took 0.54 ms a call, more
-    /// than a third of the statement's time.
-    static func markPaid(_ id: PacketID) -> PostgresQuery {
-        """
-        WITH paid AS (
-            UPDATE packet SET state = 'open' WHERE id = \(id.rawValue) AND state = 'paying'
-            RETURNING \(unescaped: PostgresPacketStore.paidColumns)
-        )
-        SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM paid
-        UNION ALL
-        SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet_now
-        WHERE id = \(id.rawValue) AND NOT EXISTS (SELECT 1 FROM paid)
-        """
+        guard case let .packet(packet) = try await sends.submit(.paid(id)) else {
+            throw PostgresStoreError.server("a packet's paid mark returned no packet")
+        }
+        return packet
     }
 
     public func cancel(_ id: PacketID) async throws {
-        _ = try await statement("UPDATE packet SET state = 'cancelled' WHERE id = \(id.rawValue) AND state = 'paying'")
+        _ = try await sends.submit(.cancel(id))
     }
 
     // MARK: Grab and open
@@ -615,12 +598,6 @@ public final class PostgresPacketStore: PacketStore {
             """).first.map(PostgresPacketStore.claim(from:))
         return stats
     }
-}
-
-/// `PostgresPacketStore.markPaid`'s statement, prepared.
-enum MarkPaidCall: CallText {
-    static let name = "hb_mark_paid_call"
-    static let sql = PostgresPacketStore.markPaid(PacketID("")).sql
 }
 
 /// `PostgresPacketStore.claimByID`'s statement, prepared.

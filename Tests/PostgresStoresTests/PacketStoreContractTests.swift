@@ -160,6 +160,91 @@ final class PostgresPacketStoreContractTests: PostgresServerTestCase {
         XCTAssertEqual(audit, [])
     }
 
+    /// Runs `first`, holds it at the server (a transaction holds `packet` in a mode no write can share) until
+    /// `rest` are all queued behind it, then lets everything go; returns every call's answer and how many
+    /// commits the store made.
+    private func heldWrites<T: Sendable>(
+        _ store: PostgresPacketStore, first: @escaping @Sendable () async throws -> T,
+        rest: [@Sendable () async throws -> T]
+    ) async throws -> (answers: [T], commits: Int) {
+        let server = try running()
+        let database = store.pool.settings.database
+        let holder = try await server.session("BEGIN; LOCK TABLE packet IN SHARE MODE; SELECT pg_sleep(600);",
+                                              database: database, until: "PgSleep")
+        let commitsBefore = store.commitCount
+        let firstTask = Task { try await first() }
+        while try server.lockWaits(database: database, except: [holder]) == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        let queuedBefore = store.queuedWrites
+        let tasks = rest.map { write in Task { try await write() } }
+        while store.queuedWrites < queuedBefore + rest.count { try await Task.sleep(for: .milliseconds(5)) }
+        try await server.end(holder)
+        var answers = [try await firstTask.value]
+        for task in tasks { answers.append(try await task.value) }
+        return (answers, store.commitCount - commitsBefore)
+    }
+
+    /// Sends under way at once share group commits: ten packets' inserts that arrive while another is on its
+    /// way go in one statement after it (two commits for eleven), each answered with its own packet; then ten
+    /// paid marks and a cancel that way too, each packet in the state its own write asked for.
+    func testSendsUnderWayAtOnceShareGroupCommits() async throws {
+        let store = try await store()
+        let random = SeededRandomSource(seed: 16)
+        let drafts = (0...10).map { PacketStoreContract.draft(total: 1_000 + Int64($0)) }
+        let created = try await heldWrites(store, first: { try await store.createPacket(drafts[0], random: random) },
+                                           rest: drafts.dropFirst().map { draft in
+                                               { try await store.createPacket(draft, random: random) }
+                                           })
+        XCTAssertEqual(created.commits, 2, "eleven inserts were not two group commits")
+        XCTAssertEqual(created.answers.map(\.total), drafts.map(\.total))
+        XCTAssertEqual(Set(created.answers.map(\.id)).count, 11)
+        for packet in created.answers { XCTAssertEqual(try store.packet(packet.id), packet) }
+
+        let ids = created.answers.map(\.id)
+        let marked = try await heldWrites(store, first: { try await store.markPaid(ids[0]) },
+                                          rest: ids[1...9].map { id in { try await store.markPaid(id) } } + [{
+                                              try await store.cancel(ids[10])
+                                              return try XCTUnwrap(try store.packet(ids[10]))
+                                          }])
+        XCTAssertEqual(marked.commits, 2, "ten marks and a cancel were not two group commits")
+        XCTAssertEqual(marked.answers.map(\.id), ids)
+        XCTAssertEqual(marked.answers.map(\.state), Array(repeating: .open, count: 10) + [.cancelled])
+        for packet in marked.answers { XCTAssertEqual(try store.packet(packet.id)?.state, packet.state) }
+        // A mark of a packet it does not have, and again of one already paid, in one statement.
+        await assertThrows({ try await store.markPaid(PacketID("nobody")) }, PacketError.unknownPacket("nobody"))
+        let again = try await store.markPaid(ids[0])
+        XCTAssertEqual(again.state, .open)
+        let audit = try await store.auditStore(maxViolationsPerCheck: 20)
+        XCTAssertEqual(audit, [])
+    }
+
+    /// A send's insert and its paid mark whose COMMITs are unclear (see `TestPostgresServer.withUnclearCommit`)
+    /// are retried in their group commits and come back as this send's own: the insert returns the packet it
+    /// stored (not a second packet under another id), and the mark the packet open.
+    func testUnclearCommitsOfASendAreItsOwn() async throws {
+        let server = try running()
+        let store = try await store()
+        let database = store.pool.settings.database
+        addTeardownBlock {
+            _ = try? server.psql("ALTER SYSTEM RESET synchronous_standby_names")
+            _ = try? server.psql("SELECT pg_reload_conf()")
+        }
+        let random = SeededRandomSource(seed: 17)
+        let created = try await server.withUnclearCommit(database: database) {
+            try await store.createPacket(PacketStoreContract.draft(), random: random)
+        }
+        XCTAssertTrue(created.caughtWaiting, "no COMMIT waited for the standby")
+        XCTAssertEqual(try server.psql("SELECT string_agg(id || ':' || state, ',') FROM packet", database: database),
+                       created.value.id.rawValue + ":paying")
+        let paid = try await server.withUnclearCommit(database: database) { try await store.markPaid(created.value.id) }
+        XCTAssertTrue(paid.caughtWaiting, "no COMMIT waited for the standby")
+        XCTAssertEqual(paid.value.id, created.value.id)
+        XCTAssertEqual(paid.value.state, .open)
+        XCTAssertEqual(try server.psql("SELECT string_agg(id || ':' || state, ',') FROM packet", database: database),
+                       created.value.id.rawValue + ":open")
+        let audit = try await store.auditStore(maxViolationsPerCheck: 20)
+        XCTAssertEqual(audit, [])
+    }
+
     /// The opens of one packet do not queue behind each other's commits: while another transaction holds the
     /// packet's row (as a grab does until its COMMIT, which on a cluster waits for a standby), a draw of that
     /// packet, a waiting mark and a credited mark all go through without waiting for a lock.
