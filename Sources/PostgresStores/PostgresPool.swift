@@ -23,7 +23,7 @@ public final class PostgresPool: Sendable {
     /// How many times the pool has moved (`move(to:)`): an attempt that fails after a move is tried again there.
     private let moves = Atomic<Int>(0)
     private let maxConnections: Int
-    private let warmConnections: Int
+    let warmConnections: Int
     /// The server the pool connects to now (see `move(to:)`).
     public var settings: PostgresSettings { current.withLock { $0.settings } }
     var client: PostgresClient { current.withLock { $0.client } }

@@ -44,6 +44,47 @@ final class PostgresPoolTests: PostgresServerTestCase {
         XCTAssertEqual(try server.psql(backends), "4", "the call used a warm connection")
     }
 
+    private final class Backends: Sendable {
+        let pids = Mutex<[Int32]>([])
+    }
+
+    /// The warm-up runs its calls once on each warm connection (four connections: four server processes, once
+    /// each), and its calls write nothing: run again each in a transaction that commits, without an error,
+    /// they leave the stores' tables as they were and both audits clean.
+    func testTheWarmUpRunsOnceOnEveryWarmConnectionAndWritesNothing() async throws {
+        let pool = PostgresPool(settings: try running().freshDatabase(), maxConnections: 6, warmConnections: 4)
+        pools.append(pool)
+        let ledger = try await PostgresLedger(pool: pool)
+        let packets = try await PostgresPacketStore(pool: pool)
+        let backends = Backends()
+        let pid: PostgresPool.WarmUpCall = { connection, logger in
+            for try await row in try await connection.query("SELECT pg_backend_pid()", logger: logger) {
+                let pid = try row.decode(Int32.self)
+                backends.pids.withLock { $0.append(pid) }
+            }
+        }
+        await pool.warmUp([pid] + ledger.warmUpCalls + packets.warmUpCalls)
+        let seen = backends.pids.withLock { $0 }
+        XCTAssertEqual(seen.count, 4, "\(seen)")
+        XCTAssertEqual(Set(seen).count, 4, "a connection was warmed twice: \(seen)")
+
+        let rows = """
+            SELECT (SELECT COUNT(*) FROM account) || '/' || (SELECT COUNT(*) FROM transfer) || '/' ||
+                   (SELECT COUNT(*) FROM packet) || '/' || (SELECT COUNT(*) FROM grab) || '/' || (SELECT COUNT(*) FROM claim)
+            """
+        let before = try await pool.rows(PostgresQuery(unsafeSQL: rows)).first?.decode(String.self)
+        for call in ledger.warmUpCalls + packets.warmUpCalls {
+            try await pool.transaction { connection in try await call(connection, pool.logger) }
+        }
+        let after = try await pool.rows(PostgresQuery(unsafeSQL: rows)).first?.decode(String.self)
+        XCTAssertEqual(after, before)
+        XCTAssertEqual(before?.hasSuffix("/0/0/0/0"), true, before ?? "")
+        let ledgerAudit = try await ledger.auditAccounts()
+        XCTAssertEqual(ledgerAudit, [])
+        let packetAudit = try await packets.auditStore(maxViolationsPerCheck: 20)
+        XCTAssertEqual(packetAudit, [])
+    }
+
     /// Neither the pool's connections nor the display connection let the server compile statements with LLVM
     /// (`jit = off`): a read of `packet_now` on a table not yet analysed cost more in compilation than in running.
     func testTheStoresConnectionsRunWithoutJITCompilation() async throws {

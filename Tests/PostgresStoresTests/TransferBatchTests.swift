@@ -185,10 +185,10 @@ final class TransferBatchTests: PostgresServerTestCase {
         XCTAssertTrue(audit.map(\.code).contains("ledger.accounts"), "\(audit)")
     }
 
-    /// Each batch's call of `hb_transfer_batch` and of `hb_packet_batch`, and the open path's reads (an account by
-    /// name, a claim by id) and the send's paid mark, run as statements the server keeps with the connection
-    /// (parsed once, planned from a kept plan), not as text parsed and planned per call: on a pool of one
-    /// connection, three of each add three runs each to those prepared statements.
+    /// Each batch's call of `hb_transfer_batch` and of `hb_packet_batch`, the open path's reads (an account by
+    /// name, a claim by id) and the send path's batch (here a paid mark) run as statements the server keeps with
+    /// the connection (parsed once, planned from a kept plan), not as text parsed and planned per call: on a pool
+    /// of one connection, three of each add three runs each to those prepared statements.
     func testTheBatchCallsRunAsStatementsPreparedOncePerConnection() async throws {
         let pool = PostgresPool(settings: try running().freshDatabase(), maxConnections: 1)
         pools.append(pool)
@@ -223,7 +223,7 @@ final class TransferBatchTests: PostgresServerTestCase {
         }
         let after = try await runs()
         for name in ["hb_transfer_batch_call", "hb_packet_batch_call", "hb_account_by_name_call", "hb_claim_by_id_call",
-                     "hb_mark_paid_call"] {
+                     "hb_send_batch_call"] {
             XCTAssertEqual(after[name].map { $0 - (before[name] ?? 0) }, 3, name)
         }
     }

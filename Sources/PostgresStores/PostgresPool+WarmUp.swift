@@ -1,0 +1,112 @@
+import Ledger
+import Logging
+import PostgresNIO
+import Primitives
+import RedPackets
+import Synchronization
+
+/// The open path's statements, run once on every warm connection before the load comes: a server process
+/// parses and plans a prepared statement on its first run, and compiles a PL/pgSQL function and plans each
+/// statement in it on its first call (`hb_packet_batch`'s first call took 8.0 ms in a fresh process, its
+/// second 1.2 ms). Left to the load, the 48 connections' first calls all come in its first moment, on the
+/// cores the load needs.
+extension PostgresPool {
+    /// One warm-up statement: run on a connection, in a transaction that is rolled back.
+    typealias WarmUpCall = @Sendable (PostgresConnection, Logger) async throws -> Void
+
+    /// Runs `calls` on each of the pool's warm connections, all connections at once (each is held until every
+    /// one is taken, so that none runs them twice), each call in a transaction of its own that is rolled back:
+    /// they write nothing. Best effort: a call that fails is skipped, and connections not taken within
+    /// `limit` are left cold.
+    func warmUp(_ calls: [WarmUpCall], limit: Duration = .seconds(5)) async {
+        let count = warmConnections
+        guard count > 0, !calls.isEmpty else { return }
+        let client = client
+        let logger = logger
+        let taken = TakenCount()
+        let deadline = ContinuousClock.now + limit
+        await withDiscardingTaskGroup { group in
+            for _ in 0..<count {
+                group.addTask {
+                    try? await client.withConnection { connection in
+                        taken.value.add(1, ordering: .relaxed)
+                        while taken.value.load(ordering: .relaxed) < count && ContinuousClock.now < deadline {
+                            try await Task.sleep(for: .milliseconds(2))
+                        }
+                        for call in calls {
+                            guard ContinuousClock.now < deadline else { return }
+                            _ = try await self.answered(on: connection) { connection in
+                                try await connection.query("BEGIN", logger: logger)
+                                try? await call(connection, logger)
+                                try await connection.query("ROLLBACK", logger: logger)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A prepared statement's run, its rows read and dropped.
+    static func warmUpCall<Text: CallText>(_ query: PostgresQuery, as _: Text.Type) -> WarmUpCall {
+        let call = PreparedCall<Text>(query)
+        return { connection, logger in
+            for try await _ in try await connection.execute(call, logger: logger) {}
+        }
+    }
+
+    /// Warms the pool's connections for the open path of `ledger` and `packets` (their batches and reads),
+    /// with ids and names no row has. The engine runs it once its stores are open.
+    public func warmUp(ledger: PostgresLedger, packets: PostgresPacketStore) async {
+        await warmUp(ledger.warmUpCalls + packets.warmUpCalls)
+    }
+}
+
+/// How many connections the warm-up has taken.
+private final class TakenCount: Sendable {
+    let value = Atomic<Int>(0)
+}
+
+/// The ids and names the warm-up statements ask for: no row has them (ids and names the stores make never
+/// contain a space).
+private enum WarmUp {
+    static let id = "warm up"
+    static let user = Account(id: AccountID(-1), name: "warm up", kind: .user, balance: .zero,
+                              createdAt: Timestamp(millisecondsSinceEpoch: 0))
+}
+
+extension PostgresLedger {
+    /// A transfer batch between two accounts that do not exist, and a read of an account by name.
+    var warmUpCalls: [PostgresPool.WarmUpCall] {
+        let transfer = TransferRequest(id: TransferID(WarmUp.id), from: AccountID(-1), to: AccountID(-2),
+                                       amount: Money(minorUnits: 1), memo: WarmUp.id)
+        return [
+            PostgresPool.warmUpCall(TransferBatcher.statement([transfer], tokens: [1], now: Timestamp(millisecondsSinceEpoch: 0),
+                                                              maxAmount: limits.money.maxSingleAmount),
+                                    as: TransferBatchCall.self),
+            PostgresPool.warmUpCall(PostgresLedger.accountByName(WarmUp.user.name), as: AccountByNameCall.self),
+        ]
+    }
+}
+
+extension PostgresPacketStore {
+    /// An open path's batch (a grab and draw, a draw, a credited and a waiting mark), a send path's batch (a paid
+    /// mark and a cancel) of a packet that does not exist, and a read of a claim by id.
+    var warmUpCalls: [PostgresPool.WarmUpCall] {
+        let packet = PacketID(WarmUp.id)
+        let claim = ClaimID(packet: packet, slot: 1)
+        let now = Timestamp(millisecondsSinceEpoch: 0)
+        let opens = PacketWriteBatcher.Statement([
+            .grabAndDraw(.init(packet: packet, user: WarmUp.user, token: 1, random: 1)),
+            .draw(.init(packet: packet, user: WarmUp.user, token: 2)),
+            .credited(claim, at: now),
+            .waiting(claim),
+        ], now: now, minShare: limits.packets.minShare)
+        return [
+            PostgresPool.warmUpCall(opens.query, as: PacketWriteBatcher.Statement.self),
+            PostgresPool.warmUpCall(SendWriteBatcher.Statement([.paid(packet), .cancel(packet)]).query,
+                                    as: SendWriteBatcher.Statement.self),
+            PostgresPool.warmUpCall(PostgresPacketStore.claimByID(claim), as: ClaimByIDCall.self),
+        ]
+    }
+}
