@@ -8,12 +8,13 @@ import Synchronization
 /// The red-packet store on PostgreSQL: the `PacketStore` that `SQLitePacketStore` is on SQLite, with the same
 /// states. The open path's writes (grab, draw, grab and draw, credited and waiting marks) go through a group
 /// commit (`PacketWriteBatcher`): many in one statement and one commit; so do the send path's (a new packet,
-/// its paid mark, a cancel: `SendWriteBatcher`). Every other write is a transaction of its own. An open locks its packet's row once, at the grab, which takes the next slot and draws that slot's
-/// share (so the opens of one packet do not queue behind each other's commits at the draw and the marks);
-/// what a packet has opened and credited is summed from its claims when read (`packet_now`). Each write is
-/// safe to run again after an unclear commit: a write retried after its connection was lost finds its own
-/// earlier effect by id (the packet id chosen before the first attempt, the grab's and the draw's tokens, the
-/// claim id) and returns what the first attempt would have.
+/// its paid mark, a cancel: `SendWriteBatcher`). Every other write is a transaction of its own. An open locks
+/// its packet's row once, at the grab, which takes the next slot and draws that slot's share (so the opens of
+/// one packet do not queue behind each other's commits at the draw and the marks); what a packet has opened
+/// and credited is summed from its claims when read (`packet_now`). Each write is safe to run again after an
+/// unclear commit: a write retried after its connection was lost finds its own earlier effect by id (the
+/// packet id chosen before the first attempt, the grab's and the draw's tokens, the claim id) and returns what
+/// the first attempt would have.
 ///
 /// Shares are drawn by `ShareDraw`'s rule (in PL/pgSQL, `hb_share`) in grab order, each with a random value
 /// the grab's call chose: the same split as SQLite's, which draws in open order when the share is opened.
@@ -123,11 +124,9 @@ public final class PostgresPacketStore: PacketStore {
 
     // MARK: Send
 
-    /// One write statement on its own (its own transaction: one round trip), retried after a lost connection;
-    /// run as the prepared statement `prepared` when given.
-    private func statement(_ query: PostgresQuery, preparedAs prepared: (any CallText.Type)? = nil) async throws
-        -> [PostgresRow] {
-        let rows = try await pool.retrying { try await pool.rows(query, preparedAs: prepared) }
+    /// One write statement on its own (its own transaction: one round trip), retried after a lost connection.
+    private func statement(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        let rows = try await pool.retrying { try await pool.rows(query) }
         writes.add(1, ordering: .relaxed)
         return rows
     }

@@ -25,13 +25,6 @@ final class SendWriteBatcher: Sendable {
         case create(NewPacket)
         case paid(PacketID)
         case cancel(PacketID)
-
-        var packet: PacketID {
-            switch self {
-            case let .create(new): new.id
-            case let .paid(id), let .cancel(id): id
-            }
-        }
     }
 
     enum Answer: Sendable {
@@ -92,22 +85,23 @@ final class SendWriteBatcher: Sendable {
         static let sql = Statement([]).query.sql
 
         let writes: [Write]
-        /// The creates sent (the first of each id), by position in `writes`.
-        private let sent: [Int: Bool]
+        /// The positions in `writes` of the creates sent (the first of each id).
+        private let sent: Set<Int>
         let query: PostgresQuery
 
         init(_ writes: [Write]) {
             self.writes = writes
             var created: [NewPacket] = []
             var createdIDs = Set<PacketID>()
-            var sent: [Int: Bool] = [:]
+            var sent = Set<Int>()
             var paid: [String] = []
             var cancelled: [String] = []
             for (position, write) in writes.enumerated() {
                 switch write {
-                case let .create(new):
-                    sent[position] = createdIDs.insert(new.id).inserted
-                    if sent[position] == true { created.append(new) }
+                case let .create(new) where createdIDs.insert(new.id).inserted:
+                    sent.insert(position)
+                    created.append(new)
+                case .create: break
                 case let .paid(id): paid.append(id.rawValue)
                 case let .cancel(id): cancelled.append(id.rawValue)
                 }
@@ -120,8 +114,7 @@ final class SendWriteBatcher: Sendable {
                     INSERT INTO packet (id, kind, sender_id, sender_name, recipient_id, total, shares, greeting,
                                         created_at, expires_at, state)
                     SELECT n.id, n.kind, n.sender_id, n.sender_name, CASE WHEN n.has_recipient THEN n.recipient_id END,
-                           n.total, n.shares, n.greeting,
-                           n.created_at, n.expires_at, 'paying'
+                           n.total, n.shares, n.greeting, n.created_at, n.expires_at, 'paying'
                     FROM unnest(\(created.map(\.id.rawValue))::TEXT[], \(drafts.map(\.kind.rawValue))::TEXT[],
                                 \(drafts.map(\.senderID.rawValue))::BIGINT[], \(drafts.map(\.senderName))::TEXT[],
                                 \(drafts.map { $0.recipientID != nil })::BOOLEAN[],
@@ -171,7 +164,7 @@ final class SendWriteBatcher: Sendable {
             return writes.enumerated().map { position, write -> Result<Answer, any Error> in
                 switch write {
                 case let .create(new):
-                    return .success(.created(sent[position] == true && created.contains(new.id.rawValue)))
+                    return .success(.created(sent.contains(position) && created.contains(new.id.rawValue)))
                 case let .paid(id):
                     guard let packet = packets[id.rawValue] else { return .failure(PacketError.unknownPacket(id.rawValue)) }
                     return .success(.packet(packet))
