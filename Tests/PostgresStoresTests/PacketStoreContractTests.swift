@@ -59,20 +59,27 @@ final class PostgresPacketStoreContractTests: PostgresServerTestCase {
         try await PacketStoreContract.grabAndDraw(store, clock: clock) { store.commitCount }
     }
 
-    /// A store on the test server with a paid packet, for a test that makes COMMITs unclear: the server's
-    /// standby setting that test changes is reset when it ends.
-    private func unclearCommitSetup(seed: UInt64) async throws -> (
-        server: TestPostgresServer, store: PostgresPacketStore, database: String, random: SeededRandomSource, packet: Packet
-    ) {
+    /// A store on the test server, for a test that makes COMMITs unclear: the server's standby setting that
+    /// test changes is reset when it ends.
+    private func unclearCommitStore() async throws -> (server: TestPostgresServer, store: PostgresPacketStore,
+                                                       database: String) {
         let server = try running()
         let store = try await store()
         addTeardownBlock {
             _ = try? server.psql("ALTER SYSTEM RESET synchronous_standby_names")
             _ = try? server.psql("SELECT pg_reload_conf()")
         }
+        return (server, store, store.pool.settings.database)
+    }
+
+    /// `unclearCommitStore` with a paid packet.
+    private func unclearCommitSetup(seed: UInt64) async throws -> (
+        server: TestPostgresServer, store: PostgresPacketStore, database: String, random: SeededRandomSource, packet: Packet
+    ) {
+        let (server, store, database) = try await unclearCommitStore()
         let random = SeededRandomSource(seed: seed)
         let packet = try await store.markPaid(try await store.createPacket(PacketStoreContract.draft(), random: random).id)
-        return (server, store, store.pool.settings.database, random, packet)
+        return (server, store, database, random, packet)
     }
 
     /// A grab and draw whose COMMIT is unclear is retried and returns this call's own claim, drawn once; a
@@ -123,13 +130,7 @@ final class PostgresPacketStoreContractTests: PostgresServerTestCase {
     /// and each packet's credited amount is its claims' sum once. An unknown claim in the same call fails
     /// alone.
     func testAnUnclearGroupCommitIsRetriedWithoutDoubling() async throws {
-        let server = try running()
-        let store = try await store()
-        let database = store.pool.settings.database
-        addTeardownBlock {
-            _ = try? server.psql("ALTER SYSTEM RESET synchronous_standby_names")
-            _ = try? server.psql("SELECT pg_reload_conf()")
-        }
+        let (server, store, database) = try await unclearCommitStore()
         let random = SeededRandomSource(seed: 14)
         let first = try await store.markPaid(try await store.createPacket(PacketStoreContract.draft(), random: random).id)
         let second = try await store.markPaid(try await store.createPacket(PacketStoreContract.draft(), random: random).id)
@@ -209,7 +210,7 @@ final class PostgresPacketStoreContractTests: PostgresServerTestCase {
         XCTAssertEqual(marked.answers.map(\.id), ids)
         XCTAssertEqual(marked.answers.map(\.state), Array(repeating: .open, count: 10) + [.cancelled])
         for packet in marked.answers { XCTAssertEqual(try store.packet(packet.id)?.state, packet.state) }
-        // A mark of a packet it does not have, and again of one already paid, in one statement.
+        // A mark of a packet the store does not have is refused; a mark of one already paid answers it open.
         await assertThrows({ try await store.markPaid(PacketID("nobody")) }, PacketError.unknownPacket("nobody"))
         let again = try await store.markPaid(ids[0])
         XCTAssertEqual(again.state, .open)
@@ -221,13 +222,7 @@ final class PostgresPacketStoreContractTests: PostgresServerTestCase {
     /// are retried in their group commits and come back as this send's own: the insert returns the packet it
     /// stored (not a second packet under another id), and the mark the packet open.
     func testUnclearCommitsOfASendAreItsOwn() async throws {
-        let server = try running()
-        let store = try await store()
-        let database = store.pool.settings.database
-        addTeardownBlock {
-            _ = try? server.psql("ALTER SYSTEM RESET synchronous_standby_names")
-            _ = try? server.psql("SELECT pg_reload_conf()")
-        }
+        let (server, store, database) = try await unclearCommitStore()
         let random = SeededRandomSource(seed: 17)
         let created = try await server.withUnclearCommit(database: database) {
             try await store.createPacket(PacketStoreContract.draft(), random: random)
