@@ -69,9 +69,6 @@ struct AuditCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        if data.store == .postgres && repair {
-            throw UserError(message: "audit --repair does not run on --store postgres in this version", exitCode: ExitStatus.usage)
-        }
         let repaired = repair ? try await runRecovery() : nil
         let report = try await data.withReadableBooks { books in try await userErrors { try await books.audit() } }
         let totals = report.totals
@@ -99,14 +96,14 @@ struct AuditCommand: AsyncParsableCommand {
 
     /// Starts the engine (its recovery runs), stops it, and returns what it repaired and recovered.
     private func runRecovery() async throws -> [String] {
-        let path = try data.path()
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw UserError(DataDirectoryError.missing(path: URL(fileURLWithPath: path).standardizedFileURL.path))
+        if data.store == .sqlite {
+            let path = try data.path()
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw UserError(DataDirectoryError.missing(path: URL(fileURLWithPath: path).standardizedFileURL.path))
+            }
         }
-        var configuration = EngineConfiguration(dataPath: path, workers: 1)
-        configuration.durability = data.durability
-        let engine = try await userErrors { try await Engine.start(configuration) }
-        // On SQLite only (`data.path()` refuses PostgreSQL): the queue's replicas repaired at open.
+        let engine = try await userErrors { try await Engine.start(data.engineConfiguration(workers: 1)) }
+        // On SQLite only: the queue's replicas repaired at open.
         let repairs = (try? engine.sqlite().queue.repairsAtOpen) ?? []
         let lines = repairs.map(\.summary)
             + engine.recentEvents().filter { $0.kind == .recovery && !$0.text.hasPrefix("repaired at open") }.map(\.text)
