@@ -1,38 +1,107 @@
+import PostgresCluster
 import PostgresStores
 
 /// `hongbao bench pgqueue --postgres URL`: queue cycles (send 16, receive 16, delete 16; three commits) through
-/// the project's PostgreSQL queue against the plain SKIP LOCKED loop written directly, same server, same
-/// clients, same run, alternating run by run, each measurement in a scratch database of its own made and dropped
-/// on that server.
+/// the project's PostgreSQL queue on that server (a three-server cluster: each commit waits for a standby)
+/// against two baselines in the same run, alternating run by run: the plain SKIP LOCKED loop written directly,
+/// on the same server with the same clients (what the queue's semantics cost), and the same queue on one
+/// server with no standbys that the bench makes from the installed PostgreSQL programs for the run (what the
+/// copies cost). Each measurement has a scratch database of its own, made and dropped on its server.
 public enum PostgresQueueSuite {
     static let clients = 16
     static let minimumRatioToPlainLoop = 0.9
+    static let minimumRatioToOneServer = 0.8
 
     public static func run(_ context: BenchContext) async throws -> [BenchFigure] {
         guard let settings = context.postgres else {
             throw BenchError.setupFailed("pgqueue needs a server: --postgres postgres://user:password@host:port/db")
         }
+        return try await context.withScratch("pgqueue-one-server") { directory in
+            let single = try await OneServer.start(in: directory, context)
+            do {
+                let figures = try await measure(context, settings, single: single?.settings)
+                await single?.remove()
+                return figures
+            } catch {
+                await single?.remove()
+                throw error
+            }
+        }
+    }
+
+    private static func measure(_ context: BenchContext, _ settings: PostgresSettings, single: PostgresSettings?)
+        async throws -> [BenchFigure] {
         let duration: Duration = context.quick ? .seconds(2) : .seconds(5)
-        var project: [Double] = [], plain: [Double] = []
+        var project: [Double] = [], plain: [Double] = [], oneServer: [Double] = []
         // Each measurement in a database of its own: the plain loop makes a new table per run, and the project's
         // queue table would otherwise carry the earlier runs' dead rows into the next run's index scans.
         for run in 1...context.runs {
             context.progress("pgqueue: run \(run)/\(context.runs), project queue")
-            project.append(try await PostgresQueueBenchmark.withScratchDatabase(settings) { scratch in
-                try await PostgresQueueBenchmark.projectQueue(scratch, clients: clients, duration: duration)
-                    .messagesPerSecond
-            })
+            project.append(try await projectQueue(on: settings, duration: duration))
             context.progress("pgqueue: run \(run)/\(context.runs), plain SKIP LOCKED loop")
             plain.append(try await PostgresQueueBenchmark.withScratchDatabase(settings) { scratch in
                 try await PostgresQueueBenchmark.plainLoop(scratch, clients: clients, duration: duration)
                     .messagesPerSecond
             })
+            if let single {
+                context.progress("pgqueue: run \(run)/\(context.runs), project queue on one server, no standbys")
+                oneServer.append(try await projectQueue(on: single, duration: duration))
+            }
         }
-        let figure = BenchFigure(
+        let note = "\(clients) clients, batches of 16, \(duration) per run, \(settings.redacted)"
+        let versusPlain = BenchFigure(
             suite: "pgqueue", name: "PostgreSQL queue cycles", unit: "messages/s", samples: Samples(project),
-            higherIsBetter: true, baselineName: "plain SKIP LOCKED loop", baseline: Samples(plain),
-            note: "\(clients) clients, batches of 16, \(duration) per run, \(settings.redacted)")
-        return [figure.with(goal: "≥ 0.9× the plain loop", met: (figure.ratio ?? 0) >= minimumRatioToPlainLoop)]
+            higherIsBetter: true, baselineName: "plain SKIP LOCKED loop", baseline: Samples(plain), note: note)
+        var figures = [versusPlain.with(goal: "≥ 0.9× the plain loop",
+                                        met: (versusPlain.ratio ?? 0) >= minimumRatioToPlainLoop)]
+        if single != nil {
+            let versusOne = BenchFigure(
+                suite: "pgqueue", name: "PostgreSQL queue cycles, copies", unit: "messages/s", samples: Samples(project),
+                higherIsBetter: true, baselineName: "one server, no standbys", baseline: Samples(oneServer),
+                note: "the same queue and clients; the one server made by the bench from the installed programs, fsync on")
+            figures.append(versusOne.with(goal: "≥ 0.8× one server",
+                                          met: (versusOne.ratio ?? 0) >= minimumRatioToOneServer))
+        }
+        return figures
+    }
+
+    private static func projectQueue(on settings: PostgresSettings, duration: Duration) async throws -> Double {
+        try await PostgresQueueBenchmark.withScratchDatabase(settings) { scratch in
+            try await PostgresQueueBenchmark.projectQueue(scratch, clients: clients, duration: duration)
+                .messagesPerSecond
+        }
+    }
+
+    /// The single-server baseline's server: a `LocalCluster` of one primary and no standbys under the bench's
+    /// scratch directory, durable as a `hongbao cluster up` server is, removed after the run.
+    struct OneServer {
+        let cluster: LocalCluster
+        let settings: PostgresSettings
+
+        /// Nil (said on the progress line) where the PostgreSQL programs are not installed: that figure is left out.
+        static func start(in directory: String, _ context: BenchContext) async throws -> OneServer? {
+            do {
+                _ = try PostgresInstallation.find()
+            } catch {
+                context.progress("pgqueue: no single-server baseline (\(error.description))")
+                return nil
+            }
+            context.progress("pgqueue: starting one server with no standbys for the baseline")
+            let cluster = LocalCluster(dataDirectory: directory)
+            do {
+                let login = try await cluster.up(standbys: 0, durable: true).settings.primarySettings
+                return OneServer(cluster: cluster, settings: PostgresSettings(
+                    host: login.host, port: login.port, user: login.user, password: login.password,
+                    database: login.database))
+            } catch {
+                await cluster.remove()
+                throw BenchError.setupFailed("pgqueue: cannot start the single-server baseline: \(error)")
+            }
+        }
+
+        func remove() async {
+            await cluster.remove()
+        }
     }
 }
 

@@ -1,0 +1,43 @@
+@testable import Benchmarks
+import Foundation
+import Synchronization
+import PostgresStores
+import TestKit
+import XCTest
+
+/// `bench pgqueue`, quick, on a throwaway server: both figures come with baselines measured in the same run
+/// (the plain loop on that server, and the queue on a server of the bench's own with no standbys), and the
+/// bench's server is gone afterwards. The ratios are measurements for the bench, not asserted here.
+final class PostgresQueueSuiteTests: XCTestCase {
+    func testAQuickRunMeasuresTheQueueBesideThePlainLoopAndOneServerAndLeavesNoServer() async throws {
+        let login = try await TestPostgres.start(self).primary
+        let scratch = try TemporaryDirectory(prefix: "hongbao-pgqueue-bench")
+        defer { scratch.remove() }
+        let settings = PostgresSettings(host: login.host, port: login.port, user: login.user, password: login.password,
+                                        database: login.database)
+        let progress = ProgressLines()
+        let context = BenchContext(quick: true, dataRoot: scratch.path, runs: 1, postgres: settings,
+                                   progress: { progress.append($0) })
+        let figures = try await PostgresQueueSuite.run(context)
+
+        XCTAssertEqual(figures.map(\.baselineName), ["plain SKIP LOCKED loop", "one server, no standbys"])
+        XCTAssertEqual(figures.map(\.goal), ["≥ 0.9× the plain loop", "≥ 0.8× one server"])
+        for figure in figures {
+            XCTAssertGreaterThan(figure.median, 0, figure.name)
+            XCTAssertGreaterThan(figure.baselineMedian ?? 0, 0, figure.name)
+        }
+        XCTAssertEqual(figures[0].median, figures[1].median, "both figures compare the same queue runs")
+        XCTAssertTrue(progress.lines.contains { $0.contains("on one server, no standbys") }, "\(progress.lines)")
+        // The one-server baseline's data directory (and its server's, linked from it) removed after the run.
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch.path), [])
+    }
+}
+
+/// The progress lines a suite reported.
+private final class ProgressLines: Sendable {
+    private let stored = Mutex<[String]>([])
+
+    func append(_ line: String) { stored.withLock { $0.append(line) } }
+
+    var lines: [String] { stored.withLock { $0 } }
+}
