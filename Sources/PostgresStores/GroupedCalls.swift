@@ -91,3 +91,22 @@ final class GroupedCalls<Item: Sendable, Answer: Sendable>: Sendable {
         }
     }
 }
+
+/// A batch's answers from `attempt`, or, when the server refuses the batch for a reason other than being out
+/// of reach, from each half of it in turn, down to single items: a write the server refuses outright fails
+/// alone (`failure` answers it) and the others still commit. A server out of reach for the whole retry
+/// window (`PostgresStoreError.unavailable`) is every item's failure at once: halves would only wait that
+/// long again, one after the other.
+func bisectingRefusals<Item, Answer>(
+    _ items: [Item], _ attempt: ([Item]) async throws -> [Answer], failure: (Item, any Error) -> Answer
+) async -> [Answer] {
+    do {
+        return try await attempt(items)
+    } catch {
+        if case PostgresStoreError.unavailable = error { return items.map { failure($0, error) } }
+        guard items.count > 1 else { return items.map { failure($0, error) } }
+        let half = items.count / 2
+        return await bisectingRefusals(Array(items[..<half]), attempt, failure: failure)
+            + bisectingRefusals(Array(items[half...]), attempt, failure: failure)
+    }
+}

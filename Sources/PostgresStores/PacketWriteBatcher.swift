@@ -188,36 +188,22 @@ final class PacketWriteBatcher: Sendable {
         }
     }
 
-    /// One batch; split in halves when it fails for a reason other than a lost connection, so that a write
-    /// the server refuses outright fails alone.
+    /// One batch; split in halves when the server refuses it (`bisectingRefusals`).
     private func run(_ batch: [Pending]) async {
-        let started = ContinuousClock.now
-        do {
-            let outcomes = try await commit(batch.map(\.write))
+        _ = await bisectingRefusals(batch) { part in
+            let started = ContinuousClock.now
+            let outcomes = try await commit(part.map(\.write))
             batches.add(1, ordering: .relaxed)
             let done = ContinuousClock.now
             // Recorded before any writer hears its outcome: a profile read once the last write has returned
             // (`simulate`'s, at the end of the run) holds every batch that carried one.
-            pool.profile.record("packets.batch", done - started, items: batch.count)
-            for (pending, outcome) in zip(batch, outcomes) {
+            pool.profile.record("packets.batch", done - started, items: part.count)
+            for (pending, outcome) in zip(part, outcomes) {
                 pool.profile.record("packets.total." + pending.write.kind, done - pending.submitted)
                 pending.finish(outcome)
             }
-        } catch {
-            // A server out of reach for the whole retry window is every write's failure: halves would only
-            // wait that long again, one after the other.
-            if case PostgresStoreError.unavailable = error {
-                for pending in batch { pending.finish(.failure(error)) }
-                return
-            }
-            guard batch.count > 1 else {
-                batch[0].finish(.failure(error))
-                return
-            }
-            let half = batch.count / 2
-            await run(Array(batch[..<half]))
-            await run(Array(batch[half...]))
-        }
+            return part.map { _ in () }
+        } failure: { pending, error in pending.finish(.failure(error)) }
     }
 
     /// The batch's writes in one statement (a transaction of its own), retried as a whole after a lost

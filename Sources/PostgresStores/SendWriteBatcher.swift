@@ -54,21 +54,15 @@ final class SendWriteBatcher: Sendable {
         try await calls.submit(write).get()
     }
 
-    /// One batch, retried as a whole after a lost connection; split in halves when it fails otherwise, so that
-    /// a write the server refuses outright fails alone. A server out of reach for the whole retry window is
-    /// every write's failure.
+    /// One batch, retried as a whole after a lost connection; split in halves when the server refuses it
+    /// (`bisectingRefusals`).
     private static func run(_ writes: [Write], pool: PostgresPool) async -> [Result<Answer, any Error>] {
-        let statement = Statement(writes)
-        do {
+        await bisectingRefusals(writes) { part in
+            let statement = Statement(part)
             let call = PreparedCall<Statement>(statement.query)
             let rows = try await pool.retrying { try await pool.run(call, profiledAs: "packets.send") }
             return try statement.results(rows)
-        } catch {
-            if case PostgresStoreError.unavailable = error { return writes.map { _ in .failure(error) } }
-            guard writes.count > 1 else { return [.failure(error)] }
-            let half = writes.count / 2
-            return await run(Array(writes[..<half]), pool: pool) + run(Array(writes[half...]), pool: pool)
-        }
+        } failure: { _, error in .failure(error) }
     }
 
     // MARK: The statement

@@ -9,6 +9,29 @@ import XCTest
 /// Calls gathered into shared statements (`GroupedCalls`), and the packet writer's rule that two batches under
 /// way never grab the same packet.
 final class GroupedCallsTests: XCTestCase {
+    /// A batch the server refuses is split in halves down to the item it refuses, which fails alone while the
+    /// others commit; a server out of reach fails the whole batch at once, with no halves tried.
+    func testARefusedBatchIsHalvedUntilTheRefusedWriteFailsAlone() async {
+        let attempts = Mutex<[[Int]]>([])
+        let answers = await bisectingRefusals(Array(1...8)) { part -> [String] in
+            attempts.withLock { $0.append(part) }
+            if part.contains(5) { throw PostgresStoreError.server("refused") }
+            return part.map { "ok \($0)" }
+        } failure: { item, error in "\(item): \(error)" }
+        XCTAssertEqual(answers, ["ok 1", "ok 2", "ok 3", "ok 4", "5: \(PostgresStoreError.server("refused"))",
+                                 "ok 6", "ok 7", "ok 8"])
+        XCTAssertEqual(attempts.withLock { $0 }, [[1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 3, 4], [5, 6, 7, 8], [5, 6], [5], [6],
+                                                  [7, 8]])
+
+        let tries = Atomic<Int>(0)
+        let unavailable = await bisectingRefusals(Array(1...8)) { _ -> [String] in
+            tries.add(1, ordering: .relaxed)
+            throw PostgresStoreError.unavailable("no server")
+        } failure: { item, _ in "failed \(item)" }
+        XCTAssertEqual(unavailable, (1...8).map { "failed \($0)" })
+        XCTAssertEqual(tries.load(ordering: .relaxed), 1, "no halves tried against a server out of reach")
+    }
+
     /// A gate the first statement waits at, so that the calls after it arrive while it is under way.
     private final class Gate: Sendable {
         private let opened = Mutex<(isOpen: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
