@@ -31,7 +31,7 @@ public enum PostgresQueueSuite {
 
     private static func measure(_ context: BenchContext, _ settings: PostgresSettings, single: PostgresSettings?)
         async throws -> [BenchFigure] {
-        let duration: Duration = context.quick ? .seconds(2) : .seconds(5)
+        let duration: Duration = context.quick ? .seconds(1) : .seconds(5)
         var project: [Double] = [], plain: [Double] = [], oneServer: [Double] = []
         // Each measurement in a database of its own: the plain loop makes a new table per run, and the project's
         // queue table would otherwise carry the earlier runs' dead rows into the next run's index scans.
