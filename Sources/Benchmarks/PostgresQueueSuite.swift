@@ -73,7 +73,8 @@ public enum PostgresQueueSuite {
     }
 
     /// The single-server baseline's server: a `LocalCluster` of one primary and no standbys under the bench's
-    /// scratch directory, durable as a `hongbao cluster up` server is, removed after the run.
+    /// scratch directory, durable as a `hongbao cluster up` server is, removed after the run, or by a watchdog
+    /// when the bench dies first.
     struct OneServer {
         let cluster: LocalCluster
         let settings: PostgresSettings
@@ -90,6 +91,8 @@ public enum PostgresQueueSuite {
             let cluster = LocalCluster(dataDirectory: directory)
             do {
                 let login = try await cluster.up(standbys: 0, durable: true).settings.primarySettings
+                // A bench killed or interrupted before its tear-down leaves no server running.
+                try cluster.removeAfterExit(alsoRemove: [directory])
                 return OneServer(cluster: cluster, settings: PostgresSettings(
                     host: login.host, port: login.port, user: login.user, password: login.password,
                     database: login.database))

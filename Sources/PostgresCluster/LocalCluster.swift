@@ -140,7 +140,7 @@ public final class LocalCluster: Sendable {
     }
 
     /// Whether `settings.serverRoot` is a root `prepare` made for this cluster.
-    private func isServerRoot(_ settings: ClusterSettings) -> Bool {
+    func isServerRoot(_ settings: ClusterSettings) -> Bool {
         let root = URL(fileURLWithPath: settings.serverRoot).standardizedFileURL
         if root.path == directory + "/servers" { return true }
         let id = settings.id

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresCluster
 #if canImport(Glibc)
 import Glibc
 import Primitives
@@ -43,31 +44,13 @@ public enum Spawn {
 
     /// `text` in single quotes for `/bin/sh`.
     public static func quoted(_ text: String) -> String {
-        "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        ExitWatchdog.quoted(text)
     }
 
-    /// Starts a shell of its own, in its own session (not hung up with the test's terminal), holding none of
-    /// this process's files, that waits for process `pid` to end and then runs `script`: the clean-up of what
-    /// outlives a test process that died without tearing down, or of what a whole test run shares.
+    /// Waits, in a process of its own, for process `pid` to end and then runs `script` (`ExitWatchdog`): the
+    /// clean-up of what outlives a test process that died without tearing down, or of what a whole test run
+    /// shares.
     public static func afterExit(of pid: pid_t, run script: String) {
-        let waiting = "while kill -0 \(pid) 2>/dev/null; do sleep 1; done; \(script)"
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, 0x80) // POSIX_SPAWN_SETSID
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        for descriptor: Int32 in 0...2 {
-            posix_spawn_file_actions_addopen(&actions, descriptor, "/dev/null", descriptor == 0 ? O_RDONLY : O_WRONLY, 0)
-        }
-        let open = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap(Int32.init)
-        for descriptor in open where descriptor > 2 {
-            posix_spawn_file_actions_addclose(&actions, descriptor)
-        }
-        let argv: [UnsafeMutablePointer<CChar>?] = ["/bin/sh", "-c", waiting].map { (text: String) in strdup(text) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var child: pid_t = 0
-        _ = posix_spawn(&child, "/bin/sh", &actions, &attributes, argv, environ)
+        ExitWatchdog.afterExit(of: pid, run: script)
     }
 }

@@ -43,18 +43,9 @@ public final class TestPostgres: Sendable {
         }
         // No fsync: these tests kill processes, never the machine, and a killed process loses nothing the kernel has.
         let result = try await cluster.up(standbys: standbys, durable: false)
-        startWatchdog(settings: result.settings, directories: [cluster.directory, dataDirectory.path])
+        // When this test process dies before its tear-down, a watchdog kills the servers and deletes the directories.
+        try cluster.removeAfterExit(alsoRemove: [dataDirectory.path])
         return TestPostgres(cluster: cluster, settings: result.settings, dataDirectory: dataDirectory)
     }
 
-    /// A process of its own (`Spawn.afterExit`) that waits for this test process to end and then kills every
-    /// server of the cluster and deletes its directories; when the tear-down ran first it finds nothing to do.
-    private static func startWatchdog(settings: ClusterSettings, directories: [String]) {
-        let kills = settings.servers.map { server in
-            let pidFile = Spawn.quoted(server.directory + "/postmaster.pid")
-            return "[ -f \(pidFile) ] && kill -9 $(head -1 \(pidFile))"
-        }.joined(separator: "; ")
-        let removals = ([settings.serverRoot] + directories).map(Spawn.quoted).joined(separator: " ")
-        Spawn.afterExit(of: getpid(), run: "\(kills); sleep 1; rm -rf \(removals)")
-    }
 }

@@ -100,6 +100,53 @@ final class LocalClusterTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cluster.directory), ["notes.txt"])
     }
 
+    /// A cluster whose owner dies before its tear-down (`kill -9`): the watchdog `removeAfterExit` started for
+    /// it kills the server and deletes the server's root, the cluster's directory and what it was also given;
+    /// while the owner lives it touches nothing.
+    func testTheWatchdogRemovesTheClusterOfAnOwnerKilledBeforeItsTearDown() async throws {
+        do {
+            _ = try PostgresInstallation.find()
+        } catch {
+            throw XCTSkip("PostgreSQL is not installed: \(error.description)")
+        }
+        let directory = try TemporaryDirectory(prefix: "hongbao-watchdog")
+        let cluster = LocalCluster(dataDirectory: directory.path)
+        addTeardownBlock {
+            await cluster.remove()
+            directory.remove()
+        }
+        let settings = try await cluster.up(standbys: 0, durable: false).settings
+        let server = try XCTUnwrap(settings.server("a"))
+        let pidText = try String(contentsOfFile: server.directory + "/postmaster.pid", encoding: .utf8)
+        let postmaster = try XCTUnwrap(pid_t(pidText.split(separator: "\n").first ?? ""))
+        let owner = Process()
+        owner.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        owner.arguments = ["60"]
+        try owner.run()
+        try cluster.removeAfterExit(of: owner.processIdentifier, alsoRemove: [directory.path])
+
+        try await Task.sleep(for: .milliseconds(1_500))
+        XCTAssertTrue(Self.isRunning(postmaster), "the server runs while its owner lives")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: cluster.directory))
+        kill(owner.processIdentifier, SIGKILL)
+        owner.waitUntilExit()
+        let removed = await poll(timeout: .seconds(30), interval: .milliseconds(100)) {
+            !Self.isRunning(postmaster) && !FileManager.default.fileExists(atPath: directory.path)
+                && !FileManager.default.fileExists(atPath: settings.serverRoot)
+        }
+        XCTAssertTrue(removed, "server \(postmaster) running: \(Self.isRunning(postmaster)); left: "
+                      + [directory.path, settings.serverRoot].filter { FileManager.default.fileExists(atPath: $0) }
+                      .joined(separator: ", "))
+    }
+
+    /// Whether process `pid` runs (a zombie that no one has reaped yet does not).
+    private static func isRunning(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let end = stat.lastIndex(of: ")") else { return false }
+        let state = stat[stat.index(after: end)...].trimmingCharacters(in: .whitespaces).first
+        return state != "Z" && state != "X"
+    }
+
     func testRemoveDeletesNoServerRootItDidNotMake() async throws {
         let directory = try TemporaryDirectory(prefix: "hongbao-remove")
         let precious = try TemporaryDirectory(prefix: "hongbao-precious")
