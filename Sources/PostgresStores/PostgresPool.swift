@@ -405,7 +405,11 @@ enum AbandonedStatement: Error, CustomStringConvertible {
     var description: String {
         switch self {
         case .connectionClosed: "the connection to the server closed"
-        case let .noAnswer(timeout): "no answer from the server within \(timeout.components.seconds) s"
+        case let .noAnswer(timeout):
+            // Whole seconds as seconds; anything shorter or between them (a test's 500 ms) in milliseconds.
+            timeout.wholeMilliseconds % 1_000 == 0
+                ? "no answer from the server within \(timeout.wholeMilliseconds / 1_000) s"
+                : "no answer from the server within \(timeout.wholeMilliseconds) ms"
         }
     }
 }

@@ -155,9 +155,11 @@ final class PostgresPoolTests: PostgresServerTestCase {
                 return "\(error)"
             }
         }
-        XCTAssertEqual(outcome?.hasPrefix("PostgreSQL unavailable: no answer from the server within"), true,
+        XCTAssertEqual(outcome?.hasPrefix("PostgreSQL unavailable: no answer from the server within 500 ms"), true,
                        outcome ?? "")
-        let after = try await pool.rows("SELECT 2")
+        // Retried as the stores retry: on a loaded machine a new connection's first answer can itself take
+        // longer than this pool's 500 ms (the suite once saw it), which is not what this test is about.
+        let after = try await pool.retrying { try await pool.rows("SELECT 2") }
         XCTAssertEqual(try after.first?.decode(Int.self), 2, "the pool answers again on a new connection")
     }
 
