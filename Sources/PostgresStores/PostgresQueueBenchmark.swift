@@ -16,6 +16,12 @@ public enum PostgresQueueBenchmark {
 
     static let batch = 16
 
+    /// The body of every message both loops send: a credit order's, as the engine's queue carries, so that the
+    /// two differ in what the queue does with a message, not in what it carries.
+    static let messageBody = CreditOrder(
+        claim: ClaimID("2s568gxhky3f-07"), packet: PacketID("2s568gxhky3f"), recipient: AccountID(1_234),
+        amount: Money(minorUnits: 1_000), openedAt: Timestamp(millisecondsSinceEpoch: 1_796_330_000_000)).messageBody
+
     /// Makes a scratch database on the server `settings` points at, runs `body` on it, and drops it.
     public static func withScratchDatabase<T: Sendable>(
         _ settings: PostgresSettings, _ body: (PostgresSettings) async throws -> T
@@ -65,9 +71,7 @@ public enum PostgresQueueBenchmark {
     private static func projectQueue(_ pool: PostgresPool, clients: Int, duration: Duration) async throws -> Result {
         let queue = try await PostgresCreditQueue(pool: pool, name: "bench-\(UInt32.random(in: 0...UInt32.max))",
                                                   maxReceiveCount: 100)
-        let order = CreditOrder(claim: ClaimID("x"), packet: PacketID("p"), recipient: AccountID(1),
-                                amount: Money(minorUnits: 1), openedAt: Timestamp(millisecondsSinceEpoch: 0))
-        let body = order.messageBody
+        let body = messageBody
         let sequence = Atomic<Int>(0)
         return try await cycle(clients: clients, duration: duration) {
             let first = sequence.add(batch, ordering: .relaxed).oldValue
@@ -90,8 +94,7 @@ public enum PostgresQueueBenchmark {
         _ = try await pool.rows(PostgresQuery(unsafeSQL: """
             CREATE TABLE \(table) (id BIGSERIAL PRIMARY KEY, body TEXT NOT NULL, visible_at BIGINT NOT NULL)
             """))
-        let body = String(repeating: "x", count: 40)
-        let bodies = Array(repeating: body, count: batch)
+        let bodies = Array(repeating: messageBody, count: batch)
         let insert = "INSERT INTO \(table) (body, visible_at) SELECT b, 0 FROM unnest($1::TEXT[]) AS b"
         let receive = """
             UPDATE \(table) SET visible_at = $1 WHERE id IN (
