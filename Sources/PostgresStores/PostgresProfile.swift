@@ -90,7 +90,8 @@ public final class PostgresProfile: Sendable {
     }
 }
 
-private extension String {
+/// Padding for the profile's columns and the scratch databases' names.
+extension String {
     func leftPadded(to width: Int, with pad: Character) -> String {
         count >= width ? self : String(repeating: pad, count: width - count) + self
     }

@@ -1,4 +1,5 @@
 import Crediting
+import Foundation
 import PostgresNIO
 import Primitives
 import Synchronization
@@ -37,12 +38,68 @@ public enum PostgresQueueBenchmark {
         return try result.get()
     }
 
-    /// Makes a database with a fresh name on the server `settings` points at; returns the settings for it.
+    /// Makes a database with a fresh name on the server `settings` points at; returns the settings for it. The
+    /// name says which machine and process made it (`ScratchName`), so that the scratch databases of benches
+    /// killed before their tear-down (`kill -9`, Ctrl-C) are dropped here first, by the next bench on the same
+    /// machine.
     public static func createScratchDatabase(on settings: PostgresSettings) async throws -> PostgresSettings {
+        try await dropAbandonedScratchDatabases(on: settings)
         var scratch = settings
-        scratch.database = "hongbao_bench_\(UInt32.random(in: 0...UInt32.max))"
+        scratch.database = ScratchName(host: ScratchName.thisHost, process: getpid(),
+                                       nonce: UInt32.random(in: 0...UInt32.max)).database
         try await administer("CREATE DATABASE \(scratch.database)", on: settings)
         return scratch
+    }
+
+    /// Drops the scratch databases on the server that a bench on this machine made and whose process has
+    /// ended; returns their names. Another machine's, and those of benches still running, are left.
+    @discardableResult
+    public static func dropAbandonedScratchDatabases(on settings: PostgresSettings) async throws -> [String] {
+        let names = try await administer(
+            "SELECT datname FROM pg_database WHERE datname LIKE '\(ScratchName.prefix)%' ORDER BY datname", on: settings
+        ).map { try $0.decode(String.self) }
+        let abandoned = names.filter { name in
+            guard let scratch = ScratchName(database: name), scratch.host == ScratchName.thisHost else { return false }
+            return kill(scratch.process, 0) == -1 && errno == ESRCH
+        }
+        for name in abandoned { try await dropScratchDatabase(name, on: settings) }
+        return abandoned
+    }
+
+    /// A scratch database's name: `hongbao_bench_<host>_<pid>_<nonce>`, the host as 8 hex digits of a hash
+    /// of the machine's name.
+    struct ScratchName: Equatable {
+        static let prefix = "hongbao_bench_"
+        let host: String
+        let process: pid_t
+        let nonce: UInt32
+
+        /// This machine's tag: FNV-1a of its host name (the same in every process on it).
+        static let thisHost: String = {
+            var buffer = [CChar](repeating: 0, count: 256)
+            gethostname(&buffer, buffer.count - 1)
+            let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            var hash: UInt32 = 2_166_136_261
+            for byte in name.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+            return String(hash, radix: 16).leftPadded(to: 8, with: "0")
+        }()
+
+        var database: String { "\(ScratchName.prefix)\(host)_\(process)_\(nonce)" }
+
+        init(host: String, process: pid_t, nonce: UInt32) {
+            self.host = host
+            self.process = process
+            self.nonce = nonce
+        }
+
+        /// The parts of a name `database` made; nil for any other name (older benches' names among them).
+        init?(database name: String) {
+            guard name.hasPrefix(ScratchName.prefix) else { return nil }
+            let parts = name.dropFirst(ScratchName.prefix.count).split(separator: "_", omittingEmptySubsequences: false)
+            guard parts.count == 3, parts[0].count == 8, parts[0].allSatisfy(\.isHexDigit),
+                  let process = pid_t(parts[1]), process > 0, let nonce = UInt32(parts[2]) else { return nil }
+            self.init(host: String(parts[0]), process: process, nonce: nonce)
+        }
     }
 
     /// Drops the database `name` (its connections too) on the server `settings` points at (another database).
@@ -50,15 +107,17 @@ public enum PostgresQueueBenchmark {
         try await administer("DROP DATABASE IF EXISTS \(name) WITH (FORCE)", on: settings)
     }
 
-    private static func administer(_ sql: String, on settings: PostgresSettings) async throws {
+    @discardableResult
+    private static func administer(_ sql: String, on settings: PostgresSettings) async throws -> [PostgresRow] {
         let admin = PostgresPool(settings: settings, maxConnections: 1)
         do {
-            _ = try await admin.rows(PostgresQuery(unsafeSQL: sql))
+            let rows = try await admin.rows(PostgresQuery(unsafeSQL: sql))
+            await admin.close()
+            return rows
         } catch {
             await admin.close()
             throw PostgresPool.classify(error)
         }
-        await admin.close()
     }
 
     /// `clients` concurrent clients cycle through the project's queue for `duration`.
