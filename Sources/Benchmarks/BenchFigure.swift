@@ -1,3 +1,5 @@
+import Foundation
+
 /// One headline number: the median of several runs with their spread, beside its baseline from the same run.
 public struct BenchFigure: Sendable, Codable, Equatable {
     /// `ledger`, `queue`, `e2e`, `render` or `scale`.
@@ -35,6 +37,16 @@ public struct BenchFigure: Sendable, Codable, Equatable {
         baselineMedian = baseline?.median
         if let base = baseline?.median, base > 0 { ratio = samples.median / base }
         self.note = note
+    }
+
+    /// The ratio for the table, to two decimals rounded towards worse (down where higher is better, up where
+    /// lower is): a ratio of 0.7985 beside a goal of ≥ 0.8× reads 0.79×, not a 0.80× that looks met beside its ✗.
+    public var ratioText: String? {
+        guard let ratio, ratio.isFinite else { return nil }
+        // Millionths of a hundredth first, so that 0.29 (28.999999999999996 hundredths in binary) stays 0.29.
+        let exact = (ratio * 100 * 1_000_000).rounded() / 1_000_000
+        let hundredths = higherIsBetter ? exact.rounded(.down) : exact.rounded(.up)
+        return String(format: "%.2f×", hundredths / 100)
     }
 
     /// Records a goal and whether the median meets it.

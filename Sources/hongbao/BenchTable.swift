@@ -13,7 +13,7 @@ enum BenchTable {
                 figure.suite, figure.name, "\(number(figure.median)) \(figure.unit)",
                 "\(number(figure.min))–\(number(figure.max)) ×\(figure.runs)",
                 figure.baselineName ?? "", figure.baselineMedian.map(number) ?? "",
-                figure.ratio.map { String(format: "%.2f×", $0) } ?? "", goal,
+                figure.ratioText ?? "", goal,
             ])
         }
         let widths = (0..<header.count).map { column in rows.map { $0[column].count }.max() ?? 0 }

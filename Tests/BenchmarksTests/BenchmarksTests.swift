@@ -60,4 +60,20 @@ final class BenchmarksTests: XCTestCase {
                                  baselineName: "b", baseline: Samples([10]))
         XCTAssertEqual(figure.ratio, 0.8)
     }
+
+    /// The table's ratio is rounded towards worse, so it never reads as meeting a goal that the exact ratio
+    /// misses: 0.7985 is 0.79× where higher is better, and 1.001 is 1.01× where lower is.
+    func testTheTablesRatioIsRoundedTowardsWorse() {
+        func ratio(_ median: Double, _ base: Double, higherIsBetter: Bool) -> String? {
+            BenchFigure(suite: "t", name: "x", unit: "/s", samples: Samples([median]), higherIsBetter: higherIsBetter,
+                        baselineName: "b", baseline: Samples([base])).ratioText
+        }
+        XCTAssertEqual(ratio(10_588, 13_259, higherIsBetter: true), "0.79×")
+        XCTAssertEqual(ratio(8, 10, higherIsBetter: true), "0.80×")
+        XCTAssertEqual(ratio(29, 100, higherIsBetter: true), "0.29×")
+        XCTAssertEqual(ratio(29, 100, higherIsBetter: false), "0.29×")
+        XCTAssertEqual(ratio(1_001, 1_000, higherIsBetter: false), "1.01×")
+        XCTAssertEqual(ratio(5.21, 0.05, higherIsBetter: false), "104.20×")
+        XCTAssertNil(BenchFigure(suite: "t", name: "x", unit: "/s", samples: Samples([1]), higherIsBetter: true).ratioText)
+    }
 }
