@@ -20,10 +20,10 @@ public enum PostgresQueueSuite {
             let single = try await OneServer.start(in: directory, context)
             do {
                 let figures = try await measure(context, settings, single: single?.settings)
-                await single?.remove()
+                await single?.cluster.remove()
                 return figures
             } catch {
-                await single?.remove()
+                await single?.cluster.remove()
                 throw error
             }
         }
@@ -100,10 +100,6 @@ public enum PostgresQueueSuite {
                 await cluster.remove()
                 throw BenchError.setupFailed("pgqueue: cannot start the single-server baseline: \(error)")
             }
-        }
-
-        func remove() async {
-            await cluster.remove()
         }
     }
 }

@@ -52,9 +52,8 @@ public enum PostgresQueueBenchmark {
     }
 
     /// Drops the scratch databases on the server that a bench on this machine made and whose process has
-    /// ended; returns their names. Another machine's, and those of benches still running, are left.
-    @discardableResult
-    public static func dropAbandonedScratchDatabases(on settings: PostgresSettings) async throws -> [String] {
+    /// ended. Another machine's, and those of benches still running, are left.
+    private static func dropAbandonedScratchDatabases(on settings: PostgresSettings) async throws {
         let names = try await administer(
             "SELECT datname FROM pg_database WHERE datname LIKE '\(ScratchName.prefix)%' ORDER BY datname", on: settings
         ).map { try $0.decode(String.self) }
@@ -63,7 +62,6 @@ public enum PostgresQueueBenchmark {
             return kill(scratch.process, 0) == -1 && errno == ESRCH
         }
         for name in abandoned { try await dropScratchDatabase(name, on: settings) }
-        return abandoned
     }
 
     /// A scratch database's name: `hongbao_bench_<host>_<pid>_<nonce>`, the host as 8 hex digits of a hash
@@ -85,21 +83,6 @@ public enum PostgresQueueBenchmark {
         }()
 
         var database: String { "\(ScratchName.prefix)\(host)_\(process)_\(nonce)" }
-
-        init(host: String, process: pid_t, nonce: UInt32) {
-            self.host = host
-            self.process = process
-            self.nonce = nonce
-        }
-
-        /// The parts of a name `database` made; nil for any other name (older benches' names among them).
-        init?(database name: String) {
-            guard name.hasPrefix(ScratchName.prefix) else { return nil }
-            let parts = name.dropFirst(ScratchName.prefix.count).split(separator: "_", omittingEmptySubsequences: false)
-            guard parts.count == 3, parts[0].count == 8, parts[0].allSatisfy(\.isHexDigit),
-                  let process = pid_t(parts[1]), process > 0, let nonce = UInt32(parts[2]) else { return nil }
-            self.init(host: String(parts[0]), process: process, nonce: nonce)
-        }
     }
 
     /// Drops the database `name` (its connections too) on the server `settings` points at (another database).
@@ -223,5 +206,16 @@ extension ContinuousClock.Instant {
 extension Duration {
     var secondsDouble: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
+
+extension PostgresQueueBenchmark.ScratchName {
+    /// The parts of a name `database` made; nil for any other name (older benches' names among them).
+    init?(database name: String) {
+        guard name.hasPrefix(Self.prefix) else { return nil }
+        let parts = name.dropFirst(Self.prefix.count).split(separator: "_", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 8, parts[0].allSatisfy(\.isHexDigit),
+              let process = pid_t(parts[1]), process > 0, let nonce = UInt32(parts[2]) else { return nil }
+        self.init(host: String(parts[0]), process: process, nonce: nonce)
     }
 }
