@@ -90,10 +90,14 @@ public enum PostgresQueueBenchmark {
         try await administer("DROP DATABASE IF EXISTS \(name) WITH (FORCE)", on: settings)
     }
 
+    /// Runs `sql` on the server in a connection of its own. A server that cannot be reached fails it at once
+    /// (`checkReachable`), where the pool would keep trying for a minute: it is the first thing every
+    /// PostgreSQL bench does on the server.
     @discardableResult
     private static func administer(_ sql: String, on settings: PostgresSettings) async throws -> [PostgresRow] {
         let admin = PostgresPool(settings: settings, maxConnections: 1)
         do {
+            try await admin.checkReachable()
             let rows = try await admin.rows(PostgresQuery(unsafeSQL: sql))
             await admin.close()
             return rows

@@ -60,6 +60,15 @@ final class StoreOptionTests: XCTestCase {
         XCTAssertNotEqual(noCluster.status, 0)
         XCTAssertTrue(noCluster.stderr.contains("there is no cluster in"), noCluster.stderr)
         XCTAssertEqual(noCluster.stderr.split(separator: "\n").count, 1, noCluster.stderr)
+        // A bench's server out of reach is one line at once, not after the pool's minute of retries.
+        let benchUnreachable = try binary.run(["bench", "pgstores", "--quick", "--postgres", "postgres://u:p@127.0.0.1:1/x"])
+        XCTAssertNotEqual(benchUnreachable.status, 0)
+        // Its progress lines come first on stderr; the error is one line, the last.
+        let errors = benchUnreachable.stderr.split(separator: "\n").filter { $0.hasPrefix("hongbao:") }
+        XCTAssertEqual(errors.count, 1, benchUnreachable.stderr)
+        XCTAssertTrue(errors.last?.hasPrefix("hongbao: bench failed: PostgreSQL unavailable: cannot connect to postgres://u@127.0.0.1:1/x") == true,
+                      benchUnreachable.stderr)
+        XCTAssertEqual(benchUnreachable.stderr.split(separator: "\n").last, errors.last, benchUnreachable.stderr)
         let unreachable = try binary.run(["audit", "--store", "postgres", "--postgres", "postgres://u:p@127.0.0.1:1/x"])
         XCTAssertNotEqual(unreachable.status, 0)
         XCTAssertTrue(unreachable.stderr.hasPrefix("hongbao: PostgreSQL unavailable: cannot connect to postgres://u@127.0.0.1:1/x"),
