@@ -63,6 +63,11 @@ extension DashboardRenderer {
         var shortLabel: String? = nil
     }
 
+    /// A time, or a dash for none measured.
+    private func duration(_ value: Duration?) -> String {
+        value.map(DashboardText.duration) ?? dash
+    }
+
     private func halfRows(_ half: ComparisonHalf) -> [HalfRow] {
         let money: (String, ColorRole)
         switch half.conservation {
@@ -83,7 +88,7 @@ extension DashboardRenderer {
             HalfRow(label: "users who saw an error", value: DashboardText.count(half.usersWithError), role: half.usersWithError > 0 ? .error : .ok),
             HalfRow(label: "rollbacks", value: DashboardText.count(half.rollbacks), role: half.rollbacks > 0 ? .error : .text),
             HalfRow(label: "on its way", value: "\(DashboardText.count(half.onItsWayCount)) \(options.unicode ? "·" : "-") \(half.onItsWayAmount.formatted)", role: .money),
-            HalfRow(label: timing, value: "\(DashboardText.duration(half.creditP50)) / \(DashboardText.duration(half.creditP99))", role: .text,
+            HalfRow(label: timing, value: "\(duration(half.creditP50)) / \(duration(half.creditP99))", role: .text,
                     shortLabel: "to credit, 10 s"),
             HalfRow(label: "money", value: money.0, role: money.1),
             HalfRow(label: "updates/s", value: "\(half.updatesPerSecond)", role: half.updatesPerSecond >= 5 ? .text : .warn),

@@ -33,7 +33,7 @@ extension DashboardRenderer {
         let faults = snapshot.faults
         let failureStyle = CellStyle(faults.creditFailurePercent > 0 ? .error : .ok, background: .headerBackground, bold: true)
         let latencyStyle = CellStyle(faults.ledgerLatencyMilliseconds > 0 ? .warn : .ok, background: .headerBackground, bold: true)
-        let p99Style = CellStyle(header.openLatencyP99 > .milliseconds(250) ? .warn : .text, background: .headerBackground, bold: true)
+        let p99Style = CellStyle((header.openLatencyP99 ?? .zero) > .milliseconds(250) ? .warn : .text, background: .headerBackground, bold: true)
         let separator = options.unicode ? "  │ " : "  | "
         let gala = faults.loadRunning
             ? (options.unicode ? "▶ " : "> ") + "\(DashboardText.count(faults.loadRatePerSecond))/s"
@@ -41,8 +41,8 @@ extension DashboardRenderer {
         var second: [HeaderGroup] = [
             HeaderGroup(0, [(" opens/s ", label), (DashboardText.rate(header.opensPerSecond), value)]),
             HeaderGroup(1, [("  credits/s ", label), (DashboardText.rate(header.creditsPerSecond), value)]),
-            HeaderGroup(3, [("  p50 ", label), (DashboardText.duration(header.openLatencyP50), value)]),
-            HeaderGroup(2, [("  p99 ", label), (DashboardText.duration(header.openLatencyP99), p99Style)]),
+            HeaderGroup(3, [("  p50 ", label), (header.openLatencyP50.map(DashboardText.duration) ?? dash, value)]),
+            HeaderGroup(2, [("  p99 ", label), (header.openLatencyP99.map(DashboardText.duration) ?? dash, p99Style)]),
             HeaderGroup(1, [(separator + "fail ", label), ("\(faults.creditFailurePercent)%", failureStyle)]),
             HeaderGroup(2, [("  account latency ", label), ("+\(faults.ledgerLatencyMilliseconds) ms", latencyStyle)]),
             HeaderGroup(2, [("  gala ", label), (gala, CellStyle(faults.loadRunning ? .accent : .muted, background: .headerBackground, bold: faults.loadRunning))]),

@@ -24,10 +24,11 @@ public struct HeaderStats: Sendable, Equatable {
     public var opensPerSecond: Double
     /// Credits that reached a recipient per second.
     public var creditsPerSecond: Double
-    /// Median time to open a share.
-    public var openLatencyP50: Duration
-    /// 99th percentile time to open a share.
-    public var openLatencyP99: Duration
+    /// Median time to open a share over the last few seconds; nil when no share was opened in them (shown as
+    /// a dash: no measurement is not a latency of zero).
+    public var openLatencyP50: Duration?
+    /// 99th percentile time to open a share over the last few seconds; nil when none was opened in them.
+    public var openLatencyP99: Duration?
     /// The durability mode of the stores, e.g. "sync", "group commit".
     public var durability: String
     /// When the engine started, for the uptime.
@@ -44,8 +45,8 @@ public struct HeaderStats: Sendable, Equatable {
     public init(
         opensPerSecond: Double = 0,
         creditsPerSecond: Double = 0,
-        openLatencyP50: Duration = .zero,
-        openLatencyP99: Duration = .zero,
+        openLatencyP50: Duration? = nil,
+        openLatencyP99: Duration? = nil,
         durability: String = "sync",
         startedAt: Timestamp = Timestamp(millisecondsSinceEpoch: 0),
         creditMode: CreditMode = .queue,

@@ -55,9 +55,10 @@ public struct ComparisonHalf: Sendable, Equatable {
     /// Credits the user was told are on their way and that have not landed yet.
     public var onItsWayCount: Int
     public var onItsWayAmount: Money
-    /// From open to credit: for the queue, credits landed by retry; for a transaction, the open itself.
-    public var creditP50: Duration
-    public var creditP99: Duration
+    /// From open to credit, every credit of the last few seconds; nil when none landed in them (shown as a
+    /// dash, not as zero).
+    public var creditP50: Duration?
+    public var creditP99: Duration?
     /// The live conservation check of this engine's books.
     public var conservation: ConservationStatus
     /// Fresh snapshots of this engine in the last second.
@@ -65,7 +66,7 @@ public struct ComparisonHalf: Sendable, Equatable {
     public var replicas: [ReplicaStatus]
 
     public init(mode: CreditMode, opensPerSecond: Double = 0, failedOpensPerSecond: Double = 0, opens: Int = 0, usersWithError: Int = 0, rollbacks: Int = 0,
-                onItsWayCount: Int = 0, onItsWayAmount: Money = .zero, creditP50: Duration = .zero, creditP99: Duration = .zero,
+                onItsWayCount: Int = 0, onItsWayAmount: Money = .zero, creditP50: Duration? = nil, creditP99: Duration? = nil,
                 conservation: ConservationStatus = .unknown, updatesPerSecond: Int = 0, replicas: [ReplicaStatus] = []) {
         self.mode = mode
         self.opensPerSecond = opensPerSecond

@@ -28,6 +28,9 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
     /// `opensPerSecond`, the rate opens were tried at.
     public var failedOpensPerSecond = 0.0
     public var creditsPerSecond = 0.0
+    /// Opens timed in the last window: 0 when none was, and then the window's percentiles below are 0 too,
+    /// which is no measurement, not a latency of zero.
+    public var recentOpenCount = 0
     /// Open latency over the last window, in microseconds.
     public var openLatencyP50Microseconds: UInt64 = 0
     public var openLatencyP99Microseconds: UInt64 = 0
@@ -45,6 +48,8 @@ public struct MetricsSnapshot: Sendable, Equatable, Codable {
     /// open latency's): in line at the open, or later by a retry. The same measure in both credit modes, which
     /// is what the side-by-side view compares (an open rolled back is never credited and is not in it).
     public var recentTimeToCreditP50Microseconds: UInt64 = 0
+    /// Credits timed in the last window (0: none, and the two figures around it are no measurement).
+    public var recentCreditCount = 0
     public var recentTimeToCreditP99Microseconds: UInt64 = 0
 }
 
@@ -167,6 +172,7 @@ final class EngineMetrics: Sendable {
                 snapshot.creditsPerSecond = Double(credits - first.credits) / seconds
             }
             let latency = state.openLatency.recent(at: now)
+            snapshot.recentOpenCount = Int(latency.totalCount)
             if latency.totalCount > 0 {
                 snapshot.openLatencyP50Microseconds = latency.valueAtPercentile(50)
                 snapshot.openLatencyP99Microseconds = latency.valueAtPercentile(99)
@@ -179,6 +185,7 @@ final class EngineMetrics: Sendable {
                 snapshot.allTimeOpenLatencyP999Microseconds = state.openLatencyAllTime.valueAtPercentile(99.9)
             }
             let recentCredits = state.recentTimeToCredit.recent(at: now)
+            snapshot.recentCreditCount = Int(recentCredits.totalCount)
             if recentCredits.totalCount > 0 {
                 snapshot.recentTimeToCreditP50Microseconds = recentCredits.valueAtPercentile(50)
                 snapshot.recentTimeToCreditP99Microseconds = recentCredits.valueAtPercentile(99)

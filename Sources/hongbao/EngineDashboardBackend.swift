@@ -143,8 +143,9 @@ final class EngineDashboardBackend: DashboardBackend {
         }
         let queueMode = s.creditMode == .queue
         // The same measure in both halves: open to money in the account, every credit of the last few seconds.
-        let p50: Duration = .microseconds(Int64(s.metrics.recentTimeToCreditP50Microseconds))
-        let p99: Duration = .microseconds(Int64(s.metrics.recentTimeToCreditP99Microseconds))
+        let timed = s.metrics.recentCreditCount > 0
+        let p50: Duration? = timed ? .microseconds(Int64(s.metrics.recentTimeToCreditP50Microseconds)) : nil
+        let p99: Duration? = timed ? .microseconds(Int64(s.metrics.recentTimeToCreditP99Microseconds)) : nil
         return ComparisonHalf(
             mode: queueMode ? .queue : .transaction, opensPerSecond: s.metrics.opensPerSecond,
             failedOpensPerSecond: s.metrics.failedOpensPerSecond,
@@ -177,8 +178,8 @@ final class EngineDashboardBackend: DashboardBackend {
         if caption?.isEmpty == true { caption = nil }
         return HeaderStats(
             opensPerSecond: s.metrics.opensPerSecond, creditsPerSecond: s.metrics.creditsPerSecond,
-            openLatencyP50: .microseconds(Int64(s.metrics.openLatencyP50Microseconds)),
-            openLatencyP99: .microseconds(Int64(s.metrics.openLatencyP99Microseconds)),
+            openLatencyP50: s.metrics.recentOpenCount > 0 ? .microseconds(Int64(s.metrics.openLatencyP50Microseconds)) : nil,
+            openLatencyP99: s.metrics.recentOpenCount > 0 ? .microseconds(Int64(s.metrics.openLatencyP99Microseconds)) : nil,
             durability: s.durability == .full ? "FULL" : "NORMAL",
             startedAt: s.takenAt + .milliseconds(-s.uptime.wholeMilliseconds),
             creditMode: s.creditMode == .queue ? .queue : .transaction,

@@ -127,8 +127,10 @@ struct SimulateCommand: AsyncParsableCommand {
         let s = progress.snapshot
         let credits = s.queue.queues.first { $0.name == "credits" }
         let depth = credits.map { $0.visible + $0.inFlight + $0.delayed } ?? 0
-        let p99 = Double(s.metrics.openLatencyP99Microseconds) / 1_000
-        return String(format: "%5.0fs %@ opens %8d  %6.0f/s  p99 %6.1f ms  credits %6.0f/s  queued %6d  retried %7d  dlq %4d",
+        // No open in the last window: no latency to show, not a latency of zero.
+        let p99 = s.metrics.recentOpenCount > 0
+            ? String(format: "%6.1f ms", Double(s.metrics.openLatencyP99Microseconds) / 1_000) : "     -   "
+        return String(format: "%5.0fs %@ opens %8d  %6.0f/s  p99 %@  credits %6.0f/s  queued %6d  retried %7d  dlq %4d",
                       progress.elapsed.secondsDouble, progress.phase.padding(toLength: 5, withPad: " ", startingAt: 0),
                       s.metrics.opens, progress.opensPerSecond, p99, s.metrics.creditsPerSecond, depth,
                       s.metrics.creditedByRetry, s.queue.queues.first { $0.name == "credits-dlq" }?.total ?? 0)
@@ -141,16 +143,23 @@ struct SimulateCommand: AsyncParsableCommand {
             ?? String(format: "no: still busy after the %.0f s limit", summary.drainLimitSeconds)
         let earlier = summary.creditedFromEarlierRuns > 0
             ? "\ncredited from earlier runs \(summary.creditedFromEarlierRuns) (opened before this run, queued by it)" : ""
+        // With nothing measured there is no figure to give: a dash, not percentiles of 0 ms.
+        let retried = summary.creditedByRetry > 0
+            ? " (max attempts \(summary.maxAttempts), time to credit p99 \(summary.timeToCreditP99Milliseconds) ms)" : ""
+        let latency = summary.opens > 0
+            ? String(format: "p50 %.2f ms  p99 %.2f ms  p99.9 %.2f ms", summary.openLatencyP50Milliseconds,
+                     summary.openLatencyP99Milliseconds, summary.openLatencyP999Milliseconds)
+            : "— (no opens)"
         Output.lines("""
             ── summary (seed \(summary.seed), \(summary.creditMode) mode) ──
             packets sent          \(summary.packetsSent)
             opens                 \(summary.opens) in \(String(format: "%.1f", summary.durationSeconds)) s = \(String(format: "%.0f", summary.opensPerSecond))/s\(target)
             credited at once      \(summary.creditedImmediately)
-            credited by retry     \(summary.creditedByRetry) (max attempts \(summary.maxAttempts), time to credit p99 \(summary.timeToCreditP99Milliseconds) ms)\(earlier)
+            credited by retry     \(summary.creditedByRetry)\(retried)\(earlier)
             failed in front of user \(summary.failedForUser) (rollbacks \(summary.rollbacks))
             dead-lettered         \(summary.deadLettered)
             still waiting         \(summary.stillWaiting)
-            open latency          p50 \(String(format: "%.2f", summary.openLatencyP50Milliseconds)) ms  p99 \(String(format: "%.2f", summary.openLatencyP99Milliseconds)) ms  p99.9 \(String(format: "%.2f", summary.openLatencyP999Milliseconds)) ms
+            open latency          \(latency)
             drained               \(drained)
             audit                 \(summary.auditViolations.isEmpty ? "✓ every invariant holds" : "✗ \(summary.auditViolations.count) broken")
             """)

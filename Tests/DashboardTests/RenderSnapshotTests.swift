@@ -81,6 +81,26 @@ final class RenderSnapshotTests: XCTestCase {
         XCTAssertTrue(buffer[x, downRow].style.bold)
     }
 
+    /// With no open in the recent window there is no latency to show: a dash, in Unicode and in ASCII, where
+    /// "p99 0µs" read as opens taking no time at all. A measured figure is shown as it is.
+    func testTheHeaderShowsADashForLatencyWithNoOpensMeasured() {
+        var quiet = Fixture.snapshot
+        quiet.header.openLatencyP50 = nil
+        quiet.header.openLatencyP99 = nil
+        for (options, dash) in [(RenderOptions(), "—"), (RenderOptions(unicode: false, color: true), "-")] {
+            let line = Fixture.render(Fixture.model(width: 120, height: 40), width: 120, height: 40, options: options,
+                                      snapshot: quiet).text().split(separator: "\n")[1]
+            XCTAssertTrue(line.contains("p50 \(dash)  p99 \(dash)"), String(line))
+            XCTAssertFalse(line.contains("0µs") || line.contains("0us"), String(line))
+        }
+        var busy = Fixture.snapshot
+        busy.header.openLatencyP50 = .microseconds(3_150)
+        busy.header.openLatencyP99 = .zero
+        let line = Fixture.render(Fixture.model(width: 120, height: 40), width: 120, height: 40, snapshot: busy).text()
+            .split(separator: "\n")[1]
+        XCTAssertTrue(line.contains("p50 3.1ms  p99 0µs"), "a measured zero is still shown: \(line)")
+    }
+
     func testASCIIFallbackHasNoNonASCIIOutsideData() {
         let buffer = Fixture.render(Fixture.model(width: 120, height: 40), width: 120, height: 40, options: RenderOptions(unicode: false, color: true))
         SnapshotFile.assertMatches(buffer.text(), named: "ascii-120x40")

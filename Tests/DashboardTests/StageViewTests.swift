@@ -112,6 +112,13 @@ final class StageViewTests: XCTestCase {
         }
         XCTAssertTrue(text.contains("1,317 · ¥12,345.67"))
         XCTAssertTrue(text.contains("420ms / 2.46s"))
+        // A half with no credit landed in the window has no time to credit: a dash, not "0µs".
+        var quiet = StageViewTests.stageSnapshot
+        quiet.comparison?.transaction.creditP50 = nil
+        quiet.comparison?.transaction.creditP99 = nil
+        let row = render(.compare, width: 120, height: 40, snapshot: quiet).text().split(separator: "\n")
+            .first { $0.contains("time to credit p50/p99") }.map(String.init) ?? ""
+        XCTAssertTrue(row.contains("420ms / 2.46s") && row.contains("— / —") && !row.contains("0µs"), row)
     }
 
     func testCompareAt80x24FitsWithFewerDetails() {

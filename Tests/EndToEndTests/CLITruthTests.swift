@@ -195,6 +195,12 @@ final class CLITruthTests: XCTestCase {
         XCTAssertEqual(summary["creditedByRetry"] as? Int, 0)
         XCTAssertGreaterThan(summary["creditedFromEarlierRuns"] as? Int ?? 0, 0, "\(summary)")
         XCTAssertEqual(summary["stillWaiting"] as? Int, 0)
+        // Nothing opened, nothing retried: the text gives no latency rather than percentiles of 0 ms, and the
+        // per-second line a dash for its p99.
+        let quiet = try run(["simulate", "--duration", "0", "--accounts", "50"]).stdout
+        XCTAssertTrue(quiet.contains("open latency          — (no opens)\n"), quiet)
+        XCTAssertTrue(quiet.contains("credited by retry     0\n"), quiet)
+        XCTAssertFalse(quiet.contains("0.00 ms") || quiet.contains("p99    0.0 ms"), quiet)
     }
 
     func testAScenarioSummaryDoesNotClaimATargetOfZero() throws {
