@@ -128,9 +128,14 @@ extension DashboardRenderer {
         ], x: column, y: y, maxX: rect.maxX)
         y += 1
         if y < rect.maxY {
+            // Beside the latency, the credits the account service refused as too busy: with timeouts, why
+            // credits went to the queue when no failure is injected.
+            let busy = faults.creditsRefusedBusy
             writeSegments(&buffer, [
                 (DisplayWidth.fit(narrow ? "latency" : "account latency", to: labelWidth), CellStyle(.muted)),
                 ("+\(faults.ledgerLatencyMilliseconds) ms", CellStyle(faults.ledgerLatencyMilliseconds > 0 ? .warn : .ok, bold: true)),
+                ("  busy ", CellStyle(.muted)),
+                (DashboardText.count(busy), CellStyle(busy > 0 ? .warn : .muted, bold: busy > 0)),
             ], x: rect.x, y: y, maxX: rect.maxX)
             y += 1
         }

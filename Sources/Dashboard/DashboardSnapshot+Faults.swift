@@ -36,14 +36,18 @@ public struct FaultSettings: Sendable, Equatable {
     /// Credits that missed their deadline (timed out) since start: they went to the queue like failures, but
     /// no failure was injected, so they are shown as their own number.
     public var creditTimeouts: Int
+    /// Credits the account service turned away since start because as many as it allows were already in flight
+    /// (`maxConcurrentCredits`): to the queue like failures and timeouts, with no failure injected either.
+    public var creditsRefusedBusy: Int
     /// Whether the Gala load generator runs.
     public var loadRunning: Bool
     /// Its target rate in opens per second.
     public var loadRatePerSecond: Int
 
     public init(creditFailurePercent: Int = 0, ledgerLatencyMilliseconds: Int = 0, loadRunning: Bool = false, loadRatePerSecond: Int = 0,
-                creditTimeouts: Int = 0) {
+                creditTimeouts: Int = 0, creditsRefusedBusy: Int = 0) {
         self.creditTimeouts = creditTimeouts
+        self.creditsRefusedBusy = creditsRefusedBusy
         self.creditFailurePercent = creditFailurePercent
         self.ledgerLatencyMilliseconds = ledgerLatencyMilliseconds
         self.loadRunning = loadRunning

@@ -56,7 +56,7 @@ extension DashboardSnapshot {
             failures: FailureComparison(queue: ModeFailures(userVisibleFailures: 0, deferredCredits: 3_410, immediateCredits: 44_803),
                                         transaction: ModeFailures(userVisibleFailures: 2_977, deferredCredits: 0, immediateCredits: 31_220)),
             faults: FaultSettings(creditFailurePercent: 30, ledgerLatencyMilliseconds: 50, loadRunning: true, loadRatePerSecond: 2_000,
-                                  creditTimeouts: 1_312),
+                                  creditTimeouts: 1_312, creditsRefusedBusy: 486),
             events: events
         )
     }

@@ -104,7 +104,8 @@ final class EngineDashboardBackend: DashboardBackend {
             faults: FaultSettings(creditFailurePercent: s.faults.failurePercent,
                                   ledgerLatencyMilliseconds: s.faults.addedLatencyMilliseconds,
                                   loadRunning: loadCounters.rate > 0, loadRatePerSecond: loadCounters.rate,
-                                  creditTimeouts: s.accountService.failedDeadline),
+                                  creditTimeouts: s.accountService.failedDeadline,
+                                  creditsRefusedBusy: s.accountService.failedOverload),
             events: s.events.map { EventLine(at: $0.at, kind: Self.eventKind($0.kind), text: $0.text) },
             scenario: scenarioStatus(),
             comparison: compared)
