@@ -121,7 +121,10 @@ extension QueueCommand {
 
         func run() async throws {
             let names = try QueueCommand.inspect(data)?.state.queueNames ?? []
-            if output.json { try Output.json(names) } else { names.forEach { Output.line($0) } }
+            if output.json { return try Output.json(names) }
+            // Said in words, as the other lists do: an empty output read as a command that did nothing.
+            if names.isEmpty { return Output.line("no queues in this data directory yet") }
+            names.forEach { Output.line($0) }
         }
     }
 

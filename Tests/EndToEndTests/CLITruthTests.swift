@@ -45,6 +45,10 @@ final class CLITruthTests: XCTestCase {
         XCTAssertEqual(shown.status, 0, shown.stderr)
         let view = try XCTUnwrap(try json(shown.stdout) as? [String: Any])
         XCTAssertEqual((view["account"] as? [String: Any])?["name"] as? String, "alice")
+        // No queue yet: said in words (it printed nothing), and an empty list in JSON.
+        XCTAssertEqual(try binary.run(["--data", directory, "queue", "list"]).stdout, "no queues in this data directory yet\n")
+        XCTAssertEqual(try binary.run(["--data", directory, "queue", "list", "--json"]).stdout
+            .filter { !$0.isWhitespace }, "[]")
         let queue = try binary.run(["--data", directory, "queue", "create", "jobs"])
         XCTAssertEqual(queue.status, 0, queue.stderr)
         XCTAssertEqual(try binary.run(["--data", directory, "queue", "list"]).stdout, "jobs\n")
