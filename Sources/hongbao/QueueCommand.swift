@@ -177,7 +177,9 @@ extension QueueCommand {
                 ("visible", "\(view.visible)"), ("in flight", "\(view.inFlight)"), ("delayed", "\(view.delayed)"),
                 ("half messages pending", "\(view.halfPending)"), ("half messages exhausted", "\(view.halfExhausted)"),
                 ("check-backs made", "\(view.checkBacks)"),
-                ("oldest age", QueueCommand.secondsText(view.oldestAgeSeconds)),
+                // No message, no oldest one: a dash, not an age of 0 s.
+                ("oldest age", view.visible + view.inFlight + view.delayed == 0
+                    ? "—" : QueueCommand.secondsText(view.oldestAgeSeconds)),
                 ("visibility timeout", QueueCommand.secondsText(view.visibilityTimeoutSeconds)),
                 ("delay", QueueCommand.secondsText(view.delaySeconds)),
                 ("retention", QueueCommand.secondsText(view.retentionSeconds)),
@@ -348,6 +350,7 @@ extension QueueCommand {
                 if output.json {
                     return try Output.json(halves.map { HalfView(id: $0.id, body: $0.body, checkBacks: $0.checkBacks) })
                 }
+                if halves.isEmpty { return Output.line("no half message: \(name) holds none") }
                 for half in halves { Output.fields([half.id, String(half.checkBacks), half.body]) }
                 return
             }
@@ -357,6 +360,7 @@ extension QueueCommand {
                     View(id: $0.id, body: $0.body, receiveCount: $0.receiveCount, origin: $0.origin)
                 })
             }
+            if messages.isEmpty { return Output.line("no message: \(name) holds none") }
             for message in messages { Output.fields([message.id, String(message.receiveCount), message.body]) }
         }
     }

@@ -268,6 +268,15 @@ final class CLITruthTests: XCTestCase {
         XCTAssertEqual(Array(object.keys), ["message"])
         XCTAssertTrue(object["message"] is NSNull, result.stdout)
         XCTAssertEqual(try run(["queue", "receive", "jobs"]).stdout, "no message: jobs has nothing visible\n")
+        // Peeking at it, and its stats, say so too: no empty output, no oldest message aged 0 s.
+        XCTAssertEqual(try run(["queue", "peek", "jobs"]).stdout, "no message: jobs holds none\n")
+        XCTAssertEqual(try run(["queue", "peek", "jobs", "--half"]).stdout, "no half message: jobs holds none\n")
+        XCTAssertEqual(try run(["queue", "peek", "jobs", "--json"]).stdout.filter { !$0.isWhitespace }, "[]")
+        XCTAssertTrue(try run(["queue", "stats", "jobs"]).stdout.contains("oldest age               —\n"))
+        try run(["queue", "send", "jobs", "hello"])
+        let oldest = try run(["queue", "stats", "jobs"]).stdout.split(separator: "\n").first { $0.contains("oldest age") }
+        XCTAssertTrue(oldest.map { $0.hasSuffix(" s") && !$0.contains("—") } ?? false, "\(oldest ?? "")")
+        XCTAssertTrue(try run(["queue", "peek", "jobs"]).stdout.hasSuffix("hello\n"))
     }
 
     func testPacketShowJSONCarriesWhatTheTextShows() throws {
