@@ -220,9 +220,11 @@ extension ClusterCommand {
     /// The status as a table for a person.
     static func text(_ status: ClusterStatus) -> String {
         let waiting = status.commitsWait ? "; COMMITS WAIT (no synchronous standby confirms)" : ""
+        let confirming = status.confirmingStandbys == 1 ? "1 standby" : "\(status.confirmingStandbys) standbys"
         var lines = [
             "primary \(status.primary); synchronous_standby_names '\(status.synchronousStandbyNames)'; "
-                + "\(status.confirmingStandbys) standby(s) confirm commits\(waiting)",
+                + (status.synchronousCount == 0 ? "commits wait for no standby"
+                    : "each commit waits for \(status.synchronousCount) of the \(confirming) that can confirm it\(waiting)"),
             pad(["server", "role", "state", "port", "pid", "lsn", "received", "lag", "sync"]),
         ]
         for server in status.servers {

@@ -82,6 +82,8 @@ final class ClusterCommandTests: XCTestCase {
         let text = try binary.run(["cluster", "status", "--data", data.path])
         let rowA = text.stdout.split(separator: "\n").first { $0.hasPrefix("a ") }?.split(separator: " ").map(String.init)
         XCTAssertEqual(rowA?.prefix(3), ["a", "primary", "up"], text.stdout)
+        XCTAssertTrue(text.stdout.hasPrefix("primary a; synchronous_standby_names ''; commits wait for no standby\n"),
+                      text.stdout)
 
         let failover = try binary.run(["cluster", "failover", "--data", data.path])
         XCTAssertEqual(failover.status, 4, failover.stderr) // one server: nothing to promote
