@@ -19,8 +19,11 @@ public struct EngineSnapshot: Sendable {
     public let queue: QueueSnapshot
     /// Richest user accounts, from the slow snapshot (balances are not indexed: finding them scans the table).
     public var topAccounts: [Account] { slow?.topAccounts ?? [] }
-    /// Open packets, soonest to expire first, read now.
+    /// Open packets, soonest to expire first, read now (the first `Engine.snapshotListLength`).
     public let openPackets: [Packet]
+    /// How many open packets expire within `Engine.expiringSoon` of `takenAt`: all of them, where counting
+    /// them in `openPackets` stopped at its length.
+    public let packetsExpiringSoon: Int
     /// Claims waiting for the queue (no quorum when they failed).
     public let unqueuedCredits: Int
     /// Whole-table figures and the conservation check, refreshed every couple of seconds.
@@ -44,6 +47,8 @@ public struct SlowSnapshot: Sendable {
 extension Engine {
     /// How many rows each list in the snapshot carries.
     static let snapshotListLength = 12
+    /// What "expiring soon" means in the snapshot.
+    public static let expiringSoon: Duration = .seconds(60)
 
     /// The live picture: in-memory counters, the queue's state, and small indexed reads from the ledger.
     public func snapshot() async -> EngineSnapshot {
@@ -57,10 +62,13 @@ extension Engine {
         }
         let open = (try? packets.openPackets(limit: Engine.snapshotListLength)) ?? []
         let now = clock.now()
+        let expiring = (try? packets.openPacketCount(expiringBy: now + Engine.expiringSoon))
+            ?? open.filter { $0.expiresAt <= now + Engine.expiringSoon }.count
         return EngineSnapshot(
             takenAt: now, uptime: now - startedAt, durability: durability, creditMode: creditMode,
             faults: faults.settings, metrics: metrics.snapshot(), accountService: accountService.snapshot,
             retries: workers.snapshot, queue: queueSnapshot, openPackets: open,
+            packetsExpiringSoon: expiring,
             unqueuedCredits: creditPath.unqueuedCount,
             slow: slowSnapshot.withLock { $0 }, events: events.recent)
     }

@@ -494,6 +494,14 @@ public final class PostgresPacketStore: PacketStore {
             """).map(PostgresPacketStore.packet(from:))
     }
 
+    public func openPacketCount(expiringBy deadline: Timestamp) throws -> Int {
+        Int(try readNow("""
+            SELECT COUNT(*) FROM packet_now
+            WHERE id IN (SELECT id FROM packet WHERE state = 'open' AND expires_at <= \(deadline.millisecondsSinceEpoch))
+              AND state = 'open'
+            """).first?.decode(Int64.self) ?? 0)
+    }
+
     public func packets(matching text: String?, limit: Int, offset: Int) throws -> [Packet] {
         try readNow("""
             SELECT \(unescaped: PostgresPacketStore.packetColumns) FROM packet_now

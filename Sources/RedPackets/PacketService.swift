@@ -322,6 +322,11 @@ public final class PacketService: Sendable {
         try store.openPackets(limit: limit)
     }
 
+    /// How many open packets expire at `deadline` or before.
+    public func openPacketCount(expiringBy deadline: Timestamp) throws -> Int {
+        try store.openPacketCount(expiringBy: deadline)
+    }
+
     public func packets(matching text: String?, limit: Int, offset: Int) throws -> [Packet] {
         try store.packets(matching: text, limit: limit, offset: offset)
     }

@@ -100,6 +100,8 @@ public protocol PacketStore: ClaimRecorder {
     func uncreditedClaimsNow(in state: ClaimState?, limit: Int) throws -> [Claim]
     /// Open packets, soonest to expire first.
     func openPackets(limit: Int) throws -> [Packet]
+    /// How many open packets expire at `deadline` or before (all of them, not a page).
+    func openPacketCount(expiringBy deadline: Timestamp) throws -> Int
     /// Packets whose id, sender, kind or state contains `text` (every packet when nil), newest first, a page
     /// at a time: the dashboard's packet list.
     func packets(matching text: String?, limit: Int, offset: Int) throws -> [Packet]

@@ -120,6 +120,13 @@ extension SQLitePacketStore {
         }
     }
 
+    public func openPacketCount(expiringBy deadline: Timestamp) throws -> Int {
+        try read { database in
+            try Int.fetchOne(database, sql: "SELECT COUNT(*) FROM packet WHERE state = 'open' AND expires_at <= ?",
+                             arguments: [deadline.millisecondsSinceEpoch]) ?? 0
+        }
+    }
+
     public func nextExpiry() throws -> Timestamp? {
         try read { database in
             try Int64.fetchOne(database, sql: "SELECT MIN(expires_at) FROM packet WHERE state = 'open'")

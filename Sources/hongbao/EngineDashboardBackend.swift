@@ -197,7 +197,6 @@ final class EngineDashboardBackend: DashboardBackend {
 
     private func packets(_ s: EngineSnapshot, _ answer: DashboardLists.Answer?) -> PacketsSummary {
         let stats = s.slow?.packets
-        let soon = s.takenAt + .seconds(60)
         // Rows read a moment ago: their time to expiry is counted from now.
         let rows = (answer?.packets ?? []).map { row in
             var row = row
@@ -207,7 +206,7 @@ final class EngineDashboardBackend: DashboardBackend {
         let best = stats?.latestBestLuck.map { BestLuck(recipient: $0.userName, amount: $0.amount, packet: $0.packetID) }
         return PacketsSummary(open: stats?.open ?? s.openPackets.count, grabbed: stats?.grabbedUnopened ?? 0,
                               opened: stats?.claimsOpened ?? 0, expired: stats?.expired ?? 0,
-                              expiringSoon: s.openPackets.filter { $0.expiresAt <= soon }.count, recent: rows,
+                              expiringSoon: s.packetsExpiringSoon, recent: rows,
                               page: answer?.packetsPage ?? ListPage(), bestLuck: best)
     }
 

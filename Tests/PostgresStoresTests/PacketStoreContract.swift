@@ -114,6 +114,28 @@ enum PacketStoreContract {
         XCTAssertEqual(audit, [])
     }
 
+    /// The count of open packets expiring by a time is of all of them (the dashboard's "expiring", which once
+    /// counted them in a list of 12 and stopped there); paying, finished and expired packets are not in it.
+    static func expiringSoonCountsEveryOpenPacket(_ store: any PacketStore, clock: ManualClock) async throws {
+        let random = SeededRandomSource(seed: 11)
+        let start = clock.now()
+        XCTAssertEqual(try store.openPacketCount(expiringBy: start + .seconds(3_600)), 0)
+        for _ in 0..<20 {
+            _ = try await store.markPaid(try await store.createPacket(draft(ttl: .seconds(30)), random: random).id)
+        }
+        _ = try await store.markPaid(try await store.createPacket(draft(ttl: .seconds(90)), random: random).id)
+        _ = try await store.createPacket(draft(ttl: .seconds(30)), random: random) // still paying
+        let single = try await store.markPaid(try await store.createPacket(draft(total: 100, shares: 1, ttl: .seconds(30)),
+                                                                           random: random).id)
+        _ = try await store.grabAndDraw(single.id, user: bob, random: random) // finished
+        XCTAssertEqual(try store.openPacketCount(expiringBy: start + .seconds(29)), 0)
+        XCTAssertEqual(try store.openPacketCount(expiringBy: start + .seconds(60)), 20, "all twenty, not a page of them")
+        XCTAssertEqual(try store.openPacketCount(expiringBy: start + .seconds(90)), 21)
+        clock.advance(by: .seconds(31))
+        _ = try await store.expireDue(limit: 100)
+        XCTAssertEqual(try store.openPacketCount(expiringBy: clock.now() + .seconds(60)), 1, "the expired are not open")
+    }
+
     /// Expiry records the undrawn remainder as refunded and pending; recovery sees it until `markRefunded`;
     /// an undraw gives a share back before expiry and is refused after.
     static func expiryAndUndraw(_ store: any PacketStore, clock: ManualClock) async throws {

@@ -30,6 +30,9 @@ final class SQLitePacketStoreContractTests: XCTestCase {
     func testLifeOfAPacket() async throws { try await PacketStoreContract.lifeOfAPacket(try store(), clock: clock) }
     func testRefusals() async throws { try await PacketStoreContract.refusals(try store(), clock: clock) }
     func testExpiryAndUndraw() async throws { try await PacketStoreContract.expiryAndUndraw(try store(), clock: clock) }
+    func testExpiringSoonCountsEveryOpenPacket() async throws {
+        try await PacketStoreContract.expiringSoonCountsEveryOpenPacket(try store(), clock: clock)
+    }
     func testConcurrentOpensNeverOverdraw() async throws {
         try await PacketStoreContract.concurrentOpensNeverOverdraw(try store(), clock: clock)
     }
@@ -51,6 +54,9 @@ final class PostgresPacketStoreContractTests: PostgresServerTestCase {
     func testLifeOfAPacket() async throws { try await PacketStoreContract.lifeOfAPacket(try await store(), clock: clock) }
     func testRefusals() async throws { try await PacketStoreContract.refusals(try await store(), clock: clock) }
     func testExpiryAndUndraw() async throws { try await PacketStoreContract.expiryAndUndraw(try await store(), clock: clock) }
+    func testExpiringSoonCountsEveryOpenPacket() async throws {
+        try await PacketStoreContract.expiringSoonCountsEveryOpenPacket(try await store(), clock: clock)
+    }
     func testConcurrentOpensNeverOverdraw() async throws {
         try await PacketStoreContract.concurrentOpensNeverOverdraw(try await store(), clock: clock)
     }
