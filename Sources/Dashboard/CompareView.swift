@@ -40,7 +40,7 @@ extension DashboardRenderer {
             y += BigDigits.height + 2
             // On a tall screen, the money the user was told is on its way, too.
             if inner.height >= 2 * (BigDigits.height + 2) + rows.count {
-                drawFigure(&buffer, StageFigure(label: "money on its way", spellings: Self.moneySpellings(half.onItsWayAmount), role: .money),
+                drawFigure(&buffer, StageFigure(label: "money on its way", spellings: half.onItsWayAmount.map(Self.moneySpellings) ?? ["-"], role: .money),
                            rect: Rect(x: inner.x, y: y, width: inner.width, height: BigDigits.height + 1))
                 y += BigDigits.height + 2
             }
@@ -87,7 +87,7 @@ extension DashboardRenderer {
             HalfRow(label: "opens", value: DashboardText.count(half.opens), role: .text),
             HalfRow(label: "users who saw an error", value: DashboardText.count(half.usersWithError), role: half.usersWithError > 0 ? .error : .ok),
             HalfRow(label: "rollbacks", value: DashboardText.count(half.rollbacks), role: half.rollbacks > 0 ? .error : .text),
-            HalfRow(label: "on its way", value: "\(DashboardText.count(half.onItsWayCount)) \(options.unicode ? "·" : "-") \(half.onItsWayAmount.formatted)", role: .money),
+            HalfRow(label: "on its way", value: "\(half.onItsWayCount.map(DashboardText.count) ?? dash) \(options.unicode ? "·" : "-") \(half.onItsWayAmount?.formatted ?? dash)", role: .money),
             HalfRow(label: timing, value: "\(duration(half.creditP50)) / \(duration(half.creditP99))", role: .text,
                     shortLabel: "to credit, 10 s"),
             HalfRow(label: "money", value: money.0, role: money.1),

@@ -13,8 +13,8 @@ extension DashboardRenderer {
         var left: [HeaderGroup] = [
             HeaderGroup(0, [(options.unicode ? " HONGBAO 红包 " : " HONGBAO ", CellStyle(.accent, background: .headerBackground, bold: true, reverse: true))]),
             HeaderGroup(1, [("  mode ", label), (header.creditMode.rawValue, CellStyle(.accent, background: .headerBackground, bold: true))]),
-            HeaderGroup(3, [("  durability ", label), (header.durability, value)]),
-            HeaderGroup(2, [("  up ", label), (DashboardText.uptime(now - header.startedAt), value)]),
+            HeaderGroup(3, [("  durability ", label), (header.durability ?? dash, value)]),
+            HeaderGroup(2, [("  up ", label), (header.startedAt.map { DashboardText.uptime(now - $0) } ?? dash, value)]),
         ]
         if model.frozen {
             left.append(HeaderGroup(0, [("  ", label), (" FROZEN ", CellStyle(.warn, background: .headerBackground, bold: true, reverse: true))]))

@@ -32,11 +32,11 @@ extension DashboardRenderer {
         }
         if summaryRows > 0 {
             // Groups shown whole or not at all, the amount last to go: money is never cut.
-            let style = CellStyle(accounts.totalWaitingCredits > 0 ? .warn : .muted)
+            let style = CellStyle((accounts.totalWaitingCredits ?? 0) > 0 ? .warn : .muted)
             drawGroupLine(&buffer, left: [
                 HeaderGroup(1, [("\(DashboardText.count(accounts.totalAccounts)) accounts \(options.unicode ? "·" : "-") ", style)]),
-                HeaderGroup(0, [("\(DashboardText.count(accounts.totalWaitingCredits)) on their way ", style)]),
-                HeaderGroup(0, [(money(accounts.totalWaitingAmount), style)]),
+                HeaderGroup(0, [("\(accounts.totalWaitingCredits.map(DashboardText.count) ?? dash) on their way ", style)]),
+                HeaderGroup(0, [(accounts.totalWaitingAmount.map(money) ?? dash, style)]),
             ], right: [], y: rect.maxY - 1, rect: Rect(x: rect.x, y: rect.maxY - 1, width: rect.width + 1, height: 1))
         }
     }
@@ -44,10 +44,10 @@ extension DashboardRenderer {
     func drawPackets(_ buffer: inout CellBuffer, _ rect: Rect, _ packets: PacketsSummary, selected: Int?, scrollTo: Int, filter: String?) {
         guard !rect.isEmpty else { return }
         let counts: [(String, CellStyle)] = [
-            ("open ", CellStyle(.muted)), (DashboardText.count(packets.open), CellStyle(.text, bold: true)),
-            ("  grabbed ", CellStyle(.muted)), (DashboardText.count(packets.grabbed), CellStyle(.text, bold: true)),
-            ("  opened ", CellStyle(.muted)), (DashboardText.count(packets.opened), CellStyle(.ok, bold: true)),
-            ("  expired ", CellStyle(.muted)), (DashboardText.count(packets.expired), CellStyle(.text, bold: true)),
+            ("open ", CellStyle(.muted)), (packets.open.map(DashboardText.count) ?? dash, CellStyle(.text, bold: true)),
+            ("  grabbed ", CellStyle(.muted)), (packets.grabbed.map(DashboardText.count) ?? dash, CellStyle(.text, bold: true)),
+            ("  opened ", CellStyle(.muted)), (packets.opened.map(DashboardText.count) ?? dash, CellStyle(.ok, bold: true)),
+            ("  expired ", CellStyle(.muted)), (packets.expired.map(DashboardText.count) ?? dash, CellStyle(.text, bold: true)),
             ("  expiring ", CellStyle(.muted)), (DashboardText.count(packets.expiringSoon), CellStyle(packets.expiringSoon > 0 ? .warn : .text, bold: true)),
         ]
         writeSegments(&buffer, counts, x: rect.x, y: rect.y, maxX: rect.maxX)

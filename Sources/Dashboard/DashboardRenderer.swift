@@ -25,6 +25,14 @@ public struct DashboardRenderer: Sendable {
         // The scenario caption gets its own rows under the header of the panes view.
         let caption = model.view == .panes ? captionRows(snapshot.header, width: width) : 0
         let layout = DashboardLayout(width: width, height: height, captionRows: caption)
+        if unfiltered.takenAt == DashboardSnapshot.empty.takenAt {
+            // Nothing from the engine yet: a panes view drawn from defaults would show 0 accounts, an empty
+            // queue and no workers for a store that holds millions. Say what is happening instead.
+            drawHeader(&buffer, layout.header, model: model, snapshot: snapshot, now: now)
+            drawStarting(&buffer)
+            drawFooter(&buffer, layout.footer, model: model, now: now)
+            return finish(buffer)
+        }
         switch model.view {
         case .presenter: drawPresenter(&buffer, model: model, snapshot: snapshot, now: now)
         case .compare: drawCompare(&buffer, model: model, snapshot: snapshot, now: now)
@@ -67,7 +75,7 @@ public struct DashboardRenderer: Sendable {
         let figure: String
         switch pane {
         case .accounts: figure = "\(DashboardText.count(snapshot.accounts.totalAccounts)) accounts"
-        case .packets: figure = "\(DashboardText.count(snapshot.packets.open)) open"
+        case .packets: figure = "\(snapshot.packets.open.map(DashboardText.count) ?? dash) open"
         case .queue: figure = "depth \(DashboardText.count(snapshot.queue.depth))"
         case .retries:
             let running = snapshot.retries.workers.filter { $0.state == .running }.count
@@ -89,6 +97,12 @@ public struct DashboardRenderer: Sendable {
             }
         }
         return copy
+    }
+
+    private func drawStarting(_ buffer: inout CellBuffer) {
+        let line = DisplayWidth.truncate("starting: waiting for the engine's first figures" + (options.unicode ? "…" : "..."),
+                                         to: buffer.width)
+        buffer.write(line, x: max(0, (buffer.width - DisplayWidth.of(line)) / 2), y: buffer.height / 2, style: CellStyle(.muted))
     }
 
     private func drawTooSmall(_ buffer: inout CellBuffer) {

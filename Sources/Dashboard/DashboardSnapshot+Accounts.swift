@@ -26,13 +26,13 @@ public struct AccountsSummary: Sendable, Equatable {
     public var page: ListPage
     /// How many user accounts exist.
     public var totalAccounts: Int
-    /// Credits waiting in the queue across all accounts.
-    public var totalWaitingCredits: Int
-    /// Their total amount.
-    public var totalWaitingAmount: Money
+    /// Credits waiting in the queue across all accounts; nil until they are first counted (a dash, not 0).
+    public var totalWaitingCredits: Int?
+    /// Their total amount; nil until counted.
+    public var totalWaitingAmount: Money?
 
-    public init(top: [AccountRow] = [], page: ListPage = ListPage(), totalAccounts: Int = 0, totalWaitingCredits: Int = 0,
-                totalWaitingAmount: Money = .zero) {
+    public init(top: [AccountRow] = [], page: ListPage = ListPage(), totalAccounts: Int = 0, totalWaitingCredits: Int? = nil,
+                totalWaitingAmount: Money? = nil) {
         self.top = top
         self.page = page
         self.totalAccounts = totalAccounts

@@ -29,10 +29,10 @@ public struct HeaderStats: Sendable, Equatable {
     public var openLatencyP50: Duration?
     /// 99th percentile time to open a share over the last few seconds; nil when none was opened in them.
     public var openLatencyP99: Duration?
-    /// The durability mode of the stores, e.g. "sync", "group commit".
-    public var durability: String
-    /// When the engine started, for the uptime.
-    public var startedAt: Timestamp
+    /// The durability mode of the stores ("FULL", "NORMAL"); nil before the engine has said (a dash).
+    public var durability: String?
+    /// When the engine started, for the uptime; nil before the engine has said.
+    public var startedAt: Timestamp?
     /// The active credit mode.
     public var creditMode: CreditMode
     /// The live conservation check.
@@ -47,8 +47,8 @@ public struct HeaderStats: Sendable, Equatable {
         creditsPerSecond: Double = 0,
         openLatencyP50: Duration? = nil,
         openLatencyP99: Duration? = nil,
-        durability: String = "sync",
-        startedAt: Timestamp = Timestamp(millisecondsSinceEpoch: 0),
+        durability: String? = nil,
+        startedAt: Timestamp? = nil,
         creditMode: CreditMode = .queue,
         conservation: ConservationStatus = .unknown,
         caption: String? = nil,

@@ -63,14 +63,15 @@ public struct BestLuck: Sendable, Equatable {
 
 /// The packets pane.
 public struct PacketsSummary: Sendable, Equatable {
-    /// Packets with shares left.
-    public var open: Int
+    /// Packets with shares left. This and the next three are whole-table counts, nil until first counted (a
+    /// dash, where 0 read as an empty store while the count was under way).
+    public var open: Int?
     /// Shares grabbed but not opened yet.
-    public var grabbed: Int
+    public var grabbed: Int?
     /// Shares opened (claims).
-    public var opened: Int
+    public var opened: Int?
     /// Packets expired and refunded.
-    public var expired: Int
+    public var expired: Int?
     /// Packets expiring within the next minute.
     public var expiringSoon: Int
     /// Packets, newest first: the window of the list that was asked for (see `page`).
@@ -80,7 +81,7 @@ public struct PacketsSummary: Sendable, Equatable {
     public var bestLuck: BestLuck?
 
     public init(
-        open: Int = 0, grabbed: Int = 0, opened: Int = 0, expired: Int = 0, expiringSoon: Int = 0,
+        open: Int? = nil, grabbed: Int? = nil, opened: Int? = nil, expired: Int? = nil, expiringSoon: Int = 0,
         recent: [PacketRow] = [], page: ListPage = ListPage(), bestLuck: BestLuck? = nil
     ) {
         self.page = page

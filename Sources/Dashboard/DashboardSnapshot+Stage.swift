@@ -53,8 +53,9 @@ public struct ComparisonHalf: Sendable, Equatable {
     /// Opens rolled back because their credit failed (transaction mode).
     public var rollbacks: Int
     /// Credits the user was told are on their way and that have not landed yet.
-    public var onItsWayCount: Int
-    public var onItsWayAmount: Money
+    /// Nil until first counted (a dash, not 0).
+    public var onItsWayCount: Int?
+    public var onItsWayAmount: Money?
     /// From open to credit, every credit of the last few seconds; nil when none landed in them (shown as a
     /// dash, not as zero).
     public var creditP50: Duration?
@@ -66,7 +67,7 @@ public struct ComparisonHalf: Sendable, Equatable {
     public var replicas: [ReplicaStatus]
 
     public init(mode: CreditMode, opensPerSecond: Double = 0, failedOpensPerSecond: Double = 0, opens: Int = 0, usersWithError: Int = 0, rollbacks: Int = 0,
-                onItsWayCount: Int = 0, onItsWayAmount: Money = .zero, creditP50: Duration? = nil, creditP99: Duration? = nil,
+                onItsWayCount: Int? = nil, onItsWayAmount: Money? = nil, creditP50: Duration? = nil, creditP99: Duration? = nil,
                 conservation: ConservationStatus = .unknown, updatesPerSecond: Int = 0, replicas: [ReplicaStatus] = []) {
         self.mode = mode
         self.opensPerSecond = opensPerSecond

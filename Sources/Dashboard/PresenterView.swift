@@ -13,12 +13,14 @@ extension DashboardRenderer {
 
     func presenterFigures(_ snapshot: DashboardSnapshot) -> [StageFigure] {
         let failures = snapshot.failures.queue.userVisibleFailures + snapshot.failures.transaction.userVisibleFailures
+        // Not counted yet: a dash in the digits and no count in the label, rather than ¥0.00 and 0 credits.
         let waiting = snapshot.accounts.totalWaitingAmount
+        let credits = snapshot.accounts.totalWaitingCredits.map { " (\(DashboardText.count($0)) credits)" } ?? ""
         return [
             StageFigure(label: "opens per second", spellings: Self.rateSpellings(snapshot.header.opensPerSecond), role: .graph),
             StageFigure(label: "users who saw an error", spellings: Self.countSpellings(failures), role: failures > 0 ? .error : .ok),
-            StageFigure(label: "money on its way (\(DashboardText.count(snapshot.accounts.totalWaitingCredits)) credits)",
-                        spellings: Self.moneySpellings(waiting), role: .money),
+            StageFigure(label: "money on its way\(credits)",
+                        spellings: waiting.map(Self.moneySpellings) ?? ["-"], role: .money),
         ]
     }
 

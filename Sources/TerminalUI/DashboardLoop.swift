@@ -74,7 +74,8 @@ final class DashboardLoop {
                 if run(effects, perform: perform, now: options.clock.now()) { return }
                 var comparable = fresh
                 comparable.takenAt = snapshot.takenAt
-                if comparable != snapshot {
+                // The first one is always taken, even if it holds nothing: it ends the "starting" screen.
+                if comparable != snapshot || snapshot.takenAt == DashboardSnapshot.empty.takenAt {
                     snapshot = fresh
                     dirty = true
                 }

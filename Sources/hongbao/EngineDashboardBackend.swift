@@ -191,8 +191,8 @@ final class EngineDashboardBackend: DashboardBackend {
         let stats = s.slow?.packets
         let people = s.slow.map { Int($0.totals.userAccountCount) } ?? answer?.accountsPage.matching ?? 0
         return AccountsSummary(top: answer?.accounts ?? [], page: answer?.accountsPage ?? ListPage(), totalAccounts: people,
-                               totalWaitingCredits: (stats?.claimsWaiting ?? 0) + (stats?.claimsCrediting ?? 0),
-                               totalWaitingAmount: (stats?.waitingAmount ?? .zero) + (stats?.creditingAmount ?? .zero))
+                               totalWaitingCredits: stats.map { $0.claimsWaiting + $0.claimsCrediting },
+                               totalWaitingAmount: stats.map { $0.waitingAmount + $0.creditingAmount })
     }
 
     private func packets(_ s: EngineSnapshot, _ answer: DashboardLists.Answer?) -> PacketsSummary {
@@ -204,8 +204,8 @@ final class EngineDashboardBackend: DashboardBackend {
             return row
         }
         let best = stats?.latestBestLuck.map { BestLuck(recipient: $0.userName, amount: $0.amount, packet: $0.packetID) }
-        return PacketsSummary(open: stats?.open ?? s.openPackets.count, grabbed: stats?.grabbedUnopened ?? 0,
-                              opened: stats?.claimsOpened ?? 0, expired: stats?.expired ?? 0,
+        return PacketsSummary(open: stats?.open, grabbed: stats?.grabbedUnopened, opened: stats?.claimsOpened,
+                              expired: stats?.expired,
                               expiringSoon: s.packetsExpiringSoon, recent: rows,
                               page: answer?.packetsPage ?? ListPage(), bestLuck: best)
     }

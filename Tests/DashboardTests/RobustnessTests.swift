@@ -56,11 +56,30 @@ final class RobustnessTests: XCTestCase {
     }
 
     func testEmptySnapshotRendersCalmly() {
-        let text = Fixture.render(Fixture.model(width: 120, height: 40), width: 120, height: 40, snapshot: .empty).text()
+        // Before the engine's first figures (`.empty`), the screen says so instead of drawing panes from defaults.
+        let starting = Fixture.render(Fixture.model(width: 120, height: 40), width: 120, height: 40, snapshot: .empty).text()
+        XCTAssertTrue(starting.contains("starting: waiting for the engine's first figures…"), starting)
+        XCTAssertFalse(starting.contains("0 accounts") || starting.contains("DLQ 0"), starting)
+        // A snapshot the engine sent with nothing in it yet (the whole-table counts not made yet).
+        let nothing = DashboardSnapshot(takenAt: Fixture.now)
+        let text = Fixture.render(Fixture.model(width: 120, height: 40), width: 120, height: 40, snapshot: nothing).text()
         XCTAssertTrue(text.contains("no accounts yet"))
         XCTAssertTrue(text.contains("no packets yet"))
         XCTAssertTrue(text.contains("landed on a retry: none yet"))
         XCTAssertTrue(text.contains("no events yet"))
+        // Before the engine's first figures, what is not known yet is a dash: the first frame once read
+        // "durability sync  up 20791d" (a default mode and an uptime from 1970), and the packet and account
+        // counts 0 until the first whole-table count came in, whatever the store held.
+        XCTAssertTrue(text.contains("durability —  up —"), text)
+        XCTAssertTrue(text.contains("open —  grabbed —  opened —  expired —  expiring 0"), text)
+        XCTAssertTrue(text.contains("2 Red packets · — open"), text)
+        XCTAssertTrue(text.contains("— on their way —"), text)
+        XCTAssertFalse(text.contains("20791d") || text.contains("sync"), text)
+        var presenter = Fixture.model(width: 120, height: 40)
+        presenter.view = .presenter
+        let stage = Fixture.render(presenter, width: 120, height: 40, snapshot: nothing).text()
+        XCTAssertTrue(stage.contains("money on its way\n") || stage.contains("money on its way "), stage)
+        XCTAssertFalse(stage.contains("(0 credits)"), stage)
     }
 
     func testConservationViolationIsShownInWords() {

@@ -16,7 +16,7 @@ final class StageViewTests: XCTestCase {
                                   onItsWayCount: 1_317, onItsWayAmount: Money(minorUnits: 1_234_567), creditP50: .milliseconds(420),
                                   creditP99: .milliseconds(2_460), conservation: .ok, updatesPerSecond: 9, replicas: snapshot.queue.replicas),
             transaction: ComparisonHalf(mode: .transaction, opensPerSecond: 1_749.6, failedOpensPerSecond: 750.4, opens: 43_870, usersWithError: 17_342, rollbacks: 17_342,
-                                        creditP50: .milliseconds(93), creditP99: .milliseconds(253), conservation: .ok, updatesPerSecond: 8))
+                                        onItsWayCount: 0, onItsWayAmount: .zero, creditP50: .milliseconds(93), creditP99: .milliseconds(253), conservation: .ok, updatesPerSecond: 8))
         return snapshot
     }
 
