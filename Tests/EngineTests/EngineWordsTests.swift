@@ -1,17 +1,31 @@
 import Engine
 import MessageQueue
 import Primitives
+import RedPackets
 import TestKit
 import XCTest
 
-/// What the engine writes in its event log says what the operator did, in the dashboard's words.
+/// What the engine writes in its event log says what the operator did, in the dashboard's words; and what its
+/// live snapshot counts for the dashboard.
 final class EngineWordsTests: XCTestCase {
-    func testResumingWorkersIsLoggedAsResumedAndTheLatencyKnobHasOneName() async throws {
-        let directory = try TemporaryDirectory(prefix: "hongbao-engine-words")
-        defer { directory.remove() }
-        var configuration = EngineConfiguration(dataPath: directory.path, workers: 1)
+    private var directory: TemporaryDirectory!
+
+    override func setUpWithError() throws {
+        directory = try TemporaryDirectory(prefix: "hongbao-engine-words")
+    }
+
+    override func tearDown() {
+        directory.remove()
+    }
+
+    private func startEngine(workers: Int) async throws -> Engine {
+        var configuration = EngineConfiguration(dataPath: directory.path, workers: workers)
         configuration.durability = .normal
-        let engine = try await Engine.start(configuration)
+        return try await Engine.start(configuration)
+    }
+
+    func testResumingWorkersIsLoggedAsResumedAndTheLatencyKnobHasOneName() async throws {
+        let engine = try await startEngine(workers: 1)
         engine.pauseWorkers()
         engine.resumeWorkers()
         engine.setLedgerLatency(milliseconds: 50)
@@ -25,5 +39,24 @@ final class EngineWordsTests: XCTestCase {
             "retry workers paused", "retry workers resumed", "account latency +50 ms", "replica b DOWN", "replica b back up",
         ])
         XCTAssertEqual(restored, "back up")
+    }
+
+    /// "expiring" is every open packet that expires within the minute, counted in the store: it was counted in
+    /// the snapshot's list of the 12 soonest to expire, so it never showed more than 12.
+    func testPacketsExpiringSoonAreAllOfThemNotTheListsLength() async throws {
+        let engine = try await startEngine(workers: 0)
+        _ = try await engine.sqlite().ledger.openAccount(name: "alice", deposit: Money(yuan: 1_000))
+        for _ in 0..<15 {
+            _ = try await engine.packets.send(.group(from: "alice", total: Money(yuan: 1), shares: 1,
+                                                     timeToLive: .seconds(30)))
+        }
+        for _ in 0..<3 {
+            _ = try await engine.packets.send(.group(from: "alice", total: Money(yuan: 1), shares: 1,
+                                                     timeToLive: .seconds(3_600)))
+        }
+        let snapshot = await engine.snapshot()
+        XCTAssertEqual(snapshot.openPackets.count, 12, "the list is a page")
+        XCTAssertEqual(snapshot.packetsExpiringSoon, 15)
+        await engine.close()
     }
 }
