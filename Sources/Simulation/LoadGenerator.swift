@@ -77,6 +77,9 @@ public final class LoadGenerator: Sendable {
 
     public var counters: Counters { state.withLock { $0.counters } }
 
+    /// Opens in flight at most; the pacer skips an open rather than start one more (`Counters.skipped`).
+    public var maxOpensInFlight: Int { shape.maxConcurrentOpens }
+
     public func setRate(_ rate: Int) {
         state.withLock { $0.counters.rate = max(0, rate) }
     }

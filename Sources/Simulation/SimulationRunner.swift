@@ -123,6 +123,8 @@ public struct SimulationRunner: Sendable {
             seed: options.seed, creditMode: engine.creditMode.rawValue, durationSeconds: loadSeconds,
             targetRate: options.rate, scenario: options.scenario?.name, packetsSent: load.counters.packetsSent, opens: metrics.opens,
             opensPerSecond: loadSeconds > 0 ? Double(metrics.opens) / loadSeconds : 0,
+            skippedOpens: load.counters.skipped, skipWindowSeconds: load.counters.skipWindow,
+            maxOpensInFlight: load.maxOpensInFlight,
             creditedImmediately: metrics.creditedImmediately, creditedByRetry: metrics.creditedByRetry,
             creditedFromEarlierRuns: metrics.creditedFromEarlierRuns,
             failedForUser: metrics.failedForUserQueueMode + metrics.failedForUserTransactionMode,

@@ -14,6 +14,12 @@ public struct SimulationSummary: Sendable, Codable {
     public var packetsSent: Int
     public var opens: Int
     public var opensPerSecond: Double
+    /// Opens the load did not start because its limit of `maxOpensInFlight` was already in flight: the engine
+    /// fell behind the target rate (0: the load never met its limit).
+    public var skippedOpens: Int
+    /// Seconds into the load of the first and the last skip (nil when nothing was skipped).
+    public var skipWindowSeconds: ClosedRange<Double>?
+    public var maxOpensInFlight: Int
     public var creditedImmediately: Int
     /// Credits the retry workers landed for this run's opens.
     public var creditedByRetry: Int

@@ -146,6 +146,10 @@ struct SimulateCommand: AsyncParsableCommand {
         // With nothing measured there is no figure to give: a dash, not percentiles of 0 ms.
         let retried = summary.creditedByRetry > 0
             ? " (max attempts \(summary.maxAttempts), time to credit p99 \(summary.timeToCreditP99Milliseconds) ms)" : ""
+        let skipped = summary.skippedOpens == 0
+            ? "0 (never at the limit of \(summary.maxOpensInFlight) in flight)"
+            : "\(summary.skippedOpens) (at the limit of \(summary.maxOpensInFlight) in flight"
+                + (summary.skipWindowSeconds.map { String(format: ", %.1f–%.1f s into the load)", $0.lowerBound, $0.upperBound) } ?? ")")
         let latency = summary.opens > 0
             ? String(format: "p50 %.2f ms  p99 %.2f ms  p99.9 %.2f ms", summary.openLatencyP50Milliseconds,
                      summary.openLatencyP99Milliseconds, summary.openLatencyP999Milliseconds)
@@ -154,6 +158,7 @@ struct SimulateCommand: AsyncParsableCommand {
             ── summary (seed \(summary.seed), \(summary.creditMode) mode) ──
             packets sent          \(summary.packetsSent)
             opens                 \(summary.opens) in \(String(format: "%.1f", summary.durationSeconds)) s = \(String(format: "%.0f", summary.opensPerSecond))/s\(target)
+            not started           \(skipped)
             credited at once      \(summary.creditedImmediately)
             credited by retry     \(summary.creditedByRetry)\(retried)\(earlier)
             failed in front of user \(summary.failedForUser) (rollbacks \(summary.rollbacks))

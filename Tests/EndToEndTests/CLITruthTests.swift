@@ -205,6 +205,21 @@ final class CLITruthTests: XCTestCase {
         XCTAssertTrue(quiet.contains("open latency          — (no opens)\n"), quiet)
         XCTAssertTrue(quiet.contains("credited by retry     0\n"), quiet)
         XCTAssertFalse(quiet.contains("0.00 ms") || quiet.contains("p99    0.0 ms"), quiet)
+        XCTAssertTrue(quiet.contains("not started           0 (never at the limit of 512 in flight)\n"), quiet)
+    }
+
+    func testSimulateSaysHowManyOpensItCouldNotStart() throws {
+        // A million a second: the pacer's first tick owes 10,000 opens at once and may start 512 of them, so the
+        // rest are skipped before any can finish; the summary must say so, not only give a rate under the target.
+        let result = try run(["simulate", "--duration", "1", "--rate", "1000000", "--accounts", "50"])
+        let line = try XCTUnwrap(result.stdout.split(separator: "\n").first { $0.hasPrefix("not started ") }, result.stdout)
+        let count = try XCTUnwrap(Int(line.split(separator: " ", omittingEmptySubsequences: true)[2]), String(line))
+        XCTAssertGreaterThan(count, 0, String(line))
+        XCTAssertTrue(line.contains("(at the limit of 512 in flight, ") && line.hasSuffix(" s into the load)"), String(line))
+        let json = try XCTUnwrap(try json(try run(["simulate", "--duration", "0", "--accounts", "50", "--json"]).stdout)
+            as? [String: Any])
+        XCTAssertEqual(json["skippedOpens"] as? Int, 0, "\(json)")
+        XCTAssertEqual(json["maxOpensInFlight"] as? Int, 512, "\(json)")
     }
 
     func testAScenarioSummaryDoesNotClaimATargetOfZero() throws {
