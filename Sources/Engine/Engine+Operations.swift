@@ -21,7 +21,7 @@ extension Engine {
     public func send(_ request: SendRequest, quiet: Bool = false) async throws -> Packet {
         let packet = try await packets.send(request)
         metrics.update { $0.sends += 1 }
-        expiryWakeup.signal()
+        expiryWakeup.signal(due: packet.expiresAt)
         if !quiet {
             events.add(.send, "\(packet.senderName) sent \(packet.total.formatted) in \(packet.shares) \(packet.kind.rawValue) share\(packet.shares == 1 ? "" : "s") (\(packet.id))")
         }

@@ -1,11 +1,23 @@
 import Primitives
 import Synchronization
 
-/// Lets a sleeping service loop be woken early (a new packet expires sooner than the one it waits for).
+/// Lets a sleeping service loop be woken early by something due before the time it sleeps until (a new packet
+/// that expires sooner than the one the expiry timer waits for).
+///
+/// A loop calls `lookingForNext()` just before it reads what is due next, then `wait(until:…)` with that time.
+/// A `signal(due:)` in between always wakes the next wait: what it signals may have come after the read. One
+/// after the wait has begun wakes it only if it is due sooner; later ones are found by the next pass anyway.
 final class Wakeup: Sendable {
-    private let state = Mutex<(pending: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+    private struct State {
+        var pending = false
+        var waiter: CheckedContinuation<Void, Never>?
+        /// What the current wait sleeps until (`Timestamp.never` for nothing due); nil while the loop looks.
+        var waitsUntil: Timestamp?
+    }
 
-    /// Wakes the current or next `wait`.
+    private let state = Mutex(State())
+
+    /// Wakes the current or next `wait`, whatever it waits until.
     func signal() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             defer { state.waiter = nil }
@@ -15,8 +27,26 @@ final class Wakeup: Sendable {
         waiter?.resume()
     }
 
-    /// Returns after `timeout`, on `signal()`, or on cancellation, whichever comes first.
-    func wait(timeout: Duration, clock: any WallClock) async {
+    /// Wakes the current or next `wait` if `due` comes before the time it waits until, or if the loop is
+    /// looking for that time now.
+    func signal(due: Timestamp) {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if let until = state.waitsUntil, due >= until { return nil }
+            defer { state.waiter = nil }
+            if state.waiter == nil { state.pending = true }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Called just before the loop reads what is due next: until its `wait`, every `signal(due:)` wakes it.
+    func lookingForNext() {
+        state.withLock { $0.waitsUntil = nil }
+    }
+
+    /// Returns at `until` (after `timeout`), on a signal, or on cancellation, whichever comes first.
+    func wait(until: Timestamp = .never, timeout: Duration, clock: any WallClock) async {
+        state.withLock { $0.waitsUntil = until }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { try? await clock.sleep(for: timeout) }
             group.addTask { await self.waitForSignal() }
@@ -52,4 +82,9 @@ final class Wakeup: Sendable {
         }
         waiter?.resume()
     }
+}
+
+extension Timestamp {
+    /// Later than any time a packet expires: what a timer with nothing due waits until.
+    static let never = Timestamp(millisecondsSinceEpoch: .max)
 }

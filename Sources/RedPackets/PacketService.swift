@@ -240,9 +240,17 @@ public final class PacketService: Sendable {
     /// `settleSends` says; a pending refund is made (idempotent by its id) and recorded. Opens are the credit
     /// path's (`crediting` claims are re-queued by the engine).
     public func recover() async throws -> RecoveryReport {
+        try await settleUnfinished(createdBefore: nil)
+    }
+
+    /// What `recover` does while the engine runs (every second): settles the sends left `paying` since before
+    /// `createdBefore` (`settleSends`), and makes the refunds left pending (a transfer that failed) of packets
+    /// that expired before it too (a younger one is the expiry timer's, likely under way).
+    public func settleUnfinished(createdBefore: Timestamp?) async throws -> RecoveryReport {
         let unsettled = try await store.unsettledPackets()
-        var report = try await settle(unsettled.filter { $0.state == .paying }, createdBefore: nil)
-        for packet in unsettled where packet.state != .paying && packet.refundPending {
+        var report = try await settle(unsettled.filter { $0.state == .paying }, createdBefore: createdBefore)
+        for packet in unsettled where packet.state != .paying && packet.refundPending
+            && createdBefore.map({ packet.expiresAt < $0 }) ?? true {
             try await refund(packet)
             report.refundsSettled += 1
         }
