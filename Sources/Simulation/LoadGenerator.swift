@@ -19,7 +19,8 @@ public final class LoadGenerator: Sendable {
         public var shares = 10
         public var users: [String]
         public var maxConcurrentOpens = 512
-        /// Shares kept in stock, as seconds of opens at the current rate (at least one packet's worth).
+        /// Shares kept in stock, as seconds of opens at the current rate (at least one packet's worth, at most
+        /// `maxConcurrentOpens`).
         public var stockSeconds = 0.05
 
         public init(users: [String]) {
@@ -143,7 +144,9 @@ public final class LoadGenerator: Sendable {
     /// How many packets to send ahead now to keep the stock at its target for `rate`; counts them as incoming.
     private func sendsToStock(rate: Int) -> Int {
         guard rate > 0 else { return 0 }
-        let target = max(shape.shares, Int(Double(rate) * shape.stockSeconds))
+        // No more than can be opened at once: at rates past what the engine carries, a stock of `stockSeconds`
+        // (50,000 shares at a million a second) only sends packets nobody opens, taking the engine from the opens.
+        let target = max(shape.shares, min(Int(Double(rate) * shape.stockSeconds), shape.maxConcurrentOpens))
         let now = ContinuousClock.now
         return state.withLock { state in
             if let paused = state.stockPausedUntil, now < paused { return 0 }

@@ -28,6 +28,9 @@ final class LoadGeneratorTests: XCTestCase {
         let window = try XCTUnwrap(counters.skipWindow)
         XCTAssertGreaterThanOrEqual(window.lowerBound, 0)
         XCTAssertLessThanOrEqual(window.upperBound, elapsed, "a skip dated after the load ended")
+        // The stock ahead is at most what can be opened at once (one open here, so one packet's shares): the load
+        // sends for what it opens, not 0.05 s of 5,000 opens a second that it can never start.
+        XCTAssertLessThanOrEqual(counters.packetsSent, counters.completed / shape.shares + 3, "\(counters)")
         await engine.close()
 
         let idle = LoadGenerator(engine: engine, shape: shape, random: SeededRandomSource(seed: 7), rate: 0)
