@@ -186,6 +186,12 @@ extension Engine {
         await creditPath.retryUnqueuedOnce()
     }
 
+    /// What a redrive of `moved` dead-lettered credits says (to the events line and the status line).
+    public static func redriven(_ moved: Int) -> String {
+        moved == 0 ? "no dead-lettered credit to redrive"
+            : "redrove \(NumberText.grouped(moved)) dead-lettered credit\(moved == 1 ? "" : "s") to the credit queue"
+    }
+
     /// Moves every dead-lettered credit back to the credit queue.
     @discardableResult
     public func redriveDeadLetters() async throws -> Int {
@@ -195,7 +201,7 @@ extension Engine {
         case let .postgres(books): moved = try await books.queue.redrive()
         }
         if moved > 0 { creditPath.wakeup.signal() }
-        events.add(.retry, "redrove \(moved) dead-lettered credits")
+        events.add(.retry, Engine.redriven(moved))
         return moved
     }
 }

@@ -117,13 +117,13 @@ public final class Engine: Sendable {
             try await packets.expireDue()
             let recovered = try await creditPath.recover()
             if recovered.recorded > 0 {
-                events.add(.recovery, "recorded \(recovered.recorded) credit\(recovered.recorded == 1 ? "" : "s") the ledger had made before the last run stopped")
+                events.add(.recovery, "recorded \(NumberText.grouped(recovered.recorded)) credit\(recovered.recorded == 1 ? "" : "s") the ledger had made before the last run stopped")
             }
-            if recovered.queued > 0 { events.add(.recovery, "re-queued \(recovered.queued) credits left mid-flight by the last run") }
+            if recovered.queued > 0 { events.add(.recovery, "re-queued \(NumberText.grouped(recovered.queued)) credits left mid-flight by the last run") }
             // Purge first what the downtime pushed past retention: a credit purged later would be stranded.
             if case let .sqlite(sqlite) = books { try await sqlite.queue.purgeExpired() }
             let lost = try await requeueLostCredits()
-            if lost > 0 { events.add(.recovery, "re-queued \(lost) waiting credits whose message the queue had purged") }
+            if lost > 0 { events.add(.recovery, "re-queued \(NumberText.grouped(lost)) waiting credits whose message the queue had purged") }
         }
         switch books {
         case .sqlite:
@@ -278,7 +278,7 @@ public final class Engine: Sendable {
             if Task.isCancelled { break }
             do {
                 let settled = try await packets.settleUnfinished(createdBefore: clock.now() - limits.packets.settleSendsAfter)
-                if settled != RecoveryReport() { events.add(.recovery, "settled half-done sends: " + Engine.describe(settled)) }
+                if settled != RecoveryReport() { events.add(.recovery, "settled what was left half done: " + Engine.describe(settled)) }
             } catch {
                 events.add(.failure, "settling half-done sends failed (tried again in a moment): \(error)")
             }
@@ -299,8 +299,15 @@ public final class Engine: Sendable {
         }
     }
 
+    /// What a recovery settled, the parts that happened only: "1 send paid, 2 cancelled, 1 refund made".
     static func describe(_ settled: RecoveryReport) -> String {
-        "\(settled.paymentsConfirmed) sends paid, \(settled.sendsCancelled) cancelled, \(settled.refundsSettled) refunds"
+        func count(_ number: Int, _ one: String, _ many: String) -> String? {
+            number > 0 ? "\(NumberText.grouped(number)) \(number == 1 ? one : many)" : nil
+        }
+        let parts = [count(settled.paymentsConfirmed, "send paid", "sends paid"),
+                     count(settled.sendsCancelled, "cancelled", "cancelled"),
+                     count(settled.refundsSettled, "refund made", "refunds made")].compactMap { $0 }
+        return parts.isEmpty ? "nothing" : parts.joined(separator: ", ")
     }
 
     /// Moves the PostgreSQL connections to the primary `primary` names whenever it changes (a failover):

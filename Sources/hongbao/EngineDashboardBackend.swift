@@ -329,7 +329,7 @@ final class EngineDashboardBackend: DashboardBackend {
             return "credit mode: \(mode.rawValue)"
         case .redriveDeadLetters:
             let moved = try await engine.redriveDeadLetters()
-            return "redrove \(moved) dead-lettered credits"
+            return Engine.redriven(moved)
         case let .rewindQueue(queue, seconds):
             let rewound = try await engine.sqlite("rewind").queue.rewind(queue, window: .seconds(seconds))
             return "rewound \(queue): \(rewound) message(s) deliverable again"
@@ -395,8 +395,8 @@ final class EngineDashboardBackend: DashboardBackend {
         }
         load.setRate(rate)
         if rate > 0 { state.withLock { $0.galaRate = rate } }
-        engine.note(.info, rate > 0 ? "Gala load \(rate) opens/s" : "Gala load stopped")
-        return rate > 0 ? "Gala load: \(rate) opens/s" : "Gala load stopped"
+        engine.note(.info, rate > 0 ? "Gala load \(NumberText.grouped(rate)) opens/s" : "Gala load stopped")
+        return rate > 0 ? "Gala load: \(NumberText.grouped(rate)) opens/s" : "Gala load stopped"
     }
 
     private func grabAndOpen(packet: PacketID?, user: String?) async throws -> String {

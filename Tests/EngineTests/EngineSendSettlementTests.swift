@@ -88,7 +88,7 @@ final class EngineSendSettlementTests: XCTestCase {
                 return states == [.cancelled, .open]
             }
             let events = await engine.snapshot().events
-            XCTAssertTrue(events.contains { $0.text.contains("settled half-done sends: 1 sends paid, 1 cancelled") },
+            XCTAssertTrue(events.contains { $0.text.contains("settled what was left half done: 1 send paid, 1 cancelled") },
                           "the event log says what was settled: \(events.map(\.text))")
             run.cancel()
             await run.value
@@ -192,7 +192,7 @@ final class EngineSendSettlementTests: XCTestCase {
                 try engine.packetStore.packet(packet.id)?.refundPending == false
             }
             let events = await engine.snapshot().events
-            XCTAssertTrue(events.contains { $0.text.contains("settled half-done sends: 0 sends paid, 0 cancelled, 1 refunds") },
+            XCTAssertTrue(events.contains { $0.text.contains("settled what was left half done: 1 refund made") },
                           "the event log says what was settled: \(events.map(\.text))")
             let alice = try engine.sqlite().ledger.account(named: "alice")
             XCTAssertEqual(alice?.balance, Money(yuan: 1_000), "refunded once")

@@ -1,4 +1,4 @@
-import Engine
+@testable import Engine
 import MessageQueue
 import Primitives
 import RedPackets
@@ -58,5 +58,25 @@ final class EngineWordsTests: XCTestCase {
         XCTAssertEqual(snapshot.openPackets.count, 12, "the list is a page")
         XCTAssertEqual(snapshot.packetsExpiringSoon, 15)
         await engine.close()
+    }
+
+    /// Counts say what happened, in words that agree with the count, and only what happened.
+    func testRecoveryAndRedriveCountsReadAsSentences() async throws {
+        XCTAssertEqual(Engine.redriven(0), "no dead-lettered credit to redrive")
+        XCTAssertEqual(Engine.redriven(1), "redrove 1 dead-lettered credit to the credit queue")
+        XCTAssertEqual(Engine.redriven(12_345), "redrove 12,345 dead-lettered credits to the credit queue")
+        XCTAssertEqual(Engine.describe(RecoveryReport()), "nothing")
+        var settled = RecoveryReport()
+        settled.refundsSettled = 1
+        XCTAssertEqual(Engine.describe(settled), "1 refund made")
+        settled.paymentsConfirmed = 2
+        settled.sendsCancelled = 1_500
+        XCTAssertEqual(Engine.describe(settled), "2 sends paid, 1,500 cancelled, 1 refund made")
+        let engine = try await startEngine(workers: 1)
+        let moved = try await engine.redriveDeadLetters()
+        let texts = await engine.snapshot().events.map(\.text)
+        await engine.close()
+        XCTAssertEqual(moved, 0)
+        XCTAssertEqual(texts.last, "no dead-lettered credit to redrive")
     }
 }
