@@ -100,6 +100,8 @@ public final class LocalCluster: Sendable {
                 if try await ensure(name, settings: settings, user: user, installation: installation) {
                     started.append(name)
                 }
+                // A server made now may have been given another port (`ensure`): the next ones read it here.
+                settings = try ClusterSettings.load(clusterDirectory: directory)
                 if name == settings.primary { try await ensureDatabase(settings) }
             }
             if created { settings = try ClusterSettings.load(clusterDirectory: directory) }
@@ -185,7 +187,8 @@ public final class LocalCluster: Sendable {
     /// Makes the server `name` if its data directory is empty (initdb for the primary, a base backup for a
     /// standby), then starts or resumes it. Returns whether it started or resumed it.
     func ensure(_ name: String, settings: ClusterSettings, user: ServerUser, installation: PostgresInstallation) async throws -> Bool {
-        guard let server = settings.server(name) else { throw ClusterError.unknownServer(name: name, known: settings.servers.map(\.name)) }
+        var settings = settings
+        guard var server = settings.server(name) else { throw ClusterError.unknownServer(name: name, known: settings.servers.map(\.name)) }
         let process = ServerProcess.inspect(directory: server.directory)
         switch process.state {
         case .running: return false
@@ -200,9 +203,29 @@ public final class LocalCluster: Sendable {
             } else {
                 try await copyFromPrimary(server, settings: settings, user: user, installation: installation)
             }
+            // The port was free when the cluster was planned, seconds ago; another program (another cluster made
+            // at the same moment) may have taken it since. A server never started yet simply gets another one.
+            if !LocalCluster.isPortFree(server.port) {
+                (server, settings) = try movePort(of: server, user: user)
+            }
         }
         try await start(server, settings: settings, user: user, installation: installation)
         return true
+    }
+
+    /// Gives the server `server` (made, never started) a free port: in the saved settings and in its configuration.
+    private func movePort(of server: ClusterSettings.Server, user: ServerUser) throws -> (ClusterSettings.Server, ClusterSettings) {
+        var settings = try ClusterSettings.load(clusterDirectory: directory)
+        let taken = Set(settings.servers.map(\.port))
+        guard let index = settings.servers.firstIndex(where: { $0.name == server.name }),
+              let port = try LocalCluster.freePorts(count: taken.count + 1).first(where: { !taken.contains($0) }) else {
+            throw ClusterError.portTaken(server: server.name, port: server.port)
+        }
+        settings.servers[index].port = port
+        try settings.save(clusterDirectory: directory)
+        let moved = settings.servers[index]
+        try configure(moved, settings: settings, user: user)
+        return (moved, settings)
     }
 
     /// `initdb` with the generated password (scram-sha-256), then the configuration.

@@ -40,6 +40,43 @@ final class LocalClusterTests: XCTestCase {
         XCTAssertEqual(afterRestart, 7)
     }
 
+    /// A server's port is chosen when the cluster is planned and first used seconds later, after `initdb` or the
+    /// base backup: another program (another cluster made at the same moment: the suite once failed so) may have
+    /// taken it meanwhile. A server never started yet gets another free port, in the settings and its
+    /// configuration, instead of failing the whole `up`.
+    func testAServerWhosePortWasTakenBeforeItsFirstStartGetsAnother() async throws {
+        let postgres = try await TestPostgres.start(self, standbys: 1)
+        let cluster = postgres.cluster
+        _ = try await cluster.down()
+        let planned = try XCTUnwrap(try cluster.settings().server("b"))
+        // b as an `up` cut off before making it leaves it: planned, never made.
+        try FileManager.default.removeItem(atPath: planned.directory)
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        XCTAssertGreaterThanOrEqual(listener, 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(planned.port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        XCTAssertEqual(bound, 0, "the test could not take b's port \(planned.port)")
+        XCTAssertEqual(listen(listener, 1), 0)
+
+        let up = try await cluster.up(standbys: 1)
+        XCTAssertEqual(Set(up.started), ["a", "b"])
+        let moved = try XCTUnwrap(try cluster.settings().server("b"))
+        XCTAssertNotEqual(moved.port, planned.port)
+        let configuration = try String(contentsOfFile: moved.directory + "/hongbao.conf", encoding: .utf8)
+        XCTAssertTrue(configuration.contains("\(moved.port)"), configuration)
+        let streaming = try await waitUntil("b streams from a", timeout: .seconds(30), interval: .milliseconds(200)) {
+            let status = try await cluster.status()
+            return status.server("b")?.state == .up && status.server("b")?.role == .standby
+        }
+        XCTAssertTrue(streaming)
+    }
+
     func testSettingsAre0600AndServersAcceptOnlyPasswordsOnLoopback() async throws {
         let postgres = try await TestPostgres.start(self, standbys: 0)
         let settingsFile = ClusterSettings.path(in: postgres.cluster.directory)
