@@ -39,6 +39,8 @@ public final class LoadGenerator: Sendable {
         /// Seconds into the load of the first and the last skip (nil: none): when the load met its limit.
         public var skipWindow: ClosedRange<Double>?
         public var packetsSent = 0
+        /// Packets an opener sent itself because the stock was empty (each open so pays two commits more).
+        public var packetsSentByOpeners = 0
 
         /// Every open started has ended, completed or failed.
         public var isSettled: Bool { started == completed + failed }
@@ -87,6 +89,13 @@ public final class LoadGenerator: Sendable {
 
     /// Paces opens at the current rate until cancelled, then waits for those in flight.
     public func run() async {
+        // The stock first, before any open is due: otherwise every open of the first ticks finds none and sends
+        // its own packet (a payment and a packet, two commits, before its grab), a burst that filled the in-flight
+        // limit 0.1 s into a fresh engine's load at rates the engine carries once under way.
+        let rate = state.withLock { $0.counters.rate }
+        await withDiscardingTaskGroup { group in
+            for _ in 0..<sendsToStock(rate: rate) { group.addTask { await self.sendToStock() } }
+        }
         await withDiscardingTaskGroup { group in
             var owed = 0.0
             let began = ContinuousClock.now
@@ -185,6 +194,7 @@ public final class LoadGenerator: Sendable {
         if let taken { return taken }
         let packet = try await sendPacket(excluding: user)
         state.withLock { state in
+            state.counters.packetsSentByOpeners += 1
             if packet.shares > 1 {
                 state.packets.append((packet.id, packet.shares - 1))
                 state.stocked += packet.shares - 1

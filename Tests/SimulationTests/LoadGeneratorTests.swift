@@ -36,4 +36,27 @@ final class LoadGeneratorTests: XCTestCase {
         let idle = LoadGenerator(engine: engine, shape: shape, random: SeededRandomSource(seed: 7), rate: 0)
         XCTAssertNil(idle.counters.skipWindow)
     }
+
+    /// The stock is sent before the first open is due: no open of the first tick sends its own packet (a payment
+    /// and a packet before its grab), the burst that filled the in-flight limit 0.1 s into a fresh engine's load.
+    func testTheFirstOpensFindTheStockAlreadySent() async throws {
+        let directory = try TemporaryDirectory(prefix: "hongbao-load-stock")
+        defer { directory.remove() }
+        let engine = try await Engine.start(EngineConfiguration(dataPath: directory.path))
+        let users = try await SimulationRunner.prepareUsers(engine: engine, count: 20, seed: 1)
+        let load = LoadGenerator(engine: engine, shape: LoadGenerator.Shape(users: users),
+                                 random: SeededRandomSource(seed: 7), rate: 2_000)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await engine.run() }
+            group.addTask { await load.run() }
+            // The first tick owes 20 opens at 2,000/s; the stock ahead is 100 shares.
+            await waitUntil("the first opens", timeout: .seconds(30), interval: .milliseconds(1)) { load.counters.started > 0 }
+            load.setRate(0)
+            group.cancelAll()
+        }
+        let counters = load.counters
+        await engine.close()
+        XCTAssertGreaterThan(counters.started, 0)
+        XCTAssertEqual(counters.packetsSentByOpeners, 0, "\(counters)")
+    }
 }
