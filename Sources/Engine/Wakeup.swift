@@ -19,19 +19,19 @@ final class Wakeup: Sendable {
 
     /// Wakes the current or next `wait`, whatever it waits until.
     func signal() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            defer { state.waiter = nil }
-            if state.waiter == nil { state.pending = true }
-            return state.waiter
-        }
-        waiter?.resume()
+        wake { _ in true }
     }
 
     /// Wakes the current or next `wait` if `due` comes before the time it waits until, or if the loop is
     /// looking for that time now.
     func signal(due: Timestamp) {
+        wake { state in state.waitsUntil.map { due < $0 } ?? true }
+    }
+
+    /// Wakes the parked waiter, or leaves a signal for the next `wait`, when `applies` says so (under the lock).
+    private func wake(when applies: (State) -> Bool) {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            if let until = state.waitsUntil, due >= until { return nil }
+            guard applies(state) else { return nil }
             defer { state.waiter = nil }
             if state.waiter == nil { state.pending = true }
             return state.waiter

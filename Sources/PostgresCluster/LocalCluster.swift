@@ -100,11 +100,11 @@ public final class LocalCluster: Sendable {
                 if try await ensure(name, settings: settings, user: user, installation: installation) {
                     started.append(name)
                 }
-                // A server made now may have been given another port (`ensure`): the next ones read it here.
+                // As saved now: a server made now may have been given another port (`ensure`), which the next
+                // ones (a standby copies from the primary) and the result read here.
                 settings = try ClusterSettings.load(clusterDirectory: directory)
                 if name == settings.primary { try await ensureDatabase(settings) }
             }
-            if created { settings = try ClusterSettings.load(clusterDirectory: directory) }
             return UpResult(settings: settings, created: created, started: started)
         }
     }
