@@ -22,8 +22,12 @@ extension DashboardRenderer {
         }
         writeSegments(&buffer, segments, x: rect.x, y: rect.y, maxX: rect.maxX)
         guard rect.height >= 2 else { return }
-        let backoff = retries.backoff.isEmpty ? "" : " · backoff \(retries.backoff)"
-        buffer.write("succeeded after retry \(DashboardText.count(retries.succeeded))\(backoff)", x: rect.x, y: rect.y + 1,
+        // The policy beside the count in the longest words that fit; none rather than words cut off.
+        let succeeded = "succeeded after retry \(DashboardText.count(retries.succeeded))"
+        let separator = options.unicode ? " · " : " - "
+        let policy = retries.policy?.descriptions(unicode: options.unicode)
+            .first { DisplayWidth.of(succeeded + separator + $0) <= rect.width }
+        buffer.write(succeeded + (policy.map { separator + $0 } ?? ""), x: rect.x, y: rect.y + 1,
                      maxWidth: rect.width, style: CellStyle(.muted))
 
         let remaining = rect.height - 2

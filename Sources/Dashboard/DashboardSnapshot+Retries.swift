@@ -52,18 +52,50 @@ public struct RetriesSummary: Sendable, Equatable {
     public var workers: [WorkerStatus]
     /// Credits completed by retries since start.
     public var succeeded: Int
-    /// The current backoff policy, for people ("exp 100ms…30s").
-    public var backoff: String
+    /// The retry policy in force; nil when the backend has none to show.
+    public var policy: RetryPolicy?
 
     public init(
         attemptHistogram: [Int] = [], next: [RetryRow] = [], page: ListPage = ListPage(), workers: [WorkerStatus] = [],
-        succeeded: Int = 0, backoff: String = ""
+        succeeded: Int = 0, policy: RetryPolicy? = nil
     ) {
         self.page = page
         self.attemptHistogram = attemptHistogram
         self.next = next
         self.workers = workers
         self.succeeded = succeeded
-        self.backoff = backoff
+        self.policy = policy
+    }
+}
+
+/// How failed credits are retried: the backoff's first ceiling and its cap (full jitter below each ceiling), and
+/// the receive count past which the queue dead-letters a credit.
+public struct RetryPolicy: Sendable, Equatable {
+    public var base: Duration
+    public var cap: Duration
+    public var deadLetterAfter: Int
+
+    public init(base: Duration, cap: Duration, deadLetterAfter: Int) {
+        self.base = base
+        self.cap = cap
+        self.deadLetterAfter = deadLetterAfter
+    }
+
+    /// The policy in words, longest first, so that a narrow pane can take the first that fits and still say it all.
+    /// `unicode` false spells the range with "..".
+    public func descriptions(unicode: Bool) -> [String] {
+        let base = Self.words(self.base), cap = Self.words(self.cap)
+        let to = unicode ? "…" : ".."
+        return [
+            "backoff full jitter, base \(base), cap \(cap), DLQ after \(deadLetterAfter)",
+            "backoff \(base)\(to)\(cap), DLQ after \(deadLetterAfter)",
+            "\(base.filter { $0 != " " })\(to)\(cap.filter { $0 != " " }) DLQ \(deadLetterAfter)",
+        ]
+    }
+
+    /// Whole seconds as seconds, anything else as milliseconds (a policy is set in those; never rounded away).
+    static func words(_ duration: Duration) -> String {
+        let milliseconds = duration.components.seconds * 1_000 + duration.components.attoseconds / 1_000_000_000_000_000
+        return milliseconds % 1_000 == 0 && milliseconds >= 1_000 ? "\(milliseconds / 1_000) s" : "\(milliseconds) ms"
     }
 }

@@ -52,7 +52,7 @@ extension DashboardSnapshot {
                                               WorkerStatus(name: "w2", state: .running, completed: 3_990),
                                               WorkerStatus(name: "w3", state: .crashed, completed: 1_200),
                                               WorkerStatus(name: "w4", state: .paused, completed: 2_002)],
-                                    succeeded: 12_130, backoff: "exp 100ms…30s"),
+                                    succeeded: 12_130, policy: RetryPolicy(base: .milliseconds(100), cap: .seconds(30), deadLetterAfter: 10)),
             failures: FailureComparison(queue: ModeFailures(userVisibleFailures: 0, deferredCredits: 3_410, immediateCredits: 44_803),
                                         transaction: ModeFailures(userVisibleFailures: 2_977, deferredCredits: 0, immediateCredits: 31_220)),
             faults: FaultSettings(creditFailurePercent: 30, ledgerLatencyMilliseconds: 50, loadRunning: true, loadRatePerSecond: 2_000,

@@ -130,10 +130,10 @@ public struct SimulationRunner: Sendable {
             failedForUser: metrics.failedForUserQueueMode + metrics.failedForUserTransactionMode,
             rollbacks: metrics.rollbacks, maxAttempts: retries.maxAttempt,
             deadLettered: await engine.deadLetteredCount(),
-            openLatencyP50Milliseconds: Double(metrics.allTimeOpenLatencyP50Microseconds) / 1_000,
-            openLatencyP99Milliseconds: Double(metrics.allTimeOpenLatencyP99Microseconds) / 1_000,
-            openLatencyP999Milliseconds: Double(metrics.allTimeOpenLatencyP999Microseconds) / 1_000,
-            timeToCreditP99Milliseconds: metrics.timeToCreditP99Milliseconds,
+            openLatencyP50Milliseconds: metrics.opens > 0 ? Double(metrics.allTimeOpenLatencyP50Microseconds) / 1_000 : nil,
+            openLatencyP99Milliseconds: metrics.opens > 0 ? Double(metrics.allTimeOpenLatencyP99Microseconds) / 1_000 : nil,
+            openLatencyP999Milliseconds: metrics.opens > 0 ? Double(metrics.allTimeOpenLatencyP999Microseconds) / 1_000 : nil,
+            timeToCreditP99Milliseconds: metrics.creditedByRetry > 0 ? metrics.timeToCreditP99Milliseconds : nil,
             drainSeconds: drainSeconds, drainLimitSeconds: options.drainLimit.secondsDouble, stillWaiting: stillWaiting,
             auditViolations: violations.map(\.description))
     }

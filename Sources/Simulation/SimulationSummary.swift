@@ -29,10 +29,12 @@ public struct SimulationSummary: Sendable, Codable {
     public var rollbacks: Int
     public var maxAttempts: Int
     public var deadLettered: Int
-    public var openLatencyP50Milliseconds: Double
-    public var openLatencyP99Milliseconds: Double
-    public var openLatencyP999Milliseconds: Double
-    public var timeToCreditP99Milliseconds: UInt64
+    /// Open latency percentiles: nil (absent from the JSON) when there were no opens, rather than a 0 never measured.
+    public var openLatencyP50Milliseconds: Double?
+    public var openLatencyP99Milliseconds: Double?
+    public var openLatencyP999Milliseconds: Double?
+    /// Open to credit of the credits this run's retries landed: nil when they landed none.
+    public var timeToCreditP99Milliseconds: UInt64?
     public var drainSeconds: Double?
     /// How long the run waited for the queue to drain before giving up.
     public var drainLimitSeconds: Double

@@ -240,9 +240,9 @@ final class EngineDashboardBackend: DashboardBackend {
                          completed: s.retries.completedByWorker.indices.contains(index) ? s.retries.completedByWorker[index] : 0)
         }
         let limits = engine.limits.credit
-        let backoff = "full jitter, base \(limits.retryBase.wholeMilliseconds) ms, cap \(limits.retryCap.wholeMilliseconds / 1_000) s, DLQ after \(limits.maxReceiveCount)"
+        let policy = RetryPolicy(base: limits.retryBase, cap: limits.retryCap, deadLetterAfter: limits.maxReceiveCount)
         return RetriesSummary(attemptHistogram: s.retries.successesByAttempt, next: next, page: answer?.waitingPage ?? ListPage(),
-                              workers: workers, succeeded: s.retries.succeeded, backoff: backoff)
+                              workers: workers, succeeded: s.retries.succeeded, policy: policy)
     }
 
     // MARK: Commands

@@ -144,16 +144,19 @@ struct SimulateCommand: AsyncParsableCommand {
         let earlier = summary.creditedFromEarlierRuns > 0
             ? "\ncredited from earlier runs \(summary.creditedFromEarlierRuns) (opened before this run, queued by it)" : ""
         // With nothing measured there is no figure to give: a dash, not percentiles of 0 ms.
-        let retried = summary.creditedByRetry > 0
-            ? " (max attempts \(summary.maxAttempts), time to credit p99 \(summary.timeToCreditP99Milliseconds) ms)" : ""
+        let retried = summary.timeToCreditP99Milliseconds.map {
+            " (max attempts \(summary.maxAttempts), time to credit p99 \($0) ms)"
+        } ?? ""
         let skipped = summary.skippedOpens == 0
             ? "0 (never at the limit of \(summary.maxOpensInFlight) in flight)"
             : "\(summary.skippedOpens) (at the limit of \(summary.maxOpensInFlight) in flight"
                 + (summary.skipWindowSeconds.map { String(format: ", %.1f–%.1f s into the load)", $0.lowerBound, $0.upperBound) } ?? ")")
-        let latency = summary.opens > 0
-            ? String(format: "p50 %.2f ms  p99 %.2f ms  p99.9 %.2f ms", summary.openLatencyP50Milliseconds,
-                     summary.openLatencyP99Milliseconds, summary.openLatencyP999Milliseconds)
-            : "— (no opens)"
+        let latency = if let p50 = summary.openLatencyP50Milliseconds, let p99 = summary.openLatencyP99Milliseconds,
+                         let p999 = summary.openLatencyP999Milliseconds {
+            String(format: "p50 %.2f ms  p99 %.2f ms  p99.9 %.2f ms", p50, p99, p999)
+        } else {
+            "— (no opens)"
+        }
         Output.lines("""
             ── summary (seed \(summary.seed), \(summary.creditMode) mode) ──
             packets sent          \(summary.packetsSent)

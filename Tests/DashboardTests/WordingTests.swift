@@ -38,6 +38,30 @@ final class WordingTests: XCTestCase {
         }
     }
 
+    func testTheRetryPolicyIsSaidWholeInTheWordsThatFitNeverCutOff() {
+        var snapshot = Fixture.snapshot
+        snapshot.retries.policy = RetryPolicy(base: .milliseconds(200), cap: .seconds(30), deadLetterAfter: 10)
+        snapshot.retries.succeeded = 12_345
+        let forms = [
+            "backoff full jitter, base 200 ms, cap 30 s, DLQ after 10",
+            "backoff 200 ms…30 s, DLQ after 10",
+            "200ms…30s DLQ 10",
+        ]
+        var seen = Set<String>()
+        for (width, height) in [(80, 24), (120, 40), (160, 40), (250, 70)] {
+            let line = text(snapshot, width: width, height: height, focus: .retries).split(separator: "\n")
+                .first { $0.contains("succeeded after retry 12,345") }.map(String.init) ?? ""
+            XCTAssertFalse(line.isEmpty, "\(width)x\(height): no retries line")
+            // Either one whole form or none: "base 2…" is the cut this replaced.
+            let shown = forms.first { line.contains($0) }
+            if let shown { seen.insert(shown) }
+            XCTAssertTrue(shown != nil || !line.contains("DLQ"), "\(width)x\(height): \(line)")
+        }
+        XCTAssertTrue(seen.count >= 2, "the pane's widths should show more than one form: \(seen)")
+        XCTAssertEqual(RetryPolicy(base: .milliseconds(1_500), cap: .seconds(90), deadLetterAfter: 3).descriptions(unicode: false)[1],
+                       "backoff 1500 ms..90 s, DLQ after 3", "1.5 s is not rounded to 1 s")
+    }
+
     func testTheLatencyKnobHasOneName() {
         let screens = [text(Fixture.snapshot), text(Fixture.snapshot, width: 200, height: 60)]
         var help = Fixture.model(width: 120, height: 40)

@@ -199,6 +199,11 @@ final class CLITruthTests: XCTestCase {
         XCTAssertEqual(summary["creditedByRetry"] as? Int, 0)
         XCTAssertGreaterThan(summary["creditedFromEarlierRuns"] as? Int ?? 0, 0, "\(summary)")
         XCTAssertEqual(summary["stillWaiting"] as? Int, 0)
+        // The JSON gives no percentile it did not measure either: no key, rather than a 0 ms never seen.
+        for key in ["openLatencyP50Milliseconds", "openLatencyP99Milliseconds", "openLatencyP999Milliseconds",
+                    "timeToCreditP99Milliseconds"] {
+            XCTAssertNil(summary[key], "\(key) with no opens and no retried credit: \(summary)")
+        }
         // Nothing opened, nothing retried: the text gives no latency rather than percentiles of 0 ms, and the
         // per-second line a dash for its p99.
         let quiet = try run(["simulate", "--duration", "0", "--accounts", "50"]).stdout
