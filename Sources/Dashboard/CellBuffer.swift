@@ -45,9 +45,12 @@ public struct CellBuffer: Sendable, Equatable {
         let fitted: String
         if asciiOnly {
             let plain = ASCIIFallback.transliterate(safe)
-            fitted = DisplayWidth.of(plain) <= limit || limit < 4
-                ? DisplayWidth.truncate(plain, to: limit)
-                : String(DisplayWidth.truncate(plain, to: limit - 2).dropLast()) + "..."
+            // A cut is marked with dots, never "…": an ASCII terminal shows that as "?" (where the text is too
+            // narrow for "...", one dot).
+            fitted = DisplayWidth.of(plain) <= limit
+                ? plain
+                : String(DisplayWidth.truncate(plain, to: max(1, limit - (limit < 4 ? 0 : 2))).dropLast())
+                    + (limit < 4 ? "." : "...")
         } else {
             fitted = DisplayWidth.truncate(safe, to: limit)
         }

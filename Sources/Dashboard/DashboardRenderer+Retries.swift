@@ -12,10 +12,11 @@ extension DashboardRenderer {
             segments.append(("\(DashboardText.compact(worker.completed))  ", CellStyle(.text)))
         }
         if segments.reduce(0, { $0 + DisplayWidth.of($1.0) }) > rect.width + 2 {
-            // Too many to list: counts per state instead.
+            // Too many to list: counts per state instead, the states no worker is in left out.
             segments = [("workers ", CellStyle(.muted))]
             for state in WorkerState.allCases {
                 let count = retries.workers.filter { $0.state == state }.count
+                if count == 0 && state != .running { continue }
                 let (glyph, role) = workerGlyph(state)
                 segments.append(("\(glyph) \(count) \(state.rawValue)  ", CellStyle(count > 0 ? role : .muted, bold: count > 0 && state != .running)))
             }

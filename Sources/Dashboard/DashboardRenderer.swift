@@ -53,8 +53,10 @@ public struct DashboardRenderer: Sendable {
         drawCaption(&buffer, layout.caption, header: snapshot.header)
         for pane in PaneID.allCases {
             guard let rect = layout.panes[pane] else { continue }
-            var title = paneTitle(pane, unfiltered)
-            if let filter = model.filters[pane] { title += " /\(filter)" }
+            // Room for the title inside the corners, with the focus marker whether or not it is shown, so
+            // that a title does not change as the focus moves.
+            let filter = model.filters[pane].map { " /\($0)" } ?? ""
+            let title = paneTitle(pane, unfiltered, width: rect.width - 8 - DisplayWidth.of(filter)) + filter
             let inner = drawBox(&buffer, rect, title: title, focused: model.focus == pane)
             // Only the focused pane highlights its row, but every list stays scrolled to its selection: the
             // backend answers the window around it.
@@ -70,8 +72,9 @@ public struct DashboardRenderer: Sendable {
         }
     }
 
-    /// "3 Credit queue · depth 1,317": the pane's number (its jump key), name and headline figure.
-    func paneTitle(_ pane: PaneID, _ snapshot: DashboardSnapshot) -> String {
+    /// "3 Credit queue · depth 1,317": the pane's number (its jump key), name and headline figure. The figure is
+    /// left out when it does not fit whole in `width` columns: a number cut short ("10,0…") reads as another.
+    func paneTitle(_ pane: PaneID, _ snapshot: DashboardSnapshot, width: Int = .max) -> String {
         let figure: String
         switch pane {
         case .accounts: figure = "\(DashboardText.count(snapshot.accounts.totalAccounts)) accounts"
@@ -83,7 +86,9 @@ public struct DashboardRenderer: Sendable {
         case .faults: figure = "mode \(snapshot.header.creditMode.rawValue)"
         case .events: figure = "\(DashboardText.count(snapshot.events.count))"
         }
-        return "\(pane.rawValue) \(pane.title) \(options.unicode ? "·" : "-") \(figure)"
+        let name = "\(pane.rawValue) \(pane.title)"
+        let whole = "\(name) \(options.unicode ? "·" : "-") \(figure)"
+        return DisplayWidth.of(whole) <= width ? whole : name
     }
 
     /// Without colour, the roles that carry meaning become bold so that they still stand out.

@@ -113,4 +113,21 @@ final class RenderSnapshotTests: XCTestCase {
         XCTAssertTrue(buffer.text().contains("CNY 98,765.43"))
         XCTAssertTrue(buffer.text().contains("..."), "a cut ends in ...")
     }
+
+    func testASCIICutsAreDotsAtEveryWidthEvenTooNarrowForThree() {
+        // "…" reaches an ASCII terminal as "?": a cell three columns wide or less used to get one.
+        for (width, height) in [(80, 24), (90, 28), (100, 30), (120, 40), (250, 70)] {
+            let text = Fixture.render(Fixture.model(width: width, height: height), width: width, height: height,
+                                      options: RenderOptions(unicode: false, color: false)).text()
+            XCTAssertFalse(text.contains("…"), "\(width)x\(height):\n\(text)")
+        }
+        var buffer = CellBuffer(width: 10, height: 1)
+        buffer.asciiOnly = true
+        for limit in 1...5 {
+            buffer.fill(Rect(x: 0, y: 0, width: 10, height: 1))
+            buffer.write("X 0 crashed", x: 0, y: 0, maxWidth: limit)
+            let written = String(buffer.text().prefix(limit))
+            XCTAssertEqual(written, ["", ".", "X.", "X .", "X...", "X ..."][limit], "limit \(limit)")
+        }
+    }
 }

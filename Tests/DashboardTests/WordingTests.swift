@@ -62,6 +62,27 @@ final class WordingTests: XCTestCase {
                        "backoff 1500 ms..90 s, DLQ after 3", "1.5 s is not rounded to 1 s")
     }
 
+    func testAPaneTitleGivesItsFigureWholeOrNotAtAll() {
+        var snapshot = Fixture.snapshot
+        snapshot.accounts.totalAccounts = 1_234_567_890
+        for (width, height) in [(80, 24), (100, 30), (120, 40), (250, 70)] {
+            for unicode in [true, false] {
+                let rendered = Fixture.render(Fixture.model(width: width, height: height), width: width, height: height,
+                                              options: RenderOptions(unicode: unicode, color: false), snapshot: snapshot).text()
+                let dot = unicode ? "·" : "-"
+                let titles = rendered.split(separator: "\n").filter { $0.contains("Faults & modes") || $0.contains("Accounts") }
+                for line in titles {
+                    for (name, figure) in [("5 Faults & modes", "mode queue"), ("1 Accounts", "1,234,567,890 accounts")]
+                    where line.contains(name) {
+                        let after = line.components(separatedBy: name)[1]
+                        XCTAssertTrue(after.hasPrefix(" \(dot) \(figure) ") || !after.hasPrefix(" \(dot) "),
+                                      "\(width)x\(height) unicode \(unicode): \(line)")
+                    }
+                }
+            }
+        }
+    }
+
     func testTheLatencyKnobHasOneName() {
         let screens = [text(Fixture.snapshot), text(Fixture.snapshot, width: 200, height: 60)]
         var help = Fixture.model(width: 120, height: 40)
