@@ -50,14 +50,20 @@ extension DashboardRenderer {
             ("  expired ", CellStyle(.muted)), (packets.expired.map(DashboardText.count) ?? dash, CellStyle(.text, bold: true)),
             ("  expiring ", CellStyle(.muted)), (DashboardText.count(packets.expiringSoon), CellStyle(packets.expiringSoon > 0 ? .warn : .text, bold: true)),
         ]
-        writeSegments(&buffer, counts, x: rect.x, y: rect.y, maxX: rect.maxX)
+        writeWholePairs(&buffer, counts, x: rect.x, y: rect.y, maxX: rect.maxX)
         var top = rect.y + 1
         if rect.height >= 4 {
             if let luck = packets.bestLuck {
+                // The amount whole: the packet's id goes first, then the name is cut to make room.
+                let label = options.unicode ? "★ best luck " : "* best luck "
+                let amount = money(luck.amount)
+                let room = rect.width - DisplayWidth.of(label) - 1 - DisplayWidth.of(amount)
+                let name = keepingStart(luck.recipient, to: max(1, room))
+                let packet = " in \(luck.packet.rawValue)"
                 writeSegments(&buffer, [
-                    (options.unicode ? "★ best luck " : "* best luck ", CellStyle(.accent, bold: true)),
-                    (luck.recipient, CellStyle(.text, bold: true)), (" ", .plain), (money(luck.amount), CellStyle(.money, bold: true)),
-                    (" in \(luck.packet.rawValue)", CellStyle(.muted)),
+                    (label, CellStyle(.accent, bold: true)), (name, CellStyle(.text, bold: true)),
+                    (" ", .plain), (amount, CellStyle(.money, bold: true)),
+                    (DisplayWidth.of(name) + DisplayWidth.of(packet) <= room ? packet : "", CellStyle(.muted)),
                 ], x: rect.x, y: top, maxX: rect.maxX)
             } else {
                 buffer.write("best luck: nobody yet", x: rect.x, y: top, maxWidth: rect.width, style: CellStyle(.muted))
@@ -103,6 +109,15 @@ extension DashboardRenderer {
                 (packet.kind.rawValue, CellStyle(.muted)),
             ], columns: columns, x: rect.x, y: top + 1 + line, width: rect.width, selected: index == selected)
         }
+    }
+
+    /// `text` cut at the end to `width` columns, ending with `…` when cut (in ASCII `...`, or `.` where that
+    /// does not fit, as the cell buffer marks its own cuts).
+    func keepingStart(_ text: String, to width: Int) -> String {
+        guard !options.unicode, DisplayWidth.of(text) > width, width > 0 else { return DisplayWidth.truncate(text, to: width) }
+        return width < 4
+            ? DisplayWidth.truncate(text, to: width).dropLast() + "."
+            : DisplayWidth.truncate(text, to: width - 2).dropLast() + "..."
     }
 
     /// `text` cut from the front to `width` columns, starting with `…` (`...` in ASCII) when cut.

@@ -81,11 +81,22 @@ extension DashboardRenderer {
             if selected { highlightRow(&buffer, Rect(x: x, y: y, width: width, height: 1)) }
             return
         }
+        // Every figure whole: where the exact numbers do not fit, their short forms ("2.6M"), and where even
+        // those do not, no sequence at all, rather than a number cut short.
+        let name = wide ? "replica \(replica.name) " : "\(replica.name) "
+        // Narrow, the state column fits the short words; a longer one ("CATCHING UP") pushes its row's figures on.
+        let stateText = "\(glyph) \(word)"
+        let state = DisplayWidth.fit(stateText, to: max(wide ? 14 : 9, DisplayWidth.of(stateText) + 1))
+        let exact = (DashboardText.count(Int(replica.lag)), DashboardText.count(Int(replica.lastSequence)))
+        let short = (DashboardText.compact(Int(replica.lag)), DashboardText.compact(Int(replica.lastSequence)))
+        let fixed = DisplayWidth.of(name) + DisplayWidth.of(state) + DisplayWidth.of("lag ") + DisplayWidth.of(" seq ")
+        let (lag, sequence) = fixed + max(7, exact.0.count) + exact.1.count <= width ? exact : short
+        let showSequence = fixed + max(7, lag.count) + sequence.count <= width
         writeSegments(&buffer, [
-            (wide ? "replica \(replica.name) " : "\(replica.name) ", CellStyle(.text, bold: true)),
-            (DisplayWidth.fit("\(glyph) \(word)", to: 14), CellStyle(role, bold: true)),
-            ("lag ", CellStyle(.muted)), (DisplayWidth.fit(DashboardText.count(Int(replica.lag)), to: 7), CellStyle(lagRole, bold: replica.lag > 0)),
-            (" seq ", CellStyle(.muted)), (DashboardText.count(Int(replica.lastSequence)), CellStyle(.text)),
+            (name, CellStyle(.text, bold: true)),
+            (state, CellStyle(role, bold: true)),
+            ("lag ", CellStyle(.muted)), (DisplayWidth.fit(lag, to: max(7, lag.count)), CellStyle(lagRole, bold: replica.lag > 0)),
+            (showSequence ? " seq " : "", CellStyle(.muted)), (showSequence ? sequence : "", CellStyle(.text)),
         ], x: x, y: y, maxX: x + width)
         if selected {
             highlightRow(&buffer, Rect(x: x, y: y, width: width, height: 1))

@@ -167,6 +167,21 @@ public struct DashboardRenderer: Sendable {
         return column
     }
 
+    /// Writes label/value pairs (segments taken two at a time) as far as whole pairs fit: a count is shown
+    /// whole or not at all, never cut to "505,8…". Returns the column after the last pair written.
+    @discardableResult
+    func writeWholePairs(_ buffer: inout CellBuffer, _ segments: [(String, CellStyle)], x: Int, y: Int, maxX: Int) -> Int {
+        var column = x
+        for start in stride(from: 0, to: segments.count, by: 2) {
+            let pair = segments[start..<min(start + 2, segments.count)]
+            // The gap that opens a pair ("  grabbed ") may hang past the edge only as trailing blanks.
+            let width = pair.reduce(0) { $0 + DisplayWidth.of($1.0) }
+            guard column + width <= maxX else { break }
+            column = writeSegments(&buffer, Array(pair), x: column, y: y, maxX: maxX)
+        }
+        return column
+    }
+
     /// Draws a bar filled to `fraction` in `role`, the rest as a muted track; returns the columns used.
     @discardableResult
     func drawBar(_ buffer: inout CellBuffer, _ fraction: Double, x: Int, y: Int, width: Int, role: ColorRole) -> Int {

@@ -83,6 +83,53 @@ final class WordingTests: XCTestCase {
         }
     }
 
+    func testAReplicasSequenceAndLagAreWholeOrShortNeverCut() {
+        var snapshot = Fixture.snapshot
+        snapshot.queue.replicas = [
+            ReplicaStatus(name: "a", state: .up, lastSequence: 2_612_345, lag: 0),
+            ReplicaStatus(name: "b", state: .catchingUp, lastSequence: 1_000_001, lag: 1_612_344),
+            ReplicaStatus(name: "c", state: .up, lastSequence: 2_612_345, lag: 0),
+        ]
+        for (width, height) in [(80, 24), (100, 30), (120, 40), (250, 70)] {
+            for unicode in [true, false] {
+                let rendered = Fixture.render(Fixture.model(width: width, height: height, focus: .queue), width: width,
+                                              height: height, options: RenderOptions(unicode: unicode, color: false),
+                                              snapshot: snapshot).text()
+                let rows = rendered.split(separator: "\n").filter { $0.contains(" lag ") && ($0.contains("UP") || $0.contains("CATCHING")) }
+                XCTAssertEqual(rows.count, 3, "\(width)x\(height):\n\(rendered)")
+                for row in rows {
+                    let words = row.split(separator: " ")
+                    for label in ["lag", "seq"] {
+                        guard let index = words.firstIndex(of: Substring(label)), index + 1 < words.count else { continue }
+                        let figure = String(words[index + 1])
+                        XCTAssertTrue(["0", "2,612,345", "1,000,001", "1,612,344", "2.6M", "1.0M", "1.6M"].contains(figure),
+                                      "\(width)x\(height) unicode \(unicode): \(label) \(figure) in \(row)")
+                    }
+                }
+            }
+        }
+    }
+
+    func testThePacketCountsAndTheBestLuckAmountAreNeverCut() {
+        var snapshot = Fixture.snapshot
+        snapshot.packets.opened = 987_654_321
+        snapshot.packets.expired = 123_456_789
+        snapshot.packets.bestLuck = BestLuck(recipient: "非常非常非常非常非常非常长的名字-a-very-long-name-indeed",
+                                             amount: Money(minorUnits: 98_765_432_101), packet: PacketID("2s6ntgbdaz96"))
+        for (width, height) in [(80, 24), (100, 30), (120, 40), (250, 70)] {
+            for unicode in [true, false] {
+                let rendered = Fixture.render(Fixture.model(width: width, height: height), width: width, height: height,
+                                              options: RenderOptions(unicode: unicode, color: false), snapshot: snapshot).text()
+                let lines = rendered.split(separator: "\n")
+                let counts = lines.first { $0.contains("grabbed ") }.map(String.init) ?? ""
+                XCTAssertTrue(counts.contains("opened 987,654,321") || !counts.contains("opened"), "\(width)x\(height): \(counts)")
+                XCTAssertTrue(counts.contains("expired 123,456,789") || !counts.contains("expired"), "\(width)x\(height): \(counts)")
+                let luck = lines.first { $0.contains("best luck") }.map(String.init) ?? ""
+                XCTAssertTrue(luck.contains(unicode ? "¥987,654,321.01" : "CNY 987,654,321.01"), "\(width)x\(height): \(luck)")
+            }
+        }
+    }
+
     func testTheLatencyKnobHasOneName() {
         let screens = [text(Fixture.snapshot), text(Fixture.snapshot, width: 200, height: 60)]
         var help = Fixture.model(width: 120, height: 40)
