@@ -72,8 +72,11 @@ public protocol ClaimRecorder: Sendable {
     /// The opener's in-line credit records this way (the credit is already in the ledger and the claim is
     /// its proof; after a crash, recovery finds the credit and records it). The default starts a task.
     func markCreditedWithoutWaiting(_ claim: ClaimID, at time: Timestamp, completion: @escaping @Sendable ((any Error)?) -> Void)
-    /// The in-line credit failed and its message is queued. Never undoes `markCredited`.
-    func markWaiting(_ claim: ClaimID) async throws
+    /// The in-line credit failed and its message is queued. Never undoes `markCredited`. Returns true when
+    /// this call is known to have moved the claim from `crediting` to `waiting`; false when it was not (a
+    /// worker recorded it credited first) or when the store does not say (read it back to know).
+    @discardableResult
+    func markWaiting(_ claim: ClaimID) async throws -> Bool
 }
 
 extension ClaimRecorder {

@@ -59,8 +59,10 @@ public struct CreditFlow: Sendable {
     public enum Outcome: Sendable, Equatable {
         /// The money is in the recipient's account (`appliedNow` false: an earlier attempt had moved it).
         case credited(CreditOutcome)
-        /// Open only: the in-line credit failed and the message carries it now.
-        case queued(reason: String)
+        /// Open only: the in-line credit failed and the message carries it now. `waiting`: the claim is known to
+        /// be recorded `waiting` by this flow (false: its record failed, or the store found it already moved on
+        /// or did not say).
+        case queued(reason: String, waiting: Bool)
         /// Open only: the in-line credit failed and the queue could not take the message yet; it is remembered.
         case unqueued(reason: String)
         /// Retry only: the credit failed again; the message shows again after `delay`.
@@ -139,10 +141,17 @@ public struct CreditFlow: Sendable {
             state = .acknowledging(credit)
             return .acknowledge
         case let .markingWaiting(reason):
-            return finish(.queued(reason: reason))
+            return finish(.queued(reason: reason, waiting: false))
         default:
             return unexpected()
         }
+    }
+
+    /// The red-packet store recorded the claim waiting (`marked`: it moved it from `crediting` to `waiting`),
+    /// or left it where a worker had already taken it.
+    public mutating func markedWaiting(_ marked: Bool) -> Action {
+        guard case let .markingWaiting(reason) = state else { return unexpected() }
+        return finish(.queued(reason: reason, waiting: marked))
     }
 
     /// The red-packet store could not record the claim.
@@ -160,7 +169,7 @@ public struct CreditFlow: Sendable {
             }
         case let .markingWaiting(reason):
             // The message is live; the claim stays `crediting` until a worker records it credited.
-            return finish(.queued(reason: reason))
+            return finish(.queued(reason: reason, waiting: false))
         default:
             return unexpected()
         }

@@ -85,8 +85,7 @@ public struct CreditFlowDriver<Queue: CreditQueue>: Sendable {
                 action = flow.recordStarted()
             case let .markWaiting(claim):
                 do {
-                    try await recorder.markWaiting(claim)
-                    action = flow.recorded()
+                    action = flow.markedWaiting(try await recorder.markWaiting(claim))
                 } catch {
                     action = flow.recordFailed("\(error)")
                 }

@@ -180,7 +180,15 @@ public final class PacketService: Sendable {
                                            state: .credited, openedAt: claim.openedAt, creditedAt: credit.creditedAt,
                                            attempts: claim.attempts + 1),
                               wasReplay: false, creditFailure: nil)
-        case let .queued(reason), let .unqueued(reason), let .retrying(reason, _):
+        case let .queued(reason, waiting: true):
+            // Not read back either: this flow's mark moved the claim from `crediting` to `waiting` (one more
+            // attempt), and only a worker's credit can move it on from there.
+            return OpenResult(claim: Claim(id: claim.id, packetID: claim.packetID, userID: claim.userID,
+                                           userName: claim.userName, slot: claim.slot, amount: claim.amount,
+                                           state: .waiting, openedAt: claim.openedAt, creditedAt: nil,
+                                           attempts: claim.attempts + 1),
+                              wasReplay: false, creditFailure: reason)
+        case let .queued(reason, waiting: false), let .unqueued(reason), let .retrying(reason, _):
             return OpenResult(claim: (try? await store.currentClaim(claim.id)) ?? claim, wasReplay: false,
                               creditFailure: reason)
         }

@@ -370,11 +370,13 @@ public final class SQLitePacketStore: PacketStore {
                              amount, packet)
     }
 
-    public func markWaiting(_ claim: ClaimID) async throws {
-        _ = try await write { database, _ in
+    @discardableResult
+    public func markWaiting(_ claim: ClaimID) async throws -> Bool {
+        try await write { database, _ in
             try database.execute(prepared: """
                 UPDATE claim SET state = 'waiting', attempts = attempts + 1 WHERE id = ? AND state = 'crediting'
                 """, claim.rawValue)
+            return database.changesCount > 0
         }
     }
 

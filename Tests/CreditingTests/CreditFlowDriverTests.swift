@@ -30,7 +30,7 @@ final class CreditFlowDriverTests: XCTestCase {
             held.withLock { $0.append((claim, completion)) }
         }
 
-        func markWaiting(_ claim: ClaimID) async throws {}
+        func markWaiting(_ claim: ClaimID) async throws -> Bool { true }
     }
 
     /// Records what was queued and lets the test wait for it.

@@ -35,7 +35,15 @@ final class CreditFlowTests: XCTestCase {
         _ = flow.start()
         XCTAssertEqual(flow.creditFailed("down"), .enqueue(order))
         XCTAssertEqual(flow.enqueued(), .markWaiting(order.claim))
-        XCTAssertEqual(flow.recorded(), .finish(.queued(reason: "down")))
+        XCTAssertEqual(flow.markedWaiting(true), .finish(.queued(reason: "down", waiting: true)))
+    }
+
+    func testAtOpenAWaitingMarkThatFoundTheClaimMovedOnFinishesQueuedNotKnownWaiting() {
+        var flow = CreditFlow(order: order, origin: .open, limits: limits)
+        _ = flow.start()
+        _ = flow.creditFailed("down")
+        _ = flow.enqueued()
+        XCTAssertEqual(flow.markedWaiting(false), .finish(.queued(reason: "down", waiting: false)))
     }
 
     func testAtOpenAFailedMarkWaitingStillFinishesQueuedBecauseTheMessageIsLive() {
@@ -43,7 +51,7 @@ final class CreditFlowTests: XCTestCase {
         _ = flow.start()
         _ = flow.creditFailed("down")
         _ = flow.enqueued()
-        XCTAssertEqual(flow.recordFailed("disk"), .finish(.queued(reason: "down")))
+        XCTAssertEqual(flow.recordFailed("disk"), .finish(.queued(reason: "down", waiting: false)))
     }
 
     func testAtOpenAQueueWithoutQuorumMakesTheFlowRememberTheOrder() {

@@ -336,6 +336,9 @@ final class PacketStatsTests: PacketTestCase {
         let crediting = try await service.draw(openPacket.id, user: "b").claim        // crediting (in flight)
         accountService = FailingAccountService()
         let waiting = try await self.open(openPacket.id, user: "c").claim             // → queued, waiting
+        // The opener's claim is not read back after its waiting mark: what it is told is what the store holds.
+        XCTAssertEqual(waiting.state, .waiting)
+        XCTAssertEqual(waiting, try service.claim(waiting.id))
         clock.advance(by: .seconds(10))
         try await service.expireDue()
 
@@ -376,7 +379,8 @@ final class PacketStatsTests: PacketTestCase {
         let credited = try await DirectCredit(ledger: ledger, store: packetStore).credit(waiting.id).claim
         XCTAssertEqual(credited.state, .credited)
         XCTAssertEqual(credited.attempts, 2)
-        try await packetStore.markWaiting(waiting.id) // too late: stays credited
+        let late = try await packetStore.markWaiting(waiting.id) // too late: stays credited
+        XCTAssertFalse(late, "SQLite says a mark that changed nothing did not mark it")
         XCTAssertEqual(try service.claim(waiting.id)?.state, .credited)
         XCTAssertEqual(try balance("c"), yuan("3"))
         try await assertAuditsClean()
