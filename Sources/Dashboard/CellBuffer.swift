@@ -44,13 +44,7 @@ public struct CellBuffer: Sendable, Equatable {
         let safe = TerminalText.sanitize(text)
         let fitted: String
         if asciiOnly {
-            let plain = ASCIIFallback.transliterate(safe)
-            // A cut is marked with dots, never "…": an ASCII terminal shows that as "?" (where the text is too
-            // narrow for "...", one dot).
-            fitted = DisplayWidth.of(plain) <= limit
-                ? plain
-                : String(DisplayWidth.truncate(plain, to: max(1, limit - (limit < 4 ? 0 : 2))).dropLast())
-                    + (limit < 4 ? "." : "...")
+            fitted = ASCIIFallback.truncate(ASCIIFallback.transliterate(safe), to: limit)
         } else {
             fitted = DisplayWidth.truncate(safe, to: limit)
         }

@@ -111,13 +111,9 @@ extension DashboardRenderer {
         }
     }
 
-    /// `text` cut at the end to `width` columns, ending with `…` when cut (in ASCII `...`, or `.` where that
-    /// does not fit, as the cell buffer marks its own cuts).
+    /// `text` cut at the end to `width` columns, ending with `…` when cut (in ASCII as the cell buffer cuts).
     func keepingStart(_ text: String, to width: Int) -> String {
-        guard !options.unicode, DisplayWidth.of(text) > width, width > 0 else { return DisplayWidth.truncate(text, to: width) }
-        return width < 4
-            ? DisplayWidth.truncate(text, to: width).dropLast() + "."
-            : DisplayWidth.truncate(text, to: width - 2).dropLast() + "..."
+        options.unicode ? DisplayWidth.truncate(text, to: width) : ASCIIFallback.truncate(text, to: width)
     }
 
     /// `text` cut from the front to `width` columns, starting with `…` (`...` in ASCII) when cut.

@@ -74,7 +74,7 @@ public struct DashboardRenderer: Sendable {
 
     /// "3 Credit queue · depth 1,317": the pane's number (its jump key), name and headline figure. The figure is
     /// left out when it does not fit whole in `width` columns: a number cut short ("10,0…") reads as another.
-    func paneTitle(_ pane: PaneID, _ snapshot: DashboardSnapshot, width: Int = .max) -> String {
+    func paneTitle(_ pane: PaneID, _ snapshot: DashboardSnapshot, width: Int) -> String {
         let figure: String
         switch pane {
         case .accounts: figure = "\(DashboardText.count(snapshot.accounts.totalAccounts)) accounts"

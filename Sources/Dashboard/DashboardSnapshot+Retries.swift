@@ -95,7 +95,7 @@ public struct RetryPolicy: Sendable, Equatable {
 
     /// Whole seconds as seconds, anything else as milliseconds (a policy is set in those; never rounded away).
     static func words(_ duration: Duration) -> String {
-        let milliseconds = duration.components.seconds * 1_000 + duration.components.attoseconds / 1_000_000_000_000_000
+        let milliseconds = duration.wholeMilliseconds
         return milliseconds % 1_000 == 0 && milliseconds >= 1_000 ? "\(milliseconds / 1_000) s" : "\(milliseconds) ms"
     }
 }

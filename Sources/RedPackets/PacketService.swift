@@ -175,19 +175,13 @@ public final class PacketService: Sendable {
         case let .credited(credit):
             // Not read back: the record of the credit may still be on its way to the store (see `CreditFlow`),
             // and the money is in the recipient's account now.
-            return OpenResult(claim: Claim(id: claim.id, packetID: claim.packetID, userID: claim.userID,
-                                           userName: claim.userName, slot: claim.slot, amount: claim.amount,
-                                           state: .credited, openedAt: claim.openedAt, creditedAt: credit.creditedAt,
-                                           attempts: claim.attempts + 1),
+            return OpenResult(claim: claim.afterAttempt(recordedAs: .credited, creditedAt: credit.creditedAt),
                               wasReplay: false, creditFailure: nil)
         case let .queued(reason, waiting: true):
             // Not read back either: this flow's mark moved the claim from `crediting` to `waiting` (one more
             // attempt), and only a worker's credit can move it on from there.
-            return OpenResult(claim: Claim(id: claim.id, packetID: claim.packetID, userID: claim.userID,
-                                           userName: claim.userName, slot: claim.slot, amount: claim.amount,
-                                           state: .waiting, openedAt: claim.openedAt, creditedAt: nil,
-                                           attempts: claim.attempts + 1),
-                              wasReplay: false, creditFailure: reason)
+            return OpenResult(claim: claim.afterAttempt(recordedAs: .waiting, creditedAt: nil), wasReplay: false,
+                              creditFailure: reason)
         case let .queued(reason, waiting: false), let .unqueued(reason), let .retrying(reason, _):
             return OpenResult(claim: (try? await store.currentClaim(claim.id)) ?? claim, wasReplay: false,
                               creditFailure: reason)
@@ -387,5 +381,13 @@ public final class PacketService: Sendable {
             known[name] = account
         }
         return account
+    }
+}
+
+extension Claim {
+    /// This claim as its store holds it once one more credit attempt has recorded it `state`.
+    fileprivate func afterAttempt(recordedAs state: ClaimState, creditedAt: Timestamp?) -> Claim {
+        Claim(id: id, packetID: packetID, userID: userID, userName: userName, slot: slot, amount: amount, state: state,
+              openedAt: openedAt, creditedAt: creditedAt, attempts: attempts + 1)
     }
 }
