@@ -35,19 +35,22 @@ public struct CellBuffer: Sendable, Equatable {
     /// Writes `text` from (x, y) within `maxWidth` columns (default: to the right edge), truncating with `…`.
     /// Control, bidirectional and invisible format characters are shown escaped (`TerminalText`).
     /// Returns the columns written. A wide glyph that would cross the limit is replaced by a space.
+    /// `text` as `write` puts it in `columns`: sanitized, whatever it holds (a name, a message body, a caption),
+    /// so that nothing reaches the terminal raw; in ASCII transliterated; cut to fit. A renderer that must leave
+    /// room beside a text measures this.
+    public static func shown(_ text: String, in columns: Int, asciiOnly: Bool) -> String {
+        let safe = TerminalText.sanitize(text)
+        return asciiOnly
+            ? ASCIIFallback.truncate(ASCIIFallback.transliterate(safe), to: columns)
+            : DisplayWidth.truncate(safe, to: columns)
+    }
+
     @discardableResult
     public mutating func write(_ text: String, x: Int, y: Int, maxWidth: Int? = nil, style: CellStyle = .plain) -> Int {
         guard y >= 0, y < height, x < width else { return 0 }
         let limit = min(maxWidth ?? (width - x), width - x)
         guard limit > 0 else { return 0 }
-        // Whatever the text holds (a name, a message body, a caption), nothing reaches the terminal raw.
-        let safe = TerminalText.sanitize(text)
-        let fitted: String
-        if asciiOnly {
-            fitted = ASCIIFallback.truncate(ASCIIFallback.transliterate(safe), to: limit)
-        } else {
-            fitted = DisplayWidth.truncate(safe, to: limit)
-        }
+        let fitted = CellBuffer.shown(text, in: limit, asciiOnly: asciiOnly)
         var column = x
         for character in fitted {
             let glyphWidth = DisplayWidth.of(character)

@@ -58,7 +58,8 @@ extension DashboardRenderer {
                 let label = options.unicode ? "★ best luck " : "* best luck "
                 let amount = money(luck.amount)
                 let room = rect.width - DisplayWidth.of(label) - 1 - DisplayWidth.of(amount)
-                let name = keepingStart(luck.recipient, to: max(1, room))
+                // Measured as the buffer will show it (escaped, transliterated), so that the amount keeps its room.
+                let name = CellBuffer.shown(luck.recipient, in: max(1, room), asciiOnly: !options.unicode)
                 let packet = " in \(luck.packet.rawValue)"
                 writeSegments(&buffer, [
                     (label, CellStyle(.accent, bold: true)), (name, CellStyle(.text, bold: true)),
@@ -109,11 +110,6 @@ extension DashboardRenderer {
                 (packet.kind.rawValue, CellStyle(.muted)),
             ], columns: columns, x: rect.x, y: top + 1 + line, width: rect.width, selected: index == selected)
         }
-    }
-
-    /// `text` cut at the end to `width` columns, ending with `…` when cut (in ASCII as the cell buffer cuts).
-    func keepingStart(_ text: String, to width: Int) -> String {
-        options.unicode ? DisplayWidth.truncate(text, to: width) : ASCIIFallback.truncate(text, to: width)
     }
 
     /// `text` cut from the front to `width` columns, starting with `…` (`...` in ASCII) when cut.

@@ -114,18 +114,23 @@ final class WordingTests: XCTestCase {
         var snapshot = Fixture.snapshot
         snapshot.packets.opened = 987_654_321
         snapshot.packets.expired = 123_456_789
-        snapshot.packets.bestLuck = BestLuck(recipient: "非常非常非常非常非常非常长的名字-a-very-long-name-indeed",
-                                             amount: Money(minorUnits: 98_765_432_101), packet: PacketID("2s6ntgbdaz96"))
-        for (width, height) in [(80, 24), (100, 30), (120, 40), (250, 70)] {
-            for unicode in [true, false] {
-                let rendered = Fixture.render(Fixture.model(width: width, height: height), width: width, height: height,
-                                              options: RenderOptions(unicode: unicode, color: false), snapshot: snapshot).text()
-                let lines = rendered.split(separator: "\n")
-                let counts = lines.first { $0.contains("grabbed ") }.map(String.init) ?? ""
-                XCTAssertTrue(counts.contains("opened 987,654,321") || !counts.contains("opened"), "\(width)x\(height): \(counts)")
-                XCTAssertTrue(counts.contains("expired 123,456,789") || !counts.contains("expired"), "\(width)x\(height): \(counts)")
-                let luck = lines.first { $0.contains("best luck") }.map(String.init) ?? ""
-                XCTAssertTrue(luck.contains(unicode ? "¥987,654,321.01" : "CNY 987,654,321.01"), "\(width)x\(height): \(luck)")
+        // Also a name that the screen shows wider than it is: escaped, and in ASCII transliterated ("¥" → "CNY ").
+        let names = ["非常非常非常非常非常非常长的名字-a-very-long-name-indeed", "\u{1b}]0;x\u{7}¥¥¥¥¥¥¥¥¥¥……………………-long"]
+        for name in names {
+            snapshot.packets.bestLuck = BestLuck(recipient: name,
+                                                 amount: Money(minorUnits: 98_765_432_101), packet: PacketID("2s6ntgbdaz96"))
+            for (width, height) in [(80, 24), (100, 30), (120, 40), (250, 70)] {
+                for unicode in [true, false] {
+                    let rendered = Fixture.render(Fixture.model(width: width, height: height), width: width, height: height,
+                                                  options: RenderOptions(unicode: unicode, color: false), snapshot: snapshot).text()
+                    let lines = rendered.split(separator: "\n")
+                    let counts = lines.first { $0.contains("grabbed ") }.map(String.init) ?? ""
+                    XCTAssertTrue(counts.contains("opened 987,654,321") || !counts.contains("opened"), "\(width)x\(height): \(counts)")
+                    XCTAssertTrue(counts.contains("expired 123,456,789") || !counts.contains("expired"), "\(width)x\(height): \(counts)")
+                    let luck = lines.first { $0.contains("best luck") }.map(String.init) ?? ""
+                    XCTAssertTrue(luck.contains(unicode ? "¥987,654,321.01" : "CNY 987,654,321.01"), "\(width)x\(height): \(luck)")
+                    XCTAssertFalse(luck.contains("\u{1b}"), "\(width)x\(height): \(luck)")
+                }
             }
         }
     }
