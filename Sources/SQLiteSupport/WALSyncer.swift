@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 
-/// Makes committed WAL frames durable: `fsync` of a store's `-wal` file, on its own descriptor.
+/// Makes committed WAL frames durable: `fdatasync` of a store's `-wal` file, on its own descriptor.
 ///
 /// At FULL durability the writer connection commits with `synchronous=NORMAL` (frames written, not synced)
 /// and the group-commit writer acknowledges a batch only after a `sync()` that started after its commit.
