@@ -77,9 +77,24 @@ public protocol ClaimRecorder: Sendable {
     /// worker recorded it credited first) or when the store does not say (read it back to know).
     @discardableResult
     func markWaiting(_ claim: ClaimID) async throws -> Bool
+    /// `markWaiting` without waiting for it: `completion` gets nil once the mark is durable (whether or not it
+    /// changed the claim), or the error. The opener of a queued credit marks this way (the message is already
+    /// durable and credits the claim either way). The default starts a task.
+    func markWaitingWithoutWaiting(_ claim: ClaimID, completion: @escaping @Sendable ((any Error)?) -> Void)
 }
 
 extension ClaimRecorder {
+    public func markWaitingWithoutWaiting(_ claim: ClaimID, completion: @escaping @Sendable ((any Error)?) -> Void) {
+        Task {
+            do {
+                try await markWaiting(claim)
+                completion(nil)
+            } catch {
+                completion(error)
+            }
+        }
+    }
+
     public func markCreditedWithoutWaiting(_ claim: ClaimID, at time: Timestamp,
                                            completion: @escaping @Sendable ((any Error)?) -> Void) {
         Task {

@@ -10,13 +10,17 @@ import Primitives
 /// credit ─ok─▶ markCreditedWithoutWaiting ─▶ finish(credited)   (the opener's outcome)
 ///    │              └ later, on a copy: recorded ─▶ finish(credited)
 ///    │                                  recordFailed ─▶ enqueue (a worker's replay records it) ─▶ finish(credited)
-///    └─failed─▶ enqueue ─ok─▶ markWaiting ─▶ finish(queued)
+///    └─failed─▶ enqueue ─ok─▶ markWaitingWithoutWaiting ─▶ finish(queued)
 ///                  └─failed─▶ remember (re-sent when the queue is back) ─▶ finish(unqueued)
 /// ```
 /// The opener does not wait for the record of an in-line credit: the money is in the ledger (durably, under
 /// the claim's transfer id) before the opener is told, the claim is already durable as `crediting`, and a
 /// crash before the record lands leaves a `crediting` claim whose credit recovery finds and records. The
 /// driver keeps a copy of the flow taken at `markCreditedWithoutWaiting` and feeds it the record's result.
+/// Nor for the waiting mark of a queued credit: the message is durable in the queue before the opener is told,
+/// and whether the mark lands or not (or finds the claim already credited by a worker), that message credits
+/// the claim; a crash before the mark leaves a `crediting` claim with a live message, which recovery queues
+/// again (idempotent by claim id). The mark only says "on its way" in the red-packet store's lists.
 /// For a worker's delivery (`origin: .retry(attempt:)`):
 /// ```
 /// credit ─ok─▶ markCredited ─ok─▶ acknowledge ─▶ finish(credited)
@@ -44,8 +48,9 @@ public struct CreditFlow: Sendable {
         case markCreditedWithoutWaiting(ClaimID, at: Timestamp)
         /// Send the credit message (message id = claim id).
         case enqueue(CreditOrder)
-        /// Record the claim as waiting for its queued credit.
-        case markWaiting(ClaimID)
+        /// Start recording the claim as waiting for its queued credit and report `waitingMarkStarted()` without
+        /// waiting for it (its result changes nothing in the flow: the message is live either way).
+        case markWaitingWithoutWaiting(ClaimID)
         /// Delete the delivered message.
         case acknowledge
         /// Show the delivered message again after a delay drawn from `0...ceiling` (full jitter).
@@ -59,10 +64,9 @@ public struct CreditFlow: Sendable {
     public enum Outcome: Sendable, Equatable {
         /// The money is in the recipient's account (`appliedNow` false: an earlier attempt had moved it).
         case credited(CreditOutcome)
-        /// Open only: the in-line credit failed and the message carries it now. `waiting`: the claim is known to
-        /// be recorded `waiting` by this flow (false: its record failed, or the store found it already moved on
-        /// or did not say).
-        case queued(reason: String, waiting: Bool)
+        /// Open only: the in-line credit failed and the message carries it now; the claim's waiting mark is on
+        /// its way to the red-packet store.
+        case queued(reason: String)
         /// Open only: the in-line credit failed and the queue could not take the message yet; it is remembered.
         case unqueued(reason: String)
         /// Retry only: the credit failed again; the message shows again after `delay`.
@@ -133,28 +137,21 @@ public struct CreditFlow: Sendable {
         }
     }
 
-    /// The red-packet store recorded the claim (credited, or waiting).
+    /// The red-packet store recorded the claim credited.
     public mutating func recorded() -> Action {
-        switch state {
-        case let .markingCredited(credit):
-            if origin == .open { return finish(.credited(credit)) }
-            state = .acknowledging(credit)
-            return .acknowledge
-        case let .markingWaiting(reason):
-            return finish(.queued(reason: reason, waiting: false))
-        default:
-            return unexpected()
-        }
+        guard case let .markingCredited(credit) = state else { return unexpected() }
+        if origin == .open { return finish(.credited(credit)) }
+        state = .acknowledging(credit)
+        return .acknowledge
     }
 
-    /// The red-packet store recorded the claim waiting (`marked`: it moved it from `crediting` to `waiting`),
-    /// or left it where a worker had already taken it.
-    public mutating func markedWaiting(_ marked: Bool) -> Action {
+    /// At open: the waiting mark of the queued credit is under way; the opener's outcome is `queued`.
+    public mutating func waitingMarkStarted() -> Action {
         guard case let .markingWaiting(reason) = state else { return unexpected() }
-        return finish(.queued(reason: reason, waiting: marked))
+        return finish(.queued(reason: reason))
     }
 
-    /// The red-packet store could not record the claim.
+    /// The red-packet store could not record the claim credited.
     public mutating func recordFailed(_ reason: String) -> Action {
         switch state {
         case let .markingCredited(credit):
@@ -167,9 +164,6 @@ public struct CreditFlow: Sendable {
                 state = .rescheduling(reason: reason)
                 return .retryLater(ceiling: limits.backoffCeiling(attempt: attempt))
             }
-        case let .markingWaiting(reason):
-            // The message is live; the claim stays `crediting` until a worker records it credited.
-            return finish(.queued(reason: reason, waiting: false))
         default:
             return unexpected()
         }
@@ -179,7 +173,7 @@ public struct CreditFlow: Sendable {
         guard case let .queueing(reason, credited) = state else { return unexpected() }
         if let credited { return finish(.credited(credited)) }
         state = .markingWaiting(reason: reason)
-        return .markWaiting(order.claim)
+        return .markWaitingWithoutWaiting(order.claim)
     }
 
     public mutating func enqueueFailed(_ reason: String) -> Action {

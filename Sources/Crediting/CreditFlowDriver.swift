@@ -25,12 +25,13 @@ public struct CreditFlowDriver<Queue: CreditQueue>: Sendable {
         self.remember = remember
     }
 
-    /// How many records of in-line credits are still on their way to the store (see `CreditFlow`).
+    /// How many records made at open (credited, or waiting) are still on their way to the store (see `CreditFlow`).
     public var unsettledRecords: Int { recordsInFlight.count }
 
-    /// Returns once every record of an in-line credit started so far has landed, or has failed and its replay
-    /// was queued or remembered: after it, the red-packet store agrees with the ledger about every credit this
-    /// driver made at open (what an audit of a quiet system expects).
+    /// Returns once every record started at open so far has landed, or has failed (and, for a credit, its
+    /// replay was queued or remembered): after it, the red-packet store agrees with the ledger about every credit
+    /// this driver made at open, and every claim it queued is marked waiting unless a worker credited it first
+    /// (what an audit, or a look at a quiet system, expects).
     public func recordsSettled() async {
         await recordsInFlight.waitUntilNone()
     }
@@ -83,12 +84,12 @@ public struct CreditFlowDriver<Queue: CreditQueue>: Sendable {
                     }
                 }
                 action = flow.recordStarted()
-            case let .markWaiting(claim):
-                do {
-                    action = flow.markedWaiting(try await recorder.markWaiting(claim))
-                } catch {
-                    action = flow.recordFailed("\(error)")
-                }
+            case let .markWaitingWithoutWaiting(claim):
+                // Whatever the mark's result, the live message credits the claim: nothing follows it.
+                let inFlight = recordsInFlight
+                inFlight.add()
+                recorder.markWaitingWithoutWaiting(claim) { _ in inFlight.remove() }
+                action = flow.waitingMarkStarted()
             case let .enqueue(order):
                 do {
                     try await queue.enqueue(order)

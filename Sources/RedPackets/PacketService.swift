@@ -177,12 +177,12 @@ public final class PacketService: Sendable {
             // and the money is in the recipient's account now.
             return OpenResult(claim: claim.afterAttempt(recordedAs: .credited, creditedAt: credit.creditedAt),
                               wasReplay: false, creditFailure: nil)
-        case let .queued(reason, waiting: true):
-            // Not read back either: this flow's mark moved the claim from `crediting` to `waiting` (one more
-            // attempt), and only a worker's credit can move it on from there.
+        case let .queued(reason):
+            // Not read back either: the message is durable, and the claim is `waiting` (one more attempt) once
+            // its mark lands, unless a worker has credited it by then (see `CreditFlow`).
             return OpenResult(claim: claim.afterAttempt(recordedAs: .waiting, creditedAt: nil), wasReplay: false,
                               creditFailure: reason)
-        case let .queued(reason, waiting: false), let .unqueued(reason), let .retrying(reason, _):
+        case let .unqueued(reason), let .retrying(reason, _):
             return OpenResult(claim: (try? await store.currentClaim(claim.id)) ?? claim, wasReplay: false,
                               creditFailure: reason)
         }

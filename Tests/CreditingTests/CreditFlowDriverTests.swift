@@ -3,11 +3,17 @@ import Primitives
 import Synchronization
 import XCTest
 
-/// The driver's one asynchronous path: at open, the opener gets its outcome while the record of the in-line
-/// credit is still on its way, and a record that fails makes the flow queue a replay.
+/// The driver's asynchronous paths: at open, the opener gets its outcome while the record of the in-line
+/// credit (or the waiting mark of a queued one) is still on its way, and a credit's record that fails makes the
+/// flow queue a replay.
 final class CreditFlowDriverTests: XCTestCase {
     static let order = CreditOrder(claim: ClaimID("p1.1"), packet: PacketID("p1"), recipient: AccountID(7),
                                    amount: Money(minorUnits: 123), openedAt: Timestamp(millisecondsSinceEpoch: 1_000))
+
+    /// Refuses every order.
+    private struct DownAccounts: AccountService {
+        func credit(_ order: CreditOrder) async throws -> CreditOutcome { throw StoreFailure() }
+    }
 
     /// Credits every order at once.
     private struct InstantAccounts: AccountService {
@@ -30,7 +36,14 @@ final class CreditFlowDriverTests: XCTestCase {
             held.withLock { $0.append((claim, completion)) }
         }
 
-        func markWaiting(_ claim: ClaimID) async throws -> Bool { true }
+        func markWaiting(_ claim: ClaimID) async throws -> Bool {
+            waitedFor.withLock { $0.append(claim) }
+            return true
+        }
+
+        func markWaitingWithoutWaiting(_ claim: ClaimID, completion: @escaping @Sendable ((any Error)?) -> Void) {
+            held.withLock { $0.append((claim, completion)) }
+        }
     }
 
     /// Records what was queued and lets the test wait for it.
@@ -50,8 +63,9 @@ final class CreditFlowDriverTests: XCTestCase {
 
     private struct StoreFailure: Error {}
 
-    private func driver(_ recorder: HeldRecorder, _ queue: RecordingQueue) -> CreditFlowDriver<RecordingQueue> {
-        CreditFlowDriver(accountService: InstantAccounts(), queue: queue, recorder: recorder, limits: CreditLimits(),
+    private func driver(_ recorder: HeldRecorder, _ queue: RecordingQueue,
+                        accounts: any AccountService = InstantAccounts()) -> CreditFlowDriver<RecordingQueue> {
+        CreditFlowDriver(accountService: accounts, queue: queue, recorder: recorder, limits: CreditLimits(),
                          random: SeededRandomSource(seed: 1), remember: { _ in XCTFail("nothing to remember") })
     }
 
@@ -81,5 +95,32 @@ final class CreditFlowDriverTests: XCTestCase {
             break
         }
         XCTAssertEqual(queued, Self.order, "a worker's replay of the credit will record it")
+    }
+
+    /// A failed in-line credit: the opener is told `queued` once the message is in the queue, while the waiting
+    /// mark is still on its way; `recordsSettled` waits for the mark; a mark that fails changes nothing more
+    /// (the message credits the claim either way).
+    func testTheOpenerOfAQueuedCreditIsToldBeforeTheWaitingMarkLandsAndRecordsSettledWaitsForIt() async throws {
+        let recorder = HeldRecorder()
+        let queue = RecordingQueue()
+        let driver = driver(recorder, queue, accounts: DownAccounts())
+        let outcome = await driver.creditAtOpen(Self.order)
+        guard case .queued = outcome else { return XCTFail("outcome \(outcome)") }
+        XCTAssertEqual(queue.enqueued.withLock { $0 }, [Self.order], "the message was sent before the opener was told")
+        let held = recorder.held.withLock { $0 }
+        XCTAssertEqual(held.map(\.claim), [Self.order.claim], "the waiting mark was started, not awaited")
+        XCTAssertEqual(recorder.waitedFor.withLock { $0 }, [], "the opener did not wait for a mark")
+        XCTAssertEqual(driver.unsettledRecords, 1)
+        let settled = Atomic<Bool>(false)
+        let waiter = Task {
+            await driver.recordsSettled()
+            settled.store(true, ordering: .relaxed)
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        XCTAssertFalse(settled.load(ordering: .relaxed), "records are not settled while the mark is on its way")
+        held[0].complete(StoreFailure())
+        await waiter.value
+        XCTAssertEqual(driver.unsettledRecords, 0)
+        XCTAssertEqual(queue.enqueued.withLock { $0 }, [Self.order], "a failed mark sends nothing more")
     }
 }

@@ -30,28 +30,15 @@ final class CreditFlowTests: XCTestCase {
         XCTAssertEqual(flow.credited(creditedNow), .markCredited(order.claim, at: Timestamp(millisecondsSinceEpoch: 2_000)))
     }
 
-    func testAtOpenAFailedCreditIsQueuedThenMarkedWaiting() {
+    /// The opener is told once the message is durable; the waiting mark follows without the opener waiting,
+    /// and nothing in the flow depends on it (the live message credits the claim whether the mark lands or not).
+    func testAtOpenAFailedCreditIsQueuedThenMarkedWaitingWithoutWaiting() {
         var flow = CreditFlow(order: order, origin: .open, limits: limits)
         _ = flow.start()
         XCTAssertEqual(flow.creditFailed("down"), .enqueue(order))
-        XCTAssertEqual(flow.enqueued(), .markWaiting(order.claim))
-        XCTAssertEqual(flow.markedWaiting(true), .finish(.queued(reason: "down", waiting: true)))
-    }
-
-    func testAtOpenAWaitingMarkThatFoundTheClaimMovedOnFinishesQueuedNotKnownWaiting() {
-        var flow = CreditFlow(order: order, origin: .open, limits: limits)
-        _ = flow.start()
-        _ = flow.creditFailed("down")
-        _ = flow.enqueued()
-        XCTAssertEqual(flow.markedWaiting(false), .finish(.queued(reason: "down", waiting: false)))
-    }
-
-    func testAtOpenAFailedMarkWaitingStillFinishesQueuedBecauseTheMessageIsLive() {
-        var flow = CreditFlow(order: order, origin: .open, limits: limits)
-        _ = flow.start()
-        _ = flow.creditFailed("down")
-        _ = flow.enqueued()
-        XCTAssertEqual(flow.recordFailed("disk"), .finish(.queued(reason: "down", waiting: false)))
+        XCTAssertEqual(flow.enqueued(), .markWaitingWithoutWaiting(order.claim))
+        XCTAssertEqual(flow.waitingMarkStarted(), .finish(.queued(reason: "down")))
+        XCTAssertEqual(flow.outcome, .queued(reason: "down"))
     }
 
     func testAtOpenAQueueWithoutQuorumMakesTheFlowRememberTheOrder() {

@@ -64,7 +64,11 @@ final class EngineCreditPathTests: XCTestCase {
             let opened = try await engine.open(packet.id, user: "bob")
             XCTAssertNotNil(opened.creditFailure, "the in-line credit must have failed")
             XCTAssertTrue(opened.claim.amount.isPositive, "the opener sees the amount at once")
-            XCTAssertEqual(try engine.packets.claim(opened.claim.id)?.state, .waiting)
+            XCTAssertEqual(opened.claim.state, .waiting, "the opener is told the claim is on its way")
+            // The waiting mark joins the packet store's next commit after the opener is told.
+            await waitUntil("the waiting mark", timeout: .seconds(20), interval: .milliseconds(5)) {
+                (try? engine.packets.claim(opened.claim.id)?.state) == .waiting
+            }
             XCTAssertEqual(try engine.sqlite().ledger.account(named: "bob")?.balance, .zero)
             let queued = try await engine.sqlite().queue.counters(of: "credits")
             XCTAssertEqual(queued.total, 1, "the failed credit is one message in the credit queue")
