@@ -25,18 +25,33 @@ public enum EndToEndSuite {
         let latencyRate = context.quick ? 500 : Self.latencyRate
         let duration = runDuration(context)
         var figures: [BenchFigure] = []
-        var baseline: (throughput: [OpenLoadBenchmark.Run], latency: [OpenLoadBenchmark.Run]) = ([], [])
+        var baseline: (throughput: [OpenLoadBenchmark.Run], latency: [OpenLoadBenchmark.Run], peak: OpenLoadBenchmark.Run?) = ([], [], nil)
         for failure in [0, 20] {
-            let throughput = try await sustainedRuns(context, creditFailurePercent: failure)
+            let (throughput, peak) = try await sustainedRuns(context, creditFailurePercent: failure)
             var latency: [OpenLoadBenchmark.Run] = []
             for run in 1...context.runs {
                 context.progress("e2e \(failure)% failures: latency at \(latencyRate) opens/s, run \(run)/\(context.runs)")
                 latency.append(try await once(context, rate: latencyRate, duration: duration, failure: failure))
             }
-            if failure == 0 { baseline = (throughput, latency) }
-            figures += self.figures(context, throughput: throughput, latency: latency, failure: failure, baseline: baseline)
+            if failure == 0 { baseline = (throughput, latency, peak) }
+            figures += self.figures(context, throughput: throughput, latency: latency, failure: failure,
+                                    baseline: (baseline.throughput, baseline.latency))
+            figures.append(saturation(peak, failure: failure, baseline: failure == 0 ? nil : baseline.peak))
         }
         return figures
+    }
+
+    /// The most opens/s any step of the search achieved, sustained or not, beside the sustained figure, which one
+    /// pause of 512 / rate anywhere in a run fails: a lower bound on what the engine carries (the search offers
+    /// no more than its first failed step, so the step may not have saturated it). No goal: the goal is on the
+    /// sustained figure.
+    static func saturation(_ peak: OpenLoadBenchmark.Run?, failure: Int, baseline: OpenLoadBenchmark.Run?,
+                           label: String = "", baselineName: String? = "0% failures") -> BenchFigure {
+        let note = peak.map { "offered \($0.offeredPerSecond)/s, \($0.skipped) skipped at the in-flight limit\(skipWindow($0))" }
+        return BenchFigure(suite: "e2e", name: "most opens/s in the search, \(failure)% credit failures\(label)", unit: "opens/s",
+                           samples: Samples(peak.map { [$0.achievedPerSecond] } ?? []), higherIsBetter: true,
+                           baselineName: baseline == nil ? nil : baselineName,
+                           baseline: baseline.map { Samples([$0.achievedPerSecond]) }, note: note)
     }
 
     /// When in the run the load met its in-flight limit: one pause of 512 / rate fails a step, wherever it falls.
@@ -46,15 +61,17 @@ public enum EndToEndSuite {
     }
 
     /// Finds the highest sustainable rate (`RateSearch`: a run sustained is a lower bound, one not sustained an
-    /// upper bound; double, then bisect), then repeats it until there are `context.runs` runs at that rate.
+    /// upper bound; double, then bisect), then repeats it until there are `context.runs` runs at that rate. Also
+    /// returns the search's run that achieved the most (`peak`), sustained or not.
     static func sustainedRuns(_ context: BenchContext, creditFailurePercent: Int, on server: PostgresSettings? = nil,
-                              firstOffer: Int? = nil) async throws -> [OpenLoadBenchmark.Run] {
+                              firstOffer: Int? = nil) async throws -> (runs: [OpenLoadBenchmark.Run], peak: OpenLoadBenchmark.Run?) {
         let duration = runDuration(context)
         let label = server == nil ? "" : " on PostgreSQL"
         var search = RateSearch()
         var offered: Int? = firstOffer ?? startingRate(context)
         var best: OpenLoadBenchmark.Run?
         var last: OpenLoadBenchmark.Run?
+        var peak: OpenLoadBenchmark.Run?
         var step = 0
         while let rate = offered, step < (context.quick ? 2 : maximumSteps) {
             step += 1
@@ -64,17 +81,18 @@ public enum EndToEndSuite {
                              + "\(run.skipped) skipped at the in-flight limit\(skipWindow(run)): "
                              + (run.sustained ? "sustained" : "not sustained"))
             last = run
+            if run.achievedPerSecond > peak?.achievedPerSecond ?? -1 { peak = run }
             if run.sustained, run.offeredPerSecond > best?.offeredPerSecond ?? 0 { best = run }
             offered = search.next(offered: rate, achieved: run.achievedPerSecond, wasSustained: run.sustained)
         }
-        guard let first = best ?? last else { return [] }
+        guard let first = best ?? last else { return ([], peak) }
         var runs = [first]
         while runs.count < context.runs {
             let rate = first.offeredPerSecond
             context.progress("e2e\(label) \(creditFailurePercent)% failures: \(rate) opens/s, run \(runs.count + 1)/\(context.runs)")
             runs.append(try await once(context, rate: rate, duration: duration, failure: creditFailurePercent, on: server))
         }
-        return runs
+        return (runs, peak)
     }
 
     static func once(_ context: BenchContext, rate: Int, duration: Duration, failure: Int,
@@ -139,9 +157,9 @@ public enum PostgresEndToEndSuite {
         let duration = EndToEndSuite.runDuration(context)
         let rate = context.quick ? 1_000 : latencyRate
         let first = context.quick ? 2_000 : 6_000
-        let postgres = try await EndToEndSuite.sustainedRuns(context, creditFailurePercent: failurePercent, on: server,
-                                                             firstOffer: first)
-        let sqlite = try await EndToEndSuite.sustainedRuns(context, creditFailurePercent: failurePercent)
+        let (postgres, postgresPeak) = try await EndToEndSuite.sustainedRuns(
+            context, creditFailurePercent: failurePercent, on: server, firstOffer: first)
+        let (sqlite, sqlitePeak) = try await EndToEndSuite.sustainedRuns(context, creditFailurePercent: failurePercent)
         var latency: (postgres: [OpenLoadBenchmark.Run], sqlite: [OpenLoadBenchmark.Run]) = ([], [])
         for run in 1...context.runs {
             context.progress("e2e on PostgreSQL: latency at \(rate) opens/s, run \(run)/\(context.runs)")
@@ -166,6 +184,8 @@ public enum PostgresEndToEndSuite {
         p99 = p99.with(goal: "≤ 50 ms", met: p99.median <= EndToEndSuite.maximumP99Milliseconds)
         return [
             opens,
+            EndToEndSuite.saturation(postgresPeak, failure: failurePercent, baseline: sqlitePeak, label: ", PostgreSQL",
+                                     baselineName: "SQLite"),
             figure("open p50 at \(rate)/s", "ms", latency.postgres, latency.sqlite, \.p50Milliseconds),
             p99,
             figure("drain after \(rate)/s", "s", latency.postgres, latency.sqlite, \.drainSeconds),

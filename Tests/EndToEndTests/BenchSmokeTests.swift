@@ -46,6 +46,19 @@ final class BenchSmokeTests: XCTestCase {
                 XCTAssertNotNil(figure["median"] as? Double, "\(figure)")
                 if let name = figure["suite"] as? String { suitesReported.insert(name) }
             }
+            if suite == "e2e" {
+                // Beside each sustained figure, the most any step of its search achieved: with one run a figure,
+                // the sustained run is one of those steps, so the saturation figure is never below it.
+                func median(_ name: String) -> Double? {
+                    figures.first { $0["name"] as? String == name }?["median"] as? Double
+                }
+                for failure in [0, 20] {
+                    let sustained = median("opens/s sustained, \(failure)% credit failures")
+                    let saturation = median("most opens/s in the search, \(failure)% credit failures")
+                    XCTAssertNotNil(saturation, "e2e reports no search maximum at \(failure) %: \(figures)")
+                    if let sustained, let saturation { XCTAssertGreaterThanOrEqual(saturation, sustained) }
+                }
+            }
             let left = try FileManager.default.contentsOfDirectory(atPath: scratch.appendingPathComponent(suite).path)
             XCTAssertEqual(left, [], "bench \(suite) removes its scratch directory")
         }
