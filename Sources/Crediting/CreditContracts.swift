@@ -72,11 +72,9 @@ public protocol ClaimRecorder: Sendable {
     /// The opener's in-line credit records this way (the credit is already in the ledger and the claim is
     /// its proof; after a crash, recovery finds the credit and records it). The default starts a task.
     func markCreditedWithoutWaiting(_ claim: ClaimID, at time: Timestamp, completion: @escaping @Sendable ((any Error)?) -> Void)
-    /// The in-line credit failed and its message is queued. Never undoes `markCredited`. Returns true when
-    /// this call is known to have moved the claim from `crediting` to `waiting`; false when it was not (a
-    /// worker recorded it credited first) or when the store does not say (read it back to know).
-    @discardableResult
-    func markWaiting(_ claim: ClaimID) async throws -> Bool
+    /// The in-line credit failed and its message is queued. Never undoes `markCredited` (a claim a worker has
+    /// already credited stays credited).
+    func markWaiting(_ claim: ClaimID) async throws
     /// `markWaiting` without waiting for it: `completion` gets nil once the mark is durable (whether or not it
     /// changed the claim), or the error. The opener of a queued credit marks this way (the message is already
     /// durable and credits the claim either way). The default starts a task.

@@ -215,11 +215,8 @@ public final class PostgresPacketStore: PacketStore {
         await batcher.submit(marks.map { .credited($0.claim, at: $0.at) }).map { $0.map { _ in () } }
     }
 
-    /// The batch does not say which marks changed a row: false, so that an opener reads the claim back.
-    @discardableResult
-    public func markWaiting(_ claim: ClaimID) async throws -> Bool {
+    public func markWaiting(_ claim: ClaimID) async throws {
         _ = try await batcher.submit(.waiting(claim))
-        return false
     }
 
     public func undraw(_ claim: ClaimID) async throws {

@@ -370,14 +370,13 @@ public final class SQLitePacketStore: PacketStore {
                              amount, packet)
     }
 
-    @discardableResult
-    public func markWaiting(_ claim: ClaimID) async throws -> Bool {
+    public func markWaiting(_ claim: ClaimID) async throws {
         try await write { database, _ in try SQLitePacketStore.markWaiting(claim, in: database) }
     }
 
     /// Joins the next group commit without a task or a continuation, as `markCreditedWithoutWaiting` does.
     public func markWaitingWithoutWaiting(_ claim: ClaimID, completion: @escaping @Sendable ((any Error)?) -> Void) {
-        store.submit({ database in _ = try SQLitePacketStore.markWaiting(claim, in: database) }) { error in
+        store.submit({ database in try SQLitePacketStore.markWaiting(claim, in: database) }) { error in
             if let error = error as? SQLiteStoreError {
                 completion(SQLitePacketStore.classify(error))
             } else {
@@ -386,11 +385,10 @@ public final class SQLitePacketStore: PacketStore {
         }
     }
 
-    private static func markWaiting(_ claim: ClaimID, in database: Database) throws -> Bool {
+    private static func markWaiting(_ claim: ClaimID, in database: Database) throws {
         try database.execute(prepared: """
             UPDATE claim SET state = 'waiting', attempts = attempts + 1 WHERE id = ? AND state = 'crediting'
             """, claim.rawValue)
-        return database.changesCount > 0
     }
 
     public func undraw(_ claim: ClaimID) async throws {

@@ -36,9 +36,8 @@ final class CreditFlowDriverTests: XCTestCase {
             held.withLock { $0.append((claim, completion)) }
         }
 
-        func markWaiting(_ claim: ClaimID) async throws -> Bool {
+        func markWaiting(_ claim: ClaimID) async throws {
             waitedFor.withLock { $0.append(claim) }
-            return true
         }
 
         func markWaitingWithoutWaiting(_ claim: ClaimID, completion: @escaping @Sendable ((any Error)?) -> Void) {
