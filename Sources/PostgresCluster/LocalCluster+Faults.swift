@@ -6,8 +6,8 @@ import Glibc
 
 /// A fault an operator puts on one server.
 public enum ClusterFault: String, Sendable, CaseIterable, Codable {
-    /// SIGKILL the server's postmaster: a crash. Its children notice and exit; a standby that is down no longer
-    /// confirms commits.
+    /// SIGKILL the server's postmaster: a crash. Its children notice and exit (the fault returns once they have);
+    /// a standby that is down no longer confirms commits.
     case down
     /// SIGSTOP every process of the server: it answers nothing (and confirms nothing) until restored.
     case slow
@@ -43,7 +43,12 @@ extension LocalCluster {
         let state = ServerProcess.inspect(directory: server.directory).state
         switch fault {
         case .down:
-            return ServerProcess.killPostmaster(directory: server.directory)
+            guard ServerProcess.killPostmaster(directory: server.directory) else { return false }
+            // Down when this returns: the children exit only once they notice the postmaster gone, and until then
+            // a standby's walreceiver still confirms commits (under a loaded CI run, one confirmed a commit made
+            // after both standbys were faulted).
+            _ = await ServerProcess.waitUntilGone(directory: server.directory, timeout: .seconds(10), reaped: false)
+            return true
         case .slow:
             switch state {
             case .gone: throw .refused(reason: "server \(name) is down; restore it before making it slow")
