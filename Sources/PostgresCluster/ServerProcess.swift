@@ -86,6 +86,21 @@ struct ServerProcess: Sendable, Equatable {
         return false
     }
 
+    /// The POSIX shared memory segments (`/dev/shm/PostgreSQL.<handle>`: dynamic shared memory) that the server's
+    /// processes have mapped, from `/proc/PID/maps`.
+    static func sharedMemorySegments(directory: String) -> Set<String> {
+        var segments: Set<String> = []
+        for pid in all(directory: directory) {
+            guard let maps = try? String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8) else { continue }
+            for line in maps.split(separator: "\n") {
+                guard let start = line.range(of: "/dev/shm/PostgreSQL.") else { continue }
+                let path = line[start.lowerBound...].split(separator: " ").first.map(String.init) ?? ""
+                if path.dropFirst("/dev/shm/PostgreSQL.".count).allSatisfy(\.isNumber) { segments.insert(path) }
+            }
+        }
+        return segments
+    }
+
     /// Kills the postmaster alone with SIGKILL, as a crash of the server would: its children notice and exit.
     static func killPostmaster(directory: String) -> Bool {
         let process = inspect(directory: directory)

@@ -1,5 +1,5 @@
 import Foundation
-import PostgresCluster
+@testable import PostgresCluster
 import PostgresNIO
 import TestKit
 import XCTest
@@ -124,6 +124,24 @@ final class LocalClusterTests: XCTestCase {
         let server = try XCTUnwrap(postgres.settings.server("a"))
         let segments = try FileManager.default.contentsOfDirectory(atPath: server.directory + "/pg_dynshmem")
         XCTAssertFalse(segments.isEmpty, "the server's control segment is a file in its data directory")
+    }
+
+    /// A durable server keeps its dynamic shared memory in /dev/shm; killed, its postmaster unlinks nothing, so
+    /// `remove` does: no segment of the removed server is left there.
+    func testRemovingADurableServerLeavesNoSharedMemoryInDevShm() async throws {
+        do { _ = try PostgresInstallation.find() } catch { throw XCTSkip("PostgreSQL is not installed: \(error.description)") }
+        let directory = try TemporaryDirectory(prefix: "hongbao-durable")
+        defer { directory.remove() }
+        let cluster = LocalCluster(dataDirectory: directory.path)
+        addTeardownBlock { await cluster.remove() }
+        let result = try await cluster.up(standbys: 0, durable: true)
+        let server = try XCTUnwrap(result.settings.server("a"))
+        // This server's segments, as its processes have them mapped (other tests' servers may be making theirs).
+        let mine = ServerProcess.sharedMemorySegments(directory: server.directory)
+        XCTAssertFalse(mine.isEmpty, "a durable server's control segment is in /dev/shm")
+        await cluster.remove()
+        let left = mine.filter { FileManager.default.fileExists(atPath: $0) }
+        XCTAssertEqual(left, [], "segments the removed server left in /dev/shm")
     }
 
     func testUpRefusesADirectoryOfAnotherKind() async throws {
