@@ -116,7 +116,7 @@ extension ClusterCommand {
 
     struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Kill every server and delete the cluster with all its data (needs --yes; refused while the data directory is in use).")
+            abstract: "Stop every server at once (immediate shutdown) and delete the cluster with all its data (needs --yes; refused while the data directory is in use).")
         @OptionGroup var data: DataOptions
         @OptionGroup var output: OutputOptions
         @Flag(name: .long, help: "Yes: delete the cluster and every server's data.") var yes = false
@@ -148,7 +148,7 @@ extension ClusterCommand {
             withExtendedLifetime(lock) {}
             let names = settings.servers.map(\.name)
             try report(View(removed: true, servers: names),
-                       "cluster removed: killed and deleted \(names.joined(separator: ", ")) (\(settings.serverRoot))")
+                       "cluster removed: stopped at once (immediate shutdown) and deleted \(names.joined(separator: ", ")) (\(settings.serverRoot))")
         }
 
         struct View: Encodable {

@@ -120,7 +120,7 @@ final class ClusterCommandTests: XCTestCase {
 
         let removed = try binary.run(["cluster", "remove", "--yes", "--data", data.path])
         XCTAssertEqual(removed.status, 0, removed.stderr)
-        XCTAssertTrue(removed.stdout.hasPrefix("cluster removed: killed and deleted a"), removed.stdout)
+        XCTAssertTrue(removed.stdout.hasPrefix("cluster removed: stopped at once (immediate shutdown) and deleted a"), removed.stdout)
         XCTAssertFalse(FileManager.default.fileExists(atPath: data.appending("cluster")))
         XCTAssertFalse(FileManager.default.fileExists(atPath: settings.serverRoot))
         await waitUntil("the postmaster to die", timeout: .seconds(60), interval: .milliseconds(50)) { !Self.isRunning(pid) }
