@@ -83,21 +83,20 @@ public protocol ClaimRecorder: Sendable {
 
 extension ClaimRecorder {
     public func markWaitingWithoutWaiting(_ claim: ClaimID, completion: @escaping @Sendable ((any Error)?) -> Void) {
-        Task {
-            do {
-                try await markWaiting(claim)
-                completion(nil)
-            } catch {
-                completion(error)
-            }
-        }
+        inTask({ try await markWaiting(claim) }, completion)
     }
 
     public func markCreditedWithoutWaiting(_ claim: ClaimID, at time: Timestamp,
                                            completion: @escaping @Sendable ((any Error)?) -> Void) {
+        inTask({ try await markCredited(claim, at: time) }, completion)
+    }
+
+    /// Runs `work` in a task of its own; `completion` gets nil when it returns, or its error.
+    private func inTask(_ work: @escaping @Sendable () async throws -> Void,
+                        _ completion: @escaping @Sendable ((any Error)?) -> Void) {
         Task {
             do {
-                try await markCredited(claim, at: time)
+                try await work()
                 completion(nil)
             } catch {
                 completion(error)

@@ -348,7 +348,14 @@ public final class SQLitePacketStore: PacketStore {
     /// way, tens of thousands of times a second.
     public func markCreditedWithoutWaiting(_ claim: ClaimID, at time: Timestamp,
                                            completion: @escaping @Sendable ((any Error)?) -> Void) {
-        store.submit({ database in try SQLitePacketStore.markCredited(claim, at: time, in: database) }) { error in
+        submitWithoutWaiting({ database in try SQLitePacketStore.markCredited(claim, at: time, in: database) }, completion)
+    }
+
+    /// `work` in the next group commit; `completion` gets nil once it is durable, or its error (a storage error
+    /// classified as the store's `write` throws it).
+    private func submitWithoutWaiting(_ work: @escaping @Sendable (Database) throws -> Void,
+                                      _ completion: @escaping @Sendable ((any Error)?) -> Void) {
+        store.submit(work) { error in
             if let error = error as? SQLiteStoreError {
                 completion(SQLitePacketStore.classify(error))
             } else {
@@ -376,13 +383,7 @@ public final class SQLitePacketStore: PacketStore {
 
     /// Joins the next group commit without a task or a continuation, as `markCreditedWithoutWaiting` does.
     public func markWaitingWithoutWaiting(_ claim: ClaimID, completion: @escaping @Sendable ((any Error)?) -> Void) {
-        store.submit({ database in try SQLitePacketStore.markWaiting(claim, in: database) }) { error in
-            if let error = error as? SQLiteStoreError {
-                completion(SQLitePacketStore.classify(error))
-            } else {
-                completion(error)
-            }
-        }
+        submitWithoutWaiting({ database in try SQLitePacketStore.markWaiting(claim, in: database) }, completion)
     }
 
     private static func markWaiting(_ claim: ClaimID, in database: Database) throws {
