@@ -33,11 +33,12 @@ public struct FaultSettings: Sendable, Equatable {
     public var creditFailurePercent: Int
     /// Latency added to every credit the account service makes ("account latency").
     public var ledgerLatencyMilliseconds: Int
-    /// Credits that missed their deadline (timed out) since start: they went to the queue like failures, but
-    /// no failure was injected, so they are shown as their own number.
+    /// Credit attempts that missed their deadline (timed out) since start, a retried credit counted at each attempt:
+    /// they went to the queue like failures, but no failure was injected, so they are shown as their own number.
     public var creditTimeouts: Int
-    /// Credits the account service turned away since start because as many as it allows were already in flight
-    /// (`maxConcurrentCredits`): to the queue like failures and timeouts, with no failure injected either.
+    /// Credit attempts the account service turned away since start, counted as `creditTimeouts` are, because as
+    /// many as it allows were already in flight (`maxConcurrentCredits`): to the queue like failures and timeouts,
+    /// with no failure injected either.
     public var creditsRefusedBusy: Int
     /// Whether the Gala load generator runs.
     public var loadRunning: Bool
