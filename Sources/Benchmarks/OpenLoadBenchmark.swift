@@ -39,18 +39,18 @@ public enum OpenLoadBenchmark {
         configuration.store = store
         let engine = try await Engine.start(configuration)
         let users = try await SimulationRunner.prepareUsers(engine: engine, count: accounts, seed: 1)
-        let run = try await measure(engine: engine, users: users, rate: rate, duration: duration,
-                                    creditFailurePercent: creditFailurePercent)
+        let run = try await measure(engine: engine, shape: try await .identified(users, on: engine), rate: rate,
+                                    duration: duration, creditFailurePercent: creditFailurePercent)
         await engine.close()
         return run
     }
 
     /// The same on an engine already started and seeded (the scale bench's).
     public static func measure(
-        engine: Engine, users: [String], rate: Int, duration: Duration, creditFailurePercent: Int
+        engine: Engine, shape: LoadGenerator.Shape, rate: Int, duration: Duration, creditFailurePercent: Int
     ) async throws -> Run {
         engine.setCreditFailure(percent: creditFailurePercent)
-        let load = LoadGenerator(engine: engine, shape: LoadGenerator.Shape(users: users),
+        let load = LoadGenerator(engine: engine, shape: shape,
                                  random: SeededRandomSource(seed: 7), rate: rate)
         let opensBefore = engine.metricsSnapshot().opens
         let outcome: (opens: Int, seconds: Double, drain: Double?) = await withTaskGroup(of: Void.self) { group in

@@ -52,15 +52,28 @@ extension Engine {
         return try await measuredOpen(packet, user: user, quiet: quiet, started: started, grabbing: true)
     }
 
-    /// `open` (with `grabbing`: the grab and the draw in one write, queue mode only), timed from `started`.
+    /// `grabAndOpen` as a user the caller has already identified (`AccountStore.userAccountIDs(named:)`), as an
+    /// authenticated session would: in queue mode no lookup by name. In transaction mode it opens by name.
+    public func grabAndOpen(_ packet: PacketID, as user: Account, quiet: Bool = false) async throws -> OpenResult {
+        guard creditMode == .queue else { return try await grabAndOpen(packet, user: user.name, quiet: quiet) }
+        return try await measuredOpen(packet, user: user.name, quiet: quiet, started: ContinuousClock.now, grabbing: true,
+                                      account: user)
+    }
+
+    /// `open` (with `grabbing`: the grab and the draw in one write, queue mode only, as `account` when given),
+    /// timed from `started`.
     private func measuredOpen(_ packet: PacketID, user: String, quiet: Bool, started: ContinuousClock.Instant,
-                              grabbing: Bool = false) async throws -> OpenResult {
+                              grabbing: Bool = false, account: Account? = nil) async throws -> OpenResult {
         let currentMode = grabbing ? .queue : creditMode
         do {
             let result: OpenResult
             switch currentMode {
             case .queue where grabbing:
-                result = try await packets.grabAndOpen(packet, user: user, via: creditPath.driver)
+                if let account {
+                    result = try await packets.grabAndOpen(packet, as: account, via: creditPath.driver)
+                } else {
+                    result = try await packets.grabAndOpen(packet, user: user, via: creditPath.driver)
+                }
             case .queue:
                 result = try await packets.open(packet, user: user, via: creditPath.driver)
             case .transaction:

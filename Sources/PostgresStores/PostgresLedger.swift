@@ -146,6 +146,22 @@ public final class PostgresLedger: AccountStore {
         return account
     }
 
+    /// Ten thousand names a query.
+    public func userAccountIDs(named names: [String]) async throws -> [AccountID?] {
+        var found: [String: AccountID] = [:]
+        var start = 0
+        while start < names.count {
+            let chunk = Array(names[start..<min(start + 10_000, names.count)])
+            let rows = try await read("SELECT id, name FROM account WHERE kind = 'user' AND name = ANY(\(chunk))")
+            for row in rows {
+                let (id, name) = try row.decode((Int64, String).self)
+                found[name] = AccountID(id)
+            }
+            start += chunk.count
+        }
+        return names.map { found[$0] }
+    }
+
     public func transfer(id: TransferID) async throws -> TransferRecord? {
         try await transfers([id])[id]
     }

@@ -165,7 +165,16 @@ public final class PacketService: Sendable {
     public func grabAndOpen<Queue: CreditQueue>(
         _ packet: PacketID, user: String, via driver: CreditFlowDriver<Queue>
     ) async throws -> OpenResult {
-        let claim = try await store.grabAndDraw(packet, user: try await knownUser(user), random: random)
+        try await grabAndOpen(packet, as: try await knownUser(user), via: driver)
+    }
+
+    /// `grabAndOpen` as a user the caller has already identified, as an authenticated session would: no lookup
+    /// by name. `user` must be a user account of this system's ledger (its id and name are what the claim
+    /// records; its balance is not read).
+    public func grabAndOpen<Queue: CreditQueue>(
+        _ packet: PacketID, as user: Account, via driver: CreditFlowDriver<Queue>
+    ) async throws -> OpenResult {
+        let claim = try await store.grabAndDraw(packet, user: user, random: random)
         return await credit(claim, via: driver)
     }
 

@@ -1,4 +1,5 @@
 import Engine
+import Ledger
 import Primitives
 import RedPackets
 import Synchronization
@@ -18,6 +19,9 @@ public final class LoadGenerator: Sendable {
         public var total = Money(yuan: 100)
         public var shares = 10
         public var users: [String]
+        /// The users' account ids, in the same order (`Shape.identified`): opens are then made as those accounts,
+        /// as by an authenticated session, instead of looking each name up (see `Engine.grabAndOpen(_:as:)`).
+        public var ids: [AccountID]?
         public var maxConcurrentOpens = 512
         /// Shares kept in stock, as seconds of opens at the current rate (at least one packet's worth, at most
         /// `maxConcurrentOpens`).
@@ -25,6 +29,23 @@ public final class LoadGenerator: Sendable {
 
         public init(users: [String]) {
             self.users = users
+        }
+
+        /// The users with their account ids, looked up together (one read on SQLite); names with no user account
+        /// are left out.
+        public static func identified(_ users: [String], on engine: Engine) async throws -> Shape {
+            let ids = try await engine.accounts.userAccountIDs(named: users)
+            var shape = Shape(users: [])
+            shape.users.reserveCapacity(users.count)
+            var found: [AccountID] = []
+            found.reserveCapacity(users.count)
+            for (name, id) in zip(users, ids) {
+                guard let id else { continue }
+                shape.users.append(name)
+                found.append(id)
+            }
+            shape.ids = found
+            return shape
         }
     }
 
@@ -131,10 +152,17 @@ public final class LoadGenerator: Sendable {
     func openOne() async {
         defer { state.withLock { $0.inFlight -= 1 } }
         do {
-            let user = shape.users[Int(random.uniform(in: 0...Int64(shape.users.count - 1)))]
+            let index = Int(random.uniform(in: 0...Int64(shape.users.count - 1)))
+            let user = shape.users[index]
             let packet = try await takeShare(excluding: user)
             do {
-                _ = try await engine.grabAndOpen(packet, user: user, quiet: true)
+                if let ids = shape.ids {
+                    let account = Account(id: ids[index], name: user, kind: .user, balance: .zero,
+                                          createdAt: Timestamp(millisecondsSinceEpoch: 0))
+                    _ = try await engine.grabAndOpen(packet, as: account, quiet: true)
+                } else {
+                    _ = try await engine.grabAndOpen(packet, user: user, quiet: true)
+                }
             } catch PacketError.alreadyGrabbed {
                 // The same person drew the same packet twice: give the share back, count nothing.
                 state.withLock { state in

@@ -44,7 +44,7 @@ public struct SimulationRunner: Sendable {
 
     public func run(progress: @escaping @Sendable (Progress) -> Void) async throws -> SimulationSummary {
         let users = try await SimulationRunner.prepareUsers(engine: engine, count: options.accounts, seed: options.seed)
-        let load = LoadGenerator(engine: engine, shape: LoadGenerator.Shape(users: users),
+        let load = LoadGenerator(engine: engine, shape: try await .identified(users, on: engine),
                                  random: SeededRandomSource(seed: options.seed &+ 1), rate: options.rate)
         let started = ContinuousClock.now
         var drainSeconds: Double?

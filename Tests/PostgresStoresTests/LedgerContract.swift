@@ -164,6 +164,12 @@ enum LedgerContract {
         XCTAssertEqual(found?.balance, Money(minorUnits: 5_000))
         let missing = try await ledger.userAccount(named: "nobody")
         XCTAssertNil(missing)
+        // Looked up together: in the order asked, nil for a name with no user account (the settlement account's).
+        let bob = try await ledger.openAccount(name: "bob", deposit: nil)
+        let ids = try await ledger.userAccountIDs(named: ["bob", "nobody", Account.settlementName, "alice", "bob"])
+        XCTAssertEqual(ids, [bob.id, nil, nil, alice.id, bob.id])
+        let none = try await ledger.userAccountIDs(named: [])
+        XCTAssertEqual(none, [])
     }
 
     /// A taken name, a look-alike of one, and an invalid name are refused; nothing is created.

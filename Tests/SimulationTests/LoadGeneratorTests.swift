@@ -1,4 +1,5 @@
 import Engine
+import Ledger
 import Primitives
 import Simulation
 import TestKit
@@ -58,5 +59,38 @@ final class LoadGeneratorTests: XCTestCase {
         await engine.close()
         XCTAssertGreaterThan(counters.started, 0)
         XCTAssertEqual(counters.packetsSentByOpeners, 0, "\(counters)")
+    }
+
+    /// A load identified up front opens as each user's account, looked up once for all (no lookup per open), and
+    /// each claim is recorded under the account that has the name; a name with no user account is left out.
+    func testAnIdentifiedLoadOpensAsTheUsersAccounts() async throws {
+        let directory = try TemporaryDirectory(prefix: "hongbao-load-identified")
+        defer { directory.remove() }
+        let engine = try await Engine.start(EngineConfiguration(dataPath: directory.path))
+        let users = try await SimulationRunner.prepareUsers(engine: engine, count: 20, seed: 1)
+        let shape = try await LoadGenerator.Shape.identified(users + ["nobody", "mint"], on: engine)
+        XCTAssertEqual(shape.users, users, "names with no user account are left out, the rest keep their order")
+        var expected: [String: AccountID] = [:]
+        for name in users { expected[name] = try await engine.accounts.userAccount(named: name)?.id }
+        XCTAssertEqual(shape.ids, try users.map { try XCTUnwrap(expected[$0], "\($0) has an account") })
+        let load = LoadGenerator(engine: engine, shape: shape, random: SeededRandomSource(seed: 7), rate: 500)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await engine.run() }
+            group.addTask { await load.run() }
+            await waitUntil("opens completed", timeout: .seconds(30)) { load.counters.completed >= 50 }
+            load.setRate(0)
+            group.cancelAll()
+        }
+        XCTAssertEqual(load.counters.failed, 0, "\(load.counters)")
+        var claims = 0
+        for name in users {
+            for claim in try await engine.packets.received(by: name) {
+                XCTAssertEqual(claim.userID, expected[name], "\(name)'s claim \(claim.id)")
+                XCTAssertEqual(claim.userName, name)
+                claims += 1
+            }
+        }
+        XCTAssertGreaterThanOrEqual(claims, 50)
+        await engine.close()
     }
 }
