@@ -20,8 +20,9 @@ public final class LoadGenerator: Sendable {
         public var shares = 10
         public var users: [String]
         /// The users' account ids, in the same order (`Shape.identified`): opens are then made as those accounts,
-        /// as by an authenticated session, instead of looking each name up (see `Engine.grabAndOpen(_:as:)`).
-        public var ids: [AccountID]?
+        /// as by an authenticated session, instead of looking each name up (see `Engine.grabAndOpen(_:as:)`). Users
+        /// changed afterwards no longer match them, and are opened by name.
+        public private(set) var ids: [AccountID]?
         public var maxConcurrentOpens = 512
         /// Shares kept in stock, as seconds of opens at the current rate (at least one packet's worth, at most
         /// `maxConcurrentOpens`).
@@ -156,7 +157,7 @@ public final class LoadGenerator: Sendable {
             let user = shape.users[index]
             let packet = try await takeShare(excluding: user)
             do {
-                if let ids = shape.ids {
+                if let ids = shape.ids, ids.count == shape.users.count {
                     let account = Account(id: ids[index], name: user, kind: .user, balance: .zero,
                                           createdAt: Timestamp(millisecondsSinceEpoch: 0))
                     _ = try await engine.grabAndOpen(packet, as: account, quiet: true)
