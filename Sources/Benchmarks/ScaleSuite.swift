@@ -64,7 +64,7 @@ public enum ScaleSuite {
     ) async throws -> (transfers: Samples, raw: Samples, opens: Samples) {
         context.progress("scale: seeding \(accounts) accounts")
         let engine = try await Engine.start(EngineConfiguration(dataPath: directory))
-        let users = try await LoadGenerator.Shape.identified(
+        let shape = try await LoadGenerator.Shape.identified(
             SimulationRunner.prepareUsers(engine: engine, count: accounts, seed: 1), on: engine)
         let ids = try engine.sqlite().ledger.userAccountIDs()
         var transfers: [Double] = [], raw: [Double] = [], opens: [Double] = []
@@ -83,7 +83,7 @@ public enum ScaleSuite {
         for run in 1...context.runs {
             context.progress("scale \(accounts) accounts: opens run \(run)/\(context.runs)")
             opens.append(try await OpenLoadBenchmark.measure(
-                engine: engine, shape: users, rate: saturatingRate, duration: .seconds(sizes.openSeconds),
+                engine: engine, shape: shape, rate: saturatingRate, duration: .seconds(sizes.openSeconds),
                 creditFailurePercent: 0).achievedPerSecond)
         }
         await engine.close()

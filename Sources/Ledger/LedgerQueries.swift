@@ -9,6 +9,11 @@ enum LedgerQueries {
                                 name, map: account(from:))
     }
 
+    /// The user account with that name: not the mint, not a settlement account.
+    static func userAccount(named name: String, in database: Database) throws -> Account? {
+        try account(named: name, in: database).flatMap { $0.kind == .user ? $0 : nil }
+    }
+
     static func account(id: AccountID, in database: Database) throws -> Account? {
         try database.fetchFirst(prepared: "SELECT id, name, kind, balance, created_at FROM account WHERE id = ?",
                                 id.rawValue, map: account(from:))
