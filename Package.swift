@@ -46,10 +46,13 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // SQLite's process-wide settings (`sqlite3_config`, a C variadic function Swift cannot call).
+        .target(name: "CSQLiteSettings", linkerSettings: [.linkedLibrary("sqlite3")]),
         // Hot-path statements through the SQLite C API, shared by the ledger and the queue's replicas.
         .target(
             name: "SQLiteSupport",
             dependencies: [
+                "CSQLiteSettings",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
@@ -135,7 +138,7 @@ let package = Package(
             name: "Benchmarks",
             dependencies: [
                 "Primitives", "Ledger", "MessageQueue", "Engine", "Simulation", "Dashboard", "SQSServer", "PostgresStores",
-                "PostgresCluster", "Crediting", "RedPackets", "AccountService", "RetryWorker",
+                "PostgresCluster", "Crediting", "RedPackets", "AccountService", "RetryWorker", "SQLiteSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 // The SQS bench's HTTP client (NIO is built for the server anyway).
@@ -176,7 +179,7 @@ let package = Package(
             name: "hongbao",
             dependencies: [
                 "Primitives", "Ledger", "RedPackets", "Engine", "MessageQueue", "Simulation", "RetryWorker", "Benchmarks", "PostgresStores",
-                "Dashboard", "TerminalUI", "SQSServer", "PostgresCluster",
+                "Dashboard", "TerminalUI", "SQSServer", "PostgresCluster", "SQLiteSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict,

@@ -1,4 +1,5 @@
 import Foundation
+import SQLiteSupport
 
 /// The suites of `hongbao bench`, in the order `all` runs them.
 public enum BenchSuite: String, CaseIterable, Sendable, Codable {
@@ -38,6 +39,8 @@ public struct BenchReport: Sendable, Codable {
     public var loadAverageAfter: String
     public var seconds: Double
     public var cores: Int
+    /// SQLite's version and whether it counted its memory in this run (`SQLiteProcessSettings.summary`).
+    public var sqlite: String
     public var figures: [BenchFigure]
 
     /// Runs `suites` one after the other and collects their figures.
@@ -65,6 +68,6 @@ public struct BenchReport: Sendable, Codable {
             suites: names, quick: context.quick, startedAt: ISO8601DateFormatter().string(from: Date()),
             loadAverageBefore: before, loadAverageAfter: BenchContext.loadAverage(),
             seconds: (ContinuousClock.now - started).secondsDouble, cores: ProcessInfo.processInfo.activeProcessorCount,
-            figures: figures)
+            sqlite: SQLiteProcessSettings.summary, figures: figures)
     }
 }

@@ -27,6 +27,7 @@ final class ReplicaStore: Sendable {
         path: String, operationLogLimit: Int, checkpointPeriod: Int = 4096, checkpointPhase: Int = 0,
         durability: ReplicaDurability = .full, readOnly: Bool = false
     ) throws(ReplicaOpenFailure) {
+        SQLiteProcessSettings.apply()
         self.path = path
         self.operationLogLimit = operationLogLimit
         self.checkpointPeriod = Int64(max(1, checkpointPeriod))

@@ -48,6 +48,7 @@ public final class SQLiteStore: Sendable {
 
     /// Opens (creating if needed) the database at `path` and runs `migrations`.
     public init(path: String, options: SQLiteStoreOptions, migrations: (inout DatabaseMigrator) -> Void) throws {
+        SQLiteProcessSettings.apply()
         self.path = path
         self.options = options
         let syncer = options.syncWAL && !options.readOnly ? WALSyncer(walPath: path + "-wal") : nil

@@ -25,9 +25,10 @@ enum BenchTable {
             Output.line(line.trimmingCharacters(in: .whitespaces))
             if index == 0 { Output.line(String(repeating: "─", count: widths.reduce(0, +) + 2 * (widths.count - 1))) }
         }
-        Output.line(String(format: "%@ suites in %.0f s on %d cores; load average %@ before, %@ after%@",
+        Output.line(String(format: "%@ suites in %.0f s on %d cores; load average %@ before, %@ after; %@%@",
                            report.suites.joined(separator: ",") as NSString, report.seconds, report.cores,
                            report.loadAverageBefore as NSString, report.loadAverageAfter as NSString,
+                           report.sqlite as NSString,
                            (report.quick ? " (--quick: smoke test, small runs)" : "") as NSString))
         for figure in report.figures where figure.note != nil {
             Output.line("  \(figure.suite) \(figure.name): \(figure.note ?? "")")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import Primitives
+import SQLiteSupport
 
 /// The `hongbao` command: the dashboard by default, operator subcommands otherwise.
 @main
@@ -21,6 +22,8 @@ struct Hongbao: AsyncParsableCommand {
     /// object: `{"error": {"code", "message", "exitCode"}}`), and an exit status of the documented scheme
     /// (`ExitStatus`); help and version go to stdout with status 0.
     static func main() async {
+        // Before anything opens a database: SQLite takes its process-wide settings only before it initializes.
+        SQLiteProcessSettings.apply()
         let arguments = NegativeNumbers.arrange(hoistingCommonOptions(Array(CommandLine.arguments.dropFirst())))
         let json = arguments.prefix(while: { $0 != "--" }).contains("--json")
         do {

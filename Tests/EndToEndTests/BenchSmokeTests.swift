@@ -41,6 +41,10 @@ final class BenchSmokeTests: XCTestCase {
             let report = try JSONSerialization.jsonObject(with: Data(contentsOf: output)) as? [String: Any]
             let figures = report?["figures"] as? [[String: Any]] ?? []
             XCTAssertFalse(figures.isEmpty, "bench \(suite) reported no figure")
+            // The binary set SQLite's process-wide settings before any store opened (SQLiteProcessSettings): read
+            // back from SQLite itself, it did not count its memory during the suite.
+            XCTAssertTrue((report?["sqlite"] as? String)?.hasSuffix("memory statistics off") == true,
+                          "bench \(suite): \(report?["sqlite"] ?? "no sqlite field")")
             for figure in figures {
                 XCTAssertEqual(figure["suite"] as? String, suite, "\(figure)")
                 XCTAssertNotNil(figure["median"] as? Double, "\(figure)")

@@ -2,7 +2,7 @@
 #define CNCURSES_SHIM_H
 
 // Functions for what ncurses only offers as macros (COLOR_PAIR, getmaxyx, A_*), the wide-character cell
-// output, and an async-signal-safe signal flag. The only C in the project; TerminalUI is its only user.
+// output, and an async-signal-safe signal flag. TerminalUI is its only user (the other C is CSQLiteSettings).
 
 #include <stdint.h>
 
