@@ -58,6 +58,9 @@ enum PacketStoreContract {
         let creditedAt = clock.now()
         try await store.markCredited(drawn.claim.id, at: creditedAt)
         try await store.markCredited(drawn.claim.id, at: creditedAt)
+        // A claim no packet has: refused, and nothing written (the packet's credited amount below is one share).
+        let stray = ClaimID(packet: created.id, slot: 9)
+        await assertThrows({ try await store.markCredited(stray, at: creditedAt) }, PacketError.unknownPacket(stray.rawValue))
         // Too late: the claim stays credited.
         try await store.markWaiting(drawn.claim.id)
         let credited = try XCTUnwrap(try store.claim(drawn.claim.id))
