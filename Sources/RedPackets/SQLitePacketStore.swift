@@ -373,8 +373,7 @@ public final class SQLitePacketStore: PacketStore {
             WHERE id = ? AND state <> 'credited' RETURNING packet_id, amount
             """, time.millisecondsSinceEpoch, claim.rawValue) { ($0.text(0), $0.int64(1)) }
         guard let (packet, amount) = marked else {
-            let exists = try database.fetchFirst(prepared: "SELECT 1 FROM claim WHERE id = ?", claim.rawValue) { $0.int64(0) }
-            guard exists != nil else { throw PacketError.unknownPacket(claim.rawValue) }
+            guard try SQLitePacketStore.claim(claim, in: database) != nil else { throw PacketError.unknownPacket(claim.rawValue) }
             return
         }
         try database.execute(prepared: "UPDATE packet SET credited_amount = credited_amount + ? WHERE id = ?",

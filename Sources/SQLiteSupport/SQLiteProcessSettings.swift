@@ -19,8 +19,8 @@ public enum SQLiteProcessSettings {
     public static func apply() -> Bool { result == SQLITE_OK }
 
     /// Whether SQLite counts its memory in this process, read from SQLite itself (not from what `apply` was
-    /// told): while it counts, the memory in use is above zero once any connection is open; when it does not,
-    /// the figure is never updated and stays zero. Meaningful once a connection has been opened.
+    /// told): while it counts, the most memory it has used is above zero once any connection is open; when it
+    /// does not, the figure is never updated and stays zero. Meaningful once a connection has been opened.
     public static var countsMemory: Bool {
         var current: sqlite3_int64 = 0
         var highest: sqlite3_int64 = 0
