@@ -14,26 +14,26 @@ extension PostgresPool {
     /// One warm-up statement: run on a connection, in a transaction that is rolled back.
     typealias WarmUpCall = @Sendable (PostgresConnection, Logger) async throws -> Void
 
-    /// Runs `calls` on each of the pool's warm connections, all connections at once (each is held until every
-    /// one is taken, so that none runs them twice), each call in a transaction of its own that is rolled back:
-    /// they write nothing. Best effort: a call that fails is skipped, and connections not taken within
+    /// Runs `calls(n)` on the n-th of the pool's warm connections, all connections at once (each is held until
+    /// every one is taken, so that none runs them twice), each call in a transaction of its own that is rolled
+    /// back: they write nothing. Best effort: a call that fails is skipped, and connections not taken within
     /// `limit` are left cold.
-    func warmUp(_ calls: [WarmUpCall], limit: Duration = .seconds(5)) async {
+    func warmUp(_ calls: @escaping @Sendable (Int) -> [WarmUpCall], limit: Duration = .seconds(5)) async {
         let count = warmConnections
-        guard count > 0, !calls.isEmpty else { return }
+        guard count > 0 else { return }
         let client = client
         let logger = logger
         let taken = TakenCount()
         let deadline = ContinuousClock.now + limit
         await withDiscardingTaskGroup { group in
-            for _ in 0..<count {
+            for index in 0..<count {
                 group.addTask {
                     try? await client.withConnection { connection in
                         taken.value.add(1, ordering: .relaxed)
                         while taken.value.load(ordering: .relaxed) < count && ContinuousClock.now < deadline {
                             try await Task.sleep(for: .milliseconds(2))
                         }
-                        for call in calls {
+                        for call in calls(index) {
                             guard ContinuousClock.now < deadline else { return }
                             _ = try await self.answered(on: connection) { connection in
                                 try await connection.query("BEGIN", logger: logger)
@@ -58,7 +58,7 @@ extension PostgresPool {
     /// Warms the pool's connections for the open path of `ledger` and `packets` (their batches and reads),
     /// with ids and names no row has. The engine runs it once its stores are open.
     public func warmUp(ledger: PostgresLedger, packets: PostgresPacketStore) async {
-        await warmUp(ledger.warmUpCalls + packets.warmUpCalls)
+        await warmUp { ledger.warmUpCalls(connection: $0) + packets.warmUpCalls }
     }
 }
 
@@ -69,16 +69,22 @@ private final class TakenCount: Sendable {
 
 /// The ids and names the warm-up statements ask for: no row has them (ids and names the stores make never
 /// contain a space).
-private enum WarmUp {
+enum WarmUp {
     static let id = "warm up"
+    /// The transfer id of the `connection`-th connection's warm-up: a transfer batch takes an advisory lock on
+    /// each of its ids until its transaction ends, so with one id for all, the connections' warm-ups ran one
+    /// after the other (at an engine's start, the last of the 48 waited 230 ms for the lock; with an id each,
+    /// no warm-up statement took over 104 ms, the packet batches' first compilation included).
+    static func transferID(connection: Int) -> TransferID { TransferID("\(id) \(connection)") }
     static let user = Account(id: AccountID(-1), name: "warm up", kind: .user, balance: .zero,
                               createdAt: Timestamp(millisecondsSinceEpoch: 0))
 }
 
 extension PostgresLedger {
-    /// A transfer batch between two accounts that do not exist, and a read of an account by name.
-    var warmUpCalls: [PostgresPool.WarmUpCall] {
-        let transfer = TransferRequest(id: TransferID(WarmUp.id), from: AccountID(-1), to: AccountID(-2),
+    /// A transfer batch between two accounts that do not exist, with an id of the `connection`-th connection's
+    /// own, and a read of an account by name.
+    func warmUpCalls(connection: Int) -> [PostgresPool.WarmUpCall] {
+        let transfer = TransferRequest(id: WarmUp.transferID(connection: connection), from: AccountID(-1), to: AccountID(-2),
                                        amount: Money(minorUnits: 1), memo: WarmUp.id)
         return [
             PostgresPool.warmUpCall(TransferBatcher.statement([transfer], tokens: [1], now: Timestamp(millisecondsSinceEpoch: 0),

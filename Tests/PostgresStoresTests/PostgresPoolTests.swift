@@ -63,7 +63,7 @@ final class PostgresPoolTests: PostgresServerTestCase {
                 backends.pids.withLock { $0.append(pid) }
             }
         }
-        await pool.warmUp([pid] + ledger.warmUpCalls + packets.warmUpCalls)
+        await pool.warmUp { [pid] + ledger.warmUpCalls(connection: $0) + packets.warmUpCalls }
         let seen = backends.pids.withLock { $0 }
         XCTAssertEqual(seen.count, 4, "\(seen)")
         XCTAssertEqual(Set(seen).count, 4, "a connection was warmed twice: \(seen)")
@@ -73,7 +73,7 @@ final class PostgresPoolTests: PostgresServerTestCase {
                    (SELECT COUNT(*) FROM packet) || '/' || (SELECT COUNT(*) FROM grab) || '/' || (SELECT COUNT(*) FROM claim)
             """
         let before = try await pool.rows(PostgresQuery(unsafeSQL: rows)).first?.decode(String.self)
-        for call in ledger.warmUpCalls + packets.warmUpCalls {
+        for call in ledger.warmUpCalls(connection: 0) + packets.warmUpCalls {
             try await pool.transaction { connection in try await call(connection, pool.logger) }
         }
         let after = try await pool.rows(PostgresQuery(unsafeSQL: rows)).first?.decode(String.self)
@@ -83,6 +83,25 @@ final class PostgresPoolTests: PostgresServerTestCase {
         XCTAssertEqual(ledgerAudit, [])
         let packetAudit = try await packets.auditStore(maxViolationsPerCheck: 20)
         XCTAssertEqual(packetAudit, [])
+    }
+
+    /// Two connections' warm-ups do not wait for each other: a transfer batch holds an advisory lock on each of its
+    /// ids until its transaction ends, and each connection's warm-up transfer has an id of its own. While one
+    /// connection's warm-up transfer holds its transaction open, another's runs under a lock timeout and ends.
+    /// (With one id for every connection, the second waited for the first's transaction to end.)
+    func testOneConnectionsWarmUpTransferDoesNotWaitForAnothers() async throws {
+        let pool = PostgresPool(settings: try running().freshDatabase(), maxConnections: 3)
+        pools.append(pool)
+        let ledger = try await PostgresLedger(pool: pool)
+        let first = try XCTUnwrap(ledger.warmUpCalls(connection: 0).first)
+        let second = try XCTUnwrap(ledger.warmUpCalls(connection: 1).first)
+        try await pool.transaction { holding in
+            try await first(holding, pool.logger)
+            try await pool.transaction { other in
+                try await other.query("SET LOCAL lock_timeout = '5s'", logger: pool.logger)
+                try await second(other, pool.logger)
+            }
+        }
     }
 
     /// Neither the pool's connections nor the display connection let the server compile statements with LLVM
