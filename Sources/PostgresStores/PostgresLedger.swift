@@ -22,7 +22,7 @@ public final class PostgresLedger: AccountStore {
         try await PostgresSchema.ensure("ledger", tables: PostgresSchema.ledgerTables,
                                         steps: [PostgresSchema.ledger, PostgresSchema.ledgerSetBatch,
                                                 PostgresSchema.ledgerTokens, PostgresSchema.ledgerVoids,
-                                                PostgresSchema.ledgerNoForeignKeys],
+                                                PostgresSchema.ledgerNoForeignKeys, PostgresSchema.ledgerPlansByKey],
                                         on: pool, create: create)
         let rows = try await pool.retrying {
             try await pool.rows("SELECT id FROM account WHERE name = \(Account.settlementName)")

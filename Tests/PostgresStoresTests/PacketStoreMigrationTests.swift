@@ -29,7 +29,7 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
             """, database: database)
         let store = try await PostgresPacketStore(pool: pool)
         XCTAssertEqual(try server.psql("SELECT version FROM hongbao_schema WHERE component = 'redpackets'",
-                                       database: database), "7")
+                                       database: database), "8")
         XCTAssertEqual(try server.psql("SELECT string_agg(id, ',' ORDER BY id) FROM claim_pending", database: database), "p1.1",
                        "version 7 found the claim not yet credited")
         let p1 = try XCTUnwrap(try store.packet(PacketID("p1")))
@@ -268,7 +268,7 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
             _ = try await PostgresPacketStore(pool: pool, create: false)
             XCTFail("a reader opened a version 6 database")
         } catch let PostgresStoreError.missing(message) {
-            XCTAssertTrue(message.contains("is at version 6 and this program reads version 7"), message)
+            XCTAssertTrue(message.contains("is at version 6 and this program reads version 8"), message)
         }
         XCTAssertEqual(try server.psql("SELECT version FROM hongbao_schema WHERE component = 'redpackets'",
                                        database: database), "6")
@@ -298,6 +298,43 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
         XCTAssertEqual(answers.split(separator: "\n"), ["20", "0 true"],
                        "rows answered; sequential scans of claim_pending, and whether its primary key was used")
         XCTAssertEqual(try server.psql("SELECT COUNT(*) FROM claim_pending", database: database), "2980")
+    }
+
+    /// The batch's statements find their rows by key even when the server process made their plans while the
+    /// tables were small: on a new database, the plans a process keeps (generic ones, after five custom plans)
+    /// were made on the load's first few hundred rows and kept while the tables grew. Here one session calls the
+    /// batch ten times on tables analyzed empty, then 3,000 claims and grabs arrive, and a batch of credited and
+    /// waiting marks and a grab follows: no sequential scan of `claim` or `grab`. Before version 8 it scanned
+    /// `claim` twice.
+    func testTheBatchFindsItsRowsByKeyWhenItsPlansWereMadeOnSmallTables() async throws {
+        let server = try running()
+        let pool = try freshPool()
+        let database = pool.settings.database
+        _ = try await PostgresPacketStore(pool: pool)
+        let answers = try server.psql("""
+            ANALYZE packet; ANALYZE grab; ANALYZE claim; ANALYZE claim_pending;
+            SELECT COUNT(*) FROM generate_series(1, 10) i,
+                LATERAL hb_packet_batch('{x}', '{1}', '{u}', ARRAY[i::BIGINT], '{1}', '{f}', '{}', '{}', '{}', '{}',
+                                        '{x.1}', '{7}', '{x.2}', 1, 1);
+            INSERT INTO packet (id, kind, sender_id, sender_name, total, shares, greeting, created_at, expires_at,
+                                grabbed, allotted, state)
+            SELECT 'n' || g, 'lucky', 1, 's', 100, 1, 'hi', 0, 4102444800000, 1, 100, 'open' FROM generate_series(1, 3000) g;
+            INSERT INTO grab (packet_id, user_id, slot, grabbed_at, token, amount)
+            SELECT 'n' || g, g, 1, 0, g, 100 FROM generate_series(1, 3000) g;
+            INSERT INTO claim (id, packet_id, user_id, user_name, slot, amount, state, opened_at)
+            SELECT 'n' || g || '.1', 'n' || g, g, 'u', 1, 100, 'crediting', 0 FROM generate_series(1, 3000) g;
+            CREATE TEMP TABLE before AS SELECT pg_stat_get_xact_numscans('claim'::regclass) AS claim,
+                                               pg_stat_get_xact_numscans('grab'::regclass) AS grab;
+            SELECT COUNT(*) FROM hb_packet_batch('{n1}', '{2}', '{v}', '{99}', '{1}', '{f}', '{}', '{}', '{}', '{}',
+                ARRAY(SELECT 'n' || g || '.1' FROM generate_series(2, 21) g), ARRAY(SELECT 7::BIGINT FROM generate_series(1, 20)),
+                ARRAY(SELECT 'n' || g || '.1' FROM generate_series(22, 31) g), 1, 1);
+            SELECT (pg_stat_get_xact_numscans('claim'::regclass) - claim) || ' '
+                || (pg_stat_get_xact_numscans('grab'::regclass) - grab) FROM before;
+            SELECT COUNT(*) FILTER (WHERE state = 'credited') || ' ' || COUNT(*) FILTER (WHERE state = 'waiting') FROM claim
+            """, database: database)
+        XCTAssertEqual(answers.split(separator: "\n"), ["10", "21", "0 0", "20 10"],
+                       "the warming calls' answers; the batch's (its grab's and 20 credited marks'; a waiting mark answers nothing); "
+                       + "sequential scans of claim and grab in that batch; the claims marked")
     }
 
     /// A fresh database with the red-packet store made up to `version` (its first `version` steps).
