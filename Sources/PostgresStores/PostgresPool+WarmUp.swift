@@ -69,7 +69,7 @@ private final class TakenCount: Sendable {
 
 /// The ids and names the warm-up statements ask for: no row has them (ids and names the stores make never
 /// contain a space).
-enum WarmUp {
+private enum WarmUp {
     static let id = "warm up"
     /// The transfer id of the `connection`-th connection's warm-up: a transfer batch takes an advisory lock on
     /// each of its ids until its transaction ends, so with one id for all, the connections' warm-ups ran one

@@ -7,7 +7,8 @@ import XCTest
 
 /// `bench pgqueue`, quick, on a throwaway server: every figure comes with a baseline measured in the same run
 /// (the plain loop on that server, the queue on a server of the bench's own with no standbys, and the plain
-/// loop there for the reference ratio), and the bench's server is gone afterwards. The ratios are measurements for the bench, not asserted here.
+/// loop there for the reference ratio), and the bench's server is gone afterwards. The ratios are measurements
+/// for the bench, not asserted here.
 final class PostgresQueueSuiteTests: XCTestCase {
     func testAQuickRunMeasuresTheQueueBesideThePlainLoopAndOneServerAndLeavesNoServer() async throws {
         let login = try await TestPostgres.start(self).primary
