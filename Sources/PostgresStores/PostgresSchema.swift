@@ -405,7 +405,7 @@ enum PostgresSchema {
 
     /// The red-packet store's versions in order (step n makes version n).
     static let packetSteps = [packets, packetsGrab, packetsDrawAtGrab, packetsOneStatement, packetsSetBatch,
-                              packetsCreditMarksByKey, packetsHotMarks, packetsPlansByKey]
+                              packetsCreditMarksByKey, packetsHotMarks, packetsPlansByKey, packetsMarksInOrder]
 
     /// The red-packet store: SQLite's tables, with a `seq` column where SQLite's rowid gave "newest first".
     static let packets = [
@@ -848,6 +848,28 @@ enum PostgresSchema {
     /// Red packets, version 8: the functions of the open path plan without sequential scans
     /// (`planningByKey`). Every statement in them finds its rows by a key.
     static let packetsPlansByKey = planningByKey(["hb_packet_batch", "hb_grab", "hb_draw"])
+
+    /// Red packets, version 9: a batch locks every claim it marks before it marks any, in id order
+    /// (`lockingMarkedClaimsInOrder`). Before, the credited marks and then the waiting marks each locked their own
+    /// claims: a batch marking one claim credited and another waiting, beside a batch marking the same two the
+    /// other way round (a credit that failed at open and was then made by a worker, twice over), each held the
+    /// claim of its first statement and waited for the other's, until the server found the deadlock a second
+    /// later and failed one of them (3 times in 30 s at 3,000 opens/s, each a stall of every open in flight). The
+    /// function is created again, so its plans by key are set again.
+    static let packetsMarksInOrder = [lockingMarkedClaimsInOrder(packetBatchFunction)]
+        + planningByKey(["hb_packet_batch"])
+
+    /// `hb_packet_batch` as `function` defines it, with every claim the batch marks locked first, in id order.
+    static func lockingMarkedClaimsInOrder(_ function: String) -> String {
+        let anchor = "    IF coalesce(array_length(c_ids, 1), 0) > 0 THEN\n        RETURN QUERY\n"
+        precondition(function.ranges(of: anchor).count == 1, "hb_packet_batch changed: no single credited mark")
+        return function.replacingOccurrences(of: anchor, with: """
+                        IF coalesce(array_length(c_ids, 1), 0) + coalesce(array_length(w_ids, 1), 0) > 1 THEN
+                            PERFORM 1 FROM claim WHERE claim.id = ANY(c_ids || w_ids) ORDER BY claim.id FOR NO KEY UPDATE;
+                        END IF;
+
+                    """ + anchor)
+    }
 
     /// Ledger, version 6: the transfer functions plan without sequential scans (`planningByKey`).
     static let ledgerPlansByKey = planningByKey(["hb_transfer_batch", "hb_transfer"])

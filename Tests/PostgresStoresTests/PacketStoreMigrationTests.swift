@@ -29,7 +29,7 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
             """, database: database)
         let store = try await PostgresPacketStore(pool: pool)
         XCTAssertEqual(try server.psql("SELECT version FROM hongbao_schema WHERE component = 'redpackets'",
-                                       database: database), "8")
+                                       database: database), "9")
         XCTAssertEqual(try server.psql("SELECT string_agg(id, ',' ORDER BY id) FROM claim_pending", database: database), "p1.1",
                        "version 7 found the claim not yet credited")
         let p1 = try XCTUnwrap(try store.packet(PacketID("p1")))
@@ -268,7 +268,7 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
             _ = try await PostgresPacketStore(pool: pool, create: false)
             XCTFail("a reader opened a version 6 database")
         } catch let PostgresStoreError.missing(message) {
-            XCTAssertTrue(message.contains("is at version 6 and this program reads version 8"), message)
+            XCTAssertTrue(message.contains("is at version 6 and this program reads version 9"), message)
         }
         XCTAssertEqual(try server.psql("SELECT version FROM hongbao_schema WHERE component = 'redpackets'",
                                        database: database), "6")
@@ -335,6 +335,47 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
         XCTAssertEqual(answers.split(separator: "\n"), ["10", "21", "0 0", "20 10"],
                        "the warming calls' answers; the batch's (its grab's and 20 credited marks'; a waiting mark answers nothing); "
                        + "sequential scans of claim and grab in that batch; the claims marked")
+    }
+
+    /// Two batches mark the same two claims the other way round (one credited and the other waiting, and the
+    /// reverse), the first held up on its first claim until the second is under way too: both commit. Before
+    /// version 9 each held the claim of its first mark and waited for the other's, and the server failed one of
+    /// them as a deadlock a second later.
+    func testBatchesMarkingTheSameClaimsTheOtherWayRoundBothCommit() async throws {
+        let server = try running()
+        let pool = PostgresPool(settings: try server.freshDatabase(), maxConnections: 4)
+        pools.append(pool)
+        let database = pool.settings.database
+        _ = try await PostgresPacketStore(pool: pool)
+        try server.psql("""
+            INSERT INTO packet (id, kind, sender_id, sender_name, total, shares, greeting, created_at, expires_at,
+                                grabbed, allotted, state)
+            VALUES ('x', 'lucky', 1, 's', 200, 2, 'hi', 0, 4102444800000, 2, 200, 'open');
+            INSERT INTO claim (id, packet_id, user_id, user_name, slot, amount, state, opened_at)
+            VALUES ('x.1', 'x', 1, 'u', 1, 100, 'crediting', 0), ('x.2', 'x', 2, 'v', 2, 100, 'crediting', 0)
+            """, database: database)
+        @Sendable func marks(credited: String, waiting: String) async throws {
+            try await pool.transaction { connection in
+                _ = try await connection.query("""
+                    SELECT COUNT(*) FROM hb_packet_batch('{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}',
+                                                         ARRAY[\(credited)], '{7}', ARRAY[\(waiting)], 1, 1)
+                    """, logger: pool.logger).collect()
+            }
+        }
+        let lockWaits = "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = '\(database)' AND wait_event_type = 'Lock'"
+        let (first, second) = try await pool.transaction { holding in
+            _ = try await holding.query("SELECT 1 FROM claim WHERE id = 'x.1' FOR UPDATE", logger: pool.logger).collect()
+            let first = Task { try await marks(credited: "x.1", waiting: "x.2") }
+            try await waitUntil("the first batch waits on x.1", interval: .milliseconds(20)) { try server.psql(lockWaits) == "1" }
+            let second = Task { try await marks(credited: "x.2", waiting: "x.1") }
+            try await waitUntil("both batches wait", interval: .milliseconds(20)) { try server.psql(lockWaits) == "2" }
+            return (first, second)
+        }
+        try await first.value
+        try await second.value
+        XCTAssertEqual(try server.psql("SELECT string_agg(id || ' ' || state, ', ' ORDER BY id) FROM claim",
+                                       database: database), "x.1 credited, x.2 credited")
+        XCTAssertEqual(try server.psql("SELECT deadlocks FROM pg_stat_database WHERE datname = '\(database)'"), "0")
     }
 
     /// A fresh database with the red-packet store made up to `version` (its first `version` steps).
