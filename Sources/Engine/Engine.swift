@@ -63,6 +63,8 @@ public final class Engine: Sendable {
     /// The pause after a slow refresh is at least this many times as long as the refresh took.
     static let slowSnapshotSpacing = 5
     private let slowSnapshotQueue = DispatchQueue(label: "hongbao.engine.slow-snapshot", qos: .utility)
+    /// Where the engine's loops and the snapshot run the packet store's blocking reads (`blockingRead`).
+    private let blockingReads = DispatchQueue(label: "hongbao.engine.blocking-reads", qos: .userInitiated)
     /// How often claims that could not be queued (no quorum) are re-sent.
     public static let requeueInterval: Duration = .milliseconds(500)
 
@@ -256,7 +258,7 @@ public final class Engine: Sendable {
                     events.add(.info, "packet \(packet.id) expired; \(packet.refunded.formatted) back to \(packet.senderName)")
                 }
                 expiryWakeup.lookingForNext()
-                let next = try packets.nextExpiry()
+                let next = try await blockingRead { try self.packets.nextExpiry() }
                 let wait = next.map { max(.milliseconds(1), $0 - clock.now()) } ?? .seconds(3_600)
                 await expiryWakeup.wait(until: next ?? .never, timeout: wait, clock: clock)
             } catch {
@@ -296,6 +298,17 @@ public final class Engine: Sendable {
                 events.add(.failure, "recording finished packets failed (tried again in a moment): \(error)")
             }
             try? await clock.sleep(for: Engine.finishInterval)
+        }
+    }
+
+    /// Runs one of the packet store's blocking reads (`PacketStore`'s synchronous reads: on PostgreSQL a round
+    /// trip on the display connection, waited for) on a queue of its own, not on the cooperative pool: that pool
+    /// has one thread per core (two here), and every open's task runs on them. A read holding one for its round
+    /// trip halves what the engine can do meanwhile, and two at once (the slow snapshot's counts beside the
+    /// expiry's next deadline or the dashboard's list) would leave the opens no thread until they came back.
+    func blockingRead<T: Sendable>(_ read: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            blockingReads.async { continuation.resume(with: Result { try read() }) }
         }
     }
 

@@ -60,9 +60,10 @@ extension Engine {
             let figures = postgresQueueFigures.withLock { $0 }
             queueSnapshot = figures.queues.isEmpty ? await Engine.queueSnapshot(books.queue) : figures
         }
-        let open = (try? packets.openPackets(limit: Engine.snapshotListLength)) ?? []
+        let packets = packets
+        let open = (try? await blockingRead { try packets.openPackets(limit: Engine.snapshotListLength) }) ?? []
         let now = clock.now()
-        let expiring = (try? packets.openPacketCount(expiringBy: now + Engine.expiringSoon))
+        let expiring = (try? await blockingRead { try packets.openPacketCount(expiringBy: now + Engine.expiringSoon) })
             ?? open.filter { $0.expiresAt <= now + Engine.expiringSoon }.count
         return EngineSnapshot(
             takenAt: now, uptime: now - startedAt, durability: durability, creditMode: creditMode,
@@ -94,12 +95,14 @@ extension Engine {
         ])
     }
 
-    /// The same whole-table figures on PostgreSQL: a round trip each, on the cooperative pool.
+    /// The same whole-table figures on PostgreSQL: a round trip each, the packet store's (blocking) off the
+    /// cooperative pool.
     func refreshSlowSnapshot(_ ledger: PostgresLedger) async {
         let started = ContinuousClock.now
         do {
             let totals = try await ledger.totals()
-            let stats = try packets.stats()
+            let packets = packets
+            let stats = try await blockingRead { try packets.stats() }
             let top = try await ledger.topAccounts(limit: Engine.snapshotListLength)
             let violations = try await ledger.auditLedgerQuick()
             let snapshot = SlowSnapshot(takenAt: clock.now(), totals: totals, packets: stats, topAccounts: top,

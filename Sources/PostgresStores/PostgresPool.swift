@@ -29,6 +29,7 @@ public final class PostgresPool: Sendable {
     var client: PostgresClient { current.withLock { $0.client } }
     let logger: Logger
     private let syncConnection = Mutex<PostgresConnection?>(nil)
+    private let readsThatBlockedATask = Atomic<Int>(0)
     /// How long a write keeps retrying a lost connection (a restarted server, a failover) before it fails.
     let retryWindow: Duration
     /// How long one attempt waits for the server's answers before it gives the connection up (`answered`).
@@ -297,10 +298,16 @@ public final class PostgresPool: Sendable {
 
     // MARK: Sync (display reads)
 
+    /// How many reads on the display connection (`rowsNow`) were made from a Swift task, blocking a thread of the
+    /// cooperative pool for their round trip: the engine runs its own elsewhere (`Engine.blockingRead`), and a
+    /// command's one-off reads before any load are the rest.
+    public var blockingReadsOnTasks: Int { readsThatBlockedATask.load(ordering: .relaxed) }
+
     /// Runs one read on the display connection, blocking the caller (never an event loop). Reconnects once
     /// when the connection was lost.
     func rowsNow(_ query: PostgresQuery) throws -> [PostgresRow] {
-        try syncConnection.withLock { connection in
+        if withUnsafeCurrentTask(body: { $0 != nil }) { readsThatBlockedATask.add(1, ordering: .relaxed) }
+        return try syncConnection.withLock { connection in
             for attempt in 0..<2 {
                 do {
                     if connection == nil || connection?.isClosed == true {

@@ -80,6 +80,29 @@ final class EnginePostgresTests: XCTestCase {
         await engine.close()
     }
 
+    /// The engine's loops (the slow snapshot's counts, the expiry's next deadline) and the snapshot run the
+    /// packet store's blocking reads off the cooperative pool: none of them waits for a round trip on one of its
+    /// threads, which every open's task needs.
+    func testTheEnginesLoopsAndSnapshotDoNotBlockTheCooperativePool() async throws {
+        let server = try await TestPostgres.start(self)
+        let engine = try await startEngine(server)
+        guard case let .postgres(books) = engine.books else { return XCTFail("the engine did not start on PostgreSQL") }
+        _ = try await engine.seedDemoAccounts(count: 4, random: SeededRandomSource(seed: 1))
+        _ = try await engine.send(SendRequest.group(from: "alice", total: Money(yuan: 10), shares: 2))
+        let before = books.pool.blockingReadsOnTasks
+        let run = Task { await engine.run() }
+        await waitUntil("a slow snapshot", timeout: .seconds(30), interval: .milliseconds(20)) {
+            await engine.snapshot().slow != nil
+        }
+        let first = await engine.snapshot()
+        XCTAssertEqual(first.openPackets.count, 1, "the snapshot read the open packet")
+        XCTAssertEqual(first.slow?.packets.open, 1, "the slow snapshot counted it")
+        run.cancel()
+        await run.value
+        XCTAssertEqual(books.pool.blockingReadsOnTasks - before, 0, "reads that held a thread of the cooperative pool")
+        await engine.close()
+    }
+
     func testReplicaFaultsAreRefusedOnPostgreSQLNamingWhatWasAsked() async throws {
         let server = try await TestPostgres.start(self)
         let engine = try await startEngine(server)
