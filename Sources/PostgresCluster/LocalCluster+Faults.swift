@@ -148,6 +148,12 @@ extension LocalCluster {
 
     /// Brings the old primary back as a standby of the new one: `pg_rewind` (which first finishes the crash
     /// recovery of the killed server), else a fresh base backup. Says how, or why it could not.
+    ///
+    /// A rewound server replays from its last checkpoint before the failover, and streams what it lacks of
+    /// that from the new primary. When the new primary no longer keeps that WAL (`wal_keep_size` is 256 MB, a
+    /// few tens of seconds under load; its own checkpoint after the promotion recycles the rest), the rewound
+    /// server asks for it twice a second forever and never becomes consistent. Its log says so ("has already
+    /// been removed"): it is then stopped and copied afresh instead.
     private func rejoin(_ server: ClusterSettings.Server, settings: ClusterSettings, user: ServerUser,
                         installation: PostgresInstallation) async -> String {
         _ = await ServerProcess.waitUntilGone(directory: server.directory, timeout: .seconds(10))
@@ -158,19 +164,53 @@ extension LocalCluster {
             "--source-server=host=\(source.host) port=\(source.port) user=\(source.user) dbname=postgres",
         ] + (settings.durable ? [] : ["--no-sync"]), as: user, directory: settings.serverRoot, environment: ["PGPASSWORD": settings.password])
         do {
-            if rewound?.status != 0 {
-                how = "base backup (pg_rewind: \(rewound?.tail ?? "did not run"))"
-                try? FileManager.default.removeItem(atPath: server.directory)
-            }
-            // pg_rewind copied the new primary's configuration: this server's own is written after it.
-            if FileManager.default.fileExists(atPath: server.directory + "/PG_VERSION") {
+            if rewound?.status == 0 {
+                // pg_rewind copied the new primary's configuration: this server's own is written after it.
                 try configure(server, settings: settings, user: user)
+                guard let failure = await startRewound(server, settings: settings, user: user, installation: installation) else {
+                    return how
+                }
+                how = "base backup (after pg_rewind: \(failure))"
+                _ = ServerProcess.killPostmaster(directory: server.directory)
+                _ = await ServerProcess.waitUntilGone(directory: server.directory, timeout: .seconds(10))
+            } else {
+                how = "base backup (pg_rewind: \(rewound?.tail ?? "did not run"))"
             }
+            try? FileManager.default.removeItem(atPath: server.directory)
             _ = try await ensure(server.name, settings: settings, user: user, installation: installation)
             return how
         } catch {
             return "not rejoined: \(error); hongbao cluster fault restore \(server.name) retries"
         }
+    }
+
+    /// Starts a rewound server and waits until it accepts connections; nil when it does, else why not: its
+    /// start failed, or its log says the WAL it must replay is gone from the new primary (then it is killed at
+    /// once rather than waited for).
+    private func startRewound(_ server: ClusterSettings.Server, settings: ClusterSettings, user: ServerUser,
+                              installation: PostgresInstallation) async -> String? {
+        let log = settings.serverRoot + "/\(server.name).log"
+        let logStart = (try? FileManager.default.attributesOfItem(atPath: log)[.size] as? UInt64) ?? 0
+        let directory = server.directory
+        let watcher = Task { () -> Bool in
+            while !Task.isCancelled {
+                if LocalCluster.text(of: log, from: logStart).contains(LocalCluster.walGoneMessage) {
+                    _ = ServerProcess.killPostmaster(directory: directory)
+                    return true
+                }
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+            return false
+        }
+        var failure: String?
+        do {
+            _ = try await ensure(server.name, settings: settings, user: user, installation: installation)
+        } catch {
+            failure = "\(error)"
+        }
+        watcher.cancel()
+        if await watcher.value { return "the WAL from its last checkpoint is gone from the new primary" }
+        return failure
     }
 
     static func milliseconds(_ duration: Duration) -> Int {

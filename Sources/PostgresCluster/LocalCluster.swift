@@ -407,6 +407,17 @@ public final class LocalCluster: Sendable {
     }
 
     /// The last few lines of a log file, joined; "" when unreadable.
+    /// What a standby's log says when it asks its primary for WAL the primary has recycled.
+    static let walGoneMessage = "has already been removed"
+
+    /// The text of the file at `path` after its first `offset` bytes ("" if it cannot be read).
+    static func text(of path: String, from offset: UInt64) -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return "" }
+        defer { try? handle.close() }
+        guard (try? handle.seek(toOffset: offset)) != nil, let data = try? handle.readToEnd() else { return "" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
     static func tail(of path: String) -> String {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return "" }
         return text.split(whereSeparator: \.isNewline).suffix(3).joined(separator: " / ")
