@@ -854,8 +854,8 @@ enum PostgresSchema {
     /// claims: a batch marking one claim credited and another waiting, beside a batch marking the same two the
     /// other way round (a credit that failed at open and was then made by a worker, twice over), each held the
     /// claim of its first statement and waited for the other's, until the server found the deadlock a second
-    /// later and failed one of them (3 times in 30 s at 3,000 opens/s, each a stall of every open in flight). The
-    /// function is created again, so its plans by key are set again.
+    /// later and failed one of them (about one 30 s run in ten at 3,000 opens/s, each a one-second stall of every
+    /// open in those batches). The function is created again, so its plans by key are set again.
     static let packetsMarksInOrder = [lockingMarkedClaimsInOrder(packetBatchFunction)]
         + planningByKey(["hb_packet_batch"])
 
