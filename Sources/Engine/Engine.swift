@@ -64,7 +64,7 @@ public final class Engine: Sendable {
     static let slowSnapshotSpacing = 5
     private let slowSnapshotQueue = DispatchQueue(label: "hongbao.engine.slow-snapshot", qos: .utility)
     /// Where the engine's loops and the snapshot run the packet store's blocking reads (`blockingRead`).
-    private let blockingReads = DispatchQueue(label: "hongbao.engine.blocking-reads", qos: .userInitiated)
+    let blockingReads = DispatchQueue(label: "hongbao.engine.blocking-reads", qos: .userInitiated)
     /// How often claims that could not be queued (no quorum) are re-sent.
     public static let requeueInterval: Duration = .milliseconds(500)
 
@@ -258,7 +258,7 @@ public final class Engine: Sendable {
                     events.add(.info, "packet \(packet.id) expired; \(packet.refunded.formatted) back to \(packet.senderName)")
                 }
                 expiryWakeup.lookingForNext()
-                let next = try await blockingRead { try self.packets.nextExpiry() }
+                let next = try await blockingRead(on: blockingReads) { try self.packets.nextExpiry() }
                 let wait = next.map { max(.milliseconds(1), $0 - clock.now()) } ?? .seconds(3_600)
                 await expiryWakeup.wait(until: next ?? .never, timeout: wait, clock: clock)
             } catch {
@@ -306,10 +306,14 @@ public final class Engine: Sendable {
     /// has one thread per core (two here), and every open's task runs on them. A read holding one for its round
     /// trip halves what the engine can do meanwhile, and two at once (the slow snapshot's counts beside the
     /// expiry's next deadline or the dashboard's list) would leave the opens no thread until they came back.
-    func blockingRead<T: Sendable>(_ read: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            blockingReads.async { continuation.resume(with: Result { try read() }) }
+    /// `queue` is `blockingReads` for the short reads, `slowSnapshotQueue` for the whole-table scans.
+    func blockingRead<T: Sendable, Failure: Error>(on queue: DispatchQueue,
+                                                   _ read: @escaping @Sendable () throws(Failure) -> T)
+        async throws(Failure) -> T {
+        let result: Result<T, Failure> = await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: Result { () throws(Failure) -> T in try read() }) }
         }
+        return try result.get()
     }
 
     /// What a recovery settled, the parts that happened only: "1 send paid, 2 cancelled, 1 refund made".
@@ -344,12 +348,7 @@ public final class Engine: Sendable {
             let started = ContinuousClock.now
             switch books {
             case let .sqlite(books):
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    slowSnapshotQueue.async {
-                        self.refreshSlowSnapshot(books.ledger)
-                        continuation.resume()
-                    }
-                }
+                await blockingRead(on: slowSnapshotQueue) { self.refreshSlowSnapshot(books.ledger) }
             case let .postgres(books):
                 await refreshSlowSnapshot(books.ledger)
             }

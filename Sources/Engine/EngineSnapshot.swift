@@ -60,10 +60,13 @@ extension Engine {
             let figures = postgresQueueFigures.withLock { $0 }
             queueSnapshot = figures.queues.isEmpty ? await Engine.queueSnapshot(books.queue) : figures
         }
-        let packets = packets
-        let open = (try? await blockingRead { try packets.openPackets(limit: Engine.snapshotListLength) }) ?? []
+        let open = (try? await blockingRead(on: blockingReads) {
+            try self.packets.openPackets(limit: Engine.snapshotListLength)
+        }) ?? []
         let now = clock.now()
-        let expiring = (try? await blockingRead { try packets.openPacketCount(expiringBy: now + Engine.expiringSoon) })
+        let expiring = (try? await blockingRead(on: blockingReads) {
+            try self.packets.openPacketCount(expiringBy: now + Engine.expiringSoon)
+        })
             ?? open.filter { $0.expiresAt <= now + Engine.expiringSoon }.count
         return EngineSnapshot(
             takenAt: now, uptime: now - startedAt, durability: durability, creditMode: creditMode,
@@ -101,8 +104,7 @@ extension Engine {
         let started = ContinuousClock.now
         do {
             let totals = try await ledger.totals()
-            let packets = packets
-            let stats = try await blockingRead { try packets.stats() }
+            let stats = try await blockingRead(on: blockingReads) { try self.packets.stats() }
             let top = try await ledger.topAccounts(limit: Engine.snapshotListLength)
             let violations = try await ledger.auditLedgerQuick()
             let snapshot = SlowSnapshot(takenAt: clock.now(), totals: totals, packets: stats, topAccounts: top,

@@ -406,7 +406,6 @@ public final class LocalCluster: Sendable {
         }
     }
 
-    /// The last few lines of a log file, joined; "" when unreadable.
     /// What a standby's log says when it asks its primary for WAL the primary has recycled.
     static let walGoneMessage = "has already been removed"
 
@@ -418,6 +417,7 @@ public final class LocalCluster: Sendable {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// The last few lines of a log file, joined; "" when unreadable.
     static func tail(of path: String) -> String {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return "" }
         return text.split(whereSeparator: \.isNewline).suffix(3).joined(separator: " / ")

@@ -13,10 +13,10 @@ import Synchronization
 ///
 /// Only a grab locks its packet's row (to take the next slot and draw its share); a draw locks its own grab
 /// row; the marks lock their claims, all of a batch's at once and in id order, before the first mark (a batch's
-/// credited marks and its waiting marks are two statements). Up to `concurrentBatches` batches run at once, and never two that grab the same
-/// packet: a grab of a packet that a batch under way is grabbing waits for the next batch, so batches do not
-/// queue on each other's packet rows (each held until its COMMIT has reached a standby). Batches that deadlock
-/// (with another process's) are rolled back by PostgreSQL and run again.
+/// credited marks and its waiting marks are two statements). Up to `concurrentBatches` batches run at once, and
+/// never two that grab the same packet: a grab of a packet that a batch under way is grabbing waits for the next
+/// batch, so batches do not queue on each other's packet rows (each held until its COMMIT has reached a standby).
+/// Batches that deadlock (with another process's) are rolled back by PostgreSQL and run again.
 ///
 /// A refusal (sold out, expired, not grabbed…) is one write's own result, decided from what the batch read,
 /// and never undoes the others. A batch whose connection is lost before its answer came (even while its
