@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -77,6 +78,13 @@ extension LocalCluster {
     /// primary comes back as a standby: `pg_rewind`, or a fresh base backup when rewinding fails.
     /// `progress` hears each step as it happens (the dashboard's events line).
     public func failover(progress: @escaping @Sendable (String) -> Void = { _ in }) async throws(ClusterError) -> FailoverResult {
+        try await failover(progress: progress, afterRewind: nil)
+    }
+
+    /// The failover, with `afterRewind` run between a successful `pg_rewind` of the old primary and its start
+    /// (the tests' way to make the new primary recycle the WAL the rewound server will ask for).
+    func failover(progress: @escaping @Sendable (String) -> Void,
+                  afterRewind: (@Sendable (ClusterSettings) async -> Void)?) async throws(ClusterError) -> FailoverResult {
         let clock = ContinuousClock()
         let began = clock.now
         var settings = try self.settings()
@@ -138,7 +146,8 @@ extension LocalCluster {
                     }
                 }
             }
-            let rejoined = await rejoin(old, settings: settings, user: user, installation: installation)
+            let rejoined = await rejoin(old, settings: settings, user: user, installation: installation,
+                                        afterRewind: afterRewind)
             return FailoverResult(
                 oldPrimary: oldPrimary, newPrimary: best.name, receivedLSNs: received,
                 promotedMilliseconds: LocalCluster.milliseconds(promotedAt - began), rejoined: rejoined,
@@ -152,10 +161,13 @@ extension LocalCluster {
     /// A rewound server replays from its last checkpoint before the failover, and streams what it lacks of
     /// that from the new primary. When the new primary no longer keeps that WAL (`wal_keep_size` is 256 MB, a
     /// few tens of seconds under load; its own checkpoint after the promotion recycles the rest), the rewound
-    /// server asks for it twice a second forever and never becomes consistent. Its log says so ("has already
-    /// been removed"): it is then stopped and copied afresh instead.
+    /// server asks for it twice a second forever: it never becomes consistent, or it does from the WAL
+    /// `pg_rewind` copied and then never streams. Its log says so ("has already been removed"): it is then
+    /// stopped and copied afresh instead. So a rejoin by `pg_rewind` counts only once the new primary streams
+    /// to the server.
     private func rejoin(_ server: ClusterSettings.Server, settings: ClusterSettings, user: ServerUser,
-                        installation: PostgresInstallation) async -> String {
+                        installation: PostgresInstallation,
+                        afterRewind: (@Sendable (ClusterSettings) async -> Void)?) async -> String {
         _ = await ServerProcess.waitUntilGone(directory: server.directory, timeout: .seconds(10))
         let source = settings.primarySettings.with(database: "postgres")
         var how = "pg_rewind"
@@ -167,6 +179,7 @@ extension LocalCluster {
             if rewound?.status == 0 {
                 // pg_rewind copied the new primary's configuration: this server's own is written after it.
                 try configure(server, settings: settings, user: user)
+                await afterRewind?(settings)
                 guard let failure = await startRewound(server, settings: settings, user: user, installation: installation) else {
                     return how
                 }
@@ -184,34 +197,49 @@ extension LocalCluster {
         }
     }
 
-    /// Starts a rewound server and waits until it accepts connections; nil when it does, else why not: its
+    /// Starts a rewound server and waits until the new primary streams to it; nil when it does, else why not: its
     /// start failed, or its log says the WAL it must replay is gone from the new primary (then it is killed at
-    /// once rather than waited for).
+    /// once rather than waited for). A server still not streaming after `rejoinStreamingLimit`, with no such
+    /// line, is left to catch up and counts as rejoined.
     private func startRewound(_ server: ClusterSettings.Server, settings: ClusterSettings, user: ServerUser,
                               installation: PostgresInstallation) async -> String? {
         let log = settings.serverRoot + "/\(server.name).log"
         let logStart = (try? FileManager.default.attributesOfItem(atPath: log)[.size] as? UInt64) ?? 0
         let directory = server.directory
-        let watcher = Task { () -> Bool in
+        let walGone = Atomic(false)
+        let watcher = Task {
             while !Task.isCancelled {
                 if LocalCluster.text(of: log, from: logStart).contains(LocalCluster.walGoneMessage) {
                     _ = ServerProcess.killPostmaster(directory: directory)
-                    return true
+                    walGone.store(true, ordering: .sequentiallyConsistent)
+                    return
                 }
                 try? await Task.sleep(for: .milliseconds(200))
             }
-            return false
         }
-        var failure: String?
+        defer { watcher.cancel() }
         do {
             _ = try await ensure(server.name, settings: settings, user: user, installation: installation)
         } catch {
-            failure = "\(error)"
+            watcher.cancel()
+            await watcher.value
+            return walGone.load(ordering: .sequentiallyConsistent) ? LocalCluster.walGoneReason : "\(error)"
         }
-        watcher.cancel()
-        if await watcher.value { return "the WAL from its last checkpoint is gone from the new primary" }
-        return failure
+        // Accepting connections is not rejoined: a server consistent from the WAL pg_rewind copied may still
+        // be unable to stream what follows.
+        let primary = settings.primarySettings.with(database: "postgres")
+        let clock = ContinuousClock()
+        let deadline = clock.now + LocalCluster.rejoinStreamingLimit
+        while clock.now < deadline, !walGone.load(ordering: .sequentiallyConsistent) {
+            if (try? await LocalCluster.replication(primary))?[server.name]?.state == "streaming" { return nil }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        return walGone.load(ordering: .sequentiallyConsistent) ? LocalCluster.walGoneReason : nil
     }
+
+    /// How long a rejoin by `pg_rewind` waits for the new primary to stream to the rewound server.
+    static let rejoinStreamingLimit: Duration = .seconds(30)
+    static let walGoneReason = "the WAL from its last checkpoint is gone from the new primary"
 
     static func milliseconds(_ duration: Duration) -> Int {
         Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
