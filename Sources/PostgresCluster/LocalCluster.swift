@@ -226,6 +226,9 @@ public final class LocalCluster: Sendable {
             if !LocalCluster.isPortFree(server.port) {
                 (server, settings) = try movePort(of: server, user: user)
             }
+        } else {
+            // Written afresh at every start, so that a cluster made by an older hongbao runs this one's settings.
+            try configure(server, settings: settings, user: user)
         }
         try await start(server, settings: settings, user: user, installation: installation)
         return true

@@ -48,4 +48,37 @@ final class RejoinTests: XCTestCase {
         XCTAssertEqual(onOld.count, onNew.count)
         XCTAssertTrue(onOld == onNew, "the old primary differs from the new in \(onOld.symmetricDifference(onNew).count) rows")
     }
+
+    /// `pg_rewind` first finishes the killed primary's crash recovery, and that recovery ends in a checkpoint
+    /// that keeps only `wal_keep_size` of WAL behind it; the rewind then reads the old primary's WAL back to
+    /// its last checkpoint before the failover, which can be most of a checkpoint distance back. Here the
+    /// primary writes three segments more than a quarter of `max_wal_size` (what was kept before) after its
+    /// last checkpoint, with no checkpoint since (checked), and the old primary still comes back by
+    /// `pg_rewind`, not by a base backup.
+    func testTheOldPrimaryIsRewoundWhenItsLastCheckpointIsFurtherBackThanTheWALKeptForStandbys() async throws {
+        let postgres = try await TestPostgres.start(self, standbys: 2)
+        let settings = try postgres.cluster.settings()
+        let sizes = ServerConfiguration.walSizes(durable: settings.durable)
+        let target = (sizes.max / 4 + 48) * 1_048_576
+        let (written, checkpointMoved) = try await SQL.with(postgres.primary) { connection -> (Int, Bool) in
+            try await SQL.execute(connection, "CREATE TABLE rows (id bigint PRIMARY KEY, filler text)")
+            try await SQL.execute(connection, "CHECKPOINT")
+            let lsn = "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint"
+            let checkpoint = "SELECT (checkpoint_lsn - '0/0'::pg_lsn)::bigint FROM pg_control_checkpoint()"
+            let start = try await SQL.int(connection, lsn)
+            let checkpointAtStart = try await SQL.int(connection, checkpoint)
+            var next = 0
+            while try await SQL.int(connection, lsn) - start < target {
+                try await SQL.execute(connection,
+                    "INSERT INTO rows SELECT g, repeat('x', 100) FROM generate_series(\(next), \(next + 9_999)) g")
+                next += 10_000
+            }
+            return (try await SQL.int(connection, lsn) - start, try await SQL.int(connection, checkpoint) != checkpointAtStart)
+        }
+        XCTAssertFalse(checkpointMoved, "a checkpoint came after the test's: the case is not made")
+
+        let result = try await postgres.cluster.failover()
+        XCTAssertEqual(result.rejoined, "pg_rewind", "after \(written / 1_048_576) MB of WAL since the last checkpoint")
+        await waitUntilCaughtUp(postgres, standby: "a")
+    }
 }
