@@ -73,6 +73,14 @@ public struct Packet: Sendable, Equatable, Codable {
         self.state = state
     }
 
+    /// This packet as `markRefunded` leaves it: its refund made, no longer pending.
+    public var withRefundMade: Packet {
+        Packet(id: id, kind: kind, senderID: senderID, senderName: senderName, recipientID: recipientID, total: total,
+               shares: shares, greeting: greeting, createdAt: createdAt, expiresAt: expiresAt, grabbed: grabbed,
+               opened: opened, openedAmount: openedAmount, creditedAmount: creditedAmount, refunded: refunded,
+               refundPending: false, state: state)
+    }
+
     /// Money not yet drawn by an open.
     public var remaining: Money { total - openedAmount }
 

@@ -89,10 +89,14 @@ final class EnginePostgresTests: XCTestCase {
         guard case let .postgres(books) = engine.books else { return XCTFail("the engine did not start on PostgreSQL") }
         _ = try await engine.seedDemoAccounts(count: 4, random: SeededRandomSource(seed: 1))
         _ = try await engine.send(SendRequest.group(from: "alice", total: Money(yuan: 10), shares: 2))
+        // And one the expiry refunds while the engine runs.
+        let expiring = try await engine.send(SendRequest.group(from: "bob", total: Money(yuan: 5), shares: 2,
+                                                               timeToLive: .seconds(1)))
         let before = books.pool.blockingReadsOnTasks
         let run = Task { await engine.run() }
-        await waitUntil("a slow snapshot", timeout: .seconds(30), interval: .milliseconds(20)) {
-            await engine.snapshot().slow != nil
+        await waitUntil("a slow snapshot and the expiry", timeout: .seconds(30), interval: .milliseconds(20)) {
+            let snapshot = await engine.snapshot()
+            return snapshot.slow?.packets.expired == 1 && snapshot.openPackets.count == 1
         }
         let first = await engine.snapshot()
         XCTAssertEqual(first.openPackets.count, 1, "the snapshot read the open packet")
@@ -100,6 +104,7 @@ final class EnginePostgresTests: XCTestCase {
         run.cancel()
         await run.value
         XCTAssertEqual(books.pool.blockingReadsOnTasks - before, 0, "reads that held a thread of the cooperative pool")
+        XCTAssertEqual(try books.packetStore.packet(expiring.id)?.refundPending, false, "the expiry refunded it")
         await engine.close()
     }
 

@@ -215,6 +215,8 @@ final class ExpiryTests: PacketTestCase {
         let after = try XCTUnwrap(expired.first)
         XCTAssertEqual(after.state, .expired)
         XCTAssertEqual(after.refunded, yuan("10.00") - opened)
+        XCTAssertEqual(after, try packetStore.packet(packet.id), "what the sweep returns is what is stored")
+        XCTAssertFalse(after.refundPending)
         XCTAssertEqual(try balance("s"), yuan("90.00") + (yuan("10.00") - opened))
         XCTAssertEqual(try held(packet), .zero)
         let refund = try XCTUnwrap(try ledger.transfer(id: packet.id.refundTransferID))
