@@ -92,7 +92,10 @@ public enum FaultRecoverySuite {
         let lowestStandby = runs.map(\.standbyLowestShare).min() ?? 0
         let lowestFailover = runs.map(\.failoverLowestShare).min() ?? 0
         let failed = runs.map(\.failedOpens).reduce(0, +), skipped = runs.map(\.skippedOpens).reduce(0, +)
-        let promoted = runs.map { "\($0.failover.promotedMilliseconds) ms (\($0.failover.rejoined))" }.joined(separator: ", ")
+        let promoted = runs.map { run -> String in
+            let rejoin = Double(run.failover.totalMilliseconds - run.failover.promotedMilliseconds) / 1_000
+            return "\(run.failover.promotedMilliseconds) ms (rejoined by \(run.failover.rejoined) in \(String(format: "%.1f", rejoin)) s)"
+        }.joined(separator: ", ")
         return [
             BenchFigure(suite: "pgfaults", name: "opens/s before the faults", unit: "opens/s",
                         samples: Samples(runs.map(\.rateBefore)), higherIsBetter: true, note: note),

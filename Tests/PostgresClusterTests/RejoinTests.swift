@@ -57,8 +57,7 @@ final class RejoinTests: XCTestCase {
     /// `pg_rewind`, not by a base backup.
     func testTheOldPrimaryIsRewoundWhenItsLastCheckpointIsFurtherBackThanTheWALKeptForStandbys() async throws {
         let postgres = try await TestPostgres.start(self, standbys: 2)
-        let settings = try postgres.cluster.settings()
-        let sizes = ServerConfiguration.walSizes(durable: settings.durable)
+        let sizes = ServerConfiguration.walSizes
         let target = (sizes.max / 4 + 48) * 1_048_576
         let (written, checkpointMoved) = try await SQL.with(postgres.primary) { connection -> (Int, Bool) in
             try await SQL.execute(connection, "CREATE TABLE rows (id bigint PRIMARY KEY, filler text)")
