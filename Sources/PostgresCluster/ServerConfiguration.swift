@@ -19,8 +19,8 @@ enum ServerConfiguration {
     /// `max_wal_size` / (1 + `checkpoint_completion_target`) of WAL or so, and the last one completed can be
     /// about that far back; with a quarter of `max_wal_size` kept, the rewind of a `bench pgfaults` run found
     /// the segment it needed gone and the old primary came back by a base backup. So as much is kept as
-    /// `max_wal_size`. And both are half PostgreSQL's default: `pg_rewind` (15) copies every WAL file the new
-    /// primary holds, so that a rejoin with 1 GB of each (1.5 GB in `pg_wal`) took 12-13 s of the load's two
+    /// `max_wal_size`. And both are half PostgreSQL's default: `pg_rewind` copies the new primary's WAL segments
+    /// whole, so that a rejoin with 1 GB of each (1.5 GB in `pg_wal`) took 12-13 s of the load's two
     /// cores and `bench pgfaults` measured service back 20.8 s after the failover, against 8.6 s with 512 MB.
     /// The price is a checkpoint every 270 MB of WAL (about 36 s at 3,000 opens/s): 7 % more WAL bytes an open
     /// in the seconds after one (full-page images).
