@@ -147,7 +147,7 @@ extension LocalCluster {
                 }
             }
             let rejoined = await rejoin(old, settings: settings, user: user, installation: installation,
-                                        afterRewind: afterRewind)
+                                        progress: progress, afterRewind: afterRewind)
             return FailoverResult(
                 oldPrimary: oldPrimary, newPrimary: best.name, receivedLSNs: received,
                 promotedMilliseconds: LocalCluster.milliseconds(promotedAt - began), rejoined: rejoined,
@@ -166,8 +166,11 @@ extension LocalCluster {
     /// stopped and copied afresh instead. So a rejoin by `pg_rewind` counts only once the new primary streams
     /// to the server.
     private func rejoin(_ server: ClusterSettings.Server, settings: ClusterSettings, user: ServerUser,
-                        installation: PostgresInstallation,
+                        installation: PostgresInstallation, progress: @Sendable (String) -> Void,
                         afterRewind: (@Sendable (ClusterSettings) async -> Void)?) async -> String {
+        let clock = ContinuousClock()
+        let began = clock.now
+        func seconds() -> String { String(format: "%.1f s", Double(LocalCluster.milliseconds(clock.now - began)) / 1_000) }
         _ = await ServerProcess.waitUntilGone(directory: server.directory, timeout: .seconds(10))
         let source = settings.primarySettings.with(database: "postgres")
         var how = "pg_rewind"
@@ -179,8 +182,10 @@ extension LocalCluster {
             if rewound?.status == 0 {
                 // pg_rewind copied the new primary's configuration: this server's own is written after it.
                 try configure(server, settings: settings, user: user)
+                progress("failover: \(server.name) rewound by pg_rewind in \(seconds()); starting it as a standby")
                 await afterRewind?(settings)
                 guard let failure = await startRewound(server, settings: settings, user: user, installation: installation) else {
+                    progress("failover: \(server.name) streams from \(settings.primary), \(seconds()) after the promotion")
                     return how
                 }
                 how = "base backup (after pg_rewind: \(failure))"
@@ -189,6 +194,7 @@ extension LocalCluster {
             } else {
                 how = "base backup (pg_rewind: \(rewound?.tail ?? "did not run"))"
             }
+            progress("failover: \(server.name) copied afresh from \(settings.primary) by a base backup")
             try? FileManager.default.removeItem(atPath: server.directory)
             _ = try await ensure(server.name, settings: settings, user: user, installation: installation)
             return how
