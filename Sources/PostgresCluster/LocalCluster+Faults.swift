@@ -160,8 +160,8 @@ extension LocalCluster {
     ///
     /// A rewound server replays from its last checkpoint before the failover, and streams what it lacks of
     /// that from the new primary. When the new primary no longer keeps that WAL (it keeps `wal_keep_size`, about
-    /// two minutes under load, behind its newest checkpoint, and recycles the rest), the rewound
-    /// server asks for it twice a second forever: it never becomes consistent, or it does from the WAL
+    /// a minute at 3,000 opens/s, behind its newest checkpoint, and recycles the rest), the rewound server
+    /// asks for it twice a second forever: it never becomes consistent, or it does from the WAL
     /// `pg_rewind` copied and then never streams. Its log says so ("has already been removed"): it is then
     /// stopped and copied afresh instead. So a rejoin by `pg_rewind` counts only once the new primary streams
     /// to the server.
