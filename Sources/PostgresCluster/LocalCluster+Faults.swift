@@ -72,8 +72,9 @@ extension LocalCluster {
         }
     }
 
-    /// Promotes the standby with the most WAL received (`pg_last_wal_receive_lsn()`) among those that answer,
-    /// after killing every process of the old primary (so that it can take no more writes). The other standby is
+    /// Promotes the standby with the most WAL (received, or replayed from its own `pg_wal`) once every standby has
+    /// said how much it holds (`standbyPositions`), after killing every process of the old primary (so that it
+    /// can take no more writes). The other standby is
     /// re-pointed to the new primary, the settings name the new primary (clients reconnect there), and the old
     /// primary comes back as a standby: `pg_rewind`, or a fresh base backup when rewinding fails.
     /// `progress` hears each step as it happens (the dashboard's events line).
@@ -103,26 +104,15 @@ extension LocalCluster {
             _ = await ServerProcess.waitUntilGone(directory: old.directory, timeout: .seconds(10), reaped: false)
             progress("failover: primary \(oldPrimary) killed (SIGKILL); promoting the standby with the most WAL")
 
-            var received: [String: String] = [:]
+            let positions = try await standbyPositions(settings, user: user, installation: installation, progress: progress)
+            let received = positions.mapValues(\.text)
             var best: (name: String, position: UInt64)?
             for name in settings.standbyNames {
-                guard let server = settings.server(name) else { continue }
-                if ServerProcess.inspect(directory: server.directory).state == .stopped {
-                    ServerProcess.signal(SIGCONT, directory: server.directory) // a slow standby still counts
-                }
-                guard let text = try? await ServerConnection.with(settings.settings(for: name).with(database: "postgres"),
-                                                                  timeout: .seconds(3), { connection in
-                    let rows = try await ServerConnection.rows(connection, "SELECT pg_last_wal_receive_lsn()::text")
-                    return try rows.first?.decode(String?.self) ?? nil
-                }), let position = LSN.parse(text) else { continue }
-                received[name] = text
+                guard let position = positions[name]?.position else { continue }
                 if let current = best, current.position >= position { continue } // a tie keeps the first
                 best = (name, position)
             }
-            guard let best else {
-                throw ClusterError.refused(reason: "no standby answers, so none can be promoted; restore one first "
-                    + "(hongbao cluster fault restore NAME) and run failover again")
-            }
+            guard let best else { throw ClusterError.refused(reason: "the cluster has no standby to promote") }
             let promoted = settings.settings(for: best.name).with(database: "postgres")
             try await ServerConnection.with(promoted, timeout: .seconds(70)) { connection in
                 let rows = try await ServerConnection.rows(connection, "SELECT pg_promote(true, 60)")
@@ -154,6 +144,65 @@ extension LocalCluster {
                 totalMilliseconds: LocalCluster.milliseconds(clock.now - began))
         }
     }
+
+    /// Every standby's WAL position: the most it holds on disk, received by streaming or replayed from its own
+    /// `pg_wal`. With `ANY 1`, a commit was acknowledged once one standby had it, so the promotion is safe only
+    /// from the standby that holds the most, and that is known only when every standby has answered: one that
+    /// does not answer stops the failover (promoting another could lose commits it alone confirmed). A stopped
+    /// standby is continued. A killed one is started: it replays its own WAL, then finds no primary to stream
+    /// from, which its log says ("could not connect to the primary server"), and its position is read then.
+    private func standbyPositions(_ settings: ClusterSettings, user: ServerUser, installation: PostgresInstallation,
+                                  progress: @Sendable (String) -> Void) async throws -> [String: (text: String, position: UInt64)] {
+        let clock = ContinuousClock()
+        let deadline = clock.now + LocalCluster.failoverAnswerLimit
+        var positions: [String: (text: String, position: UInt64)] = [:]
+        for name in settings.standbyNames {
+            guard let server = settings.server(name) else { continue }
+            let log = settings.serverRoot + "/\(name).log"
+            var startedAt: UInt64?
+            switch ServerProcess.inspect(directory: server.directory).state {
+            case .running: break
+            case .stopped: ServerProcess.signal(SIGCONT, directory: server.directory) // a slow standby still counts
+            case .gone:
+                progress("failover: standby \(name) is down; starting it to read the WAL it holds")
+                startedAt = (try? FileManager.default.attributesOfItem(atPath: log)[.size] as? UInt64) ?? 0
+                _ = await ServerProcess.waitUntilGone(directory: server.directory, timeout: .seconds(10))
+                _ = try await ensure(name, settings: settings, user: user, installation: installation)
+            }
+            let login = settings.settings(for: name).with(database: "postgres")
+            var answer: (text: String, position: UInt64)?
+            while answer == nil, clock.now < deadline {
+                if let startedAt, !LocalCluster.text(of: log, from: startedAt).contains(LocalCluster.noPrimaryMessage) {
+                    try? await Task.sleep(for: .milliseconds(50))
+                    continue
+                }
+                let text = try? await ServerConnection.with(login, timeout: .seconds(5)) { connection in
+                    let rows = try await ServerConnection.rows(
+                        connection, "SELECT greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::text")
+                    return try rows.first?.decode(String?.self) ?? nil
+                }
+                if let text, let position = LSN.parse(text) {
+                    answer = (text, position)
+                } else {
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            guard let answer else {
+                throw ClusterError.refused(reason: "standby \(name) did not say how much WAL it holds within "
+                    + "\(LocalCluster.failoverAnswerLimit.components.seconds) s, and it may hold commits no other "
+                    + "standby has, so none was promoted; make it answer (hongbao cluster fault restore \(name)) "
+                    + "and run failover again")
+            }
+            positions[name] = answer
+        }
+        return positions
+    }
+
+    /// How long the failover waits for every standby to say how much WAL it holds.
+    static let failoverAnswerLimit: Duration = .seconds(30)
+    /// A standby's log line when its primary does not answer: a standby started with no primary has replayed all
+    /// of its own WAL before it tries to stream.
+    static let noPrimaryMessage = "could not connect to the primary server"
 
     /// Brings the old primary back as a standby of the new one: `pg_rewind` (which first finishes the crash
     /// recovery of the killed server), else a fresh base backup. Says how, or why it could not.
