@@ -98,8 +98,7 @@ extension LocalCluster {
             let oldPrimary = settings.primary
             guard let old = settings.server(oldPrimary) else { throw ClusterError.refused(reason: "the settings name no primary") }
             // Fence the old primary: every one of its processes, so that none sends WAL or acknowledges a commit.
-            ServerProcess.signal(SIGKILL, directory: old.directory)
-            _ = ServerProcess.killPostmaster(directory: old.directory)
+            ServerProcess.fence(directory: old.directory)
             // Its processes gone is enough to promote; its zombie postmaster is waited for before the rewind.
             _ = await ServerProcess.waitUntilGone(directory: old.directory, timeout: .seconds(10), reaped: false)
             progress("failover: primary \(oldPrimary) killed (SIGKILL); promoting the standby with the most WAL")

@@ -74,6 +74,19 @@ struct ServerProcess: Sendable, Equatable {
         }
     }
 
+    /// Kills every process of the server without letting any of them tell its client anything: the postmaster is
+    /// stopped first (SIGSTOP), then its children are killed, then it is. A postmaster that sees a child die sends
+    /// every other child SIGQUIT, and a backend quitting so sends its client what it had buffered, among it the
+    /// CommandComplete of a statement whose commit still waits for a standby at the Sync: postgres-nio takes that
+    /// for success. With the children killed before the postmaster, as before, a failover under 30 such commits
+    /// had 28 or 29 of them "acknowledged" in two runs of three.
+    static func fence(directory: String) {
+        let postmaster = inspect(directory: directory).pid
+        if let postmaster { kill(postmaster, SIGSTOP) }
+        for pid in all(directory: directory) where pid != postmaster { kill(pid, SIGKILL) }
+        if let postmaster { kill(postmaster, SIGKILL) }
+    }
+
     /// Waits until every process of the server shows as stopped (a signal is delivered asynchronously), up to
     /// `timeout`; true if they all do.
     static func waitUntilStopped(directory: String, timeout: Duration) async -> Bool {

@@ -178,4 +178,39 @@ final class ReplicationFaultTests: XCTestCase {
         let onC = try await SQL.with(postgres.settings.settings(for: "c")) { try await SQL.ids($0, table: "rows") }
         XCTAssertEqual(onC, onNewPrimary)
     }
+
+    /// Commits that wait for a standby when the failover kills the primary are not acknowledged. A primary whose
+    /// postmaster sees one of its processes die sends every other one SIGQUIT, and a backend that quits so sends
+    /// its client what it had buffered: the CommandComplete of a statement whose commit waits at the Sync, which
+    /// postgres-nio takes for success. So the fence stops the postmaster before it kills anything.
+    func testCommitsWaitingForAStandbyWhenTheFailoverKillsThePrimaryAreNotAcknowledged() async throws {
+        let postgres = try await TestPostgres.start(self, standbys: 2)
+        try await makeTable(postgres)
+        try await postgres.cluster.fault(.slow, server: "b")
+        try await postgres.cluster.fault(.slow, server: "c")
+        let primary = postgres.primary
+        let writers = 30
+        let commits = (0..<writers).map { index in
+            Task { () -> Bool in
+                guard let connection = try? await SQL.within(.seconds(20), { try await SQL.connect(primary, id: 100 + index) }) else {
+                    return false
+                }
+                let acknowledged = (try? await SQL.within(.seconds(60)) {
+                    try await SQL.execute(connection, "INSERT INTO rows (id) VALUES (\(index))")
+                }) != nil
+                _ = try? await SQL.within(.seconds(5)) { try await connection.close() }
+                return acknowledged
+            }
+        }
+        await waitUntil("every commit to wait for a standby", timeout: .seconds(30), interval: .milliseconds(50)) {
+            let waiting = try? await SQL.with(primary) {
+                try await SQL.int($0, "SELECT count(*)::bigint FROM pg_stat_activity WHERE wait_event = 'SyncRep'")
+            }
+            return waiting == writers
+        }
+        _ = try await postgres.cluster.failover()
+        var acknowledged: [Int] = []
+        for (index, commit) in commits.enumerated() where await commit.value { acknowledged.append(index) }
+        XCTAssertEqual(acknowledged, [], "commits no standby confirmed were acknowledged")
+    }
 }
