@@ -150,6 +150,7 @@ extension LocalCluster {
     /// does not answer stops the failover (promoting another could lose commits it alone confirmed). A stopped
     /// standby is continued. A killed one is started: it replays its own WAL, then finds no primary to stream
     /// from, which its log says ("could not connect to the primary server"), and its position is read then.
+    /// Each position is read once the standby's walreceiver no longer streams.
     private func standbyPositions(_ settings: ClusterSettings, user: ServerUser, installation: PostgresInstallation,
                                   progress: @Sendable (String) -> Void) async throws -> [String: (text: String, position: UInt64)] {
         let clock = ContinuousClock()
@@ -175,10 +176,15 @@ extension LocalCluster {
                     try? await Task.sleep(for: .milliseconds(50))
                     continue
                 }
-                let text = try? await ServerConnection.with(login, timeout: .seconds(5)) { connection in
-                    let rows = try await ServerConnection.rows(
-                        connection, "SELECT greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::text")
-                    return try rows.first?.decode(String?.self) ?? nil
+                // Read once its walreceiver has stopped: until then it may still be writing what the old primary
+                // sent before it died (a standby continued from SIGSTOP has a socket's worth of it).
+                let text = try? await ServerConnection.with(login, timeout: .seconds(5)) { connection -> String? in
+                    let rows = try await ServerConnection.rows(connection, """
+                        SELECT greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::text,
+                               EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming')
+                        """)
+                    guard let (text, streaming) = try rows.first?.decode((String?, Bool).self), !streaming else { return nil }
+                    return text
                 }
                 if let text, let position = LSN.parse(text) {
                     answer = (text, position)
