@@ -20,7 +20,8 @@ public enum ClusterFault: String, Sendable, CaseIterable, Codable {
 public struct FailoverResult: Sendable, Codable, Equatable {
     public var oldPrimary: String
     public var newPrimary: String
-    /// The promoted standby's received WAL position when it was chosen, and the others'.
+    /// How much WAL each standby held when the choice was made (received, or replayed from its own `pg_wal`); the
+    /// JSON key keeps its first name.
     public var receivedLSNs: [String: String]
     /// From the start of the failover until the new primary took writes and the settings named it.
     public var promotedMilliseconds: Int

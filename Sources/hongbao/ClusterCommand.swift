@@ -211,7 +211,7 @@ extension ClusterCommand {
                 return
             }
             let positions = result.receivedLSNs.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-            Output.line("failover: \(result.newPrimary) is the primary (received WAL: \(positions)); "
+            Output.line("failover: \(result.newPrimary) is the primary (WAL held: \(positions)); "
                 + "writes taken after \(result.promotedMilliseconds) ms")
             Output.line("old primary \(result.oldPrimary): \(result.rejoined); done in \(result.totalMilliseconds) ms")
         }
