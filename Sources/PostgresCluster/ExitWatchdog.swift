@@ -38,15 +38,25 @@ public enum ExitWatchdog {
 }
 
 extension LocalCluster {
-    /// Has a watchdog remove this cluster when process `pid` ends: each server's postmaster killed with SIGKILL,
-    /// then the servers' root (one `up` made) and the cluster's directory deleted, and `alsoRemove` with them. When
-    /// `remove()` ran first it finds nothing to do. For a cluster that lives as long as one process (a test's,
-    /// a bench's baseline server): a process killed before its tear-down leaves no server running.
+    /// Has a watchdog remove this cluster when process `pid` ends: each server's processes killed with SIGKILL
+    /// (its postmaster stopped first, as `ServerProcess.fence` does), then the servers' root (one `up` made) and
+    /// the cluster's directory deleted, and `alsoRemove` with them. When `remove()` ran first it finds nothing to
+    /// do. For a cluster that lives as long as one process (a test's, a bench's baseline server): a process
+    /// killed before its tear-down leaves no server running. The processes are found as `ServerProcess.all`
+    /// finds them, by their working directory: killing only the postmaster, as it did before, left the children
+    /// of a server under the slow fault (SIGSTOP) stopped for ever, since they never saw the postmaster die.
     public func removeAfterExit(of pid: pid_t = getpid(), alsoRemove: [String] = []) throws(ClusterError) {
         let settings = try settings()
         let kills = settings.servers.map { server in
             let pidFile = ExitWatchdog.quoted(server.directory + "/postmaster.pid")
-            return "[ -f \(pidFile) ] && kill -9 $(head -1 \(pidFile))"
+            let resolved = realpath(server.directory, nil).map { path -> String in
+                defer { free(path) }
+                return String(cString: path)
+            } ?? server.directory
+            let directory = ExitWatchdog.quoted(resolved)
+            return "p=$(head -1 \(pidFile) 2>/dev/null); "
+                + "[ -n \"$p\" ] && [ \"$(readlink /proc/$p/cwd 2>/dev/null)\" = \(directory) ] && kill -STOP $p; "
+                + "for d in /proc/[0-9]*; do [ \"$(readlink $d/cwd 2>/dev/null)\" = \(directory) ] && kill -9 ${d#/proc/} 2>/dev/null; done"
         }.joined(separator: "; ")
         let removals = ((isServerRoot(settings) ? [settings.serverRoot] : []) + [directory] + alsoRemove)
             .map(ExitWatchdog.quoted).joined(separator: " ")

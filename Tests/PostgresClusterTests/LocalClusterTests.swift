@@ -194,6 +194,38 @@ final class LocalClusterTests: XCTestCase {
                       .joined(separator: ", "))
     }
 
+    /// The same with a standby under the slow fault: every one of its processes is stopped, so none would see its
+    /// postmaster killed. The watchdog kills them all, as the stopped children of a test's server were once left.
+    func testTheWatchdogKillsEveryProcessOfAStoppedServer() async throws {
+        do {
+            _ = try PostgresInstallation.find()
+        } catch {
+            throw XCTSkip("PostgreSQL is not installed: \(error.description)")
+        }
+        let directory = try TemporaryDirectory(prefix: "hongbao-watchdog")
+        let cluster = LocalCluster(dataDirectory: directory.path)
+        addTeardownBlock {
+            await cluster.remove()
+            directory.remove()
+        }
+        let settings = try await cluster.up(standbys: 1, durable: false).settings
+        let standby = try XCTUnwrap(settings.server("b"))
+        try await cluster.fault(.slow, server: "b")
+        let processes = ServerProcess.all(directory: standby.directory)
+        XCTAssertGreaterThan(processes.count, 1, "a postmaster and its children")
+        let owner = Process()
+        owner.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        owner.arguments = ["60"]
+        try owner.run()
+        try cluster.removeAfterExit(of: owner.processIdentifier, alsoRemove: [directory.path])
+        kill(owner.processIdentifier, SIGKILL)
+        owner.waitUntilExit()
+        let gone = await poll(timeout: .seconds(30), interval: .milliseconds(100)) {
+            !processes.contains(where: Self.isRunning)
+        }
+        XCTAssertTrue(gone, "still running: \(processes.filter(Self.isRunning))")
+    }
+
     /// Whether process `pid` runs (a zombie that no one has reaped yet does not).
     private static func isRunning(_ pid: pid_t) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
