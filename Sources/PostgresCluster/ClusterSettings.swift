@@ -73,6 +73,9 @@ public struct ClusterSettings: Codable, Sendable, Equatable {
     /// The settings a client uses for the primary.
     public var primarySettings: PostgresLogin { settings(for: primary) }
 
+    /// The log of server `name` (`pg_ctl start -l`).
+    func logPath(of name: String) -> String { serverRoot + "/\(name).log" }
+
     /// The settings for any one server (by name); the primary's port when there is no such name.
     public func settings(for name: String) -> PostgresLogin {
         let port = servers.first { $0.name == name }?.port ?? servers.first { $0.name == primary }?.port ?? 0

@@ -49,11 +49,7 @@ extension LocalCluster {
         let settings = try settings()
         let kills = settings.servers.map { server in
             let pidFile = ExitWatchdog.quoted(server.directory + "/postmaster.pid")
-            let resolved = realpath(server.directory, nil).map { path -> String in
-                defer { free(path) }
-                return String(cString: path)
-            } ?? server.directory
-            let directory = ExitWatchdog.quoted(resolved)
+            let directory = ExitWatchdog.quoted(ServerProcess.resolved(server.directory) ?? server.directory)
             return "p=$(head -1 \(pidFile) 2>/dev/null); "
                 + "[ -n \"$p\" ] && [ \"$(readlink /proc/$p/cwd 2>/dev/null)\" = \(directory) ] && kill -STOP $p; "
                 + "for d in /proc/[0-9]*; do [ \"$(readlink $d/cwd 2>/dev/null)\" = \(directory) ] && kill -9 ${d#/proc/} 2>/dev/null; done"

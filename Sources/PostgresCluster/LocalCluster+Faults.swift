@@ -159,14 +159,14 @@ extension LocalCluster {
         var positions: [String: (text: String, position: UInt64)] = [:]
         for name in settings.standbyNames {
             guard let server = settings.server(name) else { continue }
-            let log = settings.serverRoot + "/\(name).log"
+            let log = settings.logPath(of: name)
             var startedAt: UInt64?
             switch ServerProcess.inspect(directory: server.directory).state {
             case .running: break
             case .stopped: ServerProcess.signal(SIGCONT, directory: server.directory) // a slow standby still counts
             case .gone:
                 progress("failover: standby \(name) is down; starting it to read the WAL it holds")
-                startedAt = (try? FileManager.default.attributesOfItem(atPath: log)[.size] as? UInt64) ?? 0
+                startedAt = LocalCluster.size(of: log)
                 _ = await ServerProcess.waitUntilGone(directory: server.directory, timeout: .seconds(10))
                 _ = try await ensure(name, settings: settings, user: user, installation: installation)
             }
@@ -264,8 +264,8 @@ extension LocalCluster {
     /// line, is left to catch up and counts as rejoined.
     private func startRewound(_ server: ClusterSettings.Server, settings: ClusterSettings, user: ServerUser,
                               installation: PostgresInstallation) async -> String? {
-        let log = settings.serverRoot + "/\(server.name).log"
-        let logStart = (try? FileManager.default.attributesOfItem(atPath: log)[.size] as? UInt64) ?? 0
+        let log = settings.logPath(of: server.name)
+        let logStart = LocalCluster.size(of: log)
         let directory = server.directory
         let walGone = Atomic(false)
         let watcher = Task {

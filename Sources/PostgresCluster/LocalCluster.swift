@@ -300,7 +300,7 @@ public final class LocalCluster: Sendable {
         guard LocalCluster.isPortFree(server.port) else {
             throw ClusterError.portTaken(server: server.name, port: server.port)
         }
-        let log = settings.serverRoot + "/\(server.name).log"
+        let log = settings.logPath(of: server.name)
         var lastFailure: ClusterError?
         for _ in 0..<20 {
             let result = try await ProgramRunner.run(installation.path("pg_ctl"), [
@@ -411,6 +411,11 @@ public final class LocalCluster: Sendable {
 
     /// What a standby's log says when it asks its primary for WAL the primary has recycled.
     static let walGoneMessage = "has already been removed"
+
+    /// The size of the file at `path` in bytes (0 if it cannot be read): where its text from now on begins.
+    static func size(of path: String) -> UInt64 {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? UInt64) ?? 0
+    }
 
     /// The text of the file at `path` after its first `offset` bytes ("" if it cannot be read).
     static func text(of path: String, from offset: UInt64) -> String {

@@ -45,12 +45,17 @@ struct ServerProcess: Sendable, Equatable {
         return first.hasSuffix("/postgres") || first == "postgres" || first.hasSuffix("postmaster") || first.hasPrefix("postgres: ")
     }
 
+    /// `directory` with its symbolic links resolved, as a process's `/proc/PID/cwd` names it; nil if it is gone.
+    static func resolved(_ directory: String) -> String? {
+        guard let real = realpath(directory, nil) else { return nil }
+        defer { free(real) }
+        return String(cString: real)
+    }
+
     /// Every process of the server whose data directory is `directory`, the postmaster's children included even
     /// after the postmaster died: PostgreSQL's processes all run with the data directory as their working directory.
     static func all(directory: String) -> [pid_t] {
-        guard let real = realpath(directory, nil) else { return [] }
-        let target = String(cString: real)
-        free(real)
+        guard let target = resolved(directory) else { return [] }
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap(pid_t.init).filter { pid in
             guard let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd") else { return false }
