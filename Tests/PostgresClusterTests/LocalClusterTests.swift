@@ -159,25 +159,12 @@ final class LocalClusterTests: XCTestCase {
     /// it kills the server and deletes the server's root, the cluster's directory and what it was also given;
     /// while the owner lives it touches nothing.
     func testTheWatchdogRemovesTheClusterOfAnOwnerKilledBeforeItsTearDown() async throws {
-        do {
-            _ = try PostgresInstallation.find()
-        } catch {
-            throw XCTSkip("PostgreSQL is not installed: \(error.description)")
-        }
-        let directory = try TemporaryDirectory(prefix: "hongbao-watchdog")
-        let cluster = LocalCluster(dataDirectory: directory.path)
-        addTeardownBlock {
-            await cluster.remove()
-            directory.remove()
-        }
+        let (directory, cluster) = try watchdogCluster()
         let settings = try await cluster.up(standbys: 0, durable: false).settings
         let server = try XCTUnwrap(settings.server("a"))
         let pidText = try String(contentsOfFile: server.directory + "/postmaster.pid", encoding: .utf8)
         let postmaster = try XCTUnwrap(pid_t(pidText.split(separator: "\n").first ?? ""))
-        let owner = Process()
-        owner.executableURL = URL(fileURLWithPath: "/bin/sleep")
-        owner.arguments = ["60"]
-        try owner.run()
+        let owner = try Self.sleepingOwner()
         try cluster.removeAfterExit(of: owner.processIdentifier, alsoRemove: [directory.path])
 
         try await Task.sleep(for: .milliseconds(1_500))
@@ -197,6 +184,25 @@ final class LocalClusterTests: XCTestCase {
     /// The same with a standby under the slow fault: every one of its processes is stopped, so none would see its
     /// postmaster killed. The watchdog kills them all, as the stopped children of a test's server were once left.
     func testTheWatchdogKillsEveryProcessOfAStoppedServer() async throws {
+        let (directory, cluster) = try watchdogCluster()
+        let settings = try await cluster.up(standbys: 1, durable: false).settings
+        let standby = try XCTUnwrap(settings.server("b"))
+        try await cluster.fault(.slow, server: "b")
+        let processes = ServerProcess.all(directory: standby.directory)
+        XCTAssertGreaterThan(processes.count, 1, "a postmaster and its children")
+        let owner = try Self.sleepingOwner()
+        try cluster.removeAfterExit(of: owner.processIdentifier, alsoRemove: [directory.path])
+        kill(owner.processIdentifier, SIGKILL)
+        owner.waitUntilExit()
+        let gone = await poll(timeout: .seconds(30), interval: .milliseconds(100)) {
+            !processes.contains(where: Self.isRunning)
+        }
+        XCTAssertTrue(gone, "still running: \(processes.filter(Self.isRunning))")
+    }
+
+    /// A cluster under a fresh temporary directory, removed at the test's end whatever its watchdog did; skipped
+    /// where PostgreSQL is not installed.
+    private func watchdogCluster() throws -> (TemporaryDirectory, LocalCluster) {
         do {
             _ = try PostgresInstallation.find()
         } catch {
@@ -208,22 +214,16 @@ final class LocalClusterTests: XCTestCase {
             await cluster.remove()
             directory.remove()
         }
-        let settings = try await cluster.up(standbys: 1, durable: false).settings
-        let standby = try XCTUnwrap(settings.server("b"))
-        try await cluster.fault(.slow, server: "b")
-        let processes = ServerProcess.all(directory: standby.directory)
-        XCTAssertGreaterThan(processes.count, 1, "a postmaster and its children")
+        return (directory, cluster)
+    }
+
+    /// A process standing for a cluster's owner, to be killed: `sleep 60`.
+    private static func sleepingOwner() throws -> Process {
         let owner = Process()
         owner.executableURL = URL(fileURLWithPath: "/bin/sleep")
         owner.arguments = ["60"]
         try owner.run()
-        try cluster.removeAfterExit(of: owner.processIdentifier, alsoRemove: [directory.path])
-        kill(owner.processIdentifier, SIGKILL)
-        owner.waitUntilExit()
-        let gone = await poll(timeout: .seconds(30), interval: .milliseconds(100)) {
-            !processes.contains(where: Self.isRunning)
-        }
-        XCTAssertTrue(gone, "still running: \(processes.filter(Self.isRunning))")
+        return owner
     }
 
     /// Whether process `pid` runs (a zombie that no one has reaped yet does not).
