@@ -215,26 +215,30 @@ public final class LocalCluster: Sendable {
             return true
         case .gone: break
         }
-        if !FileManager.default.fileExists(atPath: server.directory + "/PG_VERSION") {
+        let made = !FileManager.default.fileExists(atPath: server.directory + "/PG_VERSION")
+        if made {
             if name == settings.primary {
                 try await initialize(server, settings: settings, user: user, installation: installation)
             } else {
                 try await copyFromPrimary(server, settings: settings, user: user, installation: installation)
             }
-            // The port was free when the cluster was planned, seconds ago; another program (another cluster made
-            // at the same moment) may have taken it since. A server never started yet simply gets another one.
-            if !LocalCluster.isPortFree(server.port) {
-                (server, settings) = try movePort(of: server, user: user)
-            }
         } else {
             // Written afresh at every start, so that a cluster made by an older hongbao runs this one's settings.
             try configure(server, settings: settings, user: user)
+        }
+        // The port was free when the cluster was planned, or while the server last ran; another program (another
+        // cluster made meanwhile) may have taken it since. A server never started yet, or a standby (no client
+        // but hongbao's own status reads, which take the port from the settings), simply gets another one. A
+        // CI run once saw a rejoining old primary's port taken while it was down for the failover.
+        if made || name != settings.primary, !LocalCluster.isPortFree(server.port) {
+            (server, settings) = try movePort(of: server, user: user)
         }
         try await start(server, settings: settings, user: user, installation: installation)
         return true
     }
 
-    /// Gives the server `server` (made, never started) a free port: in the saved settings and in its configuration.
+    /// Gives the server `server` (never started, or a standby) a free port: in the saved settings and in its
+    /// configuration.
     private func movePort(of server: ClusterSettings.Server, user: ServerUser) throws -> (ClusterSettings.Server, ClusterSettings) {
         var settings = try ClusterSettings.load(clusterDirectory: directory)
         let taken = Set(settings.servers.map(\.port))
