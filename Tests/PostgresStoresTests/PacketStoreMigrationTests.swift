@@ -29,7 +29,9 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
             """, database: database)
         let store = try await PostgresPacketStore(pool: pool)
         XCTAssertEqual(try server.psql("SELECT version FROM hongbao_schema WHERE component = 'redpackets'",
-                                       database: database), "9")
+                                       database: database), "10")
+        XCTAssertEqual(try server.psql("SELECT reloptions::TEXT FROM pg_class WHERE relname = 'claim'", database: database),
+                       "{fillfactor=50}", "version 10 leaves half of each new page of claims free for the marks")
         XCTAssertEqual(try server.psql("SELECT string_agg(id, ',' ORDER BY id) FROM claim_pending", database: database), "p1.1",
                        "version 7 found the claim not yet credited")
         let p1 = try XCTUnwrap(try store.packet(PacketID("p1")))
@@ -203,7 +205,7 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
         let database = pool.settings.database
         let store = try await PostgresPacketStore(pool: pool)
         XCTAssertEqual(try server.psql("SELECT reloptions::TEXT FROM pg_class WHERE relname = 'claim'", database: database),
-                       "{fillfactor=80}")
+                       "{fillfactor=50}")
         XCTAssertEqual(try server.psql("""
             SELECT COUNT(*) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
             WHERE i.indrelid = 'claim'::regclass AND a.attname IN ('state', 'credited_at', 'attempts')
@@ -268,7 +270,7 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
             _ = try await PostgresPacketStore(pool: pool, create: false)
             XCTFail("a reader opened a version 6 database")
         } catch let PostgresStoreError.missing(message) {
-            XCTAssertTrue(message.contains("is at version 6 and this program reads version 9"), message)
+            XCTAssertTrue(message.contains("is at version 6 and this program reads version 10"), message)
         }
         XCTAssertEqual(try server.psql("SELECT version FROM hongbao_schema WHERE component = 'redpackets'",
                                        database: database), "6")
