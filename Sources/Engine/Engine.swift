@@ -164,7 +164,7 @@ public final class Engine: Sendable {
                 let queue = try await PostgresCreditQueue(pool: pool, name: limits.credit.queueName,
                                                           maxReceiveCount: limits.credit.maxReceiveCount, clock: clock)
                 // Before the first load: each connection's first statements are parsed, planned and compiled here.
-                await pool.warmUp(ledger: ledger, packets: packetStore)
+                await pool.warmUp(ledger: ledger, packets: packetStore, queue: queue)
                 return .postgres(PostgresBooks(pool: pool, ledger: ledger, packetStore: packetStore, queue: queue))
             } catch {
                 await pool.close()

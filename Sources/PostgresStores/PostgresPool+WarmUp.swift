@@ -55,10 +55,18 @@ extension PostgresPool {
         }
     }
 
-    /// Warms the pool's connections for the open path of `ledger` and `packets` (their batches and reads),
-    /// with ids and names no row has. The engine runs it once its stores are open.
-    public func warmUp(ledger: PostgresLedger, packets: PostgresPacketStore) async {
-        await warmUp { ledger.warmUpCalls(connection: $0) + packets.warmUpCalls }
+    /// A prepared statement of the queue's run, its rows read and dropped.
+    static func warmUpCall<Statement: PostgresPreparedStatement>(_ statement: Statement) -> WarmUpCall {
+        return { connection, logger in
+            for try await _ in try await connection.execute(statement, logger: logger) {}
+        }
+    }
+
+    /// Warms the pool's connections for the open path of `ledger`, `packets` and `queue` (their batches, reads,
+    /// and the queue's send and receive, which a failed credit and the workers run), with ids and names no row
+    /// has. The engine runs it once its stores are open.
+    public func warmUp(ledger: PostgresLedger, packets: PostgresPacketStore, queue: PostgresCreditQueue) async {
+        await warmUp { ledger.warmUpCalls(connection: $0) + packets.warmUpCalls + queue.warmUpCalls }
     }
 }
 
@@ -113,6 +121,21 @@ extension PostgresPacketStore {
             PostgresPool.warmUpCall(SendWriteBatcher.Statement([.paid(packet), .cancel(packet)]).query,
                                     as: SendWriteBatcher.Statement.self),
             PostgresPool.warmUpCall(PostgresPacketStore.claimByID(claim), as: ClaimByIDCall.self),
+        ]
+    }
+}
+
+extension PostgresCreditQueue {
+    /// A send of no message and a receive from a queue no message is in: each statement parsed and planned, and
+    /// the queue's table and indexes loaded into the server process, with nothing written even if committed
+    /// (measured on a fresh server process: the send's first run 1.5 ms with its prepare, then 0.07 ms; the
+    /// receive's 1.2 ms, then 0.2 ms).
+    var warmUpCalls: [PostgresPool.WarmUpCall] {
+        let queue = WarmUp.id
+        return [
+            PostgresPool.warmUpCall(Send(queue: queue, now: 0, ids: [], bodies: [])),
+            PostgresPool.warmUpCall(Receive(queue: queue, now: 0, limit: 1, maxReceiveCount: Int64(maxReceiveCount),
+                                            deadLetter: queue + "-dlq", hiddenUntil: 0)),
         ]
     }
 }

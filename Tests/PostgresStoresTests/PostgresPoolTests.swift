@@ -46,6 +46,10 @@ final class PostgresPoolTests: PostgresServerTestCase {
 
     private final class Backends: Sendable {
         let pids = Mutex<[Int32]>([])
+
+        final class Prepared: Sendable {
+            let names = Mutex<[[String]]>([])
+        }
     }
 
     /// The warm-up runs its calls once on each warm connection (four connections: four server processes, once
@@ -56,6 +60,7 @@ final class PostgresPoolTests: PostgresServerTestCase {
         pools.append(pool)
         let ledger = try await PostgresLedger(pool: pool)
         let packets = try await PostgresPacketStore(pool: pool)
+        let queue = try await PostgresCreditQueue(pool: pool, name: "credits", maxReceiveCount: 5)
         let backends = Backends()
         let pid: PostgresPool.WarmUpCall = { connection, logger in
             for try await row in try await connection.query("SELECT pg_backend_pid()", logger: logger) {
@@ -63,22 +68,36 @@ final class PostgresPoolTests: PostgresServerTestCase {
                 backends.pids.withLock { $0.append(pid) }
             }
         }
-        await pool.warmUp { [pid] + ledger.warmUpCalls(connection: $0) + packets.warmUpCalls }
+        let prepared = Backends.Prepared()
+        let preparedHere: PostgresPool.WarmUpCall = { connection, logger in
+            var names: [String] = []
+            for try await row in try await connection.query("SELECT name FROM pg_prepared_statements ORDER BY name", logger: logger) {
+                names.append(try row.decode(String.self))
+            }
+            prepared.names.withLock { $0.append(names) }
+        }
+        await pool.warmUp { [pid] + ledger.warmUpCalls(connection: $0) + packets.warmUpCalls + queue.warmUpCalls + [preparedHere] }
         let seen = backends.pids.withLock { $0 }
         XCTAssertEqual(seen.count, 4, "\(seen)")
         XCTAssertEqual(Set(seen).count, 4, "a connection was warmed twice: \(seen)")
+        // Every warm connection has the open path's statements prepared, the queue's send and receive among them.
+        for names in prepared.names.withLock({ $0 }) {
+            XCTAssertTrue(Set(["hb_queue_send", "hb_queue_receive", TransferBatchCall.name]).isSubset(of: Set(names)), "\(names)")
+        }
+        XCTAssertEqual(prepared.names.withLock { $0.count }, 4)
 
         let rows = """
             SELECT (SELECT COUNT(*) FROM account) || '/' || (SELECT COUNT(*) FROM transfer) || '/' ||
                    (SELECT COUNT(*) FROM packet) || '/' || (SELECT COUNT(*) FROM grab) || '/' || (SELECT COUNT(*) FROM claim)
+                   || '/' || (SELECT COUNT(*) FROM queue_message)
             """
         let before = try await pool.rows(PostgresQuery(unsafeSQL: rows)).first?.decode(String.self)
-        for call in ledger.warmUpCalls(connection: 0) + packets.warmUpCalls {
+        for call in ledger.warmUpCalls(connection: 0) + packets.warmUpCalls + queue.warmUpCalls {
             try await pool.transaction { connection in try await call(connection, pool.logger) }
         }
         let after = try await pool.rows(PostgresQuery(unsafeSQL: rows)).first?.decode(String.self)
         XCTAssertEqual(after, before)
-        XCTAssertEqual(before?.hasSuffix("/0/0/0/0"), true, before ?? "")
+        XCTAssertEqual(before?.hasSuffix("/0/0/0/0/0"), true, before ?? "")
         let ledgerAudit = try await ledger.auditAccounts()
         XCTAssertEqual(ledgerAudit, [])
         let packetAudit = try await packets.auditStore(maxViolationsPerCheck: 20)
