@@ -35,7 +35,9 @@ extension DashboardRenderer {
         let live = queue.replicas.filter(\.isLive)
         let hasQuorum = live.count >= queue.writeQuorum
         let behind = live.filter { $0.lag > 0 }
-        let sync = behind.isEmpty ? "in sync" : "lag \(DashboardText.count(Int(behind.map(\.lag).max() ?? 0)))"
+        let sync = behind.max { $0.lag < $1.lag }.map { most in
+            "lag \(DashboardText.count(Int(most.lag)))" + (most.lagUnit.map { " " + $0 } ?? "")
+        } ?? "in sync"
         drawGroupLine(&buffer, left: [
             HeaderGroup(0, [(hasQuorum ? (options.unicode ? "✓ writes ok" : "writes ok") : "\(cross) NO QUORUM: writes blocked",
                              CellStyle(hasQuorum ? .ok : .error, bold: true, reverse: !hasQuorum))]),
@@ -73,10 +75,21 @@ extension DashboardRenderer {
         let lagRole: ColorRole = replica.lag == 0 ? .muted : (replica.lag > 1_000 ? .error : .warn)
         let wide = width >= 50
         if let detail = replica.detail {
+            // Whole phrases, most telling first, as many as fit: "lag 7,336 B" or nothing, never "lag …". Narrow,
+            // the state column fits the short words, as the queue's replicas' rows do.
+            let name = wide ? "server \(replica.name) " : "\(replica.name) "
+            let stateText = "\(glyph) \(word)"
+            let state = DisplayWidth.fit(stateText, to: max(wide ? 14 : 9, DisplayWidth.of(stateText) + 1))
+            let room = width - DisplayWidth.of(name) - DisplayWidth.of(state)
+            var shown = detail.first ?? ""
+            for phrase in detail.dropFirst() {
+                guard DisplayWidth.of(shown) + 1 + DisplayWidth.of(phrase) <= room else { break }
+                shown += " " + phrase
+            }
             writeSegments(&buffer, [
-                (wide ? "server \(replica.name) " : "\(replica.name) ", CellStyle(.text, bold: true)),
-                (DisplayWidth.fit("\(glyph) \(word)", to: 14), CellStyle(role, bold: true)),
-                (detail, CellStyle(.text)),
+                (name, CellStyle(.text, bold: true)),
+                (state, CellStyle(role, bold: true)),
+                (shown, CellStyle(.text)),
             ], x: x, y: y, maxX: x + width)
             if selected { highlightRow(&buffer, Rect(x: x, y: y, width: width, height: 1)) }
             return

@@ -19,21 +19,25 @@ public struct ReplicaStatus: Sendable, Equatable {
     public var state: ReplicaState
     /// The last sequence number this replica has stored.
     public var lastSequence: Int64
-    /// How many sequence numbers it is behind the leader.
+    /// How far it is behind the leader: sequence numbers, or for a server of a database cluster, WAL bytes
+    /// (`lagUnit`).
     public var lag: Int64
+    /// The unit `lag` is written with ("B" for WAL bytes); nil: sequence numbers, written bare.
+    public var lagUnit: String?
     /// For a server of a database cluster: its role, WAL position, replay lag and sync state in words, shown
     /// instead of the lag and sequence number (nil for the queue's own replicas).
-    public var detail: String?
+    public var detail: [String]?
     /// Whether it takes part in a write now; nil: up or slow does (the queue's replicas). A database cluster
     /// says it per server (a stopped standby confirms no commit).
     public var takesWrites: Bool?
 
-    public init(name: String, state: ReplicaState, lastSequence: Int64 = 0, lag: Int64 = 0, detail: String? = nil,
-                takesWrites: Bool? = nil) {
+    public init(name: String, state: ReplicaState, lastSequence: Int64 = 0, lag: Int64 = 0, lagUnit: String? = nil,
+                detail: [String]? = nil, takesWrites: Bool? = nil) {
         self.name = name
         self.state = state
         self.lastSequence = lastSequence
         self.lag = lag
+        self.lagUnit = lagUnit
         self.detail = detail
         self.takesWrites = takesWrites
     }

@@ -162,8 +162,11 @@ extension DashboardRenderer {
             let tile = Rect(x: x, y: rect.y, width: tileWidth, height: rect.height)
             let style = CellStyle(role, bold: true, reverse: true)
             buffer.fill(tile, style: style)
-            var lines = ["replica \(replica.name)", "\(glyph) \(replica.state.rawValue.uppercased())"]
-            if rect.height >= 5 { lines.append(replica.lag > 0 ? "\(DashboardText.count(Int(replica.lag))) behind" : "in sync") }
+            // A database cluster's servers (they carry a detail line) are servers, their lag WAL bytes.
+            var lines = ["\(replica.detail == nil ? "replica" : "server") \(replica.name)",
+                         "\(glyph) \(replica.state.rawValue.uppercased())"]
+            let lag = DashboardText.count(Int(replica.lag)) + (replica.lagUnit.map { " " + $0 } ?? "")
+            if rect.height >= 5 { lines.append(replica.lag > 0 ? "\(lag) behind" : "in sync") }
             let top = rect.y + max(0, (rect.height - lines.count) / 2)
             for (index, line) in lines.enumerated() where top + index < tile.maxY {
                 let fitted = DisplayWidth.truncate(line, to: tileWidth - 2)

@@ -61,11 +61,11 @@ final class DashboardCluster: Sendable {
         case .slow: state = .slow
         case .unreachable, .down: state = .down
         }
-        // Most telling first, so that a narrow pane keeps it: role, sync state, lag, position, replay lag.
+        // Phrases, most telling first, so that a narrow pane keeps them: role, lag, sync state, position, replay lag.
         var words: [String] = [server.role.rawValue]
         if server.role == .standby {
+            if let bytes = server.lagBytes { words.append("lag \(DashboardText.count(Int(clamping: bytes))) B") }
             words.append(server.syncState ?? "not streaming")
-            if let bytes = server.lagBytes { words.append("lag \(bytes) B") }
         }
         if let lsn = server.lsn { words.append("lsn \(lsn)") }
         if server.role == .standby, let replay = server.replayLagMilliseconds {
@@ -73,7 +73,7 @@ final class DashboardCluster: Sendable {
         }
         return Dashboard.ReplicaStatus(
             name: server.name, state: state, lastSequence: server.lsn.flatMap(LSN.parse).map { Int64(clamping: $0) } ?? 0,
-            lag: server.lagBytes ?? 0, detail: words.joined(separator: " "),
+            lag: server.lagBytes ?? 0, lagUnit: "B", detail: words,
             takesWrites: server.role == .primary ? server.state == .up : confirming)
     }
 

@@ -28,6 +28,37 @@ final class WordingTests: XCTestCase {
         XCTAssertTrue(lagging.contains("3/3 up, lag 704"))
     }
 
+    /// A database cluster's servers lag in WAL bytes, not in sequence numbers: the pane's summary says the unit.
+    func testAClustersLagIsWrittenInBytes() {
+        var snapshot = Fixture.snapshot
+        snapshot.queue.replicas = [
+            ReplicaStatus(name: "a", state: .up, detail: ["primary", "lsn 7/CBBE81D0"], takesWrites: true),
+            ReplicaStatus(name: "b", state: .up, lag: 35_144, lagUnit: "B",
+                          detail: ["standby", "lag 35,144 B", "quorum", "lsn 7/CBBE81D0", "replay 0.4 ms"], takesWrites: true),
+            ReplicaStatus(name: "c", state: .up, lag: 904, lagUnit: "B",
+                          detail: ["standby", "lag 904 B", "quorum", "lsn 7/CBBE81D0", "replay 0.3 ms"], takesWrites: true),
+        ]
+        let screen = text(snapshot)
+        XCTAssertTrue(screen.contains("3/3 up, lag 35,144 B"), screen)
+        // Each server's row: whole phrases as far as they fit, never one cut ("lag …").
+        for (width, height) in [(80, 24), (120, 40), (250, 70)] {
+            // The queue pane's part of each line (the panes are drawn side by side between box lines).
+            let rows = text(snapshot, width: width, height: height, focus: .queue).split(separator: "\n")
+                .flatMap { $0.split(whereSeparator: { "│║".contains($0) }) }
+                .filter { $0.contains("standby") }
+            XCTAssertEqual(rows.count, 2, "\(width)x\(height)")
+            for row in rows {
+                XCTAssertTrue(row.contains("lag 35,144 B") || row.contains("lag 904 B"), "\(width)x\(height): \(row)")
+                XCTAssertFalse(row.contains("…"), "\(width)x\(height): \(row)")
+            }
+        }
+        var model = Fixture.model(width: 120, height: 40)
+        model.view = .presenter
+        let stage = Fixture.render(model, width: 120, height: 40, snapshot: snapshot).text()
+        XCTAssertTrue(stage.contains("server b") && stage.contains("35,144 B behind"), stage)
+        XCTAssertFalse(stage.contains("replica b"), stage)
+    }
+
     func testTimeoutsAreTheirOwnNumberBesideCreditFailures() {
         var snapshot = Fixture.snapshot
         snapshot.faults.creditFailurePercent = 0
