@@ -18,9 +18,15 @@ final class PostgresDashboardInTmuxTests: XCTestCase {
     func testTheReplicasPaneShowsTheClustersServersAndItsKeysFaultThem() async throws {
         let (binary, data) = try await startDashboardOnACluster()
 
+        // Each standby's row: its lag in WAL bytes, then its sync state.
+        func confirming(_ name: String, _ screen: String) -> Bool {
+            screen.split(separator: "\n").contains { row in
+                row.contains("server \(name) ▲ UP          standby lag ") && row.contains(" B quorum")
+            }
+        }
         try await waitFor(seconds: 60) { screen in
-            screen.contains("server a ▲ UP          primary") && screen.contains("server b ▲ UP          standby quorum")
-                && screen.contains("server c ▲ UP          standby quorum") && screen.contains("✓ writes ok")
+            screen.contains("server a ▲ UP          primary") && confirming("b", screen) && confirming("c", screen)
+                && screen.contains("✓ writes ok")
         }
         try command("replica b down")
         try await waitFor { $0.contains("server b ▼ DOWN") && $0.contains("server b DOWN (postmaster killed)") }
@@ -35,7 +41,8 @@ final class PostgresDashboardInTmuxTests: XCTestCase {
         try await waitFor(seconds: 30) { $0.contains("server c ▲ UP") }
 
         _ = try tmux(["resize-window", "-t", session, "-x", "80", "-y", "24"])
-        try await waitFor { $0.contains("a ▲ UP          primary") && $0.contains("c ▲ UP          standby") }
+        // Narrow: the short state column, and the lag whole or not at all.
+        try await waitFor { $0.contains("a ▲ UP     primary") && $0.contains("c ▲ UP     standby lag ") && !$0.contains("lag …") }
 
         try await quitAndAudit(binary, data: data, seconds: 30)
     }
