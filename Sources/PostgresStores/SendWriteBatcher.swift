@@ -70,8 +70,8 @@ final class SendWriteBatcher: Sendable {
     /// A batch's statement and how its rows answer each write. Its text is the same for every batch (`sql`,
     /// the text of a batch of nothing), so it runs prepared.
     ///
-    /// The inserts, the paid marks and the cancels are three data-modifying parts of one statement, which see
-    /// one snapshot; no packet is in two of them (a send marks its packet after the insert has answered, and
+    /// The inserts, the paid marks and the cancels are three data-modifying parts of one statement (in
+    /// `hb_send_batch`, which plans them by key: packet store version 11), which see one snapshot; no packet is in two of them (a send marks its packet after the insert has answered, and
     /// marks or cancels it, not both), and a second insert of an id already in the batch is not sent: it is
     /// answered `created(false)`, as it would be after the first one's commit.
     struct Statement: CallText {
@@ -104,38 +104,15 @@ final class SendWriteBatcher: Sendable {
             let columns = PostgresPacketStore.packetColumns
             let drafts = created.map(\.draft)
             query = """
-                WITH created AS (
-                    INSERT INTO packet (id, kind, sender_id, sender_name, recipient_id, total, shares, greeting,
-                                        created_at, expires_at, state)
-                    SELECT n.id, n.kind, n.sender_id, n.sender_name, CASE WHEN n.has_recipient THEN n.recipient_id END,
-                           n.total, n.shares, n.greeting, n.created_at, n.expires_at, 'paying'
-                    FROM unnest(\(created.map(\.id.rawValue))::TEXT[], \(drafts.map(\.kind.rawValue))::TEXT[],
-                                \(drafts.map(\.senderID.rawValue))::BIGINT[], \(drafts.map(\.senderName))::TEXT[],
-                                \(drafts.map { $0.recipientID != nil })::BOOLEAN[],
-                                \(drafts.map { $0.recipientID?.rawValue ?? 0 })::BIGINT[], \(drafts.map(\.total.minorUnits))::BIGINT[],
-                                \(drafts.map { Int64($0.shares) })::BIGINT[], \(drafts.map(\.greeting))::TEXT[],
-                                \(created.map(\.createdAt.millisecondsSinceEpoch))::BIGINT[],
-                                \(created.map(\.expiresAt.millisecondsSinceEpoch))::BIGINT[])
-                         WITH ORDINALITY AS n(id, kind, sender_id, sender_name, has_recipient, recipient_id, total, shares,
-                                              greeting, created_at, expires_at, ord)
-                    ORDER BY n.ord
-                    ON CONFLICT (id) DO NOTHING
-                    RETURNING \(unescaped: PostgresPacketStore.paidColumns)
-                ),
-                paid AS (
-                    UPDATE packet SET state = 'open' WHERE id = ANY(\(paid)::TEXT[]) AND state = 'paying'
-                    RETURNING \(unescaped: PostgresPacketStore.paidColumns)
-                ),
-                cancelled AS (
-                    UPDATE packet SET state = 'cancelled' WHERE id = ANY(\(cancelled)::TEXT[]) AND state = 'paying'
-                    RETURNING id
-                )
-                SELECT \(unescaped: columns), 'created' AS part FROM created
-                UNION ALL
-                SELECT \(unescaped: columns), 'paid' FROM paid
-                UNION ALL
-                SELECT \(unescaped: columns), 'now' FROM packet_now
-                WHERE id = ANY(\(paid)::TEXT[]) AND id NOT IN (SELECT id FROM paid)
+                SELECT \(unescaped: columns), part
+                FROM hb_send_batch(\(created.map(\.id.rawValue))::TEXT[], \(drafts.map(\.kind.rawValue))::TEXT[],
+                                   \(drafts.map(\.senderID.rawValue))::BIGINT[], \(drafts.map(\.senderName))::TEXT[],
+                                   \(drafts.map { $0.recipientID != nil })::BOOLEAN[],
+                                   \(drafts.map { $0.recipientID?.rawValue ?? 0 })::BIGINT[],
+                                   \(drafts.map(\.total.minorUnits))::BIGINT[], \(drafts.map { Int64($0.shares) })::BIGINT[],
+                                   \(drafts.map(\.greeting))::TEXT[], \(created.map(\.createdAt.millisecondsSinceEpoch))::BIGINT[],
+                                   \(created.map(\.expiresAt.millisecondsSinceEpoch))::BIGINT[], \(paid)::TEXT[],
+                                   \(cancelled)::TEXT[])
                 """
         }
 

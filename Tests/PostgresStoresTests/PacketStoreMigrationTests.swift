@@ -29,7 +29,7 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
             """, database: database)
         let store = try await PostgresPacketStore(pool: pool)
         XCTAssertEqual(try server.psql("SELECT version FROM hongbao_schema WHERE component = 'redpackets'",
-                                       database: database), "10")
+                                       database: database), "11")
         XCTAssertEqual(try server.psql("SELECT reloptions::TEXT FROM pg_class WHERE relname = 'claim'", database: database),
                        "{fillfactor=50}", "version 10 leaves half of each new page of claims free for the marks")
         XCTAssertEqual(try server.psql("SELECT string_agg(id, ',' ORDER BY id) FROM claim_pending", database: database), "p1.1",
@@ -270,7 +270,7 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
             _ = try await PostgresPacketStore(pool: pool, create: false)
             XCTFail("a reader opened a version 6 database")
         } catch let PostgresStoreError.missing(message) {
-            XCTAssertTrue(message.contains("is at version 6 and this program reads version 10"), message)
+            XCTAssertTrue(message.contains("is at version 6 and this program reads version 11"), message)
         }
         XCTAssertEqual(try server.psql("SELECT version FROM hongbao_schema WHERE component = 'redpackets'",
                                        database: database), "6")
@@ -337,6 +337,35 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
         XCTAssertEqual(answers.split(separator: "\n"), ["10", "21", "0 0", "20 10"],
                        "the warming calls' answers; the batch's (its grab's and 20 credited marks'; a waiting mark answers nothing); "
                        + "sequential scans of claim and grab in that batch; the claims marked")
+    }
+
+    /// Version 11: the send batch finds its packets by key even when its plans were made while `packet` was
+    /// empty. Analyzed empty, the function called ten times (so that it keeps a generic plan), then 3,000 packets
+    /// made: a batch that creates one packet, marks 20 paid and cancels 5 scans `packet` sequentially not once.
+    /// As a top-level prepared statement (version 10), its generic plan scanned it sequentially for the paid marks
+    /// and for the read of marks replayed; without `planningByKey` the function's scanned it once.
+    func testTheSendBatchFindsItsPacketsByKeyWhenItsPlansWereMadeOnAnEmptyTable() async throws {
+        let server = try running()
+        let pool = try freshPool()
+        let database = pool.settings.database
+        _ = try await PostgresPacketStore(pool: pool)
+        let none = "'{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}'"
+        let answers = try server.psql("""
+            ANALYZE packet;
+            SELECT COUNT(*) FROM generate_series(1, 10) i, LATERAL hb_send_batch(\(none), ARRAY['w' || i], ARRAY['v' || i]);
+            INSERT INTO packet (id, kind, sender_id, sender_name, total, shares, greeting, created_at, expires_at, state)
+            SELECT 'n' || g, 'lucky', 1, 's', 100, 1, 'hi', 0, 4102444800000, 'paying' FROM generate_series(1, 3000) g;
+            CREATE TEMP TABLE before AS SELECT pg_stat_get_xact_numscans('packet'::regclass) AS packet;
+            SELECT string_agg(part, ',' ORDER BY part) FROM hb_send_batch(
+                '{new}', '{lucky}', '{1}', '{s}', '{f}', '{0}', '{100}', '{1}', '{hi}', '{0}', '{4102444800000}',
+                ARRAY(SELECT 'n' || g FROM generate_series(1, 20) g), ARRAY(SELECT 'n' || g FROM generate_series(21, 25) g));
+            SELECT pg_stat_get_xact_numscans('packet'::regclass) - packet FROM before;
+            SELECT string_agg(state || ':' || n, ' ' ORDER BY state) FROM (SELECT state, COUNT(*) n FROM packet GROUP BY state) s
+            """, database: database)
+        XCTAssertEqual(answers.split(separator: "\n"),
+                       ["0", "created," + Array(repeating: "paid", count: 20).joined(separator: ","), "0",
+                        "cancelled:5 open:20 paying:2976"],
+                       "the warming calls' rows; the batch's parts; sequential scans of packet in that batch; the packets")
     }
 
     /// Two batches mark the same two claims the other way round (one credited and the other waiting, and the
