@@ -166,7 +166,9 @@ extension DashboardRenderer {
             var lines = ["\(replica.detail == nil ? "replica" : "server") \(replica.name)",
                          "\(glyph) \(replica.state.rawValue.uppercased())"]
             let lag = DashboardText.count(Int(replica.lag)) + (replica.lagUnit.map { " " + $0 } ?? "")
-            if rect.height >= 5 { lines.append(replica.lag > 0 ? "\(lag) behind" : "in sync") }
+            // The cluster's primary is no copy of anything: it says what it is, where a copy says how far behind.
+            let standing = replica.detail?.first == "primary" ? "primary" : replica.lag > 0 ? "\(lag) behind" : "in sync"
+            if rect.height >= 5 { lines.append(standing) }
             let top = rect.y + max(0, (rect.height - lines.count) / 2)
             for (index, line) in lines.enumerated() where top + index < tile.maxY {
                 let fitted = DisplayWidth.truncate(line, to: tileWidth - 2)

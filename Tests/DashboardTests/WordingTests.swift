@@ -56,6 +56,8 @@ final class WordingTests: XCTestCase {
         model.view = .presenter
         let stage = Fixture.render(model, width: 120, height: 40, snapshot: snapshot).text()
         XCTAssertTrue(stage.contains("server b") && stage.contains("35,144 B behind"), stage)
+        XCTAssertEqual(stage.split(separator: "\n").filter { $0.contains("primary") }.count, 1, "the primary's tile says so: \(stage)")
+        XCTAssertEqual(stage.split(separator: "\n").filter { $0.contains("in sync") }.count, 0, stage)
         XCTAssertFalse(stage.contains("replica b"), stage)
     }
 
