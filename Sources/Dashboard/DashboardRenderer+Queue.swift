@@ -35,9 +35,7 @@ extension DashboardRenderer {
         let live = queue.replicas.filter(\.isLive)
         let hasQuorum = live.count >= queue.writeQuorum
         let behind = live.filter { $0.lag > 0 }
-        let sync = behind.max { $0.lag < $1.lag }.map { most in
-            "lag \(DashboardText.count(Int(most.lag)))" + (most.lagUnit.map { " " + $0 } ?? "")
-        } ?? "in sync"
+        let sync = behind.max { $0.lag < $1.lag }.map { "lag " + $0.lagText } ?? "in sync"
         drawGroupLine(&buffer, left: [
             HeaderGroup(0, [(hasQuorum ? (options.unicode ? "✓ writes ok" : "writes ok") : "\(cross) NO QUORUM: writes blocked",
                              CellStyle(hasQuorum ? .ok : .error, bold: true, reverse: !hasQuorum))]),
@@ -74,12 +72,12 @@ extension DashboardRenderer {
         }
         let lagRole: ColorRole = replica.lag == 0 ? .muted : (replica.lag > 1_000 ? .error : .warn)
         let wide = width >= 50
+        // Narrow, the state column fits the short words; a longer one ("CATCHING UP") pushes its row's figures on.
+        let stateText = "\(glyph) \(word)"
+        let state = DisplayWidth.fit(stateText, to: max(wide ? 14 : 9, DisplayWidth.of(stateText) + 1))
         if let detail = replica.detail {
-            // Whole phrases, most telling first, as many as fit: "lag 7,336 B" or nothing, never "lag …". Narrow,
-            // the state column fits the short words, as the queue's replicas' rows do.
+            // Whole phrases, most telling first, as many as fit: "lag 7,336 B" or nothing, never "lag …".
             let name = wide ? "server \(replica.name) " : "\(replica.name) "
-            let stateText = "\(glyph) \(word)"
-            let state = DisplayWidth.fit(stateText, to: max(wide ? 14 : 9, DisplayWidth.of(stateText) + 1))
             let room = width - DisplayWidth.of(name) - DisplayWidth.of(state)
             var shown = detail.first ?? ""
             for phrase in detail.dropFirst() {
@@ -97,9 +95,6 @@ extension DashboardRenderer {
         // Every figure whole: where the exact numbers do not fit, their short forms ("2.6M"), and where even
         // those do not, no sequence at all, rather than a number cut short.
         let name = wide ? "replica \(replica.name) " : "\(replica.name) "
-        // Narrow, the state column fits the short words; a longer one ("CATCHING UP") pushes its row's figures on.
-        let stateText = "\(glyph) \(word)"
-        let state = DisplayWidth.fit(stateText, to: max(wide ? 14 : 9, DisplayWidth.of(stateText) + 1))
         let exact = (DashboardText.count(Int(replica.lag)), DashboardText.count(Int(replica.lastSequence)))
         let short = (DashboardText.compact(Int(replica.lag)), DashboardText.compact(Int(replica.lastSequence)))
         let fixed = DisplayWidth.of(name) + DisplayWidth.of(state) + DisplayWidth.of("lag ") + DisplayWidth.of(" seq ")

@@ -24,8 +24,8 @@ public struct ReplicaStatus: Sendable, Equatable {
     public var lag: Int64
     /// The unit `lag` is written with ("B" for WAL bytes); nil: sequence numbers, written bare.
     public var lagUnit: String?
-    /// For a server of a database cluster: its role, WAL position, replay lag and sync state in words, shown
-    /// instead of the lag and sequence number (nil for the queue's own replicas).
+    /// For a server of a database cluster: phrases, most telling first and its role ("primary", "standby") the
+    /// first, shown instead of the lag and sequence number, as many whole as fit (nil for the queue's own replicas).
     public var detail: [String]?
     /// Whether it takes part in a write now; nil: up or slow does (the queue's replicas). A database cluster
     /// says it per server (a stopped standby confirms no commit).
@@ -44,6 +44,14 @@ public struct ReplicaStatus: Sendable, Equatable {
 
     /// Counted toward the write quorum.
     public var isLive: Bool { takesWrites ?? (state == .up || state == .slow) }
+
+    /// `lag` written whole, with its unit when it has one: "704", "35,144 B".
+    public var lagText: String { Self.lagText(lag, unit: lagUnit) }
+
+    /// A lag written whole, with its unit when it has one.
+    public static func lagText(_ lag: Int64, unit: String?) -> String {
+        DashboardText.count(Int(clamping: lag)) + (unit.map { " " + $0 } ?? "")
+    }
 }
 
 /// The queue pane (CMQ model: visible, in flight, delayed, dead letters).

@@ -165,9 +165,8 @@ extension DashboardRenderer {
             // A database cluster's servers (they carry a detail line) are servers, their lag WAL bytes.
             var lines = ["\(replica.detail == nil ? "replica" : "server") \(replica.name)",
                          "\(glyph) \(replica.state.rawValue.uppercased())"]
-            let lag = DashboardText.count(Int(replica.lag)) + (replica.lagUnit.map { " " + $0 } ?? "")
             // The cluster's primary is no copy of anything: it says what it is, where a copy says how far behind.
-            let standing = replica.detail?.first == "primary" ? "primary" : replica.lag > 0 ? "\(lag) behind" : "in sync"
+            let standing = replica.detail?.first == "primary" ? "primary" : replica.lag > 0 ? "\(replica.lagText) behind" : "in sync"
             if rect.height >= 5 { lines.append(standing) }
             let top = rect.y + max(0, (rect.height - lines.count) / 2)
             for (index, line) in lines.enumerated() where top + index < tile.maxY {

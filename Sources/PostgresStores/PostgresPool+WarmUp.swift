@@ -47,15 +47,12 @@ extension PostgresPool {
         }
     }
 
-    /// A prepared statement's run, its rows read and dropped.
+    /// A `CallText` statement's run, prepared (`warmUpCall(_:)`).
     static func warmUpCall<Text: CallText>(_ query: PostgresQuery, as _: Text.Type) -> WarmUpCall {
-        let call = PreparedCall<Text>(query)
-        return { connection, logger in
-            for try await _ in try await connection.execute(call, logger: logger) {}
-        }
+        warmUpCall(PreparedCall<Text>(query))
     }
 
-    /// A prepared statement of the queue's run, its rows read and dropped.
+    /// A prepared statement's run, its rows read and dropped.
     static func warmUpCall<Statement: PostgresPreparedStatement>(_ statement: Statement) -> WarmUpCall {
         return { connection, logger in
             for try await _ in try await connection.execute(statement, logger: logger) {}

@@ -64,7 +64,7 @@ final class DashboardCluster: Sendable {
         // Phrases, most telling first, so that a narrow pane keeps them: role, lag, sync state, position, replay lag.
         var words: [String] = [server.role.rawValue]
         if server.role == .standby {
-            if let bytes = server.lagBytes { words.append("lag \(DashboardText.count(Int(clamping: bytes))) B") }
+            if let bytes = server.lagBytes { words.append("lag " + Dashboard.ReplicaStatus.lagText(bytes, unit: "B")) }
             words.append(server.syncState ?? "not streaming")
         }
         if let lsn = server.lsn { words.append("lsn \(lsn)") }
