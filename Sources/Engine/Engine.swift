@@ -154,7 +154,9 @@ public final class Engine: Sendable {
             for repair in queue.repairsAtOpen { events.add(.recovery, "repaired at open: " + repair.summary) }
             try await Engine.ensureCreditQueue(queue, limits: limits)
             return .sqlite(SQLiteBooks(ledger: ledger, packetStore: packetStore, queue: queue))
-        case let .postgres(settings):
+        case let .postgres(named):
+            // A URL naming several servers: the one that takes writes.
+            let settings = try await PostgresPool.primary(of: named)
             let pool = PostgresPool(settings: settings, maxConnections: configuration.postgresConnections,
                                     warmConnections: configuration.postgresWarmConnections)
             do {
@@ -210,6 +212,13 @@ public final class Engine: Sendable {
                 group.addTask { await self.runRecordFinished(books.packetStore) }
                 if let primary = self.postgresPrimary {
                     group.addTask { await self.followPrimary(books.pool, primary) }
+                } else if books.pool.settings.servers.count > 1 {
+                    group.addTask {
+                        await books.pool.followWritableServer { settings in
+                            self.events.add(.recovery, "the primary moved: connecting to \(settings.redacted)")
+                            self.creditPath.wakeup.signal()
+                        }
+                    }
                 }
             }
         }

@@ -26,7 +26,8 @@ public struct EngineConfiguration: Sendable {
     /// of a connection's time under load is a wait for its COMMIT to reach a standby, so there are enough for
     /// the group commits in flight and the queue's statements beside them.
     public var postgresConnections = 48
-    /// How many of those are opened at start and kept open while idle (the others are opened on demand): a
+    /// How many of those are opened (and warmed) at start and kept open while idle up to 10 minutes (the others
+    /// are opened on demand): a
     /// connection opened under load costs its caller a connect and a SCRAM login, on cores the load needs.
     public var postgresWarmConnections = 48
     /// On PostgreSQL: how many group commits of the open path's writes (grabs, draws, marks) may be under way

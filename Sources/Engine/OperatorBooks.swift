@@ -108,7 +108,8 @@ public final class PostgresOperatorBooks: BooksReading, BooksWriting {
     /// server, as SQLite makes its files); otherwise a server without the books is an error.
     public init(settings: PostgresSettings, create: Bool, limits: Limits = .default, clock: any WallClock = SystemClock(),
                 random: any RandomSource = SystemRandomSource()) async throws {
-        let pool = PostgresPool(settings: settings, maxConnections: 2, retryWindow: .seconds(2))
+        let pool = PostgresPool(settings: try await PostgresPool.primary(of: settings), maxConnections: 2,
+                                retryWindow: .seconds(2))
         do {
             ledger = try await PostgresLedger(pool: pool, limits: limits, clock: clock, create: create)
             packetStore = try await PostgresPacketStore(pool: pool, limits: limits, clock: clock, create: create)

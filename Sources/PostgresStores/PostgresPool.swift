@@ -22,6 +22,9 @@ public final class PostgresPool: Sendable {
     private let retired = Mutex<[Task<Void, Never>]>([])
     /// How many times the pool has moved (`move(to:)`): an attempt that fails after a move is tried again there.
     private let moves = Atomic<Int>(0)
+    /// How many attempts failed in a way a lost primary would cause (`retrying`): a lost connection, a server
+    /// shutting down, a read-only transaction. `followWritableServer` looks for the primary when it grows.
+    let troubles = Atomic<Int>(0)
     private let maxConnections: Int
     let warmConnections: Int
     /// The server the pool connects to now (see `move(to:)`).
@@ -41,8 +44,9 @@ public final class PostgresPool: Sendable {
     /// Where the stores' time goes on this pool, step by step (recorded only under `HONGBAO_PG_PROFILE`).
     public let profile = PostgresProfile.fromEnvironment(ProcessInfo.processInfo.environment)
 
-    /// - Parameter warmConnections: connections opened at once and kept open while idle (at most
-    ///   `maxConnections`); the others are opened on demand and closed after a minute idle.
+    /// - Parameter warmConnections: connections opened at once by `warmUp` (at most `maxConnections`); with
+    ///   any, an idle connection is kept for `PostgresSettings.warmIdleTimeout`, otherwise for a minute. A pool
+    ///   moved to another server (`move(to:)`) opens its connections there on demand.
     public init(settings: PostgresSettings, maxConnections: Int = 16, warmConnections: Int = 0,
                 retryWindow: Duration = .seconds(15), answerTimeout: Duration = .seconds(15)) {
         self.retryWindow = retryWindow
@@ -286,6 +290,7 @@ public final class PostgresPool: Sendable {
                 return try await body()
             } catch {
                 let moved = moves.load(ordering: .acquiring) != movesBefore
+                if PostgresPool.isTransient(error) { troubles.add(1, ordering: .relaxed) }
                 guard PostgresPool.isTransient(error) || moved, ContinuousClock.now + pause < deadline,
                       !Task.isCancelled else {
                     throw PostgresPool.classify(error)

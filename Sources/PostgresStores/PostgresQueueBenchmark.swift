@@ -42,7 +42,8 @@ public enum PostgresQueueBenchmark {
     /// name says which machine and process made it (`ScratchName`), so that the scratch databases of benches
     /// killed before their tear-down (`kill -9`, Ctrl-C) are dropped here first, by the next bench on the same
     /// machine.
-    public static func createScratchDatabase(on settings: PostgresSettings) async throws -> PostgresSettings {
+    public static func createScratchDatabase(on named: PostgresSettings) async throws -> PostgresSettings {
+        let settings = try await PostgresPool.primary(of: named)
         try await dropAbandonedScratchDatabases(on: settings)
         var scratch = settings
         scratch.database = ScratchName(host: ScratchName.thisHost, process: getpid(),
@@ -95,7 +96,7 @@ public enum PostgresQueueBenchmark {
     /// PostgreSQL bench does on the server.
     @discardableResult
     private static func administer(_ sql: String, on settings: PostgresSettings) async throws -> [PostgresRow] {
-        let admin = PostgresPool(settings: settings, maxConnections: 1)
+        let admin = PostgresPool(settings: try await PostgresPool.primary(of: settings), maxConnections: 1)
         do {
             try await admin.checkReachable()
             let rows = try await admin.rows(PostgresQuery(unsafeSQL: sql))

@@ -32,7 +32,7 @@ struct DataOptions: ParsableArguments {
     @Option(name: .long, help: "Storage: sqlite (files in the data directory, the default) or postgres (--postgres URL).")
     var store: StoreKind = .sqlite
 
-    @Option(name: .long, help: "The PostgreSQL server for --store postgres: postgres://user:password@host:port/database (default: $HONGBAO_POSTGRES, else the data directory's cluster).")
+    @Option(name: .long, help: "The PostgreSQL server for --store postgres: postgres://user:password@host:port/database, or a cluster's servers host1:port1,host2:port2 (the one that takes writes is used) (default: $HONGBAO_POSTGRES, else the data directory's cluster).")
     var postgres: String?
 
     /// The commands that run on `--store postgres` in this version.

@@ -17,14 +17,22 @@ final class EnginePostgresTests: XCTestCase {
                          database: login.database)
     }
 
-    private func startEngine(_ server: TestPostgres, followPrimary: Bool = false) async throws -> Engine {
+    /// The test cluster's servers as one URL names them, the two standbys first (`postgres://…@b,c,a/…`).
+    static func serverList(_ server: TestPostgres) -> PostgresSettings {
+        let logins = ["b", "c", "a"].map { server.settings.settings(for: $0) }
+        var settings = settings(logins[0])
+        settings.servers = logins.map { PostgresSettings.Server(host: $0.host, port: $0.port) }
+        return settings
+    }
+
+    /// `listingServers`: the engine is given the cluster's three servers (`serverList`) and finds the primary
+    /// itself, at start and after a failover; otherwise it is given the primary.
+    private func startEngine(_ server: TestPostgres, listingServers: Bool = false) async throws -> Engine {
         let data = try TemporaryDirectory(prefix: "hongbao-engine-pg")
         addTeardownBlock { data.remove() }
         var configuration = EngineConfiguration(dataPath: data.path, workers: 2)
-        configuration.store = .postgres(EnginePostgresTests.settings(server.primary))
-        if followPrimary {
-            configuration.postgresPrimary = { EnginePostgresTests.settings(server.primary) }
-        }
+        configuration.store = .postgres(listingServers ? EnginePostgresTests.serverList(server)
+                                                       : EnginePostgresTests.settings(server.primary))
         return try await Engine.start(configuration)
     }
 
@@ -157,6 +165,57 @@ final class EnginePostgresTests: XCTestCase {
         }
     }
 
+    /// The engine's one server stopped and started again under load, its pool warm (connections opened at start,
+    /// `postgresWarmConnections`): opens go on once it is back, and nothing acknowledged is lost or credited
+    /// twice. postgres-nio's pool with a minimum of connections stopped the whole process on a precondition
+    /// (`minimumConcurrentConnections <= stats.active`) when a connection was asked for while its connections
+    /// were gone: a restart of the server was a crash of the engine.
+    func testTheEngineRidesOutARestartOfItsServerWithItsPoolWarm() async throws {
+        let server = try await TestPostgres.start(self)
+        let engine = try await startEngine(server)
+        try await engine.seedDemoAccounts(count: 40, random: SeededRandomSource(seed: 4))
+        let users = DemoSeeder.numberedNames(count: 40)
+        engine.setCreditFailure(percent: 20)
+        let run = Task { await engine.run() }
+        let load = OpenLoad()
+        let loading = Task { await load.run(engine, users: users, clients: 4) }
+        await waitUntil("opens before the restart", timeout: .seconds(60), interval: .milliseconds(20)) { load.count >= 40 }
+
+        let stopped = try await server.cluster.down()
+        XCTAssertEqual(stopped, ["a"])
+        try await Task.sleep(for: .seconds(1)) // the load keeps asking for connections meanwhile
+        let started = try await server.cluster.up(standbys: 0).started
+        XCTAssertEqual(started, ["a"])
+        let atRestart = load.count
+        await waitUntil("opens after the restart", timeout: .seconds(60), interval: .milliseconds(20)) {
+            load.count >= atRestart + 40
+        }
+        load.stop()
+        await loading.value
+        run.cancel()
+        await run.value
+        await engine.close()
+
+        // An open or a send that failed at the stop may have left a step half done: the next start settles it.
+        let restarted = try await startEngine(server)
+        let rerun = Task { await restarted.run() }
+        try await waitUntil("every claim credited", timeout: .seconds(60), interval: .milliseconds(50)) {
+            try restarted.packets.uncreditedClaims(limit: 1).isEmpty
+        }
+        rerun.cancel()
+        await rerun.value
+        let acknowledged = load.acknowledged.withLock { $0 }
+        let credits = try await restarted.accounts.transfers(acknowledged.map(\.id.creditTransferID))
+        for claim in acknowledged {
+            XCTAssertEqual(try restarted.packets.claim(claim.id)?.state, .credited, "claim \(claim.id)")
+            XCTAssertEqual(credits[claim.id.creditTransferID]?.amount, claim.amount, "claim \(claim.id)'s one credit")
+        }
+        let report = try await restarted.auditReport()
+        XCTAssertEqual(report.violations, [])
+        XCTAssertEqual(report.awaitingRecovery, [])
+        await restarted.close()
+    }
+
     /// A standby's postmaster killed with SIGKILL while the engine opens (20 % of credits failing, so the queue
     /// and the workers are busy too): with `ANY 1` the other standby confirms every commit, so opens go on;
     /// the killed standby is restored and catches up. After the drain, every acknowledged open is credited
@@ -211,8 +270,9 @@ final class EnginePostgresTests: XCTestCase {
     }
 
     /// The primary killed under the engine's load (`LocalCluster.failover`: the standby with the most WAL is
-    /// promoted, the old primary rejoins as a standby): the engine follows the cluster's settings to the new
-    /// primary, opens go on there, and after the drain every open acknowledged before, during or after the
+    /// promoted, the old primary rejoins as a standby). The engine was given the three servers, standbys first,
+    /// as a URL names them: it found the primary at start, and after the kill it finds the new one by asking
+    /// the servers (nothing tells it; the cluster's settings file is not read), opens go on there, and after the drain every open acknowledged before, during or after the
     /// failover is credited exactly once and the audit is clean. Opens in flight at the kill may fail in front
     /// of their user; none that was acknowledged is lost.
     ///
@@ -221,7 +281,10 @@ final class EnginePostgresTests: XCTestCase {
     /// never answers, and every later write queued behind that batch.
     func testAFailoverUnderEngineLoadLosesNothingAcknowledgedAndCreditsNothingTwice() async throws {
         let server = try await TestPostgres.start(self, standbys: 2)
-        let engine = try await startEngine(server, followPrimary: true)
+        let engine = try await startEngine(server, listingServers: true)
+        guard case let .postgres(books) = engine.books else { return XCTFail("not on PostgreSQL") }
+        XCTAssertEqual(books.pool.settings.server, PostgresSettings.Server(host: server.primary.host, port: server.primary.port),
+                       "the primary, a, found behind the standbys b and c")
         try await engine.seedDemoAccounts(count: 40, random: SeededRandomSource(seed: 3))
         let users = DemoSeeder.numberedNames(count: 40)
         engine.setCreditFailure(percent: 20)
@@ -232,7 +295,6 @@ final class EnginePostgresTests: XCTestCase {
 
         let result = try await server.cluster.failover()
         XCTAssertEqual(result.oldPrimary, "a")
-        guard case let .postgres(books) = engine.books else { return XCTFail("not on PostgreSQL") }
         await waitUntil("the engine on the new primary", timeout: .seconds(60), interval: .milliseconds(20)) {
             books.pool.settings.port == server.primary.port
         }
@@ -250,7 +312,7 @@ final class EnginePostgresTests: XCTestCase {
 
         // A send or an open that failed at the kill may have left a step half done (a packet paying, a claim
         // crediting with no message): the next start settles it, as after any crash.
-        let restarted = try await startEngine(server, followPrimary: true)
+        let restarted = try await startEngine(server, listingServers: true)
         let rerun = Task { await restarted.run() }
         try await waitUntil("every claim credited", timeout: .seconds(60), interval: .milliseconds(50)) {
             try restarted.packets.uncreditedClaims(limit: 1).isEmpty

@@ -27,18 +27,17 @@ final class PostgresPoolTests: PostgresServerTestCase {
         return nil
     }
 
-    /// A pool opens its warm connections at once, before any call, and keeps them: under load no caller pays
-    /// for a connect and a login (the engine keeps all of its connections warm).
-    func testAPoolOpensItsWarmConnectionsBeforeAnyCall() async throws {
+    /// A pool's warm-up opens its warm connections at once, before any load, and the pool keeps them: under load
+    /// no caller pays for a connect and a login (the engine warms all of its connections at start).
+    func testTheWarmUpOpensThePoolsWarmConnectionsAndThePoolKeepsThem() async throws {
         let server = try running()
         let settings = try server.freshDatabase()
         let pool = PostgresPool(settings: settings, maxConnections: 6, warmConnections: 4)
         pools.append(pool)
         let backends = "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = '\(settings.database)'"
-        let opened = try await waitUntil("four connections open", timeout: .seconds(30), interval: .milliseconds(50)) {
-            try server.psql(backends) == "4"
-        }
-        XCTAssertTrue(opened)
+        XCTAssertEqual(try server.psql(backends), "0", "no connection before the warm-up")
+        await pool.warmUp { _ in [] }
+        XCTAssertEqual(try server.psql(backends), "4")
         let rows = try await pool.rows("SELECT 1")
         XCTAssertEqual(rows.count, 1)
         XCTAssertEqual(try server.psql(backends), "4", "the call used a warm connection")

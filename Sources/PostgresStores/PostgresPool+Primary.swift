@@ -1,0 +1,124 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresNIO
+
+/// A URL that names several servers (`postgres://u:p@h1:p1,h2:p2/db`): the stores work on the one that takes
+/// writes, found by asking each whether it is in recovery (`pg_is_in_recovery()`), as libpq's
+/// `target_session_attrs=read-write` does; after a failover made by whatever manages that cluster, the pool
+/// moves to the new primary when its writes start failing the way a lost primary makes them fail.
+extension PostgresPool {
+    /// What one server said when asked whether it takes writes.
+    enum ServerAnswer: Sendable, Equatable {
+        case primary
+        case standby
+        case unreachable(String)
+    }
+
+    /// How long one server may take to connect and answer.
+    static let probeTimeout: Duration = .seconds(3)
+
+    /// `settings` pointed at the first server of its list that takes writes. A URL that names one server is
+    /// returned as it is, unasked (its server is checked by whatever connects first). When none takes writes
+    /// the error names what each one said.
+    public static func primary(of settings: PostgresSettings) async throws(PostgresStoreError) -> PostgresSettings {
+        guard settings.servers.count > 1 else { return settings }
+        let answers = await askEveryServer(settings)
+        if let server = settings.servers.first(where: { answers[$0] == .primary }) { return settings.on(server) }
+        let said = settings.servers.map { server -> String in
+            switch answers[server] ?? .unreachable("no answer") {
+            case .primary: "\(server) takes writes"
+            case .standby: "\(server) is a standby"
+            case let .unreachable(reason): "\(server): \(reason)"
+            }
+        }
+        throw .unavailable("none of the \(settings.servers.count) servers takes writes (\(said.joined(separator: "; ")))")
+    }
+
+    /// Every server of the list asked at once, each within `probeTimeout`.
+    static func askEveryServer(_ settings: PostgresSettings) async -> [PostgresSettings.Server: ServerAnswer] {
+        await withTaskGroup(of: (PostgresSettings.Server, ServerAnswer).self) { group in
+            for server in settings.servers {
+                group.addTask { (server, await askOne(settings.on(server))) }
+            }
+            var answers: [PostgresSettings.Server: ServerAnswer] = [:]
+            for await (server, answer) in group { answers[server] = answer }
+            return answers
+        }
+    }
+
+    /// One server asked, on a connection of its own that is closed after the answer or at the timeout.
+    private static func askOne(_ settings: PostgresSettings) async -> ServerAnswer {
+        var logger = Logger(label: "hongbao.postgres.probe")
+        logger.logLevel = .critical
+        let timeout = TimeAmount.nanoseconds(Int64(probeTimeout / .nanoseconds(1)))
+        let connection: PostgresConnection
+        do {
+            var configuration = try settings.connectionConfiguration()
+            configuration.options.connectTimeout = timeout
+            connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+        } catch {
+            return .unreachable(probeReason(error))
+        }
+        // A server that connects and then never answers (stopped, or starting up) is cut off at the timeout.
+        let timer = connection.eventLoop.scheduleTask(in: timeout) { let _: EventLoopFuture<Void> = connection.close() }
+        let answer: ServerAnswer
+        do {
+            var inRecovery: Bool?
+            for try await value in try await connection.query("SELECT pg_is_in_recovery()", logger: logger)
+                .decode(Bool.self) {
+                inRecovery = value
+            }
+            answer = inRecovery.map { $0 ? .standby : .primary } ?? .unreachable("no answer")
+        } catch {
+            answer = .unreachable(probeReason(error))
+        }
+        timer.cancel()
+        // Closed before it goes (postgres-nio requires it), whether it answered or not.
+        try? await connection.close()
+        return answer
+    }
+
+    /// Why a server could not be asked, in a few words: "connection refused", "no answer within 3 s", the
+    /// server's own message ("the database system is starting up").
+    static func probeReason(_ error: any Error) -> String {
+        guard let error = error as? PSQLError else { return reason(error) }
+        if let message = error.serverInfo?[.message] { return message }
+        let timeout = "no answer within \(probeTimeout.components.seconds) s"
+        if let failure = error.underlying as? NIOConnectionError {
+            if let io = failure.connectionErrors.first?.error as? IOError {
+                return String(cString: strerror(io.errnoCode)).lowercased()
+            }
+            if failure.dnsAError != nil || failure.dnsAAAAError != nil { return "cannot resolve \(failure.host)" }
+        }
+        if let channel = error.underlying as? ChannelError, case .connectTimeout = channel { return timeout }
+        switch error.code {
+        case .clientClosedConnection: return timeout // closed by the probe's timer
+        case .serverClosedConnection, .uncleanShutdown: return "it closed the connection"
+        default: return reason(error)
+        }
+    }
+
+    /// While the calling task runs: whenever attempts have failed as a lost primary makes them fail (`troubles`
+    /// grew), asks the servers of the list which takes writes now, again every `interval` until one does, and
+    /// moves the pool there (`move(to:)`) if it is another, then calls `moved`. The attempts that failed are
+    /// retried there by `retrying`; calls waiting for a connection to the lost server fail when it is dropped.
+    public func followWritableServer(every interval: Duration = .milliseconds(250),
+                                     moved: @Sendable (PostgresSettings) -> Void) async {
+        var seen = troubles.load(ordering: .relaxed)
+        var looking = false
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            let now = troubles.load(ordering: .relaxed)
+            if now != seen {
+                seen = now
+                looking = true
+            }
+            // During a failover no server may take writes for a while: asked again at the next turn.
+            guard looking, let primary = try? await PostgresPool.primary(of: settings) else { continue }
+            looking = false
+            if move(to: primary) { moved(primary) }
+        }
+    }
+}
