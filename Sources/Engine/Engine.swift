@@ -215,7 +215,7 @@ public final class Engine: Sendable {
                 } else if books.pool.settings.servers.count > 1 {
                     group.addTask {
                         await books.pool.followWritableServer { settings in
-                            self.events.add(.recovery, "the primary moved: connecting to \(settings.redacted)")
+                            self.events.add(.recovery, "the primary moved to \(settings.server)")
                             self.creditPath.wakeup.signal()
                         }
                     }
@@ -341,7 +341,7 @@ public final class Engine: Sendable {
     private func followPrimary(_ pool: PostgresPool, _ primary: @Sendable () -> PostgresSettings?) async {
         while !Task.isCancelled {
             if let settings = primary(), pool.move(to: settings) {
-                events.add(.recovery, "the primary moved: connecting to \(settings.redacted)")
+                events.add(.recovery, "the primary moved to \(settings.server)")
                 creditPath.wakeup.signal()
             }
             try? await clock.sleep(for: Engine.primaryCheckInterval)

@@ -304,7 +304,8 @@ final class EnginePostgresTests: XCTestCase {
         }
         load.stop()
         await loading.value
-        XCTAssertTrue(engine.recentEvents().contains { $0.text.hasPrefix("the primary moved") })
+        XCTAssertTrue(engine.recentEvents().contains { $0.text == "the primary moved to \(books.pool.settings.server)" },
+                      "\(engine.recentEvents().map(\.text))")
 
         run.cancel()
         await run.value
