@@ -155,8 +155,8 @@ public final class Engine: Sendable {
             try await Engine.ensureCreditQueue(queue, limits: limits)
             return .sqlite(SQLiteBooks(ledger: ledger, packetStore: packetStore, queue: queue))
         case let .postgres(named):
-            // A URL naming several servers: the one that takes writes.
-            let settings = try await PostgresPool.primary(of: named)
+            // The server that takes writes (of a URL's list; a one-server URL naming a standby is refused).
+            let settings = try await PostgresPool.writableServer(of: named)
             let pool = PostgresPool(settings: settings, maxConnections: configuration.postgresConnections,
                                     warmConnections: configuration.postgresWarmConnections)
             do {

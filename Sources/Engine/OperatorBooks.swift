@@ -108,8 +108,9 @@ public final class PostgresOperatorBooks: BooksReading, BooksWriting {
     /// server, as SQLite makes its files); otherwise a server without the books is an error.
     public init(settings: PostgresSettings, create: Bool, limits: Limits = .default, clock: any WallClock = SystemClock(),
                 random: any RandomSource = SystemRandomSource()) async throws {
-        let pool = PostgresPool(settings: try await PostgresPool.primary(of: settings), maxConnections: 2,
-                                retryWindow: .seconds(2))
+        // The primary, for readers too: the books' opening writes (its schema's record, the queue's row).
+        let server = try await PostgresPool.writableServer(of: settings)
+        let pool = PostgresPool(settings: server, maxConnections: 2, retryWindow: .seconds(2))
         do {
             ledger = try await PostgresLedger(pool: pool, limits: limits, clock: clock, create: create)
             packetStore = try await PostgresPacketStore(pool: pool, limits: limits, clock: clock, create: create)

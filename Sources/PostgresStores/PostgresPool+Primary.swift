@@ -36,6 +36,16 @@ extension PostgresPool {
         throw .unavailable("none of the \(settings.servers.count) servers takes writes (\(said.joined(separator: "; ")))")
     }
 
+    /// `primary(of:)` for those who write: a URL that names one server is asked too, and refused with one line
+    /// when that server is a standby (the writes would each fail with "read-only transaction"). One that cannot
+    /// be asked is returned as it is: connecting says why.
+    public static func writableServer(of settings: PostgresSettings) async throws(PostgresStoreError) -> PostgresSettings {
+        guard settings.servers.count == 1 else { return try await primary(of: settings) }
+        guard await askOne(settings) == .standby else { return settings }
+        throw .unavailable("\(settings.server) is a standby: it takes no writes; give the primary, "
+            + "or the cluster's servers (postgres://user:password@host1:port1,host2:port2/database)")
+    }
+
     /// Every server of the list asked at once, each within `probeTimeout`.
     static func askEveryServer(_ settings: PostgresSettings) async -> [PostgresSettings.Server: ServerAnswer] {
         await withTaskGroup(of: (PostgresSettings.Server, ServerAnswer).self) { group in

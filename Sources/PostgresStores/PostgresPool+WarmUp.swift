@@ -27,6 +27,14 @@ extension PostgresPool {
         let deadline = ContinuousClock.now + limit
         await withDiscardingTaskGroup { group in
             for index in 0..<count {
+                // At most `openingAtOnce` asked for and not yet had: postgres-nio's pool opens a connection for a
+                // request only while fewer than 20 are being opened, and once the requests queue beyond that it
+                // counts the connections held as soon free and opens no more (all 48 asked for at once, the pool
+                // stopped at 34 and the rest came with the load's first statements).
+                while index - taken.value.load(ordering: .relaxed) >= PostgresPool.openingAtOnce,
+                      ContinuousClock.now < deadline {
+                    try? await Task.sleep(for: .milliseconds(1))
+                }
                 group.addTask {
                     try? await client.withConnection { connection in
                         taken.value.add(1, ordering: .relaxed)
@@ -46,6 +54,9 @@ extension PostgresPool {
             }
         }
     }
+
+    /// How many warm connections are asked for at once (see `warmUp`).
+    static let openingAtOnce = 16
 
     /// A `CallText` statement's run, prepared (`warmUpCall(_:)`).
     static func warmUpCall<Text: CallText>(_ query: PostgresQuery, as _: Text.Type) -> WarmUpCall {

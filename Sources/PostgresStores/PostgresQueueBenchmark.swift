@@ -43,7 +43,7 @@ public enum PostgresQueueBenchmark {
     /// killed before their tear-down (`kill -9`, Ctrl-C) are dropped here first, by the next bench on the same
     /// machine.
     public static func createScratchDatabase(on named: PostgresSettings) async throws -> PostgresSettings {
-        let settings = try await PostgresPool.primary(of: named)
+        let settings = try await PostgresPool.writableServer(of: named)
         try await dropAbandonedScratchDatabases(on: settings)
         var scratch = settings
         scratch.database = ScratchName(host: ScratchName.thisHost, process: getpid(),

@@ -281,6 +281,13 @@ final class EnginePostgresTests: XCTestCase {
     /// never answers, and every later write queued behind that batch.
     func testAFailoverUnderEngineLoadLosesNothingAcknowledgedAndCreditsNothingTwice() async throws {
         let server = try await TestPostgres.start(self, standbys: 2)
+        let standby = EnginePostgresTests.settings(server.settings.settings(for: "b"))
+        do {
+            _ = try await PostgresPool.writableServer(of: standby)
+            XCTFail("a standby was taken for a server that takes writes")
+        } catch {
+            XCTAssertTrue("\(error)".contains("\(standby.server) is a standby: it takes no writes"), "\(error)")
+        }
         let engine = try await startEngine(server, listingServers: true)
         guard case let .postgres(books) = engine.books else { return XCTFail("not on PostgreSQL") }
         XCTAssertEqual(books.pool.settings.server, PostgresSettings.Server(host: server.primary.host, port: server.primary.port),

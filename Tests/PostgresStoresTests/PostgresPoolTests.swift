@@ -27,20 +27,21 @@ final class PostgresPoolTests: PostgresServerTestCase {
         return nil
     }
 
-    /// A pool's warm-up opens its warm connections at once, before any load, and the pool keeps them: under load
-    /// no caller pays for a connect and a login (the engine warms all of its connections at start).
-    func testTheWarmUpOpensThePoolsWarmConnectionsAndThePoolKeepsThem() async throws {
+    /// A pool's warm-up opens its warm connections before any load, every one of them, and the pool keeps them:
+    /// under load no caller pays for a connect and a login (the engine warms all of its 48 at start). Asked for
+    /// all at once, postgres-nio's pool opened 20 of 24 (of 48, 34) and left the rest to the load.
+    func testTheWarmUpOpensEveryWarmConnectionAndThePoolKeepsThem() async throws {
         let server = try running()
         let settings = try server.freshDatabase()
-        let pool = PostgresPool(settings: settings, maxConnections: 6, warmConnections: 4)
+        let pool = PostgresPool(settings: settings, maxConnections: 26, warmConnections: 24)
         pools.append(pool)
         let backends = "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = '\(settings.database)'"
         XCTAssertEqual(try server.psql(backends), "0", "no connection before the warm-up")
         await pool.warmUp { _ in [] }
-        XCTAssertEqual(try server.psql(backends), "4")
+        XCTAssertEqual(try server.psql(backends), "24")
         let rows = try await pool.rows("SELECT 1")
         XCTAssertEqual(rows.count, 1)
-        XCTAssertEqual(try server.psql(backends), "4", "the call used a warm connection")
+        XCTAssertEqual(try server.psql(backends), "24", "the call used a warm connection")
     }
 
     private final class Backends: Sendable {
