@@ -49,6 +49,12 @@ struct DataOptions: ParsableArguments {
     /// The PostgreSQL server's settings for `--store postgres`: `--postgres`, else `$HONGBAO_POSTGRES`, else the
     /// primary of the data directory's cluster (`hongbao cluster up`, its saved settings).
     func postgresSettings() throws -> PostgresSettings {
+        // The server's settings decide how durable its commits are; a NORMAL here would change nothing and
+        // the dashboard's header would say it did.
+        guard durability == .full else {
+            throw UserError(message: "--durability normal sets how the SQLite files commit; on --store postgres the server's synchronous_commit and standbys decide: leave it out",
+                            exitCode: ExitStatus.usage)
+        }
         guard let url = postgres ?? ProcessInfo.processInfo.environment["HONGBAO_POSTGRES"], !url.isEmpty else {
             if let directory = try? DataDirectory.resolvePath(explicit: data),
                let cluster = try? LocalCluster(dataDirectory: directory).settings() {

@@ -39,6 +39,12 @@ final class StoreOptionTests: XCTestCase {
         let badURL = try binary.run(["audit", "--store", "postgres", "--postgres", "mysql://a@b/c"])
         XCTAssertEqual(badURL.status, 2, badURL.stderr)
         XCTAssertEqual(badURL.stderr, "hongbao: --postgres: not a PostgreSQL URL (it must start with postgres://): mysql://a@b/c\n")
+        let normal = try binary.run(["simulate", "--store", "postgres", "--durability", "normal", "--postgres",
+                                     "postgres://u@127.0.0.1:1/db", "--data", empty])
+        XCTAssertEqual(normal.status, 2, normal.stderr)
+        XCTAssertTrue(normal.stderr.hasPrefix("hongbao: --durability normal sets how the SQLite files commit; on --store postgres"),
+                      normal.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: empty), "nothing made")
         let e2e = try binary.run(["bench", "e2e", "--store", "postgres"], environment: ["HONGBAO_POSTGRES": ""])
         XCTAssertEqual(e2e.status, 2, e2e.stderr)
         XCTAssertTrue(e2e.stderr.contains("needs a PostgreSQL server"), e2e.stderr)
