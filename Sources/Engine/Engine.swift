@@ -33,6 +33,15 @@ public final class Engine: Sendable {
     public let faults: CreditFaults
     public let limits: Limits
     public let durability: Durability
+
+    /// How durable an acknowledged commit is, for the header: the SQLite files' `FULL` or `NORMAL`; on
+    /// PostgreSQL what the server's settings make it ("2 SERVERS" on the cluster of `hongbao cluster up`).
+    public var durabilityLabel: String {
+        switch books {
+        case .sqlite: durability == .full ? "FULL" : "NORMAL"
+        case let .postgres(books): books.durability
+        }
+    }
     let clock: any WallClock
     let metrics: EngineMetrics
     let events: EventLog
@@ -167,7 +176,8 @@ public final class Engine: Sendable {
                                                           maxReceiveCount: limits.credit.maxReceiveCount, clock: clock)
                 // Before the first load: each connection's first statements are parsed, planned and compiled here.
                 await pool.warmUp(ledger: ledger, packets: packetStore, queue: queue)
-                return .postgres(PostgresBooks(pool: pool, ledger: ledger, packetStore: packetStore, queue: queue))
+                return .postgres(PostgresBooks(pool: pool, ledger: ledger, packetStore: packetStore, queue: queue,
+                                               durability: try await pool.commitDurability()))
             } catch {
                 await pool.close()
                 throw error

@@ -26,6 +26,8 @@ public struct PostgresBooks: Sendable {
     public let ledger: PostgresLedger
     public let packetStore: PostgresPacketStore
     public let queue: PostgresCreditQueue
+    /// How durable an acknowledged commit is on the server, read at start (`PostgresPool.commitDurability`).
+    public let durability: String
 }
 
 /// The stores the engine runs on. Everything the credit path does goes through the store protocols

@@ -132,3 +132,33 @@ extension PostgresPool {
         }
     }
 }
+
+extension PostgresPool {
+    /// How durable an acknowledged commit is on this server, in a few words for a screen: read from its
+    /// `synchronous_commit` and `synchronous_standby_names` (`PostgresPool.durabilityLabel`).
+    public func commitDurability() async throws -> String {
+        let rows = try await retrying {
+            try await self.rows("""
+                SELECT current_setting('synchronous_commit'), current_setting('synchronous_standby_names')
+                """)
+        }
+        guard let (commit, standbys) = try rows.first?.decode((String, String).self) else { return "?" }
+        return PostgresPool.durabilityLabel(synchronousCommit: commit, standbyNames: standbys)
+    }
+
+    /// "2 SERVERS": each acknowledged commit is on the primary's disk and on one standby's (`on` or
+    /// `remote_apply` with `ANY 1 (…)`, `FIRST 1 (…)`, `1 (…)` or a bare list); "1 SERVER" with no synchronous
+    /// standby or `local`; "ASYNC" with `off` (a commit may be acknowledged before it is on any disk);
+    /// "1 SERVER + n WRITTEN" with `remote_write` (the standbys have it in memory, not on disk).
+    public static func durabilityLabel(synchronousCommit: String, standbyNames: String) -> String {
+        let commit = synchronousCommit.lowercased()
+        if commit == "off" { return "ASYNC" }
+        let names = standbyNames.trimmingCharacters(in: .whitespaces)
+        guard commit != "local", !names.isEmpty else { return "1 SERVER" }
+        // `ANY n (…)`, `FIRST n (…)` or `n (…)` name how many; a bare list (`b, c`, `*`) means the first one.
+        var words = names.split(whereSeparator: { $0 == " " || $0 == "(" }).map { $0.uppercased() }[...]
+        if let method = words.first, method == "ANY" || method == "FIRST" { words = words.dropFirst() }
+        let count = words.first.flatMap { Int($0) } ?? 1
+        return commit == "remote_write" ? "1 SERVER + \(count) WRITTEN" : "\(count + 1) SERVERS"
+    }
+}

@@ -181,7 +181,7 @@ final class EngineDashboardBackend: DashboardBackend {
             opensPerSecond: s.metrics.opensPerSecond, creditsPerSecond: s.metrics.creditsPerSecond,
             openLatencyP50: s.metrics.recentOpenCount > 0 ? .microseconds(Int64(s.metrics.openLatencyP50Microseconds)) : nil,
             openLatencyP99: s.metrics.recentOpenCount > 0 ? .microseconds(Int64(s.metrics.openLatencyP99Microseconds)) : nil,
-            durability: s.durability == .full ? "FULL" : "NORMAL",
+            durability: engine.durabilityLabel,
             startedAt: s.takenAt + .milliseconds(-s.uptime.wholeMilliseconds),
             creditMode: s.creditMode == .queue ? .queue : .transaction,
             conservation: conservation, caption: caption, scenarioPaused: scenario?.isPaused ?? false)

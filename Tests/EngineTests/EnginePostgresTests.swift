@@ -40,6 +40,7 @@ final class EnginePostgresTests: XCTestCase {
         let server = try await TestPostgres.start(self)
         let engine = try await startEngine(server)
         guard case .postgres = engine.books else { return XCTFail("the engine did not start on PostgreSQL") }
+        XCTAssertEqual(engine.durabilityLabel, "1 SERVER", "a server with no standby: each commit on its disk alone")
         let seeded = try await engine.seedDemoAccounts(count: 20, random: SeededRandomSource(seed: 1))
         XCTAssertEqual(seeded, 28)
         let again = try await engine.seedDemoAccounts(count: 20, random: SeededRandomSource(seed: 1))
@@ -231,6 +232,7 @@ final class EnginePostgresTests: XCTestCase {
         let loading = Task { await load.run(engine, users: users, clients: 4) }
         await waitUntil("opens before the fault", timeout: .seconds(60), interval: .milliseconds(20)) { load.count >= 40 }
 
+        XCTAssertEqual(engine.durabilityLabel, "2 SERVERS", "ANY 1 of two standbys: each commit on two disks")
         let killed = try await server.cluster.fault(.down, server: "b")
         XCTAssertTrue(killed, "standby b was running")
         let atKill = load.count

@@ -54,4 +54,16 @@ final class PostgresSettingsTests: XCTestCase {
         let unasked = try await PostgresPool.primary(of: one)
         XCTAssertEqual(unasked, one, "a URL that names one server is not asked")
     }
+
+    /// The header's durability on PostgreSQL: how many servers' disks an acknowledged commit is on.
+    func testTheDurabilityLabelSaysHowManyServersHoldAnAcknowledgedCommit() {
+        let cases: [(String, String, String)] = [
+            ("on", "ANY 1 (b, c)", "2 SERVERS"), ("on", "FIRST 2 (b, c, d)", "3 SERVERS"), ("remote_apply", "2 (b, c)", "3 SERVERS"),
+            ("on", "b, c", "2 SERVERS"), ("on", "*", "2 SERVERS"), ("on", "", "1 SERVER"), ("local", "ANY 1 (b, c)", "1 SERVER"),
+            ("off", "ANY 1 (b, c)", "ASYNC"), ("remote_write", "ANY 1 (b, c)", "1 SERVER + 1 WRITTEN"),
+        ]
+        for (commit, names, label) in cases {
+            XCTAssertEqual(PostgresPool.durabilityLabel(synchronousCommit: commit, standbyNames: names), label, "\(commit) \(names)")
+        }
+    }
 }
