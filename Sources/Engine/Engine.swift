@@ -140,7 +140,10 @@ public final class Engine: Sendable {
         case .sqlite:
             events.add(.info, "started on \(directory.path) (\(configuration.durability.rawValue) durability)")
         case let .postgres(postgres):
-            events.add(.info, "started on PostgreSQL \(postgres.pool.settings.redacted)")
+            // The server first: the events pane cuts a line at its width (a URL's user and host filled 120 columns).
+            let settings = postgres.pool.settings
+            events.add(.info, "started on PostgreSQL \(settings.server), database \(settings.database), "
+                + "each commit on \(postgres.durability.lowercased())")
         }
     }
 

@@ -41,6 +41,10 @@ final class EnginePostgresTests: XCTestCase {
         let engine = try await startEngine(server)
         guard case .postgres = engine.books else { return XCTFail("the engine did not start on PostgreSQL") }
         XCTAssertEqual(engine.durabilityLabel, "1 SERVER", "a server with no standby: each commit on its disk alone")
+        let login = server.primary
+        XCTAssertTrue(engine.recentEvents().contains {
+            $0.text == "started on PostgreSQL \(login.host):\(login.port), database \(login.database), each commit on 1 server"
+        }, "\(engine.recentEvents().map(\.text))")
         let seeded = try await engine.seedDemoAccounts(count: 20, random: SeededRandomSource(seed: 1))
         XCTAssertEqual(seeded, 28)
         let again = try await engine.seedDemoAccounts(count: 20, random: SeededRandomSource(seed: 1))
