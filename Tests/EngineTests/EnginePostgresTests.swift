@@ -17,6 +17,35 @@ final class EnginePostgresTests: XCTestCase {
                          database: login.database)
     }
 
+    /// Each of `acknowledged` is credited once (its claim `credited`, one credit transfer of its amount), and the
+    /// audit of both stores and the queue is clean, with nothing awaiting recovery.
+    private func assertCreditedOnceAndAuditClean(_ engine: Engine, _ acknowledged: [Claim]) async throws {
+        let credits = try await engine.accounts.transfers(acknowledged.map(\.id.creditTransferID))
+        for claim in acknowledged {
+            XCTAssertEqual(try engine.packets.claim(claim.id)?.state, .credited, "claim \(claim.id)")
+            XCTAssertEqual(credits[claim.id.creditTransferID]?.amount, claim.amount, "claim \(claim.id)'s one credit")
+        }
+        let report = try await engine.auditReport()
+        XCTAssertEqual(report.violations, [])
+        XCTAssertEqual(report.awaitingRecovery, [])
+    }
+
+    /// Starts the engine again on `server` (the start settles what a step that failed at a fault left half done,
+    /// as after any crash), waits until every claim is credited, and checks `acknowledged`
+    /// (`assertCreditedOnceAndAuditClean`).
+    private func restartAndCheckEveryAcknowledgedOpen(_ server: TestPostgres, listingServers: Bool = false,
+                                                     _ acknowledged: [Claim]) async throws {
+        let restarted = try await startEngine(server, listingServers: listingServers)
+        let rerun = Task { await restarted.run() }
+        try await waitUntil("every claim credited", timeout: .seconds(60), interval: .milliseconds(50)) {
+            try restarted.packets.uncreditedClaims(limit: 1).isEmpty
+        }
+        rerun.cancel()
+        await rerun.value
+        try await assertCreditedOnceAndAuditClean(restarted, acknowledged)
+        await restarted.close()
+    }
+
     /// The test cluster's servers as one URL names them, the two standbys first (`postgres://…@b,c,a/…`).
     static func serverList(_ server: TestPostgres) -> PostgresSettings {
         let logins = ["b", "c", "a"].map { server.settings.settings(for: $0) }
@@ -202,23 +231,7 @@ final class EnginePostgresTests: XCTestCase {
         await engine.close()
 
         // An open or a send that failed at the stop may have left a step half done: the next start settles it.
-        let restarted = try await startEngine(server)
-        let rerun = Task { await restarted.run() }
-        try await waitUntil("every claim credited", timeout: .seconds(60), interval: .milliseconds(50)) {
-            try restarted.packets.uncreditedClaims(limit: 1).isEmpty
-        }
-        rerun.cancel()
-        await rerun.value
-        let acknowledged = load.acknowledged.withLock { $0 }
-        let credits = try await restarted.accounts.transfers(acknowledged.map(\.id.creditTransferID))
-        for claim in acknowledged {
-            XCTAssertEqual(try restarted.packets.claim(claim.id)?.state, .credited, "claim \(claim.id)")
-            XCTAssertEqual(credits[claim.id.creditTransferID]?.amount, claim.amount, "claim \(claim.id)'s one credit")
-        }
-        let report = try await restarted.auditReport()
-        XCTAssertEqual(report.violations, [])
-        XCTAssertEqual(report.awaitingRecovery, [])
-        await restarted.close()
+        try await restartAndCheckEveryAcknowledgedOpen(server, load.acknowledged.withLock { $0 })
     }
 
     /// A standby's postmaster killed with SIGKILL while the engine opens (20 % of credits failing, so the queue
@@ -263,15 +276,7 @@ final class EnginePostgresTests: XCTestCase {
         }
         run.cancel()
         await run.value
-        let acknowledged = load.acknowledged.withLock { $0 }
-        let credits = try await engine.accounts.transfers(acknowledged.map(\.id.creditTransferID))
-        for claim in acknowledged {
-            XCTAssertEqual(try engine.packets.claim(claim.id)?.state, .credited, "claim \(claim.id)")
-            XCTAssertEqual(credits[claim.id.creditTransferID]?.amount, claim.amount, "claim \(claim.id)'s one credit")
-        }
-        let report = try await engine.auditReport()
-        XCTAssertEqual(report.violations, [])
-        XCTAssertEqual(report.awaitingRecovery, [])
+        try await assertCreditedOnceAndAuditClean(engine, load.acknowledged.withLock { $0 })
         await engine.close()
     }
 
@@ -326,22 +331,6 @@ final class EnginePostgresTests: XCTestCase {
 
         // A send or an open that failed at the kill may have left a step half done (a packet paying, a claim
         // crediting with no message): the next start settles it, as after any crash.
-        let restarted = try await startEngine(server, listingServers: true)
-        let rerun = Task { await restarted.run() }
-        try await waitUntil("every claim credited", timeout: .seconds(60), interval: .milliseconds(50)) {
-            try restarted.packets.uncreditedClaims(limit: 1).isEmpty
-        }
-        rerun.cancel()
-        await rerun.value
-        let acknowledged = load.acknowledged.withLock { $0 }
-        let credits = try await restarted.accounts.transfers(acknowledged.map(\.id.creditTransferID))
-        for claim in acknowledged {
-            XCTAssertEqual(try restarted.packets.claim(claim.id)?.state, .credited, "claim \(claim.id)")
-            XCTAssertEqual(credits[claim.id.creditTransferID]?.amount, claim.amount, "claim \(claim.id)'s one credit")
-        }
-        let report = try await restarted.auditReport()
-        XCTAssertEqual(report.violations, [])
-        XCTAssertEqual(report.awaitingRecovery, [])
-        await restarted.close()
+        try await restartAndCheckEveryAcknowledgedOpen(server, listingServers: true, load.acknowledged.withLock { $0 })
     }
 }
