@@ -47,21 +47,16 @@ public struct PostgresSettings: Sendable, Equatable {
     /// URL without its password.
     public init(url text: String) throws(PostgresStoreError) {
         let shown = PostgresSettings.withoutPassword(text)
-        guard let schemeEnd = text.range(of: "://"),
-              ["postgres", "postgresql"].contains(String(text[..<schemeEnd.lowerBound])) else {
+        guard let parts = URLParts(text), ["postgres", "postgresql"].contains(String(parts.scheme)) else {
             throw .badURL(shown, reason: "it must start with postgres://")
         }
-        let rest = text[schemeEnd.upperBound...]
-        let authorityEnd = rest.firstIndex { "/?#".contains($0) } ?? rest.endIndex
-        let authority = rest[..<authorityEnd]
-        let at = authority.lastIndex(of: "@")
-        let userInfo = at.map { String(authority[..<$0]) + "@" } ?? ""
-        let hostList = at.map { authority[authority.index(after: $0)...] } ?? authority
+        let userInfo = parts.userInfo.map { $0 + "@" } ?? ""
+        let hostList = parts.hosts
         let entries = hostList.split(separator: ",", omittingEmptySubsequences: false)
         guard entries.count <= PostgresSettings.maximumServers else {
             throw .badURL(shown, reason: "it names \(entries.count) servers; at most \(PostgresSettings.maximumServers)")
         }
-        let tail = rest[authorityEnd...]
+        let tail = parts.tail
         var servers: [Server] = []
         var first: URLComponents?
         for entry in entries {
@@ -90,12 +85,29 @@ public struct PostgresSettings: Sendable, Equatable {
 
     /// `text` with the password of its user information, if any, replaced by `***`.
     static func withoutPassword(_ text: String) -> String {
-        guard let schemeEnd = text.range(of: "://") else { return text }
-        let rest = text[schemeEnd.upperBound...]
-        let authorityEnd = rest.firstIndex { "/?#".contains($0) } ?? rest.endIndex
-        guard let at = rest[..<authorityEnd].lastIndex(of: "@"),
-              let colon = rest[..<at].firstIndex(of: ":") else { return text }
-        return String(text[..<rest.index(after: colon)]) + "***" + String(text[at...])
+        guard let userInfo = URLParts(text)?.userInfo, let colon = userInfo.firstIndex(of: ":") else { return text }
+        return String(text[..<text.index(after: colon)]) + "***" + String(text[userInfo.endIndex...])
+    }
+
+    /// A URL cut where `init(url:)` and `withoutPassword` need it: `scheme://userInfo@hosts` then `tail` (the
+    /// path, query and fragment). The user information ends at the authority's last `@`.
+    private struct URLParts {
+        let scheme: Substring
+        let userInfo: Substring?
+        let hosts: Substring
+        let tail: Substring
+
+        init?(_ text: String) {
+            guard let schemeEnd = text.range(of: "://") else { return nil }
+            scheme = text[..<schemeEnd.lowerBound]
+            let rest = text[schemeEnd.upperBound...]
+            let authorityEnd = rest.firstIndex { "/?#".contains($0) } ?? rest.endIndex
+            let authority = rest[..<authorityEnd]
+            let at = authority.lastIndex(of: "@")
+            userInfo = at.map { authority[..<$0] }
+            hosts = at.map { authority[authority.index(after: $0)...] } ?? authority
+            tail = rest[authorityEnd...]
+        }
     }
 
     /// These settings pointed at `server` (one of `servers`).
