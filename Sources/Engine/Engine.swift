@@ -227,10 +227,7 @@ public final class Engine: Sendable {
                     group.addTask { await self.followPrimary(books.pool, primary) }
                 } else if books.pool.settings.servers.count > 1 {
                     group.addTask {
-                        await books.pool.followWritableServer { settings in
-                            self.events.add(.recovery, "the primary moved to \(settings.server)")
-                            self.creditPath.wakeup.signal()
-                        }
+                        await books.pool.followWritableServer { self.primaryMoved(to: $0) }
                     }
                 }
             }
@@ -349,14 +346,17 @@ public final class Engine: Sendable {
         return parts.isEmpty ? "nothing" : parts.joined(separator: ", ")
     }
 
+    /// Says that the connections moved to a new primary, and wakes the credit path to retry there at once.
+    private func primaryMoved(to settings: PostgresSettings) {
+        events.add(.recovery, "the primary moved to \(settings.server)")
+        creditPath.wakeup.signal()
+    }
+
     /// Moves the PostgreSQL connections to the primary `primary` names whenever it changes (a failover):
     /// writes in flight on the old one are retried on the new one, by id.
     private func followPrimary(_ pool: PostgresPool, _ primary: @Sendable () -> PostgresSettings?) async {
         while !Task.isCancelled {
-            if let settings = primary(), pool.move(to: settings) {
-                events.add(.recovery, "the primary moved to \(settings.server)")
-                creditPath.wakeup.signal()
-            }
+            if let settings = primary(), pool.move(to: settings) { primaryMoved(to: settings) }
             try? await clock.sleep(for: Engine.primaryCheckInterval)
         }
     }
