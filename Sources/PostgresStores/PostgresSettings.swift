@@ -69,6 +69,9 @@ public struct PostgresSettings: Sendable, Equatable {
             }
             guard var host = components.host, !host.isEmpty else { throw .badURL(shown, reason: "it names no host") }
             if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) } // IPv6
+            // A port too large for an integer reads as none: it must not become the default.
+            let portText = entry.hasSuffix("]") ? "" : entry.split(separator: ":", omittingEmptySubsequences: false).dropFirst().last ?? ""
+            guard components.port != nil || portText.isEmpty else { throw .badURL(shown, reason: "the port is out of range") }
             let port = components.port ?? 5432
             guard (1...65_535).contains(port) else { throw .badURL(shown, reason: "the port is out of range") }
             let server = Server(host: host, port: port)

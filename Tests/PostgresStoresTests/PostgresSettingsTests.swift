@@ -21,6 +21,7 @@ final class PostgresSettingsTests: XCTestCase {
             ("postgres://u:secret@a,,b/db", "its list of servers has an empty entry"),
             ("postgres://u:secret@a:1,a:1/db", "it names the server a:1 twice"),
             ("postgres://u:secret@a:1,b:99999/db", "the port is out of range"),
+            ("postgres://u:secret@h:99999999999999999999/db", "the port is out of range"),
             ("postgres://u:secret@" + (1...17).map { "h\($0)" }.joined(separator: ",") + "/db",
              "it names 17 servers; at most 16"),
             ("postgres://a,b/db", "it names no user"),
