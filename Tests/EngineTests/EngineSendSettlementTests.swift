@@ -51,9 +51,22 @@ final class EngineSendSettlementTests: XCTestCase {
         try books.packetStore.close()
     }
 
-    /// Audits read-only and lets go of the directory before returning.
+    /// Audits read-only and lets go of the directory before returning. The closed engine lets the directory go
+    /// when its last reference is released, which a task of its that is still ending may hold a moment longer:
+    /// the lock this process still holds is waited for (CI once failed here with "in use" by its own pid).
     private func audit() async throws -> AuditReport {
-        let reader = try BooksReader(directory: try DataDirectory(path: directory.path, create: false))
+        let deadline = ContinuousClock.now + .seconds(10)
+        var opened: DataDirectory?
+        while opened == nil {
+            do {
+                opened = try DataDirectory(path: directory.path, create: false)
+            } catch {
+                guard error == .inUse(path: directory.path, pid: getpid()),
+                      ContinuousClock.now < deadline else { throw error }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        let reader = try BooksReader(directory: try XCTUnwrap(opened))
         defer { try? reader.close() }
         return try await reader.audit()
     }
