@@ -74,6 +74,12 @@ final class Wakeup: Sendable {
         }
     }
 
+    /// Whether a `wait` is parked for a signal (after the loop has read what is due next and taken any signal
+    /// left for it): from then on only something due sooner wakes it.
+    var isParked: Bool {
+        state.withLock { $0.waiter != nil }
+    }
+
     /// Releases a parked waiter without leaving a pending signal behind.
     private func signalWaiterIfAny() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
