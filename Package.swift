@@ -85,7 +85,7 @@ let package = Package(
         .target(
             name: "PostgresStores",
             dependencies: [
-                "Primitives", "Ledger", "Crediting", "RedPackets",
+                "Primitives", "Ledger", "Crediting", "RedPackets", "PostgresCluster",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -213,8 +213,8 @@ let package = Package(
         ),
         .testTarget(
             name: "PostgresStoresTests",
-            dependencies: ["PostgresStores", "Ledger", "RedPackets", "Crediting", "Engine", "MessageQueue", "AccountService",
-                           "TestKit"],
+            dependencies: ["PostgresStores", "PostgresCluster", "Ledger", "RedPackets", "Crediting", "Engine", "MessageQueue",
+                           "AccountService", "TestKit"],
             swiftSettings: strict
         ),
         .testTarget(name: "CreditingTests", dependencies: ["Crediting", "Primitives"], swiftSettings: strict),

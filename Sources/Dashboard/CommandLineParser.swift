@@ -209,7 +209,9 @@ public struct CommandLineParser: Sendable {
     private func parseReplica(_ words: [String]) -> Result<CommandLineAction, CommandLineError> {
         guard words.count >= 2 else { return .failure(.missingArgument(command: "replica", usage: Self.usage("replica"))) }
         let name = words[0].lowercased()
-        guard ["a", "b", "c"].contains(name) else { return .failure(.unknownReplica(words[0])) }
+        // a, b or c; or a server as the replicas pane names those of a `--postgres` URL (host:port), for the
+        // engine to say what it can do with it.
+        guard ["a", "b", "c"].contains(name) || name.contains(":") else { return .failure(.unknownReplica(words[0])) }
         let actionWord = words[1].lowercased() == "up" ? "restore" : words[1].lowercased()
         guard let action = ReplicaAction(rawValue: actionWord) else {
             return .failure(.unknownAction(command: "replica", action: words[1], allowed: ReplicaAction.allCases.map(\.rawValue)))

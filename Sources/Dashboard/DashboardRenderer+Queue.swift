@@ -43,8 +43,11 @@ extension DashboardRenderer {
             HeaderGroup(1, [(", quorum \(queue.writeQuorum)", CellStyle(.muted))]),
         ], right: [], y: y, rect: Rect(x: rect.x, y: y, width: rect.width + 1, height: 1))
         y += 1
+        // Names of one width, so that the states line up (a URL's servers are named "host:port").
+        let nameWidth = queue.replicas.map { DisplayWidth.of($0.name) }.max() ?? 0
         for (index, replica) in queue.replicas.enumerated() where y < rect.maxY {
-            drawReplica(&buffer, replica, x: rect.x, y: y, width: rect.width, selected: focused && index == selected)
+            drawReplica(&buffer, replica, nameWidth: nameWidth, x: rect.x, y: y, width: rect.width,
+                        selected: focused && index == selected)
             y += 1
         }
         if y < rect.maxY {
@@ -62,7 +65,9 @@ extension DashboardRenderer {
         }
     }
 
-    private func drawReplica(_ buffer: inout CellBuffer, _ replica: ReplicaStatus, x: Int, y: Int, width: Int, selected: Bool) {
+    private func drawReplica(_ buffer: inout CellBuffer, _ replica: ReplicaStatus, nameWidth: Int, x: Int, y: Int, width: Int,
+                             selected: Bool) {
+        let padded = DisplayWidth.fit(replica.name, to: nameWidth)
         let (glyph, word, role): (String, String, ColorRole) = switch replica.state {
         case .up: (options.unicode ? "▲" : "^", "UP", .ok)
         case .down: (options.unicode ? "▼" : "v", "DOWN", .error)
@@ -77,7 +82,8 @@ extension DashboardRenderer {
         let state = DisplayWidth.fit(stateText, to: max(wide ? 14 : 9, DisplayWidth.of(stateText) + 1))
         if let detail = replica.detail {
             // Whole phrases, most telling first, as many as fit: "lag 7,336 B" or nothing, never "lag …".
-            let name = wide ? "server \(replica.name) " : "\(replica.name) "
+            // "server a"; a name that says itself it is a server ("host:port") goes without the word.
+            let name = wide && nameWidth <= 3 ? "server \(padded) " : "\(padded) "
             let room = width - DisplayWidth.of(name) - DisplayWidth.of(state)
             var shown = detail.first ?? ""
             for phrase in detail.dropFirst() {
@@ -94,7 +100,7 @@ extension DashboardRenderer {
         }
         // Every figure whole: where the exact numbers do not fit, their short forms ("2.6M"), and where even
         // those do not, no sequence at all, rather than a number cut short.
-        let name = wide ? "replica \(replica.name) " : "\(replica.name) "
+        let name = wide ? "replica \(padded) " : "\(padded) "
         let exact = (DashboardText.count(Int(replica.lag)), DashboardText.count(Int(replica.lastSequence)))
         let short = (DashboardText.compact(Int(replica.lag)), DashboardText.compact(Int(replica.lastSequence)))
         let fixed = DisplayWidth.of(name) + DisplayWidth.of(state) + DisplayWidth.of("lag ") + DisplayWidth.of(" seq ")

@@ -16,12 +16,18 @@ public final class ClusterMonitor: Sendable {
         public var polls: Int
     }
 
-    private let cluster: LocalCluster
+    private let read: @Sendable () async throws -> ClusterStatus
     private let interval: Duration
     private let reading = Mutex(Reading(status: nil, problem: nil, polls: 0))
 
-    public init(cluster: LocalCluster, interval: Duration = ClusterMonitor.defaultInterval) {
-        self.cluster = cluster
+    /// Polls the local cluster `cluster` (`LocalCluster.status()`).
+    public convenience init(cluster: LocalCluster, interval: Duration = ClusterMonitor.defaultInterval) {
+        self.init(interval: interval) { try await cluster.status() }
+    }
+
+    /// Polls whatever `read` reads (the servers a URL names, read over SQL); an error it throws is the problem.
+    public init(interval: Duration = ClusterMonitor.defaultInterval, read: @escaping @Sendable () async throws -> ClusterStatus) {
+        self.read = read
         self.interval = interval
     }
 
@@ -33,14 +39,14 @@ public final class ClusterMonitor: Sendable {
     public func poll() async -> Reading {
         let next: Reading
         do {
-            let status = try await cluster.status()
+            let status = try await read()
             next = reading.withLock {
                 $0 = Reading(status: status, problem: nil, polls: $0.polls + 1)
                 return $0
             }
         } catch {
             next = reading.withLock {
-                $0 = Reading(status: nil, problem: error.description, polls: $0.polls + 1)
+                $0 = Reading(status: nil, problem: (error as? ClusterError)?.description ?? "\(error)", polls: $0.polls + 1)
                 return $0
             }
         }

@@ -35,6 +35,9 @@ public struct ServerStatus: Codable, Sendable, Equatable {
     public var syncState: String?
     /// For a standby: the walsender's `state` (`streaming`, `catchup`, `startup`), nil when not connected.
     public var replication: String?
+    /// Why a server named by a URL did not answer ("connection refused"); nil for the servers of a local
+    /// cluster, whose process state says it.
+    public var problem: String?
 
     public init(name: String, port: Int, role: Role, state: State) {
         self.name = name
@@ -53,6 +56,10 @@ public struct ClusterStatus: Codable, Sendable, Equatable {
     public var synchronousStandbyNames: String
     /// How many standbys must confirm a commit (1 with `ANY 1`, 0 with no standbys).
     public var synchronousCount: Int
+    /// False when the primary hides its standbys' replication state from the user that reads it (not a superuser
+    /// nor `pg_read_all_stats`): which standbys confirm commits is then unknown, and `commitsWait` claims nothing.
+    /// Nil: visible (a local cluster's status is read as its superuser).
+    public var replicationVisible: Bool?
 
     public init(servers: [ServerStatus], primary: String, synchronousStandbyNames: String, synchronousCount: Int) {
         self.servers = servers
@@ -72,7 +79,7 @@ public struct ClusterStatus: Codable, Sendable, Equatable {
     }
 
     /// Whether a commit on the primary would wait now: fewer standbys confirm than `synchronousCount`.
-    public var commitsWait: Bool { confirmingStandbys < synchronousCount }
+    public var commitsWait: Bool { replicationVisible != false && confirmingStandbys < synchronousCount }
 
     /// Whether every server answers.
     public var allUp: Bool { servers.allSatisfy { $0.state == .up } }

@@ -60,42 +60,61 @@ extension PostgresPool {
 
     /// One server asked, on a connection of its own that is closed after the answer or at the timeout.
     private static func askOne(_ settings: PostgresSettings) async -> ServerAnswer {
-        var logger = Logger(label: "hongbao.postgres.probe")
-        logger.logLevel = .critical
-        let timeout = TimeAmount.nanoseconds(Int64(probeTimeout / .nanoseconds(1)))
-        let connection: PostgresConnection
-        do {
-            var configuration = try settings.connectionConfiguration()
-            configuration.options.connectTimeout = timeout
-            connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
-        } catch {
-            return .unreachable(probeReason(error))
-        }
-        // A server that connects and then never answers (stopped, or starting up) is cut off at the timeout.
-        let timer = connection.eventLoop.scheduleTask(in: timeout) { let _: EventLoopFuture<Void> = connection.close() }
-        let answer: ServerAnswer
-        do {
+        let asked = await probe(settings) { connection, logger -> Bool? in
             var inRecovery: Bool?
             for try await value in try await connection.query("SELECT pg_is_in_recovery()", logger: logger)
                 .decode(Bool.self) {
                 inRecovery = value
             }
-            answer = inRecovery.map { $0 ? .standby : .primary } ?? .unreachable("no answer")
+            return inRecovery
+        }
+        switch asked {
+        case let .success(inRecovery): return inRecovery.map { $0 ? .standby : .primary } ?? .unreachable("no answer")
+        case let .failure(reason): return .unreachable(reason.text)
+        }
+    }
+
+    /// Why a probe got no answer, in a few words (`probeReason`).
+    struct ProbeFailure: Error {
+        let text: String
+    }
+
+    /// `body` run on a connection of its own to the one server `settings` names, closed after it or cut off at
+    /// `timeout`: a server that connects and then never answers (stopped, or starting up) fails at the timeout.
+    static func probe<T: Sendable>(
+        _ settings: PostgresSettings, timeout: Duration = probeTimeout,
+        _ body: (PostgresConnection, Logger) async throws -> T
+    ) async -> Result<T, ProbeFailure> {
+        var logger = Logger(label: "hongbao.postgres.probe")
+        logger.logLevel = .critical
+        let limit = TimeAmount.nanoseconds(Int64(timeout / .nanoseconds(1)))
+        let connection: PostgresConnection
+        do {
+            var configuration = try settings.connectionConfiguration()
+            configuration.options.connectTimeout = limit
+            connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
         } catch {
-            answer = .unreachable(probeReason(error))
+            return .failure(ProbeFailure(text: probeReason(error, timeout: timeout)))
+        }
+        let timer = connection.eventLoop.scheduleTask(in: limit) { let _: EventLoopFuture<Void> = connection.close() }
+        let result: Result<T, ProbeFailure>
+        do {
+            result = .success(try await body(connection, logger))
+        } catch {
+            result = .failure(ProbeFailure(text: probeReason(error, timeout: timeout)))
         }
         timer.cancel()
         // Closed before it goes (postgres-nio requires it), whether it answered or not.
         try? await connection.close()
-        return answer
+        return result
     }
 
     /// Why a server could not be asked, in a few words: "connection refused", "no answer within 3 s", the
     /// server's own message ("the database system is starting up").
-    static func probeReason(_ error: any Error) -> String {
+    static func probeReason(_ error: any Error, timeout limit: Duration = probeTimeout) -> String {
         guard let error = error as? PSQLError else { return reason(error) }
         if let message = error.serverInfo?[.message] { return message }
-        let timeout = "no answer within \(probeTimeout.components.seconds) s"
+        let timeout = "no answer within \(limit.components.seconds) s"
         if let failure = error.underlying as? NIOConnectionError {
             if let io = failure.connectionErrors.first?.error as? IOError {
                 return String(cString: strerror(io.errnoCode)).lowercased()
@@ -155,10 +174,16 @@ extension PostgresPool {
         if commit == "off" { return "ASYNC" }
         let names = standbyNames.trimmingCharacters(in: .whitespaces)
         guard commit != "local", !names.isEmpty else { return "1 SERVER" }
-        // `ANY n (…)`, `FIRST n (…)` or `n (…)` name how many; a bare list (`b, c`, `*`) means the first one.
-        var words = names.split(whereSeparator: { $0 == " " || $0 == "(" }).map { $0.uppercased() }[...]
-        if let method = words.first, method == "ANY" || method == "FIRST" { words = words.dropFirst() }
-        let count = words.first.flatMap { Int($0) } ?? 1
+        let count = synchronousStandbyCount(standbyNames: names)
         return commit == "remote_write" ? "1 SERVER + \(count) WRITTEN" : "\(count + 1) SERVERS"
+    }
+
+    /// How many standbys `synchronous_standby_names` makes each commit wait for: `ANY n (…)`, `FIRST n (…)` or
+    /// `n (…)` name how many; a bare list (`b, c`, `*`) means the first one; empty, none.
+    static func synchronousStandbyCount(standbyNames: String) -> Int {
+        var words = standbyNames.split(whereSeparator: { $0 == " " || $0 == "(" }).map { $0.uppercased() }[...]
+        guard !words.isEmpty else { return 0 }
+        if let method = words.first, method == "ANY" || method == "FIRST" { words = words.dropFirst() }
+        return words.first.flatMap { Int($0) } ?? 1
     }
 }

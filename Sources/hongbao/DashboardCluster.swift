@@ -2,14 +2,20 @@ import Dashboard
 import Foundation
 import Engine
 import PostgresCluster
+import PostgresStores
 import Synchronization
 
 /// The PostgreSQL cluster under a dashboard that runs on `--store postgres`: its three servers, read by a
 /// `ClusterMonitor`, shown in the replicas pane (role, WAL position, replay lag, sync state), and the replica
 /// keys and `:replica` commands acting on them through the cluster's fault functions: *down* kills a server's
 /// postmaster with SIGKILL, *slow* stops it with SIGSTOP, *restore* brings it back (it catches up by streaming).
+///
+/// Or the servers a `--postgres` URL names, when the data directory holds no cluster of this machine's: shown the
+/// same way, read over SQL alone (`PostgresPool.serversStatus`), and never faulted (they are not this dashboard's
+/// to kill).
 final class DashboardCluster: Sendable {
-    let cluster: LocalCluster
+    /// The local cluster the keys fault; nil for servers named by a URL.
+    let cluster: LocalCluster?
     let monitor: ClusterMonitor
     /// Whether commits waited for a standby at the last reading, to say so once when it changes.
     private let waiting = Mutex<Bool?>(nil)
@@ -19,11 +25,29 @@ final class DashboardCluster: Sendable {
         self.monitor = monitor ?? ClusterMonitor(cluster: cluster)
     }
 
+    private init(monitor: ClusterMonitor) {
+        cluster = nil
+        self.monitor = monitor
+    }
+
     /// The cluster in the data directory, when there is one (`hongbao cluster up`); nil otherwise.
     static func inDataDirectory(_ path: String) -> DashboardCluster? {
         let cluster = LocalCluster(dataDirectory: path)
         guard (try? cluster.settings()) != nil else { return nil }
         return DashboardCluster(cluster: cluster)
+    }
+
+    /// The servers `settings` names (one, or a cluster's list), shown but not faulted.
+    static func listed(_ settings: PostgresSettings, interval: Duration = ClusterMonitor.defaultInterval) -> DashboardCluster {
+        DashboardCluster(monitor: ClusterMonitor(interval: interval) { await PostgresPool.serversStatus(of: settings) })
+    }
+
+    /// Why the keys cannot fault these servers, short enough for the status line; nil when they can (a local
+    /// cluster: `hongbao cluster up` in the data directory).
+    var notFaultable: String? {
+        cluster == nil
+            ? "servers given by --postgres are not this dashboard's to kill"
+            : nil
     }
 
     /// The servers as the replicas pane shows them; empty before the first reading.
@@ -62,10 +86,10 @@ final class DashboardCluster: Sendable {
         case .unreachable, .down: state = .down
         }
         // Phrases, most telling first, so that a narrow pane keeps them: role, lag, sync state, position, replay lag.
-        var words: [String] = [server.role.rawValue]
-        if server.role == .standby {
+        var words: [String] = [server.problem ?? server.role.rawValue]
+        if server.role == .standby && server.state == .up {
             if let bytes = server.lagBytes { words.append("lag " + Dashboard.ReplicaStatus.lagText(bytes, unit: "B")) }
-            words.append(server.syncState ?? "not streaming")
+            words.append(status.replicationVisible == false ? "sync state hidden" : server.syncState ?? "not streaming")
         }
         if let lsn = server.lsn { words.append("lsn \(lsn)") }
         if server.role == .standby, let replay = server.replayLagMilliseconds {
@@ -74,12 +98,15 @@ final class DashboardCluster: Sendable {
         return Dashboard.ReplicaStatus(
             name: server.name, state: state, lastSequence: server.lsn.flatMap(LSN.parse).map { Int64(clamping: $0) } ?? 0,
             lag: server.lagBytes ?? 0, lagUnit: "B", detail: words,
-            takesWrites: server.role == .primary ? server.state == .up : confirming)
+            // Hidden replication: which standbys confirm commits is unknown; an answering one counts as up.
+            takesWrites: server.role == .primary ? server.state == .up
+                : (status.replicationVisible == false ? nil : confirming))
     }
 
     /// Kills the primary, promotes the synchronous standby with the most WAL and brings the old primary back as a
     /// standby (`LocalCluster.failover`), telling `note` each step as it happens; returns the outcome in words.
     func failover(note: @escaping @Sendable (String) -> Void) async throws -> String {
+        guard let cluster else { throw DashboardCommandError.rejected(notFaultable ?? "") }
         let result = try await cluster.failover(progress: note)
         await monitor.poll()
         return "failover done in \(result.totalMilliseconds) ms: \(result.newPrimary) is the primary, "
@@ -97,6 +124,7 @@ final class DashboardCluster: Sendable {
         case .corrupt:
             throw DashboardCommandError.rejected("corrupt acts on the SQLite queue's replicas; on PostgreSQL: down, slow or restore")
         }
+        guard let cluster else { throw DashboardCommandError.rejected(notFaultable ?? "") }
         let changed = try await cluster.fault(fault, server: name)
         await monitor.poll()
         switch fault {

@@ -79,8 +79,13 @@ struct DashboardRunCommand: AsyncParsableCommand {
         }
         let configuration = try data.engineConfiguration(workers: workers)
         let engine = try await userErrors { try await Engine.start(configuration) }
-        let cluster = data.store == .postgres && data.serverIsTheDataDirectorysCluster
-            ? DashboardCluster.inDataDirectory(configuration.dataPath) : nil
+        // The data directory's cluster, faulted by the keys; or the servers the URL names, only shown.
+        let cluster: DashboardCluster? = switch configuration.store {
+        case .sqlite: nil
+        case let .postgres(settings):
+            data.serverIsTheDataDirectorysCluster
+                ? DashboardCluster.inDataDirectory(configuration.dataPath) : DashboardCluster.listed(settings)
+        }
         await cluster?.monitor.poll()
         let slot = ComparisonSlot(settings: ComparisonSettings(
             dataPath: configuration.dataPath + "-transaction", durability: data.durability, workers: workers,

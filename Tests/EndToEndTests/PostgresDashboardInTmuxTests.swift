@@ -74,6 +74,47 @@ final class PostgresDashboardInTmuxTests: XCTestCase {
         try await quitAndAudit(binary, data: data, seconds: 60)
     }
 
+    /// The dashboard given a cluster's servers by a URL (`--postgres`, the standbys first) on a data directory
+    /// with no cluster of its own: the replicas pane shows them by host:port, read over SQL (the primary, the
+    /// standbys' lag and sync state); the keys and `:replica` do not fault them and say why; a server killed from
+    /// elsewhere shows as down with the reason. `q` exits 0 and the audit is clean.
+    func testAURLsServersAreShownAndNotFaulted() async throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else { throw XCTSkip("tmux is not installed") }
+        let server = try await TestPostgres.start(self, standbys: 2)
+        let binary = try HongbaoBinary()
+        let data = try TemporaryDirectory(prefix: "hongbao-pgdash-url")
+        addTeardownBlock { data.remove() }
+        let logins = ["b", "c", "a"].map { server.settings.settings(for: $0) }
+        let names = logins.map { "\($0.host):\($0.port)" }
+        let url = "postgres://\(logins[0].user):\(logins[0].password)@\(names.joined(separator: ","))/\(logins[0].database)"
+        let shell = "\(binary.url.path) --data \(data.path) --store postgres --postgres '\(url)' --demo-accounts 50; "
+            + "echo EXITED $?; sleep 60"
+        _ = try tmux(["new-session", "-d", "-s", session, "-x", "120", "-y", "40", shell], captureOutput: false)
+
+        func row(_ name: String, _ screen: String) -> String {
+            screen.split(separator: "\n").first { $0.contains("│ \(name) ") }.map(String.init) ?? ""
+        }
+        try await waitFor(seconds: 60) { screen in
+            row(names[2], screen).contains("▲ UP          primary")
+                && row(names[0], screen).contains("▲ UP          standby lag ") && row(names[0], screen).contains(" B quorum")
+                && row(names[1], screen).contains("▲ UP          standby lag ") && screen.contains("✓ writes ok  3/3 up")
+        }
+        try command("replica \(names[0]) down")
+        try await waitFor { $0.contains("not this dashboard's to kill") }
+        XCTAssertTrue(row(names[0], try screen()).contains("▲ UP"), "nothing was killed")
+
+        _ = try await server.cluster.fault(.down, server: "b")
+        try await waitFor(seconds: 30) { row(names[0], $0).contains("▼ DOWN        connection refused") }
+        _ = try await server.cluster.fault(.restore, server: "b")
+        try await waitFor(seconds: 30) { row(names[0], $0).contains("▲ UP          standby") }
+
+        _ = try tmux(["send-keys", "-t", session, "q"])
+        try await waitFor(seconds: 30) { $0.contains("EXITED 0") }
+        let audit = try binary.run(["audit", "--store", "postgres", "--postgres", url])
+        XCTAssertEqual(audit.status, 0, audit.stdout + audit.stderr)
+        XCTAssertTrue(audit.stdout.contains("✓ every invariant holds"), audit.stdout)
+    }
+
     // MARK: Helpers
 
     /// The dashboard on a throwaway primary and two standbys with 50 demo accounts, in the tmux session at

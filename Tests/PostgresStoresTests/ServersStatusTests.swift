@@ -1,0 +1,113 @@
+import PostgresCluster
+import PostgresNIO
+@testable import PostgresStores
+import TestKit
+import XCTest
+
+/// The servers a `--postgres` URL names, read over SQL for the replicas pane: each one's role and position, the
+/// standbys matched to the primary's `pg_stat_replication` by the name they stream under; a server that does not
+/// answer says why; a user who may not see the replication state is told nothing about which standbys confirm.
+final class ServersStatusTests: XCTestCase {
+    /// The test cluster's servers as a URL names them, the standbys first.
+    private func listed(_ server: TestPostgres, user: String? = nil, password: String? = nil) -> PostgresSettings {
+        let logins = ["b", "c", "a"].map { server.settings.settings(for: $0) }
+        var settings = PostgresSettings(host: logins[0].host, port: logins[0].port, user: user ?? logins[0].user,
+                                        password: password ?? logins[0].password, database: logins[0].database)
+        settings.servers = logins.map { PostgresSettings.Server(host: $0.host, port: $0.port) }
+        return settings
+    }
+
+    private func name(_ server: TestPostgres, _ letter: String) -> String {
+        let login = server.settings.settings(for: letter)
+        return PostgresSettings.Server(host: login.host, port: login.port).description
+    }
+
+    func testAListsServersAreReadWithTheirRolesLagsAndSyncStatesAndAKilledOneSaysWhy() async throws {
+        let server = try await TestPostgres.start(self, standbys: 2)
+        let settings = listed(server)
+        let (a, b, c) = (name(server, "a"), name(server, "b"), name(server, "c"))
+
+        let status = try await waitForStatus(settings) { status in
+            status.servers.filter { $0.syncState == "quorum" && $0.replication == "streaming" }.count == 2
+        }
+        XCTAssertEqual(status.servers.map(\.name), [b, c, a], "in the URL's order")
+        XCTAssertEqual(status.primary, a)
+        XCTAssertEqual(status.servers.map(\.role), [.standby, .standby, .primary])
+        XCTAssertEqual(status.servers.map(\.state), [.up, .up, .up])
+        XCTAssertEqual(status.synchronousCount, 1, "ANY 1 (b, c)")
+        XCTAssertNotEqual(status.replicationVisible, false)
+        XCTAssertFalse(status.commitsWait)
+        for standby in status.servers where standby.role == .standby {
+            XCTAssertNotNil(standby.lagBytes, standby.name)
+            XCTAssertNotNil(standby.lsn.flatMap(LSN.parse), standby.name)
+        }
+        XCTAssertNotNil(status.server(a)?.lsn.flatMap(LSN.parse))
+
+        _ = try await server.cluster.fault(.down, server: "b")
+        let oneDown = try await waitForStatus(settings) { $0.server(b)?.state == .unreachable }
+        XCTAssertEqual(oneDown.server(b)?.problem, "connection refused")
+        XCTAssertFalse(oneDown.commitsWait, "c still confirms")
+        _ = try await server.cluster.fault(.down, server: "c")
+        let bothDown = try await waitForStatus(settings) { $0.server(c)?.state == .unreachable }
+        XCTAssertTrue(bothDown.commitsWait, "no standby confirms a commit")
+        XCTAssertEqual(bothDown.confirmingStandbys, 0)
+
+        _ = try await server.cluster.fault(.restore, server: "b")
+        _ = try await waitForStatus(settings) { !$0.commitsWait }
+    }
+
+    func testAUserWhoMayNotSeeTheReplicationStateIsToldNothingAboutWhichStandbysConfirm() async throws {
+        let server = try await TestPostgres.start(self, standbys: 2)
+        let primary = PostgresSettings(host: server.primary.host, port: server.primary.port, user: server.primary.user,
+                                       password: server.primary.password, database: server.primary.database)
+        let admin = PostgresPool(settings: primary, maxConnections: 1)
+        _ = try await admin.rows(PostgresQuery(unsafeSQL: "CREATE ROLE watcher LOGIN PASSWORD 'watcher-secret'"))
+        await admin.close()
+        let settings = listed(server, user: "watcher", password: "watcher-secret")
+
+        let status = try await waitForStatus(settings) { $0.servers.allSatisfy { $0.state == .up } }
+        XCTAssertEqual(status.primary, name(server, "a"))
+        XCTAssertEqual(status.replicationVisible, false)
+        XCTAssertEqual(status.servers.compactMap(\.syncState), [], "hidden from this user")
+        XCTAssertFalse(status.commitsWait, "unknown, so not claimed")
+        for standby in status.servers where standby.role == .standby {
+            XCTAssertNotNil(standby.lagBytes, "from the two servers' own positions: \(standby.name)")
+        }
+    }
+
+    func testNoServerThatTakesWritesMeansNoPrimaryAndNothingConfirmed() async throws {
+        var settings = PostgresSettings(host: "127.0.0.1", port: 9, user: "u", password: "p", database: "d")
+        settings.servers = [.init(host: "127.0.0.1", port: 9), .init(host: "127.0.0.1", port: 1)]
+        let status = await PostgresPool.serversStatus(of: settings)
+        XCTAssertEqual(status.primary, "")
+        XCTAssertEqual(status.servers.map(\.state), [.unreachable, .unreachable])
+        XCTAssertEqual(status.servers.map(\.problem), ["connection refused", "connection refused"])
+        XCTAssertEqual(status.confirmingStandbys, 0)
+    }
+
+    func testTheNameAStandbyStreamsUnderIsPostgreSQLsOwnChoice() {
+        let conninfo = "user=hongbao password=******** channel_binding=prefer dbname=replication host=127.0.0.1 "
+            + "port=5432 application_name=b fallback_application_name=walreceiver sslmode=prefer"
+        XCTAssertEqual(PostgresPool.streamingName(conninfo: conninfo, clusterName: "hongbao-b"), "b")
+        XCTAssertEqual(PostgresPool.streamingName(conninfo: "host=h application_name='s1'", clusterName: ""), "s1")
+        XCTAssertEqual(PostgresPool.streamingName(conninfo: "host=h port=5432", clusterName: "main"), "main")
+        XCTAssertEqual(PostgresPool.streamingName(conninfo: "host=h port=5432", clusterName: ""), "walreceiver")
+        XCTAssertNil(PostgresPool.streamingName(conninfo: nil, clusterName: "main"), "hidden from this user")
+    }
+
+    /// The status of `settings`' servers once `condition` holds (read every 100 ms, up to 30 s).
+    private func waitForStatus(_ settings: PostgresSettings, file: StaticString = #filePath, line: UInt = #line,
+                               _ condition: @escaping @Sendable (ClusterStatus) -> Bool) async throws -> ClusterStatus {
+        let deadline = ContinuousClock.now + .seconds(30)
+        var status = await PostgresPool.serversStatus(of: settings)
+        while !condition(status) {
+            guard ContinuousClock.now < deadline else {
+                XCTFail("the status never held; the last: \(status)", file: file, line: line)
+                throw CancellationError()
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            status = await PostgresPool.serversStatus(of: settings)
+        }
+        return status
+    }
+}
