@@ -14,7 +14,7 @@ extension DashboardRenderer {
         drawGroupLine(&buffer, left: stats, right: [], y: rect.y, rect: Rect(x: rect.x, y: rect.y, width: rect.width + 1, height: 1))
 
         // Rows: 1 stats, graph, 1 quorum line, replicas, 1 half-message line. The graph gets what the rest leave.
-        let replicaRows = queue.replicas.count + (queue.replicas.isEmpty ? 0 : 2)
+        let replicaRows = queue.replicas.count + (queue.replicas.isEmpty ? 0 : (queue.hasHalfMessages ? 2 : 1))
         let externalRows = queue.external == nil ? 0 : ExternalClients.rows
         let graphRows = max(1, min(20, rect.height - 1 - replicaRows - externalRows))
         guard rect.height >= 2 else { return }
@@ -50,7 +50,7 @@ extension DashboardRenderer {
                         selected: focused && index == selected)
             y += 1
         }
-        if y < rect.maxY {
+        if queue.hasHalfMessages, y < rect.maxY {
             // Transactional messages: held invisible until their producer decides; the queue asks when it does not.
             drawGroupLine(&buffer, left: [
                 HeaderGroup(0, [("half messages ", CellStyle(.muted)),

@@ -76,11 +76,14 @@ public struct QueueSummary: Sendable, Equatable {
     public var halfPending: Int
     /// Check-backs the queue has made to producers about undecided half messages, over every queue.
     public var checkBacks: Int
+    /// Whether the queue has half messages at all (the SQLite queue's; the PostgreSQL queue has none, and its
+    /// pane shows no line of zeros for them).
+    public var hasHalfMessages: Bool
 
     public init(
         name: String = "credits", visible: Int = 0, inFlight: Int = 0, delayed: Int = 0, deadLetters: Int = 0,
         oldestAge: Duration? = nil, depthHistory: [Int] = [], replicas: [ReplicaStatus] = [], writeQuorum: Int = 2,
-        external: ExternalClients? = nil, halfPending: Int = 0, checkBacks: Int = 0
+        external: ExternalClients? = nil, halfPending: Int = 0, checkBacks: Int = 0, hasHalfMessages: Bool = true
     ) {
         self.name = name
         self.visible = visible
@@ -94,6 +97,7 @@ public struct QueueSummary: Sendable, Equatable {
         self.external = external
         self.halfPending = halfPending
         self.checkBacks = checkBacks
+        self.hasHalfMessages = hasHalfMessages
     }
 
     /// Messages not yet deleted, dead letters excluded.

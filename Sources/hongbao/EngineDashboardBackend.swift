@@ -93,7 +93,7 @@ final class EngineDashboardBackend: DashboardBackend {
                 oldestAge: (credits?.total ?? 0) > 0 ? credits?.oldestAge : nil, depthHistory: history,
                 replicas: replicas, writeQuorum: cluster?.writeQuorum() ?? engine.limits.queue.quorum,
                 external: traffic.map { Self.external($0.snapshot()) },
-                halfPending: s.queue.halfPending, checkBacks: s.queue.checkBacks),
+                halfPending: s.queue.halfPending, checkBacks: s.queue.checkBacks, hasHalfMessages: onSQLite),
             retries: retries(s, answer),
             failures: FailureComparison(
                 queue: ModeFailures(userVisibleFailures: s.metrics.failedForUserQueueMode,
@@ -243,6 +243,12 @@ final class EngineDashboardBackend: DashboardBackend {
         let policy = RetryPolicy(base: limits.retryBase, cap: limits.retryCap, deadLetterAfter: limits.maxReceiveCount)
         return RetriesSummary(attemptHistogram: s.retries.successesByAttempt, next: next, page: answer?.waitingPage ?? ListPage(),
                               workers: workers, succeeded: s.retries.succeeded, policy: policy)
+    }
+
+    /// Whether the engine runs on SQLite (its queue has half messages; the PostgreSQL queue has none).
+    private var onSQLite: Bool {
+        if case .sqlite = engine.books { return true }
+        return false
     }
 
     // MARK: Commands

@@ -77,7 +77,8 @@ final class PostgresDashboardInTmuxTests: XCTestCase {
     /// The dashboard given a cluster's servers by a URL (`--postgres`, the standbys first) on a data directory
     /// with no cluster of its own: the replicas pane shows them by host:port, read over SQL (the primary, the
     /// standbys' lag and sync state); the keys and `:replica` do not fault them and say why; a server killed from
-    /// elsewhere shows as down with the reason. `q` exits 0 and the audit is clean.
+    /// elsewhere shows as down with the reason; no line counts half messages, which the PostgreSQL queue does not
+    /// have. `q` exits 0 and the audit is clean.
     func testAURLsServersAreShownAndNotFaulted() async throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else { throw XCTSkip("tmux is not installed") }
         let server = try await TestPostgres.start(self, standbys: 2)
@@ -99,6 +100,7 @@ final class PostgresDashboardInTmuxTests: XCTestCase {
                 && row(names[0], screen).contains("▲ UP          standby lag ") && row(names[0], screen).contains(" B quorum")
                 && row(names[1], screen).contains("▲ UP          standby lag ") && screen.contains("✓ writes ok  3/3 up")
         }
+        XCTAssertFalse(try screen().contains("half messages"), "the PostgreSQL queue has none to count")
         try command("replica \(names[0]) down")
         try await waitFor { $0.contains("not this dashboard's to kill") }
         XCTAssertTrue(row(names[0], try screen()).contains("▲ UP"), "nothing was killed")
