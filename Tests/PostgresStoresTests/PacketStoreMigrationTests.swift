@@ -29,7 +29,7 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
             """, database: database)
         let store = try await PostgresPacketStore(pool: pool)
         XCTAssertEqual(try server.psql("SELECT version FROM hongbao_schema WHERE component = 'redpackets'",
-                                       database: database), "11")
+                                       database: database), "12")
         XCTAssertEqual(try server.psql("SELECT reloptions::TEXT FROM pg_class WHERE relname = 'claim'", database: database),
                        "{fillfactor=50}", "version 10 leaves half of each new page of claims free for the marks")
         XCTAssertEqual(try server.psql("SELECT string_agg(id, ',' ORDER BY id) FROM claim_pending", database: database), "p1.1",
@@ -246,6 +246,11 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
         _ = try server.psql("UPDATE claim SET state = 'credited' WHERE id = 'pa.9'", database: database)
         _ = try server.psql("UPDATE claim SET state = 'waiting' WHERE id = 'pa.1'", database: database)
         XCTAssertEqual(try server.psql(pending, database: database), "3:pa.1,pa.10,pa.12")
+        // Twelve claims made, one deleted: the tally the screen reads says 11, as a count of the claims does.
+        XCTAssertEqual(try server.psql("SELECT SUM(claims) FROM claim_tally", database: database), "11")
+        let stats = try store.stats()
+        XCTAssertEqual(stats.claimsCredited + stats.claimsCrediting + stats.claimsWaiting, 11)
+        XCTAssertEqual(stats.claimsWaiting, 2)
         let waiting = try await store.uncreditedClaims(in: .waiting, limit: 10)
         XCTAssertEqual(Set(waiting.map(\.id.rawValue)), ["pa.1", "pa.10"])
         // A pending id removed behind the triggers' back, and one that names nothing: both reported.
@@ -259,6 +264,48 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
         XCTAssertEqual(audit.map(\.code), ["claim.pending"])
         XCTAssertTrue(audit.first?.detail.hasPrefix("1 claims not yet credited are missing from claim_pending, which names 1 ") == true,
                       audit.first?.detail ?? "")
+        // A tally that has drifted from the claims: reported too.
+        _ = try server.psql("UPDATE claim_tally SET claims = claims - 1 WHERE backend = 0", database: database)
+        audit = try await store.auditStore(maxViolationsPerCheck: 20)
+        XCTAssertEqual(Set(audit.map(\.code)), ["claim.pending", "claim.tally"])
+        XCTAssertEqual(audit.first { $0.code == "claim.tally" }?.detail,
+                       "claim_tally counts 10 claims and there are 11: the screen's opened count is wrong")
+    }
+
+    /// Version 12 counts the claims a database already has into `claim_tally`, and from then on the triggers keep
+    /// it: each batch's claims added on its backend's row, in transactions on several connections at once.
+    func testTheClaimTallyStartsFromTheClaimsThereAreAndFollowsEveryBatch() async throws {
+        let server = try running()
+        let (pool, database) = try await packetDatabase(atVersion: 11)
+        let far = Int64(4_000_000_000_000)
+        try server.psql("""
+            INSERT INTO packet (id, kind, sender_id, sender_name, total, shares, greeting, created_at, expires_at, state)
+            SELECT 'p' || g, 'equal', 10, 'alice', 1000, 10, 'hi', 0, \(far), 'open' FROM generate_series(1, 4) g;
+            """, database: database)
+        func openAll(_ packet: String, users: ClosedRange<Int>) throws {
+            let ids = users.map(String.init).joined(separator: ", ")
+            let names = users.map { "'u\($0)'" }.joined(separator: ", ")
+            _ = try server.psql("""
+                SELECT COUNT(*) FROM hb_packet_batch(
+                    ARRAY(SELECT '\(packet)'::TEXT FROM generate_series(1, \(users.count))), ARRAY[\(ids)]::BIGINT[],
+                    ARRAY[\(names)]::TEXT[], ARRAY[\(ids)]::BIGINT[], ARRAY[\(ids)]::BIGINT[],
+                    ARRAY(SELECT TRUE FROM generate_series(1, \(users.count))),
+                    '{}', '{}', '{}', '{}', '{}', '{}', '{}', 100, 1)
+                """, database: database)
+        }
+        try openAll("p1", users: 1...7)
+        let store = try await PostgresPacketStore(pool: pool)
+        XCTAssertEqual(try server.psql("SELECT version FROM hongbao_schema WHERE component = 'redpackets'",
+                                       database: database), "12")
+        XCTAssertEqual(try server.psql("SELECT backend || ':' || claims FROM claim_tally", database: database), "0:7")
+        try openAll("p2", users: 1...10)
+        try openAll("p3", users: 1...3)
+        try openAll("p3", users: 1...3) // the same grabs again: nothing new, nothing counted
+        XCTAssertEqual(try server.psql("SELECT SUM(claims) || ' ' || COUNT(*) FROM claim_tally", database: database),
+                       "20 3", "row 0 and one row for each of the two psql sessions that inserted claims")
+        XCTAssertEqual(try server.psql("SELECT COUNT(*) FROM claim", database: database), "20")
+        let audit = try await store.auditStore(maxViolationsPerCheck: 20)
+        XCTAssertEqual(audit, [])
     }
 
     /// A reading command (`create: false`) changes nothing, so a database at an older version is refused with a
@@ -270,7 +317,7 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
             _ = try await PostgresPacketStore(pool: pool, create: false)
             XCTFail("a reader opened a version 6 database")
         } catch let PostgresStoreError.missing(message) {
-            XCTAssertTrue(message.contains("is at version 6 and this program reads version 11"), message)
+            XCTAssertTrue(message.contains("is at version 6 and this program reads version 12"), message)
         }
         XCTAssertEqual(try server.psql("SELECT version FROM hongbao_schema WHERE component = 'redpackets'",
                                        database: database), "6")
