@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import PostgresCluster
+import PostgresStores
 import Primitives
 
 /// `hongbao cluster ...`: a local PostgreSQL cluster (one primary, two streaming standbys, every commit on two
@@ -15,7 +16,16 @@ struct ClusterCommand: AsyncParsableCommand {
     )
 
     static func cluster(_ data: DataOptions) throws -> LocalCluster {
-        LocalCluster(dataDirectory: try data.path())
+        try refuseServers(data)
+        return LocalCluster(dataDirectory: try data.path())
+    }
+
+    /// Refuses `--postgres` where a command makes, stops, breaks or deletes servers: those act on the data
+    /// directory's cluster only, never on servers a URL names (which `cluster status` reads).
+    static func refuseServers(_ data: DataOptions) throws {
+        guard data.postgres != nil else { return }
+        throw UserError(message: "--postgres: this command acts on the cluster in the data directory (hongbao cluster up), not on a URL's servers; cluster status --postgres reads those",
+                        exitCode: ExitStatus.usage)
     }
 
     /// Runs `body`, turning a `ClusterError` into the user's one line and exit status.
@@ -77,8 +87,14 @@ extension ClusterCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let cluster = try ClusterCommand.cluster(data)
-            let status = try await ClusterCommand.run { () async throws(ClusterError) in try await cluster.status() }
+            let status: ClusterStatus
+            if data.postgres != nil {
+                // The servers the URL names, read over SQL as the dashboard's replicas pane reads them.
+                status = await PostgresPool.serversStatus(of: try data.postgresSettings())
+            } else {
+                let cluster = try ClusterCommand.cluster(data)
+                status = try await ClusterCommand.run { () async throws(ClusterError) in try await cluster.status() }
+            }
             if output.json {
                 struct View: Encodable {
                     let primary: String
@@ -122,6 +138,7 @@ extension ClusterCommand {
         @Flag(name: .long, help: "Yes: delete the cluster and every server's data.") var yes = false
 
         func run() async throws {
+            try ClusterCommand.refuseServers(data)
             let path = try data.path()
             let cluster = LocalCluster(dataDirectory: path)
             let settings: ClusterSettings
@@ -221,25 +238,35 @@ extension ClusterCommand {
     static func text(_ status: ClusterStatus) -> String {
         let waiting = status.commitsWait ? "; COMMITS WAIT (no synchronous standby confirms)" : ""
         let confirming = status.confirmingStandbys == 1 ? "1 standby" : "\(status.confirmingStandbys) standbys"
+        let waits = status.synchronousCount == 1 ? "1 standby" : "\(status.synchronousCount) standbys"
+        let commits = if status.synchronousCount == 0 {
+            "commits wait for no standby"
+        } else if status.replicationVisible == false {
+            "each commit waits for \(waits); which confirm is hidden from this user (pg_read_all_stats sees it)"
+        } else {
+            "each commit waits for \(status.synchronousCount) of the \(confirming) that can confirm it\(waiting)"
+        }
+        let primary = status.primary.isEmpty ? "none (no server takes writes)" : status.primary
+        // Servers a URL names are "host:port": the first column is as wide as the longest name.
+        let nameWidth = max(6, (status.servers.map(\.name.count).max() ?? 0) + 1)
         var lines = [
-            "primary \(status.primary); synchronous_standby_names '\(status.synchronousStandbyNames)'; "
-                + (status.synchronousCount == 0 ? "commits wait for no standby"
-                    : "each commit waits for \(status.synchronousCount) of the \(confirming) that can confirm it\(waiting)"),
-            pad(["server", "role", "state", "port", "pid", "lsn", "received", "lag", "sync"]),
+            "primary \(primary); synchronous_standby_names '\(status.synchronousStandbyNames)'; \(commits)",
+            pad(["server", "role", "state", "port", "pid", "lsn", "received", "lag", "sync"], nameWidth: nameWidth),
         ]
         for server in status.servers {
             let lag = server.lagBytes.map { "\($0) B" } ?? "-"
             let sync = [server.syncState, server.replication].compactMap { $0 }.joined(separator: " ")
+            let role = server.state == .up || server.problem == nil ? server.role.rawValue : "-"
             lines.append(pad([
-                server.name, server.role.rawValue, server.state.rawValue, "\(server.port)", server.pid.map { "\($0)" } ?? "-",
-                server.lsn ?? "-", server.receivedLSN ?? "-", lag, sync.isEmpty ? "-" : sync,
-            ]))
+                server.name, role, server.state.rawValue, "\(server.port)", server.pid.map { "\($0)" } ?? "-",
+                server.lsn ?? "-", server.receivedLSN ?? "-", lag, server.problem ?? (sync.isEmpty ? "-" : sync),
+            ], nameWidth: nameWidth))
         }
         return lines.joined(separator: "\n")
     }
 
-    private static func pad(_ fields: [String]) -> String {
-        let widths = [6, 8, 12, 6, 8, 12, 12, 12, 0]
+    private static func pad(_ fields: [String], nameWidth: Int) -> String {
+        let widths = [nameWidth, 8, 12, 6, 8, 12, 12, 12, 0]
         return zip(fields, widths).map { field, width in
             field.count >= width ? field + (width == 0 ? "" : " ") : field + String(repeating: " ", count: width - field.count)
         }.joined().trimmingCharacters(in: .whitespaces)

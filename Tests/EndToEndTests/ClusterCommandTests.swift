@@ -40,6 +40,21 @@ final class ClusterCommandTests: XCTestCase {
         let badFault = try binary.run(["cluster", "fault", "explode", "a", "--data", data.path])
         XCTAssertEqual(badFault.status, 2, badFault.stderr)
 
+        // A URL's servers are read by status and never managed: the commands that change servers refuse it.
+        let url = "postgres://u:secret@127.0.0.1:9,127.0.0.1:1/d"
+        for command in [["up"], ["down"], ["remove", "--yes"], ["fault", "down", "a"], ["failover"]] {
+            let refused = try binary.run(["cluster"] + command + ["--data", data.path, "--postgres", url])
+            XCTAssertEqual(refused.status, 2, "\(command): \(refused.stderr)")
+            XCTAssertTrue(refused.stderr.contains("acts on the cluster in the data directory"), refused.stderr)
+            XCTAssertFalse(refused.stderr.contains("secret"), refused.stderr)
+        }
+        let listed = try binary.run(["cluster", "status", "--postgres", url])
+        XCTAssertEqual(listed.status, 0, listed.stderr)
+        XCTAssertTrue(listed.stdout.hasPrefix("primary none (no server takes writes)"), listed.stdout)
+        XCTAssertTrue(listed.stdout.contains("127.0.0.1:9 -       unreachable 9     -       -           -           -           connection refused"),
+                      listed.stdout)
+        XCTAssertFalse(listed.stdout.contains("secret"), listed.stdout)
+
         try FileManager.default.createDirectory(atPath: data.appending("cluster"), withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: data.appending("cluster/mine.txt"), contents: Data("x".utf8))
         let foreign = try binary.run(["cluster", "up", "--data", data.path])
