@@ -417,6 +417,19 @@ public final class PostgresPacketStore: PacketStore {
                         \(pendingDrift.1) claims that are credited or do not exist
                         """))
                 }
+                // The packets counted by state as they come and change are the packets there are.
+                let drifted = try await self.rows("""
+                    SELECT COALESCE(string_agg(state || ' ' || COALESCE(tallied, 0) || ' against ' || COALESCE(counted, 0), ', '
+                                               ORDER BY state), '')
+                    FROM (SELECT state, SUM(packets)::BIGINT AS tallied FROM packet_tally GROUP BY state) t
+                    FULL JOIN (SELECT state, COUNT(*) AS counted FROM packet GROUP BY state) c USING (state)
+                    WHERE COALESCE(tallied, 0) <> COALESCE(counted, 0)
+                    """, on: connection)[0].decode(String.self)
+                if !drifted.isEmpty {
+                    violations.append(AuditViolation(code: "packet.tally", detail: """
+                        packet_tally counts other packets than there are (state, tallied against counted): \(drifted)
+                        """))
+                }
                 // The claims counted as they come and go are the claims there are.
                 let (tallied, counted) = try await self.rows("""
                     SELECT (SELECT COALESCE(SUM(claims), 0)::BIGINT FROM claim_tally), (SELECT COUNT(*) FROM claim)
@@ -529,8 +542,9 @@ public final class PostgresPacketStore: PacketStore {
         // Without a text, the row's state is enough (`packet_now` only tells finished from open), and no claims
         // are summed.
         guard let text else {
-            return Int(try readNow("SELECT COUNT(*) FROM packet WHERE state NOT IN ('paying', 'cancelled')")
-                .first?.decode(Int64.self) ?? 0)
+            return Int(try readNow("""
+                SELECT COALESCE(SUM(packets), 0)::BIGINT FROM packet_tally WHERE state NOT IN ('paying', 'cancelled')
+                """).first?.decode(Int64.self) ?? 0)
         }
         return Int(try readNow("""
             SELECT COUNT(*) FROM packet_now WHERE state NOT IN ('paying', 'cancelled')
@@ -577,10 +591,10 @@ public final class PostgresPacketStore: PacketStore {
     public func stats() throws -> PacketStats {
         var stats = PacketStats()
         for row in try readNow("""
-            SELECT state, COUNT(*) FROM (
-                SELECT state FROM packet WHERE state <> 'open'
+            SELECT state, SUM(n)::BIGINT FROM (
+                SELECT state, packets AS n FROM packet_tally WHERE state <> 'open'
                 UNION ALL
-                SELECT state FROM packet_now WHERE id IN (\(unescaped: PostgresPacketStore.storedOpen))
+                SELECT state, 1 FROM packet_now WHERE id IN (\(unescaped: PostgresPacketStore.storedOpen))
             ) s GROUP BY state
             """) {
             let (state, count) = try row.decode((String, Int64).self)

@@ -401,12 +401,12 @@ enum PostgresSchema {
 
     // MARK: Red packets
 
-    static let packetTables = ["packet", "grab", "claim", "claim_pending", "claim_tally"]
+    static let packetTables = ["packet", "grab", "claim", "claim_pending", "claim_tally", "packet_tally"]
 
     /// The red-packet store's versions in order (step n makes version n).
     static let packetSteps = [packets, packetsGrab, packetsDrawAtGrab, packetsOneStatement, packetsSetBatch,
                               packetsCreditMarksByKey, packetsHotMarks, packetsPlansByKey, packetsMarksInOrder,
-                              packetsRoomForMarks, packetsSendBatchByKey, packetsClaimTally]
+                              packetsRoomForMarks, packetsSendBatchByKey, packetsClaimTally, packetsTally]
 
     /// The red-packet store: SQLite's tables, with a `seq` column where SQLite's rowid gave "newest first".
     static let packets = [
@@ -944,6 +944,57 @@ enum PostgresSchema {
             ON CONFLICT (backend) DO UPDATE SET claims = claim_tally.claims + EXCLUDED.claims;
             RETURN NULL;
         END $$
+        """,
+    ]
+
+    /// Red packets, version 13: how many packets there are in each stored state, kept the same way as the claims'
+    /// count (version 12), for the packets pane's total and the states of `stats`, which counted every packet
+    /// ever sent (3.4 and 6.5 ms at 13,500 packets, a tenth as many as the claims, growing with them). An insert
+    /// or delete adds or takes its statement's packets by state; a change of state (paid, finished, expired,
+    /// cancelled) moves one packet from its old state to its new one, a row trigger that runs only when `state`
+    /// changes (`UPDATE OF state … WHEN`), so that the grabs' updates of `grabbed` never run it. The audit
+    /// compares the sums with the packets by state (`packet.tally`).
+    static let packetsTally = [
+        #"CREATE TABLE packet_tally (backend INTEGER, state TEXT COLLATE "C", packets BIGINT NOT NULL, PRIMARY KEY (backend, state))"#,
+        "INSERT INTO packet_tally (backend, state, packets) SELECT 0, state, COUNT(*) FROM packet GROUP BY state",
+        """
+        CREATE FUNCTION hb_packets_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO packet_tally (backend, state, packets)
+            SELECT pg_backend_pid(), n.state, COUNT(*) FROM inserted n GROUP BY n.state
+            ON CONFLICT (backend, state) DO UPDATE SET packets = packet_tally.packets + EXCLUDED.packets;
+            RETURN NULL;
+        END $$
+        """,
+        """
+        CREATE FUNCTION hb_packets_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO packet_tally (backend, state, packets)
+            SELECT pg_backend_pid(), o.state, -COUNT(*) FROM removed o GROUP BY o.state
+            ON CONFLICT (backend, state) DO UPDATE SET packets = packet_tally.packets + EXCLUDED.packets;
+            RETURN NULL;
+        END $$
+        """,
+        """
+        CREATE FUNCTION hb_packet_state_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO packet_tally (backend, state, packets)
+            VALUES (pg_backend_pid(), OLD.state, -1), (pg_backend_pid(), NEW.state, 1)
+            ON CONFLICT (backend, state) DO UPDATE SET packets = packet_tally.packets + EXCLUDED.packets;
+            RETURN NULL;
+        END $$
+        """,
+        """
+        CREATE TRIGGER packet_tally_insert AFTER INSERT ON packet REFERENCING NEW TABLE AS inserted
+        FOR EACH STATEMENT EXECUTE FUNCTION hb_packets_inserted()
+        """,
+        """
+        CREATE TRIGGER packet_tally_delete AFTER DELETE ON packet REFERENCING OLD TABLE AS removed
+        FOR EACH STATEMENT EXECUTE FUNCTION hb_packets_deleted()
+        """,
+        """
+        CREATE TRIGGER packet_tally_state AFTER UPDATE OF state ON packet
+        FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state) EXECUTE FUNCTION hb_packet_state_changed()
         """,
     ]
 

@@ -29,7 +29,7 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
             """, database: database)
         let store = try await PostgresPacketStore(pool: pool)
         XCTAssertEqual(try server.psql("SELECT version FROM hongbao_schema WHERE component = 'redpackets'",
-                                       database: database), "12")
+                                       database: database), "13")
         XCTAssertEqual(try server.psql("SELECT reloptions::TEXT FROM pg_class WHERE relname = 'claim'", database: database),
                        "{fillfactor=50}", "version 10 leaves half of each new page of claims free for the marks")
         XCTAssertEqual(try server.psql("SELECT string_agg(id, ',' ORDER BY id) FROM claim_pending", database: database), "p1.1",
@@ -272,6 +272,48 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
                        "claim_tally counts 10 claims and there are 11: the screen's opened count is wrong")
     }
 
+    /// Version 13 counts a database's packets by state into `packet_tally`, and from then on the triggers keep it
+    /// through inserts, changes of state (and only those) and deletes; the packets pane's total and `stats` read
+    /// it, and the audit reports a drift (`packet.tally`).
+    func testThePacketTallyStartsFromThePacketsThereAreAndFollowsEveryChangeOfState() async throws {
+        let server = try running()
+        let (pool, database) = try await packetDatabase(atVersion: 12)
+        let far = Int64(4_000_000_000_000)
+        try server.psql("""
+            INSERT INTO packet (id, kind, sender_id, sender_name, total, shares, greeting, created_at, expires_at, state)
+            SELECT 'old' || g, 'equal', 10, 'alice', 100, 1, 'hi', 0, \(far),
+                   (ARRAY['open', 'finished', 'expired', 'cancelled', 'paying'])[1 + g % 5]
+            FROM generate_series(1, 10) g;
+            """, database: database)
+        let store = try await PostgresPacketStore(pool: pool)
+        let tally = "SELECT string_agg(state || ' ' || n, ', ' ORDER BY state) FROM (SELECT state, SUM(packets) n FROM packet_tally GROUP BY state) t"
+        XCTAssertEqual(try server.psql(tally, database: database),
+                       "cancelled 2, expired 2, finished 2, open 2, paying 2")
+        try server.psql("""
+            INSERT INTO packet (id, kind, sender_id, sender_name, total, shares, greeting, created_at, expires_at, state)
+            SELECT 'new' || g, 'equal', 10, 'alice', 100, 1, 'hi', 0, \(far), 'paying' FROM generate_series(1, 3) g;
+            UPDATE packet SET state = 'open' WHERE id IN ('new1', 'new2');
+            UPDATE packet SET state = 'cancelled' WHERE id = 'new3';
+            UPDATE packet SET state = 'finished' WHERE id = 'new1';
+            UPDATE packet SET grabbed = 1 WHERE id = 'new2';
+            UPDATE packet SET state = state WHERE id = 'old1';
+            DELETE FROM packet WHERE id = 'old5';
+            """, database: database)
+        let counted = "SELECT string_agg(state || ' ' || n, ', ' ORDER BY state) FROM (SELECT state, COUNT(*) n FROM packet GROUP BY state) t"
+        XCTAssertEqual(try server.psql(counted, database: database), "cancelled 3, expired 2, finished 3, open 2, paying 2")
+        XCTAssertEqual(try server.psql(tally, database: database), try server.psql(counted, database: database))
+        XCTAssertEqual(try store.packetCount(matching: nil), 7, "open, finished and expired: not paying or cancelled")
+        let stats = try store.stats()
+        XCTAssertEqual([stats.open, stats.finished, stats.expired, stats.paying], [2, 3, 2, 2])
+        var audit = try await store.auditStore(maxViolationsPerCheck: 20)
+        XCTAssertFalse(audit.map(\.code).contains("packet.tally"), "\(audit)")
+        _ = try server.psql("UPDATE packet_tally SET packets = packets + 1 WHERE backend = 0 AND state = 'expired'",
+                            database: database)
+        audit = try await store.auditStore(maxViolationsPerCheck: 20)
+        XCTAssertEqual(audit.first { $0.code == "packet.tally" }?.detail,
+                       "packet_tally counts other packets than there are (state, tallied against counted): expired 3 against 2")
+    }
+
     /// Version 12 counts the claims a database already has into `claim_tally`, and from then on the triggers keep
     /// it: each batch's claims added on its backend's row, in transactions on several connections at once.
     func testTheClaimTallyStartsFromTheClaimsThereAreAndFollowsEveryBatch() async throws {
@@ -296,7 +338,7 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
         try openAll("p1", users: 1...7)
         let store = try await PostgresPacketStore(pool: pool)
         XCTAssertEqual(try server.psql("SELECT version FROM hongbao_schema WHERE component = 'redpackets'",
-                                       database: database), "12")
+                                       database: database), "13")
         XCTAssertEqual(try server.psql("SELECT backend || ':' || claims FROM claim_tally", database: database), "0:7")
         try openAll("p2", users: 1...10)
         try openAll("p3", users: 1...3)
@@ -317,7 +359,7 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
             _ = try await PostgresPacketStore(pool: pool, create: false)
             XCTFail("a reader opened a version 6 database")
         } catch let PostgresStoreError.missing(message) {
-            XCTAssertTrue(message.contains("is at version 6 and this program reads version 12"), message)
+            XCTAssertTrue(message.contains("is at version 6 and this program reads version 13"), message)
         }
         XCTAssertEqual(try server.psql("SELECT version FROM hongbao_schema WHERE component = 'redpackets'",
                                        database: database), "6")
