@@ -87,7 +87,8 @@ final class DashboardCluster: Sendable {
         }
         // Phrases, most telling first, so that a narrow pane keeps them: role, lag, sync state, position, replay lag.
         var words: [String] = [server.problem ?? server.role.rawValue]
-        if server.role == .standby && server.state == .up {
+        // A server that did not answer (named by a URL) has its reason in place of its role, and nothing more.
+        if server.role == .standby && server.problem == nil {
             if let bytes = server.lagBytes { words.append("lag " + Dashboard.ReplicaStatus.lagText(bytes, unit: "B")) }
             words.append(status.replicationVisible == false ? "sync state hidden" : server.syncState ?? "not streaming")
         }
