@@ -46,7 +46,7 @@ public final class ClusterMonitor: Sendable {
             }
         } catch {
             next = reading.withLock {
-                $0 = Reading(status: nil, problem: (error as? ClusterError)?.description ?? "\(error)", polls: $0.polls + 1)
+                $0 = Reading(status: nil, problem: "\(error)", polls: $0.polls + 1)
                 return $0
             }
         }

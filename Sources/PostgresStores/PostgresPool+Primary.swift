@@ -48,11 +48,19 @@ extension PostgresPool {
 
     /// Every server of the list asked at once, each within `probeTimeout`.
     static func askEveryServer(_ settings: PostgresSettings) async -> [PostgresSettings.Server: ServerAnswer] {
-        await withTaskGroup(of: (PostgresSettings.Server, ServerAnswer).self) { group in
+        await onEveryServer(settings) { await askOne($0) }
+    }
+
+    /// `ask` run on every server of `settings`' list at once (given the settings pointed at it); its answers by
+    /// server.
+    static func onEveryServer<T: Sendable>(
+        _ settings: PostgresSettings, _ ask: @escaping @Sendable (PostgresSettings) async -> T
+    ) async -> [PostgresSettings.Server: T] {
+        await withTaskGroup(of: (PostgresSettings.Server, T).self) { group in
             for server in settings.servers {
-                group.addTask { (server, await askOne(settings.on(server))) }
+                group.addTask { (server, await ask(settings.on(server))) }
             }
-            var answers: [PostgresSettings.Server: ServerAnswer] = [:]
+            var answers: [PostgresSettings.Server: T] = [:]
             for await (server, answer) in group { answers[server] = answer }
             return answers
         }
@@ -170,17 +178,17 @@ extension PostgresPool {
     /// standby or `local`; "ASYNC" with `off` (a commit may be acknowledged before it is on any disk);
     /// "1 SERVER + n WRITTEN" with `remote_write` (the standbys have it in memory, not on disk).
     public static func durabilityLabel(synchronousCommit: String, standbyNames: String) -> String {
-        let commit = synchronousCommit.lowercased()
-        if commit == "off" { return "ASYNC" }
-        let names = standbyNames.trimmingCharacters(in: .whitespaces)
-        guard commit != "local", !names.isEmpty else { return "1 SERVER" }
-        let count = synchronousStandbyCount(standbyNames: names)
-        return commit == "remote_write" ? "1 SERVER + \(count) WRITTEN" : "\(count + 1) SERVERS"
+        if synchronousCommit.lowercased() == "off" { return "ASYNC" }
+        let count = standbysEachCommitWaitsFor(synchronousCommit: synchronousCommit, standbyNames: standbyNames)
+        guard count > 0 else { return "1 SERVER" }
+        return synchronousCommit.lowercased() == "remote_write" ? "1 SERVER + \(count) WRITTEN" : "\(count + 1) SERVERS"
     }
 
-    /// How many standbys `synchronous_standby_names` makes each commit wait for: `ANY n (…)`, `FIRST n (…)` or
-    /// `n (…)` name how many; a bare list (`b, c`, `*`) means the first one; empty, none.
-    static func synchronousStandbyCount(standbyNames: String) -> Int {
+    /// How many standbys each commit waits for: none with `synchronous_commit` `off` or `local`; else as many as
+    /// `synchronous_standby_names` says: `ANY n (…)`, `FIRST n (…)` or `n (…)` name how many, a bare list
+    /// (`b, c`, `*`) means the first one, and an empty one none.
+    static func standbysEachCommitWaitsFor(synchronousCommit: String, standbyNames: String) -> Int {
+        guard !["off", "local"].contains(synchronousCommit.lowercased()) else { return 0 }
         var words = standbyNames.split(whereSeparator: { $0 == " " || $0 == "(" }).map { $0.uppercased() }[...]
         guard !words.isEmpty else { return 0 }
         if let method = words.first, method == "ANY" || method == "FIRST" { words = words.dropFirst() }

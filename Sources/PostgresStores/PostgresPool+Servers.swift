@@ -39,18 +39,11 @@ extension PostgresPool {
     /// URL order that answers and is not in recovery (as the stores pick it); with none, there is no primary
     /// ("") and no standby confirms anything.
     public static func serversStatus(of settings: PostgresSettings) async -> ClusterStatus {
-        let readings = await withTaskGroup(of: (Int, Result<ServerReading, ProbeFailure>).self) { group in
-            for (index, server) in settings.servers.enumerated() {
-                group.addTask {
-                    (index, await probe(settings.on(server), timeout: statusTimeout) { try await read($0, $1) })
-                }
-            }
-            var byIndex: [Int: Result<ServerReading, ProbeFailure>] = [:]
-            for await (index, reading) in group { byIndex[index] = reading }
-            return byIndex
+        let readings = await onEveryServer(settings) { server in
+            await probe(server, timeout: statusTimeout) { try await read($0, $1) }
         }
-        let answered = settings.servers.indices.map { index -> ServerReading? in
-            if case let .success(reading) = readings[index] { return reading }
+        let answered = settings.servers.map { server -> ServerReading? in
+            if case let .success(reading) = readings[server] { return reading }
             return nil
         }
         let primaryIndex = answered.firstIndex { $0.map { !$0.inRecovery } ?? false }
@@ -63,7 +56,7 @@ extension PostgresPool {
         for (index, server) in settings.servers.enumerated() {
             var status = ServerStatus(name: server.description, port: server.port, role: .standby, state: .unreachable)
             guard let reading = answered[index] else {
-                if case let .failure(failure) = readings[index] { status.problem = failure.text }
+                if case let .failure(failure) = readings[server] { status.problem = failure.text }
                 servers.append(status)
                 continue
             }
@@ -83,10 +76,8 @@ extension PostgresPool {
             }
             servers.append(status)
         }
-        let waitsFor = primary.map { reading -> Int in
-            let commit = reading.synchronousCommit.lowercased()
-            guard commit != "off", commit != "local" else { return 0 }
-            return synchronousStandbyCount(standbyNames: reading.standbyNames)
+        let waitsFor = primary.map {
+            standbysEachCommitWaitsFor(synchronousCommit: $0.synchronousCommit, standbyNames: $0.standbyNames)
         } ?? 0
         var status = ClusterStatus(servers: servers, primary: primaryIndex.map { settings.servers[$0].description } ?? "",
                                    synchronousStandbyNames: primary?.standbyNames ?? "", synchronousCount: waitsFor)

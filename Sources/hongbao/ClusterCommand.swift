@@ -237,14 +237,13 @@ extension ClusterCommand {
     /// The status as a table for a person.
     static func text(_ status: ClusterStatus) -> String {
         let waiting = status.commitsWait ? "; COMMITS WAIT (no synchronous standby confirms)" : ""
-        let confirming = status.confirmingStandbys == 1 ? "1 standby" : "\(status.confirmingStandbys) standbys"
-        let waits = status.synchronousCount == 1 ? "1 standby" : "\(status.synchronousCount) standbys"
+        func standbys(_ count: Int) -> String { count == 1 ? "1 standby" : "\(count) standbys" }
         let commits = if status.synchronousCount == 0 {
             "commits wait for no standby"
         } else if status.replicationVisible == false {
-            "each commit waits for \(waits); which confirm is hidden from this user (pg_read_all_stats sees it)"
+            "each commit waits for \(standbys(status.synchronousCount)); which confirm is hidden from this user (pg_read_all_stats sees it)"
         } else {
-            "each commit waits for \(status.synchronousCount) of the \(confirming) that can confirm it\(waiting)"
+            "each commit waits for \(status.synchronousCount) of the \(standbys(status.confirmingStandbys)) that can confirm it\(waiting)"
         }
         let primary = status.primary.isEmpty ? "none (no server takes writes)" : status.primary
         // Servers a URL names are "host:port": the first column is as wide as the longest name.
@@ -256,7 +255,8 @@ extension ClusterCommand {
         for server in status.servers {
             let lag = server.lagBytes.map { "\($0) B" } ?? "-"
             let sync = [server.syncState, server.replication].compactMap { $0 }.joined(separator: " ")
-            let role = server.state == .up || server.problem == nil ? server.role.rawValue : "-"
+            // A server that did not answer has no role to show, only its reason (in the last column).
+            let role = server.problem == nil ? server.role.rawValue : "-"
             lines.append(pad([
                 server.name, role, server.state.rawValue, "\(server.port)", server.pid.map { "\($0)" } ?? "-",
                 server.lsn ?? "-", server.receivedLSN ?? "-", lag, server.problem ?? (sync.isEmpty ? "-" : sync),
