@@ -232,11 +232,14 @@ extension LocalCluster {
         let rewound = try? await ProgramRunner.run(installation.path("pg_rewind"), [
             "--target-pgdata=\(server.directory)",
             "--source-server=host=\(source.host) port=\(source.port) user=\(source.user) dbname=postgres",
-        ] + (settings.durable ? [] : ["--no-sync"]), as: user, directory: settings.serverRoot, environment: ["PGPASSWORD": settings.password])
+            // Its own sync of all it copied at once stalls the servers' WAL flushes: PacedSync does it instead.
+            "--no-sync",
+        ], as: user, directory: settings.serverRoot, environment: ["PGPASSWORD": settings.password])
         do {
             if rewound?.status == 0 {
                 // pg_rewind copied the new primary's configuration: this server's own is written after it.
                 try configure(server, settings: settings, user: user)
+                if settings.durable { try await PacedSync.sync(server.directory) }
                 progress("failover: \(server.name) rewound by pg_rewind in \(seconds()); starting it as a standby")
                 await afterRewind?(settings)
                 guard let failure = await startRewound(server, settings: settings, user: user, installation: installation) else {

@@ -26,8 +26,9 @@ public final class TestPostgres: Sendable {
     }
 
     /// Starts a cluster with `standbys` standbys (0: a single server, what store contract tests use), removed in
-    /// `testCase`'s tear-down.
-    public static func start(_ testCase: XCTestCase, standbys: Int = 0) async throws -> TestPostgres {
+    /// `testCase`'s tear-down. `durable` servers fsync, as `hongbao cluster up` makes them (and a failover syncs
+    /// the rewound old primary's files).
+    public static func start(_ testCase: XCTestCase, standbys: Int = 0, durable: Bool = false) async throws -> TestPostgres {
         do {
             _ = try PostgresInstallation.find()
         } catch {
@@ -41,8 +42,9 @@ public final class TestPostgres: Sendable {
             await cluster.remove()
             dataDirectory.remove()
         }
-        // No fsync: these tests kill processes, never the machine, and a killed process loses nothing the kernel has.
-        let result = try await cluster.up(standbys: standbys, durable: false)
+        // No fsync unless asked: these tests kill processes, never the machine, and a killed process loses nothing
+        // the kernel has.
+        let result = try await cluster.up(standbys: standbys, durable: durable)
         // When this test process dies before its tear-down, a watchdog kills the servers and deletes the directories.
         try cluster.removeAfterExit(alsoRemove: [dataDirectory.path])
         return TestPostgres(cluster: cluster, settings: result.settings, dataDirectory: dataDirectory)
