@@ -25,10 +25,19 @@ public final class LoadGenerator: Sendable {
         public private(set) var ids: [AccountID]?
         public var maxConcurrentOpens = 512
         /// Shares kept in stock, as seconds of opens at the current rate (at least one packet's worth, at most
-        /// `maxConcurrentOpens`). Longer than a send's slowest moments: a send is three commits, on PostgreSQL
-        /// 15 ms on average and 74 ms at p99 under 3,000 opens/s, and with 0.05 s the stock ran out in them, each
-        /// open then sent its own packet, and the burst filled the in-flight limit.
+        /// `stockPerOpenInFlight` × `maxConcurrentOpens`). Longer than a send's slowest moments: a send is three
+        /// commits, on PostgreSQL 15 ms on average and 74 ms at p99 under 3,000 opens/s, and with 0.05 s the stock
+        /// ran out in them, each open then sent its own packet, and the burst filled the in-flight limit.
         public var stockSeconds = 0.2
+        /// The stock's ceiling, in opens that can be in flight at once. A send is three commits and an open two,
+        /// and at its slowest a send takes several opens' time: the stock must last that long. Capped at
+        /// `maxConcurrentOpens` (0.1 s of opens at 5,000/s), the stock ran dry in the first seconds of a load on
+        /// PostgreSQL, where sends took 40-150 ms: in four 2 s `simulate` runs at 5,000 opens/s offered, 389-793
+        /// of about 1,000 packets were sent by opens that found no share (each two commits in front of its open),
+        /// and 409-926 opens were skipped at the in-flight limit; with the ceiling at four times that (0.2 s of
+        /// opens at 5,000/s), no open sent its own packet and 0-271 were skipped. At rates past what the engine
+        /// carries, the ceiling still keeps the stock from sending packets nobody opens.
+        public static let stockPerOpenInFlight = 4
 
         public init(users: [String]) {
             self.users = users
@@ -184,9 +193,10 @@ public final class LoadGenerator: Sendable {
     /// How many packets to send ahead now to keep the stock at its target for `rate`; counts them as incoming.
     private func sendsToStock(rate: Int) -> Int {
         guard rate > 0 else { return 0 }
-        // No more than can be opened at once: at rates past what the engine carries, a stock of `stockSeconds`
+        // Bounded by what can be opened at once: at rates past what the engine carries, a stock of `stockSeconds`
         // (50,000 shares at a million a second) only sends packets nobody opens, taking the engine from the opens.
-        let target = max(shape.shares, min(Int(Double(rate) * shape.stockSeconds), shape.maxConcurrentOpens))
+        let ceiling = Shape.stockPerOpenInFlight * shape.maxConcurrentOpens
+        let target = max(shape.shares, min(Int(Double(rate) * shape.stockSeconds), ceiling))
         let now = ContinuousClock.now
         return state.withLock { state in
             if let paused = state.stockPausedUntil, now < paused { return 0 }

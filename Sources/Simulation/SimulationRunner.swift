@@ -121,7 +121,8 @@ public struct SimulationRunner: Sendable {
         let loadSeconds = min(elapsed, options.duration).secondsDouble
         return SimulationSummary(
             seed: options.seed, creditMode: engine.creditMode.rawValue, durationSeconds: loadSeconds,
-            targetRate: options.rate, scenario: options.scenario?.name, packetsSent: load.counters.packetsSent, opens: metrics.opens,
+            targetRate: options.rate, scenario: options.scenario?.name, packetsSent: load.counters.packetsSent,
+            packetsSentByOpeners: load.counters.packetsSentByOpeners, opens: metrics.opens,
             opensPerSecond: loadSeconds > 0 ? Double(metrics.opens) / loadSeconds : 0,
             skippedOpens: load.counters.skipped, skipWindowSeconds: load.counters.skipWindow,
             maxOpensInFlight: load.maxOpensInFlight,

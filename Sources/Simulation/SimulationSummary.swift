@@ -12,6 +12,9 @@ public struct SimulationSummary: Sendable, Codable {
     /// The scenario that drove the load, if any.
     public var scenario: String?
     public var packetsSent: Int
+    /// Of those, the packets that opens sent themselves because they found no share in the load's stock (a
+    /// send is a payment and a packet, two more commits in front of that open).
+    public var packetsSentByOpeners: Int
     public var opens: Int
     public var opensPerSecond: Double
     /// Opens the load did not start because its limit of `maxOpensInFlight` was already in flight: the engine

@@ -159,7 +159,7 @@ struct SimulateCommand: AsyncParsableCommand {
         }
         Output.lines("""
             ── summary (seed \(summary.seed), \(summary.creditMode) mode) ──
-            packets sent          \(summary.packetsSent)
+            packets sent          \(summary.packetsSent)\(summary.packetsSentByOpeners > 0 ? " (\(summary.packetsSentByOpeners) by opens that found the stock empty)" : "")
             opens                 \(summary.opens) in \(String(format: "%.1f", summary.durationSeconds)) s = \(String(format: "%.0f", summary.opensPerSecond))/s\(target)
             not started           \(skipped)
             credited at once      \(summary.creditedImmediately)
