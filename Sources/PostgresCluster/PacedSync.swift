@@ -21,10 +21,9 @@ enum PacedSync {
     /// and renamed files are durable too). Runs on a thread of its own (fsync blocks). Throws the first file
     /// that could not be opened or fsynced, after trying the rest.
     static func sync(_ path: String) async throws(ClusterError) {
-        let failure: String? = await withCheckedContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(returning: syncBlocking(path)) }
+        if let failure = await onThreadOfItsOwn({ syncBlocking(path) }) {
+            throw .commandFailed(command: "fsync", status: 1, detail: failure)
         }
-        if let failure { throw .commandFailed(command: "fsync", status: 1, detail: failure) }
     }
 
     /// What `sync` fsyncs, in order: every regular file under `root`, then every directory, deepest first and
@@ -49,17 +48,18 @@ enum PacedSync {
 
     private static func syncBlocking(_ root: String) -> String? {
         var firstFailure: String?
+        func fail(_ path: String) {
+            if firstFailure == nil { firstFailure = "\(path): \(String(cString: strerror(errno)))" }
+        }
         for (path, isDirectory) in order(root) {
             let started = DispatchTime.now().uptimeNanoseconds
             let descriptor = open(path, O_RDONLY | (isDirectory ? O_DIRECTORY : 0))
             if descriptor < 0 {
                 // A file gone since the listing is no failure (a server may still be writing); the root gone is.
-                if errno != ENOENT || path == root, firstFailure == nil { firstFailure = "\(path): \(String(cString: strerror(errno)))" }
+                if errno != ENOENT || path == root { fail(path) }
                 continue
             }
-            if fsync(descriptor) != 0, firstFailure == nil {
-                firstFailure = "\(path): \(String(cString: strerror(errno)))"
-            }
+            if fsync(descriptor) != 0 { fail(path) }
             close(descriptor)
             let took = DispatchTime.now().uptimeNanoseconds - started
             // Files with nothing to write take microseconds: no pause for them.

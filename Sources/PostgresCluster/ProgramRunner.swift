@@ -70,12 +70,8 @@ enum ProgramRunner {
         let command = (executable as NSString).lastPathComponent
         let finalArgv = argv
         let finalEnvironment = environment.map { "\($0.key)=\($0.value)" }
-        let result: ProgramResult? = await withCheckedContinuation { continuation in
-            // waitpid blocks: on a thread of its own, not on the cooperative pool.
-            Thread.detachNewThread {
-                continuation.resume(returning: spawnAndWait(finalArgv, environment: finalEnvironment))
-            }
-        }
+        // waitpid blocks: on a thread of its own, not on the cooperative pool.
+        let result = await onThreadOfItsOwn { spawnAndWait(finalArgv, environment: finalEnvironment) }
         guard let result else { throw .commandFailed(command: command, status: 127, detail: "cannot start \(executable)") }
         return result
     }
@@ -121,5 +117,13 @@ enum ProgramRunner {
         let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         let exited = status & 0x7f == 0
         return ProgramResult(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), output: output)
+    }
+}
+
+/// Runs `work`, which blocks (waitpid, fsync), on a thread of its own rather than on the cooperative pool, and
+/// returns what it returned.
+func onThreadOfItsOwn<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(returning: work()) }
     }
 }
