@@ -16,7 +16,7 @@ extension PostgresCreditQueue {
         guard !ids.isEmpty else { return [:] }
         let rows = try await pool.retrying {
             try await pool.rows("""
-                SELECT id, receive_count, visible_at, queue = \(deadLetterName) FROM queue_message
+                SELECT id, receive_count, GREATEST(visible_at, hidden_until), queue = \(deadLetterName) FROM queue_message
                 WHERE queue IN (\(name), \(deadLetterName)) AND id = ANY(\(ids)::TEXT[])
                 """)
         }

@@ -96,7 +96,7 @@ public final class PostgresCreditQueue: CreditQueue {
             let moved = try await PostgresCreditQueue.delay(delays, queue: queueName, on: pool)
             return delays.map { moved.contains($0.receipt) }
         }
-        try await PostgresSchema.ensure("queue", tables: PostgresSchema.queueTables, steps: [PostgresSchema.queue],
+        try await PostgresSchema.ensure("queue", tables: PostgresSchema.queueTables, steps: PostgresSchema.queueSteps,
                                         on: pool, create: create)
     }
 
@@ -157,7 +157,13 @@ public final class PostgresCreditQueue: CreditQueue {
         guard !messages.isEmpty else { return }
         let send = Send(queue: queue, now: now.millisecondsSinceEpoch, ids: messages.map(\.id),
                         bodies: messages.map(\.body))
-        _ = try await pool.retrying { try await pool.run(send) }
+        try await pool.retrying {
+            do {
+                _ = try await pool.run(send)
+            } catch where PostgresPool.isUniqueViolation(error) {
+                _ = try await pool.run(SendSkippingLive(send: send))
+            }
+        }
     }
 
     /// Hides each message until its `visibleAt`, if its receipt is still current; returns the receipts that were.
@@ -167,7 +173,7 @@ public final class PostgresCreditQueue: CreditQueue {
         let times = delays.map(\.visibleAt)
         return Set(try await pool.retrying {
             try await pool.rows("""
-                UPDATE queue_message m SET visible_at = d.at
+                UPDATE queue_message m SET visible_at = d.at, hidden_until = 0
                 FROM (SELECT DISTINCT ON (id, token) id, token, at
                       FROM unnest(\(ids)::TEXT[], \(tokens)::BIGINT[], \(times)::BIGINT[]) AS d(id, token, at)
                       ORDER BY id, token) d

@@ -384,6 +384,12 @@ public final class PostgresPool: Sendable {
         }
     }
 
+    /// Whether `error` is the server refusing a row whose key a unique index already holds (SQLSTATE 23505).
+    static func isUniqueViolation(_ error: any Error) -> Bool {
+        guard let error = error as? PSQLError, error.code == .server else { return false }
+        return error.serverInfo?[.sqlState] == "23505"
+    }
+
     /// Any error as something a person can read: the server's message, or the connection's trouble.
     static func classify(_ error: any Error) -> any Error {
         if error is PostgresStoreError { return error }

@@ -105,6 +105,90 @@ final class PostgresCreditQueueContractTests: PostgresServerTestCase {
         try await CreditQueueContract.concurrentReceiversShareWithoutDuplicates(try await queue())
     }
 
+    /// A send naming an id already live, or one id twice, sends the others and leaves the live message as it is:
+    /// its delivery's receipt still deletes it, and it is not received again while hidden.
+    func testASendLeavesAnIDAlreadyLiveAsItIs() async throws {
+        let queue = try await queue()
+        try await queue.send([(id: "a", body: "first a"), (id: "b", body: "b")])
+        let delivered = try await queue.receiveRaw(max: 1, wait: .zero, visibility: .seconds(30))
+        XCTAssertEqual(delivered.map(\.body), ["first a"])
+
+        try await queue.send([(id: "a", body: "second a"), (id: "c", body: "c"), (id: "c", body: "c again")])
+        let depth = try await queue.depth().live
+        XCTAssertEqual(depth, 3)
+        let others = try await queue.receiveRaw(max: 10, wait: .zero, visibility: .seconds(30))
+        XCTAssertEqual(Set(others.map(\.body)), ["b", "c"])
+        let deleted = try await queue.delete(delivered.map(\.receipt))
+        XCTAssertEqual(deleted, 1)
+        let left = try await queue.liveIDs()
+        XCTAssertEqual(left, ["b", "c"])
+    }
+
+    /// A send whose COMMIT is unclear (see `TestPostgresServer.withUnclearCommit`) is retried; the retry finds
+    /// the messages committed (a unique violation) and sends them again skipping the live ids: one copy of each.
+    func testAnUnclearSendIsRetriedWithoutDoubling() async throws {
+        let server = try running()
+        let queue = try await queue()
+        addTeardownBlock {
+            _ = try? server.psql("ALTER SYSTEM RESET synchronous_standby_names")
+            _ = try? server.psql("SELECT pg_reload_conf()")
+        }
+        let sent = try await server.withUnclearCommit(database: queue.pool.settings.database) {
+            try await queue.send([(id: "u1", body: "one"), (id: "u2", body: "two")])
+        }
+        XCTAssertTrue(sent.caughtWaiting, "no COMMIT waited for the standby")
+        let received = try await queue.receiveRaw(max: 10, wait: .zero, visibility: .seconds(30))
+        XCTAssertEqual(received.map(\.body).sorted(), ["one", "two"])
+        let depth = try await queue.depth().live
+        XCTAssertEqual(depth, 2)
+    }
+
+    /// A version-1 queue (a receive hid its message by moving `visible_at`) is brought over in place: the message
+    /// hidden then stays hidden and its receipt still deletes it; the visible one is received.
+    func testAVersion1QueueIsBroughtOverInPlace() async throws {
+        let server = try running()
+        let pool = try freshPool()
+        try await PostgresSchema.ensure("queue", tables: PostgresSchema.queueTables,
+                                        steps: Array(PostgresSchema.queueSteps.prefix(1)), on: pool)
+        let now = clock.now().millisecondsSinceEpoch
+        let body = CreditQueueContract.order("ready").messageBody
+        try server.psql("""
+            INSERT INTO queue_message (queue, id, body, visible_at, receive_count, receipt, sent_at) VALUES
+                ('credits', 'hidden', 'hidden body', \(now + 30_000), 1, 7, \(now)),
+                ('credits', 'ready', '\(body)', \(now), 0, 0, \(now));
+            """, database: pool.settings.database)
+        let queue = try await PostgresCreditQueue(pool: pool, name: "credits", maxReceiveCount: maxReceiveCount,
+                                                  clock: clock)
+        XCTAssertEqual(try server.psql("SELECT version FROM hongbao_schema WHERE component = 'queue'",
+                                       database: pool.settings.database), "2")
+        XCTAssertEqual(try server.psql("SELECT reloptions::TEXT FROM pg_class WHERE relname = 'queue_message'",
+                                       database: pool.settings.database), "{fillfactor=70}")
+        let received = try await queue.receiveRaw(max: 10, wait: .zero, visibility: .seconds(30))
+        XCTAssertEqual(received.map(\.receipt.id), ["ready"])
+        let deleted = try await queue.delete([PostgresReceipt(id: "hidden", token: 7)])
+        XCTAssertEqual(deleted, 1)
+    }
+
+    /// A receive hides its messages without moving them in the receive order: it changes no indexed column, so
+    /// the server writes each message's new version beside the old one with no index entry (a HOT update).
+    func testAReceiveChangesNoIndexedColumn() async throws {
+        let server = try running()
+        let pool = try freshPool()
+        let queue = try await PostgresCreditQueue(pool: pool, name: "credits", maxReceiveCount: maxReceiveCount,
+                                                  clock: clock)
+        try await queue.send((1...16).map { (id: "m\($0)", body: "body") })
+        let received = try await queue.receiveRaw(max: 16, wait: .zero, visibility: .seconds(30))
+        XCTAssertEqual(received.count, 16)
+        let database = pool.settings.database
+        _ = try server.psql("CREATE EXTENSION pageinspect", database: database)
+        // Of the page's 32 tuples, the 16 sent were HOT-updated, and the 16 received are heap-only tuples, which
+        // no index entry points at (the flags HEAP_HOT_UPDATED and HEAP_ONLY_TUPLE of t_infomask2).
+        XCTAssertEqual(try server.psql("""
+            SELECT COUNT(*) FILTER (WHERE t_infomask2 & 16384 <> 0) || '/' || COUNT(*) FILTER (WHERE t_infomask2 & 32768 <> 0)
+            FROM heap_page_items(get_raw_page('queue_message', 0))
+            """, database: database), "16/16")
+    }
+
     /// The queue's cycle runs as statements the server keeps with the connection: after three cycles on a pool
     /// of one connection, the send, the receive and the delete are each prepared there and were planned (custom
     /// or from the kept generic plan) three times, where statement text is parsed and planned anew each call.
