@@ -11,21 +11,50 @@ import PostgresNIO
 extension PostgresPool {
     /// What one server said when asked whether it takes writes.
     enum ServerAnswer: Sendable, Equatable {
-        case primary
+        /// Takes writes, on this timeline (nil: it did not say).
+        case primary(timeline: UInt32?)
         case standby
         case unreachable(String)
+
+        var timelineIfPrimary: UInt32?? {
+            if case let .primary(timeline) = self { return .some(timeline) }
+            return nil
+        }
+    }
+
+    /// Of the servers that take writes (each given with its timeline, nil when it did not say), the index of the
+    /// one on the newest timeline; among equals the first. Two servers take writes when an old primary was
+    /// started again as one after a failover (a split brain): the server promoted since is on a newer timeline
+    /// (every promotion starts one), and it is the one whose commits the standbys follow; the first in URL order
+    /// could be the old one, whose writes would be lost to the rest of the cluster.
+    static func newestPrimary(_ timelines: [UInt32??]) -> Int? {
+        var best: Int?
+        for (index, candidate) in timelines.enumerated() {
+            guard case let .some(timeline) = candidate else { continue }
+            guard let chosen = best else { best = index; continue }
+            if (timeline ?? 0) > (timelines[chosen].flatMap { $0 } ?? 0) { best = index }
+        }
+        return best
+    }
+
+    /// The timeline a WAL file name starts with (its first eight hex digits: `000000020000000000000003` is on 2).
+    static func timeline(ofWALFile name: String?) -> UInt32? {
+        guard let name, name.count == 24 else { return nil }
+        return UInt32(name.prefix(8), radix: 16)
     }
 
     /// How long one server may take to connect and answer.
     static let probeTimeout: Duration = .seconds(3)
 
-    /// `settings` pointed at the first server of its list that takes writes. A URL that names one server is
-    /// returned as it is, unasked (its server is checked by whatever connects first). When none takes writes
-    /// the error names what each one said.
+    /// `settings` pointed at the server of its list that takes writes (with two, the one on the newer timeline:
+    /// `newestPrimary`). A URL that names one server is returned as it is, unasked (its server is checked by
+    /// whatever connects first). When none takes writes the error names what each one said.
     public static func primary(of settings: PostgresSettings) async throws(PostgresStoreError) -> PostgresSettings {
         guard settings.servers.count > 1 else { return settings }
         let answers = await askEveryServer(settings)
-        if let server = settings.servers.first(where: { answers[$0] == .primary }) { return settings.on(server) }
+        if let index = newestPrimary(settings.servers.map { server -> UInt32?? in answers[server]?.timelineIfPrimary }) {
+            return settings.on(settings.servers[index])
+        }
         let said = settings.servers.map { server -> String in
             switch answers[server] ?? .unreachable("no answer") {
             case .primary: "\(server) takes writes"
@@ -41,7 +70,7 @@ extension PostgresPool {
     /// be asked is returned as it is: connecting says why.
     public static func writableServer(of settings: PostgresSettings) async throws(PostgresStoreError) -> PostgresSettings {
         guard settings.servers.count == 1 else { return try await primary(of: settings) }
-        guard await askOne(settings) == .standby else { return settings }
+        guard case .standby = await askOne(settings) else { return settings }
         throw .unavailable("\(settings.server) is a standby: it takes no writes; give the primary, "
             + "or the cluster's servers (postgres://user:password@host1:port1,host2:port2/database)")
     }
@@ -68,16 +97,18 @@ extension PostgresPool {
 
     /// One server asked, on a connection of its own that is closed after the answer or at the timeout.
     private static func askOne(_ settings: PostgresSettings) async -> ServerAnswer {
-        let asked = await probe(settings) { connection, logger -> Bool? in
-            var inRecovery: Bool?
-            for try await value in try await connection.query("SELECT pg_is_in_recovery()", logger: logger)
-                .decode(Bool.self) {
-                inRecovery = value
+        let asked = await probe(settings) { connection, logger -> ServerAnswer in
+            var answer = ServerAnswer.unreachable("no answer")
+            for try await (inRecovery, walFile) in try await connection.query("""
+                SELECT pg_is_in_recovery(),
+                       CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_walfile_name(pg_current_wal_lsn()) END
+                """, logger: logger).decode((Bool, String?).self) {
+                answer = inRecovery ? .standby : .primary(timeline: timeline(ofWALFile: walFile))
             }
-            return inRecovery
+            return answer
         }
         switch asked {
-        case let .success(inRecovery): return inRecovery.map { $0 ? .standby : .primary } ?? .unreachable("no answer")
+        case let .success(answer): return answer
         case let .failure(reason): return .unreachable(reason.text)
         }
     }

@@ -16,6 +16,8 @@ extension PostgresPool {
         var inRecovery: Bool
         /// The primary's current WAL position, or a standby's replay position.
         var lsn: String?
+        /// The timeline a primary writes on (nil for a standby, or when not said).
+        var timeline: UInt32?
         var received: String?
         /// For a standby: the `application_name` it streams under (its `pg_stat_wal_receiver.conninfo`'s, else its
         /// `cluster_name`, else `walreceiver`, as PostgreSQL picks it); nil when that cannot be read.
@@ -35,9 +37,10 @@ extension PostgresPool {
         var replayLagMilliseconds: Double?
     }
 
-    /// Every server of `settings`' list, asked at once, each within `statusTimeout`. The primary is the first in
-    /// URL order that answers and is not in recovery (as the stores pick it); with none, there is no primary
-    /// ("") and no standby confirms anything.
+    /// Every server of `settings`' list, asked at once, each within `statusTimeout`. The primary is the one that
+    /// answers and is not in recovery, on the newest timeline when two are (as the stores pick it:
+    /// `newestPrimary`); another not in recovery is shown as an old primary. With none, there is no primary ("")
+    /// and no standby confirms anything.
     public static func serversStatus(of settings: PostgresSettings) async -> ClusterStatus {
         let readings = await onEveryServer(settings) { server in
             await probe(server, timeout: statusTimeout) { try await read($0, $1) }
@@ -46,7 +49,9 @@ extension PostgresPool {
             if case let .success(reading) = readings[server] { return reading }
             return nil
         }
-        let primaryIndex = answered.firstIndex { $0.map { !$0.inRecovery } ?? false }
+        let primaryIndex = newestPrimary(answered.map { reading in
+            reading.flatMap { $0.inRecovery ? nil : .some($0.timeline) }
+        })
         let primary = primaryIndex.flatMap { answered[$0] }
         let primaryLSN = primary?.lsn.flatMap(LSN.parse)
         let rows = Dictionary(primary?.replication.map { ($0.name, $0) } ?? [], uniquingKeysWith: { first, _ in first })
@@ -62,6 +67,9 @@ extension PostgresPool {
             }
             status.state = .up
             status.role = reading.inRecovery ? .standby : .primary
+            if !reading.inRecovery, index != primaryIndex, let primary {
+                status.problem = "old primary: timeline \(reading.timeline.map(String.init) ?? "?") < \(primary.timeline.map(String.init) ?? "?")"
+            }
             status.lsn = reading.lsn
             status.receivedLSN = reading.received
             if reading.inRecovery {
@@ -94,12 +102,13 @@ extension PostgresPool {
                    pg_last_wal_receive_lsn()::text,
                    (SELECT conninfo FROM pg_stat_wal_receiver LIMIT 1),
                    current_setting('cluster_name'),
-                   current_setting('synchronous_commit'), current_setting('synchronous_standby_names')
+                   current_setting('synchronous_commit'), current_setting('synchronous_standby_names'),
+                   CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_walfile_name(pg_current_wal_lsn()) END
             """, logger: logger)
-        for try await (inRecovery, lsn, received, conninfo, clusterName, commit, names)
-            in rows.decode((Bool, String?, String?, String?, String, String, String).self) {
+        for try await (inRecovery, lsn, received, conninfo, clusterName, commit, names, walFile)
+            in rows.decode((Bool, String?, String?, String?, String, String, String, String?).self) {
             reading = ServerReading(
-                inRecovery: inRecovery, lsn: lsn, received: received,
+                inRecovery: inRecovery, lsn: lsn, timeline: timeline(ofWALFile: walFile), received: received,
                 streamsAs: inRecovery ? streamingName(conninfo: conninfo, clusterName: clusterName) : nil,
                 synchronousCommit: commit, standbyNames: names, replication: [])
         }

@@ -75,6 +75,38 @@ final class ServersStatusTests: XCTestCase {
         }
     }
 
+    /// A split brain: the standby promoted while the old primary still runs as one. Both take writes; the one
+    /// on the newer timeline is the primary, for the stores and for the status, though the URL names the old
+    /// one first, and the status says which is the old one.
+    func testOfTwoServersThatTakeWritesTheOneOnTheNewerTimelineIsThePrimary() async throws {
+        let server = try await TestPostgres.start(self, standbys: 1)
+        let logins = ["a", "b"].map { server.settings.settings(for: $0) }
+        var settings = PostgresSettings(host: logins[0].host, port: logins[0].port, user: logins[0].user,
+                                        password: logins[0].password, database: logins[0].database)
+        settings.servers = logins.map { PostgresSettings.Server(host: $0.host, port: $0.port) }
+        let before = try await PostgresPool.primary(of: settings)
+        XCTAssertEqual(before.port, logins[0].port)
+
+        let b = PostgresPool(settings: settings.on(settings.servers[1]), maxConnections: 1)
+        _ = try await b.rows("SELECT pg_promote()")
+        await b.close()
+
+        let chosen = try await PostgresPool.primary(of: settings)
+        XCTAssertEqual(chosen.port, logins[1].port, "the promoted server, on timeline 2, not the first in the URL")
+        let status = try await waitForStatus(settings) { $0.servers.allSatisfy { $0.role == .primary } }
+        XCTAssertEqual(status.primary, name(server, "b"))
+        XCTAssertEqual(status.servers.map(\.problem), ["old primary: timeline 1 < 2", nil])
+    }
+
+    func testTheNewestTimelineWinsAndTheFirstInOrderAmongEquals() {
+        XCTAssertEqual(PostgresPool.newestPrimary([nil, .some(1), .some(2), .some(2)]), 2)
+        XCTAssertEqual(PostgresPool.newestPrimary([.some(nil), .some(nil)]), 0, "no timelines said: URL order")
+        XCTAssertEqual(PostgresPool.newestPrimary([.some(nil), .some(3)]), 1)
+        XCTAssertNil(PostgresPool.newestPrimary([nil, nil]))
+        XCTAssertEqual(PostgresPool.timeline(ofWALFile: "0000000A0000000000000003"), 10)
+        XCTAssertNil(PostgresPool.timeline(ofWALFile: "bogus"))
+    }
+
     func testNoServerThatTakesWritesMeansNoPrimaryAndNothingConfirmed() async throws {
         var settings = PostgresSettings(host: "127.0.0.1", port: 9, user: "u", password: "p", database: "d")
         settings.servers = [.init(host: "127.0.0.1", port: 9), .init(host: "127.0.0.1", port: 1)]
