@@ -2,6 +2,7 @@ import ArgumentParser
 import Dashboard
 import Engine
 import Foundation
+import PostgresStores
 import Primitives
 import SQSServer
 import Simulation
@@ -78,7 +79,7 @@ struct DashboardRunCommand: AsyncParsableCommand {
                             exitCode: ExitStatus.usage)
         }
         let configuration = try data.engineConfiguration(workers: workers)
-        let engine = try await userErrors { try await Engine.start(configuration) }
+        let engine = try await userErrors { try await Self.startSayingWhatItWaitsFor(configuration) }
         // The data directory's cluster, faulted by the keys; or the servers the URL names, only shown.
         let cluster: DashboardCluster? = switch configuration.store {
         case .sqlite: nil
@@ -165,5 +166,29 @@ struct DashboardRunCommand: AsyncParsableCommand {
         let endpoint = SQSEndpoint(service: queue, credentials: credentials)
         endpoint.traffic.setAddress("\(host):\(port)")
         return (endpoint, SQSServerConfiguration(host: host, port: port))
+    }
+}
+
+extension DashboardRunCommand {
+    /// `Engine.start`, telling the terminal (before the screen is taken) what a long start waits for. On
+    /// PostgreSQL the start writes (the tables, the warm-up), and a write waits while no standby confirms the
+    /// primary's commits: the screen stayed blank, with nothing said, until a standby came back.
+    static func startSayingWhatItWaitsFor(_ configuration: EngineConfiguration) async throws -> Engine {
+        guard case let .postgres(settings) = configuration.store else { return try await Engine.start(configuration) }
+        let watch = Task {
+            var said = ""
+            while !Task.isCancelled {
+                try await Task.sleep(for: .seconds(3))
+                let status = await PostgresPool.serversStatus(of: settings)
+                let line = status.commitsWait
+                    ? "the primary's commits wait: no standby confirms them (\(status.confirmingStandbys) of the "
+                        + "\(status.synchronousCount) needed); it starts when one does (Ctrl-C gives up)"
+                    : "still starting (Ctrl-C gives up)"
+                if line != said { FileHandle.standardError.write(Data("hongbao: \(line)\n".utf8)) }
+                said = line
+            }
+        }
+        defer { watch.cancel() }
+        return try await Engine.start(configuration)
     }
 }

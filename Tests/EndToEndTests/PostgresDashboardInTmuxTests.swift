@@ -117,6 +117,27 @@ final class PostgresDashboardInTmuxTests: XCTestCase {
         XCTAssertTrue(audit.stdout.contains("✓ every invariant holds"), audit.stdout)
     }
 
+    /// With both standbys down, the start's writes wait for a standby to confirm them: the terminal says so
+    /// before the screen is taken (it stayed blank, with nothing said), and the dashboard comes up once a
+    /// standby is restored.
+    func testAStartWhoseCommitsWaitSaysSoAndGoesOnWhenAStandbyReturns() async throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else { throw XCTSkip("tmux is not installed") }
+        let server = try await TestPostgres.start(self, standbys: 2)
+        _ = try await server.cluster.fault(.down, server: "b")
+        _ = try await server.cluster.fault(.down, server: "c")
+        let binary = try HongbaoBinary()
+        let shell = "\(binary.url.path) --data \(server.dataDirectory.path) --store postgres --demo-accounts 50; "
+            + "echo EXITED $?; sleep 60"
+        _ = try tmux(["new-session", "-d", "-s", session, "-x", "120", "-y", "40", shell], captureOutput: false)
+        try await waitFor(seconds: 30) {
+            $0.contains("hongbao: the primary's commits wait: no standby confirms them (0 of the 1 needed)")
+        }
+        _ = try await server.cluster.fault(.restore, server: "b")
+        try await waitFor(seconds: 60) { $0.contains("writes ok") }
+        _ = try tmux(["send-keys", "-t", session, "q"])
+        try await waitFor(seconds: 30) { $0.contains("EXITED 0") }
+    }
+
     // MARK: Helpers
 
     /// The dashboard on a throwaway primary and two standbys with 50 demo accounts, in the tmux session at
