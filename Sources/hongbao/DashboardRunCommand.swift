@@ -184,11 +184,14 @@ extension DashboardRunCommand {
                     ? "the primary's commits wait: no standby confirms them (\(status.confirmingStandbys) of the "
                         + "\(status.synchronousCount) needed); it starts when one does (Ctrl-C gives up)"
                     : "still starting (Ctrl-C gives up)"
-                if line != said { FileHandle.standardError.write(Data("hongbao: \(line)\n".utf8)) }
+                if line != said && !Task.isCancelled { FileHandle.standardError.write(Data("hongbao: \(line)\n".utf8)) }
                 said = line
             }
         }
         defer { watch.cancel() }
-        return try await Engine.start(configuration)
+        let engine = try await Engine.start(configuration)
+        watch.cancel()
+        _ = await watch.result // no line written once the screen is the dashboard's
+        return engine
     }
 }
