@@ -2,7 +2,6 @@ import ArgumentParser
 import Dashboard
 import Engine
 import Foundation
-import PostgresStores
 import Primitives
 import SQSServer
 import Simulation
@@ -79,7 +78,6 @@ struct DashboardRunCommand: AsyncParsableCommand {
                             exitCode: ExitStatus.usage)
         }
         let configuration = try data.engineConfiguration(workers: workers)
-        let engine = try await userErrors { try await Self.startSayingWhatItWaitsFor(configuration) }
         // The data directory's cluster, faulted by the keys; or the servers the URL names, only shown.
         let cluster: DashboardCluster? = switch configuration.store {
         case .sqlite: nil
@@ -87,6 +85,7 @@ struct DashboardRunCommand: AsyncParsableCommand {
             data.serverIsTheDataDirectorysCluster
                 ? DashboardCluster.inDataDirectory(configuration.dataPath) : DashboardCluster.listed(settings)
         }
+        let engine = try await userErrors { try await Self.start(configuration, sayingWhatItWaitsOn: cluster) }
         await cluster?.monitor.poll()
         let slot = ComparisonSlot(settings: ComparisonSettings(
             dataPath: configuration.dataPath + "-transaction", durability: data.durability, workers: workers,
@@ -170,20 +169,23 @@ struct DashboardRunCommand: AsyncParsableCommand {
 }
 
 extension DashboardRunCommand {
-    /// `Engine.start`, telling the terminal (before the screen is taken) what a long start waits for. On
-    /// PostgreSQL the start writes (the tables, the warm-up), and a write waits while no standby confirms the
-    /// primary's commits: the screen stayed blank, with nothing said, until a standby came back.
-    static func startSayingWhatItWaitsFor(_ configuration: EngineConfiguration) async throws -> Engine {
-        guard case let .postgres(settings) = configuration.store else { return try await Engine.start(configuration) }
+    /// `Engine.start`, telling the terminal (before the screen is taken) what a long start waits for, from the
+    /// readings of `cluster`'s monitor (the replicas pane's). On PostgreSQL the start writes (the tables, the
+    /// warm-up), and a write waits while no standby confirms the primary's commits: the screen stayed blank, with
+    /// nothing said, until a standby came back.
+    static func start(_ configuration: EngineConfiguration, sayingWhatItWaitsOn cluster: DashboardCluster?)
+        async throws -> Engine {
+        guard let cluster else { return try await Engine.start(configuration) }
         let watch = Task {
             var said = ""
             while !Task.isCancelled {
                 try await Task.sleep(for: .seconds(3))
-                let status = await PostgresPool.serversStatus(of: settings)
-                let line = status.commitsWait
-                    ? "the primary's commits wait: no standby confirms them (\(status.confirmingStandbys) of the "
+                let line = if let status = await cluster.monitor.poll().status, status.commitsWait {
+                    "the primary's commits wait: no standby confirms them (\(status.confirmingStandbys) of the "
                         + "\(status.synchronousCount) needed); it starts when one does (Ctrl-C gives up)"
-                    : "still starting (Ctrl-C gives up)"
+                } else {
+                    "still starting (Ctrl-C gives up)"
+                }
                 if line != said && !Task.isCancelled { FileHandle.standardError.write(Data("hongbao: \(line)\n".utf8)) }
                 said = line
             }
