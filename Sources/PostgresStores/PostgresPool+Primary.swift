@@ -16,25 +16,26 @@ extension PostgresPool {
         case standby
         case unreachable(String)
 
-        var timelineIfPrimary: UInt32?? {
-            if case let .primary(timeline) = self { return .some(timeline) }
+        /// The timeline of a server that takes writes (0 when it did not say); nil for any other answer.
+        var timelineIfPrimary: UInt32? {
+            if case let .primary(timeline) = self { return timeline ?? 0 }
             return nil
         }
     }
 
-    /// Of the servers that take writes (each given with its timeline, nil when it did not say), the index of the
-    /// one on the newest timeline; among equals the first. Two servers take writes when an old primary was
-    /// started again as one after a failover (a split brain): the server promoted since is on a newer timeline
-    /// (every promotion starts one), and it is the one whose commits the standbys follow; the first in URL order
-    /// could be the old one, whose writes would be lost to the rest of the cluster.
-    static func newestPrimary(_ timelines: [UInt32??]) -> Int? {
-        var best: Int?
-        for (index, candidate) in timelines.enumerated() {
-            guard case let .some(timeline) = candidate else { continue }
-            guard let chosen = best else { best = index; continue }
-            if (timeline ?? 0) > (timelines[chosen].flatMap { $0 } ?? 0) { best = index }
+    /// Of the servers that take writes (each given with its timeline, 0 when it did not say; nil for a server that
+    /// does not take writes), the index of the one on the newest timeline; among equals the first. Two servers
+    /// take writes when an old primary was started again as one after a failover (a split brain): the server
+    /// promoted since is on a newer timeline (every promotion starts one), and it is the one whose commits the
+    /// standbys follow; the first in URL order could be the old one, whose writes would be lost to the rest of
+    /// the cluster.
+    static func newestPrimary(_ timelines: [UInt32?]) -> Int? {
+        var best: (index: Int, timeline: UInt32)?
+        for (index, timeline) in timelines.enumerated() {
+            guard let timeline, best.map({ timeline > $0.timeline }) ?? true else { continue }
+            best = (index, timeline)
         }
-        return best
+        return best?.index
     }
 
     /// The timeline a WAL file name starts with (its first eight hex digits: `000000020000000000000003` is on 2).
@@ -52,7 +53,7 @@ extension PostgresPool {
     public static func primary(of settings: PostgresSettings) async throws(PostgresStoreError) -> PostgresSettings {
         guard settings.servers.count > 1 else { return settings }
         let answers = await askEveryServer(settings)
-        if let index = newestPrimary(settings.servers.map { server -> UInt32?? in answers[server]?.timelineIfPrimary }) {
+        if let index = newestPrimary(settings.servers.map { answers[$0]?.timelineIfPrimary }) {
             return settings.on(settings.servers[index])
         }
         let said = settings.servers.map { server -> String in

@@ -50,7 +50,7 @@ extension PostgresPool {
             return nil
         }
         let primaryIndex = newestPrimary(answered.map { reading in
-            reading.flatMap { $0.inRecovery ? nil : .some($0.timeline) }
+            reading.flatMap { $0.inRecovery ? nil : $0.timeline ?? 0 }
         })
         let primary = primaryIndex.flatMap { answered[$0] }
         let primaryLSN = primary?.lsn.flatMap(LSN.parse)

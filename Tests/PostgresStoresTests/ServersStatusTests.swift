@@ -99,9 +99,9 @@ final class ServersStatusTests: XCTestCase {
     }
 
     func testTheNewestTimelineWinsAndTheFirstInOrderAmongEquals() {
-        XCTAssertEqual(PostgresPool.newestPrimary([nil, .some(1), .some(2), .some(2)]), 2)
-        XCTAssertEqual(PostgresPool.newestPrimary([.some(nil), .some(nil)]), 0, "no timelines said: URL order")
-        XCTAssertEqual(PostgresPool.newestPrimary([.some(nil), .some(3)]), 1)
+        XCTAssertEqual(PostgresPool.newestPrimary([nil, 1, 2, 2]), 2)
+        XCTAssertEqual(PostgresPool.newestPrimary([0, 0]), 0, "no timelines said: URL order")
+        XCTAssertEqual(PostgresPool.newestPrimary([0, 3]), 1)
         XCTAssertNil(PostgresPool.newestPrimary([nil, nil]))
         XCTAssertEqual(PostgresPool.timeline(ofWALFile: "0000000A0000000000000003"), 10)
         XCTAssertNil(PostgresPool.timeline(ofWALFile: "bogus"))
