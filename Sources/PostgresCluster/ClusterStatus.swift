@@ -35,8 +35,9 @@ public struct ServerStatus: Codable, Sendable, Equatable {
     public var syncState: String?
     /// For a standby: the walsender's `state` (`streaming`, `catchup`, `startup`), nil when not connected.
     public var replication: String?
-    /// Why a server named by a URL did not answer ("connection refused"); nil for the servers of a local
-    /// cluster, whose process state says it.
+    /// What is wrong with a server that the state and role do not say: why a server named by a URL did not answer
+    /// ("connection refused"; a local cluster's process state says that), or that it takes writes beside the
+    /// primary (a split brain).
     public var problem: String?
 
     public init(name: String, port: Int, role: Role, state: State) {

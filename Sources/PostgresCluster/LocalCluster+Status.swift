@@ -13,16 +13,17 @@ extension LocalCluster {
     }
 
     static func status(of settings: ClusterSettings) async -> ClusterStatus {
-        let probes = await withTaskGroup(of: (String, ServerStatus).self) { group in
+        let probes = await withTaskGroup(of: (String, (status: ServerStatus, timeline: UInt32?)).self) { group in
             for server in settings.servers {
                 group.addTask { (server.name, await probe(server, settings: settings)) }
             }
-            var byName: [String: ServerStatus] = [:]
+            var byName: [String: (status: ServerStatus, timeline: UInt32?)] = [:]
             for await (name, status) in group { byName[name] = status }
             return byName
         }
-        var servers = settings.servers.compactMap { probes[$0.name] }
+        var servers = settings.servers.compactMap { probes[$0.name]?.status }
         let primaryName = settings.primary
+        markSecondWriters(&servers, timelines: settings.servers.map { probes[$0.name]?.timeline }, primary: primaryName)
         if servers.first(where: { $0.name == primaryName })?.state == .up,
            let replication = try? await replication(settings.primarySettings.with(database: "postgres")) {
             for index in servers.indices where servers[index].name != primaryName {
@@ -38,43 +39,58 @@ extension LocalCluster {
                              synchronousCount: settings.servers.count > 1 ? 1 : 0)
     }
 
-    private static func probe(_ server: ClusterSettings.Server, settings: ClusterSettings) async -> ServerStatus {
+    /// A server other than the settings' primary that takes writes (a standby promoted by hand, not by
+    /// `failover`: a split brain) gets a problem saying so, with both timelines. The engine writes to the settings'
+    /// primary, the one the other standbys follow; what the second one takes reaches no standby.
+    static func markSecondWriters(_ servers: inout [ServerStatus], timelines: [UInt32?], primary: String) {
+        let primaryTimeline = zip(servers, timelines).first { $0.0.name == primary && $0.0.role == .primary }?.1
+        for (index, timeline) in zip(servers.indices, timelines)
+        where servers[index].state == .up && servers[index].role == .primary && servers[index].name != primary {
+            let its = timeline.map { "timeline \($0)" } ?? "its timeline unknown"
+            let primarys = primaryTimeline.map { "on \($0)" } ?? "not taking writes"
+            servers[index].problem = "split brain: takes writes (\(its)); the primary \(primary) is \(primarys)"
+        }
+    }
+
+    private static func probe(_ server: ClusterSettings.Server, settings: ClusterSettings) async
+        -> (status: ServerStatus, timeline: UInt32?) {
         let expected: ServerStatus.Role = server.name == settings.primary ? .primary : .standby
         var status = ServerStatus(name: server.name, port: server.port, role: expected, state: .down)
         let process = ServerProcess.inspect(directory: server.directory)
         status.pid = process.pid
         switch process.state {
-        case .gone: return status
+        case .gone: return (status, nil)
         case .stopped:
             status.state = .slow
-            return status
+            return (status, nil)
         case .running: break
         }
         struct Answer: Sendable {
             var inRecovery: Bool
             var lsn: String?
             var received: String?
+            var timeline: UInt32?
         }
         let answer = try? await ServerConnection.with(settings.settings(for: server.name).with(database: "postgres"),
                                                       timeout: probeTimeout) { connection in
             let rows = try await ServerConnection.rows(connection, """
                 SELECT pg_is_in_recovery(),
                        (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)::text,
-                       pg_last_wal_receive_lsn()::text
+                       pg_last_wal_receive_lsn()::text, \(Timeline.walFileColumn)
                 """)
             guard let row = rows.first else { return Answer(inRecovery: false) }
-            let (inRecovery, lsn, received) = try row.decode((Bool, String?, String?).self)
-            return Answer(inRecovery: inRecovery, lsn: lsn, received: received)
+            let (inRecovery, lsn, received, walFile) = try row.decode((Bool, String?, String?, String?).self)
+            return Answer(inRecovery: inRecovery, lsn: lsn, received: received, timeline: Timeline.of(walFile: walFile))
         }
         guard let answer else {
             status.state = .unreachable
-            return status
+            return (status, nil)
         }
         status.state = .up
         status.role = answer.inRecovery ? .standby : .primary
         status.lsn = answer.lsn
         status.receivedLSN = answer.received
-        return status
+        return (status, answer.timeline)
     }
 
     struct ReplicationRow: Sendable {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import PostgresCluster
 import PostgresNIO
 
 /// A URL that names several servers (`postgres://u:p@h1:p1,h2:p2/db`): the stores work on the one that takes
@@ -23,37 +24,18 @@ extension PostgresPool {
         }
     }
 
-    /// Of the servers that take writes (each given with its timeline, 0 when it did not say; nil for a server that
-    /// does not take writes), the index of the one on the newest timeline; among equals the first. Two servers
-    /// take writes when an old primary was started again as one after a failover (a split brain): the server
-    /// promoted since is on a newer timeline (every promotion starts one), and it is the one whose commits the
-    /// standbys follow; the first in URL order could be the old one, whose writes would be lost to the rest of
-    /// the cluster.
-    static func newestPrimary(_ timelines: [UInt32?]) -> Int? {
-        var best: (index: Int, timeline: UInt32)?
-        for (index, timeline) in timelines.enumerated() {
-            guard let timeline, best.map({ timeline > $0.timeline }) ?? true else { continue }
-            best = (index, timeline)
-        }
-        return best?.index
-    }
-
-    /// The timeline a WAL file name starts with (its first eight hex digits: `000000020000000000000003` is on 2).
-    static func timeline(ofWALFile name: String?) -> UInt32? {
-        guard let name, name.count == 24 else { return nil }
-        return UInt32(name.prefix(8), radix: 16)
-    }
-
     /// How long one server may take to connect and answer.
     static let probeTimeout: Duration = .seconds(3)
 
     /// `settings` pointed at the server of its list that takes writes (with two, the one on the newer timeline:
-    /// `newestPrimary`). A URL that names one server is returned as it is, unasked (its server is checked by
-    /// whatever connects first). When none takes writes the error names what each one said.
+    /// `Timeline.newest`: the promoted one, whose commits the standbys follow; the first in URL order could be an
+    /// old primary started again, whose writes would be lost to the rest of the cluster). A URL that names one
+    /// server is returned as it is, unasked (its server is checked by whatever connects first). When none takes
+    /// writes the error names what each one said.
     public static func primary(of settings: PostgresSettings) async throws(PostgresStoreError) -> PostgresSettings {
         guard settings.servers.count > 1 else { return settings }
         let answers = await askEveryServer(settings)
-        if let index = newestPrimary(settings.servers.map { answers[$0]?.timelineIfPrimary }) {
+        if let index = Timeline.newest(settings.servers.map { answers[$0]?.timelineIfPrimary }) {
             return settings.on(settings.servers[index])
         }
         let said = settings.servers.map { server -> String in
@@ -101,10 +83,9 @@ extension PostgresPool {
         let asked = await probe(settings) { connection, logger -> ServerAnswer in
             var answer = ServerAnswer.unreachable("no answer")
             for try await (inRecovery, walFile) in try await connection.query("""
-                SELECT pg_is_in_recovery(),
-                       CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_walfile_name(pg_current_wal_lsn()) END
+                SELECT pg_is_in_recovery(), \(unescaped: Timeline.walFileColumn)
                 """, logger: logger).decode((Bool, String?).self) {
-                answer = inRecovery ? .standby : .primary(timeline: timeline(ofWALFile: walFile))
+                answer = inRecovery ? .standby : .primary(timeline: Timeline.of(walFile: walFile))
             }
             return answer
         }

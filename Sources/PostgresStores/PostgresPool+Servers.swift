@@ -39,7 +39,7 @@ extension PostgresPool {
 
     /// Every server of `settings`' list, asked at once, each within `statusTimeout`. The primary is the one that
     /// answers and is not in recovery, on the newest timeline when two are (as the stores pick it:
-    /// `newestPrimary`); another not in recovery is shown as an old primary. With none, there is no primary ("")
+    /// `Timeline.newest`); another not in recovery is shown as an old primary. With none, there is no primary ("")
     /// and no standby confirms anything.
     public static func serversStatus(of settings: PostgresSettings) async -> ClusterStatus {
         let readings = await onEveryServer(settings) { server in
@@ -49,7 +49,7 @@ extension PostgresPool {
             if case let .success(reading) = readings[server] { return reading }
             return nil
         }
-        let primaryIndex = newestPrimary(answered.map { reading in
+        let primaryIndex = Timeline.newest(answered.map { reading in
             reading.flatMap { $0.inRecovery ? nil : $0.timeline ?? 0 }
         })
         let primary = primaryIndex.flatMap { answered[$0] }
@@ -103,12 +103,12 @@ extension PostgresPool {
                    (SELECT conninfo FROM pg_stat_wal_receiver LIMIT 1),
                    current_setting('cluster_name'),
                    current_setting('synchronous_commit'), current_setting('synchronous_standby_names'),
-                   CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_walfile_name(pg_current_wal_lsn()) END
+                   \(unescaped: Timeline.walFileColumn)
             """, logger: logger)
         for try await (inRecovery, lsn, received, conninfo, clusterName, commit, names, walFile)
             in rows.decode((Bool, String?, String?, String?, String, String, String, String?).self) {
             reading = ServerReading(
-                inRecovery: inRecovery, lsn: lsn, timeline: timeline(ofWALFile: walFile), received: received,
+                inRecovery: inRecovery, lsn: lsn, timeline: Timeline.of(walFile: walFile), received: received,
                 streamsAs: inRecovery ? streamingName(conninfo: conninfo, clusterName: clusterName) : nil,
                 synchronousCommit: commit, standbyNames: names, replication: [])
         }

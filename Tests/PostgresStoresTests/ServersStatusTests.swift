@@ -96,15 +96,22 @@ final class ServersStatusTests: XCTestCase {
         let status = try await waitForStatus(settings) { $0.servers.allSatisfy { $0.role == .primary } }
         XCTAssertEqual(status.primary, name(server, "b"))
         XCTAssertEqual(status.servers.map(\.problem), ["old primary: timeline 1 < 2", nil])
+
+        // The data directory's own view: the engine writes to the primary its settings name (a), which the
+        // failover command moves; b, promoted by hand, is shown as the second writer it is.
+        let local = try await server.cluster.status()
+        XCTAssertEqual(local.primary, "a")
+        XCTAssertEqual(local.servers.map(\.role), [.primary, .primary])
+        XCTAssertEqual(local.servers.map(\.problem), [nil, "split brain: takes writes (timeline 2); the primary a is on 1"])
     }
 
     func testTheNewestTimelineWinsAndTheFirstInOrderAmongEquals() {
-        XCTAssertEqual(PostgresPool.newestPrimary([nil, 1, 2, 2]), 2)
-        XCTAssertEqual(PostgresPool.newestPrimary([0, 0]), 0, "no timelines said: URL order")
-        XCTAssertEqual(PostgresPool.newestPrimary([0, 3]), 1)
-        XCTAssertNil(PostgresPool.newestPrimary([nil, nil]))
-        XCTAssertEqual(PostgresPool.timeline(ofWALFile: "0000000A0000000000000003"), 10)
-        XCTAssertNil(PostgresPool.timeline(ofWALFile: "bogus"))
+        XCTAssertEqual(Timeline.newest([nil, 1, 2, 2]), 2)
+        XCTAssertEqual(Timeline.newest([0, 0]), 0, "no timelines said: URL order")
+        XCTAssertEqual(Timeline.newest([0, 3]), 1)
+        XCTAssertNil(Timeline.newest([nil, nil]))
+        XCTAssertEqual(Timeline.of(walFile: "0000000A0000000000000003"), 10)
+        XCTAssertNil(Timeline.of(walFile: "bogus"))
     }
 
     func testNoServerThatTakesWritesMeansNoPrimaryAndNothingConfirmed() async throws {
