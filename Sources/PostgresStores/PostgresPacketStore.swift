@@ -30,7 +30,7 @@ public final class PostgresPacketStore: PacketStore {
 
     /// Opens the store on `pool`'s database, creating its tables the first time (unless `create` is false).
     /// `concurrentBatches` group commits of the open path's writes may be under way at once (each up to
-    /// `limits.ledger.maxTransactionsPerCommit` writes).
+    /// `limits.ledger.maxTransactionsPerCommit` writes); the send path's go one at a time (`SendWriteBatcher`).
     public init(pool: PostgresPool, limits: Limits = .default, clock: any WallClock = SystemClock(),
                 create: Bool = true, concurrentBatches: Int = 1, random: any RandomSource = SystemRandomSource())
         async throws {
@@ -41,8 +41,7 @@ public final class PostgresPacketStore: PacketStore {
         batcher = PacketWriteBatcher(pool: pool, maxBatch: limits.ledger.maxTransactionsPerCommit,
                                      concurrentBatches: concurrentBatches, minShare: limits.packets.minShare,
                                      clock: clock)
-        sends = SendWriteBatcher(pool: pool, maxBatch: limits.ledger.maxTransactionsPerCommit,
-                                 concurrentBatches: concurrentBatches)
+        sends = SendWriteBatcher(pool: pool, maxBatch: limits.ledger.maxTransactionsPerCommit)
         try await PostgresSchema.ensure("redpackets", tables: PostgresSchema.packetTables,
                                         steps: PostgresSchema.packetSteps, on: pool, create: create)
     }
