@@ -177,6 +177,8 @@ public final class Engine: Sendable {
                                                                 concurrentBatches: configuration.postgresPacketBatches)
                 let queue = try await PostgresCreditQueue(pool: pool, name: limits.credit.queueName,
                                                           maxReceiveCount: limits.credit.maxReceiveCount, clock: clock)
+                // The tallies' rows of the server processes that earlier runs (and commands) wrote with, in one.
+                try await packetStore.foldTallies()
                 // Before the first load: each connection's first statements are parsed, planned and compiled here.
                 await pool.warmUp(ledger: ledger, packets: packetStore, queue: queue)
                 return .postgres(PostgresBooks(pool: pool, ledger: ledger, packetStore: packetStore, queue: queue,

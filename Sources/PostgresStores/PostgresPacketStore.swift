@@ -309,6 +309,37 @@ public final class PostgresPacketStore: PacketStore {
         return rows.count
     }
 
+    /// Folds the tallies' rows of server processes that have ended into row 0, and returns how many rows it took.
+    /// The triggers keep a row per process that wrote (`claim_tally`, `packet_tally` by state), so that no two
+    /// transactions wait for one row; they were summed and never folded, and every connection ever made left one
+    /// (62 after one `simulate`, a new set after each start or failover), all of them read by every refresh of the
+    /// screen. A row's process is gone when `pg_stat_activity` does not list its id. Each table's rows move in one
+    /// statement, so every sum stays what it was; a process that writes again later, or a new one given the same
+    /// id, makes a row afresh (its upsert waits for the fold's delete, then inserts). The engine runs it at start.
+    @discardableResult
+    public func foldTallies() async throws -> Int {
+        let gone = "t.backend <> 0 AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = t.backend)"
+        let rows = try await write { connection, _ in
+            let claims = try await self.rows("""
+                WITH gone AS (DELETE FROM claim_tally t WHERE \(unescaped: gone) RETURNING t.claims),
+                     moved AS (
+                         INSERT INTO claim_tally (backend, claims) SELECT 0, SUM(claims) FROM gone HAVING COUNT(*) > 0
+                         ON CONFLICT (backend) DO UPDATE SET claims = claim_tally.claims + EXCLUDED.claims)
+                SELECT COUNT(*)::BIGINT FROM gone
+                """, on: connection)
+            let packets = try await self.rows("""
+                WITH gone AS (DELETE FROM packet_tally t WHERE \(unescaped: gone) RETURNING t.state, t.packets),
+                     moved AS (
+                         INSERT INTO packet_tally (backend, state, packets)
+                         SELECT 0, state, SUM(packets) FROM gone GROUP BY state
+                         ON CONFLICT (backend, state) DO UPDATE SET packets = packet_tally.packets + EXCLUDED.packets)
+                SELECT COUNT(*)::BIGINT FROM gone
+                """, on: connection)
+            return claims + packets
+        }
+        return try rows.reduce(0) { $0 + Int(try $1.decode(Int64.self)) }
+    }
+
     public func markRefunded(_ id: PacketID) async throws {
         _ = try await statement("UPDATE packet SET refund_pending = FALSE WHERE id = \(id.rawValue)")
     }

@@ -307,6 +307,15 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
         XCTAssertEqual([stats.open, stats.finished, stats.expired, stats.paying], [2, 3, 2, 2])
         var audit = try await store.auditStore(maxViolationsPerCheck: 20)
         XCTAssertFalse(audit.map(\.code).contains("packet.tally"), "\(audit)")
+        // Folded: the ended psql session's rows (one per state it moved a packet to or from) go into row 0's.
+        let rowsBefore = try server.psql("SELECT COUNT(*) FROM packet_tally WHERE backend <> 0", database: database)
+        XCTAssertNotEqual(rowsBefore, "0")
+        let folded = try await store.foldTallies()
+        XCTAssertEqual(folded, Int(rowsBefore))
+        XCTAssertEqual(try server.psql("SELECT COUNT(*) FROM packet_tally WHERE backend <> 0", database: database), "0")
+        XCTAssertEqual(try server.psql(tally, database: database), try server.psql(counted, database: database))
+        audit = try await store.auditStore(maxViolationsPerCheck: 20)
+        XCTAssertFalse(audit.map(\.code).contains("packet.tally"), "\(audit)")
         _ = try server.psql("UPDATE packet_tally SET packets = packets + 1 WHERE backend = 0 AND state = 'expired'",
                             database: database)
         audit = try await store.auditStore(maxViolationsPerCheck: 20)
@@ -346,7 +355,22 @@ final class PacketStoreMigrationTests: PostgresServerTestCase {
         XCTAssertEqual(try server.psql("SELECT SUM(claims) || ' ' || COUNT(*) FROM claim_tally", database: database),
                        "20 3", "row 0 and one row for each of the two psql sessions that inserted claims")
         XCTAssertEqual(try server.psql("SELECT COUNT(*) FROM claim", database: database), "20")
-        let audit = try await store.auditStore(maxViolationsPerCheck: 20)
+        var audit = try await store.auditStore(maxViolationsPerCheck: 20)
+        XCTAssertEqual(audit, [])
+
+        // The psql sessions have ended: their rows are folded into row 0, the sum unchanged. A session still
+        // connected keeps its row, and a row is made afresh by a session whose row was folded.
+        let live = try await pool.rows("INSERT INTO claim_tally (backend, claims) VALUES (pg_backend_pid(), 0) RETURNING backend")
+            .first?.decode(Int32.self) ?? 0
+        let folded = try await store.foldTallies()
+        XCTAssertEqual(folded, 2)
+        XCTAssertEqual(try server.psql("SELECT string_agg(backend || ':' || claims, ',' ORDER BY backend) FROM claim_tally",
+                                       database: database), "0:20,\(live):0")
+        let foldedAgain = try await store.foldTallies()
+        XCTAssertEqual(foldedAgain, 0, "nothing more to fold")
+        try openAll("p4", users: 1...2)
+        XCTAssertEqual(try server.psql("SELECT SUM(claims) || ' ' || COUNT(*) FROM claim_tally", database: database), "22 3")
+        audit = try await store.auditStore(maxViolationsPerCheck: 20)
         XCTAssertEqual(audit, [])
     }
 
