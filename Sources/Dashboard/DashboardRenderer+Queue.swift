@@ -74,6 +74,7 @@ extension DashboardRenderer {
         case .slow: (options.unicode ? "◆" : "~", "SLOW", .warn)
         case .corrupted: (cross, "CORRUPTED", .error)
         case .catchingUp: (options.unicode ? "↻" : "*", "CATCHING UP", .warn)
+        case .splitBrain: (cross, "SPLIT BRAIN", .error)
         }
         let lagRole: ColorRole = replica.lag == 0 ? .muted : (replica.lag > 1_000 ? .error : .warn)
         let wide = width >= 50

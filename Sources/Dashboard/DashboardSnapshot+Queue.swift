@@ -10,6 +10,9 @@ public enum ReplicaState: String, Sendable, Equatable, CaseIterable {
     case corrupted
     /// Back up and copying what it missed.
     case catchingUp = "catching up"
+    /// A database server that takes writes of its own beside the cluster's primary (a standby promoted outside
+    /// the failover, or an old primary started again): no copy of the primary's writes.
+    case splitBrain = "split brain"
 }
 
 /// One replica of the credit queue.

@@ -166,7 +166,8 @@ extension DashboardRenderer {
             var lines = ["\(replica.detail == nil ? "replica" : "server") \(replica.name)",
                          "\(glyph) \(replica.state.rawValue.uppercased())"]
             // The cluster's primary is no copy of anything: it says what it is, where a copy says how far behind.
-            let standing = replica.detail?.first == "primary" ? "primary" : replica.lag > 0 ? "\(replica.lagText) behind" : "in sync"
+            let standing = replica.state == .splitBrain ? "no copy"
+                : replica.detail?.first == "primary" ? "primary" : replica.lag > 0 ? "\(replica.lagText) behind" : "in sync"
             if rect.height >= 5 { lines.append(standing) }
             let top = rect.y + max(0, (rect.height - lines.count) / 2)
             for (index, line) in lines.enumerated() where top + index < tile.maxY {
@@ -184,7 +185,7 @@ extension DashboardRenderer {
         case .slow: return (.warn, options.unicode ? "◐" : "~")
         case .catchingUp: return (.warn, options.unicode ? "↻" : "~")
         case .down: return (.error, options.unicode ? "▼" : "v")
-        case .corrupted: return (.error, options.unicode ? "✗" : "X")
+        case .corrupted, .splitBrain: return (.error, options.unicode ? "✗" : "X")
         }
     }
 

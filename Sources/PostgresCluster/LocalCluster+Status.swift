@@ -46,9 +46,9 @@ extension LocalCluster {
         let primaryTimeline = zip(servers, timelines).first { $0.0.name == primary && $0.0.role == .primary }?.1
         for (index, timeline) in zip(servers.indices, timelines)
         where servers[index].state == .up && servers[index].role == .primary && servers[index].name != primary {
-            let its = timeline.map { "timeline \($0)" } ?? "its timeline unknown"
-            let primarys = primaryTimeline.map { "on \($0)" } ?? "not taking writes"
-            servers[index].problem = "split brain: takes writes (\(its)); the primary \(primary) is \(primarys)"
+            let its = timeline.map { "timeline \($0)" } ?? "timeline ?"
+            let primarys = primaryTimeline.map { "\(primary) on \($0)" } ?? "\(primary) takes none"
+            servers[index].problem = "split brain: \(its), \(primarys)"
         }
     }
 

@@ -255,8 +255,9 @@ extension ClusterCommand {
         for server in status.servers {
             let lag = server.lagBytes.map { "\($0) B" } ?? "-"
             let sync = [server.syncState, server.replication].compactMap { $0 }.joined(separator: " ")
-            // A server that did not answer has no role to show, only its reason (in the last column).
-            let role = server.problem == nil ? server.role.rawValue : "-"
+            // A server that did not answer has no role to show, only its reason (in the last column); one that
+            // answered with a problem (a second primary) shows its role beside it.
+            let role = server.problem == nil || server.state == .up ? server.role.rawValue : "-"
             lines.append(pad([
                 server.name, role, server.state.rawValue, "\(server.port)", server.pid.map { "\($0)" } ?? "-",
                 server.lsn ?? "-", server.receivedLSN ?? "-", lag, server.problem ?? (sync.isEmpty ? "-" : sync),

@@ -79,14 +79,18 @@ final class DashboardCluster: Sendable {
         let streaming = server.replication == "streaming"
         let confirming = server.role == .standby && server.state == .up && streaming
             && (server.syncState == "quorum" || server.syncState == "sync")
+        // A second server that takes writes (a split brain) is no copy of the primary's: it counts for nothing.
+        let secondPrimary = server.role == .primary && server.state == .up && server.name != status.primary
         let state: ReplicaState
         switch server.state {
-        case .up: state = server.role == .standby && !streaming ? .catchingUp : .up
+        case .up: state = secondPrimary ? .splitBrain : server.role == .standby && !streaming ? .catchingUp : .up
         case .slow: state = .slow
         case .unreachable, .down: state = .down
         }
         // Phrases, most telling first, so that a narrow pane keeps them: role, lag, sync state, position, replay lag.
-        var words: [String] = [server.problem ?? server.role.rawValue]
+        // A split brain's state word says so already: its problem goes without the same words ("timeline 2, a on 1").
+        var words: [String] = [server.problem.map { secondPrimary ? String($0.trimmingPrefix("split brain: ")) : $0 }
+            ?? server.role.rawValue]
         // A server that did not answer (named by a URL) has its reason in place of its role, and nothing more.
         if server.role == .standby && server.problem == nil {
             if let bytes = server.lagBytes { words.append("lag " + Dashboard.ReplicaStatus.lagText(bytes, unit: "B")) }
@@ -100,7 +104,7 @@ final class DashboardCluster: Sendable {
             name: server.name, state: state, lastSequence: server.lsn.flatMap(LSN.parse).map { Int64(clamping: $0) } ?? 0,
             lag: server.lagBytes ?? 0, lagUnit: "B", detail: words,
             // Hidden replication: which standbys confirm commits is unknown; an answering one counts as up.
-            takesWrites: server.role == .primary ? server.state == .up
+            takesWrites: server.role == .primary ? server.state == .up && !secondPrimary
                 : (status.replicationVisible == false ? nil : confirming))
     }
 

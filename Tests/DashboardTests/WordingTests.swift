@@ -18,6 +18,25 @@ final class WordingTests: XCTestCase {
         XCTAssertTrue(screen.contains("0/10   10/10 sold out"), "not \"0/10 sold out\"")
     }
 
+    /// A database server that takes writes beside the primary says so, at both sizes, and is not counted up.
+    func testASplitBrainServerIsNeitherUpNorInSync() {
+        var snapshot = Fixture.snapshot
+        snapshot.queue.writeQuorum = 2
+        snapshot.queue.replicas = [
+            ReplicaStatus(name: "a", state: .up, lagUnit: "B", detail: ["primary", "lsn 0/4000060"], takesWrites: true),
+            ReplicaStatus(name: "b", state: .splitBrain, lagUnit: "B", detail: ["timeline 2, a on 1"],
+                          takesWrites: false),
+            ReplicaStatus(name: "c", state: .up, lagUnit: "B", detail: ["standby", "lag 0 B", "quorum"], takesWrites: true),
+        ]
+        for (width, height) in [(120, 40), (80, 24)] {
+            let screen = text(snapshot, width: width, height: height, focus: .queue)
+            XCTAssertTrue(screen.split(separator: "\n").contains { $0.contains("b ✗ SPLIT BRAIN") || $0.contains("b ✕ SPLIT BRAIN") },
+                          "\(width)×\(height):\n\(screen)")
+            XCTAssertTrue(screen.contains("2/3 up"), "\(width)×\(height):\n\(screen)")
+        }
+        XCTAssertTrue(text(snapshot, width: 80, height: 24, focus: .queue).contains("SPLIT BRAIN timeline 2, a on 1"))
+    }
+
     func testInSyncOnlyWhenNoReplicaTakingWritesLags() {
         var snapshot = Fixture.snapshot
         snapshot.queue.replicas = ["a", "b", "c"].map { ReplicaStatus(name: $0, state: .up, lastSequence: 1_000, lag: 0) }
