@@ -39,16 +39,19 @@ extension LocalCluster {
                              synchronousCount: settings.servers.count > 1 ? 1 : 0)
     }
 
-    /// A server other than the settings' primary that takes writes (a standby promoted by hand, not by
-    /// `failover`: a split brain) gets a problem saying so, with both timelines. The engine writes to the settings'
-    /// primary, the one the other standbys follow; what the second one takes reaches no standby.
+    /// A server other than the settings' primary that takes writes while that primary does too (a standby
+    /// promoted by hand, not by `failover`: a split brain) gets a problem saying so, with both timelines. The
+    /// engine writes to the settings' primary, the one the other standbys follow; what the second one takes
+    /// reaches no standby. With the settings' primary down there is one writer, not two: so it is for a moment
+    /// in every failover, between the promotion and the settings' rewrite.
     static func markSecondWriters(_ servers: inout [ServerStatus], timelines: [UInt32?], primary: String) {
-        let primaryTimeline = zip(servers, timelines).first { $0.0.name == primary && $0.0.role == .primary }?.1
+        guard let (_, primaryTimeline) = zip(servers, timelines).first(where: {
+            $0.0.name == primary && $0.0.role == .primary && $0.0.state == .up
+        }) else { return }
         for (index, timeline) in zip(servers.indices, timelines)
         where servers[index].state == .up && servers[index].role == .primary && servers[index].name != primary {
-            let its = timeline.map { "timeline \($0)" } ?? "timeline ?"
-            let primarys = primaryTimeline.map { "\(primary) on \($0)" } ?? "\(primary) takes none"
-            servers[index].problem = "split brain: \(its), \(primarys)"
+            servers[index].problem = "split brain: timeline \(timeline.map(String.init) ?? "?"), "
+                + "\(primary) on \(primaryTimeline.map(String.init) ?? "?")"
         }
     }
 

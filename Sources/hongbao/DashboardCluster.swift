@@ -79,8 +79,12 @@ final class DashboardCluster: Sendable {
         let streaming = server.replication == "streaming"
         let confirming = server.role == .standby && server.state == .up && streaming
             && (server.syncState == "quorum" || server.syncState == "sync")
-        // A second server that takes writes (a split brain) is no copy of the primary's: it counts for nothing.
+        // A second server that takes writes beside the primary (a split brain) is no copy of the primary's: it
+        // counts for nothing. With the primary down it is the one writer (a failover's moment before the settings
+        // name it).
+        let primaryTakesWrites = status.server(status.primary).map { $0.role == .primary && $0.state == .up } ?? false
         let secondPrimary = server.role == .primary && server.state == .up && server.name != status.primary
+            && primaryTakesWrites
         let state: ReplicaState
         switch server.state {
         case .up: state = secondPrimary ? .splitBrain : server.role == .standby && !streaming ? .catchingUp : .up

@@ -28,4 +28,15 @@ final class SplitBrainPaneTests: XCTestCase {
         XCTAssertEqual(replicas.map(\.isLive), [true, false, true])
         XCTAssertEqual(replicas[1].detail?.first, "timeline 2, a on 1", "the state word says split brain already")
     }
+
+    /// In a failover, between the promotion and the settings' rewrite, the promoted server takes writes and the
+    /// settings still name the old primary, which is down: one writer, no split brain.
+    func testAPromotedServerBesideADownPrimaryIsNoSplitBrain() {
+        var status = status()
+        status.servers[0].state = .down
+        status.servers[1].problem = nil
+        let replicas = status.servers.map { DashboardCluster.replica($0, in: status) }
+        XCTAssertEqual(replicas.map(\.state), [.down, .up, .up])
+        XCTAssertEqual(replicas[1].isLive, true)
+    }
 }
