@@ -79,6 +79,18 @@ public struct ClusterStatus: Codable, Sendable, Equatable {
         }.count
     }
 
+    /// Whether `server` takes writes beside the primary while the primary takes writes too: a split brain (a standby
+    /// promoted by hand, an old primary started again). With the primary down there is one writer, not two: so it
+    /// is for a moment in every failover, between the promotion and the settings' rewrite.
+    public func isSecondWriter(_ server: ServerStatus) -> Bool {
+        guard server.name != primary, server.role == .primary, server.state == .up,
+              let writer = self.server(primary) else { return false }
+        return writer.role == .primary && writer.state == .up
+    }
+
+    /// The words a split brain's `problem` starts with; the replicas pane's state word says them already.
+    public static let splitBrainWords = "split brain: "
+
     /// Whether a commit on the primary would wait now: fewer standbys confirm than `synchronousCount`.
     public var commitsWait: Bool { replicationVisible != false && confirmingStandbys < synchronousCount }
 

@@ -23,7 +23,6 @@ extension LocalCluster {
         }
         var servers = settings.servers.compactMap { probes[$0.name]?.status }
         let primaryName = settings.primary
-        markSecondWriters(&servers, timelines: settings.servers.map { probes[$0.name]?.timeline }, primary: primaryName)
         if servers.first(where: { $0.name == primaryName })?.state == .up,
            let replication = try? await replication(settings.primarySettings.with(database: "postgres")) {
             for index in servers.indices where servers[index].name != primaryName {
@@ -35,23 +34,22 @@ extension LocalCluster {
             }
         }
         let names = ServerConfiguration.synchronousStandbyNames(server: primaryName, settings: settings)
-        return ClusterStatus(servers: servers, primary: primaryName, synchronousStandbyNames: names,
-                             synchronousCount: settings.servers.count > 1 ? 1 : 0)
+        var status = ClusterStatus(servers: servers, primary: primaryName, synchronousStandbyNames: names,
+                                   synchronousCount: settings.servers.count > 1 ? 1 : 0)
+        markSecondWriters(&status, timelines: settings.servers.map { probes[$0.name]?.timeline })
+        return status
     }
 
-    /// A server other than the settings' primary that takes writes while that primary does too (a standby
-    /// promoted by hand, not by `failover`: a split brain) gets a problem saying so, with both timelines. The
-    /// engine writes to the settings' primary, the one the other standbys follow; what the second one takes
-    /// reaches no standby. With the settings' primary down there is one writer, not two: so it is for a moment
-    /// in every failover, between the promotion and the settings' rewrite.
-    static func markSecondWriters(_ servers: inout [ServerStatus], timelines: [UInt32?], primary: String) {
-        guard let (_, primaryTimeline) = zip(servers, timelines).first(where: {
-            $0.0.name == primary && $0.0.role == .primary && $0.0.state == .up
-        }) else { return }
-        for (index, timeline) in zip(servers.indices, timelines)
-        where servers[index].state == .up && servers[index].role == .primary && servers[index].name != primary {
-            servers[index].problem = "split brain: timeline \(timeline.map(String.init) ?? "?"), "
-                + "\(primary) on \(primaryTimeline.map(String.init) ?? "?")"
+    /// A second writer beside the settings' primary (`ClusterStatus.isSecondWriter`: a standby promoted by hand,
+    /// not by `failover`) gets a problem saying so, with both timelines (`timelines`, one per server of `status`).
+    /// The engine writes to the settings' primary, the one the other standbys follow; what the second one takes
+    /// reaches no standby.
+    static func markSecondWriters(_ status: inout ClusterStatus, timelines: [UInt32?]) {
+        let primaryTimeline = zip(status.servers, timelines).first { $0.0.name == status.primary }?.1
+        for (index, timeline) in zip(status.servers.indices, timelines)
+        where status.isSecondWriter(status.servers[index]) {
+            status.servers[index].problem = ClusterStatus.splitBrainWords
+                + "timeline \(timeline.map(String.init) ?? "?"), \(status.primary) on \(primaryTimeline.map(String.init) ?? "?")"
         }
     }
 

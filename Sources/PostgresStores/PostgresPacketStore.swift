@@ -311,11 +311,11 @@ public final class PostgresPacketStore: PacketStore {
 
     /// Folds the tallies' rows of server processes that have ended into row 0, and returns how many rows it took.
     /// The triggers keep a row per process that wrote (`claim_tally`, `packet_tally` by state), so that no two
-    /// transactions wait for one row; they were summed and never folded, and every connection ever made left one
-    /// (62 after one `simulate`, a new set after each start or failover), all of them read by every refresh of the
-    /// screen. A row's process is gone when `pg_stat_activity` does not list its id. Each table's rows move in one
-    /// statement, so every sum stays what it was; a process that writes again later, or a new one given the same
-    /// id, makes a row afresh (its upsert waits for the fold's delete, then inserts). The engine runs it at start.
+    /// transactions wait for one row, and every connection that writes leaves one (62 after one `simulate`, a new
+    /// set after each start or failover), all of them summed by every refresh of the screen. A row's process is
+    /// gone when `pg_stat_activity` does not list its id. Each table's rows move in one statement, so every sum
+    /// stays what it was; a process that writes again later, or a new one given the same id, makes a row afresh
+    /// (its upsert waits for the fold's delete, then inserts). The engine runs it at start.
     @discardableResult
     public func foldTallies() async throws -> Int {
         let gone = "t.backend <> 0 AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = t.backend)"

@@ -67,9 +67,6 @@ extension PostgresPool {
             }
             status.state = .up
             status.role = reading.inRecovery ? .standby : .primary
-            if !reading.inRecovery, index != primaryIndex, let primary {
-                status.problem = "old primary: timeline \(reading.timeline.map(String.init) ?? "?") < \(primary.timeline.map(String.init) ?? "?")"
-            }
             status.lsn = reading.lsn
             status.receivedLSN = reading.received
             if reading.inRecovery {
@@ -90,6 +87,10 @@ extension PostgresPool {
         var status = ClusterStatus(servers: servers, primary: primaryIndex.map { settings.servers[$0].description } ?? "",
                                    synchronousStandbyNames: primary?.standbyNames ?? "", synchronousCount: waitsFor)
         status.replicationVisible = visible
+        for index in status.servers.indices where status.isSecondWriter(status.servers[index]) {
+            status.servers[index].problem = "old primary: timeline \(answered[index]?.timeline.map(String.init) ?? "?") < "
+                + "\(primary?.timeline.map(String.init) ?? "?")"
+        }
         return status
     }
 

@@ -80,11 +80,8 @@ final class DashboardCluster: Sendable {
         let confirming = server.role == .standby && server.state == .up && streaming
             && (server.syncState == "quorum" || server.syncState == "sync")
         // A second server that takes writes beside the primary (a split brain) is no copy of the primary's: it
-        // counts for nothing. With the primary down it is the one writer (a failover's moment before the settings
-        // name it).
-        let primaryTakesWrites = status.server(status.primary).map { $0.role == .primary && $0.state == .up } ?? false
-        let secondPrimary = server.role == .primary && server.state == .up && server.name != status.primary
-            && primaryTakesWrites
+        // counts for nothing.
+        let secondPrimary = status.isSecondWriter(server)
         let state: ReplicaState
         switch server.state {
         case .up: state = secondPrimary ? .splitBrain : server.role == .standby && !streaming ? .catchingUp : .up
@@ -93,7 +90,7 @@ final class DashboardCluster: Sendable {
         }
         // Phrases, most telling first, so that a narrow pane keeps them: role, lag, sync state, position, replay lag.
         // A split brain's state word says so already: its problem goes without the same words ("timeline 2, a on 1").
-        var words: [String] = [server.problem.map { secondPrimary ? String($0.trimmingPrefix("split brain: ")) : $0 }
+        var words: [String] = [server.problem.map { secondPrimary ? String($0.trimmingPrefix(ClusterStatus.splitBrainWords)) : $0 }
             ?? server.role.rawValue]
         // A server that did not answer (named by a URL) has its reason in place of its role, and nothing more.
         if server.role == .standby && server.problem == nil {

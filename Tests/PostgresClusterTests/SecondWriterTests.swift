@@ -11,17 +11,16 @@ final class SecondWriterTests: XCTestCase {
          ServerStatus(name: "c", port: 3, role: .standby, state: .up)]
     }
 
+    private func marked(primaryState: ServerStatus.State, timelines: [UInt32?]) -> [String?] {
+        var status = ClusterStatus(servers: servers(primaryState: primaryState), primary: "a",
+                                   synchronousStandbyNames: "ANY 1 (b, c)", synchronousCount: 1)
+        LocalCluster.markSecondWriters(&status, timelines: timelines)
+        return status.servers.map(\.problem)
+    }
+
     func testTwoWritersAreASplitBrainAndOneIsNot() {
-        var both = servers(primaryState: .up)
-        LocalCluster.markSecondWriters(&both, timelines: [1, 2, nil], primary: "a")
-        XCTAssertEqual(both.map(\.problem), [nil, "split brain: timeline 2, a on 1", nil])
-
-        var unknown = servers(primaryState: .up)
-        LocalCluster.markSecondWriters(&unknown, timelines: [nil, nil, nil], primary: "a")
-        XCTAssertEqual(unknown[1].problem, "split brain: timeline ?, a on ?")
-
-        var promoted = servers(primaryState: .down)
-        LocalCluster.markSecondWriters(&promoted, timelines: [nil, 2, nil], primary: "a")
-        XCTAssertEqual(promoted.map(\.problem), [nil, nil, nil])
+        XCTAssertEqual(marked(primaryState: .up, timelines: [1, 2, nil]), [nil, "split brain: timeline 2, a on 1", nil])
+        XCTAssertEqual(marked(primaryState: .up, timelines: [nil, nil, nil])[1], "split brain: timeline ?, a on ?")
+        XCTAssertEqual(marked(primaryState: .down, timelines: [nil, 2, nil]), [nil, nil, nil])
     }
 }
