@@ -1,4 +1,5 @@
 import Foundation
+import Primitives
 import PostgresStores
 
 /// What every suite is run with: size, where scratch data goes, and where progress is reported.
@@ -38,7 +39,7 @@ public struct BenchContext: Sendable {
         let root = dataRoot ?? FileManager.default.temporaryDirectory.path
         let path = root + "/hongbao-bench-\(getpid())-\(name)-\(UUID().uuidString.prefix(8))"
         do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            try DirectoryMaker.make(path)
         } catch {
             throw BenchError.setupFailed("cannot create \(path): \(error)")
         }

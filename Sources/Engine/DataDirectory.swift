@@ -1,4 +1,5 @@
 import Foundation
+import Primitives
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -49,10 +50,9 @@ public final class DataDirectory: Sendable {
             throw .missing(path: absolute)
         } else {
             do {
-                try FileManager.default.createDirectory(atPath: absolute, withIntermediateDirectories: true,
-                                                        attributes: [.posixPermissions: 0o700])
+                try DirectoryMaker.make(absolute)
             } catch {
-                throw .unwritable(path: absolute, reason: DataDirectory.reason(for: error))
+                throw .unwritable(path: absolute, reason: error.description)
             }
         }
         guard access(absolute, W_OK | X_OK) == 0 else {
@@ -125,9 +125,5 @@ public final class DataDirectory: Sendable {
         guard count > 0 else { return nil }
         let text = String(decoding: buffer[0..<count], as: UTF8.self)
         return Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
-    }
-
-    private static func reason(for error: any Error) -> String {
-        (error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription
     }
 }

@@ -115,9 +115,9 @@ extension MessageQueueService {
             if !files.fileExists(atPath: directory, isDirectory: &isDirectory) {
                 guard existing.isEmpty else { throw .replicaDirectoryMissing(path: directory) }
                 do {
-                    try files.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                    try DirectoryMaker.make(directory)
                 } catch {
-                    throw .replicaDirectoryUnwritable(path: directory, reason: (error as NSError).localizedDescription)
+                    throw .replicaDirectoryUnwritable(path: directory, reason: error.description)
                 }
             } else if !isDirectory.boolValue {
                 throw .replicaDirectoryGarbage(path: directory, reason: "not a directory")

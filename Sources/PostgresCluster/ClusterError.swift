@@ -21,6 +21,8 @@ public enum ClusterError: Error, Equatable, Sendable {
     case timedOut(what: String)
     /// The saved settings cannot be read or written.
     case settings(path: String, reason: String)
+    /// The cluster directory cannot be made (`reason` names the path in the way).
+    case cannotMake(path: String, reason: String)
 }
 
 extension ClusterError: CustomStringConvertible {
@@ -48,6 +50,8 @@ extension ClusterError: CustomStringConvertible {
             return "timed out waiting for \(what)"
         case let .settings(path, reason):
             return "cannot use the cluster settings \(path): \(reason)"
+        case let .cannotMake(path, reason):
+            return "cannot make the cluster directory \(path): \(reason)"
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Primitives
 import PostgresNIO
 #if canImport(Glibc)
 import Glibc
@@ -75,9 +76,10 @@ public final class LocalCluster: Sendable {
             // What is missing is said before anything is made.
             _ = try PostgresInstallation.find()
             _ = try ServerUser.current()
-            try mapped {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                        attributes: [.posixPermissions: 0o700])
+            do {
+                try DirectoryMaker.make(directory)
+            } catch {
+                throw .cannotMake(path: directory, reason: error.description)
             }
         }
         let lock = try await ClusterLock(directory: directory)

@@ -120,7 +120,7 @@ struct UserError: CustomUserMessage {
 
     static func exitStatus(_ error: ClusterError) -> Int32 {
         switch error {
-        case .noBinaries, .noServerUser, .portTaken, .timedOut: return ExitStatus.unavailable
+        case .noBinaries, .noServerUser, .portTaken, .timedOut, .cannotMake: return ExitStatus.unavailable
         case .noCluster, .unknownServer: return ExitStatus.notFound
         case .refused: return ExitStatus.refused
         case .foreignDirectory, .commandFailed, .settings: return ExitStatus.storage

@@ -155,6 +155,15 @@ final class CLIBadInputTests: XCTestCase {
         let notDirectory = try binary.run(["account", "list", "--data", file])
         XCTAssertNotEqual(notDirectory.status, 0)
         XCTAssertTrue(notDirectory.stderr.contains("is not a directory"), notDirectory.stderr)
+        // A data directory to be made under a file: the file is named, in words, and nothing is made.
+        for arguments in [["seed-demo", "--data", file + "/data"], ["cluster", "up", "--data", file + "/data"]] {
+            let underFile = try binary.run(arguments)
+            XCTAssertNotEqual(underFile.status, 0, arguments.joined(separator: " "))
+            XCTAssertTrue(underFile.stderr.contains("\(file) is a file, not a directory"), underFile.stderr)
+            XCTAssertFalse(underFile.stderr.contains("NSCocoaErrorDomain"), underFile.stderr)
+            XCTAssertEqual(underFile.stderr.split(separator: "\n").count, 1, underFile.stderr)
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: file)), Data())
         try? FileManager.default.removeItem(atPath: file)
 
         let readOnly = directory + "-readonly"
