@@ -169,6 +169,15 @@ struct PinnedHTTPChannel: ServerChildChannel {
 
 /// The SQS endpoint over HTTP/1.1 (Hummingbird). Every request goes to `SQSEndpoint.handle`.
 public enum SQSHTTPServer {
+    /// Why the server could not listen or stopped, in words: the system's reason for a socket error ("Address
+    /// already in use"), where NIO's own text names its call (`bind(descriptor:ptr:bytes:): … (errno: 98)`).
+    public static func reason(_ error: any Error) -> String {
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)) }
+        if let error = error as? SocketAddressError.UnknownHost { return "unknown host (\(error.errorDescription))" }
+        if case .unknown = error as? SocketAddressError { return "unknown host" }
+        return "\(error)"
+    }
+
     /// Builds the application; run it with `runService()` (stops on SIGINT/SIGTERM) or `run()`.
     public static func application(
         endpoint: SQSEndpoint, configuration: SQSServerConfiguration,

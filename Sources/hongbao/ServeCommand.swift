@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import MessageQueue
 import SQSServer
+import Synchronization
 
 /// `hongbao serve`: the queue of the data directory over Amazon SQS's protocol, for boto3, the AWS CLI and
 /// any SQS SDK. Every message is on two of the three replicas before the response, as through the CLI.
@@ -38,7 +39,9 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = SQSServerConfiguration(host: host, port: port)
         configuration.maxConnections = maxConnections
         let credentialsPath = directory.path + "/" + CredentialsFile.fileName
+        let listening = Mutex(false)
         let application = SQSHTTPServer.application(endpoint: endpoint, configuration: configuration) { port in
+            listening.withLock { $0 = true }
             ServeCommand.printBanner(host: host, port: port, credentialsPath: credentialsPath, created: created)
         }
         // Retention (and the rewind window of deleted messages kept for rewinding) is enforced on the way as
@@ -50,7 +53,8 @@ struct ServeCommand: AsyncParsableCommand {
             housekeeping.cancel()
             await housekeeping.value
             await service.close()
-            throw UserError(message: "SQS endpoint on \(host):\(port) stopped: \(error)", exitCode: 4)
+            let what = listening.withLock { $0 } ? "SQS endpoint on \(host):\(port) stopped" : "cannot listen on \(host):\(port)"
+            throw UserError(message: "\(what): \(SQSHTTPServer.reason(error))", exitCode: 4)
         }
         housekeeping.cancel()
         await housekeeping.value

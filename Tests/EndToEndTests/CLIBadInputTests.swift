@@ -177,6 +177,20 @@ final class CLIBadInputTests: XCTestCase {
         }
     }
 
+    func testServeSaysWhyItCannotListen() throws {
+        let held = try HeldPort()
+        defer { held.release() }
+        let taken = try binary.run(["serve", "--port", "\(held.port)", "--data", directory])
+        XCTAssertEqual(taken.status, 4, taken.stderr)
+        XCTAssertEqual(taken.stderr, "hongbao: cannot listen on 127.0.0.1:\(held.port): Address already in use\n")
+        XCTAssertFalse(taken.stdout.contains("listening"), taken.stdout)
+
+        let unknown = try binary.run(["serve", "--host", "nowhere.invalid", "--port", "0", "--data", directory])
+        XCTAssertEqual(unknown.status, 4, unknown.stderr)
+        XCTAssertTrue(unknown.stderr.hasPrefix("hongbao: cannot listen on nowhere.invalid:0: unknown host"), unknown.stderr)
+        XCTAssertEqual(unknown.stderr.split(separator: "\n").count, 1, unknown.stderr)
+    }
+
     func testCorruptLedgerIsReportedNotServed() throws {
         let path = directory + "/ledger.sqlite"
         let handle = try XCTUnwrap(FileHandle(forUpdatingAtPath: path))

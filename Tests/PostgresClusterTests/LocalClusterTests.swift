@@ -51,8 +51,8 @@ final class LocalClusterTests: XCTestCase {
         let planned = try XCTUnwrap(try cluster.settings().server("b"))
         // b as an `up` cut off before making it leaves it: planned, never made.
         try FileManager.default.removeItem(atPath: planned.directory)
-        let listener = Self.take(port: planned.port)
-        defer { close(listener) }
+        let held = try HeldPort(port: planned.port)
+        defer { held.release() }
 
         let up = try await cluster.up(standbys: 1)
         XCTAssertEqual(Set(up.started), ["a", "b"])
@@ -74,30 +74,14 @@ final class LocalClusterTests: XCTestCase {
         let cluster = postgres.cluster
         try await cluster.fault(.down, server: "b")
         let before = try XCTUnwrap(try cluster.settings().server("b"))
-        let listener = Self.take(port: before.port)
-        defer { close(listener) }
+        let held = try HeldPort(port: before.port)
+        defer { held.release() }
 
         let restored = try await cluster.fault(.restore, server: "b")
         XCTAssertTrue(restored)
         let moved = try XCTUnwrap(try cluster.settings().server("b"))
         XCTAssertNotEqual(moved.port, before.port)
         await waitUntilCaughtUp(postgres, standby: "b")
-    }
-
-    /// A socket listening on 127.0.0.1:`port`, as another program would hold it.
-    private static func take(port: Int) -> Int32 {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        XCTAssertGreaterThanOrEqual(listener, 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        XCTAssertEqual(bound, 0, "the test could not take port \(port)")
-        XCTAssertEqual(listen(listener, 1), 0)
-        return listener
     }
 
     func testSettingsAre0600AndServersAcceptOnlyPasswordsOnLoopback() async throws {
