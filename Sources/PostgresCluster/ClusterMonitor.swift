@@ -16,17 +16,21 @@ public final class ClusterMonitor: Sendable {
         public var polls: Int
     }
 
-    private let read: @Sendable () async throws -> ClusterStatus
+    private let read: @Sendable (KeptConnections) async throws -> ClusterStatus
     private let interval: Duration
+    /// The servers' connections, kept from one poll to the next (closed when `run()` ends).
+    private let connections = KeptConnections()
     private let reading = Mutex(Reading(status: nil, problem: nil, polls: 0))
 
     /// Polls the local cluster `cluster` (`LocalCluster.status()`).
     public convenience init(cluster: LocalCluster, interval: Duration = ClusterMonitor.defaultInterval) {
-        self.init(interval: interval) { try await cluster.status() }
+        self.init(interval: interval) { kept in try await cluster.status(kept: kept) }
     }
 
-    /// Polls whatever `read` reads (the servers a URL names, read over SQL); an error it throws is the problem.
-    public init(interval: Duration = ClusterMonitor.defaultInterval, read: @escaping @Sendable () async throws -> ClusterStatus) {
+    /// Polls whatever `read` reads (the servers a URL names, read over SQL) on the connections it is given to
+    /// keep; an error it throws is the problem.
+    public init(interval: Duration = ClusterMonitor.defaultInterval,
+                read: @escaping @Sendable (KeptConnections) async throws -> ClusterStatus) {
         self.read = read
         self.interval = interval
     }
@@ -39,7 +43,7 @@ public final class ClusterMonitor: Sendable {
     public func poll() async -> Reading {
         let next: Reading
         do {
-            let status = try await read()
+            let status = try await read(connections)
             next = reading.withLock {
                 $0 = Reading(status: status, problem: nil, polls: $0.polls + 1)
                 return $0
@@ -53,11 +57,15 @@ public final class ClusterMonitor: Sendable {
         return next
     }
 
-    /// Polls every `interval` until the calling task is cancelled.
+    /// How many server connections are kept between polls now.
+    public var keptConnections: Int { connections.count }
+
+    /// Polls every `interval` until the calling task is cancelled, then closes the kept connections.
     public func run() async {
         while !Task.isCancelled {
             await poll()
             try? await Task.sleep(for: interval)
         }
+        connections.closeAll()
     }
 }

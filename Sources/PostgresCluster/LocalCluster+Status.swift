@@ -7,15 +7,16 @@ extension LocalCluster {
 
     /// Every server's process state, role and WAL position, and the primary's view of its standbys
     /// (`pg_stat_replication`). Takes no lock and changes nothing.
-    public func status() async throws(ClusterError) -> ClusterStatus {
+    /// - Parameter kept: connections kept between readings (a monitor's); nil opens and closes one per question.
+    public func status(kept: KeptConnections? = nil) async throws(ClusterError) -> ClusterStatus {
         let settings = try self.settings()
-        return await LocalCluster.status(of: settings)
+        return await LocalCluster.status(of: settings, kept: kept)
     }
 
-    static func status(of settings: ClusterSettings) async -> ClusterStatus {
+    static func status(of settings: ClusterSettings, kept: KeptConnections? = nil) async -> ClusterStatus {
         let probes = await withTaskGroup(of: (String, (status: ServerStatus, timeline: UInt32?)).self) { group in
             for server in settings.servers {
-                group.addTask { (server.name, await probe(server, settings: settings)) }
+                group.addTask { (server.name, await probe(server, settings: settings, kept: kept)) }
             }
             var byName: [String: (status: ServerStatus, timeline: UInt32?)] = [:]
             for await (name, status) in group { byName[name] = status }
@@ -24,7 +25,7 @@ extension LocalCluster {
         var servers = settings.servers.compactMap { probes[$0.name]?.status }
         let primaryName = settings.primary
         if servers.first(where: { $0.name == primaryName })?.state == .up,
-           let replication = try? await replication(settings.primarySettings.with(database: "postgres")) {
+           let replication = try? await replication(settings.primarySettings.with(database: "postgres"), kept: kept) {
             for index in servers.indices where servers[index].name != primaryName {
                 guard let row = replication[servers[index].name] else { continue }
                 servers[index].replication = row.state
@@ -53,7 +54,7 @@ extension LocalCluster {
         }
     }
 
-    private static func probe(_ server: ClusterSettings.Server, settings: ClusterSettings) async
+    private static func probe(_ server: ClusterSettings.Server, settings: ClusterSettings, kept: KeptConnections?) async
         -> (status: ServerStatus, timeline: UInt32?) {
         let expected: ServerStatus.Role = server.name == settings.primary ? .primary : .standby
         var status = ServerStatus(name: server.name, port: server.port, role: expected, state: .down)
@@ -73,7 +74,7 @@ extension LocalCluster {
             var timeline: UInt32?
         }
         let answer = try? await ServerConnection.with(settings.settings(for: server.name).with(database: "postgres"),
-                                                      timeout: probeTimeout) { connection in
+                                                      timeout: probeTimeout, kept: kept) { connection in
             let rows = try await ServerConnection.rows(connection, """
                 SELECT pg_is_in_recovery(),
                        (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)::text,
@@ -102,8 +103,8 @@ extension LocalCluster {
     }
 
     /// `pg_stat_replication` on the primary, by standby name (`application_name`).
-    static func replication(_ settings: PostgresLogin) async throws -> [String: ReplicationRow] {
-        try await ServerConnection.with(settings, timeout: probeTimeout) { connection in
+    static func replication(_ settings: PostgresLogin, kept: KeptConnections? = nil) async throws -> [String: ReplicationRow] {
+        try await ServerConnection.with(settings, timeout: probeTimeout, kept: kept) { connection in
             let rows = try await ServerConnection.rows(connection, """
                 SELECT application_name, state, sync_state,
                        pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint,

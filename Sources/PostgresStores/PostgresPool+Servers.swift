@@ -41,9 +41,10 @@ extension PostgresPool {
     /// answers and is not in recovery, on the newest timeline when two are (as the stores pick it:
     /// `Timeline.newest`); another not in recovery is shown as an old primary. With none, there is no primary ("")
     /// and no standby confirms anything.
-    public static func serversStatus(of settings: PostgresSettings) async -> ClusterStatus {
+    /// - Parameter kept: connections kept between readings (a monitor's); nil opens and closes one a server.
+    public static func serversStatus(of settings: PostgresSettings, kept: KeptConnections? = nil) async -> ClusterStatus {
         let readings = await onEveryServer(settings) { server in
-            await probe(server, timeout: statusTimeout) { try await read($0, $1) }
+            await probe(server, timeout: statusTimeout, kept: kept) { try await read($0, $1) }
         }
         let answered = settings.servers.map { server -> ServerReading? in
             if case let .success(reading) = readings[server] { return reading }

@@ -39,7 +39,9 @@ final class DashboardCluster: Sendable {
 
     /// The servers `settings` names (one, or a cluster's list), shown but not faulted.
     static func listed(_ settings: PostgresSettings, interval: Duration = ClusterMonitor.defaultInterval) -> DashboardCluster {
-        DashboardCluster(monitor: ClusterMonitor(interval: interval) { await PostgresPool.serversStatus(of: settings) })
+        DashboardCluster(monitor: ClusterMonitor(interval: interval) { kept in
+            await PostgresPool.serversStatus(of: settings, kept: kept)
+        })
     }
 
     /// Why the keys cannot fault these servers, short enough for the status line; nil when they can (a local

@@ -135,6 +135,47 @@ final class ServersStatusTests: XCTestCase {
     }
 
     /// The status of `settings`' servers once `condition` holds (read every 100 ms, up to 30 s).
+    /// Readings on kept connections (the dashboard's monitor) ask the same server processes each time: one
+    /// connection a server, open from one reading to the next. A standby killed and restarted is read again on a
+    /// new connection, and shown up in the first reading once it answers.
+    func testReadingsOnKeptConnectionsAskTheSameServerProcessesEachTime() async throws {
+        let server = try await TestPostgres.start(self, standbys: 1)
+        var settings = listed(server)
+        settings.servers = ["b", "a"].map { letter in
+            let login = server.settings.settings(for: letter)
+            return PostgresSettings.Server(host: login.host, port: login.port)
+        }
+        let (a, b) = (name(server, "a"), name(server, "b"))
+        let kept = KeptConnections()
+        defer { kept.closeAll() }
+        let pids = "SELECT coalesce(array_agg(pid ORDER BY pid), '{}') FROM pg_stat_activity "
+            + "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        func readersOnPrimary() async throws -> [Int32] {
+            try await PostgresPool.probe(settings.on(settings.servers[1])) { connection, logger in
+                var found: [Int32] = []
+                for try await list in try await connection.query(PostgresQuery(unsafeSQL: pids), logger: logger)
+                    .decode([Int32].self) { found = list }
+                return found
+            }.get()
+        }
+        let first = await PostgresPool.serversStatus(of: settings, kept: kept)
+        XCTAssertEqual(first.servers.map(\.state), [.up, .up])
+        XCTAssertEqual(first.primary, a)
+        XCTAssertEqual(kept.count, 2)
+        let before = try await readersOnPrimary()
+        XCTAssertEqual(before.count, 1, "the kept connection, idle between readings")
+        for _ in 0..<3 { _ = await PostgresPool.serversStatus(of: settings, kept: kept) }
+        let after = try await readersOnPrimary()
+        XCTAssertEqual(after, before, "the same server process answered every reading")
+
+        _ = try await server.cluster.fault(.down, server: "b")
+        _ = try await server.cluster.fault(.restore, server: "b")
+        _ = try await waitForStatus(settings) { $0.server(b)?.state == .up }
+        let reading = await PostgresPool.serversStatus(of: settings, kept: kept)
+        XCTAssertEqual(reading.server(b)?.state, .up, reading.server(b)?.problem ?? "")
+        XCTAssertEqual(kept.count, 2)
+    }
+
     private func waitForStatus(_ settings: PostgresSettings, file: StaticString = #filePath, line: UInt = #line,
                                _ condition: @escaping @Sendable (ClusterStatus) -> Bool) async throws -> ClusterStatus {
         let deadline = ContinuousClock.now + .seconds(30)
