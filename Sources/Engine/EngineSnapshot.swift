@@ -58,7 +58,7 @@ extension Engine {
         case let .postgres(books):
             // Counted before `run()` has counted once (a fresh engine, a test); else the last count, not waited for.
             let figures = postgresQueueFigures.withLock { $0 }
-            queueSnapshot = figures.queues.isEmpty ? await Engine.queueSnapshot(books.queue) : figures
+            queueSnapshot = figures.queues.isEmpty ? await postgresQueueSnapshot(books.queue) : figures
         }
         let open = (try? await blockingRead(on: blockingReads) {
             try self.packets.openPackets(limit: Engine.snapshotListLength)
@@ -82,19 +82,23 @@ extension Engine {
     /// for one, and the screen must still show that (see `run()`).
     func runPostgresQueueFigures(_ queue: PostgresCreditQueue) async {
         while !Task.isCancelled {
-            let figures = await Engine.queueSnapshot(queue)
+            let figures = await postgresQueueSnapshot(queue)
             if !figures.queues.isEmpty { postgresQueueFigures.withLock { $0 = figures } }
             try? await clock.sleep(for: Engine.postgresQueueInterval)
         }
     }
 
-    /// The PostgreSQL credit queue as the dashboard's queue figures: messages live and dead-lettered (a
-    /// message is counted visible whether or not a worker holds it now), no replicas (the servers are the copies).
-    static func queueSnapshot(_ queue: PostgresCreditQueue) async -> QueueSnapshot {
-        guard let depth = try? await queue.depth() else { return QueueSnapshot(queues: []) }
+    /// The PostgreSQL credit queue as the dashboard's queue figures: visible, in flight, delayed and
+    /// dead-lettered as the server counts them (`PostgresCreditQueue.counters`), the oldest message's age; no
+    /// replicas (the servers are the copies).
+    func postgresQueueSnapshot(_ queue: PostgresCreditQueue) async -> QueueSnapshot {
+        guard let counters = try? await queue.counters() else { return QueueSnapshot(queues: []) }
+        let now = clock.now()
+        let oldestAge = counters.oldestSentAt.map { max(.zero, now - $0) } ?? .zero
         return QueueSnapshot(queues: [
-            .counts(name: queue.name, messages: depth.live, deadLettered: depth.deadLettered),
-            .counts(name: queue.deadLetterName, messages: depth.deadLettered, deadLettered: 0),
+            .counts(name: queue.name, visible: counters.visible, inFlight: counters.inFlight, delayed: counters.delayed,
+                    deadLettered: counters.deadLettered, oldestAge: oldestAge),
+            .counts(name: queue.deadLetterName, messages: counters.deadLettered, deadLettered: 0),
         ])
     }
 

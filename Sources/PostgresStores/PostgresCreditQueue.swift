@@ -249,6 +249,37 @@ public final class PostgresCreditQueue: CreditQueue {
         return (Int(live), Int(dead))
     }
 
+    /// The queue's messages by state at `now`, as the SQLite queue counts its own (`QueueCounters`): visible
+    /// (deliverable now); in flight (received, hidden by a worker or moved by its retry's backoff, not yet
+    /// deleted); delayed (not yet received, not yet visible); the dead-letter queue's count; and when the oldest
+    /// live message was sent (nil when there is none). One scan of the queue's rows.
+    public struct Counters: Sendable, Equatable {
+        public var visible: Int
+        public var inFlight: Int
+        public var delayed: Int
+        public var deadLettered: Int
+        public var oldestSentAt: Timestamp?
+    }
+
+    public func counters() async throws -> Counters {
+        let now = clock.now().millisecondsSinceEpoch
+        let rows = try await pool.retrying {
+            try await pool.rows("""
+                SELECT COUNT(*) FILTER (WHERE queue = \(name) AND visible_at <= \(now) AND hidden_until <= \(now)),
+                       COUNT(*) FILTER (WHERE queue = \(name) AND (hidden_until > \(now)
+                                        OR (visible_at > \(now) AND receive_count > 0))),
+                       COUNT(*) FILTER (WHERE queue = \(name) AND visible_at > \(now) AND hidden_until <= \(now)
+                                        AND receive_count = 0),
+                       COUNT(*) FILTER (WHERE queue = \(deadLetterName)),
+                       MIN(sent_at) FILTER (WHERE queue = \(name))
+                FROM queue_message WHERE queue IN (\(name), \(deadLetterName))
+                """)
+        }
+        let (visible, inFlight, delayed, dead, oldest) = try rows[0].decode((Int64, Int64, Int64, Int64, Int64?).self)
+        return Counters(visible: Int(visible), inFlight: Int(inFlight), delayed: Int(delayed), deadLettered: Int(dead),
+                        oldestSentAt: oldest.map { Timestamp(millisecondsSinceEpoch: $0) })
+    }
+
     /// The ids of every message in the queue or its dead-letter queue (the audit's "live message" check).
     public func liveIDs() async throws -> Set<String> {
         Set(try await pool.retrying {

@@ -105,6 +105,45 @@ final class PostgresCreditQueueContractTests: PostgresServerTestCase {
         try await CreditQueueContract.concurrentReceiversShareWithoutDuplicates(try await queue())
     }
 
+    /// The queue pane's figures as the server counts them: a received message is in flight, and stays in flight
+    /// while its retry's backoff holds it (as the SQLite queue counts a visibility change); it is visible again
+    /// when that passes; the oldest live message's send time; a buried message counts in the dead-letter queue.
+    func testCountersSayWhichMessagesAreVisibleInFlightAndDeadLettered() async throws {
+        let queue = try await queue()
+        let empty = try await queue.counters()
+        XCTAssertEqual(empty, .init(visible: 0, inFlight: 0, delayed: 0, deadLettered: 0, oldestSentAt: nil))
+        let sentAt = clock.now()
+        for id in ["a", "b", "c"] { try await queue.enqueue(CreditQueueContract.order(id)) }
+        clock.advance(by: .seconds(5))
+        let sent = try await queue.counters()
+        XCTAssertEqual(sent, .init(visible: 3, inFlight: 0, delayed: 0, deadLettered: 0, oldestSentAt: sentAt))
+
+        let held = try await queue.receive(max: 1, wait: .zero, visibility: .seconds(30))
+        XCTAssertEqual(held.count, 1)
+        let receivedOne = try await queue.counters()
+        XCTAssertEqual(receivedOne.visible, 2)
+        XCTAssertEqual(receivedOne.inFlight, 1)
+        try await queue.retry(held[0], after: .seconds(10))
+        let backingOff = try await queue.counters()
+        XCTAssertEqual(backingOff.visible, 2)
+        XCTAssertEqual(backingOff.inFlight, 1, "a retry's backoff holds the message in flight")
+        clock.advance(by: .seconds(11))
+        let backAgain = try await queue.counters()
+        XCTAssertEqual(backAgain.visible, 3)
+        XCTAssertEqual(backAgain.inFlight, 0)
+
+        // Received and left undeleted until the receive limit (one of them was received once already): the
+        // receive after it buries each.
+        for _ in 0...maxReceiveCount {
+            _ = try await queue.receive(max: 3, wait: .zero, visibility: .seconds(1))
+            clock.advance(by: .seconds(2))
+        }
+        let buried = try await queue.counters()
+        XCTAssertEqual(buried.deadLettered, 3)
+        XCTAssertEqual(buried.visible + buried.inFlight + buried.delayed, 0)
+        XCTAssertNil(buried.oldestSentAt, "no live message, no oldest one")
+    }
+
     /// A send naming an id already live, or one id twice, sends the others and leaves the live message as it is:
     /// its delivery's receipt still deletes it, and it is not received again while hidden.
     func testASendLeavesAnIDAlreadyLiveAsItIs() async throws {
