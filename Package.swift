@@ -220,7 +220,8 @@ let package = Package(
         .testTarget(name: "CreditingTests", dependencies: ["Crediting", "Primitives"], swiftSettings: strict),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["hongbao", "Simulation", "TestKit", "PostgresCluster", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["hongbao", "Simulation", "TestKit", "PostgresCluster", "PostgresStores", "Engine",
+                           .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .testTarget(

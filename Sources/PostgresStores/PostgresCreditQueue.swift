@@ -280,6 +280,20 @@ public final class PostgresCreditQueue: CreditQueue {
                         oldestSentAt: oldest.map { Timestamp(millisecondsSinceEpoch: $0) })
     }
 
+    /// Up to `limit` messages of `queue` (this queue's name or its dead-letter queue's), in the order a receive
+    /// takes them, read without receiving: id, body, how many times received.
+    public func peek(_ queue: String, limit: Int) async throws -> [(id: String, body: String, receiveCount: Int)] {
+        try await pool.retrying {
+            try await pool.rows("""
+                SELECT id, body, receive_count FROM queue_message WHERE queue = \(queue)
+                ORDER BY visible_at, id LIMIT \(Int64(max(0, limit)))
+                """).map { row in
+                let (id, body, count) = try row.decode((String, String, Int64).self)
+                return (id, body, Int(count))
+            }
+        }
+    }
+
     /// The ids of every message in the queue or its dead-letter queue (the audit's "live message" check).
     public func liveIDs() async throws -> Set<String> {
         Set(try await pool.retrying {

@@ -120,6 +120,7 @@ extension QueueCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
+            if data.store == .postgres { return try await PostgresQueueCommands.list(data, json: output.json) }
             let names = try QueueCommand.inspect(data)?.state.queueNames ?? []
             if output.json { return try Output.json(names) }
             // Said in words, as the other lists do: an empty output read as a command that did nothing.
@@ -157,6 +158,7 @@ extension QueueCommand {
         }
 
         func run() async throws {
+            if data.store == .postgres { return try await PostgresQueueCommands.stats(data, name: name, json: output.json) }
             let state = try QueueCommand.inspectedState(data, queue: name)
             guard let counters = state.counters(of: name, now: SystemClock().now()),
                   let attributes = state.attributes(of: name) else { throw UserError(MessageQueueError.unknownQueue(name)) }
@@ -344,6 +346,10 @@ extension QueueCommand {
 
         func run() async throws {
             let limit = try NumberOption.integer(n, "-n", 1...QueueCommand.limits.maxPeekCount)
+            if data.store == .postgres {
+                if half { throw PostgresQueueCommands.refuse("peek --half") }
+                return try await PostgresQueueCommands.peek(data, name: name, limit: limit, json: output.json)
+            }
             let state = try QueueCommand.inspectedState(data, queue: name)
             if half {
                 let halves = state.halfMessages(in: name).prefix(limit)
@@ -373,6 +379,7 @@ extension QueueCommand {
         @Argument(help: "The dead-letter queue.") var name: String
 
         func run() async throws {
+            if data.store == .postgres { return try await PostgresQueueCommands.redrive(data, name: name, json: output.json) }
             let moved = try await QueueCommand.withQueue(data) { try await $0.redrive(deadLetterQueue: name) }
             if output.json { try Output.json(["redriven": moved]) } else { Output.line("redrove \(moved) message(s)") }
         }

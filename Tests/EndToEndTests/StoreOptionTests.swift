@@ -1,4 +1,6 @@
 import Foundation
+import Engine
+import PostgresStores
 import Primitives
 import TestKit
 import XCTest
@@ -11,7 +13,7 @@ final class StoreOptionTests: XCTestCase {
         let binary = try HongbaoBinary()
         let data = ScratchRoot.path() + "/hongbao-store-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: data) }
-        let refused: [[String]] = [["queue", "list"], ["queue", "create", "jobs"]]
+        let refused: [[String]] = [["queue", "send", "credits", "x"], ["queue", "create", "jobs"]]
         for command in refused {
             let result = try binary.run(command + ["--data", data, "--store", "postgres",
                                                    "--postgres", "postgres://u:p@127.0.0.1:1/x"])
@@ -194,6 +196,60 @@ final class StoreOptionTests: XCTestCase {
         XCTAssertTrue(all.contains("bob opened ¥8.88: credited"), all)
         XCTAssertTrue(all.contains("✓ every invariant holds"), all)
         XCTAssertFalse(FileManager.default.fileExists(atPath: data.path + "/pg/ledger.sqlite"), "it ran on SQLite")
+    }
+
+    /// The queue's operator commands on PostgreSQL: list, stats and peek read the server's credit queue and its
+    /// dead-letter queue as they are; redrive moves the dead letters back; the SQLite queue's other verbs refuse.
+    func testTheQueuesReadingCommandsAndRedriveRunOnPostgres() async throws {
+        let binary = try HongbaoBinary()
+        let data = try TemporaryDirectory(prefix: "hongbao-pgqueue")
+        defer { data.remove() }
+        let url = try await throwawayServerURL()
+        func run(_ arguments: [String]) throws -> HongbaoBinary.Result {
+            try binary.run(["queue"] + arguments + ["--data", data.path, "--store", "postgres", "--postgres", url])
+        }
+        // Before the engine has made its tables: said as an error, nothing made.
+        let early = try run(["stats", "credits"])
+        XCTAssertNotEqual(early.status, 0, early.stdout)
+        XCTAssertEqual(early.stderr.split(separator: "\n").count, 1, early.stderr)
+
+        let settings = try PostgresSettings(url: url)
+        let books = try await PostgresOperatorBooks(settings: settings, create: true)
+        try await books.queue.send([(id: "m1", body: "first"), (id: "m2", body: "second"), (id: "m3", body: "third")])
+        // One message received past its limit by a queue that buries after one receive: m1 goes to the dead letters.
+        let strict = try await PostgresCreditQueue(pool: books.pool, name: "credits", maxReceiveCount: 1, create: false)
+        _ = try await strict.receiveRaw(max: 1, wait: .zero, visibility: .zero)
+        _ = try await strict.receiveRaw(max: 1, wait: .zero, visibility: .zero)
+        let held = try await books.queue.receiveRaw(max: 1, wait: .zero, visibility: .seconds(60))
+        XCTAssertEqual(held.map(\.body), ["second"])
+        await books.close()
+
+        XCTAssertEqual(try run(["list"]).stdout, "credits\ncredits-dlq\n")
+        let stats = try run(["stats", "credits", "--json"])
+        XCTAssertEqual(stats.status, 0, stats.stderr)
+        let figures = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(figures["visible"] as? Int, 1)
+        XCTAssertEqual(figures["inFlight"] as? Int, 1)
+        XCTAssertEqual(figures["deadLettered"] as? Int, 1)
+        XCTAssertNotNil(figures["oldestAgeSeconds"] as? Double)
+        XCTAssertTrue(try run(["stats", "credits"]).stdout.contains("dead-lettered      1"))
+        XCTAssertEqual(try run(["peek", "credits"]).stdout, "m2\t1\tsecond\nm3\t0\tthird\n")
+        XCTAssertEqual(try run(["peek", "credits-dlq"]).stdout, "m1\t1\tfirst\n")
+
+        let unknown = try run(["stats", "jobs"])
+        XCTAssertEqual(unknown.status, 3, unknown.stderr)
+        XCTAssertEqual(unknown.stderr, "hongbao: no queue named 'jobs'\n")
+        let notDead = try run(["redrive", "credits"])
+        XCTAssertEqual(notDead.status, 2, notDead.stderr)
+        XCTAssertTrue(notDead.stderr.contains("not a dead-letter queue"), notDead.stderr)
+        let send = try run(["send", "credits", "x"])
+        XCTAssertEqual(send.status, 2, send.stderr)
+        XCTAssertTrue(send.stderr.contains("queue list, stats, peek and redrive"), send.stderr)
+        XCTAssertEqual(try run(["peek", "credits"]).stdout, "m2\t1\tsecond\nm3\t0\tthird\n", "refusals changed nothing")
+
+        XCTAssertEqual(try run(["redrive", "credits-dlq"]).stdout, "redrove 1 message(s)\n")
+        XCTAssertEqual(try run(["peek", "credits-dlq"]).stdout, "no message: credits-dlq holds none\n")
+        XCTAssertTrue(try run(["peek", "credits"]).stdout.contains("m1\t0\tfirst\n"))
     }
 
     /// A throwaway PostgreSQL server for this test (stopped after it), as a `--postgres` URL.
