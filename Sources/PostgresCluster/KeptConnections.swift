@@ -66,6 +66,31 @@ public final class KeptConnections: Sendable {
         connections.forEach(ServerConnection.close)
     }
 
+    /// `ask` on a connection to `key`'s server: the one `kept` holds for it when there is one, else a new one from
+    /// `open`. A connection that answered is kept for the next call (with no `kept`, it is closed by `close`);
+    /// `ask` closes one it fails on. A kept connection that fails with an error `stale` accepts (its server was
+    /// restarted since) is dropped and `ask` runs once more on a new one, so that a restarted server is not shown
+    /// unreachable for a reading; any other error (a timeout, a cancellation) is thrown as it is.
+    public static func using<T>(
+        _ kept: KeptConnections?, _ key: Key, open: () async throws -> PostgresConnection,
+        close: (PostgresConnection) async -> Void, stale: (any Error) -> Bool,
+        _ ask: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        if let kept, let connection = kept.take(key) {
+            do {
+                let value = try await ask(connection)
+                kept.giveBack(connection, for: key)
+                return value
+            } catch let error where stale(error) {
+                // A new connection follows.
+            }
+        }
+        let connection = try await open()
+        let value = try await ask(connection)
+        if let kept { kept.giveBack(connection, for: key) } else { await close(connection) }
+        return value
+    }
+
     deinit {
         // PostgresNIO requires a connection closed before it goes.
         state.withLock { $0.idle.values.forEach(ServerConnection.close) }

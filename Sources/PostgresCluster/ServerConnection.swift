@@ -15,42 +15,28 @@ enum ServerConnection {
 
     /// Connects to `settings`, runs `body`, closes. Throws `ClusterError.timedOut` after `timeout`, and
     /// `CancellationError` at once when the calling task is cancelled (the dashboard's quit).
-    /// - Parameter kept: where a connection is kept between calls (a monitor's polls): one from there is used
-    ///   when it has one, and the connection goes back there after `body` succeeds. A kept connection that fails
-    ///   other than by the timeout (its server was restarted since) is dropped and `body` runs once more on a
-    ///   new one, so a restarted server is not shown unreachable for a reading.
+    /// - Parameter kept: where a connection is kept between calls (a monitor's polls), as `KeptConnections.using`
+    ///   keeps it; a kept one that times out, or whose caller is cancelled, is not tried again.
     static func with<T: Sendable>(
         _ settings: PostgresLogin, timeout: Duration = .seconds(5), kept: KeptConnections? = nil,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         let key = KeptConnections.Key(host: settings.host, port: settings.port, user: settings.user,
                                       database: settings.database)
-        if let kept, let connection = kept.take(key) {
-            do {
-                let value = try await run(body, on: connection, timeout: timeout, what: "\(settings.host):\(settings.port)")
-                kept.giveBack(connection, for: key)
-                return value
-            } catch let error as ClusterError {
-                throw error
-            } catch is CancellationError {
-                throw CancellationError()
-            } catch {
-                // Stale: the server went away under it. A new connection follows.
-            }
-        }
         var configured = PostgresConnection.Configuration(
             host: settings.host, port: settings.port, username: settings.user, password: settings.password,
             database: settings.database, tls: .disable)
         configured.options.connectTimeout = .milliseconds(Int64(timeout.components.seconds * 1000 + 1))
         let configuration = configured
         let what = "\(settings.host):\(settings.port)"
-        // A connection that comes after the deadline is closed as soon as it comes.
-        let connection = try await deadline(timeout, what: what, late: { close($0) }) {
-            try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+        return try await KeptConnections.using(kept, key, open: {
+            // A connection that comes after the deadline is closed as soon as it comes.
+            try await deadline(timeout, what: what, late: { close($0) }) {
+                try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+            }
+        }, close: { close($0) }, stale: { !($0 is ClusterError || $0 is CancellationError) }) { connection in
+            try await run(body, on: connection, timeout: timeout, what: what)
         }
-        let value = try await run(body, on: connection, timeout: timeout, what: what)
-        if let kept { kept.giveBack(connection, for: key) } else { close(connection) }
-        return value
     }
 
     /// `body` on `connection` within `timeout`; the connection is closed when it fails or times out.

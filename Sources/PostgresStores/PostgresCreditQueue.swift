@@ -239,14 +239,8 @@ public final class PostgresCreditQueue: CreditQueue {
 
     /// Messages in the queue and in its dead-letter queue.
     public func depth() async throws -> (live: Int, deadLettered: Int) {
-        let rows = try await pool.retrying {
-            try await pool.rows("""
-                SELECT COUNT(*) FILTER (WHERE queue = \(name)), COUNT(*) FILTER (WHERE queue = \(deadLetterName))
-                FROM queue_message WHERE queue IN (\(name), \(deadLetterName))
-                """)
-        }
-        let (live, dead) = try rows[0].decode((Int64, Int64).self)
-        return (Int(live), Int(dead))
+        let counters = try await counters()
+        return (counters.visible + counters.inFlight + counters.delayed, counters.deadLettered)
     }
 
     /// The queue's messages by state at `now`, as the SQLite queue counts its own (`QueueCounters`): visible

@@ -104,10 +104,8 @@ extension PostgresPool {
 
     /// `body` run on a connection of its own to the one server `settings` names, closed after it or cut off at
     /// `timeout`: a server that connects and then never answers (stopped, or starting up) fails at the timeout.
-    /// - Parameter kept: where the connection is kept between calls (the dashboard's polls of a URL's servers):
-    ///   one from there is used first, and a connection that answered goes back there instead of being closed.
-    ///   A kept one that fails other than by the timeout (its server restarted) is dropped and `body` runs once
-    ///   more on a new connection.
+    /// - Parameter kept: where the connection is kept between calls (the dashboard's polls of a URL's servers),
+    ///   as `KeptConnections.using` keeps it; a kept one cut off at the timeout is not tried again.
     static func probe<T: Sendable>(
         _ settings: PostgresSettings, timeout: Duration = probeTimeout, kept: KeptConnections? = nil,
         _ body: (PostgresConnection, Logger) async throws -> T
@@ -116,51 +114,40 @@ extension PostgresPool {
         logger.logLevel = .critical
         let key = KeptConnections.Key(host: settings.host, port: settings.port, user: settings.user,
                                       database: settings.database)
-        if let kept, let connection = kept.take(key) {
-            switch await ask(connection, body, logger: logger, timeout: timeout) {
-            case let .success(value):
-                kept.giveBack(connection, for: key)
-                return .success(value)
-            case let .failure(failure) where failure.timedOut:
-                return .failure(failure)
-            case .failure:
-                break // stale: a new connection follows
-            }
-        }
         let limit = TimeAmount.nanoseconds(Int64(timeout / .nanoseconds(1)))
-        let connection: PostgresConnection
         do {
-            var configuration = try settings.connectionConfiguration()
-            configuration.options.connectTimeout = limit
-            connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            return .success(try await KeptConnections.using(kept, key, open: {
+                var configuration = try settings.connectionConfiguration()
+                configuration.options.connectTimeout = limit
+                return try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            }, close: { try? await $0.close() }, stale: { ($0 as? ProbeFailure)?.timedOut == false }) { connection in
+                try await ask(connection, body, logger: logger, timeout: timeout)
+            })
+        } catch let failure as ProbeFailure {
+            return .failure(failure)
         } catch {
             return .failure(ProbeFailure(text: probeReason(error, timeout: timeout)))
         }
-        let result = await ask(connection, body, logger: logger, timeout: timeout)
-        if case .success = result {
-            if let kept { kept.giveBack(connection, for: key) } else { try? await connection.close() }
-        }
-        return result
     }
 
     /// `body` on `connection`, cut off at `timeout` (the connection closed under it); a connection that fails is
-    /// closed (postgres-nio requires it closed before it goes).
+    /// closed (postgres-nio requires it closed before it goes), and the failure said as a `ProbeFailure`.
     private static func ask<T: Sendable>(
         _ connection: PostgresConnection, _ body: (PostgresConnection, Logger) async throws -> T,
         logger: Logger, timeout: Duration
-    ) async -> Result<T, ProbeFailure> {
+    ) async throws(ProbeFailure) -> T {
         let limit = TimeAmount.nanoseconds(Int64(timeout / .nanoseconds(1)))
         let timer = connection.eventLoop.scheduleTask(in: limit) { let _: EventLoopFuture<Void> = connection.close() }
         do {
             let value = try await body(connection, logger)
             timer.cancel()
-            return .success(value)
+            return value
         } catch {
             timer.cancel()
             try? await connection.close()
             // Closed by the timer above: the only close of this connection while `body` runs.
             let timedOut = (error as? PSQLError)?.code == .clientClosedConnection
-            return .failure(ProbeFailure(text: probeReason(error, timeout: timeout), timedOut: timedOut))
+            throw ProbeFailure(text: probeReason(error, timeout: timeout), timedOut: timedOut)
         }
     }
 

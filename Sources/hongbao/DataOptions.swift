@@ -192,7 +192,8 @@ extension DataOptions {
         try await DataOptions.closing(try await openReadableBooks(), close: { try await $0.close() }, body)
     }
 
-    private static func closing<Books, T>(_ books: Books, close: (Books) async throws -> Void,
+    /// `body` on `books`, then `close`, however `body` ends.
+    static func closing<Books, T>(_ books: Books, close: (Books) async throws -> Void,
                                           _ body: (Books) async throws -> T) async throws -> T {
         do {
             let value = try await body(books)

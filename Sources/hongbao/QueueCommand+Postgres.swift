@@ -22,13 +22,8 @@ enum PostgresQueueCommands {
     static func withQueue<T>(_ data: DataOptions, _ body: (PostgresCreditQueue) async throws -> T) async throws -> T {
         let settings = try data.postgresSettings()
         let books = try await userErrors { try await PostgresOperatorBooks(settings: settings, create: false) }
-        do {
-            let value = try await userErrors { try await body(books.queue) }
-            await books.close()
-            return value
-        } catch {
-            await books.close()
-            throw error
+        return try await DataOptions.closing(books, close: { await $0.close() }) { books in
+            try await userErrors { try await body(books.queue) }
         }
     }
 
@@ -79,20 +74,15 @@ enum PostgresQueueCommands {
         if let deadLetter = view.deadLetterQueue, let dead = view.deadLettered {
             fields += [("dead-letter queue", deadLetter), ("dead-lettered", "\(dead)")]
         }
-        Output.line("queue \(view.name) (on PostgreSQL: " + (view.deadLetterQueue == nil ? "the credit queue's dead letters)" : "the engine's credit queue)"))
-        let width = fields.map { $0.0.count }.max() ?? 0
-        for (key, value) in fields { Output.line("  " + Text.padded(key, to: width) + "  " + value) }
+        QueueCommand.printFields("queue \(view.name) (on PostgreSQL: "
+            + (view.deadLetterQueue == nil ? "the credit queue's dead letters)" : "the engine's credit queue)"), fields)
     }
 
     static func peek(_ data: DataOptions, name: String, limit: Int, json: Bool) async throws {
         let messages = try await withQueue(data) { queue in try await queue.peek(try known(name, in: queue), limit: limit) }
-        if json {
-            return try Output.json(messages.map {
-                QueueCommand.Peek.View(id: $0.id, body: $0.body, receiveCount: $0.receiveCount, origin: nil)
-            })
-        }
-        if messages.isEmpty { return Output.line("no message: \(name) holds none") }
-        for message in messages { Output.fields([message.id, String(message.receiveCount), message.body]) }
+        try QueueCommand.printPeeked(messages.map {
+            QueueCommand.Peek.View(id: $0.id, body: $0.body, receiveCount: $0.receiveCount, origin: nil)
+        }, queue: name, json: json)
     }
 
     static func redrive(_ data: DataOptions, name: String, json: Bool) async throws {

@@ -59,6 +59,20 @@ struct QueueCommand: AsyncParsableCommand {
 
     static func seconds(_ duration: Duration) -> Double { duration.secondsDouble }
 
+    /// `title`, then each (key, value) on a line of its own, the values in one column.
+    static func printFields(_ title: String, _ fields: [(String, String)]) {
+        Output.line(title)
+        let width = fields.map { $0.0.count }.max() ?? 0
+        for (key, value) in fields { Output.line("  " + Text.padded(key, to: width) + "  " + value) }
+    }
+
+    /// Messages `peek` read from `name`: JSON, or a line each (id, receive count, body), or a line saying none.
+    static func printPeeked(_ messages: [Peek.View], queue name: String, json: Bool) throws {
+        if json { return try Output.json(messages) }
+        if messages.isEmpty { return Output.line("no message: \(name) holds none") }
+        for message in messages { Output.fields([message.id, String(message.receiveCount), message.body]) }
+    }
+
     static func secondsText(_ seconds: Double) -> String {
         seconds == seconds.rounded() ? "\(Int64(seconds)) s" : String(format: "%.3f s", seconds)
     }
@@ -199,9 +213,7 @@ extension QueueCommand {
             if let deadLetter = view.deadLetterQueue {
                 fields += [("dead-letter queue", deadLetter), ("dead-lettered", "\(view.deadLettered)")]
             }
-            Output.line("queue \(name)")
-            let width = fields.map { $0.0.count }.max() ?? 0
-            for (key, value) in fields { Output.line("  " + Text.padded(key, to: width) + "  " + value) }
+            QueueCommand.printFields("queue \(name)", fields)
         }
     }
 
@@ -361,13 +373,9 @@ extension QueueCommand {
                 return
             }
             let messages = state.messages(in: name).prefix(limit)
-            if output.json {
-                return try Output.json(messages.map {
-                    View(id: $0.id, body: $0.body, receiveCount: $0.receiveCount, origin: $0.origin)
-                })
-            }
-            if messages.isEmpty { return Output.line("no message: \(name) holds none") }
-            for message in messages { Output.fields([message.id, String(message.receiveCount), message.body]) }
+            try QueueCommand.printPeeked(messages.map {
+                View(id: $0.id, body: $0.body, receiveCount: $0.receiveCount, origin: $0.origin)
+            }, queue: name, json: output.json)
         }
     }
 
