@@ -70,21 +70,25 @@ public enum StoreOpenBenchmark {
     public static func postgres(_ settings: PostgresSettings, clients: Int, duration: Duration, failurePercent: Int)
         async throws -> Run {
         let limits = Limits.default
-        let pool = PostgresPool(settings: settings, maxConnections: clients + 8)
+        // Each system in its database, as the engine keeps them.
+        let databases = try await PostgresDatabases.locate(settings, create: true)
+        let pools = [databases.ledger, databases.packets, databases.queue].map {
+            PostgresPool(settings: $0, maxConnections: clients + 8)
+        }
         do {
-            let ledger = try await PostgresLedger(pool: pool, limits: limits)
-            let packets = try await PostgresPacketStore(pool: pool, limits: limits,
+            let ledger = try await PostgresLedger(pool: pools[0], limits: limits)
+            let packets = try await PostgresPacketStore(pool: pools[1], limits: limits,
                                                         concurrentBatches: packetBatches)
-            let queue = try await PostgresCreditQueue(pool: pool, name: limits.credit.queueName,
+            let queue = try await PostgresCreditQueue(pool: pools[2], name: limits.credit.queueName,
                                                       maxReceiveCount: limits.credit.maxReceiveCount)
             let stack = Stack(accounts: ledger, packets: packets, queue: queue,
                               openAccount: { name, deposit in _ = try await ledger.openAccount(name: name, deposit: deposit) },
                               auditLedger: { try await ledger.auditLedger() })
             let run = try await measure(stack, clients: clients, duration: duration, failurePercent: failurePercent)
-            await pool.close()
+            for pool in pools { await pool.close() }
             return run
         } catch {
-            await pool.close()
+            for pool in pools { await pool.close() }
             throw error
         }
     }

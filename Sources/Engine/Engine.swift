@@ -55,6 +55,8 @@ public final class Engine: Sendable {
     let postgresQueueFigures = Mutex(QueueSnapshot(queues: []))
     /// Where the PostgreSQL primary is now (`EngineConfiguration.postgresPrimary`).
     let postgresPrimary: (@Sendable () -> PostgresSettings?)?
+    /// The PostgreSQL server the engine last said its connections are on (`primaryMoved`).
+    private let announcedPrimary = Mutex<PostgresSettings.Server?>(nil)
     /// How often `run()` asks where the PostgreSQL primary is.
     static let primaryCheckInterval: Duration = .milliseconds(250)
     /// How often `run()` looks for sends left half done (`runSendSettlement`).
@@ -100,6 +102,9 @@ public final class Engine: Sendable {
         faults = CreditFaults()
         let books = try await Engine.openBooks(configuration, directory: directory, events: events)
         self.books = books
+        if case let .postgres(postgres) = books {
+            announcedPrimary.withLock { $0 = postgres.packetStore.pool.settings.server }
+        }
         accounts = books.accounts
         packetStore = books.packetStore
         switch books {
@@ -141,9 +146,8 @@ public final class Engine: Sendable {
             events.add(.info, "started on \(directory.path) (\(configuration.durability.rawValue) durability)")
         case let .postgres(postgres):
             // The server first: the events pane cuts a line at its width (a URL's user and host filled 120 columns).
-            let settings = postgres.pool.settings
-            events.add(.info, "started on PostgreSQL \(settings.server), database \(settings.database), "
-                + "each commit on \(postgres.durability.lowercased())")
+            events.add(.info, "started on PostgreSQL \(postgres.packetStore.pool.settings.server), "
+                + "\(postgres.databases.described), each commit on \(postgres.durability.lowercased())")
         }
     }
 
@@ -169,22 +173,29 @@ public final class Engine: Sendable {
         case let .postgres(named):
             // The server that takes writes (of a URL's list; a one-server URL naming a standby is refused).
             let settings = try await PostgresPool.writableServer(of: named)
-            let pool = PostgresPool(settings: settings, maxConnections: configuration.postgresConnections,
-                                    warmConnections: configuration.postgresWarmConnections)
+            let databases = try await PostgresDatabases.locate(settings, create: true)
+            let shares = EngineConfiguration.postgresShares
+            func pool(_ database: PostgresSettings, _ share: Double) -> PostgresPool {
+                PostgresPool(settings: database,
+                             maxConnections: max(2, Int((Double(configuration.postgresConnections) * share).rounded())),
+                             warmConnections: Int((Double(configuration.postgresWarmConnections) * share).rounded()))
+            }
+            let pools = [pool(databases.ledger, shares.ledger), pool(databases.packets, shares.packets),
+                         pool(databases.queue, shares.queue)]
             do {
-                let ledger = try await PostgresLedger(pool: pool, limits: limits, clock: clock)
-                let packetStore = try await PostgresPacketStore(pool: pool, limits: limits, clock: clock,
+                let ledger = try await PostgresLedger(pool: pools[0], limits: limits, clock: clock)
+                let packetStore = try await PostgresPacketStore(pool: pools[1], limits: limits, clock: clock,
                                                                 concurrentBatches: configuration.postgresPacketBatches)
-                let queue = try await PostgresCreditQueue(pool: pool, name: limits.credit.queueName,
+                let queue = try await PostgresCreditQueue(pool: pools[2], name: limits.credit.queueName,
                                                           maxReceiveCount: limits.credit.maxReceiveCount, clock: clock)
                 // The tallies' rows of the server processes that earlier runs (and commands) wrote with, in one.
                 try await packetStore.foldTallies()
                 // Before the first load: each connection's first statements are parsed, planned and compiled here.
-                await pool.warmUp(ledger: ledger, packets: packetStore, queue: queue)
-                return .postgres(PostgresBooks(pool: pool, ledger: ledger, packetStore: packetStore, queue: queue,
-                                               durability: try await pool.commitDurability()))
+                await PostgresPool.warmUp(ledger: ledger, packets: packetStore, queue: queue)
+                return .postgres(PostgresBooks(databases: databases, ledger: ledger, packetStore: packetStore,
+                                               queue: queue, durability: try await pools[1].commitDurability()))
             } catch {
-                await pool.close()
+                for pool in pools { await pool.close() }
                 throw error
             }
         }
@@ -226,10 +237,14 @@ public final class Engine: Sendable {
                 group.addTask { await self.runPostgresQueueFigures(books.queue) }
                 group.addTask { await self.runRecordFinished(books.packetStore) }
                 if let primary = self.postgresPrimary {
-                    group.addTask { await self.followPrimary(books.pool, primary) }
-                } else if books.pool.settings.servers.count > 1 {
-                    group.addTask {
-                        await books.pool.followWritableServer { self.primaryMoved(to: $0) }
+                    group.addTask { await self.followPrimary(books.pools, primary) }
+                } else if books.packetStore.pool.settings.servers.count > 1 {
+                    // Whichever pool finds the primary gone first moves them all: an idle one would find out
+                    // only with its next call.
+                    for pool in books.pools {
+                        group.addTask {
+                            await pool.followWritableServer { self.primaryMoved(to: $0, pools: books.pools) }
+                        }
                     }
                 }
             }
@@ -261,7 +276,7 @@ public final class Engine: Sendable {
         }
         switch books {
         case let .sqlite(books): await books.queue.close()
-        case let .postgres(books): await books.pool.close()
+        case let .postgres(books): for pool in books.pools { await pool.close() }
         }
     }
 
@@ -348,17 +363,24 @@ public final class Engine: Sendable {
         return parts.isEmpty ? "nothing" : parts.joined(separator: ", ")
     }
 
-    /// Says that the connections moved to a new primary, and wakes the credit path to retry there at once.
-    private func primaryMoved(to settings: PostgresSettings) {
+    /// Moves every pool to the server of `settings` (each keeping its database); when one moved, says that the
+    /// connections moved to a new primary and wakes the credit path to retry there at once.
+    private func primaryMoved(to settings: PostgresSettings, pools: [PostgresPool]) {
+        for pool in pools { pool.move(to: pool.settings.on(settings.server)) }
+        let changed = announcedPrimary.withLock { server in
+            defer { server = settings.server }
+            return server != settings.server
+        }
+        guard changed else { return }
         events.add(.recovery, "the primary moved to \(settings.server)")
         creditPath.wakeup.signal()
     }
 
     /// Moves the PostgreSQL connections to the primary `primary` names whenever it changes (a failover):
     /// writes in flight on the old one are retried on the new one, by id.
-    private func followPrimary(_ pool: PostgresPool, _ primary: @Sendable () -> PostgresSettings?) async {
+    private func followPrimary(_ pools: [PostgresPool], _ primary: @Sendable () -> PostgresSettings?) async {
         while !Task.isCancelled {
-            if let settings = primary(), pool.move(to: settings) { primaryMoved(to: settings) }
+            if let settings = primary() { primaryMoved(to: settings, pools: pools) }
             try? await clock.sleep(for: Engine.primaryCheckInterval)
         }
     }

@@ -9,7 +9,8 @@ import RedPackets
 public enum StoreChoice: Sendable, Equatable {
     /// SQLite files in the data directory: two databases and the three-copy queue's replicas.
     case sqlite
-    /// One PostgreSQL server (or a cluster's primary): the ledger, the red packets and the credit queue.
+    /// One PostgreSQL server (or a cluster's primary): the red packets in the database it names, the ledger and
+    /// the credit queue in databases of their own beside it (`PostgresDatabases`).
     case postgres(PostgresSettings)
 }
 
@@ -20,14 +21,18 @@ public struct SQLiteBooks: Sendable {
     public let queue: MessageQueueService
 }
 
-/// The books on PostgreSQL: the ledger, the red packets and the credit queue on one server's database.
+/// The books on PostgreSQL: the ledger, the red packets and the credit queue on one server, each system in its
+/// own database (`databases`) through a pool of its own.
 public struct PostgresBooks: Sendable {
-    public let pool: PostgresPool
+    public let databases: PostgresDatabases
     public let ledger: PostgresLedger
     public let packetStore: PostgresPacketStore
     public let queue: PostgresCreditQueue
     /// How durable an acknowledged commit is on the server, read at start (`PostgresPool.commitDurability`).
     public let durability: String
+
+    /// The systems' pools: the red packets', the ledger's, the queue's.
+    public var pools: [PostgresPool] { [packetStore.pool, ledger.pool, queue.pool] }
 }
 
 /// The stores the engine runs on. Everything the credit path does goes through the store protocols

@@ -97,7 +97,7 @@ extension BooksReader: BooksReading {
 /// queue, without an engine (no workers, no recovery). Every command runs against the server as it is;
 /// many may run at once, as many clients of a database do.
 public final class PostgresOperatorBooks: BooksReading, BooksWriting {
-    public let pool: PostgresPool
+    public let databases: PostgresDatabases
     public let ledger: PostgresLedger
     public let packetStore: PostgresPacketStore
     public let queue: PostgresCreditQueue
@@ -110,24 +110,26 @@ public final class PostgresOperatorBooks: BooksReading, BooksWriting {
                 random: any RandomSource = SystemRandomSource()) async throws {
         // The primary, for readers too: the books' opening writes (its schema's record, the queue's row).
         let server = try await PostgresPool.writableServer(of: settings)
-        let pool = PostgresPool(settings: server, maxConnections: 2, retryWindow: .seconds(2))
+        databases = try await PostgresDatabases.locate(server, create: create)
+        let pools = [databases.ledger, databases.packets, databases.queue].map {
+            PostgresPool(settings: $0, maxConnections: 2, retryWindow: .seconds(2))
+        }
         do {
-            ledger = try await PostgresLedger(pool: pool, limits: limits, clock: clock, create: create)
-            packetStore = try await PostgresPacketStore(pool: pool, limits: limits, clock: clock, create: create)
-            queue = try await PostgresCreditQueue(pool: pool, name: limits.credit.queueName,
+            ledger = try await PostgresLedger(pool: pools[0], limits: limits, clock: clock, create: create)
+            packetStore = try await PostgresPacketStore(pool: pools[1], limits: limits, clock: clock, create: create)
+            queue = try await PostgresCreditQueue(pool: pools[2], name: limits.credit.queueName,
                                                   maxReceiveCount: limits.credit.maxReceiveCount, clock: clock,
                                                   create: create)
         } catch {
-            await pool.close()
+            for pool in pools { await pool.close() }
             throw error
         }
-        self.pool = pool
         self.clock = clock
         packets = PacketService(store: packetStore, accounts: ledger, limits: limits, random: random)
     }
 
     public func close() async {
-        await pool.close()
+        for pool in [packetStore.pool, ledger.pool, queue.pool] { await pool.close() }
     }
 
     // MARK: BooksWriting

@@ -70,11 +70,29 @@ extension PostgresPool {
         }
     }
 
-    /// Warms the pool's connections for the open path of `ledger`, `packets` and `queue` (their batches, reads,
-    /// and the queue's send and receive, which a failed credit and the workers run), with ids and names no row
-    /// has. The engine runs it once its stores are open.
-    public func warmUp(ledger: PostgresLedger, packets: PostgresPacketStore, queue: PostgresCreditQueue) async {
-        await warmUp { ledger.warmUpCalls(connection: $0) + packets.warmUpCalls + queue.warmUpCalls }
+    /// Warms the connections of each store's pool for its part of the open path (the ledger's and the packet
+    /// store's batches and reads, the queue's send and receive, which a failed credit and the workers run), with
+    /// ids and names no row has, the pools side by side; stores that share a pool warm its connections together.
+    /// The engine runs it once its stores are open.
+    public static func warmUp(ledger: PostgresLedger, packets: PostgresPacketStore, queue: PostgresCreditQueue) async {
+        var calls: [(pool: PostgresPool, calls: [@Sendable (Int) -> [WarmUpCall]])] = []
+        let stores: [(PostgresPool, @Sendable (Int) -> [WarmUpCall])] = [
+            (ledger.pool, { ledger.warmUpCalls(connection: $0) }),
+            (packets.pool, { _ in packets.warmUpCalls }),
+            (queue.pool, { _ in queue.warmUpCalls }),
+        ]
+        for (pool, call) in stores {
+            if let index = calls.firstIndex(where: { $0.pool === pool }) {
+                calls[index].calls.append(call)
+            } else {
+                calls.append((pool, [call]))
+            }
+        }
+        await withDiscardingTaskGroup { group in
+            for (pool, each) in calls {
+                group.addTask { await pool.warmUp { connection in each.flatMap { $0(connection) } } }
+            }
+        }
     }
 }
 

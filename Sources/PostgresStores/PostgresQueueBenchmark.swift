@@ -58,11 +58,10 @@ public enum PostgresQueueBenchmark {
         let names = try await administer(
             "SELECT datname FROM pg_database WHERE datname LIKE '\(ScratchName.prefix)%' ORDER BY datname", on: settings
         ).map { try $0.decode(String.self) }
-        let abandoned = names.filter { name in
-            guard let scratch = ScratchName(database: name), scratch.host == ScratchName.thisHost else { return false }
-            return kill(scratch.process, 0) == -1 && errno == ESRCH
-        }
-        for name in abandoned { try await dropScratchDatabase(name, on: settings) }
+        let abandoned = Set(names.compactMap(ScratchName.init(database:)).filter { scratch in
+            scratch.host == ScratchName.thisHost && kill(scratch.process, 0) == -1 && errno == ESRCH
+        }.map(\.database))
+        for name in abandoned.sorted() { try await dropScratchDatabase(name, on: settings) }
     }
 
     /// A scratch database's name: `hongbao_bench_<host>_<pid>_<nonce>`, the host as 8 hex digits of a hash
@@ -86,9 +85,12 @@ public enum PostgresQueueBenchmark {
         var database: String { "\(ScratchName.prefix)\(host)_\(process)_\(nonce)" }
     }
 
-    /// Drops the database `name` (its connections too) on the server `settings` points at (another database).
+    /// Drops the database `name` (its connections too) on the server `settings` points at (another database),
+    /// and the ledger's and the queue's databases an engine made beside it.
     public static func dropScratchDatabase(_ name: String, on settings: PostgresSettings) async throws {
-        try await administer("DROP DATABASE IF EXISTS \(name) WITH (FORCE)", on: settings)
+        for database in [name] + PostgresDatabases.siblings(of: name) {
+            try await administer("DROP DATABASE IF EXISTS \(PostgresDatabases.quoted(database)) WITH (FORCE)", on: settings)
+        }
     }
 
     /// Runs `sql` on the server in a connection of its own. A server that cannot be reached fails it at once
@@ -216,8 +218,14 @@ extension Duration {
 
 extension PostgresQueueBenchmark.ScratchName {
     /// The parts of a name `database` made; nil for any other name (older benches' names among them).
+    /// Reads a scratch database's name, or the name of the ledger's or the queue's database an engine made
+    /// beside one (`PostgresDatabases.siblings`).
     init?(database name: String) {
         guard name.hasPrefix(Self.prefix) else { return nil }
+        var name = Substring(name)
+        for suffix in [PostgresDatabases.ledgerSuffix, PostgresDatabases.queueSuffix] where name.hasSuffix(suffix) {
+            name = name.dropLast(suffix.count)
+        }
         let parts = name.dropFirst(Self.prefix.count).split(separator: "_", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].count == 8, parts[0].allSatisfy(\.isHexDigit),
               let process = pid_t(parts[1]), process > 0, let nonce = UInt32(parts[2]) else { return nil }

@@ -91,7 +91,10 @@ struct SimulateCommand: AsyncParsableCommand {
             }
         }
         if ProcessInfo.processInfo.environment["HONGBAO_PG_PROFILE"] != nil, case let .postgres(books) = engine.books {
-            for line in books.pool.profile.report() { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+            for (name, pool) in zip(["red packets", "ledger", "queue"], books.pools) {
+                let lines = ["\(name) (database \(pool.settings.database)):"] + pool.profile.report()
+                for line in lines { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+            }
         }
         await engine.close()
         if json {

@@ -217,7 +217,7 @@ final class StoreOptionTests: XCTestCase {
         let books = try await PostgresOperatorBooks(settings: settings, create: true)
         try await books.queue.send([(id: "m1", body: "first"), (id: "m2", body: "second"), (id: "m3", body: "third")])
         // One message received past its limit by a queue that buries after one receive: m1 goes to the dead letters.
-        let strict = try await PostgresCreditQueue(pool: books.pool, name: "credits", maxReceiveCount: 1, create: false)
+        let strict = try await PostgresCreditQueue(pool: books.queue.pool, name: "credits", maxReceiveCount: 1, create: false)
         _ = try await strict.receiveRaw(max: 1, wait: .zero, visibility: .zero)
         _ = try await strict.receiveRaw(max: 1, wait: .zero, visibility: .zero)
         let held = try await books.queue.receiveRaw(max: 1, wait: .zero, visibility: .seconds(60))

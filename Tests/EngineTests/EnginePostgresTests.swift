@@ -65,15 +65,25 @@ final class EnginePostgresTests: XCTestCase {
         return try await Engine.start(configuration)
     }
 
+    private func books(_ engine: Engine) -> PostgresBooks {
+        guard case let .postgres(books) = engine.books else { preconditionFailure("the engine is not on PostgreSQL") }
+        return books
+    }
+
     func testOpensOnPostgreSQLAreCreditedOnceWhetherInLineOrByTheWorkers() async throws {
         let server = try await TestPostgres.start(self)
         let engine = try await startEngine(server)
         guard case .postgres = engine.books else { return XCTFail("the engine did not start on PostgreSQL") }
         XCTAssertEqual(engine.durabilityLabel, "1 SERVER", "a server with no standby: each commit on its disk alone")
         let login = server.primary
+        let name = login.database
         XCTAssertTrue(engine.recentEvents().contains {
-            $0.text == "started on PostgreSQL \(login.host):\(login.port), database \(login.database), each commit on 1 server"
+            $0.text == "started on PostgreSQL \(login.host):\(login.port), databases \(name), "
+                + "\(name)_ledger and \(name)_queue, each commit on 1 server"
         }, "\(engine.recentEvents().map(\.text))")
+        // Each system on a connection to its own database: no transaction can span two of them.
+        let pools = books(engine).pools.map { $0.settings.database }
+        XCTAssertEqual(pools, [name, name + "_ledger", name + "_queue"])
         let seeded = try await engine.seedDemoAccounts(count: 20, random: SeededRandomSource(seed: 1))
         XCTAssertEqual(seeded, 28)
         let again = try await engine.seedDemoAccounts(count: 20, random: SeededRandomSource(seed: 1))
@@ -134,7 +144,7 @@ final class EnginePostgresTests: XCTestCase {
         // And one the expiry refunds while the engine runs.
         let expiring = try await engine.send(SendRequest.group(from: "bob", total: Money(yuan: 5), shares: 2,
                                                                timeToLive: .seconds(1)))
-        let before = books.pool.blockingReadsOnTasks
+        let before = books.pools.map(\.blockingReadsOnTasks).reduce(0, +)
         let run = Task { await engine.run() }
         await waitUntil("a slow snapshot and the expiry", timeout: .seconds(30), interval: .milliseconds(20)) {
             let snapshot = await engine.snapshot()
@@ -145,7 +155,7 @@ final class EnginePostgresTests: XCTestCase {
         XCTAssertEqual(first.slow?.packets.open, 1, "the slow snapshot counted it")
         run.cancel()
         await run.value
-        XCTAssertEqual(books.pool.blockingReadsOnTasks - before, 0, "reads that held a thread of the cooperative pool")
+        XCTAssertEqual(books.pools.map(\.blockingReadsOnTasks).reduce(0, +) - before, 0, "reads that held a thread of the cooperative pool")
         XCTAssertEqual(try books.packetStore.packet(expiring.id)?.refundPending, false, "the expiry refunded it")
         await engine.close()
     }
@@ -301,8 +311,9 @@ final class EnginePostgresTests: XCTestCase {
         }
         let engine = try await startEngine(server, listingServers: true)
         guard case let .postgres(books) = engine.books else { return XCTFail("not on PostgreSQL") }
-        XCTAssertEqual(books.pool.settings.server, PostgresSettings.Server(host: server.primary.host, port: server.primary.port),
-                       "the primary, a, found behind the standbys b and c")
+        XCTAssertEqual(Set(books.pools.map(\.settings.server)),
+                       [PostgresSettings.Server(host: server.primary.host, port: server.primary.port)],
+                       "the primary, a, found behind the standbys b and c, by every system's pool")
         try await engine.seedDemoAccounts(count: 40, random: SeededRandomSource(seed: 3))
         let users = DemoSeeder.numberedNames(count: 40)
         engine.setCreditFailure(percent: 20)
@@ -314,7 +325,7 @@ final class EnginePostgresTests: XCTestCase {
         let result = try await server.cluster.failover()
         XCTAssertEqual(result.oldPrimary, "a")
         await waitUntil("the engine on the new primary", timeout: .seconds(60), interval: .milliseconds(20)) {
-            books.pool.settings.port == server.primary.port
+            books.pools.allSatisfy { $0.settings.port == server.primary.port }
         }
         let atFailover = load.count
         await waitUntil("opens on the new primary", timeout: .seconds(60), interval: .milliseconds(20)) {
@@ -322,8 +333,10 @@ final class EnginePostgresTests: XCTestCase {
         }
         load.stop()
         await loading.value
-        XCTAssertTrue(engine.recentEvents().contains { $0.text == "the primary moved to \(books.pool.settings.server)" },
+        XCTAssertTrue(engine.recentEvents().contains { $0.text == "the primary moved to \(books.packetStore.pool.settings.server)" },
                       "\(engine.recentEvents().map(\.text))")
+        XCTAssertEqual(engine.recentEvents().filter { $0.text.hasPrefix("the primary moved") }.count, 1,
+                       "the three pools' move said once: \(engine.recentEvents().map(\.text))")
 
         run.cancel()
         await run.value
