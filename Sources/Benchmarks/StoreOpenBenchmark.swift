@@ -72,14 +72,17 @@ public enum StoreOpenBenchmark {
         let limits = Limits.default
         // Each system in its database, as the engine keeps them.
         let databases = try await PostgresDatabases.locate(settings, create: true)
-        let pools = [databases.ledger, databases.packets, databases.queue].map {
-            PostgresPool(settings: $0, maxConnections: clients + 8)
-        }
+        // The clients' sends, grabs and opens each take a red packets' connection, as with one pool; the ledger
+        // runs one batch at a time and the queue at most 16 statements.
+        let shared = (ledger: PostgresPool(settings: databases.ledger, maxConnections: 12),
+                      packets: PostgresPool(settings: databases.packets, maxConnections: clients + 8),
+                      queue: PostgresPool(settings: databases.queue, maxConnections: 16))
+        let pools = [shared.ledger, shared.packets, shared.queue]
         do {
-            let ledger = try await PostgresLedger(pool: pools[0], limits: limits)
-            let packets = try await PostgresPacketStore(pool: pools[1], limits: limits,
+            let ledger = try await PostgresLedger(pool: shared.ledger, limits: limits)
+            let packets = try await PostgresPacketStore(pool: shared.packets, limits: limits,
                                                         concurrentBatches: packetBatches)
-            let queue = try await PostgresCreditQueue(pool: pools[2], name: limits.credit.queueName,
+            let queue = try await PostgresCreditQueue(pool: shared.queue, name: limits.credit.queueName,
                                                       maxReceiveCount: limits.credit.maxReceiveCount)
             let stack = Stack(accounts: ledger, packets: packets, queue: queue,
                               openAccount: { name, deposit in _ = try await ledger.openAccount(name: name, deposit: deposit) },

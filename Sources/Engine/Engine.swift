@@ -174,28 +174,22 @@ public final class Engine: Sendable {
             // The server that takes writes (of a URL's list; a one-server URL naming a standby is refused).
             let settings = try await PostgresPool.writableServer(of: named)
             let databases = try await PostgresDatabases.locate(settings, create: true)
-            let shares = EngineConfiguration.postgresShares
-            func pool(_ database: PostgresSettings, _ share: Double) -> PostgresPool {
-                PostgresPool(settings: database,
-                             maxConnections: max(2, Int((Double(configuration.postgresConnections) * share).rounded())),
-                             warmConnections: Int((Double(configuration.postgresWarmConnections) * share).rounded()))
-            }
-            let pools = [pool(databases.ledger, shares.ledger), pool(databases.packets, shares.packets),
-                         pool(databases.queue, shares.queue)]
+            let pools = databases.pools(maxConnections: configuration.postgresConnections,
+                                        warmConnections: configuration.postgresWarmConnections)
             do {
-                let ledger = try await PostgresLedger(pool: pools[0], limits: limits, clock: clock)
-                let packetStore = try await PostgresPacketStore(pool: pools[1], limits: limits, clock: clock,
+                let ledger = try await PostgresLedger(pool: pools.ledger, limits: limits, clock: clock)
+                let packetStore = try await PostgresPacketStore(pool: pools.packets, limits: limits, clock: clock,
                                                                 concurrentBatches: configuration.postgresPacketBatches)
-                let queue = try await PostgresCreditQueue(pool: pools[2], name: limits.credit.queueName,
+                let queue = try await PostgresCreditQueue(pool: pools.queue, name: limits.credit.queueName,
                                                           maxReceiveCount: limits.credit.maxReceiveCount, clock: clock)
                 // The tallies' rows of the server processes that earlier runs (and commands) wrote with, in one.
                 try await packetStore.foldTallies()
                 // Before the first load: each connection's first statements are parsed, planned and compiled here.
                 await PostgresPool.warmUp(ledger: ledger, packets: packetStore, queue: queue)
                 return .postgres(PostgresBooks(databases: databases, ledger: ledger, packetStore: packetStore,
-                                               queue: queue, durability: try await pools[1].commitDurability()))
+                                               queue: queue, durability: try await pools.packets.commitDurability()))
             } catch {
-                for pool in pools { await pool.close() }
+                for pool in [pools.ledger, pools.packets, pools.queue] { await pool.close() }
                 throw error
             }
         }

@@ -22,7 +22,8 @@ public struct EngineConfiguration: Sendable {
     /// every `Engine.primaryCheckInterval`; the engine moves its connections there when it changes. Nil: the
     /// server never moves.
     public var postgresPrimary: (@Sendable () -> PostgresSettings?)?
-    /// The most connections the PostgreSQL stores open (the credit path's writes, the workers, the reads). Most
+    /// The most connections the PostgreSQL stores open (the credit path's writes, the workers, the reads), shared
+    /// among the three systems' pools (`PostgresDatabases.connectionShares`). Most
     /// of a connection's time under load is a wait for its COMMIT to reach a standby, so there are enough for
     /// the group commits in flight and the queue's statements beside them.
     public var postgresConnections = 48
@@ -30,11 +31,6 @@ public struct EngineConfiguration: Sendable {
     /// are opened on demand): a
     /// connection opened under load costs its caller a connect and a SCRAM login, on cores the load needs.
     public var postgresWarmConnections = 48
-    /// How those connections are shared among the systems' pools (each system has its database): the ledger
-    /// runs one transfer batch at a time and its reads; the queue's sends, deletes and delays up to four
-    /// statements each and the workers' receives; the red packets the open path's batches, the sends and the
-    /// reads.
-    static let postgresShares = (ledger: 0.25, packets: 0.4, queue: 0.35)
     /// On PostgreSQL: how many group commits of the open path's writes (grabs, draws, marks) may be under way
     /// at once. One at a time, every write waited for the batch in flight and then for its own.
     public var postgresPacketBatches = 4

@@ -111,17 +111,15 @@ public final class PostgresOperatorBooks: BooksReading, BooksWriting {
         // The primary, for readers too: the books' opening writes (its schema's record, the queue's row).
         let server = try await PostgresPool.writableServer(of: settings)
         databases = try await PostgresDatabases.locate(server, create: create)
-        let pools = [databases.ledger, databases.packets, databases.queue].map {
-            PostgresPool(settings: $0, maxConnections: 2, retryWindow: .seconds(2))
-        }
+        let pools = databases.pools(maxConnections: 6, retryWindow: .seconds(2))
         do {
-            ledger = try await PostgresLedger(pool: pools[0], limits: limits, clock: clock, create: create)
-            packetStore = try await PostgresPacketStore(pool: pools[1], limits: limits, clock: clock, create: create)
-            queue = try await PostgresCreditQueue(pool: pools[2], name: limits.credit.queueName,
+            ledger = try await PostgresLedger(pool: pools.ledger, limits: limits, clock: clock, create: create)
+            packetStore = try await PostgresPacketStore(pool: pools.packets, limits: limits, clock: clock, create: create)
+            queue = try await PostgresCreditQueue(pool: pools.queue, name: limits.credit.queueName,
                                                   maxReceiveCount: limits.credit.maxReceiveCount, clock: clock,
                                                   create: create)
         } catch {
-            for pool in pools { await pool.close() }
+            for pool in [pools.ledger, pools.packets, pools.queue] { await pool.close() }
             throw error
         }
         self.clock = clock

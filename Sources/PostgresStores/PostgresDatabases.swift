@@ -37,6 +37,23 @@ public struct PostgresDatabases: Sendable, Equatable {
         return "databases \(packets.database), \(ledger.database) and \(queue.database)"
     }
 
+    /// How a process's connections are shared among the systems' pools: the ledger runs one transfer batch at a
+    /// time and its reads; the queue's sends, deletes and delays up to four statements each and the workers'
+    /// receives; the red packets the open path's batches, the sends and the reads.
+    public static let connectionShares = (ledger: 0.25, packets: 0.4, queue: 0.35)
+
+    /// One pool on each system's database, `maxConnections` and `warmConnections` shared among them as
+    /// `connectionShares` says (at least 2 connections each). The caller closes them.
+    public func pools(maxConnections: Int, warmConnections: Int = 0, retryWindow: Duration = .seconds(15))
+        -> (ledger: PostgresPool, packets: PostgresPool, queue: PostgresPool) {
+        func pool(_ settings: PostgresSettings, _ share: Double) -> PostgresPool {
+            PostgresPool(settings: settings, maxConnections: max(2, Int((Double(maxConnections) * share).rounded())),
+                         warmConnections: Int((Double(warmConnections) * share).rounded()), retryWindow: retryWindow)
+        }
+        let shares = PostgresDatabases.connectionShares
+        return (pool(ledger, shares.ledger), pool(packets, shares.packets), pool(queue, shares.queue))
+    }
+
     /// The names of the databases `name` keeps its ledger and queue in when made beside it (for dropping them).
     public static func siblings(of name: String) -> [String] { [name + ledgerSuffix, name + queueSuffix] }
 
