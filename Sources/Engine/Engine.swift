@@ -357,8 +357,9 @@ public final class Engine: Sendable {
         return parts.isEmpty ? "nothing" : parts.joined(separator: ", ")
     }
 
-    /// Moves every pool to the server of `settings` (each keeping its database); when one moved, says that the
-    /// connections moved to a new primary and wakes the credit path to retry there at once.
+    /// Moves every pool to the server of `settings` (each keeping its database); when that server is not the one
+    /// last said, says that the connections moved to a new primary and wakes the credit path to retry there at
+    /// once (each pool that finds the primary gone calls this; the move is said once).
     private func primaryMoved(to settings: PostgresSettings, pools: [PostgresPool]) {
         for pool in pools { pool.move(to: pool.settings.on(settings.server)) }
         let changed = announcedPrimary.withLock { server in
