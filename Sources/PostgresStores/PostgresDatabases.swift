@@ -101,8 +101,10 @@ public struct PostgresDatabases: Sendable, Equatable {
         }
         do {
             _ = try await pool.rows(PostgresQuery(unsafeSQL: "CREATE DATABASE \(quoted(name))"))
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42P04" {
-            return // made by another process starting at the same moment
+        } catch let error as PSQLError where ["42P04", "23505"].contains(error.serverInfo?[.sqlState]) {
+            // Made by another process starting at the same moment: "already exists" when it had committed,
+            // a unique violation in `pg_database` when both were under way.
+            return
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42501" {
             throw PostgresStoreError.server("""
                 cannot make the database \(name) for the \(system): \(pool.settings.user) may not create databases; \

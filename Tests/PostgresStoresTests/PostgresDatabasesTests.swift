@@ -48,6 +48,19 @@ final class PostgresDatabasesTests: PostgresServerTestCase {
         XCTAssertEqual(try running().psql("SELECT name FROM account WHERE name = 'alice'", database: name + "_ledger"), "alice")
     }
 
+    /// Several processes starting at once on new books (two `seed-demo`s, the dashboard and a command): each
+    /// finds the databases another is making, and none fails.
+    func testStartsAtOnceMakeEachDatabaseOnceAndAllFindThem() async throws {
+        let settings = try running().freshDatabase()
+        let found = try await withThrowingTaskGroup(of: PostgresDatabases.self) { group in
+            for _ in 0..<8 { group.addTask { try await PostgresDatabases.locate(settings, create: true) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        XCTAssertEqual(found, Array(repeating: PostgresDatabases(beside: settings), count: 8))
+        XCTAssertEqual(try databases(like: settings.database),
+                       [settings.database, settings.database + "_ledger", settings.database + "_queue"])
+    }
+
     func testBooksMadeInOneDatabaseStayInIt() async throws {
         let settings = try running().freshDatabase()
         let pool = try freshPoolOn(settings)
