@@ -145,9 +145,11 @@ public final class Engine: Sendable {
         case .sqlite:
             events.add(.info, "started on \(directory.path) (\(configuration.durability.rawValue) durability)")
         case let .postgres(postgres):
-            // The server first: the events pane cuts a line at its width (a URL's user and host filled 120 columns).
+            // The server first, and the databases on a line of their own: the events pane cuts a line at its
+            // width (a URL's user and host filled 120 columns; with the databases, the line was cut after them).
             events.add(.info, "started on PostgreSQL \(postgres.packetStore.pool.settings.server), "
-                + "\(postgres.databases.described), each commit on \(postgres.durability.lowercased())")
+                + "each commit on \(postgres.durability.lowercased())")
+            events.add(.info, postgres.databases.described)
         }
     }
 
