@@ -74,24 +74,23 @@ public enum StoreOpenBenchmark {
         let databases = try await PostgresDatabases.locate(settings, create: true)
         // The clients' sends, grabs and opens each take a red packets' connection, as with one pool; the ledger
         // runs one batch at a time and the queue at most 16 statements.
-        let shared = (ledger: PostgresPool(settings: databases.ledger, maxConnections: 12),
-                      packets: PostgresPool(settings: databases.packets, maxConnections: clients + 8),
-                      queue: PostgresPool(settings: databases.queue, maxConnections: 16))
-        let pools = [shared.ledger, shared.packets, shared.queue]
+        let pools = PostgresDatabases.Pools(ledger: PostgresPool(settings: databases.ledger, maxConnections: 12),
+                                            packets: PostgresPool(settings: databases.packets, maxConnections: clients + 8),
+                                            queue: PostgresPool(settings: databases.queue, maxConnections: 16))
         do {
-            let ledger = try await PostgresLedger(pool: shared.ledger, limits: limits)
-            let packets = try await PostgresPacketStore(pool: shared.packets, limits: limits,
+            let ledger = try await PostgresLedger(pool: pools.ledger, limits: limits)
+            let packets = try await PostgresPacketStore(pool: pools.packets, limits: limits,
                                                         concurrentBatches: packetBatches)
-            let queue = try await PostgresCreditQueue(pool: shared.queue, name: limits.credit.queueName,
+            let queue = try await PostgresCreditQueue(pool: pools.queue, name: limits.credit.queueName,
                                                       maxReceiveCount: limits.credit.maxReceiveCount)
             let stack = Stack(accounts: ledger, packets: packets, queue: queue,
                               openAccount: { name, deposit in _ = try await ledger.openAccount(name: name, deposit: deposit) },
                               auditLedger: { try await ledger.auditLedger() })
             let run = try await measure(stack, clients: clients, duration: duration, failurePercent: failurePercent)
-            for pool in pools { await pool.close() }
+            await pools.close()
             return run
         } catch {
-            for pool in pools { await pool.close() }
+            await pools.close()
             throw error
         }
     }

@@ -56,7 +56,7 @@ public final class Engine: Sendable {
     /// Where the PostgreSQL primary is now (`EngineConfiguration.postgresPrimary`).
     let postgresPrimary: (@Sendable () -> PostgresSettings?)?
     /// The PostgreSQL server the engine last said its connections are on (`primaryMoved`).
-    private let announcedPrimary = Mutex<PostgresSettings.Server?>(nil)
+    private let announcedPrimary: Mutex<PostgresSettings.Server?>
     /// How often `run()` asks where the PostgreSQL primary is.
     static let primaryCheckInterval: Duration = .milliseconds(250)
     /// How often `run()` looks for sends left half done (`runSendSettlement`).
@@ -103,7 +103,9 @@ public final class Engine: Sendable {
         let books = try await Engine.openBooks(configuration, directory: directory, events: events)
         self.books = books
         if case let .postgres(postgres) = books {
-            announcedPrimary.withLock { $0 = postgres.packetStore.pool.settings.server }
+            announcedPrimary = Mutex(postgres.packetStore.pool.settings.server)
+        } else {
+            announcedPrimary = Mutex(nil)
         }
         accounts = books.accounts
         packetStore = books.packetStore
@@ -191,7 +193,7 @@ public final class Engine: Sendable {
                 return .postgres(PostgresBooks(databases: databases, ledger: ledger, packetStore: packetStore,
                                                queue: queue, durability: try await pools.packets.commitDurability()))
             } catch {
-                for pool in [pools.ledger, pools.packets, pools.queue] { await pool.close() }
+                await pools.close()
                 throw error
             }
         }

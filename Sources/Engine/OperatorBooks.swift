@@ -98,6 +98,7 @@ extension BooksReader: BooksReading {
 /// many may run at once, as many clients of a database do.
 public final class PostgresOperatorBooks: BooksReading, BooksWriting {
     public let databases: PostgresDatabases
+    private let pools: PostgresDatabases.Pools
     public let ledger: PostgresLedger
     public let packetStore: PostgresPacketStore
     public let queue: PostgresCreditQueue
@@ -111,7 +112,7 @@ public final class PostgresOperatorBooks: BooksReading, BooksWriting {
         // The primary, for readers too: the books' opening writes (its schema's record, the queue's row).
         let server = try await PostgresPool.writableServer(of: settings)
         databases = try await PostgresDatabases.locate(server, create: create)
-        let pools = databases.pools(maxConnections: 6, retryWindow: .seconds(2))
+        pools = databases.pools(maxConnections: 6, retryWindow: .seconds(2))
         do {
             ledger = try await PostgresLedger(pool: pools.ledger, limits: limits, clock: clock, create: create)
             packetStore = try await PostgresPacketStore(pool: pools.packets, limits: limits, clock: clock, create: create)
@@ -119,7 +120,7 @@ public final class PostgresOperatorBooks: BooksReading, BooksWriting {
                                                   maxReceiveCount: limits.credit.maxReceiveCount, clock: clock,
                                                   create: create)
         } catch {
-            for pool in [pools.ledger, pools.packets, pools.queue] { await pool.close() }
+            await pools.close()
             throw error
         }
         self.clock = clock
@@ -127,7 +128,7 @@ public final class PostgresOperatorBooks: BooksReading, BooksWriting {
     }
 
     public func close() async {
-        for pool in [packetStore.pool, ledger.pool, queue.pool] { await pool.close() }
+        await pools.close()
     }
 
     // MARK: BooksWriting

@@ -42,16 +42,36 @@ public struct PostgresDatabases: Sendable, Equatable {
     /// receives; the red packets the open path's batches, the sends and the reads.
     public static let connectionShares = (ledger: 0.25, packets: 0.4, queue: 0.35)
 
+    /// A pool on each system's database.
+    public struct Pools: Sendable {
+        public let ledger: PostgresPool
+        public let packets: PostgresPool
+        public let queue: PostgresPool
+
+        public init(ledger: PostgresPool, packets: PostgresPool, queue: PostgresPool) {
+            self.ledger = ledger
+            self.packets = packets
+            self.queue = queue
+        }
+
+        /// The red packets', the ledger's, the queue's.
+        public var all: [PostgresPool] { [packets, ledger, queue] }
+
+        public func close() async {
+            for pool in all { await pool.close() }
+        }
+    }
+
     /// One pool on each system's database, `maxConnections` and `warmConnections` shared among them as
     /// `connectionShares` says (at least 2 connections each). The caller closes them.
-    public func pools(maxConnections: Int, warmConnections: Int = 0, retryWindow: Duration = .seconds(15))
-        -> (ledger: PostgresPool, packets: PostgresPool, queue: PostgresPool) {
+    public func pools(maxConnections: Int, warmConnections: Int = 0, retryWindow: Duration = .seconds(15)) -> Pools {
         func pool(_ settings: PostgresSettings, _ share: Double) -> PostgresPool {
             PostgresPool(settings: settings, maxConnections: max(2, Int((Double(maxConnections) * share).rounded())),
                          warmConnections: Int((Double(warmConnections) * share).rounded()), retryWindow: retryWindow)
         }
         let shares = PostgresDatabases.connectionShares
-        return (pool(ledger, shares.ledger), pool(packets, shares.packets), pool(queue, shares.queue))
+        return Pools(ledger: pool(ledger, shares.ledger), packets: pool(packets, shares.packets),
+                     queue: pool(queue, shares.queue))
     }
 
     /// The names of the databases `name` keeps its ledger and queue in when made beside it (for dropping them).
@@ -68,8 +88,7 @@ public struct PostgresDatabases: Sendable, Equatable {
                 \(ledgerSuffix) and \(queueSuffix), and PostgreSQL's names are at most \(maximumNameBytes) bytes
                 """)
         }
-        let admin = PostgresPool(settings: settings, maxConnections: 1)
-        do {
+        return try await PostgresPool.using(settings, connections: 1) { admin in
             try await admin.checkReachable()
             let here = try await componentsRecorded(on: admin)
             var databases = PostgresDatabases(beside: settings)
@@ -78,11 +97,7 @@ public struct PostgresDatabases: Sendable, Equatable {
             for (system, place) in [("ledger", databases.ledger), ("queue", databases.queue)] where place != settings {
                 try await ensureExists(place.database, for: system, on: admin, create: create)
             }
-            await admin.close()
             return databases
-        } catch {
-            await admin.close()
-            throw PostgresPool.classify(error)
         }
     }
 

@@ -113,6 +113,21 @@ public final class PostgresPool: Sendable {
         try? await connection?.close()
     }
 
+    /// `body` on a pool of its own on `settings`'s server, closed however `body` ends; its errors made readable
+    /// (`classify`). For a few statements (a bench's loops, a database made or dropped), not for a store.
+    static func using<T: Sendable>(_ settings: PostgresSettings, connections: Int,
+                                   _ body: (PostgresPool) async throws -> T) async throws -> T {
+        let pool = PostgresPool(settings: settings, maxConnections: connections)
+        do {
+            let value = try await body(pool)
+            await pool.close()
+            return value
+        } catch {
+            await pool.close()
+            throw PostgresPool.classify(error)
+        }
+    }
+
     /// Connects once, outside the pool, and fails fast with a readable reason when the server cannot be
     /// reached or refuses the login (the pool itself would keep trying for a minute before giving up).
     func checkReachable() async throws {

@@ -98,21 +98,15 @@ public enum PostgresQueueBenchmark {
     /// PostgreSQL bench does on the server.
     @discardableResult
     private static func administer(_ sql: String, on settings: PostgresSettings) async throws -> [PostgresRow] {
-        let admin = PostgresPool(settings: try await PostgresPool.primary(of: settings), maxConnections: 1)
-        do {
+        try await PostgresPool.using(try await PostgresPool.primary(of: settings), connections: 1) { admin in
             try await admin.checkReachable()
-            let rows = try await admin.rows(PostgresQuery(unsafeSQL: sql))
-            await admin.close()
-            return rows
-        } catch {
-            await admin.close()
-            throw PostgresPool.classify(error)
+            return try await admin.rows(PostgresQuery(unsafeSQL: sql))
         }
     }
 
     /// `clients` concurrent clients cycle through the project's queue for `duration`.
     public static func projectQueue(_ settings: PostgresSettings, clients: Int, duration: Duration) async throws -> Result {
-        try await withPool(settings, connections: clients) { pool in
+        try await PostgresPool.using(settings, connections: clients) { pool in
             try await projectQueue(pool, clients: clients, duration: duration)
         }
     }
@@ -133,7 +127,7 @@ public enum PostgresQueueBenchmark {
     /// The same cycle as the plain loop: insert 16 rows, `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP
     /// LOCKED LIMIT 16) RETURNING`, delete them by id.
     public static func plainLoop(_ settings: PostgresSettings, clients: Int, duration: Duration) async throws -> Result {
-        try await withPool(settings, connections: clients) { pool in
+        try await PostgresPool.using(settings, connections: clients) { pool in
             try await plainLoop(pool, clients: clients, duration: duration)
         }
     }
@@ -165,19 +159,6 @@ public enum PostgresQueueBenchmark {
             deleteBindings.append(ids)
             _ = try await pool.rows(PostgresQuery(unsafeSQL: delete, binds: deleteBindings))
             return ids.count
-        }
-    }
-
-    static func withPool<T: Sendable>(_ settings: PostgresSettings, connections: Int,
-                                      _ body: (PostgresPool) async throws -> T) async throws -> T {
-        let pool = PostgresPool(settings: settings, maxConnections: connections)
-        do {
-            let value = try await body(pool)
-            await pool.close()
-            return value
-        } catch {
-            await pool.close()
-            throw PostgresPool.classify(error)
         }
     }
 
