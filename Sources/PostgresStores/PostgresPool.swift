@@ -128,6 +128,9 @@ public final class PostgresPool: Sendable {
         }
     }
 
+    /// postgres-nio's connect timeout for a connection of its own (`PostgresConnection.Configuration`'s default).
+    static let connectTimeout: Duration = .seconds(10)
+
     /// Connects once, outside the pool, and fails fast with a readable reason when the server cannot be
     /// reached or refuses the login (the pool itself would keep trying for a minute before giving up).
     func checkReachable() async throws {
@@ -136,7 +139,9 @@ public final class PostgresPool: Sendable {
                                                                   id: 0, logger: logger)
             try await connection.close()
         } catch {
-            throw PostgresStoreError.unavailable("cannot connect to \(settings.redacted): \(PostgresPool.reason(error))")
+            // The probes' reading of the failure: "connection refused", not postgres-nio's description of it.
+            let reason = PostgresPool.probeReason(error, timeout: PostgresPool.connectTimeout)
+            throw PostgresStoreError.unavailable("cannot connect to \(settings.redacted): \(reason)")
         }
     }
 
