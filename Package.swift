@@ -85,7 +85,7 @@ let package = Package(
         .target(
             name: "PostgresStores",
             dependencies: [
-                "Primitives", "Ledger", "Crediting", "RedPackets", "PostgresCluster",
+                "Primitives", "Ledger", "Crediting", "RedPackets", "PostgresCluster", "MessageQueue",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -28,6 +28,7 @@ extension MessageQueueService {
         if flushing || !pending.isEmpty {
             problems.append("a commit was still in flight after \(commitWait) (operations up to \(state.lastSequence))")
         }
+        if let journal { return problems + (await journalDisagreements(journal)) }
         return problems + settledDisagreements()
     }
 

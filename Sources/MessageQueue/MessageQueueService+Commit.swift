@@ -32,6 +32,16 @@ extension MessageQueueService {
             guard let groupLast = group.last?.sequence else { break }
             dispatchedSequence = groupLast
             remember(group)
+            if let journal {
+                if let error = await append(group, to: journal) {
+                    await recoverFromJournal(journal, failing: error)
+                    throw error
+                }
+                acknowledgedSequence = groupLast
+                acknowledged(group)
+                resumeWaiters(upTo: groupLast)
+                continue
+            }
             let live = replicas.filter { $0.health.isLive }
             let committed = await QuorumWrite.commit(group, to: live, quorum: quorum)
             guard committed else {
@@ -43,15 +53,20 @@ extension MessageQueueService {
             acknowledgedSequence = groupLast
             acknowledged(group)
             dropReplicasTooFarBehind()
-            let done = commitWaiters.filter { $0.last <= groupLast }
-            commitWaiters.removeAll { $0.last <= groupLast }
-            for waiter in done { waiter.continuation.resume(returning: .done) }
+            resumeWaiters(upTo: groupLast)
         }
         flushing = false
         if !commitWaiters.isEmpty {
             flushing = true
             commitWaiters.removeFirst().continuation.resume(returning: .lead)
         }
+    }
+
+    /// Tells the callers whose operations are all acknowledged now.
+    private func resumeWaiters(upTo groupLast: Int64) {
+        let done = commitWaiters.filter { $0.last <= groupLast }
+        commitWaiters.removeAll { $0.last <= groupLast }
+        for waiter in done { waiter.continuation.resume(returning: .done) }
     }
 
     /// Waits up to `commitLinger` for the group to reach `commitLingerOperations` (see `QueueLimits`). Callers
@@ -94,6 +109,7 @@ extension MessageQueueService {
 
     /// Keeps the last `catchUpOperationLimit` operations for replicas that catch up.
     private func remember(_ group: [QueueOperation]) {
+        guard journal == nil else { return }  // no replica catches up from it
         recentOperations.append(contentsOf: group)
         let limit = limits.catchUpOperationLimit
         if recentOperations.count > limit + limit / 2 {

@@ -36,6 +36,12 @@ public actor MessageQueueService {
     /// behind caught up.
     public nonisolated let repairsAtOpen: [ReplicaRepair]
     let repairLog: ReplicaRepairLog
+    /// Where the state is kept instead of replicas (`open(journal:)`), or nil: the three SQLite replicas.
+    public nonisolated let journal: (any QueueJournal)?
+    /// A journal commit failed and reloading the state from the journal failed too: every verb is refused
+    /// until a reload succeeds (`journalReload` retries it).
+    var journalUnreadable: String?
+    var journalReload: Task<Void, Never>?
 
     var state: QueueState
     var acknowledgedSequence: Int64
@@ -68,8 +74,9 @@ public actor MessageQueueService {
     init(
         rootPath: String, limits: QueueLimits, clock: any WallClock, random: any RandomSource,
         replicas: [Replica], quorum: Int, state: QueueState, runsCheckBackTimer: Bool = true,
-        repairsAtOpen: [ReplicaRepair] = []
+        repairsAtOpen: [ReplicaRepair] = [], journal: (any QueueJournal)? = nil
     ) {
+        self.journal = journal
         self.runsCheckBackTimer = runsCheckBackTimer
         self.rootPath = rootPath
         self.repairsAtOpen = repairsAtOpen
@@ -287,6 +294,8 @@ public actor MessageQueueService {
         isClosed = true
         checkBackTimer?.cancel()
         checkBackTimer = nil
+        journalReload?.cancel()
+        journalReload = nil
         for replica in replicas { replica.close() }
     }
 
@@ -298,6 +307,10 @@ public actor MessageQueueService {
     }
 
     func checkQuorum() throws(MessageQueueError) {
+        if journal != nil {
+            if let journalUnreadable { throw .storage(journalUnreadable) }
+            return
+        }
         let live = replicas.count(where: { $0.health.isLive })
         guard live >= quorum else { throw .noQuorum(available: live, required: quorum) }
     }

@@ -5,7 +5,7 @@ import Primitives
 /// carries every timestamp and count it needs.
 public struct QueueOperation: Sendable, Equatable {
     /// What the operation does.
-    public enum Kind: Int, Sendable {
+    public enum Kind: Int, Sendable, CaseIterable {
         /// Creates `queue` with `attributes` (encoded in `text`).
         case createQueue = 1
         /// Deletes `queue` and its messages.

@@ -326,55 +326,38 @@ final class ReplicaStore: Sendable {
     /// The whole queue state as this replica holds it.
     func loadState(limits: QueueLimits) throws -> QueueState {
         try read { db in
-            var state = QueueState(limits: limits)
             let last = try Int64.fetchOne(db, sql: ReplicaStore.lastSequenceSQL) ?? 0
-            state.setLastSequence(last)
-            var records: [String: QueueRecord] = [:]
+            var builder = QueueStateBuilder(limits: limits, lastSequence: last)
             for row in try Row.fetchAll(db, sql: "SELECT name, attributes, created_ms, check_backs FROM queue") {
-                let name: String = row["name"]
-                let encoded: String = row["attributes"]
-                guard let attributes = QueueAttributes(encoded: encoded, limits: limits) else { continue }
-                var record = QueueRecord(
-                    name: name, attributes: attributes, createdAt: Timestamp(millisecondsSinceEpoch: row["created_ms"]))
-                record.checkBacksMade = row["check_backs"]
-                records[name] = record
+                builder.addQueue(name: row["name"], attributes: row["attributes"],
+                                 createdAt: Timestamp(millisecondsSinceEpoch: row["created_ms"]),
+                                 checkBacksMade: row["check_backs"])
             }
             let cursor = try Row.fetchCursor(db, sql: """
                 SELECT queue, id, body, sent_ms, visible_ms, receive_count, origin, ord, attrs, first_ms, receipt,
                 consumed_ms FROM message ORDER BY ord
                 """)
             while let row = try cursor.next() {
-                let queue: String = row["queue"]
-                let consumed: Int64? = row["consumed_ms"]
-                let fields = FifoFields.unframe(row["attrs"])
-                let message = StoredMessage(
-                    id: row["id"], body: row["body"], sentAt: Timestamp(millisecondsSinceEpoch: row["sent_ms"]),
+                builder.addMessage(
+                    queue: row["queue"], id: row["id"], body: row["body"],
+                    sentAt: Timestamp(millisecondsSinceEpoch: row["sent_ms"]),
                     visibleAt: Timestamp(millisecondsSinceEpoch: row["visible_ms"]),
-                    receiveCount: row["receive_count"], origin: row["origin"], order: row["ord"],
-                    attributes: fields.attributes,
+                    receiveCount: row["receive_count"], origin: row["origin"], order: row["ord"], stored: row["attrs"],
                     firstReceivedAt: (row["first_ms"] as Int64?).map { Timestamp(millisecondsSinceEpoch: $0) },
-                    receiptNonce: row["receipt"], consumedAt: consumed.map { Timestamp(millisecondsSinceEpoch: $0) },
-                    groupID: fields.groupID, deduplicationID: fields.deduplicationID)
-                if consumed == nil {
-                    records[queue]?.insert(message)
-                } else {
-                    records[queue]?.consumed[message.id] = message
-                }
+                    receiptNonce: row["receipt"],
+                    consumedAt: (row["consumed_ms"] as Int64?).map { Timestamp(millisecondsSinceEpoch: $0) })
             }
             let halves = try Row.fetchCursor(db, sql: """
                 SELECT queue, id, body, prepared_ms, check_ms, check_count, delay_ms, ord FROM half_message
                 """)
             while let row = try halves.next() {
-                let queue: String = row["queue"]
                 let delay: Int64? = row["delay_ms"]
-                let half = HalfMessage(
+                builder.addHalf(queue: row["queue"], HalfMessage(
                     id: row["id"], body: row["body"], preparedAt: Timestamp(millisecondsSinceEpoch: row["prepared_ms"]),
                     checkBackAt: Timestamp(millisecondsSinceEpoch: row["check_ms"]), checkBacks: row["check_count"],
-                    delay: delay.map { .milliseconds($0) }, order: row["ord"])
-                records[queue]?.halves[half.id] = half
+                    delay: delay.map { .milliseconds($0) }, order: row["ord"]))
             }
-            for record in records.values { state.load(record) }
-            return state
+            return builder.finish()
         }
     }
 
