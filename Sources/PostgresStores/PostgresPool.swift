@@ -115,7 +115,7 @@ public final class PostgresPool: Sendable {
 
     /// `body` on a pool of its own on `settings`'s server, closed however `body` ends; its errors made readable
     /// (`classify`). For a few statements (a bench's loops, a database made or dropped), not for a store.
-    static func using<T: Sendable>(_ settings: PostgresSettings, connections: Int,
+    public static func using<T: Sendable>(_ settings: PostgresSettings, connections: Int,
                                    _ body: (PostgresPool) async throws -> T) async throws -> T {
         let pool = PostgresPool(settings: settings, maxConnections: connections)
         do {

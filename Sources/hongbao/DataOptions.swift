@@ -36,7 +36,7 @@ struct DataOptions: ParsableArguments {
     var postgres: String?
 
     /// The commands that run on `--store postgres` in this version.
-    static let postgresCommands = "the dashboard, simulate, audit, account, send, grab, open, packet, seed-demo, queue \(PostgresQueueCommands.supported), bench e2e; bench pgqueue and bench pgstores take --postgres URL"
+    static let postgresCommands = "the dashboard, simulate, audit, account, send, grab, open, packet, seed-demo, queue (all but replicas), serve, bench e2e; bench pgqueue and bench pgstores take --postgres URL"
 
     /// Refuses `--store postgres` for a command that runs on SQLite only (exit 2, nothing opened). Every
     /// command that opens the data directory comes through here (`path()`), so none runs on SQLite by mistake.

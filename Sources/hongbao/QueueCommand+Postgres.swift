@@ -4,18 +4,60 @@ import MessageQueue
 import PostgresStores
 import Primitives
 
-/// The `queue` commands on `--store postgres`. There the queue is the credit queue the engine writes, in the
-/// server's `queue_message` table, and its dead-letter queue: `list`, `stats` and `peek` read them, `redrive`
-/// moves the dead letters back. The others (create, send, receive, delete, half messages, rewind, replicas) are
-/// the three-copy SQLite queue's and refuse, before anything is opened.
+/// The `queue` commands on `--store postgres`. The server holds two kinds of queue, each in the queue's database:
+///
+/// - the engine's credit queue (`credits`) and its dead-letter queue, in `queue_message`, which many processes
+///   share with `FOR UPDATE SKIP LOCKED`: `list`, `stats`, `peek` and `redrive` reach them, and the writing
+///   commands refuse them;
+/// - the queues an operator or an SQS client makes (`queue create`, `hongbao serve`), kept by
+///   `PostgresQueueJournal`: every command works on them as on the SQLite queue, except `replicas` (the copies
+///   are the cluster's servers).
 enum PostgresQueueCommands {
-    /// The subcommands that run on PostgreSQL.
+    /// The subcommands that reach the credit queue.
     static let supported = "list, stats, peek and redrive"
 
-    /// Refuses a `queue` subcommand that has no PostgreSQL form (exit 2, nothing opened).
-    static func refuse(_ subcommand: String) -> UserError {
-        UserError(message: "queue \(subcommand) does not run on --store postgres: the queue there is the engine's credit queue (queue \(supported) do)",
-                  exitCode: ExitStatus.usage)
+    /// Whether `name` is the engine's credit queue or its dead-letter queue.
+    static func isCreditQueue(_ name: String) -> Bool {
+        let credits = Limits.default.credit.queueName
+        return name == credits || name == credits + "-dlq"
+    }
+
+    /// Refuses a `queue` subcommand (nil: any writing one) on the credit queue, which has no form of it (exit 2,
+    /// nothing changed).
+    static func refuse(_ subcommand: String?, on name: String) -> UserError {
+        let what = subcommand.map { "queue \($0) does not reach it" } ?? "the other queue commands do not reach it"
+        return UserError(message: "\(name) is the engine's credit queue on --store postgres: queue \(supported) reach it, \(what)",
+                         exitCode: ExitStatus.usage)
+    }
+
+    /// `body` on the queues kept on the server (made the first time), closed after it.
+    static func withQueues<T: Sendable>(_ data: DataOptions, _ body: (MessageQueueService) async throws -> T) async throws -> T {
+        let settings = try data.postgresSettings()
+        do {
+            let databases = try await PostgresDatabases.locate(settings, create: true)
+            return try await PostgresPool.using(databases.queue, connections: 4) { pool in
+                let journal = try await PostgresQueueJournal(pool: pool)
+                let service = try await MessageQueueService.open(journal: journal, limits: QueueCommand.limits)
+                return try await DataOptions.closing(service, close: { await $0.close() }, body)
+            }
+        } catch {
+            throw UserError(error)
+        }
+    }
+
+    /// The queues kept on the server, read without writing; nil when there are none yet.
+    static func storedQueues(_ data: DataOptions) async throws -> QueueState? {
+        let settings = try data.postgresSettings()
+        do {
+            let databases = try await PostgresDatabases.locate(settings, create: false)
+            return try await PostgresPool.using(databases.queue, connections: 2) { pool in
+                try await PostgresQueueJournal(pool: pool, create: false).load(limits: QueueCommand.limits)
+            }
+        } catch PostgresStoreError.missing {
+            return nil
+        } catch {
+            throw UserError(error)
+        }
     }
 
     /// `body` on the server's credit queue, its tables as they are (nothing is made); closed after it.
@@ -33,9 +75,15 @@ enum PostgresQueueCommands {
         return name
     }
 
+    /// The credit queue's two, then the queues kept on the server, sorted.
     static func list(_ data: DataOptions, json: Bool) async throws {
-        let names = try await withQueue(data) { [$0.name, $0.deadLetterName] }
+        var names: [String] = []
+        do {
+            names = try await withQueue(data) { [$0.name, $0.deadLetterName] }
+        } catch let error as UserError where error.userMessage.hasPrefix("no hongbao") {}
+        names += try await storedQueues(data)?.queueNames ?? []
         if json { return try Output.json(names) }
+        if names.isEmpty { return Output.line("no queues on this server yet") }
         names.forEach { Output.line($0) }
     }
 

@@ -16,10 +16,16 @@ struct QueueCommand: AsyncParsableCommand {
         ]
     )
 
-    /// Opens the data directory and its queue, runs `body`, and closes the queue (also on error).
-    static func withQueue<T>(
-        _ data: DataOptions, _ body: (MessageQueueService) async throws -> T
+    /// Opens the data directory and its queue, runs `body` (on the queue `name`), and closes the queue (also on
+    /// error). With `--store postgres`, the queues kept on the server (`PostgresQueueCommands.withQueues`).
+    static func withQueue<T: Sendable>(
+        _ data: DataOptions, queue name: String, _ body: (MessageQueueService) async throws -> T
     ) async throws -> T {
+        if data.store == .postgres {
+            // Refused before anything is opened: the credit queue is not one of the queues kept there.
+            if PostgresQueueCommands.isCreditQueue(name) { throw PostgresQueueCommands.refuse(nil, on: name) }
+            return try await PostgresQueueCommands.withQueues(data, body)
+        }
         let directory = try data.open()
         let service: MessageQueueService
         do {
@@ -49,9 +55,11 @@ struct QueueCommand: AsyncParsableCommand {
         }
     }
 
-    /// The state of an existing queue for the reading commands; an unknown queue is an error.
-    static func inspectedState(_ data: DataOptions, queue name: String) throws -> QueueState {
-        guard let state = try inspect(data)?.state, state.attributes(of: name) != nil else {
+    /// The state of an existing queue for the reading commands; an unknown queue is an error. With `--store
+    /// postgres`, the queues kept on the server, read without writing.
+    static func inspectedState(_ data: DataOptions, queue name: String) async throws -> QueueState {
+        let found = data.store == .postgres ? try await PostgresQueueCommands.storedQueues(data) : try inspect(data)?.state
+        guard let state = found, state.attributes(of: name) != nil else {
             throw UserError(MessageQueueError.unknownQueue(name))
         }
         return state
@@ -123,7 +131,10 @@ extension QueueCommand {
                 maxCheckBacks: try NumberOption.integer(
                     maxCheckBacks, "--max-check-backs", limits.minMaxCheckBacks...limits.maxMaxCheckBacks),
                 rewindWindow: try NumberOption.seconds(rewindWindow, "--rewind-window", .zero...limits.maxRetention) ?? .zero)
-            try await QueueCommand.withQueue(data) { try await $0.createQueue(name, attributes: attributes) }
+            if data.store == .postgres, let credit = [name, deadLetter].compactMap({ $0 }).first(where: PostgresQueueCommands.isCreditQueue) {
+                throw PostgresQueueCommands.refuse("create", on: credit)
+            }
+            try await QueueCommand.withQueue(data, queue: name) { try await $0.createQueue(name, attributes: attributes) }
             if output.json { try Output.json(["created": name]) } else { Output.line("created queue \(name)") }
         }
     }
@@ -172,8 +183,10 @@ extension QueueCommand {
         }
 
         func run() async throws {
-            if data.store == .postgres { return try await PostgresQueueCommands.stats(data, name: name, json: output.json) }
-            let state = try QueueCommand.inspectedState(data, queue: name)
+            if data.store == .postgres, PostgresQueueCommands.isCreditQueue(name) {
+                return try await PostgresQueueCommands.stats(data, name: name, json: output.json)
+            }
+            let state = try await QueueCommand.inspectedState(data, queue: name)
             guard let counters = state.counters(of: name, now: SystemClock().now()),
                   let attributes = state.attributes(of: name) else { throw UserError(MessageQueueError.unknownQueue(name)) }
             let view = View(
@@ -235,7 +248,7 @@ extension QueueCommand {
 
         func run() async throws {
             let delay = try NumberOption.seconds(delay, "--delay", .zero...QueueCommand.limits.maxDelay)
-            let result = try await QueueCommand.withQueue(data) { [half] in
+            let result = try await QueueCommand.withQueue(data, queue: name) { [half] in
                 half ? try await $0.sendHalf(name, body: body, id: id, delay: delay)
                     : try await $0.send(name, body: body, id: id, delay: delay)
             }
@@ -255,7 +268,7 @@ extension QueueCommand {
         @Argument(help: "The half message's id.") var id: String
 
         func run() async throws {
-            try await QueueCommand.withQueue(data) { try await $0.commitHalf(name, id: id) }
+            try await QueueCommand.withQueue(data, queue: name) { try await $0.commitHalf(name, id: id) }
             if output.json { try Output.json(["committed": id]) } else { Output.line("committed \(id)") }
         }
     }
@@ -268,7 +281,7 @@ extension QueueCommand {
         @Argument(help: "The half message's id.") var id: String
 
         func run() async throws {
-            try await QueueCommand.withQueue(data) { try await $0.rollbackHalf(name, id: id) }
+            try await QueueCommand.withQueue(data, queue: name) { try await $0.rollbackHalf(name, id: id) }
             if output.json { try Output.json(["rolledBack": id]) } else { Output.line("rolled back \(id)") }
         }
     }
@@ -305,7 +318,7 @@ extension QueueCommand {
             let timeout = try NumberOption.seconds(
                 visibility, "--visibility", limits.minVisibilityTimeout...limits.maxVisibilityTimeout)
             let pollingWait = try NumberOption.seconds(wait, "--wait", .zero...limits.maxPollingWait) ?? .zero
-            let message = try await QueueCommand.withQueue(data) {
+            let message = try await QueueCommand.withQueue(data, queue: name) {
                 try await $0.receive(name, visibilityTimeout: timeout, pollingWait: pollingWait)
             }
             if output.json {
@@ -330,7 +343,7 @@ extension QueueCommand {
                 throw UserError(message: "'\(TerminalText.quoted(receipt))' is not a receipt (pass the one `queue receive` printed)",
                                 exitCode: ExitStatus.usage)
             }
-            try await QueueCommand.withQueue(data) { try await $0.delete(name, receipt: handle) }
+            try await QueueCommand.withQueue(data, queue: name) { try await $0.delete(name, receipt: handle) }
             if output.json { try Output.json(["deleted": handle.messageID]) } else { Output.line("deleted \(handle.messageID)") }
         }
     }
@@ -358,11 +371,11 @@ extension QueueCommand {
 
         func run() async throws {
             let limit = try NumberOption.integer(n, "-n", 1...QueueCommand.limits.maxPeekCount)
-            if data.store == .postgres {
-                if half { throw PostgresQueueCommands.refuse("peek --half") }
+            if data.store == .postgres, PostgresQueueCommands.isCreditQueue(name) {
+                if half { throw PostgresQueueCommands.refuse("peek --half", on: name) }
                 return try await PostgresQueueCommands.peek(data, name: name, limit: limit, json: output.json)
             }
-            let state = try QueueCommand.inspectedState(data, queue: name)
+            let state = try await QueueCommand.inspectedState(data, queue: name)
             if half {
                 let halves = state.halfMessages(in: name).prefix(limit)
                 if output.json {
@@ -387,8 +400,10 @@ extension QueueCommand {
         @Argument(help: "The dead-letter queue.") var name: String
 
         func run() async throws {
-            if data.store == .postgres { return try await PostgresQueueCommands.redrive(data, name: name, json: output.json) }
-            let moved = try await QueueCommand.withQueue(data) { try await $0.redrive(deadLetterQueue: name) }
+            if data.store == .postgres, PostgresQueueCommands.isCreditQueue(name) {
+                return try await PostgresQueueCommands.redrive(data, name: name, json: output.json)
+            }
+            let moved = try await QueueCommand.withQueue(data, queue: name) { try await $0.redrive(deadLetterQueue: name) }
             if output.json { try Output.json(["redriven": moved]) } else { Output.line("redrove \(moved) message(s)") }
         }
     }
@@ -408,7 +423,7 @@ extension QueueCommand {
 
         func run() async throws {
             let window = try NumberOption.seconds(seconds, "--seconds", .seconds(1)...QueueCommand.limits.maxRetention) ?? .zero
-            let rewound = try await QueueCommand.withQueue(data) { try await $0.rewind(name, window: window) }
+            let rewound = try await QueueCommand.withQueue(data, queue: name) { try await $0.rewind(name, window: window) }
             if output.json {
                 try Output.json(["rewound": rewound])
             } else {
@@ -428,7 +443,7 @@ extension QueueCommand {
 
         func run() async throws {
             let window = try NumberOption.seconds(seconds, "rewind window", .zero...QueueCommand.limits.maxRetention) ?? .zero
-            try await QueueCommand.withQueue(data) { service in
+            try await QueueCommand.withQueue(data, queue: name) { service in
                 var attributes = try await service.attributes(of: name)
                 attributes.rewindWindow = window
                 try await service.setAttributes(name, attributes)
@@ -464,6 +479,10 @@ extension QueueCommand {
         }
 
         func run() async throws {
+            if data.store == .postgres {
+                throw UserError(message: "queue replicas shows the three SQLite copies; on --store postgres the copies are the cluster's servers: hongbao cluster status",
+                                exitCode: ExitStatus.usage)
+            }
             guard let inspection = try QueueCommand.inspect(data) else {
                 if output.json { return try Output.json(View(replicas: [], awaitingRepair: [], repairs: [])) }
                 return Output.line("no queue in this data directory yet")
@@ -501,7 +520,7 @@ extension QueueCommand {
         @Option(help: "Prefix of the message ids (id = PREFIX-INDEX).") var prefix = "load"
 
         func run() async throws {
-            try await QueueCommand.withQueue(data) { service in
+            try await QueueCommand.withQueue(data, queue: name) { service in
                 if await !service.listQueues().contains(name) { try await service.createQueue(name) }
                 for index in 0..<count {
                     let result = try await service.send(name, body: "load \(index)", id: "\(prefix)-\(index)")
@@ -522,7 +541,7 @@ extension QueueCommand {
         @Option(help: "Prefix of the message ids (id = PREFIX-INDEX).") var prefix = "half"
 
         func run() async throws {
-            try await QueueCommand.withQueue(data) { service in
+            try await QueueCommand.withQueue(data, queue: name) { service in
                 if await !service.listQueues().contains(name) { try await service.createQueue(name) }
                 for index in 0..<count {
                     let id = "\(prefix)-\(index)"
@@ -549,7 +568,7 @@ extension QueueCommand {
         @Option var count: Int = 1_000
 
         func run() async throws {
-            try await QueueCommand.withQueue(data) { service in
+            try await QueueCommand.withQueue(data, queue: name) { service in
                 for _ in 0..<count {
                     guard let message = try await service.receive(name) else { return }
                     FileHandle.standardOutput.write(Data(("received " + message.id + "\n").utf8))

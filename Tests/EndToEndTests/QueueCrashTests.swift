@@ -11,10 +11,46 @@ import XCTest
 /// window, and rounds that never reach the load would test nothing.
 final class QueueCrashTests: XCTestCase {
     func testEveryAcknowledgedMessageSurvivesKillNine() async throws {
-        let binary = try Self.binary()
         let data = ScratchRoot.path() + "/hongbao-crash-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: data) }
-        _ = try run(binary, ["queue", "create", "crash", "--data", data])
+        try await everyAcknowledgedMessageSurvivesKillNine(["--data", data])
+        // Reading commands (peek, replicas) repair nothing; a writing one opens the queue, which recovers first.
+        let binary = try Self.binary()
+        _ = try run(binary, ["queue", "create", "after-the-crashes", "--data", data])
+        let replicas = try run(binary, ["queue", "replicas", "--json", "--data", data])
+        let view = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(replicas.utf8)) as? [String: Any])
+        let statuses = try XCTUnwrap(view["replicas"] as? [[String: Any]])
+        let sequences = Set(statuses.compactMap { $0["lastSequence"] as? Int })
+        XCTAssertEqual(statuses.count, 3)
+        XCTAssertEqual(sequences.count, 1, "after recovery every replica holds the same operations: \(statuses)")
+    }
+
+    /// The same on PostgreSQL (`--store postgres`): the queue kept on a throwaway server.
+    func testEveryAcknowledgedMessageSurvivesKillNineOnPostgreSQL() async throws {
+        try await everyAcknowledgedMessageSurvivesKillNine(try await Self.postgres(self))
+    }
+
+    func testHalfMessagesSurviveKillNine() async throws {
+        let data = ScratchRoot.path() + "/hongbao-crash-half-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        try await halfMessagesSurviveKillNine(["--data", data])
+    }
+
+    func testHalfMessagesSurviveKillNineOnPostgreSQL() async throws {
+        try await halfMessagesSurviveKillNine(try await Self.postgres(self))
+    }
+
+    /// `--store postgres --postgres URL` of a throwaway server, removed after the test.
+    static func postgres(_ test: XCTestCase) async throws -> [String] {
+        let login = try await TestPostgres.start(test).primary
+        return ["--store", "postgres", "--postgres",
+                "postgres://\(login.user):\(login.password)@\(login.host):\(login.port)/\(login.database)"]
+    }
+
+    /// Sends and consumes in rounds each ended by SIGKILL; `store` says where the queue is.
+    private func everyAcknowledgedMessageSurvivesKillNine(_ store: [String]) async throws {
+        let binary = try Self.binary()
+        _ = try run(binary, ["queue", "create", "crash"] + store)
 
         var seed: UInt64 = 0x5EED_0004
         var acknowledged: [String] = []
@@ -25,8 +61,8 @@ final class QueueCrashTests: XCTestCase {
             // Two rounds in three send; the third receives and deletes.
             let consuming = round % 3 == 2
             let arguments = consuming
-                ? ["queue", "consume", "crash", "--count", "1000000", "--data", data]
-                : ["queue", "load", "crash", "--count", "1000000", "--prefix", "r\(round)", "--data", data]
+                ? ["queue", "consume", "crash", "--count", "1000000"] + store
+                : ["queue", "load", "crash", "--count", "1000000", "--prefix", "r\(round)"] + store
             let lines = try await killedRun(binary, arguments, round: round, seed: &seed)
             if consuming {
                 for line in lines {
@@ -40,7 +76,7 @@ final class QueueCrashTests: XCTestCase {
         print("crash test: \(acknowledged.count) sends and \(deleted.count) deletes acknowledged over \(rounds) kills")
         XCTAssertGreaterThan(acknowledged.count, rounds, "the load made progress between kills")
 
-        let peek = try run(binary, ["queue", "peek", "crash", "-n", "100000", "--json", "--data", data])
+        let peek = try run(binary, ["queue", "peek", "crash", "-n", "100000", "--json"] + store)
         let messages = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(peek.utf8)) as? [[String: Any]])
         let ids = messages.compactMap { $0["id"] as? String }
         XCTAssertEqual(ids.count, Set(ids).count, "no message is stored twice")
@@ -51,29 +87,18 @@ final class QueueCrashTests: XCTestCase {
         let unreported = Set(received).subtracting(deleted).subtracting(ids)
         XCTAssertLessThanOrEqual(unreported.count, rounds / 3, "at most one unreported delete per killed consumer")
         XCTAssertEqual(Set(deleted).intersection(ids), [], "acknowledged deletes undone")
-
-        // Reading commands (peek, replicas) repair nothing; a writing one opens the queue, which recovers first.
-        _ = try run(binary, ["queue", "create", "after-the-crashes", "--data", data])
-        let replicas = try run(binary, ["queue", "replicas", "--json", "--data", data])
-        let view = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(replicas.utf8)) as? [String: Any])
-        let statuses = try XCTUnwrap(view["replicas"] as? [[String: Any]])
-        let sequences = Set(statuses.compactMap { $0["lastSequence"] as? Int })
-        XCTAssertEqual(statuses.count, 3)
-        XCTAssertEqual(sequences.count, 1, "after recovery every replica holds the same operations: \(statuses)")
     }
 
     /// Half messages under `kill -9`: every acknowledged half message is still held (or committed), every
     /// acknowledged commit is a message, every acknowledged rollback is gone, and none is both.
-    func testHalfMessagesSurviveKillNine() async throws {
+    private func halfMessagesSurviveKillNine(_ store: [String]) async throws {
         let binary = try Self.binary()
-        let data = ScratchRoot.path() + "/hongbao-crash-half-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: data) }
-        _ = try run(binary, ["queue", "create", "tx", "--data", data])
+        _ = try run(binary, ["queue", "create", "tx"] + store)
         var seed: UInt64 = 0x5EED_0013
         var sent: [String] = [], committed: [String] = [], rolledBack: [String] = []
         let rounds = 8
         for round in 0..<rounds {
-            let arguments = ["queue", "load-half", "tx", "--count", "1000000", "--prefix", "r\(round)", "--data", data]
+            let arguments = ["queue", "load-half", "tx", "--count", "1000000", "--prefix", "r\(round)"] + store
             for line in try await killedRun(binary, arguments, round: round, seed: &seed) {
                 let parts = line.split(separator: " ").map(String.init)
                 guard parts.count == 2 else { continue }
@@ -88,8 +113,8 @@ final class QueueCrashTests: XCTestCase {
         print("half crash test: \(sent.count) half messages, \(committed.count) commits, \(rolledBack.count) rollbacks")
         XCTAssertGreaterThanOrEqual(sent.count, rounds - rounds / 4, "the load made progress between kills")
 
-        let messages = Set(try ids(binary, ["queue", "peek", "tx", "-n", "100000", "--json", "--data", data]))
-        let halves = try ids(binary, ["queue", "peek", "tx", "--half", "-n", "100000", "--json", "--data", data])
+        let messages = Set(try ids(binary, ["queue", "peek", "tx", "-n", "100000", "--json"] + store))
+        let halves = try ids(binary, ["queue", "peek", "tx", "--half", "-n", "100000", "--json"] + store)
         XCTAssertEqual(messages.intersection(halves), [], "no id is both a half message and a message")
         XCTAssertEqual(Set(committed).subtracting(messages), [], "acknowledged commits lost")
         XCTAssertEqual(Set(rolledBack).intersection(messages.union(halves)), [], "acknowledged rollbacks undone")
@@ -97,7 +122,7 @@ final class QueueCrashTests: XCTestCase {
         XCTAssertEqual(Set(even).subtracting(messages).subtracting(halves), [], "acknowledged half messages lost")
         XCTAssertEqual(Set(sent).subtracting(even).intersection(messages), [], "a rolled-back id was delivered")
         XCTAssertLessThanOrEqual(halves.count, rounds, "at most the one in flight per kill is left undecided")
-        let stats = try run(binary, ["queue", "stats", "tx", "--json", "--data", data])
+        let stats = try run(binary, ["queue", "stats", "tx", "--json"] + store)
         let counters = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(stats.utf8)) as? [String: Any])
         XCTAssertEqual(counters["halfPending"] as? Int, halves.count)
     }

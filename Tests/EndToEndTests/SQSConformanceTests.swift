@@ -17,13 +17,14 @@ final class SQSConformanceTests: XCTestCase {
         let data: String
         var url: String { "http://127.0.0.1:\(port)" }
 
-        init(data: String) throws {
+        /// `store`: more arguments (`--store postgres --postgres URL`: the queues on that server).
+        init(data: String, store: [String] = []) throws {
             self.data = data
             let binary = try HongbaoBinary()
             let out = Pipe()
             process = Process()
             process.executableURL = binary.url
-            process.arguments = ["serve", "--data", data, "--port", "0"]
+            process.arguments = ["serve", "--data", data, "--port", "0"] + store
             process.standardOutput = out
             process.standardError = FileHandle.nullDevice
             process.standardInput = FileHandle.nullDevice
@@ -119,6 +120,17 @@ final class SQSConformanceTests: XCTestCase {
     }
 
     func testMotoSQSSuitePassesAgainstHongbaoServe() throws {
+        try motoSuitePasses()
+    }
+
+    /// The same suite against `hongbao serve --store postgres`: the queues kept on a throwaway PostgreSQL server.
+    func testMotoSQSSuitePassesAgainstHongbaoServeOnPostgreSQL() async throws {
+        try requirePython(["boto3", "moto", "pytest", "freezegun"])
+        let store = try await QueueCrashTests.postgres(self)
+        try motoSuitePasses(store: store)
+    }
+
+    private func motoSuitePasses(store: [String] = []) throws {
         try requirePython(["boto3", "moto", "pytest", "freezegun"])
         let source = try motoSource()
         let data = try temporaryDirectory()
@@ -126,7 +138,7 @@ final class SQSConformanceTests: XCTestCase {
         // moto's tests sign with its fixed test credentials; the endpoint is given exactly those.
         let credentials = "[hongbao]\naws_access_key_id = FOOBARKEY\naws_secret_access_key = FOOBARSECRET\n"
         _ = FileManager.default.createFile(atPath: data + "/sqs-credentials", contents: Data(credentials.utf8), attributes: [.posixPermissions: 0o600])
-        let server = try Server(data: data)
+        let server = try Server(data: data, store: store)
         let excluded = try Self.excluded()
         XCTAssertTrue(excluded.allSatisfy { !$0.reason.isEmpty }, "every excluded case says why")
         let report = data + "/moto-junit.xml"
@@ -159,7 +171,7 @@ final class SQSConformanceTests: XCTestCase {
                 failedNames.append(String(head[range]))
             }
         }
-        print("moto SQS conformance (moto's tests/test_sqs against hongbao serve, \(Int(seconds)) s): passed \(passed), failed \(failed), skipped \(skipped), excluded \(excluded.count) (Conformance/moto-sqs-excluded.txt)")
+        print("moto SQS conformance (moto's tests/test_sqs against hongbao serve\(store.isEmpty ? "" : " on PostgreSQL"), \(Int(seconds)) s): passed \(passed), failed \(failed), skipped \(skipped), excluded \(excluded.count) (Conformance/moto-sqs-excluded.txt)")
         for name in failedNames { print("  failed: \(name)") }
         XCTAssertGreaterThan(total, 0, "pytest ran no case: \(result.output.suffix(2_000))")
         let applicable = passed + failed

@@ -13,12 +13,16 @@ final class StoreOptionTests: XCTestCase {
         let binary = try HongbaoBinary()
         let data = ScratchRoot.path() + "/hongbao-store-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: data) }
-        let refused: [[String]] = [["queue", "send", "credits", "x"], ["queue", "create", "jobs"]]
-        for command in refused {
+        let refused: [([String], String)] = [
+            (["queue", "send", "credits", "x"], "credits is the engine's credit queue on --store postgres"),
+            (["queue", "create", "credits-dlq"], "credits-dlq is the engine's credit queue on --store postgres"),
+            (["queue", "replicas"], "the copies are the cluster's servers: hongbao cluster status"),
+        ]
+        for (command, reason) in refused {
             let result = try binary.run(command + ["--data", data, "--store", "postgres",
                                                    "--postgres", "postgres://u:p@127.0.0.1:1/x"])
             XCTAssertEqual(result.status, 2, "\(command): \(result.stderr)")
-            XCTAssertTrue(result.stderr.contains("does not run on --store postgres"), "\(command): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains(reason), "\(command): \(result.stderr)")
             XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "\(command): \(result.stderr)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: data), "a refused command created the data directory")
@@ -249,6 +253,22 @@ final class StoreOptionTests: XCTestCase {
         XCTAssertEqual(try run(["redrive", "credits-dlq"]).stdout, "redrove 1 message(s)\n")
         XCTAssertEqual(try run(["peek", "credits-dlq"]).stdout, "no message: credits-dlq holds none\n")
         XCTAssertTrue(try run(["peek", "credits"]).stdout.contains("m1\t0\tfirst\n"))
+
+        // The queues an operator makes are kept beside the credit queue, and every other verb works on them.
+        let theirs = try run(["create", "jobs", "--dead-letter", "credits-dlq"])
+        XCTAssertEqual(theirs.status, 2, theirs.stderr)
+        XCTAssertTrue(theirs.stderr.contains("credits-dlq is the engine's credit queue"), theirs.stderr)
+        XCTAssertEqual(try run(["create", "jobs-dlq"]).stdout, "created queue jobs-dlq\n")
+        XCTAssertEqual(try run(["create", "jobs", "--dead-letter", "jobs-dlq", "--max-receive-count", "1"]).stdout, "created queue jobs\n")
+        XCTAssertEqual(try run(["send", "jobs", "hello", "--id", "j1"]).stdout, "j1\n")
+        XCTAssertEqual(try run(["send", "jobs", "hello", "--id", "j1"]).stdout, "j1 (already present)\n")
+        XCTAssertEqual(try run(["list"]).stdout, "credits\ncredits-dlq\njobs\njobs-dlq\n")
+        let received = try run(["receive", "jobs", "--visibility", "1"])
+        let receipt = try XCTUnwrap(received.stdout.split(separator: "\t").first.map(String.init), received.stderr)
+        let jobs = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try run(["stats", "jobs", "--json"]).stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(jobs["inFlight"] as? Int, 1, "\(jobs)")
+        XCTAssertEqual(try run(["delete", "jobs", receipt]).stdout, "deleted j1\n")
+        XCTAssertEqual(try run(["peek", "jobs"]).stdout, "no message: jobs holds none\n")
     }
 
     /// A throwaway PostgreSQL server for this test (stopped after it), as a `--postgres` URL.
