@@ -2,6 +2,8 @@ import ArgumentParser
 import Dashboard
 import Engine
 import Foundation
+import MessageQueue
+import PostgresStores
 import Primitives
 import SQSServer
 import Simulation
@@ -73,8 +75,8 @@ struct DashboardRunCommand: AsyncParsableCommand {
                 throw UserError(message: "--record: cannot write \(record)", exitCode: ExitStatus.usage)
             }
         }
-        if data.store == .postgres && (compare || sqs != nil) {
-            throw UserError(message: "--\(compare ? "compare" : "sqs") runs on SQLite only in this version; leave it out with --store postgres",
+        if data.store == .postgres && compare {
+            throw UserError(message: "--compare runs on SQLite only in this version; leave it out with --store postgres",
                             exitCode: ExitStatus.usage)
         }
         let configuration = try data.engineConfiguration(workers: workers)
@@ -96,9 +98,16 @@ struct DashboardRunCommand: AsyncParsableCommand {
         let target = ComparedScenarioTarget(primary: EngineScenarioTarget(engine: engine, load: load), slot: slot)
         let player = loadedScenario.map { ScenarioPlayer(scenario: $0, target: target, speed: scenarioSpeed, waitForStart: scenarioWait,
                                                              loadPercent: scenarioLoad) }
-        let endpoint = try sqs.flatMap(Self.sqsAddress).map { address in
-            try sqsEndpoint(engine: engine, host: address.host, port: address.port)
+        var opened: SQSService?
+        if let address = sqs.flatMap(Self.sqsAddress) {
+            do {
+                opened = try await sqsEndpoint(engine: engine, host: address.host, port: address.port)
+            } catch {
+                await engine.close()
+                throw error
+            }
         }
+        let endpoint = opened
         let backend = EngineDashboardBackend(
             engine: engine, load: load, users: users, scenario: player, random: random, comparison: slot,
             traffic: endpoint?.endpoint.traffic, cluster: cluster)
@@ -135,6 +144,7 @@ struct DashboardRunCommand: AsyncParsableCommand {
             exit = .failure(.cannotInitialise)
         }
         await slot.close()
+        await endpoint?.close()
         await engine.close()
         switch exit {
         case .success(.signal(let number)): throw ExitCode(ExitStatus.signal(number))
@@ -151,20 +161,45 @@ struct DashboardRunCommand: AsyncParsableCommand {
         return (host.isEmpty ? "127.0.0.1" : host, port)
     }
 
-    /// The SQS endpoint over the engine's queue, with the data directory's credentials.
-    private func sqsEndpoint(
-        engine: Engine, host: String, port: Int
-    ) throws -> (endpoint: SQSEndpoint, configuration: SQSServerConfiguration) {
+    /// The dashboard's SQS endpoint, its address, and what it closes after it stops.
+    struct SQSService: Sendable {
+        let endpoint: SQSEndpoint
+        let configuration: SQSServerConfiguration
+        let close: @Sendable () async -> Void
+    }
+
+    /// The SQS endpoint over the engine's queue, with the data directory's credentials. On PostgreSQL the
+    /// engine's credit queue is not an SQS queue: the endpoint serves the queues kept on the server beside it
+    /// (what `hongbao serve --store postgres` serves), through a pool of its own.
+    private func sqsEndpoint(engine: Engine, host: String, port: Int) async throws -> SQSService {
         let credentials: SQSCredentials
         do {
             credentials = try CredentialsFile.loadOrCreate(in: engine.directory.path).0
         } catch {
             throw UserError(message: error.description, exitCode: ExitStatus.usage)
         }
-        let queue = try userErrors { try engine.sqlite("the SQS endpoint").queue }
-        let endpoint = SQSEndpoint(service: queue, credentials: credentials)
-        endpoint.traffic.setAddress("\(host):\(port)")
-        return (endpoint, SQSServerConfiguration(host: host, port: port))
+        let configuration = SQSServerConfiguration(host: host, port: port)
+        switch engine.books {
+        case let .sqlite(books):
+            let endpoint = SQSEndpoint(service: books.queue, credentials: credentials)
+            endpoint.traffic.setAddress("\(host):\(port)")
+            return SQSService(endpoint: endpoint, configuration: configuration, close: {})
+        case let .postgres(books):
+            let pool = PostgresPool(settings: books.databases.queue, maxConnections: 4)
+            do {
+                let journal = try await PostgresQueueJournal(pool: pool)
+                let service = try await MessageQueueService.open(journal: journal, limits: SQSLimits.queueLimits())
+                let endpoint = SQSEndpoint(service: service, credentials: credentials)
+                endpoint.traffic.setAddress("\(host):\(port)")
+                return SQSService(endpoint: endpoint, configuration: configuration, close: {
+                    await service.close()
+                    await pool.close()
+                })
+            } catch {
+                await pool.close()
+                throw UserError(error)
+            }
+        }
     }
 }
 
