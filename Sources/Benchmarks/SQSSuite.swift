@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import MessageQueue
+import PostgresStores
 import Primitives
 import SQSServer
 import Synchronization
@@ -41,6 +42,19 @@ public enum SQSSuite {
             higherIsBetter: true, baselineName: "same cycles in process", baseline: Samples(direct),
             note: "\(messages) messages, \(workers) clients, batches of \(batch), signed requests, FULL\(pinned ? ", connections pinned to their event loops" : "")")
         let met = (cycles.ratio ?? 0) >= minimumRatio
+        var figures = [cycles.with(goal: "≥ 0.5× in process", met: met)]
+        if let server = context.postgres {
+            // The queues kept on PostgreSQL (`serve --store postgres`), beside the SQLite replicas' figure of this run.
+            var postgres: [Double] = []
+            for run in 1...context.runs {
+                context.progress("sqs: on PostgreSQL, run \(run)/\(context.runs)")
+                postgres.append(try await httpCyclesOnPostgres(server, messages: messages))
+            }
+            figures.append(BenchFigure(
+                suite: "sqs", name: "SQS over HTTP, on PostgreSQL", unit: "cycles/s", samples: Samples(postgres),
+                higherIsBetter: true, baselineName: "3 SQLite replicas, same run", baseline: Samples(http),
+                note: "\(messages) messages, \(workers) clients, batches of \(batch), signed requests; each group commit one transaction on \(server.redacted)"))
+        }
         var p99: [Double] = [], p50: [Double] = [], cpu: [Double] = [], served: [Double] = [], grouped: [Double] = []
         let seconds = context.quick ? 1 : 5
         for run in 1...context.runs {
@@ -60,10 +74,7 @@ public enum SQSSuite {
             suite: "sqs", name: "SendMessage p99 at 2,000/s over HTTP", unit: "ms", samples: Samples(p99),
             higherIsBetter: false, baselineName: "p50", baseline: Samples(p50),
             note: "single signed SendMessage calls offered open-loop for \(seconds) s; answered at \(Int(Samples(served).median))/s; \(Int(Samples(cpu).median)) µs CPU per call (client and server); \(String(format: "%.1f", Samples(grouped).median)) calls per replica commit")
-        return [
-            cycles.with(goal: "≥ 0.5× in process", met: met),
-            latency.with(goal: "≤ 10 ms", met: (Samples(p99).median) <= latencyGoalMilliseconds),
-        ]
+        return figures + [latency.with(goal: "≤ 10 ms", met: (Samples(p99).median) <= latencyGoalMilliseconds)]
     }
 
     /// The in-process baseline: the same cycles on the queue service, batches of 10.
@@ -98,7 +109,22 @@ public enum SQSSuite {
 
     /// The same cycles through the endpoint over HTTP.
     static func httpCycles(root: String, messages: Int) async throws -> Double {
-        try await withServer(root: root) { client, service in
+        try await httpCycles(on: try MessageQueueService.open(root: root, limits: SQSLimits.queueLimits()), messages: messages)
+    }
+
+    /// The same cycles over HTTP on the queues kept in a scratch database of `server` (`PostgresQueueJournal`).
+    static func httpCyclesOnPostgres(_ server: PostgresSettings, messages: Int) async throws -> Double {
+        try await PostgresQueueBenchmark.withScratchDatabase(server) { scratch in
+            try await PostgresPool.using(scratch, connections: 8) { pool in
+                let journal = try await PostgresQueueJournal(pool: pool)
+                return try await httpCycles(on: try await MessageQueueService.open(journal: journal, limits: SQSLimits.queueLimits()),
+                                            messages: messages)
+            }
+        }
+    }
+
+    static func httpCycles(on service: MessageQueueService, messages: Int) async throws -> Double {
+        try await withServer(on: service) { client, service in
             let url = try await client.session { try await client.createQueue("bench", on: &$0) }
             let perWorker = max(1, messages / (batch * workers))
             let start = ContinuousClock.now
@@ -219,7 +245,13 @@ public enum SQSSuite {
     static func withServer<T: Sendable>(
         root: String, _ body: @Sendable (Client, MessageQueueService) async throws -> T
     ) async throws -> T {
-        let service = try MessageQueueService.open(root: root, limits: SQSLimits.queueLimits())
+        try await withServer(on: try MessageQueueService.open(root: root, limits: SQSLimits.queueLimits()), body)
+    }
+
+    /// `body` with a client of an endpoint serving `service`, closed after it.
+    static func withServer<T: Sendable>(
+        on service: MessageQueueService, _ body: @Sendable (Client, MessageQueueService) async throws -> T
+    ) async throws -> T {
         let credentials = SQSCredentials(accessKeyID: "BENCHKEY", secretAccessKey: "bench-secret")
         let endpoint = SQSEndpoint(service: service, credentials: credentials)
         let port = AsyncStream<Int>.makeStream()

@@ -15,7 +15,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Where scratch data directories go (default: the temporary directory); each bench gets a fresh one.")
     var data: String?
     @Option(help: "Runs per figure, 1 to 20 (median and spread are over these).") var runs = "3"
-    @Option(help: "The PostgreSQL server for pgqueue and pgstores: postgres://user:password@host:port/database, or a cluster's servers host1:port1,host2:port2 (it makes and drops a scratch database on the one that takes writes).")
+    @Option(help: "The PostgreSQL server for pgqueue and pgstores, and for sqs (the queues of serve --store postgres, beside SQLite's): postgres://user:password@host:port/database, or a cluster's servers host1:port1,host2:port2 (it makes and drops a scratch database on the one that takes writes).")
     var postgres: String?
     @Option(help: "Storage for the engine: sqlite, or postgres for e2e (on the --postgres server, beside SQLite in the same run).")
     var store: StoreKind = .sqlite

@@ -177,6 +177,32 @@ final class QueueJournalTests: PostgresServerTestCase {
         for queue in [first, second, reader] { await queue.close() }
     }
 
+    /// A group whose COMMIT was written on the server but never answered (the backend waiting for a standby,
+    /// terminated): the journal reads its row once nothing holds it, finds its own group in, and the send is
+    /// acknowledged; the message is stored once, and the audit finds memory and tables agree.
+    func testAnUnclearCommitThatWentInIsAcknowledgedOnce() async throws {
+        let server = try running()
+        let settings = try server.freshDatabase()
+        let pool = PostgresPool(settings: settings)
+        pools.append(pool)
+        let queue = try await open(try await PostgresQueueJournal(pool: pool), clock: ManualClock())
+        try await queue.createQueue("q")
+        let (result, caught) = try await server.withUnclearCommit(database: settings.database) {
+            try await queue.send("q", body: "unclear", id: "u1")
+        }
+        XCTAssertTrue(caught, "the commit was caught waiting for the standby")
+        XCTAssertEqual(result.messageID, "u1")
+        XCTAssertFalse(result.alreadyPresent)
+        let problems = await queue.replicaDisagreements()
+        XCTAssertEqual(problems, [])
+        _ = try await queue.send("q", body: "after", id: "u2")
+        await queue.close()
+        let reopened = try await open(try await PostgresQueueJournal(pool: pool, create: false), clock: ManualClock())
+        let ids = try await reopened.peek("q", count: 10).map(\.id)
+        XCTAssertEqual(ids, ["u1", "u2"])
+        await reopened.close()
+    }
+
     /// A reader's journal on a database without the queues' tables makes nothing and says what is missing.
     func testAReaderMakesNothing() async throws {
         let pool = try freshPool()
