@@ -234,7 +234,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EngineTests",
-            dependencies: ["Engine", "Ledger", "RedPackets", "MessageQueue", "TestKit", "PostgresStores", "PostgresCluster",
+            dependencies: ["Engine", "AccountService", "Ledger", "RedPackets", "MessageQueue", "TestKit", "PostgresStores", "PostgresCluster",
                            .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),

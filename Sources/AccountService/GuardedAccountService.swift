@@ -29,6 +29,15 @@ public struct LedgerAccountService: AccountService {
     }
 }
 
+/// A credit of `creditAtomically` that missed its deadline while its write was under way: the opener is told
+/// `deadline`, and `write` ends with the credit's fate (landed, refused, or unknown).
+public struct LateCredit: Error, CustomStringConvertible {
+    public let deadline: CreditError
+    public let order: CreditOrder
+    public let write: Task<CreditOutcome, any Error>
+    public var description: String { "\(deadline)" }
+}
+
 /// The account system as the red-packet service sees it during the Gala: a credit either commits within
 /// a deadline, or fails (overload, injected failure, outage, deadline) and the caller queues it.
 ///
@@ -85,6 +94,33 @@ public final class GuardedAccountService: AccountService {
         guard let value else { throw record(.deadlineExceeded) }
         counters.withLock { $0.succeeded += 1 }
         return value
+    }
+
+    /// The credit of an all-or-nothing open (the transaction credit mode): the same faults, limit and deadline,
+    /// but a write past its deadline is not left to land unseen. An open can be undone only if its credit did not
+    /// land, and a credit past its deadline may still land (it waits in the ledger's group commit): so a missed
+    /// deadline throws `LateCredit`, which holds the write, for the caller to undo the open once the write has
+    /// ended unlanded (or keep it when it landed). The write counts against the concurrency limit until it ends.
+    public func creditAtomically(_ order: CreditOrder) async throws -> CreditOutcome {
+        let settings = try admit()
+        let latency = Duration.milliseconds(settings.addedLatencyMilliseconds)
+        let write = Task { [self] in
+            defer { counters.withLock { $0.inFlight -= 1 } }
+            if latency > .zero { try await clock.sleep(for: latency) }
+            return try await direct.credit(order)
+        }
+        guard let value = try await Deadline.race(limits.deadline, clock: clock, { try await write.value }) else {
+            throw LateCredit(deadline: record(.deadlineExceeded), order: order, write: write)
+        }
+        counters.withLock { $0.succeeded += 1 }
+        return value
+    }
+
+    /// Whether `error`, thrown by `credit` or `creditAtomically`, proves the credit did not land: refused before
+    /// the write (faults, the concurrency limit) or refused by the ledger. A `LateCredit` does not: its write
+    /// is still under way.
+    public static func isNotCredited(_ error: any Error) -> Bool {
+        error is CreditError || error is LedgerError
     }
 
     /// Runs `work` (a call into the account system) under the faults, the concurrency limit and the deadline.

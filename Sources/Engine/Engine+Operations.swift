@@ -78,9 +78,9 @@ extension Engine {
                 result = try await packets.open(packet, user: user, via: creditPath.driver)
             case .transaction:
                 let accountService = self.accountService
-                result = try await packets.openAtomically(packet, user: user) { order in
-                    try await accountService.credit(order)
-                }
+                result = try await packets.openAtomically(packet, user: user, credit: { order in
+                    try await accountService.creditAtomically(order)
+                }, notCredited: GuardedAccountService.isNotCredited)
             }
             let latency = ContinuousClock.now - started
             metrics.recordOpen(latency: latency)
@@ -105,6 +105,12 @@ extension Engine {
             }
             if !quiet { events.add(.failure, "\(user)'s open of \(packet) rolled back: \(error)") }
             throw error
+        } catch let late as LateCredit {
+            // The opener is answered at the deadline; the open is undone only once its credit's write has ended
+            // without landing.
+            metrics.update { $0.failedForUserTransactionMode += 1 }
+            finishLate(late, user: user, packet: packet, quiet: quiet)
+            throw late.deadline
         } catch let error as PacketError {
             throw error // the opener's mistake (not grabbed, expired, …), not a system failure
         } catch {
@@ -114,6 +120,40 @@ extension Engine {
             if !quiet { events.add(.failure, "\(user)'s open of \(packet) failed: \(error)") }
             throw error
         }
+    }
+
+    /// Waits, off the opener's path, for the write of a credit that missed its deadline, then keeps or undoes
+    /// its open: credited if it landed, rolled back if the ledger refused it, left `crediting` for the next
+    /// start's recovery when its fate is unknown. `close()` waits for these.
+    private func finishLate(_ late: LateCredit, user: String, packet: PacketID, quiet: Bool) {
+        let key = lateCredits.withLock { late -> Int in
+            late.next += 1
+            return late.next
+        }
+        let task = Task {
+            defer { lateCredits.withLock { late in if late.running.removeValue(forKey: key) == nil { late.ended.insert(key) } } }
+            let claim = late.order.claim
+            let credited: CreditOutcome?
+            switch await late.write.result {
+            case let .success(outcome): credited = outcome
+            case let .failure(error) where GuardedAccountService.isNotCredited(error): credited = nil
+            case let .failure(error):
+                events.add(.failure, "\(user)'s open of \(packet) missed its deadline and its credit's fate is unknown (\(error)); it stays on its way for the next start")
+                return
+            }
+            do {
+                try await packets.finishAtomicOpen(claim, credited: credited)
+                if credited == nil { metrics.update { $0.rollbacks += 1 } }
+                if !quiet {
+                    events.add(credited == nil ? .failure : .open, credited == nil
+                        ? "\(user)'s open of \(packet) rolled back: \(late.deadline)"
+                        : "\(user)'s open of \(packet) was credited after its deadline: it stands")
+                }
+            } catch {
+                events.add(.failure, "\(user)'s open of \(packet): \(error); it stays on its way for the next start")
+            }
+        }
+        lateCredits.withLock { late in if late.ended.remove(key) == nil { late.running[key] = task } }
     }
 
     // MARK: Fault injection

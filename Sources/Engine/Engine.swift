@@ -50,6 +50,15 @@ public final class Engine: Sendable {
     /// Passes the expiry timer has made (`runExpiry`).
     let expiryPasses = Atomic<Int>(0)
     let mode: Mutex<CreditMode>
+    /// The transaction mode's opens whose credit missed its deadline, waiting for the write's end (`finishLate`).
+    let lateCredits = Mutex(LateCredits())
+
+    struct LateCredits {
+        var next = 0
+        var running: [Int: Task<Void, Never>] = [:]
+        /// Those that ended before they were recorded as running.
+        var ended: Set<Int> = []
+    }
     let slowSnapshot = Mutex<SlowSnapshot?>(nil)
     /// The PostgreSQL queue's counts, refreshed by `run()` (see `runPostgresQueueFigures`).
     let postgresQueueFigures = Mutex(QueueSnapshot(queues: []))
@@ -264,6 +273,7 @@ public final class Engine: Sendable {
     /// start (the deterministic simulation's restarts).
     public func close(settle: Bool = true) async {
         await creditPath.driver.recordsSettled()
+        for late in lateCredits.withLock({ Array($0.running.values) }) { await late.value }
         if settle {
             do {
                 let settled = try await packets.recover()

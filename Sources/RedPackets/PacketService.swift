@@ -201,8 +201,15 @@ public final class PacketService: Sendable {
     /// system's call (its faults, deadline and concurrency limit). With two systems there is no transaction to
     /// roll back: a failed credit is compensated by removing the claim again (`undraw`), and the opener gets
     /// the error and must try again. A crash between the two leaves a `crediting` claim that recovery queues.
+    ///
+    /// Only a credit known not to have landed may be compensated: `notCredited` says which errors prove it (the
+    /// call refused before anything was written, or the ledger's own refusal). Any other error leaves the claim
+    /// `crediting`, as a crash would, for the credit path to finish by its id: undrawn, its slot's share could
+    /// be drawn again while the first credit landed (a credit past its deadline on a loaded ledger did, and the
+    /// audit found the money paid twice).
     public func openAtomically(
-        _ packet: PacketID, user: String, credit: @Sendable (CreditOrder) async throws -> CreditOutcome
+        _ packet: PacketID, user: String, credit: @Sendable (CreditOrder) async throws -> CreditOutcome,
+        notCredited: @Sendable (any Error) -> Bool
     ) async throws -> OpenResult {
         let drawn = try await draw(packet, user: user)
         if drawn.wasReplay || drawn.claim.state != .crediting {
@@ -212,11 +219,22 @@ public final class PacketService: Sendable {
         do {
             outcome = try await credit(drawn.claim.creditOrder)
         } catch {
-            try await store.undraw(drawn.claim.id)
+            if notCredited(error) { try await store.undraw(drawn.claim.id) }
             throw error
         }
         try await store.markCredited(drawn.claim.id, at: outcome.creditedAt)
         return OpenResult(claim: (try? await store.currentClaim(drawn.claim.id)) ?? drawn.claim, wasReplay: false, creditFailure: nil)
+    }
+
+    /// Ends an all-or-nothing open whose credit's fate was learnt after the opener was answered (a credit past
+    /// its deadline, `openAtomically` having left the claim `crediting`): `credited` keeps the open (the claim
+    /// credited), nil undoes it (`undraw`), which only a credit known not to have landed may do.
+    public func finishAtomicOpen(_ claim: ClaimID, credited: CreditOutcome?) async throws {
+        if let credited {
+            try await store.markCredited(claim, at: credited.creditedAt)
+        } else {
+            try await store.undraw(claim)
+        }
     }
 
     // MARK: Expiry

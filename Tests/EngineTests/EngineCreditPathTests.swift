@@ -1,3 +1,4 @@
+import AccountService
 import Engine
 import Foundation
 import Ledger
@@ -244,6 +245,33 @@ final class EngineCreditPathTests: XCTestCase {
             engine.setCreditFailure(percent: 0)
             let retried = try await engine.open(packet.id, user: "bob")
             XCTAssertEqual(retried.claim.state, .credited)
+            let violations = try await engine.audit()
+            XCTAssertEqual(violations, [])
+        }
+    }
+
+    /// A transaction-mode credit slower than the deadline: the opener sees the error at the deadline, but the
+    /// write goes on and lands, so the open is not undone (before, it was: the share could be drawn again and the
+    /// audit found the ledger's credit belonging to no claim, the money paid twice). Once the write has ended the
+    /// claim is credited and the books balance.
+    func testATransactionModeCreditThatLandsAfterItsDeadlineIsNotUndone() async throws {
+        try await withRunningEngine { engine in
+            let packet = try await seedAndSend(engine)
+            engine.setCreditMode(.transaction)
+            engine.setLedgerLatency(milliseconds: Int(Limits.default.credit.deadline / .milliseconds(1)) + 300)
+            try await engine.grab(packet.id, user: "bob")
+            do {
+                _ = try await engine.open(packet.id, user: "bob")
+                XCTFail("a credit past its deadline fails the open for the user")
+            } catch {
+                XCTAssertEqual(error as? CreditError, .deadlineExceeded)
+            }
+            await waitUntil("the late credit to land and its open to stand", timeout: .seconds(10)) {
+                (try? engine.packets.detail(packet.id).claims.first?.state) == .credited
+            }
+            XCTAssertEqual(try engine.packets.packet(packet.id).opened, 1, "the share stays drawn")
+            XCTAssertEqual(engine.metricsSnapshot().rollbacks, 0)
+            engine.setLedgerLatency(milliseconds: 0)
             let violations = try await engine.audit()
             XCTAssertEqual(violations, [])
         }
