@@ -17,6 +17,16 @@ extension DashboardRenderer {
         }
         let body = Rect(x: 0, y: y, width: width, height: footerY - y)
         guard let comparison = snapshot.comparison else {
+            if let failure = snapshot.comparisonFailure {
+                // Said where the halves would be, for as long as it is true: the status line's message expires.
+                let lines = Array(Self.wrap("the second engine did not start: " + TerminalText.sanitize(failure),
+                                            width: max(10, width - 4)).prefix(max(1, body.height - 2)))
+                for (index, line) in lines.enumerated() {
+                    buffer.write(line, x: max(0, (width - DisplayWidth.of(line)) / 2), y: body.y + body.height / 2 - lines.count / 2 + index,
+                                 style: CellStyle(.error))
+                }
+                return
+            }
             let message = "starting the second engine (transaction mode)…"
             let fitted = DisplayWidth.truncate(options.unicode ? message : "starting the second engine (transaction mode)...", to: width)
             buffer.write(fitted, x: max(0, (width - DisplayWidth.of(fitted)) / 2), y: body.y + body.height / 2, style: CellStyle(.muted))

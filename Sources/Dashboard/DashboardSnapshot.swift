@@ -28,6 +28,8 @@ public struct DashboardSnapshot: Sendable, Equatable {
     public var scenario: ScenarioStatus?
     /// Both credit modes side by side, while the comparison runs.
     public var comparison: Comparison?
+    /// Why the side-by-side view's second engine did not start (shown in its place until `c` tries again).
+    public var comparisonFailure: String?
 
     public init(
         takenAt: Timestamp,

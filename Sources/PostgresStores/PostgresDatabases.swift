@@ -101,6 +101,17 @@ public struct PostgresDatabases: Sendable, Equatable {
         }
     }
 
+    /// Makes the database `name` on the server that takes writes among `settings`' (whose database exists), when
+    /// it is missing, as `locate` makes a system's: for a second set of books beside these (the side-by-side
+    /// view's second engine, whose red packets go there and its ledger and queue beside them).
+    public static func make(_ name: String, beside settings: PostgresSettings) async throws {
+        let writable = try await PostgresPool.writableServer(of: settings)
+        try await PostgresPool.using(writable, connections: 1) { admin in
+            try await admin.checkReachable()
+            try await ensureExists(name, for: "red packets", on: admin, create: true)
+        }
+    }
+
     /// The components `hongbao_schema` records in the pool's database (none when it has no such table).
     private static func componentsRecorded(on pool: PostgresPool) async throws -> Set<String> {
         let found = try await pool.rows("SELECT to_regclass('hongbao_schema') IS NOT NULL")

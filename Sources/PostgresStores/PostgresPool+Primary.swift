@@ -195,6 +195,21 @@ extension PostgresPool {
 }
 
 extension PostgresPool {
+    /// Keeps this pool on the primary while the calling task runs (a pool of its own beside the engine's, as
+    /// `serve` has): where `primary` says it is (a local cluster's settings, which a failover rewrites), read
+    /// every `interval`; without it, for a URL naming several servers, the one that takes writes once writes fail
+    /// (`followWritableServer`). A URL naming one server gives nothing to follow.
+    public func followPrimary(_ primary: (@Sendable () -> PostgresSettings?)?, every interval: Duration = .milliseconds(250)) async {
+        guard let primary else {
+            if settings.servers.count > 1 { await followWritableServer(every: interval) { _ in } }
+            return
+        }
+        while !Task.isCancelled {
+            if let found = primary() { move(to: settings.on(found.server)) }
+            try? await Task.sleep(for: interval)
+        }
+    }
+
     /// How durable an acknowledged commit is on this server, in a few words for a screen: read from its
     /// `synchronous_commit` and `synchronous_standby_names` (`PostgresPool.durabilityLabel`).
     public func commitDurability() async throws -> String {

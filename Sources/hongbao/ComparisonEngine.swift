@@ -1,5 +1,6 @@
 import Dashboard
 import Engine
+import PostgresStores
 import Foundation
 import Ledger
 import Primitives
@@ -13,6 +14,35 @@ struct ComparisonSettings: Sendable {
     var workers: Int
     var demoAccounts: Int
     var seed: UInt64
+    /// Where its books are: SQLite files in `dataPath`, or on the first engine's PostgreSQL server in databases of
+    /// their own (`transactionStore(beside:)`).
+    var store: StoreChoice = .sqlite
+    /// On PostgreSQL: where the primary is now, as for the first engine.
+    var postgresPrimary: (@Sendable () -> PostgresSettings?)?
+    /// On PostgreSQL: the first engine's server and database, beside which `store`'s database is made.
+    var postgresBeside: PostgresSettings?
+
+    /// Settings for the second engine beside a first one on `store`: on PostgreSQL its books go in the database
+    /// named after the first's with `_transaction` (and its own `_ledger` and `_queue`), made when missing, so
+    /// that neither engine's books hold the other's.
+    init(dataPath: String, durability: Durability, workers: Int, demoAccounts: Int, seed: UInt64,
+         beside store: StoreChoice = .sqlite, postgresPrimary: (@Sendable () -> PostgresSettings?)? = nil) {
+        self.dataPath = dataPath
+        self.durability = durability
+        self.workers = workers
+        self.demoAccounts = demoAccounts
+        self.seed = seed
+        if case let .postgres(settings) = store {
+            self.store = .postgres(settings.inDatabase(settings.database + Self.transactionSuffix))
+            self.postgresPrimary = postgresPrimary
+            postgresBeside = settings
+        }
+    }
+
+    static let transactionSuffix = "_transaction"
+    /// The second engine's connections on PostgreSQL: half the first's, so that both fit under the server's
+    /// `max_connections` (100 on `hongbao cluster`) beside the monitors.
+    static let postgresConnections = 24
 }
 
 /// The second engine of the side-by-side view, in transaction mode, with its own load generator driven by the same
@@ -29,9 +59,16 @@ final class ComparisonEngine: Sendable {
     }
 
     static func start(_ settings: ComparisonSettings) async throws -> ComparisonEngine {
+        if case let .postgres(books) = settings.store, let first = settings.postgresBeside {
+            try await PostgresDatabases.make(books.database, beside: first)
+        }
         var configuration = EngineConfiguration(dataPath: settings.dataPath, workers: settings.workers)
         configuration.durability = settings.durability
         configuration.creditMode = .transaction
+        configuration.store = settings.store
+        configuration.postgresPrimary = settings.postgresPrimary
+        configuration.postgresConnections = ComparisonSettings.postgresConnections
+        configuration.postgresWarmConnections = ComparisonSettings.postgresConnections
         let engine = try await Engine.start(configuration)
         engine.setCreditMode(.transaction)
         let users = try await SimulationRunner.prepareUsers(engine: engine, count: settings.demoAccounts, seed: settings.seed)

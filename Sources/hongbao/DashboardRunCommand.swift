@@ -75,10 +75,6 @@ struct DashboardRunCommand: AsyncParsableCommand {
                 throw UserError(message: "--record: cannot write \(record)", exitCode: ExitStatus.usage)
             }
         }
-        if data.store == .postgres && compare {
-            throw UserError(message: "--compare runs on SQLite only in this version; leave it out with --store postgres",
-                            exitCode: ExitStatus.usage)
-        }
         let configuration = try data.engineConfiguration(workers: workers)
         // The data directory's cluster, faulted by the keys; or the servers the URL names, only shown.
         let cluster: DashboardCluster? = switch configuration.store {
@@ -91,7 +87,7 @@ struct DashboardRunCommand: AsyncParsableCommand {
         await cluster?.monitor.poll()
         let slot = ComparisonSlot(settings: ComparisonSettings(
             dataPath: configuration.dataPath + "-transaction", durability: data.durability, workers: workers,
-            demoAccounts: demoAccounts, seed: seed))
+            demoAccounts: demoAccounts, seed: seed, beside: configuration.store, postgresPrimary: configuration.postgresPrimary))
         let users = try await userErrors { try await SimulationRunner.prepareUsers(engine: engine, count: demoAccounts, seed: seed) }
         let random = SeededRandomSource(seed: seed)
         let load = LoadGenerator(engine: engine, shape: LoadGenerator.Shape(users: users), random: random)
@@ -108,6 +104,7 @@ struct DashboardRunCommand: AsyncParsableCommand {
             }
         }
         let endpoint = opened
+        let primary = configuration.postgresPrimary
         let backend = EngineDashboardBackend(
             engine: engine, load: load, users: users, scenario: player, random: random, comparison: slot,
             traffic: endpoint?.endpoint.traffic, cluster: cluster)
@@ -131,6 +128,8 @@ struct DashboardRunCommand: AsyncParsableCommand {
             }
             // Only deleted messages kept for rewinding: the engine decides itself when credits expire.
             services.append { await endpoint.endpoint.purgeExpiredPeriodically(keptOnly: true) }
+            // On PostgreSQL its pool follows the primary through a failover, as the engine's do.
+            if let pool = endpoint.pool { services.append { await pool.followPrimary(primary) } }
         }
         if let player { services.append { await player.run() } }
         let exit: Result<DashboardExit, TerminalError>
@@ -165,6 +164,8 @@ struct DashboardRunCommand: AsyncParsableCommand {
     struct SQSService: Sendable {
         let endpoint: SQSEndpoint
         let configuration: SQSServerConfiguration
+        /// On PostgreSQL: the endpoint's pool.
+        var pool: PostgresPool?
         let close: @Sendable () async -> Void
     }
 
@@ -183,7 +184,7 @@ struct DashboardRunCommand: AsyncParsableCommand {
         case let .sqlite(books):
             let endpoint = SQSEndpoint(service: books.queue, credentials: credentials)
             endpoint.traffic.setAddress("\(host):\(port)")
-            return SQSService(endpoint: endpoint, configuration: configuration, close: {})
+            return SQSService(endpoint: endpoint, configuration: configuration, pool: nil, close: {})
         case let .postgres(books):
             let pool = PostgresPool(settings: books.databases.queue, maxConnections: 4)
             do {
@@ -191,7 +192,7 @@ struct DashboardRunCommand: AsyncParsableCommand {
                 let service = try await MessageQueueService.open(journal: journal, limits: SQSLimits.queueLimits())
                 let endpoint = SQSEndpoint(service: service, credentials: credentials)
                 endpoint.traffic.setAddress("\(host):\(port)")
-                return SQSService(endpoint: endpoint, configuration: configuration, close: {
+                return SQSService(endpoint: endpoint, configuration: configuration, pool: pool, close: {
                     await service.close()
                     await pool.close()
                 })

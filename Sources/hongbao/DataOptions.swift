@@ -85,17 +85,22 @@ struct DataOptions: ParsableArguments {
         configuration.durability = durability
         if store == .postgres {
             configuration.store = .postgres(try postgresSettings())
-            if serverIsTheDataDirectorysCluster {
-                // After a failover the cluster's settings name the new primary: the engine follows them.
-                let cluster = LocalCluster(dataDirectory: path)
-                configuration.postgresPrimary = {
-                    guard let primary = try? cluster.settings().primarySettings else { return nil }
-                    return PostgresSettings(host: primary.host, port: primary.port, user: primary.user,
-                                            password: primary.password, database: primary.database)
-                }
-            }
+            configuration.postgresPrimary = clusterPrimary(path)
         }
         return configuration
+    }
+
+    /// Where the data directory's cluster (at `path`) has its primary now, when `--store postgres` connects to
+    /// that cluster: after a failover its settings name the new primary, and the engine and `serve` follow them.
+    /// Nil for a server a URL names.
+    func clusterPrimary(_ path: String) -> (@Sendable () -> PostgresSettings?)? {
+        guard serverIsTheDataDirectorysCluster else { return nil }
+        let cluster = LocalCluster(dataDirectory: path)
+        return {
+            guard let primary = try? cluster.settings().primarySettings else { return nil }
+            return PostgresSettings(host: primary.host, port: primary.port, user: primary.user,
+                                    password: primary.password, database: primary.database)
+        }
     }
 
     /// Whether `--store postgres` connects to the data directory's cluster (no `--postgres`, no

@@ -79,10 +79,12 @@ final class EngineDashboardBackend: DashboardBackend {
             let baseline = comparison.baseline
             compared = Comparison(
                 queue: Self.half(s, since: baseline?.primary, accounts: accountsSummary, replicas: replicas, updates: primaryUpdates),
+                // On PostgreSQL both engines' books are on the same servers: the second half shows them too.
                 transaction: Self.half(second, since: baseline?.secondary, accounts: accounts(second, nil),
-                                       replicas: second.queue.replicas.map(Self.replica), updates: secondUpdates))
+                                       replicas: cluster == nil ? second.queue.replicas.map(Self.replica) : replicas,
+                                       updates: secondUpdates))
         }
-        return DashboardSnapshot(
+        var snapshot = DashboardSnapshot(
             takenAt: s.takenAt,
             header: header(s),
             accounts: accountsSummary,
@@ -109,6 +111,8 @@ final class EngineDashboardBackend: DashboardBackend {
             events: s.events.map { EventLine(at: $0.at, kind: Self.eventKind($0.kind), text: $0.text) },
             scenario: scenarioStatus(),
             comparison: compared)
+        if case let .failed(message) = comparison.current { snapshot.comparisonFailure = message }
+        return snapshot
     }
 
     private func scenarioStatus() -> ScenarioStatus? {
@@ -257,8 +261,6 @@ final class EngineDashboardBackend: DashboardBackend {
         do {
             if case .postgres = engine.books {
                 switch command {
-                case .compare:
-                    throw DashboardCommandError.rejected("side by side runs on SQLite only in this version")
                 case .replica where cluster == nil, .failover where cluster == nil:
                     throw DashboardCommandError.rejected("no cluster in the data directory to fault (hongbao cluster up); the server is not this dashboard's")
                 default: break
@@ -271,7 +273,7 @@ final class EngineDashboardBackend: DashboardBackend {
                 throw DashboardCommandError.rejected("side by side: each half keeps its credit mode (c leaves the comparison)")
             }
             let text = try await run(command)
-            guard let mirror = comparison.mirror, Self.mirrored(command) else { return .success(text) }
+            guard let mirror = comparison.mirror, Self.mirrored(command, postgres: !onSQLite) else { return .success(text) }
             // Load and faults act on both engines at once; the load runs at the same rate on each.
             if case .gala = command {
                 mirror.load.setRate(load.counters.rate)
@@ -360,9 +362,12 @@ final class EngineDashboardBackend: DashboardBackend {
     }
 
     /// Commands that act on both engines while the side-by-side view runs.
-    static func mirrored(_ command: DashboardCommand) -> Bool {
+    /// Whether `command` acts on the second engine too while the halves are side by side. On PostgreSQL a replica
+    /// fault is the cluster's, whose servers both engines use: once is both.
+    static func mirrored(_ command: DashboardCommand, postgres: Bool = false) -> Bool {
         switch command {
-        case .gala, .setCreditFailureRate, .setLedgerLatency, .replica, .workers, .redriveDeadLetters: return true
+        case .replica: return !postgres
+        case .gala, .setCreditFailureRate, .setLedgerLatency, .workers, .redriveDeadLetters: return true
         case .send, .grabAndOpen, .setCreditMode, .toggleScenarioPause, .scenarioStep, .compare, .rewindQueue, .failover: return false
         }
     }

@@ -48,6 +48,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let databases = try await userErrors { try await PostgresDatabases.locate(settings, create: true) }
         let pool = PostgresPool(settings: databases.queue, maxConnections: 8)
+        let follower = Task { [primary = data.clusterPrimary(directory)] in await pool.followPrimary(primary) }
+        defer { follower.cancel() }
         do {
             let journal = try await PostgresQueueJournal(pool: pool)
             let durability = try await pool.commitDurability()

@@ -167,6 +167,49 @@ final class StageInTmuxTests: XCTestCase {
         }
     }
 
+    /// Side by side on PostgreSQL: the second engine starts on the same server with its books in databases of
+    /// their own (`<name>_transaction` and its siblings); a fault set on the `:` line reaches both halves, queue
+    /// mode shows no error where transaction mode shows them, and after `q` both engines' books pass the audit.
+    func testSideBySideOnPostgreSQLKeepsEachEnginesBooksApartAndBothBalance() async throws {
+        let login = try await TestPostgres.start(self).primary
+        let url = "postgres://\(login.user):\(login.password)@\(login.host):\(login.port)/\(login.database)"
+        let tmux = try TmuxSession(command: """
+            cd \(Self.root.path) && LANG=C.UTF-8 \(binary.url.path) --data \(directory)/data --store postgres \
+            --postgres '\(url)' --demo-accounts 50 --compare; echo EXITED $?; sleep 60
+            """, width: 120, height: 40)
+        defer { Self.quit(tmux) }
+        func command(_ text: String) throws {
+            try tmux.send(":")
+            _ = try tmux.command(["send-keys", "-t", tmux.name, "-l", text])
+            try tmux.send("Enter")
+        }
+        do {
+            try tmux.waitFor(seconds: 90) { $0.contains("TRANSACTION") && $0.contains("updates/s") }
+            try command("failure 30")
+            try tmux.waitFor("(both engines)")
+            try command("gala start 500")
+            try tmux.waitFor(seconds: 90) { screen in
+                (Self.halves(of: "users who saw an error", in: screen)?.transaction ?? 0) > 0
+                    && (Self.halves(of: "opens", in: screen)?.queue ?? 0) > 100
+            }
+            try command("gala stop")
+            let end = try tmux.waitFor(seconds: 90) { screen in
+                screen.components(separatedBy: "✓ balanced").count == 3 && (Self.halves(of: "opens/s", in: screen).map { $0 == (0, 0) } ?? false)
+            }
+            XCTAssertEqual(Self.halves(of: "users who saw an error", in: end)?.queue, 0, "queue mode: nobody saw an error\n\(end)")
+            try tmux.send("q")
+            try tmux.waitFor("EXITED 0", seconds: 60)
+        } catch let timeout as TmuxSession.Timeout {
+            return XCTFail("\(timeout)")
+        }
+        for database in [login.database, login.database + "_transaction"] {
+            let books = "postgres://\(login.user):\(login.password)@\(login.host):\(login.port)/\(database)"
+            let audit = try binary.run(["audit", "--store", "postgres", "--postgres", books])
+            XCTAssertEqual(audit.status, 0, "\(database): \(audit.stdout)\(audit.stderr)")
+            XCTAssertTrue(audit.stdout.contains("✓ every invariant holds"), "\(database): \(audit.stdout)")
+        }
+    }
+
     /// Side by side stopped while its second engine is still starting: once that engine is up it rests instead of
     /// following the load (before, it took the load anyway and sent packets nobody was shown).
     func testStoppingSideBySideWhileTheSecondEngineStartsLeavesItResting() async throws {
