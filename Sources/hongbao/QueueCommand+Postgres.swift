@@ -34,7 +34,7 @@ enum PostgresQueueCommands {
     static func withQueues<T: Sendable>(_ data: DataOptions, _ body: (MessageQueueService) async throws -> T) async throws -> T {
         let settings = try data.postgresSettings()
         do {
-            let databases = try await PostgresDatabases.locate(settings, create: true)
+            let databases = try await PostgresDatabases.locate(try await PostgresPool.writableServer(of: settings), create: true)
             return try await PostgresPool.using(databases.queue, connections: 4) { pool in
                 let journal = try await PostgresQueueJournal(pool: pool)
                 let service = try await MessageQueueService.open(journal: journal, limits: QueueCommand.limits)
@@ -49,7 +49,8 @@ enum PostgresQueueCommands {
     static func storedQueues(_ data: DataOptions) async throws -> QueueState? {
         let settings = try data.postgresSettings()
         do {
-            let databases = try await PostgresDatabases.locate(settings, create: false)
+            // The primary, for reading too: opening the journal takes its schema's lock.
+            let databases = try await PostgresDatabases.locate(try await PostgresPool.writableServer(of: settings), create: false)
             return try await PostgresPool.using(databases.queue, connections: 2) { pool in
                 try await PostgresQueueJournal(pool: pool, create: false).load(limits: QueueCommand.limits)
             }

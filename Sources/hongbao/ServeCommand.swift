@@ -46,7 +46,9 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw UserError(error)
         }
-        let databases = try await userErrors { try await PostgresDatabases.locate(settings, create: true) }
+        let databases = try await userErrors {
+            try await PostgresDatabases.locate(try await PostgresPool.writableServer(of: settings), create: true)
+        }
         let pool = PostgresPool(settings: databases.queue, maxConnections: 8)
         let follower = Task { [primary = data.clusterPrimary(directory)] in await pool.followPrimary(primary) }
         defer { follower.cancel() }
