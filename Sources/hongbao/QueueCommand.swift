@@ -8,7 +8,7 @@ import Primitives
 struct QueueCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "queue",
-        abstract: "Operate the three-copy message queue.",
+        abstract: "Operate the message queue (the three-copy queue, or the server's with --store postgres).",
         subcommands: [
             Create.self, List.self, Stats.self, Send.self, Commit.self, Rollback.self, Receive.self, Delete.self,
             Peek.self, Redrive.self, Rewind.self, SetRewindWindow.self, Replicas.self, Load.self, LoadHalf.self,

@@ -14,7 +14,7 @@ import Synchronization
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the three-copy queue over the Amazon SQS protocol (AWS JSON 1.0, Signature V4).")
+        abstract: "Serve the queue over the Amazon SQS protocol (AWS JSON 1.0, Signature V4): the three-copy queue, or the server's with --store postgres.")
 
     @OptionGroup var data: DataOptions
     @Option(help: "Address to listen on (default 127.0.0.1; anything else exposes the queue to the network).")
