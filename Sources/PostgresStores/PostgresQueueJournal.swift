@@ -56,6 +56,45 @@ public final class PostgresQueueJournal: QueueJournal {
         }
     }
 
+    /// The advisory lock a serving process holds in the queue's database ("HBQS").
+    static let servingLockKey: Int64 = 0x4842_5153
+
+    /// Claims the queues for one serving process (`serve`, the dashboard's `--sqs`): a second one is refused,
+    /// naming the holder, instead of taking turns with the first (two writers are kept apart by the sequence
+    /// check, each switch a failed verb: safe, and slow for both). A session-level advisory lock on a connection
+    /// of its own, released by `release()` or with the process. A failover leaves the lock with the old primary:
+    /// there the sequence check is what keeps two writers apart. The operator's queue commands take no lock.
+    public func holdServing() async throws -> ServingLock {
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(configuration: try pool.settings.connectionConfiguration(),
+                                                              id: 0, logger: pool.logger)
+        } catch {
+            throw PostgresStoreError.unavailable("cannot connect to \(pool.settings.redacted): \(PostgresPool.probeReason(error))")
+        }
+        do {
+            var held = false
+            for try await taken in try await connection.query(
+                "SELECT pg_try_advisory_lock(\(Self.servingLockKey))", logger: pool.logger).decode(Bool.self) {
+                held = taken
+            }
+            if held { return ServingLock(connection: connection) }
+            var holder = "another process"
+            for try await (pid, address, since) in try await connection.query("""
+                SELECT a.pid, coalesce(host(a.client_addr), 'a local socket'), to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ')
+                FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = \(Self.servingLockKey)
+                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                """, logger: pool.logger).decode((Int32, String, String).self) {
+                holder = "another process (backend \(pid), from \(address), since \(since))"
+            }
+            throw PostgresStoreError.server("the queues in \(location) are served by \(holder): stop it, or send to its endpoint")
+        } catch {
+            try? await connection.close()
+            throw PostgresPool.classify(error)
+        }
+    }
+
     /// Every queue, message and half message, read in one snapshot.
     public func load(limits: QueueLimits) async throws -> QueueState {
         try await pool.retrying {
@@ -98,5 +137,18 @@ public final class PostgresQueueJournal: QueueJournal {
                 return builder.finish()
             }
         }
+    }
+}
+
+/// The claim of `PostgresQueueJournal.holdServing`, held until `release()` (or the process's end).
+public final class ServingLock: Sendable {
+    let connection: PostgresConnection
+
+    init(connection: PostgresConnection) {
+        self.connection = connection
+    }
+
+    public func release() async {
+        try? await connection.close()
     }
 }

@@ -189,13 +189,20 @@ struct DashboardRunCommand: AsyncParsableCommand {
             let pool = PostgresPool(settings: books.databases.queue, maxConnections: 4)
             do {
                 let journal = try await PostgresQueueJournal(pool: pool)
-                let service = try await MessageQueueService.open(journal: journal, limits: SQSLimits.queueLimits())
-                let endpoint = SQSEndpoint(service: service, credentials: credentials)
-                endpoint.traffic.setAddress("\(host):\(port)")
-                return SQSService(endpoint: endpoint, configuration: configuration, pool: pool, close: {
-                    await service.close()
-                    await pool.close()
-                })
+                let serving = try await journal.holdServing()
+                do {
+                    let service = try await MessageQueueService.open(journal: journal, limits: SQSLimits.queueLimits())
+                    let endpoint = SQSEndpoint(service: service, credentials: credentials)
+                    endpoint.traffic.setAddress("\(host):\(port)")
+                    return SQSService(endpoint: endpoint, configuration: configuration, pool: pool, close: {
+                        await service.close()
+                        await serving.release()
+                        await pool.close()
+                    })
+                } catch {
+                    await serving.release()
+                    throw error
+                }
             } catch {
                 await pool.close()
                 throw UserError(error)

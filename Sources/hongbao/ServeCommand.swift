@@ -54,10 +54,18 @@ struct ServeCommand: AsyncParsableCommand {
         defer { follower.cancel() }
         do {
             let journal = try await PostgresQueueJournal(pool: pool)
-            let durability = try await pool.commitDurability()
-            let service = try await MessageQueueService.open(journal: journal, limits: SQSLimits.queueLimits())
-            try await serve(service, credentialsIn: directory,
-                            queue: "\(journal.location), each commit on \(durability.lowercased())")
+            // One serving process at a time: a second is refused here, naming the first.
+            let serving = try await journal.holdServing()
+            do {
+                let durability = try await pool.commitDurability()
+                let service = try await MessageQueueService.open(journal: journal, limits: SQSLimits.queueLimits())
+                try await serve(service, credentialsIn: directory,
+                                queue: "\(journal.location), each commit on \(durability.lowercased())")
+            } catch {
+                await serving.release()
+                throw error
+            }
+            await serving.release()
         } catch {
             await pool.close()
             throw error as? UserError ?? UserError(error)

@@ -203,6 +203,25 @@ final class QueueJournalTests: PostgresServerTestCase {
         await reopened.close()
     }
 
+    /// One serving process at a time: a second claim is refused, naming the holder's backend, until the first
+    /// lets go; the operator's commands (no claim) still write.
+    func testASecondServingProcessIsRefusedUntilTheFirstLetsGo() async throws {
+        let pool = try freshPool()
+        let first = try await PostgresQueueJournal(pool: pool)
+        let second = try await PostgresQueueJournal(pool: pool)
+        let held = try await first.holdServing()
+        do {
+            _ = try await second.holdServing()
+            XCTFail("two processes claimed the queues at once")
+        } catch let error as PostgresStoreError {
+            guard case let .server(message) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(message.contains("are served by another process (backend "), message)
+        }
+        await held.release()
+        let taken = try await second.holdServing()
+        await taken.release()
+    }
+
     /// A reader's journal on a database without the queues' tables makes nothing and says what is missing.
     func testAReaderMakesNothing() async throws {
         let pool = try freshPool()
