@@ -6,7 +6,10 @@ import Primitives
 /// waiter, so no caller serves others forever.
 extension MessageQueueService {
     func commit(_ operations: [QueueOperation]) async throws(MessageQueueError) {
-        guard let last = operations.last?.sequence else { return }
+        guard let last = operations.last?.sequence else {
+            try await awaitAcknowledgement()
+            return
+        }
         pending.append(contentsOf: operations)
         if lingerWake != nil, pending.count >= limits.commitLingerOperations { endLinger(lingerCount) }
         if flushing {
@@ -20,6 +23,23 @@ extension MessageQueueService {
             }
         }
         try await lead(until: last)
+    }
+
+    /// A verb that wrote nothing answered from the state (a send whose id is already there, a receive that found
+    /// nothing): the state may hold operations still on their way, which may yet fail. The answer waits for them
+    /// and fails with them: before, a send repeated while the first was in flight was told "already present" at
+    /// once, and lost when the first's commit failed (seen on PostgreSQL at a failover).
+    private func awaitAcknowledgement() async throws(MessageQueueError) {
+        let wanted = state.lastSequence
+        guard acknowledgedSequence < wanted, flushing else { return }
+        let outcome = await withCheckedContinuation { continuation in
+            commitWaiters.append(CommitWaiter(last: wanted, continuation: continuation))
+        }
+        switch outcome {
+        case .done: return
+        case let .failed(error): throw error
+        case .lead: try await lead(until: wanted)
+        }
     }
 
     private func lead(until last: Int64) async throws(MessageQueueError) {
