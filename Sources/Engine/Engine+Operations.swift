@@ -126,34 +126,37 @@ extension Engine {
     /// its open: credited if it landed, rolled back if the ledger refused it, left `crediting` for the next
     /// start's recovery when its fate is unknown. `close()` waits for these.
     private func finishLate(_ late: LateCredit, user: String, packet: PacketID, quiet: Bool) {
-        let key = lateCredits.withLock { late -> Int in
-            late.next += 1
-            return late.next
+        // Made and recorded under the lock, so that its own removal (under the lock too) always comes after.
+        lateCredits.withLock { running in
+            running.next += 1
+            let key = running.next
+            running.tasks[key] = Task { await settleLate(late, user: user, packet: packet, quiet: quiet, key: key) }
         }
-        let task = Task {
-            defer { lateCredits.withLock { late in if late.running.removeValue(forKey: key) == nil { late.ended.insert(key) } } }
-            let claim = late.order.claim
-            let credited: CreditOutcome?
-            switch await late.write.result {
-            case let .success(outcome): credited = outcome
-            case let .failure(error) where GuardedAccountService.isNotCredited(error): credited = nil
-            case let .failure(error):
-                events.add(.failure, "\(user)'s open of \(packet) missed its deadline and its credit's fate is unknown (\(error)); it stays on its way for the next start")
-                return
-            }
-            do {
-                try await packets.finishAtomicOpen(claim, credited: credited)
-                if credited == nil { metrics.update { $0.rollbacks += 1 } }
-                if !quiet {
-                    events.add(credited == nil ? .failure : .open, credited == nil
-                        ? "\(user)'s open of \(packet) rolled back: \(late.deadline)"
-                        : "\(user)'s open of \(packet) was credited after its deadline: it stands")
-                }
-            } catch {
-                events.add(.failure, "\(user)'s open of \(packet): \(error); it stays on its way for the next start")
-            }
+    }
+
+    /// `finishLate`'s task: waits for the write, settles the open, and leaves the running tasks.
+    private func settleLate(_ late: LateCredit, user: String, packet: PacketID, quiet: Bool, key: Int) async {
+        defer { _ = lateCredits.withLock { $0.tasks.removeValue(forKey: key) } }
+        let claim = late.order.claim
+        let credited: CreditOutcome?
+        switch await late.write.result {
+        case let .success(outcome): credited = outcome
+        case let .failure(error) where GuardedAccountService.isNotCredited(error): credited = nil
+        case let .failure(error):
+            events.add(.failure, "\(user)'s open of \(packet) missed its deadline and its credit's fate is unknown (\(error)); it stays on its way for the next start")
+            return
         }
-        lateCredits.withLock { late in if late.ended.remove(key) == nil { late.running[key] = task } }
+        do {
+            try await packets.finishAtomicOpen(claim, credited: credited)
+            if credited == nil { metrics.update { $0.rollbacks += 1 } }
+            if !quiet {
+                events.add(credited == nil ? .failure : .open, credited == nil
+                    ? "\(user)'s open of \(packet) rolled back: \(late.deadline)"
+                    : "\(user)'s open of \(packet) was credited after its deadline: it stands")
+            }
+        } catch {
+            events.add(.failure, "\(user)'s open of \(packet): \(error); it stays on its way for the next start")
+        }
     }
 
     // MARK: Fault injection

@@ -55,9 +55,7 @@ public final class Engine: Sendable {
 
     struct LateCredits {
         var next = 0
-        var running: [Int: Task<Void, Never>] = [:]
-        /// Those that ended before they were recorded as running.
-        var ended: Set<Int> = []
+        var tasks: [Int: Task<Void, Never>] = [:]
     }
     let slowSnapshot = Mutex<SlowSnapshot?>(nil)
     /// The PostgreSQL queue's counts, refreshed by `run()` (see `runPostgresQueueFigures`).
@@ -273,7 +271,7 @@ public final class Engine: Sendable {
     /// start (the deterministic simulation's restarts).
     public func close(settle: Bool = true) async {
         await creditPath.driver.recordsSettled()
-        for late in lateCredits.withLock({ Array($0.running.values) }) { await late.value }
+        for late in lateCredits.withLock({ Array($0.tasks.values) }) { await late.value }
         if settle {
             do {
                 let settled = try await packets.recover()

@@ -175,10 +175,7 @@ extension MessageQueueService {
     /// but are not acknowledged. Fail every waiting caller, wait for the replicas to settle, and reload the
     /// state from the most advanced readable replica, so that sequence numbers are never reused.
     func recoverAfterFailedCommit(_ error: MessageQueueError) {
-        pending.removeAll()
-        let waiters = commitWaiters
-        commitWaiters.removeAll()
-        for waiter in waiters { waiter.continuation.resume(returning: .failed(error)) }
+        failQueuedCallers(error)
         flushing = false
         for replica in replicas { replica.drain() }
         let readable = replicas.compactMap { replica -> (Replica, ReplicaStore, Int64)? in
@@ -188,11 +185,7 @@ extension MessageQueueService {
         }
         guard let best = readable.max(by: { $0.2 < $1.2 }),
               let reloaded = try? best.1.loadState(limits: limits) else { return }
-        let totals = state
-        state = reloaded
-        state.carryTotals(from: totals)
-        acknowledgedSequence = reloaded.lastSequence
-        dispatchedSequence = reloaded.lastSequence
+        replaceState(with: reloaded)
         recentOperations.removeAll { $0.sequence > reloaded.lastSequence }
         let logStart = recentOperations.first?.sequence ?? (reloaded.lastSequence + 1)
         for (replica, _, last) in readable where last < reloaded.lastSequence && replica.health.isLive {
@@ -202,6 +195,26 @@ extension MessageQueueService {
                 replica.enqueue(recentOperations.filter { $0.sequence > last }) { _ in }
             }
         }
+    }
+}
+
+extension MessageQueueService {
+    /// Fails every operation not yet acknowledged and every caller waiting for one.
+    func failQueuedCallers(_ error: MessageQueueError) {
+        pending.removeAll()
+        let waiters = commitWaiters
+        commitWaiters.removeAll()
+        for waiter in waiters { waiter.continuation.resume(returning: .failed(error)) }
+    }
+
+    /// Takes the state as the store holds it (after a failed commit), keeping the in-memory event totals; all of
+    /// it is acknowledged.
+    func replaceState(with reloaded: QueueState) {
+        let totals = state
+        state = reloaded
+        state.carryTotals(from: totals)
+        acknowledgedSequence = reloaded.lastSequence
+        dispatchedSequence = reloaded.lastSequence
     }
 }
 

@@ -47,29 +47,13 @@ extension MessageQueueService {
         await reload(from: journal)
         failQueuedCallers(error)
         flushing = false
-        if !commitWaiters.isEmpty {
-            flushing = true
-            commitWaiters.removeFirst().continuation.resume(returning: .lead)
-        }
-    }
-
-    private func failQueuedCallers(_ error: MessageQueueError) {
-        pending.removeAll()
-        let waiters = commitWaiters
-        commitWaiters.removeAll()
-        for waiter in waiters { waiter.continuation.resume(returning: .failed(error)) }
     }
 
     /// Replaces the state with the journal's. When the journal cannot be read, every verb is refused with the
     /// reason, and a task tries again every quarter second until it can.
     private func reload(from journal: any QueueJournal) async {
         do {
-            let reloaded = try await journal.load(limits: limits)
-            let totals = state
-            state = reloaded
-            state.carryTotals(from: totals)
-            acknowledgedSequence = reloaded.lastSequence
-            dispatchedSequence = reloaded.lastSequence
+            replaceState(with: try await journal.load(limits: limits))
             journalUnreadable = nil
             for name in state.queueNames { pollers.wakeAll(of: name) }
         } catch {
