@@ -134,12 +134,21 @@ public final class PostgresPool: Sendable {
     /// Connects once, outside the pool, and fails fast with a readable reason when the server cannot be
     /// reached or refuses the login (the pool itself would keep trying for a minute before giving up).
     func checkReachable() async throws {
+        let connection = try await connectionOfItsOwn()
         do {
-            let connection = try await PostgresConnection.connect(configuration: try settings.connectionConfiguration(),
-                                                                  id: 0, logger: logger)
             try await connection.close()
         } catch {
-            // The probes' reading of the failure: "connection refused", not postgres-nio's description of it.
+            throw PostgresStoreError.unavailable("cannot connect to \(settings.redacted): \(PostgresPool.probeReason(error, timeout: PostgresPool.connectTimeout))")
+        }
+    }
+
+    /// A connection outside the pool to its server, the caller's to close; a failure is said in the probes' words
+    /// ("connection refused", not postgres-nio's description of it).
+    func connectionOfItsOwn() async throws -> PostgresConnection {
+        do {
+            return try await PostgresConnection.connect(configuration: try settings.connectionConfiguration(),
+                                                        id: 0, logger: logger)
+        } catch {
             let reason = PostgresPool.probeReason(error, timeout: PostgresPool.connectTimeout)
             throw PostgresStoreError.unavailable("cannot connect to \(settings.redacted): \(reason)")
         }

@@ -65,13 +65,7 @@ public final class PostgresQueueJournal: QueueJournal {
     /// of its own, released by `release()` or with the process. A failover leaves the lock with the old primary:
     /// there the sequence check is what keeps two writers apart. The operator's queue commands take no lock.
     public func holdServing() async throws -> ServingLock {
-        let connection: PostgresConnection
-        do {
-            connection = try await PostgresConnection.connect(configuration: try pool.settings.connectionConfiguration(),
-                                                              id: 0, logger: pool.logger)
-        } catch {
-            throw PostgresStoreError.unavailable("cannot connect to \(pool.settings.redacted): \(PostgresPool.probeReason(error))")
-        }
+        let connection = try await pool.connectionOfItsOwn()
         do {
             var held = false
             for try await taken in try await connection.query(
@@ -150,5 +144,31 @@ public final class ServingLock: Sendable {
 
     public func release() async {
         try? await connection.close()
+    }
+}
+
+/// The queues kept on a server, opened for the one process that serves them (`serve`, the dashboard's `--sqs`):
+/// the serving claim (`holdServing`) taken first, then the service on the journal; `close()` lets both go.
+public struct ServedQueues: Sendable {
+    public let service: MessageQueueService
+    public let journal: PostgresQueueJournal
+    private let serving: ServingLock
+
+    /// The queues in `pool`'s database (made the first time), or the refusal when another process serves them.
+    public static func open(pool: PostgresPool, limits: QueueLimits) async throws -> ServedQueues {
+        let journal = try await PostgresQueueJournal(pool: pool)
+        let serving = try await journal.holdServing()
+        do {
+            let service = try await MessageQueueService.open(journal: journal, limits: limits)
+            return ServedQueues(service: service, journal: journal, serving: serving)
+        } catch {
+            await serving.release()
+            throw error
+        }
+    }
+
+    public func close() async {
+        await service.close()
+        await serving.release()
     }
 }

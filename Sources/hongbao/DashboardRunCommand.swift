@@ -188,21 +188,13 @@ struct DashboardRunCommand: AsyncParsableCommand {
         case let .postgres(books):
             let pool = PostgresPool(settings: books.databases.queue, maxConnections: 4)
             do {
-                let journal = try await PostgresQueueJournal(pool: pool)
-                let serving = try await journal.holdServing()
-                do {
-                    let service = try await MessageQueueService.open(journal: journal, limits: SQSLimits.queueLimits())
-                    let endpoint = SQSEndpoint(service: service, credentials: credentials)
-                    endpoint.traffic.setAddress("\(host):\(port)")
-                    return SQSService(endpoint: endpoint, configuration: configuration, pool: pool, close: {
-                        await service.close()
-                        await serving.release()
-                        await pool.close()
-                    })
-                } catch {
-                    await serving.release()
-                    throw error
-                }
+                let queues = try await ServedQueues.open(pool: pool, limits: SQSLimits.queueLimits())
+                let endpoint = SQSEndpoint(service: queues.service, credentials: credentials)
+                endpoint.traffic.setAddress("\(host):\(port)")
+                return SQSService(endpoint: endpoint, configuration: configuration, pool: pool, close: {
+                    await queues.close()
+                    await pool.close()
+                })
             } catch {
                 await pool.close()
                 throw UserError(error)

@@ -34,11 +34,8 @@ struct QueueCommand: AsyncParsableCommand {
             throw UserError(error)
         }
         do {
-            let result = try await body(service)
-            await service.close()
-            return result
+            return try await DataOptions.closing(service, close: { await $0.close() }, body)
         } catch {
-            await service.close()
             throw UserError(error)
         }
     }

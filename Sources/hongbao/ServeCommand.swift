@@ -53,19 +53,17 @@ struct ServeCommand: AsyncParsableCommand {
         let follower = Task { [primary = data.clusterPrimary(directory)] in await pool.followPrimary(primary) }
         defer { follower.cancel() }
         do {
-            let journal = try await PostgresQueueJournal(pool: pool)
             // One serving process at a time: a second is refused here, naming the first.
-            let serving = try await journal.holdServing()
+            let queues = try await ServedQueues.open(pool: pool, limits: SQSLimits.queueLimits())
             do {
                 let durability = try await pool.commitDurability()
-                let service = try await MessageQueueService.open(journal: journal, limits: SQSLimits.queueLimits())
-                try await serve(service, credentialsIn: directory,
-                                queue: "\(journal.location), each commit on \(durability.lowercased())")
+                try await serve(queues.service, credentialsIn: directory,
+                                queue: "\(queues.journal.location), each commit on \(durability.lowercased())")
             } catch {
-                await serving.release()
+                await queues.close()
                 throw error
             }
-            await serving.release()
+            await queues.close()
         } catch {
             await pool.close()
             throw error as? UserError ?? UserError(error)
