@@ -9,7 +9,11 @@ import PostgresStores
 /// copies cost). The plain loop runs on that one server too: what the copies cost PostgreSQL's own loop, on
 /// the same cores, is the reference for the second ratio (on this machine's two cores, the standbys' replay
 /// and WAL receipt share the CPU with the primary, and the plain loop keeps about 0.7× of its one-server
-/// figure). Each measurement has a scratch database of its own, made and dropped on its server.
+/// figure). A fourth measurement splits that cost: the same queue on the same cluster with its commits not
+/// waiting for a standby (`synchronous_commit = local` in its scratch database; the standbys still receive and
+/// replay everything), so that the queue's figure beside it is what the wait for the second copy costs, apart
+/// from the standbys' work on the shared cores. Each measurement has a scratch database of its own, made and
+/// dropped on its server.
 public enum PostgresQueueSuite {
     static let clients = 16
     static let minimumRatioToPlainLoop = 0.9
@@ -35,7 +39,8 @@ public enum PostgresQueueSuite {
     private static func measure(_ context: BenchContext, _ settings: PostgresSettings, single: PostgresSettings?)
         async throws -> [BenchFigure] {
         let duration: Duration = context.quick ? .seconds(1) : .seconds(5)
-        var project: [Double] = [], plain: [Double] = [], oneServer: [Double] = [], plainOneServer: [Double] = []
+        var project: [Double] = [], plain: [Double] = [], noWait: [Double] = []
+        var oneServer: [Double] = [], plainOneServer: [Double] = []
         // Each measurement in a database of its own: the plain loop makes a new table per run, and the project's
         // queue table would otherwise carry the earlier runs' dead rows into the next run's index scans.
         for run in 1...context.runs {
@@ -43,6 +48,8 @@ public enum PostgresQueueSuite {
             project.append(try await projectQueue(on: settings, duration: duration))
             context.progress("pgqueue: run \(run)/\(context.runs), plain SKIP LOCKED loop")
             plain.append(try await plainLoop(on: settings, duration: duration))
+            context.progress("pgqueue: run \(run)/\(context.runs), project queue, commits not waiting for a standby")
+            noWait.append(try await projectQueue(on: settings, duration: duration, commitsWaitForStandbys: false))
             if let single {
                 context.progress("pgqueue: run \(run)/\(context.runs), project queue on one server, no standbys")
                 oneServer.append(try await projectQueue(on: single, duration: duration))
@@ -56,6 +63,10 @@ public enum PostgresQueueSuite {
             higherIsBetter: true, baselineName: "plain SKIP LOCKED loop", baseline: Samples(plain), note: note)
         var figures = [versusPlain.with(goal: "≥ 0.9× the plain loop",
                                         met: (versusPlain.ratio ?? 0) >= minimumRatioToPlainLoop)]
+        figures.append(BenchFigure(
+            suite: "pgqueue", name: "PostgreSQL queue cycles, the wait", unit: "messages/s", samples: Samples(project),
+            higherIsBetter: true, baselineName: "commits not waiting", baseline: Samples(noWait),
+            note: "the same queue on the same servers, synchronous_commit = local: the standbys still replay every commit, no commit waits for one"))
         if single != nil {
             let versusOne = BenchFigure(
                 suite: "pgqueue", name: "PostgreSQL queue cycles, copies", unit: "messages/s", samples: Samples(project),
@@ -77,8 +88,9 @@ public enum PostgresQueueSuite {
         }
     }
 
-    private static func projectQueue(on settings: PostgresSettings, duration: Duration) async throws -> Double {
-        try await PostgresQueueBenchmark.withScratchDatabase(settings) { scratch in
+    private static func projectQueue(on settings: PostgresSettings, duration: Duration,
+                                     commitsWaitForStandbys: Bool = true) async throws -> Double {
+        try await PostgresQueueBenchmark.withScratchDatabase(settings, commitsWaitForStandbys: commitsWaitForStandbys) { scratch in
             try await PostgresQueueBenchmark.projectQueue(scratch, clients: clients, duration: duration)
                 .messagesPerSecond
         }

@@ -23,11 +23,22 @@ public enum PostgresQueueBenchmark {
         claim: ClaimID("2s568gxhky3f-07"), packet: PacketID("2s568gxhky3f"), recipient: AccountID(1_234),
         amount: Money(minorUnits: 1_000), openedAt: Timestamp(millisecondsSinceEpoch: 1_796_330_000_000)).messageBody
 
-    /// Makes a scratch database on the server `settings` points at, runs `body` on it, and drops it.
+    /// Makes a scratch database on the server `settings` points at, runs `body` on it, and drops it. With
+    /// `commitsWaitForStandbys` false, the database's sessions commit with `synchronous_commit = local`: the
+    /// standbys still receive and replay every commit, but no commit waits for one to confirm it. Only that
+    /// database is set so; the cluster's settings are left as they are.
     public static func withScratchDatabase<T: Sendable>(
-        _ settings: PostgresSettings, _ body: (PostgresSettings) async throws -> T
+        _ settings: PostgresSettings, commitsWaitForStandbys: Bool = true, _ body: (PostgresSettings) async throws -> T
     ) async throws -> T {
         let scratch = try await createScratchDatabase(on: settings)
+        if !commitsWaitForStandbys {
+            do {
+                try await administer("ALTER DATABASE \(scratch.database) SET synchronous_commit = local", on: settings)
+            } catch {
+                try? await dropScratchDatabase(scratch.database, on: settings)
+                throw error
+            }
+        }
         let result: Swift.Result<T, any Error>
         do {
             result = .success(try await body(scratch))
