@@ -39,6 +39,19 @@ struct ComparisonSettings: Sendable {
         }
     }
 
+    /// These settings on the primary of the moment: the data directory's cluster names another server than the
+    /// first engine started on once a failover has moved its primary, and the second engine, started later, must
+    /// make its databases and open its books there (a URL's list of servers is asked by the engine itself).
+    func onPrimaryOfTheMoment() -> ComparisonSettings {
+        guard case let .postgres(books) = store, let first = postgresBeside, let now = postgresPrimary?() else {
+            return self
+        }
+        var moved = self
+        moved.store = .postgres(now.inDatabase(books.database))
+        moved.postgresBeside = now.inDatabase(first.database)
+        return moved
+    }
+
     static let transactionSuffix = "_transaction"
     /// The second engine's connections on PostgreSQL: half the first's, so that both fit under the server's
     /// `max_connections` (100 on `hongbao cluster`) beside the monitors.
@@ -58,7 +71,8 @@ final class ComparisonEngine: Sendable {
         self.tasks = Mutex([])
     }
 
-    static func start(_ settings: ComparisonSettings) async throws -> ComparisonEngine {
+    static func start(_ named: ComparisonSettings) async throws -> ComparisonEngine {
+        let settings = named.onPrimaryOfTheMoment()
         if case let .postgres(books) = settings.store, let first = settings.postgresBeside {
             try await PostgresDatabases.make(books.database, beside: first)
         }

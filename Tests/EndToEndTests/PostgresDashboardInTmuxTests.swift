@@ -71,6 +71,16 @@ final class PostgresDashboardInTmuxTests: XCTestCase {
         let afterFailover = Self.number(after: "opened ", in: try screen()) ?? 0
         try await waitFor(seconds: 60) { (Self.number(after: "opened ", in: $0) ?? 0) >= afterFailover + 20 }
 
+        // Side by side, started after the failover: the second engine finds the new primary (before, it went
+        // to the server the first engine had started on, now a standby, and did not start).
+        try command("compare on")
+        try await waitFor(seconds: 90) { screen in
+            screen.contains("the second engine did not start") || (screen.contains("TRANSACTION") && screen.contains("updates/s"))
+        }
+        let compared = try screen()
+        XCTAssertFalse(compared.contains("the second engine did not start"), compared)
+        try command("compare off")
+
         try await quitAndAudit(binary, data: data, seconds: 60)
     }
 
