@@ -216,14 +216,27 @@ public final class PacketService: Sendable {
             return OpenResult(claim: drawn.claim, wasReplay: drawn.wasReplay, creditFailure: nil)
         }
         let outcome: CreditOutcome
+        let store = store
         do {
             outcome = try await credit(drawn.claim.creditOrder)
         } catch {
-            if notCredited(error) { try await store.undraw(drawn.claim.id) }
+            if notCredited(error) {
+                let claim = drawn.claim.id
+                try await PacketService.toTheEnd { try await store.undraw(claim) }
+            }
             throw error
         }
-        try await store.markCredited(drawn.claim.id, at: outcome.creditedAt)
+        let claim = drawn.claim.id
+        try await PacketService.toTheEnd { try await store.markCredited(claim, at: outcome.creditedAt) }
         return OpenResult(claim: (try? await store.currentClaim(drawn.claim.id)) ?? drawn.claim, wasReplay: false, creditFailure: nil)
+    }
+
+    /// `write` on a task of its own, which the caller's cancellation does not reach. Once the credit's fate is
+    /// known, the open's record of it (the claim credited, or taken back) must be written whatever the opener
+    /// does meanwhile: a load stopped or a program quitting cancels its opens, and a PostgreSQL pool refuses a
+    /// cancelled task its connection, which left the share drawn, never credited and never taken back.
+    private static func toTheEnd(_ write: @escaping @Sendable () async throws -> Void) async throws {
+        try await Task { try await write() }.value
     }
 
     /// Ends an all-or-nothing open whose credit's fate was learnt after the opener was answered (a credit past

@@ -84,6 +84,38 @@ final class SendSettlementPostgresTests: PostgresServerTestCase {
     }
 
     /// Both stores on `pool`, alice with ¥100.00, and a packet of ¥6.00 she has not paid for yet (`paying`).
+    /// An all-or-nothing open whose opener is cancelled while its credit is refused (a load stopping, the
+    /// program quitting): the share is still taken back, though the pool refuses the cancelled task a
+    /// connection. Before, the claim stayed drawn and uncredited, and the audit found it awaiting recovery.
+    func testACancelledOpenerStillTakesItsRefusedShareBack() async throws {
+        let pool = try freshPool()
+        let (ledger, packets, alice, service, draft, packet) = try await unpaidPacket(pool: pool)
+        _ = try await ledger.transfer(TransferRequest(id: packet.id.fundingTransferID, from: alice.id,
+                                                      to: ledger.settlementAccountID, amount: draft.total, memo: "red packet"))
+        _ = try await packets.markPaid(packet.id)
+        let bob = try await ledger.openAccount(name: "bob")
+        _ = try await packets.grab(packet.id, user: bob)
+        let opening = Task {
+            try await service.openAtomically(packet.id, user: "bob", credit: { _ in
+                withUnsafeCurrentTask { $0?.cancel() } // the opener goes away while its credit is refused
+                throw Refused()
+            }, notCredited: { $0 is Refused })
+        }
+        do {
+            _ = try await opening.value
+            XCTFail("a refused credit fails the open")
+        } catch {
+            XCTAssertTrue(error is Refused, "the opener hears why, not the cancellation: \(error)")
+        }
+        XCTAssertEqual(try packets.packet(packet.id)?.opened, 0, "the share was taken back")
+        let audit = try await service.auditAcrossSystems()
+        XCTAssertEqual(audit.violations, [])
+        XCTAssertTrue(audit.uncredited.isEmpty, "no claim left drawn: \(audit.uncredited)")
+    }
+
+    /// A credit the account system refused before writing anything.
+    private struct Refused: Error {}
+
     private func unpaidPacket(pool: PostgresPool) async throws
         -> (PostgresLedger, PostgresPacketStore, Account, PacketService, PacketDraft, Packet) {
         let ledger = try await PostgresLedger(pool: pool)
