@@ -200,16 +200,42 @@ final class ComparisonSlot: Sendable {
 }
 
 /// A scenario acts on the first engine and, while the side-by-side view runs, on the second one too (except the
-/// credit mode: each half keeps its own).
+/// credit mode: each half keeps its own). On PostgreSQL its replica steps act on the data directory's cluster's
+/// servers of those names, once for both engines (they share the cluster), as the replica keys do (servers a URL
+/// names are refused, with the reason in the events).
 struct ComparedScenarioTarget: ScenarioTarget {
     let primary: EngineScenarioTarget
     let slot: ComparisonSlot
+    var engine: Engine? = nil
+    var cluster: DashboardCluster? = nil
 
     func perform(_ action: Scenario.Action) async {
         if case .creditMode = action, slot.mirror != nil { return }
+        if let cluster, let engine, let (server, fault) = Self.serverFault(action) {
+            do {
+                engine.note(.fault, "scenario: " + (try await cluster.performScenarioStep(fault, server: server)))
+            } catch let refused as DashboardCommandError {
+                engine.note(.failure, "scenario step not taken: \(refused.message)")
+            } catch {
+                engine.note(.failure, "scenario step not taken: \(UserError(error).userMessage)")
+            }
+            return
+        }
         await primary.perform(action)
         if let mirror = slot.mirror {
             await EngineScenarioTarget(engine: mirror.engine, load: mirror.load).perform(action)
+        }
+    }
+
+    /// A replica step as the fault on the server of that name (a slow step stops it: its milliseconds are the
+    /// SQLite replica's delay, which a stopped server has no use for).
+    static func serverFault(_ action: Scenario.Action) -> (server: String, fault: ReplicaAction)? {
+        switch action {
+        case let .replicaDown(replica): (replica.rawValue, .down)
+        case let .replicaUp(replica), let .replicaRestore(replica): (replica.rawValue, .restore)
+        case let .replicaSlow(replica, _): (replica.rawValue, .slow)
+        case let .replicaCorrupt(replica): (replica.rawValue, .corrupt)
+        default: nil
         }
     }
 }

@@ -121,6 +121,17 @@ final class DashboardCluster: Sendable {
             + "\(result.oldPrimary) \(result.rejoined.hasPrefix("not rejoined") ? result.rejoined : "is a standby (\(result.rejoined))")"
     }
 
+    /// A scenario's replica step (`replica_down = "b"`) on the cluster's server of that name, as `:replica` does;
+    /// returns what happened, in words. Down and slow refuse the primary: a scenario's replica steps stand for the
+    /// copies, and killing the primary is the failover's, which promotes a standby; a step that killed it would
+    /// leave the engine with no server that takes writes.
+    func performScenarioStep(_ action: ReplicaAction, server name: String) async throws -> String {
+        if action != .restore, let cluster, (try? cluster.settings())?.primary == name {
+            throw DashboardCommandError.rejected("server \(name) is the cluster's primary now: a scenario's replica steps fault standbys (F fails the primary over)")
+        }
+        return try await perform(action, server: name)
+    }
+
     /// Puts a fault on the server `name` (the replica keys and `:replica NAME down|slow|restore`); returns what
     /// happened, in words. A corrupted copy is the SQLite queue's fault only.
     func perform(_ action: ReplicaAction, server name: String) async throws -> String {

@@ -84,6 +84,47 @@ final class PostgresDashboardInTmuxTests: XCTestCase {
         try await quitAndAudit(binary, data: data, seconds: 60)
     }
 
+    /// A scenario's replica steps on the cluster act on its servers of those names, as `:replica` does: standby c
+    /// is killed and brought back streaming; a step naming the primary (a) is refused, with the reason in the
+    /// events, and kills nothing. Before, every replica step failed on PostgreSQL ("needs the SQLite store") while
+    /// its caption said a copy had died. `q` exits 0 and the audit is clean.
+    func testAScenariosReplicaStepsFaultTheClustersServers() async throws {
+        let files = try TemporaryDirectory(prefix: "hongbao-pgdash-scenario")
+        addTeardownBlock { files.remove() }
+        let scenario = files.path + "/servers.toml"
+        try """
+            name = "Servers"
+            duration = 12
+            [[step]]
+            at = 0
+            caption = "A little load."
+            view = "panes"
+            rate = 20
+            [[step]]
+            at = 2
+            caption = "Standby c dies."
+            replica_down = "c"
+            [[step]]
+            at = 3
+            caption = "The primary is named."
+            replica_down = "a"
+            [[step]]
+            at = 8
+            caption = "Standby c comes back."
+            replica_restore = "c"
+            """.write(toFile: scenario, atomically: true, encoding: .utf8)
+        let (binary, data) = try await startDashboardOnACluster(arguments: "--scenario \(scenario)", width: 200)
+        try await waitFor(seconds: 60) { $0.contains("server c ▼ DOWN") && $0.contains("scenario: server c DOWN (postmaster killed)") }
+        try await waitFor(seconds: 30) {
+            $0.contains("scenario step not taken: server a is the cluster's primary now")
+        }
+        XCTAssertTrue(try screen().contains("server a ▲ UP          primary"), "the primary was not killed")
+        try await waitFor(seconds: 60) { screen in
+            screen.contains("scenario: server c back up") && screen.contains("server c ▲ UP          standby")
+        }
+        try await quitAndAudit(binary, data: data, seconds: 30)
+    }
+
     /// The dashboard given a cluster's servers by a URL (`--postgres`, the standbys first) on a data directory
     /// with no cluster of its own: the replicas pane shows them by host:port, read over SQL (the primary, the
     /// standbys' lag and sync state); the keys and `:replica` do not fault them and say why; a server killed from
@@ -152,13 +193,14 @@ final class PostgresDashboardInTmuxTests: XCTestCase {
 
     /// The dashboard on a throwaway primary and two standbys with 50 demo accounts, in the tmux session at
     /// 120×40; after it exits the pane says `EXITED <status>`.
-    private func startDashboardOnACluster() async throws -> (binary: HongbaoBinary, data: String) {
+    private func startDashboardOnACluster(arguments: String = "", width: Int = 120) async throws
+        -> (binary: HongbaoBinary, data: String) {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else { throw XCTSkip("tmux is not installed") }
         let server = try await TestPostgres.start(self, standbys: 2)
         let binary = try HongbaoBinary()
         let data = server.dataDirectory.path
-        let shell = "\(binary.url.path) --data \(data) --store postgres --demo-accounts 50; echo EXITED $?; sleep 60"
-        _ = try tmux(["new-session", "-d", "-s", session, "-x", "120", "-y", "40", shell], captureOutput: false)
+        let shell = "\(binary.url.path) --data \(data) --store postgres --demo-accounts 50 \(arguments); echo EXITED $?; sleep 60"
+        _ = try tmux(["new-session", "-d", "-s", session, "-x", "\(width)", "-y", "40", shell], captureOutput: false)
         return (binary, data)
     }
 
