@@ -96,8 +96,13 @@ final class DashboardCluster: Sendable {
             ?? server.role.rawValue]
         // A server that did not answer (named by a URL) has its reason in place of its role, and nothing more.
         if server.role == .standby && server.problem == nil {
+            // A stopped standby's walsender still reports its sync state ("quorum"), but the standby confirms
+            // nothing: said first, in place of that state.
+            if server.state == .slow { words.append("stopped: confirms nothing") }
             if let bytes = server.lagBytes { words.append("lag " + Dashboard.ReplicaStatus.lagText(bytes, unit: "B")) }
-            words.append(status.replicationVisible == false ? "sync state hidden" : server.syncState ?? "not streaming")
+            if server.state != .slow {
+                words.append(status.replicationVisible == false ? "sync state hidden" : server.syncState ?? "not streaming")
+            }
         }
         if let lsn = server.lsn { words.append("lsn \(lsn)") }
         if server.role == .standby, let replay = server.replayLagMilliseconds {

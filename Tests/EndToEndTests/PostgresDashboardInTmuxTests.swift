@@ -32,7 +32,8 @@ final class PostgresDashboardInTmuxTests: XCTestCase {
         try await waitFor { $0.contains("server b ▼ DOWN") && $0.contains("server b DOWN (postmaster killed)") }
         try command("replica c slow")
         try await waitFor(seconds: 30) { screen in
-            screen.contains("server c ◆ SLOW") && screen.contains("NO QUORUM: writes blocked")
+            screen.contains("server c ◆ SLOW") && screen.contains("standby stopped: confirms nothing")
+                && screen.contains("NO QUORUM: writes blocked")
                 && screen.contains("commits WAIT: no standby confirms them")
         }
         try command("replica b restore")
