@@ -88,6 +88,8 @@ public final class LoadGenerator: Sendable {
         var incoming = 0
         /// After a send ahead failed (nobody could pay), none is tried before this.
         var stockPausedUntil: ContinuousClock.Instant?
+        /// When the pacer began offering opens, after the first stock was sent.
+        var pacingBegan: ContinuousClock.Instant?
     }
 
     /// The pacer's tick: small enough for smooth rates, large enough not to burn a core.
@@ -113,6 +115,10 @@ public final class LoadGenerator: Sendable {
 
     public var counters: Counters { state.withLock { $0.counters } }
 
+    /// When `run()` began offering opens (nil before): it first sends the stock of packets they open, and a rate
+    /// measured from before that counts the stocking as time the load was offered.
+    public var pacingBegan: ContinuousClock.Instant? { state.withLock { $0.pacingBegan } }
+
     /// Opens in flight at most; the pacer skips an open rather than start one more (`Counters.skipped`).
     public var maxOpensInFlight: Int { shape.maxConcurrentOpens }
 
@@ -132,6 +138,7 @@ public final class LoadGenerator: Sendable {
         await withDiscardingTaskGroup { group in
             var owed = 0.0
             let began = ContinuousClock.now
+            state.withLock { $0.pacingBegan = began }
             var last = began
             while !Task.isCancelled {
                 try? await clock.sleep(for: LoadGenerator.tick)

@@ -49,9 +49,15 @@ final class LoadGeneratorTests: XCTestCase {
         let users = try await SimulationRunner.prepareUsers(engine: engine, count: 20, seed: 1)
         let load = LoadGenerator(engine: engine, shape: LoadGenerator.Shape(users: users),
                                  random: SeededRandomSource(seed: 7), rate: 5_000)
+        XCTAssertNil(load.pacingBegan)
+        let began = ContinuousClock.now
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await engine.run() }
             group.addTask { await load.run() }
+            // The pacing (from which the benches' opens/s counts) begins once the stock is sent, not before.
+            await waitUntil("the pacing", timeout: .seconds(30), interval: .milliseconds(1)) { load.pacingBegan != nil }
+            XCTAssertGreaterThanOrEqual(load.counters.packetsSent, 100, "the stock went first")
+            XCTAssertGreaterThan(load.pacingBegan ?? began, began)
             // The first tick owes 50 opens at 5,000/s; the stock ahead is 1,000 shares (0.2 s of opens).
             await waitUntil("the first opens", timeout: .seconds(30), interval: .milliseconds(1)) { load.counters.started > 0 }
             load.setRate(0)
