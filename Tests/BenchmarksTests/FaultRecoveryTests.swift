@@ -38,6 +38,30 @@ final class FaultRecoveryTests: XCTestCase {
                      "no whole window yet")
     }
 
+    /// Back and held: a stall, then the rate again, then a one-second dip well after: the held reading is the end
+    /// of the stall's last window (the dip comes after five good seconds), the strict one the dip's.
+    func testTheHeldReadingIsNotMovedByALaterDipAndTheStrictOneIs() throws {
+        let dipped = timeline(seconds: 40, stall: 10...12)
+        // The same stall, and no opens from 25 to 26 s as well.
+        var completed = 0
+        var rows: [(seconds: Double, completed: Int)] = []
+        for tick in 0...400 {
+            let time = Double(tick) / 10
+            if tick > 0, !(10...12).contains(time - 0.05), !(25...26).contains(time - 0.05) { completed += 100 }
+            rows.append((time, completed))
+        }
+        let later = Timeline(rows)
+        let held = try XCTUnwrap(later.recovery(after: 10, until: 38, rateBefore: 1_000, share: 0.9, window: 1, held: 5))
+        XCTAssertEqual(held, 2.8, accuracy: 0.05, "the end of the last window reaching into the stall")
+        let strict = try XCTUnwrap(later.recovery(after: 10, until: 38, rateBefore: 1_000, share: 0.9, window: 1))
+        XCTAssertEqual(strict, 16.8, accuracy: 0.05, "the end of the last window reaching into the later dip")
+        XCTAssertEqual(try XCTUnwrap(dipped.recovery(after: 10, until: 38, rateBefore: 1_000, share: 0.9, window: 1, held: 5)),
+                       try XCTUnwrap(dipped.recovery(after: 10, until: 38, rateBefore: 1_000, share: 0.9, window: 1)),
+                       accuracy: 0.001, "with no later dip the two agree")
+        XCTAssertNil(later.recovery(after: 10, until: 15, rateBefore: 1_000, share: 0.9, window: 1, held: 5),
+                     "not yet held for five seconds")
+    }
+
     /// The whole suite, quick, on a throwaway cluster: it kills standby b, restores it, fails the primary over,
     /// restarts the engine, drains and audits (the suite throws unless the queue drains and the audit is clean).
     /// How fast the opens/s comes back is a measurement for `bench pgfaults`, not asserted here: with the suite's
@@ -56,7 +80,7 @@ final class FaultRecoveryTests: XCTestCase {
         XCTAssertGreaterThan(run.rateAtEnd, 0, "opens completing after the failover")
         XCTAssertEqual(FaultRecoverySuite.figures(runs, context).map(\.name), [
             "opens/s before the faults", "opens/s back after a standby's SIGKILL",
-            "opens/s back after failover (primary killed)"])
+            "opens/s back after failover (primary killed)", "last 1 s window below 90 % after failover"])
         XCTAssertNotEqual(try postgres.cluster.settings().primary, postgres.settings.primary, "the primary moved")
     }
 }
