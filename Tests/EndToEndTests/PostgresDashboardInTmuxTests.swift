@@ -110,7 +110,7 @@ final class PostgresDashboardInTmuxTests: XCTestCase {
             caption = "The primary is named."
             replica_down = "a"
             [[step]]
-            at = 8
+            at = 6
             caption = "Standby c comes back."
             replica_restore = "c"
             """.write(toFile: scenario, atomically: true, encoding: .utf8)
