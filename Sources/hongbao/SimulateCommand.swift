@@ -62,7 +62,7 @@ struct SimulateCommand: AsyncParsableCommand {
                             exitCode: ExitStatus.usage)
         }
         if data.store == .postgres, loaded.map(SimulateCommand.actsOnReplicas) == true {
-            throw UserError(message: "this scenario has replica faults, which act on the SQLite queue's replicas; run it without --store postgres",
+            throw UserError(message: "this scenario has replica faults: simulate puts them on the SQLite queue's replicas only; play it in the dashboard (hongbao --store postgres --scenario FILE), whose replica steps act on the cluster's servers, or simulate it without --store postgres",
                             exitCode: ExitStatus.usage)
         }
         var configuration = try data.engineConfiguration(workers: workers)
@@ -105,13 +105,13 @@ struct SimulateCommand: AsyncParsableCommand {
         if !summary.auditViolations.isEmpty { throw ExitCode(ExitStatus.checkFailed) }
     }
 
-    /// Whether a scenario takes replicas down, slows, corrupts or restores them, or redrives dead letters:
-    /// what only the SQLite queue has.
+    /// Whether a scenario takes replicas down, slows, corrupts or restores them: what `simulate` does on the
+    /// SQLite queue only. (A redrive of the dead letters is the credit queue's, on either store.)
     static func actsOnReplicas(_ scenario: Scenario) -> Bool {
         scenario.steps.contains { step in
             step.actions.contains { action in
                 switch action {
-                case .replicaDown, .replicaUp, .replicaSlow, .replicaCorrupt, .replicaRestore, .redrive: true
+                case .replicaDown, .replicaUp, .replicaSlow, .replicaCorrupt, .replicaRestore: true
                 default: false
                 }
             }

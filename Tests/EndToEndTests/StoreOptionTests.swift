@@ -117,6 +117,47 @@ final class StoreOptionTests: XCTestCase {
         XCTAssertTrue(audit.stdout.contains("✓ every invariant holds"), audit.stdout)
     }
 
+    /// A scenario on `simulate --store postgres`: its redrive of the dead letters runs (the credit queue's, on
+    /// either store; it used to be refused with the replica faults), and one with a replica step is refused
+    /// before anything starts, pointing to the dashboard, whose replica steps act on the cluster's servers.
+    func testSimulateOnPostgresPlaysARedriveAndRefusesReplicaStepsWithWhereTheyWork() async throws {
+        let url = try await throwawayServerURL()
+        let binary = try HongbaoBinary()
+        let data = try TemporaryDirectory(prefix: "hongbao-simulate-pg-scenario")
+        defer { data.remove() }
+        let redrive = data.path + "/redrive.toml"
+        try """
+            name = "Redrive"
+            duration = 2
+            [[step]]
+            at = 0
+            rate = 20
+            credit_failure = 50
+            [[step]]
+            at = 1
+            redrive = true
+            """.write(toFile: redrive, atomically: true, encoding: .utf8)
+        let run = try binary.run(["simulate", "--store", "postgres", "--postgres", url, "--data", data.path,
+                                  "--accounts", "50", "--scenario", redrive])
+        XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
+        XCTAssertTrue(run.stdout.contains("audit                 ✓ every invariant holds"), run.stdout)
+
+        let replica = data.path + "/replica.toml"
+        try """
+            name = "Replica"
+            duration = 2
+            [[step]]
+            at = 0
+            replica_down = "b"
+            """.write(toFile: replica, atomically: true, encoding: .utf8)
+        let refused = try binary.run(["simulate", "--store", "postgres", "--postgres", url, "--data", data.path,
+                                      "--accounts", "50", "--scenario", replica])
+        XCTAssertEqual(refused.status, 2, refused.stdout + refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("play it in the dashboard (hongbao --store postgres --scenario FILE)"),
+                      refused.stderr)
+        XCTAssertEqual(refused.stdout, "", "nothing ran")
+    }
+
     /// `audit --repair` on PostgreSQL after `kill -9` of the engine under load (30 % of credits failing, so the
     /// kill strands claims between their draw and their credit or their message): it runs the engine's
     /// recovery there and the audit after it is clean, where it used to refuse the store that its own hint
