@@ -35,7 +35,8 @@ extension DashboardRenderer {
         let live = queue.replicas.filter(\.isLive)
         let hasQuorum = live.count >= queue.writeQuorum
         let behind = live.filter { $0.lag > 0 }
-        let sync = behind.max { $0.lag < $1.lag }.map { "lag " + $0.lagText } ?? "in sync"
+        // One copy alone is in sync with nothing: say so rather than "in sync".
+        let sync = live.count < 2 ? "no second copy" : behind.max { $0.lag < $1.lag }.map { "lag " + $0.lagText } ?? "in sync"
         drawGroupLine(&buffer, left: [
             HeaderGroup(0, [(hasQuorum ? (options.unicode ? "✓ writes ok" : "writes ok") : "\(cross) NO QUORUM: writes blocked",
                              CellStyle(hasQuorum ? .ok : .error, bold: true, reverse: !hasQuorum))]),

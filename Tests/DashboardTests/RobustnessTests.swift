@@ -91,6 +91,17 @@ final class RobustnessTests: XCTestCase {
         XCTAssertTrue(Fixture.render(Fixture.model(width: 120, height: 40), width: 120, height: 40, snapshot: snapshot).text().contains("✗ NO QUORUM"))
     }
 
+    /// One copy left is in sync with nothing: the quorum line says there is no second copy, not "in sync".
+    func testOneCopyLeftIsNotCalledInSync() {
+        var snapshot = Fixture.snapshot
+        snapshot.queue.replicas = snapshot.queue.replicas.enumerated().map { index, replica in
+            ReplicaStatus(name: replica.name, state: index == 0 ? .up : .down)
+        }
+        let text = Fixture.render(Fixture.model(width: 120, height: 40), width: 120, height: 40, snapshot: snapshot).text()
+        XCTAssertTrue(text.contains("1/3 up, no second copy"), text)
+        XCTAssertFalse(text.contains("in sync"), text)
+    }
+
     func testBenchmarkRuns() {
         let result = DashboardBenchmark.benchmarkRender(width: 200, height: 60, iterations: 3)
         XCTAssertEqual(result.iterations, 3)
