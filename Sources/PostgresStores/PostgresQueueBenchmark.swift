@@ -31,16 +31,11 @@ public enum PostgresQueueBenchmark {
         _ settings: PostgresSettings, commitsWaitForStandbys: Bool = true, _ body: (PostgresSettings) async throws -> T
     ) async throws -> T {
         let scratch = try await createScratchDatabase(on: settings)
-        if !commitsWaitForStandbys {
-            do {
-                try await administer("ALTER DATABASE \(scratch.database) SET synchronous_commit = local", on: settings)
-            } catch {
-                try? await dropScratchDatabase(scratch.database, on: settings)
-                throw error
-            }
-        }
         let result: Swift.Result<T, any Error>
         do {
+            if !commitsWaitForStandbys {
+                try await administer("ALTER DATABASE \(scratch.database) SET synchronous_commit = local", on: settings)
+            }
             result = .success(try await body(scratch))
         } catch {
             result = .failure(error)

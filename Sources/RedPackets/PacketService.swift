@@ -216,19 +216,15 @@ public final class PacketService: Sendable {
             return OpenResult(claim: drawn.claim, wasReplay: drawn.wasReplay, creditFailure: nil)
         }
         let outcome: CreditOutcome
-        let store = store
+        let (store, claim) = (store, drawn.claim.id)
         do {
             outcome = try await credit(drawn.claim.creditOrder)
         } catch {
-            if notCredited(error) {
-                let claim = drawn.claim.id
-                try await PacketService.toTheEnd { try await store.undraw(claim) }
-            }
+            if notCredited(error) { try await PacketService.toTheEnd { try await store.undraw(claim) } }
             throw error
         }
-        let claim = drawn.claim.id
         try await PacketService.toTheEnd { try await store.markCredited(claim, at: outcome.creditedAt) }
-        return OpenResult(claim: (try? await store.currentClaim(drawn.claim.id)) ?? drawn.claim, wasReplay: false, creditFailure: nil)
+        return OpenResult(claim: (try? await store.currentClaim(claim)) ?? drawn.claim, wasReplay: false, creditFailure: nil)
     }
 
     /// `write` on a task of its own, which the caller's cancellation does not reach. Once the credit's fate is

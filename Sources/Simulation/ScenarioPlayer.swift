@@ -10,7 +10,7 @@ public protocol ScenarioTarget: Sendable {
 
 /// One engine and its load.
 public struct EngineScenarioTarget: ScenarioTarget {
-    let engine: Engine
+    public let engine: Engine
     let load: LoadGenerator
 
     public init(engine: Engine, load: LoadGenerator) {

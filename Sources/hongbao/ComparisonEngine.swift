@@ -206,12 +206,12 @@ final class ComparisonSlot: Sendable {
 struct ComparedScenarioTarget: ScenarioTarget {
     let primary: EngineScenarioTarget
     let slot: ComparisonSlot
-    var engine: Engine? = nil
     var cluster: DashboardCluster? = nil
 
     func perform(_ action: Scenario.Action) async {
         if case .creditMode = action, slot.mirror != nil { return }
-        if let cluster, let engine, let (server, fault) = Self.serverFault(action) {
+        if let cluster, let (server, fault) = Self.serverFault(action) {
+            let engine = primary.engine
             do {
                 engine.note(.fault, "scenario: " + (try await cluster.performScenarioStep(fault, server: server)))
             } catch let refused as DashboardCommandError {

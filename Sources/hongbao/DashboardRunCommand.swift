@@ -92,7 +92,7 @@ struct DashboardRunCommand: AsyncParsableCommand {
         let random = SeededRandomSource(seed: seed)
         let load = LoadGenerator(engine: engine, shape: LoadGenerator.Shape(users: users), random: random)
         let target = ComparedScenarioTarget(primary: EngineScenarioTarget(engine: engine, load: load), slot: slot,
-                                            engine: engine, cluster: cluster)
+                                            cluster: cluster)
         let player = loadedScenario.map { ScenarioPlayer(scenario: $0, target: target, speed: scenarioSpeed, waitForStart: scenarioWait,
                                                              loadPercent: scenarioLoad) }
         var opened: SQSService?

@@ -125,10 +125,14 @@ final class StoreOptionTests: XCTestCase {
         let binary = try HongbaoBinary()
         let data = try TemporaryDirectory(prefix: "hongbao-simulate-pg-scenario")
         defer { data.remove() }
-        let redrive = data.path + "/redrive.toml"
-        try """
-            name = "Redrive"
-            duration = 2
+        // `simulate` on the server of the scenario `steps` (TOML) describes, two seconds long.
+        func simulate(_ name: String, steps: String) throws -> HongbaoBinary.Result {
+            let path = data.path + "/\(name).toml"
+            try "name = \"\(name)\"\nduration = 2\n\(steps)".write(toFile: path, atomically: true, encoding: .utf8)
+            return try binary.run(["simulate", "--store", "postgres", "--postgres", url, "--data", data.path,
+                                   "--accounts", "50", "--scenario", path])
+        }
+        let run = try simulate("redrive", steps: """
             [[step]]
             at = 0
             rate = 20
@@ -136,22 +140,15 @@ final class StoreOptionTests: XCTestCase {
             [[step]]
             at = 1
             redrive = true
-            """.write(toFile: redrive, atomically: true, encoding: .utf8)
-        let run = try binary.run(["simulate", "--store", "postgres", "--postgres", url, "--data", data.path,
-                                  "--accounts", "50", "--scenario", redrive])
+            """)
         XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
         XCTAssertTrue(run.stdout.contains("audit                 ✓ every invariant holds"), run.stdout)
 
-        let replica = data.path + "/replica.toml"
-        try """
-            name = "Replica"
-            duration = 2
+        let refused = try simulate("replica", steps: """
             [[step]]
             at = 0
             replica_down = "b"
-            """.write(toFile: replica, atomically: true, encoding: .utf8)
-        let refused = try binary.run(["simulate", "--store", "postgres", "--postgres", url, "--data", data.path,
-                                      "--accounts", "50", "--scenario", replica])
+            """)
         XCTAssertEqual(refused.status, 2, refused.stdout + refused.stderr)
         XCTAssertTrue(refused.stderr.contains("play it in the dashboard (hongbao --store postgres --scenario FILE)"),
                       refused.stderr)
